@@ -1,0 +1,337 @@
+//! Identities and times: ConnID, CallUUID, UTC time stamps and the local log clock.
+//!
+//! A ConnID is a 64-bit id printed as 16 hex digits; it repeats and changes (tlib-events.md
+//! §4.1), so it is never an identity on its own. A CallUUID identifies one call on one server.
+//! Times are UTC microseconds; the `@` clock of a log line is local time of day and only
+//! becomes UTC with the file header's date and offset.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Text;
+
+/// A T-Server connection id (AttributeConnID and its relatives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+impl ConnId {
+    /// `0000000000000000` is how T-Server prints "no ConnID".
+    pub fn is_null(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Reads 1 to 16 hex digits, either case. Anything else is `None`.
+    pub fn parse_hex(text: &[u8]) -> Option<ConnId> {
+        parse_hex_u64(text).map(ConnId)
+    }
+}
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl Serialize for ConnId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConnId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        ConnId::parse_hex(text.as_bytes())
+            .ok_or_else(|| serde::de::Error::custom(format!("ConnID {text:?} is not 1 to 16 hex digits")))
+    }
+}
+
+/// Reads 1 to 16 hex digits as a u64.
+pub(crate) fn parse_hex_u64(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 16 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &byte in text {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'A'..=b'F' => byte - b'A' + 10,
+            _ => return None,
+        };
+        value = (value << 4) | u64::from(digit);
+    }
+    Some(value)
+}
+
+/// AttributeCallUUID (and OrigCallUUID / RefCallUUID): a call's id on one server.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallUuid(pub Text);
+
+impl CallUuid {
+    pub fn new(text: &str) -> CallUuid {
+        CallUuid(Text::from(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Display for CallUuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// A UTC instant in microseconds since 1970-01-01T00:00:00Z.
+///
+/// JSON and display form: RFC 3339 with six fractional digits, e.g.
+/// `2012-10-29T14:41:00.540480Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The AttributeTimeStamp shape: 8 hex digits of seconds, then 8 of microseconds.
+    pub fn parse_tlib_hex(text: &[u8]) -> Option<Timestamp> {
+        if text.len() != 16 {
+            return None;
+        }
+        let seconds = parse_hex_u64(&text[..8])?;
+        let micros = parse_hex_u64(&text[8..])?;
+        if micros >= 1_000_000 {
+            return None;
+        }
+        Some(Timestamp(seconds as i64 * MICROS_PER_SECOND + micros as i64))
+    }
+
+    /// The AttributeTimeStamp form of this instant, when it fits (0 to 2^32-1 seconds).
+    pub fn to_tlib_hex(self) -> Option<String> {
+        let seconds = self.0.div_euclid(MICROS_PER_SECOND);
+        let micros = self.0.rem_euclid(MICROS_PER_SECOND);
+        let seconds = u32::try_from(seconds).ok()?;
+        Some(format!("{seconds:08x}{micros:08x}"))
+    }
+
+    /// Reads RFC 3339 (`2012-10-29T14:41:00.540480Z`, any offset, up to 9 fractional digits;
+    /// digits past the microsecond are dropped).
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let instant: jiff::Timestamp = text.parse().ok()?;
+        Some(Timestamp(instant.as_microsecond()))
+    }
+
+    fn to_jiff(self) -> Option<jiff::Timestamp> {
+        jiff::Timestamp::from_microsecond(self.0).ok()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_jiff() {
+            Some(instant) => write!(f, "{}", instant.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")),
+            None => write!(f, "@{}us", self.0),
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.to_jiff().is_none() {
+            return Err(serde::ser::Error::custom("time stamp out of range"));
+        }
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Timestamp::parse_rfc3339(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "time {text:?} is not RFC 3339 (e.g. 2012-10-29T14:41:00.540480Z)"
+            ))
+        })
+    }
+}
+
+/// A civil (calendar) date as a log prints it, with no time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LogDate {
+    pub year: i16,
+    pub month: i8,
+    pub day: i8,
+}
+
+impl LogDate {
+    /// Reads `YYYY-MM-DD`.
+    pub fn parse(text: &[u8]) -> Option<LogDate> {
+        if text.len() != 10 || text[4] != b'-' || text[7] != b'-' {
+            return None;
+        }
+        let year = parse_decimal(&text[..4])? as i16;
+        let month = parse_decimal(&text[5..7])? as i8;
+        let day = parse_decimal(&text[8..10])? as i8;
+        let date = LogDate { year, month, day };
+        date.to_jiff().map(|_| date)
+    }
+
+    fn to_jiff(self) -> Option<jiff::civil::Date> {
+        jiff::civil::Date::new(self.year, self.month, self.day).ok()
+    }
+
+    /// Microseconds from 1970-01-01 to this date's midnight, counting the date as UTC.
+    pub fn midnight_micros(self) -> Option<i64> {
+        let date = self.to_jiff()?;
+        let zoned = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+        Some(zoned.timestamp().as_microsecond())
+    }
+
+    /// The date of the day that starts at `micros` since 1970 (counted as UTC).
+    pub fn from_midnight_micros(micros: i64) -> Option<LogDate> {
+        let instant =
+            jiff::Timestamp::from_microsecond(micros.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY).ok()?;
+        let date = instant.to_zoned(jiff::tz::TimeZone::UTC).date();
+        Some(LogDate { year: date.year(), month: date.month(), day: date.day() })
+    }
+}
+
+impl fmt::Display for LogDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// The local clock a log line was stamped with: time of day, and the date when the line
+/// printed one (ISO request trace lines do; `@` event lines do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LocalTime {
+    pub date: Option<LogDate>,
+    /// Microseconds since local midnight (below 86,400,000,000).
+    pub micros_of_day: i64,
+}
+
+impl LocalTime {
+    /// Reads `HH:MM:SS` with an optional `.` and 1 to 6 fractional digits.
+    pub fn parse_clock(text: &[u8]) -> Option<i64> {
+        if text.len() < 8 || text[2] != b':' || text[5] != b':' {
+            return None;
+        }
+        let hours = parse_decimal(&text[0..2])?;
+        let minutes = parse_decimal(&text[3..5])?;
+        let seconds = parse_decimal(&text[6..8])?;
+        if hours > 23 || minutes > 59 || seconds > 60 {
+            return None;
+        }
+        let mut micros = 0;
+        match &text[8..] {
+            [] => {}
+            [b'.', fraction @ ..] if (1..=6).contains(&fraction.len()) => {
+                micros = parse_decimal(fraction)? * 10_i64.pow(6 - fraction.len() as u32);
+            }
+            _ => return None,
+        }
+        Some(((hours * 60 + minutes) * 60 + seconds) * MICROS_PER_SECOND + micros)
+    }
+
+    /// Reads `YYYY-MM-DDTHH:MM:SS(.f+)?`.
+    pub fn parse_iso(text: &[u8]) -> Option<LocalTime> {
+        if text.len() < 19 || text[10] != b'T' {
+            return None;
+        }
+        let date = LogDate::parse(&text[..10])?;
+        let micros_of_day = LocalTime::parse_clock(&text[11..])?;
+        Some(LocalTime { date: Some(date), micros_of_day })
+    }
+
+    /// The clock as a log prints it: `HH:MM:SS.ffff` (four digits when the value allows,
+    /// six otherwise), prefixed with `YYYY-MM-DDT` when there is a date.
+    pub fn clock_text(&self) -> String {
+        let seconds = self.micros_of_day / MICROS_PER_SECOND;
+        let micros = self.micros_of_day % MICROS_PER_SECOND;
+        let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+        let fraction =
+            if micros % 100 == 0 { format!("{:04}", micros / 100) } else { format!("{micros:06}") };
+        match self.date {
+            Some(date) => format!("{date}T{h:02}:{m:02}:{s:02}.{fraction}"),
+            None => format!("{h:02}:{m:02}:{s:02}.{fraction}"),
+        }
+    }
+}
+
+impl Serialize for LocalTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.clock_text())
+    }
+}
+
+impl<'de> Deserialize<'de> for LocalTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let bytes = text.as_bytes();
+        let parsed = match bytes.get(10) {
+            Some(b'T') => LocalTime::parse_iso(bytes),
+            _ => LocalTime::parse_clock(bytes).map(|micros_of_day| LocalTime { date: None, micros_of_day }),
+        };
+        parsed.ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "clock {text:?} is neither HH:MM:SS.ffff nor YYYY-MM-DDTHH:MM:SS.fff"
+            ))
+        })
+    }
+}
+
+/// Reads ASCII decimal digits (at most 18, so it cannot overflow).
+pub(crate) fn parse_decimal(text: &[u8]) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &byte in text {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(byte - b'0');
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conn_id_prints_as_16_hex_digits() {
+        let conn = ConnId::parse_hex(b"009a021843038407").unwrap();
+        assert_eq!(conn.0, 0x009a021843038407);
+        assert_eq!(conn.to_string(), "009a021843038407");
+        assert_eq!(ConnId::parse_hex(b"00890").unwrap().to_string(), "0000000000000890");
+        assert_eq!(ConnId::parse_hex(b"009A021843038407"), Some(conn));
+        assert_eq!(ConnId::parse_hex(b"0x9a"), None);
+        assert_eq!(ConnId::parse_hex(b"00000000000000000"), None);
+    }
+
+    #[test]
+    fn tlib_time_stamp_is_seconds_then_microseconds() {
+        let stamp = Timestamp::parse_tlib_hex(b"508e957c00083f40").unwrap();
+        assert_eq!(stamp.to_string(), "2012-10-29T14:41:00.540480Z");
+        assert_eq!(stamp.to_tlib_hex().unwrap(), "508e957c00083f40");
+        assert_eq!(Timestamp::parse_rfc3339("2012-10-29T14:41:00.540480Z"), Some(stamp));
+        assert_eq!(Timestamp::parse_tlib_hex(b"508e957c000f4240"), None, "a million micros");
+    }
+
+    #[test]
+    fn clocks_read_one_to_six_fraction_digits() {
+        assert_eq!(LocalTime::parse_clock(b"09:41:00.5404"), Some(34_860_540_400));
+        assert_eq!(LocalTime::parse_clock(b"09:41:00"), Some(34_860_000_000));
+        assert_eq!(LocalTime::parse_clock(b"09:41:00.540480"), Some(34_860_540_480));
+        assert_eq!(LocalTime::parse_clock(b"24:00:00.0000"), None);
+        assert_eq!(LocalTime::parse_clock(b"09:41:00.1234567"), None);
+        let iso = LocalTime::parse_iso(b"2026-02-02T13:56:06.078").unwrap();
+        assert_eq!(iso.clock_text(), "2026-02-02T13:56:06.0780");
+    }
+}

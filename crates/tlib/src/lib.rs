@@ -1,0 +1,30 @@
+//! callstitch-tlib: Genesys T-Library events as typed data, read from T-Server / SIP Server
+//! log files and from JSON lines, and written back to both.
+//!
+//! - [`Event`] is one T-Library event or request, with its typed attributes, everything else
+//!   kept raw, and where it came from ([`event`], [`message`], [`enums`], [`ids`], [`kv`]).
+//! - [`tlog::LogReader`] streams events out of log files of any size and any noise;
+//!   [`tlog::LogWriter`] writes them back in the same format.
+//! - [`json`] is the JSON-lines form that `callstitch parse` prints and live feeds send.
+
+mod attrs;
+mod code_enum;
+pub mod enums;
+pub mod event;
+pub mod ids;
+pub mod json;
+pub mod kv;
+pub mod message;
+pub mod tlog;
+
+/// Short text (DNs, ids, names): stored inline up to 24 bytes, so most values do not allocate.
+pub type Text = compact_str::CompactString;
+
+pub use attrs::is_typed_attribute;
+pub use enums::{
+    CallState, CallType, Coded, Context, DnRole, LinkRole, PartyState, ReleasingParty, Telephony,
+};
+pub use event::{Event, IsLink, RawAttribute};
+pub use ids::{CallUuid, ConnId, LocalTime, LogDate, Timestamp};
+pub use kv::{KvList, KvPair, Value};
+pub use message::Message;

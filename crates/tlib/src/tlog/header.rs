@@ -1,0 +1,69 @@
+//! The header block of a T-Server / SIP Server log file.
+//!
+//! `Application name` names the server (the `<application>` of other sites' location-names);
+//! `UTC time` and `Local time` give the date of the `@` clock lines that follow and the
+//! offset of the log clock (tlog-format.md "File header"). Rotated segments repeat it.
+
+use serde::Serialize;
+
+use crate::ids::LocalTime;
+
+/// What a header said. Every field is optional: headers are often partial.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Header {
+    pub application_name: Option<String>,
+    pub application_type: Option<String>,
+    pub host_name: Option<String>,
+    pub time_zone: Option<String>,
+    #[serde(skip)]
+    pub utc_time: Option<LocalTime>,
+    #[serde(skip)]
+    pub local_time: Option<LocalTime>,
+    pub file: Option<String>,
+}
+
+/// Microseconds in a minute: header offsets are rounded to whole minutes.
+const MICROS_PER_MINUTE: i64 = 60_000_000;
+
+impl Header {
+    /// Local time minus UTC, in microseconds, rounded to the minute; `None` unless both
+    /// times and their dates are known.
+    pub fn clock_offset_micros(&self) -> Option<i64> {
+        let local = self.local_time?;
+        let utc = self.utc_time?;
+        let local_micros = local.date?.midnight_micros()? + local.micros_of_day;
+        let utc_micros = utc.date?.midnight_micros()? + utc.micros_of_day;
+        let offset = local_micros - utc_micros;
+        Some((offset as f64 / MICROS_PER_MINUTE as f64).round() as i64 * MICROS_PER_MINUTE)
+    }
+}
+
+/// The header keys the reader recognises at the start of a line (`Key: value`).
+pub(crate) const HEADER_KEYS: &[&str] = &[
+    "Application name",
+    "Application type",
+    "Command line",
+    "Host name",
+    "DST",
+    "Time zone",
+    "UTC time",
+    "Local time",
+    "Start time (UTC)",
+    "Running time",
+    "Host info",
+    "File",
+];
+
+/// Splits a `Key: value` header line when the key is a known header key.
+pub(crate) fn split_header_line(line: &[u8]) -> Option<(&'static str, &[u8])> {
+    let colon = memchr::memchr(b':', line)?;
+    let key = &line[..colon];
+    let known = HEADER_KEYS.iter().find(|candidate| candidate.as_bytes() == key)?;
+    Some((known, trim(&line[colon + 1..])))
+}
+
+pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    &bytes[start..end.max(start)]
+}

@@ -1,0 +1,918 @@
+//! The streaming reader of T-Server / SIP Server log files.
+//!
+//! [`LogReader`] turns any byte stream into [`Event`]s in constant memory: it reads fixed
+//! chunks, splits lines with `memchr`, and keeps only the block it is building. Every shape
+//! of tlog-format.md is read (headers, `@` event lines of every context, requests, `[BSYNC]`
+//! copies, all value shapes, nested lists) and every kind of noise is tolerated: what cannot
+//! be read is recorded as a [`Problem`] with its line and counted in [`ParseStats`], and the
+//! reader goes on.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::attrs::{self, Typed};
+use crate::enums::{CallState, CallType, Coded, Context, DnRole, LinkRole, PartyState};
+use crate::event::{Event, IsLink, RawAttribute};
+use crate::ids::{parse_decimal, parse_hex_u64, CallUuid, ConnId, LocalTime, Timestamp};
+use crate::kv::{KvList, KvPair, Value};
+use crate::message::Message;
+use crate::tlog::header::{split_header_line, Header};
+use crate::tlog::problem::{ParseStats, Problem, ProblemKind};
+use crate::tlog::shape::{self, indent_of, pair_key, split_token, trim_end, trim_start, value_shape, Shape};
+use crate::Text;
+
+/// How a [`LogReader`] names what it reads and how far it tolerates.
+#[derive(Debug, Clone)]
+pub struct ReaderOptions {
+    /// The site name to give every event. `None`: the header's Application name, else the
+    /// file stem, else `unknown`.
+    pub site: Option<Text>,
+    /// The file name events and problems report.
+    pub file: Option<Arc<str>>,
+    /// Lines longer than this are skipped (and reported), so memory stays bounded.
+    pub max_line_bytes: usize,
+    /// Problems kept for [`LogReader::take_problems`] before the caller takes them; later
+    /// ones are only counted.
+    pub max_kept_problems: usize,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions { site: None, file: None, max_line_bytes: 16 << 20, max_kept_problems: 10_000 }
+    }
+}
+
+const READ_CHUNK: usize = 1 << 20;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+const HALF_DAY: i64 = MICROS_PER_DAY / 2;
+
+/// A streaming reader of one log file (or of any byte stream in the log format).
+pub struct LogReader<R> {
+    lines: LineSource<R>,
+    state: BlockState,
+}
+
+impl LogReader<File> {
+    /// Opens a log file. The file name (as given) is what events and problems report.
+    pub fn open(path: &Path, mut options: ReaderOptions) -> io::Result<LogReader<File>> {
+        let file = File::open(path)?;
+        if options.file.is_none() {
+            options.file = Some(Arc::from(path.display().to_string()));
+        }
+        let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
+        Ok(LogReader::with_stem(file, options, stem))
+    }
+}
+
+impl<R: Read> LogReader<R> {
+    /// Reads from any byte stream.
+    pub fn new(source: R, options: ReaderOptions) -> LogReader<R> {
+        LogReader::with_stem(source, options, None)
+    }
+
+    fn with_stem(source: R, options: ReaderOptions, stem: Option<String>) -> LogReader<R> {
+        let lines = LineSource::new(source, options.max_line_bytes);
+        LogReader { lines, state: BlockState::new(options, stem) }
+    }
+
+    /// The next event, or `None` at the end of the input.
+    pub fn next_event(&mut self) -> io::Result<Option<Event>> {
+        loop {
+            let Some(line) = self.lines.peek(&mut self.state)? else {
+                return Ok(self.state.finish_at_end());
+            };
+            let bytes = self.lines.bytes(&line);
+            self.state.line_no = self.lines.line_no + 1;
+            match self.state.feed(bytes, line.terminated) {
+                Feed::Consumed => self.lines.consume(&line, &mut self.state.stats),
+                Feed::ConsumedEmit(event) => {
+                    self.lines.consume(&line, &mut self.state.stats);
+                    return Ok(Some(event));
+                }
+                Feed::Emit(event) => return Ok(Some(event)),
+            }
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &ParseStats {
+        &self.state.stats
+    }
+
+    /// The problems recorded since the last call, in input order.
+    pub fn take_problems(&mut self) -> Vec<Problem> {
+        std::mem::take(&mut self.state.problems)
+    }
+
+    /// The last header seen, if any.
+    pub fn header(&self) -> Option<&Header> {
+        self.state.header.as_ref()
+    }
+
+    /// Bytes consumed so far (for progress bars).
+    pub fn bytes_read(&self) -> u64 {
+        self.state.stats.bytes
+    }
+}
+
+impl<R: Read> Iterator for LogReader<R> {
+    type Item = io::Result<Event>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_event().transpose()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Lines
+
+/// One line of the buffer: `buf[start..end]` without its newline.
+struct LineRef {
+    start: usize,
+    end: usize,
+    /// Where the next line starts.
+    next: usize,
+    /// False for a last line with no newline.
+    terminated: bool,
+}
+
+/// Fixed-size chunks in, lines out; long lines are skipped so memory stays bounded.
+struct LineSource<R> {
+    source: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    max_line: usize,
+    line_no: u64,
+}
+
+impl<R: Read> LineSource<R> {
+    fn new(source: R, max_line: usize) -> Self {
+        LineSource { source, buf: vec![0; READ_CHUNK], start: 0, end: 0, eof: false, max_line, line_no: 0 }
+    }
+
+    fn bytes(&self, line: &LineRef) -> &[u8] {
+        &self.buf[line.start..line.end]
+    }
+
+    fn consume(&mut self, line: &LineRef, stats: &mut ParseStats) {
+        stats.bytes += (line.next - line.start) as u64;
+        stats.lines += 1;
+        self.start = line.next;
+        self.line_no += 1;
+    }
+
+    /// The current line, without consuming it; `None` at the end of the input.
+    fn peek(&mut self, state: &mut BlockState) -> io::Result<Option<LineRef>> {
+        loop {
+            let pending = &self.buf[self.start..self.end];
+            if let Some(newline) = memchr::memchr(b'\n', pending) {
+                let end = self.start + newline;
+                return Ok(Some(LineRef { start: self.start, end, next: end + 1, terminated: true }));
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                return Ok(Some(LineRef {
+                    start: self.start,
+                    end: self.end,
+                    next: self.end,
+                    terminated: false,
+                }));
+            }
+            if self.end - self.start >= self.max_line {
+                self.skip_long_line(state)?;
+                continue;
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Makes room and reads one more chunk.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let grown = (self.buf.len() * 2).min(self.max_line + READ_CHUNK);
+            self.buf.resize(grown, 0);
+        }
+        loop {
+            match self.source.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(count) => {
+                    self.end += count;
+                    return Ok(());
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Drops a line longer than the limit, up to and including its newline.
+    fn skip_long_line(&mut self, state: &mut BlockState) -> io::Result<()> {
+        let mut skipped = (self.end - self.start) as u64;
+        self.start = self.end;
+        loop {
+            self.start = 0;
+            self.end = 0;
+            self.fill()?;
+            if self.eof && self.end == 0 {
+                break;
+            }
+            if let Some(newline) = memchr::memchr(b'\n', &self.buf[..self.end]) {
+                skipped += newline as u64 + 1;
+                self.start = newline + 1;
+                break;
+            }
+            skipped += self.end as u64;
+        }
+        self.line_no += 1;
+        state.line_no = self.line_no;
+        state.stats.lines += 1;
+        state.stats.bytes += skipped;
+        state.end_block_on_skipped_line();
+        state.problem(
+            ProblemKind::LongLine,
+            format!("line of {skipped} bytes skipped (limit {})", self.max_line),
+        );
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Blocks
+
+enum Feed {
+    Consumed,
+    ConsumedEmit(Event),
+    /// The block ended at this line, which is not consumed: it starts what comes next.
+    Emit(Event),
+}
+
+/// Where an open key-value list goes when it closes.
+enum ListTarget {
+    Typed(Typed),
+    Raw(Text),
+}
+
+/// A list being filled: the attribute's root list and the nested lists open inside it.
+struct OpenList {
+    target: ListTarget,
+    declared: Option<u16>,
+    frames: Vec<Frame>,
+}
+
+struct Frame {
+    key: Text,
+    list: KvList,
+    /// Indent of the line that opened the list: deeper lines belong to it.
+    opener_indent: usize,
+}
+
+struct Block {
+    event: Event,
+    list: Option<OpenList>,
+}
+
+/// The date and offset that turn `@` clocks into UTC.
+#[derive(Default)]
+struct Clock {
+    offset: Option<i64>,
+    /// UTC microseconds of the current local midnight.
+    day_start: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Clock {
+    /// Places an `@` clock (local time of day) in UTC, rolling over midnight when the clock
+    /// goes back by more than half a day.
+    fn place(&mut self, micros_of_day: i64) -> Option<Timestamp> {
+        let day_start = self.day_start.as_mut()?;
+        if let Some(last) = self.last {
+            if last - micros_of_day > HALF_DAY {
+                *day_start += MICROS_PER_DAY;
+            }
+        }
+        self.last = Some(micros_of_day);
+        Some(Timestamp(*day_start + micros_of_day))
+    }
+
+    /// Places a dated local time in UTC and makes its date the current one.
+    fn place_dated(&mut self, local: LocalTime) -> Option<Timestamp> {
+        let offset = self.offset?;
+        let midnight = local.date?.midnight_micros()?;
+        self.day_start = Some(midnight - offset);
+        self.last = Some(local.micros_of_day);
+        Some(Timestamp(midnight - offset + local.micros_of_day))
+    }
+}
+
+/// A `Trc 04541 ... received from` line waiting for its `message RequestX` line.
+struct PendingRequest {
+    clock: Option<LocalTime>,
+    peer: Option<Text>,
+}
+
+struct BlockState {
+    options: ReaderOptions,
+    stem: Option<String>,
+    header: Option<Header>,
+    clock: Clock,
+    pending_request: Option<PendingRequest>,
+    block: Option<Block>,
+    line_no: u64,
+    stats: ParseStats,
+    problems: Vec<Problem>,
+    reported_no_header_clock: bool,
+}
+
+impl BlockState {
+    fn new(options: ReaderOptions, stem: Option<String>) -> Self {
+        BlockState {
+            options,
+            stem,
+            header: None,
+            clock: Clock::default(),
+            pending_request: None,
+            block: None,
+            line_no: 0,
+            stats: ParseStats::default(),
+            problems: Vec::new(),
+            reported_no_header_clock: false,
+        }
+    }
+
+    fn problem(&mut self, kind: ProblemKind, detail: String) {
+        *self.stats.problems.entry(kind).or_default() += 1;
+        if self.problems.len() < self.options.max_kept_problems {
+            let file = self.options.file.clone();
+            self.problems.push(Problem { file, line: self.line_no, kind, detail });
+        }
+    }
+
+    fn site(&self) -> Text {
+        if let Some(site) = &self.options.site {
+            return site.clone();
+        }
+        let from_header = self.header.as_ref().and_then(|header| header.application_name.as_deref());
+        Text::from(from_header.or(self.stem.as_deref()).unwrap_or("unknown"))
+    }
+
+    fn feed(&mut self, raw: &[u8], terminated: bool) -> Feed {
+        let line = clean(raw);
+        if self.block.is_none() {
+            self.line_outside_block(line);
+            return Feed::Consumed;
+        }
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            return Feed::ConsumedEmit(self.finish_block());
+        }
+        let indent = indent_of(line);
+        if indent > 0 || line.starts_with(b"Attribute") {
+            if !line.is_ascii() && std::str::from_utf8(line).is_err() {
+                self.problem(
+                    ProblemKind::InvalidUtf8,
+                    "bytes that are not UTF-8, kept as U+FFFD".to_string(),
+                );
+            }
+            self.line_in_block(line, indent);
+            if !terminated {
+                self.cut(format!("the last line has no end: {}", preview(line)));
+            }
+            return Feed::Consumed;
+        }
+        Feed::Emit(self.finish_block())
+    }
+
+    fn finish_at_end(&mut self) -> Option<Event> {
+        self.block.as_ref()?;
+        Some(self.finish_block())
+    }
+
+    fn end_block_on_skipped_line(&mut self) {
+        if self.block.is_some() {
+            self.cut("a line too long to read follows".to_string());
+        }
+    }
+
+    fn cut(&mut self, detail: String) {
+        if let Some(block) = &mut self.block {
+            if !block.event.incomplete {
+                block.event.incomplete = true;
+                self.problem(ProblemKind::CutBlock, detail);
+            }
+        }
+    }
+
+    // --- lines outside a block ---
+
+    fn line_outside_block(&mut self, line: &[u8]) {
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            self.pending_request = None;
+            return;
+        }
+        if line[0] == b'@' && self.start_at_event_line(line) {
+            return;
+        }
+        if let Some((key, value)) = split_header_line(line) {
+            self.header_line(key, value);
+            return;
+        }
+        if let Some(name) = line.strip_prefix(b"message ") {
+            self.start_at_message_line(name);
+            return;
+        }
+        if self.request_trace_line(line) || self.start_at_request_sent(line) {
+            return;
+        }
+        self.pending_request = None;
+        let body = trim_start(line);
+        if body.len() < line.len() && (body.starts_with(b"Attribute") || shape::quote_len(body).is_some()) {
+            self.problem(
+                ProblemKind::StrayLine,
+                format!("attribute line outside an event: {}", preview(body)),
+            );
+        } else {
+            self.stats.foreign_lines += 1;
+        }
+    }
+
+    fn header_line(&mut self, key: &'static str, value: &[u8]) {
+        if key == "Application name" || self.header.is_none() {
+            self.header = Some(Header::default());
+            self.clock = Clock::default();
+        }
+        let text = String::from_utf8_lossy(value).into_owned();
+        let mut bad_time = false;
+        if let Some(header) = self.header.as_mut() {
+            match key {
+                "Application name" => header.application_name = Some(text),
+                "Application type" => header.application_type = Some(text),
+                "Host name" => header.host_name = Some(text),
+                "Time zone" => header.time_zone = Some(text),
+                "File" => header.file = Some(text),
+                "UTC time" => {
+                    header.utc_time = LocalTime::parse_iso(value);
+                    bad_time = header.utc_time.is_none();
+                }
+                "Local time" => {
+                    header.local_time = LocalTime::parse_iso(value);
+                    bad_time = header.local_time.is_none();
+                }
+                _ => {}
+            }
+        }
+        if bad_time {
+            self.problem(
+                ProblemKind::BadHeader,
+                format!("{key}: {} is not YYYY-MM-DDTHH:MM:SS.fff", preview(value)),
+            );
+        }
+        self.set_clock_from_header();
+    }
+
+    fn set_clock_from_header(&mut self) {
+        let Some(header) = &self.header else { return };
+        let (Some(offset), Some(local)) = (header.clock_offset_micros(), header.local_time) else { return };
+        self.clock.offset = Some(offset);
+        self.clock.place_dated(local);
+    }
+
+    /// `@09:41:00.5404 [0] 8.1.001.05 distribute_event: message EventRinging`
+    fn start_at_event_line(&mut self, line: &[u8]) -> bool {
+        let Some(parsed) = parse_event_line(line) else { return false };
+        let mut event = self.new_event(parsed.name);
+        event.bsync = parsed.bsync;
+        event.clock = Some(LocalTime { date: None, micros_of_day: parsed.clock });
+        event.log_time = self.clock.place(parsed.clock);
+        event.server_version = parsed.version.map(text_lossy);
+        event.context = parsed.context;
+        event.peer = parsed.peer.map(text_lossy);
+        self.pending_request = None;
+        self.block = Some(Block { event, list: None });
+        true
+    }
+
+    /// `message RequestMakeCall`, after a `Trc 04541` trace line or on its own.
+    fn start_at_message_line(&mut self, rest: &[u8]) {
+        let (name, _) = split_token(rest);
+        if !is_message_name(name) {
+            self.stats.foreign_lines += 1;
+            self.pending_request = None;
+            return;
+        }
+        let mut event = self.new_event(name);
+        if let Some(request) = self.pending_request.take() {
+            event.context = Context::RequestReceived;
+            event.peer = request.peer;
+            event.clock = request.clock;
+            event.log_time = request.clock.and_then(|clock| self.clock.place_dated(clock));
+        }
+        self.block = Some(Block { event, list: None });
+    }
+
+    /// `2026-02-02T13:56:06.078 Trc 04541 RequestMakeCall received from [16] (...)`
+    fn request_trace_line(&mut self, line: &[u8]) -> bool {
+        let Some(trc) = memchr::memmem::find(line, b"Trc 04541 ") else { return false };
+        let Some(from) = memchr::memmem::find(&line[trc..], b" received from") else { return false };
+        let clock = LocalTime::parse_iso(trim_end(&line[..trc]));
+        let peer = trim_start(&line[trc + from + b" received from".len()..]);
+        let peer = (!peer.is_empty()).then(|| text_lossy(trim_end(peer)));
+        self.pending_request = Some(PendingRequest { clock, peer });
+        true
+    }
+
+    /// `request to 65200(TServer) message RequestDistributeEvent` (router logs).
+    fn start_at_request_sent(&mut self, line: &[u8]) -> bool {
+        let Some(at) = memchr::memmem::find(line, b"request to ") else { return false };
+        let rest = &line[at + b"request to ".len()..];
+        let Some(message_at) = memchr::memmem::find(rest, b" message ") else { return false };
+        let (name, _) = split_token(&rest[message_at + b" message ".len()..]);
+        if !is_message_name(name) {
+            return false;
+        }
+        let mut event = self.new_event(name);
+        event.context = Context::RequestSent;
+        event.peer = Some(text_lossy(trim_end(&rest[..message_at])));
+        self.pending_request = None;
+        self.block = Some(Block { event, list: None });
+        true
+    }
+
+    fn new_event(&mut self, name: &[u8]) -> Event {
+        let message = Message::from_known_name(name).unwrap_or_else(|| Message::Other(text_lossy(name)));
+        let mut event = Event::new(message, "");
+        event.site = self.site();
+        event.file = self.options.file.clone();
+        event.line = Some(self.line_no);
+        event
+    }
+
+    // --- lines inside a block ---
+
+    fn line_in_block(&mut self, line: &[u8], indent: usize) {
+        let body = trim_end(&line[indent..]);
+        if shape::quote_len(body).is_some() {
+            self.pair_line(body, indent);
+            return;
+        }
+        self.close_list();
+        let (name, value) = split_token(body);
+        let name_text = text_lossy(name);
+        match attrs::lookup(name) {
+            Some(typed) if self.block_has(typed) => {
+                self.problem(
+                    ProblemKind::DuplicateAttribute,
+                    format!("{name_text} appears twice; the second is kept raw"),
+                );
+                self.raw_attribute(name_text, value, indent);
+            }
+            Some(typed) => self.typed_attribute(typed, name_text, value, indent),
+            None => self.raw_attribute(name_text, value, indent),
+        }
+    }
+
+    fn block_has(&self, typed: Typed) -> bool {
+        self.block.as_ref().is_some_and(|block| typed.is_set(&block.event))
+    }
+
+    fn event_mut(&mut self) -> &mut Event {
+        &mut self.block.as_mut().expect("called inside a block").event
+    }
+
+    fn typed_attribute(&mut self, typed: Typed, name: Text, value: &[u8], indent: usize) {
+        if let Typed::List(_) | Typed::IsLinks(_) = typed {
+            if let Shape::ListHeader { declared } = value_shape(value) {
+                self.open_list(ListTarget::Typed(typed), declared, indent);
+                return;
+            }
+        } else if self.set_scalar(typed, value) {
+            return;
+        }
+        let shown = preview(value);
+        self.problem(ProblemKind::BadValue, format!("{name} value {shown} is not of its shape; kept raw"));
+        self.raw_attribute(name, value, indent);
+    }
+
+    /// Sets a scalar typed attribute; false when the value does not have the shape.
+    fn set_scalar(&mut self, typed: Typed, value: &[u8]) -> bool {
+        let shape = value_shape(value);
+        let event = self.event_mut();
+        match typed {
+            Typed::ConnId(field) => set(field.slot, event, bare(&shape).and_then(ConnId::parse_hex)),
+            Typed::CallUuid(field) => {
+                set(field.slot, event, text_of(&shape).map(|text| CallUuid(text_lossy(text))))
+            }
+            Typed::Text(field) => set(field.slot, event, text_of(&shape).map(text_lossy)),
+            Typed::Role(field) => set(field.slot, event, number(&shape).map(DnRole::from_code)),
+            Typed::HexCounter(field) => set(field.slot, event, bare(&shape).and_then(parse_hex_u64)),
+            Typed::Decimal(field) => {
+                set(field.slot, event, number(&shape).and_then(|number| u64::try_from(number).ok()))
+            }
+            Typed::Timestamp(field) => {
+                set(field.slot, event, bare(&shape).and_then(Timestamp::parse_tlib_hex))
+            }
+            Typed::CallType(field) => set(field.slot, event, number(&shape).map(CallType::from_code)),
+            Typed::CallState(field) => set(field.slot, event, number(&shape).map(CallState::from_code)),
+            Typed::PartyState(field) => set(field.slot, event, party_state(&shape)),
+            Typed::List(_) | Typed::IsLinks(_) => false,
+        }
+    }
+
+    fn raw_attribute(&mut self, name: Text, value: &[u8], indent: usize) {
+        let value = match value_shape(value) {
+            Shape::ListHeader { declared } => {
+                self.open_list(ListTarget::Raw(name), declared, indent);
+                return;
+            }
+            Shape::Str(text) => Value::Str(text_lossy(text)),
+            Shape::Unterminated(_) => {
+                self.problem(ProblemKind::UnterminatedQuote, format!("{name} value has no closing quote"));
+                self.cut(format!("{name} was cut inside a quoted value"));
+                Value::Bare(text_lossy(trim_end(value)))
+            }
+            Shape::Bare(text) => Value::from_bare(&String::from_utf8_lossy(text)),
+            Shape::NestedList { .. } => Value::Bare(text_lossy(trim_end(value))),
+        };
+        self.event_mut().other.push(RawAttribute { name, value });
+    }
+
+    fn open_list(&mut self, target: ListTarget, declared: Option<u16>, indent: usize) {
+        let root = Frame { key: Text::default(), list: KvList::new(), opener_indent: indent };
+        if let Some(block) = &mut self.block {
+            block.list = Some(OpenList { target, declared, frames: vec![root] });
+        }
+    }
+
+    fn pair_line(&mut self, body: &[u8], indent: usize) {
+        let Some(list) = self.block.as_mut().and_then(|block| block.list.as_mut()) else {
+            self.problem(
+                ProblemKind::StrayLine,
+                format!("key-value line with no list open: {}", preview(body)),
+            );
+            return;
+        };
+        while list.frames.len() > 1 && list.frames.last().is_some_and(|frame| frame.opener_indent >= indent) {
+            close_frame(list);
+        }
+        let mut rest = body;
+        loop {
+            let Some((key, after)) = pair_key(rest) else {
+                self.problem(
+                    ProblemKind::UnterminatedQuote,
+                    format!("key without closing quote: {}", preview(rest)),
+                );
+                self.cut("a key-value line was cut".to_string());
+                return;
+            };
+            let key = text_lossy(key);
+            let value = match value_shape(after) {
+                Shape::NestedList { first } => {
+                    list.frames.push(Frame { key, list: KvList::new(), opener_indent: indent });
+                    if first.is_empty() {
+                        return;
+                    }
+                    rest = first;
+                    continue;
+                }
+                Shape::Str(text) => Value::Str(text_lossy(text)),
+                Shape::Bare(text) => Value::from_bare(&String::from_utf8_lossy(text)),
+                Shape::ListHeader { .. } => Value::Bare(text_lossy(after)),
+                Shape::Unterminated(_) => {
+                    let value = Value::Bare(text_lossy(after));
+                    push_pair(list, key, value);
+                    self.problem(
+                        ProblemKind::UnterminatedQuote,
+                        "key-value value has no closing quote".to_string(),
+                    );
+                    self.cut("a key-value value was cut".to_string());
+                    return;
+                }
+            };
+            push_pair(list, key, value);
+            return;
+        }
+    }
+
+    /// Closes the open list, if any, and stores it where it belongs.
+    fn close_list(&mut self) {
+        let Some(block) = self.block.as_mut() else { return };
+        let Some(mut open) = block.list.take() else { return };
+        while open.frames.len() > 1 {
+            close_frame(&mut open);
+        }
+        let root = open.frames.pop().map(|frame| frame.list).unwrap_or_default();
+        let name = match &open.target {
+            ListTarget::Typed(typed) => Text::from(typed.name()),
+            ListTarget::Raw(name) => name.clone(),
+        };
+        if let Some(declared) = open.declared {
+            if root.len() < usize::from(declared) {
+                let found = root.len();
+                self.cut(format!("{name} lists {found} of the {declared} pairs its header declares"));
+            }
+        }
+        let event = self.event_mut();
+        match open.target {
+            ListTarget::Typed(Typed::List(field)) => *(field.slot)(event) = Some(root),
+            ListTarget::Typed(Typed::IsLinks(field)) => match links_of(&root) {
+                Some(links) => *(field.slot)(event) = Some(links),
+                None => {
+                    event.other.push(RawAttribute { name: name.clone(), value: Value::List(root) });
+                    self.problem(
+                        ProblemKind::BadValue,
+                        format!("{name} has an entry that is not a list; kept raw"),
+                    );
+                }
+            },
+            ListTarget::Typed(_) | ListTarget::Raw(_) => {
+                event.other.push(RawAttribute { name, value: Value::List(root) })
+            }
+        }
+    }
+
+    fn finish_block(&mut self) -> Event {
+        self.close_list();
+        let event = self.block.take().map(|block| block.event).expect("finish_block inside a block");
+        self.stats.events += 1;
+        self.stats.count_message(&event.message);
+        if event.bsync {
+            self.stats.bsync_events += 1;
+        }
+        if event.incomplete {
+            self.stats.incomplete_events += 1;
+        }
+        if event.clock.is_some() && event.log_time.is_none() && !self.reported_no_header_clock {
+            self.reported_no_header_clock = true;
+            self.problem(
+                ProblemKind::NoHeaderClock,
+                "no header with UTC and local time before this event: log clocks are kept as printed, not placed in UTC".to_string(),
+            );
+        }
+        event
+    }
+}
+
+fn set<T>(slot: fn(&mut Event) -> &mut Option<T>, event: &mut Event, value: Option<T>) -> bool {
+    match value {
+        Some(value) => {
+            *slot(event) = Some(value);
+            true
+        }
+        None => false,
+    }
+}
+
+fn push_pair(list: &mut OpenList, key: Text, value: Value) {
+    if let Some(frame) = list.frames.last_mut() {
+        frame.list.0.push(KvPair { key, value });
+    }
+}
+
+fn close_frame(list: &mut OpenList) {
+    if let Some(frame) = list.frames.pop() {
+        push_pair(list, frame.key, Value::List(frame.list));
+    }
+}
+
+/// The typed links of an ISLinkList, or `None` when an entry is not a list.
+fn links_of(list: &KvList) -> Option<Vec<IsLink>> {
+    list.iter()
+        .map(|pair| {
+            let Value::List(fields) = &pair.value else { return None };
+            let mut link = IsLink {
+                id: pair.key.clone(),
+                location_name: None,
+                direction_role: None,
+                extra: KvList::new(),
+            };
+            for field in fields.iter() {
+                match (&field.value, field.key.as_str()) {
+                    (Value::Str(text), "location-name") if link.location_name.is_none() => {
+                        link.location_name = Some(text.clone())
+                    }
+                    (Value::Str(text), "direction-role") if link.direction_role.is_none() => {
+                        link.direction_role = Some(LinkRole::parse(text))
+                    }
+                    _ => link.extra.0.push(field.clone()),
+                }
+            }
+            Some(link)
+        })
+        .collect()
+}
+
+/// The text of a quoted string, or of a bare value (lenient: some copies drop quotes).
+fn text_of<'a>(shape: &Shape<'a>) -> Option<&'a [u8]> {
+    match shape {
+        Shape::Str(text) | Shape::Bare(text) => Some(text),
+        _ => None,
+    }
+}
+
+/// A bare value, or the content of a quoted one.
+fn bare<'a>(shape: &Shape<'a>) -> Option<&'a [u8]> {
+    text_of(shape)
+}
+
+fn number(shape: &Shape<'_>) -> Option<i64> {
+    let text = bare(shape)?;
+    match text {
+        [b'-', digits @ ..] => parse_decimal(digits).map(|value| -value),
+        digits => parse_decimal(digits),
+    }
+}
+
+fn party_state(shape: &Shape<'_>) -> Option<PartyState> {
+    let text = bare(shape)?;
+    let value = match text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X")) {
+        Some(hex) => parse_hex_u64(hex)?,
+        None => u64::try_from(parse_decimal(text)?).ok()?,
+    };
+    u32::try_from(value).ok().map(PartyState)
+}
+
+/// The parts of an `@` event line.
+struct EventLine<'a> {
+    clock: i64,
+    bsync: bool,
+    version: Option<&'a [u8]>,
+    context: Context,
+    peer: Option<&'a [u8]>,
+    name: &'a [u8],
+}
+
+/// Reads `@HH:MM:SS.ffff [n] version context: message Name` (and the router's
+/// `... request to peer message Name`).
+fn parse_event_line(line: &[u8]) -> Option<EventLine<'_>> {
+    let (clock, rest) = split_token(&line[1..]);
+    let clock = LocalTime::parse_clock(clock)?;
+    let (bsync, rest) = match rest.strip_prefix(b"[") {
+        Some(inner) => {
+            let close = memchr::memchr(b']', inner)?;
+            (&inner[..close] == b"BSYNC", trim_start(&inner[close + 1..]))
+        }
+        None => (false, rest),
+    };
+    let (prefix, name) = match memchr::memmem::find(rest, b"message ") {
+        Some(at) if at == 0 || rest[at - 1] == b' ' => {
+            (trim_end(&rest[..at]), split_token(&rest[at + 8..]).0)
+        }
+        _ => return None,
+    };
+    if !is_message_name(name) {
+        return None;
+    }
+    let prefix = prefix.strip_suffix(b":").map_or(prefix, trim_end);
+    let (version, prefix) = match split_token(prefix) {
+        (first, rest) if first.first().is_some_and(u8::is_ascii_digit) && first.contains(&b'.') => {
+            (Some(first), rest)
+        }
+        _ => (None, prefix),
+    };
+    let (context, peer) = match prefix.strip_prefix(b"request to ") {
+        Some(peer) => (Context::RequestSent, Some(trim_start(peer))),
+        None => (Context::parse(&String::from_utf8_lossy(prefix)), None),
+    };
+    Some(EventLine { clock, bsync, version, context, peer, name })
+}
+
+fn is_message_name(name: &[u8]) -> bool {
+    name.first().is_some_and(u8::is_ascii_alphabetic)
+        && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && (name.starts_with(b"Event") || name.starts_with(b"Request") || name.starts_with(b"ISCC"))
+}
+
+/// Drops a trailing `\r` and a leading byte-order mark.
+fn clean(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+}
+
+fn text_lossy(bytes: &[u8]) -> Text {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Text::from(text),
+        Err(_) => Text::from(String::from_utf8_lossy(bytes).as_ref()),
+    }
+}
+
+/// The first 60 characters of a line, for messages.
+fn preview(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut shown: String = text.chars().take(60).collect();
+    if text.chars().count() > 60 {
+        shown.push('…');
+    }
+    format!("{shown:?}")
+}
