@@ -1,0 +1,1 @@
+//! callstitch-engine: events in, changes out. (Being built: issue 3.)
