@@ -1,1 +1,65 @@
-fn main() {}
+//! The `callstitch` command: puts Genesys multi-site customer interactions back together from
+//! T-Server / SIP Server events.
+//!
+//! Exit codes: 0 the command ran (input noise is reported, not fatal); 1 nothing readable
+//! (no events in the inputs) or an error while running; 2 usage error (bad flags, missing
+//! paths).
+
+mod commands;
+mod input;
+mod progress;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// callstitch puts Genesys multi-site customer interactions back together: it reads
+/// T-Library events from T-Server / SIP Server logs, follows every call through the call
+/// models, links the calls of one customer across sites, and says who released them.
+#[derive(Debug, Parser)]
+#[command(name = "callstitch", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 ran (noise in the input is reported, not fatal), \
+1 nothing readable or an error, 2 usage error.\n\
+Examples:\n  callstitch parse fixtures/seed-islink/\n  \
+callstitch parse --format table TS2=tserver2.log SIP1=sipserver1.log\n  \
+callstitch parse --stats /var/log/genesys/tserver/")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read T-Library events from log files and print them as JSON lines or a table.
+    ///
+    /// Reads every event and request block of T-Server / SIP Server logs (headers, `@` event
+    /// lines of every context, requests, [BSYNC] copies, nested key-value lists), skipping
+    /// other server output. Problems (cut blocks, bad values, non-UTF-8 bytes) are printed
+    /// to stderr with file:line and counted; they never stop the read.
+    Parse(commands::parse::ParseArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Parse(args) => commands::parse::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => exit_for(error),
+    }
+}
+
+fn exit_for(error: anyhow::Error) -> ExitCode {
+    if error.chain().any(|cause| {
+        cause.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    }) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("callstitch: error: {error:#}");
+    if error.downcast_ref::<input::UsageError>().is_some() {
+        return ExitCode::from(2);
+    }
+    ExitCode::from(1)
+}

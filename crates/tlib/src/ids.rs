@@ -285,17 +285,22 @@ impl<'de> Deserialize<'de> for LocalTime {
     }
 }
 
-/// Reads ASCII decimal digits (at most 18, so it cannot overflow).
+/// Reads ASCII decimal digits into an i64; `None` on anything else or on overflow.
 pub(crate) fn parse_decimal(text: &[u8]) -> Option<i64> {
-    if text.is_empty() || text.len() > 18 {
+    parse_decimal_u64(text).and_then(|value| i64::try_from(value).ok())
+}
+
+/// Reads ASCII decimal digits into a u64; `None` on anything else or on overflow.
+pub(crate) fn parse_decimal_u64(text: &[u8]) -> Option<u64> {
+    if text.is_empty() {
         return None;
     }
-    let mut value: i64 = 0;
+    let mut value: u64 = 0;
     for &byte in text {
         if !byte.is_ascii_digit() {
             return None;
         }
-        value = value * 10 + i64::from(byte - b'0');
+        value = value.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
     }
     Some(value)
 }

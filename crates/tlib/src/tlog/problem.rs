@@ -91,6 +91,18 @@ pub struct ParseStats {
 }
 
 impl ParseStats {
+    /// Counts one event read from elsewhere (e.g. JSON lines): its message and flags.
+    pub fn count_event(&mut self, event: &crate::event::Event) {
+        self.events += 1;
+        self.count_message(&event.message);
+        if event.bsync {
+            self.bsync_events += 1;
+        }
+        if event.incomplete {
+            self.incomplete_events += 1;
+        }
+    }
+
     pub(crate) fn count_message(&mut self, message: &Message) {
         match message.number() {
             Some(number) => {

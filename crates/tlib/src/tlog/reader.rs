@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::attrs::{self, Typed};
 use crate::enums::{CallState, CallType, Coded, Context, DnRole, LinkRole, PartyState};
 use crate::event::{Event, IsLink, RawAttribute};
-use crate::ids::{parse_decimal, parse_hex_u64, CallUuid, ConnId, LocalTime, Timestamp};
+use crate::ids::{parse_decimal, parse_decimal_u64, parse_hex_u64, CallUuid, ConnId, LocalTime, Timestamp};
 use crate::kv::{KvList, KvPair, Value};
 use crate::message::Message;
 use crate::tlog::header::{split_header_line, Header};
@@ -354,10 +354,14 @@ impl BlockState {
     }
 
     fn problem(&mut self, kind: ProblemKind, detail: String) {
+        self.problem_at(self.line_no, kind, detail);
+    }
+
+    fn problem_at(&mut self, line: u64, kind: ProblemKind, detail: String) {
         *self.stats.problems.entry(kind).or_default() += 1;
         if self.problems.len() < self.options.max_kept_problems {
             let file = self.options.file.clone();
-            self.problems.push(Problem { file, line: self.line_no, kind, detail });
+            self.problems.push(Problem { file, line, kind, detail });
         }
     }
 
@@ -617,9 +621,7 @@ impl BlockState {
             Typed::Text(field) => set(field.slot, event, text_of(&shape).map(text_lossy)),
             Typed::Role(field) => set(field.slot, event, number(&shape).map(DnRole::from_code)),
             Typed::HexCounter(field) => set(field.slot, event, bare(&shape).and_then(parse_hex_u64)),
-            Typed::Decimal(field) => {
-                set(field.slot, event, number(&shape).and_then(|number| u64::try_from(number).ok()))
-            }
+            Typed::Decimal(field) => set(field.slot, event, bare(&shape).and_then(parse_decimal_u64)),
             Typed::Timestamp(field) => {
                 set(field.slot, event, bare(&shape).and_then(Timestamp::parse_tlib_hex))
             }
@@ -745,17 +747,11 @@ impl BlockState {
     fn finish_block(&mut self) -> Event {
         self.close_list();
         let event = self.block.take().map(|block| block.event).expect("finish_block inside a block");
-        self.stats.events += 1;
-        self.stats.count_message(&event.message);
-        if event.bsync {
-            self.stats.bsync_events += 1;
-        }
-        if event.incomplete {
-            self.stats.incomplete_events += 1;
-        }
+        self.stats.count_event(&event);
         if event.clock.is_some() && event.log_time.is_none() && !self.reported_no_header_clock {
             self.reported_no_header_clock = true;
-            self.problem(
+            self.problem_at(
+                event.line.unwrap_or(self.line_no),
                 ProblemKind::NoHeaderClock,
                 "no header with UTC and local time before this event: log clocks are kept as printed, not placed in UTC".to_string(),
             );
@@ -829,7 +825,10 @@ fn bare<'a>(shape: &Shape<'a>) -> Option<&'a [u8]> {
 fn number(shape: &Shape<'_>) -> Option<i64> {
     let text = bare(shape)?;
     match text {
-        [b'-', digits @ ..] => parse_decimal(digits).map(|value| -value),
+        [b'-', digits @ ..] => {
+            let magnitude = parse_decimal_u64(digits)?;
+            0_i64.checked_sub_unsigned(magnitude)
+        }
         digits => parse_decimal(digits),
     }
 }
@@ -838,7 +837,7 @@ fn party_state(shape: &Shape<'_>) -> Option<PartyState> {
     let text = bare(shape)?;
     let value = match text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X")) {
         Some(hex) => parse_hex_u64(hex)?,
-        None => u64::try_from(parse_decimal(text)?).ok()?,
+        None => parse_decimal_u64(text)?,
     };
     u32::try_from(value).ok().map(PartyState)
 }
@@ -874,7 +873,6 @@ fn parse_event_line(line: &[u8]) -> Option<EventLine<'_>> {
     if !is_message_name(name) {
         return None;
     }
-    let prefix = prefix.strip_suffix(b":").map_or(prefix, trim_end);
     let (version, prefix) = match split_token(prefix) {
         (first, rest) if first.first().is_some_and(u8::is_ascii_digit) && first.contains(&b'.') => {
             (Some(first), rest)
@@ -883,7 +881,10 @@ fn parse_event_line(line: &[u8]) -> Option<EventLine<'_>> {
     };
     let (context, peer) = match prefix.strip_prefix(b"request to ") {
         Some(peer) => (Context::RequestSent, Some(trim_start(peer))),
-        None => (Context::parse(&String::from_utf8_lossy(prefix)), None),
+        None => {
+            let context = prefix.strip_suffix(b":").map_or(prefix, trim_end);
+            (Context::parse(&String::from_utf8_lossy(context)), None)
+        }
     };
     Some(EventLine { clock, bsync, version, context, peer, name })
 }

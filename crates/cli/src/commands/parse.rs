@@ -1,0 +1,178 @@
+//! `callstitch parse`: T-Library events out of log files, as JSON lines, a table, or counts.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::Result;
+use callstitch_tlib::json::write_json_line;
+use callstitch_tlib::Event;
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::input::{self, ReadOptions, ReadSummary};
+
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// Log files, directories (their *.log and *.jsonl files) or - for standard input.
+    /// Prefix NAME= to name the site, e.g. TS2=/logs/tserver2/. Without it the site is the
+    /// header's Application name, else the file name.
+    #[arg(required = true, value_name = "[NAME=]PATH")]
+    pub paths: Vec<String>,
+
+    /// Output form: JSON lines (one event per line, see docs/event-json.md) or a compact table.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub format: OutputFormat,
+
+    /// Print counts per event type and per problem instead of the events
+    /// (as a table, or as one JSON object with --format json).
+    #[arg(long)]
+    pub stats: bool,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// Flags every event-reading command shares.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Print at most this many skipped-input problems to stderr (the rest are counted).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_problems: u64,
+
+    /// Print no problems to stderr (they are still counted in --stats).
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Never draw a progress bar (it is drawn only on a terminal, for inputs over 64 MiB).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> ReadOptions {
+        ReadOptions { max_problems_shown: self.max_problems, quiet: self.quiet, progress: !self.no_progress }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Table,
+}
+
+pub fn run(args: &ParseArgs) -> Result<()> {
+    let sources = input::resolve(&args.paths)?;
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let summary = if args.stats {
+        input::read_events(&sources, &args.read.options(), |_| Ok(()))?
+    } else {
+        if args.format == OutputFormat::Table {
+            writeln!(out, "{}", table_heading())?;
+        }
+        input::read_events(&sources, &args.read.options(), |event| {
+            match args.format {
+                OutputFormat::Json => write_json_line(&mut out, &event)?,
+                OutputFormat::Table => writeln!(out, "{}", table_row(&event))?,
+            }
+            Ok(())
+        })?
+    };
+    if args.stats {
+        match args.format {
+            OutputFormat::Json => writeln!(out, "{}", stats_json(&summary))?,
+            OutputFormat::Table => write!(out, "{}", stats_table(&summary))?,
+        }
+    }
+    out.flush()?;
+    input::require_events(&summary)
+}
+
+fn table_heading() -> String {
+    format!(
+        "{:<27} {:<12} {:>8} {:<24} {:<16} {:<32} {:<10} {:<10} NOTES",
+        "TIME (UTC)", "SITE", "SEQ", "MESSAGE", "CONNID", "CALLUUID", "THIS DN", "OTHER DN"
+    )
+}
+
+fn table_row(event: &Event) -> String {
+    let time = event.time().map_or_else(|| "-".to_string(), |time| time.to_string());
+    let seq = event.seq.map_or_else(|| "-".to_string(), |seq| seq.to_string());
+    let conn = event.conn_id.map_or_else(|| "-".to_string(), |conn| conn.to_string());
+    let uuid = event.call_uuid.as_ref().map_or("-", |uuid| uuid.as_str());
+    let dash = |text: &Option<callstitch_tlib::Text>| text.as_deref().unwrap_or("-").to_string();
+    let mut notes = Vec::new();
+    if event.bsync {
+        notes.push("BSYNC copy".to_string());
+    }
+    if event.incomplete {
+        notes.push("cut".to_string());
+    }
+    if let Some((party, raw)) = event.releasing_party() {
+        notes.push(format!("released: {party:?} ({raw})"));
+    }
+    for link in event.is_links.iter().flatten() {
+        let role = link.direction_role.as_ref().map_or("?", |role| role.as_str());
+        let place = link.location_name.as_deref().unwrap_or("?");
+        notes.push(format!("link {} {role} {place}", link.id));
+    }
+    format!(
+        "{:<27} {:<12} {:>8} {:<24} {:<16} {:<32} {:<10} {:<10} {}",
+        time,
+        event.site,
+        seq,
+        event.message.name(),
+        conn,
+        uuid,
+        dash(&event.this_dn),
+        dash(&event.other_dn),
+        notes.join("; ")
+    )
+}
+
+fn stats_json(summary: &ReadSummary) -> serde_json::Value {
+    let stats = &summary.stats;
+    let by_message: serde_json::Map<String, serde_json::Value> =
+        stats.by_message().into_iter().map(|(name, count)| (name, json!(count))).collect();
+    let problems: serde_json::Map<String, serde_json::Value> =
+        stats.problems.iter().map(|(kind, count)| (kind.label().to_string(), json!(count))).collect();
+    json!({
+        "files": summary.files,
+        "bytes": stats.bytes,
+        "lines": stats.lines,
+        "events": stats.events,
+        "foreign_lines": stats.foreign_lines,
+        "bsync_events": stats.bsync_events,
+        "incomplete_events": stats.incomplete_events,
+        "by_message": by_message,
+        "problems": problems,
+        "json_errors": summary.json_errors,
+        "io_errors": summary.io_errors,
+    })
+}
+
+fn stats_table(summary: &ReadSummary) -> String {
+    let stats = &summary.stats;
+    let mut text = String::new();
+    let mut row = |label: &str, value: u64| text.push_str(&format!("{label:<34} {value:>12}\n"));
+    row("files", summary.files as u64);
+    row("bytes", stats.bytes);
+    row("lines", stats.lines);
+    row("other server lines (skipped)", stats.foreign_lines);
+    row("events", stats.events);
+    for (name, count) in stats.by_message() {
+        row(&format!("  {name}"), count);
+    }
+    row("backup-sync copies ([BSYNC])", stats.bsync_events);
+    row("incomplete (cut) events", stats.incomplete_events);
+    row("problems", stats.problem_count());
+    for (kind, count) in &stats.problems {
+        row(&format!("  {kind}"), *count);
+    }
+    if summary.json_errors > 0 {
+        row("bad JSON lines", summary.json_errors);
+    }
+    if !summary.io_errors.is_empty() {
+        row("inputs that could not be read", summary.io_errors.len() as u64);
+    }
+    text
+}

@@ -1,0 +1,392 @@
+//! Where events come from on the command line: `[NAME=]PATH` arguments resolved to sites and
+//! files, read in order, in either the log format or JSON lines, with problems reported as
+//! they come and a progress bar on long reads.
+//!
+//! Every command that reads events (`parse`, `check`, `trace`, ...) goes through [`read_events`],
+//! so they all name sites, order rotated segments and report noise the same way.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _, Result};
+use callstitch_tlib::json::JsonLinesReader;
+use callstitch_tlib::tlog::{LogReader, ParseStats, ReaderOptions};
+use callstitch_tlib::{Event, Text};
+
+use crate::progress::Progress;
+
+/// How a file's events are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Log,
+    JsonLines,
+}
+
+/// One input to read: a file or standard input, and the site it belongs to.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// `None` for standard input.
+    pub path: Option<PathBuf>,
+    /// The site: `NAME=` if given, else the header's Application name, else the file stem.
+    /// `None` only for standard input without `NAME=` (the reader takes the header's).
+    pub site: Option<String>,
+    pub format: Format,
+    pub size: Option<u64>,
+    /// The `Local time` of the file's header, to order rotated segments.
+    pub started: Option<String>,
+}
+
+impl Source {
+    pub fn display(&self) -> String {
+        self.path.as_ref().map_or_else(|| "<stdin>".to_string(), |path| path.display().to_string())
+    }
+}
+
+/// A usage error: the arguments do not name readable input. Exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Nothing readable in the inputs. Exit code 1.
+#[derive(Debug)]
+pub struct NothingReadable(pub String);
+
+impl std::fmt::Display for NothingReadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NothingReadable {}
+
+/// Splits `NAME=PATH`. A whole argument that names an existing file is a path even if it
+/// holds `=`; a NAME has no path separator.
+fn split_site(argument: &str) -> (Option<&str>, &str) {
+    if Path::new(argument).exists() {
+        return (None, argument);
+    }
+    match argument.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !name.contains(['/', '\\']) => (Some(name), path),
+        _ => (None, argument),
+    }
+}
+
+/// Resolves the arguments into sources: directories expand to their `*.log` and `*.jsonl`
+/// files; files of one site are ordered by their header's start time, then by name.
+pub fn resolve(arguments: &[String]) -> Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    let mut missing = Vec::new();
+    let mut empty_dirs = Vec::new();
+    for argument in arguments {
+        let (name, path) = split_site(argument);
+        if path == "-" {
+            sources.push(Source {
+                path: None,
+                site: name.map(str::to_string),
+                format: Format::Log,
+                size: None,
+                started: None,
+            });
+            continue;
+        }
+        let path = PathBuf::from(path);
+        if path.is_dir() {
+            let files =
+                log_files_in(&path).with_context(|| format!("cannot list directory {}", path.display()))?;
+            if files.is_empty() {
+                empty_dirs.push(path.display().to_string());
+            }
+            for file in files {
+                sources.push(describe(file, name)?);
+            }
+        } else if path.is_file() {
+            sources.push(describe(path, name)?);
+        } else {
+            missing.push(path.display().to_string());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(UsageError(format!(
+            "no such file or directory: {}\n  give log files, directories of *.log files, or - for standard input",
+            missing.join(", ")
+        ))
+        .into());
+    }
+    if sources.is_empty() && !empty_dirs.is_empty() {
+        return Err(NothingReadable(format!(
+            "no *.log or *.jsonl files in {}: point at the folder that holds the T-Server logs",
+            empty_dirs.join(", ")
+        ))
+        .into());
+    }
+    Ok(order_by_site(sources))
+}
+
+fn log_files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let wanted = path.extension().is_some_and(|ext| ext == "log" || ext == "jsonl");
+        if wanted && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Groups sources by site (sites in order of first appearance) and orders each site's files
+/// as rotated segments: by header start time, then by name.
+fn order_by_site(sources: Vec<Source>) -> Vec<Source> {
+    let mut order: Vec<Option<String>> = Vec::new();
+    let mut groups: BTreeMap<usize, Vec<Source>> = BTreeMap::new();
+    for source in sources {
+        let index = match order.iter().position(|site| *site == source.site && source.path.is_some()) {
+            Some(index) => index,
+            None => {
+                order.push(source.site.clone());
+                order.len() - 1
+            }
+        };
+        groups.entry(index).or_default().push(source);
+    }
+    groups
+        .into_values()
+        .flat_map(|mut group| {
+            group.sort_by(|a, b| a.started.cmp(&b.started).then_with(|| a.path.cmp(&b.path)));
+            group
+        })
+        .collect()
+}
+
+/// Looks at the start of a file: its format, its header's Application name and start time.
+fn describe(path: PathBuf, name: Option<&str>) -> Result<Source> {
+    let size = std::fs::metadata(&path).ok().map(|meta| meta.len());
+    let mut head = Vec::with_capacity(64 << 10);
+    File::open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .take(64 << 10)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let (format, application, started) = sniff(&head);
+    let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
+    let site = name.map(str::to_string).or(application).or(stem);
+    Ok(Source { path: Some(path), site, format, size, started })
+}
+
+fn sniff(head: &[u8]) -> (Format, Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}');
+    let format = if text.trim_start().starts_with('{') { Format::JsonLines } else { Format::Log };
+    let header_value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.trim_end_matches('\r').strip_prefix(key))
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    (format, header_value("Application name:"), header_value("Local time:"))
+}
+
+/// What a read gave, over all inputs.
+#[derive(Debug, Default)]
+pub struct ReadSummary {
+    pub stats: ParseStats,
+    pub files: usize,
+    pub json_errors: u64,
+    pub io_errors: Vec<String>,
+}
+
+/// Reading options shared by the commands.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Problems printed to stderr before the rest are only counted.
+    pub max_problems_shown: u64,
+    pub quiet: bool,
+    pub progress: bool,
+}
+
+/// Prints problems to stderr, up to a limit.
+struct ProblemPrinter {
+    shown: u64,
+    hidden: u64,
+    max: u64,
+    quiet: bool,
+}
+
+impl ProblemPrinter {
+    fn print(&mut self, progress: &Progress, text: impl std::fmt::Display) {
+        if self.quiet || self.shown >= self.max {
+            self.hidden += 1;
+            return;
+        }
+        self.shown += 1;
+        progress.println(format!("callstitch: skipped: {text}"));
+    }
+}
+
+/// Reads every source in order and hands each event to `sink`.
+pub fn read_events(
+    sources: &[Source],
+    options: &ReadOptions,
+    mut sink: impl FnMut(Event) -> Result<()>,
+) -> Result<ReadSummary> {
+    let total: u64 = sources.iter().filter_map(|source| source.size).sum();
+    let progress = Progress::new(options.progress && io::stderr().is_terminal() && total > 64 << 20, total);
+    let mut printer =
+        ProblemPrinter { shown: 0, hidden: 0, max: options.max_problems_shown, quiet: options.quiet };
+    let mut summary = ReadSummary::default();
+    let mut done_bytes = 0;
+    for source in sources {
+        summary.files += 1;
+        let result = match source.format {
+            Format::Log => read_log(source, &progress, done_bytes, &mut printer, &mut summary, &mut sink),
+            Format::JsonLines => {
+                read_json(source, &progress, done_bytes, &mut printer, &mut summary, &mut sink)
+            }
+        };
+        if let Err(error) = result {
+            if error.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) {
+                return Err(error);
+            }
+            let message = format!("{}: {error:#}", source.display());
+            progress.println(format!("callstitch: error: {message}"));
+            summary.io_errors.push(message);
+        }
+        done_bytes += source.size.unwrap_or(0);
+    }
+    progress.finish();
+    if printer.hidden > 0 && !options.quiet {
+        eprintln!("callstitch: {} more problems not shown (see --stats, or --max-problems)", printer.hidden);
+    }
+    Ok(summary)
+}
+
+fn open(source: &Source) -> Result<Box<dyn Read>> {
+    Ok(match &source.path {
+        Some(path) => Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?),
+        None => Box::new(io::stdin().lock()),
+    })
+}
+
+fn read_log(
+    source: &Source,
+    progress: &Progress,
+    done_bytes: u64,
+    printer: &mut ProblemPrinter,
+    summary: &mut ReadSummary,
+    sink: &mut impl FnMut(Event) -> Result<()>,
+) -> Result<()> {
+    let options = ReaderOptions {
+        site: source.site.as_deref().map(Text::from),
+        file: Some(Arc::from(source.display())),
+        ..ReaderOptions::default()
+    };
+    let mut reader = LogReader::new(open(source)?, options);
+    let mut count: u64 = 0;
+    let outcome = (|| -> Result<()> {
+        while let Some(event) = reader.next_event()? {
+            for problem in reader.take_problems() {
+                printer.print(progress, problem);
+            }
+            count += 1;
+            if count % 4096 == 0 {
+                progress.set(done_bytes + reader.bytes_read());
+            }
+            sink(event)?;
+        }
+        Ok(())
+    })();
+    for problem in reader.take_problems() {
+        printer.print(progress, problem);
+    }
+    summary.stats.merge(reader.stats());
+    outcome
+}
+
+fn read_json(
+    source: &Source,
+    progress: &Progress,
+    done_bytes: u64,
+    printer: &mut ProblemPrinter,
+    summary: &mut ReadSummary,
+    sink: &mut impl FnMut(Event) -> Result<()>,
+) -> Result<()> {
+    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, open(source)?));
+    let mut reader = JsonLinesReader::new(input, Some(Arc::from(source.display())));
+    while let Some(line) = reader.next_line()? {
+        match line {
+            Ok(mut event) => {
+                if let Some(site) = &source.site {
+                    if event.site.is_empty() {
+                        event.site = Text::from(site.as_str());
+                    }
+                }
+                summary.stats.count_event(&event);
+                if summary.stats.events % 4096 == 0 {
+                    progress.set(done_bytes + reader.bytes_read);
+                }
+                sink(event)?;
+            }
+            Err(error) => {
+                summary.json_errors += 1;
+                printer.print(progress, error);
+            }
+        }
+    }
+    summary.stats.bytes += reader.bytes_read;
+    Ok(())
+}
+
+/// Fails with exit code 1 when the inputs held no events at all.
+pub fn require_events(summary: &ReadSummary) -> Result<()> {
+    if summary.stats.events > 0 {
+        return Ok(());
+    }
+    let stats = &summary.stats;
+    let mut message = format!(
+        "no T-Library events found in {} file(s): {} lines read, {} of them other server output",
+        summary.files, stats.lines, stats.foreign_lines
+    );
+    if stats.lines > 0 && stats.foreign_lines == stats.lines {
+        message.push_str(
+            "\n  the server may log with print-attributes = no, which leaves out the event blocks callstitch reads",
+        );
+    }
+    if !summary.io_errors.is_empty() {
+        message.push_str(&format!("\n  {} input(s) could not be read", summary.io_errors.len()));
+    }
+    bail!(NothingReadable(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_prefix_names_the_site_unless_the_whole_argument_is_a_file() {
+        assert_eq!(split_site("TS2=logs/a.log"), (Some("TS2"), "logs/a.log"));
+        assert_eq!(split_site("logs/a=b.log"), (None, "logs/a=b.log"));
+        assert_eq!(split_site("plain.log"), (None, "plain.log"));
+        assert_eq!(split_site("=x"), (None, "=x"));
+    }
+
+    #[test]
+    fn sniffing_finds_format_application_and_start() {
+        let (format, application, started) =
+            sniff(b"\xEF\xBB\xBFApplication name: SIP_P\r\nLocal time:       2026-02-02T13:54:59.852\r\n");
+        assert_eq!(format, Format::Log);
+        assert_eq!(application.as_deref(), Some("SIP_P"));
+        assert_eq!(started.as_deref(), Some("2026-02-02T13:54:59.852"));
+        assert_eq!(sniff(b"  {\"message\":\"EventRinging\"}").0, Format::JsonLines);
+    }
+}
