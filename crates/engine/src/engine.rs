@@ -1,0 +1,755 @@
+//! The engine: events in, finished calls out.
+//!
+//! It owns the live calls of every site, finds the call each event belongs to (by CallUUID,
+//! else by ConnID while that ConnID is live: tlib-events.md §4), drops duplicates, handles
+//! what spans calls (consultations, parties moving to the surviving ConnID), and decides when
+//! a call leaves memory: after its last party left (plus a short linger for trailing
+//! events), after EventCallDeleted, or after an idle timeout when its end was lost. Time is
+//! event time only; nothing here reads a clock, draws a random number or lets hash order
+//! reach the output.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use callstitch_tlib::{CallUuid, ConnId, DnRole, Event, Message, Text, Timestamp};
+use serde::Serialize;
+
+use crate::call::{Call, CallPointer, MergeHow, MoveIn};
+use crate::config::{EngineConfig, SECOND};
+use crate::deviation::{DeviationKind, InferenceKind};
+use crate::finished::{self, EndReason, FinishedCall};
+use crate::hash::{FxHashMap, FxHashSet};
+use crate::party::{seen, Party};
+use crate::state::{Exit, PartyState};
+use crate::transition::{is_party_event, starts_party};
+
+/// Counters of one engine run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EngineStats {
+    /// Events given to [`Engine::apply`].
+    pub events: u64,
+    /// Exact duplicates dropped (same site, sequence number and message; `[BSYNC]` copies).
+    pub duplicates: u64,
+    /// Call events with neither ConnID nor CallUUID: no call to put them on.
+    pub unplaced: u64,
+    /// Events about no call (agent state, registrations, server events, most requests), and
+    /// call-related events whose call is not in memory (replies, data changes after the end).
+    pub not_for_a_call: u64,
+    pub calls_started: u64,
+    pub calls_finished: u64,
+    /// Calls finished without their end (idle timeout or end of input).
+    pub calls_incomplete: u64,
+    /// The most calls in memory at once.
+    pub peak_live_calls: u64,
+}
+
+/// What an event is to the engine.
+enum Route {
+    /// A DN-based call-progress event (57–72, EventOffHook).
+    Party,
+    /// A call-based (monitoring) event (160–166).
+    CallBased,
+    /// A request that is release evidence.
+    Request,
+    /// CTI link loss or HA switchover.
+    LinkLoss,
+    /// Anything else: attached to its call when the call is live.
+    Other,
+}
+
+fn route(message: &Message) -> Route {
+    if is_party_event(message) {
+        return Route::Party;
+    }
+    match message {
+        Message::EventCallCreated
+        | Message::EventCallDataChanged
+        | Message::EventCallDeleted
+        | Message::EventCallPartyAdded
+        | Message::EventCallPartyState
+        | Message::EventCallPartyMoved
+        | Message::EventCallPartyDeleted => Route::CallBased,
+        Message::RequestReleaseCall | Message::RequestClearCall | Message::RequestDeleteFromConference => {
+            Route::Request
+        }
+        Message::EventLinkDisconnected | Message::EventRestoreConnection | Message::EventPrimaryChanged => {
+            Route::LinkLoss
+        }
+        _ => Route::Other,
+    }
+}
+
+/// One site (T-Server): its live-call indexes and its duplicate window.
+struct Site {
+    name: Text,
+    by_uuid: FxHashMap<CallUuid, u32>,
+    by_conn: FxHashMap<ConnId, u32>,
+    seen: FxHashSet<(u64, u32)>,
+    seen_order: VecDeque<(u64, u32)>,
+}
+
+impl Site {
+    fn new(name: Text) -> Site {
+        Site {
+            name,
+            by_uuid: FxHashMap::default(),
+            by_conn: FxHashMap::default(),
+            seen: FxHashSet::default(),
+            seen_order: VecDeque::new(),
+        }
+    }
+}
+
+/// A slot of the call table; the generation tells a reused slot from its earlier call.
+struct Slot {
+    call: Option<Call>,
+    site: u32,
+    generation: u32,
+}
+
+/// The per-site call engine. See the crate documentation for an example.
+pub struct Engine {
+    config: EngineConfig,
+    sites: Vec<Site>,
+    last_site: usize,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+    /// (deadline, slot, generation) of calls waiting to be finished.
+    timers: BinaryHeap<Reverse<(i64, u32, u32)>>,
+    /// Event time: the latest time seen, in microseconds (i64::MIN before any).
+    now: i64,
+    next_sweep: i64,
+    serial: u64,
+    /// Arrival counter: orders closings when sequence numbers are missing.
+    order: u64,
+    stats: EngineStats,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineConfig::default())
+    }
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            config,
+            sites: Vec::new(),
+            last_site: 0,
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            timers: BinaryHeap::new(),
+            now: i64::MIN,
+            next_sweep: i64::MIN,
+            serial: 0,
+            order: 0,
+            stats: EngineStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// Calls in memory now.
+    pub fn live_calls(&self) -> usize {
+        self.live
+    }
+
+    /// Runs a whole stream and returns the finished calls, in the order they finished.
+    pub fn run<'a>(
+        config: EngineConfig,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> (Vec<FinishedCall>, EngineStats) {
+        let mut engine = Engine::new(config);
+        let mut calls = Vec::new();
+        for event in events {
+            engine.apply(event, &mut |call| calls.push(call));
+        }
+        engine.finish(&mut |call| calls.push(call));
+        (calls, engine.stats.clone())
+    }
+
+    /// Applies one event. Calls that end (now or by the time this event's time stamp shows)
+    /// are handed to `out`.
+    pub fn apply(&mut self, event: &Event, out: &mut impl FnMut(FinishedCall)) {
+        self.stats.events += 1;
+        self.order += 1;
+        if let Some(time) = event.time() {
+            self.advance(time.0, out);
+        }
+        let site = self.site_index(&event.site);
+        if self.is_duplicate(site, event) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        match route(&event.message) {
+            Route::Party | Route::CallBased => self.on_call_event(site, event, out),
+            Route::Request => self.on_attached(site, event, true),
+            Route::Other => self.on_attached(site, event, false),
+            Route::LinkLoss => self.on_link_loss(site, event),
+        }
+    }
+
+    /// Moves event time forward to `time` (the live service calls this on a tick): calls whose
+    /// linger, hand-off grace or idle timeout has run out are finished.
+    pub fn advance_to(&mut self, time: Timestamp, out: &mut impl FnMut(FinishedCall)) {
+        self.advance(time.0, out);
+    }
+
+    /// Ends the input: every call still in memory is finished, complete if its end was seen
+    /// (it was lingering), incomplete otherwise. The engine is empty afterwards.
+    pub fn finish(&mut self, out: &mut impl FnMut(FinishedCall)) {
+        let mut remaining: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(index, slot)| slot.call.as_ref().map(|call| (call.serial, index as u32)))
+            .collect();
+        remaining.sort_unstable();
+        for (_, slot) in remaining {
+            let reason = self.end_reason_at_finish(slot);
+            self.finish_slot(slot, reason, out);
+        }
+        self.timers.clear();
+        debug_assert_eq!(self.live, 0);
+    }
+
+    fn end_reason_at_finish(&self, slot: u32) -> EndReason {
+        let Some(call) = self.slots[slot as usize].call.as_ref() else {
+            return EndReason::EndOfInput;
+        };
+        if call.deleted.is_some() {
+            return EndReason::CallDeleted;
+        }
+        if call.deadline.is_some() && call.live_parties() == 0 {
+            return EndReason::Released;
+        }
+        EndReason::EndOfInput
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Time
+
+    fn advance(&mut self, time: i64, out: &mut impl FnMut(FinishedCall)) {
+        if time <= self.now {
+            return;
+        }
+        self.now = time;
+        self.run_timers(out);
+        if self.now >= self.next_sweep {
+            self.sweep_idle(out);
+            self.next_sweep = self.now.saturating_add((self.config.idle_timeout / 8).max(SECOND));
+        }
+    }
+
+    fn run_timers(&mut self, out: &mut impl FnMut(FinishedCall)) {
+        while let Some(Reverse((deadline, slot, generation))) = self.timers.peek().copied() {
+            if deadline > self.now {
+                return;
+            }
+            self.timers.pop();
+            let due = self.slots.get(slot as usize).is_some_and(|entry| {
+                entry.generation == generation
+                    && entry.call.as_ref().is_some_and(|call| call.deadline == Some(deadline))
+            });
+            if due {
+                self.finish_slot(slot, EndReason::Released, out);
+            }
+        }
+    }
+
+    fn sweep_idle(&mut self, out: &mut impl FnMut(FinishedCall)) {
+        let limit = self.now.saturating_sub(self.config.idle_timeout);
+        let idle: Vec<u32> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.call.as_ref().is_some_and(|call| call.last_activity <= limit))
+            .map(|(index, _)| index as u32)
+            .collect();
+        for slot in idle {
+            self.finish_slot(slot, EndReason::IdleTimeout, out);
+        }
+    }
+
+    /// The time to give an event: its own, else the engine's.
+    fn time_of(&self, event: &Event) -> Option<i64> {
+        event.time().map(|time| time.0).or((self.now != i64::MIN).then_some(self.now))
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Sites and duplicates
+
+    fn site_index(&mut self, name: &Text) -> usize {
+        if self.sites.get(self.last_site).is_some_and(|site| site.name == *name) {
+            return self.last_site;
+        }
+        let index = match self.sites.iter().position(|site| site.name == *name) {
+            Some(index) => index,
+            None => {
+                self.sites.push(Site::new(name.clone()));
+                self.sites.len() - 1
+            }
+        };
+        self.last_site = index;
+        index
+    }
+
+    fn is_duplicate(&mut self, site: usize, event: &Event) -> bool {
+        let Some(seq) = event.seq else {
+            return event.bsync;
+        };
+        let key = (seq, message_key(&event.message));
+        let window = self.config.dedupe_window;
+        let site = &mut self.sites[site];
+        if !site.seen.insert(key) {
+            return true;
+        }
+        site.seen_order.push_back(key);
+        if site.seen_order.len() > window {
+            if let Some(old) = site.seen_order.pop_front() {
+                site.seen.remove(&old);
+            }
+        }
+        false
+    }
+
+    // -----------------------------------------------------------------------------------
+    // The call table
+
+    fn call(&self, slot: u32) -> Option<&Call> {
+        self.slots.get(slot as usize)?.call.as_ref()
+    }
+
+    fn call_mut(&mut self, slot: u32) -> Option<&mut Call> {
+        self.slots.get_mut(slot as usize)?.call.as_mut()
+    }
+
+    fn create(&mut self, site: usize, uuid: Option<CallUuid>, conn: Option<ConnId>) -> u32 {
+        self.serial += 1;
+        let call = Call::new(self.sites[site].name.clone(), self.serial, uuid.clone(), conn);
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(Slot { call: None, site: site as u32, generation: 0 });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        debug_assert!(entry.call.is_none());
+        entry.site = site as u32;
+        let mut call = call;
+        call.generation = entry.generation;
+        entry.call = Some(call);
+        if let Some(uuid) = uuid {
+            self.sites[site].by_uuid.insert(uuid, slot);
+        }
+        if let Some(conn) = conn {
+            self.sites[site].by_conn.insert(conn, slot);
+        }
+        self.live += 1;
+        self.stats.calls_started += 1;
+        self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.live as u64);
+        slot
+    }
+
+    fn finish_slot(&mut self, slot: u32, reason: EndReason, out: &mut impl FnMut(FinishedCall)) {
+        let Some(entry) = self.slots.get_mut(slot as usize) else { return };
+        let Some(call) = entry.call.take() else { return };
+        entry.generation = entry.generation.wrapping_add(1);
+        let site = &mut self.sites[entry.site as usize];
+        if let Some(uuid) = &call.uuid {
+            if site.by_uuid.get(uuid) == Some(&slot) {
+                site.by_uuid.remove(uuid);
+            }
+        }
+        for conn in &call.conn_ids {
+            if site.by_conn.get(conn) == Some(&slot) {
+                site.by_conn.remove(conn);
+            }
+        }
+        self.free.push(slot);
+        self.live -= 1;
+        let finished = finished::finish(call, reason, self.now);
+        self.stats.calls_finished += 1;
+        if !finished.complete {
+            self.stats.calls_incomplete += 1;
+        }
+        out(finished);
+    }
+
+    /// The call an event belongs to (creating it when `create`): by CallUUID first, else by
+    /// the ConnID while it is live (§4).
+    fn locate(
+        &mut self,
+        site: usize,
+        event: &Event,
+        create: bool,
+        out: &mut impl FnMut(FinishedCall),
+    ) -> Option<u32> {
+        let conn = event.conn_id.filter(|conn| !conn.is_null());
+        let uuid = event.call_uuid.as_ref().filter(|uuid| !uuid.as_str().is_empty());
+        if let Some(uuid) = uuid {
+            if let Some(&slot) = self.sites[site].by_uuid.get(uuid) {
+                return Some(slot);
+            }
+            if let Some(slot) = conn.and_then(|conn| self.adoptable(site, conn)) {
+                self.adopt_uuid(site, slot, uuid.clone());
+                return Some(slot);
+            }
+            return create.then(|| self.create(site, Some(uuid.clone()), conn));
+        }
+        let conn = conn?;
+        if let Some(&slot) = self.sites[site].by_conn.get(&conn) {
+            if !(create && self.is_reuse(slot, event)) {
+                return Some(slot);
+            }
+            // The ConnID's earlier call ended; this event starts a new one (§4.1 reuse).
+            self.finish_slot(slot, EndReason::Released, out);
+        }
+        create.then(|| self.create(site, None, Some(conn)))
+    }
+
+    /// A live call on `conn` that never had a CallUUID and is not over: it takes the UUID.
+    fn adoptable(&self, site: usize, conn: ConnId) -> Option<u32> {
+        let slot = *self.sites[site].by_conn.get(&conn)?;
+        let call = self.call(slot)?;
+        (call.uuid.is_none() && call.deadline.is_none()).then_some(slot)
+    }
+
+    fn adopt_uuid(&mut self, site: usize, slot: u32, uuid: CallUuid) {
+        if let Some(call) = self.call_mut(slot) {
+            call.uuid = Some(uuid.clone());
+        }
+        self.sites[site].by_uuid.insert(uuid, slot);
+    }
+
+    /// A start event on a ConnID whose call has ended by release (lingering): a new call.
+    fn is_reuse(&self, slot: u32, event: &Event) -> bool {
+        let starts = starts_party(&event.message) || event.message == Message::EventCallCreated;
+        let Some(call) = self.call(slot) else { return false };
+        starts && call.deadline.is_some() && call.live_parties() == 0 && ended_by_release(call)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Events
+
+    fn on_call_event(&mut self, site: usize, event: &Event, out: &mut impl FnMut(FinishedCall)) {
+        let Some(slot) = self.locate(site, event, true, out) else {
+            self.stats.unplaced += 1;
+            return;
+        };
+        let at = self.time_of(event);
+        let now = self.now;
+        let order = self.order;
+        if let Some(call) = self.call_mut(slot) {
+            call.touch(event, now);
+        }
+        self.note_consultation(site, slot, event);
+        self.register_conn(site, slot, event);
+        match event.message {
+            Message::EventPartyChanged => self.move_by_party_changed(site, slot, event, at),
+            Message::EventCallPartyMoved => self.move_by_call_party_moved(site, slot, event, at),
+            _ => self.implicit_move(site, slot, event, at),
+        }
+        let Some(call) = self.call_mut(slot) else { return };
+        if is_party_event(&event.message) {
+            call.apply_dn(event, at, order);
+        } else {
+            call.apply_call_based(event, at, order);
+        }
+        call.close_delivered_queues(event);
+        self.schedule(slot);
+    }
+
+    /// Requests and other call-related events: attached to their live call, never creating one.
+    fn on_attached(&mut self, site: usize, event: &Event, request: bool) {
+        let mut ignore = |_: FinishedCall| {};
+        let Some(slot) = self.locate(site, event, false, &mut ignore) else {
+            self.stats.not_for_a_call += 1;
+            return;
+        };
+        let now = self.now;
+        let Some(call) = self.call_mut(slot) else { return };
+        call.touch(event, now);
+        if request {
+            call.apply_request(event);
+        } else {
+            call.apply_other(event);
+        }
+    }
+
+    fn on_link_loss(&mut self, site: usize, event: &Event) {
+        for slot in self.slots.iter_mut().filter(|slot| slot.site as usize == site) {
+            if let Some(call) = slot.call.as_mut() {
+                call.mark_uncertain(event);
+            }
+        }
+    }
+
+    /// A call with no live party (or deleted) waits for trailing events, then finishes.
+    fn schedule(&mut self, slot: u32) {
+        let now = self.now;
+        let (linger, grace) = (self.config.end_linger, self.config.handoff_grace);
+        let Some(call) = self.call_mut(slot) else { return };
+        let quiet = call.deleted.is_some() || (!call.parties.is_empty() && call.live_parties() == 0);
+        if !quiet {
+            call.deadline = None;
+            return;
+        }
+        if call.deadline.is_some() {
+            return;
+        }
+        let wait = if call.deleted.is_none() && !ended_by_release(call) && call.merged_into.is_none() {
+            grace
+        } else {
+            linger
+        };
+        let deadline = now.saturating_add(wait);
+        call.deadline = Some(deadline);
+        let generation = call.generation;
+        self.timers.push(Reverse((deadline, slot, generation)));
+    }
+
+    /// New ConnIDs of a call (EventCallDataChanged) become keys for it.
+    fn register_conn(&mut self, site: usize, slot: u32, event: &Event) {
+        let Some(conn) = event.conn_id.filter(|conn| !conn.is_null()) else { return };
+        let Some(call) = self.call_mut(slot) else { return };
+        if call.conn_ids.contains(&conn) {
+            return;
+        }
+        call.add_conn_id(conn);
+        self.sites[site].by_conn.insert(conn, slot);
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Consultations and moves
+
+    /// A consultation names its main call (TransferConnID, PreviousConnID, ConferenceConnID,
+    /// OrigCallUUID, §4.3); the first pointer found is kept, with the attribute that gave it.
+    fn note_consultation(&mut self, site: usize, slot: u32, event: &Event) {
+        let Some(call) = self.call(slot) else { return };
+        if call.consult_of.is_some() {
+            return;
+        }
+        let consult = matches!(event.call_type, Some(callstitch_tlib::CallType::Consult));
+        let starting = starts_party(&event.message) || event.message == Message::EventCallCreated;
+        if !(consult || starting) {
+            return;
+        }
+        let own = event.conn_id;
+        let pointer = [
+            (event.transfer_conn_id, "TransferConnID"),
+            (event.previous_conn_id, "PreviousConnID"),
+            (event.conference_conn_id, "ConferenceConnID"),
+        ]
+        .into_iter()
+        .find_map(|(conn, via)| {
+            conn.filter(|conn| !conn.is_null() && Some(*conn) != own).map(|conn| (conn, via))
+        });
+        let orig = event
+            .orig_call_uuid
+            .clone()
+            .filter(|uuid| !uuid.as_str().is_empty() && Some(uuid) != call.uuid.as_ref());
+        let main_slot = match (&pointer, &orig) {
+            (Some((conn, _)), _) => self.sites[site].by_conn.get(conn).copied(),
+            (None, Some(uuid)) => self.sites[site].by_uuid.get(uuid).copied(),
+            (None, None) => return,
+        }
+        .filter(|main| *main != slot);
+        let main = main_slot.and_then(|main| self.call(main));
+        let via = pointer.as_ref().map(|(_, via)| *via).unwrap_or("OrigCallUUID");
+        let target = CallPointer {
+            conn_id: pointer
+                .as_ref()
+                .map(|(conn, _)| *conn)
+                .or_else(|| main.and_then(|main| main.conn_ids.first().copied())),
+            call_uuid: main.and_then(|main| main.uuid.clone()).or(orig),
+            via,
+        };
+        let found = main.is_some();
+        let Some(call) = self.call_mut(slot) else { return };
+        call.consult_of = Some(target);
+        if !found {
+            call.deviate(
+                DeviationKind::ConsultMainNotFound,
+                event,
+                event.this_dn.as_ref(),
+                format!("a live main call named by {via}"),
+                "no such call on this server",
+                "the consultation is reported on its own",
+            );
+        }
+    }
+
+    fn move_by_party_changed(&mut self, site: usize, slot: u32, event: &Event, at: Option<i64>) {
+        let Some(previous) =
+            event.previous_conn_id.filter(|conn| !conn.is_null() && Some(*conn) != event.conn_id)
+        else {
+            return;
+        };
+        let Some(dn) = event.this_dn.clone().filter(|dn| !dn.is_empty()) else { return };
+        let source = self.sites[site].by_conn.get(&previous).copied().filter(|source| *source != slot);
+        self.move_party(slot, source, &dn, event, at, "EventPartyChanged");
+    }
+
+    fn move_by_call_party_moved(&mut self, site: usize, slot: u32, event: &Event, at: Option<i64>) {
+        let Some(dn) = event.dn.clone().or_else(|| event.this_dn.clone()).filter(|dn| !dn.is_empty()) else {
+            return;
+        };
+        let by_ref = event
+            .ref_call_uuid
+            .as_ref()
+            .and_then(|uuid| self.sites[site].by_uuid.get(uuid).copied())
+            .filter(|source| *source != slot);
+        let source = by_ref.or_else(|| self.related_with_live(slot, &dn));
+        self.move_party(slot, source, &dn, event, at, "EventCallPartyMoved");
+    }
+
+    /// A DN event for a DN this call does not have, while a related call (its consultation or
+    /// its main) has it live: the party moved without EventPartyChanged (§18.2).
+    fn implicit_move(&mut self, _site: usize, slot: u32, event: &Event, at: Option<i64>) {
+        if !is_party_event(&event.message) || starts_party(&event.message) {
+            return;
+        }
+        let Some(dn) = event.this_dn.as_ref().filter(|dn| !dn.is_empty()) else { return };
+        let Some(call) = self.call(slot) else { return };
+        if !call.started || call.parties.iter().any(|party| party.dn == *dn) {
+            return;
+        }
+        let Some(source) = self.related_with_live(slot, dn) else { return };
+        let dn = dn.clone();
+        self.move_party(slot, Some(source), &dn, event, at, "implicit");
+        if let Some(call) = self.call_mut(slot) {
+            let detail =
+                format!("{dn} appeared here while still on a related call, with no EventPartyChanged");
+            call.infer(InferenceKind::ImplicitMove, event, Some(&dn), detail);
+        }
+    }
+
+    /// A live call related to `slot` (its main, or a consultation of it) on which `dn` is live.
+    fn related_with_live(&self, slot: u32, dn: &str) -> Option<u32> {
+        let call = self.call(slot)?;
+        self.slots.iter().enumerate().find_map(|(index, entry)| {
+            let other = entry.call.as_ref()?;
+            let index = index as u32;
+            let related = index != slot
+                && other.site == call.site
+                && (points_to(other, call) || points_to(call, other));
+            (related && other.live_party(dn).is_some()).then_some(index)
+        })
+    }
+
+    /// Moves `dn` from `source` onto `slot`, carrying its state (transfer / conference
+    /// completion, §12–14). With no source, the party appears on `slot` as moved from an
+    /// unseen call.
+    fn move_party(
+        &mut self,
+        slot: u32,
+        source: Option<u32>,
+        dn: &Text,
+        event: &Event,
+        at: Option<i64>,
+        via: &'static str,
+    ) {
+        let Some(target) = self.call(slot) else { return };
+        if target.live_party(dn).is_some() {
+            return;
+        }
+        let how = merge_how(event);
+        let target_pointer = target.pointer(via);
+        let moved_state =
+            source.and_then(|source| self.take_party(source, dn, event, at, &target_pointer, how));
+        let Some(target) = self.call_mut(slot) else { return };
+        let state = moved_state.unwrap_or(PartyState::Connected);
+        let mut party = Party::new(dn.clone());
+        party.role = event.this_dn_role.clone();
+        party.set_state(state, at);
+        party.seen |= seen::MOVED_IN;
+        party.moved_in_state = Some(state);
+        party.moved_from = event.previous_conn_id.filter(|conn| !conn.is_null());
+        target.parties.push(party);
+        target.moves_in.push(MoveIn { how, state });
+        target.transfer_seen |= how != MergeHow::Conference;
+        if moved_state.is_none() {
+            let detail = format!("{dn} moved here from a call this engine never saw");
+            target.infer(InferenceKind::MovedFromUnseenCall, event, Some(dn), detail);
+        }
+    }
+
+    /// Closes `dn` on `source` as moved to `target`; returns the state it had.
+    fn take_party(
+        &mut self,
+        source: u32,
+        dn: &Text,
+        event: &Event,
+        at: Option<i64>,
+        target: &CallPointer,
+        how: MergeHow,
+    ) -> Option<PartyState> {
+        let order = self.order;
+        let call = self.call_mut(source)?;
+        let index = call.live_party(dn)?;
+        let party = &mut call.parties[index];
+        let state = party.state;
+        party.close(Exit::Moved, at, false);
+        party.closed_by_own_event = true;
+        party.moved_to = target.conn_id;
+        party.history.push(crate::event_ref::EventRef::of(event));
+        party.evidence.close_order = order;
+        call.merged_into.get_or_insert_with(|| target.clone());
+        if call.merged_how.is_none() || how != MergeHow::Unknown {
+            call.merged_how = Some(how);
+        }
+        self.schedule(source);
+        Some(state)
+    }
+}
+
+/// True when `from` names `to` as its main call.
+fn points_to(from: &Call, to: &Call) -> bool {
+    let Some(pointer) = &from.consult_of else { return false };
+    let by_conn = pointer.conn_id.is_some_and(|conn| to.conn_ids.contains(&conn));
+    let by_uuid = pointer.call_uuid.is_some() && pointer.call_uuid == to.uuid;
+    by_conn || by_uuid
+}
+
+/// Transfer or conference, from the moving event's CallState or ThirdPartyDNRole.
+fn merge_how(event: &Event) -> MergeHow {
+    use callstitch_tlib::CallState;
+    match (&event.call_state, &event.third_party_dn_role) {
+        (Some(CallState::Conferenced), _) | (_, Some(DnRole::ConferencedBy)) => MergeHow::Conference,
+        (Some(CallState::Transferred), _) | (_, Some(DnRole::TransferredBy)) => MergeHow::Transfer,
+        _ => MergeHow::Unknown,
+    }
+}
+
+/// The last party to leave left by release or abandon (not by hand-off).
+fn ended_by_release(call: &Call) -> bool {
+    call.parties
+        .iter()
+        .filter(|party| party.exit.is_some())
+        .max_by_key(|party| party.evidence.close_order)
+        .and_then(|party| party.exit)
+        .is_some_and(|exit| !exit.is_handoff())
+}
+
+/// A small number for a message: its T-Library number, or a hash of an unknown name.
+fn message_key(message: &Message) -> u32 {
+    if let Some(number) = message.number() {
+        return u32::from(number);
+    }
+    let hash = message
+        .name()
+        .bytes()
+        .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    hash | 0x8000_0000
+}

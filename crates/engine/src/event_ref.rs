@@ -1,0 +1,53 @@
+//! A reference to one input event: where it came from and what it was, without its body.
+//!
+//! Party histories, deviations and release evidence point at events with these, so a finished
+//! call says exactly which lines of which log made it what it is.
+
+use std::sync::Arc;
+
+use callstitch_tlib::{Event, Message, Text, Timestamp};
+use serde::{Serialize, Serializer};
+
+/// (site, sequence number, message), plus time and file position when known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventRef {
+    pub site: Text,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(serialize_with = "message_name")]
+    pub message: Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<Arc<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+impl EventRef {
+    pub fn of(event: &Event) -> EventRef {
+        EventRef {
+            site: event.site.clone(),
+            seq: event.seq,
+            message: event.message.clone(),
+            time: event.time(),
+            file: event.file.clone(),
+            line: event.line,
+        }
+    }
+
+    /// `site seq message` (and `file:line` when known), for text reports.
+    pub fn describe(&self) -> String {
+        let seq = self.seq.map(|seq| format!(" #{seq}")).unwrap_or_default();
+        let place = match (&self.file, self.line) {
+            (Some(file), Some(line)) => format!(" ({file}:{line})"),
+            (None, Some(line)) => format!(" (line {line})"),
+            _ => String::new(),
+        };
+        format!("{}{} {}{}", self.site, seq, self.message, place)
+    }
+}
+
+fn message_name<S: Serializer>(message: &Message, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(message.name())
+}
