@@ -47,10 +47,10 @@ pub fn single(name: &str) -> FinishedCall {
 
 /// The call of a fixture with this CallUUID token (as in fixtures.spec).
 pub fn by_uuid<'a>(calls: &'a [FinishedCall], token: &str) -> &'a FinishedCall {
-    let wanted = format!("00RP30KH7088L1IC08GB82LA{}", token.to_uppercase());
+    let wanted = format!("{:0<32}", format!("00RP30KH7088L1IC08GB82LA{}", token.to_uppercase()));
     calls
         .iter()
-        .find(|call| call.call_uuid.as_ref().is_some_and(|uuid| uuid.as_str().starts_with(&wanted)))
+        .find(|call| call.call_uuid.as_ref().is_some_and(|uuid| uuid.as_str() == wanted))
         .unwrap_or_else(|| panic!("a call with CallUUID token {token}"))
 }
 
