@@ -315,6 +315,7 @@ impl Call {
     fn apply_step(&mut self, index: usize, event: &Event, at: Option<i64>, order: u64, fresh: bool) {
         let from = self.parties[index].state;
         if !from.is_live() && !fresh && self.after_exit(index, event) {
+            self.mark_seen(index, event, from);
             return;
         }
         let step = transition::step(event, from, self.transfer_seen);
@@ -347,8 +348,15 @@ impl Call {
         }
         let exit = party.exit;
         let refines = !party.closed_by_own_event || party.exit_inferred;
+        // A routing point gets both EventRouteUsed and EventDiverted (§5), in either order:
+        // the second changes nothing but the exit, which is "routed" either way.
         let routed_then_diverted = event.message == Message::EventDiverted && exit == Some(Exit::Routed);
+        let diverted_then_routed = event.message == Message::EventRouteUsed && exit == Some(Exit::Diverted);
         if routed_then_diverted {
+            return true;
+        }
+        if diverted_then_routed {
+            self.parties[index].exit = Some(Exit::Routed);
             return true;
         }
         if refines {

@@ -208,6 +208,12 @@ fn close_remaining(call: &mut Call, reason: EndReason, now: i64) {
     let at = call.last_time.map(|time| time.0).or(Some(now));
     let deleted = call.deleted.clone();
     let mut closed_by_delete = Vec::new();
+    // A party that never reached a live state (a call-based party added with a null or
+    // unknown PartyState) has no exit of its own.
+    for party in call.parties.iter_mut().filter(|party| !party.is_live() && party.exit.is_none()) {
+        party.exit = Some(Exit::Unknown);
+        party.exit_inferred = true;
+    }
     for party in call.parties.iter_mut().filter(|party| party.is_live()) {
         if reason.is_complete() {
             party.close(Exit::Unknown, at, true);

@@ -90,6 +90,8 @@ pub(crate) fn step(event: &Event, from: PartyState, transfer_seen: bool) -> Step
         Message::EventRinging => {
             Step::fits(S::Alerting).or_misfit(matches!(from, S::Null | S::Queued), "null or queued (parking)")
         }
+        // EventQueued and EventRouteRequest of one step may come in either order (§5).
+        Message::EventQueued if from == S::Routing => Step::fits(S::Routing),
         Message::EventQueued => Step::fits(S::Queued).or_misfit(from == S::Null, "null"),
         Message::EventRouteRequest => {
             Step::fits(S::Routing).or_misfit(matches!(from, S::Null | S::Queued), "null or queued")
