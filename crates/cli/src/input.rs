@@ -357,9 +357,10 @@ pub fn require_events(summary: &ReadSummary) -> Result<()> {
         "no T-Library events found in {} file(s): {} lines read, {} of them other server output",
         summary.files, stats.lines, stats.foreign_lines
     );
-    if stats.lines > 0 && stats.foreign_lines == stats.lines {
+    if stats.foreign_lines > 0 {
         message.push_str(
-            "\n  the server may log with print-attributes = no, which leaves out the event blocks callstitch reads",
+            "\n  if these are T-Server / SIP Server logs, check that the server writes T-Library event blocks \
+             (a log written with print-attributes = no has none)",
         );
     }
     if !summary.io_errors.is_empty() {

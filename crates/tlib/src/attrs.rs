@@ -8,6 +8,7 @@ use crate::enums::{CallState, CallType, DnRole, PartyState};
 use crate::event::{Event, IsLink};
 use crate::ids::{CallUuid, ConnId, Timestamp};
 use crate::kv::KvList;
+use crate::name_index::NameIndex;
 use crate::Text;
 
 /// How to reach one optional field of an event.
@@ -167,18 +168,11 @@ pub(crate) static TYPED: &[Typed] = &[
     Typed::IsLinks(&IS_LINKS),
 ];
 
-/// The typed attribute with this exact log name, if any.
-///
-/// Runs for every attribute line, so it is a binary search over names sorted once.
+/// The typed attribute with this exact log name, if any (runs for every attribute line).
 pub(crate) fn lookup(name: &[u8]) -> Option<Typed> {
-    static SORTED: std::sync::OnceLock<Vec<(&'static [u8], Typed)>> = std::sync::OnceLock::new();
-    let sorted = SORTED.get_or_init(|| {
-        let mut rows: Vec<(&'static [u8], Typed)> =
-            TYPED.iter().map(|typed| (typed.name().as_bytes(), *typed)).collect();
-        rows.sort_by(|a, b| a.0.cmp(b.0));
-        rows
-    });
-    sorted.binary_search_by(|row| row.0.cmp(name)).ok().map(|index| sorted[index].1)
+    static INDEX: std::sync::OnceLock<NameIndex<Typed>> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| NameIndex::new(TYPED.iter().map(|typed| (typed.name(), *typed))));
+    index.get(name).copied()
 }
 
 /// True when `name` is a typed attribute (tests use it to generate only raw names).

@@ -47,20 +47,14 @@ macro_rules! code_enum {
 
             /// The value with this documented name (exact spelling), if any.
             ///
-            /// A binary search over the names, sorted once: this runs once per event.
+            /// Runs once per event, so it goes through a [`crate::name_index::NameIndex`].
             pub fn from_known_name(name: &[u8]) -> Option<Self> {
-                static SORTED: std::sync::OnceLock<Vec<(&'static [u8], $name)>> =
+                static INDEX: std::sync::OnceLock<crate::name_index::NameIndex<$name>> =
                     std::sync::OnceLock::new();
-                let sorted = SORTED.get_or_init(|| {
-                    let mut rows: Vec<(&'static [u8], $name)> =
-                        vec![ $( ($text.as_bytes(), $name::$variant), )* ];
-                    rows.sort_by(|a, b| a.0.cmp(b.0));
-                    rows
+                let index = INDEX.get_or_init(|| {
+                    crate::name_index::NameIndex::new([ $( ($text, $name::$variant), )* ])
                 });
-                sorted
-                    .binary_search_by(|row| row.0.cmp(name))
-                    .ok()
-                    .map(|index| sorted[index].1.clone())
+                index.get(name).cloned()
             }
 
             /// The value with this documented code, if any.

@@ -260,6 +260,16 @@ impl Event {
         }
     }
 
+    /// Makes this event a fresh `message` at `site` with no attributes, keeping the
+    /// allocation of its raw-attribute list (the reader refills one event per block).
+    pub fn reset(&mut self, message: Message, site: Text) {
+        let mut other = std::mem::take(&mut self.other);
+        other.clear();
+        *self = Event::new(message, "");
+        self.site = site;
+        self.other = other;
+    }
+
     /// The ReleasingParty of the Extensions, read per release.md §1.1, with its raw text.
     pub fn releasing_party(&self) -> Option<(ReleasingParty, std::borrow::Cow<'_, str>)> {
         let value = self.extensions.as_ref()?.get_ignore_case("ReleasingParty")?;

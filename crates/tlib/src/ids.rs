@@ -54,16 +54,33 @@ pub(crate) fn parse_hex_u64(text: &[u8]) -> Option<u64> {
     }
     let mut value: u64 = 0;
     for &byte in text {
-        let digit = match byte {
-            b'0'..=b'9' => byte - b'0',
-            b'a'..=b'f' => byte - b'a' + 10,
-            b'A'..=b'F' => byte - b'A' + 10,
-            _ => return None,
-        };
+        let digit = HEX_DIGITS[usize::from(byte)];
+        if digit == NOT_HEX {
+            return None;
+        }
         value = (value << 4) | u64::from(digit);
     }
     Some(value)
 }
+
+const NOT_HEX: u8 = 0xFF;
+
+/// The value of each byte as a hex digit, or [`NOT_HEX`].
+static HEX_DIGITS: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut index = 0;
+    while index < 10 {
+        table[b'0' as usize + index] = index as u8;
+        index += 1;
+    }
+    let mut index = 0;
+    while index < 6 {
+        table[b'a' as usize + index] = 10 + index as u8;
+        table[b'A' as usize + index] = 10 + index as u8;
+        index += 1;
+    }
+    table
+};
 
 /// AttributeCallUUID (and OrigCallUUID / RefCallUUID): a call's id on one server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -97,6 +114,11 @@ const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The instant, if it lies in the range RFC 3339 can print (years -9999 to 9999).
+    pub fn checked(micros: i64) -> Option<Timestamp> {
+        jiff::Timestamp::from_microsecond(micros).ok().map(|_| Timestamp(micros))
+    }
+
     /// The AttributeTimeStamp shape: 8 hex digits of seconds, then 8 of microseconds.
     pub fn parse_tlib_hex(text: &[u8]) -> Option<Timestamp> {
         if text.len() != 16 {

@@ -36,10 +36,24 @@ impl Value {
 
     /// Reads unquoted text: a canonical decimal becomes `Int`, anything else `Bare`.
     pub fn from_bare(text: &str) -> Value {
-        match text.parse::<i64>() {
-            Ok(number) if number.to_string() == text => Value::Int(number),
-            _ => Value::Bare(Text::from(text)),
+        if is_canonical_decimal(text.as_bytes()) {
+            if let Ok(number) = text.parse::<i64>() {
+                return Value::Int(number);
+            }
         }
+        Value::Bare(Text::from(text))
+    }
+}
+
+/// True for `0`, or an optional `-` and digits with no leading zero (not `-0`): the form
+/// an i64 prints in, so that `Int` writes back as the same text.
+fn is_canonical_decimal(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    match digits {
+        [] => false,
+        [b'0'] => text.len() == 1,
+        [b'0', ..] => false,
+        _ => digits.iter().all(u8::is_ascii_digit),
     }
 }
 
@@ -194,6 +208,11 @@ mod tests {
         assert_eq!(Value::from_bare("-1"), Value::Int(-1));
         assert_eq!(Value::from_bare("007"), Value::Bare(Text::from("007")));
         assert_eq!(Value::from_bare("EventQueued"), Value::Bare(Text::from("EventQueued")));
+        assert_eq!(Value::from_bare("0"), Value::Int(0));
+        assert_eq!(Value::from_bare("-0"), Value::Bare(Text::from("-0")));
+        assert_eq!(Value::from_bare("+5"), Value::Bare(Text::from("+5")));
+        assert_eq!(Value::from_bare("99999999999999999999"), Value::Bare(Text::from("99999999999999999999")));
+        assert_eq!(Value::from_bare("-9223372036854775808"), Value::Int(i64::MIN));
     }
 
     #[test]

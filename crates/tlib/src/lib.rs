@@ -15,6 +15,7 @@ pub mod ids;
 pub mod json;
 pub mod kv;
 pub mod message;
+mod name_index;
 pub mod tlog;
 
 /// Short text (DNs, ids, names): stored inline up to 24 bytes, so most values do not allocate.

@@ -255,6 +255,15 @@ fn every_context_of_event_lines() {
 }
 
 #[test]
+fn text_after_the_message_name_is_tolerated() {
+    let event = only_event(&format!(
+        "{HEADER}@13:31:00.1234 [0] 8.1.001.05 distribute_event: message EventRinging (extra)\n\n"
+    ));
+    assert_eq!(event.message, Message::EventRinging);
+    assert_eq!(event.context, Context::DistributeEvent);
+}
+
+#[test]
 fn a_received_request_takes_its_time_and_client_from_the_trace_line() {
     let input = format!(
         "{HEADER}2026-02-02T13:56:06.078 Trc 04541 RequestMakeCall received from [16] (0000000c WDE_1 10.0.0.5:51234)\n\
@@ -498,4 +507,16 @@ fn a_line_over_the_limit_is_skipped_with_bounded_memory() {
     );
     assert_eq!(reader.stats().problems.get(&ProblemKind::LongLine), Some(&1));
     assert_eq!(reader.stats().bytes, input.len() as u64);
+}
+
+#[test]
+fn a_header_at_the_end_of_time_gives_no_unprintable_log_times() {
+    let input =
+        "Application name: T\nUTC time: 9999-12-31T10:00:00.000\nLocal time: 9999-12-31T23:00:00.000\n\n\
+                 @23:59:59.0000 [0] 8.1 distribute_event: message EventRinging\n\n\
+                 @00:00:01.0000 [0] 8.1 distribute_event: message EventRinging\n\n";
+    let events = read(input).events;
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|event| serde_json::to_string(event).is_ok()));
+    assert_eq!(events[1].log_time, None, "past 9999-12-31 cannot be printed, so it is not made");
 }

@@ -38,10 +38,22 @@ impl<W: Write> LogWriter<W> {
         self.out
     }
 
+    /// The output written to.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
     fn line(&mut self, text: &str) -> io::Result<()> {
         self.out.write_all(text.as_bytes())?;
         self.out.write_all(b"\n")?;
         self.lines += 1;
+        Ok(())
+    }
+
+    /// Writes text that is not an event (other server output), counting its lines.
+    pub fn write_raw(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)?;
+        self.lines += memchr::memchr_iter(b'\n', text).count() as u64;
         Ok(())
     }
 
