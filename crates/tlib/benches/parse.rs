@@ -222,7 +222,7 @@ fn write_sip_traffic<W: Write>(writer: &mut LogWriter<Counting<W>>, call: u64, c
     let time = LocalTime { date: None, micros_of_day: clock }.clock_text();
     let mut text = String::with_capacity(2048);
     for (direction, first_line) in [
-        ("Received", format!("INVITE sip:8005551000@10.10.1.20:5060 SIP/2.0")),
+        ("Received", "INVITE sip:8005551000@10.10.1.20:5060 SIP/2.0".to_string()),
         ("Sending", "SIP/2.0 200 OK".to_string()),
         ("Received", "BYE sip:7001@10.10.1.20:5060 SIP/2.0".to_string()),
     ] {
