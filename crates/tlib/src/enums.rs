@@ -302,8 +302,10 @@ impl LinkRole {
 
 /// Where in the server a block was logged: the text before `: message` on an event line,
 /// or how a request line introduced it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// JSON: the documented contexts are strings (`"distribute_event"`, ...); any other text is
+/// `{"other": text}`, so that no printed text can be mistaken for a documented context.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Context {
     /// `distribute_event`: DN-based events.
     DistributeEvent,
@@ -318,8 +320,53 @@ pub enum Context {
     /// A block with no recognisable context (e.g. a bare `message X` line).
     Unspecified,
     /// Any other context text, kept.
-    #[serde(untagged)]
     Other(Text),
+}
+
+const CONTEXT_NAMES: [(&str, Context); 6] = [
+    ("distribute_event", Context::DistributeEvent),
+    ("distribute_call_party_event", Context::DistributeCallPartyEvent),
+    ("send_to_client", Context::SendToClient),
+    ("request_received", Context::RequestReceived),
+    ("request_sent", Context::RequestSent),
+    ("unspecified", Context::Unspecified),
+];
+
+impl Serialize for Context {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Context::Other(text) = self {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry("other", text.as_str())?;
+            return map.end();
+        }
+        let name =
+            CONTEXT_NAMES.iter().find(|(_, context)| context == self).map_or("unspecified", |(name, _)| name);
+        serializer.serialize_str(name)
+    }
+}
+
+impl<'de> Deserialize<'de> for Context {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Name(String),
+            Other { other: Text },
+        }
+        match Form::deserialize(deserializer)? {
+            Form::Other { other } => Ok(Context::Other(other)),
+            Form::Name(name) => CONTEXT_NAMES
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, context)| context.clone())
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "unknown context {name:?}: use a documented one or {{\"other\": text}}"
+                    ))
+                }),
+        }
+    }
 }
 
 impl Context {
@@ -379,6 +426,19 @@ mod tests {
         assert_eq!(ReleasingParty::parse("3 Unknown"), ReleasingParty::Unknown);
         assert_eq!(ReleasingParty::parse("7"), ReleasingParty::Unknown);
         assert_eq!(ReleasingParty::parse("sideways"), ReleasingParty::Unknown);
+    }
+
+    #[test]
+    fn other_context_texts_cannot_pass_for_documented_ones() {
+        let printed = Context::parse("distribute_call_party_event");
+        assert_eq!(printed, Context::Other(Text::from("distribute_call_party_event")));
+        let json = serde_json::to_string(&printed).unwrap();
+        assert_eq!(json, r#"{"other":"distribute_call_party_event"}"#);
+        assert_eq!(serde_json::from_str::<Context>(&json).unwrap(), printed);
+        let known = serde_json::to_string(&Context::DistributeCallPartyEvent).unwrap();
+        assert_eq!(known, r#""distribute_call_party_event""#);
+        assert_eq!(serde_json::from_str::<Context>(&known).unwrap(), Context::DistributeCallPartyEvent);
+        assert!(serde_json::from_str::<Context>(r#""made_up""#).is_err());
     }
 
     #[test]
