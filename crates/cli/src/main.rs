@@ -23,7 +23,8 @@ use clap::{Parser, Subcommand};
 1 nothing readable or an error, 2 usage error.\n\
 Examples:\n  callstitch parse fixtures/seed-islink/\n  \
 callstitch parse --format table TS2=tserver2.log SIP1=sipserver1.log\n  \
-callstitch parse --stats /var/log/genesys/tserver/")]
+callstitch parse --stats /var/log/genesys/tserver/\n  \
+callstitch check --json TS1=/var/log/genesys/ts1/")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,12 +39,23 @@ enum Command {
     /// other server output. Problems (cut blocks, bad values, non-UTF-8 bytes) are printed
     /// to stderr with file:line and counted; they never stop the read.
     Parse(commands::parse::ParseArgs),
+
+    /// Follow every call through the Genesys call models and say where it deviates.
+    ///
+    /// For each call (per site, by CallUUID, or by ConnID on servers that send none): the
+    /// call model it followed, whether it conformed, its deviations (event, party, expected
+    /// vs seen), its outcome (answered, abandoned while queued or ringing, busy, routed,
+    /// transferred, ...), and who released it with the evidence behind the verdict
+    /// (ReleasingParty, CtrlParty, or inferred). A summary follows: calls per model,
+    /// conformance rate, deviations by kind. Exit 0 whenever it ran, whatever the conformance.
+    Check(commands::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Parse(args) => commands::parse::run(args),
+        Command::Check(args) => commands::check::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

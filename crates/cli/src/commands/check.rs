@@ -1,0 +1,67 @@
+//! `callstitch check`: every call through the call models, one report per call and a summary.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::Result;
+use callstitch_engine::config::SECOND;
+use callstitch_engine::{CallReport, Engine, EngineConfig, FinishedCall, Summary};
+use clap::Args;
+
+use crate::commands::parse::ReadArgs;
+use crate::input;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Log files, directories (their *.log and *.jsonl files) or - for standard input.
+    /// Prefix NAME= to name the site, e.g. TS2=/logs/tserver2/.
+    #[arg(required = true, value_name = "[NAME=]PATH")]
+    pub paths: Vec<String>,
+
+    /// One JSON object per call (docs/check-json.md), then {"summary": {...}}.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Close a call with no event for this many seconds of event time, as incomplete.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub idle_timeout: u32,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+pub fn run(args: &CheckArgs) -> Result<()> {
+    let sources = input::resolve(&args.paths)?;
+    let config =
+        EngineConfig { idle_timeout: i64::from(args.idle_timeout) * SECOND, ..EngineConfig::default() };
+    let mut engine = Engine::new(config);
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut summary = Summary::default();
+    let mut failed: Option<io::Error> = None;
+    if !args.json {
+        writeln!(out, "{}", CallReport::table_header())?;
+    }
+    let mut report = |call: FinishedCall| {
+        summary.add(&call);
+        let line = CallReport::from_call(&call);
+        let text = if args.json { line.to_json_line() } else { line.table_row() };
+        if let Err(error) = writeln!(out, "{text}") {
+            failed.get_or_insert(error);
+        }
+    };
+    let read = input::read_events(&sources, &args.read.options(), |event| {
+        engine.apply(&event, &mut report);
+        Ok(())
+    })?;
+    engine.finish(&mut report);
+    if let Some(error) = failed {
+        return Err(error.into());
+    }
+    summary.set_engine_stats(engine.stats());
+    if args.json {
+        writeln!(out, "{}", serde_json::json!({ "summary": summary }))?;
+    } else {
+        write!(out, "\n{}", summary.render_text())?;
+    }
+    out.flush()?;
+    input::require_events(&read)
+}
