@@ -107,7 +107,7 @@ impl Call {
             call_type: None,
             ani: None,
             dnis: None,
-            parties: Vec::new(),
+            parties: Vec::with_capacity(3),
             deviations: Vec::new(),
             inferences: Vec::new(),
             call_events: Vec::new(),
@@ -404,8 +404,8 @@ impl Call {
         misfit: Option<&'static str>,
         fresh: bool,
     ) {
-        let dn = self.parties[index].dn.clone();
         if event.message == Message::EventAbandoned {
+            let dn = self.parties[index].dn.clone();
             self.check_abandon(index, event, &dn);
             return;
         }
@@ -415,6 +415,7 @@ impl Call {
         if fresh {
             return;
         }
+        let dn = self.parties[index].dn.clone();
         self.deviate(
             DeviationKind::UnexpectedEvent,
             event,
@@ -548,7 +549,7 @@ impl Call {
         let removed = deleted_by.as_ref().is_some_and(|by| *by != deleted);
         let party = &mut self.parties[index];
         if let Some(by) = &deleted_by {
-            party.evidence.deleted_by.get_or_insert_with(|| (by.clone(), EventRef::of(event)));
+            party.evidence.deleted_by.get_or_insert_with(|| Box::new((by.clone(), EventRef::of(event))));
         }
         party.seen |= seen::PARTY_DELETED;
         if party.is_live() {
@@ -696,7 +697,7 @@ impl Call {
         self.record(index, event);
         let party = &mut self.parties[index];
         if let Some(ctrl) = event.ctrl_party.clone().filter(|ctrl| !ctrl.is_empty()) {
-            party.evidence.ctrl_party = Some((ctrl, EventRef::of(event)));
+            party.evidence.ctrl_party = Some(Box::new((ctrl, EventRef::of(event))));
         }
         if !party.is_live() {
             return;
@@ -721,13 +722,13 @@ impl Call {
             Message::RequestReleaseCall => {
                 let Some(dn) = requester else { return };
                 if let Some(index) = self.live_party(&dn) {
-                    self.parties[index].evidence.request = Some((dn, EventRef::of(event)));
+                    self.parties[index].evidence.request = Some(Box::new((dn, EventRef::of(event))));
                 }
             }
             Message::RequestDeleteFromConference => {
                 let (Some(by), Some(target)) = (requester, event.other_dn.clone()) else { return };
                 if let Some(index) = self.live_party(&target) {
-                    self.parties[index].evidence.request = Some((by, EventRef::of(event)));
+                    self.parties[index].evidence.request = Some(Box::new((by, EventRef::of(event))));
                 }
             }
             _ => {}

@@ -19,8 +19,9 @@ pub struct EngineConfig {
     /// with nobody after it, wait this long for the next party before finishing the call as
     /// handed off.
     pub handoff_grace: i64,
-    /// How many recent (sequence number, message) pairs per site are remembered to drop
-    /// duplicates ([BSYNC] copies, overlapping HA logs).
+    /// How many recent sequence numbers per site are remembered to drop duplicates ([BSYNC]
+    /// copies, overlapping HA logs); rounded up to a power of two. A duplicate further than
+    /// this from its original (in sequence numbers) is not recognised.
     pub dedupe_window: usize,
 }
 
@@ -30,7 +31,7 @@ impl Default for EngineConfig {
             idle_timeout: 3_600 * SECOND,
             end_linger: 2 * SECOND,
             handoff_grace: 30 * SECOND,
-            dedupe_window: 65_536,
+            dedupe_window: 16_384,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! reach the output.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use callstitch_tlib::{CallUuid, ConnId, DnRole, Event, Message, Text, Timestamp};
 use serde::Serialize;
@@ -18,7 +18,7 @@ use crate::call::{Call, CallPointer, MergeHow, MoveIn};
 use crate::config::{EngineConfig, SECOND};
 use crate::deviation::{DeviationKind, InferenceKind};
 use crate::finished::{self, EndReason, FinishedCall};
-use crate::hash::{FxHashMap, FxHashSet};
+use crate::hash::FxHashMap;
 use crate::party::{seen, Party};
 use crate::state::{Exit, PartyState};
 use crate::transition::{is_party_event, starts_party};
@@ -84,19 +84,17 @@ struct Site {
     name: Text,
     by_uuid: FxHashMap<CallUuid, u32>,
     by_conn: FxHashMap<ConnId, u32>,
-    seen: FxHashSet<(u64, u32)>,
-    seen_order: VecDeque<(u64, u32)>,
+    /// (sequence number, message) of recent events, at `seq % len`: sequence numbers are
+    /// dense per site, so this ring remembers about the last `len` events with no hashing.
+    seen: Vec<(u64, u32)>,
 }
+
+/// An empty ring slot (no event has this sequence number and message key together).
+const NO_EVENT: (u64, u32) = (u64::MAX, u32::MAX);
 
 impl Site {
     fn new(name: Text) -> Site {
-        Site {
-            name,
-            by_uuid: FxHashMap::default(),
-            by_conn: FxHashMap::default(),
-            seen: FxHashSet::default(),
-            seen_order: VecDeque::new(),
-        }
+        Site { name, by_uuid: FxHashMap::default(), by_conn: FxHashMap::default(), seen: Vec::new() }
     }
 }
 
@@ -308,17 +306,16 @@ impl Engine {
             return event.bsync;
         };
         let key = (seq, message_key(&event.message));
-        let window = self.config.dedupe_window;
         let site = &mut self.sites[site];
-        if !site.seen.insert(key) {
+        if site.seen.is_empty() {
+            let window = self.config.dedupe_window.max(1).next_power_of_two();
+            site.seen = vec![NO_EVENT; window];
+        }
+        let slot = (seq as usize) & (site.seen.len() - 1);
+        if site.seen[slot] == key {
             return true;
         }
-        site.seen_order.push_back(key);
-        if site.seen_order.len() > window {
-            if let Some(old) = site.seen_order.pop_front() {
-                site.seen.remove(&old);
-            }
-        }
+        site.seen[slot] = key;
         false
     }
 

@@ -36,6 +36,16 @@ impl EventRef {
         }
     }
 
+    /// True when both refer to the same input event (cheap: no string comparison unless the
+    /// numbers agree).
+    pub fn same_event(&self, other: &EventRef) -> bool {
+        self.seq == other.seq
+            && self.line == other.line
+            && self.time == other.time
+            && self.message == other.message
+            && self.site == other.site
+    }
+
     /// `site seq message` (and `file:line` when known), for text reports.
     pub fn describe(&self) -> String {
         let seq = self.seq.map(|seq| format!(" #{seq}")).unwrap_or_default();

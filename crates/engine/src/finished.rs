@@ -142,7 +142,7 @@ pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64) -> FinishedCal
     let features = model::features(&call);
     let outcome = model::outcome(&call, &features, complete);
     let release = release::call_verdict(&call, outcome);
-    let verdicts: Vec<_> = call.parties.iter().map(|party| release::party_verdict(&call, party)).collect();
+    let verdicts = release::party_verdicts(&call);
     for (party, verdict) in call.parties.iter_mut().zip(verdicts) {
         party.verdict = verdict;
     }

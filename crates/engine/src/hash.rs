@@ -5,7 +5,7 @@
 //! into output (lookups only) and the input is a log the user already trusts. This is the
 //! well-known "Fx" multiply-rotate mix, written out plainly.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -22,8 +22,20 @@ impl FxHasher {
     }
 }
 
+/// Longer keys are hashed on their length and last 16 bytes: the engine's long keys are
+/// CallUUIDs, whose generator changes the tail (`...LAES000317`, `...LAES00031D`) and keeps
+/// the head per server. Keys that differ only early still compare unequal; they share a
+/// bucket chain, nothing worse.
+const TAIL: usize = 16;
+
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
+        let bytes = if bytes.len() > TAIL {
+            self.add(bytes.len() as u64);
+            &bytes[bytes.len() - TAIL..]
+        } else {
+            bytes
+        };
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
             let mut word = [0u8; 8];
@@ -61,4 +73,3 @@ impl Hasher for FxHasher {
 
 pub type FxBuild = BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
-pub type FxHashSet<K> = HashSet<K, FxBuild>;

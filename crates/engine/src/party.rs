@@ -71,7 +71,8 @@ impl PartyKind {
     }
 }
 
-/// The release evidence one party's events carried (release.md §1 and §3).
+/// The release evidence one party's events carried (release.md §1 and §3). The rare pieces
+/// are boxed, so that a party stays small to move.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReleaseEvidence {
     /// ReleasingParty of its EventReleased / EventAbandoned, with the raw text.
@@ -82,12 +83,12 @@ pub(crate) struct ReleaseEvidence {
     pub close_call_state: Option<CallState>,
     pub close_other_dn: Option<Text>,
     /// AttributeCtrlParty of EventCallPartyDeleted for this party.
-    pub ctrl_party: Option<(Text, EventRef)>,
+    pub ctrl_party: Option<Box<(Text, EventRef)>>,
     /// ThirdPartyDN (DeletedBy) of another member's EventPartyDeleted naming this party.
-    pub deleted_by: Option<(Text, EventRef)>,
+    pub deleted_by: Option<Box<(Text, EventRef)>>,
     /// A RequestReleaseCall by this DN, or RequestDeleteFromConference naming it (with the
     /// requesting DN).
-    pub request: Option<(Text, EventRef)>,
+    pub request: Option<Box<(Text, EventRef)>>,
     /// Arrival order of the closing event in the engine (orders closers without seq).
     pub close_order: u64,
 }
@@ -165,7 +166,7 @@ impl Party {
             last_time: None,
             moved_from: None,
             moved_to: None,
-            history: Vec::new(),
+            history: Vec::with_capacity(4),
             verdict: None,
             seen: 0,
             since: None,

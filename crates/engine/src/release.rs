@@ -164,36 +164,46 @@ enum Releaser {
     Network,
 }
 
+/// One rung's answer; its evidence borrows the call's events (at most two per rung).
 #[derive(Debug, Clone)]
-struct Answer {
+struct Answer<'a> {
     releaser: Releaser,
     provenance: Provenance,
-    evidence: Vec<EventRef>,
+    evidence: [Option<&'a EventRef>; 2],
     conflict: bool,
 }
 
-impl Answer {
-    fn new(releaser: Releaser, provenance: Provenance, evidence: Vec<EventRef>) -> Answer {
+impl<'a> Answer<'a> {
+    fn new(releaser: Releaser, provenance: Provenance, evidence: [Option<&'a EventRef>; 2]) -> Answer<'a> {
         Answer { releaser, provenance, evidence, conflict: false }
+    }
+
+    /// Adds a second piece of evidence (a rung reads at most two events).
+    fn add(&mut self, event: Option<&'a EventRef>) {
+        if self.evidence[0].is_none() {
+            self.evidence[0] = event;
+        } else if self.evidence[1].is_none() {
+            self.evidence[1] = event;
+        }
     }
 }
 
 /// Takes the first answer, flags disagreement with any other answer of medium confidence or
-/// better, and collects all evidence.
-fn decide(answers: Vec<Answer>) -> Option<(Answer, bool, Vec<EventRef>)> {
-    let first = answers.first()?.clone();
+/// better, and collects all evidence (each event once).
+fn decide(answers: Vec<Answer<'_>>) -> Option<(Answer<'_>, bool, Vec<EventRef>)> {
+    let first = answers.first()?;
     let conflict = first.conflict
         || answers.iter().skip(1).any(|other| {
             other.provenance.confidence() <= Confidence::Medium && other.releaser != first.releaser
         });
-    let mut evidence: Vec<EventRef> = Vec::new();
-    for answer in &answers {
-        for item in &answer.evidence {
-            if !evidence.contains(item) {
-                evidence.push(item.clone());
-            }
+    let mut evidence: Vec<&EventRef> = Vec::with_capacity(4);
+    for item in answers.iter().flat_map(|answer| answer.evidence.iter().flatten()) {
+        if !evidence.iter().any(|known| known.same_event(item)) {
+            evidence.push(item);
         }
     }
+    let evidence = evidence.into_iter().cloned().collect();
+    let first = answers.into_iter().next()?;
     Some((first, conflict, evidence))
 }
 
@@ -231,8 +241,12 @@ fn caller(call: &Call, abandoned: &Party) -> Releaser {
     Releaser::OtherOf(abandoned.dn.clone())
 }
 
-fn close_ref(party: &Party) -> Vec<EventRef> {
-    party.evidence.close_event.iter().cloned().collect()
+fn close_ref(party: &Party) -> [Option<&EventRef>; 2] {
+    [party.evidence.close_event.as_ref(), None]
+}
+
+fn one(event: &EventRef) -> [Option<&EventRef>; 2] {
+    [Some(event), None]
 }
 
 fn releasing_party_answer(call: &Call, party: &Party, closers: &[&Party]) -> Option<Releaser> {
@@ -260,7 +274,7 @@ pub(crate) fn call_verdict(call: &Call, outcome: Outcome) -> CallVerdict {
     let closers = closers(call);
     let mut answers = Vec::new();
     if let Some((ctrl, event)) = &call.ctrl_party {
-        answers.push(Answer::new(Releaser::Dn(ctrl.clone()), Provenance::CtrlPartyCall, vec![event.clone()]));
+        answers.push(Answer::new(Releaser::Dn(ctrl.clone()), Provenance::CtrlPartyCall, one(event)));
     }
     answers.extend(ctrl_party_party_answer(call));
     answers.extend(releasing_party_call_answer(call, &closers));
@@ -272,9 +286,11 @@ pub(crate) fn call_verdict(call: &Call, outcome: Outcome) -> CallVerdict {
         }
     }
     if let Some(abandoned) = closers.iter().find(|party| party.exit == Some(Exit::Abandoned)) {
-        let mut evidence: Vec<EventRef> = closers.iter().flat_map(|party| close_ref(party)).collect();
-        evidence.dedup();
-        answers.push(Answer::new(caller(call, abandoned), Provenance::AbandonPattern, evidence));
+        let mut answer = Answer::new(caller(call, abandoned), Provenance::AbandonPattern, [None, None]);
+        for party in &closers {
+            answer.add(party.evidence.close_event.as_ref());
+        }
+        answers.push(answer);
     }
     if let Some(first) = closers.first() {
         answers.push(Answer::new(
@@ -307,31 +323,31 @@ pub(crate) fn call_verdict(call: &Call, outcome: Outcome) -> CallVerdict {
 }
 
 /// Rung 2: CtrlParty on the EventCallPartyDeleted of the last parties.
-fn ctrl_party_party_answer(call: &Call) -> Option<Answer> {
+fn ctrl_party_party_answer(call: &Call) -> Option<Answer<'_>> {
     let mut deleted: Vec<&Party> =
         call.parties.iter().filter(|party| party.evidence.ctrl_party.is_some()).collect();
     deleted.sort_by_key(|party| party.evidence.close_order);
     let last_two = &deleted[deleted.len().saturating_sub(2)..];
-    let (first_ctrl, first_event) = last_two.first()?.evidence.ctrl_party.as_ref()?;
+    let (first_ctrl, first_event) = last_two.first()?.evidence.ctrl_party.as_deref()?;
     let mut answer =
-        Answer::new(Releaser::Dn(first_ctrl.clone()), Provenance::CtrlPartyParty, vec![first_event.clone()]);
+        Answer::new(Releaser::Dn(first_ctrl.clone()), Provenance::CtrlPartyParty, one(first_event));
     for party in last_two.iter().skip(1) {
-        let Some((ctrl, event)) = &party.evidence.ctrl_party else { continue };
-        answer.evidence.push(event.clone());
+        let Some((ctrl, event)) = party.evidence.ctrl_party.as_deref() else { continue };
+        answer.add(Some(event));
         answer.conflict |= ctrl != first_ctrl;
     }
     Some(answer)
 }
 
 /// Rung 3: ReleasingParty of the closers' EventReleased / EventAbandoned.
-fn releasing_party_call_answer(call: &Call, closers: &[&Party]) -> Option<Answer> {
+fn releasing_party_call_answer<'a>(call: &Call, closers: &[&'a Party]) -> Option<Answer<'a>> {
     let mut answer: Option<Answer> = None;
     for party in closers {
         let Some(releaser) = releasing_party_answer(call, party, closers) else { continue };
         match &mut answer {
             None => answer = Some(Answer::new(releaser, Provenance::ReleasingParty, close_ref(party))),
             Some(first) => {
-                first.evidence.extend(close_ref(party));
+                first.add(party.evidence.close_event.as_ref());
                 first.conflict |= first.releaser != releaser;
             }
         }
@@ -340,13 +356,13 @@ fn releasing_party_call_answer(call: &Call, closers: &[&Party]) -> Option<Answer
 }
 
 /// Rung 5: RequestClearCall, or a closer's own RequestReleaseCall.
-fn request_call_answer(call: &Call, closers: &[&Party]) -> Option<Answer> {
+fn request_call_answer<'a>(call: &'a Call, closers: &[&'a Party]) -> Option<Answer<'a>> {
     if let Some(event) = &call.clear_request {
-        return Some(Answer::new(Releaser::Application, Provenance::Request, vec![event.clone()]));
+        return Some(Answer::new(Releaser::Application, Provenance::Request, one(event)));
     }
     closers.iter().find_map(|party| {
-        let (requester, event) = party.evidence.request.as_ref()?;
-        Some(Answer::new(Releaser::Dn(requester.clone()), Provenance::Request, vec![event.clone()]))
+        let (requester, event) = party.evidence.request.as_deref()?;
+        Some(Answer::new(Releaser::Dn(requester.clone()), Provenance::Request, one(event)))
     })
 }
 
@@ -379,15 +395,19 @@ fn ender_for_dn(call: &Call, dn: &Text) -> Ender {
 
 /// The verdict for one party; `None` for parties that did not leave by a release, an
 /// abandon, a transfer or a conference (diverted, routed, moved, still on the call).
-pub(crate) fn party_verdict(call: &Call, party: &Party) -> Option<PartyVerdict> {
+pub(crate) fn party_verdicts(call: &Call) -> Vec<Option<PartyVerdict>> {
+    let closers = closers(call);
+    call.parties.iter().map(|party| party_verdict(call, party, &closers)).collect()
+}
+
+fn party_verdict(call: &Call, party: &Party, closers: &[&Party]) -> Option<PartyVerdict> {
     let exit = party.exit?;
     let relevant = exit.is_release()
         || matches!(exit, Exit::LeftByTransfer | Exit::LeftByConference | Exit::RemovedFromConference);
     if !relevant {
         return None;
     }
-    let closers = closers(call);
-    let answers = party_answers(call, party, &closers);
+    let answers = party_answers(call, party, closers);
     let releasing_party_raw = party.evidence.releasing_party.as_ref().map(|(_, raw)| raw.clone());
     let counts_for_call = exit.is_release();
     let Some((answer, conflict, evidence)) = decide(answers) else {
@@ -399,7 +419,7 @@ pub(crate) fn party_verdict(call: &Call, party: &Party) -> Option<PartyVerdict> 
             confidence: Confidence::None,
             conflict: false,
             counts_for_call,
-            evidence: close_ref(party),
+            evidence: party.evidence.close_event.iter().cloned().collect(),
         });
     };
     let (released_by, by) = relative(party, &answer.releaser);
@@ -415,24 +435,20 @@ pub(crate) fn party_verdict(call: &Call, party: &Party) -> Option<PartyVerdict> 
     })
 }
 
-fn party_answers(call: &Call, party: &Party, closers: &[&Party]) -> Vec<Answer> {
+fn party_answers<'a>(call: &Call, party: &'a Party, closers: &[&'a Party]) -> Vec<Answer<'a>> {
     let mut answers = Vec::new();
     let evidence = &party.evidence;
-    if let Some((ctrl, event)) = &evidence.ctrl_party {
-        answers.push(Answer::new(
-            Releaser::Dn(ctrl.clone()),
-            Provenance::CtrlPartyParty,
-            vec![event.clone()],
-        ));
+    if let Some((ctrl, event)) = evidence.ctrl_party.as_deref() {
+        answers.push(Answer::new(Releaser::Dn(ctrl.clone()), Provenance::CtrlPartyParty, one(event)));
     }
     if let Some(releaser) = releasing_party_answer(call, party, closers) {
         answers.push(Answer::new(releaser, Provenance::ReleasingParty, close_ref(party)));
     }
-    if let Some((by, event)) = &evidence.deleted_by {
-        answers.push(Answer::new(Releaser::Dn(by.clone()), Provenance::DeletedBy, vec![event.clone()]));
+    if let Some((by, event)) = evidence.deleted_by.as_deref() {
+        answers.push(Answer::new(Releaser::Dn(by.clone()), Provenance::DeletedBy, one(event)));
     }
-    if let Some((requester, event)) = &evidence.request {
-        answers.push(Answer::new(Releaser::Dn(requester.clone()), Provenance::Request, vec![event.clone()]));
+    if let Some((requester, event)) = evidence.request.as_deref() {
+        answers.push(Answer::new(Releaser::Dn(requester.clone()), Provenance::Request, one(event)));
     }
     if let Some(releaser) = call_state_answer(call, party, closers) {
         answers.push(Answer::new(releaser, Provenance::CallState, close_ref(party)));
@@ -441,11 +457,12 @@ fn party_answers(call: &Call, party: &Party, closers: &[&Party]) -> Vec<Answer> 
         answers.push(Answer::new(caller(call, party), Provenance::AbandonPattern, close_ref(party)));
     }
     if let Some(first) = closers.first().filter(|_| closers.iter().any(|closer| closer.dn == party.dn)) {
-        let mut evidence = close_ref(first);
+        let mut answer =
+            Answer::new(Releaser::Dn(first.dn.clone()), Provenance::InferredOrder, close_ref(first));
         if first.dn != party.dn {
-            evidence.extend(close_ref(party));
+            answer.add(party.evidence.close_event.as_ref());
         }
-        answers.push(Answer::new(Releaser::Dn(first.dn.clone()), Provenance::InferredOrder, evidence));
+        answers.push(answer);
     }
     answers
 }
