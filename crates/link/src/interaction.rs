@@ -1,0 +1,446 @@
+//! One customer interaction: its segments in order, the evidence between them, whether its
+//! linking is complete, who released it, and the clock offsets its links reveal.
+//!
+//! Order comes from the direction of the evidence (a link's source before its target, a main
+//! call before its consultation), never from comparing clocks of different sites; only ties
+//! are broken by start time, and the interaction says so. A consultation merged into its main
+//! call stands right after it, and its links count as the main call's (multi-site.md §4.2).
+
+use std::collections::{BTreeMap, HashMap};
+
+use callstitch_tlib::Text;
+use serde::Serialize;
+
+use crate::evidence::{Edge, EvidenceKind};
+use crate::segment::{Segment, SegmentParty};
+use crate::sites::SiteDirectory;
+
+/// A segment as the interaction reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentReport {
+    pub site: Text,
+    /// The full location name of the site, as its partners call it, when learned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_uuid: Option<String>,
+    /// The call's key on its site (the CallUUID, or `~<ConnID>-<n>` without one).
+    pub key: String,
+    pub conn_ids: Vec<String>,
+    /// `root`, `hop`, `consultation`, or `merged` (a consultation merged into the segment
+    /// before it).
+    pub role: &'static str,
+    pub model: &'static str,
+    pub conformant: bool,
+    pub outcome: &'static str,
+    pub parties: Vec<SegmentParty>,
+    pub ended_by: EndedBy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// The call's end was seen (false: idle timeout or end of input).
+    pub ended: bool,
+}
+
+/// Who ended a segment or the whole interaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndedBy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dn: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<Text>,
+    /// `customer`, `agent`, `system` or `unknown`.
+    pub who: &'static str,
+    /// The rung of the release ladder that decided it (release.md §3).
+    pub provenance: &'static str,
+    pub conflict: bool,
+}
+
+/// One end of an edge.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SegmentRef {
+    pub site: Text,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_uuid: Option<String>,
+    pub key: String,
+}
+
+/// Evidence between two segments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkReport {
+    pub evidence: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub islink: Option<Text>,
+    pub from: SegmentRef,
+    pub to: SegmentRef,
+    pub consistent: bool,
+    /// The direction came from start times, not from the evidence.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub time_ordered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How far one site's clock is from another's, estimated from the link pairs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClockOffset {
+    pub site: Text,
+    pub relative_to: Text,
+    /// `site`'s clock minus `relative_to`'s, in milliseconds.
+    pub offset_ms: f64,
+    pub links: usize,
+    /// `two-way` (links both ways: network delay cancels out) or `one-way` (delay included).
+    pub method: &'static str,
+}
+
+/// One customer interaction across sites.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interaction {
+    /// Stable: derived from the root segment's site and key.
+    pub interaction_id: String,
+    /// 0 when first handed out; later evidence hands it out again with the next number.
+    pub revision: u32,
+    /// Ids this interaction was handed out under before late evidence changed its root.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
+    /// Linking complete (or off-estate, or timed out with every call ended).
+    pub complete: bool,
+    /// `complete`, `complete-off-estate`, `timed-out` or `waiting` (multi-site.md §6.1).
+    pub linking: &'static str,
+    /// `ended` (every call's end was seen) or `truncated`.
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpaired_links: Vec<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ani: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dnis: Option<Text>,
+    pub sites: Vec<Text>,
+    pub segments: Vec<SegmentReport>,
+    pub links: Vec<LinkReport>,
+    pub outcome: &'static str,
+    pub released_by: EndedBy,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clock_offsets: Vec<ClockOffset>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Interaction {
+    /// True when the interaction holds the segment (`site`, `key` or CallUUID).
+    pub fn has_segment(&self, site: &str, call_uuid: &str) -> bool {
+        self.segments.iter().any(|segment| segment.site == site && segment.key == call_uuid)
+    }
+}
+
+/// What the builder needs from the linker besides the segments and edges.
+pub(crate) struct Context<'a> {
+    pub sites: &'a SiteDirectory,
+    pub unpaired: &'a [Text],
+    /// Some link leads to a site callstitch does not read (ICON's rule 2).
+    pub off_estate: bool,
+    pub timed_out: bool,
+    pub notes: &'a [String],
+}
+
+/// Builds the interaction of a component.
+pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Context<'_>) -> Interaction {
+    let by_serial: HashMap<u64, &Segment> = segments.iter().copied().collect();
+    let (order, mut notes) = order(segments, edges);
+    notes.extend(context.notes.iter().cloned());
+    let roles = roles(&order, segments, edges);
+    let reports: Vec<SegmentReport> =
+        order.iter().map(|serial| segment_report(by_serial[serial], roles[serial], context.sites)).collect();
+    let root = by_serial[&order[0]];
+    let all_ended = segments.iter().all(|(_, segment)| segment.complete);
+    let linking = match (context.unpaired.is_empty(), context.timed_out && all_ended) {
+        (true, _) if context.off_estate => "complete-off-estate",
+        (true, _) => "complete",
+        (false, true) => "timed-out",
+        (false, false) => "waiting",
+    };
+    let last_customer = last_customer_segment(&order, &by_serial, &roles);
+    for edge in edges.iter().filter(|edge| !edge.consistent) {
+        notes.push(format!(
+            "inconsistent {} evidence between {} and {}",
+            edge.kind.label(),
+            segment_name(by_serial[&edge.from]),
+            segment_name(by_serial[&edge.to])
+        ));
+    }
+    notes.sort();
+    notes.dedup();
+    let mut sites: Vec<Text> = order.iter().map(|serial| by_serial[serial].id.site.clone()).collect();
+    sites.dedup();
+    Interaction {
+        interaction_id: interaction_id(root),
+        revision: 0,
+        replaces: Vec::new(),
+        complete: linking != "waiting",
+        linking,
+        state: if all_ended { "ended" } else { "truncated" },
+        unpaired_links: context.unpaired.to_vec(),
+        start: segments
+            .iter()
+            .filter_map(|(_, segment)| segment.first_time)
+            .min()
+            .map(|time| time.to_string()),
+        end: segments.iter().filter_map(|(_, segment)| segment.last_time).max().map(|time| time.to_string()),
+        ani: root.ani.clone(),
+        dnis: root.dnis.clone(),
+        sites,
+        segments: reports,
+        links: link_reports(edges, &by_serial),
+        outcome: last_customer.outcome,
+        released_by: ended_by(last_customer),
+        clock_offsets: clock_offsets(edges, &by_serial),
+        notes,
+    }
+}
+
+/// The interaction id: 16 hex digits of a fixed 64-bit FNV-1a hash of the root's site and
+/// key, so the same input gives the same id on any machine and in any order.
+pub fn interaction_id(root: &Segment) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in root.id.site.as_bytes().iter().chain([0_u8].iter()).chain(root.id.key.as_bytes()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Segments in interaction order, and notes on how ties were broken.
+fn order(segments: &[(u64, &Segment)], edges: &[Edge]) -> (Vec<u64>, Vec<String>) {
+    let by_serial: HashMap<u64, &Segment> = segments.iter().copied().collect();
+    let survivor = survivors(segments, edges);
+    let representative = |serial: u64| survivor.get(&serial).copied().unwrap_or(serial);
+    let tie_key = |serial: &u64| (by_serial[serial].start_key(), by_serial[serial].id.clone());
+    let mut nodes: Vec<u64> = segments
+        .iter()
+        .map(|(serial, _)| *serial)
+        .filter(|serial| representative(*serial) == *serial)
+        .collect();
+    nodes.sort_by_key(tie_key);
+    let mut incoming: BTreeMap<u64, usize> = nodes.iter().map(|node| (*node, 0)).collect();
+    let mut outgoing: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for edge in edges.iter().filter(|edge| edge.orders()) {
+        let (from, to) = (representative(edge.from), representative(edge.to));
+        if from == to || outgoing.get(&from).is_some_and(|targets| targets.contains(&to)) {
+            continue;
+        }
+        outgoing.entry(from).or_default().push(to);
+        *incoming.entry(to).or_default() += 1;
+    }
+    let mut ordered = Vec::with_capacity(segments.len());
+    let mut notes = Vec::new();
+    let mut remaining = nodes.clone();
+    while !remaining.is_empty() {
+        let ready = remaining.iter().position(|node| incoming.get(node).copied().unwrap_or(0) == 0);
+        let index = ready.unwrap_or_else(|| {
+            notes.push("the evidence forms a cycle; it was broken at the earliest segment".to_string());
+            0
+        });
+        let node = remaining.remove(index);
+        for target in outgoing.get(&node).into_iter().flatten() {
+            if let Some(count) = incoming.get_mut(target) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        ordered.push(node);
+        let mut merged: Vec<u64> =
+            survivor.iter().filter(|(_, into)| **into == node).map(|(serial, _)| *serial).collect();
+        merged.sort_by_key(tie_key);
+        ordered.extend(merged);
+    }
+    let tied = nodes.len() > 1 && !edges.iter().any(Edge::orders);
+    if tied {
+        notes.push("no evidence gives a direction between these segments: ordered by start time".to_string());
+    }
+    debug_assert_eq!(ordered.len(), segments.len(), "every segment is placed once");
+    (ordered, notes)
+}
+
+/// Merged segment → the segment it ended into (following chains).
+fn survivors(segments: &[(u64, &Segment)], edges: &[Edge]) -> HashMap<u64, u64> {
+    let direct: HashMap<u64, u64> = edges
+        .iter()
+        .filter(|edge| edge.kind == EvidenceKind::Merge)
+        .map(|edge| (edge.from, edge.to))
+        .collect();
+    let mut result = HashMap::new();
+    for (serial, _) in segments {
+        let mut current = *serial;
+        let mut steps = 0;
+        while let Some(next) = direct.get(&current) {
+            current = *next;
+            steps += 1;
+            if steps > segments.len() {
+                break;
+            }
+        }
+        if current != *serial && !direct.contains_key(&current) {
+            result.insert(*serial, current);
+        }
+    }
+    result
+}
+
+fn roles(order: &[u64], segments: &[(u64, &Segment)], edges: &[Edge]) -> HashMap<u64, &'static str> {
+    let merged: Vec<u64> =
+        edges.iter().filter(|edge| edge.kind == EvidenceKind::Merge).map(|edge| edge.from).collect();
+    let consultations: Vec<u64> =
+        edges.iter().filter(|edge| edge.kind == EvidenceKind::Consultation).map(|edge| edge.to).collect();
+    segments
+        .iter()
+        .map(|(serial, _)| {
+            let role = if Some(serial) == order.first() {
+                "root"
+            } else if merged.contains(serial) {
+                "merged"
+            } else if consultations.contains(serial) {
+                "consultation"
+            } else {
+                "hop"
+            };
+            (*serial, role)
+        })
+        .collect()
+}
+
+/// The last segment that still had the customer: not a consultation or a merged call, and
+/// not one that only handed the call on, when a later one exists (release.md §6).
+fn last_customer_segment<'a>(
+    order: &[u64],
+    by_serial: &HashMap<u64, &'a Segment>,
+    roles: &HashMap<u64, &'static str>,
+) -> &'a Segment {
+    let main: Vec<&Segment> = order
+        .iter()
+        .filter(|serial| matches!(roles[*serial], "root" | "hop"))
+        .map(|serial| by_serial[serial])
+        .collect();
+    main.iter()
+        .rev()
+        .find(|segment| segment.release.outcome != "handed-off")
+        .or(main.last())
+        .copied()
+        .unwrap_or(by_serial[&order[0]])
+}
+
+fn ended_by(segment: &Segment) -> EndedBy {
+    let verdict = &segment.release;
+    let kind =
+        serde_json::to_value(verdict.ended_by.kind).ok().and_then(|value| value.as_str().map(str::to_string));
+    let who = match kind.as_deref() {
+        Some("customer") => "customer",
+        Some("agent") => "agent",
+        Some("system" | "application" | "network") => "system",
+        _ => "unknown",
+    };
+    EndedBy {
+        dn: verdict.ended_by.dn.clone(),
+        site: verdict.ended_by.dn.as_ref().map(|_| segment.id.site.clone()),
+        who,
+        provenance: verdict.provenance.label(),
+        conflict: verdict.conflict,
+    }
+}
+
+fn segment_name(segment: &Segment) -> String {
+    format!("{}/{}", segment.id.site, segment.id.key)
+}
+
+fn segment_ref(segment: &Segment) -> SegmentRef {
+    SegmentRef {
+        site: segment.id.site.clone(),
+        call_uuid: segment.call_uuid.as_ref().map(|uuid| uuid.to_string()),
+        key: segment.id.key.clone(),
+    }
+}
+
+fn segment_report(segment: &Segment, role: &'static str, sites: &SiteDirectory) -> SegmentReport {
+    SegmentReport {
+        site: segment.id.site.clone(),
+        location: sites.full_name(&segment.id.site).cloned(),
+        call_uuid: segment.call_uuid.as_ref().map(|uuid| uuid.to_string()),
+        key: segment.id.key.clone(),
+        conn_ids: segment.conn_ids.iter().map(|conn| conn.to_string()).collect(),
+        role,
+        model: segment.model,
+        conformant: segment.conformant,
+        outcome: segment.outcome,
+        parties: segment.parties.clone(),
+        ended_by: ended_by(segment),
+        start: segment.first_time.map(|time| time.to_string()),
+        end: segment.last_time.map(|time| time.to_string()),
+        ended: segment.complete,
+    }
+}
+
+fn link_reports(edges: &[Edge], by_serial: &HashMap<u64, &Segment>) -> Vec<LinkReport> {
+    let mut reports: Vec<LinkReport> = edges
+        .iter()
+        .map(|edge| LinkReport {
+            evidence: edge.kind.label(),
+            islink: edge.link.clone(),
+            from: segment_ref(by_serial[&edge.from]),
+            to: segment_ref(by_serial[&edge.to]),
+            consistent: edge.consistent,
+            time_ordered: edge.time_ordered,
+            note: edge.note.clone(),
+        })
+        .collect();
+    reports.sort_by(|a, b| {
+        (a.evidence, &a.islink, &a.from, &a.to).cmp(&(b.evidence, &b.islink, &b.from, &b.to))
+    });
+    reports
+}
+
+/// Per pair of sites: the offset of one clock from the other, from the times each server
+/// first reported the links between them. With links both ways the network delay cancels.
+fn clock_offsets(edges: &[Edge], by_serial: &HashMap<u64, &Segment>) -> Vec<ClockOffset> {
+    let mut deltas: BTreeMap<(Text, Text), Vec<i64>> = BTreeMap::new();
+    for edge in edges.iter().filter(|edge| edge.kind == EvidenceKind::Islink && edge.consistent) {
+        let (source, target) = (by_serial[&edge.from], by_serial[&edge.to]);
+        let seen = |segment: &Segment| {
+            segment
+                .links
+                .iter()
+                .find(|end| Some(&end.id) == edge.link.as_ref())
+                .and_then(|end| end.first_seen)
+        };
+        let (Some(sent), Some(received)) = (seen(source), seen(target)) else { continue };
+        deltas.entry((source.id.site.clone(), target.id.site.clone())).or_default().push(received.0 - sent.0);
+    }
+    let mut offsets = Vec::new();
+    let pairs: Vec<(Text, Text)> = deltas.keys().cloned().collect();
+    for (from, to) in pairs {
+        if from > to && deltas.contains_key(&(to.clone(), from.clone())) {
+            continue;
+        }
+        let forward = median(&deltas[&(from.clone(), to.clone())]);
+        let backward = deltas.get(&(to.clone(), from.clone()));
+        let links = deltas[&(from.clone(), to.clone())].len() + backward.map_or(0, Vec::len);
+        let (offset, method) = match backward {
+            Some(backward) => ((forward - median(backward)) / 2.0, "two-way"),
+            None => (forward, "one-way"),
+        };
+        offsets.push(ClockOffset { site: to, relative_to: from, offset_ms: offset / 1000.0, links, method });
+    }
+    offsets
+}
+
+fn median(values: &[i64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    match sorted.len() {
+        0 => 0.0,
+        length if length % 2 == 1 => sorted[length / 2] as f64,
+        length => (sorted[length / 2 - 1] + sorted[length / 2]) as f64 / 2.0,
+    }
+}

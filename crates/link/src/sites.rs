@@ -1,0 +1,90 @@
+//! The monitored sites, and how the location-names of Inter-Site Links name them.
+//!
+//! A link end says where the call went or came from as `<application>@<switch>`. A site is
+//! named by `NAME=` or its log header's Application name; a location matches a site by its
+//! full name or by its application part, without regard to case. Partners of paired links
+//! teach the full name of a site (`SIPServer1` is `SIPServer1@SIP_Switch1`).
+
+use std::collections::BTreeMap;
+
+use callstitch_tlib::Text;
+
+/// The sites callstitch reads, and what it learned about their names.
+#[derive(Debug, Clone, Default)]
+pub struct SiteDirectory {
+    /// Lowercased name → the site's name as given.
+    known: BTreeMap<String, Text>,
+    /// Site → the full location name other sites use for it.
+    full_names: BTreeMap<Text, Text>,
+}
+
+impl SiteDirectory {
+    /// A directory of these monitored sites. An empty directory knows no site, so no link
+    /// can be said to lead off the estate.
+    pub fn new<'a>(sites: impl IntoIterator<Item = &'a str>) -> SiteDirectory {
+        let mut directory = SiteDirectory::default();
+        for site in sites {
+            directory.add(site);
+        }
+        directory
+    }
+
+    pub fn add(&mut self, site: &str) {
+        self.known.insert(site.to_lowercase(), Text::from(site));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+
+    /// The monitored site a location-name names, if any.
+    pub fn site_of(&self, location: &str) -> Option<&Text> {
+        let location = location.to_lowercase();
+        if let Some(site) = self.known.get(&location) {
+            return Some(site);
+        }
+        let application = location.split('@').next().unwrap_or(&location);
+        self.known.get(application)
+    }
+
+    /// True when `location` names `site` (by full name or application name).
+    pub fn names(location: &str, site: &str) -> bool {
+        let application = location.split('@').next().unwrap_or(location);
+        location.eq_ignore_ascii_case(site) || application.eq_ignore_ascii_case(site)
+    }
+
+    /// True when the location leads to a site callstitch does not read (ICON's rule 2).
+    pub fn is_off_estate(&self, location: &str) -> bool {
+        !self.known.is_empty() && self.site_of(location).is_none()
+    }
+
+    pub fn learn_full_name(&mut self, site: &Text, location: &str) {
+        if location.contains('@') && SiteDirectory::names(location, site) {
+            self.full_names.entry(site.clone()).or_insert_with(|| Text::from(location));
+        }
+    }
+
+    /// The full location name learned for a site.
+    pub fn full_name(&self, site: &str) -> Option<&Text> {
+        self.full_names.get(site)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_match_by_full_or_application_name() {
+        let directory = SiteDirectory::new(["Tserver2", "SIPServer1@SIP_Switch1"]);
+        assert_eq!(directory.site_of("Tserver2@Avaya_Switch1").map(Text::as_str), Some("Tserver2"));
+        assert_eq!(
+            directory.site_of("sipserver1@sip_switch1").map(Text::as_str),
+            Some("SIPServer1@SIP_Switch1")
+        );
+        assert!(directory.is_off_estate("Tserver9@Other"));
+        assert!(!SiteDirectory::new([]).is_off_estate("anything"));
+        assert!(SiteDirectory::names("Tserver2@Avaya_Switch1", "tserver2"));
+        assert!(!SiteDirectory::names("Tserver2@Avaya_Switch1", "SIPServer1"));
+    }
+}
