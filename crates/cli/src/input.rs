@@ -215,22 +215,186 @@ pub struct ReadOptions {
     pub progress: bool,
 }
 
-/// Prints problems to stderr, up to a limit.
-struct ProblemPrinter {
+/// What every open input of a read shares: the progress bar, the problem printer and the
+/// counters.
+struct Reading {
+    progress: Progress,
     shown: u64,
     hidden: u64,
-    max: u64,
-    quiet: bool,
+    options: ReadOptions,
+    summary: ReadSummary,
+    /// Bytes of the inputs already closed.
+    closed_bytes: u64,
+    events: u64,
 }
 
-impl ProblemPrinter {
-    fn print(&mut self, progress: &Progress, text: impl std::fmt::Display) {
-        if self.quiet || self.shown >= self.max {
+impl Reading {
+    fn new(sources: &[Source], options: &ReadOptions) -> Reading {
+        let total: u64 = sources.iter().filter_map(|source| source.size).sum();
+        let progress =
+            Progress::new(options.progress && io::stderr().is_terminal() && total > 64 << 20, total);
+        Reading {
+            progress,
+            shown: 0,
+            hidden: 0,
+            options: options.clone(),
+            summary: ReadSummary::default(),
+            closed_bytes: 0,
+            events: 0,
+        }
+    }
+
+    fn problem(&mut self, text: impl std::fmt::Display) {
+        if self.options.quiet || self.shown >= self.options.max_problems_shown {
             self.hidden += 1;
             return;
         }
         self.shown += 1;
-        progress.println(format!("callstitch: skipped: {text}"));
+        self.progress.println(format!("callstitch: skipped: {text}"));
+    }
+
+    fn io_error(&mut self, source: &Source, error: &anyhow::Error) {
+        let message = format!("{}: {error:#}", source.display());
+        self.progress.println(format!("callstitch: error: {message}"));
+        self.summary.io_errors.push(message);
+    }
+
+    fn finish(self) -> ReadSummary {
+        self.progress.finish();
+        if self.hidden > 0 && !self.options.quiet {
+            eprintln!("callstitch: {} more problems not shown (see --stats, or --max-problems)", self.hidden);
+        }
+        self.summary
+    }
+}
+
+/// One open input.
+enum SourceReader {
+    Log(Box<LogReader<Box<dyn Read>>>),
+    Json { reader: JsonLinesReader<Box<dyn BufRead>>, site: Option<String> },
+}
+
+impl SourceReader {
+    fn open(source: &Source) -> Result<SourceReader> {
+        let input: Box<dyn Read> = match &source.path {
+            Some(path) => {
+                Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
+            }
+            None => Box::new(io::stdin().lock()),
+        };
+        Ok(match source.format {
+            Format::Log => {
+                let options = ReaderOptions {
+                    site: source.site.as_deref().map(Text::from),
+                    file: Some(Arc::from(source.display())),
+                    ..ReaderOptions::default()
+                };
+                SourceReader::Log(Box::new(LogReader::new(input, options)))
+            }
+            Format::JsonLines => {
+                let buffered: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, input));
+                let reader = JsonLinesReader::new(buffered, Some(Arc::from(source.display())));
+                SourceReader::Json { reader, site: source.site.clone() }
+            }
+        })
+    }
+
+    fn bytes_read(&self) -> u64 {
+        match self {
+            SourceReader::Log(reader) => reader.bytes_read(),
+            SourceReader::Json { reader, .. } => reader.bytes_read,
+        }
+    }
+
+    /// The next event; problems go to the printer and are counted.
+    fn next(&mut self, reading: &mut Reading) -> Result<Option<Event>> {
+        match self {
+            SourceReader::Log(reader) => {
+                let event = reader.next_event()?;
+                for problem in reader.take_problems() {
+                    reading.problem(problem);
+                }
+                Ok(event)
+            }
+            SourceReader::Json { reader, site } => loop {
+                match reader.next_line()? {
+                    None => return Ok(None),
+                    Some(Err(error)) => {
+                        reading.summary.json_errors += 1;
+                        reading.problem(error);
+                    }
+                    Some(Ok(mut event)) => {
+                        if let (Some(site), true) = (site.as_deref(), event.site.is_empty()) {
+                            event.site = Text::from(site);
+                        }
+                        reading.summary.stats.count_event(&event);
+                        return Ok(Some(event));
+                    }
+                }
+            },
+        }
+    }
+
+    fn close(self, reading: &mut Reading) {
+        reading.closed_bytes += self.bytes_read();
+        match self {
+            SourceReader::Log(mut reader) => {
+                for problem in reader.take_problems() {
+                    reading.problem(problem);
+                }
+                reading.summary.stats.merge(reader.stats());
+            }
+            SourceReader::Json { reader, .. } => reading.summary.stats.bytes += reader.bytes_read,
+        }
+    }
+}
+
+/// Inputs read one after the other (the rotated segments of one site, or everything).
+struct Stream<'s> {
+    pending: std::slice::Iter<'s, Source>,
+    current: Option<(SourceReader, &'s Source)>,
+    /// The time of the last event that had one, for the events that have none.
+    last_time: i64,
+}
+
+impl<'s> Stream<'s> {
+    fn new(sources: &'s [Source]) -> Stream<'s> {
+        Stream { pending: sources.iter(), current: None, last_time: i64::MIN }
+    }
+
+    fn current_bytes(&self) -> u64 {
+        self.current.as_ref().map_or(0, |(reader, _)| reader.bytes_read())
+    }
+
+    /// The next event of the stream; an input that cannot be read is reported and passed.
+    fn next(&mut self, reading: &mut Reading) -> Option<Event> {
+        loop {
+            if self.current.is_none() {
+                let source = self.pending.next()?;
+                reading.summary.files += 1;
+                match SourceReader::open(source) {
+                    Ok(reader) => self.current = Some((reader, source)),
+                    Err(error) => {
+                        reading.io_error(source, &error);
+                        continue;
+                    }
+                }
+            }
+            let (reader, source) = self.current.as_mut()?;
+            match reader.next(reading) {
+                Ok(Some(event)) => {
+                    if let Some(time) = event.time() {
+                        self.last_time = time.0;
+                    }
+                    return Some(event);
+                }
+                Ok(None) => {}
+                Err(error) => reading.io_error(source, &error),
+            }
+            if let Some((reader, _)) = self.current.take() {
+                reader.close(reading);
+            }
+        }
     }
 }
 
@@ -240,111 +404,68 @@ pub fn read_events(
     options: &ReadOptions,
     mut sink: impl FnMut(Event) -> Result<()>,
 ) -> Result<ReadSummary> {
-    let total: u64 = sources.iter().filter_map(|source| source.size).sum();
-    let progress = Progress::new(options.progress && io::stderr().is_terminal() && total > 64 << 20, total);
-    let mut printer =
-        ProblemPrinter { shown: 0, hidden: 0, max: options.max_problems_shown, quiet: options.quiet };
-    let mut summary = ReadSummary::default();
-    let mut done_bytes = 0;
-    for source in sources {
-        summary.files += 1;
-        let result = match source.format {
-            Format::Log => read_log(source, &progress, done_bytes, &mut printer, &mut summary, &mut sink),
-            Format::JsonLines => {
-                read_json(source, &progress, done_bytes, &mut printer, &mut summary, &mut sink)
-            }
-        };
-        if let Err(error) = result {
-            if error.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) {
-                return Err(error);
-            }
-            let message = format!("{}: {error:#}", source.display());
-            progress.println(format!("callstitch: error: {message}"));
-            summary.io_errors.push(message);
+    let mut reading = Reading::new(sources, options);
+    let mut stream = Stream::new(sources);
+    while let Some(event) = stream.next(&mut reading) {
+        reading.events += 1;
+        if reading.events % 4096 == 0 {
+            reading.progress.set(reading.closed_bytes + stream.current_bytes());
         }
-        done_bytes += source.size.unwrap_or(0);
+        sink(event)?;
     }
-    progress.finish();
-    if printer.hidden > 0 && !options.quiet {
-        eprintln!("callstitch: {} more problems not shown (see --stats, or --max-problems)", printer.hidden);
-    }
-    Ok(summary)
+    Ok(reading.finish())
 }
 
-fn open(source: &Source) -> Result<Box<dyn Read>> {
-    Ok(match &source.path {
-        Some(path) => Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?),
-        None => Box::new(io::stdin().lock()),
-    })
+/// Reads every site's sources as one stream per site (rotated segments in order) and merges
+/// the sites by event time, so that evidence between sites meets while both calls are still
+/// in memory. Events without a time keep their place in their site's stream.
+pub fn read_events_by_time(
+    sources: &[Source],
+    options: &ReadOptions,
+    mut sink: impl FnMut(Event) -> Result<()>,
+) -> Result<ReadSummary> {
+    let mut reading = Reading::new(sources, options);
+    let mut streams: Vec<Stream<'_>> = site_groups(sources).into_iter().map(Stream::new).collect();
+    let mut heads: std::collections::BinaryHeap<std::cmp::Reverse<(i64, usize)>> = Default::default();
+    let mut waiting: Vec<Option<Event>> = Vec::with_capacity(streams.len());
+    for (index, stream) in streams.iter_mut().enumerate() {
+        let event = stream.next(&mut reading);
+        if event.is_some() {
+            heads.push(std::cmp::Reverse((stream.last_time, index)));
+        }
+        waiting.push(event);
+    }
+    while let Some(std::cmp::Reverse((_, index))) = heads.pop() {
+        let Some(event) = waiting[index].take() else { continue };
+        reading.events += 1;
+        if reading.events % 4096 == 0 {
+            let open: u64 = streams.iter().map(Stream::current_bytes).sum();
+            reading.progress.set(reading.closed_bytes + open);
+        }
+        sink(event)?;
+        let next = streams[index].next(&mut reading);
+        if next.is_some() {
+            heads.push(std::cmp::Reverse((streams[index].last_time, index)));
+        }
+        waiting[index] = next;
+    }
+    Ok(reading.finish())
 }
 
-fn read_log(
-    source: &Source,
-    progress: &Progress,
-    done_bytes: u64,
-    printer: &mut ProblemPrinter,
-    summary: &mut ReadSummary,
-    sink: &mut impl FnMut(Event) -> Result<()>,
-) -> Result<()> {
-    let options = ReaderOptions {
-        site: source.site.as_deref().map(Text::from),
-        file: Some(Arc::from(source.display())),
-        ..ReaderOptions::default()
-    };
-    let mut reader = LogReader::new(open(source)?, options);
-    let mut count: u64 = 0;
-    let outcome = (|| -> Result<()> {
-        while let Some(event) = reader.next_event()? {
-            for problem in reader.take_problems() {
-                printer.print(progress, problem);
-            }
-            count += 1;
-            if count % 4096 == 0 {
-                progress.set(done_bytes + reader.bytes_read());
-            }
-            sink(event)?;
-        }
-        Ok(())
-    })();
-    for problem in reader.take_problems() {
-        printer.print(progress, problem);
-    }
-    summary.stats.merge(reader.stats());
-    outcome
-}
-
-fn read_json(
-    source: &Source,
-    progress: &Progress,
-    done_bytes: u64,
-    printer: &mut ProblemPrinter,
-    summary: &mut ReadSummary,
-    sink: &mut impl FnMut(Event) -> Result<()>,
-) -> Result<()> {
-    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, open(source)?));
-    let mut reader = JsonLinesReader::new(input, Some(Arc::from(source.display())));
-    while let Some(line) = reader.next_line()? {
-        match line {
-            Ok(mut event) => {
-                if let Some(site) = &source.site {
-                    if event.site.is_empty() {
-                        event.site = Text::from(site.as_str());
-                    }
-                }
-                summary.stats.count_event(&event);
-                if summary.stats.events % 4096 == 0 {
-                    progress.set(done_bytes + reader.bytes_read);
-                }
-                sink(event)?;
-            }
-            Err(error) => {
-                summary.json_errors += 1;
-                printer.print(progress, error);
-            }
+/// The sources split into runs of one site (resolve() keeps each site's files together).
+fn site_groups(sources: &[Source]) -> Vec<&[Source]> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for index in 1..=sources.len() {
+        let boundary = index == sources.len()
+            || sources[index].site != sources[start].site
+            || sources[index].path.is_none();
+        if boundary {
+            groups.push(&sources[start..index]);
+            start = index;
         }
     }
-    summary.stats.bytes += reader.bytes_read;
-    Ok(())
+    groups
 }
 
 /// Fails with exit code 1 when the inputs held no events at all.

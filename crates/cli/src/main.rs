@@ -24,7 +24,9 @@ use clap::{Parser, Subcommand};
 Examples:\n  callstitch parse fixtures/seed-islink/\n  \
 callstitch parse --format table TS2=tserver2.log SIP1=sipserver1.log\n  \
 callstitch parse --stats /var/log/genesys/tserver/\n  \
-callstitch check --json TS1=/var/log/genesys/ts1/")]
+callstitch check --json TS1=/var/log/genesys/ts1/\n  \
+callstitch trace fixtures/seed-islink/\n  \
+callstitch trace --json --call-uuid 00RP30KH7088L1IC08GB82LAES000317 /logs/ts2/ /logs/sip1/")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,6 +51,16 @@ enum Command {
     /// (ReleasingParty, CtrlParty, or inferred). A summary follows: calls per model,
     /// conformance rate, deviations by kind. Exit 0 whenever it ran, whatever the conformance.
     Check(commands::check::CheckArgs),
+
+    /// Put each customer interaction back together across sites, its calls in order.
+    ///
+    /// Reads the logs of every site (merged by time), follows every call, and joins the calls
+    /// of one customer by Inter-Site Links, a CallUUID kept between SIP Servers, consultation
+    /// and merge pointers, and ISCC call history. Calls are ordered by the direction of that
+    /// evidence, never by comparing clocks of different sites. Each interaction shows its
+    /// calls with their parties and outcome, the links with their evidence, who released the
+    /// interaction, and the clock offsets between sites its links reveal.
+    Trace(commands::trace::TraceArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +68,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Parse(args) => commands::parse::run(args),
         Command::Check(args) => commands::check::run(args),
+        Command::Trace(args) => commands::trace::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -195,7 +195,7 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
         dnis: root.dnis.clone(),
         sites,
         segments: reports,
-        links: link_reports(edges, &by_serial),
+        links: link_reports(edges, &by_serial, &order),
         outcome: last_customer.outcome,
         released_by: ended_by(last_customer),
         clock_offsets: clock_offsets(edges, &by_serial),
@@ -382,9 +382,13 @@ fn segment_report(segment: &Segment, role: &'static str, sites: &SiteDirectory) 
     }
 }
 
-fn link_reports(edges: &[Edge], by_serial: &HashMap<u64, &Segment>) -> Vec<LinkReport> {
-    let mut reports: Vec<LinkReport> = edges
-        .iter()
+/// The evidence, in the order of the segments it leaves from and goes to.
+fn link_reports(edges: &[Edge], by_serial: &HashMap<u64, &Segment>, order: &[u64]) -> Vec<LinkReport> {
+    let position = |serial: u64| order.iter().position(|known| *known == serial).unwrap_or(usize::MAX);
+    let mut sorted: Vec<&Edge> = edges.iter().collect();
+    sorted.sort_by_key(|edge| (position(edge.from), position(edge.to), edge.kind, edge.link.clone()));
+    sorted
+        .into_iter()
         .map(|edge| LinkReport {
             evidence: edge.kind.label(),
             islink: edge.link.clone(),
@@ -394,11 +398,7 @@ fn link_reports(edges: &[Edge], by_serial: &HashMap<u64, &Segment>) -> Vec<LinkR
             time_ordered: edge.time_ordered,
             note: edge.note.clone(),
         })
-        .collect();
-    reports.sort_by(|a, b| {
-        (a.evidence, &a.islink, &a.from, &a.to).cmp(&(b.evidence, &b.islink, &b.from, &b.to))
-    });
-    reports
+        .collect()
 }
 
 /// Per pair of sites: the offset of one clock from the other, from the times each server

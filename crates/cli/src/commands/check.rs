@@ -48,7 +48,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
             failed.get_or_insert(error);
         }
     };
-    let read = input::read_events(&sources, &args.read.options(), |event| {
+    let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
         engine.apply(&event, &mut report);
         Ok(())
     })?;

@@ -1,0 +1,237 @@
+//! `callstitch trace`: every customer interaction across sites, its calls in order, the
+//! evidence that joins them, and who released it.
+
+use std::fmt::Write as _;
+use std::io::{self, BufWriter, Write};
+
+use anyhow::Result;
+use callstitch_engine::config::SECOND;
+use callstitch_engine::EngineConfig;
+use callstitch_link::{Interaction, LinkerConfig, SiteDirectory, Stitcher};
+use clap::Args;
+
+use crate::commands::parse::ReadArgs;
+use crate::input::{self, Source};
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Log files, directories (their *.log and *.jsonl files) or - for standard input, of
+    /// every site. Prefix NAME= to name a site, e.g. TS2=/logs/tserver2/.
+    #[arg(required = true, value_name = "[NAME=]PATH")]
+    pub paths: Vec<String>,
+
+    /// One JSON object per interaction (docs/trace-json.md).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only interactions with a segment of this CallUUID.
+    #[arg(long, value_name = "UUID")]
+    pub call_uuid: Option<String>,
+
+    /// Only interactions with a segment that had this ConnID (16 hex digits).
+    #[arg(long, value_name = "HEX")]
+    pub conn_id: Option<String>,
+
+    /// Only interactions in which this DN took part (or whose ANI or DNIS it is).
+    #[arg(long, value_name = "DN")]
+    pub dn: Option<String>,
+
+    /// Only interactions joined by this Inter-Site Link id.
+    #[arg(long, value_name = "ID")]
+    pub islink: Option<String>,
+
+    /// Wait this many seconds of event time for the other end of an Inter-Site Link after the
+    /// calls ended, before calling the linking timed out.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub link_timeout: u32,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+impl TraceArgs {
+    fn wants(&self, interaction: &Interaction) -> bool {
+        let segments = &interaction.segments;
+        let uuid_ok = self.call_uuid.as_deref().is_none_or(|uuid| {
+            segments.iter().any(|segment| segment.call_uuid.as_deref() == Some(uuid) || segment.key == uuid)
+        });
+        let conn_ok = self.conn_id.as_deref().is_none_or(|conn| {
+            let conn = conn.to_ascii_lowercase();
+            let conn = format!("{conn:0>16}");
+            segments.iter().any(|segment| segment.conn_ids.contains(&conn))
+        });
+        let dn_ok = self.dn.as_deref().is_none_or(|dn| {
+            interaction.ani.as_deref() == Some(dn)
+                || interaction.dnis.as_deref() == Some(dn)
+                || segments.iter().any(|segment| segment.parties.iter().any(|party| party.dn == dn))
+        });
+        let link_ok = self
+            .islink
+            .as_deref()
+            .is_none_or(|id| interaction.links.iter().any(|link| link.islink.as_deref() == Some(id)));
+        uuid_ok && conn_ok && dn_ok && link_ok
+    }
+}
+
+/// The monitored sites: every site named on the command line. When one input's site is
+/// only known once it is read (standard input without NAME=), nothing is called off-estate.
+pub fn site_directory(sources: &[Source]) -> SiteDirectory {
+    if sources.iter().any(|source| source.site.is_none()) {
+        return SiteDirectory::default();
+    }
+    SiteDirectory::new(sources.iter().filter_map(|source| source.site.as_deref()))
+}
+
+pub fn run(args: &TraceArgs) -> Result<()> {
+    let sources = input::resolve(&args.paths)?;
+    let linker =
+        LinkerConfig { link_timeout: i64::from(args.link_timeout) * SECOND, ..LinkerConfig::default() };
+    let mut stitcher = Stitcher::new(EngineConfig::default(), linker, site_directory(&sources));
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut shown = Tally::default();
+    let mut failed: Option<io::Error> = None;
+    let mut print = |interaction: Interaction| {
+        shown.seen += 1;
+        if !args.wants(&interaction) {
+            return;
+        }
+        shown.count(&interaction);
+        let text = if args.json { json_line(&interaction) } else { human(&interaction) };
+        if let Err(error) = writeln!(out, "{text}") {
+            failed.get_or_insert(error);
+        }
+    };
+    let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
+        stitcher.push(&event, &mut |_| {}, &mut print);
+        Ok(())
+    })?;
+    stitcher.finish(&mut |_| {}, &mut print);
+    if let Some(error) = failed {
+        return Err(error.into());
+    }
+    if !args.json {
+        writeln!(out, "{}", shown.render())?;
+    }
+    out.flush()?;
+    input::require_events(&read)
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    seen: u64,
+    shown: u64,
+    complete: u64,
+    segments: u64,
+    multi_site: u64,
+}
+
+impl Tally {
+    fn count(&mut self, interaction: &Interaction) {
+        self.shown += 1;
+        self.segments += interaction.segments.len() as u64;
+        if interaction.complete {
+            self.complete += 1;
+        }
+        if interaction.sites.len() > 1 {
+            self.multi_site += 1;
+        }
+    }
+
+    fn render(&self) -> String {
+        format!(
+            "{} interactions shown of {} ({} complete, {} across sites), {} calls",
+            self.shown, self.seen, self.complete, self.multi_site, self.segments
+        )
+    }
+}
+
+fn json_line(interaction: &Interaction) -> String {
+    serde_json::to_string(interaction).unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+}
+
+/// The readable view: one block per interaction.
+pub fn human(interaction: &Interaction) -> String {
+    let mut text = String::new();
+    let state = if interaction.complete { "complete" } else { "incomplete" };
+    let _ = writeln!(
+        text,
+        "interaction {}{}  {state} (linking {}, calls {})  {} → {}",
+        interaction.interaction_id,
+        if interaction.revision > 0 {
+            format!(" (revision {})", interaction.revision)
+        } else {
+            String::new()
+        },
+        interaction.linking,
+        interaction.state,
+        interaction.start.as_deref().unwrap_or("?"),
+        interaction.end.as_deref().unwrap_or("?"),
+    );
+    let released = &interaction.released_by;
+    let _ = writeln!(
+        text,
+        "  outcome {}, released by {} ({}) [{}]{}",
+        interaction.outcome,
+        released.dn.as_deref().unwrap_or("-"),
+        released.who,
+        released.provenance,
+        released.site.as_deref().map(|site| format!(" at {site}")).unwrap_or_default()
+    );
+    for (index, segment) in interaction.segments.iter().enumerate() {
+        let location =
+            segment.location.as_deref().map(|location| format!(" ({location})")).unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "  {}. {}{location}  {}  {}  conn {}  {}{}  {}",
+            index + 1,
+            segment.site,
+            segment.key,
+            segment.role,
+            segment.conn_ids.join(","),
+            segment.model,
+            if segment.conformant { "" } else { " (deviates)" },
+            segment.outcome
+        );
+        for party in &segment.parties {
+            let _ = writeln!(
+                text,
+                "       {} {} {} {} released {}{} [{}]",
+                party.dn,
+                party.kind,
+                party.role.as_deref().unwrap_or("-"),
+                party.final_state,
+                party.released_by,
+                party.released_by_dn.as_deref().map(|dn| format!(" by {dn}")).unwrap_or_default(),
+                party.provenance
+            );
+        }
+    }
+    for link in &interaction.links {
+        let _ = writeln!(
+            text,
+            "  {} {}: {}/{} → {}/{}{}{}",
+            link.evidence,
+            link.islink.as_deref().unwrap_or(""),
+            link.from.site,
+            link.from.key,
+            link.to.site,
+            link.to.key,
+            if link.consistent { "" } else { "  INCONSISTENT" },
+            link.note.as_deref().map(|note| format!("  ({note})")).unwrap_or_default()
+        );
+    }
+    for offset in &interaction.clock_offsets {
+        let _ = writeln!(
+            text,
+            "  clock: {} is {:+.1} ms from {} ({}, {} links)",
+            offset.site, offset.offset_ms, offset.relative_to, offset.method, offset.links
+        );
+    }
+    if !interaction.unpaired_links.is_empty() {
+        let _ = writeln!(text, "  unpaired links: {}", interaction.unpaired_links.join(", "));
+    }
+    for note in &interaction.notes {
+        let _ = writeln!(text, "  note: {note}");
+    }
+    text
+}
