@@ -8,7 +8,9 @@
 //! it is handed out again as a revision. Nothing here reads a clock or does I/O.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use callstitch_engine::FinishedCall;
 use callstitch_tlib::{CallUuid, ConnId, Event, LinkRole, Text, Timestamp};
@@ -111,7 +113,12 @@ pub struct Linker {
     due: BinaryHeap<Reverse<(i64, u64, u64)>>,
     watermark: i64,
     stats: LinkerStats,
+    /// Interactions dropped from memory so far.
+    forgotten: u64,
 }
+
+/// How many dropped interactions between two sweeps of stale waiting pointers.
+const WAITING_SWEEP: u64 = 4096;
 
 impl Linker {
     /// A linker for the monitored `sites` (links to any other location lead off the estate).
@@ -120,19 +127,20 @@ impl Linker {
             config,
             sites,
             next_serial: 0,
-            segments: HashMap::new(),
-            by_id: HashMap::new(),
-            component_of: HashMap::new(),
-            components: HashMap::new(),
-            by_link: HashMap::new(),
-            by_uuid: HashMap::new(),
-            by_site_conn: HashMap::new(),
-            waiting: HashMap::new(),
-            observed_links: HashMap::new(),
-            observed_history: HashMap::new(),
+            segments: HashMap::default(),
+            by_id: HashMap::default(),
+            component_of: HashMap::default(),
+            components: HashMap::default(),
+            by_link: HashMap::default(),
+            by_uuid: HashMap::default(),
+            by_site_conn: HashMap::default(),
+            waiting: HashMap::default(),
+            observed_links: HashMap::default(),
+            observed_history: HashMap::default(),
             due: BinaryHeap::new(),
             watermark: i64::MIN,
             stats: LinkerStats::default(),
+            forgotten: 0,
         }
     }
 
@@ -243,18 +251,22 @@ impl Linker {
 
     /// Finds every piece of evidence that joins `serial` to what is known, both ways.
     fn connect(&mut self, serial: u64) {
-        let Some(segment) = self.segments.get(&serial).cloned() else { return };
-        for link in &segment.links {
-            let ends = self.by_link.entry(link.id.clone()).or_default();
+        let Some(segment) = self.segments.get(&serial) else { return };
+        let site = segment.id.site.clone();
+        let link_ids: Vec<Text> = segment.links.iter().map(|link| link.id.clone()).collect();
+        let call_uuid = segment.call_uuid.clone();
+        let conn_ids = segment.conn_ids.clone();
+        for link_id in &link_ids {
+            let ends = self.by_link.entry(link_id.clone()).or_default();
             if !ends.contains(&serial) {
                 ends.push(serial);
             }
             let partners: Vec<u64> = ends.iter().copied().filter(|other| *other != serial).collect();
             for partner in partners {
-                self.link_edge(partner, serial, &link.id);
+                self.link_edge(partner, serial, link_id);
             }
         }
-        if let Some(uuid) = &segment.call_uuid {
+        if let Some(uuid) = &call_uuid {
             let same = self.by_uuid.entry(uuid.clone()).or_default();
             if !same.contains(&serial) {
                 same.push(serial);
@@ -264,9 +276,8 @@ impl Linker {
                 self.same_uuid_edge(other, serial);
             }
         }
-        for conn in &segment.conn_ids {
-            let key = (segment.id.site.clone(), *conn);
-            let calls = self.by_site_conn.entry(key).or_default();
+        for conn in &conn_ids {
+            let calls = self.by_site_conn.entry((site.clone(), *conn)).or_default();
             if !calls.contains(&serial) {
                 calls.push(serial);
             }
@@ -686,10 +697,16 @@ impl Linker {
                 remove_from(&mut self.by_site_conn, &(segment.id.site.clone(), *conn), serial);
             }
         }
-        for waiters in self.waiting.values_mut() {
-            waiters.retain(|serial| self.segments.contains_key(serial));
+        // Pointers that waited for calls that never came go stale as their segments leave;
+        // sweeping them on every drop would cost a pass over all waiters, so sweep now and
+        // then (resolving a stale waiter is a no-op meanwhile).
+        self.forgotten += 1;
+        if self.forgotten % WAITING_SWEEP == 0 {
+            for waiters in self.waiting.values_mut() {
+                waiters.retain(|serial| self.segments.contains_key(serial));
+            }
+            self.waiting.retain(|_, waiters| !waiters.is_empty());
         }
-        self.waiting.retain(|_, waiters| !waiters.is_empty());
     }
 }
 

@@ -46,16 +46,17 @@ fn check(interactions: &[Interaction]) {
         links,
         [
             (
-                "00EBGH4GK488LFQD2CGB02LAES0007J5",
-                "01AE904GK088LFQD2CGB02LAES0000EP".to_string(),
-                "00RP30KH7088L1IC08GB82LAES00031D".to_string()
-            ),
-            (
                 "00RP30KH7088L1IC08GB82LAES000316",
                 "00RP30KH7088L1IC08GB82LAES000317".to_string(),
                 "01AE904GK088LFQD2CGB02LAES0000EP".to_string()
             ),
-        ]
+            (
+                "00EBGH4GK488LFQD2CGB02LAES0007J5",
+                "01AE904GK088LFQD2CGB02LAES0000EP".to_string(),
+                "00RP30KH7088L1IC08GB82LAES00031D".to_string()
+            ),
+        ],
+        "in the order of the segments they leave from"
     );
     assert!(interaction.links.iter().all(|link| link.consistent && link.evidence == "islink"));
     assert!(interaction.complete);
