@@ -61,6 +61,27 @@ enum Command {
     /// calls with their parties and outcome, the links with their evidence, who released the
     /// interaction, and the clock offsets between sites its links reveal.
     Trace(commands::trace::TraceArgs),
+
+    /// Simulate a multi-site contact center: the logs its servers would write, and the truth.
+    ///
+    /// Customer calls arrive at --rate over simulated time at K sites (SIP Servers and
+    /// T-Servers, each with its own time zone and clock skew) and follow a mix of scenarios:
+    /// every call model with its abnormal flows, hold, transfers, conferences, hops between
+    /// sites (ISCC, SIP re-INVITE and REFER, returns to an earlier site), with recording.
+    /// Writes one rotated log per site (or JSON lines), truth.jsonl (each interaction's
+    /// calls in order, links, parties, who released it, expected media files) and, with
+    /// --noise, noise.json. One --seed gives byte-identical output. --live writes in real
+    /// time; --scale writes gigabytes fast for benchmarks. See docs/simulator.md.
+    Simulate(commands::simulate::SimulateArgs),
+
+    /// Compare interactions found (callstitch trace --json) with a simulator's truth.
+    ///
+    /// Matches interactions by their sets of calls (site, CallUUID), not by id, and prints
+    /// pairwise precision and recall (pairs of calls put in one interaction), the rate of
+    /// interactions found exactly, the rate of those in the right order, and the first
+    /// differences in words. Example: callstitch trace --json sim/ > found.jsonl; callstitch
+    /// verify sim/truth.jsonl found.jsonl.
+    Verify(commands::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +90,8 @@ fn main() -> ExitCode {
         Command::Parse(args) => commands::parse::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Trace(args) => commands::trace::run(args),
+        Command::Simulate(args) => commands::simulate::run(args),
+        Command::Verify(args) => commands::verify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,4 +2,6 @@
 
 pub mod check;
 pub mod parse;
+pub mod simulate;
 pub mod trace;
+pub mod verify;

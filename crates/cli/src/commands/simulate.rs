@@ -1,0 +1,165 @@
+//! `callstitch simulate`: a simulated multi-site contact center's logs, plus the truth to
+//! check callstitch against (crate `callstitch-sim`, docs/simulator.md).
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use callstitch_sim::{
+    parse_duration, parse_rate, simulate, simulate_live, simulate_scale, DirStorage, OutputFormat,
+    ScaleConfig, SimConfig, SimError, WallClock,
+};
+use clap::{Args, ValueEnum};
+
+use crate::input::UsageError;
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Directory to write into (created if missing): one log per site (rotated into
+    /// segments), truth.jsonl, recordings.jsonl, center.json, and noise.json with --noise.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Number of sites: SIP Servers and T-Servers alternate, SIP first.
+    #[arg(long, default_value_t = 4, value_name = "K")]
+    pub sites: usize,
+
+    /// Stop after this many interactions (default 1000 unless --duration or --live).
+    #[arg(long, value_name = "N")]
+    pub interactions: Option<u64>,
+
+    /// Stop once arrivals pass this much simulated time, e.g. 90s, 15m, 2h.
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+
+    /// Customer calls arriving per second (e.g. 5, 2.5/s, 300/min); with --live, in real time.
+    #[arg(long, default_value = "5/s", value_name = "R")]
+    pub rate: String,
+
+    /// Seed of every random choice: one seed gives byte-identical output.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+
+    /// Inject noise (other server output, [BSYNC] copies, CRLF files, cut blocks) and count
+    /// it in noise.json, to exercise the parser's tolerance. Logs only.
+    #[arg(long)]
+    pub noise: bool,
+
+    /// Write T-Server log files or JSON lines (docs/event-json.md).
+    #[arg(long, value_enum, default_value_t = SimFormat::Log)]
+    pub format: SimFormat,
+
+    /// Write in real time, each event when its time comes (flushed), for following tools
+    /// and the service. Runs until stopped unless --interactions or --duration is given.
+    #[arg(long)]
+    pub live: bool,
+
+    /// Benchmark preset: write --size-mb of log as fast as possible (a simulated pool copied
+    /// with fresh ids and times). No truth is written for the copies.
+    #[arg(long, conflicts_with_all = ["live", "noise", "duration", "interactions"])]
+    pub scale: bool,
+
+    /// Megabytes of log --scale writes.
+    #[arg(long, default_value_t = 1024, value_name = "MB", requires = "scale")]
+    pub size_mb: u64,
+
+    /// Rotate each site's log into a new segment after this many megabytes.
+    #[arg(long, value_name = "MB")]
+    pub segment_mb: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimFormat {
+    Log,
+    Jsonl,
+}
+
+pub fn run(args: &SimulateArgs) -> Result<()> {
+    if args.scale {
+        return run_scale(args);
+    }
+    let config = config(args)?;
+    let mut storage = DirStorage::new(&args.out).map_err(usage_or_error)?;
+    let summary = if args.live {
+        simulate_live(&config, &mut storage, &mut WallClock)
+    } else {
+        simulate(&config, &mut storage)
+    }
+    .map_err(usage_or_error)
+    .with_context(|| format!("simulating into {}", args.out.display()))?;
+    eprintln!(
+        "callstitch: wrote {} interactions, {} events, {:.1} MB of {} in {} files to {} (truth: truth.jsonl)",
+        summary.interactions,
+        summary.events,
+        summary.log_bytes as f64 / 1e6,
+        if config.format == OutputFormat::Log { "log" } else { "JSON lines" },
+        summary.files.len(),
+        args.out.display()
+    );
+    if let Some(noise) = &summary.noise {
+        eprintln!(
+            "callstitch: noise: {} foreign lines, {} [BSYNC] copies, {} CRLF files, {} cut blocks (noise.json)",
+            noise.foreign_lines, noise.bsync_events, noise.crlf_files, noise.cut_blocks
+        );
+    }
+    Ok(())
+}
+
+fn config(args: &SimulateArgs) -> Result<SimConfig> {
+    let rate_milli = parse_rate(&args.rate).map_err(usage_or_error)?;
+    let duration_secs = args.duration.as_deref().map(parse_duration).transpose().map_err(usage_or_error)?;
+    let format = match args.format {
+        SimFormat::Log => OutputFormat::Log,
+        SimFormat::Jsonl => OutputFormat::JsonLines,
+    };
+    let defaults = SimConfig::default();
+    let config = SimConfig {
+        sites: args.sites,
+        interactions: args.interactions,
+        duration_secs,
+        rate_milli,
+        seed: args.seed,
+        noise: args.noise,
+        format,
+        segment_bytes: args.segment_mb.map_or(defaults.segment_bytes, |mb| mb.saturating_mul(1 << 20)),
+        ..defaults
+    };
+    config.validate().map_err(usage_or_error)?;
+    if config.noise && config.format == OutputFormat::JsonLines {
+        return Err(UsageError("--noise applies to --format log only".to_string()).into());
+    }
+    Ok(config)
+}
+
+fn run_scale(args: &SimulateArgs) -> Result<()> {
+    let defaults = ScaleConfig::default();
+    let config = ScaleConfig {
+        sites: args.sites,
+        target_bytes: args.size_mb.saturating_mul(1_000_000),
+        seed: args.seed,
+        segment_bytes: args.segment_mb.map_or(defaults.segment_bytes, |mb| mb.saturating_mul(1 << 20)),
+        ..defaults
+    };
+    let mut storage = DirStorage::new(&args.out).map_err(usage_or_error)?;
+    let start = std::time::Instant::now();
+    let summary = simulate_scale(&config, &mut storage).map_err(usage_or_error)?;
+    let seconds = start.elapsed().as_secs_f64();
+    eprintln!(
+        "callstitch: wrote {:.0} MB ({} events, {} interactions) in {} files to {} in {:.2} s ({:.0} MB/s)",
+        summary.bytes as f64 / 1e6,
+        summary.events,
+        summary.interactions,
+        summary.files.len(),
+        args.out.display(),
+        seconds,
+        summary.bytes as f64 / 1e6 / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+/// Bad settings are usage errors (exit 2); anything else is an error (exit 1).
+fn usage_or_error(error: SimError) -> anyhow::Error {
+    match error {
+        SimError::Config(text) => UsageError(text).into(),
+        other => other.into(),
+    }
+}
