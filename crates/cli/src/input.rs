@@ -81,8 +81,9 @@ fn split_site(argument: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// Resolves the arguments into sources: directories expand to their `*.log` and `*.jsonl`
-/// files; files of one site are ordered by their header's start time, then by name.
+/// Resolves the arguments into sources: directories expand to their `*.log` files (a
+/// JSON-lines file is read when named); files of one site are ordered by their header's start
+/// time, then by name.
 pub fn resolve(arguments: &[String]) -> Result<Vec<Source>> {
     let mut sources = Vec::new();
     let mut missing = Vec::new();
@@ -117,14 +118,14 @@ pub fn resolve(arguments: &[String]) -> Result<Vec<Source>> {
     }
     if !missing.is_empty() {
         return Err(UsageError(format!(
-            "no such file or directory: {}\n  give log files, directories of *.log files, or - for standard input",
+            "no such file or directory: {}\n  give log or JSON-lines files, directories of *.log files, or - for standard input",
             missing.join(", ")
         ))
         .into());
     }
     if sources.is_empty() && !empty_dirs.is_empty() {
         return Err(NothingReadable(format!(
-            "no *.log or *.jsonl files in {}: point at the folder that holds the T-Server logs",
+            "no *.log files in {}: point at the folder that holds the T-Server logs, or name JSON-lines files one by one",
             empty_dirs.join(", ")
         ))
         .into());
@@ -136,7 +137,7 @@ fn log_files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let wanted = path.extension().is_some_and(|ext| ext == "log" || ext == "jsonl");
+        let wanted = path.extension().is_some_and(|ext| ext == "log");
         if wanted && path.is_file() {
             files.push(path);
         }

@@ -138,7 +138,7 @@ fn a_directory_without_logs_says_so() {
     std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
     let output = callstitch(&["parse", dir.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("no *.log or *.jsonl files in"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no *.log files in"), "{}", stderr(&output));
 }
 
 /// Random bytes, an empty file, a file of one 0-byte (NUL) line, a 10 MB single line: each

@@ -95,3 +95,25 @@ fn the_readable_view_shows_segments_links_and_clocks() {
     assert!(text.contains("clock: Tserver2 is -267.1 ms from SIPServer1 (two-way, 2 links)"), "{text}");
     assert!(text.contains("1 interactions shown of 1 (1 complete, 1 across sites), 3 calls"), "{text}");
 }
+
+/// The whole loop through the binary: a simulated contact center of four sites, its logs
+/// traced, and the interactions found checked against the simulator's truth.
+#[test]
+fn simulated_interactions_are_traced_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("center");
+    let simulate =
+        callstitch(&["simulate", "--out", out.to_str().unwrap(), "--interactions", "300", "--seed", "11"]);
+    assert_eq!(simulate.status.code(), Some(0), "{}", String::from_utf8_lossy(&simulate.stderr));
+    let traced = callstitch(&["trace", "--json", out.to_str().unwrap()]);
+    assert_eq!(traced.status.code(), Some(0), "{}", String::from_utf8_lossy(&traced.stderr));
+    assert!(traced.stderr.is_empty(), "no problems: {}", String::from_utf8_lossy(&traced.stderr));
+    let found = dir.path().join("found.jsonl");
+    std::fs::write(&found, &traced.stdout).unwrap();
+    let truth = out.join("truth.jsonl");
+    let verify = callstitch(&["verify", "--strict", truth.to_str().unwrap(), found.to_str().unwrap()]);
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(0), "{report}");
+    assert!(report.contains("exact interactions: 1.0000 (300 of 300)"), "{report}");
+    assert!(report.contains("right order (of exact): 1.0000"), "{report}");
+}

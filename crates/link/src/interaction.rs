@@ -151,6 +151,13 @@ pub(crate) struct Context<'a> {
 /// Builds the interaction of a component.
 pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Context<'_>) -> Interaction {
     let by_serial: HashMap<u64, &Segment> = segments.iter().copied().collect();
+    debug_assert!(!segments.is_empty(), "an interaction has a segment");
+    let edges: Vec<Edge> = edges
+        .iter()
+        .filter(|edge| by_serial.contains_key(&edge.from) && by_serial.contains_key(&edge.to))
+        .cloned()
+        .collect();
+    let edges = edges.as_slice();
     let (order, mut notes) = order(segments, edges);
     notes.extend(context.notes.iter().cloned());
     let roles = roles(&order, segments, edges);

@@ -39,6 +39,9 @@ pub struct LinkerConfig {
     pub clock_tolerance: i64,
     /// How long a handed-out interaction stays in memory to take late (post-mortem) evidence.
     pub revision_grace: i64,
+    /// How long a consultation or merged call waits for the call it points to (the main call
+    /// can outlive it by the length of a conversation).
+    pub pointer_wait: i64,
 }
 
 impl Default for LinkerConfig {
@@ -49,6 +52,7 @@ impl Default for LinkerConfig {
             iscc_window: 60 * SECOND,
             clock_tolerance: 5 * SECOND,
             revision_grace: 600 * SECOND,
+            pointer_wait: 3_600 * SECOND,
         }
     }
 }
@@ -80,6 +84,8 @@ struct Component {
 struct Emitted {
     id: String,
     revision: u32,
+    /// The component's version when it was handed out: a later version has news.
+    version: u64,
 }
 
 /// Link ids of one call with the time each was first reported.
@@ -196,6 +202,7 @@ impl Linker {
                 if let Some(known) = self.segments.get_mut(&serial) {
                     known.absorb(segment);
                 }
+                self.touch(serial);
                 serial
             }
             None => self.insert(segment),
@@ -219,7 +226,9 @@ impl Linker {
         let mut ids: Vec<u64> = self.components.keys().copied().collect();
         ids.sort_by_key(|id| self.component_start(*id));
         for id in ids {
-            let changed = self.components.get(&id).is_some_and(|component| component.emitted.is_none());
+            let changed = self.components.get(&id).is_some_and(|component| {
+                component.emitted.as_ref().is_none_or(|emitted| emitted.version != component.version)
+            });
             if changed {
                 self.emit(id, out);
             }
@@ -447,12 +456,15 @@ impl Linker {
             })
             .collect();
         let orig_dn = destination.history.last_transfer_orig_dn.as_deref();
-        let best = candidates.iter().copied().min_by_key(|candidate| {
-            let origin = &self.segments[candidate];
-            let has_dn = orig_dn.is_some_and(|dn| origin.parties.iter().any(|party| party.dn == dn));
-            let ended = origin.last_time.map_or(i64::MAX, |time| time.0);
-            (!has_dn, (start - ended).abs(), origin.id.clone())
-        })?;
+        let best = candidates
+            .iter()
+            .filter_map(|candidate| self.segments.get(candidate).map(|origin| (*candidate, origin)))
+            .min_by_key(|(_, origin)| {
+                let has_dn = orig_dn.is_some_and(|dn| origin.parties.iter().any(|party| party.dn == dn));
+                let ended = origin.last_time.map_or(i64::MAX, |time| time.0);
+                (!has_dn, (start - ended).abs(), origin.id.clone())
+            })
+            .map(|(serial, _)| serial)?;
         Some((best, candidates.len() > 1))
     }
 
@@ -568,12 +580,54 @@ impl Linker {
     /// while a link waits for its other end.
     fn deadline(&self, component: &Component) -> i64 {
         let last = self.component_last(component);
-        let wait = if self.unpaired_links(component).is_empty() {
-            self.config.linger
-        } else {
+        let wait = if self.has_unresolved_pointer(component) {
+            self.config.pointer_wait
+        } else if !self.unpaired_links(component).is_empty() || self.ends_by_hand_off(component) {
             self.config.link_timeout
+        } else {
+            self.config.linger
         };
         last.saturating_add(wait)
+    }
+
+    /// A consultation whose main call, or a merged call whose survivor, has not arrived.
+    fn has_unresolved_pointer(&self, component: &Component) -> bool {
+        component.segments.iter().any(|serial| {
+            let Some(segment) = self.segments.get(serial) else { return false };
+            let consult_open = segment.consult_of.is_some()
+                && !component
+                    .edges
+                    .iter()
+                    .any(|edge| edge.kind == EvidenceKind::Consultation && edge.to == *serial);
+            let merge_open = segment.merged_into.is_some()
+                && !component
+                    .edges
+                    .iter()
+                    .any(|edge| edge.kind == EvidenceKind::Merge && edge.from == *serial);
+            consult_open || merge_open
+        })
+    }
+
+    /// The call that ended last only handed the customer on, and nothing in the interaction
+    /// follows it yet: its continuation (a REFER to another SIP Server) may still come.
+    fn ends_by_hand_off(&self, component: &Component) -> bool {
+        let last = component
+            .segments
+            .iter()
+            .filter_map(|serial| self.segments.get(serial).map(|segment| (serial, segment)))
+            .max_by_key(|(_, segment)| (segment.last_time, segment.id.clone()));
+        let Some((serial, segment)) = last else { return false };
+        let continued =
+            component.edges.iter().any(|edge| edge.from == *serial && edge.kind != EvidenceKind::Merge);
+        segment.end_reason == callstitch_engine::EndReason::HandedOff && !continued
+    }
+
+    /// Marks the segment's component changed.
+    fn touch(&mut self, serial: u64) {
+        let Some(component_id) = self.component_of.get(&serial) else { return };
+        if let Some(component) = self.components.get_mut(component_id) {
+            component.version += 1;
+        }
     }
 
     fn component_last(&self, component: &Component) -> i64 {
@@ -632,7 +686,8 @@ impl Linker {
             if component.version != version {
                 continue;
             }
-            if component.emitted.is_some() {
+            let news = component.emitted.as_ref().is_none_or(|emitted| emitted.version != component.version);
+            if !news {
                 self.forget(component_id);
                 continue;
             }
@@ -651,6 +706,9 @@ impl Linker {
             .iter()
             .filter_map(|serial| self.segments.get(serial).map(|segment| (*serial, segment)))
             .collect();
+        if segments.is_empty() {
+            return;
+        }
         let unpaired = self.unpaired_links(component);
         let timed_out =
             self.watermark >= self.component_last(component).saturating_add(self.config.link_timeout);
@@ -671,9 +729,10 @@ impl Linker {
             }
             self.stats.revisions += 1;
         }
-        let emitted = Emitted { id: built.interaction_id.clone(), revision: built.revision };
         if let Some(component) = self.components.get_mut(&component_id) {
-            component.emitted = Some(emitted);
+            let version = component.version;
+            component.emitted =
+                Some(Emitted { id: built.interaction_id.clone(), revision: built.revision, version });
         }
         self.stats.interactions += 1;
         out(built);

@@ -211,3 +211,19 @@ fn iscc_call_history_joins_a_hop_with_no_link() {
     assert_eq!(joined.links[0].evidence, "iscc-call-history");
     assert_eq!(interactions.len(), 2, "A-OLD stays alone");
 }
+
+/// Regression: a segment that joins an interaction already handed out used to be dropped
+/// (the handed-out interaction was forgotten instead of revised). Found by the simulator's
+/// 10,000-interaction set (SIP REFER transfers, consultations that end before their main call).
+#[test]
+fn a_segment_arriving_after_its_interaction_was_handed_out_gives_a_revision() {
+    let mut sip1 = Site::new("SIP1", "SW1");
+    let mut sip2 = Site::new("SIP2", "SW2");
+    sip1.call("UUID-REFER", 0x11, T0, T0 + 10 * SECOND, &[]);
+    sip2.call("UUID-REFER", 0x22, T0 + 200 * SECOND, T0 + 400 * SECOND, &[]);
+    let found = stitch(&merged(&[&sip1, &sip2]), directory(&["SIP1", "SIP2"]));
+    let last = found.last().expect("handed out");
+    assert_eq!(segments(last), pairs(&[("SIP1", "UUID-REFER"), ("SIP2", "UUID-REFER")]));
+    assert!(found.iter().all(|interaction| interaction.interaction_id == last.interaction_id));
+    assert_eq!(last.revision as usize, found.len() - 1, "each hand-out after the first is a revision");
+}

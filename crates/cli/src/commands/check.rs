@@ -12,7 +12,7 @@ use crate::input;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Log files, directories (their *.log and *.jsonl files) or - for standard input.
+    /// Log or JSON-lines files, directories (their *.log files) or - for standard input.
     /// Prefix NAME= to name the site, e.g. TS2=/logs/tserver2/.
     #[arg(required = true, value_name = "[NAME=]PATH")]
     pub paths: Vec<String>,

@@ -12,7 +12,7 @@ use crate::input::{self, ReadOptions, ReadSummary};
 
 #[derive(Debug, Args)]
 pub struct ParseArgs {
-    /// Log files, directories (their *.log and *.jsonl files) or - for standard input.
+    /// Log or JSON-lines files, directories (their *.log files) or - for standard input.
     /// Prefix NAME= to name the site, e.g. TS2=/logs/tserver2/. Without it the site is the
     /// header's Application name, else the file name.
     #[arg(required = true, value_name = "[NAME=]PATH")]

@@ -15,7 +15,7 @@ use crate::input::{self, Source};
 
 #[derive(Debug, Args)]
 pub struct TraceArgs {
-    /// Log files, directories (their *.log and *.jsonl files) or - for standard input, of
+    /// Log or JSON-lines files, directories (their *.log files) or - for standard input, of
     /// every site. Prefix NAME= to name a site, e.g. TS2=/logs/tserver2/.
     #[arg(required = true, value_name = "[NAME=]PATH")]
     pub paths: Vec<String>,
