@@ -3,8 +3,9 @@
 //! Generates (once, cached under target/bench-data) the logs of four sites: customer calls
 //! that hop between them over Inter-Site Links, each call as a T-Server logs it (DN events
 //! with ReleasingParty, call-based events with the links). Then, in the same run, it times
-//! the release binary: `parse --stats` (reading only) and `trace --json` (reading, the call
-//! engine, the linker and the JSON output), on one core, and prints events/s for each.
+//! the release binary: `parse --stats` (reading only), `trace` with a filter that matches
+//! nothing (reading, the call engine and the linker, no output), and `trace --json` (all of it
+//! and the JSON output), on one core, and prints events/s for each.
 //! `CALLSTITCH_BENCH_INTERACTIONS` sets the size (default 200,000 interactions).
 
 use std::fs::File;
@@ -40,7 +41,13 @@ fn main() {
     );
     let parse = best_of(3, || run(&["parse", "--stats", "--quiet"], &dir));
     let trace = best_of(3, || run(&["trace", "--json", "--quiet"], &dir));
-    for (what, time) in [("parse only", parse), ("parse + engine + link + JSON", trace)] {
+    let silent = best_of(3, || run(&["trace", "--json", "--quiet", "--call-uuid", "NO-SUCH-CALL"], &dir));
+    let rows = [
+        ("parse only", parse),
+        ("parse + engine + link (no output)", silent),
+        ("parse + engine + link + JSON", trace),
+    ];
+    for (what, time) in rows {
         let seconds = time.as_secs_f64();
         println!(
             "{what}: {seconds:.2} s, {:.2} M events/s, {:.0} MB/s",
