@@ -19,14 +19,15 @@ use clap::{Parser, Subcommand};
 /// models, links the calls of one customer across sites, and says who released them.
 #[derive(Debug, Parser)]
 #[command(name = "callstitch", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ran (noise in the input is reported, not fatal), \
-1 nothing readable or an error, 2 usage error.\n\
-Examples:\n  callstitch parse fixtures/seed-islink/\n  \
-callstitch parse --format table TS2=tserver2.log SIP1=sipserver1.log\n  \
-callstitch parse --stats /var/log/genesys/tserver/\n  \
-callstitch check --json TS1=/var/log/genesys/ts1/\n  \
-callstitch trace fixtures/seed-islink/\n  \
-callstitch trace --json --call-uuid 00RP30KH7088L1IC08GB82LAES000317 /logs/ts2/ /logs/sip1/")]
+#[command(after_help = "Examples:\n  \
+callstitch trace fixtures/seed-islink/                 one interaction across two sites\n  \
+callstitch trace --json TS2=/logs/ts2/ SIP1=/logs/sip1/ every interaction as JSON lines\n  \
+callstitch trace --call-uuid 00RP30KH7088L1IC08GB82LAES000317 /logs/ts2/ /logs/sip1/\n  \
+callstitch check --json TS1=/var/log/genesys/ts1/      every call through the call models\n  \
+callstitch parse --stats /var/log/genesys/tserver/     what a log holds, and its noise\n  \
+callstitch simulate --out /tmp/center                  a four-site contact center to try\n\n\
+Exit codes: 0 ran (noise in the input is reported, not fatal), 1 nothing readable or an \
+error, 2 usage error.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
