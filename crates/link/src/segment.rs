@@ -50,6 +50,13 @@ pub struct SegmentParty {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub released_by_dn: Option<Text>,
     pub provenance: &'static str,
+    /// The party's first event on the call (not in the JSON: recording uses it to say who
+    /// is heard on a media file).
+    #[serde(skip)]
+    pub first_time: Option<Timestamp>,
+    /// The party's last event on the call (its release, or the end of input).
+    #[serde(skip)]
+    pub last_time: Option<Timestamp>,
 }
 
 /// One call on one site.
@@ -177,5 +184,7 @@ fn segment_party(party: &Party) -> SegmentParty {
         released_by: verdict.map_or_else(|| "unknown".to_string(), |verdict| label(&verdict.released_by)),
         released_by_dn: verdict.and_then(|verdict| verdict.by.clone()),
         provenance: verdict.map_or("unknown", |verdict| verdict.provenance.label()),
+        first_time: party.first_time,
+        last_time: party.last_time,
     }
 }

@@ -1,0 +1,211 @@
+//! The recording-side media feed: JSON lines, one object per media file event
+//! (docs/recording.md). A start object names the file; a stop may come on the same object or
+//! on a later one with the same `media_id`. Every bad line becomes a [`FeedError`] naming its
+//! line, and the rest of the feed is kept.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use callstitch_tlib::Timestamp;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Whose side of the connection a file records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordedSide {
+    /// The agent's side (agent or DN recording).
+    Agent,
+    /// The customer's side (trunk recording, a routing point recording the caller).
+    Customer,
+    /// The whole call, side not known.
+    Call,
+}
+
+impl RecordedSide {
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordedSide::Agent => "agent",
+            RecordedSide::Customer => "customer",
+            RecordedSide::Call => "call",
+        }
+    }
+}
+
+/// One media file as the feed gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedFile {
+    pub media_id: String,
+    /// The site whose recording server wrote it.
+    pub site: String,
+    pub call_uuid: String,
+    pub recorded_dn: String,
+    pub side: RecordedSide,
+    pub start: Timestamp,
+    pub stop: Option<Timestamp>,
+    /// The line of its start object.
+    pub line: u64,
+}
+
+/// A line of the feed that could not be taken as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FeedError {
+    #[error("line {line}: not a media object: {message}")]
+    Json { line: u64, message: String },
+    #[error("line {line}: type {found:?} is not \"media\"")]
+    UnknownType { line: u64, found: String },
+    #[error("line {line}: {field} is missing")]
+    Missing { line: u64, field: &'static str },
+    #[error("line {line}: {field} {value:?} is not an RFC 3339 time")]
+    BadTime { line: u64, field: &'static str, value: String },
+    #[error("line {line}: stop for media {media_id} without a start")]
+    StopWithoutStart { line: u64, media_id: String },
+    #[error("line {line}: media {media_id} started again (first on line {first})")]
+    DuplicateStart { line: u64, media_id: String, first: u64 },
+    #[error("line {line}: media {media_id} stopped again")]
+    DuplicateStop { line: u64, media_id: String },
+    #[error(
+        "line {line}: media {media_id} stops at {stop} before it starts at {start}; the stop is dropped"
+    )]
+    StopBeforeStart { line: u64, media_id: String, start: String, stop: String },
+}
+
+impl FeedError {
+    pub fn line(&self) -> u64 {
+        match self {
+            FeedError::Json { line, .. }
+            | FeedError::UnknownType { line, .. }
+            | FeedError::Missing { line, .. }
+            | FeedError::BadTime { line, .. }
+            | FeedError::StopWithoutStart { line, .. }
+            | FeedError::DuplicateStart { line, .. }
+            | FeedError::DuplicateStop { line, .. }
+            | FeedError::StopBeforeStart { line, .. } => *line,
+        }
+    }
+}
+
+/// The whole feed: its files in the order they started, and what was wrong with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaFeed {
+    pub files: Vec<FeedFile>,
+    pub errors: Vec<FeedError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawMedia {
+    #[serde(rename = "type")]
+    kind: String,
+    site: Option<String>,
+    call_uuid: Option<String>,
+    media_id: Option<String>,
+    recorded_dn: Option<String>,
+    side: Option<RecordedSide>,
+    start: Option<String>,
+    stop: Option<String>,
+}
+
+/// Reads a feed. Only an I/O error stops it; every bad line is kept as a [`FeedError`].
+pub fn read_feed(reader: impl BufRead) -> std::io::Result<MediaFeed> {
+    let mut feed = MediaFeed::default();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for (index, line) in reader.lines().enumerate() {
+        let line_no = index as u64 + 1;
+        let text = line?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        if let Err(error) = take_line(&text, line_no, &mut feed, &mut by_id) {
+            feed.errors.push(error);
+        }
+    }
+    Ok(feed)
+}
+
+fn take_line(
+    text: &str,
+    line: u64,
+    feed: &mut MediaFeed,
+    by_id: &mut HashMap<String, usize>,
+) -> Result<(), FeedError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let raw: RawMedia = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|error| FeedError::Json { line, message: error.to_string() })?;
+    if raw.kind != "media" {
+        return Err(FeedError::UnknownType { line, found: raw.kind });
+    }
+    let media_id =
+        raw.media_id.filter(|id| !id.is_empty()).ok_or(FeedError::Missing { line, field: "media_id" })?;
+    let stop = match raw.stop.as_deref() {
+        Some(value) => Some(Timestamp::parse_rfc3339(value).ok_or_else(|| FeedError::BadTime {
+            line,
+            field: "stop",
+            value: value.to_string(),
+        })?),
+        None => None,
+    };
+    let Some(start_text) = raw.start else {
+        // A stop object for a file started earlier.
+        let Some(&index) = by_id.get(&media_id) else {
+            return Err(FeedError::StopWithoutStart { line, media_id });
+        };
+        let Some(stop) = stop else { return Err(FeedError::Missing { line, field: "stop" }) };
+        let file = &mut feed.files[index];
+        if file.stop.is_some() {
+            return Err(FeedError::DuplicateStop { line, media_id });
+        }
+        return set_stop(file, stop, line);
+    };
+    let start = Timestamp::parse_rfc3339(&start_text).ok_or_else(|| FeedError::BadTime {
+        line,
+        field: "start",
+        value: start_text.clone(),
+    })?;
+    if let Some(&index) = by_id.get(&media_id) {
+        return Err(FeedError::DuplicateStart { line, media_id, first: feed.files[index].line });
+    }
+    let site = raw.site.ok_or(FeedError::Missing { line, field: "site" })?;
+    let call_uuid = raw.call_uuid.ok_or(FeedError::Missing { line, field: "call_uuid" })?;
+    let recorded_dn = raw.recorded_dn.ok_or(FeedError::Missing { line, field: "recorded_dn" })?;
+    let side = raw.side.ok_or(FeedError::Missing { line, field: "side" })?;
+    by_id.insert(media_id.clone(), feed.files.len());
+    feed.files.push(FeedFile { media_id, site, call_uuid, recorded_dn, side, start, stop: None, line });
+    let index = feed.files.len() - 1;
+    match stop {
+        Some(stop) => set_stop(&mut feed.files[index], stop, line),
+        None => Ok(()),
+    }
+}
+
+fn set_stop(file: &mut FeedFile, stop: Timestamp, line: u64) -> Result<(), FeedError> {
+    if stop < file.start {
+        return Err(FeedError::StopBeforeStart {
+            line,
+            media_id: file.media_id.clone(),
+            start: file.start.to_string(),
+            stop: stop.to_string(),
+        });
+    }
+    file.stop = Some(stop);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_and_stop_on_two_lines() {
+        let text = concat!(
+            r#"{"type":"media","site":"S1","call_uuid":"U1","media_id":"U1_a","recorded_dn":"1001","side":"agent","start":"2026-01-01T10:00:00Z","stop":null}"#,
+            "\n\n",
+            r#"{"type":"media","media_id":"U1_a","stop":"2026-01-01T10:01:00Z"}"#,
+            "\n"
+        );
+        let feed = read_feed(text.as_bytes()).unwrap_or_default();
+        assert!(feed.errors.is_empty(), "{:?}", feed.errors);
+        assert_eq!(feed.files.len(), 1);
+        assert_eq!(feed.files[0].stop, Timestamp::parse_rfc3339("2026-01-01T10:01:00Z"));
+        assert_eq!(feed.files[0].side, RecordedSide::Agent);
+    }
+}

@@ -1,0 +1,69 @@
+//! Consistency findings: where a recording is missing, unexplained or wrong, each with the
+//! rule of recording.md §6 behind it and the evidence.
+
+use serde::Serialize;
+
+/// The problems of recording.md §6, plus problems of the feed itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Rule {
+    /// Recording not continued after a multi-site (REFER) transfer.
+    P1,
+    /// Orphan media file: matches no call, or only one whose life does not contain it.
+    P2,
+    /// Recording lost around a failed or cancelled transfer: the recorded party stayed on
+    /// the call after its file ended, and no file covers the rest.
+    P3,
+    /// Agent recording running past the agent's departure (R2).
+    P4,
+    /// Expected recording missing: a trigger with no file.
+    P5,
+    /// Grouping disagrees with linking.
+    P6,
+    /// GSIP_REC_FN prefix is not the call's CallUUID.
+    P7,
+    /// Duplicate recording: overlapping files of the same call, DN and side.
+    P8,
+    /// Recording of a call that never connected.
+    P9,
+    /// Recording outlives the call.
+    P10,
+    /// A line of the media feed that could not be taken.
+    Feed,
+}
+
+impl Rule {
+    pub fn label(self) -> &'static str {
+        match self {
+            Rule::P1 => "P1",
+            Rule::P2 => "P2",
+            Rule::P3 => "P3",
+            Rule::P4 => "P4",
+            Rule::P5 => "P5",
+            Rule::P6 => "P6",
+            Rule::P7 => "P7",
+            Rule::P8 => "P8",
+            Rule::P9 => "P9",
+            Rule::P10 => "P10",
+            Rule::Feed => "feed",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: Rule,
+    /// The interaction it is about (absent for a file that matches none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interaction_id: Option<String>,
+    /// Segments, as `site/key`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<String>,
+    /// Media ids.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    pub message: String,
+    /// What shows it: times, triggers (`site seq message`), feed lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+}

@@ -1,0 +1,639 @@
+//! The recording of one interaction: media files matched to its segments (recording.md
+//! §3.3), or inferred from the event stream's signals when there is no feed (§4–§5), grouped
+//! under one recording id (§2.6), with who is heard on each file and the findings of §6.
+
+use std::collections::{BTreeSet, HashMap};
+
+use callstitch_link::segment::SegmentParty;
+use callstitch_link::{Interaction, SegmentReport};
+use callstitch_tlib::{Text, Timestamp};
+use serde::Serialize;
+
+use crate::feed::{FeedFile, MediaFeed, RecordedSide};
+use crate::finding::{Finding, Rule};
+use crate::signals::{Signals, Trigger, TriggerKind};
+
+/// A second, in microseconds.
+pub const SECOND: i64 = 1_000_000;
+
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    /// How far a file's times may stray from its call's before it counts (clocks of the
+    /// recording server and of the switch differ), in microseconds.
+    pub tolerance: i64,
+}
+
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        RecorderConfig { tolerance: 5 * SECOND }
+    }
+}
+
+/// Where a media file comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provenance {
+    /// The recording-side media feed: the file exists.
+    MediaFeed,
+    /// Inferred from the event stream's signals: the file is expected, not seen.
+    Inferred,
+}
+
+/// A party heard on a file, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Heard {
+    pub dn: Text,
+    /// `agent`, `external` (the customer), ...
+    pub kind: &'static str,
+    pub site: Text,
+    pub from: String,
+    pub until: String,
+}
+
+/// One media file of a recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MediaFile {
+    pub media_id: String,
+    pub site: String,
+    pub call_uuid: String,
+    pub recorded_dn: String,
+    pub side: RecordedSide,
+    pub start: String,
+    pub stop: Option<String>,
+    pub provenance: Provenance,
+    /// The segment it was recorded on, `site/key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// The rule that tied it to the segment (`call-uuid`, `media-id-prefix`, or for an
+    /// inferred file the signal: `gsip-rec-fn`, `route-record`, `private-record-start`).
+    pub matched_by: &'static str,
+    pub heard: Vec<Heard>,
+    /// The feed line of its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(skip)]
+    pub start_at: Timestamp,
+    #[serde(skip)]
+    pub stop_at: Option<Timestamp>,
+}
+
+/// Every media file of one interaction under one recording id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recording {
+    /// The interaction root's CallUUID (its key when it has none).
+    pub recording_id: String,
+    pub interaction_id: String,
+    pub media_files: Vec<MediaFile>,
+    pub findings: Vec<Finding>,
+}
+
+/// A segment with its times parsed.
+struct Seg<'a> {
+    name: String,
+    report: &'a SegmentReport,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+}
+
+impl Seg<'_> {
+    fn names(&self, uuid: &str) -> bool {
+        self.report.call_uuid.as_deref() == Some(uuid) || self.report.key == uuid
+    }
+
+    fn contains(&self, time: Timestamp, tolerance: i64) -> bool {
+        self.start.is_none_or(|start| time.0 >= start.0 - tolerance)
+            && self.end.is_none_or(|end| time.0 <= end.0 + tolerance)
+    }
+
+    fn party(&self, dn: &str) -> Option<&SegmentParty> {
+        self.report.parties.iter().find(|party| party.dn == dn)
+    }
+}
+
+/// Builds recordings: holds the media feed (if any) and which of its files were claimed.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    config: RecorderConfig,
+    feed: Option<MediaFeed>,
+    /// CallUUID (and media-id prefix) → feed files.
+    index: HashMap<String, Vec<usize>>,
+    claimed: Vec<bool>,
+}
+
+impl Recorder {
+    /// A recorder; without a feed, recordings are inferred from the signals.
+    pub fn new(config: RecorderConfig, feed: Option<MediaFeed>) -> Recorder {
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        let files = feed.as_ref().map_or(&[][..], |feed| feed.files.as_slice());
+        for (position, file) in files.iter().enumerate() {
+            index.entry(file.call_uuid.clone()).or_default().push(position);
+            let prefix = media_prefix(&file.media_id);
+            if prefix != file.call_uuid {
+                index.entry(prefix.to_string()).or_default().push(position);
+            }
+        }
+        let claimed = vec![false; files.len()];
+        Recorder { config, feed, index, claimed }
+    }
+
+    pub fn has_feed(&self) -> bool {
+        self.feed.is_some()
+    }
+
+    /// The recording of one interaction (again for each revision).
+    pub fn recording(&mut self, interaction: &Interaction, signals: &Signals) -> Recording {
+        let tolerance = self.config.tolerance;
+        let segs: Vec<Seg<'_>> = interaction
+            .segments
+            .iter()
+            .map(|report| Seg {
+                name: format!("{}/{}", report.site, report.key),
+                report,
+                start: report.start.as_deref().and_then(Timestamp::parse_rfc3339),
+                end: report.end.as_deref().and_then(Timestamp::parse_rfc3339),
+            })
+            .collect();
+        let recording_id = segs
+            .first()
+            .map(|seg| seg.report.call_uuid.clone().unwrap_or_else(|| seg.report.key.clone()))
+            .unwrap_or_default();
+        let mut findings = Vec::new();
+        let (inferred, trigger_segs) = infer(&segs, signals, interaction, &mut findings);
+        let mut files = match &self.feed {
+            Some(feed) => {
+                let found = self.match_feed(&segs, feed, interaction, &mut findings);
+                for position in found.iter().map(|(position, _)| *position) {
+                    self.claimed[position] = true;
+                }
+                let files: Vec<MediaFile> = found.into_iter().map(|(_, file)| file).collect();
+                missing(&inferred, &files, interaction, &mut findings);
+                files
+            }
+            None => inferred,
+        };
+        for file in &mut files {
+            file.heard = heard(file, &segs);
+        }
+        files.sort_by(|a, b| (a.start_at, &a.media_id).cmp(&(b.start_at, &b.media_id)));
+        check_files(&files, &segs, interaction, tolerance, &mut findings);
+        refer_gaps(&files, &segs, &trigger_segs, signals, interaction, tolerance, &mut findings);
+        Recording {
+            recording_id,
+            interaction_id: interaction.interaction_id.clone(),
+            media_files: files,
+            findings,
+        }
+    }
+
+    fn match_feed(
+        &self,
+        segs: &[Seg<'_>],
+        feed: &MediaFeed,
+        interaction: &Interaction,
+        findings: &mut Vec<Finding>,
+    ) -> Vec<(usize, MediaFile)> {
+        let tolerance = self.config.tolerance;
+        let mut positions = BTreeSet::new();
+        for seg in segs {
+            for key in [seg.report.call_uuid.as_deref(), Some(seg.report.key.as_str())].into_iter().flatten()
+            {
+                positions.extend(self.index.get(key).into_iter().flatten().copied());
+            }
+        }
+        let mut found = Vec::new();
+        for position in positions {
+            let file = &feed.files[position];
+            let (mut candidates, matched_by): (Vec<&Seg<'_>>, &'static str) =
+                (segs.iter().filter(|seg| seg.names(&file.call_uuid)).collect(), "call-uuid");
+            let matched_by = if candidates.is_empty() {
+                candidates = segs.iter().filter(|seg| seg.names(media_prefix(&file.media_id))).collect();
+                "media-id-prefix"
+            } else {
+                matched_by
+            };
+            let inside = |seg: &&Seg<'_>| seg.contains(file.start, tolerance);
+            let chosen = candidates
+                .iter()
+                .find(|seg| seg.report.site == file.site.as_str() && inside(seg))
+                .or_else(|| candidates.iter().find(|seg| inside(seg)))
+                .or_else(|| candidates.iter().find(|seg| seg.report.site == file.site.as_str()))
+                .or(candidates.first());
+            let Some(seg) = chosen else { continue };
+            let media = feed_media(file, seg, matched_by);
+            if !seg.contains(file.start, tolerance) {
+                findings.push(finding(
+                    Rule::P2,
+                    interaction,
+                    vec![seg.name.clone()],
+                    vec![file.media_id.clone()],
+                    format!("media file starts at {} outside its call", file.start),
+                    vec![times_of(seg), format!("feed line {}", file.line)],
+                ));
+            } else if let (Some(stop), Some(end)) = (file.stop, seg.end) {
+                if stop.0 > end.0 + tolerance {
+                    findings.push(finding(
+                        Rule::P10,
+                        interaction,
+                        vec![seg.name.clone()],
+                        vec![file.media_id.clone()],
+                        format!("media file stops at {stop}, after its call ended at {end}"),
+                        vec![times_of(seg), format!("feed line {}", file.line)],
+                    ));
+                }
+            }
+            found.push((position, media));
+        }
+        found
+    }
+
+    /// Findings about the feed itself: its bad lines, and its files that no interaction
+    /// claimed (orphans, P2). Ask once the input has ended.
+    pub fn feed_findings(&self) -> Vec<Finding> {
+        let Some(feed) = &self.feed else { return Vec::new() };
+        let mut findings: Vec<Finding> = feed
+            .errors
+            .iter()
+            .map(|error| Finding {
+                rule: Rule::Feed,
+                interaction_id: None,
+                segments: Vec::new(),
+                files: Vec::new(),
+                message: error.to_string(),
+                evidence: vec![format!("feed line {}", error.line())],
+            })
+            .collect();
+        for (file, claimed) in feed.files.iter().zip(&self.claimed) {
+            if !claimed {
+                findings.push(Finding {
+                    rule: Rule::P2,
+                    interaction_id: None,
+                    segments: Vec::new(),
+                    files: vec![file.media_id.clone()],
+                    message: format!(
+                        "media file of call {} at {} matches no call of the input",
+                        file.call_uuid, file.site
+                    ),
+                    evidence: vec![format!("feed line {}", file.line)],
+                });
+            }
+        }
+        findings
+    }
+}
+
+/// The CallUUID a media id or GSIP_REC_FN starts with: the text before the first `_`.
+pub fn media_prefix(media_id: &str) -> &str {
+    media_id.split('_').next().unwrap_or(media_id)
+}
+
+fn feed_media(file: &FeedFile, seg: &Seg<'_>, matched_by: &'static str) -> MediaFile {
+    MediaFile {
+        media_id: file.media_id.clone(),
+        site: file.site.clone(),
+        call_uuid: file.call_uuid.clone(),
+        recorded_dn: file.recorded_dn.clone(),
+        side: file.side,
+        start: file.start.to_string(),
+        stop: file.stop.map(|stop| stop.to_string()),
+        provenance: Provenance::MediaFeed,
+        segment: Some(seg.name.clone()),
+        matched_by,
+        heard: Vec::new(),
+        line: Some(file.line),
+        start_at: file.start,
+        stop_at: file.stop,
+    }
+}
+
+fn finding(
+    rule: Rule,
+    interaction: &Interaction,
+    segments: Vec<String>,
+    files: Vec<String>,
+    message: String,
+    evidence: Vec<String>,
+) -> Finding {
+    Finding {
+        rule,
+        interaction_id: Some(interaction.interaction_id.clone()),
+        segments,
+        files,
+        message,
+        evidence,
+    }
+}
+
+fn times_of(seg: &Seg<'_>) -> String {
+    format!(
+        "{} from {} to {}",
+        seg.name,
+        seg.start.map_or("?".to_string(), |time| time.to_string()),
+        seg.end.map_or("?".to_string(), |time| time.to_string())
+    )
+}
+
+fn trigger_evidence(trigger: &Trigger) -> String {
+    format!(
+        "{} {} {}{}",
+        trigger.site,
+        trigger.seq.map_or("-".to_string(), |seq| format!("{seq:x}")),
+        trigger.message,
+        trigger.time.map(|time| format!(" at {time}")).unwrap_or_default()
+    )
+}
+
+fn side_of(party: Option<&SegmentParty>) -> RecordedSide {
+    match party.map(|party| party.kind) {
+        Some("agent") => RecordedSide::Agent,
+        Some("external") => RecordedSide::Customer,
+        _ => RecordedSide::Call,
+    }
+}
+
+/// The files the signals say should exist (§5), and the segments that had a trigger.
+fn infer(
+    segs: &[Seg<'_>],
+    signals: &Signals,
+    interaction: &Interaction,
+    findings: &mut Vec<Finding>,
+) -> (Vec<MediaFile>, BTreeSet<usize>) {
+    let mut files: Vec<MediaFile> = Vec::new();
+    let mut with_trigger = BTreeSet::new();
+    for (index, seg) in segs.iter().enumerate() {
+        let key = seg.report.call_uuid.as_deref().unwrap_or(&seg.report.key);
+        let triggers = signals.for_call(&seg.report.site, key, &seg.report.conn_ids);
+        for trigger in triggers {
+            let (media_id, matched_by) = match &trigger.kind {
+                TriggerKind::FileName { value } => {
+                    let prefix = media_prefix(value);
+                    if !seg.names(prefix) {
+                        // User data travels: a name attached at a linked segment is only a
+                        // linking hint; one naming no segment of the interaction is suspect.
+                        if !segs.iter().any(|other| other.names(prefix)) {
+                            findings.push(finding(
+                                Rule::P7,
+                                interaction,
+                                vec![seg.name.clone()],
+                                vec![value.clone()],
+                                format!("GSIP_REC_FN names call {prefix}, not this call or a linked one"),
+                                vec![trigger_evidence(trigger)],
+                            ));
+                        }
+                        continue;
+                    }
+                    (value.clone(), "gsip-rec-fn")
+                }
+                TriggerKind::RouteRecord { .. } => (String::new(), "route-record"),
+                TriggerKind::PrivateStart { .. } => (String::new(), "private-record-start"),
+            };
+            let Some(dn) = trigger.dn.as_deref() else { continue };
+            let party = seg.party(dn);
+            let start = match (trigger.time, party.and_then(|party| party.first_time)) {
+                (Some(time), Some(first)) if matches!(trigger.kind, TriggerKind::RouteRecord { .. }) => {
+                    time.max(first)
+                }
+                (Some(time), _) => time,
+                (None, Some(first)) => first,
+                (None, None) => continue,
+            };
+            let stop = party.and_then(|party| party.last_time).or(seg.end).filter(|stop| *stop >= start);
+            if files.iter().any(|file| {
+                file.segment.as_deref() == Some(seg.name.as_str())
+                    && file.recorded_dn == dn
+                    && stop.is_none_or(|stop| file.start_at <= stop)
+                    && file.stop_at.is_none_or(|other| other >= start)
+            }) {
+                continue;
+            }
+            with_trigger.insert(index);
+            let media_id = if media_id.is_empty() {
+                format!("inferred:{}:{}:{}", seg.name, dn, files.len() + 1)
+            } else {
+                media_id
+            };
+            files.push(MediaFile {
+                media_id,
+                site: seg.report.site.to_string(),
+                call_uuid: key.to_string(),
+                recorded_dn: dn.to_string(),
+                side: side_of(party),
+                start: start.to_string(),
+                stop: stop.map(|stop| stop.to_string()),
+                provenance: Provenance::Inferred,
+                segment: Some(seg.name.clone()),
+                matched_by,
+                heard: Vec::new(),
+                line: None,
+                start_at: start,
+                stop_at: stop,
+            });
+        }
+    }
+    (files, with_trigger)
+}
+
+/// P5: a file the signals call for that the feed does not have.
+fn missing(
+    inferred: &[MediaFile],
+    actual: &[MediaFile],
+    interaction: &Interaction,
+    findings: &mut Vec<Finding>,
+) {
+    for expected in inferred {
+        let found = actual.iter().any(|file| {
+            if expected.matched_by == "gsip-rec-fn" {
+                file.media_id == expected.media_id || file.media_id.starts_with(&expected.media_id)
+            } else {
+                file.segment == expected.segment && file.recorded_dn == expected.recorded_dn
+            }
+        });
+        if !found {
+            findings.push(finding(
+                Rule::P5,
+                interaction,
+                expected.segment.iter().cloned().collect(),
+                vec![expected.media_id.clone()],
+                format!(
+                    "{} asked for a recording of {} from {}, and the feed has no such file",
+                    expected.matched_by, expected.recorded_dn, expected.start
+                ),
+                Vec::new(),
+            ));
+        }
+    }
+}
+
+/// Who is heard on a file: every person (not a queue or routing point) on any segment of
+/// the interaction whose time on the call overlaps the file's.
+fn heard(file: &MediaFile, segs: &[Seg<'_>]) -> Vec<Heard> {
+    let file_end = file.stop_at.or_else(|| segs.iter().filter_map(|seg| seg.end).max());
+    let mut heard: Vec<(Timestamp, Timestamp, Heard)> = Vec::new();
+    for seg in segs {
+        for party in &seg.report.parties {
+            if matches!(party.kind, "queue" | "routing-point") {
+                continue;
+            }
+            let (Some(first), Some(last)) = (party.first_time.or(seg.start), party.last_time.or(seg.end))
+            else {
+                continue;
+            };
+            let from = first.max(file.start_at);
+            let until = file_end.map_or(last, |end| last.min(end));
+            if until <= from {
+                continue;
+            }
+            if let Some(known) = heard.iter_mut().find(|(_, _, known)| known.dn == party.dn) {
+                known.0 = known.0.min(from);
+                known.1 = known.1.max(until);
+                continue;
+            }
+            heard.push((
+                from,
+                until,
+                Heard {
+                    dn: party.dn.clone(),
+                    kind: party.kind,
+                    site: seg.report.site.clone(),
+                    from: String::new(),
+                    until: String::new(),
+                },
+            ));
+        }
+    }
+    heard.sort_by(|a, b| (a.0, &a.2.dn).cmp(&(b.0, &b.2.dn)));
+    heard
+        .into_iter()
+        .map(|(from, until, mut party)| {
+            party.from = from.to_string();
+            party.until = until.to_string();
+            party
+        })
+        .collect()
+}
+
+/// P3, P4 and P8 on the files themselves.
+fn check_files(
+    files: &[MediaFile],
+    segs: &[Seg<'_>],
+    interaction: &Interaction,
+    tolerance: i64,
+    findings: &mut Vec<Finding>,
+) {
+    for (index, file) in files.iter().enumerate() {
+        let Some(seg) = segs.iter().find(|seg| Some(&seg.name) == file.segment.as_ref()) else { continue };
+        let party = seg.party(&file.recorded_dn);
+        if let (Some(stop), Some(last)) = (file.stop_at, party.and_then(|party| party.last_time)) {
+            let covered_after = files.iter().any(|other| {
+                other.segment == file.segment
+                    && other.recorded_dn == file.recorded_dn
+                    && other.start_at >= stop
+                    && other.start_at.0 <= stop.0 + tolerance
+            });
+            if last.0 > stop.0 + tolerance && !covered_after {
+                findings.push(finding(
+                    Rule::P3,
+                    interaction,
+                    vec![seg.name.clone()],
+                    vec![file.media_id.clone()],
+                    format!(
+                        "recording of {} ended at {stop} but {} stayed on the call until {last}, unrecorded",
+                        file.recorded_dn, file.recorded_dn
+                    ),
+                    vec![times_of(seg)],
+                ));
+            }
+            if file.side == RecordedSide::Agent && stop.0 > last.0 + tolerance {
+                findings.push(finding(
+                    Rule::P4,
+                    interaction,
+                    vec![seg.name.clone()],
+                    vec![file.media_id.clone()],
+                    format!(
+                        "agent recording of {} runs until {stop}, after the agent left at {last}",
+                        file.recorded_dn
+                    ),
+                    vec![times_of(seg)],
+                ));
+            }
+        }
+        for other in &files[index + 1..] {
+            if other.segment != file.segment
+                || other.recorded_dn != file.recorded_dn
+                || other.side != file.side
+            {
+                continue;
+            }
+            let overlap_end = match (file.stop_at, other.stop_at) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => Timestamp(i64::MAX),
+            };
+            let overlap_start = file.start_at.max(other.start_at);
+            if overlap_end.0 > overlap_start.0 + tolerance {
+                findings.push(finding(
+                    Rule::P8,
+                    interaction,
+                    vec![seg.name.clone()],
+                    vec![file.media_id.clone(), other.media_id.clone()],
+                    format!(
+                        "two {} recordings of {} on the same call overlap from {overlap_start}",
+                        file.side.label(),
+                        file.recorded_dn
+                    ),
+                    Vec::new(),
+                ));
+            }
+        }
+    }
+}
+
+/// P1: a segment recorded on the customer side (or carrying the deployment's recording
+/// marker) that left the call by REFER (it ended while the next site's segment went on),
+/// followed by a segment with no file and no trigger.
+fn refer_gaps(
+    files: &[MediaFile],
+    segs: &[Seg<'_>],
+    triggered: &BTreeSet<usize>,
+    signals: &Signals,
+    interaction: &Interaction,
+    tolerance: i64,
+    findings: &mut Vec<Finding>,
+) {
+    let recorded = |index: usize| {
+        files.iter().any(|file| file.segment.as_deref() == Some(segs[index].name.as_str()))
+            || triggered.contains(&index)
+    };
+    for (index, seg) in segs.iter().enumerate() {
+        let customer_file = files.iter().find(|file| {
+            file.segment.as_deref() == Some(seg.name.as_str())
+                && matches!(file.side, RecordedSide::Customer | RecordedSide::Call)
+        });
+        let key = seg.report.call_uuid.as_deref().unwrap_or(&seg.report.key);
+        let marked = signals.marked(&seg.report.site, key);
+        if customer_file.is_none() && !(marked && recorded(index)) {
+            continue;
+        }
+        let Some(end) = seg.end else { continue };
+        let next = segs.iter().enumerate().skip(index + 1).find(|(_, later)| {
+            later.report.site != seg.report.site && matches!(later.report.role, "hop" | "root")
+        });
+        let Some((next_index, later)) = next else { continue };
+        let Some(later_end) = later.end else { continue };
+        if later_end.0 <= end.0 + tolerance || recorded(next_index) {
+            continue; // re-INVITE: the first site stays in the path and keeps recording
+        }
+        let why = if customer_file.is_some() { "customer-side recording" } else { "the recording marker" };
+        findings.push(finding(
+            Rule::P1,
+            interaction,
+            vec![seg.name.clone(), later.name.clone()],
+            customer_file.map(|file| vec![file.media_id.clone()]).unwrap_or_default(),
+            format!(
+                "{} recorded with {why}, left the call at {end} (REFER), and {} went on unrecorded until {later_end}",
+                seg.name, later.name
+            ),
+            vec![times_of(seg), times_of(later)],
+        ));
+    }
+}

@@ -1,0 +1,150 @@
+//! Recording signals of the event stream (recording.md §4): the file name SIP Server
+//! attaches as `GSIP_REC_FN`, RequestRouteCall with the `record` extension, and
+//! RequestPrivateService `GSIP_RECORD_START`. They are kept per site and call, so that
+//! recordings can be inferred when no media feed exists and checked against one when it does.
+
+use std::collections::{BTreeMap, HashSet};
+
+use callstitch_tlib::{Event, Message, Text, Timestamp};
+use serde::Serialize;
+
+/// What kind of signal a trigger is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum TriggerKind {
+    /// `GSIP_REC_FN` in the call's user data: the file SIP Server named.
+    FileName { value: String },
+    /// RequestRouteCall with extension `record` = `destination` (or `source` in older
+    /// deployments): record the routed call's destination.
+    RouteRecord { value: String },
+    /// RequestPrivateService `GSIP_RECORD_START` for ThisDN's connection.
+    PrivateStart { record: String },
+}
+
+/// One recording signal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    pub site: Text,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_uuid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conn_id: Option<String>,
+    /// The DN whose side is to be recorded, when the signal says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dn: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The message that carried it.
+    pub message: String,
+    #[serde(flatten)]
+    pub kind: TriggerKind,
+}
+
+/// The signals seen so far, by site and then CallUUID or ConnID.
+#[derive(Debug, Default)]
+pub struct Signals {
+    /// (site, CallUUID or `conn:<ConnID>`) → triggers in the order seen.
+    by_call: BTreeMap<(Text, String), Vec<Trigger>>,
+    /// GSIP_REC_FN values already kept, per site (user data repeats on every event).
+    seen_names: HashSet<(Text, String)>,
+    /// The deployment's own "being recorded" user-data key (seed 002 workaround).
+    marker_key: Option<String>,
+    /// (site, CallUUID) of calls that carried the marker key.
+    marked: HashSet<(Text, String)>,
+}
+
+impl Signals {
+    pub fn new(marker_key: Option<String>) -> Signals {
+        Signals { marker_key, ..Signals::default() }
+    }
+
+    /// Looks at one event for recording signals.
+    pub fn observe(&mut self, event: &Event) {
+        let call_uuid = event.call_uuid.as_ref().map(|uuid| uuid.as_str().to_string());
+        if let Some(user_data) = &event.user_data {
+            if let Some(value) = user_data.get("GSIP_REC_FN").and_then(|value| value.as_text()) {
+                let value = value.to_string();
+                if !value.is_empty() && self.seen_names.insert((event.site.clone(), value.clone())) {
+                    self.push(
+                        event,
+                        call_uuid.clone(),
+                        event.this_dn.clone(),
+                        TriggerKind::FileName { value },
+                    );
+                }
+            }
+            if let (Some(key), Some(uuid)) = (&self.marker_key, &call_uuid) {
+                if user_data.get_ignore_case(key).is_some() {
+                    self.marked.insert((event.site.clone(), uuid.clone()));
+                }
+            }
+        }
+        match event.message {
+            Message::RequestRouteCall => {
+                let record = event
+                    .extensions
+                    .as_ref()
+                    .and_then(|ext| ext.get_ignore_case("record"))
+                    .and_then(|value| value.as_text().map(|text| text.to_string()));
+                if let Some(value) = record.filter(|value| value == "destination" || value == "source") {
+                    let dn = event.other_dn.clone();
+                    self.push(event, call_uuid, dn, TriggerKind::RouteRecord { value });
+                }
+            }
+            Message::RequestPrivateService => {
+                let starts = event.other.iter().any(|attribute| {
+                    attribute.name.contains("PrivateMsgID")
+                        && attribute.value.as_text().is_some_and(|text| text.contains("GSIP_RECORD_START"))
+                });
+                if starts {
+                    let record = event
+                        .extensions
+                        .as_ref()
+                        .and_then(|ext| ext.get_ignore_case("record"))
+                        .and_then(|value| value.as_text().map(|text| text.to_string()))
+                        .unwrap_or_else(|| "source".to_string());
+                    let dn = if record == "source" { event.this_dn.clone() } else { None };
+                    self.push(event, call_uuid, dn, TriggerKind::PrivateStart { record });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push(&mut self, event: &Event, call_uuid: Option<String>, dn: Option<Text>, kind: TriggerKind) {
+        let conn_id = event.conn_id.map(|conn| conn.to_string());
+        let key = match (&call_uuid, &conn_id) {
+            (Some(uuid), _) => uuid.clone(),
+            (None, Some(conn)) => format!("conn:{conn}"),
+            (None, None) => return,
+        };
+        let trigger = Trigger {
+            site: event.site.clone(),
+            call_uuid,
+            conn_id,
+            dn,
+            time: event.time(),
+            seq: event.seq,
+            message: event.message.name().to_string(),
+            kind,
+        };
+        self.by_call.entry((event.site.clone(), key)).or_default().push(trigger);
+    }
+
+    /// The triggers of a call on `site`, found by its CallUUID (or key) and its ConnIDs.
+    pub fn for_call(&self, site: &str, key: &str, conn_ids: &[String]) -> Vec<&Trigger> {
+        let mut found: Vec<&Trigger> =
+            self.by_call.get(&(Text::from(site), key.to_string())).into_iter().flatten().collect();
+        for conn in conn_ids {
+            found.extend(self.by_call.get(&(Text::from(site), format!("conn:{conn}"))).into_iter().flatten());
+        }
+        found
+    }
+
+    /// True when the call carried the deployment's "being recorded" marker key.
+    pub fn marked(&self, site: &str, key: &str) -> bool {
+        self.marked.contains(&(Text::from(site), key.to_string()))
+    }
+}
