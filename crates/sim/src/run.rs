@@ -65,6 +65,8 @@ pub struct RunSummary {
 /// Names of the files next to the logs.
 pub const TRUTH_FILE: &str = "truth.jsonl";
 pub const RECORDINGS_FILE: &str = "recordings.jsonl";
+/// The recording-side media feed of docs/recording.md: one object per media file.
+pub const MEDIA_FILE: &str = "media.jsonl";
 pub const NOISE_FILE: &str = "noise.json";
 pub const CENTER_FILE: &str = "center.json";
 
@@ -167,12 +169,14 @@ fn run(
     center_out.flush()?;
     let mut truth_out = storage.open(TRUTH_FILE)?;
     let mut recordings_out = storage.open(RECORDINGS_FILE)?;
+    let mut media_out = storage.open(MEDIA_FILE)?;
     let mut outputs = Outputs { storage, writers, pacer, pending: BinaryHeap::new(), serial: 0 };
     let mut summary = RunSummary::default();
     while let Some(generated) = generator.next_interaction() {
         outputs.release(generated.arrival)?;
         write_truth(&mut truth_out, &generated.truth)?;
         write_recording(&mut recordings_out, &generated.truth)?;
+        write_media(&mut media_out, &generated.truth)?;
         if live {
             truth_out.flush()?;
         }
@@ -182,6 +186,7 @@ fn run(
     outputs.release(i64::MAX)?;
     truth_out.flush()?;
     recordings_out.flush()?;
+    media_out.flush()?;
     summary.interactions = generator.produced();
     finish(config, &mut outputs, &mut summary)?;
     Ok(summary)
@@ -215,6 +220,26 @@ fn finish(
 fn write_truth(out: &mut Box<dyn Write>, truth: &Interaction) -> Result<(), SimError> {
     serde_json::to_writer(&mut *out, truth).map_err(std::io::Error::other)?;
     out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// The media feed (docs/recording.md): one `media` object per file, with its site, CallUUID,
+/// media id, recorded DN and side, start and stop.
+fn write_media(out: &mut Box<dyn Write>, truth: &Interaction) -> Result<(), SimError> {
+    for file in &truth.media {
+        let record = json!({
+            "type": "media",
+            "site": file.site,
+            "call_uuid": file.call_uuid,
+            "media_id": file.media_id,
+            "recorded_dn": file.recorded_dn,
+            "side": file.recorded_side,
+            "start": file.start,
+            "stop": file.stop,
+        });
+        serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
+    }
     Ok(())
 }
 

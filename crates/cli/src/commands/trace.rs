@@ -1,6 +1,7 @@
 //! `callstitch trace`: every customer interaction across sites, its calls in order, the
-//! evidence that joins them, and who released it.
+//! evidence that joins them, who released it, and its recording (docs/recording.md).
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
 
@@ -8,6 +9,7 @@ use anyhow::Result;
 use callstitch_engine::config::SECOND;
 use callstitch_engine::EngineConfig;
 use callstitch_link::{Interaction, LinkerConfig, SiteDirectory, Stitcher};
+use callstitch_recording::{Finding, Recorder, RecorderConfig, Recording, Signals};
 use clap::Args;
 
 use crate::commands::parse::ReadArgs;
@@ -44,6 +46,16 @@ pub struct TraceArgs {
     /// calls ended, before calling the linking timed out.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub link_timeout: u32,
+
+    /// The recording-side media feed (JSON lines, docs/recording.md). Without it, recordings
+    /// are inferred from the event stream and marked inferred.
+    #[arg(long, value_name = "PATH")]
+    pub media: Option<std::path::PathBuf>,
+
+    /// The deployment's own user-data key meaning "this call is being recorded" (seed 002's
+    /// workaround for REFER transfers).
+    #[arg(long, value_name = "KEY")]
+    pub record_marker: Option<String>,
 
     #[command(flatten)]
     pub read: ReadArgs,
@@ -82,8 +94,23 @@ pub fn site_directory(sources: &[Source]) -> SiteDirectory {
     SiteDirectory::new(sources.iter().filter_map(|source| source.site.as_deref()))
 }
 
+/// The recorder for `--media` (or an inferring one without it).
+pub fn recorder(media: Option<&std::path::Path>) -> Result<Recorder> {
+    let feed = match media {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|error| anyhow::anyhow!("cannot read media feed {}: {error}", path.display()))?;
+            Some(callstitch_recording::read_feed(io::BufReader::new(file))?)
+        }
+        None => None,
+    };
+    Ok(Recorder::new(RecorderConfig::default(), feed))
+}
+
 pub fn run(args: &TraceArgs) -> Result<()> {
     let sources = input::resolve(&args.paths)?;
+    let mut recorder = recorder(args.media.as_deref())?;
+    let signals = RefCell::new(Signals::new(args.record_marker.clone()));
     let linker =
         LinkerConfig { link_timeout: i64::from(args.link_timeout) * SECOND, ..LinkerConfig::default() };
     let mut stitcher = Stitcher::new(EngineConfig::default(), linker, site_directory(&sources));
@@ -96,12 +123,18 @@ pub fn run(args: &TraceArgs) -> Result<()> {
             return;
         }
         shown.count(&interaction);
-        let text = if args.json { json_line(&interaction) } else { human(&interaction) };
+        let recording = recorder.recording(&interaction, &signals.borrow());
+        let text = if args.json {
+            json_line(&interaction, &recording)
+        } else {
+            format!("{}{}", human(&interaction), human_recording(&recording))
+        };
         if let Err(error) = writeln!(out, "{text}") {
             failed.get_or_insert(error);
         }
     };
     let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
+        signals.borrow_mut().observe(&event);
         stitcher.push(&event, &mut |_| {}, &mut print);
         Ok(())
     })?;
@@ -109,8 +142,16 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     if let Some(error) = failed {
         return Err(error.into());
     }
+    let feed_findings = recorder.feed_findings();
     if !args.json {
         writeln!(out, "{}", shown.render())?;
+        for finding in &feed_findings {
+            writeln!(out, "{}", finding_line(finding))?;
+        }
+    } else {
+        for finding in &feed_findings {
+            eprintln!("callstitch: media feed: {}", finding_line(finding));
+        }
     }
     out.flush()?;
     input::require_events(&read)
@@ -145,8 +186,64 @@ impl Tally {
     }
 }
 
-fn json_line(interaction: &Interaction) -> String {
-    serde_json::to_string(interaction).unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+fn json_line(interaction: &Interaction, recording: &Recording) -> String {
+    let value = serde_json::to_value(interaction).and_then(|mut value| {
+        if let Some(object) = value.as_object_mut() {
+            let mut recording = serde_json::to_value(recording)?;
+            if let Some(fields) = recording.as_object_mut() {
+                fields.remove("interaction_id");
+            }
+            object.insert("recording".to_string(), recording);
+        }
+        serde_json::to_string(&value)
+    });
+    value.unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+}
+
+/// One finding on one line: rule, where, what, evidence.
+pub fn finding_line(finding: &Finding) -> String {
+    let mut text = format!("{} {}", finding.rule.label(), finding.message);
+    if !finding.segments.is_empty() {
+        let _ = write!(text, " [calls {}]", finding.segments.join(", "));
+    }
+    if !finding.files.is_empty() {
+        let _ = write!(text, " [files {}]", finding.files.join(", "));
+    }
+    if !finding.evidence.is_empty() {
+        let _ = write!(text, " ({})", finding.evidence.join("; "));
+    }
+    text
+}
+
+/// The readable view of a recording: its files, who is heard, its findings.
+pub fn human_recording(recording: &Recording) -> String {
+    let mut text = String::new();
+    if recording.media_files.is_empty() && recording.findings.is_empty() {
+        return text;
+    }
+    let _ = writeln!(text, "  recording {}", recording.recording_id);
+    for file in &recording.media_files {
+        let heard: Vec<&str> = file.heard.iter().map(|party| party.dn.as_str()).collect();
+        let _ = writeln!(
+            text,
+            "    {} {} {} {} side  {} → {}  [{}]  heard {}",
+            file.site,
+            file.call_uuid,
+            file.recorded_dn,
+            file.side.label(),
+            file.start,
+            file.stop.as_deref().unwrap_or("?"),
+            serde_json::to_value(file.provenance)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            heard.join(", ")
+        );
+    }
+    for finding in &recording.findings {
+        let _ = writeln!(text, "    finding {}", finding_line(finding));
+    }
+    text
 }
 
 /// The readable view: one block per interaction.
