@@ -129,6 +129,31 @@ pub enum EnderKind {
     Unknown,
 }
 
+impl EnderKind {
+    /// The name JSON gives it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EnderKind::Customer => "customer",
+            EnderKind::Agent => "agent",
+            EnderKind::System => "system",
+            EnderKind::Application => "application",
+            EnderKind::Network => "network",
+            EnderKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl ReleasedBy {
+    /// The name JSON gives it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReleasedBy::Itself => "self",
+            ReleasedBy::Other => "other",
+            ReleasedBy::Unknown => "unknown",
+        }
+    }
+}
+
 /// Who ended the call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ender {

@@ -145,7 +145,7 @@ impl CallReport {
         let ended_by = format!(
             "{}:{} [{}]",
             ender.dn.as_deref().unwrap_or("-"),
-            enum_label(&ender.kind),
+            ender.kind.label(),
             self.release.provenance.label()
         );
         let mut deviations: Vec<&str> =
@@ -167,10 +167,6 @@ impl CallReport {
             if deviations.is_empty() { "-".to_string() } else { deviations.join(",") }
         )
     }
-}
-
-fn enum_label<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// Totals over the calls of a run, for the end of `check`'s output.

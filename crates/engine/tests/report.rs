@@ -87,3 +87,53 @@ fn table_row_and_summary() {
     assert!(text.contains("Internal/Inbound Call to ACD"));
     serde_json::to_string(&summary).unwrap();
 }
+
+/// Every `label()` is the name serde writes, so text reports and JSON never disagree.
+#[test]
+fn labels_are_the_json_names() {
+    use callstitch_engine::{EnderKind, Exit, PartyState, ReleasedBy};
+    fn json<T: serde::Serialize>(value: T) -> String {
+        serde_json::to_value(value).unwrap().as_str().unwrap().to_string()
+    }
+    for kind in [
+        EnderKind::Customer,
+        EnderKind::Agent,
+        EnderKind::System,
+        EnderKind::Application,
+        EnderKind::Network,
+        EnderKind::Unknown,
+    ] {
+        assert_eq!(kind.label(), json(kind));
+    }
+    for by in [ReleasedBy::Itself, ReleasedBy::Other, ReleasedBy::Unknown] {
+        assert_eq!(by.label(), json(by));
+    }
+    for exit in [
+        Exit::Released,
+        Exit::Abandoned,
+        Exit::Diverted,
+        Exit::Routed,
+        Exit::LeftByTransfer,
+        Exit::LeftByConference,
+        Exit::RemovedFromConference,
+        Exit::Moved,
+        Exit::StillActive,
+        Exit::Unknown,
+    ] {
+        assert_eq!(exit.label(), json(exit));
+    }
+    for state in [
+        PartyState::Null,
+        PartyState::Initiated,
+        PartyState::Dialing,
+        PartyState::HeldDialing,
+        PartyState::Queued,
+        PartyState::Routing,
+        PartyState::Alerting,
+        PartyState::Busy,
+        PartyState::Connected,
+        PartyState::Held,
+    ] {
+        assert_eq!(state.label(), json(state));
+    }
+}
