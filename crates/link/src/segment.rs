@@ -5,7 +5,7 @@
 //! history). It keeps what an interaction reports and what linking needs, not the events.
 
 use callstitch_engine::{CallPointer, CallVerdict, EndReason, FinishedCall, Party};
-use callstitch_tlib::{CallUuid, ConnId, LinkRole, Text, Timestamp};
+use callstitch_tlib::{CallUuid, ConnId, LinkRole, Message, Text, Timestamp};
 use serde::Serialize;
 
 /// (site, key): the key is the CallUUID, or the engine's `~<ConnID>-<n>` for servers that
@@ -57,6 +57,10 @@ pub struct SegmentParty {
     /// The party's last event on the call (its release, or the end of input).
     #[serde(skip)]
     pub last_time: Option<Timestamp>,
+    /// When it was first connected (EventEstablished, EventRetrieved, EventPartyChanged or
+    /// EventPartyAdded); `None` when it never was (rang and left). Not in the JSON.
+    #[serde(skip)]
+    pub connected_time: Option<Timestamp>,
 }
 
 /// One call on one site.
@@ -186,5 +190,18 @@ fn segment_party(party: &Party) -> SegmentParty {
         provenance: verdict.map_or("unknown", |verdict| verdict.provenance.label()),
         first_time: party.first_time,
         last_time: party.last_time,
+        connected_time: party
+            .history
+            .iter()
+            .find(|event| {
+                matches!(
+                    event.message,
+                    Message::EventEstablished
+                        | Message::EventRetrieved
+                        | Message::EventPartyChanged
+                        | Message::EventPartyAdded
+                )
+            })
+            .and_then(|event| event.time),
     }
 }

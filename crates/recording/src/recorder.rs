@@ -93,6 +93,8 @@ struct Seg<'a> {
     report: &'a SegmentReport,
     start: Option<Timestamp>,
     end: Option<Timestamp>,
+    /// For a consultation merged into a main call: that call (its parties carry on there).
+    survivor: Option<&'a SegmentReport>,
 }
 
 impl Seg<'_> {
@@ -105,8 +107,14 @@ impl Seg<'_> {
             && self.end.is_none_or(|end| time.0 <= end.0 + tolerance)
     }
 
+    /// The party on this call, or on the call this one merged into (the later of the two).
     fn party(&self, dn: &str) -> Option<&SegmentParty> {
-        self.report.parties.iter().find(|party| party.dn == dn)
+        let here = self.report.parties.iter().find(|party| party.dn == dn);
+        let there = self.survivor.and_then(|survivor| survivor.parties.iter().find(|party| party.dn == dn));
+        match (here, there) {
+            (Some(here), Some(there)) if there.last_time > here.last_time => Some(there),
+            (here, there) => here.or(there),
+        }
     }
 }
 
@@ -143,14 +151,29 @@ impl Recorder {
     /// The recording of one interaction (again for each revision).
     pub fn recording(&mut self, interaction: &Interaction, signals: &Signals) -> Recording {
         let tolerance = self.config.tolerance;
+        let parse = |text: &Option<String>| text.as_deref().and_then(Timestamp::parse_rfc3339);
         let segs: Vec<Seg<'_>> = interaction
             .segments
             .iter()
-            .map(|report| Seg {
-                name: format!("{}/{}", report.site, report.key),
-                report,
-                start: report.start.as_deref().and_then(Timestamp::parse_rfc3339),
-                end: report.end.as_deref().and_then(Timestamp::parse_rfc3339),
+            .enumerate()
+            .map(|(index, report)| {
+                // A merged consultation stands right after the call it merged into.
+                let survivor = (report.role == "merged")
+                    .then(|| {
+                        interaction.segments[..index]
+                            .iter()
+                            .rev()
+                            .find(|main| main.site == report.site && matches!(main.role, "root" | "hop"))
+                    })
+                    .flatten();
+                let end = parse(&report.end).max(survivor.and_then(|main| parse(&main.end)));
+                Seg {
+                    name: format!("{}/{}", report.site, report.key),
+                    report,
+                    start: parse(&report.start),
+                    end,
+                    survivor,
+                }
             })
             .collect();
         let recording_id = segs
@@ -172,7 +195,7 @@ impl Recorder {
             None => inferred,
         };
         for file in &mut files {
-            file.heard = heard(file, &segs);
+            file.heard = heard(file, &segs, interaction.ani.as_deref());
         }
         files.sort_by(|a, b| (a.start_at, &a.media_id).cmp(&(b.start_at, &b.media_id)));
         check_files(&files, &segs, interaction, tolerance, &mut findings);
@@ -219,6 +242,11 @@ impl Recorder {
                 .or_else(|| candidates.iter().find(|seg| seg.report.site == file.site.as_str()))
                 .or(candidates.first());
             let Some(seg) = chosen else { continue };
+            if seg.report.site != file.site.as_str() && !seg.contains(file.start, tolerance) {
+                // Most likely the file of a segment not linked yet: a later revision, or the
+                // orphan check at the end, will say.
+                continue;
+            }
             let media = feed_media(file, seg, matched_by);
             if !seg.contains(file.start, tolerance) {
                 findings.push(finding(
@@ -463,41 +491,46 @@ fn missing(
     }
 }
 
-/// Who is heard on a file: every person (not a queue or routing point) on any segment of
-/// the interaction whose time on the call overlaps the file's.
-fn heard(file: &MediaFile, segs: &[Seg<'_>]) -> Vec<Heard> {
+/// Who is heard on a file: every person (not a queue or routing point) connected on any
+/// segment of the interaction while the file runs, from when they were connected until they
+/// left. The customer (the interaction's ANI) counts as connected on every main call (root
+/// or hop) for that call's life when the logs give it no events of its own.
+fn heard(file: &MediaFile, segs: &[Seg<'_>], customer: Option<&str>) -> Vec<Heard> {
     let file_end = file.stop_at.or_else(|| segs.iter().filter_map(|seg| seg.end).max());
     let mut heard: Vec<(Timestamp, Timestamp, Heard)> = Vec::new();
+    let mut add = |dn: &Text, kind: &'static str, site: &Text, first: Timestamp, last: Timestamp| {
+        let from = first.max(file.start_at);
+        let until = file_end.map_or(last, |end| last.min(end));
+        if until <= from {
+            return;
+        }
+        if let Some(known) = heard.iter_mut().find(|(_, _, known)| known.dn == *dn) {
+            known.0 = known.0.min(from);
+            known.1 = known.1.max(until);
+            return;
+        }
+        let party =
+            Heard { dn: dn.clone(), kind, site: site.clone(), from: String::new(), until: String::new() };
+        heard.push((from, until, party));
+    };
     for seg in segs {
+        let mut customer_seen = false;
         for party in &seg.report.parties {
+            customer_seen |= Some(party.dn.as_str()) == customer;
             if matches!(party.kind, "queue" | "routing-point") {
                 continue;
             }
-            let (Some(first), Some(last)) = (party.first_time.or(seg.start), party.last_time.or(seg.end))
-            else {
+            let (Some(first), Some(last)) = (party.connected_time, party.last_time.or(seg.end)) else {
                 continue;
             };
-            let from = first.max(file.start_at);
-            let until = file_end.map_or(last, |end| last.min(end));
-            if until <= from {
-                continue;
+            add(&party.dn, party.kind, &seg.report.site, first, last);
+        }
+        if let (Some(customer), false, true) =
+            (customer, customer_seen, matches!(seg.report.role, "root" | "hop"))
+        {
+            if let (Some(start), Some(end)) = (seg.start, seg.end) {
+                add(&Text::from(customer), "customer", &seg.report.site, start, end);
             }
-            if let Some(known) = heard.iter_mut().find(|(_, _, known)| known.dn == party.dn) {
-                known.0 = known.0.min(from);
-                known.1 = known.1.max(until);
-                continue;
-            }
-            heard.push((
-                from,
-                until,
-                Heard {
-                    dn: party.dn.clone(),
-                    kind: party.kind,
-                    site: seg.report.site.clone(),
-                    from: String::new(),
-                    until: String::new(),
-                },
-            ));
         }
     }
     heard.sort_by(|a, b| (a.0, &a.2.dn).cmp(&(b.0, &b.2.dn)));
@@ -630,7 +663,7 @@ fn refer_gaps(
             vec![seg.name.clone(), later.name.clone()],
             customer_file.map(|file| vec![file.media_id.clone()]).unwrap_or_default(),
             format!(
-                "{} recorded with {why}, left the call at {end} (REFER), and {} went on unrecorded until {later_end}",
+                "{} recorded with {why}, left the call at {end} (REFER-type departure), and {} went on unrecorded until {later_end}",
                 seg.name, later.name
             ),
             vec![times_of(seg), times_of(later)],
