@@ -63,6 +63,15 @@ enum Command {
     /// interaction, and the clock offsets between sites its links reveal.
     Trace(commands::trace::TraceArgs),
 
+    /// Print the recording metadata of one interaction (GIR recording.json shape).
+    ///
+    /// Every media file of the interaction under one recording id (the root call's
+    /// CallUUID), each with its CallUUID, site, start and stop, recorded DN and side and who
+    /// is heard on it, the interaction's event history, and the findings (recording gaps
+    /// after REFER, orphan or overlapping files, ...). Files come from --media, else are
+    /// inferred from the logs (GSIP_REC_FN, recording requests). See docs/recording.md.
+    Recording(commands::recording::RecordingArgs),
+
     /// Simulate a multi-site contact center: the logs its servers would write, and the truth.
     ///
     /// Customer calls arrive at --rate over simulated time at K sites (SIP Servers and
@@ -91,6 +100,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => commands::parse::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Trace(args) => commands::trace::run(args),
+        Command::Recording(args) => commands::recording::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Verify(args) => commands::verify::run(args),
     };

@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 
 use crate::recorder::Recording;
 
-/// `recording.json` for one interaction. `eventHistory` is the interaction's party timeline
-/// (each party joining and leaving each call, in time order), not the raw events.
+/// `recording.json` for one interaction. `eventHistory` is the interaction's timeline (each
+/// call starting and ending, each party joining and leaving it, in time order), not the raw
+/// events.
 pub fn recording_metadata(recording: &Recording, interaction: &Interaction) -> Value {
     let start = recording.media_files.iter().map(|file| file.start_at).min();
     let stop = recording.media_files.iter().filter_map(|file| file.stop_at).max();
@@ -36,6 +37,13 @@ pub fn recording_metadata(recording: &Recording, interaction: &Interaction) -> V
         .collect();
     let mut history: Vec<(String, Value)> = Vec::new();
     for segment in &interaction.segments {
+        for (time, what) in [(&segment.start, "call-started"), (&segment.end, "call-ended")] {
+            let Some(time) = time else { continue };
+            history.push((
+                time.clone(),
+                json!({"time": time, "event": what, "site": segment.site, "callUUID": segment.call_uuid, "role": segment.role}),
+            ));
+        }
         for party in &segment.parties {
             for (time, what) in [(party.first_time, "joined"), (party.last_time, "left")] {
                 let Some(time) = time else { continue };

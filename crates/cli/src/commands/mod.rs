@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod parse;
+pub mod recording;
 pub mod simulate;
 pub mod trace;
 pub mod verify;
