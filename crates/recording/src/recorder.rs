@@ -554,6 +554,9 @@ fn check_files(
 ) {
     for (index, file) in files.iter().enumerate() {
         let Some(seg) = segs.iter().find(|seg| Some(&seg.name) == file.segment.as_ref()) else { continue };
+        if !seg.contains(file.start_at, tolerance) {
+            continue; // already P2: its times say nothing about the party
+        }
         let party = seg.party(&file.recorded_dn);
         if let (Some(stop), Some(last)) = (file.stop_at, party.and_then(|party| party.last_time)) {
             let covered_after = files.iter().any(|other| {

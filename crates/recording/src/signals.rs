@@ -148,3 +148,72 @@ impl Signals {
         self.marked.contains(&(Text::from(site), key.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use callstitch_tlib::{CallUuid, ConnId, KvList, RawAttribute, Value};
+
+    use super::*;
+
+    fn event(message: Message, uuid: Option<&str>) -> Event {
+        let mut event = Event::new(message, "SIP1");
+        event.call_uuid = uuid.map(CallUuid::new);
+        event.conn_id = Some(ConnId(0x42));
+        event.timestamp = Some(Timestamp(1_000_000));
+        event.seq = Some(7);
+        event
+    }
+
+    #[test]
+    fn file_names_are_kept_once_per_value() {
+        let mut signals = Signals::new(None);
+        let mut named = event(Message::EventAttachedDataChanged, Some("U1"));
+        named.this_dn = Some(Text::from("1001"));
+        let mut data = KvList::new();
+        data.push("GSIP_REC_FN", Value::Str(Text::from("U1_2026-01-01_10-00-00-00000000-00000042-00000001")));
+        named.user_data = Some(data);
+        signals.observe(&named);
+        signals.observe(&named);
+        let found = signals.for_call("SIP1", "U1", &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].dn.as_deref(), Some("1001"));
+        assert!(matches!(&found[0].kind, TriggerKind::FileName { value } if value.starts_with("U1_")));
+    }
+
+    #[test]
+    fn route_record_and_private_record_start_are_triggers_found_by_conn_id() {
+        let mut signals = Signals::new(None);
+        let mut route = event(Message::RequestRouteCall, None);
+        route.other_dn = Some(Text::from("2002"));
+        let mut extensions = KvList::new();
+        extensions.push("record", Value::Str(Text::from("destination")));
+        route.extensions = Some(extensions);
+        signals.observe(&route);
+        let mut private = event(Message::RequestPrivateService, None);
+        private.this_dn = Some(Text::from("3003"));
+        private.other.push(RawAttribute {
+            name: Text::from("AttributePrivateMsgID"),
+            value: Value::Bare(Text::from("GSIP_RECORD_START")),
+        });
+        signals.observe(&private);
+        let mut unrelated = event(Message::RequestRouteCall, None);
+        unrelated.other_dn = Some(Text::from("4004"));
+        signals.observe(&unrelated);
+        let found = signals.for_call("SIP1", "UNKNOWN", &["0000000000000042".to_string()]);
+        let dns: Vec<Option<&str>> = found.iter().map(|trigger| trigger.dn.as_deref()).collect();
+        assert_eq!(dns, [Some("2002"), Some("3003")]);
+        assert!(matches!(&found[1].kind, TriggerKind::PrivateStart { record } if record == "source"));
+    }
+
+    #[test]
+    fn the_record_marker_key_marks_the_call() {
+        let mut signals = Signals::new(Some("BeingRecorded".to_string()));
+        let mut marked = event(Message::EventAttachedDataChanged, Some("U9"));
+        let mut data = KvList::new();
+        data.push("beingrecorded", Value::Str(Text::from("yes")));
+        marked.user_data = Some(data);
+        signals.observe(&marked);
+        assert!(signals.marked("SIP1", "U9"));
+        assert!(!signals.marked("SIP1", "U8"));
+    }
+}

@@ -266,3 +266,65 @@ fn a_bad_feed_gives_findings_with_line_numbers_and_keeps_the_rest() {
     assert_eq!(orphan[0].evidence, ["feed line 2"]);
     assert_eq!(feed_findings.iter().filter(|finding| finding.rule == Rule::Feed).count(), 4);
 }
+
+#[test]
+fn centralized_qualification_records_on_the_queuing_server_and_hears_the_agent_site() {
+    // Seed 003: Q (SIP_LON) queues and records; G (TS_NYC) hosts the agent and records
+    // nothing. One file on Q, carrying Q's CallUUID, hears G's agent; G having no file is
+    // not a finding.
+    let recording = only("centralized-qualification", "media.jsonl");
+    check_grouping(&recording, "000P30KH7088L1IC08GB820000000001");
+    let customer = "+15550872344";
+    assert_eq!(files(&recording), expected(&[("SIP_LON", customer, "customer", &[customer, "2015"])]));
+    assert_eq!(recording.media_files[0].heard[1].site.as_str(), "TS_NYC");
+    assert_eq!(rules(&recording), []);
+    let (inferred, _) = common::recordings("centralized-qualification", None);
+    let inferred = &inferred[0].1;
+    assert_eq!(inferred.media_files.len(), 1);
+    assert_eq!(inferred.media_files[0].provenance, Provenance::Inferred);
+    assert_eq!(inferred.media_files[0].site, "SIP_LON");
+}
+
+/// The in-site single-step transfer's logs with a feed changed by `edit` (line by line).
+fn with_feed(edit: impl Fn(&str) -> Vec<String>) -> Recording {
+    let case = "in-site-single-step-transfer";
+    let text = std::fs::read_to_string(common::fixture_dir(case).join("media.jsonl")).expect("feed");
+    let lines: Vec<String> = text.lines().flat_map(&edit).collect();
+    let feed = callstitch_recording::read_feed(lines.join("\n").as_bytes()).expect("in memory");
+    assert!(feed.errors.is_empty(), "{:?}", feed.errors);
+    let (mut all, _) = common::recordings(case, Some(feed));
+    all.remove(0).1
+}
+
+#[test]
+fn overlapping_files_of_the_same_side_are_a_duplicate_recording() {
+    let recording = with_feed(|line| {
+        if line.contains("\"recorded_dn\":\"1026\"") {
+            vec![line.to_string(), line.replace("-00000001", "-00000099")]
+        } else {
+            vec![line.to_string()]
+        }
+    });
+    assert_eq!(rules(&recording), [Rule::P8]);
+    assert_eq!(recording.findings[0].files.len(), 2);
+}
+
+#[test]
+fn a_file_outside_its_call_or_running_past_the_agent_is_reported() {
+    let recording = with_feed(|line| {
+        if line.contains("\"recorded_dn\":\"1026\"") {
+            // Agent 1026's file runs 60 s past the transfer that took 1026 off the call.
+            vec![line.replace("\"stop\":\"2026-02-02T08:01:59", "\"stop\":\"2026-02-02T08:02:59")]
+        } else if line.contains("\"recorded_dn\":\"1038\"") {
+            // Agent 1038's file starts an hour after the call.
+            vec![line
+                .replace("\"start\":\"2026-02-02T08:02:02", "\"start\":\"2026-02-02T09:02:02")
+                .replace("\"stop\":\"2026-02-02T08:05:45", "\"stop\":\"2026-02-02T09:05:45")]
+        } else {
+            vec![line.to_string()]
+        }
+    });
+    let mut found = rules(&recording);
+    found.sort();
+    assert_eq!(found, [Rule::P2, Rule::P4], "{:#?}", recording.findings);
+}

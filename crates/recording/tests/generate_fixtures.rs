@@ -8,8 +8,13 @@ mod common;
 use std::collections::BTreeSet;
 use std::fs;
 
-use callstitch_sim::{simulate, MemoryStorage, OutputFormat, SimConfig};
+use callstitch_sim::flow::Flow;
+use callstitch_sim::ids::Ids;
+use callstitch_sim::rng::Rng;
+use callstitch_sim::scenario::{arrive_at_agent, end_conversation, pick_caller, queue, start_call};
+use callstitch_sim::{simulate, ContactCenter, MemoryStorage, OutputFormat, SimConfig};
 use callstitch_tlib::json::event_from_json;
+use callstitch_tlib::{Text, Timestamp};
 
 /// (fixture, scenario, the site the interaction must start at).
 const CASES: [(&str, &str, &str); 9] = [
@@ -99,4 +104,68 @@ fn regenerate() {
         fs::write(dir.join("truth.json"), serde_json::to_string_pretty(truth).expect("json") + "\n")
             .expect("truth written");
     }
+}
+
+/// Seed 003 "centralized call qualification and parking": the call queues on the queuing SIP
+/// Server Q (SIP_LON), which records it (customer side) and stays in the media path; it is
+/// sent over an Inter-Site Link to agent site G (TS_NYC, a T-Server that records nothing),
+/// where an agent answers. Q's call ends with the conversation. Scripted with the
+/// simulator's flow steps.
+#[test]
+#[ignore = "writes the fixtures"]
+fn regenerate_centralized_qualification() {
+    let center = ContactCenter::for_seed(3, 11);
+    let (q, g) = (0, 1);
+    assert_eq!(center.sites[q].application.as_str(), "SIP_LON");
+    assert_eq!(center.sites[g].application.as_str(), "TS_NYC");
+    let mut rng = Rng::new(11);
+    let mut ids = Ids::new(3, 0);
+    let mut flow = Flow::new(&center, &mut rng, &mut ids, 1_770_019_200_000_000);
+    let caller = pick_caller(&mut flow, q, 0);
+    let seg = start_call(&mut flow, q, &caller);
+    let waiting = queue(&mut flow, q, &[]);
+    flow.queued(seg, &waiting, caller.dn());
+    flow.start_recording(seg, caller.dn(), "customer", &waiting);
+    flow.wait(10, 30);
+    let next = flow.hop_islink(seg, g, &waiting, false);
+    let remote = center.sites[g].external_routing_point.clone();
+    flow.diverted(seg, &waiting, caller.dn(), &remote);
+    flow.set_outcome(seg, "transferred");
+    let agent = arrive_at_agent(&mut flow, next, g, caller.dn());
+    flow.set_outcome(next, "answered");
+    end_conversation(&mut flow, next, &caller, &agent);
+    flow.wait_ms(20, 200);
+    flow.stop_recording(q, caller.dn(), "call-end");
+    flow.call_deleted(seg, None, None);
+    let (truth, timed) = flow.finish("centralized-qualification");
+    let mut seqs = [0x1000_u64; 3];
+    let events: Vec<_> = timed
+        .into_iter()
+        .map(|timed| {
+            let mut event = timed.event;
+            event.site = Text::from(center.sites[timed.site].application.as_str());
+            seqs[timed.site] += 1;
+            event.seq = Some(seqs[timed.site]);
+            event.timestamp = Some(Timestamp(timed.time));
+            event
+        })
+        .collect();
+    let dir = common::fixture_dir("centralized-qualification");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("fixture dir");
+    common::write_logs(&dir, &events);
+    let media: Vec<String> = truth
+        .media
+        .iter()
+        .map(|file| {
+            serde_json::json!({
+                "type": "media", "site": file.site, "call_uuid": file.call_uuid, "media_id": file.media_id,
+                "recorded_dn": file.recorded_dn, "side": file.recorded_side, "start": file.start, "stop": file.stop,
+            })
+            .to_string()
+        })
+        .collect();
+    fs::write(dir.join("media.jsonl"), media.join("\n") + "\n").expect("feed written");
+    fs::write(dir.join("truth.json"), serde_json::to_string_pretty(&truth).expect("json") + "\n")
+        .expect("truth");
 }
