@@ -195,7 +195,7 @@ impl Recorder {
             None => inferred,
         };
         for file in &mut files {
-            file.heard = heard(file, &segs, interaction.ani.as_deref());
+            file.heard = heard(file, &segs, interaction);
         }
         files.sort_by(|a, b| (a.start_at, &a.media_id).cmp(&(b.start_at, &b.media_id)));
         check_files(&files, &segs, interaction, tolerance, &mut findings);
@@ -491,16 +491,26 @@ fn missing(
     }
 }
 
-/// Who is heard on a file: every person (not a queue or routing point) connected on any
-/// segment of the interaction while the file runs, from when they were connected until they
-/// left. The customer (the interaction's ANI) counts as connected on every main call (root
-/// or hop) for that call's life when the logs give it no events of its own.
-fn heard(file: &MediaFile, segs: &[Seg<'_>], customer: Option<&str>) -> Vec<Heard> {
+/// Who is heard on a file: every person (not a queue or routing point) connected on a
+/// segment of the file's conversation while the file runs, from when they were connected
+/// until they left. The conversation is the file's segment and every segment joined to it by
+/// the interaction's evidence; a segment reached through a consultation or a merge is only
+/// heard once that consultation has ended (completed into the main call), so a held
+/// customer is not heard on the consultation's file, nor the consulted agent on the main
+/// call's file before completion. The customer, when the logs give it no events of its own,
+/// is the interaction's ANI, counted on every main call (root or hop) for that call's life.
+fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<Heard> {
+    let customer = interaction.ani.as_deref();
     let file_end = file.stop_at.or_else(|| segs.iter().filter_map(|seg| seg.end).max());
+    let gates = gates(file, segs, interaction);
     let mut heard: Vec<(Timestamp, Timestamp, Heard)> = Vec::new();
     let mut add = |dn: &Text, kind: &'static str, site: &Text, first: Timestamp, last: Timestamp| {
         let from = first.max(file.start_at);
         let until = file_end.map_or(last, |end| last.min(end));
+        // Less than a second together is the jitter of a hand-over, not a conversation.
+        if until.0 - from.0 < SECOND && dn.as_str() != file.recorded_dn {
+            return;
+        }
         if until <= from {
             return;
         }
@@ -513,7 +523,8 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], customer: Option<&str>) -> Vec<Hear
             Heard { dn: dn.clone(), kind, site: site.clone(), from: String::new(), until: String::new() };
         heard.push((from, until, party));
     };
-    for seg in segs {
+    for (seg, gate) in segs.iter().zip(&gates) {
+        let Some(gate) = *gate else { continue };
         let mut customer_seen = false;
         for party in &seg.report.parties {
             customer_seen |= Some(party.dn.as_str()) == customer;
@@ -523,15 +534,20 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], customer: Option<&str>) -> Vec<Hear
             let (Some(first), Some(last)) = (party.connected_time, party.last_time.or(seg.end)) else {
                 continue;
             };
-            add(&party.dn, party.kind, &seg.report.site, first, last);
+            add(&party.dn, party.kind, &seg.report.site, first.max(gate), last);
         }
         if let (Some(customer), false, true) =
             (customer, customer_seen, matches!(seg.report.role, "root" | "hop"))
         {
             if let (Some(start), Some(end)) = (seg.start, seg.end) {
-                add(&Text::from(customer), "customer", &seg.report.site, start, end);
+                let start = customer_joins(seg, segs, interaction).map_or(start, |joins| joins.max(start));
+                add(&Text::from(customer), "customer", &seg.report.site, start.max(gate), end);
             }
         }
+    }
+    // The recorded side is on its own file from its start.
+    if let Some(recorded) = heard.iter_mut().find(|(_, _, party)| party.dn == file.recorded_dn.as_str()) {
+        recorded.0 = file.start_at;
     }
     heard.sort_by(|a, b| (a.0, &a.2.dn).cmp(&(b.0, &b.2.dn)));
     heard
@@ -542,6 +558,67 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], customer: Option<&str>) -> Vec<Hear
             party
         })
         .collect()
+}
+
+/// For each segment, from when the file's conversation includes it (`None`: never).
+fn gates(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<Option<Timestamp>> {
+    let index_of =
+        |site: &str, key: &str| segs.iter().position(|seg| seg.report.site == site && seg.report.key == key);
+    let mut gates: Vec<Option<Timestamp>> = segs
+        .iter()
+        .map(|seg| (Some(&seg.name) == file.segment.as_ref()).then_some(Timestamp(i64::MIN)))
+        .collect();
+    let edges: Vec<(usize, usize, bool)> = interaction
+        .links
+        .iter()
+        .filter_map(|link| {
+            let from = index_of(&link.from.site, &link.from.key)?;
+            let to = index_of(&link.to.site, &link.to.key)?;
+            Some((from, to, matches!(link.evidence, "consultation" | "merge")))
+        })
+        .collect();
+    for _ in 0..segs.len() {
+        let mut changed = false;
+        for &(a, b, gated) in &edges {
+            for (here, there) in [(a, b), (b, a)] {
+                let Some(gate) = gates[here] else { continue };
+                // Through a consultation or a merge: once the consultation side has ended.
+                let consult =
+                    if segs[a].report.role == "root" || segs[a].report.role == "hop" { b } else { a };
+                let ended = segs[consult].report.end.as_deref().and_then(Timestamp::parse_rfc3339);
+                let opens = if gated { ended.map_or(gate, |end| end.max(gate)) } else { gate };
+                if gates[there].is_none_or(|known| opens < known) {
+                    gates[there] = Some(opens);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    gates
+}
+
+/// A segment reached from a consultation (a multi-site consult transfer or two-step
+/// conference) has the consultation's parties first; the customer joins when the
+/// consultation completes, i.e. when it ends (merged into its main call).
+fn customer_joins(seg: &Seg<'_>, segs: &[Seg<'_>], interaction: &Interaction) -> Option<Timestamp> {
+    interaction
+        .links
+        .iter()
+        .filter(|link| {
+            link.to.site == seg.report.site && link.to.key == seg.report.key && link.from.site != link.to.site
+        })
+        .filter_map(|link| {
+            segs.iter().find(|from| {
+                from.report.site == link.from.site
+                    && from.report.key == link.from.key
+                    && matches!(from.report.role, "merged" | "consultation")
+            })
+        })
+        .filter_map(|from| from.report.end.as_deref().and_then(Timestamp::parse_rfc3339))
+        .min()
 }
 
 /// P3, P4 and P8 on the files themselves.

@@ -86,9 +86,14 @@ fn in_site_two_step_transfer_keeps_the_consultation_file_on_the_main_call() {
         files(&recording),
         expected(&[
             ("SIP_LON", "1015", "agent", &["1015", "1028"]),
-            ("SIP_LON", "1006", "agent", &["1015", "1028", "1006"]),
+            ("SIP_LON", "1006", "agent", &["1006", "1015", "1028"]),
         ])
     );
+    // The caller (1028, held on the main call) is heard on the consultation's file only
+    // once the transfer completes.
+    let consult = &recording.media_files[1];
+    let caller = consult.heard.iter().find(|party| party.dn == "1028").expect("heard");
+    assert!(caller.from > consult.start, "{caller:?}");
     // The consultation's file outlives its call (merged into the main call): no P4, no P10.
     assert_eq!(rules(&recording), []);
 }
@@ -162,14 +167,14 @@ fn agent_recording_ends_on_a_multi_site_transfer_and_the_gap_is_expected() {
 }
 
 #[test]
-fn multi_site_consult_transfer_hears_agent2_during_the_consultation() {
+fn multi_site_consult_transfer_to_an_unrecorded_site_keeps_the_customer_file_pinned() {
     let recording = only("multi-site-consult-transfer", "media.jsonl");
     check_grouping(&recording, "000P30KH7088L1IC08GB82000000000F");
     let customer = "+15550832266";
     assert_eq!(
         files(&recording),
         expected(&[
-            ("SIP_LON", "1030", "agent", &[customer, "1030", "2010"]),
+            ("SIP_LON", "1030", "agent", &[customer, "1030"]),
             ("SIP_LON", customer, "customer", &[customer, "1030", "2010"]),
         ])
     );
@@ -327,4 +332,27 @@ fn a_file_outside_its_call_or_running_past_the_agent_is_reported() {
     let mut found = rules(&recording);
     found.sort();
     assert_eq!(found, [Rule::P2, Rule::P4], "{:#?}", recording.findings);
+}
+
+#[test]
+fn sip_consult_transfer_f2_hears_agent1_then_the_customer() {
+    // Seed 003 consult (two-step) transfer: F1 (Agent1 3040, site 1) is Customer + Agent1;
+    // F2 (Agent2 1005, site 2, on the consultation's CallUUID) is first Agent1 + Agent2, then
+    // after completion Customer + Agent2. Two CallUUIDs under one recording id.
+    let recording = only("sip-consult-transfer", "media.jsonl");
+    check_grouping(&recording, "020P30KH7088L1IC08GB820000000001");
+    let customer = "+15552929843";
+    assert_eq!(
+        files(&recording),
+        expected(&[
+            ("SIP_BLR", "3040", "agent", &[customer, "3040"]),
+            ("SIP_LON", "1005", "agent", &["1005", "3040", customer])
+        ])
+    );
+    let f2 = &recording.media_files[1];
+    assert_eq!(f2.call_uuid, "020P30KH7088L1IC08GB820000000002");
+    let agent1 = f2.heard.iter().find(|party| party.dn == "3040").expect("Agent1 heard");
+    let joined = f2.heard.iter().find(|party| party.dn == customer).expect("customer heard");
+    assert!(agent1.until <= joined.from, "Agent1 leaves as the customer joins: {:?}", f2.heard);
+    assert_eq!(rules(&recording), []);
 }

@@ -16,17 +16,18 @@ use callstitch_sim::{simulate, ContactCenter, MemoryStorage, OutputFormat, SimCo
 use callstitch_tlib::json::event_from_json;
 use callstitch_tlib::{Text, Timestamp};
 
-/// (fixture, scenario, the site the interaction must start at).
-const CASES: [(&str, &str, &str); 9] = [
-    ("in-site-single-step-transfer", "single-step-transfer", "SIP_LON"),
-    ("in-site-two-step-transfer", "two-step-transfer", "SIP_LON"),
-    ("sip-reinvite-transfer", "sip-reinvite-transfer", "SIP_LON"),
-    ("sip-refer-transfer", "sip-refer-transfer", "SIP_LON"),
-    ("agent-multi-site-transfer", "sip-refer-transfer", "SIP_BLR"),
-    ("multi-site-consult-transfer", "multi-site-consult-transfer", "SIP_LON"),
-    ("multi-site-conference", "multi-site-conference", "SIP_LON"),
-    ("iscc-transfer", "iscc-transfer", "SIP_LON"),
-    ("hold-retrieve", "hold-retrieve", "SIP_LON"),
+/// (fixture, scenario, the site the interaction must start at, the site it must end at or "").
+const CASES: [(&str, &str, &str, &str); 10] = [
+    ("in-site-single-step-transfer", "single-step-transfer", "SIP_LON", ""),
+    ("in-site-two-step-transfer", "two-step-transfer", "SIP_LON", ""),
+    ("sip-reinvite-transfer", "sip-reinvite-transfer", "SIP_LON", ""),
+    ("sip-refer-transfer", "sip-refer-transfer", "SIP_LON", ""),
+    ("agent-multi-site-transfer", "sip-refer-transfer", "SIP_BLR", ""),
+    ("multi-site-consult-transfer", "multi-site-consult-transfer", "SIP_LON", ""),
+    ("sip-consult-transfer", "multi-site-consult-transfer", "SIP_BLR", "SIP_LON"),
+    ("multi-site-conference", "multi-site-conference", "SIP_LON", ""),
+    ("iscc-transfer", "iscc-transfer", "SIP_LON", ""),
+    ("hold-retrieve", "hold-retrieve", "SIP_LON", ""),
 ];
 
 #[test]
@@ -56,12 +57,17 @@ fn regenerate() {
             }
         }
     }
-    for (fixture, scenario, home) in CASES {
+    for (fixture, scenario, home, last) in CASES {
         let truth = truths
             .iter()
             .find(|truth| {
                 truth["scenario"] == scenario
                     && truth["segments"][0]["site"] == home
+                    && (last.is_empty()
+                        || truth["segments"]
+                            .as_array()
+                            .and_then(|segments| segments.last())
+                            .is_some_and(|end| end["site"] == last))
                     && truth["media"].as_array().is_some_and(|media| !media.is_empty())
             })
             .unwrap_or_else(|| panic!("no {scenario} from {home}"));
