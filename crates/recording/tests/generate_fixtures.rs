@@ -17,7 +17,10 @@ use callstitch_tlib::json::event_from_json;
 use callstitch_tlib::{Text, Timestamp};
 
 /// (fixture, scenario, the site the interaction must start at, the site it must end at or "").
-const CASES: [(&str, &str, &str, &str); 10] = [
+///
+/// `hold-retrieve` is not listed: it was cut before the simulator stopped ending an agent's
+/// recording when the agent left a consultation (see its README.md), and is kept as it is.
+const CASES: [(&str, &str, &str, &str); 9] = [
     ("in-site-single-step-transfer", "single-step-transfer", "SIP_LON", ""),
     ("in-site-two-step-transfer", "two-step-transfer", "SIP_LON", ""),
     ("sip-reinvite-transfer", "sip-reinvite-transfer", "SIP_LON", ""),
@@ -27,7 +30,6 @@ const CASES: [(&str, &str, &str, &str); 10] = [
     ("sip-consult-transfer", "multi-site-consult-transfer", "SIP_BLR", "SIP_LON"),
     ("multi-site-conference", "multi-site-conference", "SIP_LON", ""),
     ("iscc-transfer", "iscc-transfer", "SIP_LON", ""),
-    ("hold-retrieve", "hold-retrieve", "SIP_LON", ""),
 ];
 
 #[test]

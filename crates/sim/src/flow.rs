@@ -468,7 +468,16 @@ impl<'a> Flow<'a> {
         };
         self.leave(seg, this, exit, Some(by));
         let site = self.segs[seg.0].site;
-        self.stop_recording(site, this, "left");
+        // R1: the recording ends when the recorded DN leaves the call, not when it leaves a
+        // consultation and goes back to the customer it holds.
+        let still_on_a_call = self.segs.iter().any(|draft| {
+            draft.site == site
+                && !draft.deleted
+                && draft.parties.iter().any(|party| party.dn == this && party.exit.is_none())
+        });
+        if !still_on_a_call {
+            self.stop_recording(site, this, "left");
+        }
         let local = leave != Leave::ByOther;
         let written = self.releasing_party(site, if local { "1 Local" } else { "2 Remote" });
         let event =
