@@ -356,3 +356,26 @@ fn sip_consult_transfer_f2_hears_agent1_then_the_customer() {
     assert!(agent1.until <= joined.from, "Agent1 leaves as the customer joins: {:?}", f2.heard);
     assert_eq!(rules(&recording), []);
 }
+
+#[test]
+fn two_step_conference_files_overlap_and_the_customer_joins_f2_at_completion() {
+    // Seed 003 two-step conference: F1 (Agent1 3038, SIP_BLR) is Customer + Agent1, then
+    // Customer + Agent1 + Agent2 until Agent1 drops out; F2 (Agent2 1024, SIP_LON, on the
+    // consultation's CallUUID) is Agent1 + Agent2, then all three, then Customer + Agent2.
+    let recording = only("two-step-conference", "media.jsonl");
+    check_grouping(&recording, "020P30KH7088L1IC08GB820000000001");
+    let customer = "+15558109612";
+    assert_eq!(
+        files(&recording),
+        expected(&[
+            ("SIP_BLR", "3038", "agent", &[customer, "3038", "1024"]),
+            ("SIP_LON", "1024", "agent", &["1024", "3038", customer])
+        ])
+    );
+    let (f1, f2) = (&recording.media_files[0], &recording.media_files[1]);
+    let agent2_on_f1 = f1.heard.iter().find(|party| party.dn == "1024").expect("Agent2 on F1");
+    let customer_on_f2 = f2.heard.iter().find(|party| party.dn == customer).expect("customer on F2");
+    assert_eq!(agent2_on_f1.from, customer_on_f2.from, "both from the completion of the conference");
+    assert!(f1.stop_at.is_some_and(|stop| stop > f2.start_at), "F1 and F2 overlap");
+    assert_eq!(rules(&recording), []);
+}

@@ -8,13 +8,15 @@ mod common;
 use std::collections::BTreeSet;
 use std::fs;
 
-use callstitch_sim::flow::Flow;
+use callstitch_sim::flow::{ConsultFor, Flow, Leave};
 use callstitch_sim::ids::Ids;
 use callstitch_sim::rng::Rng;
-use callstitch_sim::scenario::{arrive_at_agent, end_conversation, pick_caller, queue, start_call};
+use callstitch_sim::scenario::{
+    agent, answer, arrive_at_agent, end_conversation, pick_caller, queue, start_call,
+};
 use callstitch_sim::{simulate, ContactCenter, MemoryStorage, OutputFormat, SimConfig};
 use callstitch_tlib::json::event_from_json;
-use callstitch_tlib::{Text, Timestamp};
+use callstitch_tlib::{DnRole, Text, Timestamp};
 
 /// (fixture, scenario, the site the interaction must start at, the site it must end at or "").
 ///
@@ -145,7 +147,13 @@ fn regenerate_centralized_qualification() {
     flow.wait_ms(20, 200);
     flow.stop_recording(q, caller.dn(), "call-end");
     flow.call_deleted(seg, None, None);
-    let (truth, timed) = flow.finish("centralized-qualification");
+    write_flow(&center, flow, "centralized-qualification");
+}
+
+/// Writes a scripted flow as a fixture: one log per site (sequence numbers per site, time
+/// stamps on true time), its media feed and its truth.
+fn write_flow(center: &ContactCenter, flow: Flow<'_>, fixture: &str) {
+    let (truth, timed) = flow.finish(fixture);
     let mut seqs = [0x1000_u64; 3];
     let events: Vec<_> = timed
         .into_iter()
@@ -158,7 +166,7 @@ fn regenerate_centralized_qualification() {
             event
         })
         .collect();
-    let dir = common::fixture_dir("centralized-qualification");
+    let dir = common::fixture_dir(fixture);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("fixture dir");
     common::write_logs(&dir, &events);
@@ -176,4 +184,49 @@ fn regenerate_centralized_qualification() {
     fs::write(dir.join("media.jsonl"), media.join("\n") + "\n").expect("feed written");
     fs::write(dir.join("truth.json"), serde_json::to_string_pretty(&truth).expect("json") + "\n")
         .expect("truth");
+}
+
+/// Seed 003 "two-step conference" between SIP Servers: Agent1 (SIP_BLR, recorded) holds the
+/// customer and consults the remote routing point; the consultation reaches Agent2 on
+/// SIP_LON (recorded by SIP_LON); Agent1 completes the conference, the three talk, Agent1
+/// drops out, the customer and Agent2 go on. SIP_BLR mixes the conference and stays in the
+/// path until the end. Scripted with the simulator's flow steps.
+#[test]
+#[ignore = "writes the fixtures"]
+fn regenerate_two_step_conference() {
+    let center = ContactCenter::for_seed(3, 11);
+    let (home, dest) = (2, 0);
+    assert_eq!(center.sites[home].application.as_str(), "SIP_BLR");
+    let mut rng = Rng::new(12);
+    let mut ids = Ids::new(3, 0);
+    let mut flow = Flow::new(&center, &mut rng, &mut ids, 1_770_019_200_000_000);
+    let caller = pick_caller(&mut flow, home, 0);
+    let main = start_call(&mut flow, home, &caller);
+    let agent1 = agent(&mut flow, home, &[]);
+    flow.ringing(main, &agent1, caller.dn(), None);
+    flow.wait(2, 10);
+    answer(&mut flow, main, &caller, &agent1);
+    flow.wait(15, 60);
+    flow.held(main, &agent1, DnRole::Destination, caller.dn());
+    let consult = flow.consultation(main, ConsultFor::Conference);
+    let remote = center.sites[dest].external_routing_point.clone();
+    flow.dialing(consult, &agent1, &remote);
+    let remote_call = flow.hop_islink(consult, dest, &agent1, false);
+    let agent2 = arrive_at_agent(&mut flow, remote_call, dest, &agent1);
+    flow.established(consult, &agent1, DnRole::Origination, &remote);
+    flow.wait(10, 40);
+    flow.released(consult, &agent1, DnRole::Origination, Some(&remote), Leave::Conferenced);
+    flow.retrieved(main, &agent1, DnRole::Destination, caller.dn());
+    flow.party_added(main, &agent1, &remote, &agent1);
+    flow.set_outcome(consult, "conferenced");
+    flow.call_deleted(consult, None, Some(main));
+    flow.move_links(consult, main);
+    flow.set_outcome(main, "conferenced");
+    flow.wait(20, 90);
+    flow.released(main, &agent1, DnRole::Destination, Some(caller.dn()), Leave::HungUp);
+    flow.set_outcome(remote_call, "answered");
+    end_conversation(&mut flow, remote_call, &caller, &agent2);
+    flow.wait_ms(20, 200);
+    flow.call_deleted(main, None, None);
+    write_flow(&center, flow, "two-step-conference");
 }
