@@ -143,3 +143,25 @@ fn a_bad_feed_is_reported_by_line_and_the_rest_is_used() {
         .sum();
     assert_eq!(files, good.lines().count(), "every good line's file is kept");
 }
+
+#[test]
+fn without_a_feed_every_simulated_file_is_inferred_from_gsip_rec_fn() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = simulate(dir.path(), "6");
+    let traced = callstitch(&["trace", "--json", &out]);
+    assert_eq!(traced.status.code(), Some(0), "{}", String::from_utf8_lossy(&traced.stderr));
+    let found = by_recording(json_lines(&traced.stdout));
+    let truth = json_lines(&std::fs::read(format!("{out}/truth.jsonl")).expect("truth"));
+    for interaction in &truth {
+        let media = interaction["media"].as_array().cloned().unwrap_or_default();
+        let root = interaction["segments"][0]["call_uuid"].as_str().expect("root CallUUID");
+        let files =
+            found.get(root).map(|value| value["recording"]["media_files"].clone()).unwrap_or_default();
+        let files = files.as_array().cloned().unwrap_or_default();
+        let ids = |list: &[serde_json::Value]| -> BTreeSet<String> {
+            list.iter().filter_map(|file| file["media_id"].as_str().map(str::to_string)).collect()
+        };
+        assert_eq!(ids(&files), ids(&media), "recording {root}");
+        assert!(files.iter().all(|file| file["provenance"] == "inferred"));
+    }
+}

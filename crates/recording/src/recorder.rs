@@ -425,14 +425,21 @@ fn infer(
                 (None, None) => continue,
             };
             let stop = party.and_then(|party| party.last_time).or(seg.end).filter(|stop| *stop >= start);
-            if files.iter().any(|file| {
+            let concurrent = files.iter().any(|file| {
                 file.segment.as_deref() == Some(seg.name.as_str())
                     && file.recorded_dn == dn
                     && stop.is_none_or(|stop| file.start_at <= stop)
                     && file.stop_at.is_none_or(|other| other >= start)
-            }) {
+            });
+            // Two requests for one DN's side are one file; two file names are two files, the
+            // second of another side (SIP Server attaches both names on the same DN).
+            if concurrent && media_id.is_empty() {
                 continue;
             }
+            if !media_id.is_empty() && files.iter().any(|file| file.media_id == media_id) {
+                continue;
+            }
+            let side = if concurrent { RecordedSide::Call } else { side_of(party) };
             with_trigger.insert(index);
             let media_id = if media_id.is_empty() {
                 format!("inferred:{}:{}:{}", seg.name, dn, files.len() + 1)
@@ -444,7 +451,7 @@ fn infer(
                 site: seg.report.site.to_string(),
                 call_uuid: key.to_string(),
                 recorded_dn: dn.to_string(),
-                side: side_of(party),
+                side,
                 start: start.to_string(),
                 stop: stop.map(|stop| stop.to_string()),
                 provenance: Provenance::Inferred,

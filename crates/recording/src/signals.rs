@@ -64,15 +64,13 @@ impl Signals {
     pub fn observe(&mut self, event: &Event) {
         let call_uuid = event.call_uuid.as_ref().map(|uuid| uuid.as_str().to_string());
         if let Some(user_data) = &event.user_data {
-            if let Some(value) = user_data.get("GSIP_REC_FN").and_then(|value| value.as_text()) {
+            // Every pair: a call recorded on two sides carries two names under the same key.
+            let names = user_data.iter().filter(|pair| pair.key == "GSIP_REC_FN");
+            for value in names.filter_map(|pair| pair.value.as_text()) {
                 let value = value.to_string();
                 if !value.is_empty() && self.seen_names.insert((event.site.clone(), value.clone())) {
-                    self.push(
-                        event,
-                        call_uuid.clone(),
-                        event.this_dn.clone(),
-                        TriggerKind::FileName { value },
-                    );
+                    let dn = event.this_dn.clone();
+                    self.push(event, call_uuid.clone(), dn, TriggerKind::FileName { value });
                 }
             }
             if let (Some(key), Some(uuid)) = (&self.marker_key, &call_uuid) {
