@@ -45,6 +45,8 @@ pub struct FeedFile {
     pub stop: Option<Timestamp>,
     /// The line of its start object.
     pub line: u64,
+    /// The recording id the archive already gave it (`recording_id`), if the feed says.
+    pub archive_id: Option<String>,
 }
 
 /// A line of the feed that could not be taken as it is.
@@ -103,6 +105,7 @@ struct RawMedia {
     side: Option<RecordedSide>,
     start: Option<String>,
     stop: Option<String>,
+    recording_id: Option<String>,
 }
 
 /// Reads a feed. Only an I/O error stops it; every bad line is kept as a [`FeedError`].
@@ -169,7 +172,18 @@ fn take_line(
     let recorded_dn = raw.recorded_dn.ok_or(FeedError::Missing { line, field: "recorded_dn" })?;
     let side = raw.side.ok_or(FeedError::Missing { line, field: "side" })?;
     by_id.insert(media_id.clone(), feed.files.len());
-    feed.files.push(FeedFile { media_id, site, call_uuid, recorded_dn, side, start, stop: None, line });
+    let archive_id = raw.recording_id.filter(|id| !id.is_empty());
+    feed.files.push(FeedFile {
+        media_id,
+        site,
+        call_uuid,
+        recorded_dn,
+        side,
+        start,
+        stop: None,
+        line,
+        archive_id,
+    });
     let index = feed.files.len() - 1;
     match stop {
         Some(stop) => set_stop(&mut feed.files[index], stop, line),

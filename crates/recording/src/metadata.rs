@@ -64,6 +64,7 @@ pub fn recording_metadata(recording: &Recording, interaction: &Interaction) -> V
     history.sort_by(|a, b| a.0.cmp(&b.0));
     json!({
         "id": recording.recording_id,
+        "aliases": recording.aliases,
         "interaction_id": recording.interaction_id,
         "callerPhoneNumber": interaction.ani,
         "dialedPhoneNumber": interaction.dnis,

@@ -71,6 +71,9 @@ pub struct MediaFile {
     /// The feed line of its start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// The recording id the archive gave it, if the feed says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive_id: Option<String>,
     #[serde(skip)]
     pub start_at: Timestamp,
     #[serde(skip)]
@@ -82,6 +85,10 @@ pub struct MediaFile {
 pub struct Recording {
     /// The interaction root's CallUUID (its key when it has none).
     pub recording_id: String,
+    /// Recording ids the archive already gave these files (feed `recording_id`), when they
+    /// differ from `recording_id`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     pub interaction_id: String,
     pub media_files: Vec<MediaFile>,
     pub findings: Vec<Finding>,
@@ -126,6 +133,8 @@ pub struct Recorder {
     /// CallUUID (and media-id prefix) → feed files.
     index: HashMap<String, Vec<usize>>,
     claimed: Vec<bool>,
+    /// Archive recording id → the recording id that first grouped its files (P6).
+    archive_owner: HashMap<String, String>,
 }
 
 impl Recorder {
@@ -141,7 +150,7 @@ impl Recorder {
             }
         }
         let claimed = vec![false; files.len()];
-        Recorder { config, feed, index, claimed }
+        Recorder { config, feed, index, claimed, archive_owner: HashMap::new() }
     }
 
     pub fn has_feed(&self) -> bool {
@@ -200,12 +209,61 @@ impl Recorder {
         files.sort_by(|a, b| (a.start_at, &a.media_id).cmp(&(b.start_at, &b.media_id)));
         check_files(&files, &segs, interaction, tolerance, &mut findings);
         refer_gaps(&files, &segs, &trigger_segs, signals, interaction, tolerance, &mut findings);
+        let aliases = self.archive_grouping(&recording_id, &files, interaction, &mut findings);
         Recording {
             recording_id,
+            aliases,
             interaction_id: interaction.interaction_id.clone(),
             media_files: files,
             findings,
         }
+    }
+
+    /// P6: the archive's grouping against the interaction's. Returns the archive ids.
+    fn archive_grouping(
+        &mut self,
+        recording_id: &str,
+        files: &[MediaFile],
+        interaction: &Interaction,
+        findings: &mut Vec<Finding>,
+    ) -> Vec<String> {
+        let ids: BTreeSet<&str> = files.iter().filter_map(|file| file.archive_id.as_deref()).collect();
+        if ids.len() > 1 {
+            findings.push(finding(
+                Rule::P6,
+                interaction,
+                Vec::new(),
+                files
+                    .iter()
+                    .filter(|file| file.archive_id.is_some())
+                    .map(|file| file.media_id.clone())
+                    .collect(),
+                format!(
+                    "the files of one interaction sit under {} archive recording ids: {}",
+                    ids.len(),
+                    ids.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+                Vec::new(),
+            ));
+        }
+        for id in &ids {
+            let owner = self.archive_owner.entry(id.to_string()).or_insert_with(|| recording_id.to_string());
+            if owner != recording_id {
+                findings.push(finding(
+                    Rule::P6,
+                    interaction,
+                    Vec::new(),
+                    files
+                        .iter()
+                        .filter(|file| file.archive_id.as_deref() == Some(*id))
+                        .map(|file| file.media_id.clone())
+                        .collect(),
+                    format!("archive recording id {id} also holds files of recording {owner}, which is not linked to this one"),
+                    Vec::new(),
+                ));
+            }
+        }
+        ids.into_iter().filter(|id| *id != recording_id).map(str::to_string).collect()
     }
 
     fn match_feed(
@@ -328,6 +386,7 @@ fn feed_media(file: &FeedFile, seg: &Seg<'_>, matched_by: &'static str) -> Media
         matched_by,
         heard: Vec::new(),
         line: Some(file.line),
+        archive_id: file.archive_id.clone(),
         start_at: file.start,
         stop_at: file.stop,
     }
@@ -459,6 +518,7 @@ fn infer(
                 matched_by,
                 heard: Vec::new(),
                 line: None,
+                archive_id: None,
                 start_at: start,
                 stop_at: stop,
             });
@@ -642,6 +702,27 @@ fn check_files(
             continue; // already P2: its times say nothing about the party
         }
         let party = seg.party(&file.recorded_dn);
+        let never_connected = |report: &SegmentReport| {
+            report
+                .parties
+                .iter()
+                .filter(|party| party.dn == file.recorded_dn.as_str())
+                .all(|party| party.connected_time.is_none())
+        };
+        if file.side == RecordedSide::Agent
+            && party.is_some()
+            && never_connected(seg.report)
+            && seg.survivor.is_none_or(never_connected)
+        {
+            findings.push(finding(
+                Rule::P9,
+                interaction,
+                vec![seg.name.clone()],
+                vec![file.media_id.clone()],
+                format!("agent recording of {}, who never connected on this call", file.recorded_dn),
+                vec![times_of(seg)],
+            ));
+        }
         if let (Some(stop), Some(last)) = (file.stop_at, party.and_then(|party| party.last_time)) {
             let covered_after = files.iter().any(|other| {
                 other.segment == file.segment

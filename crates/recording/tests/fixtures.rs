@@ -379,3 +379,35 @@ fn two_step_conference_files_overlap_and_the_customer_joins_f2_at_completion() {
     assert!(f1.stop_at.is_some_and(|stop| stop > f2.start_at), "F1 and F2 overlap");
     assert_eq!(rules(&recording), []);
 }
+
+#[test]
+fn files_of_one_interaction_under_several_archive_ids_disagree_with_linking() {
+    let recording = with_feed(|line| {
+        let archive = if line.contains("\"recorded_dn\":\"1026\"") { "ARCHIVE-A" } else { "ARCHIVE-B" };
+        vec![line.replacen('{', &format!("{{\"recording_id\":\"{archive}\","), 1)]
+    });
+    assert_eq!(rules(&recording), [Rule::P6]);
+    assert_eq!(recording.aliases, ["ARCHIVE-A", "ARCHIVE-B"]);
+    assert_eq!(recording.findings[0].files.len(), 3);
+}
+
+#[test]
+fn agent_recording_of_a_party_that_only_rang_is_a_call_that_never_connected() {
+    // In the cancelled consultation, 1037 rang on call ...0093 and never answered.
+    let case = "hold-retrieve";
+    let mut text = std::fs::read_to_string(common::fixture_dir(case).join("media.jsonl")).expect("feed");
+    text.push_str(concat!(
+        r#"{"type":"media","site":"SIP_LON","call_uuid":"000P30KH7088L1IC08GB820000000093","#,
+        r#""media_id":"000P30KH7088L1IC08GB820000000093_ringing","recorded_dn":"1037","side":"agent","#,
+        r#""start":"2026-02-02T08:01:56.5Z","stop":"2026-02-02T08:02:04.5Z"}"#,
+        "\n"
+    ));
+    let feed = callstitch_recording::read_feed(text.as_bytes()).expect("in memory");
+    let (all, _) = common::recordings(case, Some(feed));
+    let recording = &all[0].1;
+    let mut found = rules(recording);
+    found.sort();
+    assert_eq!(found, [Rule::P3, Rule::P9], "{:#?}", recording.findings);
+    let never = recording.findings.iter().find(|finding| finding.rule == Rule::P9).expect("P9");
+    assert_eq!(never.segments, ["SIP_LON/000P30KH7088L1IC08GB820000000093"]);
+}
