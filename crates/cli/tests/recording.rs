@@ -118,6 +118,15 @@ fn recording_prints_one_interactions_metadata_and_inference_works_without_a_feed
     let files = last["recording"]["media_files"].as_array().expect("media_files");
     assert!(!files.is_empty() && files.iter().all(|file| file["provenance"] == "inferred"));
 
+    let filtered = callstitch(&["trace", "--json", "--media", &media, "--call-uuid", root, &out]);
+    assert_eq!(filtered.status.code(), Some(0));
+    assert!(
+        filtered.stderr.is_empty(),
+        "a filter makes no orphans: {}",
+        String::from_utf8_lossy(&filtered.stderr)
+    );
+    assert_eq!(json_lines(&filtered.stdout).last().expect("shown")["recording"]["recording_id"], root);
+
     let missing = callstitch(&["recording", "NO-SUCH-ID", &out]);
     assert_ne!(missing.status.code(), Some(0));
 }

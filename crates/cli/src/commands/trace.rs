@@ -119,11 +119,13 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     let mut failed: Option<io::Error> = None;
     let mut print = |interaction: Interaction| {
         shown.seen += 1;
+        // Every interaction claims its media files, shown or not, so that only files of no
+        // interaction are called orphans.
+        let recording = recorder.recording(&interaction, &signals.borrow());
         if !args.wants(&interaction) {
             return;
         }
         shown.count(&interaction);
-        let recording = recorder.recording(&interaction, &signals.borrow());
         let text = if args.json {
             json_line(&interaction, &recording)
         } else {
