@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use callstitch_engine::EnderKind;
 use callstitch_tlib::Text;
 use serde::Serialize;
 
@@ -210,14 +211,21 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
     }
 }
 
-/// The interaction id: 16 hex digits of a fixed 64-bit FNV-1a hash of the root's site and
-/// key, so the same input gives the same id on any machine and in any order.
+/// The interaction id: 16 hex digits of a fixed 64-bit hash of the root's site and key, so
+/// the same input gives the same id on any machine and in any order. FNV-1a, then the
+/// MurmurHash3 finaliser, so that roots with neighbouring CallUUIDs get ids that do not look
+/// alike.
 pub fn interaction_id(root: &Segment) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in root.id.site.as_bytes().iter().chain([0_u8].iter()).chain(root.id.key.as_bytes()) {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^= hash >> 33;
     format!("{hash:016x}")
 }
 
@@ -341,13 +349,11 @@ fn last_customer_segment<'a>(
 
 fn ended_by(segment: &Segment) -> EndedBy {
     let verdict = &segment.release;
-    let kind =
-        serde_json::to_value(verdict.ended_by.kind).ok().and_then(|value| value.as_str().map(str::to_string));
-    let who = match kind.as_deref() {
-        Some("customer") => "customer",
-        Some("agent") => "agent",
-        Some("system" | "application" | "network") => "system",
-        _ => "unknown",
+    let who = match verdict.ended_by.kind {
+        EnderKind::Customer => "customer",
+        EnderKind::Agent => "agent",
+        EnderKind::System | EnderKind::Application | EnderKind::Network => "system",
+        EnderKind::Unknown => "unknown",
     };
     EndedBy {
         dn: verdict.ended_by.dn.clone(),

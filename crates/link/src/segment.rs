@@ -173,19 +173,15 @@ fn min_time(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
-fn label<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 fn segment_party(party: &Party) -> SegmentParty {
     let verdict = party.verdict.as_ref();
     SegmentParty {
         dn: party.dn.clone(),
         kind: party.kind.label(),
         role: party.role.as_ref().map(|role| role.to_string()),
-        final_state: label(&party.state),
-        exit: party.exit.as_ref().map(label),
-        released_by: verdict.map_or_else(|| "unknown".to_string(), |verdict| label(&verdict.released_by)),
+        final_state: party.state.label().to_string(),
+        exit: party.exit.map(|exit| exit.label().to_string()),
+        released_by: verdict.map_or("unknown", |verdict| verdict.released_by.label()).to_string(),
         released_by_dn: verdict.and_then(|verdict| verdict.by.clone()),
         provenance: verdict.map_or("unknown", |verdict| verdict.provenance.label()),
         first_time: party.first_time,
