@@ -2,18 +2,14 @@
 //! GIR's recording.json (docs/recording.md), from the logs of every site and, with
 //! --media, the recording-side media feed.
 
-use std::cell::RefCell;
 use std::io::{self, Write};
 
 use anyhow::{bail, Result};
-use callstitch_engine::config::SECOND;
-use callstitch_engine::EngineConfig;
-use callstitch_link::{Interaction, LinkerConfig, Stitcher};
-use callstitch_recording::{recording_metadata, Signals};
+use callstitch_link::Interaction;
+use callstitch_recording::recording_metadata;
 use clap::Args;
 
-use crate::commands::parse::ReadArgs;
-use crate::commands::trace::{recorder, site_directory};
+use crate::commands::trace::{stitch_interactions, StitchArgs};
 use crate::input;
 
 #[derive(Debug, Args)]
@@ -23,24 +19,8 @@ pub struct RecordingArgs {
     #[arg(value_name = "ID")]
     pub id: String,
 
-    /// Log or JSON-lines files, directories or - for standard input, of every site.
-    #[arg(required = true, value_name = "[NAME=]PATH")]
-    pub paths: Vec<String>,
-
-    /// The recording-side media feed (JSON lines). Without it, recordings are inferred.
-    #[arg(long, value_name = "PATH")]
-    pub media: Option<std::path::PathBuf>,
-
-    /// The deployment's own "being recorded" user-data key.
-    #[arg(long, value_name = "KEY")]
-    pub record_marker: Option<String>,
-
-    /// Seconds of event time to wait for the other end of an Inter-Site Link.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
-    pub link_timeout: u32,
-
     #[command(flatten)]
-    pub read: ReadArgs,
+    pub stitch: StitchArgs,
 }
 
 fn names(interaction: &Interaction, id: &str) -> bool {
@@ -53,29 +33,16 @@ fn names(interaction: &Interaction, id: &str) -> bool {
 }
 
 pub fn run(args: &RecordingArgs) -> Result<()> {
-    let sources = input::resolve(&args.paths)?;
-    let mut recorder = recorder(args.media.as_deref())?;
-    let signals = RefCell::new(Signals::new(args.record_marker.clone()));
-    let linker =
-        LinkerConfig { link_timeout: i64::from(args.link_timeout) * SECOND, ..LinkerConfig::default() };
-    let mut stitcher = Stitcher::new(EngineConfig::default(), linker, site_directory(&sources));
     let mut found: Option<serde_json::Value> = None;
-    let mut keep = |interaction: Interaction| {
+    let (read, _) = stitch_interactions(&args.stitch, |interaction, recording| {
         if names(&interaction, &args.id) {
-            let recording = recorder.recording(&interaction, &signals.borrow());
             found = Some(recording_metadata(&recording, &interaction));
         }
-    };
-    let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
-        signals.borrow_mut().observe(&event);
-        stitcher.push(&event, &mut |_| {}, &mut keep);
-        Ok(())
     })?;
-    stitcher.finish(&mut |_| {}, &mut keep);
     input::require_events(&read)?;
     let Some(metadata) = found else { bail!("no interaction or recording {} in the input", args.id) };
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &metadata)?;
+    serde_json::to_writer_pretty(&mut out, &metadata).map_err(io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

@@ -15,12 +15,38 @@ use clap::Args;
 use crate::commands::parse::ReadArgs;
 use crate::input::{self, Source};
 
+/// What every command that puts interactions together reads: the logs of every site, the
+/// recording-side media feed, and how long links wait.
 #[derive(Debug, Args)]
-pub struct TraceArgs {
+pub struct StitchArgs {
     /// Log or JSON-lines files, directories (their *.log files) or - for standard input, of
     /// every site. Prefix NAME= to name a site, e.g. TS2=/logs/tserver2/.
     #[arg(required = true, value_name = "[NAME=]PATH")]
     pub paths: Vec<String>,
+
+    /// Wait this many seconds of event time for the other end of an Inter-Site Link after the
+    /// calls ended, before calling the linking timed out.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub link_timeout: u32,
+
+    /// The recording-side media feed (JSON lines, docs/recording.md). Without it, recordings
+    /// are inferred from the event stream and marked inferred.
+    #[arg(long, value_name = "PATH")]
+    pub media: Option<std::path::PathBuf>,
+
+    /// The deployment's own user-data key meaning "this call is being recorded" (seed 002's
+    /// workaround for REFER transfers).
+    #[arg(long, value_name = "KEY")]
+    pub record_marker: Option<String>,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub stitch: StitchArgs,
 
     /// One JSON object per interaction (docs/trace-json.md).
     #[arg(long)]
@@ -41,24 +67,6 @@ pub struct TraceArgs {
     /// Only interactions joined by this Inter-Site Link id.
     #[arg(long, value_name = "ID")]
     pub islink: Option<String>,
-
-    /// Wait this many seconds of event time for the other end of an Inter-Site Link after the
-    /// calls ended, before calling the linking timed out.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
-    pub link_timeout: u32,
-
-    /// The recording-side media feed (JSON lines, docs/recording.md). Without it, recordings
-    /// are inferred from the event stream and marked inferred.
-    #[arg(long, value_name = "PATH")]
-    pub media: Option<std::path::PathBuf>,
-
-    /// The deployment's own user-data key meaning "this call is being recorded" (seed 002's
-    /// workaround for REFER transfers).
-    #[arg(long, value_name = "KEY")]
-    pub record_marker: Option<String>,
-
-    #[command(flatten)]
-    pub read: ReadArgs,
 }
 
 impl TraceArgs {
@@ -107,21 +115,39 @@ pub fn recorder(media: Option<&std::path::Path>) -> Result<Recorder> {
     Ok(Recorder::new(RecorderConfig::default(), feed))
 }
 
-pub fn run(args: &TraceArgs) -> Result<()> {
+/// Reads every site's inputs merged by time through the call engine and the linker, and hands
+/// each interaction, with its recording, to `each`. Every interaction claims its media files,
+/// whatever `each` does with it, so that only files of no interaction are called orphans.
+/// Returns what was read and the recorder, which still holds the feed's own findings.
+pub fn stitch_interactions(
+    args: &StitchArgs,
+    mut each: impl FnMut(Interaction, Recording),
+) -> Result<(input::ReadSummary, Recorder)> {
     let sources = input::resolve(&args.paths)?;
     let mut recorder = recorder(args.media.as_deref())?;
     let signals = RefCell::new(Signals::new(args.record_marker.clone()));
     let linker =
         LinkerConfig { link_timeout: i64::from(args.link_timeout) * SECOND, ..LinkerConfig::default() };
     let mut stitcher = Stitcher::new(EngineConfig::default(), linker, site_directory(&sources));
+    let mut hand_on = |interaction: Interaction| {
+        let recording = recorder.recording(&interaction, &signals.borrow());
+        each(interaction, recording);
+    };
+    let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
+        signals.borrow_mut().observe(&event);
+        stitcher.push(&event, &mut |_| {}, &mut hand_on);
+        Ok(())
+    })?;
+    stitcher.finish(&mut |_| {}, &mut hand_on);
+    Ok((read, recorder))
+}
+
+pub fn run(args: &TraceArgs) -> Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut shown = Tally::default();
     let mut failed: Option<io::Error> = None;
-    let mut print = |interaction: Interaction| {
+    let (read, recorder) = stitch_interactions(&args.stitch, |interaction, recording| {
         shown.seen += 1;
-        // Every interaction claims its media files, shown or not, so that only files of no
-        // interaction are called orphans.
-        let recording = recorder.recording(&interaction, &signals.borrow());
         if !args.wants(&interaction) {
             return;
         }
@@ -134,13 +160,7 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         if let Err(error) = writeln!(out, "{text}") {
             failed.get_or_insert(error);
         }
-    };
-    let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
-        signals.borrow_mut().observe(&event);
-        stitcher.push(&event, &mut |_| {}, &mut print);
-        Ok(())
     })?;
-    stitcher.finish(&mut |_| {}, &mut print);
     if let Some(error) = failed {
         return Err(error.into());
     }
