@@ -224,7 +224,7 @@ impl Linker {
     /// has not changed since).
     pub fn finish(&mut self, out: &mut impl FnMut(Interaction)) {
         let mut ids: Vec<u64> = self.components.keys().copied().collect();
-        ids.sort_by_key(|id| self.component_start(*id));
+        ids.sort_by_cached_key(|id| self.component_start(*id));
         for id in ids {
             let changed = self.components.get(&id).is_some_and(|component| {
                 component.emitted.as_ref().is_none_or(|emitted| emitted.version != component.version)
@@ -615,7 +615,7 @@ impl Linker {
             .segments
             .iter()
             .filter_map(|serial| self.segments.get(serial).map(|segment| (serial, segment)))
-            .max_by_key(|(_, segment)| (segment.last_time, segment.id.clone()));
+            .max_by(|(_, a), (_, b)| (a.last_time, &a.id).cmp(&(b.last_time, &b.id)));
         let Some((serial, segment)) = last else { return false };
         let continued =
             component.edges.iter().any(|edge| edge.from == *serial && edge.kind != EvidenceKind::Merge);

@@ -41,12 +41,12 @@ pub struct SegmentParty {
     pub dn: Text,
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    pub final_state: String,
+    pub role: Option<Text>,
+    pub final_state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit: Option<String>,
+    pub exit: Option<&'static str>,
     /// `self`, `other` or `unknown`, with the provenance of that verdict.
-    pub released_by: String,
+    pub released_by: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub released_by_dn: Option<Text>,
     pub provenance: &'static str,
@@ -178,10 +178,13 @@ fn segment_party(party: &Party) -> SegmentParty {
     SegmentParty {
         dn: party.dn.clone(),
         kind: party.kind.label(),
-        role: party.role.as_ref().map(|role| role.to_string()),
-        final_state: party.state.label().to_string(),
-        exit: party.exit.map(|exit| exit.label().to_string()),
-        released_by: verdict.map_or("unknown", |verdict| verdict.released_by.label()).to_string(),
+        role: party.role.as_ref().map(|role| match role.known_name() {
+            Some(name) => Text::from(name),
+            None => Text::from(role.to_string()),
+        }),
+        final_state: party.state.label(),
+        exit: party.exit.map(|exit| exit.label()),
+        released_by: verdict.map_or("unknown", |verdict| verdict.released_by.label()),
         released_by_dn: verdict.and_then(|verdict| verdict.by.clone()),
         provenance: verdict.map_or("unknown", |verdict| verdict.provenance.label()),
         first_time: party.first_time,

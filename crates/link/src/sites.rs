@@ -12,8 +12,8 @@ use callstitch_tlib::Text;
 /// The sites callstitch reads, and what it learned about their names.
 #[derive(Debug, Clone, Default)]
 pub struct SiteDirectory {
-    /// Lowercased name → the site's name as given.
-    known: BTreeMap<String, Text>,
+    /// The sites' names as given (few: a scan without allocation beats a lowercased map).
+    known: Vec<Text>,
     /// Site → the full location name other sites use for it.
     full_names: BTreeMap<Text, Text>,
 }
@@ -30,7 +30,9 @@ impl SiteDirectory {
     }
 
     pub fn add(&mut self, site: &str) {
-        self.known.insert(site.to_lowercase(), Text::from(site));
+        if !self.known.iter().any(|known| known.eq_ignore_ascii_case(site)) {
+            self.known.push(Text::from(site));
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -39,12 +41,11 @@ impl SiteDirectory {
 
     /// The monitored site a location-name names, if any.
     pub fn site_of(&self, location: &str) -> Option<&Text> {
-        let location = location.to_lowercase();
-        if let Some(site) = self.known.get(&location) {
+        if let Some(site) = self.known.iter().find(|site| site.eq_ignore_ascii_case(location)) {
             return Some(site);
         }
-        let application = location.split('@').next().unwrap_or(&location);
-        self.known.get(application)
+        let application = location.split('@').next().unwrap_or(location);
+        self.known.iter().find(|site| site.eq_ignore_ascii_case(application))
     }
 
     /// True when `location` names `site` (by full name or application name).
