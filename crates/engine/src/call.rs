@@ -8,7 +8,7 @@
 use callstitch_tlib::{
     CallState, CallType, CallUuid, ConnId, DnRole, Event, IsLink, Message, ReleasingParty, Text, Timestamp,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 use crate::event_ref::EventRef;
@@ -16,21 +16,46 @@ use crate::party::{seen, Party, PartyKind};
 use crate::state::{Exit, PartyState};
 use crate::transition::{self, starts_party};
 
+/// What gave a [`CallPointer`]: the attribute or event, by the name the JSON shows.
+pub mod via {
+    pub const TRANSFER_CONN_ID: &str = "TransferConnID";
+    pub const PREVIOUS_CONN_ID: &str = "PreviousConnID";
+    pub const CONFERENCE_CONN_ID: &str = "ConferenceConnID";
+    pub const ORIG_CALL_UUID: &str = "OrigCallUUID";
+    pub const REF_CALL_UUID: &str = "RefCallUUID";
+    pub const EVENT_PARTY_CHANGED: &str = "EventPartyChanged";
+    pub const EVENT_CALL_PARTY_MOVED: &str = "EventCallPartyMoved";
+    /// A party that moved with no event saying so.
+    pub const IMPLICIT: &str = "implicit";
+    /// Every value, so that a snapshot can map a stored name back to it.
+    pub const ALL: [&str; 8] = [
+        TRANSFER_CONN_ID,
+        PREVIOUS_CONN_ID,
+        CONFERENCE_CONN_ID,
+        ORIG_CALL_UUID,
+        REF_CALL_UUID,
+        EVENT_PARTY_CHANGED,
+        EVENT_CALL_PARTY_MOVED,
+        IMPLICIT,
+    ];
+}
+
 /// A pointer from one call to another on the same site (consultation → main, merged →
 /// survivor), with the attribute that gave it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallPointer {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conn_id: Option<ConnId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_uuid: Option<CallUuid>,
-    /// The attribute or event that gave the pointer (`TransferConnID`, `PreviousConnID`,
-    /// `ConferenceConnID`, `OrigCallUUID`, `RefCallUUID`, `EventPartyChanged`, ...).
+    /// The attribute or event that gave the pointer (one of [`via::ALL`]: `TransferConnID`,
+    /// `PreviousConnID`, `ConferenceConnID`, `OrigCallUUID`, `RefCallUUID`,
+    /// `EventPartyChanged`, ...).
     pub via: &'static str,
 }
 
 /// How a call that ended into another one was merged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MergeHow {
     Transfer,
@@ -39,14 +64,14 @@ pub enum MergeHow {
 }
 
 /// A party that moved onto this call from another ConnID.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct MoveIn {
     pub how: MergeHow,
     pub state: PartyState,
 }
 
-/// A live call.
-#[derive(Debug, Clone)]
+/// A live call. Its serde form is the snapshot's (crate::snapshot), never an output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Call {
     pub site: Text,
     /// Engine-wide creation number: the synthetic key when the server sent no CallUUID.
@@ -56,6 +81,7 @@ pub(crate) struct Call {
     pub call_type: Option<CallType>,
     pub ani: Option<Text>,
     pub dnis: Option<Text>,
+    #[serde(with = "crate::snapshot::parties")]
     pub parties: Vec<Party>,
     pub deviations: Vec<Deviation>,
     pub inferences: Vec<Inference>,
@@ -641,7 +667,7 @@ impl Call {
         self.ref_call_uuid = Some(survivor.clone());
         if self.merged_into.is_none() {
             self.merged_into =
-                Some(CallPointer { conn_id: None, call_uuid: Some(survivor), via: "RefCallUUID" });
+                Some(CallPointer { conn_id: None, call_uuid: Some(survivor), via: via::REF_CALL_UUID });
         }
     }
 

@@ -6,12 +6,12 @@
 //! the models allow to be missing; it does not affect conformance.
 
 use callstitch_tlib::Text;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event_ref::EventRef;
 
 /// What kind of departure from the models a deviation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviationKind {
     /// The event does not fit the party's state (the §19 table has no such transition).
@@ -54,13 +54,13 @@ impl DeviationKind {
 }
 
 /// One departure from the models on one call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deviation {
     pub kind: DeviationKind,
     /// The event that deviated (or, for a missing event, the event where it was missed).
     pub event: EventRef,
     /// The party (DN) concerned, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<Text>,
     /// What the model expected.
     pub expected: String,
@@ -71,7 +71,7 @@ pub struct Deviation {
 }
 
 /// What the engine filled in where the stream was silent, as the models allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InferenceKind {
     /// The call was first seen mid-way (monitoring or the log started during the call).
@@ -90,10 +90,10 @@ pub enum InferenceKind {
 }
 
 /// One inference on one call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inference {
     pub kind: InferenceKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<Text>,
     pub event: EventRef,
     pub detail: String,

@@ -12,9 +12,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use callstitch_tlib::{CallUuid, ConnId, DnRole, Event, Message, Text, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::call::{Call, CallPointer, MergeHow, MoveIn};
+use crate::call::{via, Call, CallPointer, MergeHow, MoveIn};
 use crate::config::{EngineConfig, SECOND};
 use crate::deviation::{DeviationKind, InferenceKind};
 use crate::finished::{self, EndReason, FinishedCall};
@@ -24,7 +24,7 @@ use crate::state::{Exit, PartyState};
 use crate::transition::{is_party_event, starts_party};
 
 /// Counters of one engine run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineStats {
     /// Events given to [`Engine::apply`].
     pub events: u64,
@@ -80,48 +80,48 @@ fn route(message: &Message) -> Route {
 }
 
 /// One site (T-Server): its live-call indexes and its duplicate window.
-struct Site {
-    name: Text,
-    by_uuid: FxHashMap<CallUuid, u32>,
-    by_conn: FxHashMap<ConnId, u32>,
+pub(crate) struct Site {
+    pub(crate) name: Text,
+    pub(crate) by_uuid: FxHashMap<CallUuid, u32>,
+    pub(crate) by_conn: FxHashMap<ConnId, u32>,
     /// (sequence number, message) of recent events, at `seq % len`: sequence numbers are
     /// dense per site, so this ring remembers about the last `len` events with no hashing.
-    seen: Vec<(u64, u32)>,
+    pub(crate) seen: Vec<(u64, u32)>,
 }
 
 /// An empty ring slot (no event has this sequence number and message key together).
-const NO_EVENT: (u64, u32) = (u64::MAX, u32::MAX);
+pub(crate) const NO_EVENT: (u64, u32) = (u64::MAX, u32::MAX);
 
 impl Site {
-    fn new(name: Text) -> Site {
+    pub(crate) fn new(name: Text) -> Site {
         Site { name, by_uuid: FxHashMap::default(), by_conn: FxHashMap::default(), seen: Vec::new() }
     }
 }
 
 /// A slot of the call table; the generation tells a reused slot from its earlier call.
-struct Slot {
-    call: Option<Call>,
-    site: u32,
-    generation: u32,
+pub(crate) struct Slot {
+    pub(crate) call: Option<Call>,
+    pub(crate) site: u32,
+    pub(crate) generation: u32,
 }
 
 /// The per-site call engine. See the crate documentation for an example.
 pub struct Engine {
     config: EngineConfig,
-    sites: Vec<Site>,
-    last_site: usize,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    live: usize,
+    pub(crate) sites: Vec<Site>,
+    pub(crate) last_site: usize,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) free: Vec<u32>,
+    pub(crate) live: usize,
     /// (deadline, slot, generation) of calls waiting to be finished.
-    timers: BinaryHeap<Reverse<(i64, u32, u32)>>,
+    pub(crate) timers: BinaryHeap<Reverse<(i64, u32, u32)>>,
     /// Event time: the latest time seen, in microseconds (i64::MIN before any).
-    now: i64,
-    next_sweep: i64,
-    serial: u64,
+    pub(crate) now: i64,
+    pub(crate) next_sweep: i64,
+    pub(crate) serial: u64,
     /// Arrival counter: orders closings when sequence numbers are missing.
-    order: u64,
-    stats: EngineStats,
+    pub(crate) order: u64,
+    pub(crate) stats: EngineStats,
 }
 
 impl Default for Engine {
@@ -544,9 +544,9 @@ impl Engine {
         }
         let own = event.conn_id;
         let pointer = [
-            (event.transfer_conn_id, "TransferConnID"),
-            (event.previous_conn_id, "PreviousConnID"),
-            (event.conference_conn_id, "ConferenceConnID"),
+            (event.transfer_conn_id, via::TRANSFER_CONN_ID),
+            (event.previous_conn_id, via::PREVIOUS_CONN_ID),
+            (event.conference_conn_id, via::CONFERENCE_CONN_ID),
         ]
         .into_iter()
         .find_map(|(conn, via)| {
@@ -563,7 +563,7 @@ impl Engine {
         }
         .filter(|main| *main != slot);
         let main = main_slot.and_then(|main| self.call(main));
-        let via = pointer.as_ref().map(|(_, via)| *via).unwrap_or("OrigCallUUID");
+        let via = pointer.as_ref().map(|(_, via)| *via).unwrap_or(via::ORIG_CALL_UUID);
         let target = CallPointer {
             conn_id: pointer
                 .as_ref()
@@ -595,7 +595,7 @@ impl Engine {
         };
         let Some(dn) = event.this_dn.clone().filter(|dn| !dn.is_empty()) else { return };
         let source = self.sites[site].by_conn.get(&previous).copied().filter(|source| *source != slot);
-        self.move_party(slot, source, &dn, event, at, "EventPartyChanged");
+        self.move_party(slot, source, &dn, event, at, via::EVENT_PARTY_CHANGED);
     }
 
     fn move_by_call_party_moved(&mut self, site: usize, slot: u32, event: &Event, at: Option<i64>) {
@@ -608,7 +608,7 @@ impl Engine {
             .and_then(|uuid| self.sites[site].by_uuid.get(uuid).copied())
             .filter(|source| *source != slot);
         let source = by_ref.or_else(|| self.related_with_live(slot, &dn));
-        self.move_party(slot, source, &dn, event, at, "EventCallPartyMoved");
+        self.move_party(slot, source, &dn, event, at, via::EVENT_CALL_PARTY_MOVED);
     }
 
     /// A DN event for a DN this call does not have, while a related call (its consultation or
@@ -624,7 +624,7 @@ impl Engine {
         }
         let Some(source) = self.related_with_live(slot, dn) else { return };
         let dn = dn.clone();
-        self.move_party(slot, Some(source), &dn, event, at, "implicit");
+        self.move_party(slot, Some(source), &dn, event, at, via::IMPLICIT);
         if let Some(call) = self.call_mut(slot) {
             let detail =
                 format!("{dn} appeared here while still on a related call, with no EventPartyChanged");

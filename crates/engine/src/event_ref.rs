@@ -6,21 +6,21 @@
 use std::sync::Arc;
 
 use callstitch_tlib::{Event, Message, Text, Timestamp};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// (site, sequence number, message), plus time and file position when known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRef {
     pub site: Text,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
-    #[serde(serialize_with = "message_name")]
+    #[serde(serialize_with = "message_name", deserialize_with = "message_from_name")]
     pub message: Message,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
 }
 
@@ -60,4 +60,9 @@ impl EventRef {
 
 fn message_name<S: Serializer>(message: &Message, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(message.name())
+}
+
+fn message_from_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Message, D::Error> {
+    let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+    Ok(Message::from_name(&name))
 }

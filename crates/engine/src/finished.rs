@@ -2,7 +2,7 @@
 //! everything the report, the importer and the cross-site linker need.
 
 use callstitch_tlib::{CallType, CallUuid, ConnId, IsLink, Text, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, CallPointer};
 use crate::deviation::{Deviation, DeviationKind, Inference, InferenceKind};
@@ -13,7 +13,7 @@ use crate::release::{self, CallVerdict};
 use crate::state::{Exit, PartyState};
 
 /// Why the call left memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EndReason {
     /// Every party left by release or abandon.

@@ -39,10 +39,11 @@ pub mod model;
 pub mod party;
 pub mod release;
 pub mod report;
+pub mod snapshot;
 pub mod state;
 mod transition;
 
-pub use call::{CallPointer, MergeHow};
+pub use call::{via, CallPointer, MergeHow};
 pub use config::EngineConfig;
 pub use deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 pub use engine::{Engine, EngineStats};
@@ -52,4 +53,5 @@ pub use model::{CallModel, Feature, Outcome};
 pub use party::{Party, PartyKind};
 pub use release::{CallVerdict, Confidence, Ender, EnderKind, PartyVerdict, Provenance, ReleasedBy};
 pub use report::{CallReport, Summary};
+pub use snapshot::{EngineState, SnapshotError};
 pub use state::{Exit, PartyState, StateTimes};

@@ -6,14 +6,14 @@
 //! are the seed's section titles.
 
 use callstitch_tlib::CallType;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, MergeHow};
 use crate::party::{seen, Party};
 use crate::state::{Exit, PartyState};
 
 /// The connection-establishing model of a call (seed 001 §1.2–1.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallModel {
     /// §1 Internal/Inbound Call.
@@ -136,7 +136,7 @@ impl Feature {
 }
 
 /// How the call ended, from the customer's side of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Someone answered.
@@ -185,7 +185,7 @@ impl Outcome {
         }
     }
 
-    /// The release.md §6 outcome this maps to.
+    /// The release.md §6 outcome this maps to (one of [`RELEASE_OUTCOMES`]).
     pub fn release_outcome(self) -> &'static str {
         match self {
             Outcome::Answered | Outcome::Transferred | Outcome::Conferenced => "completed",
@@ -201,6 +201,10 @@ impl Outcome {
         }
     }
 }
+
+/// Every value [`Outcome::release_outcome`] gives.
+pub const RELEASE_OUTCOMES: [&str; 6] =
+    ["completed", "abandoned", "rejected", "failed-busy", "handed-off", "unknown"];
 
 fn any(call: &Call, bits: u32) -> bool {
     call.parties.iter().any(|party| party.has(bits))

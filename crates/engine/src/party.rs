@@ -5,7 +5,7 @@
 //! diversion) is a new party instance, as ICON does it (tlib-events.md §4.5).
 
 use callstitch_tlib::{CallState, DnRole, ReleasingParty, Text, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event_ref::EventRef;
 use crate::release::PartyVerdict;
@@ -42,7 +42,7 @@ pub(crate) mod seen {
 }
 
 /// What kind of endpoint a party is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PartyKind {
     /// A monitored internal DN (an agent's phone, an extension).
@@ -73,7 +73,7 @@ impl PartyKind {
 
 /// The release evidence one party's events carried (release.md §1 and §3). The rare pieces
 /// are boxed, so that a party stays small to move.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ReleaseEvidence {
     /// ReleasingParty of its EventReleased / EventAbandoned, with the raw text.
     pub releasing_party: Option<(ReleasingParty, Text)>,

@@ -5,7 +5,7 @@
 //! evidence (the events each rung read) is kept.
 
 use callstitch_tlib::{CallState, ReleasingParty, Text};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::call::Call;
 use crate::event_ref::EventRef;
@@ -14,7 +14,7 @@ use crate::party::{Party, PartyKind};
 use crate::state::Exit;
 
 /// Which rung of the ladder decided a verdict (release.md §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Provenance {
     #[serde(rename = "ctrl-party.call")]
     CtrlPartyCall,
@@ -75,7 +75,7 @@ impl Provenance {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     High,
@@ -85,7 +85,7 @@ pub enum Confidence {
 }
 
 /// Relative to the party: it released itself, the other side did, or nobody can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReleasedBy {
     #[serde(rename = "self")]
@@ -95,14 +95,14 @@ pub enum ReleasedBy {
 }
 
 /// How one party left, and who made it leave (release.md §6, per party).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartyVerdict {
     pub released_by: ReleasedBy,
     /// The other party, when `released_by` is `other` and it is known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Text>,
     /// ReleasingParty exactly as reported (`2 Remote`), if it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub releasing_party_raw: Option<Text>,
     pub provenance: Provenance,
     pub confidence: Confidence,
@@ -113,7 +113,7 @@ pub struct PartyVerdict {
 }
 
 /// What kind of endpoint ended the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EnderKind {
     /// The customer: an external / unmonitored party, or an inbound call's originator.
@@ -155,9 +155,9 @@ impl ReleasedBy {
 }
 
 /// Who ended the call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ender {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dn: Option<Text>,
     pub kind: EnderKind,
     /// False when a CtrlParty value matched no party of the call (kept raw in `dn`).
@@ -171,7 +171,7 @@ pub struct CallVerdict {
     /// completed, abandoned, rejected, failed-busy, handed-off, unknown.
     pub outcome: &'static str,
     /// AttributeCtrlParty of EventCallDeleted as sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctrl_party_raw: Option<Text>,
     pub provenance: Provenance,
     pub confidence: Confidence,

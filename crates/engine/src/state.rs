@@ -2,10 +2,10 @@
 //! time a party spent in each state.
 
 use callstitch_tlib::{PartyState as TlibPartyState, Telephony};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The state of one party on one call, as the DN events (or the call-based PartyState) say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PartyState {
     /// Not, or no longer, on the call.
@@ -74,7 +74,7 @@ impl PartyState {
 }
 
 /// How a party left the call (release.md §6 `exit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Exit {
     Released,
@@ -120,7 +120,7 @@ impl Exit {
 }
 
 /// Time a party spent in each state, in microseconds of event time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateTimes {
     /// Initiated, Dialing, Busy (the originator's set-up).
     pub dialing_us: i64,

@@ -203,3 +203,43 @@ proptest! {
         }
     }
 }
+
+/// The finished calls of a run as JSON, in the order they came out, plus the final counters.
+fn run_json(
+    events: &[(Event, i64)],
+    config: &EngineConfig,
+    restore_every: Option<usize>,
+) -> (Vec<String>, String) {
+    let mut engine = Engine::new(config.clone());
+    let mut out = Vec::new();
+    let mut time = 1_700_000_000_000_000i64;
+    for (index, (event, step)) in events.iter().enumerate() {
+        if restore_every.is_some_and(|every| index % every == 0) {
+            let bytes = engine.snapshot().expect("snapshot");
+            engine = Engine::restore(&bytes, config.clone()).expect("restore");
+        }
+        let mut event = event.clone();
+        time += step;
+        if step % 3 != 0 {
+            event.timestamp = Some(Timestamp(time));
+        }
+        engine.apply(&event, &mut |call: FinishedCall| out.push(serde_json::to_string(&call).expect("json")));
+    }
+    engine.finish(&mut |call: FinishedCall| out.push(serde_json::to_string(&call).expect("json")));
+    (out, serde_json::to_string(engine.stats()).expect("stats"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Snapshot and restore before every event (and every third) changes nothing of the output.
+    #[test]
+    fn restoring_a_snapshot_at_any_point_changes_nothing(
+        events in proptest::collection::vec(arbitrary_event(), 0..120)
+    ) {
+        let config = EngineConfig { idle_timeout: 30_000_000, end_linger: 1_000_000, handoff_grace: 5_000_000, dedupe_window: 16 };
+        let straight = run_json(&events, &config, None);
+        prop_assert_eq!(&run_json(&events, &config, Some(1)), &straight);
+        prop_assert_eq!(&run_json(&events, &config, Some(3)), &straight);
+    }
+}
