@@ -11,3 +11,6 @@ pub use header::Header;
 pub use problem::{ParseStats, Problem, ProblemKind};
 pub use reader::{LogReader, ReaderOptions};
 pub use writer::LogWriter;
+
+#[cfg(test)]
+mod pause_tests;

@@ -6,6 +6,11 @@
 //! copies, all value shapes, nested lists) and every kind of noise is tolerated: what cannot
 //! be read is recorded as a [`Problem`] with its line and counted in [`ParseStats`], and the
 //! reader goes on.
+//!
+//! A source may also be a file that is still being written: a source that returns
+//! [`io::ErrorKind::WouldBlock`] pauses the reader without losing anything (see
+//! [`LogReader::read_into`]), and [`LogReader::end_block`] ends the block being read when the
+//! writer has stopped. The follower (`callstitch-follow`) reads growing files this way.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -79,6 +84,11 @@ impl<R: Read> LogReader<R> {
 
     /// Reads the next event into `event` (reusing its allocations); `false` at the end of
     /// the input. This is the fast path: [`LogReader::next_event`] and the iterator wrap it.
+    ///
+    /// A source error of kind [`io::ErrorKind::WouldBlock`] means "no more input yet": it is
+    /// returned, and nothing read so far is lost. The block being built stays in `event`, so
+    /// call again with the same `event` once there is more input; a line is only read once
+    /// it has its newline (or the source has ended).
     pub fn read_into(&mut self, event: &mut Event) -> io::Result<bool> {
         loop {
             let Some(line) = self.lines.peek(&mut self.state)? else {
@@ -118,9 +128,32 @@ impl<R: Read> LogReader<R> {
         self.state.header.as_ref()
     }
 
-    /// Bytes consumed so far (for progress bars).
+    /// Bytes consumed so far (for progress bars). Right after [`LogReader::read_into`]
+    /// returns an event, this is the offset just after the event's block.
     pub fn bytes_read(&self) -> u64 {
         self.state.stats.bytes
+    }
+
+    /// True while a block is being read (its event is not finished yet).
+    pub fn in_block(&self) -> bool {
+        self.state.in_block
+    }
+
+    /// Ends the block being read as if the input ended here, finishing its event into
+    /// `event` (the one [`LogReader::read_into`] was building); false when no block was open.
+    /// A follower calls this when a paused file has stopped growing.
+    pub fn end_block(&mut self, event: &mut Event) -> bool {
+        self.state.finish_at_end(event)
+    }
+
+    /// The source read from.
+    pub fn get_ref(&self) -> &R {
+        &self.lines.source
+    }
+
+    /// The source read from, to change how it delivers input (e.g. a follower's limits).
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.lines.source
     }
 }
 
@@ -154,11 +187,23 @@ struct LineSource<R> {
     eof: bool,
     max_line: usize,
     line_no: u64,
+    /// Bytes of an over-long line dropped so far, while its newline has not been read (kept
+    /// here so that a source that pauses in the middle of the line loses nothing).
+    skipping: Option<u64>,
 }
 
 impl<R: Read> LineSource<R> {
     fn new(source: R, max_line: usize) -> Self {
-        LineSource { source, buf: vec![0; READ_CHUNK], start: 0, end: 0, eof: false, max_line, line_no: 0 }
+        LineSource {
+            source,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+            max_line,
+            line_no: 0,
+            skipping: None,
+        }
     }
 
     fn bytes(&self, line: &LineRef) -> &[u8] {
@@ -175,6 +220,10 @@ impl<R: Read> LineSource<R> {
     /// The current line, without consuming it; `None` at the end of the input.
     fn peek(&mut self, state: &mut BlockState) -> io::Result<Option<LineRef>> {
         loop {
+            if self.skipping.is_some() {
+                self.skip_long_line(state)?;
+                continue;
+            }
             let pending = &self.buf[self.start..self.end];
             if let Some(newline) = memchr::memchr(b'\n', pending) {
                 let end = self.start + newline;
@@ -226,23 +275,25 @@ impl<R: Read> LineSource<R> {
         }
     }
 
-    /// Drops a line longer than the limit, up to and including its newline.
+    /// Drops a line longer than the limit, up to and including its newline. A pause of the
+    /// source (an error) leaves the count in `skipping`, and the next peek goes on skipping.
     fn skip_long_line(&mut self, state: &mut BlockState) -> io::Result<()> {
-        let mut skipped = (self.end - self.start) as u64;
-        self.start = self.end;
+        let mut skipped = self.skipping.take().unwrap_or(0);
         loop {
+            if let Some(newline) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                skipped += newline as u64 + 1;
+                self.start += newline + 1;
+                break;
+            }
+            skipped += (self.end - self.start) as u64;
             self.start = 0;
             self.end = 0;
+            if self.eof {
+                break;
+            }
+            self.skipping = Some(skipped);
             self.fill()?;
-            if self.eof && self.end == 0 {
-                break;
-            }
-            if let Some(newline) = memchr::memchr(b'\n', &self.buf[..self.end]) {
-                skipped += newline as u64 + 1;
-                self.start = newline + 1;
-                break;
-            }
-            skipped += self.end as u64;
+            self.skipping = None;
         }
         self.line_no += 1;
         state.line_no = self.line_no;

@@ -1,0 +1,382 @@
+//! The [`Follower`]: the set of followed files, found from the inputs and kept up to date
+//! as files appear, rotate and vanish; their grouping by site with each site's segments in
+//! order; positions in and out.
+
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use crate::config::FollowConfig;
+use crate::discover::{self, class_by_name, classify, Found};
+use crate::position::Position;
+use crate::problem::{FollowProblem, FollowStats, Problems};
+use crate::tracked::{Tracked, Turn};
+use crate::{FollowedEvent, PollReport};
+
+/// Follows the inputs of a [`FollowConfig`]. See the crate documentation.
+pub struct Follower {
+    config: FollowConfig,
+    watches: Vec<InputWatch>,
+    files: Vec<Tracked>,
+    /// The positions given to `new`, matched to files at the first poll.
+    restored: Option<Vec<Position>>,
+    next_seq: u64,
+    problems: Problems,
+    /// Unfinished, classed files by site, each site's segments in reading order.
+    groups: Vec<Vec<usize>>,
+    groups_dirty: bool,
+    /// The site read first in the next poll (sites take turns).
+    turn: usize,
+}
+
+/// When an input was last listed.
+#[derive(Default)]
+struct InputWatch {
+    listed_at: Option<Instant>,
+    dir_modified: Option<SystemTime>,
+    reported: bool,
+}
+
+impl Follower {
+    /// A follower of `config`'s inputs, resuming every file of `positions` where it was (a
+    /// position whose file is gone is dropped and counted); other files start at byte 0.
+    /// Nothing is read before the first [`Follower::poll`].
+    pub fn new(config: FollowConfig, positions: Vec<Position>) -> Follower {
+        let watches = config.inputs.iter().map(|_| InputWatch::default()).collect();
+        let problems = Problems::new(config.max_kept_problems);
+        Follower {
+            config,
+            watches,
+            files: Vec::new(),
+            restored: Some(positions),
+            next_seq: 0,
+            problems,
+            groups: Vec::new(),
+            groups_dirty: true,
+            turn: 0,
+        }
+    }
+
+    /// Reads what is new in every file and appends at most `max_events` events to `out`,
+    /// without waiting for anything.
+    pub fn poll(&mut self, max_events: usize, out: &mut Vec<FollowedEvent>) -> PollReport {
+        let now = Instant::now();
+        match self.restored.take() {
+            Some(positions) => self.first_scan(positions, now),
+            None => self.watch_inputs(now),
+        }
+        self.classify(now);
+        if self.groups_dirty {
+            self.build_groups();
+        }
+        let before = out.len();
+        let mut turn = Turn {
+            now,
+            settle: self.config.settle,
+            max_line_bytes: self.config.max_line_bytes,
+            max_skipped: self.config.max_skipped_per_poll,
+            budget: max_events,
+            more: false,
+            out,
+            problems: &mut self.problems,
+        };
+        read_groups(&mut self.files, &self.groups, self.turn, &mut turn);
+        let more = turn.more;
+        self.turn = self.turn.wrapping_add(1);
+        self.forget_closed();
+        PollReport { events: out.len() - before, more, problems: self.problems.kept.len() }
+    }
+
+    /// The position of every file, matching exactly the events handed out so far: commit
+    /// these with those events.
+    pub fn positions(&self) -> Vec<Position> {
+        let known =
+            self.files.iter().filter(|file| file.fingerprint.len > 0 || file.delivered > 0 || file.finished);
+        let mut positions: Vec<Position> = known.map(Tracked::position).collect();
+        if let Some(restored) = &self.restored {
+            positions.extend(restored.iter().cloned());
+        }
+        positions
+    }
+
+    /// The problems met since the last call, in the order met.
+    pub fn take_problems(&mut self) -> Vec<FollowProblem> {
+        std::mem::take(&mut self.problems.kept)
+    }
+
+    pub fn stats(&self) -> &FollowStats {
+        &self.problems.stats
+    }
+
+    // --- finding files ---
+
+    fn list(&mut self, input: usize, now: Instant) -> Option<Vec<Found>> {
+        let watch = &mut self.watches[input];
+        match discover::list(&self.config.inputs[input]) {
+            Ok(found) => {
+                watch.listed_at = Some(now);
+                watch.reported = false;
+                Some(found)
+            }
+            Err(error) => {
+                if !watch.reported {
+                    watch.reported = true;
+                    let path = self.config.inputs[input].path.clone();
+                    self.problems.push(FollowProblem::Unreadable { path, error: error.to_string() });
+                }
+                None
+            }
+        }
+    }
+
+    fn add(&mut self, input: usize, found: &Found, now: Instant) -> usize {
+        self.files.push(Tracked::new(self.next_seq, input, found.path.clone(), found.id, now));
+        self.next_seq += 1;
+        self.groups_dirty = true;
+        self.files.len() - 1
+    }
+
+    /// The first listing, and the positions given matched to its files.
+    fn first_scan(&mut self, positions: Vec<Position>, now: Instant) {
+        for input in 0..self.config.inputs.len() {
+            self.watches[input].dir_modified = dir_modified(&self.config.inputs[input].path);
+            for found in self.list(input, now).unwrap_or_default() {
+                self.add(input, &found, now);
+            }
+        }
+        let mut matched = vec![false; self.files.len()];
+        for position in positions {
+            match self.match_position(&position, &matched) {
+                Some(index) => {
+                    matched[index] = true;
+                    self.resume(index, &position);
+                }
+                None => self.resume_rotated_copy(&position, now),
+            }
+        }
+    }
+
+    /// The listed file a position is about: at its path, else wherever its fingerprint is.
+    fn match_position(&self, position: &Position, matched: &[bool]) -> Option<usize> {
+        let fingerprint = position.fingerprint;
+        let at_path = self.files.iter().enumerate().position(|(index, file)| {
+            !matched[index]
+                && file.path == position.path
+                && (fingerprint.len == 0 || fingerprint.matches_file(&file.path))
+        });
+        if at_path.is_some() || fingerprint.len == 0 {
+            return at_path;
+        }
+        self.files
+            .iter()
+            .enumerate()
+            .position(|(index, file)| !matched[index] && fingerprint.matches_file(&file.path))
+    }
+
+    fn resume(&mut self, index: usize, position: &Position) {
+        let file = &mut self.files[index];
+        let size = std::fs::metadata(&file.path).map_or(0, |metadata| metadata.len());
+        if size < position.offset && !position.finished {
+            self.problems.push(FollowProblem::Truncated { path: file.path.clone() });
+            return;
+        }
+        file.resume_from(position);
+    }
+
+    /// A followed file renamed away before the restart (`app.log` now `app.log.1`): found
+    /// beside its old path by its fingerprint, drained before what replaced it.
+    fn resume_rotated_copy(&mut self, position: &Position, now: Instant) {
+        let input = self.input_of(&position.path);
+        let candidates = if position.fingerprint.len > 0 && !position.finished {
+            discover::rotated_copies(&position.path)
+        } else {
+            Vec::new()
+        };
+        let copy = candidates.into_iter().find(|copy| {
+            !self.files.iter().any(|file| file.path == copy.path)
+                && position.fingerprint.matches_file(&copy.path)
+        });
+        match (input, copy) {
+            (Some(input), Some(copy)) => {
+                let index = self.add(input, &copy, now);
+                self.files[index].gone = true;
+                let name = self.config.inputs[input].site.as_deref();
+                self.files[index].class = Some(class_by_name(&position.path, name));
+                if let Ok(Some(class)) = classify(&copy.path, name, true) {
+                    self.files[index].class = Some(class);
+                }
+                self.files[index].detached = true;
+                self.resume(index, position);
+            }
+            _ if position.finished => self.problems.stats.positions_lost += 1,
+            _ => {
+                let (path, offset) = (position.path.clone(), position.offset);
+                self.problems.push(FollowProblem::PositionLost { path, offset });
+            }
+        }
+    }
+
+    /// The input a path belongs to: the file itself or its directory.
+    fn input_of(&self, path: &Path) -> Option<usize> {
+        self.config
+            .inputs
+            .iter()
+            .position(|input| input.path == path || path.parent() == Some(input.path.as_path()))
+    }
+
+    /// Lists inputs that may have changed: files every poll (one stat), directories when
+    /// their modification time changed or `rescan` has passed.
+    fn watch_inputs(&mut self, now: Instant) {
+        for input in 0..self.config.inputs.len() {
+            let path = &self.config.inputs[input].path;
+            let modified = dir_modified(path);
+            let watch = &self.watches[input];
+            let due = watch.listed_at.is_none_or(|at| now.duration_since(at) >= self.config.rescan);
+            if modified.is_some() && modified == watch.dir_modified && !due {
+                continue;
+            }
+            self.watches[input].dir_modified = modified;
+            if let Some(found) = self.list(input, now) {
+                self.reconcile(input, &found, now);
+            }
+        }
+    }
+
+    /// Brings the files of an input in line with a listing: renamed within the input,
+    /// gone (rotated away or deleted: drained), or new.
+    fn reconcile(&mut self, input: usize, found: &[Found], now: Instant) {
+        let mut seen = vec![false; found.len()];
+        for index in 0..self.files.len() {
+            let file = &self.files[index];
+            if file.input != input || file.gone {
+                continue;
+            }
+            let same = |entry: &Found| match (entry.id, file.id) {
+                (Some(a), Some(b)) => a == b,
+                _ => entry.path == file.path,
+            };
+            match found.iter().position(same) {
+                Some(at) => {
+                    seen[at] = true;
+                    if found[at].path != file.path {
+                        self.files[index].path = found[at].path.clone();
+                    }
+                }
+                None => self.mark_gone(index),
+            }
+        }
+        for (entry, seen) in found.iter().zip(seen) {
+            if !seen {
+                self.add(input, entry, now);
+            }
+        }
+    }
+
+    fn mark_gone(&mut self, index: usize) {
+        let file = &mut self.files[index];
+        file.gone = true;
+        self.groups_dirty = true;
+        if file.finished {
+            return;
+        }
+        if file.open.is_none() {
+            return; // reported when its turn comes
+        }
+        if file.is_deleted() {
+            self.problems.push(FollowProblem::Vanished { path: file.path.clone() });
+        } else {
+            self.problems.stats.rotated += 1;
+        }
+    }
+
+    /// Drops files that are read to their end and no input names any more.
+    fn forget_closed(&mut self) {
+        let before = self.files.len();
+        self.files.retain(|file| !(file.finished && file.gone));
+        if self.files.len() != before {
+            self.groups_dirty = true;
+        }
+    }
+
+    // --- ordering ---
+
+    /// Classes the files not classed yet (their site and start, from their header).
+    fn classify(&mut self, now: Instant) {
+        let settle = self.config.settle;
+        for index in 0..self.files.len() {
+            let file = &mut self.files[index];
+            if file.class.is_some() || file.finished {
+                continue;
+            }
+            let name = self.config.inputs.get(file.input).and_then(|input| input.site.as_deref());
+            if file.gone {
+                file.class = Some(class_by_name(&file.path, name));
+                self.groups_dirty = true;
+                continue;
+            }
+            let Ok(size) = std::fs::metadata(&file.path).map(|metadata| metadata.len()) else { continue };
+            let changed = size != file.head_seen.0;
+            if changed {
+                file.head_seen = (size, now);
+            }
+            let settled = now.duration_since(file.head_seen.1) >= settle;
+            if !(changed || settled) {
+                continue;
+            }
+            if let Ok(Some(class)) = classify(&file.path, name, settled) {
+                file.class = Some(class);
+                self.groups_dirty = true;
+            }
+        }
+    }
+
+    /// Groups the unfinished, classed files by site, each site's segments oldest first (by
+    /// the header's start time; a file rotated away before what replaced it).
+    fn build_groups(&mut self) {
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (index, file) in self.files.iter().enumerate() {
+            let Some(class) = file.class.as_ref().filter(|_| !file.finished) else { continue };
+            match groups.iter_mut().find(|(site, _)| *site == class.site) {
+                Some((_, members)) => members.push(index),
+                None => groups.push((class.site.clone(), vec![index])),
+            }
+        }
+        let files = &self.files;
+        for (_, members) in &mut groups {
+            members.sort_by_key(|index| {
+                let file = &files[*index];
+                let started = file.class.as_ref().and_then(|class| class.started.clone());
+                (started, !file.gone, file.seq)
+            });
+        }
+        self.groups = groups.into_iter().map(|(_, members)| members).collect();
+        self.groups_dirty = false;
+    }
+}
+
+/// Reads each site's current segment (the oldest unfinished one), sites in turn; a segment
+/// finished in this poll hands over to the next one at once.
+fn read_groups(files: &mut [Tracked], groups: &[Vec<usize>], first: usize, turn: &mut Turn<'_>) {
+    for offset in 0..groups.len() {
+        let group = &groups[(first + offset) % groups.len()];
+        for (rank, &index) in group.iter().enumerate() {
+            if files[index].finished {
+                continue;
+            }
+            let draining = files[index].gone || rank + 1 < group.len();
+            files[index].poll(turn, draining);
+            if !files[index].finished {
+                break;
+            }
+        }
+        if turn.budget == 0 {
+            turn.more = true;
+            return;
+        }
+    }
+}
+
+/// A directory's modification time (`None` for a file or a missing path).
+fn dir_modified(path: &Path) -> Option<SystemTime> {
+    let metadata = std::fs::metadata(path).ok()?;
+    metadata.is_dir().then(|| metadata.modified().ok()).flatten()
+}

@@ -1,0 +1,53 @@
+//! callstitch-follow: follows T-Server / SIP Server log files as they are written, like
+//! `tail -F`, and says exactly how far each file was consumed, so that a service that
+//! commits events and positions together continues after a crash with no event lost and
+//! none twice.
+//!
+//! - [`Follower::poll`] reads what is new in every followed file (files named, and the
+//!   `*.log` files of directories, new ones included), never waiting: it hands out events
+//!   whose blocks are complete, the older segments of a site before the newer ones.
+//! - [`Follower::positions`] gives, for every file, its [`Fingerprint`] (its first bytes:
+//!   it survives renames) and the byte offset just after the last event handed out; give
+//!   them back to [`Follower::new`] after a restart.
+//! - Rotation (new segments, rename and copytruncate) and deletion lose nothing that was
+//!   written; problems are kept and counted ([`Follower::take_problems`], [`FollowStats`]),
+//!   never fatal.
+//!
+//! A synchronous library: the caller runs it on a thread and polls in a loop (sleeping a
+//! few milliseconds when a poll says there is nothing more).
+
+mod config;
+mod discover;
+mod follower;
+mod position;
+mod problem;
+mod source;
+mod tracked;
+
+use callstitch_tlib::Event;
+
+pub use config::{FollowConfig, FollowInput};
+pub use follower::Follower;
+pub use position::{Fingerprint, Position, FINGERPRINT_BYTES};
+pub use problem::{FollowProblem, FollowStats};
+
+/// An event handed out by [`Follower::poll`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowedEvent {
+    /// The event, with its site and `file:line` as the log reader gives them.
+    pub event: Event,
+    /// The byte offset in its file just after the event's block.
+    pub end_offset: u64,
+}
+
+/// What one [`Follower::poll`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollReport {
+    /// Events handed out by this poll.
+    pub events: usize,
+    /// More is ready at once (the poll stopped at `max_events`, or a resume is under way):
+    /// poll again without sleeping.
+    pub more: bool,
+    /// Problems waiting in [`Follower::take_problems`].
+    pub problems: usize,
+}

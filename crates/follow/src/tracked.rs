@@ -1,0 +1,390 @@
+//! One followed file: its identity, its open reader, and the rules of reading a file that is
+//! still being written.
+//!
+//! - An event is handed out only once its block is complete: the line after it was read, or
+//!   the file has not grown for `settle` and nothing unterminated follows the block.
+//! - A line without its newline is never read until it has one, or the file is drained.
+//! - A file that is rotated away, deleted or followed by a newer segment is drained: read
+//!   to its end once it has stopped growing, its last block and line included.
+//! - A file that shrinks below what was read (copytruncate) is read again from byte 0.
+//! - A file resumed at a position is read again from byte 0 up to the position, its events
+//!   skipped, so that dates, clock offsets, sites and line numbers are as on the first read.
+
+use std::fs::File;
+use std::io;
+use std::mem;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use callstitch_tlib::message::Message;
+use callstitch_tlib::tlog::{LogReader, ReaderOptions};
+use callstitch_tlib::{Event, Text};
+
+use crate::discover::Class;
+use crate::position::{Fingerprint, Position};
+use crate::problem::{FollowProblem, Problems};
+use crate::source::{file_id, is_unlinked, FileId, FileSource};
+use crate::FollowedEvent;
+
+/// What one poll of a file may do, and where its events and problems go.
+pub(crate) struct Turn<'a> {
+    pub now: Instant,
+    pub settle: Duration,
+    pub max_line_bytes: usize,
+    pub max_skipped: usize,
+    /// Events that may still be handed out in this poll.
+    pub budget: usize,
+    /// Set when there is more to read at once (the budget or the skip limit was reached).
+    pub more: bool,
+    pub out: &'a mut Vec<FollowedEvent>,
+    pub problems: &'a mut Problems,
+}
+
+/// A followed file.
+pub(crate) struct Tracked {
+    /// Order of discovery (breaks ties between segments).
+    pub seq: u64,
+    pub input: usize,
+    pub path: PathBuf,
+    pub id: Option<FileId>,
+    pub class: Option<Class>,
+    /// The path no longer names this file (renamed away or deleted): drain it.
+    pub gone: bool,
+    /// Found beside an input after a restart (a rotated copy): opened by its own path,
+    /// drained, then forgotten.
+    pub detached: bool,
+    /// Read to its end and closed.
+    pub finished: bool,
+    pub fingerprint: Fingerprint,
+    /// The offset just after the last event handed out.
+    pub delivered: u64,
+    /// Re-read up to here, skipping the events, before handing any out (a restart).
+    pub resume_at: Option<u64>,
+    pub open: Option<Box<OpenFile>>,
+    /// Size and time of the last change seen before the file was classed.
+    pub head_seen: (u64, Instant),
+    pub reported_unreadable: bool,
+}
+
+pub(crate) struct OpenFile {
+    reader: LogReader<FileSource>,
+    /// The event of the block being read.
+    building: Event,
+    seen_size: u64,
+    last_growth: Instant,
+}
+
+/// Why reading stopped.
+enum Stop {
+    /// Nothing more written yet.
+    Paused,
+    /// The budget is spent.
+    Budget,
+    /// The drained file is at its end.
+    Ended,
+    Failed,
+}
+
+fn blank_event() -> Event {
+    Event::new(Message::Other(Text::default()), "")
+}
+
+impl Tracked {
+    pub fn new(seq: u64, input: usize, path: PathBuf, id: Option<FileId>, now: Instant) -> Tracked {
+        Tracked {
+            seq,
+            input,
+            path,
+            id,
+            class: None,
+            gone: false,
+            detached: false,
+            finished: false,
+            fingerprint: Fingerprint::default(),
+            delivered: 0,
+            resume_at: None,
+            open: None,
+            head_seen: (0, now),
+            reported_unreadable: false,
+        }
+    }
+
+    /// Continues from a position given at start.
+    pub fn resume_from(&mut self, position: &Position) {
+        self.fingerprint = position.fingerprint;
+        self.delivered = position.offset;
+        self.finished = position.finished;
+        self.resume_at = (position.offset > 0 && !position.finished).then_some(position.offset);
+    }
+
+    pub fn position(&self) -> Position {
+        Position {
+            path: self.path.clone(),
+            fingerprint: self.fingerprint,
+            offset: self.delivered,
+            finished: self.finished,
+        }
+    }
+
+    /// The open file's metadata (follows the file through renames), when open.
+    pub fn open_metadata(&self) -> Option<io::Result<std::fs::Metadata>> {
+        self.open.as_ref().map(|open| open.reader.get_ref().metadata())
+    }
+
+    /// True when the open file has lost its last name (deleted rather than renamed).
+    pub fn is_deleted(&self) -> bool {
+        match self.open_metadata() {
+            Some(Ok(metadata)) => is_unlinked(&metadata),
+            Some(Err(_)) | None => true,
+        }
+    }
+
+    /// Closes the file: everything in it was handed out.
+    pub fn finish(&mut self, problems: &mut Problems) {
+        self.open = None;
+        self.resume_at = None;
+        self.finished = true;
+        problems.stats.files_finished += 1;
+    }
+
+    /// Reads what is new in this file. `draining`: nothing more is expected (rotated away,
+    /// deleted, or a newer segment exists): once it has stopped growing, read it to its end.
+    pub fn poll(&mut self, turn: &mut Turn<'_>, draining: bool) {
+        if self.finished || turn.budget == 0 {
+            return;
+        }
+        if self.open.is_none() && !self.open_file(turn, draining) {
+            return;
+        }
+        if !self.watch_size(turn) {
+            return;
+        }
+        if self.resume_at.is_some() && !self.skip_to_resume_point(turn) {
+            return;
+        }
+        let mut stop = self.read_events(turn);
+        if matches!(stop, Stop::Paused) && self.settled(turn.now, turn.settle) {
+            if draining {
+                if let Some(open) = self.open.as_mut() {
+                    open.reader.get_mut().ended = true;
+                }
+                stop = self.read_events(turn);
+            } else {
+                self.end_settled_block(turn);
+            }
+        }
+        self.take_parse_problems(turn.problems);
+        match stop {
+            Stop::Ended => self.finish(turn.problems),
+            Stop::Budget => turn.more = true,
+            Stop::Paused | Stop::Failed => {}
+        }
+    }
+
+    fn open_file(&mut self, turn: &mut Turn<'_>, draining: bool) -> bool {
+        if self.gone && !self.detached {
+            // Renamed or deleted before it was ever opened: nothing of it can be read.
+            turn.problems.push(FollowProblem::Vanished { path: self.path.clone() });
+            self.finish(turn.problems);
+            return false;
+        }
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(error) => {
+                self.unreadable(turn.problems, &error);
+                if draining && error.kind() == io::ErrorKind::NotFound {
+                    self.finish(turn.problems);
+                }
+                return false;
+            }
+        };
+        let metadata = file.metadata().ok();
+        let age =
+            metadata.as_ref().and_then(|meta| meta.modified().ok()).map_or(Duration::ZERO, |modified| {
+                SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO)
+            });
+        let site = self.class.as_ref().map(|class| Text::from(class.site.as_str()));
+        let options = ReaderOptions {
+            site,
+            file: Some(Arc::from(self.path.display().to_string())),
+            max_line_bytes: turn.max_line_bytes,
+            ..ReaderOptions::default()
+        };
+        if self.id.is_none() {
+            self.id = metadata.as_ref().and_then(file_id);
+        }
+        self.reported_unreadable = false;
+        self.open = Some(Box::new(OpenFile {
+            reader: LogReader::new(FileSource::new(file), options),
+            building: blank_event(),
+            seen_size: metadata.map_or(0, |meta| meta.len()),
+            last_growth: turn.now.checked_sub(age).unwrap_or(turn.now),
+        }));
+        true
+    }
+
+    fn unreadable(&mut self, problems: &mut Problems, error: &io::Error) {
+        if !self.reported_unreadable {
+            self.reported_unreadable = true;
+            problems.push(FollowProblem::Unreadable { path: self.path.clone(), error: error.to_string() });
+        }
+    }
+
+    /// Notes growth; restarts the file at byte 0 when it shrank below what was read or its
+    /// first bytes changed (copytruncate). False when it cannot be read.
+    fn watch_size(&mut self, turn: &mut Turn<'_>) -> bool {
+        let Some(open) = self.open.as_mut() else { return false };
+        let size = match open.reader.get_ref().metadata() {
+            Ok(metadata) => metadata.len(),
+            Err(error) => {
+                self.unreadable(turn.problems, &error);
+                return false;
+            }
+        };
+        let source = open.reader.get_ref();
+        let truncated = size < source.read || (size > open.seen_size && !head_unchanged(source));
+        if size != open.seen_size {
+            open.seen_size = size;
+            open.last_growth = turn.now;
+        }
+        if truncated {
+            self.restart_truncated(turn);
+            return self.open.is_some();
+        }
+        true
+    }
+
+    /// Copytruncate: hands out the block read so far, then reads the new content from 0.
+    fn restart_truncated(&mut self, turn: &mut Turn<'_>) {
+        turn.problems.push(FollowProblem::Truncated { path: self.path.clone() });
+        if self.resume_at.is_none() {
+            self.end_block(turn);
+        }
+        self.take_parse_problems(turn.problems);
+        self.open = None;
+        self.resume_at = None;
+        self.delivered = 0;
+        self.fingerprint = Fingerprint::default();
+        self.open_file(turn, false);
+    }
+
+    /// Re-reads the file up to its resume point, dropping the events (they were handed out
+    /// before the restart). False while not there yet.
+    fn skip_to_resume_point(&mut self, turn: &mut Turn<'_>) -> bool {
+        let (Some(open), Some(cap)) = (self.open.as_mut(), self.resume_at) else { return true };
+        open.reader.get_mut().cap = Some(cap);
+        for _ in 0..turn.max_skipped {
+            match open.reader.read_into(&mut open.building) {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    if open.reader.get_ref().read < cap {
+                        return false; // the file is shorter than the position: wait for it
+                    }
+                    open.reader.end_block(&mut open.building);
+                    open.building = blank_event();
+                    open.reader.take_problems();
+                    open.reader.get_mut().cap = None;
+                    turn.problems.stats.resumed_bytes += cap;
+                    turn.problems.stats.positions_resumed += 1;
+                    self.resume_at = None;
+                    return true;
+                }
+                Err(error) => {
+                    self.unreadable(turn.problems, &error);
+                    return false;
+                }
+            }
+        }
+        open.reader.take_problems();
+        turn.more = true;
+        false
+    }
+
+    fn read_events(&mut self, turn: &mut Turn<'_>) -> Stop {
+        loop {
+            if turn.budget == 0 {
+                return Stop::Budget;
+            }
+            let Some(open) = self.open.as_mut() else { return Stop::Failed };
+            match open.reader.read_into(&mut open.building) {
+                Ok(true) => self.hand_out(turn),
+                Ok(false) => return Stop::Ended,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Stop::Paused,
+                Err(error) => {
+                    self.unreadable(turn.problems, &error);
+                    return Stop::Failed;
+                }
+            }
+        }
+    }
+
+    /// Hands out the event just finished.
+    fn hand_out(&mut self, turn: &mut Turn<'_>) {
+        let Some(open) = self.open.as_mut() else { return };
+        let event = mem::replace(&mut open.building, blank_event());
+        self.delivered = open.reader.bytes_read();
+        self.note_fingerprint();
+        turn.out.push(FollowedEvent { event, end_offset: self.delivered });
+        turn.budget -= 1;
+        turn.problems.stats.events += 1;
+    }
+
+    /// The file has not grown for `settle`.
+    fn settled(&self, now: Instant, settle: Duration) -> bool {
+        self.open.as_ref().is_some_and(|open| now.duration_since(open.last_growth) >= settle)
+    }
+
+    /// Ends the block at the end of a file that stopped growing, unless an unterminated line
+    /// follows it (the writer is in the middle of a line).
+    fn end_settled_block(&mut self, turn: &mut Turn<'_>) {
+        let Some(open) = self.open.as_ref() else { return };
+        let all_lines_read = open.reader.get_ref().read == open.reader.bytes_read();
+        if open.reader.in_block() && all_lines_read && turn.budget > 0 {
+            self.end_block(turn);
+        }
+    }
+
+    fn end_block(&mut self, turn: &mut Turn<'_>) {
+        let Some(open) = self.open.as_mut() else { return };
+        if turn.budget > 0 && open.reader.end_block(&mut open.building) {
+            self.hand_out(turn);
+        }
+    }
+
+    /// Takes the longer fingerprint of the bytes read (a resumed file starts with the one of
+    /// its position, which may cover more than read so far).
+    fn note_fingerprint(&mut self) {
+        if let Some(open) = self.open.as_ref() {
+            let read = open.reader.get_ref().fingerprint;
+            if read.len > self.fingerprint.len {
+                self.fingerprint = read;
+            }
+        }
+    }
+
+    fn take_parse_problems(&mut self, problems: &mut Problems) {
+        self.note_fingerprint();
+        let Some(open) = self.open.as_mut() else { return };
+        for problem in open.reader.take_problems() {
+            problems.push(FollowProblem::Parse(problem));
+        }
+    }
+}
+
+/// The first bytes read from the file are still there (not a copytruncate rewritten past
+/// the read position). Only checked where the file can be read at an offset.
+#[cfg(unix)]
+fn head_unchanged(source: &FileSource) -> bool {
+    let expected = source.fingerprint;
+    match crate::source::head_of(source, expected.len as usize) {
+        Ok(head) => Fingerprint::of_prefix(&head) == expected,
+        Err(_) => true,
+    }
+}
+
+#[cfg(not(unix))]
+fn head_unchanged(_source: &FileSource) -> bool {
+    true
+}
