@@ -208,7 +208,8 @@ impl Tally {
     }
 }
 
-fn json_line(interaction: &Interaction, recording: &Recording) -> String {
+/// One interaction with its recording as one line of `trace --json` (docs/trace-json.md).
+pub fn json_line(interaction: &Interaction, recording: &Recording) -> String {
     let value = serde_json::to_value(interaction).and_then(|mut value| {
         if let Some(object) = value.as_object_mut() {
             let mut recording = serde_json::to_value(recording)?;

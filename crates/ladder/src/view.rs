@@ -1,0 +1,146 @@
+//! What the ladder reads of an interaction: a tolerant view of the trace JSON
+//! (docs/trace-json.md, with its `recording` member of docs/recording.md).
+//!
+//! Only the fields the picture needs are read. Unknown fields are ignored and every field
+//! has a default, so an object written by an older (or newer) callstitch still draws.
+
+use serde::Deserialize;
+
+/// One interaction, as `callstitch trace --json` prints it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TraceView {
+    pub interaction_id: String,
+    pub revision: u32,
+    pub complete: bool,
+    pub linking: String,
+    pub state: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub ani: Option<String>,
+    pub dnis: Option<String>,
+    pub sites: Vec<String>,
+    pub segments: Vec<SegmentView>,
+    pub links: Vec<LinkView>,
+    pub outcome: String,
+    pub released_by: EndedByView,
+    pub clock_offsets: Vec<ClockOffsetView>,
+    pub notes: Vec<String>,
+    pub recording: Option<RecordingView>,
+}
+
+/// One call of the interaction on one site.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SegmentView {
+    pub site: String,
+    pub location: Option<String>,
+    pub call_uuid: Option<String>,
+    pub key: String,
+    pub conn_ids: Vec<String>,
+    pub role: String,
+    pub model: String,
+    pub conformant: bool,
+    pub outcome: String,
+    pub parties: Vec<PartyView>,
+    pub ended_by: EndedByView,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub ended: bool,
+}
+
+impl SegmentView {
+    /// True when `uuid` is this call's CallUUID or key.
+    pub fn names(&self, uuid: &str) -> bool {
+        self.call_uuid.as_deref() == Some(uuid) || self.key == uuid
+    }
+}
+
+/// One party (DN) of a call.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PartyView {
+    pub dn: String,
+    pub kind: String,
+    pub role: Option<String>,
+    pub final_state: String,
+    pub released_by: String,
+    pub released_by_dn: Option<String>,
+    pub provenance: String,
+}
+
+/// Who ended a call or the interaction.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EndedByView {
+    pub dn: Option<String>,
+    pub site: Option<String>,
+    pub who: String,
+    pub provenance: String,
+    pub conflict: bool,
+}
+
+/// Evidence between two calls.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LinkView {
+    pub evidence: String,
+    pub islink: Option<String>,
+    pub from: SegmentRefView,
+    pub to: SegmentRefView,
+    pub consistent: bool,
+    pub note: Option<String>,
+}
+
+/// One end of a link.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SegmentRefView {
+    pub site: String,
+    pub call_uuid: Option<String>,
+    pub key: String,
+}
+
+/// `site`'s clock minus `relative_to`'s.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ClockOffsetView {
+    pub site: String,
+    pub relative_to: String,
+    pub offset_ms: f64,
+    pub links: u64,
+    pub method: String,
+}
+
+/// The interaction's recording.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RecordingView {
+    pub recording_id: String,
+    pub media_files: Vec<MediaFileView>,
+    pub findings: Vec<FindingView>,
+}
+
+/// One media file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MediaFileView {
+    pub media_id: String,
+    pub site: String,
+    pub call_uuid: String,
+    pub recorded_dn: String,
+    pub side: String,
+    pub start: String,
+    pub stop: Option<String>,
+    pub provenance: String,
+}
+
+/// A recording finding (P1–P10).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FindingView {
+    pub rule: String,
+    pub segments: Vec<String>,
+    pub files: Vec<String>,
+    pub message: String,
+}
