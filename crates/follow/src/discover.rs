@@ -20,8 +20,9 @@ pub(crate) struct Found {
 
 /// The files of an input now: the file itself, or the directory's `*.log` files. A missing
 /// file is no file; a missing directory is an error.
-pub(crate) fn list(input: &FollowInput) -> io::Result<Vec<Found>> {
-    match std::fs::metadata(&input.path) {
+/// `stat` is the result of `stat` on the input's path (the caller needed it already).
+pub(crate) fn list(input: &FollowInput, stat: io::Result<std::fs::Metadata>) -> io::Result<Vec<Found>> {
+    match stat {
         Ok(metadata) if metadata.is_dir() => list_dir(&input.path),
         Ok(metadata) => Ok(vec![Found { path: input.path.clone(), id: file_id(&metadata) }]),
         Err(error) if error.kind() == io::ErrorKind::NotFound && !is_dir_input(input) => Ok(Vec::new()),

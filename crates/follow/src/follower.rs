@@ -110,8 +110,18 @@ impl Follower {
     // --- finding files ---
 
     fn list(&mut self, input: usize, now: Instant) -> Option<Vec<Found>> {
+        let stat = std::fs::metadata(&self.config.inputs[input].path);
+        self.list_after_stat(input, stat, now)
+    }
+
+    fn list_after_stat(
+        &mut self,
+        input: usize,
+        stat: std::io::Result<std::fs::Metadata>,
+        now: Instant,
+    ) -> Option<Vec<Found>> {
         let watch = &mut self.watches[input];
-        match discover::list(&self.config.inputs[input]) {
+        match discover::list(&self.config.inputs[input], stat) {
             Ok(found) => {
                 watch.listed_at = Some(now);
                 watch.reported = false;
@@ -205,6 +215,7 @@ impl Follower {
                     self.files[index].class = Some(class);
                 }
                 self.files[index].detached = true;
+                self.files[index].shown_as = Some(position.path.clone());
                 self.resume(index, position);
             }
             _ if position.finished => self.problems.stats.positions_lost += 1,
@@ -227,15 +238,16 @@ impl Follower {
     /// their modification time changed or `rescan` has passed.
     fn watch_inputs(&mut self, now: Instant) {
         for input in 0..self.config.inputs.len() {
-            let path = &self.config.inputs[input].path;
-            let modified = dir_modified(path);
+            let stat = std::fs::metadata(&self.config.inputs[input].path);
+            let modified =
+                stat.as_ref().ok().filter(|meta| meta.is_dir()).and_then(|meta| meta.modified().ok());
             let watch = &self.watches[input];
             let due = watch.listed_at.is_none_or(|at| now.duration_since(at) >= self.config.rescan);
             if modified.is_some() && modified == watch.dir_modified && !due {
                 continue;
             }
             self.watches[input].dir_modified = modified;
-            if let Some(found) = self.list(input, now) {
+            if let Some(found) = self.list_after_stat(input, stat, now) {
                 self.reconcile(input, &found, now);
             }
         }

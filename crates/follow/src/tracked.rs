@@ -54,6 +54,9 @@ pub(crate) struct Tracked {
     /// Found beside an input after a restart (a rotated copy): opened by its own path,
     /// drained, then forgotten.
     pub detached: bool,
+    /// The file name its events carry when not its path: the name it was followed under
+    /// before it was renamed (as before the restart).
+    pub shown_as: Option<PathBuf>,
     /// Read to its end and closed.
     pub finished: bool,
     pub fingerprint: Fingerprint,
@@ -100,6 +103,7 @@ impl Tracked {
             class: None,
             gone: false,
             detached: false,
+            shown_as: None,
             finished: false,
             fingerprint: Fingerprint::default(),
             delivered: 0,
@@ -207,7 +211,7 @@ impl Tracked {
         let site = self.class.as_ref().map(|class| Text::from(class.site.as_str()));
         let options = ReaderOptions {
             site,
-            file: Some(Arc::from(self.path.display().to_string())),
+            file: Some(Arc::from(self.shown_as.as_ref().unwrap_or(&self.path).display().to_string())),
             max_line_bytes: turn.max_line_bytes,
             ..ReaderOptions::default()
         };

@@ -34,6 +34,7 @@ fn rename_rotation_drains_the_old_file_then_follows_the_new_one() {
     let mut restarted = Follower::new(config(&[&path]), positions_before_rotation);
     let again = drain(&mut restarted, 1000);
     assert_eq!(seqs(&again), [3, 4, 5, 6, 7]);
+    assert_eq!(json(&again), json(&out), "the same events, named as before the restart");
 }
 
 #[test]
