@@ -4,10 +4,10 @@
 //! and whether its direction came from clocks rather than from the evidence itself.
 
 use callstitch_tlib::Text;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The kinds of evidence, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EvidenceKind {
     /// An Inter-Site Link id reported by both servers: `source` on one, `target` on the other.
@@ -36,7 +36,7 @@ impl EvidenceKind {
 }
 
 /// A directed edge between two segments (by their serial numbers in the linker).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edge {
     pub from: u64,
     pub to: u64,

@@ -12,11 +12,14 @@ pub mod interaction;
 pub mod linker;
 pub mod segment;
 pub mod sites;
+pub mod snapshot;
 pub mod stitcher;
 
+pub use callstitch_engine::SnapshotError;
 pub use evidence::{Edge, EvidenceKind};
 pub use interaction::{ClockOffset, EndedBy, Interaction, LinkReport, SegmentRef, SegmentReport};
 pub use linker::{Linker, LinkerConfig, LinkerStats, SECOND};
 pub use segment::{Segment, SegmentId};
 pub use sites::SiteDirectory;
+pub use snapshot::{LinkerState, StitcherState};
 pub use stitcher::{stitch, Stitcher};

@@ -58,7 +58,7 @@ impl Default for LinkerConfig {
 }
 
 /// Counters of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkerStats {
     pub segments: u64,
     pub duplicate_segments: u64,
@@ -69,9 +69,9 @@ pub struct LinkerStats {
 }
 
 /// An interaction being built.
-#[derive(Debug, Clone, Default)]
-struct Component {
-    segments: Vec<u64>,
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Component {
+    pub(crate) segments: Vec<u64>,
     edges: Vec<Edge>,
     /// Bumped on every change, to tell stale schedule entries.
     version: u64,
@@ -80,7 +80,7 @@ struct Component {
     notes: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Emitted {
     id: String,
     revision: u32,
@@ -89,11 +89,11 @@ struct Emitted {
 }
 
 /// Link ids of one call with the time each was first reported.
-type LinkSightings = Vec<(Text, Option<Timestamp>)>;
+pub(crate) type LinkSightings = Vec<(Text, Option<Timestamp>)>;
 
 /// A pointer from a segment to another segment of its site that has not arrived yet.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Wanted {
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Wanted {
     Uuid(Text, CallUuid),
     Conn(Text, ConnId),
 }
@@ -102,25 +102,25 @@ enum Wanted {
 /// sites, move time on (`advance_to`), and take interactions as they are settled.
 pub struct Linker {
     config: LinkerConfig,
-    sites: SiteDirectory,
-    next_serial: u64,
-    segments: HashMap<u64, Segment>,
-    by_id: HashMap<SegmentId, u64>,
-    component_of: HashMap<u64, u64>,
-    components: HashMap<u64, Component>,
-    by_link: HashMap<Text, Vec<u64>>,
-    by_uuid: HashMap<CallUuid, Vec<u64>>,
-    by_site_conn: HashMap<(Text, ConnId), Vec<u64>>,
+    pub(crate) sites: SiteDirectory,
+    pub(crate) next_serial: u64,
+    pub(crate) segments: HashMap<u64, Segment>,
+    pub(crate) by_id: HashMap<SegmentId, u64>,
+    pub(crate) component_of: HashMap<u64, u64>,
+    pub(crate) components: HashMap<u64, Component>,
+    pub(crate) by_link: HashMap<Text, Vec<u64>>,
+    pub(crate) by_uuid: HashMap<CallUuid, Vec<u64>>,
+    pub(crate) by_site_conn: HashMap<(Text, ConnId), Vec<u64>>,
     /// Segments whose pointer (consultation, merge, ISCC origin) waits for its target.
-    waiting: HashMap<Wanted, Vec<u64>>,
+    pub(crate) waiting: HashMap<Wanted, Vec<u64>>,
     /// Link first-seen times and call history of calls still live, by (site, CallUUID).
-    observed_links: HashMap<(Text, CallUuid), LinkSightings>,
-    observed_history: HashMap<(Text, CallUuid), CallHistory>,
-    due: BinaryHeap<Reverse<(i64, u64, u64)>>,
-    watermark: i64,
-    stats: LinkerStats,
+    pub(crate) observed_links: HashMap<(Text, CallUuid), LinkSightings>,
+    pub(crate) observed_history: HashMap<(Text, CallUuid), CallHistory>,
+    pub(crate) due: BinaryHeap<Reverse<(i64, u64, u64)>>,
+    pub(crate) watermark: i64,
+    pub(crate) stats: LinkerStats,
     /// Interactions dropped from memory so far.
-    forgotten: u64,
+    pub(crate) forgotten: u64,
 }
 
 /// How many dropped interactions between two sweeps of stale waiting pointers.
@@ -429,11 +429,14 @@ impl Linker {
     }
 
     /// A known site whose name the location names (when the directory was built empty).
+    /// Several sites can match (by full and by application name): the least by name is
+    /// taken, so that the answer does not depend on the order of a hash map.
     fn site_named(&self, location: &str) -> Option<Text> {
         self.segments
             .values()
             .map(|segment| &segment.id.site)
-            .find(|site| SiteDirectory::names(location, site))
+            .filter(|site| SiteDirectory::names(location, site))
+            .min()
             .cloned()
     }
 

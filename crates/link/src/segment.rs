@@ -6,18 +6,18 @@
 
 use callstitch_engine::{CallPointer, CallVerdict, EndReason, FinishedCall, Party};
 use callstitch_tlib::{CallUuid, ConnId, LinkRole, Message, Text, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// (site, key): the key is the CallUUID, or the engine's `~<ConnID>-<n>` for servers that
 /// send none.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SegmentId {
     pub site: Text,
     pub key: String,
 }
 
 /// One end of an Inter-Site Link on a segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkEnd {
     pub id: Text,
     pub role: Option<LinkRole>,
@@ -28,7 +28,7 @@ pub struct LinkEnd {
 }
 
 /// ISCC CallHistory of a call that arrived by ISCC: where it came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallHistory {
     pub last_transfer_conn_id: Option<ConnId>,
     pub last_transfer_home_location: Option<Text>,

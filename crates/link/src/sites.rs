@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 
 use callstitch_tlib::Text;
+use serde::{Deserialize, Serialize};
 
 /// The sites callstitch reads, and what it learned about their names.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SiteDirectory {
     /// The sites' names as given (few: a scan without allocation beats a lowercased map).
     known: Vec<Text>,

@@ -16,9 +16,9 @@ use crate::sites::SiteDirectory;
 pub const CLOCK_MARGIN: i64 = 30 * SECOND;
 
 pub struct Stitcher {
-    engine: Engine,
-    linker: Linker,
-    newest: Option<i64>,
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker,
+    pub(crate) newest: Option<i64>,
 }
 
 impl Stitcher {

@@ -3,6 +3,8 @@
 //! with per-site sequence numbers and clocks.
 #![allow(dead_code)]
 
+pub mod generator;
+
 use callstitch_tlib::{CallUuid, ConnId, Context, Event, IsLink, KvList, LinkRole, Message, Text, Timestamp};
 
 pub const SECOND: i64 = 1_000_000;

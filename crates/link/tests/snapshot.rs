@@ -1,0 +1,174 @@
+//! Snapshots of the stitcher: stop anywhere, snapshot, restore from the bytes, go on, and the
+//! interactions handed out (revisions included) and the calls seen by `on_call` are exactly
+//! those of a run that never stopped. Generated multi-site streams in three arrival orders:
+//! by time, one site late (so interactions are revised), and site after site.
+
+mod common;
+
+use callstitch_engine::EngineConfig;
+use callstitch_link::snapshot::{LINK_VERSION, STITCHER_FORMAT};
+use callstitch_link::{LinkerConfig, SiteDirectory, SnapshotError, Stitcher, SECOND};
+use callstitch_tlib::Event;
+use common::generator::{generate, sites};
+use common::{concatenated, merged, Site};
+
+/// Everything a run hands out, as JSON, in order.
+#[derive(Debug, PartialEq)]
+struct Output {
+    interactions: Vec<String>,
+    calls: Vec<String>,
+    stats: String,
+}
+
+fn directory() -> SiteDirectory {
+    SiteDirectory::new(["TsA", "TsB", "SipC", "SipD"])
+}
+
+/// A run that snapshots and restores before each event whose index is in `restore_at`.
+fn run(events: &[Event], linker: &LinkerConfig, restore_at: &[usize]) -> Output {
+    let mut stitcher = Stitcher::new(EngineConfig::default(), linker.clone(), directory());
+    let mut interactions = Vec::new();
+    let mut calls = Vec::new();
+    let mut restore_at = restore_at.iter().peekable();
+    for (index, event) in events.iter().enumerate() {
+        if restore_at.next_if(|at| **at == index).is_some() {
+            let bytes = stitcher.snapshot().expect("snapshot");
+            stitcher = Stitcher::restore(&bytes, EngineConfig::default(), linker.clone()).expect("restore");
+        }
+        stitcher.push(
+            event,
+            &mut |call| calls.push(serde_json::to_string(call).expect("call json")),
+            &mut |interaction| interactions.push(serde_json::to_string(&interaction).expect("json")),
+        );
+    }
+    if restore_at.next().is_some() {
+        let bytes = stitcher.snapshot().expect("snapshot");
+        stitcher = Stitcher::restore(&bytes, EngineConfig::default(), linker.clone()).expect("restore");
+    }
+    stitcher.finish(
+        &mut |call| calls.push(serde_json::to_string(call).expect("call json")),
+        &mut |interaction| interactions.push(serde_json::to_string(&interaction).expect("json")),
+    );
+    let stats = format!(
+        "{} {}",
+        serde_json::to_string(stitcher.engine_stats()).expect("json"),
+        serde_json::to_string(stitcher.linker_stats()).expect("json")
+    );
+    Output { interactions, calls, stats }
+}
+
+/// Short waits, so that interactions are handed out, revised and forgotten within the set.
+fn quick() -> LinkerConfig {
+    LinkerConfig {
+        linger: 10 * SECOND,
+        link_timeout: 40 * SECOND,
+        revision_grace: 30 * SECOND,
+        pointer_wait: 60 * SECOND,
+        ..LinkerConfig::default()
+    }
+}
+
+/// The generated set's events: by time, with site SipD's arriving `late` later than its
+/// clock says (as a slow feed would), or site after site.
+fn generated(count: usize, late: i64, by_site: bool) -> Vec<Event> {
+    let mut sites = sites();
+    generate(count, 0xfeed, &mut sites);
+    let refs: Vec<&Site> = sites.iter().collect();
+    if by_site {
+        return concatenated(&refs);
+    }
+    let mut events = merged(&refs);
+    events.sort_by_key(|event| {
+        let time = event.timestamp.map_or(0, |time| time.0);
+        if event.site == "SipD" {
+            time + late
+        } else {
+            time
+        }
+    });
+    events
+}
+
+fn check_splits(events: &[Event], linker: &LinkerConfig, splits: usize, every: usize) -> usize {
+    let straight = run(events, linker, &[]);
+    assert!(!straight.interactions.is_empty());
+    let step = (events.len() / splits).max(1);
+    let mut checked = 0;
+    for split in (0..=events.len()).step_by(step).chain([1, events.len() - 1]) {
+        assert_eq!(run(events, linker, &[split]), straight, "split before event {split}");
+        checked += 1;
+    }
+    let every: Vec<usize> = (0..=events.len()).step_by(every).collect();
+    assert_eq!(run(events, linker, &every), straight, "restored before every event of {every:?}");
+    checked + every.len()
+}
+
+#[test]
+fn by_time_split_anywhere_gives_the_same_interactions_and_calls() {
+    let events = generated(300, 0, false);
+    let checked = check_splits(&events, &quick(), 30, 4);
+    assert!(checked > 300, "{checked} splits");
+    check_splits(&events, &LinkerConfig::default(), 8, 97);
+}
+
+#[test]
+fn a_late_site_revises_interactions_and_splits_change_nothing() {
+    let events = generated(300, 25 * SECOND, false);
+    let straight = run(&events, &quick(), &[]);
+    let revised = straight.interactions.iter().filter(|json| !json.contains("\"revision\":0")).count();
+    assert!(revised > 20, "{revised} revisions: the late site re-opens interactions");
+    check_splits(&events, &quick(), 30, 5);
+}
+
+#[test]
+fn site_after_site_split_anywhere_gives_the_same_interactions() {
+    let events = generated(300, 0, true);
+    check_splits(&events, &quick(), 20, 7);
+}
+
+#[test]
+fn the_same_state_gives_the_same_bytes() {
+    let events = generated(300, 25 * SECOND, false);
+    let mut stitcher = Stitcher::new(EngineConfig::default(), quick(), directory());
+    for event in &events[..events.len() / 2] {
+        stitcher.push(event, &mut |_| {}, &mut |_| {});
+    }
+    let (calls, segments) = stitcher.in_memory();
+    assert!(calls > 5 && segments > 20, "{calls} calls and {segments} segments in memory");
+    let first = stitcher.snapshot().expect("snapshot");
+    assert_eq!(stitcher.snapshot().expect("snapshot"), first);
+    let restored = Stitcher::restore(&first, EngineConfig::default(), quick()).expect("restore");
+    assert_eq!(restored.snapshot().expect("snapshot"), first, "a restored stitcher writes the same bytes");
+    assert_eq!(restored.in_memory(), stitcher.in_memory());
+}
+
+#[test]
+fn another_version_and_garbage_are_errors_not_panics() {
+    let stitcher = Stitcher::new(EngineConfig::default(), quick(), directory());
+    let newer = callstitch_engine::snapshot::encode(STITCHER_FORMAT, LINK_VERSION + 1, &stitcher.state())
+        .expect("encode");
+    let restored = Stitcher::restore(&newer, EngineConfig::default(), quick());
+    assert!(matches!(restored, Err(SnapshotError::Version { .. })), "{:?}", restored.err());
+    let engine_bytes = callstitch_engine::Engine::default().snapshot().expect("snapshot");
+    let restored = Stitcher::restore(&engine_bytes, EngineConfig::default(), quick());
+    assert!(matches!(restored, Err(SnapshotError::Format { .. })));
+    let good = stitcher.snapshot().expect("snapshot");
+    for bad in [&b"not json"[..], b"{\"format\":1}", &good[..good.len() - 1], b"null"] {
+        let restored = Stitcher::restore(bad, EngineConfig::default(), quick());
+        assert!(matches!(restored, Err(SnapshotError::Decode(_))), "{:?}", restored.err());
+    }
+}
+
+#[test]
+fn a_segment_label_that_no_table_has_is_refused() {
+    let events = generated(50, 0, false);
+    let mut stitcher = Stitcher::new(EngineConfig::default(), quick(), directory());
+    for event in &events[..events.len() / 2] {
+        stitcher.push(event, &mut |_| {}, &mut |_| {});
+    }
+    let text = String::from_utf8(stitcher.snapshot().expect("snapshot")).expect("utf-8");
+    assert!(text.contains("\"model\":\"call-based-only\""), "a segment in the snapshot");
+    let bad = text.replacen("\"model\":\"call-based-only\"", "\"model\":\"telepathy\"", 1);
+    let restored = Stitcher::restore(bad.as_bytes(), EngineConfig::default(), quick());
+    assert!(matches!(restored, Err(SnapshotError::Invalid(_))), "{:?}", restored.err());
+}
