@@ -9,7 +9,7 @@
 
 use std::cmp::Reverse;
 
-use callstitch_engine::snapshot::{check, decode, encode, enum_label};
+pub use callstitch_engine::snapshot::{check, decode, encode, enum_label};
 use callstitch_engine::{
     CallModel, CallPointer, CallVerdict, EndReason, Engine, EngineConfig, EngineState, Exit, Outcome,
     PartyKind, PartyState, Provenance, ReleasedBy, SnapshotError,
@@ -298,6 +298,7 @@ impl Stitcher {
             engine: Engine::from_state(state.engine, engine)?,
             linker: Linker::from_state(state.linker, linker)?,
             newest: state.newest,
+            clock_margin: crate::stitcher::CLOCK_MARGIN,
         })
     }
 

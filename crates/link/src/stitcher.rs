@@ -19,11 +19,25 @@ pub struct Stitcher {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker,
     pub(crate) newest: Option<i64>,
+    /// [`CLOCK_MARGIN`] unless set: configuration, not state.
+    pub(crate) clock_margin: i64,
 }
 
 impl Stitcher {
     pub fn new(engine: EngineConfig, linker: LinkerConfig, sites: SiteDirectory) -> Stitcher {
-        Stitcher { engine: Engine::new(engine), linker: Linker::new(linker, sites), newest: None }
+        Stitcher {
+            engine: Engine::new(engine),
+            linker: Linker::new(linker, sites),
+            newest: None,
+            clock_margin: CLOCK_MARGIN,
+        }
+    }
+
+    /// Holds the linker's clock this far (µs) behind the newest event instead of
+    /// [`CLOCK_MARGIN`].
+    pub fn with_clock_margin(mut self, margin: i64) -> Stitcher {
+        self.clock_margin = margin.max(0);
+        self
     }
 
     /// Takes one event; interactions that are settled come out through `out`, and every
@@ -45,7 +59,28 @@ impl Stitcher {
             return;
         }
         self.newest = Some(time.0);
-        self.linker.advance_to(Timestamp(time.0 - CLOCK_MARGIN), out);
+        self.linker.advance_to(Timestamp(time.0 - self.clock_margin), out);
+    }
+
+    /// Moves event time on to `time` without an event (a live service whose traffic
+    /// stopped): calls past their timeouts are finished and interactions past their waits
+    /// handed out, as if an event of that time had come.
+    pub fn advance_to(
+        &mut self,
+        time: Timestamp,
+        on_call: &mut impl FnMut(&FinishedCall),
+        out: &mut impl FnMut(Interaction),
+    ) {
+        if self.newest.is_some_and(|newest| newest >= time.0) {
+            return;
+        }
+        self.newest = Some(time.0);
+        let linker = &mut self.linker;
+        self.engine.advance_to(time, &mut |call| {
+            on_call(&call);
+            linker.add_call(call, out);
+        });
+        self.linker.advance_to(Timestamp(time.0 - self.clock_margin), out);
     }
 
     /// The input ended: every call and every interaction is handed out.

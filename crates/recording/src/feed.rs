@@ -33,7 +33,7 @@ impl RecordedSide {
 }
 
 /// One media file as the feed gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedFile {
     pub media_id: String,
     /// The site whose recording server wrote it.
@@ -108,29 +108,51 @@ struct RawMedia {
     recording_id: Option<String>,
 }
 
+/// Where the lines of a feed go: a [`MediaFeed`] being read, or a recorder taking files as
+/// they come.
+pub(crate) trait FeedSink {
+    /// The held file with this media id.
+    fn file_mut(&mut self, media_id: &str) -> Option<&mut FeedFile>;
+    /// Takes a new file.
+    fn add(&mut self, file: FeedFile);
+}
+
+/// A feed being read.
+struct Reading {
+    feed: MediaFeed,
+    by_id: HashMap<String, usize>,
+}
+
+impl FeedSink for Reading {
+    fn file_mut(&mut self, media_id: &str) -> Option<&mut FeedFile> {
+        let index = *self.by_id.get(media_id)?;
+        self.feed.files.get_mut(index)
+    }
+
+    fn add(&mut self, file: FeedFile) {
+        self.by_id.insert(file.media_id.clone(), self.feed.files.len());
+        self.feed.files.push(file);
+    }
+}
+
 /// Reads a feed. Only an I/O error stops it; every bad line is kept as a [`FeedError`].
 pub fn read_feed(reader: impl BufRead) -> std::io::Result<MediaFeed> {
-    let mut feed = MediaFeed::default();
-    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut reading = Reading { feed: MediaFeed::default(), by_id: HashMap::new() };
     for (index, line) in reader.lines().enumerate() {
         let line_no = index as u64 + 1;
         let text = line?;
         if text.trim().is_empty() {
             continue;
         }
-        if let Err(error) = take_line(&text, line_no, &mut feed, &mut by_id) {
-            feed.errors.push(error);
+        if let Err(error) = take_line(&text, line_no, &mut reading) {
+            reading.feed.errors.push(error);
         }
     }
-    Ok(feed)
+    Ok(reading.feed)
 }
 
-fn take_line(
-    text: &str,
-    line: u64,
-    feed: &mut MediaFeed,
-    by_id: &mut HashMap<String, usize>,
-) -> Result<(), FeedError> {
+/// Takes one line of a feed into `sink`.
+pub(crate) fn take_line(text: &str, line: u64, sink: &mut impl FeedSink) -> Result<(), FeedError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let raw: RawMedia = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|error| FeedError::Json { line, message: error.to_string() })?;
@@ -149,11 +171,10 @@ fn take_line(
     };
     let Some(start_text) = raw.start else {
         // A stop object for a file started earlier.
-        let Some(&index) = by_id.get(&media_id) else {
+        let Some(file) = sink.file_mut(&media_id) else {
             return Err(FeedError::StopWithoutStart { line, media_id });
         };
         let Some(stop) = stop else { return Err(FeedError::Missing { line, field: "stop" }) };
-        let file = &mut feed.files[index];
         if file.stop.is_some() {
             return Err(FeedError::DuplicateStop { line, media_id });
         }
@@ -164,31 +185,23 @@ fn take_line(
         field: "start",
         value: start_text.clone(),
     })?;
-    if let Some(&index) = by_id.get(&media_id) {
-        return Err(FeedError::DuplicateStart { line, media_id, first: feed.files[index].line });
+    if let Some(first) = sink.file_mut(&media_id) {
+        return Err(FeedError::DuplicateStart { line, media_id, first: first.line });
     }
     let site = raw.site.ok_or(FeedError::Missing { line, field: "site" })?;
     let call_uuid = raw.call_uuid.ok_or(FeedError::Missing { line, field: "call_uuid" })?;
     let recorded_dn = raw.recorded_dn.ok_or(FeedError::Missing { line, field: "recorded_dn" })?;
     let side = raw.side.ok_or(FeedError::Missing { line, field: "side" })?;
-    by_id.insert(media_id.clone(), feed.files.len());
     let archive_id = raw.recording_id.filter(|id| !id.is_empty());
-    feed.files.push(FeedFile {
-        media_id,
-        site,
-        call_uuid,
-        recorded_dn,
-        side,
-        start,
-        stop: None,
-        line,
-        archive_id,
-    });
-    let index = feed.files.len() - 1;
-    match stop {
-        Some(stop) => set_stop(&mut feed.files[index], stop, line),
+    let mut file =
+        FeedFile { media_id, site, call_uuid, recorded_dn, side, start, stop: None, line, archive_id };
+    // The file is kept even when its stop is refused.
+    let stopped = match stop {
+        Some(stop) => set_stop(&mut file, stop, line),
         None => Ok(()),
-    }
+    };
+    sink.add(file);
+    stopped
 }
 
 fn set_stop(file: &mut FeedFile, stop: Timestamp, line: u64) -> Result<(), FeedError> {

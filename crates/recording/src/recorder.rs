@@ -1,32 +1,61 @@
 //! The recording of one interaction: media files matched to its segments (recording.md
 //! §3.3), or inferred from the event stream's signals when there is no feed (§4–§5), grouped
 //! under one recording id (§2.6), with who is heard on each file and the findings of §6.
+//!
+//! The feed is taken whole ([`Recorder::new`]) or file by file as it comes
+//! ([`Recorder::add_media`], [`Recorder::add_feed_line`]). Memory follows what can still be
+//! needed: [`Recorder::prune`] drops a claimed file once every interaction that claimed it is
+//! past revision ([`Retention::after_interaction`] after its end), and an unclaimed one
+//! [`Retention::max_age`] after it stopped, as an orphan (P2).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use callstitch_link::segment::SegmentParty;
-use callstitch_link::{Interaction, SegmentReport};
+use callstitch_link::snapshot::{decode, encode};
+use callstitch_link::{Interaction, SegmentReport, SnapshotError};
 use callstitch_tlib::{Text, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::feed::{FeedFile, MediaFeed, RecordedSide};
+use crate::feed::{take_line, FeedError, FeedFile, FeedSink, MediaFeed, RecordedSide};
 use crate::finding::{Finding, Rule};
-use crate::signals::{Signals, Trigger, TriggerKind};
+use crate::signals::{Retention, Signals, Trigger, TriggerKind};
 
 /// A second, in microseconds.
 pub const SECOND: i64 = 1_000_000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecorderConfig {
     /// How far a file's times may stray from its call's before it counts (clocks of the
     /// recording server and of the switch differ), in microseconds.
     pub tolerance: i64,
+    /// How long feed files stay in memory (see [`Recorder::prune`]).
+    pub retention: Retention,
 }
 
 impl Default for RecorderConfig {
     fn default() -> Self {
-        RecorderConfig { tolerance: 5 * SECOND }
+        RecorderConfig { tolerance: 5 * SECOND, retention: Retention::default() }
     }
+}
+
+/// What [`Recorder::add_media`] did with a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaUpdate {
+    /// A new file (a stop before its start is dropped).
+    Added,
+    /// A file already held got its stop.
+    Stopped,
+    /// A file already held, nothing new.
+    Unchanged,
+}
+
+/// A feed file in memory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct HeldFile {
+    file: FeedFile,
+    claimed: bool,
+    /// Event time until which an interaction that claimed it may be revised.
+    keep_until: Option<i64>,
 }
 
 /// Where a media file comes from.
@@ -129,32 +158,196 @@ impl Seg<'_> {
 #[derive(Debug, Default)]
 pub struct Recorder {
     config: RecorderConfig,
-    feed: Option<MediaFeed>,
+    has_feed: bool,
+    /// Feed files by arrival number (the feed's order).
+    files: BTreeMap<u64, HeldFile>,
+    next_file: u64,
+    by_media_id: HashMap<String, u64>,
     /// CallUUID (and media-id prefix) → feed files.
-    index: HashMap<String, Vec<usize>>,
-    claimed: Vec<bool>,
-    /// Archive recording id → the recording id that first grouped its files (P6).
-    archive_owner: HashMap<String, String>,
+    index: HashMap<String, Vec<u64>>,
+    /// (line, message) of the bad lines of the feed given to [`Recorder::new`].
+    feed_errors: Vec<(u64, String)>,
+    /// Archive recording id → the recording id that first grouped its files (P6), and until
+    /// when an interaction with it may be revised.
+    archive_owner: HashMap<String, (String, i64)>,
+}
+
+/// The state of a [`Recorder`] in a snapshot: maps as sorted lists.
+#[derive(Serialize, Deserialize)]
+struct RecorderState {
+    config: RecorderConfig,
+    has_feed: bool,
+    files: Vec<(u64, HeldFile)>,
+    next_file: u64,
+    feed_errors: Vec<(u64, String)>,
+    archive_owner: Vec<(String, (String, i64))>,
+}
+
+/// The format name of a recorder snapshot.
+pub const RECORDER_FORMAT: &str = "callstitch-recorder";
+/// The version of the recorder snapshot this build writes and reads.
+pub const RECORDER_VERSION: u32 = 1;
+
+impl FeedSink for Recorder {
+    fn file_mut(&mut self, media_id: &str) -> Option<&mut FeedFile> {
+        let position = self.by_media_id.get(media_id)?;
+        self.files.get_mut(position).map(|held| &mut held.file)
+    }
+
+    fn add(&mut self, file: FeedFile) {
+        self.hold(HeldFile { file, claimed: false, keep_until: None });
+    }
 }
 
 impl Recorder {
     /// A recorder; without a feed, recordings are inferred from the signals.
     pub fn new(config: RecorderConfig, feed: Option<MediaFeed>) -> Recorder {
-        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-        let files = feed.as_ref().map_or(&[][..], |feed| feed.files.as_slice());
-        for (position, file) in files.iter().enumerate() {
-            index.entry(file.call_uuid.clone()).or_default().push(position);
-            let prefix = media_prefix(&file.media_id);
-            if prefix != file.call_uuid {
-                index.entry(prefix.to_string()).or_default().push(position);
+        let mut recorder = Recorder { config, has_feed: feed.is_some(), ..Recorder::default() };
+        if let Some(feed) = feed {
+            recorder.feed_errors =
+                feed.errors.iter().map(|error| (error.line(), error.to_string())).collect();
+            for file in feed.files {
+                recorder.hold(HeldFile { file, claimed: false, keep_until: None });
             }
         }
-        let claimed = vec![false; files.len()];
-        Recorder { config, feed, index, claimed, archive_owner: HashMap::new() }
+        recorder
     }
 
     pub fn has_feed(&self) -> bool {
-        self.feed.is_some()
+        self.has_feed
+    }
+
+    /// Feed files in memory.
+    pub fn files_in_memory(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Takes one media file of a feed that comes over time (the recorder has a feed from
+    /// then on). A file already held (same media id) only gains the stop it lacked.
+    pub fn add_media(&mut self, mut file: FeedFile) -> MediaUpdate {
+        self.has_feed = true;
+        if let Some(held) = self.file_mut(&file.media_id) {
+            return match file.stop.filter(|stop| held.stop.is_none() && *stop >= held.start) {
+                Some(stop) => {
+                    held.stop = Some(stop);
+                    MediaUpdate::Stopped
+                }
+                None => MediaUpdate::Unchanged,
+            };
+        }
+        file.stop = file.stop.filter(|stop| *stop >= file.start);
+        self.hold(HeldFile { file, claimed: false, keep_until: None });
+        MediaUpdate::Added
+    }
+
+    /// Takes one line of the media feed (docs/recording.md) as it comes: a start, a stop, or
+    /// both. A bad line is refused with the same error reading the whole feed gives.
+    pub fn add_feed_line(&mut self, text: &str, line: u64) -> Result<(), FeedError> {
+        self.has_feed = true;
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        take_line(text, line, self)
+    }
+
+    fn hold(&mut self, held: HeldFile) -> u64 {
+        let position = self.next_file;
+        self.next_file += 1;
+        self.index_file(position, &held.file);
+        self.files.insert(position, held);
+        position
+    }
+
+    fn index_file(&mut self, position: u64, file: &FeedFile) {
+        self.by_media_id.insert(file.media_id.clone(), position);
+        self.index.entry(file.call_uuid.clone()).or_default().push(position);
+        let prefix = media_prefix(&file.media_id);
+        if prefix != file.call_uuid {
+            self.index.entry(prefix.to_string()).or_default().push(position);
+        }
+    }
+
+    fn unindex_file(&mut self, position: u64, file: &FeedFile) {
+        if self.by_media_id.get(&file.media_id) == Some(&position) {
+            self.by_media_id.remove(&file.media_id);
+        }
+        for key in [file.call_uuid.as_str(), media_prefix(&file.media_id)] {
+            if let Some(positions) = self.index.get_mut(key) {
+                positions.retain(|known| *known != position);
+                if positions.is_empty() {
+                    self.index.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Drops what can no longer be needed at event time `now`: claimed files whose
+    /// interactions are past revision, and unclaimed files [`Retention::max_age`] after they
+    /// stopped, which are returned as orphan findings (P2), as [`Recorder::feed_findings`]
+    /// would give them.
+    pub fn prune(&mut self, now: Timestamp) -> Vec<Finding> {
+        let now = now.0;
+        let max_age = self.config.retention.max_age;
+        let gone: Vec<u64> = self
+            .files
+            .iter()
+            .filter(|(_, held)| match held.keep_until {
+                Some(until) => until < now,
+                None => {
+                    let last = held.file.stop.unwrap_or(held.file.start).0;
+                    !held.claimed && last.saturating_add(max_age) < now
+                }
+            })
+            .map(|(position, _)| *position)
+            .collect();
+        let mut orphans = Vec::new();
+        for position in gone {
+            let Some(held) = self.files.remove(&position) else { continue };
+            self.unindex_file(position, &held.file);
+            if !held.claimed {
+                orphans.push(orphan(&held.file));
+            }
+        }
+        self.archive_owner.retain(|_, (_, until)| *until >= now);
+        orphans
+    }
+
+    /// The recorder as bytes (with its configuration): restoring them gives a recorder that
+    /// goes on exactly as this one would.
+    pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        let mut archive_owner: Vec<(String, (String, i64))> =
+            self.archive_owner.iter().map(|(id, owner)| (id.clone(), owner.clone())).collect();
+        archive_owner.sort();
+        let state = RecorderState {
+            config: self.config.clone(),
+            has_feed: self.has_feed,
+            files: self.files.iter().map(|(position, held)| (*position, held.clone())).collect(),
+            next_file: self.next_file,
+            feed_errors: self.feed_errors.clone(),
+            archive_owner,
+        };
+        encode(RECORDER_FORMAT, RECORDER_VERSION, &state)
+    }
+
+    /// The recorder a [`Recorder::snapshot`] was taken of.
+    pub fn restore(bytes: &[u8]) -> Result<Recorder, SnapshotError> {
+        let state: RecorderState = decode(bytes, RECORDER_FORMAT, RECORDER_VERSION)?;
+        let mut recorder = Recorder {
+            config: state.config,
+            has_feed: state.has_feed,
+            next_file: state.next_file,
+            feed_errors: state.feed_errors,
+            archive_owner: state.archive_owner.into_iter().collect(),
+            ..Recorder::default()
+        };
+        for (position, held) in state.files {
+            if position >= recorder.next_file || recorder.files.contains_key(&position) {
+                return Err(SnapshotError::Invalid(format!("feed file {position} out of order")));
+            }
+            recorder.index_file(position, &held.file);
+            recorder.files.insert(position, held);
+        }
+        Ok(recorder)
     }
 
     /// The recording of one interaction (again for each revision).
@@ -191,17 +384,20 @@ impl Recorder {
             .unwrap_or_default();
         let mut findings = Vec::new();
         let (inferred, trigger_segs) = infer(&segs, signals, interaction, &mut findings);
-        let mut files = match &self.feed {
-            Some(feed) => {
-                let found = self.match_feed(&segs, feed, interaction, &mut findings);
-                for position in found.iter().map(|(position, _)| *position) {
-                    self.claimed[position] = true;
+        let keep_until = interaction_end(interaction).saturating_add(self.config.retention.after_interaction);
+        let mut files = if self.has_feed {
+            let found = self.match_feed(&segs, interaction, &mut findings);
+            for position in found.iter().map(|(position, _)| *position) {
+                if let Some(held) = self.files.get_mut(&position) {
+                    held.claimed = true;
+                    held.keep_until = Some(held.keep_until.map_or(keep_until, |known| known.max(keep_until)));
                 }
-                let files: Vec<MediaFile> = found.into_iter().map(|(_, file)| file).collect();
-                missing(&inferred, &files, interaction, &mut findings);
-                files
             }
-            None => inferred,
+            let files: Vec<MediaFile> = found.into_iter().map(|(_, file)| file).collect();
+            missing(&inferred, &files, interaction, &mut findings);
+            files
+        } else {
+            inferred
         };
         for file in &mut files {
             file.heard = heard(file, &segs, interaction);
@@ -209,7 +405,7 @@ impl Recorder {
         files.sort_by(|a, b| (a.start_at, &a.media_id).cmp(&(b.start_at, &b.media_id)));
         check_files(&files, &segs, interaction, tolerance, &mut findings);
         refer_gaps(&files, &segs, &trigger_segs, signals, interaction, tolerance, &mut findings);
-        let aliases = self.archive_grouping(&recording_id, &files, interaction, &mut findings);
+        let aliases = self.archive_grouping(&recording_id, &files, interaction, keep_until, &mut findings);
         Recording {
             recording_id,
             aliases,
@@ -225,6 +421,7 @@ impl Recorder {
         recording_id: &str,
         files: &[MediaFile],
         interaction: &Interaction,
+        keep_until: i64,
         findings: &mut Vec<Finding>,
     ) -> Vec<String> {
         let ids: BTreeSet<&str> = files.iter().filter_map(|file| file.archive_id.as_deref()).collect();
@@ -247,7 +444,11 @@ impl Recorder {
             ));
         }
         for id in &ids {
-            let owner = self.archive_owner.entry(id.to_string()).or_insert_with(|| recording_id.to_string());
+            let (owner, until) = self
+                .archive_owner
+                .entry(id.to_string())
+                .or_insert_with(|| (recording_id.to_string(), keep_until));
+            *until = (*until).max(keep_until);
             if owner != recording_id {
                 findings.push(finding(
                     Rule::P6,
@@ -269,10 +470,9 @@ impl Recorder {
     fn match_feed(
         &self,
         segs: &[Seg<'_>],
-        feed: &MediaFeed,
         interaction: &Interaction,
         findings: &mut Vec<Finding>,
-    ) -> Vec<(usize, MediaFile)> {
+    ) -> Vec<(u64, MediaFile)> {
         let tolerance = self.config.tolerance;
         let mut positions = BTreeSet::new();
         for seg in segs {
@@ -283,7 +483,7 @@ impl Recorder {
         }
         let mut found = Vec::new();
         for position in positions {
-            let file = &feed.files[position];
+            let Some(HeldFile { file, .. }) = self.files.get(&position) else { continue };
             let (mut candidates, matched_by): (Vec<&Seg<'_>>, &'static str) =
                 (segs.iter().filter(|seg| seg.names(&file.call_uuid)).collect(), "call-uuid");
             let matched_by = if candidates.is_empty() {
@@ -335,36 +535,44 @@ impl Recorder {
     /// Findings about the feed itself: its bad lines, and its files that no interaction
     /// claimed (orphans, P2). Ask once the input has ended.
     pub fn feed_findings(&self) -> Vec<Finding> {
-        let Some(feed) = &self.feed else { return Vec::new() };
-        let mut findings: Vec<Finding> = feed
-            .errors
+        if !self.has_feed {
+            return Vec::new();
+        }
+        let mut findings: Vec<Finding> = self
+            .feed_errors
             .iter()
-            .map(|error| Finding {
+            .map(|(line, message)| Finding {
                 rule: Rule::Feed,
                 interaction_id: None,
                 segments: Vec::new(),
                 files: Vec::new(),
-                message: error.to_string(),
-                evidence: vec![format!("feed line {}", error.line())],
+                message: message.clone(),
+                evidence: vec![format!("feed line {line}")],
             })
             .collect();
-        for (file, claimed) in feed.files.iter().zip(&self.claimed) {
-            if !claimed {
-                findings.push(Finding {
-                    rule: Rule::P2,
-                    interaction_id: None,
-                    segments: Vec::new(),
-                    files: vec![file.media_id.clone()],
-                    message: format!(
-                        "media file of call {} at {} matches no call of the input",
-                        file.call_uuid, file.site
-                    ),
-                    evidence: vec![format!("feed line {}", file.line)],
-                });
-            }
-        }
+        findings.extend(self.files.values().filter(|held| !held.claimed).map(|held| orphan(&held.file)));
         findings
     }
+}
+
+/// P2 for a feed file no interaction claimed.
+fn orphan(file: &FeedFile) -> Finding {
+    Finding {
+        rule: Rule::P2,
+        interaction_id: None,
+        segments: Vec::new(),
+        files: vec![file.media_id.clone()],
+        message: format!(
+            "media file of call {} at {} matches no call of the input",
+            file.call_uuid, file.site
+        ),
+        evidence: vec![format!("feed line {}", file.line)],
+    }
+}
+
+/// The interaction's end (its latest call's last event), as event time.
+fn interaction_end(interaction: &Interaction) -> i64 {
+    interaction.end.as_deref().and_then(Timestamp::parse_rfc3339).map_or(i64::MIN, |end| end.0)
 }
 
 /// The CallUUID a media id or GSIP_REC_FN starts with: the text before the first `_`.
