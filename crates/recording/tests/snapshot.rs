@@ -299,3 +299,52 @@ fn media_posted_over_time_gives_the_recordings_of_the_whole_feed() {
         |output: &Output| output.interactions.iter().filter(|text| text.contains("\"media-feed\"")).count();
     assert!(with_media(&straight) > 0 && with_media(&out) >= with_media(&straight));
 }
+
+/// Size and time of a snapshot of the whole pipeline with about 2,000 calls in progress
+/// (`cargo test --release -p callstitch-recording --test snapshot -- --ignored --nocapture`).
+#[test]
+#[ignore = "a measurement: run in release"]
+fn measure_a_snapshot_of_two_thousand_calls_in_progress() {
+    let center = center(12_000, 12_000, 17);
+    let mut pipeline = Pipeline::new(&center, Retention::default());
+    pipeline.stitcher = Stitcher::new(
+        Default::default(),
+        LinkerConfig::default(),
+        SiteDirectory::new(center.sites.iter().map(String::as_str)),
+    );
+    for file in &center.media {
+        pipeline.recorder.add_media(file.clone());
+    }
+    let mut out = Output::default();
+    for event in &center.events {
+        pipeline.push(event, &mut out);
+        if pipeline.stitcher.in_memory().0 >= 2_000 {
+            break;
+        }
+    }
+    let (calls, segments) = pipeline.stitcher.in_memory();
+    let timed = |what: &str, snapshot: &dyn Fn() -> Vec<u8>, restore: &dyn Fn(&[u8])| {
+        let started = std::time::Instant::now();
+        let bytes = snapshot();
+        let written = started.elapsed();
+        let started = std::time::Instant::now();
+        restore(&bytes);
+        let read = started.elapsed();
+        eprintln!("{what}: {} bytes, snapshot {written:?}, restore {read:?}", bytes.len());
+    };
+    eprintln!(
+        "{calls} calls in progress, {segments} segments, {} calls' signals, {} feed files",
+        pipeline.signals.calls_in_memory(),
+        pipeline.recorder.files_in_memory()
+    );
+    timed("stitcher", &|| pipeline.stitcher.snapshot().expect("snapshot"), &|bytes| {
+        Stitcher::restore(bytes, Default::default(), LinkerConfig::default()).map(|_| ()).expect("restore")
+    });
+    timed("signals", &|| pipeline.signals.snapshot().expect("snapshot"), &|bytes| {
+        Signals::restore(bytes).map(|_| ()).expect("restore")
+    });
+    timed("recorder", &|| pipeline.recorder.snapshot().expect("snapshot"), &|bytes| {
+        Recorder::restore(bytes).map(|_| ()).expect("restore")
+    });
+    assert!(calls >= 2_000, "{calls} calls in progress");
+}
