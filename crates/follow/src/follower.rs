@@ -24,8 +24,23 @@ pub struct Follower {
     /// Unfinished, classed files by site, each site's segments in reading order.
     groups: Vec<Vec<usize>>,
     groups_dirty: bool,
+    /// The site of each group.
+    group_sites: Vec<String>,
     /// The site read first in the next poll (sites take turns).
     turn: usize,
+    /// Files with events handed out but not yet committed by the caller: kept even when
+    /// finished and gone, so their positions can still be given.
+    held: std::collections::BTreeSet<u64>,
+}
+
+/// How a per-site poll went for one site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRead {
+    pub site: String,
+    /// Events handed out for it.
+    pub events: usize,
+    /// It spent its budget: more may be ready at once.
+    pub more: bool,
 }
 
 /// When an input was last listed.
@@ -51,8 +66,10 @@ impl Follower {
             next_seq: 0,
             problems,
             groups: Vec::new(),
+            group_sites: Vec::new(),
             groups_dirty: true,
             turn: 0,
+            held: std::collections::BTreeSet::new(),
         }
     }
 
@@ -84,6 +101,77 @@ impl Follower {
         self.turn = self.turn.wrapping_add(1);
         self.forget_closed();
         PollReport { events: out.len() - before, more, problems: self.problems.kept.len() }
+    }
+
+    /// Like [`Follower::poll`], but each site reads at most `budget_of(site)` events (0:
+    /// not read this time), and the report says for each site whether it spent its budget.
+    /// For callers that merge the sites by time and hold events back meanwhile.
+    pub fn poll_sites(
+        &mut self,
+        budget_of: &dyn Fn(&str) -> usize,
+        out: &mut Vec<FollowedEvent>,
+    ) -> Vec<SiteRead> {
+        let now = Instant::now();
+        match self.restored.take() {
+            Some(positions) => self.first_scan(positions, now),
+            None => self.watch_inputs(now),
+        }
+        self.classify(now);
+        if self.groups_dirty {
+            self.build_groups();
+        }
+        let mut reads = Vec::with_capacity(self.groups.len());
+        for (group, site) in self.groups.iter().zip(&self.group_sites) {
+            let budget = budget_of(site);
+            if budget == 0 {
+                continue;
+            }
+            let before = out.len();
+            let mut turn = Turn {
+                now,
+                settle: self.config.settle,
+                max_line_bytes: self.config.max_line_bytes,
+                max_skipped: self.config.max_skipped_per_poll,
+                budget,
+                more: false,
+                out: &mut *out,
+                problems: &mut self.problems,
+            };
+            read_groups(&mut self.files, std::slice::from_ref(group), 0, &mut turn);
+            let more = turn.more;
+            reads.push(SiteRead { site: site.clone(), events: out.len() - before, more });
+        }
+        self.forget_closed();
+        reads
+    }
+
+    /// Says which files have events the caller holds back (not committed yet), so they are
+    /// not forgotten when they end and are removed.
+    pub fn hold(&mut self, files: impl IntoIterator<Item = u64>) {
+        self.held = files.into_iter().collect();
+    }
+
+    /// The positions to commit when the caller holds back some events: for each file in
+    /// `held` (file → the start offset of its oldest event held back), that offset, not
+    /// finished; every other file as [`Follower::positions`] gives it.
+    pub fn positions_holding(&self, held: &std::collections::BTreeMap<u64, u64>) -> Vec<Position> {
+        let known = self.files.iter().filter(|file| {
+            file.fingerprint.len > 0 || file.delivered > 0 || file.finished || held.contains_key(&file.seq)
+        });
+        let mut positions: Vec<Position> = known
+            .map(|file| {
+                let mut position = file.position();
+                if let Some(offset) = held.get(&file.seq) {
+                    position.offset = *offset;
+                    position.finished = false;
+                }
+                position
+            })
+            .collect();
+        if let Some(restored) = &self.restored {
+            positions.extend(restored.iter().cloned());
+        }
+        positions
     }
 
     /// The position of every file, matching exactly the events handed out so far: commit
@@ -155,6 +243,8 @@ impl Follower {
         }
         let mut matched = vec![false; self.files.len()];
         for position in positions {
+            // A rotated copy resumed below adds a file: keep one flag per file.
+            matched.resize(self.files.len(), false);
             match self.match_position(&position, &matched) {
                 Some(index) => {
                     matched[index] = true;
@@ -303,7 +393,8 @@ impl Follower {
     /// Drops files that are read to their end and no input names any more.
     fn forget_closed(&mut self) {
         let before = self.files.len();
-        self.files.retain(|file| !(file.finished && file.gone));
+        let held = &self.held;
+        self.files.retain(|file| !(file.finished && file.gone) || held.contains(&file.seq));
         if self.files.len() != before {
             self.groups_dirty = true;
         }
@@ -360,6 +451,7 @@ impl Follower {
                 (started, !file.gone, file.seq)
             });
         }
+        self.group_sites = groups.iter().map(|(site, _)| site.clone()).collect();
         self.groups = groups.into_iter().map(|(_, members)| members).collect();
         self.groups_dirty = false;
     }

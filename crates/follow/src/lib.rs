@@ -27,7 +27,7 @@ mod tracked;
 use callstitch_tlib::Event;
 
 pub use config::{FollowConfig, FollowInput};
-pub use follower::Follower;
+pub use follower::{Follower, SiteRead};
 pub use position::{Fingerprint, Position, FINGERPRINT_BYTES};
 pub use problem::{FollowProblem, FollowStats};
 
@@ -36,6 +36,11 @@ pub use problem::{FollowProblem, FollowStats};
 pub struct FollowedEvent {
     /// The event, with its site and `file:line` as the log reader gives them.
     pub event: Event,
+    /// Which file it came from (a number of this follower's, stable while it runs).
+    pub file: u64,
+    /// The byte offset in its file where the events after the previous one handed out begin
+    /// (what a position must say to read this event again).
+    pub start_offset: u64,
     /// The byte offset in its file just after the event's block.
     pub end_offset: u64,
 }

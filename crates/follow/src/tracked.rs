@@ -328,9 +328,10 @@ impl Tracked {
     fn hand_out(&mut self, turn: &mut Turn<'_>) {
         let Some(open) = self.open.as_mut() else { return };
         let event = mem::replace(&mut open.building, blank_event());
+        let start_offset = self.delivered;
         self.delivered = open.reader.bytes_read();
         self.note_fingerprint();
-        turn.out.push(FollowedEvent { event, end_offset: self.delivered });
+        turn.out.push(FollowedEvent { event, file: self.seq, start_offset, end_offset: self.delivered });
         turn.budget -= 1;
         turn.problems.stats.events += 1;
     }
