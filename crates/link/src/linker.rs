@@ -83,6 +83,10 @@ pub(crate) struct Component {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Emitted {
     id: String,
+    /// Ids of components merged into this one that were handed out under their own id:
+    /// the next revision replaces them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    absorbed: Vec<String>,
     revision: u32,
     /// The component's version when it was handed out: a later version has news.
     version: u64,
@@ -563,7 +567,12 @@ impl Linker {
             component.notes.extend(absorbed.notes);
             component.version += 1;
             component.emitted = match (component.emitted.take(), absorbed.emitted) {
-                (Some(a), Some(b)) => Some(if a.revision >= b.revision { a } else { b }),
+                (Some(a), Some(b)) => {
+                    let (mut kept, lost) = if a.revision >= b.revision { (a, b) } else { (b, a) };
+                    kept.absorbed.extend(lost.absorbed);
+                    kept.absorbed.push(lost.id);
+                    Some(kept)
+                }
                 (a, b) => a.or(b),
             };
         }
@@ -727,15 +736,22 @@ impl Linker {
         let previous = component.emitted.clone();
         if let Some(previous) = &previous {
             built.revision = previous.revision + 1;
-            if previous.id != built.interaction_id {
-                built.replaces.push(previous.id.clone());
+            let earlier = std::iter::once(&previous.id).chain(&previous.absorbed);
+            for id in earlier {
+                if *id != built.interaction_id && !built.replaces.contains(id) {
+                    built.replaces.push(id.clone());
+                }
             }
             self.stats.revisions += 1;
         }
         if let Some(component) = self.components.get_mut(&component_id) {
             let version = component.version;
-            component.emitted =
-                Some(Emitted { id: built.interaction_id.clone(), revision: built.revision, version });
+            component.emitted = Some(Emitted {
+                id: built.interaction_id.clone(),
+                absorbed: Vec::new(),
+                revision: built.revision,
+                version,
+            });
         }
         self.stats.interactions += 1;
         out(built);
