@@ -1,0 +1,138 @@
+//! callstitch-store: where the service keeps what it reads and what it builds.
+//!
+//! The [`Store`] trait is the whole contract between the ingest pipeline and the API on one
+//! side and a database on the other: one atomic [`Batch`] per ingest step (raw events, the
+//! sources' positions, finished calls, interactions with their recordings, media files and a
+//! snapshot of the stitching state), the [`Recovery`] a restart begins from, and the queries
+//! the HTTP API answers. Every method returns a future, so that a networked backend
+//! (PostgreSQL) can implement it as well as the embedded [`SqliteStore`], which runs its
+//! blocking work on tokio's blocking pool.
+//!
+//! Records are built from the engine's, linker's and recorder's own types in [`record`], so
+//! every backend stores the same rows.
+
+pub mod error;
+pub mod query;
+pub mod record;
+pub mod sqlite;
+
+use std::future::Future;
+
+pub use error::StoreError;
+pub use query::{Cursor, InteractionQuery, Page};
+pub use record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaRecord, Snapshot};
+pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// What a restart begins from: the last committed snapshot, the sources' positions and the
+/// next event sequence number.
+#[derive(Debug, Clone, Default)]
+pub struct Recovery {
+    /// The sequence number the next stored event gets (1 on a fresh store).
+    pub next_seq: u64,
+    pub snapshot: Option<Snapshot>,
+    /// The file sources' positions as last committed (the follower's own JSON).
+    pub positions: Option<String>,
+}
+
+/// One stored raw event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    /// The event as a JSON-lines document (docs/event-json.md).
+    pub doc: String,
+}
+
+/// A call as stored: its report (docs/check-json.md) and the interaction it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCall {
+    pub report: serde_json::Value,
+    pub interaction_id: Option<String>,
+}
+
+/// A stored interaction: the `trace --json` object and the recording metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredInteraction {
+    pub id: String,
+    /// The id asked for when it was an older id this interaction replaced.
+    pub asked_as: Option<String>,
+    pub doc: serde_json::Value,
+    pub recording: serde_json::Value,
+}
+
+/// Counts for /metrics and the start-up log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub events: u64,
+    pub calls: u64,
+    pub interactions: u64,
+    pub complete_interactions: u64,
+    pub media_files: u64,
+}
+
+/// What was deleted by [`Store::prune`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub interactions: u64,
+    pub calls: u64,
+    pub events: u64,
+}
+
+/// The storage contract. See the crate documentation.
+pub trait Store: Send + Sync + 'static {
+    /// Writes one batch atomically: all of it or none of it.
+    fn commit(&self, batch: Batch) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Where a restart begins.
+    fn recover(&self) -> impl Future<Output = Result<Recovery, StoreError>> + Send;
+
+    /// Stored raw events with a sequence number above `after`, in order, at most `limit`.
+    fn events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Interactions matching the query, newest first, one page.
+    fn interactions(&self, query: InteractionQuery) -> impl Future<Output = Result<Page, StoreError>> + Send;
+
+    /// One interaction by id (or by an id it replaced).
+    fn interaction(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<StoredInteraction>, StoreError>> + Send;
+
+    /// The recording metadata by recording id, interaction id or any CallUUID of it.
+    fn recording(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+
+    /// The calls stored under (site, CallUUID or call key); more than one when a late event
+    /// made a second call of the same CallUUID.
+    fn calls(
+        &self,
+        site: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<StoredCall>, StoreError>> + Send;
+
+    /// The raw events of one call: those with its CallUUID on its site, and those of its
+    /// ConnIDs without a CallUUID between its first and last event.
+    fn call_events(
+        &self,
+        site: &str,
+        key: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Media files whose CallUUID is one of these.
+    fn media_for(
+        &self,
+        call_uuids: Vec<String>,
+    ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
+
+    /// Deletes whole interactions that ended before `before_us` (UTC µs), their calls and
+    /// the raw events before that time that a restart no longer needs.
+    fn prune(&self, before_us: i64) -> impl Future<Output = Result<Pruned, StoreError>> + Send;
+
+    fn counts(&self) -> impl Future<Output = Result<StoreCounts, StoreError>> + Send;
+}

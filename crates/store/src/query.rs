@@ -1,0 +1,78 @@
+//! The interaction search: its filters, its page and the opaque cursor between pages.
+
+use serde::Serialize;
+
+use crate::error::StoreError;
+
+/// Filters of `GET /v1/interactions`; every one given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InteractionQuery {
+    /// A segment with this CallUUID (or call key).
+    pub call_uuid: Option<String>,
+    /// A segment that had this ConnID (16 lowercase hex digits).
+    pub conn_id: Option<String>,
+    /// A party DN, the ANI or the DNIS.
+    pub dn: Option<String>,
+    /// An Inter-Site Link id among its links.
+    pub islink: Option<String>,
+    /// A segment on this site.
+    pub site: Option<String>,
+    /// Started at or after (UTC µs).
+    pub from_us: Option<i64>,
+    /// Started before (UTC µs).
+    pub to_us: Option<i64>,
+    pub outcome: Option<String>,
+    /// `customer`, `agent`, `system`, `unknown`, or the DN that released it.
+    pub released_by: Option<String>,
+    pub has_findings: Option<bool>,
+    pub complete: Option<bool>,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+/// Where the previous page ended: newest first by start time, then by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub start_us: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    /// `<start µs>.<id>`: URL-safe as it is (ids are hex).
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.start_us, self.id)
+    }
+
+    pub fn decode(text: &str) -> Result<Cursor, StoreError> {
+        let bad = || StoreError::BadCursor(text.to_string());
+        let (start, id) = text.split_once('.').ok_or_else(bad)?;
+        let start_us = start.parse().map_err(|_| bad())?;
+        let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !id_ok {
+            return Err(bad());
+        }
+        Ok(Cursor { start_us, id: id.to_string() })
+    }
+}
+
+/// One page of interaction summaries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    pub items: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_tampering() {
+        let cursor = Cursor { start_us: 1_351_521_660_540_480, id: "9f0a11".to_string() };
+        assert_eq!(Cursor::decode(&cursor.encode()).ok(), Some(cursor));
+        for bad in ["", "12", "x.abc", "12.", "12.a'b", "12.a b"] {
+            assert!(Cursor::decode(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

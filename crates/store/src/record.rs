@@ -1,0 +1,324 @@
+//! The rows a store writes, built once from the pipeline's own types so that every backend
+//! stores the same thing: raw events, finished calls, interactions with their segments,
+//! parties, links, findings and recording, media files, and the stitching snapshot.
+
+use callstitch_engine::{CallReport, FinishedCall};
+use callstitch_link::Interaction;
+use callstitch_recording::{recording_metadata, Recording};
+use callstitch_tlib::{json, Event};
+use serde_json::{json, Value};
+
+/// One atomic ingest step. Empty parts are fine; an empty batch is a no-op.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: Vec<EventRecord>,
+    pub calls: Vec<CallRecord>,
+    pub interactions: Vec<InteractionRecord>,
+    pub media: Vec<MediaRecord>,
+    /// The file sources' positions after this batch's events (replaces the stored ones).
+    pub positions: Option<String>,
+    /// The stitching state after this batch (replaces the stored one).
+    pub snapshot: Option<Snapshot>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+            && self.calls.is_empty()
+            && self.interactions.is_empty()
+            && self.media.is_empty()
+            && self.positions.is_none()
+            && self.snapshot.is_none()
+    }
+}
+
+/// The stitching state as of the event numbered `seq` (every event up to it included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub seq: u64,
+    pub state: Vec<u8>,
+}
+
+/// One raw event, numbered in ingest order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub seq: u64,
+    pub site: String,
+    pub time_us: Option<i64>,
+    pub message: String,
+    pub call_uuid: Option<String>,
+    pub conn_id: Option<String>,
+    /// The JSON-lines document (docs/event-json.md), which reads back as the same event.
+    pub doc: String,
+}
+
+impl EventRecord {
+    pub fn new(seq: u64, event: &Event) -> EventRecord {
+        let mut doc = Vec::with_capacity(512);
+        // Writing JSON into a Vec cannot fail for an Event (all keys are strings).
+        let _ = json::write_json_line(&mut doc, event);
+        if doc.last() == Some(&b'\n') {
+            doc.pop();
+        }
+        EventRecord {
+            seq,
+            site: event.site.to_string(),
+            time_us: event.time().map(|time| time.0),
+            message: event.message.name().to_string(),
+            call_uuid: event.call_uuid.as_ref().map(|uuid| uuid.as_str().to_string()),
+            conn_id: event.conn_id.map(|conn| conn.to_string()),
+            doc: String::from_utf8_lossy(&doc).into_owned(),
+        }
+    }
+}
+
+/// One finished call: its report (docs/check-json.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord {
+    pub site: String,
+    pub key: String,
+    pub call_uuid: Option<String>,
+    pub conn_ids: Vec<String>,
+    pub first_us: Option<i64>,
+    pub last_us: Option<i64>,
+    pub model: String,
+    pub outcome: String,
+    pub conformant: bool,
+    pub released_by: String,
+    pub released_by_dn: Option<String>,
+    pub report: Value,
+}
+
+impl CallRecord {
+    pub fn new(call: &FinishedCall) -> CallRecord {
+        let report = CallReport::from_call(call);
+        let value = serde_json::to_value(&report).unwrap_or(Value::Null);
+        let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+        CallRecord {
+            site: call.site.to_string(),
+            key: call.key.clone(),
+            call_uuid: call.call_uuid.as_ref().map(|uuid| uuid.as_str().to_string()),
+            conn_ids: call.conn_ids.iter().map(|conn| conn.to_string()).collect(),
+            first_us: call.first_time.map(|time| time.0),
+            last_us: call.last_time.map(|time| time.0),
+            model: text("model"),
+            outcome: text("outcome"),
+            conformant: call.conformant,
+            released_by: call.release.ended_by.kind.label().to_string(),
+            released_by_dn: call.release.ended_by.dn.as_ref().map(|dn| dn.to_string()),
+            report: value,
+        }
+    }
+}
+
+/// One segment row of an interaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentRow {
+    pub site: String,
+    pub key: String,
+    pub call_uuid: Option<String>,
+    pub role: String,
+    pub model: String,
+    pub outcome: String,
+}
+
+/// One party row (on one segment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyRow {
+    pub segment: usize,
+    pub dn: String,
+    pub kind: String,
+    pub role: Option<String>,
+    pub final_state: String,
+    pub released_by: String,
+    pub released_by_dn: Option<String>,
+    pub provenance: String,
+}
+
+/// One link row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRow {
+    pub evidence: String,
+    pub islink: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub consistent: bool,
+}
+
+/// One interaction with everything searchable about it and its two documents.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InteractionRecord {
+    pub id: String,
+    pub revision: u32,
+    /// Ids it was handed out under before: their rows go, and they become aliases.
+    pub replaces: Vec<String>,
+    /// Start time for ordering; 0 when unknown.
+    pub start_us: i64,
+    pub end_us: Option<i64>,
+    pub complete: bool,
+    pub outcome: String,
+    pub released_by: String,
+    pub released_by_dn: Option<String>,
+    pub ani: Option<String>,
+    pub dnis: Option<String>,
+    pub sites: Vec<String>,
+    pub segments: Vec<SegmentRow>,
+    pub parties: Vec<PartyRow>,
+    pub links: Vec<LinkRow>,
+    pub conn_ids: Vec<String>,
+    pub recording_id: String,
+    pub media_files: usize,
+    pub findings: Vec<Value>,
+    /// The `trace --json` object, with its `recording` member.
+    pub doc: Value,
+    /// The recording metadata (GIR recording.json shape).
+    pub recording: Value,
+    /// The row of the search result list.
+    pub summary: Value,
+}
+
+/// Parses an RFC 3339 time of the trace JSON into UTC µs.
+fn micros(text: Option<&str>) -> Option<i64> {
+    let timestamp: jiff::Timestamp = text?.parse().ok()?;
+    Some(timestamp.as_microsecond())
+}
+
+impl InteractionRecord {
+    pub fn new(interaction: &Interaction, recording: &Recording) -> InteractionRecord {
+        let mut doc = serde_json::to_value(interaction).unwrap_or(Value::Null);
+        let mut recording_doc = serde_json::to_value(recording).unwrap_or(Value::Null);
+        if let Some(fields) = recording_doc.as_object_mut() {
+            fields.remove("interaction_id");
+        }
+        if let Some(object) = doc.as_object_mut() {
+            object.insert("recording".to_string(), recording_doc);
+        }
+        let segments: Vec<SegmentRow> = interaction
+            .segments
+            .iter()
+            .map(|segment| SegmentRow {
+                site: segment.site.to_string(),
+                key: segment.key.clone(),
+                call_uuid: segment.call_uuid.clone(),
+                role: segment.role.to_string(),
+                model: segment.model.to_string(),
+                outcome: segment.outcome.to_string(),
+            })
+            .collect();
+        let parties = interaction
+            .segments
+            .iter()
+            .enumerate()
+            .flat_map(|(index, segment)| {
+                segment.parties.iter().map(move |party| PartyRow {
+                    segment: index,
+                    dn: party.dn.to_string(),
+                    kind: party.kind.to_string(),
+                    role: party.role.as_ref().map(|role| role.to_string()),
+                    final_state: party.final_state.to_string(),
+                    released_by: party.released_by.to_string(),
+                    released_by_dn: party.released_by_dn.as_ref().map(|dn| dn.to_string()),
+                    provenance: party.provenance.to_string(),
+                })
+            })
+            .collect();
+        let links = interaction
+            .links
+            .iter()
+            .map(|link| LinkRow {
+                evidence: link.evidence.to_string(),
+                islink: link.islink.as_ref().map(|id| id.to_string()),
+                from: format!("{}/{}", link.from.site, link.from.key),
+                to: format!("{}/{}", link.to.site, link.to.key),
+                consistent: link.consistent,
+            })
+            .collect();
+        let mut conn_ids: Vec<String> =
+            interaction.segments.iter().flat_map(|segment| segment.conn_ids.iter().cloned()).collect();
+        conn_ids.sort();
+        conn_ids.dedup();
+        let findings: Vec<Value> =
+            recording.findings.iter().filter_map(|finding| serde_json::to_value(finding).ok()).collect();
+        let start_us = micros(interaction.start.as_deref()).unwrap_or(0);
+        let mut record = InteractionRecord {
+            id: interaction.interaction_id.clone(),
+            revision: interaction.revision,
+            replaces: interaction.replaces.clone(),
+            start_us,
+            end_us: micros(interaction.end.as_deref()),
+            complete: interaction.complete,
+            outcome: interaction.outcome.to_string(),
+            released_by: interaction.released_by.who.to_string(),
+            released_by_dn: interaction.released_by.dn.as_ref().map(|dn| dn.to_string()),
+            ani: interaction.ani.as_ref().map(|ani| ani.to_string()),
+            dnis: interaction.dnis.as_ref().map(|dnis| dnis.to_string()),
+            sites: interaction.sites.iter().map(|site| site.to_string()).collect(),
+            segments,
+            parties,
+            links,
+            conn_ids,
+            recording_id: recording.recording_id.clone(),
+            media_files: recording.media_files.len(),
+            findings,
+            doc,
+            recording: recording_metadata(recording, interaction),
+            summary: Value::Null,
+        };
+        record.summary = record.build_summary(interaction);
+        record
+    }
+
+    /// Every DN the search by DN finds it with: its parties', the ANI and the DNIS.
+    pub fn dns(&self) -> Vec<&str> {
+        let mut dns: Vec<&str> = self.parties.iter().map(|party| party.dn.as_str()).collect();
+        dns.extend(self.ani.as_deref());
+        dns.extend(self.dnis.as_deref());
+        dns.sort_unstable();
+        dns.dedup();
+        dns
+    }
+
+    fn build_summary(&self, interaction: &Interaction) -> Value {
+        let parties: Vec<&str> = {
+            let mut dns: Vec<&str> = self.parties.iter().map(|party| party.dn.as_str()).collect();
+            dns.sort_unstable();
+            dns.dedup();
+            dns
+        };
+        let call_uuids: Vec<&str> = self
+            .segments
+            .iter()
+            .map(|segment| segment.call_uuid.as_deref().unwrap_or(&segment.key))
+            .collect();
+        json!({
+            "interaction_id": self.id,
+            "revision": self.revision,
+            "start": interaction.start,
+            "end": interaction.end,
+            "complete": self.complete,
+            "linking": interaction.linking,
+            "sites": self.sites,
+            "calls": self.segments.len(),
+            "call_uuids": call_uuids,
+            "parties": parties,
+            "ani": self.ani,
+            "dnis": self.dnis,
+            "outcome": self.outcome,
+            "released_by": {"who": self.released_by, "dn": self.released_by_dn},
+            "recording_id": self.recording_id,
+            "recorded": self.media_files > 0,
+            "media_files": self.media_files,
+            "findings": self.findings.len(),
+        })
+    }
+}
+
+/// One media file of the recording-side feed, as received (docs/recording.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaRecord {
+    pub media_id: String,
+    pub site: String,
+    pub call_uuid: String,
+    /// The feed object(s) for it, merged: start and (once known) stop.
+    pub doc: Value,
+}

@@ -1,0 +1,168 @@
+//! The SQLite schema and its versioned migrations (`PRAGMA user_version`).
+//!
+//! Each migration runs once, in order, in its own transaction. A database written by a newer
+//! callstitch (a higher version) is refused rather than guessed at.
+
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+
+/// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE events (
+        seq       INTEGER PRIMARY KEY,
+        site      TEXT NOT NULL,
+        time_us   INTEGER,
+        message   TEXT NOT NULL,
+        call_uuid TEXT,
+        conn_id   TEXT,
+        doc       TEXT NOT NULL
+    );
+    CREATE INDEX events_call ON events(site, call_uuid) WHERE call_uuid IS NOT NULL;
+    CREATE INDEX events_conn ON events(site, conn_id) WHERE conn_id IS NOT NULL;
+
+    CREATE TABLE calls (
+        id             INTEGER PRIMARY KEY,
+        site           TEXT NOT NULL,
+        key            TEXT NOT NULL,
+        call_uuid      TEXT,
+        conn_ids       TEXT NOT NULL,
+        first_us       INTEGER,
+        last_us        INTEGER,
+        model          TEXT NOT NULL,
+        outcome        TEXT NOT NULL,
+        conformant     INTEGER NOT NULL,
+        released_by    TEXT NOT NULL,
+        released_by_dn TEXT,
+        report         TEXT NOT NULL
+    );
+    CREATE INDEX calls_key ON calls(site, key);
+    CREATE INDEX calls_last ON calls(last_us);
+
+    CREATE TABLE interactions (
+        id             TEXT PRIMARY KEY,
+        revision       INTEGER NOT NULL,
+        start_us       INTEGER NOT NULL,
+        end_us         INTEGER,
+        complete       INTEGER NOT NULL,
+        outcome        TEXT NOT NULL,
+        released_by    TEXT NOT NULL,
+        released_by_dn TEXT,
+        ani            TEXT,
+        dnis           TEXT,
+        recording_id   TEXT NOT NULL,
+        media_files    INTEGER NOT NULL,
+        findings       INTEGER NOT NULL,
+        doc            TEXT NOT NULL,
+        recording      TEXT NOT NULL,
+        summary        TEXT NOT NULL
+    );
+    CREATE INDEX interactions_start ON interactions(start_us DESC, id DESC);
+    CREATE INDEX interactions_recording ON interactions(recording_id);
+    CREATE INDEX interactions_end ON interactions(end_us);
+
+    CREATE TABLE segments (
+        interaction_id TEXT NOT NULL,
+        ord            INTEGER NOT NULL,
+        site           TEXT NOT NULL,
+        key            TEXT NOT NULL,
+        call_uuid      TEXT,
+        role           TEXT NOT NULL,
+        model          TEXT NOT NULL,
+        outcome        TEXT NOT NULL,
+        PRIMARY KEY (interaction_id, ord)
+    );
+    CREATE INDEX segments_call_uuid ON segments(call_uuid);
+    CREATE INDEX segments_key ON segments(site, key);
+
+    CREATE TABLE parties (
+        interaction_id TEXT NOT NULL,
+        segment_ord    INTEGER NOT NULL,
+        ord            INTEGER NOT NULL,
+        dn             TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        role           TEXT,
+        final_state    TEXT NOT NULL,
+        released_by    TEXT NOT NULL,
+        released_by_dn TEXT,
+        provenance     TEXT NOT NULL,
+        PRIMARY KEY (interaction_id, segment_ord, ord)
+    );
+
+    CREATE TABLE interaction_dns (
+        dn             TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        PRIMARY KEY (dn, interaction_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX interaction_dns_id ON interaction_dns(interaction_id);
+
+    CREATE TABLE interaction_conn_ids (
+        conn_id        TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        PRIMARY KEY (conn_id, interaction_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX interaction_conn_ids_id ON interaction_conn_ids(interaction_id);
+
+    CREATE TABLE links (
+        interaction_id TEXT NOT NULL,
+        ord            INTEGER NOT NULL,
+        evidence       TEXT NOT NULL,
+        islink         TEXT,
+        from_segment   TEXT NOT NULL,
+        to_segment     TEXT NOT NULL,
+        consistent     INTEGER NOT NULL,
+        PRIMARY KEY (interaction_id, ord)
+    );
+    CREATE INDEX links_islink ON links(islink) WHERE islink IS NOT NULL;
+
+    CREATE TABLE findings (
+        interaction_id TEXT NOT NULL,
+        ord            INTEGER NOT NULL,
+        rule           TEXT NOT NULL,
+        message        TEXT NOT NULL,
+        doc            TEXT NOT NULL,
+        PRIMARY KEY (interaction_id, ord)
+    );
+
+    CREATE TABLE aliases (
+        old_id TEXT PRIMARY KEY,
+        id     TEXT NOT NULL
+    );
+
+    CREATE TABLE media_files (
+        media_id  TEXT PRIMARY KEY,
+        site      TEXT NOT NULL,
+        call_uuid TEXT NOT NULL,
+        doc       TEXT NOT NULL
+    );
+    CREATE INDEX media_files_call ON media_files(call_uuid);
+
+    CREATE TABLE checkpoint (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        positions    TEXT,
+        snapshot_seq INTEGER,
+        snapshot     BLOB
+    );
+    INSERT INTO checkpoint (id) VALUES (1);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`SCHEMA_VERSION`].
+pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found, known: SCHEMA_VERSION });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(sql)?;
+        transaction.pragma_update(None, "user_version", index as i64 + 1)?;
+        transaction.commit()?;
+    }
+    Ok(())
+}

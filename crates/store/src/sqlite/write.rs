@@ -1,0 +1,257 @@
+//! The SQLite write path: one transaction per [`Batch`], prepared statements reused from the
+//! connection's cache, and the replacement of an interaction (its rows, its children, and the
+//! ids it replaces, which become aliases so that old URLs keep working).
+
+use rusqlite::{params, Transaction};
+
+use crate::error::StoreError;
+use crate::record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaRecord};
+use crate::Pruned;
+
+pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
+    insert_events(transaction, &batch.events)?;
+    for call in &batch.calls {
+        insert_call(transaction, call)?;
+    }
+    for media in &batch.media {
+        upsert_media(transaction, media)?;
+    }
+    for interaction in &batch.interactions {
+        upsert_interaction(transaction, interaction)?;
+    }
+    if let Some(positions) = &batch.positions {
+        transaction.execute("UPDATE checkpoint SET positions = ?1 WHERE id = 1", [positions])?;
+    }
+    if let Some(snapshot) = &batch.snapshot {
+        transaction.execute(
+            "UPDATE checkpoint SET snapshot_seq = ?1, snapshot = ?2 WHERE id = 1",
+            params![snapshot.seq as i64, snapshot.state],
+        )?;
+    }
+    Ok(())
+}
+
+fn insert_events(transaction: &Transaction<'_>, events: &[EventRecord]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    // INSERT OR IGNORE: a replayed event (same sequence number) is already there.
+    let mut statement = transaction.prepare_cached(
+        "INSERT OR IGNORE INTO events (seq, site, time_us, message, call_uuid, conn_id, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for event in events {
+        statement.execute(params![
+            event.seq as i64,
+            event.site,
+            event.time_us,
+            event.message,
+            event.call_uuid,
+            event.conn_id,
+            event.doc
+        ])?;
+    }
+    Ok(())
+}
+
+fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), StoreError> {
+    let conn_ids = serde_json::to_string(&call.conn_ids).unwrap_or_else(|_| "[]".to_string());
+    let report = call.report.to_string();
+    // A call is finished once; a replay after a restart hands it out again, identical.
+    let existing: Option<i64> = transaction
+        .prepare_cached("SELECT id FROM calls WHERE site = ?1 AND key = ?2 AND report = ?3")?
+        .query_row(params![call.site, call.key, report], |row| row.get(0))
+        .ok();
+    if existing.is_some() {
+        return Ok(());
+    }
+    transaction
+        .prepare_cached(
+            "INSERT INTO calls (site, key, call_uuid, conn_ids, first_us, last_us, model, outcome,
+                                conformant, released_by, released_by_dn, report)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            call.site,
+            call.key,
+            call.call_uuid,
+            conn_ids,
+            call.first_us,
+            call.last_us,
+            call.model,
+            call.outcome,
+            call.conformant,
+            call.released_by,
+            call.released_by_dn,
+            report
+        ])?;
+    Ok(())
+}
+
+fn upsert_media(transaction: &Transaction<'_>, media: &MediaRecord) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO media_files (media_id, site, call_uuid, doc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (media_id) DO UPDATE SET site = ?2, call_uuid = ?3, doc = ?4",
+        )?
+        .execute(params![media.media_id, media.site, media.call_uuid, media.doc.to_string()])?;
+    Ok(())
+}
+
+/// The tables that hang off an interaction by `interaction_id`.
+const CHILD_TABLES: &[&str] =
+    &["segments", "parties", "interaction_dns", "interaction_conn_ids", "links", "findings"];
+
+fn delete_interaction(transaction: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
+    for table in CHILD_TABLES {
+        transaction
+            .prepare_cached(&format!("DELETE FROM {table} WHERE interaction_id = ?1"))?
+            .execute([id])?;
+    }
+    transaction.prepare_cached("DELETE FROM interactions WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+fn upsert_interaction(transaction: &Transaction<'_>, record: &InteractionRecord) -> Result<(), StoreError> {
+    delete_interaction(transaction, &record.id)?;
+    for old in &record.replaces {
+        if *old == record.id {
+            continue;
+        }
+        delete_interaction(transaction, old)?;
+        transaction
+            .prepare_cached("INSERT OR REPLACE INTO aliases (old_id, id) VALUES (?1, ?2)")?
+            .execute(params![old, record.id])?;
+        transaction
+            .prepare_cached("UPDATE aliases SET id = ?2 WHERE id = ?1")?
+            .execute(params![old, record.id])?;
+    }
+    // The id itself is live again: it is nobody's alias.
+    transaction.prepare_cached("DELETE FROM aliases WHERE old_id = ?1")?.execute([&record.id])?;
+    insert_interaction_row(transaction, record)?;
+    insert_children(transaction, record)
+}
+
+fn insert_interaction_row(
+    transaction: &Transaction<'_>,
+    record: &InteractionRecord,
+) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
+                released_by_dn, ani, dnis, recording_id, media_files, findings, doc, recording, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?
+        .execute(params![
+            record.id,
+            record.revision,
+            record.start_us,
+            record.end_us,
+            record.complete,
+            record.outcome,
+            record.released_by,
+            record.released_by_dn,
+            record.ani,
+            record.dnis,
+            record.recording_id,
+            record.media_files as i64,
+            record.findings.len() as i64,
+            record.doc.to_string(),
+            record.recording.to_string(),
+            record.summary.to_string()
+        ])?;
+    Ok(())
+}
+
+fn insert_children(transaction: &Transaction<'_>, record: &InteractionRecord) -> Result<(), StoreError> {
+    let id = &record.id;
+    let mut segment = transaction.prepare_cached(
+        "INSERT INTO segments (interaction_id, ord, site, key, call_uuid, role, model, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (ord, row) in record.segments.iter().enumerate() {
+        segment.execute(params![
+            id,
+            ord as i64,
+            row.site,
+            row.key,
+            row.call_uuid,
+            row.role,
+            row.model,
+            row.outcome
+        ])?;
+    }
+    let mut party = transaction.prepare_cached(
+        "INSERT INTO parties (interaction_id, segment_ord, ord, dn, kind, role, final_state, released_by,
+                              released_by_dn, provenance)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (ord, row) in record.parties.iter().enumerate() {
+        party.execute(params![
+            id,
+            row.segment as i64,
+            ord as i64,
+            row.dn,
+            row.kind,
+            row.role,
+            row.final_state,
+            row.released_by,
+            row.released_by_dn,
+            row.provenance
+        ])?;
+    }
+    let mut dn = transaction
+        .prepare_cached("INSERT OR IGNORE INTO interaction_dns (dn, interaction_id) VALUES (?1, ?2)")?;
+    for value in record.dns() {
+        dn.execute(params![value, id])?;
+    }
+    let mut conn = transaction.prepare_cached(
+        "INSERT OR IGNORE INTO interaction_conn_ids (conn_id, interaction_id) VALUES (?1, ?2)",
+    )?;
+    for value in &record.conn_ids {
+        conn.execute(params![value, id])?;
+    }
+    let mut link = transaction.prepare_cached(
+        "INSERT INTO links (interaction_id, ord, evidence, islink, from_segment, to_segment, consistent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (ord, row) in record.links.iter().enumerate() {
+        link.execute(params![id, ord as i64, row.evidence, row.islink, row.from, row.to, row.consistent])?;
+    }
+    let mut finding = transaction.prepare_cached(
+        "INSERT INTO findings (interaction_id, ord, rule, message, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (ord, doc) in record.findings.iter().enumerate() {
+        let text = |key: &str| doc.get(key).and_then(|value| value.as_str()).unwrap_or_default().to_string();
+        finding.execute(params![id, ord as i64, text("rule"), text("message"), doc.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Retention: whole interactions that ended before `before_us`, calls that ended before it,
+/// and raw events before it that the last snapshot already covers (a restart replays only
+/// events after the snapshot).
+pub fn prune(transaction: &Transaction<'_>, before_us: i64) -> Result<Pruned, StoreError> {
+    let ids: Vec<String> = transaction
+        .prepare("SELECT id FROM interactions WHERE COALESCE(end_us, start_us) < ?1")?
+        .query_map([before_us], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        delete_interaction(transaction, id)?;
+    }
+    transaction.execute("DELETE FROM aliases WHERE id NOT IN (SELECT id FROM interactions)", [])?;
+    let calls =
+        transaction.execute("DELETE FROM calls WHERE COALESCE(last_us, first_us) < ?1", [before_us])?;
+    let snapshot_seq: Option<i64> =
+        transaction.query_row("SELECT snapshot_seq FROM checkpoint WHERE id = 1", [], |row| row.get(0))?;
+    let events = transaction.execute(
+        "DELETE FROM events WHERE time_us < ?1 AND seq <= ?2",
+        params![before_us, snapshot_seq.unwrap_or(0)],
+    )?;
+    transaction.execute(
+        "DELETE FROM media_files WHERE call_uuid NOT IN (SELECT call_uuid FROM segments WHERE call_uuid IS NOT NULL)
+           AND call_uuid NOT IN (SELECT key FROM calls)",
+        [],
+    )?;
+    Ok(Pruned { interactions: ids.len() as u64, calls: calls as u64, events: events as u64 })
+}

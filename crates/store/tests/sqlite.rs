@@ -1,0 +1,277 @@
+//! The SQLite store against a real database file: what the pipeline writes for the seed's
+//! two-site call comes back through every filter, pages cover everything once, replaced ids
+//! keep answering, recovery returns what was committed, retention deletes whole interactions.
+
+use std::path::{Path, PathBuf};
+
+use callstitch_link::{stitch, SiteDirectory};
+use callstitch_recording::{Recorder, RecorderConfig, Signals};
+use callstitch_store::{
+    Batch, EventRecord, InteractionQuery, InteractionRecord, Snapshot, SqliteOptions, SqliteStore, Store,
+    StoreError,
+};
+use callstitch_tlib::tlog::{LogReader, ReaderOptions};
+use callstitch_tlib::Event;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/seed-islink").join(name)
+}
+
+fn seed_events() -> Vec<Event> {
+    let mut events = Vec::new();
+    for name in ["SIPServer1.log", "Tserver2.log"] {
+        let reader = LogReader::open(&fixture(name), ReaderOptions::default()).expect("fixture opens");
+        events.extend(reader.map(|event| event.expect("fixture reads")));
+    }
+    events.sort_by_key(|event| event.time().map(|time| time.0));
+    events
+}
+
+fn seed_records(events: &[Event]) -> Vec<InteractionRecord> {
+    let interactions = stitch(events, SiteDirectory::new(["SIPServer1", "Tserver2"]));
+    let mut signals = Signals::new(None);
+    events.iter().for_each(|event| signals.observe(event));
+    let mut recorder = Recorder::new(RecorderConfig::default(), None);
+    interactions
+        .iter()
+        .map(|interaction| InteractionRecord::new(interaction, &recorder.recording(interaction, &signals)))
+        .collect()
+}
+
+fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(&dir.path().join("store.db"), SqliteOptions::default()).expect("store opens")
+}
+
+fn ids(page: &callstitch_store::Page) -> Vec<String> {
+    page.items.iter().map(|item| item["interaction_id"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+async fn seeded() -> (tempfile::TempDir, SqliteStore, Vec<InteractionRecord>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(&dir);
+    let events = seed_events();
+    let mut records = seed_records(&events);
+    // The seed's blocks carry no party events: give the interaction a customer to find by DN.
+    records[0].parties.push(callstitch_store::record::PartyRow {
+        segment: 0,
+        dn: "+14155550123".into(),
+        kind: "external".into(),
+        role: None,
+        final_state: "released".into(),
+        released_by: "self".into(),
+        released_by_dn: None,
+        provenance: "ctrl-party.call".into(),
+    });
+    let batch = Batch {
+        events: events
+            .iter()
+            .enumerate()
+            .map(|(index, event)| EventRecord::new(index as u64 + 1, event))
+            .collect(),
+        interactions: records.clone(),
+        positions: Some("[\"p\"]".to_string()),
+        ..Batch::default()
+    };
+    store.commit(batch).await.expect("commit");
+    (dir, store, records)
+}
+
+fn query() -> InteractionQuery {
+    InteractionQuery { limit: 50, ..InteractionQuery::default() }
+}
+
+#[tokio::test]
+async fn every_filter_finds_the_seed_interaction_and_a_wrong_value_finds_nothing() {
+    let (_dir, store, records) = seeded().await;
+    assert_eq!(records.len(), 1, "the seed is one interaction across two sites");
+    let record = &records[0];
+    let first_uuid = record.segments[0].call_uuid.clone();
+    let islink = record.links.iter().find_map(|link| link.islink.clone());
+    assert!(first_uuid.is_some() && islink.is_some(), "seed has CallUUIDs and an IS-Link");
+    let party = record.parties[0].dn.clone();
+    let conn = record.conn_ids[0].clone();
+    let cases: Vec<(&str, InteractionQuery, InteractionQuery)> = vec![
+        (
+            "call_uuid",
+            InteractionQuery { call_uuid: first_uuid.clone(), ..query() },
+            InteractionQuery { call_uuid: Some("nope".into()), ..query() },
+        ),
+        (
+            "islink",
+            InteractionQuery { islink: islink.clone(), ..query() },
+            InteractionQuery { islink: Some("nope".into()), ..query() },
+        ),
+        (
+            "site",
+            InteractionQuery { site: Some("Tserver2".into()), ..query() },
+            InteractionQuery { site: Some("TS9".into()), ..query() },
+        ),
+        (
+            "conn_id",
+            InteractionQuery { conn_id: Some(conn.clone()), ..query() },
+            InteractionQuery { conn_id: Some("0000000000000001".into()), ..query() },
+        ),
+        (
+            "dn",
+            InteractionQuery { dn: Some(party.clone()), ..query() },
+            InteractionQuery { dn: Some("no-such-dn".into()), ..query() },
+        ),
+        (
+            "outcome",
+            InteractionQuery { outcome: Some(record.outcome.clone()), ..query() },
+            InteractionQuery { outcome: Some("no-outcome".into()), ..query() },
+        ),
+        (
+            "released_by",
+            InteractionQuery { released_by: Some(record.released_by.clone()), ..query() },
+            InteractionQuery { released_by: Some("martian".into()), ..query() },
+        ),
+        (
+            "time range",
+            InteractionQuery { from_us: Some(record.start_us), to_us: Some(record.start_us + 1), ..query() },
+            InteractionQuery { from_us: Some(record.start_us + 1), ..query() },
+        ),
+        (
+            "has_findings",
+            InteractionQuery { has_findings: Some(!record.findings.is_empty()), ..query() },
+            InteractionQuery { has_findings: Some(record.findings.is_empty()), ..query() },
+        ),
+    ];
+    for (name, hit, miss) in cases {
+        let found = store.interactions(hit).await.expect("query");
+        assert_eq!(ids(&found), vec![record.id.clone()], "{name} finds it");
+        let none = store.interactions(miss).await.expect("query");
+        assert!(none.items.is_empty(), "{name} with another value finds nothing");
+    }
+}
+
+#[tokio::test]
+async fn documents_and_calls_come_back_as_written() {
+    let (_dir, store, records) = seeded().await;
+    let record = &records[0];
+    let stored = store.interaction(&record.id).await.expect("read").expect("present");
+    assert_eq!(stored.doc, record.doc);
+    assert_eq!(stored.doc["recording"]["recording_id"], record.recording_id.as_str());
+    assert_eq!(store.recording(&record.recording_id).await.expect("read"), Some(record.recording.clone()));
+    let uuid = record.segments[0].call_uuid.clone().unwrap_or_default();
+    assert_eq!(
+        store.recording(&uuid).await.expect("read"),
+        Some(record.recording.clone()),
+        "by any CallUUID"
+    );
+    let site = record.segments[0].site.clone();
+    let events = store.call_events(&site, &uuid, 100).await.expect("events");
+    assert!(!events.is_empty(), "the call's raw events are stored");
+    for event in &events {
+        let parsed = callstitch_tlib::json::event_from_json(&event.doc).expect("stored event reads back");
+        assert_eq!(parsed.call_uuid.as_ref().map(|u| u.as_str()), Some(uuid.as_str()));
+        assert_eq!(parsed.site.as_str(), site);
+    }
+    assert!(store.interaction("0000").await.expect("read").is_none());
+}
+
+#[tokio::test]
+async fn pages_cover_every_interaction_once_newest_first() {
+    let (_dir, store, records) = seeded().await;
+    let template = records[0].clone();
+    let mut batch = Batch::default();
+    for index in 0..23 {
+        let mut record = template.clone();
+        record.id = format!("{index:04x}");
+        // Some share a start time: the id breaks the tie.
+        record.start_us = 1_000_000 * (index / 3);
+        record.summary["interaction_id"] = serde_json::json!(record.id);
+        batch.interactions.push(record);
+    }
+    store.commit(batch).await.expect("commit");
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .interactions(InteractionQuery {
+                limit: 5,
+                cursor: cursor.clone(),
+                ..InteractionQuery::default()
+            })
+            .await
+            .expect("page");
+        assert!(page.items.len() <= 5);
+        seen.extend(ids(&page));
+        match page.next_cursor {
+            Some(next) => cursor = Some(callstitch_store::Cursor::decode(&next).expect("cursor")),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 24, "23 synthetic and the seed's");
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 24, "no interaction twice");
+    assert_eq!(seen[0], template.id, "the seed (2012) is the newest");
+    assert_eq!(seen[1], "0016", "then the latest synthetic start, highest id first");
+}
+
+#[tokio::test]
+async fn a_replaced_id_answers_with_the_interaction_that_replaced_it() {
+    let (_dir, store, records) = seeded().await;
+    let mut revised = records[0].clone();
+    let old_id = revised.id.clone();
+    revised.id = "beef".to_string();
+    revised.revision = 1;
+    revised.summary["interaction_id"] = serde_json::json!("beef");
+    revised.replaces = vec![old_id.clone()];
+    store.commit(Batch { interactions: vec![revised.clone()], ..Batch::default() }).await.expect("commit");
+    let stored = store.interaction(&old_id).await.expect("read").expect("old id answers");
+    assert_eq!(stored.id, "beef");
+    assert_eq!(stored.asked_as.as_deref(), Some(old_id.as_str()));
+    let all = store.interactions(query()).await.expect("list");
+    assert_eq!(ids(&all), vec!["beef".to_string()], "the replaced row is gone");
+}
+
+#[tokio::test]
+async fn recovery_returns_the_last_committed_checkpoint() {
+    let (dir, store, _) = seeded().await;
+    let snapshot = Snapshot { seq: 3, state: vec![1, 2, 3] };
+    store.commit(Batch { snapshot: Some(snapshot.clone()), ..Batch::default() }).await.expect("commit");
+    drop(store);
+    let reopened = open(&dir);
+    let recovery = reopened.recover().await.expect("recover");
+    assert_eq!(recovery.snapshot, Some(snapshot));
+    assert_eq!(recovery.positions.as_deref(), Some("[\"p\"]"));
+    let stored = reopened.events_after(0, usize::MAX >> 1).await.expect("events");
+    assert_eq!(recovery.next_seq, stored.len() as u64 + 1);
+    let after = reopened.events_after(1, 2).await.expect("events");
+    assert_eq!(after.iter().map(|event| event.seq).collect::<Vec<_>>(), vec![2, 3]);
+}
+
+#[tokio::test]
+async fn retention_deletes_whole_interactions_and_covered_events_only() {
+    let (_dir, store, records) = seeded().await;
+    let total = store.counts().await.expect("counts").events;
+    // Nothing is older than 2000.
+    let kept = store.prune(946_684_800_000_000).await.expect("prune");
+    assert_eq!(kept, callstitch_store::Pruned::default());
+    // Everything is older than 2030, but no snapshot covers the events yet: they stay.
+    let pruned = store.prune(1_893_456_000_000_000).await.expect("prune");
+    assert_eq!(pruned.interactions, 1);
+    assert_eq!(pruned.events, 0, "events after the last snapshot are needed by a restart");
+    assert!(store.interaction(&records[0].id).await.expect("read").is_none());
+    store
+        .commit(Batch { snapshot: Some(Snapshot { seq: total, state: vec![] }), ..Batch::default() })
+        .await
+        .expect("commit");
+    let pruned = store.prune(1_893_456_000_000_000).await.expect("prune");
+    assert_eq!(pruned.events, total);
+    assert_eq!(store.recover().await.expect("recover").next_seq, total + 1, "numbers are never reused");
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_callstitch_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("new.db");
+    let connection = rusqlite::Connection::open(&path).expect("open");
+    connection.pragma_update(None, "user_version", 99).expect("pragma");
+    drop(connection);
+    let error = SqliteStore::open(&path, SqliteOptions::default()).err();
+    assert!(matches!(error, Some(StoreError::NewerSchema { found: 99, .. })), "{error:?}");
+}
