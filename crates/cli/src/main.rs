@@ -25,7 +25,9 @@ callstitch trace --json TS2=/logs/ts2/ SIP1=/logs/sip1/ every interaction as JSO
 callstitch trace --call-uuid 00RP30KH7088L1IC08GB82LAES000317 /logs/ts2/ /logs/sip1/\n  \
 callstitch check --json TS1=/var/log/genesys/ts1/      every call through the call models\n  \
 callstitch parse --stats /var/log/genesys/tserver/     what a log holds, and its noise\n  \
-callstitch simulate --out /tmp/center                  a four-site contact center to try\n\n\
+callstitch simulate --out /tmp/center                  a four-site contact center to try\n  \
+callstitch demo                                        the service, fed by a live simulation\n  \
+callstitch serve --logs TS1=/logs/ts1/ --logs /logs/sip/  follow logs, serve the API\n\n\
 Exit codes: 0 ran (noise in the input is reported, not fatal), 1 nothing readable or an \
 error, 2 usage error.")]
 struct Cli {
@@ -72,6 +74,15 @@ enum Command {
     /// inferred from the logs (GSIP_REC_FN, recording requests). See docs/recording.md.
     Recording(commands::recording::RecordingArgs),
 
+    /// Draw the ladder diagram (SVG) of one interaction: sites, parties, events, Inter-Site
+    /// Links, recordings, who released it. See docs/ladder.md.
+    ///
+    /// A band per site (on its own clock, its offset shown), a lane per party, events as
+    /// arrows and marks, the links between sites as connectors, each media file as a bar
+    /// beside the lane it recorded, findings highlighted. Writes the SVG to standard output:
+    /// callstitch ladder --call-uuid X /logs/ts1/ /logs/ts2/ > call.svg
+    Ladder(commands::ladder::LadderArgs),
+
     /// Simulate a multi-site contact center: the logs its servers would write, and the truth.
     ///
     /// Customer calls arrive at --rate over simulated time at K sites (SIP Servers and
@@ -92,6 +103,30 @@ enum Command {
     /// differences in words. Example: callstitch trace --json sim/ > found.jsonl; callstitch
     /// verify sim/truth.jsonl found.jsonl.
     Verify(commands::verify::VerifyArgs),
+
+    /// Run the service: follow logs as they are written, take events over HTTP, keep every
+    /// interaction in a database, and serve the HTTP API and live stream.
+    ///
+    /// Follows each site's log files and directories like tail -F (new segments, rotation,
+    /// truncation), takes JSON-lines events (POST /v1/events) and the media feed (POST
+    /// /v1/media), and commits raw events, file positions and everything derived from them
+    /// in one transaction, so a crash or kill loses and duplicates nothing. Answers queries
+    /// while ingesting: /v1/interactions (search), /v1/interactions/{id}, /v1/recordings/{id},
+    /// /v1/calls/{site}/{call_uuid}, /v1/stream (server-sent events), /metrics, /healthz,
+    /// /openapi.json. Ctrl-C or SIGTERM finishes the batch, checkpoints and exits. See
+    /// docs/serve.md for the config file and docs/api.md for the API.
+    Serve(commands::serve::ServeArgs),
+
+    /// Import existing log files into the service's database, with a progress bar.
+    ///
+    /// Reads the files as trace does (sites merged by time) and stores raw events, calls and
+    /// interactions. Interrupted, it goes on where it stopped when run again with the same
+    /// files; the same files are not imported twice.
+    Import(commands::import::ImportArgs),
+
+    /// Start the service on a fresh database, following a simulated contact center's live
+    /// logs, and print the address to open.
+    Demo(commands::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,8 +136,12 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(args),
         Command::Trace(args) => commands::trace::run(args),
         Command::Recording(args) => commands::recording::run(args),
+        Command::Ladder(args) => commands::ladder::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Verify(args) => commands::verify::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Import(args) => commands::import::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,10 +3,6 @@
 //! library's snapshot; a recording fixture with its media feed shows its finding; an id
 //! that names nothing, a page that does not exist and standard input are usage errors
 //! (exit 2).
-//!
-//! Ignored until the `ladder` subcommand is wired into main.rs (brief H3): remove the
-//! `#[ignore]`s with the wiring; until then `cargo test -p callstitch --test ladder --
-//! --include-ignored` runs them against a wired binary.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -33,7 +29,6 @@ fn snapshot(name: &str) -> String {
 const SEED_ID: &str = "8800f70a5c563897";
 
 #[test]
-#[ignore = "needs `callstitch ladder` wired into main.rs"]
 fn the_seed_ladder_by_id_or_call_uuid_is_the_library_snapshot() {
     let by_id = callstitch(&["ladder", SEED_ID, "fixtures/seed-islink/"]);
     assert_eq!(by_id.status.code(), Some(0), "{}", String::from_utf8_lossy(&by_id.stderr));
@@ -47,7 +42,6 @@ fn the_seed_ladder_by_id_or_call_uuid_is_the_library_snapshot() {
 }
 
 #[test]
-#[ignore = "needs `callstitch ladder` wired into main.rs"]
 fn a_recording_fixture_with_its_feed_shows_the_finding() {
     let dir = "crates/recording/tests/fixtures/sip-refer-unrecorded-site2";
     let media = format!("{dir}/media.jsonl");
@@ -68,7 +62,6 @@ fn a_recording_fixture_with_its_feed_shows_the_finding() {
 }
 
 #[test]
-#[ignore = "needs `callstitch ladder` wired into main.rs"]
 fn a_name_of_nothing_a_missing_page_and_stdin_are_usage_errors() {
     let missing = callstitch(&["ladder", "0000000000000000", "fixtures/seed-islink/"]);
     assert_eq!(missing.status.code(), Some(2));

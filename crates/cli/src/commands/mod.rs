@@ -1,8 +1,12 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod demo;
+pub mod import;
+pub mod ladder;
 pub mod parse;
 pub mod recording;
+pub mod serve;
 pub mod simulate;
 pub mod trace;
 pub mod verify;

@@ -102,6 +102,18 @@ pub fn site_directory(sources: &[Source]) -> SiteDirectory {
     SiteDirectory::new(sources.iter().filter_map(|source| source.site.as_deref()))
 }
 
+/// The names of the monitored sites, for a service config: empty (nothing off-estate) when
+/// one input's site is only known once it is read.
+pub fn site_directory_names(sources: &[Source]) -> Vec<String> {
+    if sources.iter().any(|source| source.site.is_none()) {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = sources.iter().filter_map(|source| source.site.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// The recorder for `--media` (or an inferring one without it).
 pub fn recorder(media: Option<&std::path::Path>) -> Result<Recorder> {
     let feed = match media {

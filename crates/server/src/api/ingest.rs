@@ -1,0 +1,144 @@
+//! The ingest side of the API: `POST /v1/events` (JSON lines of docs/event-json.md) and
+//! `POST /v1/media` (the media feed of docs/recording.md).
+//!
+//! A request is all or nothing: every line is checked first, and one bad line refuses the
+//! whole request with a 400 that names the line and the field. A request that is accepted
+//! is answered only once it is committed to the store, so a 200 means stored.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use callstitch_recording::{read_feed, FeedFile};
+use callstitch_store::{MediaRecord, Store};
+use callstitch_tlib::json::event_from_json;
+use callstitch_tlib::Event;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::{ApiError, App};
+use crate::ingest::{Accepted, Request};
+use crate::metrics::SourceLabels;
+
+fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "the request body is larger than ingest.max_body_bytes; send fewer lines per request".to_string()
+        } else {
+            rejection.body_text()
+        };
+        ApiError::new(status, reason)
+    })
+}
+
+fn utf8(body: &Bytes) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|error| {
+        let line = body[..error.valid_up_to()].iter().filter(|byte| **byte == b'\n').count() as u64 + 1;
+        ApiError { line: Some(line), ..ApiError::bad_request(format!("line {line}: not UTF-8")) }
+    })
+}
+
+/// Every line of the body as an event, or the first line that is not one.
+pub fn parse_events(text: &str) -> Result<Vec<Event>, ApiError> {
+    let mut events = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_no = index as u64 + 1;
+        let event = event_from_json(line).map_err(|message| ApiError {
+            line: Some(line_no),
+            ..ApiError::bad_request(format!("line {line_no}: {message}; nothing of this request was stored"))
+        })?;
+        events.push(event);
+    }
+    if events.is_empty() {
+        return Err(ApiError::bad_request("no events in the body (JSON lines, docs/event-json.md)"));
+    }
+    Ok(events)
+}
+
+async fn submit<S: Store>(
+    app: &App<S>,
+    source: &str,
+    request: impl FnOnce(oneshot::Sender<Result<Accepted, String>>) -> Request,
+) -> Result<Json<Accepted>, ApiError> {
+    let (reply, answer) = oneshot::channel();
+    if let Err(reason) = app.ingress.offer(request(reply)) {
+        app.shared.metrics.rejected.get_or_create(&SourceLabels { source: source.to_string() }).inc();
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason));
+    }
+    match answer.await {
+        Ok(Ok(accepted)) => Ok(Json(accepted)),
+        Ok(Err(reason)) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)),
+        Err(_) => {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the ingest loop stopped before storing it"))
+        }
+    }
+}
+
+fn refused<S: Store>(app: &App<S>, source: &str, error: ApiError) -> ApiError {
+    app.shared.metrics.rejected.get_or_create(&SourceLabels { source: source.to_string() }).inc();
+    error
+}
+
+pub async fn events<S: Store>(
+    State(app): State<App<S>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Accepted>, ApiError> {
+    let body = body_text(body).map_err(|error| refused(&app, "events", error))?;
+    let events = utf8(&body).and_then(parse_events).map_err(|error| refused(&app, "events", error))?;
+    submit(&app, "events", |reply| Request::Events { events, reply }).await
+}
+
+/// The stored form of a media file: the feed object it came from.
+fn media_doc(file: &FeedFile) -> Value {
+    json!({
+        "type": "media",
+        "media_id": file.media_id,
+        "site": file.site,
+        "call_uuid": file.call_uuid,
+        "recorded_dn": file.recorded_dn,
+        "side": file.side,
+        "start": file.start.to_string(),
+        "stop": file.stop.map(|stop| stop.to_string()),
+        "recording_id": file.archive_id,
+    })
+}
+
+pub async fn media<S: Store>(
+    State(app): State<App<S>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Accepted>, ApiError> {
+    let body = body_text(body).map_err(|error| refused(&app, "media", error))?;
+    let text = utf8(&body).map_err(|error| refused(&app, "media", error))?;
+    let feed = read_feed(text.as_bytes()).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    if let Some(first) = feed.errors.first() {
+        let error = ApiError {
+            line: Some(first.line()),
+            ..ApiError::bad_request(format!("{first}; nothing of this request was stored"))
+        };
+        return Err(refused(&app, "media", error));
+    }
+    if feed.files.is_empty() {
+        return Err(refused(
+            &app,
+            "media",
+            ApiError::bad_request("no media objects in the body (docs/recording.md)"),
+        ));
+    }
+    let records = feed
+        .files
+        .iter()
+        .map(|file| MediaRecord {
+            media_id: file.media_id.clone(),
+            site: file.site.clone(),
+            call_uuid: file.call_uuid.clone(),
+            doc: media_doc(file),
+        })
+        .collect();
+    let files = feed.files;
+    submit(&app, "media", |reply| Request::Media { files, records, reply }).await
+}

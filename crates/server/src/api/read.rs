@@ -1,0 +1,188 @@
+//! The read side of the API: the interaction search with its filters and cursor, one
+//! interaction, one recording, one call with its raw events, and the metrics.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use callstitch_store::{Cursor, InteractionQuery, Store};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{ApiError, App};
+use crate::mask::mask_all;
+
+/// Most raw events returned for one call.
+const MAX_CALL_EVENTS: usize = 10_000;
+
+/// The query string of `GET /v1/interactions`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    call_uuid: Option<String>,
+    conn_id: Option<String>,
+    dn: Option<String>,
+    islink: Option<String>,
+    site: Option<String>,
+    /// RFC 3339: started at or after.
+    from: Option<String>,
+    /// RFC 3339: started before.
+    to: Option<String>,
+    outcome: Option<String>,
+    released_by: Option<String>,
+    has_findings: Option<bool>,
+    complete: Option<bool>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(text) = value else { return Ok(None) };
+    let timestamp: jiff::Timestamp = text.parse().map_err(|_| {
+        ApiError::bad_request(format!("{name}={text:?} is not an RFC 3339 time (e.g. 2012-10-29T14:41:00Z)"))
+    })?;
+    Ok(Some(timestamp.as_microsecond()))
+}
+
+/// ConnIDs are stored as 16 lowercase hex digits; accept any case and fewer digits.
+fn conn_id_param(value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(text) = value else { return Ok(None) };
+    let valid = !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid {
+        return Err(ApiError::bad_request(format!("conn_id={text:?} is not a ConnID (up to 16 hex digits)")));
+    }
+    Ok(Some(format!("{:0>16}", text.to_ascii_lowercase())))
+}
+
+impl ListParams {
+    fn query(self) -> Result<InteractionQuery, ApiError> {
+        let cursor = self.cursor.as_deref().map(Cursor::decode).transpose()?;
+        Ok(InteractionQuery {
+            from_us: time_param("from", self.from.as_deref())?,
+            to_us: time_param("to", self.to.as_deref())?,
+            conn_id: conn_id_param(self.conn_id)?,
+            call_uuid: self.call_uuid,
+            dn: self.dn,
+            islink: self.islink,
+            site: self.site,
+            outcome: self.outcome,
+            released_by: self.released_by,
+            has_findings: self.has_findings,
+            complete: self.complete,
+            limit: self.limit.unwrap_or(50),
+            cursor,
+        })
+    }
+}
+
+pub async fn list<S: Store>(
+    State(app): State<App<S>>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let page = app.store.interactions(params.query()?).await?;
+    let mut items = page.items;
+    if app.mask_numbers {
+        for item in &mut items {
+            mask_all(&mut [item]);
+        }
+    }
+    Ok(Json(json!({"items": items, "next_cursor": page.next_cursor})))
+}
+
+pub async fn interaction<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(stored) = app.store.interaction(&id).await? else {
+        return Err(ApiError::not_found(format!("no interaction {id}")));
+    };
+    let mut doc = stored.doc;
+    if app.mask_numbers {
+        mask_all(&mut [&mut doc]);
+    }
+    let mut response = Json(doc).into_response();
+    if stored.asked_as.is_some() {
+        // An id the interaction had before late evidence changed its root: still answered,
+        // and the current id is said.
+        if let Ok(location) = HeaderValue::from_str(&format!("/v1/interactions/{}", stored.id)) {
+            response.headers_mut().insert(header::CONTENT_LOCATION, location);
+        }
+    }
+    Ok(response)
+}
+
+pub async fn recording<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(mut recording) = app.store.recording(&id).await? else {
+        return Err(ApiError::not_found(format!("no recording, interaction or CallUUID {id}")));
+    };
+    if app.mask_numbers {
+        mask_all(&mut [&mut recording]);
+    }
+    Ok(Json(recording))
+}
+
+pub async fn call<S: Store>(
+    State(app): State<App<S>>,
+    Path((site, call_uuid)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let calls = app.store.calls(&site, &call_uuid).await?;
+    let stored_events = app.store.call_events(&site, &call_uuid, MAX_CALL_EVENTS).await?;
+    if calls.is_empty() && stored_events.is_empty() {
+        return Err(ApiError::not_found(format!("no call {call_uuid} on site {site}")));
+    }
+    let mut events: Vec<Value> = stored_events
+        .iter()
+        .map(|event| {
+            let mut doc =
+                serde_json::from_str(&event.doc).unwrap_or_else(|_| json!({"unreadable": event.doc}));
+            if let Some(object) = doc.as_object_mut() {
+                object.insert("seq".to_string(), json!(event.seq));
+            }
+            doc
+        })
+        .collect();
+    let mut calls: Vec<Value> = calls
+        .into_iter()
+        .map(|call| json!({"interaction_id": call.interaction_id, "report": call.report}))
+        .collect();
+    // Still in progress when it has events but no report yet.
+    let in_progress = calls.is_empty();
+    let mut body = json!({"site": site, "call_uuid": call_uuid, "in_progress": in_progress});
+    if app.mask_numbers {
+        let mut all: Vec<&mut Value> = calls.iter_mut().chain(events.iter_mut()).collect();
+        mask_all(&mut all);
+    }
+    body["calls"] = Value::Array(calls);
+    body["events"] = Value::Array(events);
+    Ok(Json(body))
+}
+
+/// What the store holds and what the service has in memory.
+pub async fn status<S: Store>(State(app): State<App<S>>) -> Result<Json<Value>, ApiError> {
+    let counts = app.store.counts().await?;
+    let metrics = &app.shared.metrics;
+    Ok(Json(json!({
+        "stored": {
+            "events": counts.events,
+            "calls": counts.calls,
+            "interactions": counts.interactions,
+            "complete_interactions": counts.complete_interactions,
+            "media_files": counts.media_files,
+        },
+        "in_memory": {
+            "calls_in_progress": metrics.calls_in_progress.get(),
+            "calls_waiting_for_their_interaction": metrics.segments_waiting.get(),
+        },
+        "ingest_alive": app.shared.ingest_alive(),
+    })))
+}
+
+pub async fn metrics<S: Store>(State(app): State<App<S>>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], app.shared.metrics.render()).into_response()
+}

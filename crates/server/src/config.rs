@@ -1,0 +1,252 @@
+//! The service's configuration: a TOML file with sane defaults for everything but the sites,
+//! overridden by command-line flags. docs/serve.md shows every key.
+//!
+//! ```toml
+//! listen = "127.0.0.1:7878"
+//! database = "callstitch.db"
+//!
+//! [[site]]
+//! name = "TS1"
+//! logs = ["/var/log/genesys/tserver1/"]
+//!
+//! [[token]]
+//! name = "collector"
+//! secret = "change-me"
+//! scopes = ["ingest"]
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// POST /v1/events and /v1/media.
+    Ingest,
+    /// Every GET of the API and /metrics.
+    Read,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    /// Who holds it (logged, never the secret).
+    pub name: String,
+    pub secret: String,
+    pub scopes: Vec<Scope>,
+}
+
+/// One monitored T-Server: its name and where its logs are written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub name: String,
+    /// Log files or directories (their *.log files, new segments picked up as they appear).
+    #[serde(default)]
+    pub logs: Vec<PathBuf>,
+}
+
+/// Ingest tuning.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Most events in one transaction.
+    pub batch_events: usize,
+    /// How often followed files are looked at, in milliseconds.
+    pub poll_ms: u64,
+    /// A block at the end of a file that has not grown for this long is complete.
+    pub settle_ms: u64,
+    /// How often the stitching state is saved, in seconds (bounds the replay after a crash).
+    pub snapshot_every_s: u64,
+    /// The largest request body accepted by POST /v1/events and /v1/media.
+    pub max_body_bytes: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            batch_events: 20_000,
+            poll_ms: 10,
+            settle_ms: 10,
+            snapshot_every_s: 10,
+            max_body_bytes: 16 << 20,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    pub listen: SocketAddr,
+    pub database: PathBuf,
+    /// SQLite `synchronous = FULL`: survive power loss, not only a crash.
+    pub durable: bool,
+    /// Mask the customer's numbers (ANI, DNIS and wherever they appear) in API output.
+    pub mask_numbers: bool,
+    /// Delete whole interactions that ended more than this many days ago (0: keep forever).
+    pub retention_days: u32,
+    /// Seconds of event time to wait for the other end of an Inter-Site Link.
+    pub link_timeout_s: u32,
+    /// Seconds of event time after which a call with no event is closed as incomplete (its
+    /// end was lost).
+    pub call_idle_timeout_s: u32,
+    /// Seconds of event time an interaction waits after its last call ended, for more
+    /// evidence, before it is written.
+    pub linger_s: u32,
+    /// Seconds the linker's clock is held behind the newest event, for sites whose clocks
+    /// run ahead of others.
+    pub clock_margin_s: u32,
+    /// When no event came for this long (milliseconds of wall time), the stitching clock
+    /// moves on by the wall time that passed, so that the last interactions are written
+    /// even when traffic stops.
+    pub idle_tick_ms: u64,
+    /// The deployment's "this call is recorded" user-data key (docs/recording.md).
+    pub record_marker: Option<String>,
+    #[serde(rename = "site")]
+    pub sites: Vec<SiteConfig>,
+    /// Log files or directories holding several sites' logs: each file's site is the
+    /// `Application name` of its header.
+    pub logs: Vec<PathBuf>,
+    #[serde(rename = "token")]
+    pub tokens: Vec<Token>,
+    pub ingest: IngestConfig,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            database: PathBuf::from("callstitch.db"),
+            durable: false,
+            mask_numbers: false,
+            retention_days: 0,
+            link_timeout_s: 600,
+            call_idle_timeout_s: 3600,
+            linger_s: 120,
+            clock_margin_s: 30,
+            idle_tick_ms: 1000,
+            record_marker: None,
+            sites: Vec::new(),
+            logs: Vec::new(),
+            tokens: Vec::new(),
+            ingest: IngestConfig::default(),
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// Reads a config file; every error names the file and, from TOML, the line and key.
+    pub fn load(path: &Path) -> Result<ServiceConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        ServiceConfig::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<ServiceConfig, ConfigError> {
+        let config: ServiceConfig = toml::from_str(text)
+            .map_err(|error| ConfigError::Parse { path: path.to_string(), message: error.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// What cannot work, said before anything starts.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.tokens.is_empty() && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "listen = {} is not a loopback address and no [[token]] is configured: the API would be open \
+                 to the network. Add tokens (docs/serve.md) or listen on 127.0.0.1",
+                self.listen
+            )));
+        }
+        for token in &self.tokens {
+            if token.secret.len() < 16 {
+                return Err(ConfigError::Invalid(format!(
+                    "token {:?}: the secret must be at least 16 characters",
+                    token.name
+                )));
+            }
+            if token.scopes.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "token {:?} has no scopes (ingest, read)",
+                    token.name
+                )));
+            }
+        }
+        let mut names: Vec<&str> = self.sites.iter().map(|site| site.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(ConfigError::Invalid(format!("site {:?} is configured twice", pair[0])));
+        }
+        if self.ingest.batch_events == 0 {
+            return Err(ConfigError::Invalid("ingest.batch_events must be at least 1".to_string()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        let config = ServiceConfig::parse("", "x.toml").map_err(|e| e.to_string());
+        assert_eq!(config, Ok(ServiceConfig::default()));
+    }
+
+    #[test]
+    fn sites_and_tokens_are_read() {
+        let text = r#"
+            listen = "0.0.0.0:9000"
+            retention_days = 30
+            [[site]]
+            name = "TS1"
+            logs = ["/logs/ts1"]
+            [[token]]
+            name = "ops"
+            secret = "0123456789abcdef"
+            scopes = ["read", "ingest"]
+            [ingest]
+            poll_ms = 5
+        "#;
+        let config = ServiceConfig::parse(text, "x.toml").map_err(|e| e.to_string());
+        let config = config.as_ref().expect("valid config");
+        assert_eq!(config.sites[0].logs, vec![PathBuf::from("/logs/ts1")]);
+        assert_eq!(config.tokens[0].scopes, vec![Scope::Read, Scope::Ingest]);
+        assert_eq!(config.ingest.poll_ms, 5);
+        assert_eq!(config.ingest.batch_events, IngestConfig::default().batch_events);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let error = ServiceConfig::parse("listen = \"127.0.0.1:1\"\nretention = 3\n", "svc.toml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("svc.toml") && error.contains("retention") && error.contains("line 2"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn open_network_without_tokens_is_refused() {
+        let error = ServiceConfig::parse("listen = \"0.0.0.0:7878\"", "x").err().map(|e| e.to_string());
+        assert!(error.unwrap_or_default().contains("no [[token]]"));
+    }
+}

@@ -1,0 +1,561 @@
+//! The ingest loop: the one thread that owns the [`Pipeline`]. It recovers (restores the
+//! last snapshot and replays the stored events after it), then takes what the followed files
+//! and the HTTP API bring, numbers every event, runs it through the pipeline, and commits the
+//! raw events, the files' positions and everything derived from them in ONE transaction, so a
+//! crash at any point leaves the store at a batch boundary it can restart from exactly.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use callstitch_follow::{FollowProblem, FollowedEvent, Follower, Position};
+use callstitch_recording::FeedFile;
+use callstitch_store::{Batch, EventRecord, MediaRecord, Snapshot, Store, StoreError};
+use callstitch_tlib::Event;
+use serde_json::Value;
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use crate::merge::SiteMerge;
+use crate::metrics::{EventLabels, ProblemLabels};
+use crate::pipeline::{Pipeline, PipelineConfig, Settled};
+use crate::state::{Shared, StreamItem};
+
+/// Events replayed per read from the store during recovery.
+const REPLAY_CHUNK: usize = 5_000;
+
+/// What the store's `positions` holds: how far every source was consumed, committed with
+/// what was derived from it.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    /// Followed files.
+    #[serde(default)]
+    pub follow: Vec<Position>,
+    /// The last one-shot import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportMark>,
+}
+
+/// How far an import got: its inputs (path and size of every file, in order) and how many
+/// events of their time-merged stream were taken.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportMark {
+    pub inputs: Vec<(String, u64)>,
+    pub consumed: u64,
+    pub finished: bool,
+}
+
+/// The events, calls and interactions an import (or a catch-up) took and wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Taken {
+    pub events: u64,
+    pub calls: u64,
+    pub interactions: u64,
+}
+
+/// What the HTTP API hands the ingest loop.
+pub enum Request {
+    Events {
+        events: Vec<Event>,
+        reply: oneshot::Sender<Result<Accepted, String>>,
+    },
+    Media {
+        files: Vec<FeedFile>,
+        records: Vec<MediaRecord>,
+        reply: oneshot::Sender<Result<Accepted, String>>,
+    },
+}
+
+/// Where an import begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportStart {
+    Fresh,
+    /// An interrupted import of the same inputs took this many events: skip them.
+    Resume(u64),
+    AlreadyDone,
+}
+
+/// What a committed ingest request got.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Accepted {
+    pub accepted: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
+}
+
+/// The sending side of the ingest queue: bounded, so a flood is refused, not buffered.
+#[derive(Clone)]
+pub struct Ingress {
+    sender: SyncSender<Request>,
+}
+
+impl Ingress {
+    /// Queues a request; `Err` with the request when the queue is full or the loop stopped.
+    pub fn offer(&self, request: Request) -> Result<(), &'static str> {
+        match self.sender.try_send(request) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err("the ingest queue is full; retry shortly"),
+            Err(TrySendError::Disconnected(_)) => Err("the service is shutting down"),
+        }
+    }
+}
+
+pub fn queue(capacity: usize) -> (Ingress, Receiver<Request>) {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(capacity);
+    (Ingress { sender }, receiver)
+}
+
+/// Ingest settings.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    pub batch_events: usize,
+    pub poll: Duration,
+    pub snapshot_every: Duration,
+    /// After this long without events, the stitching clock moves on with wall time.
+    pub idle_tick: Duration,
+    /// The linker's clock margin (µs), made up for when everything is idle.
+    pub clock_margin: i64,
+}
+
+pub struct IngestLoop<S: Store> {
+    store: S,
+    runtime: Handle,
+    pipeline: Pipeline,
+    follower: Option<Follower>,
+    requests: Receiver<Request>,
+    shared: Arc<Shared>,
+    settings: IngestSettings,
+    next_seq: u64,
+    last_snapshot: Instant,
+    /// A new snapshot is due (events were taken since the last one).
+    dirty: bool,
+    import: Option<ImportMark>,
+    /// The batch being built (import path).
+    pending: Batch,
+    pending_settled: Settled,
+    taken: Taken,
+    /// The newest event time taken (UTC µs) and when it was taken, for the idle clock.
+    newest: Option<(i64, Instant)>,
+    last_tick: Instant,
+    /// The followed sites merged by time; what it holds back is not committed yet.
+    merge: SiteMerge,
+    /// Reused buffer of what a poll read.
+    read: Vec<FollowedEvent>,
+}
+
+/// Recovery failed or the store refused a write: the loop cannot go on without losing data.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored event {seq} cannot be read back: {message}")]
+    StoredEvent { seq: u64, message: String },
+}
+
+impl<S: Store> IngestLoop<S> {
+    /// Recovers from the store and gets ready to follow `follow` (sites' log inputs).
+    pub fn recover(
+        store: S,
+        runtime: Handle,
+        config: &PipelineConfig,
+        follow: Option<callstitch_follow::FollowConfig>,
+        requests: Receiver<Request>,
+        shared: Arc<Shared>,
+        settings: IngestSettings,
+    ) -> Result<IngestLoop<S>, IngestError> {
+        let recovery = runtime.block_on(store.recover())?;
+        let (pipeline, replay_from) = match &recovery.snapshot {
+            Some(snapshot) => match Pipeline::restore(&snapshot.state, config) {
+                Ok(pipeline) => (pipeline, snapshot.seq),
+                Err(error) => {
+                    tracing::warn!(%error, "the stored snapshot cannot be restored; replaying every stored event");
+                    (Pipeline::new(config), 0)
+                }
+            },
+            None => (Pipeline::new(config), 0),
+        };
+        let checkpoint: Checkpoint = recovery
+            .positions
+            .as_deref()
+            .and_then(|text| {
+                serde_json::from_str(text)
+                    .map_err(|error| tracing::warn!(%error, "stored positions unreadable; files are read from the start"))
+                    .ok()
+            })
+            .unwrap_or_default();
+        let follower = follow.map(|config| Follower::new(config, checkpoint.follow));
+        let settings_batch = settings.batch_events;
+        let mut ingest = IngestLoop {
+            store,
+            runtime,
+            pipeline,
+            follower,
+            requests,
+            shared,
+            settings,
+            next_seq: recovery.next_seq,
+            last_snapshot: Instant::now(),
+            dirty: false,
+            import: checkpoint.import,
+            pending: Batch::default(),
+            pending_settled: Settled::default(),
+            taken: Taken::default(),
+            newest: None,
+            last_tick: Instant::now(),
+            merge: SiteMerge::new(settings_batch),
+            read: Vec::new(),
+        };
+        ingest.replay(replay_from)?;
+        Ok(ingest)
+    }
+
+    /// Runs the stored events after `from` through the pipeline again; what they settle is
+    /// written again (the same rows: the pipeline is deterministic).
+    fn replay(&mut self, mut from: u64) -> Result<(), IngestError> {
+        let started = Instant::now();
+        let mut replayed = 0u64;
+        loop {
+            let stored = self.runtime.block_on(self.store.events_after(from, REPLAY_CHUNK))?;
+            let Some(last) = stored.last() else { break };
+            from = last.seq;
+            let mut settled = Settled::default();
+            for event in &stored {
+                let parsed = callstitch_tlib::json::event_from_json(&event.doc)
+                    .map_err(|message| IngestError::StoredEvent { seq: event.seq, message })?;
+                self.note_time(&parsed);
+                self.pipeline.push(&parsed, &mut settled);
+            }
+            replayed += stored.len() as u64;
+            let batch =
+                Batch { calls: settled.calls, interactions: settled.interactions, ..Batch::default() };
+            self.runtime.block_on(self.store.commit(batch))?;
+        }
+        if replayed > 0 {
+            tracing::info!(
+                events = replayed,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "replayed stored events after the snapshot"
+            );
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Runs until `stop` says so; then commits what it holds and a last snapshot.
+    pub fn run(mut self, stop: &std::sync::atomic::AtomicBool) -> Result<(), IngestError> {
+        let mut followed = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let took = self.step(&mut followed)?;
+            if !took {
+                match self.requests.recv_timeout(self.settings.poll) {
+                    Ok(request) => self.take(vec![request], &mut followed)?,
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => std::thread::sleep(self.settings.poll),
+                }
+            }
+        }
+        self.checkpoint()?;
+        tracing::info!("ingest stopped at a checkpoint");
+        Ok(())
+    }
+
+    /// One round: what the files and the queue have now. False when there was nothing.
+    fn step(&mut self, followed: &mut Vec<FollowedEvent>) -> Result<bool, IngestError> {
+        let mut requests = Vec::new();
+        while requests.len() < 256 {
+            match self.requests.try_recv() {
+                Ok(request) => requests.push(request),
+                Err(_) => break,
+            }
+        }
+        if let Some(follower) = &mut self.follower {
+            let merge = &mut self.merge;
+            let mut read = std::mem::take(&mut self.read);
+            let reports = follower.poll_sites(&|site| merge.budget(site), &mut read);
+            merge.take(&mut read, &reports);
+            merge.release(followed);
+            follower.hold(merge.held().into_keys());
+            self.read = read;
+        }
+        self.taken.events += followed.len() as u64;
+        if followed.is_empty() && requests.is_empty() {
+            self.idle_tick()?;
+            if self.snapshot_due() {
+                self.checkpoint()?;
+            }
+            return Ok(false);
+        }
+        self.take(requests, followed)?;
+        Ok(true)
+    }
+
+    fn snapshot_due(&self) -> bool {
+        self.dirty && self.last_snapshot.elapsed() >= self.settings.snapshot_every
+    }
+
+    /// Numbers, runs and commits one batch: the followed events, then the requests in order.
+    fn take(&mut self, requests: Vec<Request>, followed: &mut Vec<FollowedEvent>) -> Result<(), IngestError> {
+        let read_at = Instant::now();
+        let mut batch = Batch::default();
+        let mut settled = Settled::default();
+        for item in followed.drain(..) {
+            self.push(&item.event, &mut batch, &mut settled);
+        }
+        let mut replies = Vec::new();
+        for request in requests {
+            match request {
+                Request::Events { events, reply } => {
+                    let first = self.next_seq;
+                    for event in &events {
+                        self.push(event, &mut batch, &mut settled);
+                    }
+                    let last = self.next_seq.checked_sub(1).filter(|last| *last >= first);
+                    let accepted =
+                        Accepted { accepted: events.len(), first_seq: last.map(|_| first), last_seq: last };
+                    replies.push((reply, accepted));
+                }
+                Request::Media { files, records, reply } => {
+                    let accepted = Accepted { accepted: records.len(), first_seq: None, last_seq: None };
+                    for file in files {
+                        self.pipeline.add_media(file);
+                    }
+                    batch.media.extend(records);
+                    replies.push((reply, accepted));
+                }
+            }
+        }
+        self.note_problems();
+        batch.calls = settled.calls;
+        batch.interactions = settled.interactions;
+        batch.positions = self.checkpoint_text();
+        self.dirty = true;
+        if self.snapshot_due() {
+            batch.snapshot = self.snapshot();
+        }
+        let items = stream_items(&batch);
+        let events = batch.events.len();
+        let started = Instant::now();
+        let result = self.runtime.block_on(self.store.commit(batch));
+        let metrics = &self.shared.metrics;
+        metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        metrics.batch_events.observe(events as f64);
+        if let Err(error) = result {
+            for (reply, _) in replies {
+                let _ = reply.send(Err(format!("not stored: {error}")));
+            }
+            return Err(error.into());
+        }
+        metrics.ingest_lag.set(read_at.elapsed().as_secs_f64());
+        for (reply, accepted) in replies {
+            let _ = reply.send(Ok(accepted));
+        }
+        self.publish(items);
+        Ok(())
+    }
+
+    // --- one-shot import ---
+
+    /// Starts an import of `inputs` (path and size of every file, in reading order). Says
+    /// how many events of their merged stream an interrupted import of the same inputs
+    /// already took, or that these inputs were imported whole already.
+    pub fn begin_import(&mut self, inputs: Vec<(String, u64)>) -> ImportStart {
+        match &self.import {
+            Some(mark) if mark.inputs == inputs && mark.finished => ImportStart::AlreadyDone,
+            Some(mark) if mark.inputs == inputs => ImportStart::Resume(mark.consumed),
+            _ => {
+                self.import = Some(ImportMark { inputs, consumed: 0, finished: false });
+                ImportStart::Fresh
+            }
+        }
+    }
+
+    /// Takes one event of the import; commits a batch when it is full.
+    pub fn import_event(&mut self, event: &Event) -> Result<(), IngestError> {
+        let mut batch = std::mem::take(&mut self.pending);
+        let mut settled = std::mem::take(&mut self.pending_settled);
+        self.push(event, &mut batch, &mut settled);
+        self.pending = batch;
+        self.pending_settled = settled;
+        if let Some(mark) = &mut self.import {
+            mark.consumed += 1;
+        }
+        if self.pending.events.len() >= self.settings.batch_events {
+            self.commit_pending(false)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the import: with `finish`, every call and interaction still open is handed out
+    /// (the files are all there is); then the last batch and a snapshot are committed.
+    pub fn end_import(mut self, finish: bool) -> Result<Taken, IngestError> {
+        if finish {
+            let mut settled = std::mem::take(&mut self.pending_settled);
+            self.pipeline.finish(&mut settled);
+            self.pending_settled = settled;
+        }
+        if let Some(mark) = &mut self.import {
+            mark.finished = true;
+        }
+        self.commit_pending(true)?;
+        Ok(self.taken)
+    }
+
+    fn commit_pending(&mut self, force_snapshot: bool) -> Result<(), IngestError> {
+        let mut batch = std::mem::take(&mut self.pending);
+        let settled = std::mem::take(&mut self.pending_settled);
+        self.taken.events += batch.events.len() as u64;
+        self.taken.calls += settled.calls.len() as u64;
+        self.taken.interactions += settled.interactions.len() as u64;
+        batch.calls = settled.calls;
+        batch.interactions = settled.interactions;
+        batch.positions = self.checkpoint_text();
+        self.dirty = true;
+        if force_snapshot || self.snapshot_due() {
+            batch.snapshot = self.snapshot();
+        }
+        let started = Instant::now();
+        self.runtime.block_on(self.store.commit(batch))?;
+        self.shared.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn note_time(&mut self, event: &Event) {
+        let Some(time) = event.time() else { return };
+        if self.newest.is_none_or(|(newest, _)| time.0 > newest) {
+            self.newest = Some((time.0, Instant::now()));
+        }
+    }
+
+    /// Nothing came for a while: move the stitching clock on by the wall time since the
+    /// newest event, so calls and interactions waiting on time are written.
+    fn idle_tick(&mut self) -> Result<(), IngestError> {
+        let Some((newest, at)) = self.newest else { return Ok(()) };
+        let idle = at.elapsed();
+        if idle < self.settings.idle_tick || self.last_tick.elapsed() < self.settings.idle_tick {
+            return Ok(());
+        }
+        self.last_tick = Instant::now();
+        // Every source is drained and quiet: no site lags behind another any more, so the
+        // linker's clock margin is not needed and the whole idle time counts.
+        let idle_us = idle.as_micros().min(i64::MAX as u128) as i64;
+        let now = newest.saturating_add(idle_us).saturating_add(self.settings.clock_margin);
+        let mut settled = Settled::default();
+        self.pipeline.advance_to(now, &mut settled);
+        if settled.is_empty() {
+            return Ok(());
+        }
+        let batch = Batch { calls: settled.calls, interactions: settled.interactions, ..Batch::default() };
+        let items = stream_items(&batch);
+        self.runtime.block_on(self.store.commit(batch))?;
+        self.dirty = true;
+        self.publish(items);
+        Ok(())
+    }
+
+    fn push(&mut self, event: &Event, batch: &mut Batch, settled: &mut Settled) {
+        self.note_time(event);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        batch.events.push(EventRecord::new(seq, event));
+        self.shared
+            .metrics
+            .events
+            .get_or_create(&EventLabels {
+                site: event.site.to_string(),
+                message: event.message.name().to_string(),
+            })
+            .inc();
+        self.pipeline.push(event, settled);
+    }
+
+    fn note_problems(&mut self) {
+        let Some(follower) = &mut self.follower else { return };
+        for problem in follower.take_problems() {
+            tracing::warn!(problem = %problem, "log input");
+            let kind = problem_kind(&problem).to_string();
+            self.shared.metrics.problems.get_or_create(&ProblemLabels { kind }).inc();
+        }
+    }
+
+    fn checkpoint_text(&self) -> Option<String> {
+        let held = self.merge.held();
+        let follow =
+            self.follower.as_ref().map(|follower| follower.positions_holding(&held)).unwrap_or_default();
+        serde_json::to_string(&Checkpoint { follow, import: self.import.clone() }).ok()
+    }
+
+    fn snapshot(&mut self) -> Option<Snapshot> {
+        if let Some((newest, _)) = self.newest {
+            for finding in self.pipeline.prune_media(newest) {
+                tracing::warn!(rule = finding.rule.label(), message = %finding.message, files = ?finding.files, "media file of no interaction");
+                self.shared.metrics.orphan_media.inc();
+            }
+        }
+        match self.pipeline.snapshot() {
+            Ok(state) => {
+                self.last_snapshot = Instant::now();
+                self.dirty = false;
+                Some(Snapshot { seq: self.next_seq - 1, state })
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot snapshot the stitching state; a restart will replay more");
+                None
+            }
+        }
+    }
+
+    /// Commits the positions and a snapshot now.
+    fn checkpoint(&mut self) -> Result<(), IngestError> {
+        let mut batch = Batch { positions: self.checkpoint_text(), ..Batch::default() };
+        batch.snapshot = self.snapshot();
+        self.runtime.block_on(self.store.commit(batch))?;
+        Ok(())
+    }
+
+    fn publish(&self, items: Vec<StreamItem>) {
+        let (calls, segments) = self.pipeline.in_memory();
+        let metrics = &self.shared.metrics;
+        metrics.calls_in_progress.set(calls as i64);
+        metrics.segments_waiting.set(segments as i64);
+        for item in items {
+            metrics.interactions_written.inc();
+            if item.kind == "completed" {
+                metrics.interactions_completed.inc();
+            }
+            // No subscriber is fine.
+            let _ = self.shared.stream.send(item);
+        }
+    }
+}
+
+/// The metric label of a follow problem.
+fn problem_kind(problem: &FollowProblem) -> &'static str {
+    match problem {
+        FollowProblem::Parse(problem) => problem.kind.label(),
+        FollowProblem::Unreadable { .. } => "unreadable",
+        FollowProblem::Vanished { .. } => "vanished",
+        FollowProblem::Truncated { .. } => "truncated",
+        FollowProblem::PositionLost { .. } => "position-lost",
+    }
+}
+
+/// What the stream says of the interactions of a batch.
+fn stream_items(batch: &Batch) -> Vec<StreamItem> {
+    batch
+        .interactions
+        .iter()
+        .map(|record| {
+            let kind = if record.complete {
+                "completed"
+            } else if record.revision == 0 {
+                "created"
+            } else {
+                "updated"
+            };
+            let summary: Value = record.summary.clone();
+            StreamItem { kind, id: record.id.clone(), summary }
+        })
+        .collect()
+}

@@ -1,0 +1,177 @@
+//! callstitch-server: `callstitch serve`, the service that runs next to the T-Servers.
+//!
+//! The shape is Vector's: sources (followed log files, `POST /v1/events`, `POST /v1/media`)
+//! feed one ingest loop ([`ingest`]) that owns the transform ([`pipeline`]: engine, linker,
+//! recorder) and writes to the sink ([`callstitch_store::Store`]) in one transaction per
+//! batch; the HTTP API ([`api`]) reads the store and the live stream while ingest goes on.
+
+pub mod api;
+pub mod config;
+pub mod ingest;
+pub mod mask;
+pub mod merge;
+pub mod metrics;
+pub mod pipeline;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use callstitch_follow::{FollowConfig, FollowInput};
+use callstitch_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+pub use config::{ConfigError, ServiceConfig};
+
+use crate::api::{App, AppInner};
+use crate::ingest::{IngestError, IngestLoop, IngestSettings};
+use crate::pipeline::PipelineConfig;
+use crate::state::Shared;
+
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: SocketAddr, source: std::io::Error },
+    #[error("HTTP server: {0}")]
+    Http(std::io::Error),
+    #[error("ingest: {0}")]
+    Ingest(#[from] IngestError),
+    #[error("the ingest thread panicked")]
+    IngestPanicked,
+}
+
+/// The pipeline part of the configuration.
+pub fn pipeline_config(config: &ServiceConfig) -> PipelineConfig {
+    PipelineConfig {
+        sites: config.sites.iter().map(|site| site.name.clone()).collect(),
+        link_timeout_s: config.link_timeout_s,
+        linger_s: config.linger_s,
+        call_idle_timeout_s: config.call_idle_timeout_s,
+        clock_margin_s: config.clock_margin_s,
+        record_marker: config.record_marker.clone(),
+    }
+}
+
+/// The follower's configuration: every log path of every site, named by its site.
+pub fn follow_config(config: &ServiceConfig) -> Option<FollowConfig> {
+    let named = config.sites.iter().flat_map(|site| {
+        site.logs.iter().map(|path| FollowInput { site: Some(site.name.clone()), path: path.clone() })
+    });
+    let by_header = config.logs.iter().map(|path| FollowInput { site: None, path: path.clone() });
+    let inputs: Vec<FollowInput> = named.chain(by_header).collect();
+    if inputs.is_empty() {
+        return None;
+    }
+    let mut follow = FollowConfig::new(inputs);
+    follow.settle = Duration::from_millis(config.ingest.settle_ms);
+    Some(follow)
+}
+
+/// Where the service listens, once it does.
+pub type OnListening = Box<dyn FnOnce(SocketAddr) + Send>;
+
+/// Runs the service until `shutdown` completes; then stops taking requests, lets the ingest
+/// loop commit what it holds with a checkpoint, and returns.
+pub async fn serve(
+    config: ServiceConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: OnListening,
+) -> Result<(), ServeError> {
+    config.validate()?;
+    let options = SqliteOptions { durable: config.durable, ..SqliteOptions::default() };
+    let store = SqliteStore::open(&config.database, options)?;
+    let shared = Arc::new(Shared::new());
+    let (ingress, requests) = ingest::queue(64);
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Listen { address: config.listen, source })?;
+    let address = listener.local_addr().map_err(ServeError::Http)?;
+
+    let ingest_thread =
+        spawn_ingest(&config, store.clone(), requests, Arc::clone(&shared), Arc::clone(&stop));
+    let retention = spawn_retention(store.clone(), config.retention_days);
+
+    let app = App::new(AppInner {
+        store,
+        ingress,
+        shared,
+        tokens: config.tokens.clone(),
+        mask_numbers: config.mask_numbers,
+        max_body_bytes: config.ingest.max_body_bytes,
+    });
+    on_listening(address);
+    let served = axum::serve(listener, api::router(app)).with_graceful_shutdown(shutdown).await;
+    stop.store(true, Ordering::Relaxed);
+    if let Some(task) = retention {
+        task.abort();
+    }
+    let ingest_result = tokio::task::spawn_blocking(move || ingest_thread.join())
+        .await
+        .map_err(|_| ServeError::IngestPanicked)?
+        .map_err(|_| ServeError::IngestPanicked)?;
+    served.map_err(ServeError::Http)?;
+    ingest_result.map_err(ServeError::from)
+}
+
+fn spawn_ingest(
+    config: &ServiceConfig,
+    store: SqliteStore,
+    requests: std::sync::mpsc::Receiver<ingest::Request>,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Result<(), IngestError>> {
+    let runtime = tokio::runtime::Handle::current();
+    let pipeline = pipeline_config(config);
+    let follow = follow_config(config);
+    let settings = IngestSettings {
+        batch_events: config.ingest.batch_events,
+        poll: Duration::from_millis(config.ingest.poll_ms.max(1)),
+        snapshot_every: Duration::from_secs(config.ingest.snapshot_every_s),
+        idle_tick: Duration::from_millis(config.idle_tick_ms.max(1)),
+        clock_margin: i64::from(config.clock_margin_s) * 1_000_000,
+    };
+    std::thread::spawn(move || {
+        let result =
+            IngestLoop::recover(store, runtime, &pipeline, follow, requests, Arc::clone(&shared), settings)
+                .and_then(|ingest| ingest.run(&stop));
+        if let Err(error) = &result {
+            tracing::error!(%error, "the ingest loop stopped");
+            shared.set_ingest_alive(false);
+        }
+        result
+    })
+}
+
+/// Deletes whole interactions older than the retention, once an hour.
+fn spawn_retention(store: SqliteStore, days: u32) -> Option<tokio::task::JoinHandle<()>> {
+    if days == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let now = jiff::Timestamp::now().as_microsecond();
+            let before = now - i64::from(days) * 86_400_000_000;
+            match store.prune(before).await {
+                Ok(pruned) => tracing::info!(
+                    interactions = pruned.interactions,
+                    calls = pruned.calls,
+                    events = pruned.events,
+                    "retention"
+                ),
+                Err(error) => tracing::error!(%error, "retention"),
+            }
+        }
+    }))
+}
