@@ -13,6 +13,7 @@ pub mod merge;
 pub mod metrics;
 pub mod pipeline;
 pub mod state;
+pub mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;

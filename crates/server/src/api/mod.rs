@@ -212,6 +212,7 @@ pub fn router<S: Store>(app: App<S>) -> Router {
         .route("/openapi.json", get(openapi))
         .merge(read)
         .merge(ingest)
+        .merge(crate::ui::router(app.clone()))
         .fallback(not_found)
         .with_state(app)
 }

@@ -1,0 +1,98 @@
+//! The web UI of `callstitch serve` (docs/ui.md): server-rendered HTML pages over the store,
+//! no JavaScript build step, a little plain JS only for live rows.
+//!
+//! | path | what |
+//! |---|---|
+//! | `GET /` | search ([`search`]) |
+//! | `GET /i/{id}` | one interaction with its ladder ([`interaction`]); `/i/{id}.json`, `/i/{id}/recording.json`, `/i/{id}/events.log` |
+//! | `GET /ui/stream` | the live stream of `/v1/stream` for the pages (the cookie authenticates it) |
+//! | `GET, POST /login`, `POST /logout` | the read-token cookie ([`auth`]) |
+//! | `GET /ui/assets/ui.css`, `/ui/assets/ui.js` | the stylesheet and the live-rows script |
+
+pub mod auth;
+pub mod html;
+pub mod interaction;
+pub mod search;
+#[cfg(test)]
+mod tests;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::middleware;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use callstitch_store::Store;
+use serde_json::json;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
+
+use crate::api::App;
+use crate::mask::mask_all;
+use crate::state::StreamItem;
+
+/// The stylesheet.
+pub const CSS: &str = include_str!("../../assets/ui.css");
+/// The live-rows script of the search page.
+pub const JS: &str = include_str!("../../assets/ui.js");
+
+/// The UI's routes, to be merged into the API router (which adds the state).
+pub fn router<S: Store>(app: App<S>) -> Router<App<S>> {
+    let pages = Router::new()
+        .route("/", get(search::page::<S>))
+        .route("/i/{id}", get(interaction::page_or_json::<S>))
+        .route("/i/{id}/recording.json", get(interaction::recording_json::<S>))
+        .route("/i/{id}/events.log", get(interaction::events_log::<S>))
+        .route("/ui/stream", get(stream::<S>))
+        .route_layer(middleware::from_fn_with_state(app, auth::require_read::<S>));
+    Router::new()
+        .route("/login", get(auth::form::<S>).post(auth::login::<S>))
+        .route("/logout", post(auth::logout))
+        .route("/ui/assets/ui.css", get(css))
+        .route("/ui/assets/ui.js", get(js))
+        .merge(pages)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut response =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+async fn css() -> Response {
+    asset("text/css; charset=utf-8", CSS)
+}
+
+async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", JS)
+}
+
+/// The same events as `/v1/stream` (`created`, `updated`, `completed`, `lagged`), for
+/// pages: a browser's EventSource cannot send the bearer header `/v1/stream` wants.
+async fn stream<S: Store>(State(app): State<App<S>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let mask = app.mask_numbers;
+    let items =
+        BroadcastStream::new(app.shared.stream.subscribe()).map(move |item| Ok(sse_event(item, mask)));
+    Sse::new(items).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn sse_event(item: Result<StreamItem, BroadcastStreamRecvError>, mask: bool) -> Event {
+    match item {
+        Ok(StreamItem { kind, id, mut summary }) => {
+            if mask {
+                mask_all(&mut [&mut summary]);
+            }
+            Event::default().event(kind).id(id).data(summary.to_string())
+        }
+        Err(BroadcastStreamRecvError::Lagged(missed)) => {
+            Event::default().event("lagged").data(json!({"missed": missed}).to_string())
+        }
+    }
+}
