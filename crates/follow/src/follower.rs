@@ -76,15 +76,7 @@ impl Follower {
     /// Reads what is new in every file and appends at most `max_events` events to `out`,
     /// without waiting for anything.
     pub fn poll(&mut self, max_events: usize, out: &mut Vec<FollowedEvent>) -> PollReport {
-        let now = Instant::now();
-        match self.restored.take() {
-            Some(positions) => self.first_scan(positions, now),
-            None => self.watch_inputs(now),
-        }
-        self.classify(now);
-        if self.groups_dirty {
-            self.build_groups();
-        }
+        let now = self.refresh();
         let before = out.len();
         let mut turn = Turn {
             now,
@@ -111,15 +103,7 @@ impl Follower {
         budget_of: &dyn Fn(&str) -> usize,
         out: &mut Vec<FollowedEvent>,
     ) -> Vec<SiteRead> {
-        let now = Instant::now();
-        match self.restored.take() {
-            Some(positions) => self.first_scan(positions, now),
-            None => self.watch_inputs(now),
-        }
-        self.classify(now);
-        if self.groups_dirty {
-            self.build_groups();
-        }
+        let now = self.refresh();
         let mut reads = Vec::with_capacity(self.groups.len());
         for (group, site) in self.groups.iter().zip(&self.group_sites) {
             let budget = budget_of(site);
@@ -172,6 +156,21 @@ impl Follower {
             positions.extend(restored.iter().cloned());
         }
         positions
+    }
+
+    /// Lists the inputs (matching the positions given at start, the first time), classes
+    /// new files, and regroups them by site when that changed.
+    fn refresh(&mut self) -> Instant {
+        let now = Instant::now();
+        match self.restored.take() {
+            Some(positions) => self.first_scan(positions, now),
+            None => self.watch_inputs(now),
+        }
+        self.classify(now);
+        if self.groups_dirty {
+            self.build_groups();
+        }
+        now
     }
 
     /// The position of every file, matching exactly the events handed out so far: commit

@@ -12,6 +12,7 @@ use callstitch_follow::{FollowProblem, FollowedEvent, Follower, Position};
 use callstitch_recording::FeedFile;
 use callstitch_store::{Batch, EventRecord, MediaRecord, Snapshot, Store, StoreError};
 use callstitch_tlib::Event;
+use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -119,7 +120,7 @@ pub struct IngestSettings {
     pub clock_margin: i64,
 }
 
-pub struct IngestLoop<S: Store> {
+pub struct IngestLoop<S: Store + Clone> {
     store: S,
     runtime: Handle,
     pipeline: Pipeline,
@@ -143,6 +144,9 @@ pub struct IngestLoop<S: Store> {
     merge: SiteMerge,
     /// Reused buffer of what a poll read.
     read: Vec<FollowedEvent>,
+    event_counters: std::collections::HashMap<(callstitch_tlib::Text, callstitch_tlib::Message), Counter>,
+    /// The commit of the previous import batch, still running while the next is built.
+    in_flight: Option<tokio::task::JoinHandle<Result<(), StoreError>>>,
 }
 
 /// Recovery failed or the store refused a write: the loop cannot go on without losing data.
@@ -154,7 +158,7 @@ pub enum IngestError {
     StoredEvent { seq: u64, message: String },
 }
 
-impl<S: Store> IngestLoop<S> {
+impl<S: Store + Clone> IngestLoop<S> {
     /// Recovers from the store and gets ready to follow `follow` (sites' log inputs).
     pub fn recover(
         store: S,
@@ -206,6 +210,8 @@ impl<S: Store> IngestLoop<S> {
             last_tick: Instant::now(),
             merge: SiteMerge::new(settings_batch),
             read: Vec::new(),
+            event_counters: std::collections::HashMap::new(),
+            in_flight: None,
         };
         ingest.replay(replay_from)?;
         Ok(ingest)
@@ -399,6 +405,7 @@ impl<S: Store> IngestLoop<S> {
             mark.finished = true;
         }
         self.commit_pending(true)?;
+        self.wait_in_flight()?;
         Ok(self.taken)
     }
 
@@ -415,10 +422,24 @@ impl<S: Store> IngestLoop<S> {
         if force_snapshot || self.snapshot_due() {
             batch.snapshot = self.snapshot();
         }
-        let started = Instant::now();
-        self.runtime.block_on(self.store.commit(batch))?;
-        self.shared.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        // One commit runs while the next batch is built; their order is kept because each
+        // waits for the one before it.
+        self.wait_in_flight()?;
+        let store = self.store.clone();
+        self.in_flight = Some(self.runtime.spawn(async move { store.commit(batch).await }));
         Ok(())
+    }
+
+    /// Waits for the import commit still running, and says if it failed.
+    fn wait_in_flight(&mut self) -> Result<(), IngestError> {
+        let Some(task) = self.in_flight.take() else { return Ok(()) };
+        let started = Instant::now();
+        let result = self.runtime.block_on(task);
+        self.shared.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        match result {
+            Ok(result) => Ok(result?),
+            Err(error) => Err(IngestError::Store(StoreError::Worker(error.to_string()))),
+        }
     }
 
     fn note_time(&mut self, event: &Event) {
@@ -459,15 +480,22 @@ impl<S: Store> IngestLoop<S> {
         let seq = self.next_seq;
         self.next_seq += 1;
         batch.events.push(EventRecord::new(seq, event));
-        self.shared
-            .metrics
-            .events
-            .get_or_create(&EventLabels {
-                site: event.site.to_string(),
-                message: event.message.name().to_string(),
-            })
-            .inc();
+        self.count_event(event);
         self.pipeline.push(event, settled);
+    }
+
+    /// `callstitch_events_total{site, message}`: the counter of each pair is looked up in the
+    /// registry once, then kept here (the registry's lookup allocates its labels).
+    fn count_event(&mut self, event: &Event) {
+        let key = (event.site.clone(), event.message.clone());
+        if let Some(counter) = self.event_counters.get(&key) {
+            counter.inc();
+            return;
+        }
+        let labels = EventLabels { site: event.site.to_string(), message: event.message.name().to_string() };
+        let counter = self.shared.metrics.events.get_or_create(&labels).clone();
+        counter.inc();
+        self.event_counters.insert(key, counter);
     }
 
     fn note_problems(&mut self) {

@@ -86,14 +86,21 @@ pub struct CallRecord {
     pub conformant: bool,
     pub released_by: String,
     pub released_by_dn: Option<String>,
-    pub report: Value,
+    /// The report as JSON text (docs/check-json.md).
+    pub report: String,
+}
+
+/// An enum's serde label (the word the JSON documents use).
+fn label<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(text)) => text,
+        _ => String::new(),
+    }
 }
 
 impl CallRecord {
     pub fn new(call: &FinishedCall) -> CallRecord {
         let report = CallReport::from_call(call);
-        let value = serde_json::to_value(&report).unwrap_or(Value::Null);
-        let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
         CallRecord {
             site: call.site.to_string(),
             key: call.key.clone(),
@@ -101,12 +108,12 @@ impl CallRecord {
             conn_ids: call.conn_ids.iter().map(|conn| conn.to_string()).collect(),
             first_us: call.first_time.map(|time| time.0),
             last_us: call.last_time.map(|time| time.0),
-            model: text("model"),
-            outcome: text("outcome"),
+            model: label(&call.model),
+            outcome: label(&call.outcome),
             conformant: call.conformant,
             released_by: call.release.ended_by.kind.label().to_string(),
             released_by_dn: call.release.ended_by.dn.as_ref().map(|dn| dn.to_string()),
-            report: value,
+            report: serde_json::to_string(&report).unwrap_or_else(|_| "null".to_string()),
         }
     }
 }
@@ -169,12 +176,41 @@ pub struct InteractionRecord {
     pub recording_id: String,
     pub media_files: usize,
     pub findings: Vec<Value>,
-    /// The `trace --json` object, with its `recording` member.
-    pub doc: Value,
-    /// The recording metadata (GIR recording.json shape).
-    pub recording: Value,
+    /// The `trace --json` object, with its `recording` member, as JSON text.
+    pub doc: String,
+    /// The recording metadata (GIR recording.json shape), as JSON text.
+    pub recording: String,
     /// The row of the search result list.
     pub summary: Value,
+}
+
+/// The stored interaction document: the trace JSON with the recording as a member.
+#[derive(serde::Serialize)]
+struct Document<'a> {
+    #[serde(flatten)]
+    interaction: &'a Interaction,
+    recording: RecordingDoc<'a>,
+}
+
+/// A recording inside its interaction's document (its interaction id is the document's).
+#[derive(serde::Serialize)]
+struct RecordingDoc<'a> {
+    recording_id: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    aliases: &'a [String],
+    media_files: &'a [callstitch_recording::MediaFile],
+    findings: &'a [callstitch_recording::Finding],
+}
+
+impl<'a> RecordingDoc<'a> {
+    fn of(recording: &'a Recording) -> RecordingDoc<'a> {
+        RecordingDoc {
+            recording_id: &recording.recording_id,
+            aliases: &recording.aliases,
+            media_files: &recording.media_files,
+            findings: &recording.findings,
+        }
+    }
 }
 
 /// Parses an RFC 3339 time of the trace JSON into UTC µs.
@@ -185,14 +221,8 @@ fn micros(text: Option<&str>) -> Option<i64> {
 
 impl InteractionRecord {
     pub fn new(interaction: &Interaction, recording: &Recording) -> InteractionRecord {
-        let mut doc = serde_json::to_value(interaction).unwrap_or(Value::Null);
-        let mut recording_doc = serde_json::to_value(recording).unwrap_or(Value::Null);
-        if let Some(fields) = recording_doc.as_object_mut() {
-            fields.remove("interaction_id");
-        }
-        if let Some(object) = doc.as_object_mut() {
-            object.insert("recording".to_string(), recording_doc);
-        }
+        let document = Document { interaction, recording: RecordingDoc::of(recording) };
+        let doc = serde_json::to_string(&document).unwrap_or_else(|_| "null".to_string());
         let segments: Vec<SegmentRow> = interaction
             .segments
             .iter()
@@ -261,7 +291,7 @@ impl InteractionRecord {
             media_files: recording.media_files.len(),
             findings,
             doc,
-            recording: recording_metadata(recording, interaction),
+            recording: recording_metadata(recording, interaction).to_string(),
             summary: Value::Null,
         };
         record.summary = record.build_summary(interaction);

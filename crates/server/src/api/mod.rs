@@ -3,7 +3,7 @@
 
 mod ingest;
 mod read;
-mod stream;
+pub(crate) mod stream;
 
 use std::sync::Arc;
 

@@ -20,6 +20,11 @@ use crate::state::StreamItem;
 pub async fn stream<S: Store>(
     State(app): State<App<S>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    live(&app)
+}
+
+/// The live stream of interaction changes, masked as configured (also the web UI's).
+pub fn live<S: Store>(app: &App<S>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mask = app.mask_numbers;
     let items =
         BroadcastStream::new(app.shared.stream.subscribe()).map(move |item| Ok(sse_event(item, mask)));

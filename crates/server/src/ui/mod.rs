@@ -17,24 +17,18 @@ pub mod search;
 mod tests;
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::middleware;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use callstitch_store::Store;
-use serde_json::json;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::Stream;
 
 use crate::api::App;
-use crate::mask::mask_all;
-use crate::state::StreamItem;
 
 /// The stylesheet.
 pub const CSS: &str = include_str!("../../assets/ui.css");
@@ -77,22 +71,5 @@ async fn js() -> Response {
 /// The same events as `/v1/stream` (`created`, `updated`, `completed`, `lagged`), for
 /// pages: a browser's EventSource cannot send the bearer header `/v1/stream` wants.
 async fn stream<S: Store>(State(app): State<App<S>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let mask = app.mask_numbers;
-    let items =
-        BroadcastStream::new(app.shared.stream.subscribe()).map(move |item| Ok(sse_event(item, mask)));
-    Sse::new(items).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-fn sse_event(item: Result<StreamItem, BroadcastStreamRecvError>, mask: bool) -> Event {
-    match item {
-        Ok(StreamItem { kind, id, mut summary }) => {
-            if mask {
-                mask_all(&mut [&mut summary]);
-            }
-            Event::default().event(kind).id(id).data(summary.to_string())
-        }
-        Err(BroadcastStreamRecvError::Lagged(missed)) => {
-            Event::default().event("lagged").data(json!({"missed": missed}).to_string())
-        }
-    }
+    crate::api::stream::live(&app)
 }

@@ -56,7 +56,7 @@ fn insert_events(transaction: &Transaction<'_>, events: &[EventRecord]) -> Resul
 
 fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), StoreError> {
     let conn_ids = serde_json::to_string(&call.conn_ids).unwrap_or_else(|_| "[]".to_string());
-    let report = call.report.to_string();
+    let report = &call.report;
     // A call is finished once; a replay after a restart hands it out again, identical.
     let existing: Option<i64> = transaction
         .prepare_cached("SELECT id FROM calls WHERE site = ?1 AND key = ?2 AND report = ?3")?
@@ -103,6 +103,11 @@ const CHILD_TABLES: &[&str] =
     &["segments", "parties", "interaction_dns", "interaction_conn_ids", "links", "findings"];
 
 fn delete_interaction(transaction: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
+    // Most interactions are written once: one probe instead of a delete per table.
+    let exists = transaction.prepare_cached("SELECT 1 FROM interactions WHERE id = ?1")?.exists([id])?;
+    if !exists {
+        return Ok(());
+    }
     for table in CHILD_TABLES {
         transaction
             .prepare_cached(&format!("DELETE FROM {table} WHERE interaction_id = ?1"))?
@@ -156,8 +161,8 @@ fn insert_interaction_row(
             record.recording_id,
             record.media_files as i64,
             record.findings.len() as i64,
-            record.doc.to_string(),
-            record.recording.to_string(),
+            record.doc,
+            record.recording,
             record.summary.to_string()
         ])?;
     Ok(())
