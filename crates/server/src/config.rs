@@ -72,6 +72,9 @@ pub struct IngestConfig {
     pub settle_ms: u64,
     /// How often the stitching state is saved, in seconds (bounds the replay after a crash).
     pub snapshot_every_s: u64,
+    /// The longest an event read from a busy source waits for its transaction, in
+    /// milliseconds (a drained source is committed at once).
+    pub commit_ms: u64,
     /// The largest request body accepted by POST /v1/events and /v1/media.
     pub max_body_bytes: usize,
 }
@@ -83,6 +86,7 @@ impl Default for IngestConfig {
             poll_ms: 10,
             settle_ms: 10,
             snapshot_every_s: 10,
+            commit_ms: 20,
             max_body_bytes: 16 << 20,
         }
     }

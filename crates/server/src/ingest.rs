@@ -116,6 +116,9 @@ pub struct IngestSettings {
     pub snapshot_every: Duration,
     /// After this long without events, the stitching clock moves on with wall time.
     pub idle_tick: Duration,
+    /// The longest an event waits in the pending batch before it is committed (group
+    /// commit: one transaction per this interval at high rates, at once when quiet).
+    pub commit_every: Duration,
     /// The linker's clock margin (µs), made up for when everything is idle.
     pub clock_margin: i64,
 }
@@ -145,8 +148,22 @@ pub struct IngestLoop<S: Store + Clone> {
     /// Reused buffer of what a poll read.
     read: Vec<FollowedEvent>,
     event_counters: std::collections::HashMap<(callstitch_tlib::Text, callstitch_tlib::Message), Counter>,
-    /// The commit of the previous import batch, still running while the next is built.
-    in_flight: Option<tokio::task::JoinHandle<Result<(), StoreError>>>,
+    /// Requests whose events are in the pending batch, answered once it is committed.
+    pending_replies: Vec<(oneshot::Sender<Result<Accepted, String>>, Accepted)>,
+    /// When the first event of the pending batch was taken.
+    pending_since: Option<Instant>,
+    /// The commit running while the next batch is built.
+    in_flight: Option<InFlight>,
+}
+
+/// A batch being committed, with what to do once it is.
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<(), StoreError>>,
+    replies: Vec<(oneshot::Sender<Result<Accepted, String>>, Accepted)>,
+    items: Vec<StreamItem>,
+    events: usize,
+    read_at: Instant,
+    started: Instant,
 }
 
 /// Recovery failed or the store refused a write: the loop cannot go on without losing data.
@@ -211,6 +228,8 @@ impl<S: Store + Clone> IngestLoop<S> {
             merge: SiteMerge::new(settings_batch),
             read: Vec::new(),
             event_counters: std::collections::HashMap::new(),
+            pending_replies: Vec::new(),
+            pending_since: None,
             in_flight: None,
         };
         ingest.replay(replay_from)?;
@@ -287,9 +306,18 @@ impl<S: Store + Clone> IngestLoop<S> {
         }
         self.taken.events += followed.len() as u64;
         if followed.is_empty() && requests.is_empty() {
-            self.idle_tick()?;
-            if self.snapshot_due() {
-                self.checkpoint()?;
+            // The sources are drained: commit now. (While they are not, the commit in
+            // flight paces the next one, so a busy stream is committed in larger batches.)
+            if !self.pending.is_empty() || !self.pending_replies.is_empty() {
+                self.commit_pending(false)?;
+            }
+            // Nothing more to overlap with: answer and publish what is committed.
+            self.wait_in_flight()?;
+            if self.pending.is_empty() && self.pending_replies.is_empty() {
+                self.idle_tick()?;
+                if self.snapshot_due() {
+                    self.checkpoint()?;
+                }
             }
             return Ok(false);
         }
@@ -301,15 +329,15 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.dirty && self.last_snapshot.elapsed() >= self.settings.snapshot_every
     }
 
-    /// Numbers, runs and commits one batch: the followed events, then the requests in order.
+    /// Numbers and runs the followed events, then the requests in order, into the pending
+    /// batch; commits it once it is full or has waited `commit_every`.
     fn take(&mut self, requests: Vec<Request>, followed: &mut Vec<FollowedEvent>) -> Result<(), IngestError> {
-        let read_at = Instant::now();
-        let mut batch = Batch::default();
-        let mut settled = Settled::default();
+        self.pending_since.get_or_insert_with(Instant::now);
+        let mut batch = std::mem::take(&mut self.pending);
+        let mut settled = std::mem::take(&mut self.pending_settled);
         for item in followed.drain(..) {
             self.push(&item.event, &mut batch, &mut settled);
         }
-        let mut replies = Vec::new();
         for request in requests {
             match request {
                 Request::Events { events, reply } => {
@@ -320,7 +348,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                     let last = self.next_seq.checked_sub(1).filter(|last| *last >= first);
                     let accepted =
                         Accepted { accepted: events.len(), first_seq: last.map(|_| first), last_seq: last };
-                    replies.push((reply, accepted));
+                    self.pending_replies.push((reply, accepted));
                 }
                 Request::Media { files, records, reply } => {
                     let accepted = Accepted { accepted: records.len(), first_seq: None, last_seq: None };
@@ -328,37 +356,23 @@ impl<S: Store + Clone> IngestLoop<S> {
                         self.pipeline.add_media(file);
                     }
                     batch.media.extend(records);
-                    replies.push((reply, accepted));
+                    self.pending_replies.push((reply, accepted));
                 }
             }
         }
+        self.pending = batch;
+        self.pending_settled = settled;
         self.note_problems();
-        batch.calls = settled.calls;
-        batch.interactions = settled.interactions;
-        batch.positions = self.checkpoint_text();
-        self.dirty = true;
-        if self.snapshot_due() {
-            batch.snapshot = self.snapshot();
+        if self.commit_due() {
+            self.commit_pending(false)?;
         }
-        let items = stream_items(&batch);
-        let events = batch.events.len();
-        let started = Instant::now();
-        let result = self.runtime.block_on(self.store.commit(batch));
-        let metrics = &self.shared.metrics;
-        metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-        metrics.batch_events.observe(events as f64);
-        if let Err(error) = result {
-            for (reply, _) in replies {
-                let _ = reply.send(Err(format!("not stored: {error}")));
-            }
-            return Err(error.into());
-        }
-        metrics.ingest_lag.set(read_at.elapsed().as_secs_f64());
-        for (reply, accepted) in replies {
-            let _ = reply.send(Ok(accepted));
-        }
-        self.publish(items);
         Ok(())
+    }
+
+    /// The pending batch is full, or has waited long enough.
+    fn commit_due(&self) -> bool {
+        self.pending.events.len() >= self.settings.batch_events
+            || self.pending_since.is_some_and(|since| since.elapsed() >= self.settings.commit_every)
     }
 
     // --- one-shot import ---
@@ -409,9 +423,14 @@ impl<S: Store + Clone> IngestLoop<S> {
         Ok(self.taken)
     }
 
+    /// Commits the pending batch while the next one is built: the commit before it is
+    /// waited for first (its requests answered, its interactions published), so commits
+    /// keep their order and at most one is in flight.
     fn commit_pending(&mut self, force_snapshot: bool) -> Result<(), IngestError> {
         let mut batch = std::mem::take(&mut self.pending);
         let settled = std::mem::take(&mut self.pending_settled);
+        let replies = std::mem::take(&mut self.pending_replies);
+        let read_at = self.pending_since.take().unwrap_or_else(Instant::now);
         self.taken.events += batch.events.len() as u64;
         self.taken.calls += settled.calls.len() as u64;
         self.taken.interactions += settled.interactions.len() as u64;
@@ -422,24 +441,37 @@ impl<S: Store + Clone> IngestLoop<S> {
         if force_snapshot || self.snapshot_due() {
             batch.snapshot = self.snapshot();
         }
-        // One commit runs while the next batch is built; their order is kept because each
-        // waits for the one before it.
         self.wait_in_flight()?;
+        let items = stream_items(&batch);
+        let events = batch.events.len();
         let store = self.store.clone();
-        self.in_flight = Some(self.runtime.spawn(async move { store.commit(batch).await }));
+        let task = self.runtime.spawn(async move { store.commit(batch).await });
+        self.in_flight = Some(InFlight { task, replies, items, events, read_at, started: Instant::now() });
         Ok(())
     }
 
-    /// Waits for the import commit still running, and says if it failed.
+    /// Waits for the commit in flight; answers its requests and publishes what it wrote.
     fn wait_in_flight(&mut self) -> Result<(), IngestError> {
-        let Some(task) = self.in_flight.take() else { return Ok(()) };
-        let started = Instant::now();
-        let result = self.runtime.block_on(task);
-        self.shared.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-        match result {
-            Ok(result) => Ok(result?),
-            Err(error) => Err(IngestError::Store(StoreError::Worker(error.to_string()))),
+        let Some(in_flight) = self.in_flight.take() else { return Ok(()) };
+        let result = match self.runtime.block_on(in_flight.task) {
+            Ok(result) => result,
+            Err(error) => Err(StoreError::Worker(error.to_string())),
+        };
+        let metrics = &self.shared.metrics;
+        metrics.commit_seconds.observe(in_flight.started.elapsed().as_secs_f64());
+        metrics.batch_events.observe(in_flight.events as f64);
+        if let Err(error) = result {
+            for (reply, _) in in_flight.replies {
+                let _ = reply.send(Err(format!("not stored: {error}")));
+            }
+            return Err(error.into());
         }
+        metrics.ingest_lag.set(in_flight.read_at.elapsed().as_secs_f64());
+        for (reply, accepted) in in_flight.replies {
+            let _ = reply.send(Ok(accepted));
+        }
+        self.publish(in_flight.items);
+        Ok(())
     }
 
     fn note_time(&mut self, event: &Event) {
@@ -467,12 +499,9 @@ impl<S: Store + Clone> IngestLoop<S> {
         if settled.is_empty() {
             return Ok(());
         }
-        let batch = Batch { calls: settled.calls, interactions: settled.interactions, ..Batch::default() };
-        let items = stream_items(&batch);
-        self.runtime.block_on(self.store.commit(batch))?;
-        self.dirty = true;
-        self.publish(items);
-        Ok(())
+        self.pending_settled = settled;
+        self.commit_pending(false)?;
+        self.wait_in_flight()
     }
 
     fn push(&mut self, event: &Event, batch: &mut Batch, settled: &mut Settled) {
@@ -534,12 +563,10 @@ impl<S: Store + Clone> IngestLoop<S> {
         }
     }
 
-    /// Commits the positions and a snapshot now.
+    /// Commits what is pending, the positions and a snapshot now.
     fn checkpoint(&mut self) -> Result<(), IngestError> {
-        let mut batch = Batch { positions: self.checkpoint_text(), ..Batch::default() };
-        batch.snapshot = self.snapshot();
-        self.runtime.block_on(self.store.commit(batch))?;
-        Ok(())
+        self.commit_pending(true)?;
+        self.wait_in_flight()
     }
 
     fn publish(&self, items: Vec<StreamItem>) {

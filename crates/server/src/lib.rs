@@ -140,6 +140,7 @@ fn spawn_ingest(
         snapshot_every: Duration::from_secs(config.ingest.snapshot_every_s),
         idle_tick: Duration::from_millis(config.idle_tick_ms.max(1)),
         clock_margin: i64::from(config.clock_margin_s) * 1_000_000,
+        commit_every: Duration::from_millis(config.ingest.commit_ms.max(1)),
     };
     std::thread::spawn(move || {
         let result =

@@ -77,6 +77,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         snapshot_every: std::time::Duration::from_secs(config.ingest.snapshot_every_s),
         idle_tick: std::time::Duration::from_millis(config.idle_tick_ms),
         clock_margin: i64::from(config.clock_margin_s) * 1_000_000,
+        commit_every: std::time::Duration::from_millis(config.ingest.commit_ms.max(1)),
     };
     let started = Instant::now();
     let (_ingress, requests) = queue(1);

@@ -27,11 +27,19 @@ pub struct SqliteOptions {
     pub durable: bool,
     /// Reader connections kept open.
     pub readers: usize,
+    /// Copy the write-ahead log into the database from a background thread this often,
+    /// instead of inside a commit once the log is large (which stalls ingest for as long as
+    /// the copy takes). `None`: SQLite's own automatic checkpoints.
+    pub checkpoint_every: Option<std::time::Duration>,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { durable: false, readers: 4 }
+        SqliteOptions {
+            durable: false,
+            readers: 4,
+            checkpoint_every: Some(std::time::Duration::from_secs(1)),
+        }
     }
 }
 
@@ -76,13 +84,40 @@ impl SqliteStore {
     pub fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
         let mut writer = open_connection(path, &options)?;
         schema::migrate(&mut writer)?;
+        if options.checkpoint_every.is_some() {
+            writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+        let checkpoint_every = options.checkpoint_every;
         let inner = Inner {
             path: path.to_path_buf(),
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
         };
-        Ok(SqliteStore { inner: Arc::new(inner) })
+        let store = SqliteStore { inner: Arc::new(inner) };
+        if let Some(every) = checkpoint_every {
+            store.spawn_checkpointer(every)?;
+        }
+        Ok(store)
+    }
+
+    /// A thread with its own connection that checkpoints the write-ahead log (PASSIVE: it
+    /// never waits for the writer or readers) while the store is in use, and ends with it.
+    fn spawn_checkpointer(&self, every: std::time::Duration) -> Result<(), StoreError> {
+        let connection = open_connection(&self.inner.path, &self.inner.options)?;
+        let store = Arc::downgrade(&self.inner);
+        let spawned = std::thread::Builder::new().name("sqlite-checkpoint".to_string()).spawn(move || {
+            while store.upgrade().is_some() {
+                std::thread::sleep(every);
+                if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    // Busy or locked: the next round tries again.
+                    let _ = error;
+                }
+            }
+        });
+        spawned
+            .map(|_| ())
+            .map_err(|error| StoreError::Worker(format!("cannot start the checkpoint thread: {error}")))
     }
 
     pub fn path(&self) -> &Path {
