@@ -74,6 +74,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             .map(|site| SiteConfig { name: site.application.clone(), logs: Vec::new() })
             .collect(),
         logs: vec![logs.clone()],
+        // One machine writes every site's log in time order: short waits show interactions
+        // soon after their calls end (a real estate keeps the defaults).
+        linger_s: 10,
+        clock_margin_s: 5,
+        link_timeout_s: 60,
         ..ServiceConfig::default()
     };
     init_logging(LogFormat::Human);
@@ -92,6 +97,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             logs.display()
         );
         println!("callstitch demo: open http://{address}/  (API: http://{address}/v1/interactions, live: /v1/stream)");
+        println!(
+            "callstitch demo: interactions appear as their calls end (simulated calls last a minute or two)"
+        );
         println!("callstitch demo: Ctrl-C stops it; the database stays in {}", dir.display());
     });
     runtime()?.block_on(callstitch_server::serve(config, shutdown_signal(), announce))?;
