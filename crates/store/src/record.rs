@@ -323,6 +323,7 @@ impl InteractionRecord {
         json!({
             "interaction_id": self.id,
             "revision": self.revision,
+            "replaces": self.replaces,
             "start": interaction.start,
             "end": interaction.end,
             "complete": self.complete,
