@@ -169,6 +169,9 @@ async fn require_ingest<S: Store>(State(app): State<App<S>>, request: Request, n
                 .rejected
                 .get_or_create(&crate::metrics::SourceLabels { source: "auth".to_string() })
                 .inc();
+            // Read the body (up to the limit) before answering: a client still sending it
+            // would otherwise see the connection break instead of the 401 or 403.
+            let _ = axum::body::to_bytes(request.into_body(), app.max_body_bytes).await;
             error.into_response()
         }
     }
