@@ -55,22 +55,39 @@ fn conn_id_param(value: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(Some(format!("{:0>16}", text.to_ascii_lowercase())))
 }
 
+/// The page size: 1 to 1000 (the store's most), 50 when not given.
+fn limit_param(value: Option<usize>) -> Result<usize, ApiError> {
+    match value {
+        None => Ok(50),
+        Some(limit @ 1..=callstitch_store::sqlite::MAX_PAGE) => Ok(limit),
+        Some(limit) => Err(ApiError::bad_request(format!(
+            "limit={limit} is not 1 to {}; page through more with the cursor",
+            callstitch_store::sqlite::MAX_PAGE
+        ))),
+    }
+}
+
+/// An empty parameter (`?cursor=`, what an HTML form sends for an empty field) is no filter.
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|text| !text.is_empty())
+}
+
 impl ListParams {
     fn query(self) -> Result<InteractionQuery, ApiError> {
-        let cursor = self.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let cursor = given(self.cursor).as_deref().map(Cursor::decode).transpose()?;
         Ok(InteractionQuery {
-            from_us: time_param("from", self.from.as_deref())?,
-            to_us: time_param("to", self.to.as_deref())?,
-            conn_id: conn_id_param(self.conn_id)?,
-            call_uuid: self.call_uuid,
-            dn: self.dn,
-            islink: self.islink,
-            site: self.site,
-            outcome: self.outcome,
-            released_by: self.released_by,
+            from_us: time_param("from", given(self.from).as_deref())?,
+            to_us: time_param("to", given(self.to).as_deref())?,
+            conn_id: conn_id_param(given(self.conn_id))?,
+            call_uuid: given(self.call_uuid),
+            dn: given(self.dn),
+            islink: given(self.islink),
+            site: given(self.site),
+            outcome: given(self.outcome),
+            released_by: given(self.released_by),
             has_findings: self.has_findings,
             complete: self.complete,
-            limit: self.limit.unwrap_or(50),
+            limit: limit_param(self.limit)?,
             cursor,
         })
     }
