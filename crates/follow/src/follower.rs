@@ -78,18 +78,7 @@ impl Follower {
     pub fn poll(&mut self, max_events: usize, out: &mut Vec<FollowedEvent>) -> PollReport {
         let now = self.refresh();
         let before = out.len();
-        let mut turn = Turn {
-            now,
-            settle: self.config.settle,
-            max_line_bytes: self.config.max_line_bytes,
-            max_skipped: self.config.max_skipped_per_poll,
-            budget: max_events,
-            more: false,
-            out,
-            problems: &mut self.problems,
-        };
-        read_groups(&mut self.files, &self.groups, self.turn, &mut turn);
-        let more = turn.more;
+        let more = self.read(now, None, max_events, out);
         self.turn = self.turn.wrapping_add(1);
         self.forget_closed();
         PollReport { events: out.len() - before, more, problems: self.problems.kept.len() }
@@ -105,28 +94,46 @@ impl Follower {
     ) -> Vec<SiteRead> {
         let now = self.refresh();
         let mut reads = Vec::with_capacity(self.groups.len());
-        for (group, site) in self.groups.iter().zip(&self.group_sites) {
-            let budget = budget_of(site);
+        for group in 0..self.groups.len() {
+            let site = self.group_sites[group].clone();
+            let budget = budget_of(&site);
             if budget == 0 {
                 continue;
             }
             let before = out.len();
-            let mut turn = Turn {
-                now,
-                settle: self.config.settle,
-                max_line_bytes: self.config.max_line_bytes,
-                max_skipped: self.config.max_skipped_per_poll,
-                budget,
-                more: false,
-                out: &mut *out,
-                problems: &mut self.problems,
-            };
-            read_groups(&mut self.files, std::slice::from_ref(group), 0, &mut turn);
-            let more = turn.more;
-            reads.push(SiteRead { site: site.clone(), events: out.len() - before, more });
+            let more = self.read(now, Some(group), budget, out);
+            reads.push(SiteRead { site, events: out.len() - before, more });
         }
         self.forget_closed();
         reads
+    }
+
+    /// Reads up to `budget` events from one site's group, or from every group starting
+    /// with this poll's turn; true when the budget ran out with more to read.
+    fn read(
+        &mut self,
+        now: Instant,
+        group: Option<usize>,
+        budget: usize,
+        out: &mut Vec<FollowedEvent>,
+    ) -> bool {
+        let mut turn = Turn {
+            now,
+            settle: self.config.settle,
+            max_line_bytes: self.config.max_line_bytes,
+            max_skipped: self.config.max_skipped_per_poll,
+            budget,
+            more: false,
+            out,
+            problems: &mut self.problems,
+        };
+        match group {
+            Some(group) => {
+                read_groups(&mut self.files, std::slice::from_ref(&self.groups[group]), 0, &mut turn)
+            }
+            None => read_groups(&mut self.files, &self.groups, self.turn, &mut turn),
+        }
+        turn.more
     }
 
     /// Says which files have events the caller holds back (not committed yet), so they are

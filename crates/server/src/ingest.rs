@@ -304,7 +304,6 @@ impl<S: Store + Clone> IngestLoop<S> {
             follower.hold(merge.held().into_keys());
             self.read = read;
         }
-        self.taken.events += followed.len() as u64;
         if followed.is_empty() && requests.is_empty() {
             // The sources are drained: commit now. (While they are not, the commit in
             // flight paces the next one, so a busy stream is committed in larger batches.)

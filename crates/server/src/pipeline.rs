@@ -4,7 +4,7 @@
 //! state as one snapshot. No I/O: the ingest loop decides what is read and when it is stored.
 
 use callstitch_engine::config::SECOND;
-use callstitch_engine::EngineConfig;
+use callstitch_engine::{EngineConfig, FinishedCall};
 use callstitch_link::stitcher::CLOCK_MARGIN;
 use callstitch_link::{Interaction, LinkerConfig, SiteDirectory, Stitcher};
 use callstitch_recording::{FeedFile, Finding, Recorder, RecorderConfig, Retention, Signals};
@@ -62,8 +62,6 @@ pub struct Pipeline {
     stitcher: Stitcher,
     signals: Signals,
     recorder: Recorder,
-    /// Interactions handed out, for the metrics.
-    pub interactions_out: u64,
 }
 
 impl Pipeline {
@@ -79,32 +77,23 @@ impl Pipeline {
                 .with_clock_margin(i64::from(config.clock_margin_s) * SECOND),
             signals: Signals::with_retention(config.record_marker.clone(), retention),
             recorder: Recorder::new(recorder, None),
-            interactions_out: 0,
         }
     }
 
     /// Takes one event; what it settles goes into `settled`.
     pub fn push(&mut self, event: &Event, settled: &mut Settled) {
         self.signals.observe(event);
-        let Pipeline { stitcher, signals, recorder, interactions_out } = self;
-        stitcher.push(event, &mut |call| settled.calls.push(CallRecord::new(call)), &mut |interaction| {
-            *interactions_out += 1;
-            settled.interactions.push(record(recorder, signals, &interaction));
-        });
+        let Pipeline { stitcher, signals, recorder } = self;
+        let (mut on_call, mut on_interaction) = sinks(settled, recorder, signals);
+        stitcher.push(event, &mut on_call, &mut on_interaction);
     }
 
     /// Moves event time on to `time` (UTC µs) without an event: calls and interactions
     /// waiting on time are handed out.
     pub fn advance_to(&mut self, time: i64, settled: &mut Settled) {
-        let Pipeline { stitcher, signals, recorder, interactions_out } = self;
-        stitcher.advance_to(
-            callstitch_tlib::Timestamp(time),
-            &mut |call| settled.calls.push(CallRecord::new(call)),
-            &mut |interaction| {
-                *interactions_out += 1;
-                settled.interactions.push(record(recorder, signals, &interaction));
-            },
-        );
+        let Pipeline { stitcher, signals, recorder } = self;
+        let (mut on_call, mut on_interaction) = sinks(settled, recorder, signals);
+        stitcher.advance_to(callstitch_tlib::Timestamp(time), &mut on_call, &mut on_interaction);
     }
 
     /// A media file of the recording-side feed.
@@ -125,11 +114,9 @@ impl Pipeline {
 
     /// Everything ends (only for one-shot imports: a service never finishes).
     pub fn finish(&mut self, settled: &mut Settled) {
-        let Pipeline { stitcher, signals, recorder, interactions_out } = self;
-        stitcher.finish(&mut |call| settled.calls.push(CallRecord::new(call)), &mut |interaction| {
-            *interactions_out += 1;
-            settled.interactions.push(record(recorder, signals, &interaction));
-        });
+        let Pipeline { stitcher, signals, recorder } = self;
+        let (mut on_call, mut on_interaction) = sinks(settled, recorder, signals);
+        stitcher.finish(&mut on_call, &mut on_interaction);
     }
 
     /// The whole state as bytes: three length-prefixed parts.
@@ -163,7 +150,6 @@ impl Pipeline {
                 .with_clock_margin(i64::from(config.clock_margin_s) * SECOND),
             signals: Signals::restore(signals).map_err(|error| part("signals", error.to_string()))?,
             recorder: Recorder::restore(recorder).map_err(|error| part("recorder", error.to_string()))?,
-            interactions_out: 0,
         })
     }
 }
@@ -177,6 +163,20 @@ fn split_part(bytes: &[u8]) -> Result<(&[u8], &[u8]), SnapshotError> {
         return Err(SnapshotError::Framing);
     }
     Ok(rest.split_at(length))
+}
+
+/// Where the stitcher's finished calls and settled interactions go: rows of `settled`, each
+/// interaction with its recording.
+fn sinks<'a>(
+    settled: &'a mut Settled,
+    recorder: &'a mut Recorder,
+    signals: &'a mut Signals,
+) -> (impl FnMut(&FinishedCall) + 'a, impl FnMut(Interaction) + 'a) {
+    let Settled { calls, interactions } = settled;
+    let on_call = move |call: &FinishedCall| calls.push(CallRecord::new(call));
+    let on_interaction =
+        move |interaction: Interaction| interactions.push(record(recorder, signals, &interaction));
+    (on_call, on_interaction)
 }
 
 /// The stored form of one interaction with its recording.
