@@ -242,6 +242,14 @@ impl Engine {
         }
     }
 
+    /// Moves one site's clock on to at least `time` (the live service's tick for a site that
+    /// went quiet): its calls whose waits ran out are finished.
+    pub fn advance_site_to(&mut self, site: &str, time: Timestamp, sink: &mut impl CallSink) {
+        let Some(index) = self.sites.iter().position(|known| known.name == site) else { return };
+        self.sites[index].clock.advance_to(time.0);
+        self.run_site_timers(index, sink);
+    }
+
     /// No event time beyond `ceiling` (µs) is believed: the live service passes its wall
     /// clock plus a tolerance. `None` (the default) for reading files.
     pub fn set_ceiling(&mut self, ceiling: Option<i64>) {

@@ -55,6 +55,10 @@ pub struct FinishedCall {
     /// The handle its news was told under ([`crate::news`]).
     #[serde(skip)]
     pub handle: CallHandle,
+    /// Its site's clock when it finished (µs; [`crate::clock`]): what waits after the end of
+    /// the call are counted from, whatever the call's own time stamps say.
+    #[serde(skip)]
+    pub clock: i64,
     pub site: Text,
     /// The server's CallUUID, when it sent one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,6 +165,7 @@ pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64) -> FinishedCal
     };
     FinishedCall {
         handle: CallHandle(call.serial),
+        clock: now,
         site: call.site,
         call_uuid: call.uuid,
         key,

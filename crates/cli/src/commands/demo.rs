@@ -77,7 +77,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         // One machine writes every site's log in time order: short waits show interactions
         // soon after their calls end (a real estate keeps the defaults).
         linger_s: 10,
-        clock_margin_s: 5,
+        site_idle_s: 10,
         link_timeout_s: 60,
         ..ServiceConfig::default()
     };
