@@ -7,6 +7,7 @@
 //! evidence rather than by clocks, and hands out each [`Interaction`] with who released it.
 //! Pure and deterministic like the engine: events and calls in, interactions out.
 
+mod archive;
 pub mod clocks;
 pub mod evidence;
 pub mod interaction;

@@ -26,6 +26,7 @@ use callstitch_engine::{CallHandle, CallPointer, Evidence, FinishedCall, OpenedC
 use callstitch_tlib::{CallUuid, ConnId, LinkRole, Text};
 use serde::{Deserialize, Serialize};
 
+use crate::archive::{Archive, OpenEnd};
 use crate::clocks::{EstateClocks, LiveClock};
 use crate::evidence::{Edge, EvidenceKind};
 use crate::interaction::{self, Interaction, Lifecycle};
@@ -52,6 +53,9 @@ pub struct LinkerConfig {
     pub clock_tolerance: i64,
     /// Live: how long a complete interaction stays in memory for late evidence.
     pub revision_grace: i64,
+    /// Live: how long a forgotten interaction that could still take evidence (an unpaired
+    /// link, a hand-off) is kept as bytes for it (crate::archive).
+    pub archive_horizon: i64,
     /// `Some` for a live service (interactions handed out as they change; idle sites leave
     /// the estate's time), `None` reading input (handed out once, complete).
     pub live: Option<LiveClock>,
@@ -65,6 +69,7 @@ impl Default for LinkerConfig {
             iscc_window: 60 * SECOND,
             clock_tolerance: 5 * SECOND,
             revision_grace: 600 * SECOND,
+            archive_horizon: 2 * 24 * 3_600 * SECOND,
             live: None,
         }
     }
@@ -84,6 +89,12 @@ pub struct LinkerStats {
     pub peak_segments_in_memory: u64,
     /// Interactions complete and dropped from memory.
     pub forgotten: u64,
+    /// Of those, kept as bytes because they could still take evidence (live).
+    #[serde(default)]
+    pub archived: u64,
+    /// Archived interactions that late evidence brought back.
+    #[serde(default)]
+    pub revived: u64,
 }
 
 /// An interaction being built.
@@ -175,6 +186,7 @@ pub struct Linker {
     pub(crate) parked: Vec<u64>,
     /// Components with news not handed out yet (live).
     pub(crate) dirty: Vec<u64>,
+    pub(crate) archive: Archive,
     pub(crate) stats: LinkerStats,
 }
 
@@ -203,6 +215,7 @@ impl Linker {
             due: BinaryHeap::new(),
             parked: Vec::new(),
             dirty: Vec::new(),
+            archive: Archive::default(),
             stats: LinkerStats::default(),
         }
     }
@@ -232,6 +245,11 @@ impl Linker {
     pub fn interactions_in_memory(&self) -> (usize, usize) {
         let live = self.components.values().filter(|component| self.any_live(component)).count();
         (self.components.len(), live)
+    }
+
+    /// Forgotten interactions kept as bytes for late evidence (live).
+    pub fn archived_in_memory(&self) -> usize {
+        self.archive.len()
     }
 
     /// The estate's time (µs).
@@ -398,6 +416,7 @@ impl Linker {
     /// out); live, every interaction with news is handed out.
     pub fn advance(&mut self, out: &mut impl FnMut(Interaction)) {
         self.decide_iscc(false);
+        self.expire_archive();
         let now = self.estate_time();
         while let Some(Reverse((at, component_id, version))) = self.due.peek().copied() {
             if at > now {
@@ -449,7 +468,7 @@ impl Linker {
 
     // --- building ---
 
-    fn insert(&mut self, segment: Segment) -> u64 {
+    pub(crate) fn insert(&mut self, segment: Segment) -> u64 {
         let serial = self.next_serial;
         self.next_serial += 1;
         self.by_id.insert(segment.id.clone(), serial);
@@ -476,6 +495,7 @@ impl Linker {
     }
 
     fn index_uuid(&mut self, serial: u64, uuid: &CallUuid) {
+        self.revive(&OpenEnd::Uuid(uuid.clone()));
         let same = self.by_uuid.entry(uuid.clone()).or_default();
         if same.contains(&serial) {
             return;
@@ -522,6 +542,7 @@ impl Linker {
     }
 
     fn connect_link(&mut self, serial: u64, link_id: &Text) {
+        self.revive(&OpenEnd::Link(link_id.clone()));
         let ends = self.by_link.entry(link_id.clone()).or_default();
         if !ends.contains(&serial) {
             ends.push(serial);
@@ -741,6 +762,9 @@ impl Linker {
             });
         if !ready {
             return false;
+        }
+        if let Some(site) = &origin_site {
+            self.revive(&OpenEnd::Conn(site.clone(), conn));
         }
         let found = origin_site.as_ref().and_then(|site| self.iscc_origin(site, conn, serial, start));
         match found {
@@ -981,15 +1005,19 @@ impl Linker {
     /// The call that ended last only handed the customer on, and nothing in the interaction
     /// follows it yet: its continuation (a REFER to another SIP Server) may still come.
     fn ends_by_hand_off(&self, component: &Component) -> bool {
-        let last = component
+        self.hand_off_segment(component).is_some()
+    }
+
+    /// The segment that ended last, when it only handed the customer on and nothing follows.
+    pub(crate) fn hand_off_segment(&self, component: &Component) -> Option<u64> {
+        let (serial, segment) = component
             .segments
             .iter()
-            .filter_map(|serial| self.segments.get(serial).map(|segment| (serial, segment)))
-            .max_by(|(_, a), (_, b)| (a.last_time, &a.id).cmp(&(b.last_time, &b.id)));
-        let Some((serial, segment)) = last else { return false };
+            .filter_map(|serial| self.segments.get(serial).map(|segment| (*serial, segment)))
+            .max_by(|(_, a), (_, b)| (a.last_time, &a.id).cmp(&(b.last_time, &b.id)))?;
         let continued =
-            component.edges.iter().any(|edge| edge.from == *serial && edge.kind != EvidenceKind::Merge);
-        segment.handed_off() && !continued
+            component.edges.iter().any(|edge| edge.from == serial && edge.kind != EvidenceKind::Merge);
+        (segment.handed_off() && !continued).then_some(serial)
     }
 
     fn component_start(&self, id: u64) -> (i64, Option<SegmentId>) {
@@ -1005,7 +1033,7 @@ impl Linker {
 
     /// Link ids in the component with one end only: those leading to monitored (or unknown)
     /// sites, or (`off_estate`) those leading to sites callstitch does not read.
-    fn lone_link_ends(&self, component: &Component, off_estate: bool) -> Vec<Text> {
+    pub(crate) fn lone_link_ends(&self, component: &Component, off_estate: bool) -> Vec<Text> {
         let mut lone = Vec::new();
         for serial in &component.segments {
             let Some(segment) = self.segments.get(serial) else { continue };
@@ -1125,9 +1153,74 @@ impl Linker {
         out(built);
     }
 
-    /// Drops a complete interaction.
+    /// A component back from the archive: indexed again, with news. Its segments were just
+    /// inserted each on its own, except those whose call came back meanwhile (held in another
+    /// component): the edges join those.
+    pub(crate) fn restore_component(&mut self, mut component: Component) {
+        let members = component.segments.clone();
+        let edges = std::mem::take(&mut component.edges);
+        let own: Vec<u64> = members
+            .iter()
+            .copied()
+            .filter(|serial| {
+                self.component_of.get(serial) == Some(serial)
+                    && self.components.get(serial).is_some_and(|held| held.segments == [*serial])
+            })
+            .collect();
+        for serial in &members {
+            self.reindex(*serial);
+        }
+        let Some(&id) = own.first() else {
+            edges.into_iter().for_each(|edge| self.add_edge(edge));
+            return;
+        };
+        component.completed = None;
+        component.version += 1;
+        component.segments = own.clone();
+        for serial in &own {
+            self.components.remove(serial);
+            self.component_of.insert(*serial, id);
+        }
+        self.components.insert(id, component);
+        for edge in edges {
+            self.add_edge(edge);
+        }
+        self.mark(id);
+    }
+
+    /// Puts a segment back into the link, CallUUID and ConnID indexes.
+    fn reindex(&mut self, serial: u64) {
+        let Some(segment) = self.segments.get(&serial) else { return };
+        let site = segment.id.site.clone();
+        let links: Vec<Text> = segment.links.iter().map(|end| end.id.clone()).collect();
+        let uuid = segment.call_uuid.clone();
+        let conns = segment.conn_ids.clone();
+        for link in links {
+            let ends = self.by_link.entry(link).or_default();
+            if !ends.contains(&serial) {
+                ends.push(serial);
+            }
+        }
+        if let Some(uuid) = uuid {
+            let same = self.by_uuid.entry(uuid).or_default();
+            if !same.contains(&serial) {
+                same.push(serial);
+            }
+        }
+        for conn in conns {
+            let calls = self.by_site_conn.entry((site.clone(), conn)).or_default();
+            if !calls.contains(&serial) {
+                calls.push(serial);
+            }
+        }
+    }
+
+    /// Drops a complete interaction (live: keeping it as bytes when it could still take
+    /// evidence, crate::archive).
     fn forget(&mut self, component_id: u64) {
-        let Some(component) = self.components.remove(&component_id) else { return };
+        let Some(component) = self.components.get(&component_id).cloned() else { return };
+        self.archive(&component, component.completed.unwrap_or(i64::MIN));
+        self.components.remove(&component_id);
         self.stats.forgotten += 1;
         self.parked.retain(|id| *id != component_id);
         self.dirty.retain(|id| *id != component_id);

@@ -15,6 +15,7 @@ use callstitch_engine::{CallHandle, Engine, EngineConfig, EngineState, SnapshotE
 use callstitch_tlib::{CallUuid, ConnId, Text};
 use serde::{Deserialize, Serialize};
 
+use crate::archive::Archive;
 use crate::clocks::EstateClocks;
 use crate::linker::{Component, Linker, LinkerConfig, LinkerStats};
 use crate::segment::{Segment, SegmentId};
@@ -47,6 +48,7 @@ pub struct LinkerState {
     due: Vec<(i64, u64, u64)>,
     parked: Vec<u64>,
     dirty: Vec<u64>,
+    archive: Archive,
     stats: LinkerStats,
 }
 
@@ -80,6 +82,7 @@ impl Linker {
             due,
             parked: self.parked.clone(),
             dirty: self.dirty.clone(),
+            archive: self.archive.clone(),
             stats: self.stats.clone(),
         }
     }
@@ -102,6 +105,7 @@ impl Linker {
         linker.due = state.due.into_iter().map(Reverse).collect();
         linker.parked = state.parked;
         linker.dirty = state.dirty;
+        linker.archive = state.archive;
         linker.stats = state.stats;
         Ok(linker)
     }

@@ -31,20 +31,24 @@ impl callstitch_pipeline::Sink for Settled {
     }
 
     fn interaction(&mut self, interaction: Interaction, recording: Recording) {
-        let record = InteractionRecord::new(&interaction, &recording);
-        // A later revision of the same interaction in this batch replaces the earlier one
-        // (and keeps the ids it replaced).
-        if let Some(known) = self.interactions.iter_mut().find(|known| known.id == record.id) {
-            let mut replaces = std::mem::take(&mut known.replaces);
-            *known = record;
-            for id in replaces.drain(..) {
-                if !known.replaces.contains(&id) {
-                    known.replaces.push(id);
+        let mut record = InteractionRecord::new(&interaction, &recording);
+        // The batch keeps the last revision of each interaction, at the place of its last
+        // hand-out: an earlier revision of it, or a row it replaces, goes (written after it,
+        // a replaced row would come back).
+        let mut kept = Vec::with_capacity(self.interactions.len());
+        for known in self.interactions.drain(..) {
+            if known.id == record.id {
+                for id in known.replaces {
+                    if !record.replaces.contains(&id) && id != record.id {
+                        record.replaces.push(id);
+                    }
                 }
+            } else if !record.replaces.contains(&known.id) {
+                kept.push(known);
             }
-            return;
         }
-        self.interactions.push(record);
+        kept.push(record);
+        self.interactions = kept;
     }
 }
 
@@ -90,5 +94,47 @@ impl PipelineConfig {
     /// The pipeline of a snapshot.
     pub fn restore(&self, bytes: &[u8]) -> Result<Pipeline, SnapshotError> {
         Pipeline::restore(bytes, &self.build())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callstitch_pipeline::Sink;
+
+    fn handed_out(id: &str, revision: u32, replaces: &[&str], state: &str) -> (Interaction, Recording) {
+        let json = serde_json::json!({
+            "interaction_id": id, "revision": revision, "replaces": replaces, "state": state,
+            "complete": false, "linking": "waiting", "calls": "active", "sites": ["A"],
+            "segments": [], "links": [], "outcome": "in-progress",
+            "released_by": {"who": "unknown", "provenance": "unknown", "conflict": false},
+        });
+        let interaction: Interaction = serde_json::from_value(json).expect("an interaction");
+        let recording = Recording {
+            recording_id: id.to_string(),
+            aliases: Vec::new(),
+            interaction_id: id.to_string(),
+            media_files: Vec::new(),
+            findings: Vec::new(),
+        };
+        (interaction, recording)
+    }
+
+    /// Regression: an interaction handed out again in a batch kept the place of its first
+    /// hand-out, so a row it replaced, handed out in between, was written after it and came
+    /// back as a stale live row (found by the crash test's settle check).
+    #[test]
+    fn a_replaced_interaction_handed_out_earlier_in_the_batch_is_not_written_after_its_replacement() {
+        let mut settled = Settled::default();
+        for (id, revision, replaces, state) in
+            [("joined", 3, vec![], "live"), ("alone", 1, vec![], "live"), ("joined", 4, vec!["alone"], "live")]
+        {
+            let (interaction, recording) = handed_out(id, revision, &replaces, state);
+            settled.interaction(interaction, recording);
+        }
+        let ids: Vec<(&str, u32)> =
+            settled.interactions.iter().map(|record| (record.id.as_str(), record.revision)).collect();
+        assert_eq!(ids, [("joined", 4)]);
+        assert_eq!(settled.interactions[0].replaces, ["alone"]);
     }
 }
