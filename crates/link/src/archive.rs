@@ -8,8 +8,14 @@
 //! whose logs arrive hours late, a post-mortem link), the interaction comes back whole and the
 //! linker goes on as if it had never left; its next hand-out is a revision that replaces what
 //! was written. An archived interaction is dropped [`LinkerConfig::archive_horizon`] of
-//! estate time after it completed. Reading input nothing is archived: an interaction that
-//! could still take evidence waits for the other site's time or for the end of the input.
+//! estate time after it completed.
+//!
+//! Reading input whose sites are not named up front (JSON lines, standard input), a site
+//! not seen yet can still bring evidence for any interaction: there every complete
+//! interaction is archived rather than handed out, indexed by all its CallUUIDs and
+//! (site, ConnID)s as well, and all are handed out when the input ends. Reading named sites,
+//! nothing is archived: an interaction that could still take evidence waits for the other
+//! site's time.
 //!
 //! [`LinkerConfig::archive_horizon`]: crate::LinkerConfig::archive_horizon
 
@@ -43,7 +49,7 @@ struct Forgotten {
 pub(crate) struct Archive {
     next: u64,
     entries: BTreeMap<u64, (Vec<u8>, Vec<OpenEnd>)>,
-    index: BTreeMap<OpenEnd, u64>,
+    index: BTreeMap<OpenEnd, Vec<u64>>,
     /// (estate time to drop it at, entry).
     expiry: BTreeSet<(i64, u64)>,
 }
@@ -53,16 +59,24 @@ impl Archive {
         self.entries.len()
     }
 
-    /// The entry `end` opens, if any.
-    pub(crate) fn opened_by(&self, end: &OpenEnd) -> Option<u64> {
-        self.index.get(end).copied()
+    /// The entries `end` opens.
+    pub(crate) fn opened_by(&self, end: &OpenEnd) -> Vec<u64> {
+        self.index.get(end).cloned().unwrap_or_default()
+    }
+
+    /// Every entry, oldest first.
+    pub(crate) fn all(&self) -> Vec<u64> {
+        self.entries.keys().copied().collect()
     }
 
     fn remove(&mut self, entry: u64) -> Option<Vec<u8>> {
         let (bytes, ends) = self.entries.remove(&entry)?;
         for end in ends {
-            if self.index.get(&end) == Some(&entry) {
-                self.index.remove(&end);
+            if let Some(entries) = self.index.get_mut(&end) {
+                entries.retain(|known| *known != entry);
+                if entries.is_empty() {
+                    self.index.remove(&end);
+                }
             }
         }
         Some(bytes)
@@ -85,10 +99,25 @@ impl Linker {
         ends
     }
 
+    /// Reading input of sites not named up front: a site not seen yet may still bring
+    /// evidence for any interaction, so complete ones are archived until the input ends.
+    pub(crate) fn archives_everything(&self) -> bool {
+        self.config.live.is_none() && self.sites.is_empty()
+    }
+
     /// Keeps a component that leaves memory as bytes, when something could still join it.
     pub(crate) fn archive(&mut self, component: &Component, completed: i64) {
-        let ends = self.open_ends(component);
-        if ends.is_empty() || self.config.live.is_none() {
+        let mut ends = self.open_ends(component);
+        if self.archives_everything() {
+            for serial in &component.segments {
+                let Some(segment) = self.segments.get(serial) else { continue };
+                ends.extend(segment.call_uuid.clone().map(OpenEnd::Uuid));
+                let site = &segment.id.site;
+                ends.extend(segment.conn_ids.iter().map(|conn| OpenEnd::Conn(site.clone(), *conn)));
+            }
+            ends.sort();
+            ends.dedup();
+        } else if ends.is_empty() || self.config.live.is_none() {
             return;
         }
         let segments: Vec<(u64, Segment)> = component
@@ -102,11 +131,13 @@ impl Linker {
         let entry = archive.next;
         archive.next += 1;
         for end in &ends {
-            archive.index.insert(end.clone(), entry);
+            archive.index.entry(end.clone()).or_default().push(entry);
         }
         archive.entries.insert(entry, (bytes, ends));
-        let until = completed.saturating_add(self.config.archive_horizon);
-        archive.expiry.insert((until, entry));
+        if self.config.live.is_some() {
+            let until = completed.saturating_add(self.config.archive_horizon);
+            archive.expiry.insert((until, entry));
+        }
         self.stats.archived += 1;
     }
 
@@ -122,10 +153,22 @@ impl Linker {
         }
     }
 
-    /// Brings back the archived interaction `end` opens, if any: its segments get new
-    /// serials, its component is whole again and has news. Returns true when one came back.
-    pub(crate) fn revive(&mut self, end: &OpenEnd) -> bool {
-        let Some(entry) = self.archive.opened_by(end) else { return false };
+    /// Brings back the archived interactions `end` opens: their segments get new serials,
+    /// their components are whole again and have news.
+    pub(crate) fn revive(&mut self, end: &OpenEnd) {
+        for entry in self.archive.opened_by(end) {
+            self.revive_entry(entry);
+        }
+    }
+
+    /// Brings back every archived interaction (the input ended).
+    pub(crate) fn revive_all(&mut self) {
+        for entry in self.archive.all() {
+            self.revive_entry(entry);
+        }
+    }
+
+    fn revive_entry(&mut self, entry: u64) -> bool {
         let Some(bytes) = self.archive.remove(entry) else { return false };
         let Ok(forgotten) = serde_json::from_slice::<Forgotten>(&bytes) else { return false };
         self.stats.revived += 1;

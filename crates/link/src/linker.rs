@@ -434,6 +434,7 @@ impl Linker {
 
     /// The input ended: every interaction still held is handed out as it stands.
     pub fn finish(&mut self, out: &mut impl FnMut(Interaction)) {
+        self.revive_all();
         self.decide_iscc(true);
         let mut ids: Vec<u64> = self.components.keys().copied().collect();
         ids.sort_by_cached_key(|id| self.component_start(*id));
@@ -1057,6 +1058,11 @@ impl Linker {
         component.completed = Some(estate);
         component.version += 1;
         let version = component.version;
+        if self.archives_everything() {
+            // A site not seen yet may still bring evidence: handed out when the input ends.
+            self.forget(component_id);
+            return;
+        }
         if self.config.live.is_none() {
             self.emit(component_id, true, out);
             self.forget(component_id);

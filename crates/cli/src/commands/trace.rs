@@ -93,10 +93,12 @@ impl TraceArgs {
     }
 }
 
-/// The monitored sites: every site named on the command line. When one input's site is
-/// only known once it is read (standard input without NAME=), nothing is called off-estate.
+/// The monitored sites: every site named on the command line or by its log's header. When
+/// one input's sites are only known as it is read (standard input without NAME=, JSON lines,
+/// which may hold several sites), the estate is open: nothing is called off-estate, and an
+/// interaction is handed out only when no site still to come can change it.
 pub fn site_directory(sources: &[Source]) -> SiteDirectory {
-    if sources.iter().any(|source| source.site.is_none()) {
+    if sources.iter().any(|source| source.site.is_none() || source.format == input::Format::JsonLines) {
         return SiteDirectory::default();
     }
     SiteDirectory::new(sources.iter().filter_map(|source| source.site.as_deref()))
@@ -105,10 +107,7 @@ pub fn site_directory(sources: &[Source]) -> SiteDirectory {
 /// The names of the monitored sites, for a service config: empty (nothing off-estate) when
 /// one input's site is only known once it is read.
 pub fn site_directory_names(sources: &[Source]) -> Vec<String> {
-    if sources.iter().any(|source| source.site.is_none()) {
-        return Vec::new();
-    }
-    let mut names: Vec<String> = sources.iter().filter_map(|source| source.site.clone()).collect();
+    let mut names: Vec<String> = site_directory(sources).known().iter().map(|site| site.to_string()).collect();
     names.sort();
     names.dedup();
     names
