@@ -39,7 +39,7 @@ pub mod verify;
 pub mod writer;
 
 pub use center::{ContactCenter, Site, SiteKind};
-pub use config::{parse_duration, parse_rate, OutputFormat, SimConfig};
+pub use config::{parse_duration, parse_percent, parse_rate, parse_scenarios, OutputFormat, SimConfig};
 pub use error::SimError;
 pub use noise::NoiseManifest;
 pub use run::{simulate, simulate_live, Pacer, RunSummary, WallClock};
