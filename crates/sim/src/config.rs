@@ -38,7 +38,7 @@ pub struct SimConfig {
     pub start_micros: i64,
     /// New calls that reuse an old ConnID of their server, per thousand.
     pub conn_reuse_per_mille: u64,
-    /// A ConnID comes back only once the interaction that had it ended this long ago.
+    /// A ConnID comes back only once its call on that server ended this long ago.
     pub conn_reuse_after_secs: u64,
     /// Hops to or from a T-Server that keep the sending call's ConnID, in percent.
     pub keep_conn_percent: u64,

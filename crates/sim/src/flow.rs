@@ -105,12 +105,13 @@ struct MediaDraft {
     stop: Option<(i64, &'static str)>,
 }
 
-/// The knobs that shape an interaction beyond its scenario (docs/simulator.md, "Shapes").
-/// The default is the classic simulator: no long calls, half of T-Server hops keep the ConnID.
+/// The knobs that shape an interaction beyond its scenario (docs/simulator.md, "What broke
+/// the linker"). The default is the classic simulator: no long calls, half of T-Server hops
+/// keep the ConnID (a flow scripted with [`Flow::new`] plays as it always did).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shapes {
     /// Conversations that last [`LONG_TALK_SECS`], per thousand. At 0 no draw is made, so a
-    /// run is byte for byte what it was before long calls existed.
+    /// flow draws exactly what it drew before long calls existed.
     pub long_calls_per_mille: u64,
     /// Hops to or from a T-Server that keep the ConnID of the sending call, in percent.
     pub keep_conn_percent: u64,

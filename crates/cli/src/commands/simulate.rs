@@ -71,7 +71,7 @@ pub struct SimulateArgs {
 
     /// Share of conversations that last 10 to 30 minutes, longer than the linker's default
     /// link timeout (600 s); the others last seconds to a few minutes. 0 gives the short
-    /// talk times (and the byte-identical output) of the simulator before long calls.
+    /// talk times of the simulator before long calls.
     #[arg(long, default_value = "5%", value_name = "PERCENT")]
     pub long_calls: String,
 
@@ -90,13 +90,14 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "2%", value_name = "PERCENT")]
     pub conn_reuse: String,
 
-    /// A ConnID comes back only once the interaction that had it ended this long ago, e.g.
-    /// 30s, 10m.
+    /// A ConnID comes back only once its call on that server ended this long ago, e.g. 30s,
+    /// 10m.
     #[arg(long, default_value = "10m", value_name = "D")]
     pub conn_reuse_after: String,
 
     /// Play only these scenarios, comma-separated, each at its weight in the mix or at
-    /// NAME=WEIGHT, e.g. return-trip,sip-refer-transfer=2 (names: docs/simulator.md).
+    /// NAME=WEIGHT, e.g. return-trip,sip-refer-transfer=2 (an unknown name lists them all;
+    /// docs/simulator.md says what each does).
     #[arg(long, value_name = "LIST")]
     pub scenarios: Option<String>,
 }
