@@ -1,7 +1,10 @@
-//! Helpers of the service tests: the real `callstitch serve` binary started on a free port
-//! against a temporary database, and a small HTTP client around it.
+//! Helpers of the end-to-end tests: the real `callstitch serve` binary started on a free port
+//! against a temporary database, and a small HTTP client around it; [`estate`] is the
+//! arrival-order harness of issue 12 (a simulated estate, its feeds, trace and verify).
 
 #![allow(dead_code)]
+
+pub mod estate;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
