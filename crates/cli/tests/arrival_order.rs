@@ -203,7 +203,6 @@ fn parse_of_a_directory_prints_the_sites_one_after_the_other() {
 
 /// (a) The log files, merged by time by trace's reader.
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn logs_merged_by_time_are_traced_exactly() {
     let estate = estate();
     estate.trace("logs", &[&estate.dir]).expect_exact();
@@ -211,7 +210,6 @@ fn logs_merged_by_time_are_traced_exactly() {
 
 /// (a) The same events as one JSON-lines stream, in time order (a live collector).
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn one_stream_merged_by_time_is_traced_exactly() {
     let estate = estate();
     let feed = estate.write_feed("merged-by-time", estate.events.merged_by_time());
@@ -220,7 +218,6 @@ fn one_stream_merged_by_time_is_traced_exactly() {
 
 /// (b) One JSON-lines stream, site after site (`callstitch parse` of each site appended).
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn one_stream_site_after_site_is_traced_exactly() {
     let estate = estate();
     let feed = estate.write_feed("site-after-site", estate.events.site_after_site());
@@ -238,7 +235,6 @@ fn one_stream_site_after_site_on_standard_input_is_traced_exactly() {
 
 /// (b') Every other site merged by time, then one site's events (a day late).
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn one_site_a_day_late_is_traced_exactly() {
     let estate = estate();
     for late in [0, 3] {
@@ -250,7 +246,6 @@ fn one_site_a_day_late_is_traced_exactly() {
 
 /// (c) in one stream: batches of 500 events of one site, the sites in a shuffled order.
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn batches_in_shuffled_site_order_are_traced_exactly() {
     let estate = estate();
     let feed = estate.write_feed("batches", estate.events.interleaved(7, 500));
@@ -259,7 +254,6 @@ fn batches_in_shuffled_site_order_are_traced_exactly() {
 
 /// (d) The merged stream with one event of one site dated a year ahead, where it arrived.
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn one_event_a_year_ahead_in_the_stream_changes_nothing() {
     let estate = estate();
     let (_, site, nth) = wrong_clock_event(estate);
@@ -270,7 +264,6 @@ fn one_event_a_year_ahead_in_the_stream_changes_nothing() {
 
 /// (d) The same, one hour ahead.
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn one_event_an_hour_ahead_in_the_stream_changes_nothing() {
     let estate = estate();
     let (_, site, nth) = wrong_clock_event(estate);
@@ -281,7 +274,6 @@ fn one_event_an_hour_ahead_in_the_stream_changes_nothing() {
 
 /// (d) Site after site, one event a year ahead.
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn one_event_a_year_ahead_site_after_site_changes_nothing() {
     let estate = estate();
     let (_, site, nth) = wrong_clock_event(estate);
@@ -294,7 +286,6 @@ fn one_event_a_year_ahead_site_after_site_changes_nothing() {
 /// (d) One JSON-lines file per site, one event a year ahead in its site's file: trace's
 /// reader merges the files by time, so the rest of that site queues behind the wrong event.
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn one_event_a_year_ahead_in_per_site_files_changes_nothing() {
     let estate = estate();
     let (site, _, nth) = wrong_clock_event(estate);

@@ -54,7 +54,6 @@ fn linking_ten_thousand_generated_interactions_finds_every_one_in_order() {
 /// outlast the link timeout (issue 12). Before the live linker: recall 0.9796, exact 0.9926,
 /// order 0.9981, 12 segments missing.
 #[test]
-#[ignore = "needs the live linker of issue 12"]
 fn linking_ten_thousand_interactions_with_long_calls_finds_every_one_in_order() {
     let set = common::generate(&SimConfig {
         interactions: Some(10_000),
@@ -125,8 +124,7 @@ proptest! {
     /// Issue 12: the final interactions (segments, order, links, verdicts, ids) do not depend
     /// on how the sites' events interleave, as long as each site's own order is kept.
     #[test]
-    #[ignore = "needs the live linker of issue 12"]
-    fn any_interleaving_that_keeps_each_sites_order_gives_the_same_interactions(
+        fn any_interleaving_that_keeps_each_sites_order_gives_the_same_interactions(
         seed in any::<u64>(),
         batch in prop_oneof![Just(1_usize), 1_usize..400, Just(usize::MAX)],
     ) {
