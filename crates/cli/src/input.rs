@@ -443,9 +443,14 @@ pub fn read_events(
 pub enum Merged {
     Event(Event),
     /// No event of `site` will come before this time (its log's next event is there).
-    Floor { site: Text, time: Timestamp },
+    Floor {
+        site: Text,
+        time: Timestamp,
+    },
     /// The site's log ended.
-    Ended { site: Text },
+    Ended {
+        site: Text,
+    },
 }
 
 /// Reads every source, merging the sites by time: each site's files stay in their order
