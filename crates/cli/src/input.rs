@@ -372,7 +372,7 @@ impl<'s> Stream<'s> {
 
     /// T-Server log files: one site each (JSON lines may mix sites).
     fn single_site(&self) -> bool {
-        self.current.as_ref().map_or(true, |(_, source)| source.format == Format::Log)
+        self.current.as_ref().is_none_or(|(_, source)| source.format == Format::Log)
             && self.pending.as_slice().iter().all(|source| source.format == Format::Log)
     }
 
@@ -439,7 +439,9 @@ pub fn read_events(
 }
 
 /// What the time-merged reading hands on: events, and what it knows of each site's input.
+/// (An event is passed by value once per event; boxing it would allocate on the hot path.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Merged {
     Event(Event),
     /// No event of `site` will come before this time (its log's next event is there).
