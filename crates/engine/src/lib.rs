@@ -39,6 +39,7 @@ pub mod model;
 pub mod party;
 pub mod release;
 pub mod report;
+mod sip_release;
 pub mod snapshot;
 pub mod state;
 mod transition;

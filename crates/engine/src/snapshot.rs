@@ -517,6 +517,7 @@ mod tests {
                 P::CallState,
                 P::AbandonPattern,
                 P::InferredOrder,
+                P::Sip,
                 P::Unknown,
             ],
             P::label,
@@ -551,6 +552,7 @@ mod tests {
             O::DestinationBusy,
             O::ReleasedWhileDialing,
             O::Routed,
+            O::Cleared,
             O::InProgress,
             O::Unknown,
         ];
