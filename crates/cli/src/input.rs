@@ -586,7 +586,12 @@ pub fn require_events(summary: &ReadSummary) -> Result<()> {
             stats.cti_markers, stats.sip_messages
         ));
     }
-    if count(InputFormat::TLibrary) > 0 {
+    let forced = summary.inputs.iter().filter(|input| input.forced).count();
+    if forced > 0 {
+        message.push_str(&format!(
+            "\n  {forced} input(s) were read with the reader --reader asked for; without it each input's first bytes choose"
+        ));
+    } else if count(InputFormat::TLibrary) > 0 {
         message.push_str("\n  the T-Library inputs had event records, but none could be read as an event");
     }
     if !summary.io_errors.is_empty() {

@@ -616,6 +616,7 @@ impl Tracker {
         dialog.uuid.get_or_insert_with(|| uuid.clone());
         if let Some(number) = dialog.call {
             self.bind_uuid(number, uuid, sink);
+            self.note_dialog(number, call_id);
             return;
         }
         if let Some(&number) = self.by_uuid.get(&uuid) {
@@ -671,6 +672,7 @@ impl Tracker {
             return true;
         }
         self.current_call = Some(number);
+        self.note_dialog(number, &call_id);
         self.watch_for_end(number, &call_id, &message);
         true
     }
