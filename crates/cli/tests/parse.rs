@@ -167,7 +167,10 @@ fn hostile_inputs_give_a_clear_message_and_no_panic() {
         let message = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{name}: {message}");
         assert!(message.contains("no events found"), "{name}: {message}");
-        assert!(message.contains("no T-Library event records and no SIP Server call markers"), "{name}: {message}");
+        assert!(
+            message.contains("no T-Library event records and no SIP Server call markers"),
+            "{name}: {message}"
+        );
         assert!(!message.contains("print-attributes"), "{name}: the cause is not known: {message}");
         assert!(!message.contains("panicked"), "{name}: {message}");
     }

@@ -61,7 +61,9 @@ fn parse_reads_the_real_log_from_its_sip_layer_and_says_so_first() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let events = events(&output);
     assert_eq!(events.len(), 76);
-    assert!(events.iter().all(|event| event.provenance == EventProvenance::SipLayer && event.site == "SIP_P"));
+    assert!(events
+        .iter()
+        .all(|event| event.provenance == EventProvenance::SipLayer && event.site == "SIP_P"));
     let said = stderr(&output);
     assert!(
         said.starts_with(&format!(
@@ -115,8 +117,12 @@ fn trace_gives_seven_interactions_and_links_two_sip_servers_by_call_uuid() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let interactions = json_lines(&output);
     let [interaction] = interactions.as_slice() else { panic!("one interaction: {interactions:?}") };
-    let sites: Vec<&str> =
-        interaction["segments"].as_array().unwrap().iter().map(|segment| segment["site"].as_str().unwrap()).collect();
+    let sites: Vec<&str> = interaction["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|segment| segment["site"].as_str().unwrap())
+        .collect();
     assert_eq!(sites, ["SIP_A", "SIP_B"]);
     assert_eq!(interaction["links"][0]["evidence"], "same-call-uuid");
     assert_eq!(interaction["released_by"]["dn"], "5001");
@@ -127,7 +133,11 @@ fn standard_input_is_detected_as_the_sip_layer_without_losing_a_byte() {
     let log = std::fs::read(fixture(REAL_LOG)).unwrap();
     let from_stdin = callstitch_stdin(&["parse", "-"], &log);
     assert_eq!(from_stdin.status.code(), Some(0), "{}", stderr(&from_stdin));
-    assert!(stderr(&from_stdin).starts_with("callstitch: <stdin>: SIP layer only"), "{}", stderr(&from_stdin));
+    assert!(
+        stderr(&from_stdin).starts_with("callstitch: <stdin>: SIP layer only"),
+        "{}",
+        stderr(&from_stdin)
+    );
     let from_file = callstitch(&["parse", "-q", &fixture(REAL_LOG)]);
     let strip = |mut events: Vec<Event>| {
         for event in &mut events {
@@ -178,9 +188,13 @@ fn the_reader_can_be_forced_and_the_message_says_what_was_lacking() {
     assert!(said.contains("no events found"), "{said}");
     assert!(said.contains("with the reader --reader asked for"), "{said}");
     assert!(!said.contains("SIP layer only ("), "a forced reader is not announced as detected: {said}");
-    let stats = callstitch(&["parse", "--stats", "--format", "json", "--reader", "sip-layer", &fixture(REAL_LOG)]);
+    let stats =
+        callstitch(&["parse", "--stats", "--format", "json", "--reader", "sip-layer", &fixture(REAL_LOG)]);
     let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
-    assert_eq!((stats["events"].as_u64(), &stats["inputs"][0]["forced"]), (Some(76), &serde_json::json!(true)));
+    assert_eq!(
+        (stats["events"].as_u64(), &stats["inputs"][0]["forced"]),
+        (Some(76), &serde_json::json!(true))
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let registrations = dir.path().join("registrations.log");

@@ -46,7 +46,13 @@ fn party_verdicts(call: &FinishedCall) -> Vec<(String, Exit, ReleasedBy, Option<
 
 fn ended_by(call: &FinishedCall) -> (Option<&str>, EnderKind, Provenance, Confidence, bool) {
     let release = &call.release;
-    (release.ended_by.dn.as_deref(), release.ended_by.kind, release.provenance, release.confidence, release.conflict)
+    (
+        release.ended_by.dn.as_deref(),
+        release.ended_by.kind,
+        release.provenance,
+        release.confidence,
+        release.conflict,
+    )
 }
 
 #[test]
@@ -61,7 +67,9 @@ fn the_real_log_six_rejections_by_1002_and_one_call_cleared_after_a_timeout() {
         let roles: Vec<(&str, String)> = call
             .parties
             .iter()
-            .map(|party| (party.dn.as_str(), party.role.as_ref().map(ToString::to_string).unwrap_or_default()))
+            .map(|party| {
+                (party.dn.as_str(), party.role.as_ref().map(ToString::to_string).unwrap_or_default())
+            })
             .collect();
         assert_eq!(roles, [("1003", "Origination".to_string()), ("1002", "Destination".to_string())]);
         if call.key.ends_with('2') {
@@ -69,7 +77,10 @@ fn the_real_log_six_rejections_by_1002_and_one_call_cleared_after_a_timeout() {
         }
         assert_eq!(call.outcome, Outcome::Rejected, "{}", call.key);
         assert_eq!(call.release.outcome, "rejected");
-        assert_eq!(ended_by(call), (Some("1002"), EnderKind::Agent, Provenance::Sip, Confidence::Medium, false));
+        assert_eq!(
+            ended_by(call),
+            (Some("1002"), EnderKind::Agent, Provenance::Sip, Confidence::Medium, false)
+        );
         let end = call.sip_end.as_ref().expect("the SIP end");
         assert_eq!(
             (end.kind, end.detail.as_deref(), end.reason.as_deref()),
@@ -119,7 +130,10 @@ fn a_refer_transfer_is_transferred_and_the_transferrer_left_by_it() {
         ]
     );
     let transferrer = call.party("1002").unwrap();
-    assert!(!transferrer.verdict.as_ref().unwrap().counts_for_call, "leaving by transfer does not end the call");
+    assert!(
+        !transferrer.verdict.as_ref().unwrap().counts_for_call,
+        "leaving by transfer does not end the call"
+    );
     assert_eq!(transferrer.times.talking_us, 89_361_000, "10:00:04.200 to 10:01:33.561");
     assert_eq!(call.party("1004").unwrap().times.talking_us, 156_502_000, "10:01:33.500 to 10:04:10.002");
 }
@@ -136,7 +150,9 @@ fn hold_and_retrieve_from_party_states() {
 
 #[test]
 fn both_sites_of_a_call_between_sip_servers_keep_the_call_uuid_and_know_who_hung_up() {
-    for (file, site) in [("sip-layer/two-sites/SIP_A.log", "SIP_A"), ("sip-layer/two-sites/SIP_B.log", "SIP_B")] {
+    for (file, site) in
+        [("sip-layer/two-sites/SIP_A.log", "SIP_A"), ("sip-layer/two-sites/SIP_B.log", "SIP_B")]
+    {
         let calls = calls(file);
         let [call] = calls.as_slice() else { panic!("{file}: one call") };
         assert_eq!((call.site.as_str(), call.key.as_str()), (site, "01TWOSITE00000000000000000000001"));
@@ -157,7 +173,13 @@ fn the_sip_rung_ranks_below_reported_evidence_and_a_disagreement_is_a_conflict()
         deleted.timestamp = events.last().and_then(|event| event.timestamp);
         deleted.line = Some(999);
         let mut extensions = KvList::new();
-        let end = SipEnd { kind: SipEndKind::Bye, by: Some(sip_by.into()), detail: None, reason: None, call_id: None };
+        let end = SipEnd {
+            kind: SipEndKind::Bye,
+            by: Some(sip_by.into()),
+            detail: None,
+            reason: None,
+            call_id: None,
+        };
         end.write_to(&mut extensions);
         deleted.extensions = Some(extensions);
         events.push(deleted);

@@ -529,6 +529,9 @@ impl Tracker {
     /// Forgets a call, handing on whatever of it is still waiting.
     fn drop_call(&mut self, number: u64, sink: &mut Sink) {
         let Some(call) = self.calls.remove(&number) else { return };
+        for call_id in &call.dialogs {
+            self.dialogs.remove(call_id);
+        }
         if let Some(uuid) = &call.uuid {
             if self.by_uuid.get(uuid) == Some(&number) {
                 self.by_uuid.remove(uuid);
@@ -584,6 +587,9 @@ impl Tracker {
 
     fn call_uuid_line(&mut self, call_id: Text, uuid: CallUuid, sink: &mut Sink) {
         let dialog_event = self.pending_dialog_event.take();
+        if !self.dialogs.contains_key(&call_id) && self.ended_uuids.contains(&uuid) {
+            return; // a late line of a dialog whose call has been deleted
+        }
         self.ensure_dialog(&call_id);
         self.learn_uuid(&call_id, uuid, sink);
         let Some(number) = self.dialogs.get(&call_id).and_then(|dialog| dialog.call) else { return };
@@ -602,10 +608,13 @@ impl Tracker {
         let dialog = Dialog { call: None, uuid: None, dn: None, confirmed: false, cancel_sent: false };
         self.dialogs.insert(call_id.clone(), dialog);
         self.dialog_order.push_back(call_id.clone());
-        while self.dialog_order.len() > MAX_DIALOGS {
-            if let Some(oldest) = self.dialog_order.pop_front() {
-                self.dialogs.remove(&oldest);
-            }
+        if self.dialog_order.len() > 2 * MAX_DIALOGS {
+            let dialogs = &self.dialogs;
+            self.dialog_order.retain(|call_id| dialogs.contains_key(call_id));
+        }
+        while self.dialogs.len() > MAX_DIALOGS {
+            let Some(oldest) = self.dialog_order.pop_front() else { break };
+            self.dialogs.remove(&oldest);
         }
     }
 
