@@ -21,10 +21,18 @@ use callstitch_tlib::detect::{self, Detection, InputFormat, SNIFF_BYTES};
 use callstitch_tlib::json::JsonLinesReader;
 use callstitch_tlib::siplog::SipLogReader;
 use callstitch_tlib::tlog::{LogReader, ParseStats, ReaderOptions};
-use callstitch_tlib::{Event, Text};
+use callstitch_tlib::{Event, Text, Timestamp};
 use clap::ValueEnum;
 
 use crate::progress::Progress;
+
+/// How a file's events are written, as far as resolving the arguments tells (the start of
+/// the file); opening it tells a T-Library log from a SIP-layer one ([`InputReport`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Log,
+    JsonLines,
+}
 
 /// Which reader to use: chosen per input from its first bytes, or forced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -51,6 +59,10 @@ pub struct Source {
     /// The site: `NAME=` if given, else the header's Application name, else the file stem.
     /// `None` only for standard input without `NAME=` (the reader takes the header's).
     pub site: Option<String>,
+    /// What the start of the file looked like when the arguments were resolved: JSON lines
+    /// (which may hold several sites) or a log (one site). Standard input is taken for a
+    /// log until it is opened. The reader itself is chosen when the input is opened.
+    pub format: Format,
     pub size: Option<u64>,
     /// The `Local time` of the file's header, to order rotated segments.
     pub started: Option<String>,
@@ -108,7 +120,13 @@ pub fn resolve(arguments: &[String]) -> Result<Vec<Source>> {
     for argument in arguments {
         let (name, path) = split_site(argument);
         if path == "-" {
-            sources.push(Source { path: None, site: name.map(str::to_string), size: None, started: None });
+            sources.push(Source {
+                path: None,
+                site: name.map(str::to_string),
+                format: Format::Log,
+                size: None,
+                started: None,
+            });
             continue;
         }
         let path = PathBuf::from(path);
@@ -191,9 +209,13 @@ fn describe(path: PathBuf, name: Option<&str>) -> Result<Source> {
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let (application, started) = sniff(&head);
+    let format = match detect::detect(&head, false).format {
+        InputFormat::JsonLines => Format::JsonLines,
+        _ => Format::Log,
+    };
     let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
     let site = name.map(str::to_string).or(application).or(stem);
-    Ok(Source { path: Some(path), site, size, started })
+    Ok(Source { path: Some(path), site, format, size, started })
 }
 
 /// The header's Application name and Local time, from the start of a file.
@@ -354,6 +376,11 @@ impl SourceReader {
         })
     }
 
+    /// JSON lines may hold several sites; a log file is one site.
+    fn is_json(&self) -> bool {
+        matches!(self, SourceReader::Json { .. })
+    }
+
     fn bytes_read(&self) -> u64 {
         match self {
             SourceReader::Log(reader) => reader.bytes_read(),
@@ -444,13 +471,32 @@ fn look_ahead(input: &mut dyn Read) -> io::Result<(Vec<u8>, Detection)> {
 struct Stream<'s> {
     pending: std::slice::Iter<'s, Source>,
     current: Option<(SourceReader, &'s Source)>,
-    /// The time of the last event that had one, for the events that have none.
-    last_time: i64,
+    /// Where the stream stands in the merge: its next event's time as its site's clock
+    /// believes it (the last believed time for events with none, or with one far off).
+    key: i64,
+    clock: callstitch_engine::SiteClock,
 }
 
 impl<'s> Stream<'s> {
     fn new(sources: &'s [Source]) -> Stream<'s> {
-        Stream { pending: sources.iter(), current: None, last_time: i64::MIN }
+        Stream {
+            pending: sources.iter(),
+            current: None,
+            key: i64::MIN,
+            clock: callstitch_engine::SiteClock::default(),
+        }
+    }
+
+    /// T-Server log files (T-Library or SIP layer): one site each (JSON lines may mix sites).
+    fn single_site(&self) -> bool {
+        self.current.as_ref().is_none_or(|(reader, _)| !reader.is_json())
+            && self.pending.as_slice().iter().all(|source| source.format == Format::Log)
+    }
+
+    /// The floor the stream's next event gives its site.
+    fn floor(&self, next: &Event) -> Option<Merged> {
+        (self.single_site() && self.key != i64::MIN)
+            .then(|| Merged::Floor { site: next.site.clone(), time: Timestamp(self.key) })
     }
 
     fn current_bytes(&self) -> u64 {
@@ -475,7 +521,9 @@ impl<'s> Stream<'s> {
             match reader.next(reading) {
                 Ok(Some(event)) => {
                     if let Some(time) = event.time() {
-                        self.last_time = time.0;
+                        let config = callstitch_engine::ClockConfig::default();
+                        self.clock.observe(time.0, config, None);
+                        self.key = self.clock.now().unwrap_or(time.0);
                     }
                     return Some(event);
                 }
@@ -507,13 +555,43 @@ pub fn read_events(
     Ok(reading.finish())
 }
 
-/// Reads every site's sources as one stream per site (rotated segments in order) and merges
-/// the sites by event time, so that evidence between sites meets while both calls are still
-/// in memory. Events without a time keep their place in their site's stream.
+/// What the time-merged reading hands on: events, and what it knows of each site's input.
+#[derive(Debug)]
+pub enum Merged {
+    Event(Event),
+    /// No event of `site` will come before this time (its log's next event is there).
+    Floor {
+        site: Text,
+        time: Timestamp,
+    },
+    /// The site's log ended.
+    Ended {
+        site: Text,
+    },
+}
+
+/// Reads every source, merging the sites by time: each site's files stay in their order
+/// (rotated segments by start), and the site whose next event is earliest goes next.
 pub fn read_events_by_time(
     sources: &[Source],
     options: &ReadOptions,
     mut sink: impl FnMut(Event) -> Result<()>,
+) -> Result<ReadSummary> {
+    read_merged(sources, options, |merged| match merged {
+        Merged::Event(event) => sink(event),
+        Merged::Floor { .. } | Merged::Ended { .. } => Ok(()),
+    })
+}
+
+/// [`read_events_by_time`], also telling how far each site's log has come. A site's next
+/// event time counts through the same per-site clock the engine keeps
+/// (`callstitch_engine::clock`): one event dated far from its neighbours neither holds its
+/// log back nor moves its site's time. Only T-Server log files (one site each) tell floors
+/// and ends; a JSON-lines stream may hold several sites and tells none.
+pub fn read_merged(
+    sources: &[Source],
+    options: &ReadOptions,
+    mut sink: impl FnMut(Merged) -> Result<()>,
 ) -> Result<ReadSummary> {
     let mut reading = Reading::new(sources, options);
     let mut streams: Vec<Stream<'_>> = site_groups(sources).into_iter().map(Stream::new).collect();
@@ -521,8 +599,11 @@ pub fn read_events_by_time(
     let mut waiting: Vec<Option<Event>> = Vec::with_capacity(streams.len());
     for (index, stream) in streams.iter_mut().enumerate() {
         let event = stream.next(&mut reading);
-        if event.is_some() {
-            heads.push(std::cmp::Reverse((stream.last_time, index)));
+        if let Some(event) = &event {
+            heads.push(std::cmp::Reverse((stream.key, index)));
+            if let Some(floor) = stream.floor(event) {
+                sink(floor)?;
+            }
         }
         waiting.push(event);
     }
@@ -533,10 +614,19 @@ pub fn read_events_by_time(
             let open: u64 = streams.iter().map(Stream::current_bytes).sum();
             reading.progress.set(reading.closed_bytes + open);
         }
-        sink(event)?;
-        let next = streams[index].next(&mut reading);
-        if next.is_some() {
-            heads.push(std::cmp::Reverse((streams[index].last_time, index)));
+        let site = event.site.clone();
+        sink(Merged::Event(event))?;
+        let stream = &mut streams[index];
+        let next = stream.next(&mut reading);
+        match &next {
+            Some(event) => {
+                heads.push(std::cmp::Reverse((stream.key, index)));
+                if let Some(floor) = stream.floor(event) {
+                    sink(floor)?;
+                }
+            }
+            None if stream.single_site() => sink(Merged::Ended { site })?,
+            None => {}
         }
         waiting[index] = next;
     }

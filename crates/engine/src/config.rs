@@ -3,6 +3,8 @@
 //! All durations are in microseconds of *event time* (the servers' AttributeTimeStamp, or the
 //! log clock): the engine never reads a wall clock.
 
+use crate::clock::ClockConfig;
+
 /// One second in microseconds, for building configurations.
 pub const SECOND: i64 = 1_000_000;
 
@@ -23,6 +25,9 @@ pub struct EngineConfig {
     /// copies, overlapping HA logs); rounded up to a power of two. A duplicate further than
     /// this from its original (in sequence numbers) is not recognised.
     pub dedupe_window: usize,
+    /// How far a site's clock may step at once before the step needs a second event to
+    /// confirm it (see [`crate::clock`]).
+    pub clock: ClockConfig,
 }
 
 impl Default for EngineConfig {
@@ -32,6 +37,7 @@ impl Default for EngineConfig {
             end_linger: 2 * SECOND,
             handoff_grace: 30 * SECOND,
             dedupe_window: 16_384,
+            clock: ClockConfig::default(),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use callstitch_link::segment::SegmentParty;
 use callstitch_link::snapshot::{decode, encode};
-use callstitch_link::{Interaction, SegmentReport, SnapshotError};
+use callstitch_link::{EvidenceKind, PartyKind, Interaction, SegmentReport, SegmentRole, SnapshotError};
 use callstitch_tlib::{Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -353,26 +353,25 @@ impl Recorder {
     /// The recording of one interaction (again for each revision).
     pub fn recording(&mut self, interaction: &Interaction, signals: &Signals) -> Recording {
         let tolerance = self.config.tolerance;
-        let parse = |text: &Option<String>| text.as_deref().and_then(Timestamp::parse_rfc3339);
         let segs: Vec<Seg<'_>> = interaction
             .segments
             .iter()
             .enumerate()
             .map(|(index, report)| {
                 // A merged consultation stands right after the call it merged into.
-                let survivor = (report.role == "merged")
+                let survivor = (report.role == SegmentRole::Merged)
                     .then(|| {
                         interaction.segments[..index]
                             .iter()
                             .rev()
-                            .find(|main| main.site == report.site && matches!(main.role, "root" | "hop"))
+                            .find(|main| main.site == report.site && main.role.is_main())
                     })
                     .flatten();
-                let end = parse(&report.end).max(survivor.and_then(|main| parse(&main.end)));
+                let end = report.end.max(survivor.and_then(|main| main.end));
                 Seg {
                     name: format!("{}/{}", report.site, report.key),
                     report,
-                    start: parse(&report.start),
+                    start: report.start,
                     end,
                     survivor,
                 }
@@ -572,7 +571,7 @@ fn orphan(file: &FeedFile) -> Finding {
 
 /// The interaction's end (its latest call's last event), as event time.
 fn interaction_end(interaction: &Interaction) -> i64 {
-    interaction.end.as_deref().and_then(Timestamp::parse_rfc3339).map_or(i64::MIN, |end| end.0)
+    interaction.end.map_or(i64::MIN, |end| end.0)
 }
 
 /// The CallUUID a media id or GSIP_REC_FN starts with: the text before the first `_`.
@@ -639,8 +638,8 @@ fn trigger_evidence(trigger: &Trigger) -> String {
 
 fn side_of(party: Option<&SegmentParty>) -> RecordedSide {
     match party.map(|party| party.kind) {
-        Some("agent") => RecordedSide::Agent,
-        Some("external") => RecordedSide::Customer,
+        Some(PartyKind::Agent) => RecordedSide::Agent,
+        Some(PartyKind::External) => RecordedSide::Customer,
         _ => RecordedSide::Call,
     }
 }
@@ -803,16 +802,16 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
         let mut customer_seen = false;
         for party in &seg.report.parties {
             customer_seen |= Some(party.dn.as_str()) == customer;
-            if matches!(party.kind, "queue" | "routing-point") {
+            if party.kind.is_system() {
                 continue;
             }
             let (Some(first), Some(last)) = (party.connected_time, party.last_time.or(seg.end)) else {
                 continue;
             };
-            add(&party.dn, party.kind, &seg.report.site, first.max(gate), last);
+            add(&party.dn, party.kind.label(), &seg.report.site, first.max(gate), last);
         }
         if let (Some(customer), false, true) =
-            (customer, customer_seen, matches!(seg.report.role, "root" | "hop"))
+            (customer, customer_seen, seg.report.role.is_main())
         {
             if let (Some(start), Some(end)) = (seg.start, seg.end) {
                 let start = customer_joins(seg, segs, interaction).map_or(start, |joins| joins.max(start));
@@ -849,7 +848,7 @@ fn gates(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<O
         .filter_map(|link| {
             let from = index_of(&link.from.site, &link.from.key)?;
             let to = index_of(&link.to.site, &link.to.key)?;
-            Some((from, to, matches!(link.evidence, "consultation" | "merge")))
+            Some((from, to, matches!(link.evidence, EvidenceKind::Consultation | EvidenceKind::Merge)))
         })
         .collect();
     for _ in 0..segs.len() {
@@ -858,9 +857,8 @@ fn gates(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<O
             for (here, there) in [(a, b), (b, a)] {
                 let Some(gate) = gates[here] else { continue };
                 // Through a consultation or a merge: once the consultation side has ended.
-                let consult =
-                    if segs[a].report.role == "root" || segs[a].report.role == "hop" { b } else { a };
-                let ended = segs[consult].report.end.as_deref().and_then(Timestamp::parse_rfc3339);
+                let consult = if segs[a].report.role.is_main() { b } else { a };
+                let ended = segs[consult].report.end;
                 let opens = if gated { ended.map_or(gate, |end| end.max(gate)) } else { gate };
                 if gates[there].is_none_or(|known| opens < known) {
                     gates[there] = Some(opens);
@@ -889,10 +887,10 @@ fn customer_joins(seg: &Seg<'_>, segs: &[Seg<'_>], interaction: &Interaction) ->
             segs.iter().find(|from| {
                 from.report.site == link.from.site
                     && from.report.key == link.from.key
-                    && matches!(from.report.role, "merged" | "consultation")
+                    && !from.report.role.is_main()
             })
         })
-        .filter_map(|from| from.report.end.as_deref().and_then(Timestamp::parse_rfc3339))
+        .filter_map(|from| from.report.end)
         .min()
 }
 
@@ -1025,7 +1023,7 @@ fn refer_gaps(
         }
         let Some(end) = seg.end else { continue };
         let next = segs.iter().enumerate().skip(index + 1).find(|(_, later)| {
-            later.report.site != seg.report.site && matches!(later.report.role, "hop" | "root")
+            later.report.site != seg.report.site && later.report.role.is_main()
         });
         let Some((next_index, later)) = next else { continue };
         let Some(later_end) = later.end else { continue };

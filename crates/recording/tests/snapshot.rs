@@ -52,7 +52,6 @@ fn quick() -> LinkerConfig {
         linger: 10 * SECOND,
         link_timeout: 40 * SECOND,
         revision_grace: 30 * SECOND,
-        pointer_wait: 60 * SECOND,
         ..LinkerConfig::default()
     }
 }
@@ -348,3 +347,4 @@ fn measure_a_snapshot_of_two_thousand_calls_in_progress() {
     });
     assert!(calls >= 2_000, "{calls} calls in progress");
 }
+

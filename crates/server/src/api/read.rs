@@ -1,6 +1,7 @@
 //! The read side of the API: the interaction search with its filters and cursor, one
 //! interaction, one recording, one call with its raw events, and the metrics.
 
+use callstitch_link::Lifecycle;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
@@ -33,8 +34,19 @@ pub struct ListParams {
     released_by: Option<String>,
     has_findings: Option<bool>,
     complete: Option<bool>,
+    /// `live`, `settling` or `complete`.
+    state: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
+}
+
+/// The lifecycle filter: one of the three states, or a 400 that lists them.
+fn state_param(value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(text) = value else { return Ok(None) };
+    if Lifecycle::ALL.iter().any(|state| state.label() == text) {
+        return Ok(Some(text));
+    }
+    Err(ApiError::bad_request(format!("state={text:?} is not one of live, settling, complete")))
 }
 
 fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
@@ -87,6 +99,7 @@ impl ListParams {
             released_by: given(self.released_by),
             has_findings: self.has_findings,
             complete: self.complete,
+            state: state_param(given(self.state))?,
             limit: limit_param(self.limit)?,
             cursor,
         })
