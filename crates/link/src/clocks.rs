@@ -142,8 +142,12 @@ impl EstateClocks {
 
     /// The estate's time (µs): see the module documentation.
     pub fn estate(&self, live: Option<LiveClock>) -> i64 {
-        let taking_part =
-            self.sites.iter().filter(|(_, time)| self.takes_part(time, live)).map(|(_, time)| time.time()).min();
+        let taking_part = self
+            .sites
+            .iter()
+            .filter(|(_, time)| self.takes_part(time, live))
+            .map(|(_, time)| time.time())
+            .min();
         if let Some(time) = taking_part {
             return time;
         }

@@ -312,7 +312,8 @@ impl Linker {
         let serial = self.insert(segment);
         self.handles.insert(call.handle, serial);
         self.stats.segments += 1;
-        self.stats.peak_segments_in_memory = self.stats.peak_segments_in_memory.max(self.segments.len() as u64);
+        self.stats.peak_segments_in_memory =
+            self.stats.peak_segments_in_memory.max(self.segments.len() as u64);
         if let Some(uuid) = call.call_uuid {
             self.index_uuid(serial, uuid);
         }
@@ -329,7 +330,8 @@ impl Linker {
             Evidence::CallUuid(uuid) => self.learn_uuid(serial, uuid),
             Evidence::ConnId(conn) => self.index_conn(serial, conn),
             Evidence::Link(link, seen) => {
-                let added = self.segments.get_mut(&serial).is_some_and(|segment| segment.add_link(link, seen));
+                let added =
+                    self.segments.get_mut(&serial).is_some_and(|segment| segment.add_link(link, seen));
                 if added {
                     self.connect_link(serial, &link.id);
                     self.touch(serial);
@@ -637,12 +639,15 @@ impl Linker {
         let Some(segment) = self.segments.get(&serial) else { return };
         let site = segment.id.site.clone();
         let at = segment.start_key();
-        let main = main.filter(|main| *main != serial).or_else(|| {
-            self.find_on_site(&site, pointer.call_uuid.as_ref(), pointer.conn_id, at, serial)
-        });
+        let main = main
+            .filter(|main| *main != serial)
+            .or_else(|| self.find_on_site(&site, pointer.call_uuid.as_ref(), pointer.conn_id, at, serial));
         match main {
             Some(main) => self.add_edge(plain_edge(main, serial, EvidenceKind::Consultation, pointer.via)),
-            None => self.note(serial, format!("{site}: the main call of a consultation ({}) was not found", pointer.via)),
+            None => self.note(
+                serial,
+                format!("{site}: the main call of a consultation ({}) was not found", pointer.via),
+            ),
         }
     }
 
@@ -651,12 +656,15 @@ impl Linker {
         let Some(segment) = self.segments.get(&serial) else { return };
         let site = segment.id.site.clone();
         let at = segment.last_time.map_or(i64::MAX, |time| time.0);
-        let survivor = survivor.filter(|survivor| *survivor != serial).or_else(|| {
-            self.find_on_site(&site, pointer.call_uuid.as_ref(), pointer.conn_id, at, serial)
-        });
+        let survivor = survivor
+            .filter(|survivor| *survivor != serial)
+            .or_else(|| self.find_on_site(&site, pointer.call_uuid.as_ref(), pointer.conn_id, at, serial));
         match survivor {
             Some(survivor) => self.add_edge(plain_edge(serial, survivor, EvidenceKind::Merge, pointer.via)),
-            None => self.note(serial, format!("{site}: the call a merged call went into ({}) was not found", pointer.via)),
+            None => self.note(
+                serial,
+                format!("{site}: the call a merged call went into ({}) was not found", pointer.via),
+            ),
         }
     }
 
@@ -686,7 +694,11 @@ impl Linker {
             .filter_map(|serial| {
                 let candidate = self.segments.get(&serial)?;
                 let began = candidate.first_time.map_or(i64::MIN, |time| time.0);
-                let ended = if candidate.is_live() { i64::MAX } else { candidate.last_time.map_or(i64::MAX, |t| t.0) };
+                let ended = if candidate.is_live() {
+                    i64::MAX
+                } else {
+                    candidate.last_time.map_or(i64::MAX, |t| t.0)
+                };
                 let distance = (began - at).max(at - ended).max(0);
                 (distance <= tolerance).then(|| (distance, candidate.id.clone(), serial))
             })
@@ -715,9 +727,10 @@ impl Linker {
             return false;
         };
         history.last_transfer_conn_id == Some(conn)
-            && history.last_transfer_home_location.as_deref().is_some_and(|location| {
-                self.origin_site(location).is_some_and(|origin| origin == *site)
-            })
+            && history
+                .last_transfer_home_location
+                .as_deref()
+                .is_some_and(|location| self.origin_site(location).is_some_and(|origin| origin == *site))
     }
 
     /// The site an ISCC home location names: a monitored one, else a site seen whose name it
@@ -726,7 +739,12 @@ impl Linker {
         if let Some(site) = self.sites.site_of(location) {
             return Some(site.clone());
         }
-        self.clocks.sites().map(|(site, _)| site).filter(|site| SiteDirectory::names(location, site)).min().cloned()
+        self.clocks
+            .sites()
+            .map(|(site, _)| site)
+            .filter(|site| SiteDirectory::names(location, site))
+            .min()
+            .cloned()
     }
 
     /// Decides the ISCC origins whose origin site's time passed the destination's start
@@ -751,7 +769,8 @@ impl Linker {
     fn try_iscc(&mut self, serial: u64, all: bool) -> bool {
         let Some(segment) = self.segments.get(&serial) else { return true };
         let Some(history) = segment.history.clone() else { return true };
-        let (Some(conn), Some(location)) = (history.last_transfer_conn_id, history.last_transfer_home_location)
+        let (Some(conn), Some(location)) =
+            (history.last_transfer_conn_id, history.last_transfer_home_location)
         else {
             return true;
         };
@@ -759,7 +778,8 @@ impl Linker {
         let origin_site = self.origin_site(&location);
         let ready = all
             || origin_site.as_ref().is_some_and(|site| {
-                self.clocks.partner(Some(site), self.config.live) >= start.saturating_add(self.config.clock_tolerance)
+                self.clocks.partner(Some(site), self.config.live)
+                    >= start.saturating_add(self.config.clock_tolerance)
             });
         if !ready {
             return false;
@@ -770,8 +790,9 @@ impl Linker {
         let found = origin_site.as_ref().and_then(|site| self.iscc_origin(site, conn, serial, start));
         match found {
             Some((origin, ambiguous)) => {
-                let note = ambiguous
-                    .then(|| "several origin calls matched; the one closest to the arrival was taken".to_string());
+                let note = ambiguous.then(|| {
+                    "several origin calls matched; the one closest to the arrival was taken".to_string()
+                });
                 let edge = Edge {
                     from: origin,
                     to: serial,
@@ -794,8 +815,10 @@ impl Linker {
 
     /// The origin call of an ISCC transfer: on the origin site, with that ConnID, begun by the
     /// destination's start and alive then or ended at most the window before it. Several:
-    /// the one with the OrigDN as a party, then alive at the start, then ended closest
-    /// before it.
+    /// the one with the OrigDN as a party, then the one whose end is closest to the start (a
+    /// call alive at the start counts as 0, one that ended within the clock tolerance before
+    /// or after it first), then by name. Decided once the origin site's time is past the
+    /// start plus the tolerance, so every such end is known whatever the arrival order.
     fn iscc_origin(&self, site: &Text, conn: ConnId, destination: u64, start: i64) -> Option<(u64, bool)> {
         let tolerance = self.config.clock_tolerance;
         let window = self.config.iscc_window;
@@ -804,7 +827,7 @@ impl Linker {
             .get(&destination)
             .and_then(|segment| segment.history.as_ref())
             .and_then(|history| history.last_transfer_orig_dn.clone());
-        let candidates: Vec<(bool, i64, SegmentId, u64)> = self
+        let candidates: Vec<((bool, i64, bool), SegmentId, u64)> = self
             .by_site_conn
             .get(&(site.clone(), conn))?
             .iter()
@@ -819,12 +842,15 @@ impl Linker {
                 };
                 let fits = began <= start + tolerance && ended.saturating_add(window + tolerance) >= start;
                 let distance = (start - ended).max(0);
-                let has_dn = orig_dn.as_ref().is_some_and(|dn| origin.parties().iter().any(|party| party.dn == *dn));
-                fits.then(|| (!has_dn, if distance <= tolerance { 0 } else { distance }, origin.id.clone(), candidate))
+                let has_dn =
+                    orig_dn.as_ref().is_some_and(|dn| origin.parties().iter().any(|party| party.dn == *dn));
+                let ended_with_it = ended.abs_diff(start) <= tolerance.unsigned_abs();
+                let key = (!has_dn, if distance <= tolerance { 0 } else { distance }, !ended_with_it);
+                fits.then(|| (key, origin.id.clone(), candidate))
             })
             .collect();
         let best = candidates.iter().min()?;
-        Some((best.3, candidates.len() > 1))
+        Some((best.2, candidates.len() > 1))
     }
 
     // --- components ---

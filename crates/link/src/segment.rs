@@ -9,8 +9,8 @@
 //! engine closed the call, duplicated input).
 
 use callstitch_engine::{
-    CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party, PartyKind, PartyState,
-    Provenance, ReleasedBy, TransferHistory,
+    CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party, PartyKind,
+    PartyState, Provenance, ReleasedBy, TransferHistory,
 };
 use callstitch_tlib::{CallUuid, ConnId, IsLink, LinkRole, Message, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -117,7 +117,12 @@ pub struct Segment {
 
 impl Segment {
     /// A segment for a call that just opened.
-    pub fn opened(id: SegmentId, call_uuid: Option<CallUuid>, time: Option<Timestamp>, clock: i64) -> Segment {
+    pub fn opened(
+        id: SegmentId,
+        call_uuid: Option<CallUuid>,
+        time: Option<Timestamp>,
+        clock: i64,
+    ) -> Segment {
         Segment {
             id,
             call_uuid,

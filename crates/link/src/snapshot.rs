@@ -124,7 +124,8 @@ impl Linker {
 /// Every segment a component, handle or index names is held, every component a segment
 /// points to.
 fn validate(state: &LinkerState) -> Result<(), SnapshotError> {
-    let segments: std::collections::BTreeSet<u64> = state.segments.iter().map(|(serial, _)| *serial).collect();
+    let segments: std::collections::BTreeSet<u64> =
+        state.segments.iter().map(|(serial, _)| *serial).collect();
     let components: std::collections::BTreeSet<u64> = state.components.iter().map(|(id, _)| *id).collect();
     for (id, component) in &state.components {
         check(!component.segments.is_empty(), || format!("component {id} is empty"))?;
@@ -134,10 +135,14 @@ fn validate(state: &LinkerState) -> Result<(), SnapshotError> {
     }
     for (serial, component) in &state.component_of {
         check(segments.contains(serial), || format!("unknown segment {serial} has a component"))?;
-        check(components.contains(component), || format!("segment {serial} in unknown component {component}"))?;
+        check(components.contains(component), || {
+            format!("segment {serial} in unknown component {component}")
+        })?;
     }
     for (id, serial) in &state.by_id {
-        check(segments.contains(serial), || format!("{}/{} names unknown segment {serial}", id.site, id.key))?;
+        check(segments.contains(serial), || {
+            format!("{}/{} names unknown segment {serial}", id.site, id.key)
+        })?;
     }
     for (handle, serial) in &state.handles {
         check(segments.contains(serial), || format!("call {} names unknown segment {serial}", handle.0))?;
@@ -170,7 +175,10 @@ impl Stitcher {
         engine: EngineConfig,
         linker: LinkerConfig,
     ) -> Result<Stitcher, SnapshotError> {
-        Ok(Stitcher { engine: Engine::from_state(state.engine, engine)?, linker: Linker::from_state(state.linker, linker)? })
+        Ok(Stitcher {
+            engine: Engine::from_state(state.engine, engine)?,
+            linker: Linker::from_state(state.linker, linker)?,
+        })
     }
 
     /// Everything in memory that affects future output, as bytes: restoring them and going
@@ -183,7 +191,11 @@ impl Stitcher {
     /// The stitcher a [`Stitcher::snapshot`] was taken of, with these configurations (they
     /// are not part of the snapshot). A snapshot of another version is
     /// [`SnapshotError::Version`]: replay from the start instead.
-    pub fn restore(bytes: &[u8], engine: EngineConfig, linker: LinkerConfig) -> Result<Stitcher, SnapshotError> {
+    pub fn restore(
+        bytes: &[u8],
+        engine: EngineConfig,
+        linker: LinkerConfig,
+    ) -> Result<Stitcher, SnapshotError> {
         Stitcher::from_state(decode(bytes, STITCHER_FORMAT, LINK_VERSION)?, engine, linker)
     }
 }

@@ -9,7 +9,9 @@
 //! nothing comes ([`Stitcher::tick`]).
 
 use callstitch_engine::config::SECOND;
-use callstitch_engine::{CallHandle, CallSink, Engine, EngineConfig, EngineStats, Evidence, FinishedCall, OpenedCall};
+use callstitch_engine::{
+    CallHandle, CallSink, Engine, EngineConfig, EngineStats, Evidence, FinishedCall, OpenedCall,
+};
 use callstitch_tlib::{Event, Timestamp};
 
 use crate::interaction::Interaction;
@@ -85,7 +87,12 @@ impl Stitcher {
 
     /// Live, nothing arrived for a while: each site's clock moves on by the wall time since
     /// its last arrival (a quiet site's time goes on), and what that makes due is handed out.
-    pub fn tick(&mut self, wall: i64, on_call: &mut impl FnMut(&FinishedCall), out: &mut impl FnMut(Interaction)) {
+    pub fn tick(
+        &mut self,
+        wall: i64,
+        on_call: &mut impl FnMut(&FinishedCall),
+        out: &mut impl FnMut(Interaction),
+    ) {
         let Stitcher { engine, linker } = self;
         linker.tick(wall);
         let moves: Vec<(String, i64)> = linker
@@ -98,7 +105,11 @@ impl Stitcher {
             })
             .collect();
         for (site, time) in moves {
-            engine.advance_site_to(&site, Timestamp(time), &mut News { linker: &mut *linker, on_call: &mut *on_call });
+            engine.advance_site_to(
+                &site,
+                Timestamp(time),
+                &mut News { linker: &mut *linker, on_call: &mut *on_call },
+            );
             let clock = engine.site_clock(&site);
             linker.site_clock(&site, clock);
         }

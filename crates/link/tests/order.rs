@@ -30,7 +30,8 @@ fn interleaved(sites: &[Site], seed: u64, run: u64) -> Vec<Event> {
     let total: usize = sites.iter().map(|site| site.events.len()).sum();
     let mut out = Vec::with_capacity(total);
     while out.len() < total {
-        let open: Vec<usize> = (0..sites.len()).filter(|site| next[*site] < sites[*site].events.len()).collect();
+        let open: Vec<usize> =
+            (0..sites.len()).filter(|site| next[*site] < sites[*site].events.len()).collect();
         let site = open[random.below(open.len() as u64) as usize];
         let take = 1 + random.below(run) as usize;
         let end = (next[site] + take).min(sites[site].events.len());
@@ -124,11 +125,14 @@ fn one_event_dated_a_year_ahead_changes_no_interaction() {
                 .iter()
                 .map(|line| {
                     let value: serde_json::Value = serde_json::from_str(line).expect("json");
-                    format!("{} {}", value["interaction_id"], value["segments"].as_array().map_or(0, Vec::len))
+                    format!(
+                        "{} {}",
+                        value["interaction_id"],
+                        value["segments"].as_array().map_or(0, Vec::len)
+                    )
                 })
                 .collect()
         };
         assert_eq!(segments(&json), segments(&expected));
     }
 }
-

@@ -43,7 +43,8 @@ fn a_join_of_two_handed_out_interactions_replaces_both() {
     assert!(out.iter().all(|interaction| interaction.segments.len() == 1));
     // SIPServer1's call arrives late and joins them.
     for event in &events("SIPServer1.log") {
-        stitcher.push_at(event, Some(wall + 11 * SECOND), &mut |_| {}, &mut |interaction| out.push(interaction));
+        stitcher
+            .push_at(event, Some(wall + 11 * SECOND), &mut |_| {}, &mut |interaction| out.push(interaction));
     }
     stitcher.finish(&mut |_| {}, &mut |interaction| out.push(interaction));
     let joined = out.last().unwrap();
@@ -56,4 +57,3 @@ fn a_join_of_two_handed_out_interactions_replaces_both() {
         );
     }
 }
-

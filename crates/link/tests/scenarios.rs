@@ -4,7 +4,9 @@
 
 mod common;
 
-use callstitch_link::{stitch, Calls, EvidenceKind, Interaction, Lifecycle, Linking, SegmentRole, SiteDirectory};
+use callstitch_link::{
+    stitch, Calls, EvidenceKind, Interaction, Lifecycle, Linking, SegmentRole, SiteDirectory,
+};
 use callstitch_tlib::{ConnId, Event, LinkRole, Text};
 use common::{concatenated, merged, pairs, segments, Site, SECOND, T0};
 
@@ -173,7 +175,10 @@ fn a_consultation_transfer_across_sites_is_main_then_remote() {
     let roles: Vec<SegmentRole> = interaction.segments.iter().map(|segment| segment.role).collect();
     assert_eq!(roles, [SegmentRole::Root, SegmentRole::Merged, SegmentRole::Hop]);
     let evidence: Vec<EvidenceKind> = interaction.links.iter().map(|link| link.evidence).collect();
-    assert!(evidence.contains(&EvidenceKind::Merge) && evidence.contains(&EvidenceKind::Islink), "{evidence:?}");
+    assert!(
+        evidence.contains(&EvidenceKind::Merge) && evidence.contains(&EvidenceKind::Islink),
+        "{evidence:?}"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use callstitch_link::{stitch, Calls, EvidenceKind, Interaction, Linking, OffsetMethod, SegmentRole, SiteDirectory};
+use callstitch_link::{
+    stitch, Calls, EvidenceKind, Interaction, Linking, OffsetMethod, SegmentRole, SiteDirectory,
+};
 use callstitch_tlib::tlog::{LogReader, ReaderOptions};
 use callstitch_tlib::Event;
 use proptest::prelude::*;

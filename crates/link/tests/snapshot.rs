@@ -116,7 +116,10 @@ fn a_late_site_changes_no_interaction_and_splits_change_nothing() {
     let straight = run(&late, &quick(), &[]);
     let mut by_time = run(&generated(300, 0, false), &quick(), &[]).interactions;
     let mut from_late = straight.interactions.clone();
-    assert!(from_late.iter().all(|json| json.contains("\"revision\":0")), "read as input, nothing is revised");
+    assert!(
+        from_late.iter().all(|json| json.contains("\"revision\":0")),
+        "read as input, nothing is revised"
+    );
     by_time.sort();
     from_late.sort();
     assert_eq!(from_late, by_time, "a site whose events come 25 s late gives the same interactions");

@@ -25,7 +25,9 @@ fn center(interactions: u64, seed: u64) -> (Vec<Event>, Vec<String>) {
     let mut events = Vec::new();
     let mut sites = std::collections::BTreeSet::new();
     for (name, bytes) in storage.files() {
-        if name.ends_with(".jsonl") && !["truth.jsonl", "recordings.jsonl", "media.jsonl"].contains(&name.as_str()) {
+        if name.ends_with(".jsonl")
+            && !["truth.jsonl", "recordings.jsonl", "media.jsonl"].contains(&name.as_str())
+        {
             for line in String::from_utf8_lossy(&bytes).lines() {
                 let event = event_from_json(line).expect("event");
                 sites.insert(event.site.to_string());
@@ -60,7 +62,8 @@ fn live_every_interaction_ends_complete_and_equal_to_the_batch_result() {
     }
     batch.finish(&mut expected);
 
-    let linker = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
+    let linker =
+        LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
     let live_config = PipelineConfig::new(EngineConfig::default(), linker, None);
     let mut live = Pipeline::new(&live_config, directory(), None);
     let mut found = Collected::default();

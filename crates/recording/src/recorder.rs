@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use callstitch_link::segment::SegmentParty;
 use callstitch_link::snapshot::{decode, encode};
-use callstitch_link::{EvidenceKind, PartyKind, Interaction, SegmentReport, SegmentRole, SnapshotError};
+use callstitch_link::{EvidenceKind, Interaction, PartyKind, SegmentReport, SegmentRole, SnapshotError};
 use callstitch_tlib::{Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -810,9 +810,7 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
             };
             add(&party.dn, party.kind.label(), &seg.report.site, first.max(gate), last);
         }
-        if let (Some(customer), false, true) =
-            (customer, customer_seen, seg.report.role.is_main())
-        {
+        if let (Some(customer), false, true) = (customer, customer_seen, seg.report.role.is_main()) {
             if let (Some(start), Some(end)) = (seg.start, seg.end) {
                 let start = customer_joins(seg, segs, interaction).map_or(start, |joins| joins.max(start));
                 add(&Text::from(customer), "customer", &seg.report.site, start.max(gate), end);
@@ -1022,9 +1020,11 @@ fn refer_gaps(
             continue;
         }
         let Some(end) = seg.end else { continue };
-        let next = segs.iter().enumerate().skip(index + 1).find(|(_, later)| {
-            later.report.site != seg.report.site && later.report.role.is_main()
-        });
+        let next = segs
+            .iter()
+            .enumerate()
+            .skip(index + 1)
+            .find(|(_, later)| later.report.site != seg.report.site && later.report.role.is_main());
         let Some((next_index, later)) = next else { continue };
         let Some(later_end) = later.end else { continue };
         if later_end.0 <= end.0 + tolerance || recorded(next_index) {

@@ -347,4 +347,3 @@ fn measure_a_snapshot_of_two_thousand_calls_in_progress() {
     });
     assert!(calls >= 2_000, "{calls} calls in progress");
 }
-

@@ -70,8 +70,10 @@ pub struct PipelineConfig {
 impl PipelineConfig {
     /// The pipeline's configuration.
     pub fn build(&self) -> callstitch_pipeline::PipelineConfig {
-        let engine =
-            EngineConfig { idle_timeout: i64::from(self.call_idle_timeout_s) * SECOND, ..EngineConfig::default() };
+        let engine = EngineConfig {
+            idle_timeout: i64::from(self.call_idle_timeout_s) * SECOND,
+            ..EngineConfig::default()
+        };
         let linker = LinkerConfig {
             link_timeout: i64::from(self.link_timeout_s) * SECOND,
             linger: i64::from(self.linger_s) * SECOND,
@@ -126,9 +128,11 @@ mod tests {
     #[test]
     fn a_replaced_interaction_handed_out_earlier_in_the_batch_is_not_written_after_its_replacement() {
         let mut settled = Settled::default();
-        for (id, revision, replaces, state) in
-            [("joined", 3, vec![], "live"), ("alone", 1, vec![], "live"), ("joined", 4, vec!["alone"], "live")]
-        {
+        for (id, revision, replaces, state) in [
+            ("joined", 3, vec![], "live"),
+            ("alone", 1, vec![], "live"),
+            ("joined", 4, vec!["alone"], "live"),
+        ] {
             let (interaction, recording) = handed_out(id, revision, &replaces, state);
             settled.interaction(interaction, recording);
         }

@@ -107,7 +107,8 @@ pub fn site_directory(sources: &[Source]) -> SiteDirectory {
 /// The names of the monitored sites, for a service config: empty (nothing off-estate) when
 /// one input's site is only known once it is read.
 pub fn site_directory_names(sources: &[Source]) -> Vec<String> {
-    let mut names: Vec<String> = site_directory(sources).known().iter().map(|site| site.to_string()).collect();
+    let mut names: Vec<String> =
+        site_directory(sources).known().iter().map(|site| site.to_string()).collect();
     names.sort();
     names.dedup();
     names
@@ -287,7 +288,8 @@ pub fn human_recording(recording: &Recording) -> String {
 /// The readable view: one block per interaction.
 pub fn human(interaction: &Interaction) -> String {
     let mut text = String::new();
-    let time = |time: Option<callstitch_tlib::Timestamp>| time.map_or("?".to_string(), |time| time.to_string());
+    let time =
+        |time: Option<callstitch_tlib::Timestamp>| time.map_or("?".to_string(), |time| time.to_string());
     let _ = writeln!(
         text,
         "interaction {}{}  {} (linking {}, calls {})  {} → {}",

@@ -1,12 +1,12 @@
 //! The read side of the API: the interaction search with its filters and cursor, one
 //! interaction, one recording, one call with its raw events, and the metrics.
 
-use callstitch_link::Lifecycle;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use callstitch_link::Lifecycle;
 use callstitch_store::{Cursor, InteractionQuery, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -305,7 +305,11 @@ fn huge(calls: usize) -> Fake {
         ));
         for (s, message) in ["EventRinging", "EventEstablished", "EventReleased"].iter().enumerate() {
             let doc = event(&site, &uuid, &conn, message, "7001", "5550000", &at(s)).to_string();
-            events.push((site.clone(), uuid.clone(), StoredEvent { seq: (n * 3 + s + 1) as u64, doc, arrived_us: None }));
+            events.push((
+                site.clone(),
+                uuid.clone(),
+                StoredEvent { seq: (n * 3 + s + 1) as u64, doc, arrived_us: None },
+            ));
         }
     }
     let sites: Vec<Value> = segs.iter().map(|segment| segment["site"].clone()).collect();
