@@ -556,7 +556,9 @@ pub fn read_events(
 }
 
 /// What the time-merged reading hands on: events, and what it knows of each site's input.
+/// (An event is passed by value once per event; boxing it would allocate on the hot path.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Merged {
     Event(Event),
     /// No event of `site` will come before this time (its log's next event is there).

@@ -250,6 +250,10 @@ pub struct Interaction {
     pub clock_offsets: Vec<ClockOffset>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Handed out under this id for the first time (a live stream says `created`); not in
+    /// the JSON.
+    #[serde(skip)]
+    pub first_under_id: bool,
 }
 
 impl Interaction {
@@ -340,6 +344,7 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
         released_by,
         clock_offsets: clock_offsets(edges, &by_serial),
         notes,
+        first_under_id: true,
     }
 }
 

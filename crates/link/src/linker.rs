@@ -1161,6 +1161,7 @@ impl Linker {
         let mut built = interaction::build(&segments, &component.edges, &context);
         let previous = component.emitted.clone();
         if let Some(previous) = &previous {
+            built.first_under_id = previous.id != built.interaction_id;
             built.revision = previous.revision + 1;
             let earlier = std::iter::once(&previous.id).chain(&previous.absorbed);
             for id in earlier {

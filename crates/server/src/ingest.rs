@@ -609,9 +609,9 @@ fn stream_items(batch: &Batch) -> Vec<StreamItem> {
         .interactions
         .iter()
         .map(|record| {
-            let kind = if record.complete {
+            let kind = if record.state == "complete" {
                 "completed"
-            } else if record.revision == 0 {
+            } else if record.first {
                 "created"
             } else {
                 "updated"

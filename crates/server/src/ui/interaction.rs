@@ -277,6 +277,16 @@ fn fact(out: &mut String, name: &str, value_html: &str) {
 
 fn facts(doc: &Value) -> String {
     let mut out = String::from("<dl class=\"facts\">");
+    let state = match text(doc, "state") {
+        "live" => format!(
+            "<span class=\"badge now-live\">live</span> the customer is at {} since {} (what is known so far)",
+            esc(text(doc, "current_site")),
+            time(text(doc, "current_since"))
+        ),
+        "settling" => "<span class=\"badge\">settling</span> every call ended; waiting for late evidence".to_string(),
+        other => esc(other),
+    };
+    fact(&mut out, "State", &state);
     fact(&mut out, "Start", &time(text(doc, "start")));
     fact(&mut out, "End", &time(text(doc, "end")));
     fact(&mut out, "Sites visited", &esc(&texts(doc, "sites").join(" → ")));
@@ -295,7 +305,7 @@ fn facts(doc: &Value) -> String {
     fact(&mut out, "DNIS", &esc(text(doc, "dnis")));
     let open = if doc.get("complete").and_then(Value::as_bool) == Some(false) { ", still open" } else { "" };
     fact(&mut out, "Linking", &esc(&format!("{}{open}", text(doc, "linking"))));
-    fact(&mut out, "Calls' ends", &esc(text(doc, "state")));
+    fact(&mut out, "Calls' ends", &esc(text(doc, "calls")));
     let revision =
         doc.get("revision").and_then(Value::as_u64).map(|revision| revision.to_string()).unwrap_or_default();
     fact(&mut out, "Revision", &esc(&revision));
