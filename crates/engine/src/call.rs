@@ -6,7 +6,8 @@
 //! party, in the call's own list otherwise.
 
 use callstitch_tlib::{
-    CallState, CallType, CallUuid, ConnId, DnRole, Event, IsLink, Message, ReleasingParty, Text, Timestamp,
+    CallState, CallType, CallUuid, ConnId, DnRole, Event, EventProvenance, IsLink, Message, ReleasingParty,
+    SipEnd, Text, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -104,6 +105,12 @@ pub(crate) struct Call {
     pub ctrl_party: Option<(Text, EventRef)>,
     /// RequestClearCall for the call.
     pub clear_request: Option<EventRef>,
+    /// Built from SIP-layer events (a SIP Server log with no T-Library records).
+    #[serde(default)]
+    pub sip_layer: bool,
+    /// What the SIP layer says ended the call (on its EventCallDeleted).
+    #[serde(default)]
+    pub sip_end: Option<Box<(SipEnd, EventRef)>>,
     pub moves_in: Vec<MoveIn>,
     /// A transfer touched the call (repeated EventEstablished is then expected).
     pub transfer_seen: bool,
@@ -157,6 +164,8 @@ impl Call {
             deleted: None,
             ctrl_party: None,
             clear_request: None,
+            sip_layer: false,
+            sip_end: None,
             moves_in: Vec::new(),
             transfer_seen: false,
             originator: None,
@@ -201,6 +210,12 @@ impl Call {
         self.parties.iter().rposition(|party| party.dn == dn && party.is_live())
     }
 
+    /// The party for `dn` that has not left: live, or added by a call-based event in the
+    /// Null state and not yet in any other.
+    fn open_party(&self, dn: &str) -> Option<usize> {
+        self.parties.iter().rposition(|party| party.dn == dn && party.exit.is_none())
+    }
+
     pub(crate) fn deviate(
         &mut self,
         kind: DeviationKind,
@@ -227,6 +242,7 @@ impl Call {
     /// Bookkeeping every event does: times, counts, call attributes.
     pub(crate) fn touch(&mut self, event: &Event, now: i64) {
         self.event_count += 1;
+        self.sip_layer |= event.provenance == EventProvenance::SipLayer;
         self.last_activity = now;
         if let Some(time) = event.time() {
             if self.first_time.is_none_or(|first| time < first) {
@@ -673,6 +689,9 @@ impl Call {
         self.merge_links(event);
         self.call_events.push(EventRef::of(event));
         self.deleted = Some(EventRef::of(event));
+        if let Some(end) = event.sip_end() {
+            self.sip_end = Some(Box::new((end, EventRef::of(event))));
+        }
         if let Some(ctrl) = event.ctrl_party.clone().filter(|ctrl| !ctrl.is_empty()) {
             self.ctrl_party = Some((ctrl, EventRef::of(event)));
         }
@@ -698,7 +717,7 @@ impl Call {
             self.call_events.push(EventRef::of(event));
             return;
         };
-        let index = match self.live_party(&dn) {
+        let index = match self.open_party(&dn) {
             Some(index) => index,
             None => self.add_call_based_party(&dn, event),
         };
@@ -713,6 +732,11 @@ impl Call {
         if state == PartyState::Connected {
             party.seen |= seen::CONNECTED_CALL_BASED;
         }
+        party.seen |= match (party.state, state) {
+            (PartyState::Connected, PartyState::Held) => seen::HELD,
+            (PartyState::Held, PartyState::Connected) => seen::RETRIEVED,
+            _ => 0,
+        };
         party.set_state(state, at);
         if state == PartyState::Connected || state == PartyState::Alerting {
             self.mark_delivered(index, at);
@@ -743,10 +767,13 @@ impl Call {
         if let Some(ctrl) = event.ctrl_party.clone().filter(|ctrl| !ctrl.is_empty()) {
             party.evidence.ctrl_party = Some(Box::new((ctrl, EventRef::of(event))));
         }
-        if !party.is_live() {
+        if let Some(end) = event.sip_end() {
+            party.evidence.sip_end = Some(Box::new((end, EventRef::of(event))));
+        }
+        if party.exit.is_some() {
             return;
         }
-        party.close(Exit::Released, at, false);
+        party.close(transition::release_exit(event.call_state.as_ref()), at, false);
         party.evidence.close_order = order;
         if party.evidence.close_event.is_none() {
             party.evidence.close_event = Some(EventRef::of(event));

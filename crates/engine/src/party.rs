@@ -4,7 +4,7 @@
 //! A DN that leaves a call and comes back later (a transfer back, a second ringing after a
 //! diversion) is a new party instance, as ICON does it (tlib-events.md §4.5).
 
-use callstitch_tlib::{CallState, DnRole, ReleasingParty, Text, Timestamp};
+use callstitch_tlib::{CallState, DnRole, ReleasingParty, SipEnd, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::event_ref::EventRef;
@@ -91,6 +91,9 @@ pub(crate) struct ReleaseEvidence {
     pub request: Option<Box<(Text, EventRef)>>,
     /// Arrival order of the closing event in the engine (orders closers without seq).
     pub close_order: u64,
+    /// What the SIP layer says ended this party's part (on its EventCallPartyDeleted).
+    #[serde(default)]
+    pub sip_end: Option<Box<(SipEnd, EventRef)>>,
 }
 
 /// A DN on a call.

@@ -32,6 +32,9 @@ pub enum Provenance {
     AbandonPattern,
     #[serde(rename = "inferred-order")]
     InferredOrder,
+    /// The SIP signal that ended a SIP-layer call (crate::sip_release).
+    #[serde(rename = "sip")]
+    Sip,
     #[serde(rename = "unknown")]
     Unknown,
 }
@@ -47,6 +50,7 @@ impl Provenance {
             Provenance::CallState => "call-state",
             Provenance::AbandonPattern => "abandon-pattern",
             Provenance::InferredOrder => "inferred-order",
+            Provenance::Sip => "sip",
             Provenance::Unknown => "unknown",
         }
     }
@@ -70,6 +74,7 @@ impl Provenance {
             | Provenance::DeletedBy => Confidence::High,
             Provenance::Request | Provenance::CallState | Provenance::AbandonPattern => Confidence::Medium,
             Provenance::InferredOrder => Confidence::Low,
+            Provenance::Sip => Confidence::Medium,
             Provenance::Unknown => Confidence::None,
         }
     }
@@ -181,7 +186,7 @@ pub struct CallVerdict {
 
 /// Who released, before it is turned into a verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Releaser {
+pub(crate) enum Releaser {
     Dn(Text),
     /// The other side of `Text`, whose DN nobody reported.
     OtherOf(Text),
@@ -191,7 +196,7 @@ enum Releaser {
 
 /// One rung's answer; its evidence borrows the call's events (at most two per rung).
 #[derive(Debug, Clone)]
-struct Answer<'a> {
+pub(crate) struct Answer<'a> {
     releaser: Releaser,
     provenance: Provenance,
     evidence: [Option<&'a EventRef>; 2],
@@ -199,7 +204,11 @@ struct Answer<'a> {
 }
 
 impl<'a> Answer<'a> {
-    fn new(releaser: Releaser, provenance: Provenance, evidence: [Option<&'a EventRef>; 2]) -> Answer<'a> {
+    pub(crate) fn new(
+        releaser: Releaser,
+        provenance: Provenance,
+        evidence: [Option<&'a EventRef>; 2],
+    ) -> Answer<'a> {
         Answer { releaser, provenance, evidence, conflict: false }
     }
 
@@ -317,13 +326,14 @@ pub(crate) fn call_verdict(call: &Call, outcome: Outcome) -> CallVerdict {
         }
         answers.push(answer);
     }
-    if let Some(first) = closers.first() {
+    if let Some(first) = closers.first().filter(|_| !call.sip_layer) {
         answers.push(Answer::new(
             Releaser::Dn(first.dn.clone()),
             Provenance::InferredOrder,
             close_ref(first),
         ));
     }
+    answers.extend(crate::sip_release::call_answer(call));
     let ctrl_party_raw = call.ctrl_party.as_ref().map(|(raw, _)| raw.clone());
     let Some((answer, conflict, evidence)) = decide(answers) else {
         return CallVerdict {
@@ -460,7 +470,7 @@ fn party_verdict(call: &Call, party: &Party, closers: &[&Party]) -> Option<Party
     })
 }
 
-fn party_answers<'a>(call: &Call, party: &'a Party, closers: &[&'a Party]) -> Vec<Answer<'a>> {
+fn party_answers<'a>(call: &'a Call, party: &'a Party, closers: &[&'a Party]) -> Vec<Answer<'a>> {
     let mut answers = Vec::new();
     let evidence = &party.evidence;
     if let Some((ctrl, event)) = evidence.ctrl_party.as_deref() {
@@ -481,7 +491,9 @@ fn party_answers<'a>(call: &Call, party: &'a Party, closers: &[&'a Party]) -> Ve
     if party.exit == Some(Exit::Abandoned) {
         answers.push(Answer::new(caller(call, party), Provenance::AbandonPattern, close_ref(party)));
     }
-    if let Some(first) = closers.first().filter(|_| closers.iter().any(|closer| closer.dn == party.dn)) {
+    if let Some(first) =
+        closers.first().filter(|_| !call.sip_layer && closers.iter().any(|closer| closer.dn == party.dn))
+    {
         let mut answer =
             Answer::new(Releaser::Dn(first.dn.clone()), Provenance::InferredOrder, close_ref(first));
         if first.dn != party.dn {
@@ -489,6 +501,7 @@ fn party_answers<'a>(call: &Call, party: &'a Party, closers: &[&'a Party]) -> Ve
         }
         answers.push(answer);
     }
+    answers.extend(crate::sip_release::party_answer(call, party));
     answers
 }
 

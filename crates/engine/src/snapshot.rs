@@ -527,6 +527,7 @@ mod tests {
                 P::CallState,
                 P::AbandonPattern,
                 P::InferredOrder,
+                P::Sip,
                 P::Unknown,
             ],
             P::label,
@@ -561,6 +562,7 @@ mod tests {
             O::DestinationBusy,
             O::ReleasedWhileDialing,
             O::Routed,
+            O::Cleared,
             O::InProgress,
             O::Unknown,
         ];
