@@ -61,6 +61,7 @@ const OUTCOMES: &[&str] = &[
     "destination-busy",
     "released-while-dialing",
     "routed",
+    "cleared",
     "in-progress",
     "unknown",
 ];
