@@ -879,7 +879,7 @@ impl Linker {
             .and_then(|segment| segment.history.as_ref())
             .and_then(|history| history.last_transfer_orig_dn.clone());
         let joined = self.component_of.get(&destination).copied();
-        let candidates: Vec<((bool, bool, i64, bool), SegmentId, u64)> = self
+        let candidates: Vec<(IsccPreference, SegmentId, u64)> = self
             .by_site_conn
             .get(&(site.clone(), conn))?
             .iter()
@@ -898,8 +898,12 @@ impl Linker {
                     orig_dn.as_ref().is_some_and(|dn| origin.parties().iter().any(|party| party.dn == *dn));
                 let ended_with_it = ended.abs_diff(start) <= tolerance.unsigned_abs();
                 let elsewhere = joined.is_none() || self.component_of.get(&candidate).copied() != joined;
-                let key =
-                    (elsewhere, !has_dn, if distance <= tolerance { 0 } else { distance }, !ended_with_it);
+                let key = IsccPreference {
+                    elsewhere,
+                    without_dn: !has_dn,
+                    distance: if distance <= tolerance { 0 } else { distance },
+                    ended_apart: !ended_with_it,
+                };
                 fits.then(|| (key, origin.id.clone(), candidate))
             })
             .collect();
@@ -1330,6 +1334,19 @@ impl Linker {
         }
         debug_assert!(self.handles.values().all(|serial| self.segments.contains_key(serial)));
     }
+}
+
+/// How well an ISCC origin candidate fits, best first (fields compare in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct IsccPreference {
+    /// Not already joined to the destination by other evidence.
+    elsewhere: bool,
+    /// No party on the LastTransferOrigDN.
+    without_dn: bool,
+    /// How long before the arrival it ended (0: alive then, or within the tolerance).
+    distance: i64,
+    /// Its end is not within the clock tolerance of the arrival.
+    ended_apart: bool,
 }
 
 /// The engine's key for a call without a CallUUID: `~<first ConnID>-<serial>`.
