@@ -188,7 +188,7 @@ pub struct Linker {
     /// Components waiting for a site not seen yet.
     pub(crate) parked: BTreeSet<u64>,
     /// Components with news not handed out yet (live).
-    pub(crate) dirty: Vec<u64>,
+    pub(crate) dirty: BTreeSet<u64>,
     pub(crate) archive: Archive,
     pub(crate) stats: LinkerStats,
 }
@@ -218,7 +218,7 @@ impl Linker {
             iscc_queue: BTreeMap::new(),
             due: BinaryHeap::new(),
             parked: BTreeSet::new(),
-            dirty: Vec::new(),
+            dirty: BTreeSet::new(),
             archive: Archive::default(),
             stats: LinkerStats::default(),
         }
@@ -435,6 +435,11 @@ impl Linker {
             }
             self.review(component_id, out);
         }
+    }
+
+    /// Live: hands out every interaction with news since the last flush, each once, as it
+    /// stands (the service flushes once per batch it commits).
+    pub fn flush(&mut self, out: &mut impl FnMut(Interaction)) {
         self.emit_dirty(out);
     }
 
@@ -984,7 +989,7 @@ impl Linker {
                 (a, b) => a.or(b),
             };
         }
-        self.dirty.retain(|id| *id != small);
+        self.dirty.remove(&small);
         large
     }
 
@@ -1011,8 +1016,8 @@ impl Linker {
     fn mark(&mut self, component_id: u64) {
         let Some(component) = self.components.get(&component_id) else { return };
         self.due.push(Reverse((i64::MIN, component_id, component.version)));
-        if self.config.live.is_some() && !self.dirty.contains(&component_id) {
-            self.dirty.push(component_id);
+        if self.config.live.is_some() {
+            self.dirty.insert(component_id);
         }
     }
 
@@ -1034,7 +1039,12 @@ impl Linker {
         if let Some(completed) = component.completed {
             // Live: a complete interaction leaves memory once its grace for late evidence passed.
             let forget_at = completed.saturating_add(self.config.revision_grace);
-            if self.estate_time() >= forget_at {
+            let estate = self.estate_time();
+            if self.dirty.contains(&component_id) {
+                // Its news is not handed out yet: after the next flush.
+                let version = component.version;
+                self.due.push(Reverse((forget_at.max(estate.saturating_add(1)), component_id, version)));
+            } else if estate >= forget_at {
                 self.forget(component_id);
             } else {
                 let version = component.version;
@@ -1178,9 +1188,7 @@ impl Linker {
             self.forget(component_id);
             return;
         }
-        if !self.dirty.contains(&component_id) {
-            self.dirty.push(component_id);
-        }
+        self.dirty.insert(component_id);
         let forget_at = estate.saturating_add(self.config.revision_grace);
         self.due.push(Reverse((forget_at, component_id, version)));
     }
@@ -1191,7 +1199,7 @@ impl Linker {
         if self.dirty.is_empty() {
             return;
         }
-        let mut dirty = std::mem::take(&mut self.dirty);
+        let mut dirty: Vec<u64> = std::mem::take(&mut self.dirty).into_iter().collect();
         dirty.sort_by_cached_key(|id| self.component_start(*id));
         for component_id in dirty {
             let news = self.components.get(&component_id).is_some_and(|component| {
@@ -1340,7 +1348,7 @@ impl Linker {
         self.components.remove(&component_id);
         self.stats.forgotten += 1;
         self.parked.remove(&component_id);
-        self.dirty.retain(|id| *id != component_id);
+        self.dirty.remove(&component_id);
         for serial in component.segments {
             self.component_of.remove(&serial);
             self.pending_iscc.remove(&serial);

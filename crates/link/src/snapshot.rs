@@ -49,7 +49,7 @@ pub struct LinkerState {
     /// (estate time, component, version), sorted.
     due: Vec<(i64, u64, u64)>,
     parked: BTreeSet<u64>,
-    dirty: Vec<u64>,
+    dirty: BTreeSet<u64>,
     archive: Archive,
     stats: LinkerStats,
 }

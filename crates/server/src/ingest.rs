@@ -253,6 +253,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                 // The same arrival time as the first time round: the same decisions.
                 self.pipeline.push_at(&parsed, event.arrived_us, &mut settled);
             }
+            self.pipeline.flush(&mut settled);
             replayed += stored.len() as u64;
             let batch =
                 Batch { calls: settled.calls, interactions: settled.interactions, ..Batch::default() };
@@ -427,8 +428,10 @@ impl<S: Store + Clone> IngestLoop<S> {
     /// waited for first (its requests answered, its interactions published), so commits
     /// keep their order and at most one is in flight.
     fn commit_pending(&mut self, force_snapshot: bool) -> Result<(), IngestError> {
+        // Each interaction the batch changed, built once as it stands now.
+        let mut settled = std::mem::take(&mut self.pending_settled);
+        self.pipeline.flush(&mut settled);
         let mut batch = std::mem::take(&mut self.pending);
-        let settled = std::mem::take(&mut self.pending_settled);
         let replies = std::mem::take(&mut self.pending_replies);
         let read_at = self.pending_since.take().unwrap_or_else(Instant::now);
         self.taken.events += batch.events.len() as u64;
@@ -492,6 +495,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.last_tick = Instant::now();
         let mut settled = Settled::default();
         self.pipeline.tick(wall, &mut settled);
+        self.pipeline.flush(&mut settled);
         if settled.is_empty() {
             return Ok(());
         }
