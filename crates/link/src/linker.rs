@@ -1251,6 +1251,9 @@ impl Linker {
             notes: &component.notes,
         };
         let mut built = interaction::build(&segments, &component.edges, &context);
+        built.reopenable = self.config.live.is_some()
+            && lifecycle == Lifecycle::Complete
+            && !self.open_ends(component).is_empty();
         let previous = component.emitted.clone();
         if let Some(previous) = &previous {
             built.first_under_id = previous.id != built.interaction_id;
