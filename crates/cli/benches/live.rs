@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p callstitch --bench live` (CALLSTITCH_BENCH_RATE events/s, default 10000;
 //! CALLSTITCH_BENCH_SECONDS, default 20; CALLSTITCH_BENCH_SNAPSHOT_S, the service's
-//! snapshot_every_s, default 10). Uses the release binary and its simulator.
+//! snapshot_every_s, default 10; CALLSTITCH_BENCH_BINARY, another build's binary to measure
+//! instead, for a before/after in one sitting). Uses the release binary and its simulator.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -45,7 +46,11 @@ fn status_events(base: &str) -> Option<u64> {
 fn main() {
     let rate = env_number("CALLSTITCH_BENCH_RATE", 10_000);
     let seconds = env_number("CALLSTITCH_BENCH_SECONDS", 20);
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_callstitch"));
+    // CALLSTITCH_BENCH_BINARY: another build's binary (an older one, for a before/after on
+    // the same machine at the same time).
+    let binary = std::env::var_os("CALLSTITCH_BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_callstitch")));
     let work = tempfile::tempdir().expect("temp dir");
     let sim = work.path().join("sim");
     let size_mb = (rate * seconds * 400 / 1_000_000).max(20);
@@ -90,10 +95,11 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nlogs = [\"{}\"]\n[ingest]\npoll_ms = 2\nsnapshot_every_s = {snapshot}\n",
+            "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nlogs = [\"{}\"]\n[ingest]\npoll_ms = 2\nsnapshot_every_s = {snapshot}\n{extra}",
             work.path().join("bench.db").display(),
             live.display(),
-            snapshot = env_number("CALLSTITCH_BENCH_SNAPSHOT_S", 10)
+            snapshot = env_number("CALLSTITCH_BENCH_SNAPSHOT_S", 10),
+            extra = std::env::var("CALLSTITCH_BENCH_INGEST").unwrap_or_default().replace(';', "\n")
         ),
     )
     .expect("config");

@@ -157,6 +157,8 @@ pub struct IngestLoop<S: Store + Clone> {
     pending_since: Option<Instant>,
     /// When changed interactions were last handed out for writing.
     last_flush: Instant,
+    /// When the live interactions were last counted for /metrics.
+    last_live_count: Instant,
     /// The commit running while the next batch is built.
     in_flight: Option<InFlight>,
 }
@@ -179,6 +181,9 @@ pub enum IngestError {
     #[error("stored event {seq} cannot be read back: {message}")]
     StoredEvent { seq: u64, message: String },
 }
+
+/// How often the live interactions are counted for `callstitch_interactions_live`.
+const LIVE_COUNT_EVERY: Duration = Duration::from_secs(5);
 
 impl<S: Store + Clone> IngestLoop<S> {
     /// Recovers from the store and gets ready to follow `follow` (sites' log inputs).
@@ -236,6 +241,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             pending_replies: Vec::new(),
             pending_since: None,
             last_flush: Instant::now(),
+            last_live_count: Instant::now(),
             in_flight: None,
         };
         ingest.replay(replay_from)?;
@@ -261,8 +267,10 @@ impl<S: Store + Clone> IngestLoop<S> {
             }
             self.pipeline.flush(&mut settled);
             replayed += stored.len() as u64;
-            let batch =
-                Batch { calls: settled.calls, interactions: settled.interactions, ..Batch::default() };
+            let batch = {
+                let (calls, interactions) = settled.into_rows();
+                Batch { calls, interactions, ..Batch::default() }
+            };
             self.runtime.block_on(self.store.commit(batch))?;
         }
         if replayed > 0 {
@@ -449,10 +457,11 @@ impl<S: Store + Clone> IngestLoop<S> {
         let replies = std::mem::take(&mut self.pending_replies);
         let read_at = self.pending_since.take().unwrap_or_else(Instant::now);
         self.taken.events += batch.events.len() as u64;
-        self.taken.calls += settled.calls.len() as u64;
-        self.taken.interactions += settled.interactions.len() as u64;
-        batch.calls = settled.calls;
-        batch.interactions = settled.interactions;
+        let (calls, interactions) = settled.into_rows();
+        self.taken.calls += calls.len() as u64;
+        self.taken.interactions += interactions.len() as u64;
+        batch.calls = calls;
+        batch.interactions = interactions;
         batch.positions = self.checkpoint_text();
         self.dirty = true;
         if force_snapshot || self.snapshot_due() {
@@ -605,14 +614,18 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.wait_in_flight()
     }
 
-    fn publish(&self, items: Vec<StreamItem>) {
+    fn publish(&mut self, items: Vec<StreamItem>) {
         let (calls, segments) = self.pipeline.in_memory();
         let metrics = &self.shared.metrics;
         metrics.calls_in_progress.set(calls as i64);
         metrics.segments_waiting.set(segments as i64);
         let linker = self.pipeline.stitcher().linker();
-        metrics.interactions_live.set(linker.interactions_in_memory().1 as i64);
         metrics.interactions_archived.set(linker.archived_in_memory() as i64);
+        // Counting live interactions walks every one held: every few seconds, not per commit.
+        if self.last_live_count.elapsed() >= LIVE_COUNT_EVERY {
+            metrics.interactions_live.set(linker.interactions_in_memory().1 as i64);
+            self.last_live_count = Instant::now();
+        }
         for item in items {
             metrics.interactions_written.inc();
             if item.kind == "completed" {

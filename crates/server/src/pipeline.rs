@@ -8,20 +8,36 @@ use callstitch_engine::{EngineConfig, FinishedCall};
 use callstitch_link::{Interaction, LinkerConfig, LiveClock, SiteDirectory};
 use callstitch_recording::Recording;
 use callstitch_store::{CallRecord, InteractionRecord};
+use std::collections::HashMap;
 
 pub use callstitch_pipeline::{Pipeline, SnapshotError};
 
 /// What one or more events settled: rows for the store. An interaction handed out several
-/// times in one batch (live: each change) is written once, as it stands last.
+/// times in one batch (live: each change) is written once, as it stands last, at the place of
+/// its last hand-out; a row it replaces goes from the batch (written after it, a replaced row
+/// would come back).
 #[derive(Debug, Default)]
 pub struct Settled {
     pub calls: Vec<CallRecord>,
-    pub interactions: Vec<InteractionRecord>,
+    /// Hand-outs in order; `None` where a later one took the place.
+    interactions: Vec<Option<InteractionRecord>>,
+    /// Interaction id → its place in `interactions`.
+    places: HashMap<String, usize>,
 }
 
 impl Settled {
     pub fn is_empty(&self) -> bool {
-        self.calls.is_empty() && self.interactions.is_empty()
+        self.calls.is_empty() && self.places.is_empty()
+    }
+
+    /// The interactions to write, each once, in order.
+    pub fn interactions(&self) -> impl Iterator<Item = &InteractionRecord> {
+        self.interactions.iter().flatten()
+    }
+
+    /// The rows: calls and interactions.
+    pub fn into_rows(self) -> (Vec<CallRecord>, Vec<InteractionRecord>) {
+        (self.calls, self.interactions.into_iter().flatten().collect())
     }
 }
 
@@ -32,24 +48,23 @@ impl callstitch_pipeline::Sink for Settled {
 
     fn interaction(&mut self, interaction: Interaction, recording: Recording) {
         let mut record = InteractionRecord::new(&interaction, &recording);
-        // The batch keeps the last revision of each interaction, at the place of its last
-        // hand-out: an earlier revision of it, or a row it replaces, goes (written after it,
-        // a replaced row would come back).
-        let mut kept = Vec::with_capacity(self.interactions.len());
-        for known in self.interactions.drain(..) {
-            if known.id == record.id {
-                record.first |= known.first;
-                for id in known.replaces {
-                    if !record.replaces.contains(&id) && id != record.id {
-                        record.replaces.push(id);
-                    }
+        if let Some(earlier) =
+            self.places.remove(&record.id).and_then(|place| self.interactions[place].take())
+        {
+            record.first |= earlier.first;
+            for id in earlier.replaces {
+                if !record.replaces.contains(&id) && id != record.id {
+                    record.replaces.push(id);
                 }
-            } else if !record.replaces.contains(&known.id) {
-                kept.push(known);
             }
         }
-        kept.push(record);
-        self.interactions = kept;
+        for id in &record.replaces {
+            if let Some(place) = self.places.remove(id) {
+                self.interactions[place] = None;
+            }
+        }
+        self.places.insert(record.id.clone(), self.interactions.len());
+        self.interactions.push(Some(record));
     }
 }
 
@@ -138,9 +153,10 @@ mod tests {
             settled.interaction(interaction, recording);
         }
         let ids: Vec<(&str, u32)> =
-            settled.interactions.iter().map(|record| (record.id.as_str(), record.revision)).collect();
+            settled.interactions().map(|record| (record.id.as_str(), record.revision)).collect();
         assert_eq!(ids, [("joined", 4)]);
-        assert!(!settled.interactions[0].first, "revision 3 was not its first hand-out");
-        assert_eq!(settled.interactions[0].replaces, ["alone"]);
+        let (_, rows) = settled.into_rows();
+        assert!(!rows[0].first, "revision 3 was not its first hand-out");
+        assert_eq!(rows[0].replaces, ["alone"]);
     }
 }
