@@ -375,7 +375,7 @@ impl Engine {
         }
         self.free.push(slot);
         self.live -= 1;
-        let finished = finished::finish(call, reason, self.now);
+        let finished = finished::finish(call, reason, self.now, &self.config.dn_plan);
         self.stats.calls_finished += 1;
         if !finished.complete {
             self.stats.calls_incomplete += 1;
