@@ -312,10 +312,7 @@ fn decide(answers: Vec<Answer<'_>>) -> Decision<'_> {
     let conflict = position.is_some_and(|position| {
         let first = &answers[position];
         first.reading.conflict
-            || answers
-                .iter()
-                .skip(position + 1)
-                .any(|other| decides(other) && other.reading.releaser != first.reading.releaser)
+            || answers.iter().any(|other| decides(other) && other.reading.releaser != first.reading.releaser)
     });
     let mut answers = answers.into_iter();
     match position {
@@ -532,13 +529,13 @@ fn missing_evidence(parties: &[&Party]) -> String {
 
 /// `#123 EventReleased of 7001 at SIPServer1`, or as much of it as is known.
 fn describe_close(party: &Party) -> String {
-    match &party.evidence.close_event {
-        Some(event) => {
+    party.evidence.close_event.as_ref().map_or_else(
+        || format!("the release of {}", party.dn),
+        |event| {
             let seq = event.seq.map(|seq| format!("#{seq} ")).unwrap_or_default();
             format!("{seq}{} of {} at {}", event.message, party.dn, event.site)
-        }
-        None => format!("the release of {}", party.dn),
-    }
+        },
+    )
 }
 
 const ORDER_IS_NOT_EVIDENCE: &str =
@@ -683,5 +680,41 @@ fn relative(party: &Party, releaser: &Releaser) -> (ReleasedBy, Option<Text>) {
         Releaser::Dn(dn) => (ReleasedBy::Other, Some(dn.clone())),
         Releaser::OtherOf(_) => (ReleasedBy::Other, None),
         Releaser::Application | Releaser::Network => (ReleasedBy::Other, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_rung_has_the_confidence_of_release_md_and_the_first_four_are_reported() {
+        use Provenance as P;
+        let table = [
+            (P::CtrlPartyCall, Confidence::High, true),
+            (P::CtrlPartyParty, Confidence::High, true),
+            (P::ReleasingParty, Confidence::High, true),
+            (P::DeletedBy, Confidence::High, true),
+            (P::Request, Confidence::Medium, false),
+            (P::CallState, Confidence::Medium, false),
+            (P::AbandonPattern, Confidence::Medium, false),
+            (P::InferredOrder, Confidence::Low, false),
+            (P::Unknown, Confidence::None, false),
+        ];
+        for (provenance, confidence, reported) in table {
+            assert_eq!(provenance.confidence(), confidence, "{provenance:?}");
+            assert_eq!(provenance.is_reported(), reported, "{provenance:?}");
+        }
+    }
+
+    #[test]
+    fn the_ladders_run_in_the_order_of_release_md_and_confidence_never_rises_down_them() {
+        let call: Vec<Provenance> = CALL_LADDER.iter().map(|(provenance, _)| *provenance).collect();
+        let party: Vec<Provenance> = PARTY_LADDER.iter().map(|(provenance, _)| *provenance).collect();
+        for ladder in [call, party] {
+            assert!(ladder.windows(2).all(|pair| pair[0] < pair[1]), "{ladder:?}");
+            assert!(ladder.windows(2).all(|pair| pair[0].confidence() <= pair[1].confidence()), "{ladder:?}");
+            assert_eq!(ladder.last(), Some(&Provenance::InferredOrder), "the low rung comes last");
+        }
     }
 }

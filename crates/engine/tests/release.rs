@@ -77,8 +77,39 @@ fn normal_release_with_neither_is_unknown_with_the_first_releaser_as_candidate()
     }
     let a = call.party("7001").unwrap().verdict.as_ref().unwrap().candidate.as_ref().unwrap();
     assert_eq!((a.released_by, a.by.as_deref()), (ReleasedBy::Itself, None));
-    let b = call.party("7002").unwrap().verdict.as_ref().unwrap().candidate.as_ref().unwrap();
+    let b = call.party("7002").unwrap().verdict.as_ref().unwrap();
+    let messages: Vec<&str> = b.evidence.iter().map(|event| event.message.name()).collect();
+    assert_eq!(messages, ["EventReleased", "EventReleased"], "A's release, read first, and B's own");
+    let b = b.candidate.as_ref().unwrap();
     assert_eq!((b.released_by, b.by.as_deref()), (ReleasedBy::Other, Some("7001")));
+}
+
+#[test]
+fn a_party_that_left_by_transfer_gets_no_candidate_from_the_order_of_the_last_releases() {
+    let call = single("x11_single_step_transfer_no_releasing_party.log");
+    let b = call.party("7002").unwrap().verdict.as_ref().unwrap();
+    assert_eq!((b.released_by, b.provenance, b.counts_for_call), (ReleasedBy::Unknown, P::Unknown, false));
+    assert!(b.candidate.is_none(), "B is not one of the last two releases: {:?}", b.candidate);
+    assert_eq!(candidate(&call), (Some("7003"), EnderKind::Agent, P::InferredOrder, Confidence::Low));
+}
+
+#[test]
+fn releasing_party_unknown_without_ctrl_party_is_unknown_with_the_candidate_and_its_reason() {
+    let call = single("r8_releasing_party_unknown.log");
+    assert_eq!(call.release.outcome, "completed");
+    assert_eq!(candidate(&call), (Some("7002"), EnderKind::Agent, P::InferredOrder, Confidence::Low));
+    let reason = "no CtrlParty, ReleasingParty '3 Unknown'; #4101 EventReleased of 7002 at SIPServer1 came \
+                  first of the last releases in the server's sequence, but the events of one step may arrive \
+                  in any order, so the order does not say who released";
+    assert_eq!(call.release.candidate.as_ref().unwrap().reason, reason);
+    let a = call.party("7001").unwrap().verdict.as_ref().unwrap();
+    assert_eq!(
+        (a.released_by, a.provenance, a.releasing_party_raw.as_deref()),
+        (ReleasedBy::Unknown, P::Unknown, Some("3 Unknown"))
+    );
+    let candidate = a.candidate.as_ref().unwrap();
+    assert_eq!((candidate.released_by, candidate.by.as_deref()), (ReleasedBy::Other, Some("7002")));
+    assert_eq!(candidate.reason, reason, "the same evidence read from 7001's side");
 }
 
 #[test]
@@ -229,6 +260,22 @@ fn rung_2_deletions_naming_different_parties_are_a_conflict() {
     assert_eq!(messages, ["EventCallPartyDeleted", "EventCallPartyDeleted", "EventReleased"]);
     let a = call.party("7001").unwrap().verdict.as_ref().unwrap();
     assert!(!a.conflict, "each party's own deletion is consistent");
+}
+
+#[test]
+fn rung_3_remote_without_other_dn_is_the_other_party_that_released() {
+    let call = single("l3_remote_without_other_dn.log");
+    assert_eq!(ended_by(&call), (Some("7001"), EnderKind::Agent, P::ReleasingParty, Confidence::High, false));
+    assert_eq!(party_verdict(&call, "7002"), (ReleasedBy::Other, Some("7001".into()), P::ReleasingParty));
+}
+
+#[test]
+fn rung_3_remote_without_other_dn_is_the_customer_the_earlier_events_named() {
+    let call = single("l3_remote_to_the_unmonitored_customer.log");
+    assert_eq!(
+        ended_by(&call),
+        (Some("+15551230000"), EnderKind::Customer, P::ReleasingParty, Confidence::High, false)
+    );
 }
 
 #[test]
