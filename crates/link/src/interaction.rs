@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use callstitch_engine::EnderKind;
+use callstitch_engine::{Confidence, EnderKind};
 use callstitch_tlib::Text;
 use serde::Serialize;
 
@@ -56,6 +56,23 @@ pub struct EndedBy {
     /// The rung of the release ladder that decided it (release.md §3).
     pub provenance: &'static str,
     pub conflict: bool,
+    /// When `who` is `unknown` but a low rung had an answer: that answer, its rung, its
+    /// confidence and why it cannot decide (docs/trace-json.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<EndedByCandidate>,
+}
+
+/// A guess about who ended a segment or the interaction, never a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndedByCandidate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dn: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<Text>,
+    pub who: &'static str,
+    pub provenance: &'static str,
+    pub confidence: &'static str,
+    pub reason: String,
 }
 
 /// One end of an edge.
@@ -348,19 +365,34 @@ fn last_customer_segment<'a>(
 }
 
 fn ended_by(segment: &Segment) -> EndedBy {
-    let verdict = &segment.release;
-    let who = match verdict.ended_by.kind {
+    let who = |kind: EnderKind| match kind {
         EnderKind::Customer => "customer",
         EnderKind::Agent => "agent",
         EnderKind::System | EnderKind::Application | EnderKind::Network => "system",
         EnderKind::Unknown => "unknown",
     };
+    let site = |dn: &Option<Text>| dn.as_ref().map(|_| segment.id.site.clone());
+    let verdict = &segment.release;
+    let candidate = verdict.candidate.as_ref().map(|candidate| EndedByCandidate {
+        dn: candidate.ended_by.dn.clone(),
+        site: site(&candidate.ended_by.dn),
+        who: who(candidate.ended_by.kind),
+        provenance: candidate.provenance.label(),
+        confidence: match candidate.confidence {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+            Confidence::None => "none",
+        },
+        reason: candidate.reason.clone(),
+    });
     EndedBy {
         dn: verdict.ended_by.dn.clone(),
-        site: verdict.ended_by.dn.as_ref().map(|_| segment.id.site.clone()),
-        who,
+        site: site(&verdict.ended_by.dn),
+        who: who(verdict.ended_by.kind),
         provenance: verdict.provenance.label(),
         conflict: verdict.conflict,
+        candidate,
     }
 }
 
