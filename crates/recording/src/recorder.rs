@@ -72,7 +72,7 @@ pub enum Provenance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Heard {
     pub dn: Text,
-    /// `agent`, `external` (the customer), ...
+    /// `customer` or `agent`.
     pub kind: &'static str,
     pub site: Text,
     pub from: String,
@@ -806,10 +806,11 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
             if matches!(party.kind, "queue" | "routing-point") {
                 continue;
             }
-            let (Some(first), Some(last)) = (party.connected_time, party.last_time.or(seg.end)) else {
+            let connected = party.connected_time.or_else(|| unreported_connection(party));
+            let (Some(first), Some(last)) = (connected, party.last_time.or(seg.end)) else {
                 continue;
             };
-            add(&party.dn, party.kind, &seg.report.site, first.max(gate), last);
+            add(&party.dn, heard_kind(party), &seg.report.site, first.max(gate), last);
         }
         if let (Some(customer), false, true) =
             (customer, customer_seen, matches!(seg.report.role, "root" | "hop"))
@@ -833,6 +834,23 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
             party
         })
         .collect()
+}
+
+/// The customer's connection when the segment does not report one: a customer seen through
+/// call monitoring (EventCallParty*, which the segment's connected time does not read) is on
+/// the conversation from its first event, as the interaction's ANI is on a main call for the
+/// call's life; one that abandoned never was.
+fn unreported_connection(party: &SegmentParty) -> Option<Timestamp> {
+    (party.kind == "external" && party.exit != Some("abandoned")).then_some(party.first_time).flatten()
+}
+
+/// `customer` for the customer (an external party), else the party's kind.
+fn heard_kind(party: &SegmentParty) -> &'static str {
+    if party.kind == "external" {
+        "customer"
+    } else {
+        party.kind
+    }
 }
 
 /// For each segment, from when the file's conversation includes it (`None`: never).
