@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _, Result};
 use callstitch_tlib::json::JsonLinesReader;
 use callstitch_tlib::tlog::{LogReader, ParseStats, ReaderOptions};
-use callstitch_tlib::{Event, Text};
+use callstitch_tlib::{Event, Text, Timestamp};
 
 use crate::progress::Progress;
 
@@ -354,13 +354,32 @@ impl SourceReader {
 struct Stream<'s> {
     pending: std::slice::Iter<'s, Source>,
     current: Option<(SourceReader, &'s Source)>,
-    /// The time of the last event that had one, for the events that have none.
-    last_time: i64,
+    /// Where the stream stands in the merge: its next event's time as its site's clock
+    /// believes it (the last believed time for events with none, or with one far off).
+    key: i64,
+    clock: callstitch_engine::SiteClock,
 }
 
 impl<'s> Stream<'s> {
     fn new(sources: &'s [Source]) -> Stream<'s> {
-        Stream { pending: sources.iter(), current: None, last_time: i64::MIN }
+        Stream {
+            pending: sources.iter(),
+            current: None,
+            key: i64::MIN,
+            clock: callstitch_engine::SiteClock::default(),
+        }
+    }
+
+    /// T-Server log files: one site each (JSON lines may mix sites).
+    fn single_site(&self) -> bool {
+        self.current.as_ref().map_or(true, |(_, source)| source.format == Format::Log)
+            && self.pending.as_slice().iter().all(|source| source.format == Format::Log)
+    }
+
+    /// The floor the stream's next event gives its site.
+    fn floor(&self, next: &Event) -> Option<Merged> {
+        (self.single_site() && self.key != i64::MIN)
+            .then(|| Merged::Floor { site: next.site.clone(), time: Timestamp(self.key) })
     }
 
     fn current_bytes(&self) -> u64 {
@@ -385,7 +404,9 @@ impl<'s> Stream<'s> {
             match reader.next(reading) {
                 Ok(Some(event)) => {
                     if let Some(time) = event.time() {
-                        self.last_time = time.0;
+                        let config = callstitch_engine::ClockConfig::default();
+                        self.clock.observe(time.0, config, None);
+                        self.key = self.clock.now().unwrap_or(time.0);
                     }
                     return Some(event);
                 }
@@ -417,13 +438,43 @@ pub fn read_events(
     Ok(reading.finish())
 }
 
-/// Reads every site's sources as one stream per site (rotated segments in order) and merges
-/// the sites by event time, so that evidence between sites meets while both calls are still
-/// in memory. Events without a time keep their place in their site's stream.
+/// What the time-merged reading hands on: events, and what it knows of each site's input.
+#[derive(Debug)]
+pub enum Merged {
+    Event(Event),
+    /// No event of `site` will come before this time (its log's next event is there).
+    Floor {
+        site: Text,
+        time: Timestamp,
+    },
+    /// The site's log ended.
+    Ended {
+        site: Text,
+    },
+}
+
+/// Reads every source, merging the sites by time: each site's files stay in their order
+/// (rotated segments by start), and the site whose next event is earliest goes next.
 pub fn read_events_by_time(
     sources: &[Source],
     options: &ReadOptions,
     mut sink: impl FnMut(Event) -> Result<()>,
+) -> Result<ReadSummary> {
+    read_merged(sources, options, |merged| match merged {
+        Merged::Event(event) => sink(event),
+        Merged::Floor { .. } | Merged::Ended { .. } => Ok(()),
+    })
+}
+
+/// [`read_events_by_time`], also telling how far each site's log has come. A site's next
+/// event time counts through the same per-site clock the engine keeps
+/// (`callstitch_engine::clock`): one event dated far from its neighbours neither holds its
+/// log back nor moves its site's time. Only T-Server log files (one site each) tell floors
+/// and ends; a JSON-lines stream may hold several sites and tells none.
+pub fn read_merged(
+    sources: &[Source],
+    options: &ReadOptions,
+    mut sink: impl FnMut(Merged) -> Result<()>,
 ) -> Result<ReadSummary> {
     let mut reading = Reading::new(sources, options);
     let mut streams: Vec<Stream<'_>> = site_groups(sources).into_iter().map(Stream::new).collect();
@@ -431,8 +482,11 @@ pub fn read_events_by_time(
     let mut waiting: Vec<Option<Event>> = Vec::with_capacity(streams.len());
     for (index, stream) in streams.iter_mut().enumerate() {
         let event = stream.next(&mut reading);
-        if event.is_some() {
-            heads.push(std::cmp::Reverse((stream.last_time, index)));
+        if let Some(event) = &event {
+            heads.push(std::cmp::Reverse((stream.key, index)));
+            if let Some(floor) = stream.floor(event) {
+                sink(floor)?;
+            }
         }
         waiting.push(event);
     }
@@ -443,10 +497,19 @@ pub fn read_events_by_time(
             let open: u64 = streams.iter().map(Stream::current_bytes).sum();
             reading.progress.set(reading.closed_bytes + open);
         }
-        sink(event)?;
-        let next = streams[index].next(&mut reading);
-        if next.is_some() {
-            heads.push(std::cmp::Reverse((streams[index].last_time, index)));
+        let site = event.site.clone();
+        sink(Merged::Event(event))?;
+        let stream = &mut streams[index];
+        let next = stream.next(&mut reading);
+        match &next {
+            Some(event) => {
+                heads.push(std::cmp::Reverse((stream.key, index)));
+                if let Some(floor) = stream.floor(event) {
+                    sink(floor)?;
+                }
+            }
+            None if stream.single_site() => sink(Merged::Ended { site })?,
+            None => {}
         }
         waiting[index] = next;
     }

@@ -45,9 +45,9 @@ fn simulate(out: &Path, interactions: u32, segment_mb: Option<u32>) {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
-/// The base config with the default clock margin: sites written live lag each other.
+/// The base config: sites written live lag each other; a site is idle after a minute.
 fn crash_base(dir: &Path) -> String {
-    base_config(dir).replace("clock_margin_s = 0", "clock_margin_s = 30")
+    base_config(dir)
 }
 
 fn config(dir: &Path, logs: &[(String, PathBuf)]) -> String {
@@ -87,9 +87,9 @@ fn all_interactions(service: &Service) -> BTreeMap<String, Value> {
     }
 }
 
-/// Waits until every event is stored, no call is in progress, and what is written has
-/// stopped changing (the linker keeps written interactions a while for late evidence, so
-/// its memory does not go to zero).
+/// Waits until every event is stored, no call is in progress, every interaction written is
+/// complete (none live or settling), and what is written has stopped changing (the linker
+/// keeps written interactions a while for late evidence, so its memory does not go to zero).
 fn settled(service: &Service, events: u64) -> Value {
     let start = Instant::now();
     let mut last: Option<Value> = None;
@@ -97,6 +97,11 @@ fn settled(service: &Service, events: u64) -> Value {
         let status = service.wait_for("/v1/status", SETTLE, |status| {
             status["stored"]["events"] == events && status["in_memory"]["calls_in_progress"] == 0
         });
+        for state in ["live", "settling"] {
+            service.wait_for(&format!("/v1/interactions?state={state}&limit=1"), SETTLE, |page| {
+                page["items"].as_array().is_some_and(Vec::is_empty)
+            });
+        }
         if last.as_ref() == Some(&status["stored"]) {
             return status;
         }

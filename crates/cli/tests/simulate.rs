@@ -92,6 +92,66 @@ fn bad_settings_are_usage_errors() {
         Some(2)
     );
     assert_eq!(callstitch(&["verify", "missing-truth.jsonl", "missing.jsonl"]).status.code(), Some(2));
+    for bad in [
+        &["--long-calls", "120%"][..],
+        &["--long-calls", "some"],
+        &["--keep-conn", "2.5"],
+        &["--conn-reuse-after", "soon"],
+        &["--scenarios", "teleport"],
+        &["--scenarios", "acd=0"],
+        &["--sites", "2", "--scenarios", "sip-refer-transfer"],
+        &["--scale", "--long-calls", "10"],
+    ] {
+        let mut args = vec!["simulate", "--out", out];
+        args.extend_from_slice(bad);
+        let output = callstitch(&args);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+#[test]
+fn the_issue_12_options_repeat_byte_for_byte_and_shape_the_estate() {
+    let first = tempfile::tempdir().expect("a temporary directory");
+    let second = tempfile::tempdir().expect("a temporary directory");
+    let options = [
+        "--sites",
+        "5",
+        "--long-calls",
+        "50%",
+        "--skew-ms",
+        "8000",
+        "--keep-conn",
+        "100",
+        "--conn-reuse",
+        "10%",
+        "--conn-reuse-after",
+        "1m",
+        "--scenarios",
+        "return-trip,sip-reinvite-transfer=2",
+    ];
+    simulate(first.path(), &options);
+    simulate(second.path(), &options);
+    let written = files(first.path());
+    assert_eq!(written, files(second.path()));
+    let center: serde_json::Value = serde_json::from_slice(&written["center.json"]).expect("center.json");
+    let skews: Vec<i64> = center["sites"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|site| site["skew_micros"].as_i64())
+        .collect();
+    assert!(
+        skews.iter().all(|skew| skew.abs() <= 8_000_000) && skews.iter().any(|skew| skew.abs() > 450_000)
+    );
+    let truth = String::from_utf8_lossy(&written["truth.jsonl"]).into_owned();
+    let scenarios: std::collections::BTreeSet<String> = truth
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|interaction| interaction["scenario"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(scenarios, ["return-trip", "sip-reinvite-transfer"].map(str::to_string).into());
+    let stats = parse_stats(first.path());
+    assert_eq!(stats["problems"], serde_json::json!({}), "{stats}");
 }
 
 #[test]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::DnPlan;
 use crate::deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 use crate::event_ref::EventRef;
+use crate::news::{Told, TransferHistory};
 use crate::party::{kind_of, seen, KindContext, Party};
 use crate::state::{Exit, PartyState};
 use crate::transition::{self, starts_party};
@@ -124,6 +125,12 @@ pub(crate) struct Call {
     pub deadline: Option<i64>,
     /// Slot generation in the engine, so stale timers are ignored.
     pub generation: u32,
+    /// ISCC call history: the first LastTransfer* the call's events carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<TransferHistory>,
+    /// What the engine's listener was told of the call so far.
+    #[serde(default)]
+    pub told: Told,
 }
 
 const MAX_OTHER_DNS: usize = 8;
@@ -169,6 +176,8 @@ impl Call {
             last_activity: i64::MIN,
             deadline: None,
             generation: 0,
+            history: None,
+            told: Told::default(),
         }
     }
 
@@ -246,6 +255,15 @@ impl Call {
         fill(&mut self.dnis, &event.dnis);
         if let Some(uuid) = event.orig_call_uuid.as_ref().filter(|uuid| !uuid.as_str().is_empty()) {
             self.orig_call_uuid.get_or_insert_with(|| uuid.clone());
+        }
+        if self.history.is_none() && event.last_transfer_home_location.is_some() {
+            if let Some(conn) = event.last_transfer_conn_id {
+                self.history = Some(TransferHistory {
+                    last_transfer_conn_id: Some(conn),
+                    last_transfer_home_location: event.last_transfer_home_location.clone(),
+                    last_transfer_orig_dn: event.last_transfer_orig_dn.clone(),
+                });
+            }
         }
     }
 

@@ -4,6 +4,8 @@
 //! All durations are in microseconds of *event time* (the servers' AttributeTimeStamp, or the
 //! log clock): the engine never reads a wall clock.
 
+use crate::clock::ClockConfig;
+
 /// One second in microseconds, for building configurations.
 pub const SECOND: i64 = 1_000_000;
 
@@ -27,6 +29,9 @@ pub struct EngineConfig {
     /// Which DNs the deployment knows to be its own or outside numbers; it overrides what the
     /// events suggest about a party's kind (docs/engine.md, "Party kinds").
     pub dn_plan: DnPlan,
+    /// How far a site's clock may step at once before the step needs a second event to
+    /// confirm it (see [`crate::clock`]).
+    pub clock: ClockConfig,
 }
 
 /// A deployment's numbering plan, by DN prefix: what the events cannot say for sure (a
@@ -65,6 +70,7 @@ impl Default for EngineConfig {
             handoff_grace: 30 * SECOND,
             dedupe_window: 16_384,
             dn_plan: DnPlan::default(),
+            clock: ClockConfig::default(),
         }
     }
 }

@@ -15,10 +15,12 @@ use callstitch_tlib::{CallUuid, ConnId, DnRole, Event, Message, Text, Timestamp}
 use serde::{Deserialize, Serialize};
 
 use crate::call::{via, Call, CallPointer, MergeHow, MoveIn};
+use crate::clock::{Reading, SiteClock};
 use crate::config::{EngineConfig, SECOND};
 use crate::deviation::{DeviationKind, InferenceKind};
 use crate::finished::{self, EndReason, FinishedCall};
 use crate::hash::FxHashMap;
+use crate::news::{CallHandle, CallSink, Evidence, OnFinished, OpenedCall};
 use crate::party::{seen, Party};
 use crate::state::{Exit, PartyState};
 use crate::transition::{is_party_event, starts_party};
@@ -41,6 +43,10 @@ pub struct EngineStats {
     pub calls_incomplete: u64,
     /// The most calls in memory at once.
     pub peak_live_calls: u64,
+    /// Events whose time their site's clock did not believe (far from the site's other
+    /// events: see [`crate::clock`]); they were applied, their time moved no clock.
+    #[serde(default)]
+    pub clock_outliers: u64,
 }
 
 /// What an event is to the engine.
@@ -79,7 +85,7 @@ fn route(message: &Message) -> Route {
     }
 }
 
-/// One site (T-Server): its live-call indexes and its duplicate window.
+/// One site (T-Server): its clock, its live-call indexes and timers, its duplicate window.
 pub(crate) struct Site {
     pub(crate) name: Text,
     pub(crate) by_uuid: FxHashMap<CallUuid, u32>,
@@ -87,6 +93,12 @@ pub(crate) struct Site {
     /// (sequence number, message) of recent events, at `seq % len`: sequence numbers are
     /// dense per site, so this ring remembers about the last `len` events with no hashing.
     pub(crate) seen: Vec<(u64, u32)>,
+    /// The site's own event time: its calls' timers run on it and on nothing else.
+    pub(crate) clock: SiteClock,
+    /// (deadline, slot, generation) of this site's calls waiting to be finished.
+    pub(crate) timers: BinaryHeap<Reverse<(i64, u32, u32)>>,
+    /// When this site's calls are next checked for the idle timeout (site time).
+    pub(crate) next_sweep: i64,
 }
 
 /// An empty ring slot (no event has this sequence number and message key together).
@@ -94,7 +106,20 @@ pub(crate) const NO_EVENT: (u64, u32) = (u64::MAX, u32::MAX);
 
 impl Site {
     pub(crate) fn new(name: Text) -> Site {
-        Site { name, by_uuid: FxHashMap::default(), by_conn: FxHashMap::default(), seen: Vec::new() }
+        Site {
+            name,
+            by_uuid: FxHashMap::default(),
+            by_conn: FxHashMap::default(),
+            seen: Vec::new(),
+            clock: SiteClock::default(),
+            timers: BinaryHeap::new(),
+            next_sweep: i64::MIN,
+        }
+    }
+
+    /// The site's time (µs); `i64::MIN` before its first event.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now().unwrap_or(i64::MIN)
     }
 }
 
@@ -113,11 +138,11 @@ pub struct Engine {
     pub(crate) slots: Vec<Slot>,
     pub(crate) free: Vec<u32>,
     pub(crate) live: usize,
-    /// (deadline, slot, generation) of calls waiting to be finished.
-    pub(crate) timers: BinaryHeap<Reverse<(i64, u32, u32)>>,
-    /// Event time: the latest time seen, in microseconds (i64::MIN before any).
-    pub(crate) now: i64,
-    pub(crate) next_sweep: i64,
+    /// No event time beyond this is believed (the live service's wall clock plus a
+    /// tolerance); configuration of the moment, not state.
+    pub(crate) ceiling: Option<i64>,
+    /// Slots whose news is not told yet (see [`Engine::tell`]).
+    pub(crate) touched: Vec<u32>,
     pub(crate) serial: u64,
     /// Arrival counter: orders closings when sequence numbers are missing.
     pub(crate) order: u64,
@@ -139,9 +164,8 @@ impl Engine {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
-            timers: BinaryHeap::new(),
-            now: i64::MIN,
-            next_sweep: i64::MIN,
+            ceiling: None,
+            touched: Vec::new(),
             serial: 0,
             order: 0,
             stats: EngineStats::default(),
@@ -175,36 +199,71 @@ impl Engine {
         (calls, engine.stats.clone())
     }
 
-    /// Applies one event. Calls that end (now or by the time this event's time stamp shows)
-    /// are handed to `out`.
+    /// Applies one event. Calls that end (now, or by the time this event's site's clock
+    /// shows) are handed to `out`.
     pub fn apply(&mut self, event: &Event, out: &mut impl FnMut(FinishedCall)) {
+        self.apply_to(event, &mut OnFinished(out));
+    }
+
+    /// Applies one event, telling `sink` of calls that open, evidence they show and calls
+    /// that finish.
+    pub fn apply_to(&mut self, event: &Event, sink: &mut impl CallSink) {
         self.stats.events += 1;
         self.order += 1;
-        if let Some(time) = event.time() {
-            self.advance(time.0, out);
-        }
         let site = self.site_index(&event.site);
+        if let Some(time) = event.time() {
+            self.read_clock(site, time.0, sink);
+        }
         if self.is_duplicate(site, event) {
             self.stats.duplicates += 1;
             return;
         }
         match route(&event.message) {
-            Route::Party | Route::CallBased => self.on_call_event(site, event, out),
+            Route::Party | Route::CallBased => self.on_call_event(site, event, sink),
             Route::Request => self.on_attached(site, event, true),
             Route::Other => self.on_attached(site, event, false),
             Route::LinkLoss => self.on_link_loss(site, event),
         }
+        self.tell(event, sink);
     }
 
-    /// Moves event time forward to `time` (the live service calls this on a tick): calls whose
-    /// linger, hand-off grace or idle timeout has run out are finished.
+    /// Moves every site's clock on to at least `time` (the live service calls this on a
+    /// tick when nothing comes): calls whose linger, hand-off grace or idle timeout has run
+    /// out are finished.
     pub fn advance_to(&mut self, time: Timestamp, out: &mut impl FnMut(FinishedCall)) {
-        self.advance(time.0, out);
+        self.advance_all_to(time, &mut OnFinished(out));
+    }
+
+    /// [`Engine::advance_to`] with every kind of news.
+    pub fn advance_all_to(&mut self, time: Timestamp, sink: &mut impl CallSink) {
+        for site in 0..self.sites.len() {
+            self.sites[site].clock.advance_to(time.0);
+            self.run_site_timers(site, sink);
+        }
+    }
+
+    /// Moves one site's clock on to at least `time` (the live service's tick for a site that
+    /// went quiet): its calls whose waits ran out are finished.
+    pub fn advance_site_to(&mut self, site: &str, time: Timestamp, sink: &mut impl CallSink) {
+        let Some(index) = self.sites.iter().position(|known| known.name == site) else { return };
+        self.sites[index].clock.advance_to(time.0);
+        self.run_site_timers(index, sink);
+    }
+
+    /// No event time beyond `ceiling` (µs) is believed: the live service passes its wall
+    /// clock plus a tolerance. `None` (the default) for reading files.
+    pub fn set_ceiling(&mut self, ceiling: Option<i64>) {
+        self.ceiling = ceiling;
     }
 
     /// Ends the input: every call still in memory is finished, complete if its end was seen
     /// (it was lingering), incomplete otherwise. The engine is empty afterwards.
     pub fn finish(&mut self, out: &mut impl FnMut(FinishedCall)) {
+        self.finish_all(&mut OnFinished(out));
+    }
+
+    /// [`Engine::finish`] with every kind of news.
+    pub fn finish_all(&mut self, sink: &mut impl CallSink) {
         let mut remaining: Vec<(u64, u32)> = self
             .slots
             .iter()
@@ -214,10 +273,23 @@ impl Engine {
         remaining.sort_unstable();
         for (_, slot) in remaining {
             let reason = self.end_reason_at_finish(slot);
-            self.finish_slot(slot, reason, out);
+            self.finish_slot(slot, reason, sink);
         }
-        self.timers.clear();
+        for site in &mut self.sites {
+            site.timers.clear();
+        }
         debug_assert_eq!(self.live, 0);
+    }
+
+    /// The clock of `site` (µs), `None` before its first event.
+    pub fn site_clock(&self, site: &str) -> Option<i64> {
+        self.sites.iter().find(|known| known.name == site).and_then(|known| known.clock.now())
+    }
+
+    /// Every site with its clock (µs, `None` before its first event) and how many of its
+    /// event times were not believed, in the order the sites were first seen.
+    pub fn site_clocks(&self) -> impl Iterator<Item = (&Text, Option<i64>, u64)> + '_ {
+        self.sites.iter().map(|site| (&site.name, site.clock.now(), site.clock.outliers()))
     }
 
     fn end_reason_at_finish(&self, slot: u32) -> EndReason {
@@ -234,53 +306,151 @@ impl Engine {
     }
 
     // -----------------------------------------------------------------------------------
-    // Time
+    // Time: one clock per site
 
-    fn advance(&mut self, time: i64, out: &mut impl FnMut(FinishedCall)) {
-        if time <= self.now {
-            return;
+    /// Reads an event's time on its site's clock; the site's due timers run.
+    fn read_clock(&mut self, site: usize, time: i64, sink: &mut impl CallSink) {
+        let (config, ceiling) = (self.config.clock, self.ceiling);
+        let clock = &mut self.sites[site].clock;
+        let before = clock.now();
+        if clock.observe(time, config, ceiling) == Reading::Suspect {
+            self.stats.clock_outliers += 1;
         }
-        self.now = time;
-        self.run_timers(out);
-        if self.now >= self.next_sweep {
-            self.sweep_idle(out);
-            self.next_sweep = self.now.saturating_add((self.config.idle_timeout / 8).max(SECOND));
+        if clock.now() != before {
+            self.run_site_timers(site, sink);
         }
     }
 
-    fn run_timers(&mut self, out: &mut impl FnMut(FinishedCall)) {
-        while let Some(Reverse((deadline, slot, generation))) = self.timers.peek().copied() {
-            if deadline > self.now {
-                return;
+    fn run_site_timers(&mut self, site: usize, sink: &mut impl CallSink) {
+        let now = self.sites[site].now();
+        while let Some(Reverse((deadline, slot, generation))) = self.sites[site].timers.peek().copied() {
+            if deadline > now {
+                break;
             }
-            self.timers.pop();
+            self.sites[site].timers.pop();
             let due = self.slots.get(slot as usize).is_some_and(|entry| {
                 entry.generation == generation
                     && entry.call.as_ref().is_some_and(|call| call.deadline == Some(deadline))
             });
             if due {
-                self.finish_slot(slot, EndReason::Released, out);
+                self.finish_slot(slot, EndReason::Released, sink);
             }
+        }
+        if now >= self.sites[site].next_sweep {
+            self.sweep_idle(site, sink);
+            self.sites[site].next_sweep = now.saturating_add((self.config.idle_timeout / 8).max(SECOND));
         }
     }
 
-    fn sweep_idle(&mut self, out: &mut impl FnMut(FinishedCall)) {
-        let limit = self.now.saturating_sub(self.config.idle_timeout);
+    fn sweep_idle(&mut self, site: usize, sink: &mut impl CallSink) {
+        let limit = self.sites[site].now().saturating_sub(self.config.idle_timeout);
         let idle: Vec<u32> = self
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, slot)| slot.call.as_ref().is_some_and(|call| call.last_activity <= limit))
+            .filter(|(_, slot)| {
+                slot.site as usize == site
+                    && slot.call.as_ref().is_some_and(|call| call.last_activity <= limit)
+            })
             .map(|(index, _)| index as u32)
             .collect();
         for slot in idle {
-            self.finish_slot(slot, EndReason::IdleTimeout, out);
+            self.finish_slot(slot, EndReason::IdleTimeout, sink);
         }
     }
 
-    /// The time to give an event: its own, else the engine's.
-    fn time_of(&self, event: &Event) -> Option<i64> {
-        event.time().map(|time| time.0).or((self.now != i64::MIN).then_some(self.now))
+    /// The time to give an event: its own, else its site's.
+    fn time_of(&self, site: usize, event: &Event) -> Option<i64> {
+        let now = self.sites[site].now();
+        event.time().map(|time| time.0).or((now != i64::MIN).then_some(now))
+    }
+
+    /// The time of a call's latest activity, for the idle timeout: the site's clock, or the
+    /// event's own time when it is ahead (a suspect time counts for its own call only).
+    fn activity_time(&self, site: usize, event: &Event) -> i64 {
+        let now = self.sites[site].now();
+        event.time().map_or(now, |time| now.max(time.0))
+    }
+
+    // -----------------------------------------------------------------------------------
+    // News
+
+    /// Tells `sink` what the calls touched by the last event showed that it was not told:
+    /// the call opened, a CallUUID, ConnIDs, Inter-Site Links, pointers, ISCC history.
+    fn tell(&mut self, event: &Event, sink: &mut impl CallSink) {
+        let touched = std::mem::take(&mut self.touched);
+        for slot in &touched {
+            self.tell_slot(*slot, event.time(), sink);
+        }
+        self.touched = touched;
+        self.touched.clear();
+    }
+
+    fn tell_slot(&mut self, slot: u32, time: Option<Timestamp>, sink: &mut impl CallSink) {
+        let Some(entry) = self.slots.get(slot as usize) else { return };
+        let Some(call) = entry.call.as_ref() else { return };
+        let site = &self.sites[entry.site as usize];
+        let handle = CallHandle(call.serial);
+        let mut told = call.told.clone();
+        if !told.opened {
+            told.opened = true;
+            sink.opened(OpenedCall {
+                handle,
+                site: &site.name,
+                call_uuid: call.uuid.as_ref(),
+                conn_id: call.conn_ids.first().copied(),
+                time: call.first_time,
+                clock: site.now(),
+            });
+            told.uuid = call.uuid.is_some();
+            told.conn_ids = call.conn_ids.len().min(1);
+        }
+        if !told.uuid {
+            if let Some(uuid) = &call.uuid {
+                told.uuid = true;
+                sink.evidence(handle, Evidence::CallUuid(uuid));
+            }
+        }
+        for conn in call.conn_ids.iter().skip(told.conn_ids) {
+            sink.evidence(handle, Evidence::ConnId(*conn));
+        }
+        told.conn_ids = call.conn_ids.len();
+        for link in call.is_links.iter().skip(told.links) {
+            sink.evidence(handle, Evidence::Link(link, time));
+        }
+        told.links = call.is_links.len();
+        if let (false, Some(pointer)) = (told.consult, &call.consult_of) {
+            told.consult = true;
+            let main = self.pointed(entry.site, pointer, slot);
+            sink.evidence(handle, Evidence::ConsultOf { pointer, main });
+        }
+        if let (false, Some(pointer)) = (told.merged, &call.merged_into) {
+            told.merged = true;
+            let survivor = self.pointed(entry.site, pointer, slot);
+            sink.evidence(handle, Evidence::MergedInto { pointer, survivor });
+        }
+        if let (false, Some(history)) = (told.history, &call.history) {
+            told.history = true;
+            sink.evidence(handle, Evidence::History(history));
+        }
+        if let Some(call) = self.call_mut(slot) {
+            call.told = told;
+        }
+    }
+
+    /// The live call a pointer names on its site, by CallUUID first, else by ConnID.
+    fn pointed(&self, site: u32, pointer: &CallPointer, not: u32) -> Option<CallHandle> {
+        let site = &self.sites[site as usize];
+        let by_uuid = pointer.call_uuid.as_ref().and_then(|uuid| site.by_uuid.get(uuid));
+        let by_conn = pointer.conn_id.and_then(|conn| site.by_conn.get(&conn));
+        let slot = by_uuid.or(by_conn).copied().filter(|slot| *slot != not)?;
+        self.call(slot).map(|call| CallHandle(call.serial))
+    }
+
+    fn touch_slot(&mut self, slot: u32) {
+        if !self.touched.contains(&slot) {
+            self.touched.push(slot);
+        }
     }
 
     // -----------------------------------------------------------------------------------
@@ -355,10 +525,13 @@ impl Engine {
         self.live += 1;
         self.stats.calls_started += 1;
         self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.live as u64);
+        self.touch_slot(slot);
         slot
     }
 
-    fn finish_slot(&mut self, slot: u32, reason: EndReason, out: &mut impl FnMut(FinishedCall)) {
+    fn finish_slot(&mut self, slot: u32, reason: EndReason, sink: &mut impl CallSink) {
+        // News the call showed and was not told yet goes before its end.
+        self.tell_slot(slot, None, sink);
         let Some(entry) = self.slots.get_mut(slot as usize) else { return };
         let Some(call) = entry.call.take() else { return };
         entry.generation = entry.generation.wrapping_add(1);
@@ -375,23 +548,18 @@ impl Engine {
         }
         self.free.push(slot);
         self.live -= 1;
-        let finished = finished::finish(call, reason, self.now, &self.config.dn_plan);
+        let now = site.now();
+        let finished = finished::finish(call, reason, now, &self.config.dn_plan);
         self.stats.calls_finished += 1;
         if !finished.complete {
             self.stats.calls_incomplete += 1;
         }
-        out(finished);
+        sink.finished(finished);
     }
 
     /// The call an event belongs to (creating it when `create`): by CallUUID first, else by
     /// the ConnID while it is live (§4).
-    fn locate(
-        &mut self,
-        site: usize,
-        event: &Event,
-        create: bool,
-        out: &mut impl FnMut(FinishedCall),
-    ) -> Option<u32> {
+    fn locate(&mut self, site: usize, event: &Event, create: bool, sink: &mut impl CallSink) -> Option<u32> {
         let conn = event.conn_id.filter(|conn| !conn.is_null());
         let uuid = event.call_uuid.as_ref().filter(|uuid| !uuid.as_str().is_empty());
         if let Some(uuid) = uuid {
@@ -410,7 +578,7 @@ impl Engine {
                 return Some(slot);
             }
             // The ConnID's earlier call ended; this event starts a new one (§4.1 reuse).
-            self.finish_slot(slot, EndReason::Released, out);
+            self.finish_slot(slot, EndReason::Released, sink);
         }
         create.then(|| self.create(site, None, Some(conn)))
     }
@@ -439,16 +607,17 @@ impl Engine {
     // -----------------------------------------------------------------------------------
     // Events
 
-    fn on_call_event(&mut self, site: usize, event: &Event, out: &mut impl FnMut(FinishedCall)) {
-        let Some(slot) = self.locate(site, event, true, out) else {
+    fn on_call_event(&mut self, site: usize, event: &Event, sink: &mut impl CallSink) {
+        let Some(slot) = self.locate(site, event, true, sink) else {
             self.stats.unplaced += 1;
             return;
         };
-        let at = self.time_of(event);
-        let now = self.now;
+        self.touch_slot(slot);
+        let at = self.time_of(site, event);
+        let activity = self.activity_time(site, event);
         let order = self.order;
         if let Some(call) = self.call_mut(slot) {
-            call.touch(event, now);
+            call.touch(event, activity);
         }
         self.note_consultation(site, slot, event);
         self.register_conn(site, slot, event);
@@ -469,14 +638,15 @@ impl Engine {
 
     /// Requests and other call-related events: attached to their live call, never creating one.
     fn on_attached(&mut self, site: usize, event: &Event, request: bool) {
-        let mut ignore = |_: FinishedCall| {};
+        let mut ignore = OnFinished(|_: FinishedCall| {});
         let Some(slot) = self.locate(site, event, false, &mut ignore) else {
             self.stats.not_for_a_call += 1;
             return;
         };
-        let now = self.now;
+        self.touch_slot(slot);
+        let activity = self.activity_time(site, event);
         let Some(call) = self.call_mut(slot) else { return };
-        call.touch(event, now);
+        call.touch(event, activity);
         if request {
             call.apply_request(event);
         } else {
@@ -494,7 +664,8 @@ impl Engine {
 
     /// A call with no live party (or deleted) waits for trailing events, then finishes.
     fn schedule(&mut self, slot: u32) {
-        let now = self.now;
+        let Some(site) = self.slots.get(slot as usize).map(|entry| entry.site as usize) else { return };
+        let now = self.sites[site].now();
         let (linger, grace) = (self.config.end_linger, self.config.handoff_grace);
         let Some(call) = self.call_mut(slot) else { return };
         let quiet = call.deleted.is_some() || (!call.parties.is_empty() && call.live_parties() == 0);
@@ -513,7 +684,7 @@ impl Engine {
         let deadline = now.saturating_add(wait);
         call.deadline = Some(deadline);
         let generation = call.generation;
-        self.timers.push(Reverse((deadline, slot, generation)));
+        self.sites[site].timers.push(Reverse((deadline, slot, generation)));
     }
 
     /// New ConnIDs of a call (EventCallDataChanged) become keys for it.
@@ -706,6 +877,7 @@ impl Engine {
         if call.merged_how.is_none() || how != MergeHow::Unknown {
             call.merged_how = Some(how);
         }
+        self.touch_slot(source);
         self.schedule(source);
         Some(state)
     }

@@ -9,6 +9,7 @@ use crate::config::DnPlan;
 use crate::deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 use crate::event_ref::EventRef;
 use crate::model::{self, CallModel, Feature, Outcome};
+use crate::news::{CallHandle, TransferHistory};
 use crate::party::Party;
 use crate::release::{self, CallVerdict};
 use crate::state::{Exit, PartyState};
@@ -52,6 +53,13 @@ impl EndReason {
 /// A call that has left the engine.
 #[derive(Debug, Clone, Serialize)]
 pub struct FinishedCall {
+    /// The handle its news was told under ([`crate::news`]).
+    #[serde(skip)]
+    pub handle: CallHandle,
+    /// Its site's clock when it finished (µs; [`crate::clock`]): what waits after the end of
+    /// the call are counted from, whatever the call's own time stamps say.
+    #[serde(skip)]
+    pub clock: i64,
     pub site: Text,
     /// The server's CallUUID, when it sent one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,6 +107,9 @@ pub struct FinishedCall {
     pub ref_call_uuid: Option<CallUuid>,
     /// Inter-Site Links seen on the call (union of every ISLinkList snapshot).
     pub is_links: Vec<IsLink>,
+    /// ISCC call history, when the call came from another site that way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<TransferHistory>,
     /// Events about the call that moved no party, in server sequence order.
     pub call_events: Vec<EventRef>,
 }
@@ -155,6 +166,8 @@ pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64, plan: &DnPlan)
         }
     };
     FinishedCall {
+        handle: CallHandle(call.serial),
+        clock: now,
         site: call.site,
         call_uuid: call.uuid,
         key,
@@ -181,6 +194,7 @@ pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64, plan: &DnPlan)
         orig_call_uuid: call.orig_call_uuid,
         ref_call_uuid: call.ref_call_uuid,
         is_links: call.is_links,
+        history: call.history,
         call_events: call.call_events,
         parties: call.parties,
     }

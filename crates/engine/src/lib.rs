@@ -29,6 +29,7 @@
 //! ```
 
 mod call;
+pub mod clock;
 pub mod config;
 pub mod deviation;
 pub mod engine;
@@ -36,6 +37,7 @@ pub mod event_ref;
 pub mod finished;
 mod hash;
 pub mod model;
+pub mod news;
 pub mod party;
 pub mod release;
 pub mod report;
@@ -44,12 +46,14 @@ pub mod state;
 mod transition;
 
 pub use call::{via, CallPointer, MergeHow};
+pub use clock::{ClockConfig, SiteClock};
 pub use config::{DnPlan, EngineConfig};
 pub use deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 pub use engine::{Engine, EngineStats};
 pub use event_ref::EventRef;
 pub use finished::{EndReason, FinishedCall};
 pub use model::{CallModel, Feature, Outcome};
+pub use news::{CallHandle, CallSink, Evidence, OnFinished, OpenedCall, TransferHistory};
 pub use party::{Party, PartyKind};
 pub use release::{
     CallCandidate, CallVerdict, Confidence, Ender, EnderKind, PartyCandidate, PartyVerdict, Provenance,

@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 use crate::call::{via, Call, CallPointer};
+use crate::clock::SiteClock;
 use crate::config::EngineConfig;
 use crate::engine::{Engine, EngineStats, Site, Slot};
 use crate::event_ref::EventRef;
@@ -32,7 +33,7 @@ use crate::state::{Exit, PartyState, StateTimes};
 /// The format name of an engine snapshot.
 pub const ENGINE_FORMAT: &str = "callstitch-engine";
 /// The version of the engine snapshot this build writes and reads.
-pub const ENGINE_VERSION: u32 = 1;
+pub const ENGINE_VERSION: u32 = 2;
 
 /// Why a snapshot could not be written or restored. Never a panic: bytes from outside are
 /// checked before they become state.
@@ -309,6 +310,10 @@ struct SiteState {
     ring: usize,
     /// (position, sequence number, message key) of every used ring entry.
     seen: Vec<(usize, u64, u32)>,
+    clock: SiteClock,
+    /// (deadline, slot, generation), sorted.
+    timers: Vec<(i64, u32, u32)>,
+    next_sweep: i64,
 }
 
 /// One slot of the call table.
@@ -327,10 +332,6 @@ pub struct EngineState {
     last_site: usize,
     slots: Vec<SlotState>,
     free: Vec<u32>,
-    /// (deadline, slot, generation), sorted.
-    timers: Vec<(i64, u32, u32)>,
-    now: i64,
-    next_sweep: i64,
     serial: u64,
     order: u64,
     stats: EngineStats,
@@ -339,8 +340,6 @@ pub struct EngineState {
 impl Engine {
     /// The engine's state, for a snapshot that embeds it.
     pub fn state(&self) -> EngineState {
-        let mut timers: Vec<(i64, u32, u32)> = self.timers.iter().map(|timer| timer.0).collect();
-        timers.sort_unstable();
         EngineState {
             sites: self.sites.iter().map(site_state).collect(),
             last_site: self.last_site,
@@ -354,9 +353,6 @@ impl Engine {
                 })
                 .collect(),
             free: self.free.clone(),
-            timers,
-            now: self.now,
-            next_sweep: self.next_sweep,
             serial: self.serial,
             order: self.order,
             stats: self.stats.clone(),
@@ -377,9 +373,6 @@ impl Engine {
             .collect();
         engine.free = state.free;
         engine.live = live;
-        engine.timers = state.timers.into_iter().map(std::cmp::Reverse).collect();
-        engine.now = state.now;
-        engine.next_sweep = state.next_sweep;
         engine.serial = state.serial;
         engine.order = state.order;
         engine.stats = state.stats;
@@ -410,7 +403,18 @@ fn site_state(site: &Site) -> SiteState {
         .filter(|(_, entry)| **entry != crate::engine::NO_EVENT)
         .map(|(position, (seq, key))| (position, *seq, *key))
         .collect();
-    SiteState { name: site.name.clone(), by_uuid, by_conn, ring: site.seen.len(), seen }
+    let mut timers: Vec<(i64, u32, u32)> = site.timers.iter().map(|timer| timer.0).collect();
+    timers.sort_unstable();
+    SiteState {
+        name: site.name.clone(),
+        by_uuid,
+        by_conn,
+        ring: site.seen.len(),
+        seen,
+        clock: site.clock.clone(),
+        timers,
+        next_sweep: site.next_sweep,
+    }
 }
 
 fn site_from(state: SiteState) -> Site {
@@ -421,6 +425,9 @@ fn site_from(state: SiteState) -> Site {
     for (position, seq, key) in state.seen {
         site.seen[position] = (seq, key);
     }
+    site.clock = state.clock;
+    site.timers = state.timers.into_iter().map(std::cmp::Reverse).collect();
+    site.next_sweep = state.next_sweep;
     site
 }
 
@@ -450,6 +457,9 @@ fn validate(state: &EngineState) -> Result<(), SnapshotError> {
         })?;
         for (position, _, _) in &site.seen {
             check(*position < site.ring, || format!("site {} ring entry {position}", site.name))?;
+        }
+        for (_, slot, _) in &site.timers {
+            check((*slot as usize) < slots, || format!("site {} times slot {slot} of {slots}", site.name))?;
         }
     }
     Ok(())

@@ -116,13 +116,18 @@ fn duplicates_are_dropped_and_misfits_recorded() {
 fn a_call_whose_end_is_lost_is_closed_by_the_idle_timeout() {
     let mut events = events("t07_lost_end.log");
     let mut later = events[0].clone();
-    // An unrelated event two hours later moves event time on.
+    // Unrelated events two hours later move the site's time on.
     later.message = callstitch_tlib::Message::EventAgentReady;
     later.conn_id = None;
     later.call_uuid = None;
     later.seq = Some(0x9999);
     later.timestamp = later.timestamp.map(|time| callstitch_tlib::Timestamp(time.0 + 7_200_000_000));
+    // A step that far needs a second event to be believed (one alone could be a wrong clock).
+    let mut confirming = later.clone();
+    confirming.seq = Some(0x999a);
+    confirming.timestamp = later.timestamp.map(|time| callstitch_tlib::Timestamp(time.0 + 1_000_000));
     events.push(later);
+    events.push(confirming);
     let mut engine = Engine::new(EngineConfig::default());
     let mut finished = Vec::new();
     for event in &events {

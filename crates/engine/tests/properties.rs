@@ -114,13 +114,7 @@ proptest! {
     fn any_sequence_never_panics_and_finish_empties_the_engine(
         events in proptest::collection::vec(arbitrary_event(), 0..120)
     ) {
-        let config = EngineConfig {
-            idle_timeout: 30_000_000,
-            end_linger: 1_000_000,
-            handoff_grace: 5_000_000,
-            dedupe_window: 16,
-            ..EngineConfig::default()
-        };
+        let config = EngineConfig { idle_timeout: 30_000_000, end_linger: 1_000_000, handoff_grace: 5_000_000, dedupe_window: 16, ..EngineConfig::default() };
         let mut engine = Engine::new(config);
         let mut finished = 0u64;
         let mut time = 1_700_000_000_000_000i64;
@@ -243,13 +237,7 @@ proptest! {
     fn restoring_a_snapshot_at_any_point_changes_nothing(
         events in proptest::collection::vec(arbitrary_event(), 0..120)
     ) {
-        let config = EngineConfig {
-            idle_timeout: 30_000_000,
-            end_linger: 1_000_000,
-            handoff_grace: 5_000_000,
-            dedupe_window: 16,
-            ..EngineConfig::default()
-        };
+        let config = EngineConfig { idle_timeout: 30_000_000, end_linger: 1_000_000, handoff_grace: 5_000_000, dedupe_window: 16, ..EngineConfig::default() };
         let straight = run_json(&events, &config, None);
         prop_assert_eq!(&run_json(&events, &config, Some(1)), &straight);
         prop_assert_eq!(&run_json(&events, &config, Some(3)), &straight);

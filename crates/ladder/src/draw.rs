@@ -150,7 +150,7 @@ fn heading(svg: &mut Svg, trace: &TraceView, layout: &Layout, columns: usize) {
     let state = format!(
         "linking {}; calls {}; outcome {}; {}",
         or_unknown(&trace.linking),
-        or_unknown(&trace.state),
+        or_unknown(&trace.calls),
         or_unknown(&trace.outcome),
         verdict(trace)
     );

@@ -14,7 +14,10 @@ pub struct TraceView {
     pub revision: u32,
     pub complete: bool,
     pub linking: String,
+    /// `live`, `settling` or `complete`.
     pub state: String,
+    /// `active`, `ended` or `truncated`.
+    pub calls: String,
     pub start: Option<String>,
     pub end: Option<String>,
     pub ani: Option<String>,

@@ -1,151 +1,278 @@
-//! One customer interaction: its segments in order, the evidence between them, whether its
-//! linking is complete, who released it, and the clock offsets its links reveal.
+//! One customer interaction: its segments in order, the evidence between them, where it is
+//! in its life, whether its linking is complete, who released it, and the clock offsets its
+//! links reveal.
 //!
 //! Order comes from the direction of the evidence (a link's source before its target, a main
 //! call before its consultation), never from comparing clocks of different sites; only ties
 //! are broken by start time, and the interaction says so. A consultation merged into its main
 //! call stands right after it, and its links count as the main call's (multi-site.md §4.2).
+//! Everything here is typed: times are [`Timestamp`]s and enumerations are enums whose serde
+//! names are the words of docs/trace-json.md; JSON is made only at the edges.
 
 use std::collections::{BTreeMap, HashMap};
 
-use callstitch_engine::{Confidence, EnderKind};
-use callstitch_tlib::Text;
-use serde::Serialize;
+use callstitch_engine::{CallModel, Confidence, EnderKind, Outcome, Provenance};
+use callstitch_tlib::{Text, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::evidence::{Edge, EvidenceKind};
 use crate::segment::{Segment, SegmentParty};
 use crate::sites::SiteDirectory;
 
+/// Where an interaction is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lifecycle {
+    /// A call of it is alive: the customer is in the system now.
+    Live,
+    /// Every call ended; it waits for late evidence (the linger, an unpaired link's other
+    /// end, a hand-off's continuation, an ISCC origin).
+    Settling,
+    /// Nothing more is waited for.
+    Complete,
+}
+
+impl Lifecycle {
+    pub const ALL: [Lifecycle; 3] = [Lifecycle::Live, Lifecycle::Settling, Lifecycle::Complete];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Lifecycle::Live => "live",
+            Lifecycle::Settling => "settling",
+            Lifecycle::Complete => "complete",
+        }
+    }
+}
+
+/// The linking verdict (ICON's three rules, multi-site.md §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Linking {
+    /// Every link paired.
+    Complete,
+    /// The links left lead to sites callstitch does not read.
+    CompleteOffEstate,
+    /// A link's other end never came within the link timeout after every call ended.
+    TimedOut,
+    /// A link's other end may still come.
+    Waiting,
+}
+
+impl Linking {
+    pub fn label(self) -> &'static str {
+        match self {
+            Linking::Complete => "complete",
+            Linking::CompleteOffEstate => "complete-off-estate",
+            Linking::TimedOut => "timed-out",
+            Linking::Waiting => "waiting",
+        }
+    }
+}
+
+/// Whether the interaction's calls are over (multi-site.md §6.1's `state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Calls {
+    /// A call is still alive.
+    Active,
+    /// Every call's end was seen.
+    Ended,
+    /// The input ended (or a call timed out) before a call's end was seen.
+    Truncated,
+}
+
+/// A segment's place in its interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SegmentRole {
+    /// The first call.
+    Root,
+    /// A call the customer was handed on to.
+    Hop,
+    /// A consultation made from an earlier call of its site.
+    Consultation,
+    /// A consultation merged into the call before it.
+    Merged,
+}
+
+impl SegmentRole {
+    /// The customer's own calls: not a consultation or a merged call.
+    pub fn is_main(self) -> bool {
+        matches!(self, SegmentRole::Root | SegmentRole::Hop)
+    }
+}
+
+/// Who ended a segment or the interaction, in the customer's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Who {
+    Customer,
+    Agent,
+    System,
+    Unknown,
+}
+
+/// How a clock offset was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OffsetMethod {
+    /// Links both ways: the network delay cancels out.
+    TwoWay,
+    /// Links one way only: the delay is included.
+    OneWay,
+}
+
 /// A segment as the interaction reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentReport {
     pub site: Text,
     /// The full location name of the site, as its partners call it, when learned.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Text>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_uuid: Option<String>,
     /// The call's key on its site (the CallUUID, or `~<ConnID>-<n>` without one).
     pub key: String,
     pub conn_ids: Vec<String>,
-    /// `root`, `hop`, `consultation`, or `merged` (a consultation merged into the segment
-    /// before it).
-    pub role: &'static str,
-    pub model: &'static str,
+    pub role: SegmentRole,
+    /// The call model, once the call ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<CallModel>,
     pub conformant: bool,
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub parties: Vec<SegmentParty>,
     pub ended_by: EndedBy,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end: Option<String>,
-    /// The call's end was seen (false: idle timeout or end of input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<Timestamp>,
+    /// The call's end was seen (false: still live, idle timeout or end of input).
     pub ended: bool,
+    /// The call is still alive.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
 }
 
 /// Who ended a segment or the whole interaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedBy {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dn: Option<Text>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<Text>,
-    /// `customer`, `agent`, `system` or `unknown`.
-    pub who: &'static str,
+    pub who: Who,
     /// The rung of the release ladder that decided it (release.md §3).
-    pub provenance: &'static str,
+    pub provenance: Provenance,
     pub conflict: bool,
     /// When `who` is `unknown` but a low rung had an answer: that answer, its rung, its
     /// confidence and why it cannot decide (docs/trace-json.md).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidate: Option<EndedByCandidate>,
 }
 
 /// A guess about who ended a segment or the interaction, never a verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedByCandidate {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dn: Option<Text>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<Text>,
-    pub who: &'static str,
-    pub provenance: &'static str,
-    pub confidence: &'static str,
+    pub who: Who,
+    pub provenance: Provenance,
+    pub confidence: Confidence,
     pub reason: String,
 }
 
+impl EndedBy {
+    fn unknown() -> EndedBy {
+        EndedBy {
+            dn: None,
+            site: None,
+            who: Who::Unknown,
+            provenance: Provenance::Unknown,
+            conflict: false,
+            candidate: None,
+        }
+    }
+}
+
 /// One end of an edge.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SegmentRef {
     pub site: Text,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_uuid: Option<String>,
     pub key: String,
 }
 
 /// Evidence between two segments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkReport {
-    pub evidence: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: EvidenceKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub islink: Option<Text>,
     pub from: SegmentRef,
     pub to: SegmentRef,
     pub consistent: bool,
     /// The direction came from start times, not from the evidence.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub time_ordered: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
 /// How far one site's clock is from another's, estimated from the link pairs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClockOffset {
     pub site: Text,
     pub relative_to: Text,
     /// `site`'s clock minus `relative_to`'s, in milliseconds.
     pub offset_ms: f64,
     pub links: usize,
-    /// `two-way` (links both ways: network delay cancels out) or `one-way` (delay included).
-    pub method: &'static str,
+    pub method: OffsetMethod,
 }
 
 /// One customer interaction across sites.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
     /// Stable: derived from the root segment's site and key.
     pub interaction_id: String,
-    /// 0 when first handed out; later evidence hands it out again with the next number.
+    /// 0 when first handed out; every later hand-out (live: each change) counts one up.
     pub revision: u32,
-    /// Ids this interaction was handed out under before late evidence changed its root.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Ids this interaction was handed out under before evidence changed its root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replaces: Vec<String>,
+    /// `live`, `settling` or `complete`.
+    pub state: Lifecycle,
     /// Linking complete (or off-estate, or timed out with every call ended).
     pub complete: bool,
-    /// `complete`, `complete-off-estate`, `timed-out` or `waiting` (multi-site.md §6.1).
-    pub linking: &'static str,
-    /// `ended` (every call's end was seen) or `truncated`.
-    pub state: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linking: Linking,
+    /// `active`, `ended` or `truncated`.
+    pub calls: Calls,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unpaired_links: Vec<Text>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ani: Option<Text>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnis: Option<Text>,
     pub sites: Vec<Text>,
+    /// Live: the site whose call has the customer now (the last of the customer's own calls
+    /// still alive), and since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_site: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_since: Option<Timestamp>,
     pub segments: Vec<SegmentReport>,
     pub links: Vec<LinkReport>,
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub released_by: EndedBy,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clock_offsets: Vec<ClockOffset>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
@@ -162,7 +289,9 @@ pub(crate) struct Context<'a> {
     pub unpaired: &'a [Text],
     /// Some link leads to a site callstitch does not read (ICON's rule 2).
     pub off_estate: bool,
+    /// Every unpaired link waited its timeout.
     pub timed_out: bool,
+    pub lifecycle: Lifecycle,
     pub notes: &'a [String],
 }
 
@@ -182,12 +311,18 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
     let reports: Vec<SegmentReport> =
         order.iter().map(|serial| segment_report(by_serial[serial], roles[serial], context.sites)).collect();
     let root = by_serial[&order[0]];
-    let all_ended = segments.iter().all(|(_, segment)| segment.complete);
-    let linking = match (context.unpaired.is_empty(), context.timed_out && all_ended) {
-        (true, _) if context.off_estate => "complete-off-estate",
-        (true, _) => "complete",
-        (false, true) => "timed-out",
-        (false, false) => "waiting",
+    let any_live = segments.iter().any(|(_, segment)| segment.is_live());
+    let all_ended = segments.iter().all(|(_, segment)| segment.end.as_ref().is_some_and(|end| end.complete));
+    let calls = match (any_live, all_ended) {
+        (true, _) => Calls::Active,
+        (false, true) => Calls::Ended,
+        (false, false) => Calls::Truncated,
+    };
+    let linking = match (context.unpaired.is_empty(), context.timed_out && !any_live) {
+        (true, _) if context.off_estate => Linking::CompleteOffEstate,
+        (true, _) => Linking::Complete,
+        (false, true) => Linking::TimedOut,
+        (false, false) => Linking::Waiting,
     };
     let last_customer = last_customer_segment(&order, &by_serial, &roles);
     for edge in edges.iter().filter(|edge| !edge.consistent) {
@@ -202,27 +337,31 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
     notes.dedup();
     let mut sites: Vec<Text> = order.iter().map(|serial| by_serial[serial].id.site.clone()).collect();
     sites.dedup();
+    let current = current_segment(&order, &by_serial, &roles);
+    let (outcome, released_by) = match last_customer.end.as_ref() {
+        Some(end) if !any_live => (end.outcome, ended_by(last_customer)),
+        _ => (Outcome::InProgress, EndedBy::unknown()),
+    };
     Interaction {
         interaction_id: interaction_id(root),
         revision: 0,
         replaces: Vec::new(),
-        complete: linking != "waiting",
+        state: context.lifecycle,
+        complete: linking != Linking::Waiting,
         linking,
-        state: if all_ended { "ended" } else { "truncated" },
+        calls,
         unpaired_links: context.unpaired.to_vec(),
-        start: segments
-            .iter()
-            .filter_map(|(_, segment)| segment.first_time)
-            .min()
-            .map(|time| time.to_string()),
-        end: segments.iter().filter_map(|(_, segment)| segment.last_time).max().map(|time| time.to_string()),
+        start: segments.iter().filter_map(|(_, segment)| segment.first_time).min(),
+        end: segments.iter().filter_map(|(_, segment)| segment.last_time).max().filter(|_| !any_live),
         ani: root.ani.clone(),
         dnis: root.dnis.clone(),
         sites,
+        current_site: current.map(|segment| segment.id.site.clone()),
+        current_since: current.and_then(|segment| segment.first_time),
         segments: reports,
         links: link_reports(edges, &by_serial, &order),
-        outcome: last_customer.outcome,
-        released_by: ended_by(last_customer),
+        outcome,
+        released_by,
         clock_offsets: clock_offsets(edges, &by_serial),
         notes,
     }
@@ -322,7 +461,7 @@ fn survivors(segments: &[(u64, &Segment)], edges: &[Edge]) -> HashMap<u64, u64> 
     result
 }
 
-fn roles(order: &[u64], segments: &[(u64, &Segment)], edges: &[Edge]) -> HashMap<u64, &'static str> {
+fn roles(order: &[u64], segments: &[(u64, &Segment)], edges: &[Edge]) -> HashMap<u64, SegmentRole> {
     let merged: Vec<u64> =
         edges.iter().filter(|edge| edge.kind == EvidenceKind::Merge).map(|edge| edge.from).collect();
     let consultations: Vec<u64> =
@@ -331,13 +470,13 @@ fn roles(order: &[u64], segments: &[(u64, &Segment)], edges: &[Edge]) -> HashMap
         .iter()
         .map(|(serial, _)| {
             let role = if Some(serial) == order.first() {
-                "root"
+                SegmentRole::Root
             } else if merged.contains(serial) {
-                "merged"
+                SegmentRole::Merged
             } else if consultations.contains(serial) {
-                "consultation"
+                SegmentRole::Consultation
             } else {
-                "hop"
+                SegmentRole::Hop
             };
             (*serial, role)
         })
@@ -349,48 +488,55 @@ fn roles(order: &[u64], segments: &[(u64, &Segment)], edges: &[Edge]) -> HashMap
 fn last_customer_segment<'a>(
     order: &[u64],
     by_serial: &HashMap<u64, &'a Segment>,
-    roles: &HashMap<u64, &'static str>,
+    roles: &HashMap<u64, SegmentRole>,
 ) -> &'a Segment {
-    let main: Vec<&Segment> = order
-        .iter()
-        .filter(|serial| matches!(roles[*serial], "root" | "hop"))
-        .map(|serial| by_serial[serial])
-        .collect();
+    let main: Vec<&Segment> =
+        order.iter().filter(|serial| roles[*serial].is_main()).map(|serial| by_serial[serial]).collect();
     main.iter()
         .rev()
-        .find(|segment| segment.release.outcome != "handed-off")
+        .find(|segment| segment.end.as_ref().is_none_or(|end| end.release.outcome != "handed-off"))
         .or(main.last())
         .copied()
         .unwrap_or(by_serial[&order[0]])
 }
 
+/// Live: the customer's own call that is alive and latest in order.
+fn current_segment<'a>(
+    order: &[u64],
+    by_serial: &HashMap<u64, &'a Segment>,
+    roles: &HashMap<u64, SegmentRole>,
+) -> Option<&'a Segment> {
+    order
+        .iter()
+        .rev()
+        .filter(|serial| roles[*serial].is_main())
+        .map(|serial| by_serial[serial])
+        .find(|segment| segment.is_live())
+}
+
 fn ended_by(segment: &Segment) -> EndedBy {
+    let Some(end) = segment.end.as_ref() else { return EndedBy::unknown() };
     let who = |kind: EnderKind| match kind {
-        EnderKind::Customer => "customer",
-        EnderKind::Agent => "agent",
-        EnderKind::System | EnderKind::Application | EnderKind::Network => "system",
-        EnderKind::Unknown => "unknown",
+        EnderKind::Customer => Who::Customer,
+        EnderKind::Agent => Who::Agent,
+        EnderKind::System | EnderKind::Application | EnderKind::Network => Who::System,
+        EnderKind::Unknown => Who::Unknown,
     };
     let site = |dn: &Option<Text>| dn.as_ref().map(|_| segment.id.site.clone());
-    let verdict = &segment.release;
+    let verdict = &end.release;
     let candidate = verdict.candidate.as_ref().map(|candidate| EndedByCandidate {
         dn: candidate.ended_by.dn.clone(),
         site: site(&candidate.ended_by.dn),
         who: who(candidate.ended_by.kind),
-        provenance: candidate.provenance.label(),
-        confidence: match candidate.confidence {
-            Confidence::High => "high",
-            Confidence::Medium => "medium",
-            Confidence::Low => "low",
-            Confidence::None => "none",
-        },
+        provenance: candidate.provenance,
+        confidence: candidate.confidence,
         reason: candidate.reason.clone(),
     });
     EndedBy {
         dn: verdict.ended_by.dn.clone(),
         site: site(&verdict.ended_by.dn),
         who: who(verdict.ended_by.kind),
-        provenance: verdict.provenance.label(),
+        provenance: verdict.provenance,
         conflict: verdict.conflict,
         candidate,
     }
@@ -408,7 +554,8 @@ fn segment_ref(segment: &Segment) -> SegmentRef {
     }
 }
 
-fn segment_report(segment: &Segment, role: &'static str, sites: &SiteDirectory) -> SegmentReport {
+fn segment_report(segment: &Segment, role: SegmentRole, sites: &SiteDirectory) -> SegmentReport {
+    let end = segment.end.as_ref();
     SegmentReport {
         site: segment.id.site.clone(),
         location: sites.full_name(&segment.id.site).cloned(),
@@ -416,14 +563,15 @@ fn segment_report(segment: &Segment, role: &'static str, sites: &SiteDirectory) 
         key: segment.id.key.clone(),
         conn_ids: segment.conn_ids.iter().map(|conn| conn.to_string()).collect(),
         role,
-        model: segment.model,
-        conformant: segment.conformant,
-        outcome: segment.outcome,
-        parties: segment.parties.clone(),
+        model: end.map(|end| end.model),
+        conformant: end.is_none_or(|end| end.conformant),
+        outcome: end.map_or(Outcome::InProgress, |end| end.outcome),
+        parties: segment.parties().to_vec(),
         ended_by: ended_by(segment),
-        start: segment.first_time.map(|time| time.to_string()),
-        end: segment.last_time.map(|time| time.to_string()),
-        ended: segment.complete,
+        start: segment.first_time,
+        end: segment.last_time,
+        ended: !segment.is_live() && end.is_some_and(|end| end.complete),
+        live: segment.is_live(),
     }
 }
 
@@ -435,7 +583,7 @@ fn link_reports(edges: &[Edge], by_serial: &HashMap<u64, &Segment>, order: &[u64
     sorted
         .into_iter()
         .map(|edge| LinkReport {
-            evidence: edge.kind.label(),
+            evidence: edge.kind,
             islink: edge.link.clone(),
             from: segment_ref(by_serial[&edge.from]),
             to: segment_ref(by_serial[&edge.to]),
@@ -472,8 +620,8 @@ fn clock_offsets(edges: &[Edge], by_serial: &HashMap<u64, &Segment>) -> Vec<Cloc
         let backward = deltas.get(&(to.clone(), from.clone()));
         let links = deltas[&(from.clone(), to.clone())].len() + backward.map_or(0, Vec::len);
         let (offset, method) = match backward {
-            Some(backward) => ((forward - median(backward)) / 2.0, "two-way"),
-            None => (forward, "one-way"),
+            Some(backward) => ((forward - median(backward)) / 2.0, OffsetMethod::TwoWay),
+            None => (forward, OffsetMethod::OneWay),
         };
         offsets.push(ClockOffset { site: to, relative_to: from, offset_ms: offset / 1000.0, links, method });
     }

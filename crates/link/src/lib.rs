@@ -7,6 +7,8 @@
 //! evidence rather than by clocks, and hands out each [`Interaction`] with who released it.
 //! Pure and deterministic like the engine: events and calls in, interactions out.
 
+mod archive;
+pub mod clocks;
 pub mod evidence;
 pub mod interaction;
 pub mod linker;
@@ -15,11 +17,25 @@ pub mod sites;
 pub mod snapshot;
 pub mod stitcher;
 
-pub use callstitch_engine::SnapshotError;
+pub use callstitch_engine::{PartyKind, SnapshotError};
+pub use clocks::{EstateClocks, LiveClock, SiteTime};
 pub use evidence::{Edge, EvidenceKind};
-pub use interaction::{ClockOffset, EndedBy, Interaction, LinkReport, SegmentRef, SegmentReport};
+pub use interaction::{
+    Calls, ClockOffset, EndedBy, Interaction, Lifecycle, LinkReport, Linking, OffsetMethod, SegmentRef,
+    SegmentReport, SegmentRole, Who,
+};
 pub use linker::{Linker, LinkerConfig, LinkerStats, SECOND};
-pub use segment::{Segment, SegmentId};
+pub use segment::{Segment, SegmentEnd, SegmentId, SegmentParty};
 pub use sites::SiteDirectory;
 pub use snapshot::{LinkerState, StitcherState};
 pub use stitcher::{stitch, Stitcher};
+
+/// The word an enum of the interaction JSON is written as (its serde name), for text output
+/// and database columns: `word(&SegmentRole::Root)` is `root`.
+pub fn word<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}

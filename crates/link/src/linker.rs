@@ -1,23 +1,36 @@
-//! The linker: finished calls of every site in, whole customer interactions out.
+//! The linker: calls of every site in, as they open, show evidence and end; whole customer
+//! interactions out.
 //!
-//! Segments are joined by evidence (Inter-Site Links, a CallUUID shared across SIP Servers,
-//! consultation and merge pointers, ISCC call history). Interactions are the connected
-//! groups, kept as components merged small into large, so any arrival order of the sites'
-//! streams gives the same groups. An interaction is handed out once its linking is settled
-//! and a quiet period of event time has passed; evidence that arrives later re-opens it and
-//! it is handed out again as a revision. Nothing here reads a clock or does I/O.
+//! A call becomes a segment at its first event and joins its interaction the moment
+//! evidence shows where it belongs (an Inter-Site Link end paired with the other site's, a
+//! CallUUID kept between SIP Servers, a consultation or merge pointer, ISCC call history).
+//! Interactions are the connected groups, kept as components merged small into large, so
+//! any arrival order of the sites' streams gives the same groups.
+//!
+//! An interaction is `live` while a call of it is alive, then `settling` while it waits:
+//! [`LinkerConfig::linger`] of estate time after its last call ended, an unpaired link for
+//! its other end (on the other site's own time, for [`LinkerConfig::link_timeout`]), a call
+//! that handed the customer on for its continuation, an ISCC origin until the origin site's
+//! time passed the arrival. Then it is `complete`. Every wait runs on the clocks of
+//! [`crate::clocks`], never on the newest event of any site. Reading input, an interaction
+//! is handed out once, complete; live, it is handed out as it opens and each time it
+//! changes, and kept for [`LinkerConfig::revision_grace`] after it completed for late
+//! evidence. Nothing here reads a clock or does I/O.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use callstitch_engine::FinishedCall;
-use callstitch_tlib::{CallUuid, ConnId, Event, LinkRole, Text, Timestamp};
+use callstitch_engine::{CallHandle, CallPointer, Evidence, FinishedCall, OpenedCall, TransferHistory};
+use callstitch_tlib::{CallUuid, ConnId, LinkRole, Text};
+use serde::{Deserialize, Serialize};
 
+use crate::archive::{Archive, OpenEnd};
+use crate::clocks::{EstateClocks, LiveClock};
 use crate::evidence::{Edge, EvidenceKind};
-use crate::interaction::{self, Interaction};
-use crate::segment::{CallHistory, Segment, SegmentId};
+use crate::interaction::{self, Interaction, Lifecycle};
+use crate::segment::{Segment, SegmentId};
 use crate::sites::SiteDirectory;
 
 /// One second of event time, in microseconds.
@@ -26,22 +39,26 @@ pub const SECOND: i64 = 1_000_000;
 /// How long the linker waits for evidence, in event time (microseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkerConfig {
-    /// After an interaction's last call ended, wait this long for more evidence before it
-    /// is handed out.
+    /// After an interaction's last call ended, wait this long of estate time for more
+    /// evidence before it is complete.
     pub linger: i64,
     /// How long an unpaired link waits for its other end after all the calls of its
-    /// interaction ended (ICON's rule 3); then the interaction is complete as timed out.
+    /// interaction ended (ICON's rule 3), on the other site's time; and how long a call
+    /// that handed the customer on waits for its continuation.
     pub link_timeout: i64,
     /// ISCC call history matches an origin call alive at the destination's start or ended at
     /// most this long before it ...
     pub iscc_window: i64,
     /// ... give or take this much clock disagreement between the sites.
     pub clock_tolerance: i64,
-    /// How long a handed-out interaction stays in memory to take late (post-mortem) evidence.
+    /// Live: how long a complete interaction stays in memory for late evidence.
     pub revision_grace: i64,
-    /// How long a consultation or merged call waits for the call it points to (the main call
-    /// can outlive it by the length of a conversation).
-    pub pointer_wait: i64,
+    /// Live: how long a forgotten interaction that could still take evidence (an unpaired
+    /// link, a hand-off) is kept as bytes for it (crate::archive).
+    pub archive_horizon: i64,
+    /// `Some` for a live service (interactions handed out as they change; idle sites leave
+    /// the estate's time), `None` reading input (handed out once, complete).
+    pub live: Option<LiveClock>,
 }
 
 impl Default for LinkerConfig {
@@ -52,105 +69,154 @@ impl Default for LinkerConfig {
             iscc_window: 60 * SECOND,
             clock_tolerance: 5 * SECOND,
             revision_grace: 600 * SECOND,
-            pointer_wait: 3_600 * SECOND,
+            archive_horizon: 2 * 24 * 3_600 * SECOND,
+            live: None,
         }
     }
 }
 
 /// Counters of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkerStats {
+    /// Segments opened (a second engine call of a known segment is not counted).
     pub segments: u64,
+    /// Engine calls that joined a segment already held (same site and CallUUID).
     pub duplicate_segments: u64,
     pub edges: u64,
+    /// Interactions handed out (each revision counts).
     pub interactions: u64,
     pub revisions: u64,
     pub peak_segments_in_memory: u64,
+    /// Interactions complete and dropped from memory.
+    pub forgotten: u64,
+    /// Of those, kept as bytes because they could still take evidence (live).
+    #[serde(default)]
+    pub archived: u64,
+    /// Archived interactions that late evidence brought back.
+    #[serde(default)]
+    pub revived: u64,
 }
 
 /// An interaction being built.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Component {
     pub(crate) segments: Vec<u64>,
-    edges: Vec<Edge>,
-    /// Bumped on every change, to tell stale schedule entries.
-    version: u64,
+    pub(crate) edges: Vec<Edge>,
+    /// Bumped on every change that is news (a call, a link, an end, a state).
+    pub(crate) version: u64,
     /// What was handed out last, if it was.
-    emitted: Option<Emitted>,
-    notes: Vec<String>,
+    pub(crate) emitted: Option<Emitted>,
+    pub(crate) notes: Vec<String>,
+    /// Estate time at which it completed; `None` before.
+    pub(crate) completed: Option<i64>,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Emitted {
-    id: String,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Emitted {
+    pub(crate) id: String,
     /// Ids of components merged into this one that were handed out under their own id:
     /// the next revision replaces them too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    absorbed: Vec<String>,
-    revision: u32,
+    pub(crate) absorbed: Vec<String>,
+    pub(crate) revision: u32,
     /// The component's version when it was handed out: a later version has news.
-    version: u64,
+    pub(crate) version: u64,
 }
 
-/// Link ids of one call with the time each was first reported.
-pub(crate) type LinkSightings = Vec<(Text, Option<Timestamp>)>;
-
-/// A pointer from a segment to another segment of its site that has not arrived yet.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub(crate) enum Wanted {
-    Uuid(Text, CallUuid),
-    Conn(Text, ConnId),
+/// When a component can next be decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// Everything it waited for is over.
+    Now,
+    /// Not before the estate's time reaches this.
+    At(i64),
+    /// News will wake it: a call of it is live, or an ISCC origin is undecided.
+    News,
+    /// Waits for a site not seen yet: a site appearing (or the input ending) wakes it.
+    Parked,
 }
 
-/// The linker. Feed it every event (`observe`) and every finished call (`add_call`) of all
-/// sites, move time on (`advance_to`), and take interactions as they are settled.
+impl Due {
+    /// Both waits.
+    fn and(self, other: Due) -> Due {
+        match (self, other) {
+            (Due::News, _) | (_, Due::News) => Due::News,
+            (Due::Parked, _) | (_, Due::Parked) => Due::Parked,
+            (Due::At(a), Due::At(b)) => Due::At(a.max(b)),
+            (Due::At(a), Due::Now) | (Due::Now, Due::At(a)) => Due::At(a),
+            (Due::Now, Due::Now) => Due::Now,
+        }
+    }
+
+    /// A wait on `time` (a site's, or the estate's) until `deadline`. A site that takes
+    /// part in the estate's time is never behind it, so looking again when the estate's
+    /// time reaches the deadline is never early.
+    fn until(time: i64, deadline: i64) -> Due {
+        if time >= deadline {
+            Due::Now
+        } else if time == i64::MIN {
+            Due::Parked
+        } else {
+            Due::At(deadline)
+        }
+    }
+}
+
+/// The linker. Feed it the engine's news of every site (through the [`crate::Stitcher`]),
+/// move the clocks on, and take interactions as they are handed out.
 pub struct Linker {
-    config: LinkerConfig,
+    pub(crate) config: LinkerConfig,
     pub(crate) sites: SiteDirectory,
+    pub(crate) clocks: EstateClocks,
     pub(crate) next_serial: u64,
     pub(crate) segments: HashMap<u64, Segment>,
+    /// Live engine calls → their segment.
+    pub(crate) handles: HashMap<CallHandle, u64>,
     pub(crate) by_id: HashMap<SegmentId, u64>,
     pub(crate) component_of: HashMap<u64, u64>,
     pub(crate) components: HashMap<u64, Component>,
     pub(crate) by_link: HashMap<Text, Vec<u64>>,
     pub(crate) by_uuid: HashMap<CallUuid, Vec<u64>>,
     pub(crate) by_site_conn: HashMap<(Text, ConnId), Vec<u64>>,
-    /// Segments whose pointer (consultation, merge, ISCC origin) waits for its target.
-    pub(crate) waiting: HashMap<Wanted, Vec<u64>>,
-    /// Link first-seen times and call history of calls still live, by (site, CallUUID).
-    pub(crate) observed_links: HashMap<(Text, CallUuid), LinkSightings>,
-    pub(crate) observed_history: HashMap<(Text, CallUuid), CallHistory>,
+    /// Segments whose ISCC origin is not decided yet.
+    pub(crate) pending_iscc: Vec<u64>,
+    /// (estate time, component, version) at which to look at a component again.
     pub(crate) due: BinaryHeap<Reverse<(i64, u64, u64)>>,
-    pub(crate) watermark: i64,
+    /// Components waiting for news (a live call, a site not seen yet).
+    pub(crate) parked: Vec<u64>,
+    /// Components with news not handed out yet (live).
+    pub(crate) dirty: Vec<u64>,
+    pub(crate) archive: Archive,
     pub(crate) stats: LinkerStats,
-    /// Interactions dropped from memory so far.
-    pub(crate) forgotten: u64,
 }
 
-/// How many dropped interactions between two sweeps of stale waiting pointers.
-const WAITING_SWEEP: u64 = 4096;
-
 impl Linker {
-    /// A linker for the monitored `sites` (links to any other location lead off the estate).
+    /// A linker for the monitored `sites` (links to any other location lead off the estate;
+    /// an empty directory knows none, and then every site seen takes part).
     pub fn new(config: LinkerConfig, sites: SiteDirectory) -> Linker {
+        let clocks = match config.live {
+            Some(_) => EstateClocks::default(),
+            None => EstateClocks::expecting(sites.known().iter().map(Text::as_str)),
+        };
         Linker {
             config,
             sites,
+            clocks,
             next_serial: 0,
             segments: HashMap::default(),
+            handles: HashMap::default(),
             by_id: HashMap::default(),
             component_of: HashMap::default(),
             components: HashMap::default(),
             by_link: HashMap::default(),
             by_uuid: HashMap::default(),
             by_site_conn: HashMap::default(),
-            waiting: HashMap::default(),
-            observed_links: HashMap::default(),
-            observed_history: HashMap::default(),
+            pending_iscc: Vec::new(),
             due: BinaryHeap::new(),
-            watermark: i64::MIN,
+            parked: Vec::new(),
+            dirty: Vec::new(),
+            archive: Archive::default(),
             stats: LinkerStats::default(),
-            forgotten: 0,
         }
     }
 
@@ -162,97 +228,250 @@ impl Linker {
         &self.sites
     }
 
-    /// Segments held now (interactions in progress and those still revisable).
+    pub fn clocks(&self) -> &EstateClocks {
+        &self.clocks
+    }
+
+    pub fn config(&self) -> &LinkerConfig {
+        &self.config
+    }
+
+    /// Segments held now (interactions in progress and, live, those still revisable).
     pub fn segments_in_memory(&self) -> usize {
         self.segments.len()
     }
 
-    /// Notes what the call view says while a call is live: when each Inter-Site Link was
-    /// first reported, and the ISCC call history of a call that came from another site.
-    pub fn observe(&mut self, event: &Event) {
-        let Some(uuid) = &event.call_uuid else { return };
-        if let Some(links) = &event.is_links {
-            let seen = self.observed_links.entry((event.site.clone(), uuid.clone())).or_default();
-            for link in links {
-                if !seen.iter().any(|(id, _)| *id == link.id) {
-                    seen.push((link.id.clone(), event.time()));
-                }
-            }
-        }
-        if event.last_transfer_home_location.is_some() && event.last_transfer_conn_id.is_some() {
-            let history = CallHistory {
-                last_transfer_conn_id: event.last_transfer_conn_id,
-                last_transfer_home_location: event.last_transfer_home_location.clone(),
-                last_transfer_orig_dn: event.last_transfer_orig_dn.clone(),
-            };
-            self.observed_history.entry((event.site.clone(), uuid.clone())).or_insert(history);
+    /// Interactions held now, and how many of them have a live call.
+    pub fn interactions_in_memory(&self) -> (usize, usize) {
+        let live = self.components.values().filter(|component| self.any_live(component)).count();
+        (self.components.len(), live)
+    }
+
+    /// Forgotten interactions kept as bytes for late evidence (live).
+    pub fn archived_in_memory(&self) -> usize {
+        self.archive.len()
+    }
+
+    /// The estate's time (µs).
+    pub fn estate_time(&self) -> i64 {
+        self.clocks.estate(self.config.live)
+    }
+
+    // --- clocks ---
+
+    /// The site's believed clock is now `time` (µs).
+    pub fn site_clock(&mut self, site: &str, time: Option<i64>) {
+        if self.clocks.observe(site, time) {
+            self.unpark();
         }
     }
 
-    /// Takes a finished call of any site.
-    pub fn add_call(&mut self, call: FinishedCall, out: &mut impl FnMut(Interaction)) {
-        let observed_key = call.call_uuid.clone().map(|uuid| (call.site.clone(), uuid));
-        let seen = observed_key.as_ref().and_then(|key| self.observed_links.remove(key)).unwrap_or_default();
-        let history =
-            observed_key.as_ref().and_then(|key| self.observed_history.remove(key)).unwrap_or_default();
-        if let Some(time) = call.last_time {
-            self.watermark = self.watermark.max(time.0);
+    /// A live arrival from `site` at wall time `wall` (µs).
+    pub fn arrived(&mut self, site: &str, wall: i64) {
+        self.clocks.arrived(site, wall);
+    }
+
+    /// Wall time moved on with nothing arriving (live).
+    pub fn tick(&mut self, wall: i64) {
+        self.clocks.tick(wall);
+    }
+
+    /// Reading input: no event of `site` comes before `time` (µs).
+    pub fn raise_floor(&mut self, site: &str, time: i64) {
+        if self.clocks.raise_floor(site, time) {
+            self.unpark();
         }
-        let segment = Segment::from_call(call, seen, history);
-        self.stats.segments += 1;
-        let serial = match self.by_id.get(&segment.id).copied() {
-            Some(serial) => {
-                self.stats.duplicate_segments += 1;
-                if let Some(known) = self.segments.get_mut(&serial) {
-                    known.absorb(segment);
-                }
-                self.touch(serial);
-                serial
-            }
-            None => self.insert(segment),
+    }
+
+    /// Reading input: the site's input ended.
+    pub fn end_site(&mut self, site: &str) {
+        self.clocks.end(site);
+        self.unpark();
+    }
+
+    // --- news from the engine ---
+
+    /// A call opened.
+    pub fn opened(&mut self, call: OpenedCall<'_>) {
+        let key = match call.call_uuid {
+            Some(uuid) => uuid.to_string(),
+            None => synthetic_key(call.conn_id, call.handle),
         };
-        self.connect(serial);
-        self.schedule(serial);
+        let id = SegmentId { site: call.site.clone(), key };
+        if let Some(&serial) = self.by_id.get(&id) {
+            // A second engine call of a segment held (same site and CallUUID).
+            self.stats.duplicate_segments += 1;
+            self.handles.insert(call.handle, serial);
+            if let Some(segment) = self.segments.get_mut(&serial) {
+                segment.live_calls += 1;
+            }
+            self.touch(serial);
+            return;
+        }
+        let segment = Segment::opened(id, call.call_uuid.cloned(), call.time, call.clock);
+        let serial = self.insert(segment);
+        self.handles.insert(call.handle, serial);
+        self.stats.segments += 1;
         self.stats.peak_segments_in_memory =
             self.stats.peak_segments_in_memory.max(self.segments.len() as u64);
-        self.emit_due(out);
+        if let Some(uuid) = call.call_uuid {
+            self.index_uuid(serial, uuid);
+        }
+        if let Some(conn) = call.conn_id {
+            self.index_conn(serial, conn);
+        }
+        self.touch(serial);
     }
 
-    /// Moves event time on to `time`: interactions whose quiet period passed are handed out.
-    pub fn advance_to(&mut self, time: Timestamp, out: &mut impl FnMut(Interaction)) {
-        self.watermark = self.watermark.max(time.0);
-        self.emit_due(out);
+    /// A live call showed linking evidence.
+    pub fn evidence(&mut self, handle: CallHandle, evidence: Evidence<'_>) {
+        let Some(&serial) = self.handles.get(&handle) else { return };
+        match evidence {
+            Evidence::CallUuid(uuid) => self.learn_uuid(serial, uuid),
+            Evidence::ConnId(conn) => self.index_conn(serial, conn),
+            Evidence::Link(link, seen) => {
+                let added =
+                    self.segments.get_mut(&serial).is_some_and(|segment| segment.add_link(link, seen));
+                if added {
+                    self.connect_link(serial, &link.id);
+                    self.touch(serial);
+                }
+            }
+            Evidence::ConsultOf { pointer, main } => {
+                let pointer = pointer.clone();
+                if let Some(segment) = self.segments.get_mut(&serial) {
+                    segment.consult_of.get_or_insert_with(|| pointer.clone());
+                }
+                let main = main.and_then(|main| self.handles.get(&main).copied());
+                self.resolve_consultation(serial, &pointer, main);
+            }
+            Evidence::MergedInto { pointer, survivor } => {
+                let pointer = pointer.clone();
+                if let Some(segment) = self.segments.get_mut(&serial) {
+                    segment.merged_into.get_or_insert_with(|| pointer.clone());
+                }
+                let survivor = survivor.and_then(|survivor| self.handles.get(&survivor).copied());
+                self.resolve_merge(serial, &pointer, survivor);
+            }
+            Evidence::History(history) => self.learn_history(serial, history.clone()),
+        }
     }
 
-    /// The input ended: every interaction still held is handed out (unless it was already and
-    /// has not changed since).
+    /// A call finished; `clock` is its site's clock now (µs).
+    pub fn finished(&mut self, call: FinishedCall, clock: i64) {
+        let serial = match self.handles.remove(&call.handle) {
+            Some(serial) => serial,
+            None => self.open_unannounced(&call, clock),
+        };
+        let (links, uuid, conns, history, consult, merged) = {
+            let Some(segment) = self.segments.get(&serial) else { return };
+            let known_links = segment.links.len();
+            (
+                known_links,
+                segment.call_uuid.is_none(),
+                segment.conn_ids.clone(),
+                segment.history.is_none(),
+                segment.consult_of.is_none(),
+                segment.merged_into.is_none(),
+            )
+        };
+        let finished_history = call.history.clone();
+        let finished_uuid = call.call_uuid.clone();
+        let finished_consult = call.consult_of.clone();
+        let finished_merge = call.merged_into.clone();
+        if let Some(segment) = self.segments.get_mut(&serial) {
+            segment.finish(call, clock);
+        }
+        // Evidence the finished call carries that was not told while it was live (a
+        // snapshot of an older build, a call the engine never announced).
+        let new_links: Vec<Text> = self
+            .segments
+            .get(&serial)
+            .map(|segment| segment.links.iter().skip(links).map(|end| end.id.clone()).collect())
+            .unwrap_or_default();
+        for link in new_links {
+            self.connect_link(serial, &link);
+        }
+        if uuid {
+            if let Some(call_uuid) = &finished_uuid {
+                self.learn_uuid(serial, call_uuid);
+            }
+        }
+        let all_conns: Vec<ConnId> =
+            self.segments.get(&serial).map(|segment| segment.conn_ids.clone()).unwrap_or_default();
+        for conn in all_conns.into_iter().filter(|conn| !conns.contains(conn)) {
+            self.index_conn(serial, conn);
+        }
+        if let (true, Some(history)) = (history, finished_history) {
+            self.learn_history(serial, history);
+        }
+        if let (true, Some(pointer)) = (consult, finished_consult) {
+            self.resolve_consultation(serial, &pointer, None);
+        }
+        if let (true, Some(pointer)) = (merged, finished_merge) {
+            self.resolve_merge(serial, &pointer, None);
+        }
+        self.touch(serial);
+    }
+
+    /// Moves on: interactions whose waits are over are complete (and, reading input, handed
+    /// out); live, every interaction with news is handed out.
+    pub fn advance(&mut self, out: &mut impl FnMut(Interaction)) {
+        self.decide_iscc(false);
+        self.expire_archive();
+        let now = self.estate_time();
+        while let Some(Reverse((at, component_id, version))) = self.due.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.due.pop();
+            let current = self.components.get(&component_id).map(|component| component.version);
+            if current != Some(version) {
+                continue;
+            }
+            self.review(component_id, out);
+        }
+        self.emit_dirty(out);
+    }
+
+    /// The input ended: every interaction still held is handed out as it stands.
     pub fn finish(&mut self, out: &mut impl FnMut(Interaction)) {
+        self.revive_all();
+        self.decide_iscc(true);
         let mut ids: Vec<u64> = self.components.keys().copied().collect();
         ids.sort_by_cached_key(|id| self.component_start(*id));
         for id in ids {
-            let changed = self.components.get(&id).is_some_and(|component| {
+            let news = self.components.get(&id).is_some_and(|component| {
                 component.emitted.as_ref().is_none_or(|emitted| emitted.version != component.version)
+                    || component.completed.is_none()
             });
-            if changed {
-                self.emit(id, out);
+            if let Some(component) = self.components.get_mut(&id) {
+                if component.completed.is_none() {
+                    component.completed = Some(i64::MAX);
+                    component.version += 1;
+                }
+            }
+            if news {
+                self.emit(id, true, out);
             }
         }
         self.segments.clear();
         self.components.clear();
         self.component_of.clear();
+        self.handles.clear();
         self.by_id.clear();
         self.by_link.clear();
         self.by_uuid.clear();
         self.by_site_conn.clear();
-        self.waiting.clear();
-        self.observed_links.clear();
-        self.observed_history.clear();
+        self.pending_iscc.clear();
         self.due.clear();
+        self.parked.clear();
+        self.dirty.clear();
     }
 
     // --- building ---
 
-    fn insert(&mut self, segment: Segment) -> u64 {
+    pub(crate) fn insert(&mut self, segment: Segment) -> u64 {
         let serial = self.next_serial;
         self.next_serial += 1;
         self.by_id.insert(segment.id.clone(), serial);
@@ -262,41 +481,79 @@ impl Linker {
         serial
     }
 
-    /// Finds every piece of evidence that joins `serial` to what is known, both ways.
-    fn connect(&mut self, serial: u64) {
-        let Some(segment) = self.segments.get(&serial) else { return };
+    /// A finished call the engine never announced (state restored from an older build):
+    /// its segment opens now.
+    fn open_unannounced(&mut self, call: &FinishedCall, clock: i64) -> u64 {
+        let handle = call.handle;
+        let opened = OpenedCall {
+            handle,
+            site: &call.site,
+            call_uuid: call.call_uuid.as_ref(),
+            conn_id: call.conn_ids.first().copied(),
+            time: call.first_time,
+            clock,
+        };
+        self.opened(opened);
+        self.handles.remove(&handle).unwrap_or(self.next_serial.saturating_sub(1))
+    }
+
+    fn index_uuid(&mut self, serial: u64, uuid: &CallUuid) {
+        self.revive(&OpenEnd::Uuid(uuid.clone()));
+        let same = self.by_uuid.entry(uuid.clone()).or_default();
+        if same.contains(&serial) {
+            return;
+        }
+        same.push(serial);
+        let others: Vec<u64> = same.iter().copied().filter(|other| *other != serial).collect();
+        for other in others {
+            self.same_uuid_edge(other, serial);
+        }
+    }
+
+    fn index_conn(&mut self, serial: u64, conn: ConnId) {
+        let Some(segment) = self.segments.get_mut(&serial) else { return };
+        segment.add_conn(conn);
         let site = segment.id.site.clone();
-        let link_ids: Vec<Text> = segment.links.iter().map(|link| link.id.clone()).collect();
-        let call_uuid = segment.call_uuid.clone();
-        let conn_ids = segment.conn_ids.clone();
-        for link_id in &link_ids {
-            let ends = self.by_link.entry(link_id.clone()).or_default();
-            if !ends.contains(&serial) {
-                ends.push(serial);
-            }
-            let partners: Vec<u64> = ends.iter().copied().filter(|other| *other != serial).collect();
-            for partner in partners {
-                self.link_edge(partner, serial, link_id);
-            }
+        let calls = self.by_site_conn.entry((site.clone(), conn)).or_default();
+        if !calls.contains(&serial) {
+            calls.push(serial);
         }
-        if let Some(uuid) = &call_uuid {
-            let same = self.by_uuid.entry(uuid.clone()).or_default();
-            if !same.contains(&serial) {
-                same.push(serial);
-            }
-            let others: Vec<u64> = same.iter().copied().filter(|other| *other != serial).collect();
-            for other in others {
-                self.same_uuid_edge(other, serial);
-            }
+        // An ISCC destination waiting for its origin on this site may now have it.
+        if self.pending_iscc.iter().any(|pending| self.waits_on(*pending, &site, conn)) {
+            self.decide_iscc(false);
         }
-        for conn in &conn_ids {
-            let calls = self.by_site_conn.entry((site.clone(), *conn)).or_default();
-            if !calls.contains(&serial) {
-                calls.push(serial);
-            }
+    }
+
+    /// A call that opened with a ConnID only learned its CallUUID: its key becomes it.
+    fn learn_uuid(&mut self, serial: u64, uuid: &CallUuid) {
+        let Some(segment) = self.segments.get_mut(&serial) else { return };
+        if segment.call_uuid.is_some() {
+            return;
         }
-        self.resolve_pointers(serial);
-        self.resolve_waiting_for(serial);
+        segment.call_uuid = Some(uuid.clone());
+        let old = segment.id.clone();
+        let new = SegmentId { site: old.site.clone(), key: uuid.to_string() };
+        if !self.by_id.contains_key(&new) {
+            if let Some(segment) = self.segments.get_mut(&serial) {
+                segment.id = new.clone();
+            }
+            self.by_id.remove(&old);
+            self.by_id.insert(new, serial);
+        }
+        self.index_uuid(serial, uuid);
+        self.touch(serial);
+    }
+
+    fn connect_link(&mut self, serial: u64, link_id: &Text) {
+        self.revive(&OpenEnd::Link(link_id.clone()));
+        let ends = self.by_link.entry(link_id.clone()).or_default();
+        if !ends.contains(&serial) {
+            ends.push(serial);
+        }
+        let partners: Vec<u64> = ends.iter().copied().filter(|other| *other != serial).collect();
+        for partner in partners {
+            self.link_edge(partner, serial, link_id);
+        }
     }
 
     fn link_edge(&mut self, a: u64, b: u64, link_id: &Text) {
@@ -353,7 +610,6 @@ impl Linker {
             return;
         }
         let (from, to) = self.by_start(a, b);
-        let note = Some("direction by start time".to_string());
         let edge = Edge {
             from,
             to,
@@ -361,7 +617,7 @@ impl Linker {
             link: None,
             consistent: true,
             time_ordered: true,
-            note,
+            note: Some("direction by start time".to_string()),
         };
         self.add_edge(edge);
     }
@@ -377,102 +633,39 @@ impl Linker {
         }
     }
 
-    /// Resolves the segment's own pointers: consultation → main, merged → survivor, ISCC origin.
-    fn resolve_pointers(&mut self, serial: u64) {
-        let Some(segment) = self.segments.get(&serial).cloned() else { return };
+    /// A consultation → its main call: the one the engine named, else the segment of the
+    /// site the pointer names (by CallUUID, or a ConnID the call had when this one began).
+    fn resolve_consultation(&mut self, serial: u64, pointer: &CallPointer, main: Option<u64>) {
+        let Some(segment) = self.segments.get(&serial) else { return };
         let site = segment.id.site.clone();
-        if let Some(pointer) = &segment.consult_of {
-            let at = segment.start_key();
-            match self.find_on_site(&site, pointer.call_uuid.as_ref(), pointer.conn_id, at, serial) {
-                Some(main) => {
-                    self.add_edge(plain_edge(main, serial, EvidenceKind::Consultation, pointer.via))
-                }
-                None => self.wait_for(wanted(&site, pointer.call_uuid.as_ref(), pointer.conn_id), serial),
-            }
-        }
-        if let Some(pointer) = &segment.merged_into {
-            let at = segment.last_time.map_or(i64::MAX, |time| time.0);
-            match self.find_on_site(&site, pointer.call_uuid.as_ref(), pointer.conn_id, at, serial) {
-                Some(survivor) => {
-                    self.add_edge(plain_edge(serial, survivor, EvidenceKind::Merge, pointer.via))
-                }
-                None => self.wait_for(wanted(&site, pointer.call_uuid.as_ref(), pointer.conn_id), serial),
-            }
-        }
-        self.resolve_iscc(serial, &segment);
-    }
-
-    fn resolve_iscc(&mut self, serial: u64, segment: &Segment) {
-        let (Some(conn), Some(location)) =
-            (segment.history.last_transfer_conn_id, segment.history.last_transfer_home_location.clone())
-        else {
-            return;
-        };
-        let Some(origin_site) = self.sites.site_of(&location).cloned().or_else(|| self.site_named(&location))
-        else {
-            return;
-        };
-        match self.iscc_origin(&origin_site, conn, segment) {
-            Some((origin, ambiguous)) => {
-                let note = ambiguous.then(|| {
-                    "several origin calls matched; the one ended closest before was taken".to_string()
-                });
-                let edge = Edge {
-                    from: origin,
-                    to: serial,
-                    kind: EvidenceKind::IsccCallHistory,
-                    link: None,
-                    consistent: true,
-                    time_ordered: false,
-                    note,
-                };
-                self.add_edge(edge);
-            }
-            None => self.wait_for(Some(Wanted::Conn(origin_site, conn)), serial),
+        let at = segment.start_key();
+        let main = main
+            .filter(|main| *main != serial)
+            .or_else(|| self.find_on_site(&site, pointer.call_uuid.as_ref(), pointer.conn_id, at, serial));
+        match main {
+            Some(main) => self.add_edge(plain_edge(main, serial, EvidenceKind::Consultation, pointer.via)),
+            None => self.note(
+                serial,
+                format!("{site}: the main call of a consultation ({}) was not found", pointer.via),
+            ),
         }
     }
 
-    /// A known site whose name the location names (when the directory was built empty).
-    /// Several sites can match (by full and by application name): the least by name is
-    /// taken, so that the answer does not depend on the order of a hash map.
-    fn site_named(&self, location: &str) -> Option<Text> {
-        self.segments
-            .values()
-            .map(|segment| &segment.id.site)
-            .filter(|site| SiteDirectory::names(location, site))
-            .min()
-            .cloned()
-    }
-
-    /// The origin call of an ISCC transfer: on the origin site, with that ConnID, alive at the
-    /// destination's start or ended at most the window before it. Several: the one that
-    /// ended closest before, preferring one with the OrigDN as a party.
-    fn iscc_origin(&self, site: &Text, conn: ConnId, destination: &Segment) -> Option<(u64, bool)> {
-        let start = destination.first_time?.0;
-        let candidates: Vec<u64> = self
-            .by_site_conn
-            .get(&(site.clone(), conn))?
-            .iter()
-            .copied()
-            .filter(|candidate| {
-                let Some(origin) = self.segments.get(candidate) else { return false };
-                let began = origin.first_time.map_or(i64::MIN, |time| time.0);
-                let ended = origin.last_time.map_or(i64::MAX, |time| time.0);
-                began <= start + self.config.clock_tolerance
-                    && ended + self.config.iscc_window + self.config.clock_tolerance >= start
-            })
-            .collect();
-        let orig_dn = destination.history.last_transfer_orig_dn.as_deref();
-        let best = candidates
-            .iter()
-            .filter_map(|candidate| self.segments.get(candidate).map(|origin| (*candidate, origin)))
-            .min_by_key(|(_, origin)| {
-                let has_dn = orig_dn.is_some_and(|dn| origin.parties.iter().any(|party| party.dn == dn));
-                let ended = origin.last_time.map_or(i64::MAX, |time| time.0);
-                (!has_dn, (start - ended).abs(), origin.id.clone())
-            })
-            .map(|(serial, _)| serial)?;
-        Some((best, candidates.len() > 1))
+    /// A merged call → the call it merged into.
+    fn resolve_merge(&mut self, serial: u64, pointer: &CallPointer, survivor: Option<u64>) {
+        let Some(segment) = self.segments.get(&serial) else { return };
+        let site = segment.id.site.clone();
+        let at = segment.last_time.map_or(i64::MAX, |time| time.0);
+        let survivor = survivor
+            .filter(|survivor| *survivor != serial)
+            .or_else(|| self.find_on_site(&site, pointer.call_uuid.as_ref(), pointer.conn_id, at, serial));
+        match survivor {
+            Some(survivor) => self.add_edge(plain_edge(serial, survivor, EvidenceKind::Merge, pointer.via)),
+            None => self.note(
+                serial,
+                format!("{site}: the call a merged call went into ({}) was not found", pointer.via),
+            ),
+        }
     }
 
     /// The call on `site` a pointer names: by CallUUID, else by a ConnID the call had while
@@ -501,7 +694,11 @@ impl Linker {
             .filter_map(|serial| {
                 let candidate = self.segments.get(&serial)?;
                 let began = candidate.first_time.map_or(i64::MIN, |time| time.0);
-                let ended = candidate.last_time.map_or(i64::MAX, |time| time.0);
+                let ended = if candidate.is_live() {
+                    i64::MAX
+                } else {
+                    candidate.last_time.map_or(i64::MAX, |t| t.0)
+                };
                 let distance = (began - at).max(at - ended).max(0);
                 (distance <= tolerance).then(|| (distance, candidate.id.clone(), serial))
             })
@@ -509,31 +706,154 @@ impl Linker {
             .map(|(_, _, serial)| serial)
     }
 
-    fn wait_for(&mut self, wanted: Option<Wanted>, serial: u64) {
-        let Some(wanted) = wanted else { return };
-        let waiting = self.waiting.entry(wanted).or_default();
-        if !waiting.contains(&serial) {
-            waiting.push(serial);
+    // --- ISCC ---
+
+    fn learn_history(&mut self, serial: u64, history: TransferHistory) {
+        let Some(segment) = self.segments.get_mut(&serial) else { return };
+        if segment.history.is_some() {
+            return;
+        }
+        let usable = history.last_transfer_conn_id.is_some() && history.last_transfer_home_location.is_some();
+        segment.history = Some(history);
+        if usable && !self.pending_iscc.contains(&serial) {
+            self.pending_iscc.push(serial);
+            self.decide_iscc(false);
         }
     }
 
-    /// Gives segments that waited for `serial` another try.
-    fn resolve_waiting_for(&mut self, serial: u64) {
-        let Some(segment) = self.segments.get(&serial) else { return };
-        let mut keys = vec![];
-        if let Some(uuid) = &segment.call_uuid {
-            keys.push(Wanted::Uuid(segment.id.site.clone(), uuid.clone()));
+    /// True when the pending destination `serial` looks for `conn` on `site`.
+    fn waits_on(&self, serial: u64, site: &Text, conn: ConnId) -> bool {
+        let Some(history) = self.segments.get(&serial).and_then(|segment| segment.history.as_ref()) else {
+            return false;
+        };
+        history.last_transfer_conn_id == Some(conn)
+            && history
+                .last_transfer_home_location
+                .as_deref()
+                .is_some_and(|location| self.origin_site(location).is_some_and(|origin| origin == *site))
+    }
+
+    /// The site an ISCC home location names: a monitored one, else a site seen whose name it
+    /// names (the least by name, so that no hash order decides).
+    fn origin_site(&self, location: &str) -> Option<Text> {
+        if let Some(site) = self.sites.site_of(location) {
+            return Some(site.clone());
         }
-        keys.extend(segment.conn_ids.iter().map(|conn| Wanted::Conn(segment.id.site.clone(), *conn)));
-        for key in keys {
-            let Some(waiters) = self.waiting.remove(&key) else { continue };
-            for waiter in waiters {
-                if waiter != serial {
-                    self.resolve_pointers(waiter);
-                }
+        self.clocks
+            .sites()
+            .map(|(site, _)| site)
+            .filter(|site| SiteDirectory::names(location, site))
+            .min()
+            .cloned()
+    }
+
+    /// Decides the ISCC origins whose origin site's time passed the destination's start
+    /// (every call that could be the origin has been seen); `all` at the end of input.
+    fn decide_iscc(&mut self, all: bool) {
+        if self.pending_iscc.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_iscc);
+        let mut still = Vec::new();
+        for serial in pending {
+            match self.try_iscc(serial, all) {
+                true => {}
+                false => still.push(serial),
             }
         }
+        still.extend(std::mem::take(&mut self.pending_iscc));
+        self.pending_iscc = still;
     }
+
+    /// True when the destination's origin is decided (an edge, or a note that none matched).
+    fn try_iscc(&mut self, serial: u64, all: bool) -> bool {
+        let Some(segment) = self.segments.get(&serial) else { return true };
+        let Some(history) = segment.history.clone() else { return true };
+        let (Some(conn), Some(location)) =
+            (history.last_transfer_conn_id, history.last_transfer_home_location)
+        else {
+            return true;
+        };
+        let Some(start) = segment.first_time.map(|time| time.0) else { return true };
+        let origin_site = self.origin_site(&location);
+        let ready = all
+            || origin_site.as_ref().is_some_and(|site| {
+                self.clocks.partner(Some(site), self.config.live)
+                    >= start.saturating_add(self.config.clock_tolerance)
+            });
+        if !ready {
+            return false;
+        }
+        if let Some(site) = &origin_site {
+            self.revive(&OpenEnd::Conn(site.clone(), conn));
+        }
+        let found = origin_site.as_ref().and_then(|site| self.iscc_origin(site, conn, serial, start));
+        match found {
+            Some((origin, ambiguous)) => {
+                let note = ambiguous.then(|| {
+                    "several origin calls matched; the one closest to the arrival was taken".to_string()
+                });
+                let edge = Edge {
+                    from: origin,
+                    to: serial,
+                    kind: EvidenceKind::IsccCallHistory,
+                    link: None,
+                    consistent: true,
+                    time_ordered: false,
+                    note,
+                };
+                self.add_edge(edge);
+            }
+            None => {
+                let site = origin_site.map_or_else(|| location.to_string(), |site| site.to_string());
+                self.note(serial, format!("ISCC origin {conn} on {site} not found"));
+            }
+        }
+        self.touch(serial);
+        true
+    }
+
+    /// The origin call of an ISCC transfer: on the origin site, with that ConnID, begun by the
+    /// destination's start and alive then or ended at most the window before it. Several:
+    /// the one with the OrigDN as a party, then the one whose end is closest to the start (a
+    /// call alive at the start counts as 0, one that ended within the clock tolerance before
+    /// or after it first), then by name. Decided once the origin site's time is past the
+    /// start plus the tolerance, so every such end is known whatever the arrival order.
+    fn iscc_origin(&self, site: &Text, conn: ConnId, destination: u64, start: i64) -> Option<(u64, bool)> {
+        let tolerance = self.config.clock_tolerance;
+        let window = self.config.iscc_window;
+        let orig_dn = self
+            .segments
+            .get(&destination)
+            .and_then(|segment| segment.history.as_ref())
+            .and_then(|history| history.last_transfer_orig_dn.clone());
+        let candidates: Vec<((bool, i64, bool), SegmentId, u64)> = self
+            .by_site_conn
+            .get(&(site.clone(), conn))?
+            .iter()
+            .copied()
+            .filter(|candidate| *candidate != destination)
+            .filter_map(|candidate| {
+                let origin = self.segments.get(&candidate)?;
+                let began = origin.first_time.map_or(i64::MIN, |time| time.0);
+                let ended = match (origin.is_live(), origin.last_time) {
+                    (false, Some(time)) => time.0,
+                    _ => i64::MAX,
+                };
+                let fits = began <= start + tolerance && ended.saturating_add(window + tolerance) >= start;
+                let distance = (start - ended).max(0);
+                let has_dn =
+                    orig_dn.as_ref().is_some_and(|dn| origin.parties().iter().any(|party| party.dn == *dn));
+                let ended_with_it = ended.abs_diff(start) <= tolerance.unsigned_abs();
+                let key = (!has_dn, if distance <= tolerance { 0 } else { distance }, !ended_with_it);
+                fits.then(|| (key, origin.id.clone(), candidate))
+            })
+            .collect();
+        let best = candidates.iter().min()?;
+        Some((best.2, candidates.len() > 1))
+    }
+
+    // --- components ---
 
     fn add_edge(&mut self, edge: Edge) {
         let (Some(&from), Some(&to)) = (self.component_of.get(&edge.from), self.component_of.get(&edge.to))
@@ -548,6 +868,7 @@ impl Linker {
         self.stats.edges += 1;
         component.edges.push(edge);
         component.version += 1;
+        self.mark(target);
     }
 
     /// Merges two components, the smaller into the larger; returns the one that remains.
@@ -556,7 +877,7 @@ impl Linker {
             return a;
         }
         let size = |id: &u64| self.components.get(id).map_or(0, |component| component.segments.len());
-        let (large, small) = if size(&a) >= size(&b) { (a, b) } else { (b, a) };
+        let (large, small) = if (size(&a), b) >= (size(&b), a) { (a, b) } else { (b, a) };
         let Some(absorbed) = self.components.remove(&small) else { return large };
         for serial in &absorbed.segments {
             self.component_of.insert(*serial, large);
@@ -566,6 +887,8 @@ impl Linker {
             component.edges.extend(absorbed.edges);
             component.notes.extend(absorbed.notes);
             component.version += 1;
+            // Late evidence re-opens a complete interaction.
+            component.completed = None;
             component.emitted = match (component.emitted.take(), absorbed.emitted) {
                 (Some(a), Some(b)) => {
                     let (mut kept, lost) = if a.revision >= b.revision { (a, b) } else { (b, a) };
@@ -576,81 +899,152 @@ impl Linker {
                 (a, b) => a.or(b),
             };
         }
+        self.dirty.retain(|id| *id != small);
         large
     }
 
-    // --- handing out ---
-
-    fn schedule(&mut self, serial: u64) {
+    fn note(&mut self, serial: u64, note: String) {
         let Some(&component_id) = self.component_of.get(&serial) else { return };
+        if let Some(component) = self.components.get_mut(&component_id) {
+            if !component.notes.contains(&note) {
+                component.notes.push(note);
+            }
+        }
+    }
+
+    /// The segment's interaction has news: mark it and look at it again.
+    fn touch(&mut self, serial: u64) {
+        let Some(&component_id) = self.component_of.get(&serial) else { return };
+        if let Some(component) = self.components.get_mut(&component_id) {
+            component.version += 1;
+            component.completed = None;
+        }
+        self.mark(component_id);
+    }
+
+    /// Schedules a look at the component now and, live, hands it out with the next batch.
+    fn mark(&mut self, component_id: u64) {
         let Some(component) = self.components.get(&component_id) else { return };
-        let deadline = self.deadline(component);
-        self.due.push(Reverse((deadline, component_id, component.version)));
+        self.due.push(Reverse((i64::MIN, component_id, component.version)));
+        if self.config.live.is_some() && !self.dirty.contains(&component_id) {
+            self.dirty.push(component_id);
+        }
     }
 
-    /// When the component may be handed out: a quiet period after its last call, longer
-    /// while a link waits for its other end.
-    fn deadline(&self, component: &Component) -> i64 {
-        let last = self.component_last(component);
-        let wait = if self.has_unresolved_pointer(component) {
-            self.config.pointer_wait
-        } else if !self.unpaired_links(component).is_empty() || self.ends_by_hand_off(component) {
-            self.config.link_timeout
-        } else {
-            self.config.linger
-        };
-        last.saturating_add(wait)
+    /// Parked components get another look (a site appeared or ended).
+    fn unpark(&mut self) {
+        for component_id in std::mem::take(&mut self.parked) {
+            if let Some(component) = self.components.get(&component_id) {
+                self.due.push(Reverse((i64::MIN, component_id, component.version)));
+            }
+        }
     }
 
-    /// A consultation whose main call, or a merged call whose survivor, has not arrived.
-    fn has_unresolved_pointer(&self, component: &Component) -> bool {
-        component.segments.iter().any(|serial| {
-            let Some(segment) = self.segments.get(serial) else { return false };
-            let consult_open = segment.consult_of.is_some()
-                && !component
-                    .edges
-                    .iter()
-                    .any(|edge| edge.kind == EvidenceKind::Consultation && edge.to == *serial);
-            let merge_open = segment.merged_into.is_some()
-                && !component
-                    .edges
-                    .iter()
-                    .any(|edge| edge.kind == EvidenceKind::Merge && edge.from == *serial);
-            consult_open || merge_open
-        })
+    // --- deciding ---
+
+    /// Looks at a component: complete it, or schedule the next look.
+    fn review(&mut self, component_id: u64, out: &mut impl FnMut(Interaction)) {
+        let Some(component) = self.components.get(&component_id) else { return };
+        if let Some(completed) = component.completed {
+            // Live: a complete interaction leaves memory once its grace for late evidence passed.
+            let forget_at = completed.saturating_add(self.config.revision_grace);
+            if self.estate_time() >= forget_at {
+                self.forget(component_id);
+            } else {
+                let version = component.version;
+                self.due.push(Reverse((forget_at, component_id, version)));
+            }
+            return;
+        }
+        let version = component.version;
+        match self.due_for(component) {
+            Due::Now => self.complete(component_id, out),
+            Due::At(at) => self.due.push(Reverse((at, component_id, version))),
+            Due::News => {}
+            Due::Parked => {
+                if !self.parked.contains(&component_id) {
+                    self.parked.push(component_id);
+                }
+            }
+        }
+    }
+
+    /// When everything the component waits for is over.
+    fn due_for(&self, component: &Component) -> Due {
+        if self.any_live(component) || self.has_pending_iscc(component) {
+            return Due::News;
+        }
+        let ended = self.ended_clock(component);
+        let estate = self.estate_time();
+        let mut due = Due::until(estate, ended.saturating_add(self.config.linger));
+        let deadline = ended.saturating_add(self.config.link_timeout);
+        for partner in self.unpaired_partners(component) {
+            due = due.and(Due::until(self.clocks.partner(partner.as_deref(), self.config.live), deadline));
+        }
+        if self.ends_by_hand_off(component) {
+            // Reading an open estate, the continuation may come from a site not seen yet.
+            let open = self.config.live.is_none() && self.sites.is_empty();
+            due = due.and(Due::until(if open { i64::MIN } else { estate }, deadline));
+        }
+        due
+    }
+
+    fn has_pending_iscc(&self, component: &Component) -> bool {
+        component.segments.iter().any(|serial| self.pending_iscc.contains(serial))
+    }
+
+    fn any_live(&self, component: &Component) -> bool {
+        component.segments.iter().filter_map(|serial| self.segments.get(serial)).any(Segment::is_live)
+    }
+
+    /// The latest site clock at which a call of the component ended.
+    fn ended_clock(&self, component: &Component) -> i64 {
+        component
+            .segments
+            .iter()
+            .filter_map(|serial| self.segments.get(serial))
+            .map(|segment| segment.ended_clock)
+            .max()
+            .unwrap_or(i64::MIN)
+    }
+
+    /// For each unpaired link end that may still pair: the site its other end is on (the
+    /// monitored site its location names, `None` when it names none known).
+    fn unpaired_partners(&self, component: &Component) -> Vec<Option<Text>> {
+        let mut partners = Vec::new();
+        for serial in &component.segments {
+            let Some(segment) = self.segments.get(serial) else { continue };
+            for end in &segment.links {
+                let paired = component.edges.iter().any(|edge| edge.link.as_ref() == Some(&end.id));
+                let off = end.location.as_deref().is_some_and(|location| self.sites.is_off_estate(location));
+                if paired || off {
+                    continue;
+                }
+                let partner = end.location.as_deref().and_then(|location| self.origin_site(location));
+                if !partners.contains(&partner) {
+                    partners.push(partner);
+                }
+            }
+        }
+        partners
     }
 
     /// The call that ended last only handed the customer on, and nothing in the interaction
     /// follows it yet: its continuation (a REFER to another SIP Server) may still come.
     fn ends_by_hand_off(&self, component: &Component) -> bool {
-        let last = component
+        self.hand_off_segment(component).is_some()
+    }
+
+    /// The segment that ended last, when it only handed the customer on and nothing follows.
+    pub(crate) fn hand_off_segment(&self, component: &Component) -> Option<u64> {
+        let (serial, segment) = component
             .segments
             .iter()
-            .filter_map(|serial| self.segments.get(serial).map(|segment| (serial, segment)))
-            .max_by(|(_, a), (_, b)| (a.last_time, &a.id).cmp(&(b.last_time, &b.id)));
-        let Some((serial, segment)) = last else { return false };
+            .filter_map(|serial| self.segments.get(serial).map(|segment| (*serial, segment)))
+            .max_by(|(_, a), (_, b)| (a.last_time, &a.id).cmp(&(b.last_time, &b.id)))?;
         let continued =
-            component.edges.iter().any(|edge| edge.from == *serial && edge.kind != EvidenceKind::Merge);
-        segment.end_reason == callstitch_engine::EndReason::HandedOff && !continued
-    }
-
-    /// Marks the segment's component changed.
-    fn touch(&mut self, serial: u64) {
-        let Some(component_id) = self.component_of.get(&serial) else { return };
-        if let Some(component) = self.components.get_mut(component_id) {
-            component.version += 1;
-        }
-    }
-
-    fn component_last(&self, component: &Component) -> i64 {
-        component
-            .segments
-            .iter()
-            .filter_map(|serial| self.segments.get(serial))
-            .filter_map(|segment| segment.last_time)
-            .map(|time| time.0)
-            .max()
-            .unwrap_or(i64::MIN)
+            component.edges.iter().any(|edge| edge.from == serial && edge.kind != EvidenceKind::Merge);
+        (segment.handed_off() && !continued).then_some(serial)
     }
 
     fn component_start(&self, id: u64) -> (i64, Option<SegmentId>) {
@@ -664,14 +1058,9 @@ impl Linker {
             .unwrap_or((i64::MAX, None))
     }
 
-    /// Link ids in the component with one end only, whose location is monitored.
-    fn unpaired_links(&self, component: &Component) -> Vec<Text> {
-        self.lone_link_ends(component, false)
-    }
-
-    /// Link ids with one end only: those leading to monitored sites, or (`off_estate`) those
-    /// leading to sites callstitch does not read.
-    fn lone_link_ends(&self, component: &Component, off_estate: bool) -> Vec<Text> {
+    /// Link ids in the component with one end only: those leading to monitored (or unknown)
+    /// sites, or (`off_estate`) those leading to sites callstitch does not read.
+    pub(crate) fn lone_link_ends(&self, component: &Component, off_estate: bool) -> Vec<Text> {
         let mut lone = Vec::new();
         for serial in &component.segments {
             let Some(segment) = self.segments.get(serial) else { continue };
@@ -688,30 +1077,50 @@ impl Linker {
         lone
     }
 
-    fn emit_due(&mut self, out: &mut impl FnMut(Interaction)) {
-        while let Some(Reverse((deadline, component_id, version))) = self.due.peek().copied() {
-            if deadline > self.watermark {
-                break;
-            }
-            self.due.pop();
-            let Some(component) = self.components.get(&component_id) else { continue };
-            if component.version != version {
-                continue;
-            }
-            let news = component.emitted.as_ref().is_none_or(|emitted| emitted.version != component.version);
-            if !news {
-                self.forget(component_id);
-                continue;
-            }
-            self.emit(component_id, out);
-            let grace_end = deadline.saturating_add(self.config.revision_grace);
-            if let Some(component) = self.components.get(&component_id) {
-                self.due.push(Reverse((grace_end, component_id, component.version)));
+    /// Every wait is over: the component is complete.
+    fn complete(&mut self, component_id: u64, out: &mut impl FnMut(Interaction)) {
+        let estate = self.estate_time();
+        let Some(component) = self.components.get_mut(&component_id) else { return };
+        component.completed = Some(estate);
+        component.version += 1;
+        let version = component.version;
+        if self.archives_everything() {
+            // A site not seen yet may still bring evidence: handed out when the input ends.
+            self.forget(component_id);
+            return;
+        }
+        if self.config.live.is_none() {
+            self.emit(component_id, true, out);
+            self.forget(component_id);
+            return;
+        }
+        if !self.dirty.contains(&component_id) {
+            self.dirty.push(component_id);
+        }
+        let forget_at = estate.saturating_add(self.config.revision_grace);
+        self.due.push(Reverse((forget_at, component_id, version)));
+    }
+
+    // --- handing out ---
+
+    fn emit_dirty(&mut self, out: &mut impl FnMut(Interaction)) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_by_cached_key(|id| self.component_start(*id));
+        for component_id in dirty {
+            let news = self.components.get(&component_id).is_some_and(|component| {
+                component.emitted.as_ref().is_none_or(|emitted| emitted.version != component.version)
+            });
+            if news {
+                self.emit(component_id, false, out);
             }
         }
     }
 
-    fn emit(&mut self, component_id: u64, out: &mut impl FnMut(Interaction)) {
+    /// Hands out the component's interaction as it stands; `end` at the end of input.
+    fn emit(&mut self, component_id: u64, end: bool, out: &mut impl FnMut(Interaction)) {
         let Some(component) = self.components.get(&component_id) else { return };
         let segments: Vec<(u64, &Segment)> = component
             .segments
@@ -721,15 +1130,32 @@ impl Linker {
         if segments.is_empty() {
             return;
         }
-        let unpaired = self.unpaired_links(component);
-        let timed_out =
-            self.watermark >= self.component_last(component).saturating_add(self.config.link_timeout);
+        let unpaired = self.lone_link_ends(component, false);
+        let ended = self.ended_clock(component);
+        let deadline = ended.saturating_add(self.config.link_timeout);
+        // At the end of input a site never seen has no time of its own: the input's end,
+        // the newest time of any site, counts.
+        let newest = self.clocks.newest();
+        let timed_out = !self.any_live(component)
+            && self.unpaired_partners(component).iter().all(|partner| {
+                let time = self.clocks.partner(partner.as_deref(), self.config.live);
+                let time = if end && time == i64::MIN { newest } else { time };
+                time >= deadline
+            });
+        let lifecycle = if component.completed.is_some() {
+            Lifecycle::Complete
+        } else if self.any_live(component) {
+            Lifecycle::Live
+        } else {
+            Lifecycle::Settling
+        };
         let off_estate = !self.lone_link_ends(component, true).is_empty();
         let context = interaction::Context {
             sites: &self.sites,
             unpaired: &unpaired,
             off_estate,
             timed_out,
+            lifecycle,
             notes: &component.notes,
         };
         let mut built = interaction::build(&segments, &component.edges, &context);
@@ -746,9 +1172,11 @@ impl Linker {
         }
         if let Some(component) = self.components.get_mut(&component_id) {
             let version = component.version;
+            // Every id it was handed out under stays replaced in later revisions, so that a
+            // reader of any one revision can drop them all.
             component.emitted = Some(Emitted {
                 id: built.interaction_id.clone(),
-                absorbed: Vec::new(),
+                absorbed: built.replaces.clone(),
                 revision: built.revision,
                 version,
             });
@@ -757,35 +1185,101 @@ impl Linker {
         out(built);
     }
 
-    /// Drops a handed-out interaction whose revision grace has passed.
+    /// A component back from the archive: indexed again, with news. Its segments were just
+    /// inserted each on its own, except those whose call came back meanwhile (held in another
+    /// component): the edges join those.
+    pub(crate) fn restore_component(&mut self, mut component: Component) {
+        let members = component.segments.clone();
+        let edges = std::mem::take(&mut component.edges);
+        let own: Vec<u64> = members
+            .iter()
+            .copied()
+            .filter(|serial| {
+                self.component_of.get(serial) == Some(serial)
+                    && self.components.get(serial).is_some_and(|held| held.segments == [*serial])
+            })
+            .collect();
+        for serial in &members {
+            self.reindex(*serial);
+        }
+        let Some(&id) = own.first() else {
+            edges.into_iter().for_each(|edge| self.add_edge(edge));
+            return;
+        };
+        component.completed = None;
+        component.version += 1;
+        component.segments = own.clone();
+        for serial in &own {
+            self.components.remove(serial);
+            self.component_of.insert(*serial, id);
+        }
+        self.components.insert(id, component);
+        for edge in edges {
+            self.add_edge(edge);
+        }
+        self.mark(id);
+    }
+
+    /// Puts a segment back into the link, CallUUID and ConnID indexes.
+    fn reindex(&mut self, serial: u64) {
+        let Some(segment) = self.segments.get(&serial) else { return };
+        let site = segment.id.site.clone();
+        let links: Vec<Text> = segment.links.iter().map(|end| end.id.clone()).collect();
+        let uuid = segment.call_uuid.clone();
+        let conns = segment.conn_ids.clone();
+        for link in links {
+            let ends = self.by_link.entry(link).or_default();
+            if !ends.contains(&serial) {
+                ends.push(serial);
+            }
+        }
+        if let Some(uuid) = uuid {
+            let same = self.by_uuid.entry(uuid).or_default();
+            if !same.contains(&serial) {
+                same.push(serial);
+            }
+        }
+        for conn in conns {
+            let calls = self.by_site_conn.entry((site.clone(), conn)).or_default();
+            if !calls.contains(&serial) {
+                calls.push(serial);
+            }
+        }
+    }
+
+    /// Drops a complete interaction (live: keeping it as bytes when it could still take
+    /// evidence, crate::archive).
     fn forget(&mut self, component_id: u64) {
-        let Some(component) = self.components.remove(&component_id) else { return };
+        let Some(component) = self.components.get(&component_id).cloned() else { return };
+        self.archive(&component, component.completed.unwrap_or(i64::MIN));
+        self.components.remove(&component_id);
+        self.stats.forgotten += 1;
+        self.parked.retain(|id| *id != component_id);
+        self.dirty.retain(|id| *id != component_id);
         for serial in component.segments {
             self.component_of.remove(&serial);
+            self.pending_iscc.retain(|pending| *pending != serial);
             let Some(segment) = self.segments.remove(&serial) else { continue };
-            self.by_id.remove(&segment.id);
+            if self.by_id.get(&segment.id) == Some(&serial) {
+                self.by_id.remove(&segment.id);
+            }
             for link in &segment.links {
                 remove_from(&mut self.by_link, &link.id, serial);
             }
             if let Some(uuid) = &segment.call_uuid {
                 remove_from(&mut self.by_uuid, uuid, serial);
-                self.waiting.remove(&Wanted::Uuid(segment.id.site.clone(), uuid.clone()));
             }
             for conn in &segment.conn_ids {
                 remove_from(&mut self.by_site_conn, &(segment.id.site.clone(), *conn), serial);
             }
         }
-        // Pointers that waited for calls that never came go stale as their segments leave;
-        // sweeping them on every drop would cost a pass over all waiters, so sweep now and
-        // then (resolving a stale waiter is a no-op meanwhile).
-        self.forgotten += 1;
-        if self.forgotten % WAITING_SWEEP == 0 {
-            for waiters in self.waiting.values_mut() {
-                waiters.retain(|serial| self.segments.contains_key(serial));
-            }
-            self.waiting.retain(|_, waiters| !waiters.is_empty());
-        }
+        debug_assert!(self.handles.values().all(|serial| self.segments.contains_key(serial)));
     }
+}
+
+/// The engine's key for a call without a CallUUID: `~<first ConnID>-<serial>`.
+fn synthetic_key(conn: Option<ConnId>, handle: CallHandle) -> String {
+    format!("~{}-{}", conn.map(|conn| conn.to_string()).unwrap_or_default(), handle.0)
 }
 
 fn remove_from<K: std::hash::Hash + Eq + Clone>(index: &mut HashMap<K, Vec<u64>>, key: &K, serial: u64) {
@@ -794,14 +1288,6 @@ fn remove_from<K: std::hash::Hash + Eq + Clone>(index: &mut HashMap<K, Vec<u64>>
         if list.is_empty() {
             index.remove(key);
         }
-    }
-}
-
-fn wanted(site: &Text, uuid: Option<&CallUuid>, conn: Option<ConnId>) -> Option<Wanted> {
-    match (uuid, conn) {
-        (Some(uuid), _) => Some(Wanted::Uuid(site.clone(), uuid.clone())),
-        (None, Some(conn)) => Some(Wanted::Conn(site.clone(), conn)),
-        (None, None) => None,
     }
 }
 

@@ -1,11 +1,18 @@
-//! A segment: one call on one site, as the linker keeps it.
+//! A segment: one call on one site, as the linker keeps it, from its first event on.
 //!
-//! Built from the engine's finished call plus what the linker observed on the event stream
-//! while the call was live (when each Inter-Site Link end was first seen, the ISCC call
-//! history). It keeps what an interaction reports and what linking needs, not the events.
+//! A segment opens when the engine tells of a call's first event and gathers linking
+//! evidence as the engine tells it (Inter-Site Link ends with the time each was first seen,
+//! CallUUID, ConnIDs, consultation and merge pointers, ISCC history). When the call ends, the
+//! engine's finished call adds what an interaction reports of it (model, outcome, parties,
+//! who released it). Two engine calls of one (site, CallUUID) are one segment: a server's
+//! CallUUID is unique, so the second is the same call (a late EventCallDeleted after the
+//! engine closed the call, duplicated input).
 
-use callstitch_engine::{CallPointer, CallVerdict, EndReason, FinishedCall, Party};
-use callstitch_tlib::{CallUuid, ConnId, LinkRole, Message, Text, Timestamp};
+use callstitch_engine::{
+    CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party, PartyKind,
+    PartyState, Provenance, ReleasedBy, TransferHistory,
+};
+use callstitch_tlib::{CallUuid, ConnId, IsLink, LinkRole, Message, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// (site, key): the key is the CallUUID, or the engine's `~<ConnID>-<n>` for servers that
@@ -27,143 +34,202 @@ pub struct LinkEnd {
     pub first_seen: Option<Timestamp>,
 }
 
-/// ISCC CallHistory of a call that arrived by ISCC: where it came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallHistory {
-    pub last_transfer_conn_id: Option<ConnId>,
-    pub last_transfer_home_location: Option<Text>,
-    pub last_transfer_orig_dn: Option<Text>,
+impl LinkEnd {
+    fn from_link(link: &IsLink, first_seen: Option<Timestamp>) -> LinkEnd {
+        LinkEnd {
+            id: link.id.clone(),
+            role: link.direction_role.clone(),
+            location: link.location_name.clone(),
+            first_seen,
+        }
+    }
 }
 
 /// A party as an interaction reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentParty {
     pub dn: Text,
-    pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: PartyKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Text>,
-    pub final_state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit: Option<&'static str>,
+    pub final_state: PartyState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<Exit>,
     /// `self`, `other` or `unknown`, with the provenance of that verdict.
-    pub released_by: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released_by: ReleasedBy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub released_by_dn: Option<Text>,
-    pub provenance: &'static str,
-    /// The party's first event on the call (not in the JSON: recording uses it to say who
-    /// is heard on a media file).
-    #[serde(skip)]
+    pub provenance: Provenance,
+    /// The party's first event on the call (recording uses it to say who is heard on a
+    /// media file; not in the interaction JSON).
+    #[serde(default, skip_serializing)]
     pub first_time: Option<Timestamp>,
     /// The party's last event on the call (its release, or the end of input).
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
     pub last_time: Option<Timestamp>,
     /// When it was first connected (EventEstablished, EventRetrieved, EventPartyChanged or
-    /// EventPartyAdded); `None` when it never was (rang and left). Not in the JSON.
-    #[serde(skip)]
+    /// EventPartyAdded); `None` when it never was (rang and left).
+    #[serde(default, skip_serializing)]
     pub connected_time: Option<Timestamp>,
 }
 
+/// What the engine said of a segment's call when it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentEnd {
+    pub model: CallModel,
+    pub conformant: bool,
+    pub outcome: Outcome,
+    pub release: CallVerdict,
+    /// In a snapshot with their times, which the interaction JSON leaves out.
+    #[serde(with = "stored_parties")]
+    pub parties: Vec<SegmentParty>,
+    /// The call's end was seen (not an idle timeout or the end of input).
+    pub complete: bool,
+    pub end_reason: EndReason,
+}
+
 /// One call on one site.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     pub id: SegmentId,
     pub call_uuid: Option<CallUuid>,
     pub conn_ids: Vec<ConnId>,
     pub ani: Option<Text>,
     pub dnis: Option<Text>,
-    pub model: &'static str,
-    pub conformant: bool,
-    pub outcome: &'static str,
-    pub release: CallVerdict,
-    pub parties: Vec<SegmentParty>,
     pub first_time: Option<Timestamp>,
+    /// The last event time (known once the call ended).
     pub last_time: Option<Timestamp>,
-    pub complete: bool,
-    pub end_reason: EndReason,
+    pub links: Vec<LinkEnd>,
+    pub history: Option<TransferHistory>,
     pub consult_of: Option<CallPointer>,
     pub merged_into: Option<CallPointer>,
-    pub links: Vec<LinkEnd>,
-    pub history: CallHistory,
+    /// Engine calls of this segment still live (usually 0 or 1).
+    pub live_calls: u32,
+    /// When the segment's last engine call ended (µs): its last event time, or its site's
+    /// clock at the finish if that is earlier (an event time the clock did not believe).
+    /// What waits after the end are counted from. `i64::MIN` while live.
+    pub ended_clock: i64,
+    /// The site's clock when the segment opened (µs).
+    pub opened_clock: i64,
+    /// Known once an engine call of the segment finished.
+    pub end: Option<SegmentEnd>,
 }
 
 impl Segment {
-    /// The segment of a finished call, with the link times and call history observed.
-    pub fn from_call(
-        call: FinishedCall,
-        seen: Vec<(Text, Option<Timestamp>)>,
-        history: CallHistory,
+    /// A segment for a call that just opened.
+    pub fn opened(
+        id: SegmentId,
+        call_uuid: Option<CallUuid>,
+        time: Option<Timestamp>,
+        clock: i64,
     ) -> Segment {
-        let links = call
-            .is_links
-            .iter()
-            .map(|link| LinkEnd {
-                id: link.id.clone(),
-                role: link.direction_role.clone(),
-                location: link.location_name.clone(),
-                first_seen: seen.iter().find(|(id, _)| *id == link.id).and_then(|(_, time)| *time),
-            })
-            .collect();
-        let parties = call.parties.iter().map(segment_party).collect();
         Segment {
-            id: SegmentId { site: call.site.clone(), key: call.key.clone() },
-            call_uuid: call.call_uuid,
-            conn_ids: call.conn_ids,
-            ani: call.ani,
-            dnis: call.dnis,
-            model: call.model.slug(),
-            conformant: call.conformant,
-            outcome: call.outcome.slug(),
-            release: call.release,
-            parties,
-            first_time: call.first_time,
-            last_time: call.last_time,
-            complete: call.complete,
-            end_reason: call.end_reason,
-            consult_of: call.consult_of,
-            merged_into: call.merged_into,
-            links,
-            history,
+            id,
+            call_uuid,
+            conn_ids: Vec::new(),
+            ani: None,
+            dnis: None,
+            first_time: time,
+            last_time: None,
+            links: Vec::new(),
+            history: None,
+            consult_of: None,
+            merged_into: None,
+            live_calls: 1,
+            ended_clock: i64::MIN,
+            opened_clock: clock,
+            end: None,
         }
     }
 
-    /// Folds a second finished call of the same (site, CallUUID) into this one: a server's
-    /// CallUUID is unique, so both are the same call (duplicated input, a call closed by
-    /// timeout whose events went on).
-    pub fn absorb(&mut self, other: Segment) {
-        debug_assert_eq!(self.id, other.id);
-        for conn in other.conn_ids {
-            if !self.conn_ids.contains(&conn) {
-                self.conn_ids.push(conn);
-            }
+    pub fn is_live(&self) -> bool {
+        self.live_calls > 0
+    }
+
+    /// Adds a ConnID; false when it was known.
+    pub fn add_conn(&mut self, conn: ConnId) -> bool {
+        if conn.is_null() || self.conn_ids.contains(&conn) {
+            return false;
         }
-        for party in other.parties {
-            if !self.parties.contains(&party) {
-                self.parties.push(party);
-            }
+        self.conn_ids.push(conn);
+        true
+    }
+
+    /// Adds a link end; false when the id was known (its first sighting stays the earliest).
+    pub fn add_link(&mut self, link: &IsLink, seen: Option<Timestamp>) -> bool {
+        if let Some(known) = self.links.iter_mut().find(|known| known.id == link.id) {
+            known.first_seen = min_time(known.first_seen, seen);
+            return false;
         }
-        for link in other.links {
-            match self.links.iter_mut().find(|known| known.id == link.id) {
-                Some(known) => known.first_seen = min_time(known.first_seen, link.first_seen),
-                None => self.links.push(link),
-            }
-        }
+        self.links.push(LinkEnd::from_link(link, seen));
         self.links.sort_by(|a, b| a.id.cmp(&b.id));
-        self.first_time = min_time(self.first_time, other.first_time);
-        self.last_time = self.last_time.max(other.last_time);
-        self.complete = self.complete || other.complete;
-        self.ani = self.ani.take().or(other.ani);
-        self.dnis = self.dnis.take().or(other.dnis);
-        self.consult_of = self.consult_of.take().or(other.consult_of);
-        self.merged_into = self.merged_into.take().or(other.merged_into);
-        if self.history.last_transfer_home_location.is_none() {
-            self.history = other.history;
+        true
+    }
+
+    /// Takes the finished call of one of the segment's engine calls.
+    pub fn finish(&mut self, call: FinishedCall, clock: i64) {
+        self.live_calls = self.live_calls.saturating_sub(1);
+        // The call's own last time, unless its site's clock does not believe it (then the
+        // clock's time when the call finished).
+        let ended = call.last_time.map_or(clock, |last| last.0.min(clock));
+        self.ended_clock = self.ended_clock.max(ended);
+        for conn in &call.conn_ids {
+            self.add_conn(*conn);
         }
+        for link in &call.is_links {
+            self.add_link(link, None);
+        }
+        self.first_time = min_time(self.first_time, call.first_time);
+        self.last_time = self.last_time.max(call.last_time);
+        self.ani = self.ani.take().or(call.ani.clone());
+        self.dnis = self.dnis.take().or(call.dnis.clone());
+        self.consult_of = self.consult_of.take().or(call.consult_of.clone());
+        self.merged_into = self.merged_into.take().or(call.merged_into.clone());
+        if self.history.is_none() {
+            self.history = call.history.clone();
+        }
+        let end = SegmentEnd {
+            model: call.model,
+            conformant: call.conformant,
+            outcome: call.outcome,
+            release: call.release.clone(),
+            parties: call.parties.iter().map(segment_party).collect(),
+            complete: call.complete,
+            end_reason: call.end_reason,
+        };
+        self.end = Some(match self.end.take() {
+            None => end,
+            Some(known) => merge_ends(known, end),
+        });
     }
 
     /// Start time for ordering ties: first time, else the end of time.
     pub fn start_key(&self) -> i64 {
         self.first_time.map_or(i64::MAX, |time| time.0)
     }
+
+    /// The call ended by handing the customer on (REFER, routing, a transfer away) with no
+    /// party after.
+    pub fn handed_off(&self) -> bool {
+        self.end.as_ref().is_some_and(|end| end.end_reason == EndReason::HandedOff)
+    }
+
+    /// The segment's parties (none known while it is live).
+    pub fn parties(&self) -> &[SegmentParty] {
+        self.end.as_ref().map_or(&[], |end| end.parties.as_slice())
+    }
+}
+
+/// Two finished calls of one segment: the first call's verdicts stand, the second adds what
+/// the first did not see.
+fn merge_ends(mut known: SegmentEnd, other: SegmentEnd) -> SegmentEnd {
+    for party in other.parties {
+        if !known.parties.contains(&party) {
+            known.parties.push(party);
+        }
+    }
+    known.complete |= other.complete;
+    known
 }
 
 fn min_time(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
@@ -177,16 +243,16 @@ fn segment_party(party: &Party) -> SegmentParty {
     let verdict = party.verdict.as_ref();
     SegmentParty {
         dn: party.dn.clone(),
-        kind: party.kind.label(),
+        kind: party.kind,
         role: party.role.as_ref().map(|role| match role.known_name() {
             Some(name) => Text::from(name),
             None => Text::from(role.to_string()),
         }),
-        final_state: party.state.label(),
-        exit: party.exit.map(|exit| exit.label()),
-        released_by: verdict.map_or("unknown", |verdict| verdict.released_by.label()),
+        final_state: party.state,
+        exit: party.exit,
+        released_by: verdict.map_or(ReleasedBy::Unknown, |verdict| verdict.released_by),
         released_by_dn: verdict.and_then(|verdict| verdict.by.clone()),
-        provenance: verdict.map_or("unknown", |verdict| verdict.provenance.label()),
+        provenance: verdict.map_or(Provenance::Unknown, |verdict| verdict.provenance),
         first_time: party.first_time,
         last_time: party.last_time,
         connected_time: party
@@ -202,5 +268,49 @@ fn segment_party(party: &Party) -> SegmentParty {
                 )
             })
             .and_then(|event| event.time),
+    }
+}
+
+/// Parties in a snapshot: every field, the times the interaction JSON leaves out included.
+mod stored_parties {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct StoredParty {
+        #[serde(flatten)]
+        party: SegmentParty,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_time: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_time: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connected_time: Option<Timestamp>,
+    }
+
+    pub fn serialize<S: Serializer>(parties: &[SegmentParty], serializer: S) -> Result<S::Ok, S::Error> {
+        let stored: Vec<StoredParty> = parties
+            .iter()
+            .map(|party| StoredParty {
+                party: party.clone(),
+                first_time: party.first_time,
+                last_time: party.last_time,
+                connected_time: party.connected_time,
+            })
+            .collect();
+        stored.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SegmentParty>, D::Error> {
+        let stored = Vec::<StoredParty>::deserialize(deserializer)?;
+        Ok(stored
+            .into_iter()
+            .map(|stored| SegmentParty {
+                first_time: stored.first_time,
+                last_time: stored.last_time,
+                connected_time: stored.connected_time,
+                ..stored.party
+            })
+            .collect())
     }
 }

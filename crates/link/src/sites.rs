@@ -60,10 +60,21 @@ impl SiteDirectory {
         !self.known.is_empty() && self.site_of(location).is_none()
     }
 
+    /// Learns the full name partners use for a site; of several, the least is kept, so
+    /// that the order the links arrived in does not decide.
     pub fn learn_full_name(&mut self, site: &Text, location: &str) {
-        if location.contains('@') && SiteDirectory::names(location, site) {
-            self.full_names.entry(site.clone()).or_insert_with(|| Text::from(location));
+        if !(location.contains('@') && SiteDirectory::names(location, site)) {
+            return;
         }
+        let known = self.full_names.entry(site.clone()).or_insert_with(|| Text::from(location));
+        if location < known.as_str() {
+            *known = Text::from(location);
+        }
+    }
+
+    /// The monitored sites, as given.
+    pub fn known(&self) -> &[Text] {
+        &self.known
     }
 
     /// The full location name learned for a site.

@@ -1,95 +1,138 @@
 //! The engine and the linker as one transform: events of every site in, interactions out.
 //!
-//! Each event goes to the linker's observer (link times, call history) and to the call
-//! engine; each call the engine finishes goes to the linker. Event time moves the linker on,
-//! held back by a margin for clocks that disagree between sites.
+//! Each event goes to the call engine; what the engine tells of calls (opened, evidence,
+//! finished) goes straight to the linker, so a call joins its interaction at its first event.
+//! After each event the linker learns the event's site's clock and hands out what is due.
+//! Reading input, the reader can say more: how far each site's input has come
+//! ([`Stitcher::raise_floor`]) and that a site's input ended ([`Stitcher::end_site`]). Live,
+//! the service passes the wall time of each arrival ([`Stitcher::push_at`]) and ticks when
+//! nothing comes ([`Stitcher::tick`]).
 
-use callstitch_engine::{Engine, EngineConfig, EngineStats, FinishedCall};
+use callstitch_engine::config::SECOND;
+use callstitch_engine::{
+    CallHandle, CallSink, Engine, EngineConfig, EngineStats, Evidence, FinishedCall, OpenedCall,
+};
 use callstitch_tlib::{Event, Timestamp};
 
 use crate::interaction::Interaction;
-use crate::linker::{Linker, LinkerConfig, LinkerStats, SECOND};
+use crate::linker::{Linker, LinkerConfig, LinkerStats};
 use crate::sites::SiteDirectory;
 
-/// How far behind the newest event time the linker's clock is held, for sites whose clocks
-/// run ahead of others.
-pub const CLOCK_MARGIN: i64 = 30 * SECOND;
+/// Live: event times further than this ahead of the wall clock are not believed.
+pub const FUTURE_TOLERANCE: i64 = 15 * 60 * SECOND;
 
 pub struct Stitcher {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker,
-    pub(crate) newest: Option<i64>,
-    /// [`CLOCK_MARGIN`] unless set: configuration, not state.
-    pub(crate) clock_margin: i64,
+}
+
+/// What the engine tells, handed to the linker (and finished calls to the caller first).
+struct News<'a, C> {
+    linker: &'a mut Linker,
+    on_call: &'a mut C,
+}
+
+impl<C: FnMut(&FinishedCall)> CallSink for News<'_, C> {
+    fn opened(&mut self, call: OpenedCall<'_>) {
+        self.linker.opened(call);
+    }
+
+    fn evidence(&mut self, call: CallHandle, evidence: Evidence<'_>) {
+        self.linker.evidence(call, evidence);
+    }
+
+    fn finished(&mut self, call: FinishedCall) {
+        (self.on_call)(&call);
+        let clock = call.clock;
+        self.linker.finished(call, clock);
+    }
 }
 
 impl Stitcher {
     pub fn new(engine: EngineConfig, linker: LinkerConfig, sites: SiteDirectory) -> Stitcher {
-        Stitcher {
-            engine: Engine::new(engine),
-            linker: Linker::new(linker, sites),
-            newest: None,
-            clock_margin: CLOCK_MARGIN,
-        }
+        Stitcher { engine: Engine::new(engine), linker: Linker::new(linker, sites) }
     }
 
-    /// Holds the linker's clock this far (µs) behind the newest event instead of
-    /// [`CLOCK_MARGIN`].
-    pub fn with_clock_margin(mut self, margin: i64) -> Stitcher {
-        self.clock_margin = margin.max(0);
-        self
-    }
-
-    /// Takes one event; interactions that are settled come out through `out`, and every
-    /// call the engine finishes through `on_call` before the linker takes it.
+    /// Takes one event; interactions handed out come out through `out`, and every call the
+    /// engine finishes through `on_call` before the linker takes it.
     pub fn push(
         &mut self,
         event: &Event,
         on_call: &mut impl FnMut(&FinishedCall),
         out: &mut impl FnMut(Interaction),
     ) {
-        self.linker.observe(event);
-        let linker = &mut self.linker;
-        self.engine.apply(event, &mut |call| {
-            on_call(&call);
-            linker.add_call(call, out);
-        });
-        let Some(time) = event.time() else { return };
-        if self.newest.is_some_and(|newest| newest >= time.0) {
-            return;
-        }
-        self.newest = Some(time.0);
-        self.linker.advance_to(Timestamp(time.0 - self.clock_margin), out);
+        self.push_at(event, None, on_call, out);
     }
 
-    /// Moves event time on to `time` without an event (a live service whose traffic
-    /// stopped): calls past their timeouts are finished and interactions past their waits
-    /// handed out, as if an event of that time had come.
-    pub fn advance_to(
+    /// [`Stitcher::push`] for a live service: `wall` is when the event arrived (µs, wall
+    /// clock). Idle sites leave the estate's time, and event times far ahead of the wall
+    /// clock are not believed.
+    pub fn push_at(
         &mut self,
-        time: Timestamp,
+        event: &Event,
+        wall: Option<i64>,
         on_call: &mut impl FnMut(&FinishedCall),
         out: &mut impl FnMut(Interaction),
     ) {
-        if self.newest.is_some_and(|newest| newest >= time.0) {
-            return;
+        if let Some(wall) = wall {
+            self.linker.arrived(&event.site, wall);
+            self.engine.set_ceiling(Some(wall.saturating_add(FUTURE_TOLERANCE)));
         }
-        self.newest = Some(time.0);
-        let linker = &mut self.linker;
-        self.engine.advance_to(time, &mut |call| {
-            on_call(&call);
-            linker.add_call(call, out);
-        });
-        self.linker.advance_to(Timestamp(time.0 - self.clock_margin), out);
+        let Stitcher { engine, linker } = self;
+        engine.apply_to(event, &mut News { linker, on_call });
+        let clock = engine.site_clock(&event.site);
+        linker.site_clock(&event.site, clock);
+        linker.advance(out);
+    }
+
+    /// Live, nothing arrived for a while: each site's clock moves on by the wall time since
+    /// its last arrival (a quiet site's time goes on), and what that makes due is handed out.
+    pub fn tick(
+        &mut self,
+        wall: i64,
+        on_call: &mut impl FnMut(&FinishedCall),
+        out: &mut impl FnMut(Interaction),
+    ) {
+        let Stitcher { engine, linker } = self;
+        linker.tick(wall);
+        let moves: Vec<(String, i64)> = linker
+            .clocks()
+            .sites()
+            .filter_map(|(site, time)| {
+                let (now, arrived) = (time.now?, time.arrived?);
+                let quiet = wall.saturating_sub(arrived);
+                (quiet > 0).then(|| (site.to_string(), now.saturating_add(quiet)))
+            })
+            .collect();
+        for (site, time) in moves {
+            engine.advance_site_to(
+                &site,
+                Timestamp(time),
+                &mut News { linker: &mut *linker, on_call: &mut *on_call },
+            );
+            let clock = engine.site_clock(&site);
+            linker.site_clock(&site, clock);
+        }
+        linker.advance(out);
+    }
+
+    /// Reading input: no event of `site` will come before `time` (the head of its input).
+    pub fn raise_floor(&mut self, site: &str, time: Timestamp, out: &mut impl FnMut(Interaction)) {
+        self.linker.raise_floor(site, time.0);
+        self.linker.advance(out);
+    }
+
+    /// Reading input: the site's input ended. Its calls stay until [`Stitcher::finish`]; it
+    /// no longer holds the estate's time back.
+    pub fn end_site(&mut self, site: &str, out: &mut impl FnMut(Interaction)) {
+        self.linker.end_site(site);
+        self.linker.advance(out);
     }
 
     /// The input ended: every call and every interaction is handed out.
     pub fn finish(&mut self, on_call: &mut impl FnMut(&FinishedCall), out: &mut impl FnMut(Interaction)) {
-        let linker = &mut self.linker;
-        self.engine.finish(&mut |call| {
-            on_call(&call);
-            linker.add_call(call, out);
-        });
+        let Stitcher { engine, linker } = self;
+        engine.finish_all(&mut News { linker, on_call });
         self.linker.finish(out);
     }
 
@@ -103,6 +146,14 @@ impl Stitcher {
 
     pub fn sites(&self) -> &SiteDirectory {
         self.linker.sites()
+    }
+
+    pub fn linker(&self) -> &Linker {
+        &self.linker
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Calls and segments held now: what memory follows.

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use callstitch_link::{stitch, Interaction, SiteDirectory};
+use callstitch_link::{
+    stitch, Calls, EvidenceKind, Interaction, Linking, OffsetMethod, SegmentRole, SiteDirectory,
+};
 use callstitch_tlib::tlog::{LogReader, ReaderOptions};
 use callstitch_tlib::Event;
 use proptest::prelude::*;
@@ -58,11 +60,11 @@ fn check(interactions: &[Interaction]) {
         ],
         "in the order of the segments they leave from"
     );
-    assert!(interaction.links.iter().all(|link| link.consistent && link.evidence == "islink"));
+    assert!(interaction.links.iter().all(|link| link.consistent && link.evidence == EvidenceKind::Islink));
     assert!(interaction.complete);
-    assert_eq!(interaction.linking, "complete");
-    assert_eq!(interaction.state, "truncated", "the fixture has no call-ending events");
-    assert_eq!(interaction.segments[0].role, "root");
+    assert_eq!(interaction.linking, Linking::Complete);
+    assert_eq!(interaction.calls, Calls::Truncated, "the fixture has no call-ending events");
+    assert_eq!(interaction.segments[0].role, SegmentRole::Root);
     assert_eq!(interaction.segments[1].location.as_deref(), Some("SIPServer1@SIP_Switch1"));
     assert_eq!(interaction.segments[0].location.as_deref(), Some("Tserver2@Avaya_Switch1"));
 }
@@ -76,7 +78,7 @@ fn the_seed_is_one_interaction_of_three_segments_in_link_order() {
     // Clocks disagree: SIPServer1 logs the arrival 45 ms before Tserver2 logs the departure,
     // and the return 579 ms before it is sent. Both ways, the delay cancels out.
     let offset = &interactions[0].clock_offsets[0];
-    assert_eq!((offset.method, offset.links), ("two-way", 2));
+    assert_eq!((offset.method, offset.links), (OffsetMethod::TwoWay, 2));
     assert_eq!((offset.site.as_str(), offset.relative_to.as_str()), ("Tserver2", "SIPServer1"));
     assert!((offset.offset_ms - (-267.1)).abs() < 0.1, "{offset:?}");
 }

@@ -40,7 +40,7 @@ pub fn recording_metadata(recording: &Recording, interaction: &Interaction) -> V
         for (time, what) in [(&segment.start, "call-started"), (&segment.end, "call-ended")] {
             let Some(time) = time else { continue };
             history.push((
-                time.clone(),
+                time.to_string(),
                 json!({"time": time, "event": what, "site": segment.site, "callUUID": segment.call_uuid, "role": segment.role}),
             ));
         }

@@ -10,9 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use callstitch_engine::Exit;
 use callstitch_link::segment::SegmentParty;
 use callstitch_link::snapshot::{decode, encode};
-use callstitch_link::{Interaction, SegmentReport, SnapshotError};
+use callstitch_link::{EvidenceKind, Interaction, PartyKind, SegmentReport, SegmentRole, SnapshotError};
 use callstitch_tlib::{Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -353,26 +354,25 @@ impl Recorder {
     /// The recording of one interaction (again for each revision).
     pub fn recording(&mut self, interaction: &Interaction, signals: &Signals) -> Recording {
         let tolerance = self.config.tolerance;
-        let parse = |text: &Option<String>| text.as_deref().and_then(Timestamp::parse_rfc3339);
         let segs: Vec<Seg<'_>> = interaction
             .segments
             .iter()
             .enumerate()
             .map(|(index, report)| {
                 // A merged consultation stands right after the call it merged into.
-                let survivor = (report.role == "merged")
+                let survivor = (report.role == SegmentRole::Merged)
                     .then(|| {
                         interaction.segments[..index]
                             .iter()
                             .rev()
-                            .find(|main| main.site == report.site && matches!(main.role, "root" | "hop"))
+                            .find(|main| main.site == report.site && main.role.is_main())
                     })
                     .flatten();
-                let end = parse(&report.end).max(survivor.and_then(|main| parse(&main.end)));
+                let end = report.end.max(survivor.and_then(|main| main.end));
                 Seg {
                     name: format!("{}/{}", report.site, report.key),
                     report,
-                    start: parse(&report.start),
+                    start: report.start,
                     end,
                     survivor,
                 }
@@ -572,7 +572,7 @@ fn orphan(file: &FeedFile) -> Finding {
 
 /// The interaction's end (its latest call's last event), as event time.
 fn interaction_end(interaction: &Interaction) -> i64 {
-    interaction.end.as_deref().and_then(Timestamp::parse_rfc3339).map_or(i64::MIN, |end| end.0)
+    interaction.end.map_or(i64::MIN, |end| end.0)
 }
 
 /// The CallUUID a media id or GSIP_REC_FN starts with: the text before the first `_`.
@@ -639,8 +639,8 @@ fn trigger_evidence(trigger: &Trigger) -> String {
 
 fn side_of(party: Option<&SegmentParty>) -> RecordedSide {
     match party.map(|party| party.kind) {
-        Some("agent") => RecordedSide::Agent,
-        Some("external") => RecordedSide::Customer,
+        Some(PartyKind::Agent) => RecordedSide::Agent,
+        Some(PartyKind::External) => RecordedSide::Customer,
         _ => RecordedSide::Call,
     }
 }
@@ -803,7 +803,7 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
         let mut customer_seen = false;
         for party in &seg.report.parties {
             customer_seen |= Some(party.dn.as_str()) == customer;
-            if matches!(party.kind, "queue" | "routing-point") {
+            if party.kind.is_system() {
                 continue;
             }
             let connected = party.connected_time.or_else(|| unreported_connection(party));
@@ -812,9 +812,7 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
             };
             add(&party.dn, heard_kind(party), &seg.report.site, first.max(gate), last);
         }
-        if let (Some(customer), false, true) =
-            (customer, customer_seen, matches!(seg.report.role, "root" | "hop"))
-        {
+        if let (Some(customer), false, true) = (customer, customer_seen, seg.report.role.is_main()) {
             if let (Some(start), Some(end)) = (seg.start, seg.end) {
                 let start = customer_joins(seg, segs, interaction).map_or(start, |joins| joins.max(start));
                 add(&Text::from(customer), "customer", &seg.report.site, start.max(gate), end);
@@ -841,15 +839,16 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
 /// the conversation from its first event, as the interaction's ANI is on a main call for the
 /// call's life; one that abandoned never was.
 fn unreported_connection(party: &SegmentParty) -> Option<Timestamp> {
-    (party.kind == "external" && party.exit != Some("abandoned")).then_some(party.first_time).flatten()
+    (party.kind == PartyKind::External && party.exit != Some(Exit::Abandoned))
+        .then_some(party.first_time)
+        .flatten()
 }
 
 /// `customer` for the customer (an external party), else the party's kind.
 fn heard_kind(party: &SegmentParty) -> &'static str {
-    if party.kind == "external" {
-        "customer"
-    } else {
-        party.kind
+    match party.kind {
+        PartyKind::External => "customer",
+        kind => kind.label(),
     }
 }
 
@@ -867,7 +866,7 @@ fn gates(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<O
         .filter_map(|link| {
             let from = index_of(&link.from.site, &link.from.key)?;
             let to = index_of(&link.to.site, &link.to.key)?;
-            Some((from, to, matches!(link.evidence, "consultation" | "merge")))
+            Some((from, to, matches!(link.evidence, EvidenceKind::Consultation | EvidenceKind::Merge)))
         })
         .collect();
     for _ in 0..segs.len() {
@@ -876,9 +875,8 @@ fn gates(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<O
             for (here, there) in [(a, b), (b, a)] {
                 let Some(gate) = gates[here] else { continue };
                 // Through a consultation or a merge: once the consultation side has ended.
-                let consult =
-                    if segs[a].report.role == "root" || segs[a].report.role == "hop" { b } else { a };
-                let ended = segs[consult].report.end.as_deref().and_then(Timestamp::parse_rfc3339);
+                let consult = if segs[a].report.role.is_main() { b } else { a };
+                let ended = segs[consult].report.end;
                 let opens = if gated { ended.map_or(gate, |end| end.max(gate)) } else { gate };
                 if gates[there].is_none_or(|known| opens < known) {
                     gates[there] = Some(opens);
@@ -907,10 +905,10 @@ fn customer_joins(seg: &Seg<'_>, segs: &[Seg<'_>], interaction: &Interaction) ->
             segs.iter().find(|from| {
                 from.report.site == link.from.site
                     && from.report.key == link.from.key
-                    && matches!(from.report.role, "merged" | "consultation")
+                    && !from.report.role.is_main()
             })
         })
-        .filter_map(|from| from.report.end.as_deref().and_then(Timestamp::parse_rfc3339))
+        .filter_map(|from| from.report.end)
         .min()
 }
 
@@ -1042,9 +1040,11 @@ fn refer_gaps(
             continue;
         }
         let Some(end) = seg.end else { continue };
-        let next = segs.iter().enumerate().skip(index + 1).find(|(_, later)| {
-            later.report.site != seg.report.site && matches!(later.report.role, "hop" | "root")
-        });
+        let next = segs
+            .iter()
+            .enumerate()
+            .skip(index + 1)
+            .find(|(_, later)| later.report.site != seg.report.site && later.report.role.is_main());
         let Some((next_index, later)) = next else { continue };
         let Some(later_end) = later.end else { continue };
         if later_end.0 <= end.0 + tolerance || recorded(next_index) {

@@ -11,8 +11,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use callstitch_link::stitcher::CLOCK_MARGIN;
-use callstitch_link::{Interaction, LinkerConfig, SnapshotError};
+use callstitch_link::{Interaction, Lifecycle, LinkerConfig, SnapshotError};
 use callstitch_tlib::{Event, Message, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -67,15 +66,11 @@ pub struct Retention {
 
 impl Retention {
     /// Longer than the longest a linker with `config` waits before it hands out an
-    /// interaction (linger, link timeout or pointer wait), plus its revision grace and the
-    /// stitcher's clock margin, plus a minute.
+    /// interaction complete (linger or link timeout), plus its revision grace, plus a minute.
     pub fn for_linker(config: &LinkerConfig) -> Retention {
-        let wait = config.linger.max(config.link_timeout).max(config.pointer_wait);
+        let wait = config.linger.max(config.link_timeout);
         Retention {
-            after_interaction: wait
-                .saturating_add(config.revision_grace)
-                .saturating_add(CLOCK_MARGIN)
-                .saturating_add(60 * SECOND),
+            after_interaction: wait.saturating_add(config.revision_grace).saturating_add(60 * SECOND),
             max_age: 24 * 3_600 * SECOND,
             every: 60 * SECOND,
         }
@@ -155,10 +150,14 @@ impl Signals {
         self.by_call.len()
     }
 
-    /// The interaction was handed out (its recording built): its calls' signals stay until
-    /// it can no longer be revised, then go. Call it for every revision.
+    /// The interaction was handed out (its recording built): once it is complete, its calls'
+    /// signals stay until it can no longer be revised, then go. Call it for every revision; a
+    /// live or settling interaction keeps its signals.
     pub fn forget_interaction(&mut self, interaction: &Interaction) {
-        let end = interaction.end.as_deref().and_then(Timestamp::parse_rfc3339).map_or(self.now, |end| end.0);
+        if interaction.state != Lifecycle::Complete {
+            return;
+        }
+        let end = interaction.end.map_or(self.now, |end| end.0);
         let until = end.saturating_add(self.retention.after_interaction);
         for segment in &interaction.segments {
             let key = segment.call_uuid.as_deref().unwrap_or(&segment.key);

@@ -52,7 +52,6 @@ fn quick() -> LinkerConfig {
         linger: 10 * SECOND,
         link_timeout: 40 * SECOND,
         revision_grace: 30 * SECOND,
-        pointer_wait: 60 * SECOND,
         ..LinkerConfig::default()
     }
 }

@@ -112,12 +112,12 @@ pub struct ServiceConfig {
     /// Seconds of event time an interaction waits after its last call ended, for more
     /// evidence, before it is written.
     pub linger_s: u32,
-    /// Seconds the linker's clock is held behind the newest event, for sites whose clocks
-    /// run ahead of others.
-    pub clock_margin_s: u32,
-    /// When no event came for this long (milliseconds of wall time), the stitching clock
-    /// moves on by the wall time that passed, so that the last interactions are written
-    /// even when traffic stops.
+    /// A site that sent nothing for this many seconds of wall time is idle: it stops holding
+    /// back the estate's time, on which interactions settle (docs/serve.md, "Clocks").
+    pub site_idle_s: u32,
+    /// Every this many milliseconds of wall time, the time of each site that went quiet
+    /// moves on by the wall time that passed, so that the last calls and interactions are
+    /// written even when traffic stops.
     pub idle_tick_ms: u64,
     /// The deployment's "this call is recorded" user-data key (docs/recording.md).
     pub record_marker: Option<String>,
@@ -142,7 +142,7 @@ impl Default for ServiceConfig {
             link_timeout_s: 600,
             call_idle_timeout_s: 3600,
             linger_s: 120,
-            clock_margin_s: 30,
+            site_idle_s: 60,
             idle_tick_ms: 1000,
             record_marker: None,
             sites: Vec::new(),

@@ -119,8 +119,8 @@ pub struct IngestSettings {
     /// The longest an event waits in the pending batch before it is committed (group
     /// commit: one transaction per this interval at high rates, at once when quiet).
     pub commit_every: Duration,
-    /// The linker's clock margin (µs), made up for when everything is idle.
-    pub clock_margin: i64,
+    /// A live service (wall-clock arrivals, idle ticks); false for a one-shot import.
+    pub live: bool,
 }
 
 pub struct IngestLoop<S: Store + Clone> {
@@ -188,14 +188,14 @@ impl<S: Store + Clone> IngestLoop<S> {
     ) -> Result<IngestLoop<S>, IngestError> {
         let recovery = runtime.block_on(store.recover())?;
         let (pipeline, replay_from) = match &recovery.snapshot {
-            Some(snapshot) => match Pipeline::restore(&snapshot.state, config) {
+            Some(snapshot) => match config.restore(&snapshot.state) {
                 Ok(pipeline) => (pipeline, snapshot.seq),
                 Err(error) => {
-                    tracing::warn!(%error, "the stored snapshot cannot be restored; replaying every stored event");
-                    (Pipeline::new(config), 0)
+                    tracing::warn!(error = %error_chain(&error), "the stored snapshot cannot be restored; replaying every stored event");
+                    (config.pipeline(), 0)
                 }
             },
-            None => (Pipeline::new(config), 0),
+            None => (config.pipeline(), 0),
         };
         let checkpoint: Checkpoint = recovery
             .positions
@@ -250,7 +250,8 @@ impl<S: Store + Clone> IngestLoop<S> {
                 let parsed = callstitch_tlib::json::event_from_json(&event.doc)
                     .map_err(|message| IngestError::StoredEvent { seq: event.seq, message })?;
                 self.note_time(&parsed);
-                self.pipeline.push(&parsed, &mut settled);
+                // The same arrival time as the first time round: the same decisions.
+                self.pipeline.push_at(&parsed, event.arrived_us, &mut settled);
             }
             replayed += stored.len() as u64;
             let batch =
@@ -480,21 +481,17 @@ impl<S: Store + Clone> IngestLoop<S> {
         }
     }
 
-    /// Nothing came for a while: move the stitching clock on by the wall time since the
-    /// newest event, so calls and interactions waiting on time are written.
+    /// Every `idle_tick`: time moves on with the wall clock for sites that went quiet (their
+    /// calls' waits run out, interactions waiting on time are written, idle sites leave the
+    /// estate's time; docs/serve.md, "Clocks").
     fn idle_tick(&mut self) -> Result<(), IngestError> {
-        let Some((newest, at)) = self.newest else { return Ok(()) };
-        let idle = at.elapsed();
-        if idle < self.settings.idle_tick || self.last_tick.elapsed() < self.settings.idle_tick {
+        let Some(wall) = self.wall_now() else { return Ok(()) };
+        if self.newest.is_none() || self.last_tick.elapsed() < self.settings.idle_tick {
             return Ok(());
         }
         self.last_tick = Instant::now();
-        // Every source is drained and quiet: no site lags behind another any more, so the
-        // linker's clock margin is not needed and the whole idle time counts.
-        let idle_us = idle.as_micros().min(i64::MAX as u128) as i64;
-        let now = newest.saturating_add(idle_us).saturating_add(self.settings.clock_margin);
         let mut settled = Settled::default();
-        self.pipeline.advance_to(now, &mut settled);
+        self.pipeline.tick(wall, &mut settled);
         if settled.is_empty() {
             return Ok(());
         }
@@ -507,9 +504,20 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.note_time(event);
         let seq = self.next_seq;
         self.next_seq += 1;
-        batch.events.push(EventRecord::new(seq, event));
+        let arrived = self.wall_now();
+        batch.events.push(EventRecord::new(seq, event, arrived));
         self.count_event(event);
-        self.pipeline.push(event, settled);
+        self.pipeline.push_at(event, arrived, settled);
+    }
+
+    /// Live: the wall clock now (UTC µs); `None` for a one-shot import, which reads its
+    /// input as files are read (no site is ever idle).
+    fn wall_now(&self) -> Option<i64> {
+        if !self.settings.live {
+            return None;
+        }
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+        i64::try_from(since_epoch.as_micros()).ok()
     }
 
     /// `callstitch_events_total{site, message}`: the counter of each pair is looked up in the
@@ -544,7 +552,7 @@ impl<S: Store + Clone> IngestLoop<S> {
 
     fn snapshot(&mut self) -> Option<Snapshot> {
         if let Some((newest, _)) = self.newest {
-            for finding in self.pipeline.prune_media(newest) {
+            for finding in self.pipeline.prune_media(callstitch_tlib::Timestamp(newest)) {
                 tracing::warn!(rule = finding.rule.label(), message = %finding.message, files = ?finding.files, "media file of no interaction");
                 self.shared.metrics.orphan_media.inc();
             }
@@ -556,7 +564,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                 Some(Snapshot { seq: self.next_seq - 1, state })
             }
             Err(error) => {
-                tracing::error!(%error, "cannot snapshot the stitching state; a restart will replay more");
+                tracing::error!(error = %error_chain(&error), "cannot snapshot the stitching state; a restart will replay more");
                 None
             }
         }
@@ -612,4 +620,16 @@ fn stream_items(batch: &Batch) -> Vec<StreamItem> {
             StreamItem { kind, id: record.id.clone(), summary }
         })
         .collect()
+}
+
+/// An error with its causes, for a log line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -49,15 +49,17 @@ pub enum ServeError {
     IngestPanicked,
 }
 
-/// The pipeline part of the configuration.
-pub fn pipeline_config(config: &ServiceConfig) -> PipelineConfig {
+/// The pipeline part of the configuration: `live` for the service, not for a one-shot
+/// import (which hands each interaction out once, complete).
+pub fn pipeline_config(config: &ServiceConfig, live: bool) -> PipelineConfig {
     PipelineConfig {
         sites: config.sites.iter().map(|site| site.name.clone()).collect(),
         link_timeout_s: config.link_timeout_s,
         linger_s: config.linger_s,
         call_idle_timeout_s: config.call_idle_timeout_s,
-        clock_margin_s: config.clock_margin_s,
+        site_idle_s: config.site_idle_s,
         record_marker: config.record_marker.clone(),
+        live,
     }
 }
 
@@ -132,14 +134,14 @@ fn spawn_ingest(
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Result<(), IngestError>> {
     let runtime = tokio::runtime::Handle::current();
-    let pipeline = pipeline_config(config);
+    let pipeline = pipeline_config(config, true);
     let follow = follow_config(config);
     let settings = IngestSettings {
         batch_events: config.ingest.batch_events,
         poll: Duration::from_millis(config.ingest.poll_ms.max(1)),
         snapshot_every: Duration::from_secs(config.ingest.snapshot_every_s),
         idle_tick: Duration::from_millis(config.idle_tick_ms.max(1)),
-        clock_margin: i64::from(config.clock_margin_s) * 1_000_000,
+        live: true,
         commit_every: Duration::from_millis(config.ingest.commit_ms.max(1)),
     };
     std::thread::spawn(move || {

@@ -1,26 +1,18 @@
-//! The transform of the service: events in, rows out. It holds the call engine and linker
-//! ([`Stitcher`]), the recording signals and the recorder, turns each event into the calls
-//! and interactions (with their recordings) it settles, and saves and restores all of that
-//! state as one snapshot. No I/O: the ingest loop decides what is read and when it is stored.
+//! The service's side of the pipeline: the one composition every command runs
+//! ([`callstitch_pipeline::Pipeline`]), configured from the service's settings, and the sink
+//! that turns what it hands out into rows for the store. No I/O: the ingest loop decides
+//! what is read and when it is stored.
 
 use callstitch_engine::config::SECOND;
 use callstitch_engine::{EngineConfig, FinishedCall};
-use callstitch_link::stitcher::CLOCK_MARGIN;
-use callstitch_link::{Interaction, LinkerConfig, SiteDirectory, Stitcher};
-use callstitch_recording::{FeedFile, Finding, Recorder, RecorderConfig, Retention, Signals};
+use callstitch_link::{Interaction, LinkerConfig, LiveClock, SiteDirectory};
+use callstitch_recording::Recording;
 use callstitch_store::{CallRecord, InteractionRecord};
-use callstitch_tlib::Event;
-use thiserror::Error;
 
-#[derive(Debug, Error)]
-pub enum SnapshotError {
-    #[error("snapshot is truncated or not a callstitch snapshot")]
-    Framing,
-    #[error("snapshot part {part}: {message}")]
-    Part { part: &'static str, message: String },
-}
+pub use callstitch_pipeline::{Pipeline, SnapshotError};
 
-/// What one or more events settled: rows for the store.
+/// What one or more events settled: rows for the store. An interaction handed out several
+/// times in one batch (live: each change) is written once, as it stands last.
 #[derive(Debug, Default)]
 pub struct Settled {
     pub calls: Vec<CallRecord>,
@@ -33,156 +25,120 @@ impl Settled {
     }
 }
 
+impl callstitch_pipeline::Sink for Settled {
+    fn call(&mut self, call: &FinishedCall) {
+        self.calls.push(CallRecord::new(call));
+    }
+
+    fn interaction(&mut self, interaction: Interaction, recording: Recording) {
+        let mut record = InteractionRecord::new(&interaction, &recording);
+        // The batch keeps the last revision of each interaction, at the place of its last
+        // hand-out: an earlier revision of it, or a row it replaces, goes (written after it,
+        // a replaced row would come back).
+        let mut kept = Vec::with_capacity(self.interactions.len());
+        for known in self.interactions.drain(..) {
+            if known.id == record.id {
+                for id in known.replaces {
+                    if !record.replaces.contains(&id) && id != record.id {
+                        record.replaces.push(id);
+                    }
+                }
+            } else if !record.replaces.contains(&known.id) {
+                kept.push(known);
+            }
+        }
+        kept.push(record);
+        self.interactions = kept;
+    }
+}
+
 /// How the pipeline is built (the part of the service config it needs).
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     pub sites: Vec<String>,
     pub link_timeout_s: u32,
     pub linger_s: u32,
-    pub clock_margin_s: u32,
+    /// A site that sent nothing for this long (wall seconds) stops holding the estate's time
+    /// back (docs/serve.md, "Clocks").
+    pub site_idle_s: u32,
     pub call_idle_timeout_s: u32,
     pub record_marker: Option<String>,
+    /// A live service (interactions written as they change) rather than a one-shot import.
+    pub live: bool,
 }
 
 impl PipelineConfig {
-    fn engine(&self) -> EngineConfig {
-        EngineConfig { idle_timeout: i64::from(self.call_idle_timeout_s) * SECOND, ..EngineConfig::default() }
-    }
-
-    fn linker(&self) -> LinkerConfig {
-        LinkerConfig {
+    /// The pipeline's configuration.
+    pub fn build(&self) -> callstitch_pipeline::PipelineConfig {
+        let engine = EngineConfig {
+            idle_timeout: i64::from(self.call_idle_timeout_s) * SECOND,
+            ..EngineConfig::default()
+        };
+        let linker = LinkerConfig {
             link_timeout: i64::from(self.link_timeout_s) * SECOND,
             linger: i64::from(self.linger_s) * SECOND,
+            live: self.live.then(|| LiveClock { idle_after: i64::from(self.site_idle_s) * SECOND }),
             ..LinkerConfig::default()
+        };
+        callstitch_pipeline::PipelineConfig::new(engine, linker, self.record_marker.clone())
+    }
+
+    /// The monitored sites.
+    pub fn directory(&self) -> SiteDirectory {
+        SiteDirectory::new(self.sites.iter().map(String::as_str))
+    }
+
+    /// A fresh pipeline.
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline::new(&self.build(), self.directory(), None)
+    }
+
+    /// The pipeline of a snapshot.
+    pub fn restore(&self, bytes: &[u8]) -> Result<Pipeline, SnapshotError> {
+        Pipeline::restore(bytes, &self.build())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callstitch_pipeline::Sink;
+
+    fn handed_out(id: &str, revision: u32, replaces: &[&str], state: &str) -> (Interaction, Recording) {
+        let json = serde_json::json!({
+            "interaction_id": id, "revision": revision, "replaces": replaces, "state": state,
+            "complete": false, "linking": "waiting", "calls": "active", "sites": ["A"],
+            "segments": [], "links": [], "outcome": "in-progress",
+            "released_by": {"who": "unknown", "provenance": "unknown", "conflict": false},
+        });
+        let interaction: Interaction = serde_json::from_value(json).expect("an interaction");
+        let recording = Recording {
+            recording_id: id.to_string(),
+            aliases: Vec::new(),
+            interaction_id: id.to_string(),
+            media_files: Vec::new(),
+            findings: Vec::new(),
+        };
+        (interaction, recording)
+    }
+
+    /// Regression: an interaction handed out again in a batch kept the place of its first
+    /// hand-out, so a row it replaced, handed out in between, was written after it and came
+    /// back as a stale live row (found by the crash test's settle check).
+    #[test]
+    fn a_replaced_interaction_handed_out_earlier_in_the_batch_is_not_written_after_its_replacement() {
+        let mut settled = Settled::default();
+        for (id, revision, replaces, state) in [
+            ("joined", 3, vec![], "live"),
+            ("alone", 1, vec![], "live"),
+            ("joined", 4, vec!["alone"], "live"),
+        ] {
+            let (interaction, recording) = handed_out(id, revision, &replaces, state);
+            settled.interaction(interaction, recording);
         }
+        let ids: Vec<(&str, u32)> =
+            settled.interactions.iter().map(|record| (record.id.as_str(), record.revision)).collect();
+        assert_eq!(ids, [("joined", 4)]);
+        assert_eq!(settled.interactions[0].replaces, ["alone"]);
     }
-}
-
-pub struct Pipeline {
-    stitcher: Stitcher,
-    signals: Signals,
-    recorder: Recorder,
-}
-
-impl Pipeline {
-    pub fn new(config: &PipelineConfig) -> Pipeline {
-        let sites = SiteDirectory::new(config.sites.iter().map(String::as_str));
-        let linker = config.linker();
-        let mut retention = Retention::for_linker(&linker);
-        // The linker's clock runs this much behind: signals must outlive that too.
-        retention.after_interaction += (i64::from(config.clock_margin_s) * SECOND - CLOCK_MARGIN).max(0);
-        let recorder = RecorderConfig { retention, ..RecorderConfig::default() };
-        Pipeline {
-            stitcher: Stitcher::new(config.engine(), linker, sites)
-                .with_clock_margin(i64::from(config.clock_margin_s) * SECOND),
-            signals: Signals::with_retention(config.record_marker.clone(), retention),
-            recorder: Recorder::new(recorder, None),
-        }
-    }
-
-    /// Takes one event; what it settles goes into `settled`.
-    pub fn push(&mut self, event: &Event, settled: &mut Settled) {
-        self.signals.observe(event);
-        let Pipeline { stitcher, signals, recorder } = self;
-        let (mut on_call, mut on_interaction) = sinks(settled, recorder, signals);
-        stitcher.push(event, &mut on_call, &mut on_interaction);
-    }
-
-    /// Moves event time on to `time` (UTC µs) without an event: calls and interactions
-    /// waiting on time are handed out.
-    pub fn advance_to(&mut self, time: i64, settled: &mut Settled) {
-        let Pipeline { stitcher, signals, recorder } = self;
-        let (mut on_call, mut on_interaction) = sinks(settled, recorder, signals);
-        stitcher.advance_to(callstitch_tlib::Timestamp(time), &mut on_call, &mut on_interaction);
-    }
-
-    /// A media file of the recording-side feed.
-    pub fn add_media(&mut self, file: FeedFile) {
-        self.recorder.add_media(file);
-    }
-
-    /// Drops media files no interaction can claim any more; the orphans among them are
-    /// returned as findings (P2).
-    pub fn prune_media(&mut self, now: i64) -> Vec<Finding> {
-        self.recorder.prune(callstitch_tlib::Timestamp(now))
-    }
-
-    /// Calls and segments in memory now.
-    pub fn in_memory(&self) -> (usize, usize) {
-        self.stitcher.in_memory()
-    }
-
-    /// Everything ends (only for one-shot imports: a service never finishes).
-    pub fn finish(&mut self, settled: &mut Settled) {
-        let Pipeline { stitcher, signals, recorder } = self;
-        let (mut on_call, mut on_interaction) = sinks(settled, recorder, signals);
-        stitcher.finish(&mut on_call, &mut on_interaction);
-    }
-
-    /// The whole state as bytes: three length-prefixed parts.
-    pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
-        let part = |part: &'static str, message: String| SnapshotError::Part { part, message };
-        let stitcher = self.stitcher.snapshot().map_err(|error| part("stitcher", error.to_string()))?;
-        let signals = self.signals.snapshot().map_err(|error| part("signals", error.to_string()))?;
-        let recorder = self.recorder.snapshot().map_err(|error| part("recorder", error.to_string()))?;
-        let mut bytes = Vec::with_capacity(stitcher.len() + signals.len() + recorder.len() + 32);
-        bytes.extend_from_slice(MAGIC);
-        for piece in [&stitcher, &signals, &recorder] {
-            bytes.extend_from_slice(&(piece.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(piece);
-        }
-        Ok(bytes)
-    }
-
-    /// The state of [`Pipeline::snapshot`], with this configuration.
-    pub fn restore(bytes: &[u8], config: &PipelineConfig) -> Result<Pipeline, SnapshotError> {
-        let part = |part: &'static str, message: String| SnapshotError::Part { part, message };
-        let rest = bytes.strip_prefix(MAGIC).ok_or(SnapshotError::Framing)?;
-        let (stitcher, rest) = split_part(rest)?;
-        let (signals, rest) = split_part(rest)?;
-        let (recorder, rest) = split_part(rest)?;
-        if !rest.is_empty() {
-            return Err(SnapshotError::Framing);
-        }
-        Ok(Pipeline {
-            stitcher: Stitcher::restore(stitcher, config.engine(), config.linker())
-                .map_err(|error| part("stitcher", error.to_string()))?
-                .with_clock_margin(i64::from(config.clock_margin_s) * SECOND),
-            signals: Signals::restore(signals).map_err(|error| part("signals", error.to_string()))?,
-            recorder: Recorder::restore(recorder).map_err(|error| part("recorder", error.to_string()))?,
-        })
-    }
-}
-
-const MAGIC: &[u8] = b"callstitch-pipeline-1\n";
-
-fn split_part(bytes: &[u8]) -> Result<(&[u8], &[u8]), SnapshotError> {
-    let (length, rest) = bytes.split_first_chunk::<8>().ok_or(SnapshotError::Framing)?;
-    let length = usize::try_from(u64::from_le_bytes(*length)).map_err(|_| SnapshotError::Framing)?;
-    if rest.len() < length {
-        return Err(SnapshotError::Framing);
-    }
-    Ok(rest.split_at(length))
-}
-
-/// Where the stitcher's finished calls and settled interactions go: rows of `settled`, each
-/// interaction with its recording.
-fn sinks<'a>(
-    settled: &'a mut Settled,
-    recorder: &'a mut Recorder,
-    signals: &'a mut Signals,
-) -> (impl FnMut(&FinishedCall) + 'a, impl FnMut(Interaction) + 'a) {
-    let Settled { calls, interactions } = settled;
-    let on_call = move |call: &FinishedCall| calls.push(CallRecord::new(call));
-    let on_interaction =
-        move |interaction: Interaction| interactions.push(record(recorder, signals, &interaction));
-    (on_call, on_interaction)
-}
-
-/// The stored form of one interaction with its recording.
-fn record(recorder: &mut Recorder, signals: &mut Signals, interaction: &Interaction) -> InteractionRecord {
-    let recording = recorder.recording(interaction, signals);
-    let record = InteractionRecord::new(interaction, &recording);
-    signals.forget_interaction(interaction);
-    record
 }

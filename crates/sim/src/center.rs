@@ -7,6 +7,7 @@
 use callstitch_tlib::Text;
 use serde::Serialize;
 
+use crate::config::DEFAULT_SKEW_MAX_MICROS;
 use crate::ids::uuid_prefix;
 use crate::rng::Rng;
 
@@ -95,15 +96,27 @@ const CATALOGUE: [(&str, &str, &str, i64, &str); 8] = [
 const AGENTS: usize = 40;
 
 impl ContactCenter {
-    /// `site_count` sites (at least one): SIP Servers at even indexes, T-Servers at odd ones.
+    /// `site_count` sites (at least one): SIP Servers at even indexes, T-Servers at odd ones,
+    /// clocks off by up to the default ±450 ms.
     pub fn new(site_count: usize, rng: &mut Rng) -> ContactCenter {
-        let sites = (0..site_count.max(1)).map(|index| build_site(index, rng)).collect();
+        ContactCenter::with_skew(site_count, rng, DEFAULT_SKEW_MAX_MICROS)
+    }
+
+    /// Like [`ContactCenter::new`], each clock but the first off by up to `skew_max` µs.
+    pub fn with_skew(site_count: usize, rng: &mut Rng, skew_max: i64) -> ContactCenter {
+        let sites = (0..site_count.max(1)).map(|index| build_site(index, rng, skew_max)).collect();
         ContactCenter { sites }
     }
 
-    /// The estate a run with `seed` simulates.
+    /// The estate a run with `seed` simulates (default skew).
     pub fn for_seed(site_count: usize, seed: u64) -> ContactCenter {
-        ContactCenter::new(site_count, &mut Rng::new(seed ^ 0x5EED_CE17))
+        ContactCenter::for_config(site_count, seed, DEFAULT_SKEW_MAX_MICROS)
+    }
+
+    /// The estate a run with `seed` and a largest clock error of `skew_max` µs simulates.
+    /// The default skew draws the same numbers as always, so its estate is unchanged.
+    pub fn for_config(site_count: usize, seed: u64, skew_max: i64) -> ContactCenter {
+        ContactCenter::with_skew(site_count, &mut Rng::new(seed ^ 0x5EED_CE17), skew_max)
     }
 
     pub fn sip_sites(&self) -> Vec<usize> {
@@ -115,7 +128,7 @@ impl ContactCenter {
     }
 }
 
-fn build_site(index: usize, rng: &mut Rng) -> Site {
+fn build_site(index: usize, rng: &mut Rng, skew_max: i64) -> Site {
     let kind = if index % 2 == 0 { SiteKind::SipServer } else { SiteKind::TServer };
     let (application, switch, host, offset, zone) = match CATALOGUE.get(index) {
         Some((application, switch, host, offset, zone)) => {
@@ -143,7 +156,7 @@ fn build_site(index: usize, rng: &mut Rng) -> Site {
         version: if is_sip { "8.1.103.95".to_string() } else { "8.1.001.05".to_string() },
         utc_offset_minutes: offset,
         time_zone_name: zone,
-        skew_micros: if index == 0 { 0 } else { rng.between(-450_000, 450_000) },
+        skew_micros: if index == 0 { 0 } else { rng.between(-skew_max, skew_max) },
         release_tracking,
         records_agents: is_sip,
         records_customer: is_sip && index == 0,
@@ -170,5 +183,20 @@ mod tests {
         assert!(center.sites.iter().all(|site| site.skew_micros.abs() <= 450_000));
         let many = ContactCenter::new(11, &mut Rng::new(3));
         assert_eq!(many.sites[10].application, "SIP_S10");
+    }
+
+    #[test]
+    fn a_larger_skew_bound_gives_larger_clock_errors_and_the_default_is_unchanged() {
+        let default = ContactCenter::for_seed(8, 5);
+        let same = ContactCenter::for_config(8, 5, DEFAULT_SKEW_MAX_MICROS);
+        let skews =
+            |center: &ContactCenter| center.sites.iter().map(|site| site.skew_micros).collect::<Vec<_>>();
+        assert_eq!(skews(&default), skews(&same));
+        let wide = ContactCenter::for_config(8, 5, 30_000_000);
+        assert_eq!(wide.sites[0].skew_micros, 0, "site 0 keeps true time");
+        assert!(wide.sites.iter().all(|site| site.skew_micros.abs() <= 30_000_000));
+        assert!(wide.sites.iter().any(|site| site.skew_micros.abs() > 450_000), "{:?}", skews(&wide));
+        let none = ContactCenter::for_config(8, 5, 0);
+        assert!(none.sites.iter().all(|site| site.skew_micros == 0));
     }
 }

@@ -1,6 +1,9 @@
 //! The settings of a simulation run, with their defaults and the parsing of the `--rate`
 //! and `--duration` texts the command line gives.
 
+use crate::center::ContactCenter;
+use crate::flow::Shapes;
+use crate::scenario::{Scenario, MIX};
 use crate::SimError;
 
 /// How events are written.
@@ -35,12 +38,32 @@ pub struct SimConfig {
     pub start_micros: i64,
     /// New calls that reuse an old ConnID of their server, per thousand.
     pub conn_reuse_per_mille: u64,
+    /// A ConnID comes back only once its call on that server ended this long ago.
+    pub conn_reuse_after_secs: u64,
+    /// Hops to or from a T-Server that keep the sending call's ConnID, in percent.
+    pub keep_conn_percent: u64,
+    /// Conversations that last 10 to 30 minutes (longer than the linker's default link
+    /// timeout), per thousand; 0 gives the short talk times of the simulator before issue 12.
+    pub long_calls_per_mille: u64,
+    /// The scenarios played and their weights; `None` is the whole mix
+    /// ([`crate::scenario::MIX`]).
+    pub mix: Option<Vec<(Scenario, u32)>>,
+    /// The largest clock error of a site's server, in microseconds: each site but the first
+    /// is off true time by a random amount up to this, either way.
+    pub skew_max_micros: i64,
 }
 
 /// Interactions when neither a count nor a duration is given.
 pub const DEFAULT_INTERACTIONS: u64 = 1_000;
 /// 2026-02-02T08:00:00Z.
 pub const DEFAULT_START_MICROS: i64 = 1_770_019_200_000_000;
+/// 5% of conversations are long (10 to 30 minutes).
+pub const DEFAULT_LONG_CALLS_PER_MILLE: u64 = 50;
+/// ±450 ms: a receiving site can log a link before its sender, as in seed 000.
+pub const DEFAULT_SKEW_MAX_MICROS: i64 = 450_000;
+/// A day: beyond that a clock is not skewed but wrong (a wrong clock is a feed's shape, see
+/// [`crate::feed`]).
+pub const MAX_SKEW_MICROS: i64 = 86_400_000_000;
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -55,6 +78,11 @@ impl Default for SimConfig {
             segment_bytes: 10 << 20,
             start_micros: DEFAULT_START_MICROS,
             conn_reuse_per_mille: 20,
+            conn_reuse_after_secs: 600,
+            keep_conn_percent: 50,
+            long_calls_per_mille: DEFAULT_LONG_CALLS_PER_MILLE,
+            mix: None,
+            skew_max_micros: DEFAULT_SKEW_MAX_MICROS,
         }
     }
 }
@@ -68,10 +96,59 @@ impl SimConfig {
         if self.rate_milli == 0 {
             return Err(SimError::Config("the rate must be above 0 calls per second".to_string()));
         }
+        if !(0..=MAX_SKEW_MICROS).contains(&self.skew_max_micros) {
+            return Err(SimError::Config(format!(
+                "the clock skew must be 0 to 86400000 ms, not {} ms",
+                self.skew_max_micros / 1000
+            )));
+        }
+        for (what, value, most) in [
+            ("long calls", self.long_calls_per_mille, 1000),
+            ("ConnID reuse", self.conn_reuse_per_mille, 1000),
+            ("ConnIDs kept across hops", self.keep_conn_percent * 10, 1000),
+        ] {
+            if value > most {
+                return Err(SimError::Config(format!(
+                    "{what} must be 0 to 100%, not {}%",
+                    value as f64 / 10.0
+                )));
+            }
+        }
+        if self.mix.is_some() {
+            let center = ContactCenter::for_config(self.sites, self.seed, self.skew_max_micros);
+            let playable =
+                self.weights().iter().any(|(scenario, weight)| *weight > 0 && scenario.feasible(&center));
+            if !playable {
+                return Err(SimError::Config(format!(
+                    "none of the chosen scenarios can be played with {} sites (weights above 0, and enough sites of the kinds they need)",
+                    self.sites
+                )));
+            }
+        }
         if self.segment_bytes < 4096 {
             return Err(SimError::Config("log segments must hold at least 4096 bytes".to_string()));
         }
         Ok(())
+    }
+
+    /// The shapes every interaction's flow is built with.
+    pub fn shapes(&self) -> Shapes {
+        Shapes { long_calls_per_mille: self.long_calls_per_mille, keep_conn_percent: self.keep_conn_percent }
+    }
+
+    /// Each scenario of [`MIX`] with its weight in this run (0 for one left out).
+    pub fn weights(&self) -> Vec<(Scenario, u32)> {
+        match &self.mix {
+            None => MIX.to_vec(),
+            Some(chosen) => MIX
+                .iter()
+                .map(|(scenario, _)| {
+                    let weight =
+                        chosen.iter().find(|(wanted, _)| wanted == scenario).map_or(0, |(_, weight)| *weight);
+                    (*scenario, weight)
+                })
+                .collect(),
+        }
     }
 
     /// Mean time between two arrivals, in microseconds.
@@ -103,6 +180,47 @@ pub fn parse_rate(text: &str) -> Result<u64, SimError> {
         return Err(bad());
     }
     Ok(rate)
+}
+
+/// Reads a share such as `5`, `5%`, `0.5%` into thousandths (per mille), 0 to 100%.
+pub fn parse_percent(text: &str) -> Result<u64, SimError> {
+    let bad = || SimError::Config(format!("{text:?} is not a percentage from 0 to 100 (e.g. 5, 5%, 0.5%)"));
+    let number = text.trim().trim_end_matches('%').trim();
+    let thousandths = parse_thousandths(number).ok_or_else(bad)?;
+    if thousandths % 100 != 0 || thousandths > 100_000 {
+        return Err(bad());
+    }
+    Ok(thousandths / 100)
+}
+
+/// Reads `--scenarios`: comma-separated scenario names, each with an optional `=WEIGHT`
+/// (else its weight in the mix), e.g. `return-trip,sip-refer-transfer=2`.
+pub fn parse_scenarios(text: &str) -> Result<Vec<(Scenario, u32)>, SimError> {
+    let mut chosen = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        let (name, weight) = match item.split_once('=') {
+            Some((name, weight)) => {
+                let weight = weight.trim().parse::<u32>().map_err(|_| {
+                    SimError::Config(format!("{item:?}: the weight after = must be a whole number"))
+                })?;
+                (name.trim(), Some(weight))
+            }
+            None => (item, None),
+        };
+        let Some((scenario, default)) = MIX.iter().find(|(scenario, _)| scenario.slug() == name) else {
+            let names: Vec<&str> = MIX.iter().map(|(scenario, _)| scenario.slug()).collect();
+            return Err(SimError::Config(format!(
+                "no scenario {name:?}; the scenarios are {}",
+                names.join(", ")
+            )));
+        };
+        chosen.retain(|(earlier, _)| earlier != scenario);
+        chosen.push((*scenario, weight.unwrap_or(*default)));
+    }
+    if chosen.is_empty() {
+        return Err(SimError::Config("--scenarios names no scenario".to_string()));
+    }
+    Ok(chosen)
 }
 
 /// Reads a duration such as `90`, `90s`, `15m`, `2h` into seconds.
@@ -149,6 +267,36 @@ mod tests {
         assert!(parse_rate("fast").is_err());
         assert!(parse_rate("0").is_err());
         assert!(parse_rate("1.2345").is_err());
+    }
+
+    #[test]
+    fn percentages_read_into_per_mille() {
+        assert_eq!(parse_percent("5").ok(), Some(50));
+        assert_eq!(parse_percent("5%").ok(), Some(50));
+        assert_eq!(parse_percent("0.5%").ok(), Some(5));
+        assert_eq!(parse_percent("100").ok(), Some(1000));
+        assert_eq!(parse_percent("0").ok(), Some(0));
+        assert!(parse_percent("101").is_err());
+        assert!(parse_percent("0.05").is_err());
+        assert!(parse_percent("many").is_err());
+    }
+
+    #[test]
+    fn scenarios_read_names_and_weights() {
+        let chosen = parse_scenarios("return-trip, sip-refer-transfer=2").unwrap_or_default();
+        assert_eq!(chosen, vec![(Scenario::ReturnTrip, 5), (Scenario::SipRefer, 2)]);
+        assert!(parse_scenarios("return-trip,teleport").is_err());
+        assert!(parse_scenarios("acd=x").is_err());
+        assert!(parse_scenarios(",").is_err());
+        let config = SimConfig { mix: Some(chosen), ..SimConfig::default() };
+        let weights = config.weights();
+        assert_eq!(weights.len(), MIX.len());
+        assert_eq!(weights.iter().filter(|(_, weight)| *weight > 0).count(), 2);
+        let zero = SimConfig { mix: Some(vec![(Scenario::Acd, 0)]), ..SimConfig::default() };
+        assert!(zero.validate().is_err());
+        let impossible =
+            SimConfig { sites: 2, mix: Some(vec![(Scenario::SipRefer, 4)]), ..SimConfig::default() };
+        assert!(impossible.validate().is_err(), "SIP to SIP needs two SIP Servers");
     }
 
     #[test]

@@ -74,6 +74,9 @@ struct SegDraft {
     created: bool,
     dn_seen: bool,
     deleted: bool,
+    /// When EventCallDeleted was written: from then on the server may hand its ConnID out
+    /// again.
+    deleted_at: Option<i64>,
     /// Set on a destination of an ISCC transfer: written on its first events.
     history: Option<History>,
     /// The strongest release evidence written on the segment so far.
@@ -102,6 +105,28 @@ struct MediaDraft {
     stop: Option<(i64, &'static str)>,
 }
 
+/// The knobs that shape an interaction beyond its scenario (docs/simulator.md, "What broke
+/// the linker"). The default is the classic simulator: no long calls, half of T-Server hops
+/// keep the ConnID (a flow scripted with [`Flow::new`] plays as it always did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shapes {
+    /// Conversations that last [`LONG_TALK_SECS`], per thousand. At 0 no draw is made, so a
+    /// flow draws exactly what it drew before long calls existed.
+    pub long_calls_per_mille: u64,
+    /// Hops to or from a T-Server that keep the ConnID of the sending call, in percent.
+    pub keep_conn_percent: u64,
+}
+
+impl Default for Shapes {
+    fn default() -> Self {
+        Shapes { long_calls_per_mille: 0, keep_conn_percent: 50 }
+    }
+}
+
+/// How long a long conversation lasts, in seconds: from the linker's default link timeout
+/// (600 s) to half an hour, so the call on a receiving site outlasts that timeout.
+pub const LONG_TALK_SECS: (i64, i64) = (600, 1_800);
+
 /// The builder of one interaction.
 pub struct Flow<'a> {
     pub center: &'a ContactCenter,
@@ -115,6 +140,7 @@ pub struct Flow<'a> {
     media: Vec<MediaDraft>,
     released_by: Option<ReleasedBy>,
     first_hop: Option<(ConnId, Text, Text)>,
+    pub shapes: Shapes,
 }
 
 const MICROS_PER_MS: i64 = 1_000;
@@ -133,7 +159,14 @@ impl<'a> Flow<'a> {
             media: Vec::new(),
             released_by: None,
             first_hop: None,
+            shapes: Shapes::default(),
         }
+    }
+
+    /// The same builder with other [`Shapes`].
+    pub fn with_shapes(mut self, shapes: Shapes) -> Flow<'a> {
+        self.shapes = shapes;
+        self
     }
 
     // --- time -------------------------------------------------------------------------
@@ -141,6 +174,17 @@ impl<'a> Flow<'a> {
     /// Lets `low..=high` seconds of simulated time pass (talking, ringing, queueing).
     pub fn wait(&mut self, low: i64, high: i64) {
         self.now += self.rng.between(low * MICROS_PER_SECOND, high * MICROS_PER_SECOND);
+    }
+
+    /// Lets a conversation go on: `low..=high` seconds, or, for the share of long calls,
+    /// [`LONG_TALK_SECS`].
+    pub fn talk(&mut self, low: i64, high: i64) {
+        let long = self.shapes.long_calls_per_mille;
+        if long > 0 && self.rng.per_mille(long) {
+            self.wait(LONG_TALK_SECS.0, LONG_TALK_SECS.1);
+        } else {
+            self.wait(low, high);
+        }
     }
 
     /// Lets `low..=high` milliseconds pass.
@@ -177,6 +221,7 @@ impl<'a> Flow<'a> {
             created: false,
             dn_seen: false,
             deleted: false,
+            deleted_at: None,
             history: None,
             evidence: "none",
         });
@@ -660,6 +705,7 @@ impl<'a> Flow<'a> {
             return;
         }
         self.segs[seg.0].deleted = true;
+        self.segs[seg.0].deleted_at = Some(self.now);
         let site = self.segs[seg.0].site;
         let ctrl = match (self.center.sites[site].release_tracking, releaser) {
             (ReleaseTracking::Full, Some(dn)) if !self.rng.percent(8) => Some(Text::from(dn)),
@@ -808,12 +854,14 @@ impl<'a> Flow<'a> {
 
     // --- the result -------------------------------------------------------------------------
 
-    /// The events (in generation order) and the truth; ConnIDs are retired for reuse.
+    /// The events (in generation order) and the truth; each call's ConnIDs are free for reuse
+    /// from the call's end on its server (a server knows nothing of the interaction's other
+    /// calls, so a ConnID kept across a hop can come back while the call it was kept for talks).
     pub fn finish(self, scenario: &str) -> (Interaction, Vec<Timed>) {
         let end = self.events.iter().map(|timed| timed.time).max().unwrap_or(self.now);
         for draft in &self.segs {
             for conn in &draft.conns {
-                self.ids.retire(draft.site, *conn, end);
+                self.ids.retire(draft.site, *conn, draft.deleted_at.unwrap_or(end));
             }
         }
         let segments: Vec<Segment> = self.segs.iter().map(|draft| self.segment_truth(draft)).collect();

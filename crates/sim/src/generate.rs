@@ -7,7 +7,7 @@
 
 use crate::center::ContactCenter;
 use crate::config::SimConfig;
-use crate::flow::{Flow, Timed};
+use crate::flow::{Flow, Shapes, Timed};
 use crate::ids::Ids;
 use crate::rng::Rng;
 use crate::scenario::{Scenario, MIX};
@@ -35,13 +35,15 @@ pub struct Generator {
     end: Option<i64>,
     mean_gap: i64,
     weights: Vec<u32>,
+    shapes: Shapes,
 }
 
 impl Generator {
     /// A generator for `config`, starting at `start` (true UTC microseconds).
     pub fn new(config: &SimConfig, start: i64, live: bool) -> Generator {
-        let center = ContactCenter::for_seed(config.sites, config.seed);
-        let weights = MIX
+        let center = ContactCenter::for_config(config.sites, config.seed, config.skew_max_micros);
+        let weights = config
+            .weights()
             .iter()
             .map(|(scenario, weight)| if scenario.feasible(&center) { *weight } else { 0 })
             .collect();
@@ -50,7 +52,8 @@ impl Generator {
             (count, _, _) => count,
         };
         Generator {
-            ids: Ids::new(center.sites.len(), config.conn_reuse_per_mille),
+            ids: Ids::new(center.sites.len(), config.conn_reuse_per_mille)
+                .with_reuse_after(config.conn_reuse_after_secs.saturating_mul(1_000_000) as i64),
             center,
             arrivals: Rng::new(config.seed ^ 0xA44_1FA1),
             seed: config.seed,
@@ -60,6 +63,7 @@ impl Generator {
             end: config.duration_secs.map(|seconds| start + seconds as i64 * 1_000_000),
             mean_gap: config.mean_gap_micros(),
             weights,
+            shapes: config.shapes(),
         }
     }
 
@@ -85,7 +89,7 @@ impl Generator {
         self.produced += 1;
         let scenario = MIX[rng.weighted(&self.weights).unwrap_or(0)].0;
         let home = rng.below(self.center.sites.len() as u64) as usize;
-        let mut flow = Flow::new(&self.center, &mut rng, &mut self.ids, arrival);
+        let mut flow = Flow::new(&self.center, &mut rng, &mut self.ids, arrival).with_shapes(self.shapes);
         scenario.play(&mut flow, home);
         let (truth, events) = flow.finish(scenario.slug());
         Some(Generated { truth, events, arrival, scenario })

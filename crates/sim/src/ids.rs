@@ -5,7 +5,7 @@
 //! Every id has a fixed width and ends in a counter, so the `--scale` path can copy a
 //! rendered block and patch new ids into it (see [`crate::scale`]).
 
-use std::collections::VecDeque;
+use std::collections::BTreeSet;
 
 use callstitch_tlib::{CallUuid, ConnId, Text};
 
@@ -21,8 +21,9 @@ pub const UUID_LEN: usize = 32;
 const CONN_COUNTER_BITS: u32 = 48;
 /// First value of each server's ConnID counter (looks like the seed's `009a021843038407`).
 const CONN_COUNTER_BASE: u64 = 0x0218_4303_0000;
-/// A ConnID only comes back after its call ended this long ago (simulated microseconds).
-const CONN_REUSE_AFTER: i64 = 10 * 60 * 1_000_000;
+/// By default a ConnID only comes back after its call ended this long ago (simulated
+/// microseconds).
+pub const CONN_REUSE_AFTER: i64 = 10 * 60 * 1_000_000;
 
 /// The id generators of one simulation run.
 #[derive(Debug, Clone)]
@@ -30,18 +31,33 @@ pub struct Ids {
     next_counter: u64,
     sites: Vec<SiteConns>,
     reuse_per_mille: u64,
+    reuse_after: i64,
 }
 
 #[derive(Debug, Clone, Default)]
 struct SiteConns {
     next: u64,
-    /// ConnIDs of ended calls with the time they ended, oldest first.
-    retired: VecDeque<(i64, ConnId)>,
+    /// ConnIDs of ended calls: (when the call ended, order of retirement, ConnID), the one
+    /// free the longest first. Ordered by end time, not by retirement: a call that lasts half
+    /// an hour must not hold back the ConnIDs of calls that ended since.
+    retired: BTreeSet<(i64, u64, u64)>,
+    retirements: u64,
 }
 
 impl Ids {
     pub fn new(site_count: usize, reuse_per_mille: u64) -> Ids {
-        Ids { next_counter: 1, sites: vec![SiteConns::default(); site_count], reuse_per_mille }
+        Ids {
+            next_counter: 1,
+            sites: vec![SiteConns::default(); site_count],
+            reuse_per_mille,
+            reuse_after: CONN_REUSE_AFTER,
+        }
+    }
+
+    /// The same generators, a ConnID coming back once its call ended `micros` ago.
+    pub fn with_reuse_after(mut self, micros: i64) -> Ids {
+        self.reuse_after = micros.max(0);
+        self
     }
 
     /// A new CallUUID of the server with `prefix` (22 characters, see [`uuid_prefix`]).
@@ -69,10 +85,10 @@ impl Ids {
         let reuse = rng.per_mille(self.reuse_per_mille);
         let Some(conns) = self.sites.get_mut(site) else { return ConnId(0) };
         if reuse {
-            if let Some(&(ended, conn)) = conns.retired.front() {
-                if ended + CONN_REUSE_AFTER <= now {
-                    conns.retired.pop_front();
-                    return conn;
+            if let Some(&(ended, serial, conn)) = conns.retired.first() {
+                if ended + self.reuse_after <= now {
+                    conns.retired.remove(&(ended, serial, conn));
+                    return ConnId(conn);
                 }
             }
         }
@@ -81,12 +97,14 @@ impl Ids {
         ConnId(conn_site_bits(site) | (CONN_COUNTER_BASE + counter))
     }
 
-    /// Records that `conn` on `site` is free again from `ended` on.
+    /// Records that `conn` on `site` is free again from `ended` on (its call on that server
+    /// ended then, whatever other calls of the interaction still do).
     pub fn retire(&mut self, site: usize, conn: ConnId, ended: i64) {
         if let Some(conns) = self.sites.get_mut(site) {
-            conns.retired.push_back((ended, conn));
+            conns.retirements += 1;
+            conns.retired.insert((ended, conns.retirements, conn.0));
             if conns.retired.len() > 4096 {
-                conns.retired.pop_front();
+                conns.retired.pop_first();
             }
         }
     }
@@ -172,5 +190,27 @@ mod tests {
         let later = ids.conn_id(0, 1_000_000 + CONN_REUSE_AFTER, &mut rng);
         assert_eq!(later, first);
         assert_eq!(first.to_string().len(), 16);
+    }
+
+    #[test]
+    fn the_conn_id_free_the_longest_comes_back_first() {
+        let mut ids = Ids::new(1, 1000).with_reuse_after(0);
+        let mut rng = Rng::new(1);
+        let long = ids.conn_id(0, 0, &mut rng);
+        let short = ids.conn_id(0, 0, &mut rng);
+        ids.retire(0, long, 1_800_000_000);
+        ids.retire(0, short, 60_000_000);
+        assert_eq!(ids.conn_id(0, 120_000_000, &mut rng), short, "a long call does not hold the list back");
+        assert_ne!(ids.conn_id(0, 120_000_000, &mut rng), long, "not free yet");
+    }
+
+    #[test]
+    fn a_shorter_reuse_gap_brings_a_conn_id_back_sooner() {
+        let mut ids = Ids::new(1, 1000).with_reuse_after(5_000_000);
+        let mut rng = Rng::new(1);
+        let first = ids.conn_id(0, 0, &mut rng);
+        ids.retire(0, first, 1_000_000);
+        assert_ne!(ids.conn_id(0, 5_999_999, &mut rng), first, "too early to reuse");
+        assert_eq!(ids.conn_id(0, 6_000_000, &mut rng), first);
     }
 }

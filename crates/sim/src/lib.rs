@@ -19,11 +19,13 @@
 //! Module map: [`center`] (the estate), [`generate`] (arrivals and the scenario mix),
 //! [`scenario`] and [`flows`] (what each scenario does), [`flow`] (events and truth of one
 //! interaction), [`writer`] (what a server writes), [`noise`], [`run`] (a whole run, live
-//! mode), [`scale`] (the fast path), [`truth`], [`verify`].
+//! mode), [`scale`] (the fast path), [`truth`], [`verify`], [`feed`] (one run's events in
+//! the arrival orders callstitch must be indifferent to).
 
 pub mod center;
 pub mod config;
 mod error;
+pub mod feed;
 pub mod flow;
 pub mod flows;
 pub mod generate;
@@ -39,7 +41,7 @@ pub mod verify;
 pub mod writer;
 
 pub use center::{ContactCenter, Site, SiteKind};
-pub use config::{parse_duration, parse_rate, OutputFormat, SimConfig};
+pub use config::{parse_duration, parse_percent, parse_rate, parse_scenarios, OutputFormat, SimConfig};
 pub use error::SimError;
 pub use noise::NoiseManifest;
 pub use run::{simulate, simulate_live, Pacer, RunSummary, WallClock};

@@ -86,6 +86,9 @@ pub fn simulate_scale(config: &ScaleConfig, storage: &mut dyn Storage) -> Result
         seed: config.seed,
         segment_bytes: u64::MAX,
         format: OutputFormat::Log,
+        // Short calls only: the pool's span sets how far apart copies are, and the scale
+        // output stays what the benchmarks in docs/benchmarks.md were measured on.
+        long_calls_per_mille: 0,
         ..SimConfig::default()
     };
     pool_config.validate()?;

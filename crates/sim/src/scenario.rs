@@ -261,7 +261,7 @@ pub fn answer(flow: &mut Flow<'_>, seg: Seg, caller: &Caller, agent: &str) {
 /// The conversation between `caller` and `agent` ends: one of them hangs up, the call is
 /// deleted, and the interaction's releaser is recorded.
 pub fn end_conversation(flow: &mut Flow<'_>, seg: Seg, caller: &Caller, agent: &str) {
-    flow.wait(20, 400);
+    flow.talk(20, 400);
     let site = flow.site_of(seg);
     let caller_ends = flow.rng.percent(60);
     if caller_ends {

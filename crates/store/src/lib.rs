@@ -40,6 +40,8 @@ pub struct StoredEvent {
     pub seq: u64,
     /// The event as a JSON-lines document (docs/event-json.md).
     pub doc: String,
+    /// Wall time it arrived (UTC µs), for a live service's replay.
+    pub arrived_us: Option<i64>,
 }
 
 /// A call as stored: its report (docs/check-json.md) and the interaction it belongs to.

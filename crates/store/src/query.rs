@@ -26,6 +26,8 @@ pub struct InteractionQuery {
     pub released_by: Option<String>,
     pub has_findings: Option<bool>,
     pub complete: Option<bool>,
+    /// `live`, `settling` or `complete`.
+    pub state: Option<String>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
 }

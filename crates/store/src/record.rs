@@ -50,10 +50,12 @@ pub struct EventRecord {
     pub conn_id: Option<String>,
     /// The JSON-lines document (docs/event-json.md), which reads back as the same event.
     pub doc: String,
+    /// Wall time it arrived at a live service (UTC µs).
+    pub arrived_us: Option<i64>,
 }
 
 impl EventRecord {
-    pub fn new(seq: u64, event: &Event) -> EventRecord {
+    pub fn new(seq: u64, event: &Event, arrived_us: Option<i64>) -> EventRecord {
         let mut doc = Vec::with_capacity(512);
         // Writing JSON into a Vec cannot fail for an Event (all keys are strings).
         let _ = json::write_json_line(&mut doc, event);
@@ -68,6 +70,7 @@ impl EventRecord {
             call_uuid: event.call_uuid.as_ref().map(|uuid| uuid.as_str().to_string()),
             conn_id: event.conn_id.map(|conn| conn.to_string()),
             doc: String::from_utf8_lossy(&doc).into_owned(),
+            arrived_us,
         }
     }
 }
@@ -90,13 +93,7 @@ pub struct CallRecord {
     pub report: String,
 }
 
-/// An enum's serde label (the word the JSON documents use).
-fn label<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(Value::String(text)) => text,
-        _ => String::new(),
-    }
-}
+use callstitch_link::word as label;
 
 impl CallRecord {
     pub fn new(call: &FinishedCall) -> CallRecord {
@@ -163,6 +160,10 @@ pub struct InteractionRecord {
     pub start_us: i64,
     pub end_us: Option<i64>,
     pub complete: bool,
+    /// `live`, `settling` or `complete` (the interaction's lifecycle).
+    pub state: String,
+    /// Live: the site whose call has the customer now.
+    pub current_site: Option<String>,
     pub outcome: String,
     pub released_by: String,
     pub released_by_dn: Option<String>,
@@ -213,12 +214,6 @@ impl<'a> RecordingDoc<'a> {
     }
 }
 
-/// Parses an RFC 3339 time of the trace JSON into UTC µs.
-fn micros(text: Option<&str>) -> Option<i64> {
-    let timestamp: jiff::Timestamp = text?.parse().ok()?;
-    Some(timestamp.as_microsecond())
-}
-
 impl InteractionRecord {
     pub fn new(interaction: &Interaction, recording: &Recording) -> InteractionRecord {
         let document = Document { interaction, recording: RecordingDoc::of(recording) };
@@ -230,9 +225,9 @@ impl InteractionRecord {
                 site: segment.site.to_string(),
                 key: segment.key.clone(),
                 call_uuid: segment.call_uuid.clone(),
-                role: segment.role.to_string(),
-                model: segment.model.to_string(),
-                outcome: segment.outcome.to_string(),
+                role: label(&segment.role),
+                model: segment.model.as_ref().map(label).unwrap_or_default(),
+                outcome: label(&segment.outcome),
             })
             .collect();
         let parties = interaction
@@ -243,12 +238,12 @@ impl InteractionRecord {
                 segment.parties.iter().map(move |party| PartyRow {
                     segment: index,
                     dn: party.dn.to_string(),
-                    kind: party.kind.to_string(),
+                    kind: label(&party.kind),
                     role: party.role.as_ref().map(|role| role.to_string()),
-                    final_state: party.final_state.to_string(),
-                    released_by: party.released_by.to_string(),
+                    final_state: label(&party.final_state),
+                    released_by: label(&party.released_by),
                     released_by_dn: party.released_by_dn.as_ref().map(|dn| dn.to_string()),
-                    provenance: party.provenance.to_string(),
+                    provenance: label(&party.provenance),
                 })
             })
             .collect();
@@ -256,7 +251,7 @@ impl InteractionRecord {
             .links
             .iter()
             .map(|link| LinkRow {
-                evidence: link.evidence.to_string(),
+                evidence: label(&link.evidence),
                 islink: link.islink.as_ref().map(|id| id.to_string()),
                 from: format!("{}/{}", link.from.site, link.from.key),
                 to: format!("{}/{}", link.to.site, link.to.key),
@@ -269,16 +264,18 @@ impl InteractionRecord {
         conn_ids.dedup();
         let findings: Vec<Value> =
             recording.findings.iter().filter_map(|finding| serde_json::to_value(finding).ok()).collect();
-        let start_us = micros(interaction.start.as_deref()).unwrap_or(0);
+        let start_us = interaction.start.map_or(0, |time| time.0);
         let mut record = InteractionRecord {
             id: interaction.interaction_id.clone(),
             revision: interaction.revision,
             replaces: interaction.replaces.clone(),
             start_us,
-            end_us: micros(interaction.end.as_deref()),
+            end_us: interaction.end.map(|time| time.0),
             complete: interaction.complete,
-            outcome: interaction.outcome.to_string(),
-            released_by: interaction.released_by.who.to_string(),
+            state: label(&interaction.state),
+            current_site: interaction.current_site.as_ref().map(|site| site.to_string()),
+            outcome: label(&interaction.outcome),
+            released_by: label(&interaction.released_by.who),
             released_by_dn: interaction.released_by.dn.as_ref().map(|dn| dn.to_string()),
             ani: interaction.ani.as_ref().map(|ani| ani.to_string()),
             dnis: interaction.dnis.as_ref().map(|dnis| dnis.to_string()),
@@ -327,6 +324,9 @@ impl InteractionRecord {
             "start": interaction.start,
             "end": interaction.end,
             "complete": self.complete,
+            "state": interaction.state,
+            "current_site": interaction.current_site,
+            "current_since": interaction.current_since,
             "linking": interaction.linking,
             "sites": self.sites,
             "calls": self.segments.len(),

@@ -66,7 +66,7 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore, Vec<InteractionRecord>) {
         events: events
             .iter()
             .enumerate()
-            .map(|(index, event)| EventRecord::new(index as u64 + 1, event))
+            .map(|(index, event)| EventRecord::new(index as u64 + 1, event, None))
             .collect(),
         interactions: records.clone(),
         positions: Some("[\"p\"]".to_string()),

@@ -77,7 +77,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         // One machine writes every site's log in time order: short waits show interactions
         // soon after their calls end (a real estate keeps the defaults).
         linger_s: 10,
-        clock_margin_s: 5,
+        site_idle_s: 10,
         link_timeout_s: 60,
         ..ServiceConfig::default()
     };
@@ -98,7 +98,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         );
         println!("callstitch demo: open http://{address}/  (API: http://{address}/v1/interactions, live: /v1/stream)");
         println!(
-            "callstitch demo: interactions appear as their calls end (simulated calls last a minute or two)"
+            "callstitch demo: interactions appear as their calls end (most simulated calls last a minute or two, one in twenty talks 10 to 30 minutes)"
         );
         println!("callstitch demo: Ctrl-C stops it; the database stays in {}", dir.display());
     });

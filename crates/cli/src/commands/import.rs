@@ -76,7 +76,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         poll: std::time::Duration::from_millis(config.ingest.poll_ms),
         snapshot_every: std::time::Duration::from_secs(config.ingest.snapshot_every_s),
         idle_tick: std::time::Duration::from_millis(config.idle_tick_ms),
-        clock_margin: i64::from(config.clock_margin_s) * 1_000_000,
+        live: false,
         commit_every: std::time::Duration::from_millis(config.ingest.commit_ms.max(1)),
     };
     let started = Instant::now();
@@ -84,7 +84,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let mut ingest = IngestLoop::recover(
         store.clone(),
         runtime.handle().clone(),
-        &pipeline_config(&config),
+        &pipeline_config(&config, false),
         None,
         requests,
         Arc::new(Shared::new()),

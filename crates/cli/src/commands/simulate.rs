@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use callstitch_sim::{
-    parse_duration, parse_rate, simulate, simulate_live, simulate_scale, DirStorage, OutputFormat,
-    ScaleConfig, SimConfig, SimError, WallClock,
+    parse_duration, parse_percent, parse_rate, parse_scenarios, simulate, simulate_live, simulate_scale,
+    DirStorage, OutputFormat, ScaleConfig, SimConfig, SimError, WallClock,
 };
 use clap::{Args, ValueEnum};
 
@@ -55,7 +55,10 @@ pub struct SimulateArgs {
 
     /// Benchmark preset: write --size-mb of log as fast as possible (a simulated pool copied
     /// with fresh ids and times). No truth is written for the copies.
-    #[arg(long, conflicts_with_all = ["live", "noise", "duration", "interactions"])]
+    #[arg(long, conflicts_with_all = [
+        "live", "noise", "duration", "interactions", "long_calls", "skew_ms", "keep_conn", "conn_reuse",
+        "conn_reuse_after", "scenarios",
+    ])]
     pub scale: bool,
 
     /// Megabytes of log --scale writes.
@@ -65,6 +68,38 @@ pub struct SimulateArgs {
     /// Rotate each site's log into a new segment after this many megabytes.
     #[arg(long, value_name = "MB")]
     pub segment_mb: Option<u64>,
+
+    /// Share of conversations that last 10 to 30 minutes, longer than the linker's default
+    /// link timeout (600 s); the others last seconds to a few minutes. 0 gives the short
+    /// talk times of the simulator before long calls.
+    #[arg(long, default_value = "5%", value_name = "PERCENT")]
+    pub long_calls: String,
+
+    /// Largest clock error of a site's server, in milliseconds: every site but the first is
+    /// off true time by a random amount up to this, ahead or behind.
+    #[arg(long, default_value_t = 450, value_name = "MS")]
+    pub skew_ms: u64,
+
+    /// Share of hops to or from a T-Server that keep the sending call's ConnID (ISCC may copy
+    /// it), so one ConnID shows on several calls of one interaction and on several sites.
+    #[arg(long, default_value = "50%", value_name = "PERCENT")]
+    pub keep_conn: String,
+
+    /// Share of new calls that reuse an old ConnID of their server (servers hand ConnIDs out
+    /// again), including ConnIDs that were kept across hops.
+    #[arg(long, default_value = "2%", value_name = "PERCENT")]
+    pub conn_reuse: String,
+
+    /// A ConnID comes back only once its call on that server ended this long ago, e.g. 30s,
+    /// 10m.
+    #[arg(long, default_value = "10m", value_name = "D")]
+    pub conn_reuse_after: String,
+
+    /// Play only these scenarios, comma-separated, each at its weight in the mix or at
+    /// NAME=WEIGHT, e.g. return-trip,sip-refer-transfer=2 (an unknown name lists them all;
+    /// docs/simulator.md says what each does).
+    #[arg(long, value_name = "LIST")]
+    pub scenarios: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +146,10 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         SimFormat::Log => OutputFormat::Log,
         SimFormat::Jsonl => OutputFormat::JsonLines,
     };
+    let keep_conn = parse_percent(&args.keep_conn).map_err(usage_or_error)?;
+    if keep_conn % 10 != 0 {
+        return Err(UsageError(format!("--keep-conn {:?} must be a whole percentage", args.keep_conn)).into());
+    }
     let defaults = SimConfig::default();
     let config = SimConfig {
         sites: args.sites,
@@ -121,6 +160,12 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         noise: args.noise,
         format,
         segment_bytes: args.segment_mb.map_or(defaults.segment_bytes, |mb| mb.saturating_mul(1 << 20)),
+        long_calls_per_mille: parse_percent(&args.long_calls).map_err(usage_or_error)?,
+        skew_max_micros: i64::try_from(args.skew_ms.saturating_mul(1000)).unwrap_or(i64::MAX),
+        keep_conn_percent: keep_conn / 10,
+        conn_reuse_per_mille: parse_percent(&args.conn_reuse).map_err(usage_or_error)?,
+        conn_reuse_after_secs: parse_duration(&args.conn_reuse_after).map_err(usage_or_error)?,
+        mix: args.scenarios.as_deref().map(parse_scenarios).transpose().map_err(usage_or_error)?,
         ..defaults
     };
     config.validate().map_err(usage_or_error)?;

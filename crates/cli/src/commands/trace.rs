@@ -1,15 +1,15 @@
 //! `callstitch trace`: every customer interaction across sites, its calls in order, the
 //! evidence that joins them, who released it, and its recording (docs/recording.md).
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
 
 use anyhow::Result;
 use callstitch_engine::config::SECOND;
 use callstitch_engine::EngineConfig;
-use callstitch_link::{Interaction, LinkerConfig, SiteDirectory, Stitcher};
-use callstitch_recording::{Finding, Recorder, RecorderConfig, Recording, Signals};
+use callstitch_link::{word, Interaction, LinkerConfig, SiteDirectory};
+use callstitch_pipeline::{Pipeline, PipelineConfig, Sink};
+use callstitch_recording::{Finding, MediaFeed, Recording};
 use clap::Args;
 
 use crate::commands::parse::ReadArgs;
@@ -93,10 +93,12 @@ impl TraceArgs {
     }
 }
 
-/// The monitored sites: every site named on the command line. When one input's site is
-/// only known once it is read (standard input without NAME=), nothing is called off-estate.
+/// The monitored sites: every site named on the command line or by its log's header. When
+/// one input's sites are only known as it is read (standard input without NAME=, JSON lines,
+/// which may hold several sites), the estate is open: nothing is called off-estate, and an
+/// interaction is handed out only when no site still to come can change it.
 pub fn site_directory(sources: &[Source]) -> SiteDirectory {
-    if sources.iter().any(|source| source.site.is_none()) {
+    if sources.iter().any(|source| source.site.is_none() || source.format == input::Format::JsonLines) {
         return SiteDirectory::default();
     }
     SiteDirectory::new(sources.iter().filter_map(|source| source.site.as_deref()))
@@ -105,60 +107,62 @@ pub fn site_directory(sources: &[Source]) -> SiteDirectory {
 /// The names of the monitored sites, for a service config: empty (nothing off-estate) when
 /// one input's site is only known once it is read.
 pub fn site_directory_names(sources: &[Source]) -> Vec<String> {
-    if sources.iter().any(|source| source.site.is_none()) {
-        return Vec::new();
-    }
-    let mut names: Vec<String> = sources.iter().filter_map(|source| source.site.clone()).collect();
+    let mut names: Vec<String> =
+        site_directory(sources).known().iter().map(|site| site.to_string()).collect();
     names.sort();
     names.dedup();
     names
 }
 
-/// The recorder for `--media` (or an inferring one without it).
-pub fn recorder(media: Option<&std::path::Path>) -> Result<Recorder> {
-    let feed = match media {
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|error| anyhow::anyhow!("cannot read media feed {}: {error}", path.display()))?;
-            Some(callstitch_recording::read_feed(io::BufReader::new(file))?)
-        }
-        None => None,
-    };
-    Ok(Recorder::new(RecorderConfig::default(), feed))
+/// The media feed of `--media`, read whole (without it, recordings are inferred).
+pub fn media_feed(media: Option<&std::path::Path>) -> Result<Option<MediaFeed>> {
+    let Some(path) = media else { return Ok(None) };
+    let file = std::fs::File::open(path)
+        .map_err(|error| anyhow::anyhow!("cannot read media feed {}: {error}", path.display()))?;
+    Ok(Some(callstitch_recording::read_feed(io::BufReader::new(file))?))
 }
 
-/// Reads every site's inputs merged by time through the call engine and the linker, and hands
-/// each interaction, with its recording, to `each`. Every interaction claims its media files,
-/// whatever `each` does with it, so that only files of no interaction are called orphans.
-/// Returns what was read and the recorder, which still holds the feed's own findings.
+/// Hands each interaction, with its recording, to a closure.
+struct Each<F>(F);
+
+impl<F: FnMut(Interaction, Recording)> Sink for Each<F> {
+    fn interaction(&mut self, interaction: Interaction, recording: Recording) {
+        (self.0)(interaction, recording)
+    }
+}
+
+/// Reads every site's inputs merged by time through the pipeline (call engine, linker,
+/// recorder), and hands each interaction, once complete, with its recording, to `each`.
+/// Every interaction claims its media files, whatever `each` does with it, so that only
+/// files of no interaction are called orphans. Returns what was read and the pipeline,
+/// which still holds the feed's own findings.
 pub fn stitch_interactions(
     args: &StitchArgs,
-    mut each: impl FnMut(Interaction, Recording),
-) -> Result<(input::ReadSummary, Recorder)> {
+    each: impl FnMut(Interaction, Recording),
+) -> Result<(input::ReadSummary, Pipeline)> {
     let sources = input::resolve(&args.paths)?;
-    let mut recorder = recorder(args.media.as_deref())?;
-    let signals = RefCell::new(Signals::new(args.record_marker.clone()));
     let linker =
         LinkerConfig { link_timeout: i64::from(args.link_timeout) * SECOND, ..LinkerConfig::default() };
-    let mut stitcher = Stitcher::new(EngineConfig::default(), linker, site_directory(&sources));
-    let mut hand_on = |interaction: Interaction| {
-        let recording = recorder.recording(&interaction, &signals.borrow());
-        each(interaction, recording);
-    };
-    let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
-        signals.borrow_mut().observe(&event);
-        stitcher.push(&event, &mut |_| {}, &mut hand_on);
+    let config = PipelineConfig::new(EngineConfig::default(), linker, args.record_marker.clone());
+    let mut pipeline = Pipeline::new(&config, site_directory(&sources), media_feed(args.media.as_deref())?);
+    let mut sink = Each(each);
+    let read = input::read_merged(&sources, &args.read.options(), |merged| {
+        match merged {
+            input::Merged::Event(event) => pipeline.push(&event, &mut sink),
+            input::Merged::Floor { site, time } => pipeline.raise_floor(&site, time, &mut sink),
+            input::Merged::Ended { site } => pipeline.end_site(&site, &mut sink),
+        }
         Ok(())
     })?;
-    stitcher.finish(&mut |_| {}, &mut hand_on);
-    Ok((read, recorder))
+    pipeline.finish(&mut sink);
+    Ok((read, pipeline))
 }
 
 pub fn run(args: &TraceArgs) -> Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut shown = Tally::default();
     let mut failed: Option<io::Error> = None;
-    let (read, recorder) = stitch_interactions(&args.stitch, |interaction, recording| {
+    let (read, pipeline) = stitch_interactions(&args.stitch, |interaction, recording| {
         shown.seen += 1;
         if !args.wants(&interaction) {
             return;
@@ -176,7 +180,7 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     if let Some(error) = failed {
         return Err(error.into());
     }
-    let feed_findings = recorder.feed_findings();
+    let feed_findings = pipeline.feed_findings();
     if !args.json {
         writeln!(out, "{}", shown.render())?;
         for finding in &feed_findings {
@@ -284,29 +288,34 @@ pub fn human_recording(recording: &Recording) -> String {
 /// The readable view: one block per interaction.
 pub fn human(interaction: &Interaction) -> String {
     let mut text = String::new();
-    let state = if interaction.complete { "complete" } else { "incomplete" };
+    let time =
+        |time: Option<callstitch_tlib::Timestamp>| time.map_or("?".to_string(), |time| time.to_string());
     let _ = writeln!(
         text,
-        "interaction {}{}  {state} (linking {}, calls {})  {} → {}",
+        "interaction {}{}  {} (linking {}, calls {})  {} → {}",
         interaction.interaction_id,
         if interaction.revision > 0 {
             format!(" (revision {})", interaction.revision)
         } else {
             String::new()
         },
-        interaction.linking,
-        interaction.state,
-        interaction.start.as_deref().unwrap_or("?"),
-        interaction.end.as_deref().unwrap_or("?"),
+        word(&interaction.state),
+        word(&interaction.linking),
+        word(&interaction.calls),
+        time(interaction.start),
+        time(interaction.end),
     );
+    if let Some(site) = &interaction.current_site {
+        let _ = writeln!(text, "  the customer is at {site} since {}", time(interaction.current_since));
+    }
     let released = &interaction.released_by;
     let _ = writeln!(
         text,
         "  outcome {}, released by {} ({}) [{}]{}",
-        interaction.outcome,
+        word(&interaction.outcome),
         released.dn.as_deref().unwrap_or("-"),
-        released.who,
-        released.provenance,
+        word(&released.who),
+        word(&released.provenance),
         released.site.as_deref().map(|site| format!(" at {site}")).unwrap_or_default()
     );
     for (index, segment) in interaction.segments.iter().enumerate() {
@@ -318,23 +327,23 @@ pub fn human(interaction: &Interaction) -> String {
             index + 1,
             segment.site,
             segment.key,
-            segment.role,
+            word(&segment.role),
             segment.conn_ids.join(","),
-            segment.model,
+            segment.model.as_ref().map_or_else(|| "live".to_string(), word),
             if segment.conformant { "" } else { " (deviates)" },
-            segment.outcome
+            word(&segment.outcome)
         );
         for party in &segment.parties {
             let _ = writeln!(
                 text,
                 "       {} {} {} {} released {}{} [{}]",
                 party.dn,
-                party.kind,
+                word(&party.kind),
                 party.role.as_deref().unwrap_or("-"),
-                party.final_state,
-                party.released_by,
+                word(&party.final_state),
+                word(&party.released_by),
                 party.released_by_dn.as_deref().map(|dn| format!(" by {dn}")).unwrap_or_default(),
-                party.provenance
+                word(&party.provenance)
             );
         }
     }
@@ -342,7 +351,7 @@ pub fn human(interaction: &Interaction) -> String {
         let _ = writeln!(
             text,
             "  {} {}: {}/{} → {}/{}{}{}",
-            link.evidence,
+            word(&link.evidence),
             link.islink.as_deref().unwrap_or(""),
             link.from.site,
             link.from.key,
@@ -356,7 +365,11 @@ pub fn human(interaction: &Interaction) -> String {
         let _ = writeln!(
             text,
             "  clock: {} is {:+.1} ms from {} ({}, {} links)",
-            offset.site, offset.offset_ms, offset.relative_to, offset.method, offset.links
+            offset.site,
+            offset.offset_ms,
+            offset.relative_to,
+            word(&offset.method),
+            offset.links
         );
     }
     if !interaction.unpaired_links.is_empty() {

@@ -1,7 +1,10 @@
-//! Helpers of the service tests: the real `callstitch serve` binary started on a free port
-//! against a temporary database, and a small HTTP client around it.
+//! Helpers of the end-to-end tests: the real `callstitch serve` binary started on a free port
+//! against a temporary database, and a small HTTP client around it; [`estate`] is the
+//! arrival-order harness of issue 12 (a simulated estate, its feeds, trace and verify).
 
 #![allow(dead_code)]
+
+pub mod estate;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -25,7 +28,7 @@ pub struct Service {
 /// The config every test starts from: a free port, a database in `dir`, quick timeouts.
 pub fn base_config(dir: &Path) -> String {
     format!(
-        "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nlinger_s = 1\nlink_timeout_s = 2\ncall_idle_timeout_s = 2\nclock_margin_s = 0\nidle_tick_ms = 200\n",
+        "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nlinger_s = 1\nlink_timeout_s = 2\ncall_idle_timeout_s = 2\nsite_idle_s = 60\nidle_tick_ms = 200\n",
         dir.join("callstitch.db").display()
     )
 }

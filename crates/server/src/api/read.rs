@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use callstitch_link::Lifecycle;
 use callstitch_store::{Cursor, InteractionQuery, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -33,8 +34,19 @@ pub struct ListParams {
     released_by: Option<String>,
     has_findings: Option<bool>,
     complete: Option<bool>,
+    /// `live`, `settling` or `complete`.
+    state: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
+}
+
+/// The lifecycle filter: one of the three states, or a 400 that lists them.
+fn state_param(value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(text) = value else { return Ok(None) };
+    if Lifecycle::ALL.iter().any(|state| state.label() == text) {
+        return Ok(Some(text));
+    }
+    Err(ApiError::bad_request(format!("state={text:?} is not one of live, settling, complete")))
 }
 
 fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
@@ -87,6 +99,7 @@ impl ListParams {
             released_by: given(self.released_by),
             has_findings: self.has_findings,
             complete: self.complete,
+            state: state_param(given(self.state))?,
             limit: limit_param(self.limit)?,
             cursor,
         })

@@ -265,7 +265,7 @@ fn two_site() -> (Value, Vec<(String, String, StoredEvent)>) {
         .enumerate()
         .map(|(index, (site, uuid, conn, message, this_dn, other_dn, time))| {
             let doc = event(site, uuid, conn, message, this_dn, other_dn, time).to_string();
-            (site.to_string(), uuid.to_string(), StoredEvent { seq: index as u64 + 1, doc })
+            (site.to_string(), uuid.to_string(), StoredEvent { seq: index as u64 + 1, doc, arrived_us: None })
         })
         .collect();
     (doc, events)
@@ -305,7 +305,11 @@ fn huge(calls: usize) -> Fake {
         ));
         for (s, message) in ["EventRinging", "EventEstablished", "EventReleased"].iter().enumerate() {
             let doc = event(&site, &uuid, &conn, message, "7001", "5550000", &at(s)).to_string();
-            events.push((site.clone(), uuid.clone(), StoredEvent { seq: (n * 3 + s + 1) as u64, doc }));
+            events.push((
+                site.clone(),
+                uuid.clone(),
+                StoredEvent { seq: (n * 3 + s + 1) as u64, doc, arrived_us: None },
+            ));
         }
     }
     let sites: Vec<Value> = segs.iter().map(|segment| segment["site"].clone()).collect();

@@ -262,7 +262,7 @@ pub fn routing_outbound(flow: &mut Flow<'_>, site: usize) {
 
 /// The end of a call between agent `a` and an outside party (no events of its own).
 fn end_outside_call(flow: &mut Flow<'_>, seg: crate::flow::Seg, a: &str, outside: &str) {
-    flow.wait(20, 300);
+    flow.talk(20, 300);
     if flow.rng.percent(50) {
         flow.released(seg, a, DnRole::Origination, Some(outside), Leave::HungUp);
         finish_by(flow, seg, a, "agent");

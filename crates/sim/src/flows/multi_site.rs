@@ -26,7 +26,7 @@ fn answered_inbound(flow: &mut Flow<'_>, site: usize) -> (Seg, Caller, Text) {
     flow.ringing(seg, &b, caller.dn(), None);
     flow.wait(2, 10);
     answer(flow, seg, &caller, &b);
-    flow.wait(15, 150);
+    flow.talk(15, 150);
     (seg, caller, b)
 }
 
@@ -36,7 +36,7 @@ fn answered_inbound(flow: &mut Flow<'_>, site: usize) -> (Seg, Caller, Text) {
 fn transfer_away(flow: &mut Flow<'_>, from: Seg, caller: &Caller, by: &str, to: usize) -> (Seg, Text) {
     let from_site = flow.site_of(from);
     let crosses_tserver = !(flow.center.sites[from_site].is_sip() && flow.center.sites[to].is_sip());
-    let keep_conn = crosses_tserver && flow.rng.percent(50);
+    let keep_conn = crosses_tserver && flow.rng.percent(flow.shapes.keep_conn_percent);
     flow.stop_recording(from_site, by, "transfer-away");
     flow.stop_recording(from_site, caller.dn(), "transfer-away");
     let remote = flow.center.sites[to].external_routing_point.clone();
@@ -108,11 +108,11 @@ pub fn return_trip(flow: &mut Flow<'_>, home: usize) {
     let onward = other_site(flow, &[home, away], |_| true);
     let (first, caller, b) = answered_inbound(flow, home);
     let (second, c) = transfer_away(flow, first, &caller, &b, away);
-    flow.wait(10, 90);
+    flow.talk(10, 90);
     let (third, d) = transfer_away(flow, second, &caller, &c, home);
     let (last, last_agent) = match onward {
         Some(site) => {
-            flow.wait(10, 90);
+            flow.talk(10, 90);
             transfer_away(flow, third, &caller, &d, site)
         }
         None => (third, d),
@@ -170,7 +170,7 @@ pub fn conference(flow: &mut Flow<'_>, home: usize) {
         remotes.push((call, agent));
     }
     flow.set_outcome(main, "conferenced");
-    flow.wait(20, 300);
+    flow.talk(20, 300);
     let customer_ends = flow.rng.percent(60);
     let leave = if customer_ends { Leave::ByOther } else { Leave::HungUp };
     flow.released(main, &b, DnRole::Destination, Some(caller.dn()), leave);

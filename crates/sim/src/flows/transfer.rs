@@ -19,7 +19,7 @@ fn answered_call(flow: &mut Flow<'_>, site: usize) -> (Seg, Caller, Text) {
     flow.ringing(seg, &b, caller.dn(), None);
     flow.wait(2, 10);
     answer(flow, seg, &caller, &b);
-    flow.wait(10, 120);
+    flow.talk(10, 120);
     (seg, caller, b)
 }
 
@@ -193,7 +193,7 @@ pub fn two_step_conference(flow: &mut Flow<'_>, site: usize) {
 /// §15 then §16: one member leaves the three-party call (C hangs up, B removes C, or B
 /// leaves); the other two talk on and end the call.
 fn leave_conference(flow: &mut Flow<'_>, seg: Seg, caller: &Caller, b: &str, c: &str) {
-    flow.wait(10, 120);
+    flow.talk(10, 120);
     let members: Vec<&str> = match caller {
         Caller::Agent(a) => vec![a.as_str(), b, c],
         Caller::Customer(_) => vec![b, c],

@@ -36,7 +36,7 @@ pub fn recover(connection: &Connection) -> Result<Recovery, StoreError> {
 fn events(connection: &Connection, sql: &str, values: Vec<SqlValue>) -> Result<Vec<StoredEvent>, StoreError> {
     let mut statement = connection.prepare_cached(sql)?;
     let rows = statement.query_map(params_from_iter(values), |row| {
-        Ok(StoredEvent { seq: row.get::<_, i64>(0)? as u64, doc: row.get(1)? })
+        Ok(StoredEvent { seq: row.get::<_, i64>(0)? as u64, doc: row.get(1)?, arrived_us: row.get(2)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -48,7 +48,7 @@ pub fn events_after(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     events(
         connection,
-        "SELECT seq, doc FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        "SELECT seq, doc, arrived_us FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         vec![SqlValue::Integer(after as i64), SqlValue::Integer(limit as i64)],
     )
 }
@@ -92,6 +92,7 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
     filter.text(&query.islink, "i.id IN (SELECT interaction_id FROM links WHERE islink = ?)", 1);
     filter.text(&query.site, "i.id IN (SELECT interaction_id FROM segments WHERE site = ?)", 1);
     filter.text(&query.outcome, "i.outcome = ?", 1);
+    filter.text(&query.state, "i.state = ?", 1);
     filter.text(&query.released_by, "(i.released_by = ? OR i.released_by_dn = ?)", 2);
     if let Some(from) = query.from_us {
         filter.add("i.start_us >= ?", [SqlValue::Integer(from)]);
@@ -204,13 +205,13 @@ pub fn call_events(
     }
     let mut found = events(
         connection,
-        "SELECT seq, doc FROM events WHERE site = ?1 AND call_uuid = ?2 ORDER BY seq LIMIT ?3",
+        "SELECT seq, doc, arrived_us FROM events WHERE site = ?1 AND call_uuid = ?2 ORDER BY seq LIMIT ?3",
         vec![SqlValue::Text(site.into()), SqlValue::Text(key.into()), SqlValue::Integer(limit as i64)],
     )?;
     for (conn, first, last) in spans {
         found.extend(events(
             connection,
-            "SELECT seq, doc FROM events WHERE site = ?1 AND conn_id = ?2 AND call_uuid IS NULL
+            "SELECT seq, doc, arrived_us FROM events WHERE site = ?1 AND conn_id = ?2 AND call_uuid IS NULL
                AND (time_us IS NULL OR (time_us >= ?3 AND time_us <= ?4)) ORDER BY seq LIMIT ?5",
             vec![
                 SqlValue::Text(site.into()),

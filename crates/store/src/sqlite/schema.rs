@@ -147,6 +147,14 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO checkpoint (id) VALUES (1);
     "#,
+    // 2: live interactions (their lifecycle and the site that has the customer now) and the
+    // wall time each event arrived (a replay after a restart sees the same arrivals).
+    r#"
+    ALTER TABLE events ADD COLUMN arrived_us INTEGER;
+    ALTER TABLE interactions ADD COLUMN state TEXT NOT NULL DEFAULT 'complete';
+    ALTER TABLE interactions ADD COLUMN current_site TEXT;
+    CREATE INDEX interactions_state ON interactions(state, start_us DESC, id DESC);
+    "#,
 ];
 
 /// The schema version this build writes.

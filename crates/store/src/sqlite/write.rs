@@ -37,8 +37,8 @@ fn insert_events(transaction: &Transaction<'_>, events: &[EventRecord]) -> Resul
     }
     // INSERT OR IGNORE: a replayed event (same sequence number) is already there.
     let mut statement = transaction.prepare_cached(
-        "INSERT OR IGNORE INTO events (seq, site, time_us, message, call_uuid, conn_id, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR IGNORE INTO events (seq, site, time_us, message, call_uuid, conn_id, doc, arrived_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for event in events {
         statement.execute(params![
@@ -48,7 +48,8 @@ fn insert_events(transaction: &Transaction<'_>, events: &[EventRecord]) -> Resul
             event.message,
             event.call_uuid,
             event.conn_id,
-            event.doc
+            event.doc,
+            event.arrived_us
         ])?;
     }
     Ok(())
@@ -144,8 +145,9 @@ fn insert_interaction_row(
     transaction
         .prepare_cached(
             "INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
-                released_by_dn, ani, dnis, recording_id, media_files, findings, doc, recording, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                released_by_dn, ani, dnis, recording_id, media_files, findings, doc, recording, summary,
+                state, current_site)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?
         .execute(params![
             record.id,
@@ -163,7 +165,9 @@ fn insert_interaction_row(
             record.findings.len() as i64,
             record.doc,
             record.recording,
-            record.summary.to_string()
+            record.summary.to_string(),
+            record.state,
+            record.current_site
         ])?;
     Ok(())
 }

@@ -1,0 +1,198 @@
+//! Late evidence for interactions the live linker already forgot.
+//!
+//! Live, a complete interaction leaves memory once its revision grace has passed. Most can
+//! take no more evidence: every link paired, nothing handed on. Those that could (a link whose
+//! other end never came, a call that handed the customer on to somewhere unseen) are kept as
+//! bytes, indexed by what could still join them: the unpaired link ids, and the CallUUID and
+//! (site, ConnID) of the call that handed on. When a later call shows one of those (a site
+//! whose logs arrive hours late, a post-mortem link), the interaction comes back whole and the
+//! linker goes on as if it had never left; its next hand-out is a revision that replaces what
+//! was written. An archived interaction is dropped [`LinkerConfig::archive_horizon`] of
+//! estate time after it completed.
+//!
+//! Reading input whose sites are not named up front (JSON lines, standard input), a site
+//! not seen yet can still bring evidence for any interaction: there every complete
+//! interaction is archived rather than handed out, indexed by all its CallUUIDs and
+//! (site, ConnID)s as well, and all are handed out when the input ends. Reading named sites,
+//! nothing is archived: an interaction that could still take evidence waits for the other
+//! site's time.
+//!
+//! [`LinkerConfig::archive_horizon`]: crate::LinkerConfig::archive_horizon
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use callstitch_tlib::{CallUuid, ConnId, Text};
+use rustc_hash::FxHashMap as HashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::linker::{Component, Linker};
+use crate::segment::Segment;
+
+/// What could still join an archived interaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) enum OpenEnd {
+    Link(Text),
+    Uuid(CallUuid),
+    Conn(Text, ConnId),
+}
+
+/// One forgotten interaction, as it was.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Forgotten {
+    segments: Vec<(u64, Segment)>,
+    component: Component,
+}
+
+/// The archive: forgotten interactions as bytes, by number, and what opens them (ordered
+/// maps, so that a snapshot of the same archive is the same bytes).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Archive {
+    next: u64,
+    entries: BTreeMap<u64, (Vec<u8>, Vec<OpenEnd>)>,
+    index: BTreeMap<OpenEnd, Vec<u64>>,
+    /// (estate time to drop it at, entry).
+    expiry: BTreeSet<(i64, u64)>,
+}
+
+impl Archive {
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The entries `end` opens.
+    pub(crate) fn opened_by(&self, end: &OpenEnd) -> Vec<u64> {
+        self.index.get(end).cloned().unwrap_or_default()
+    }
+
+    /// Every entry, oldest first.
+    pub(crate) fn all(&self) -> Vec<u64> {
+        self.entries.keys().copied().collect()
+    }
+
+    fn remove(&mut self, entry: u64) -> Option<Vec<u8>> {
+        let (bytes, ends) = self.entries.remove(&entry)?;
+        for end in ends {
+            if let Some(entries) = self.index.get_mut(&end) {
+                entries.retain(|known| *known != entry);
+                if entries.is_empty() {
+                    self.index.remove(&end);
+                }
+            }
+        }
+        Some(bytes)
+    }
+}
+
+impl Linker {
+    /// What of a component could still take evidence: its unpaired links and, when its last
+    /// call handed the customer on, that call's CallUUID and ConnIDs.
+    pub(crate) fn open_ends(&self, component: &Component) -> Vec<OpenEnd> {
+        let mut ends: Vec<OpenEnd> =
+            self.lone_link_ends(component, false).into_iter().map(OpenEnd::Link).collect();
+        if let Some(serial) = self.hand_off_segment(component) {
+            if let Some(segment) = self.segments.get(&serial) {
+                ends.extend(segment.call_uuid.clone().map(OpenEnd::Uuid));
+                let site = &segment.id.site;
+                ends.extend(segment.conn_ids.iter().map(|conn| OpenEnd::Conn(site.clone(), *conn)));
+            }
+        }
+        ends
+    }
+
+    /// Reading input of sites not named up front: a site not seen yet may still bring
+    /// evidence for any interaction, so complete ones are archived until the input ends.
+    pub(crate) fn archives_everything(&self) -> bool {
+        self.config.live.is_none() && self.sites.is_empty()
+    }
+
+    /// Keeps a component that leaves memory as bytes, when something could still join it.
+    pub(crate) fn archive(&mut self, component: &Component, completed: i64) {
+        let mut ends = self.open_ends(component);
+        if self.archives_everything() {
+            for serial in &component.segments {
+                let Some(segment) = self.segments.get(serial) else { continue };
+                ends.extend(segment.call_uuid.clone().map(OpenEnd::Uuid));
+                let site = &segment.id.site;
+                ends.extend(segment.conn_ids.iter().map(|conn| OpenEnd::Conn(site.clone(), *conn)));
+            }
+            ends.sort();
+            ends.dedup();
+        } else if ends.is_empty() || self.config.live.is_none() {
+            return;
+        }
+        let segments: Vec<(u64, Segment)> = component
+            .segments
+            .iter()
+            .filter_map(|serial| self.segments.get(serial).map(|segment| (*serial, segment.clone())))
+            .collect();
+        let forgotten = Forgotten { segments, component: component.clone() };
+        let Ok(bytes) = serde_json::to_vec(&forgotten) else { return };
+        let archive = &mut self.archive;
+        let entry = archive.next;
+        archive.next += 1;
+        for end in &ends {
+            archive.index.entry(end.clone()).or_default().push(entry);
+        }
+        archive.entries.insert(entry, (bytes, ends));
+        if self.config.live.is_some() {
+            let until = completed.saturating_add(self.config.archive_horizon);
+            archive.expiry.insert((until, entry));
+        }
+        self.stats.archived += 1;
+    }
+
+    /// Drops archived interactions whose horizon passed.
+    pub(crate) fn expire_archive(&mut self) {
+        let now = self.estate_time();
+        while let Some((until, entry)) = self.archive.expiry.first().copied() {
+            if until > now {
+                break;
+            }
+            self.archive.expiry.pop_first();
+            self.archive.remove(entry);
+        }
+    }
+
+    /// Brings back the archived interactions `end` opens: their segments get new serials,
+    /// their components are whole again and have news.
+    pub(crate) fn revive(&mut self, end: &OpenEnd) {
+        for entry in self.archive.opened_by(end) {
+            self.revive_entry(entry);
+        }
+    }
+
+    /// Brings back every archived interaction (the input ended).
+    pub(crate) fn revive_all(&mut self) {
+        for entry in self.archive.all() {
+            self.revive_entry(entry);
+        }
+    }
+
+    fn revive_entry(&mut self, entry: u64) -> bool {
+        let Some(bytes) = self.archive.remove(entry) else { return false };
+        let Ok(forgotten) = serde_json::from_slice::<Forgotten>(&bytes) else { return false };
+        self.stats.revived += 1;
+        let mut serials: HashMap<u64, u64> = HashMap::default();
+        for (old, segment) in forgotten.segments {
+            let serial = match self.by_id.get(&segment.id).copied() {
+                // The same call came back meanwhile (a late event of it): one segment.
+                Some(known) => known,
+                None => self.insert(segment),
+            };
+            serials.insert(old, serial);
+        }
+        let mut component = forgotten.component;
+        let remap = |serial: &mut u64| {
+            if let Some(new) = serials.get(serial) {
+                *serial = *new;
+            }
+        };
+        component.segments.iter_mut().for_each(remap);
+        for edge in &mut component.edges {
+            remap(&mut edge.from);
+            remap(&mut edge.to);
+        }
+        self.restore_component(component);
+        true
+    }
+}

@@ -1,0 +1,228 @@
+//! The estate's clocks: how far each site's events have come, and how far the whole estate's
+//! have, as the linker may use them to decide that nothing more will come.
+//!
+//! Each site's time is its own believed event time (the engine's per-site clock, which one
+//! wrong time stamp cannot move), raised by what the reader can promise (`floor`: reading
+//! files merged by time, no event of a site comes before the head of its file) and set to
+//! the end of time once its input ended.
+//!
+//! The estate's time, which settles interactions, is the *minimum* over the sites that take
+//! part, never the newest event of any site:
+//!
+//! - reading input (batch): every monitored site named up front takes part, and every site
+//!   seen so far; a site named but not seen yet holds the estate back until it appears;
+//! - live (the service passes wall-clock time with each arrival): the sites that sent
+//!   anything within [`LiveClock::idle_after`] of wall time take part; a site idle longer is
+//!   left out, so one quiet or dead site does not stop the estate. When every site is idle,
+//!   the estate moves on with wall time from the newest event.
+//!
+//! A wait for a particular site (the other end of a link, the origin of an ISCC transfer)
+//! runs on that site's own time when it takes part, and on the estate's time otherwise; in
+//! batch, a wait for a site never seen lasts until the input ends.
+
+use callstitch_tlib::Text;
+use serde::{Deserialize, Serialize};
+
+/// One site's time as the linker sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteTime {
+    /// The engine's believed clock for the site (µs), `None` before its first event.
+    pub now: Option<i64>,
+    /// The reader's promise: no event of the site comes before this (µs).
+    pub floor: Option<i64>,
+    /// The site's input ended (batch): its time is the end of time.
+    pub ended: bool,
+    /// Wall time of the site's last arrival (µs), live only.
+    pub arrived: Option<i64>,
+}
+
+impl SiteTime {
+    /// The site's time: `i64::MIN` when nothing is known.
+    pub fn time(&self) -> i64 {
+        if self.ended {
+            return i64::MAX;
+        }
+        self.now.unwrap_or(i64::MIN).max(self.floor.unwrap_or(i64::MIN))
+    }
+
+    fn seen(&self) -> bool {
+        self.now.is_some() || self.floor.is_some() || self.ended
+    }
+}
+
+/// Live settings: how long a quiet site still holds the estate's time back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveClock {
+    /// A site that sent nothing for this long (wall µs) is idle and leaves the estate's
+    /// minimum.
+    pub idle_after: i64,
+}
+
+/// Every site's time, and the estate's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstateClocks {
+    /// In order of first appearance (few sites: a scan beats a map).
+    sites: Vec<(Text, SiteTime)>,
+    /// The newest wall time told (live), µs.
+    wall: Option<i64>,
+}
+
+impl EstateClocks {
+    /// Clocks that expect these sites (batch: a site named up front holds the estate's time
+    /// back until its events appear).
+    pub fn expecting<'a>(sites: impl IntoIterator<Item = &'a str>) -> EstateClocks {
+        let mut clocks = EstateClocks::default();
+        for site in sites {
+            clocks.entry(site);
+        }
+        clocks
+    }
+
+    fn entry(&mut self, site: &str) -> &mut SiteTime {
+        let index = match self.sites.iter().position(|(name, _)| name.as_str() == site) {
+            Some(index) => index,
+            None => {
+                self.sites.push((Text::from(site), SiteTime::default()));
+                self.sites.len() - 1
+            }
+        };
+        &mut self.sites[index].1
+    }
+
+    /// The site's believed clock is now `time` (µs). True when the site was not known.
+    pub fn observe(&mut self, site: &str, time: Option<i64>) -> bool {
+        let new = self.get(site).is_none_or(|known| !known.seen());
+        let entry = self.entry(site);
+        if let Some(time) = time {
+            entry.now = Some(entry.now.map_or(time, |now| now.max(time)));
+        }
+        new
+    }
+
+    /// A live arrival from the site at wall time `wall` (µs).
+    pub fn arrived(&mut self, site: &str, wall: i64) {
+        self.entry(site).arrived = Some(wall);
+        self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
+    }
+
+    /// Wall time moved on with no arrival (live tick).
+    pub fn tick(&mut self, wall: i64) {
+        self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
+    }
+
+    /// No event of `site` will come before `time` (µs). True when the site was not known.
+    pub fn raise_floor(&mut self, site: &str, time: i64) -> bool {
+        let new = self.get(site).is_none_or(|known| !known.seen());
+        let entry = self.entry(site);
+        entry.floor = Some(entry.floor.map_or(time, |floor| floor.max(time)));
+        new
+    }
+
+    /// The site's input ended.
+    pub fn end(&mut self, site: &str) {
+        self.entry(site).ended = true;
+    }
+
+    pub fn get(&self, site: &str) -> Option<&SiteTime> {
+        self.sites.iter().find(|(name, _)| name.as_str() == site).map(|(_, time)| time)
+    }
+
+    pub fn sites(&self) -> impl Iterator<Item = (&Text, &SiteTime)> {
+        self.sites.iter().map(|(name, time)| (name, time))
+    }
+
+    /// Live: `live` is the idle rule; `None` reading input.
+    fn takes_part(&self, time: &SiteTime, live: Option<LiveClock>) -> bool {
+        match (live, self.wall, time.arrived) {
+            (None, _, _) => true,
+            (Some(live), Some(wall), Some(arrived)) => wall.saturating_sub(arrived) <= live.idle_after,
+            (Some(_), _, _) => false,
+        }
+    }
+
+    /// The estate's time (µs): see the module documentation.
+    pub fn estate(&self, live: Option<LiveClock>) -> i64 {
+        let taking_part = self
+            .sites
+            .iter()
+            .filter(|(_, time)| self.takes_part(time, live))
+            .map(|(_, time)| time.time())
+            .min();
+        if let Some(time) = taking_part {
+            return time;
+        }
+        // Live, every site idle: the newest event time, moved on by the wall time since the
+        // newest arrival.
+        let newest = self.sites.iter().filter_map(|(_, time)| time.now).max();
+        let last_arrival = self.sites.iter().filter_map(|(_, time)| time.arrived).max();
+        match (newest, last_arrival, self.wall) {
+            (Some(newest), Some(arrived), Some(wall)) => newest.saturating_add(wall.saturating_sub(arrived)),
+            (Some(newest), _, _) => newest,
+            _ => i64::MIN,
+        }
+    }
+
+    /// The newest believed time of any site (µs), `i64::MIN` before any.
+    pub fn newest(&self) -> i64 {
+        self.sites.iter().filter_map(|(_, time)| time.now).max().unwrap_or(i64::MIN)
+    }
+
+    /// The time a wait for `site` runs on: the site's own while it takes part, else the
+    /// estate's; reading input, a site never seen gives `i64::MIN` (wait for the end).
+    pub fn partner(&self, site: Option<&str>, live: Option<LiveClock>) -> i64 {
+        let known = site.and_then(|site| self.get(site));
+        match (known, live) {
+            (Some(time), Some(_)) if self.takes_part(time, live) => time.time(),
+            (_, Some(_)) => self.estate(live),
+            (Some(time), None) => time.time(),
+            (None, None) => i64::MIN,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: i64 = 1_000_000;
+
+    #[test]
+    fn the_estate_is_the_slowest_site_and_a_named_site_not_seen_holds_it() {
+        let mut clocks = EstateClocks::expecting(["A", "B"]);
+        clocks.observe("A", Some(100 * SECOND));
+        assert_eq!(clocks.estate(None), i64::MIN, "B not seen yet");
+        clocks.observe("B", Some(40 * SECOND));
+        assert_eq!(clocks.estate(None), 40 * SECOND);
+        clocks.raise_floor("B", 90 * SECOND);
+        assert_eq!(clocks.estate(None), 90 * SECOND);
+        clocks.end("B");
+        assert_eq!(clocks.estate(None), 100 * SECOND);
+    }
+
+    #[test]
+    fn live_an_idle_site_leaves_the_minimum_and_waits_for_it_use_the_estate() {
+        let live = Some(LiveClock { idle_after: 60 * SECOND });
+        let mut clocks = EstateClocks::default();
+        clocks.observe("A", Some(1_000 * SECOND));
+        clocks.arrived("A", 0);
+        clocks.observe("B", Some(500 * SECOND));
+        clocks.arrived("B", 0);
+        assert_eq!(clocks.estate(live), 500 * SECOND);
+        clocks.observe("A", Some(1_100 * SECOND));
+        clocks.arrived("A", 100 * SECOND);
+        assert_eq!(clocks.estate(live), 1_100 * SECOND, "B idle for 100 s");
+        assert_eq!(clocks.partner(Some("B"), live), 1_100 * SECOND);
+        assert_eq!(clocks.partner(Some("Never"), live), 1_100 * SECOND);
+        assert_eq!(clocks.partner(Some("Never"), None), i64::MIN);
+    }
+
+    #[test]
+    fn live_every_site_idle_moves_on_with_wall_time() {
+        let live = Some(LiveClock { idle_after: 60 * SECOND });
+        let mut clocks = EstateClocks::default();
+        clocks.observe("A", Some(1_000 * SECOND));
+        clocks.arrived("A", 0);
+        clocks.tick(300 * SECOND);
+        assert_eq!(clocks.estate(live), 1_300 * SECOND);
+    }
+}

@@ -1,0 +1,312 @@
+//! When the linker hands an interaction out, driven by time rather than by the end of input:
+//! a consultation waiting for its main call, a REFER hand-off waiting for its continuation, an
+//! unpaired link waiting for its other end on the other site's own time, a link whose other
+//! end is on a call still live (never a timeout), ISCC matches at the edges of the window with
+//! two candidate origins, and what is forgotten once settled.
+
+mod common;
+
+use callstitch_engine::EngineConfig;
+use callstitch_link::{
+    EvidenceKind, Interaction, Lifecycle, LinkerConfig, Linking, LiveClock, SiteDirectory, Stitcher,
+};
+use callstitch_tlib::{ConnId, Event, LinkRole, Message, Text, Timestamp};
+use common::{merged, segments, Site, SECOND, T0};
+
+/// Short waits, so that a test can walk across them.
+fn config() -> LinkerConfig {
+    LinkerConfig {
+        linger: 10 * SECOND,
+        link_timeout: 60 * SECOND,
+        iscc_window: 60 * SECOND,
+        clock_tolerance: 5 * SECOND,
+        revision_grace: 30 * SECOND,
+        ..LinkerConfig::default()
+    }
+}
+
+/// A stitcher read as input, and what it handed out so far.
+struct Run {
+    stitcher: Stitcher,
+    out: Vec<Interaction>,
+}
+
+impl Run {
+    fn new(sites: &[&str], config: LinkerConfig) -> Run {
+        Run {
+            stitcher: Stitcher::new(
+                EngineConfig::default(),
+                config,
+                SiteDirectory::new(sites.iter().copied()),
+            ),
+            out: Vec::new(),
+        }
+    }
+
+    fn push_all(&mut self, events: &[Event]) {
+        for event in events {
+            self.stitcher.push(event, &mut |_| {}, &mut |interaction| self.out.push(interaction));
+        }
+    }
+
+    /// Unrelated events of `site` at `at`: its clock moves there (two events, so that a
+    /// step of more than the clock's jump is believed).
+    fn tick(&mut self, site: &mut Site, at: i64) {
+        for (offset, conn) in [(0, 0xffe), (1, 0xfff)] {
+            let uuid = format!("TICK-{}-{at}-{offset}", site.name);
+            site.created(&uuid, conn, at + offset);
+            let event = site.events.last().cloned().expect("an event");
+            self.push_all(&[event]);
+        }
+    }
+
+    fn handed_out(&self) -> usize {
+        self.out.len()
+    }
+}
+
+#[test]
+fn a_consultation_is_handed_out_with_its_main_call_not_before_the_main_call_ends() {
+    let mut a = Site::new("A", "SwA");
+    a.created("MAIN", 0x10, T0);
+    a.consultation("CONSULT", 0x20, T0 + 10 * SECOND, "MAIN");
+    a.deleted("CONSULT", 0x20, T0 + 20 * SECOND);
+    let mut run = Run::new(&["A"], config());
+    run.push_all(&a.events);
+    // The consultation ended long ago; its main call is still talking.
+    run.tick(&mut a, T0 + 600 * SECOND);
+    assert_eq!(run.handed_out(), 0, "nothing is handed out while the main call is live");
+    let mut end = Site::new("A", "SwA");
+    end.deleted("MAIN", 0x10, T0 + 700 * SECOND);
+    run.push_all(&end.events);
+    run.tick(&mut a, T0 + 705 * SECOND);
+    assert_eq!(run.handed_out(), 0, "not before the linger after the main call's end");
+    run.tick(&mut a, T0 + 711 * SECOND);
+    let interaction = run.out.iter().find(|interaction| interaction.segments.len() == 2).expect("handed out");
+    assert_eq!(segments(interaction), common::pairs(&[("A", "MAIN"), ("A", "CONSULT")]));
+    assert_eq!(interaction.links[0].evidence, EvidenceKind::Consultation);
+}
+
+#[test]
+fn a_hand_off_waits_the_link_timeout_for_its_continuation_and_no_longer() {
+    // SIP1's call ends by handing the customer on (a routing point routed it away); the
+    // continuation on SIP2 keeps the CallUUID.
+    let mut sip1 = Site::new("SIP1", "SW1");
+    let mut sip2 = Site::new("SIP2", "SW2");
+    let mut routed = Site::new("SIP1", "SW1");
+    for (dn, message, at) in [("5001", Message::EventRouteRequest, 0), ("5001", Message::EventRouteUsed, 2)] {
+        routed.created("REFER-1", 0x11, T0 + at * SECOND);
+        let event = routed.events.last_mut().expect("event");
+        event.message = message;
+        event.this_dn = Some(Text::from(dn));
+    }
+    sip1.events.extend(routed.events);
+    let mut run = Run::new(&["SIP1", "SIP2"], config());
+    run.push_all(&sip1.events);
+    // Both sites move on to 58 s after the hand-off (the engine closes the call after its
+    // 30 s hand-off grace): still waiting for the continuation.
+    let at = T0 + 2 * SECOND + 58 * SECOND;
+    run.tick(&mut sip1, at);
+    run.tick(&mut sip2, at);
+    assert!(run.out.iter().all(|interaction| !interaction.has_segment("SIP1", "REFER-1")), "{:?}", run.out);
+    // The continuation arrives within the wait: one interaction, handed out once.
+    sip2.call("REFER-1", 0x22, at + SECOND, at + 40 * SECOND, &[]);
+    run.push_all(&sip2.events[sip2.events.len() - 2..]);
+    let mut late = Site::new("SIP1", "SW1");
+    late.call("REFER-2", 0x33, T0, T0 + 2 * SECOND, &[]);
+    run.stitcher.finish(&mut |_| {}, &mut |interaction| run.out.push(interaction));
+    let joined: Vec<&Interaction> =
+        run.out.iter().filter(|interaction| interaction.has_segment("SIP1", "REFER-1")).collect();
+    assert_eq!(joined.len(), 1);
+    assert_eq!(segments(joined[0]), common::pairs(&[("SIP1", "REFER-1"), ("SIP2", "REFER-1")]));
+}
+
+#[test]
+fn an_unpaired_link_waits_on_the_other_sites_time_then_times_out() {
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    a.call("A-1", 1, T0, T0 + 10 * SECOND, &[("L1", LinkRole::Source, "B@SwB")]);
+    let mut run = Run::new(&["A", "B"], config());
+    run.push_all(&a.events);
+    // A's own time runs far ahead; B has not passed the timeout: still waiting.
+    run.tick(&mut a, T0 + 3_600 * SECOND);
+    run.tick(&mut b, T0 + 10 * SECOND + 59 * SECOND);
+    assert_eq!(run.handed_out(), 0, "B's time decides, not A's: {:?}", run.out);
+    // B passes the link timeout after the call's end: timed out, the link listed.
+    run.tick(&mut b, T0 + 10 * SECOND + 61 * SECOND);
+    let interaction =
+        run.out.iter().find(|interaction| interaction.has_segment("A", "A-1")).expect("handed out");
+    assert_eq!((interaction.linking, interaction.state), (Linking::TimedOut, Lifecycle::Complete));
+    assert_eq!(interaction.unpaired_links, [Text::from("L1")]);
+}
+
+#[test]
+fn a_link_whose_other_end_is_on_a_live_call_never_times_out() {
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    a.call("A-1", 1, T0, T0 + 10 * SECOND, &[("L1", LinkRole::Source, "B@SwB")]);
+    // B's call took the customer and talks for half an hour, far past the link timeout.
+    b.created("B-1", 4, T0 + SECOND);
+    b.links("B-1", 4, T0 + 2 * SECOND, &[("L1", LinkRole::Target, "A@SwA")]);
+    let mut run = Run::new(&["A", "B"], config());
+    run.push_all(&merged(&[&a, &b]));
+    for minute in 1..=30 {
+        run.tick(&mut a, T0 + minute * 60 * SECOND);
+        run.tick(&mut b, T0 + minute * 60 * SECOND);
+    }
+    assert_eq!(run.handed_out(), 0, "the other end was sighted: the interaction is live, not timed out");
+    let mut end = Site::new("B", "SwB");
+    end.deleted("B-1", 4, T0 + 1_801 * SECOND);
+    run.push_all(&end.events);
+    run.tick(&mut a, T0 + 1_900 * SECOND);
+    run.tick(&mut b, T0 + 1_900 * SECOND);
+    let interaction =
+        run.out.iter().find(|interaction| interaction.has_segment("A", "A-1")).expect("handed out");
+    assert_eq!(segments(interaction), common::pairs(&[("A", "A-1"), ("B", "B-1")]));
+    assert_eq!(interaction.linking, Linking::Complete);
+}
+
+/// An ISCC destination on B arriving at `arrival` (µs after T0) whose LastTransferConnID
+/// names ConnID 0x77 on A, where two calls had it: one ended at T0 + 30 s, one alive from
+/// T0 + 90 s. Returns the A call it was joined to.
+fn iscc_origin(arrival: i64) -> Option<String> {
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    a.call("A-EARLY", 0x77, T0, T0 + 30 * SECOND, &[]);
+    a.call("A-LATE", 0x77, T0 + 90 * SECOND, T0 + 400 * SECOND, &[]);
+    b.created("B-1", 0x99, T0 + arrival);
+    let event = b.events.last_mut().expect("event");
+    event.last_transfer_conn_id = Some(ConnId(0x77));
+    event.last_transfer_home_location = Some(Text::from("A@SwA"));
+    b.deleted("B-1", 0x99, T0 + arrival + 60 * SECOND);
+    let interactions = callstitch_link::stitch(&merged(&[&a, &b]), SiteDirectory::new(["A", "B"]));
+    let joined = interactions.iter().find(|interaction| interaction.has_segment("B", "B-1"))?;
+    joined.segments.iter().find(|segment| segment.site == "A").map(|segment| segment.key.clone())
+}
+
+#[test]
+fn iscc_call_history_matches_at_the_edges_of_its_window() {
+    let second = SECOND;
+    // The early call ended at 30 s: the window (60 s) plus the tolerance (5 s) reach 95 s.
+    assert_eq!(iscc_origin(31 * second).as_deref(), Some("A-EARLY"), "just after the end");
+    assert_eq!(
+        iscc_origin(85 * second).as_deref(),
+        Some("A-LATE"),
+        "the late call begins within the tolerance"
+    );
+    assert_eq!(
+        iscc_origin(84 * second).as_deref(),
+        Some("A-EARLY"),
+        "the late call begins after the tolerance"
+    );
+    // From 95 s the late call is the only candidate, alive at the arrival.
+    assert_eq!(iscc_origin(95 * second).as_deref(), Some("A-LATE"));
+    assert_eq!(iscc_origin(96 * second).as_deref(), Some("A-LATE"));
+    // Far after both: none.
+    assert_eq!(iscc_origin(1_000 * second), None);
+}
+
+#[test]
+fn iscc_with_two_candidates_takes_the_one_that_ended_at_the_arrival_whatever_the_order() {
+    // Both candidates fit: the early call ended 2 s before the arrival (within the clock
+    // tolerance: the transfer's own end), the late one is alive past it. The one that ended
+    // with the transfer is taken, and the ambiguity is said.
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    a.call("A-EARLY", 0x77, T0, T0 + 38 * SECOND, &[]);
+    a.call("A-LATE", 0x77, T0 + 39 * SECOND, T0 + 400 * SECOND, &[]);
+    b.created("B-1", 0x99, T0 + 40 * SECOND);
+    let event = b.events.last_mut().expect("event");
+    event.last_transfer_conn_id = Some(ConnId(0x77));
+    event.last_transfer_home_location = Some(Text::from("A@SwA"));
+    b.deleted("B-1", 0x99, T0 + 100 * SECOND);
+    let sites = || SiteDirectory::new(["A", "B"]);
+    let origin = |events: &[Event]| {
+        let interactions = callstitch_link::stitch(events, sites());
+        let joined = interactions.iter().find(|interaction| interaction.has_segment("B", "B-1")).cloned();
+        joined.map(|joined| {
+            (segments(&joined), joined.links.iter().filter_map(|link| link.note.clone()).collect::<Vec<_>>())
+        })
+    };
+    let expected = origin(&merged(&[&a, &b]));
+    let (joined, notes) = expected.clone().expect("joined");
+    assert!(joined.contains(&("A".to_string(), "A-EARLY".to_string())), "{joined:?}");
+    assert!(notes.iter().any(|note| note.contains("several origin calls matched")), "{notes:?}");
+    assert_eq!(origin(&common::concatenated(&[&b, &a])), expected, "the destination read first");
+    assert_eq!(origin(&common::concatenated(&[&a, &b])), expected, "the origin site read first");
+}
+
+#[test]
+fn settled_interactions_leave_memory_and_so_do_their_index_entries() {
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    for index in 0..50 {
+        let start = T0 + index * 20 * SECOND;
+        let link = format!("L{index}");
+        a.call(
+            &format!("A-{index}"),
+            1 + index as u64,
+            start,
+            start + 10 * SECOND,
+            &[(&link, LinkRole::Source, "B@SwB")],
+        );
+        b.call(
+            &format!("B-{index}"),
+            1 + index as u64,
+            start + SECOND,
+            start + 15 * SECOND,
+            &[(&link, LinkRole::Target, "A@SwA")],
+        );
+    }
+    let mut run = Run::new(&["A", "B"], config());
+    run.push_all(&merged(&[&a, &b]));
+    let last = T0 + 50 * 20 * SECOND;
+    run.tick(&mut a, last + 120 * SECOND);
+    run.tick(&mut b, last + 120 * SECOND);
+    assert_eq!(run.handed_out(), 50, "every interaction once");
+    let linker = run.stitcher.linker();
+    // Only the ticks' own calls (still live) are held: no segment, link, CallUUID or ConnID
+    // of a settled interaction.
+    let held = linker.segments_in_memory();
+    assert!(held <= 4, "{held} segments held: only the calls the ticks opened");
+    assert_eq!(linker.interactions_in_memory(), (held, held), "each a live call of its own");
+    assert_eq!(linker.interactions_in_memory().0, linker.segments_in_memory());
+}
+
+#[test]
+fn live_a_forgotten_interaction_comes_back_when_the_other_end_of_its_link_arrives_hours_later() {
+    let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..config() };
+    let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::new(["A", "B"]));
+    let mut out: Vec<Interaction> = Vec::new();
+    let mut a = Site::new("A", "SwA");
+    a.call("A-1", 1, T0, T0 + 10 * SECOND, &[("L1", LinkRole::Source, "B@SwB")]);
+    for event in &a.events {
+        let wall = event.timestamp.map_or(T0, |time| time.0);
+        stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+    }
+    // B is silent: after B counts as idle and the waits pass, A-1 is complete (timed out),
+    // then forgotten after its revision grace (kept as bytes for its unpaired link).
+    for minute in 1..=30 {
+        stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+    }
+    let last = out.last().expect("handed out");
+    assert_eq!((last.state, last.linking), (Lifecycle::Complete, Linking::TimedOut));
+    assert_eq!(stitcher.linker().segments_in_memory(), 0, "forgotten");
+    assert_eq!(stitcher.linker().archived_in_memory(), 1, "kept as bytes for its unpaired link");
+    // Two hours later B's log arrives with the other end.
+    let mut b = Site::new("B", "SwB");
+    b.call("B-1", 4, T0 + SECOND, T0 + 90 * SECOND, &[("L1", LinkRole::Target, "A@SwA")]);
+    let wall = T0 + 7_200 * SECOND;
+    for event in &b.events {
+        stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+    }
+    for minute in 1..=5 {
+        stitcher.tick(wall + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+    }
+    let last = out.last().expect("handed out");
+    assert_eq!(segments(last), common::pairs(&[("A", "A-1"), ("B", "B-1")]));
+    assert_eq!((last.state, last.linking), (Lifecycle::Complete, Linking::Complete));
+    assert!(last.revision > 0, "a revision of what was written");
+    assert_eq!(stitcher.linker().stats().revived, 1);
+    let _ = Timestamp(0);
+}
