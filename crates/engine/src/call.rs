@@ -14,7 +14,7 @@ use crate::config::DnPlan;
 use crate::deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 use crate::event_ref::EventRef;
 use crate::news::{Told, TransferHistory};
-use crate::party::{kind_of, seen, KindContext, Party};
+use crate::party::{kind_of, kind_of_unseen, seen, KindContext, Party, PartyKind};
 use crate::state::{Exit, PartyState};
 use crate::transition::{self, starts_party};
 
@@ -116,6 +116,10 @@ pub(crate) struct Call {
     pub originator: Option<Text>,
     /// OtherDNs named by the call's events that never became parties (unmonitored ends).
     pub other_dns: Vec<Text>,
+    /// The kind of each of `other_dns` when something says it (party::kind_of_unseen);
+    /// settled when the call finishes.
+    #[serde(skip)]
+    pub other_kinds: Vec<Option<PartyKind>>,
     /// A start event (dialing, ringing, queued, route request, call created) was seen.
     pub started: bool,
     pub uncertain: bool,
@@ -171,6 +175,7 @@ impl Call {
             conferenced: false,
             originator: None,
             other_dns: Vec::new(),
+            other_kinds: Vec::new(),
             started: false,
             uncertain: false,
             last_activity: i64::MIN,
@@ -893,9 +898,11 @@ impl Call {
             plan,
         };
         let kinds: Vec<_> = self.parties.iter().map(|party| kind_of(party, &context)).collect();
+        let other_kinds = self.other_dns.iter().map(|dn| kind_of_unseen(dn, &context)).collect();
         for (party, kind) in self.parties.iter_mut().zip(kinds) {
             party.kind = kind;
         }
+        self.other_kinds = other_kinds;
     }
 }
 

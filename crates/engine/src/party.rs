@@ -289,6 +289,21 @@ pub(crate) fn kind_of(party: &Party, context: &KindContext<'_>) -> PartyKind {
     PartyKind::Agent
 }
 
+/// The kind of a DN the call's events name only as OtherDN (no party of the call): the
+/// customer when the numbering plan says it is outside, when it is the ANI of an inbound call
+/// or the DNIS of an outbound one, or an outside number; an agent when the plan says it is
+/// internal; otherwise `None`: an unmonitored DN that may as well be an agent at another site.
+pub(crate) fn kind_of_unseen(dn: &str, context: &KindContext<'_>) -> Option<PartyKind> {
+    if let Some(external) = context.plan.is_external(dn) {
+        return Some(if external { PartyKind::External } else { PartyKind::Agent });
+    }
+    let inbound = matches!(context.call_type, Some(CallType::Inbound));
+    let outbound = matches!(context.call_type, Some(CallType::Outbound));
+    let caller = inbound && context.ani == Some(dn);
+    let called = outbound && context.dnis == Some(dn);
+    (caller || called || is_outside_number(dn)).then_some(PartyKind::External)
+}
+
 /// An E.164-style number: `+` and a digit. Agents' DNs and routing points are not written so.
 fn is_outside_number(dn: &str) -> bool {
     let mut chars = dn.chars();
@@ -379,6 +394,19 @@ mod tests {
         let internal = context(Some(&CallType::Internal), &[], &plan);
         assert_eq!(kind_of(&party("7002", seen::CONNECTED, None), &internal), PartyKind::Agent);
         assert_eq!(kind_of(&party("+", 0, None), &internal), PartyKind::Agent, "not a number");
+    }
+
+    #[test]
+    fn a_dn_named_only_as_other_dn_is_the_customer_only_when_something_says_so() {
+        let plan = DnPlan { internal: vec!["7".into()], external: vec![] };
+        let inbound = context(Some(&CallType::Inbound), &["7001"], &plan);
+        assert_eq!(kind_of_unseen("+15551230000", &inbound), Some(PartyKind::External), "the ANI");
+        assert_eq!(kind_of_unseen("+4420700000", &inbound), Some(PartyKind::External), "an outside number");
+        assert_eq!(kind_of_unseen("7005", &inbound), Some(PartyKind::Agent), "the plan");
+        assert_eq!(kind_of_unseen("5034", &inbound), None, "maybe an agent of another site");
+        let mut outbound = context(Some(&CallType::Outbound), &["7001"], &plan);
+        outbound.dnis = Some("5551239999");
+        assert_eq!(kind_of_unseen("5551239999", &outbound), Some(PartyKind::External), "the DNIS");
     }
 
     #[test]

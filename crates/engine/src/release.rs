@@ -509,8 +509,15 @@ fn ender_for_dn(call: &Call, dn: &Text) -> Ender {
         };
         return Ender { dn: Some(dn.clone()), kind, resolved: true };
     }
-    if call.other_dns.contains(dn) {
-        return Ender { dn: Some(dn.clone()), kind: EnderKind::Customer, resolved: true };
+    if let Some(index) = call.other_dns.iter().position(|other| other == dn) {
+        // Named only as OtherDN: the customer or one of ours when something says so, else
+        // a DN nothing tells about (an agent at another site looks the same).
+        let kind = match call.other_kinds.get(index).copied().flatten() {
+            Some(PartyKind::External) => EnderKind::Customer,
+            Some(_) => EnderKind::Agent,
+            None => EnderKind::Unknown,
+        };
+        return Ender { dn: Some(dn.clone()), kind, resolved: true };
     }
     Ender { dn: Some(dn.clone()), kind: EnderKind::Unknown, resolved: false }
 }

@@ -5,7 +5,8 @@
 mod common;
 
 use callstitch_engine::{
-    Confidence, EnderKind, Exit as X, FinishedCall, Outcome as O, Provenance as P, ReleasedBy,
+    Confidence, DnPlan, EnderKind, Engine, EngineConfig, Exit as X, FinishedCall, Outcome as O,
+    Provenance as P, ReleasedBy,
 };
 use common::{run, single};
 
@@ -276,6 +277,26 @@ fn rung_3_remote_without_other_dn_is_the_customer_the_earlier_events_named() {
         ended_by(&call),
         (Some("+15551230000"), EnderKind::Customer, P::ReleasingParty, Confidence::High, false)
     );
+}
+
+#[test]
+fn a_releaser_named_only_as_other_dn_is_the_customer_only_when_something_says_so() {
+    let call = single("l3_remote_to_an_unmonitored_dn.log");
+    assert_eq!(
+        ended_by(&call),
+        (Some("5034"), EnderKind::Unknown, P::ReleasingParty, Confidence::High, false)
+    );
+    assert!(call.release.ended_by.resolved, "the DN is known, its kind is not");
+    // A deployment that knows its numbering plan: 5xxx are its own DNs (or outside numbers).
+    let events = common::events("l3_remote_to_an_unmonitored_dn.log");
+    for (plan, kind) in [
+        (DnPlan { internal: vec!["5".into()], external: vec![] }, EnderKind::Agent),
+        (DnPlan { internal: vec![], external: vec!["5".into()] }, EnderKind::Customer),
+    ] {
+        let config = EngineConfig { dn_plan: plan, ..EngineConfig::default() };
+        let (calls, _) = Engine::run(config, &events);
+        assert_eq!(calls[0].release.ended_by.kind, kind);
+    }
 }
 
 #[test]
