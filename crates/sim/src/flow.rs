@@ -896,6 +896,7 @@ impl<'a> Flow<'a> {
             site: Some(self.center.sites[draft.site].application.clone()),
             who: who.to_string(),
             provenance: draft.evidence.to_string(),
+            candidate: None,
         });
     }
 
@@ -1072,6 +1073,12 @@ impl<'a> Flow<'a> {
 
     fn media_truth(&self, file: &MediaDraft, end: i64) -> MediaFile {
         let (stop, why) = file.stop.unwrap_or((end, "call-end"));
+        let call = self.segs.iter().find(|draft| draft.site == file.site && draft.uuid == file.uuid);
+        let customer = call
+            .filter(|draft| draft.consult.is_none() && draft.call_type == CallType::Inbound)
+            .and_then(|draft| draft.ani.as_ref())
+            .filter(|customer| **customer != file.dn);
+        let heard = std::iter::once(file.dn.to_string()).chain(customer.map(Text::to_string)).collect();
         MediaFile {
             site: self.center.sites[file.site].application.clone(),
             call_uuid: file.uuid.to_string(),
@@ -1082,6 +1089,7 @@ impl<'a> Flow<'a> {
             start: callstitch_tlib::Timestamp(file.start).to_string(),
             stop: callstitch_tlib::Timestamp(stop).to_string(),
             ended_by: why.to_string(),
+            heard,
         }
     }
 }
