@@ -5,8 +5,11 @@
 //! with ReleasingParty, call-based events with the links). Then, in the same run, it times
 //! the release binary: `parse --stats` (reading only), `trace` with a filter that matches
 //! nothing (reading, the call engine and the linker, no output), and `trace --json` (all of it
-//! and the JSON output), on one core, and prints events/s for each.
-//! `CALLSTITCH_BENCH_INTERACTIONS` sets the size (default 200,000 interactions).
+//! and the JSON output), on one core, and prints events/s for each, beside `grep -c '^@'` on
+//! the same files (every event block's first line: the floor for reading them) as a ratio.
+//! `CALLSTITCH_BENCH_INTERACTIONS` sets the size (default 200,000 interactions);
+//! `CALLSTITCH_BENCH_BASELINE=/path/to/an/older/callstitch` times that binary's `trace` on
+//! the same files in the same run, for a before/after.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -39,36 +42,63 @@ fn main() {
         dir.display(),
         bytes as f64 / 1e6
     );
-    let parse = best_of(3, || run(&["parse", "--stats", "--quiet"], &dir));
-    let trace = best_of(3, || run(&["trace", "--json", "--quiet"], &dir));
-    let silent = best_of(3, || run(&["trace", "--json", "--quiet", "--call-uuid", "NO-SUCH-CALL"], &dir));
-    let rows = [
-        ("parse only", parse),
-        ("parse + engine + link (no output)", silent),
-        ("parse + engine + link + JSON", trace),
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_callstitch"));
+    let grep = best_of(3, || grep_blocks(&dir));
+    let parse = best_of(3, || run(&binary, &["parse", "--stats", "--quiet"], &dir));
+    let trace = best_of(3, || run(&binary, &["trace", "--json", "--quiet"], &dir));
+    let silent =
+        best_of(3, || run(&binary, &["trace", "--json", "--quiet", "--call-uuid", "NO-SUCH-CALL"], &dir));
+    let mut rows = vec![
+        ("grep -c '^@' (the floor)".to_string(), grep),
+        ("parse only".to_string(), parse),
+        ("parse + engine + link (no output)".to_string(), silent),
+        ("parse + engine + link + JSON".to_string(), trace),
     ];
+    if let Some(baseline) = std::env::var_os("CALLSTITCH_BENCH_BASELINE").map(PathBuf::from) {
+        let args = ["trace", "--json", "--quiet", "--call-uuid", "NO-SUCH-CALL"];
+        rows.push((
+            format!("baseline {} (no output)", baseline.display()),
+            best_of(3, || run(&baseline, &args, &dir)),
+        ));
+        let args = ["trace", "--json", "--quiet"];
+        rows.push((
+            format!("baseline {} + JSON", baseline.display()),
+            best_of(3, || run(&baseline, &args, &dir)),
+        ));
+    }
     for (what, time) in rows {
         let seconds = time.as_secs_f64();
         println!(
-            "{what}: {seconds:.2} s, {:.2} M events/s, {:.0} MB/s",
+            "{what}: {seconds:.2} s, {:.2} M events/s, {:.0} MB/s, {:.1}x grep",
             events as f64 / seconds / 1e6,
-            bytes as f64 / seconds / 1e6
+            bytes as f64 / seconds / 1e6,
+            seconds / grep.as_secs_f64().max(1e-9)
         );
     }
+}
+
+/// `grep -c '^@'` over the logs: the time to read every line once.
+fn grep_blocks(dir: &Path) -> Duration {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect())
+        .unwrap_or_default();
+    let logs: Vec<&PathBuf> =
+        files.iter().filter(|path| path.extension().is_some_and(|ext| ext == "log")).collect();
+    let start = Instant::now();
+    // Its output is read: GNU grep stops at the first match when it writes to /dev/null.
+    let output = Command::new("grep").arg("-c").arg("^@").args(&logs).output().expect("grep runs");
+    assert!(output.status.code().is_some_and(|code| code <= 1), "grep failed");
+    start.elapsed()
 }
 
 fn best_of(runs: usize, mut run: impl FnMut() -> Duration) -> Duration {
     (0..runs).map(|_| run()).min().unwrap_or_default()
 }
 
-fn run(args: &[&str], dir: &Path) -> Duration {
+fn run(binary: &Path, args: &[&str], dir: &Path) -> Duration {
     let start = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_callstitch"))
-        .args(args)
-        .arg(dir)
-        .stdout(Stdio::null())
-        .status()
-        .expect("callstitch runs");
+    let status =
+        Command::new(binary).args(args).arg(dir).stdout(Stdio::null()).status().expect("callstitch runs");
     assert!(status.success(), "callstitch {args:?} failed");
     start.elapsed()
 }

@@ -1,27 +1,53 @@
 //! Where events come from on the command line: `[NAME=]PATH` arguments resolved to sites and
-//! files, read in order, in either the log format or JSON lines, with problems reported as
-//! they come and a progress bar on long reads.
+//! files, read in order, with problems reported as they come and a progress bar on long reads.
+//!
+//! Each input's reader is chosen when it is opened, from its first bytes (standard input
+//! included; the bytes looked at are read again, not lost): T-Library event records, the SIP
+//! layer of a SIP Server log that has none, JSON lines, or nothing callstitch can read
+//! (callstitch_tlib::detect). The choice and its evidence are said on stderr at the start of
+//! an input when it is not the usual T-Library one, and are kept in [`ReadSummary::inputs`].
 //!
 //! Every command that reads events (`parse`, `check`, `trace`, ...) goes through [`read_events`],
 //! so they all name sites, order rotated segments and report noise the same way.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read};
+use std::io::{self, BufRead, BufReader, Cursor, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
+use callstitch_tlib::detect::{self, Detection, InputFormat, SNIFF_BYTES};
 use callstitch_tlib::json::JsonLinesReader;
+use callstitch_tlib::siplog::SipLogReader;
 use callstitch_tlib::tlog::{LogReader, ParseStats, ReaderOptions};
 use callstitch_tlib::{Event, Text, Timestamp};
+use clap::ValueEnum;
 
 use crate::progress::Progress;
 
-/// How a file's events are written.
+/// How a file's events are written, as far as resolving the arguments tells (the start of
+/// the file); opening it tells a T-Library log from a SIP-layer one ([`InputReport`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Log,
+    JsonLines,
+}
+
+/// Which reader to use: chosen per input from its first bytes, or forced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ReaderChoice {
+    /// T-Library records, else the SIP layer, else JSON lines, per input (see docs/cli.md).
+    #[default]
+    Auto,
+    /// The T-Library log reader.
+    #[value(name = "t-library")]
+    TLibrary,
+    /// The SIP-layer reader (SIP Server logs without T-Library records).
+    #[value(name = "sip-layer")]
+    SipLayer,
+    /// JSON lines (docs/event-json.md).
+    #[value(name = "json")]
     JsonLines,
 }
 
@@ -33,6 +59,9 @@ pub struct Source {
     /// The site: `NAME=` if given, else the header's Application name, else the file stem.
     /// `None` only for standard input without `NAME=` (the reader takes the header's).
     pub site: Option<String>,
+    /// What the start of the file looked like when the arguments were resolved: JSON lines
+    /// (which may hold several sites) or a log (one site). Standard input is taken for a
+    /// log until it is opened. The reader itself is chosen when the input is opened.
     pub format: Format,
     pub size: Option<u64>,
     /// The `Local time` of the file's header, to order rotated segments.
@@ -179,23 +208,40 @@ fn describe(path: PathBuf, name: Option<&str>) -> Result<Source> {
         .take(64 << 10)
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let (format, application, started) = sniff(&head);
+    let (application, started) = sniff(&head);
+    let format = match detect::detect(&head, false).format {
+        InputFormat::JsonLines => Format::JsonLines,
+        _ => Format::Log,
+    };
     let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
     let site = name.map(str::to_string).or(application).or(stem);
     Ok(Source { path: Some(path), site, format, size, started })
 }
 
-fn sniff(head: &[u8]) -> (Format, Option<String>, Option<String>) {
+/// The header's Application name and Local time, from the start of a file.
+fn sniff(head: &[u8]) -> (Option<String>, Option<String>) {
     let text = String::from_utf8_lossy(head);
     let text = text.trim_start_matches('\u{feff}');
-    let format = if text.trim_start().starts_with('{') { Format::JsonLines } else { Format::Log };
     let header_value = |key: &str| {
         text.lines()
             .find_map(|line| line.trim_end_matches('\r').strip_prefix(key))
             .map(|value| value.trim().to_string())
             .filter(|value| !value.is_empty())
     };
-    (format, header_value("Application name:"), header_value("Local time:"))
+    (header_value("Application name:"), header_value("Local time:"))
+}
+
+/// How one input was read, and why.
+#[derive(Debug, Clone)]
+pub struct InputReport {
+    /// The file, or `<stdin>`.
+    pub name: String,
+    /// The reader used.
+    pub format: InputFormat,
+    /// What its first bytes showed.
+    pub detection: Detection,
+    /// Forced by `--reader`, not chosen from the evidence.
+    pub forced: bool,
 }
 
 /// What a read gave, over all inputs.
@@ -205,6 +251,8 @@ pub struct ReadSummary {
     pub files: usize,
     pub json_errors: u64,
     pub io_errors: Vec<String>,
+    /// Each input opened, in order, with the reader it was given.
+    pub inputs: Vec<InputReport>,
 }
 
 /// Reading options shared by the commands.
@@ -214,6 +262,7 @@ pub struct ReadOptions {
     pub max_problems_shown: u64,
     pub quiet: bool,
     pub progress: bool,
+    pub reader: ReaderChoice,
 }
 
 /// What every open input of a read shares: the progress bar, the problem printer and the
@@ -254,6 +303,25 @@ impl Reading {
         self.progress.println(format!("callstitch: skipped: {text}"));
     }
 
+    /// The reader for an input: forced by `--reader`, else the detected one. Said on stderr
+    /// when it is not T-Library events or JSON lines.
+    fn choose(&mut self, source: &Source, detection: Detection) -> InputFormat {
+        let forced = match self.options.reader {
+            ReaderChoice::Auto => None,
+            ReaderChoice::TLibrary => Some(InputFormat::TLibrary),
+            ReaderChoice::SipLayer => Some(InputFormat::SipLayer),
+            ReaderChoice::JsonLines => Some(InputFormat::JsonLines),
+        };
+        let format = forced.unwrap_or(detection.format);
+        let unusual = matches!(format, InputFormat::SipLayer | InputFormat::Unreadable);
+        if forced.is_none() && unusual && !self.options.quiet {
+            self.progress.println(format!("callstitch: {}: {detection}", source.display()));
+        }
+        let report = InputReport { name: source.display(), format, detection, forced: forced.is_some() };
+        self.summary.inputs.push(report);
+        format
+    }
+
     fn io_error(&mut self, source: &Source, error: &anyhow::Error) {
         let message = format!("{}: {error:#}", source.display());
         self.progress.println(format!("callstitch: error: {message}"));
@@ -272,27 +340,35 @@ impl Reading {
 /// One open input.
 enum SourceReader {
     Log(Box<LogReader<Box<dyn Read>>>),
+    Sip(Box<SipLogReader<Box<dyn Read>>>),
     Json { reader: JsonLinesReader<Box<dyn BufRead>>, site: Option<String> },
 }
 
 impl SourceReader {
-    fn open(source: &Source) -> Result<SourceReader> {
-        let input: Box<dyn Read> = match &source.path {
+    /// Opens an input, looks at its first bytes to choose its reader, says the choice when it
+    /// is not the usual one, and gives the reader every byte, the ones looked at included.
+    fn open(source: &Source, reading: &mut Reading) -> Result<SourceReader> {
+        let mut input: Box<dyn Read> = match &source.path {
             Some(path) => {
                 Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
             }
             None => Box::new(io::stdin().lock()),
         };
-        Ok(match source.format {
-            Format::Log => {
-                let options = ReaderOptions {
-                    site: source.site.as_deref().map(Text::from),
-                    file: Some(Arc::from(source.display())),
-                    ..ReaderOptions::default()
-                };
+        let (head, detection) =
+            look_ahead(&mut input).with_context(|| format!("cannot read {}", source.display()))?;
+        let input: Box<dyn Read> = Box::new(Cursor::new(head).chain(input));
+        let format = reading.choose(source, detection);
+        let options = ReaderOptions {
+            site: source.site.as_deref().map(Text::from),
+            file: Some(Arc::from(source.display())),
+            ..ReaderOptions::default()
+        };
+        Ok(match format {
+            InputFormat::TLibrary | InputFormat::Unreadable => {
                 SourceReader::Log(Box::new(LogReader::new(input, options)))
             }
-            Format::JsonLines => {
+            InputFormat::SipLayer => SourceReader::Sip(Box::new(SipLogReader::new(input, options))),
+            InputFormat::JsonLines => {
                 let buffered: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, input));
                 let reader = JsonLinesReader::new(buffered, Some(Arc::from(source.display())));
                 SourceReader::Json { reader, site: source.site.clone() }
@@ -300,9 +376,15 @@ impl SourceReader {
         })
     }
 
+    /// JSON lines may hold several sites; a log file is one site.
+    fn is_json(&self) -> bool {
+        matches!(self, SourceReader::Json { .. })
+    }
+
     fn bytes_read(&self) -> u64 {
         match self {
             SourceReader::Log(reader) => reader.bytes_read(),
+            SourceReader::Sip(reader) => reader.bytes_read(),
             SourceReader::Json { reader, .. } => reader.bytes_read,
         }
     }
@@ -311,6 +393,13 @@ impl SourceReader {
     fn next(&mut self, reading: &mut Reading) -> Result<Option<Event>> {
         match self {
             SourceReader::Log(reader) => {
+                let event = reader.next_event()?;
+                for problem in reader.take_problems() {
+                    reading.problem(problem);
+                }
+                Ok(event)
+            }
+            SourceReader::Sip(reader) => {
                 let event = reader.next_event()?;
                 for problem in reader.take_problems() {
                     reading.problem(problem);
@@ -345,7 +434,35 @@ impl SourceReader {
                 }
                 reading.summary.stats.merge(reader.stats());
             }
+            SourceReader::Sip(mut reader) => {
+                for problem in reader.take_problems() {
+                    reading.problem(problem);
+                }
+                reading.summary.stats.merge(reader.stats());
+            }
             SourceReader::Json { reader, .. } => reading.summary.stats.bytes += reader.bytes_read,
+        }
+    }
+}
+
+/// Reads the head of an input until its format is certain (a T-Library record, a JSON
+/// object) or [`SNIFF_BYTES`] are in, or the input ends; pipes are read as their data comes.
+fn look_ahead(input: &mut dyn Read) -> io::Result<(Vec<u8>, Detection)> {
+    let mut head = Vec::with_capacity(64 << 10);
+    let mut chunk = vec![0; 64 << 10];
+    loop {
+        let room = SNIFF_BYTES - head.len();
+        let count = match input.read(&mut chunk[..room.min(64 << 10)]) {
+            Ok(count) => count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        head.extend_from_slice(&chunk[..count]);
+        let whole = count == 0;
+        let detection = detect::detect(&head, whole);
+        let certain = detection.tlib_records > 0 || detection.format == InputFormat::JsonLines;
+        if whole || certain || head.len() >= SNIFF_BYTES {
+            return Ok((head, detection));
         }
     }
 }
@@ -370,9 +487,9 @@ impl<'s> Stream<'s> {
         }
     }
 
-    /// T-Server log files: one site each (JSON lines may mix sites).
+    /// T-Server log files (T-Library or SIP layer): one site each (JSON lines may mix sites).
     fn single_site(&self) -> bool {
-        self.current.as_ref().map_or(true, |(_, source)| source.format == Format::Log)
+        self.current.as_ref().is_none_or(|(reader, _)| !reader.is_json())
             && self.pending.as_slice().iter().all(|source| source.format == Format::Log)
     }
 
@@ -392,7 +509,7 @@ impl<'s> Stream<'s> {
             if self.current.is_none() {
                 let source = self.pending.next()?;
                 reading.summary.files += 1;
-                match SourceReader::open(source) {
+                match SourceReader::open(source, reading) {
                     Ok(reader) => self.current = Some((reader, source)),
                     Err(error) => {
                         reading.io_error(source, &error);
@@ -439,7 +556,9 @@ pub fn read_events(
 }
 
 /// What the time-merged reading hands on: events, and what it knows of each site's input.
+/// (An event is passed by value once per event; boxing it would allocate on the hot path.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Merged {
     Event(Event),
     /// No event of `site` will come before this time (its log's next event is there).
@@ -532,21 +651,40 @@ fn site_groups(sources: &[Source]) -> Vec<&[Source]> {
     groups
 }
 
-/// Fails with exit code 1 when the inputs held no events at all.
+/// Fails with exit code 1 when the inputs held no events at all, saying what each kind of
+/// input showed.
 pub fn require_events(summary: &ReadSummary) -> Result<()> {
     if summary.stats.events > 0 {
         return Ok(());
     }
     let stats = &summary.stats;
     let mut message = format!(
-        "no T-Library events found in {} file(s): {} lines read, {} of them other server output",
+        "no events found in {} file(s): {} lines read, {} of them other server output",
         summary.files, stats.lines, stats.foreign_lines
     );
-    if stats.foreign_lines > 0 {
-        message.push_str(
-            "\n  if these are T-Server / SIP Server logs, check that the server writes T-Library event blocks \
-             (a log written with print-attributes = no has none)",
-        );
+    let count = |format: InputFormat| summary.inputs.iter().filter(|input| input.format == format).count();
+    let unreadable = count(InputFormat::Unreadable);
+    if unreadable > 0 {
+        message.push_str(&format!(
+            "\n  {unreadable} input(s) had no T-Library event records and no SIP Server call markers \
+             (no `message EventX` blocks, no `$*:SIP:CTI:` lines): nothing callstitch can read"
+        ));
+    }
+    let sip = count(InputFormat::SipLayer);
+    if sip > 0 {
+        message.push_str(&format!(
+            "\n  {sip} input(s) were read as SIP layer only ({} SIP Server CTI markers, {} SIP messages) \
+             but no call was created in them",
+            stats.cti_markers, stats.sip_messages
+        ));
+    }
+    let forced = summary.inputs.iter().filter(|input| input.forced).count();
+    if forced > 0 {
+        message.push_str(&format!(
+            "\n  {forced} input(s) were read with the reader --reader asked for; without it each input's first bytes choose"
+        ));
+    } else if count(InputFormat::TLibrary) > 0 {
+        message.push_str("\n  the T-Library inputs had event records, but none could be read as an event");
     }
     if !summary.io_errors.is_empty() {
         message.push_str(&format!("\n  {} input(s) could not be read", summary.io_errors.len()));
@@ -567,12 +705,39 @@ mod tests {
     }
 
     #[test]
-    fn sniffing_finds_format_application_and_start() {
-        let (format, application, started) =
+    fn sniffing_finds_application_and_start() {
+        let (application, started) =
             sniff(b"\xEF\xBB\xBFApplication name: SIP_P\r\nLocal time:       2026-02-02T13:54:59.852\r\n");
-        assert_eq!(format, Format::Log);
         assert_eq!(application.as_deref(), Some("SIP_P"));
         assert_eq!(started.as_deref(), Some("2026-02-02T13:54:59.852"));
-        assert_eq!(sniff(b"  {\"message\":\"EventRinging\"}").0, Format::JsonLines);
+    }
+
+    /// A reader that hands out its data in small pieces, as a pipe does.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let count = self.0.len().min(buf.len()).min(7);
+            buf[..count].copy_from_slice(&self.0[..count]);
+            self.0 = &self.0[count..];
+            Ok(count)
+        }
+    }
+
+    #[test]
+    fn looking_ahead_stops_as_soon_as_the_format_is_certain_and_loses_nothing() {
+        let log =
+            b"@10:00:00.0000 [0] 8.1 distribute_event: message EventRinging\n\tAttributeThisDN\t'7001'\n";
+        let mut input = Trickle(log);
+        let (head, detection) = look_ahead(&mut input).unwrap();
+        assert_eq!(detection.format, InputFormat::TLibrary);
+        assert!(head.len() < log.len(), "stopped at the first record line");
+        let mut all = head;
+        input.read_to_end(&mut all).unwrap();
+        assert_eq!(all, log);
+
+        let json = b"{\"message\":\"EventRinging\",\"site\":\"S\"}\n";
+        let (head, detection) = look_ahead(&mut Trickle(json)).unwrap();
+        assert_eq!((detection.format, head.len()), (InputFormat::JsonLines, 7));
     }
 }

@@ -5,10 +5,8 @@
 //! --json` in the orders they reach callstitch in practice, and `callstitch verify` on each:
 //! precision = recall = exact = order = 1, and every interaction id printed once.
 //!
-//! The feed tests need the live linker of issue 12 and are ignored until it lands; run them
-//! with `cargo test -p callstitch --test arrival_order -- --ignored --nocapture` to see the
-//! figures of each feed. The tests that are not ignored check the estate and the feeds
-//! themselves.
+//! Run with `cargo test -p callstitch --test arrival_order -- --nocapture` to see the figures
+//! of each feed. Three tests check the estate and the feeds themselves.
 
 mod common;
 
@@ -226,7 +224,6 @@ fn one_stream_site_after_site_is_traced_exactly() {
 
 /// (b) The same stream on standard input (`trace --json -`).
 #[test]
-#[ignore = "needs the live linker of issue 12 and JSON lines on standard input"]
 fn one_stream_site_after_site_on_standard_input_is_traced_exactly() {
     let estate = estate();
     let feed = estate.write_feed("site-after-site-stdin", estate.events.site_after_site());

@@ -166,19 +166,24 @@ fn hostile_inputs_give_a_clear_message_and_no_panic() {
         let output = callstitch(&["parse", path.to_str().unwrap()]);
         let message = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{name}: {message}");
-        assert!(message.contains("no T-Library events found"), "{name}: {message}");
+        assert!(message.contains("no events found"), "{name}: {message}");
+        assert!(
+            message.contains("no T-Library event records and no SIP Server call markers"),
+            "{name}: {message}"
+        );
+        assert!(!message.contains("print-attributes"), "{name}: the cause is not known: {message}");
         assert!(!message.contains("panicked"), "{name}: {message}");
     }
 }
 
 #[test]
-fn the_real_sip_server_log_is_read_to_the_end() {
+fn the_real_sip_server_log_is_read_to_the_end_from_its_sip_layer() {
     let path = fixtures().join("real-world/sipserver-SIP_P-001.20260202_135459_850.log");
     let output = callstitch(&["parse", "--stats", "--format", "json", path.to_str().unwrap()]);
     let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(stats["lines"], 12986, "every line read");
     assert_eq!(stats["bytes"], std::fs::metadata(&path).unwrap().len());
-    assert_eq!(stats["events"], 0);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("print-attributes"), "{}", stderr(&output));
+    assert_eq!(stats["events"], 76);
+    assert_eq!(stats["inputs"][0]["reader"], "sip-layer");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }

@@ -53,9 +53,9 @@ fn followed_logs_are_answered_by_every_endpoint_and_filter() {
         logs.join("Tserver2.log").display()
     );
     let service = Service::start(dir.path(), &config);
-    // Written first while its links still wait, then again complete.
+    // Written as its calls opened (live), then again complete once they idled out.
     let page = service.wait_for("/v1/interactions", WAIT, |page| {
-        items(page).len() == 1 && items(page)[0]["complete"] == true
+        items(page).len() == 1 && items(page)[0]["state"] == "complete"
     });
     let expected = traced_seed();
     let id = expected["interaction_id"].as_str().expect("id").to_string();
@@ -308,8 +308,9 @@ fn http_ingest_is_all_or_nothing_and_streams_what_it_builds() {
         }
         if let Some(data) = line.strip_prefix("data: ") {
             let summary: Value = serde_json::from_str(data).expect("data is JSON");
-            if summary["interaction_id"] == id {
-                assert_eq!(kind.as_deref(), Some("completed"));
+            // Live, the interaction is written as its calls open (`created`, `updated`);
+            // the seed's calls never end, so it completes once they idle out.
+            if summary["interaction_id"] == id && kind.as_deref() == Some("completed") {
                 assert_eq!(summary["calls"], 3);
                 return media_is_all_or_nothing(&service, &expected);
             }
@@ -410,4 +411,141 @@ impl WaitWithToken for Service {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// The stream's events, as (kind, summary), read on a thread.
+fn subscribe(service: &Service) -> std::sync::mpsc::Receiver<(String, Value)> {
+    let stream = ureq::get(&service.url("/v1/stream")).call().expect("stream");
+    let (sender, received) = std::sync::mpsc::channel();
+    let reader = BufReader::new(stream.into_reader());
+    std::thread::spawn(move || {
+        let mut kind = String::new();
+        for line in reader.lines().map_while(Result::ok) {
+            if let Some(name) = line.strip_prefix("event: ") {
+                kind = name.to_string();
+            }
+            if let Some(data) = line.strip_prefix("data: ") {
+                let Ok(summary) = serde_json::from_str::<Value>(data) else { continue };
+                if sender.send((kind.clone(), summary)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    received
+}
+
+/// The seed's calls end: an EventCallDeleted for each, ten seconds after its last event.
+fn seed_ends(lines: &[&str]) -> Vec<String> {
+    let mut last: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+    for line in lines {
+        let event: Value = serde_json::from_str(line).expect("event");
+        let uuid = event["call_uuid"].as_str().unwrap_or_default().to_string();
+        last.insert(uuid, event);
+    }
+    last.into_values()
+        .enumerate()
+        .map(|(index, mut event)| {
+            let time = callstitch_tlib::Timestamp::parse_rfc3339(event["timestamp"].as_str().expect("time"))
+                .expect("RFC 3339");
+            let object = event.as_object_mut().expect("object");
+            object.remove("is_links");
+            object.remove("line");
+            object.remove("clock");
+            object.remove("log_time");
+            object.insert("message".into(), "EventCallDeleted".into());
+            object.insert("seq".into(), (900_000 + index as u64).into());
+            object.insert(
+                "timestamp".into(),
+                callstitch_tlib::Timestamp(time.0 + 10_000_000).to_string().into(),
+            );
+            event.to_string()
+        })
+        .collect()
+}
+
+/// Issue 12: an interaction is visible through the API, the stream and the UI while its
+/// calls are still up (`state: live`, the site that has the customer now), and once they
+/// ended it is the same interaction `trace --json` gives for the same events.
+#[test]
+fn a_multi_site_interaction_is_visible_live_and_ends_as_the_batch_result() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = base_config(dir.path()).replace("call_idle_timeout_s = 2", "call_idle_timeout_s = 3600");
+    let service = Service::start(dir.path(), &config);
+    let stream = subscribe(&service);
+    let lines = parsed_lines(&[fixture("seed-islink")]);
+    let events: Vec<&str> = lines.lines().collect();
+    let by_time = |text: &&str| serde_json::from_str::<Value>(text).expect("event")["timestamp"].to_string();
+    let mut ordered = events.clone();
+    ordered.sort_by_key(by_time);
+
+    // Tserver2 sends the call over L1 and SIPServer1 takes it: two calls up.
+    let first_two = [ordered[0], ordered[1]].join("\n");
+    assert_eq!(service.post("/v1/events", &first_two, None).0, 200);
+    let page = service.wait_for("/v1/interactions?state=live", WAIT, |page| {
+        items(page).first().is_some_and(|item| item["calls"] == 2)
+    });
+    let live = &items(&page)[0];
+    let id = live["interaction_id"].as_str().expect("id").to_string();
+    assert_eq!((live["state"].as_str(), live["current_site"].as_str()), (Some("live"), Some("SIPServer1")));
+    assert!(live["current_since"].is_string(), "{live}");
+    let (status, doc) = service.get(&format!("/v1/interactions/{id}"));
+    assert_eq!(status, 200);
+    assert_eq!(doc["state"], "live");
+    assert!(doc["segments"].as_array().expect("segments").iter().all(|segment| segment["live"] == true));
+    let (_, settled) = service.get("/v1/interactions?state=complete");
+    assert!(ids(&settled).is_empty(), "nothing is complete yet: {settled}");
+    // The UI's list and page show it live, and where the customer is.
+    let list = ureq::get(&service.url("/?state=live")).call().expect("page").into_string().expect("html");
+    assert!(list.contains("now-live") && list.contains("at SIPServer1"), "{list}");
+    let page_html =
+        ureq::get(&service.url(&format!("/i/{id}"))).call().expect("page").into_string().expect("html");
+    assert!(page_html.contains("the customer is at SIPServer1"), "{page_html}");
+
+    // The call comes back to Tserver2 (L2): three calls, the customer at Tserver2.
+    assert_eq!(service.post("/v1/events", &[ordered[2], ordered[3]].join("\n"), None).0, 200);
+    service.wait_for(
+        "/v1/interactions?state=live&call_uuid=00RP30KH7088L1IC08GB82LAES00031D",
+        WAIT,
+        |page| {
+            items(page).first().is_some_and(|item| item["calls"] == 3 && item["current_site"] == "Tserver2")
+        },
+    );
+
+    // Every call ends: the interaction completes, as `trace --json` has it for these events.
+    let ends = seed_ends(&events);
+    assert_eq!(service.post("/v1/events", &ends.join("\n"), None).0, 200);
+    service.wait_for(
+        "/v1/interactions?state=complete&call_uuid=00RP30KH7088L1IC08GB82LAES000317",
+        WAIT,
+        |page| items(page).len() == 1,
+    );
+    let (_, doc) = service.get(&format!("/v1/interactions/{id}"));
+    let all = dir.path().join("all.jsonl");
+    std::fs::write(&all, format!("{}\n{}\n", events.join("\n"), ends.join("\n"))).expect("events");
+    let output = common::binary()
+        .args(["trace", "--json", "--link-timeout", "2"])
+        .arg(format!("Tserver2={}", all.display()))
+        .output()
+        .expect("trace runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut batch: Value = serde_json::from_slice(&output.stdout).expect("one interaction");
+    let mut live_doc = doc.clone();
+    for value in [&mut batch, &mut live_doc] {
+        let object = value.as_object_mut().expect("object");
+        object.remove("revision");
+        object.remove("replaces");
+    }
+    assert_eq!(live_doc, batch);
+
+    // The stream said so as it happened: created, updated, completed.
+    let mut kinds = Vec::new();
+    while let Ok((kind, summary)) = stream.recv_timeout(Duration::from_millis(500)) {
+        if summary["interaction_id"] == id.as_str() {
+            kinds.push(kind);
+        }
+    }
+    assert_eq!(kinds.first().map(String::as_str), Some("created"), "{kinds:?}");
+    assert!(kinds.iter().any(|kind| kind == "updated"), "{kinds:?}");
+    assert_eq!(kinds.last().map(String::as_str), Some("completed"), "{kinds:?}");
 }

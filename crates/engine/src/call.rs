@@ -6,7 +6,8 @@
 //! party, in the call's own list otherwise.
 
 use callstitch_tlib::{
-    CallState, CallType, CallUuid, ConnId, DnRole, Event, IsLink, Message, ReleasingParty, Text, Timestamp,
+    CallState, CallType, CallUuid, ConnId, DnRole, Event, EventProvenance, IsLink, Message, ReleasingParty,
+    SipEnd, Text, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +106,12 @@ pub(crate) struct Call {
     pub ctrl_party: Option<(Text, EventRef)>,
     /// RequestClearCall for the call.
     pub clear_request: Option<EventRef>,
+    /// Built from SIP-layer events (a SIP Server log with no T-Library records).
+    #[serde(default)]
+    pub sip_layer: bool,
+    /// What the SIP layer says ended the call (on its EventCallDeleted).
+    #[serde(default)]
+    pub sip_end: Option<Box<(SipEnd, EventRef)>>,
     pub moves_in: Vec<MoveIn>,
     /// A transfer touched the call (repeated EventEstablished is then expected).
     pub transfer_seen: bool,
@@ -170,6 +177,8 @@ impl Call {
             deleted: None,
             ctrl_party: None,
             clear_request: None,
+            sip_layer: false,
+            sip_end: None,
             moves_in: Vec::new(),
             transfer_seen: false,
             conferenced: false,
@@ -216,6 +225,12 @@ impl Call {
         self.parties.iter().rposition(|party| party.dn == dn && party.is_live())
     }
 
+    /// The party for `dn` that has not left: live, or added by a call-based event in the
+    /// Null state and not yet in any other.
+    fn open_party(&self, dn: &str) -> Option<usize> {
+        self.parties.iter().rposition(|party| party.dn == dn && party.exit.is_none())
+    }
+
     pub(crate) fn deviate(
         &mut self,
         kind: DeviationKind,
@@ -242,6 +257,7 @@ impl Call {
     /// Bookkeeping every event does: times, counts, call attributes.
     pub(crate) fn touch(&mut self, event: &Event, now: i64) {
         self.event_count += 1;
+        self.sip_layer |= event.provenance == EventProvenance::SipLayer;
         self.last_activity = now;
         if let Some(time) = event.time() {
             if self.first_time.is_none_or(|first| time < first) {
@@ -700,6 +716,9 @@ impl Call {
         self.merge_links(event);
         self.call_events.push(EventRef::of(event));
         self.deleted = Some(EventRef::of(event));
+        if let Some(end) = event.sip_end() {
+            self.sip_end = Some(Box::new((end, EventRef::of(event))));
+        }
         if let Some(ctrl) = event.ctrl_party.clone().filter(|ctrl| !ctrl.is_empty()) {
             self.ctrl_party = Some((ctrl, EventRef::of(event)));
         }
@@ -725,7 +744,7 @@ impl Call {
             self.call_events.push(EventRef::of(event));
             return;
         };
-        let index = match self.live_party(&dn) {
+        let index = match self.open_party(&dn) {
             Some(index) => index,
             None => self.add_call_based_party(&dn, event),
         };
@@ -742,6 +761,11 @@ impl Call {
             PartyState::Queued => seen::QUEUED_CALL_BASED,
             PartyState::Routing => seen::ROUTING_CALL_BASED,
             PartyState::Alerting => seen::ALERTING_CALL_BASED,
+            _ => 0,
+        };
+        party.seen |= match (party.state, state) {
+            (PartyState::Connected, PartyState::Held) => seen::HELD,
+            (PartyState::Held, PartyState::Connected) => seen::RETRIEVED,
             _ => 0,
         };
         party.set_state(state, at);
@@ -774,13 +798,17 @@ impl Call {
         if let Some(ctrl) = event.ctrl_party.clone().filter(|ctrl| !ctrl.is_empty()) {
             party.evidence.ctrl_party = Some(Box::new((ctrl, EventRef::of(event))));
         }
-        if !party.is_live() {
+        if let Some(end) = event.sip_end() {
+            party.evidence.sip_end = Some(Box::new((end, EventRef::of(event))));
+        }
+        if party.exit.is_some() {
             return;
         }
-        let leaves = self.conversation_goes_on(index);
+        let exit = transition::release_exit(event.call_state.as_ref());
+        let leaves = exit == Exit::Released && self.conversation_goes_on(index);
         let party = &mut self.parties[index];
         party.evidence.left_conference |= leaves;
-        party.close(Exit::Released, at, false);
+        party.close(exit, at, false);
         party.evidence.close_order = order;
         if party.evidence.close_event.is_none() {
             party.evidence.close_event = Some(EventRef::of(event));

@@ -1,7 +1,7 @@
 //! A finished call: what the engine hands on when a call leaves memory. It carries
 //! everything the report, the importer and the cross-site linker need.
 
-use callstitch_tlib::{CallType, CallUuid, ConnId, IsLink, Text, Timestamp};
+use callstitch_tlib::{CallType, CallUuid, ConnId, EventProvenance, IsLink, SipEnd, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, CallPointer};
@@ -83,6 +83,15 @@ pub struct FinishedCall {
     pub inferences: Vec<Inference>,
     pub outcome: Outcome,
     pub release: CallVerdict,
+    /// `sip-layer` when the call was rebuilt from the SIP layer of a SIP Server log (its
+    /// events had no T-Library records): no IS-Link or T-Library attribute can be expected
+    /// of it. Left out of JSON for T-Library calls.
+    #[serde(skip_serializing_if = "EventProvenance::is_t_library")]
+    pub provenance: EventProvenance,
+    /// What the SIP layer says ended the call (SIP-layer calls): the signal, who sent it, the
+    /// status or timer, the Reason header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sip_end: Option<SipEnd>,
     pub parties: Vec<Party>,
     /// OtherDNs named by the call's events that never had events of their own.
     pub other_dns: Vec<Text>,
@@ -155,6 +164,8 @@ pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64, plan: &DnPlan)
     let features = model::features(&call);
     let outcome = model::outcome(&call, &features, complete);
     let release = release::call_verdict(&call, outcome);
+    let sip_end = crate::sip_release::call_end(&call).map(|(end, _)| end.clone());
+    let provenance = if call.sip_layer { EventProvenance::SipLayer } else { EventProvenance::TLibrary };
     let verdicts = release::party_verdicts(&call);
     for (party, verdict) in call.parties.iter_mut().zip(verdicts) {
         party.verdict = verdict;
@@ -182,6 +193,8 @@ pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64, plan: &DnPlan)
         inferences: call.inferences,
         outcome,
         release,
+        provenance,
+        sip_end,
         other_dns: call.other_dns,
         complete,
         end_reason: reason,

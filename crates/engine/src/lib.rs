@@ -41,6 +41,7 @@ pub mod news;
 pub mod party;
 pub mod release;
 pub mod report;
+mod sip_release;
 pub mod snapshot;
 pub mod state;
 mod transition;

@@ -5,7 +5,7 @@
 //! §1–9): routing points, queues, parking, hold before the answer, ringing, dialing. Names
 //! are the seed's section titles.
 
-use callstitch_tlib::CallType;
+use callstitch_tlib::{CallType, SipEndKind};
 use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, MergeHow};
@@ -161,6 +161,9 @@ pub enum Outcome {
     ReleasedWhileDialing,
     /// The call left this site's view through a routing point or queue (handed off).
     Routed,
+    /// The switch cleared the call before anyone answered (one of its timers, a failure; the
+    /// release verdict says which).
+    Cleared,
     /// The call was still being set up when the engine stopped waiting.
     InProgress,
     Unknown,
@@ -180,6 +183,7 @@ impl Outcome {
             Outcome::DestinationBusy => "destination-busy",
             Outcome::ReleasedWhileDialing => "released-while-dialing",
             Outcome::Routed => "routed",
+            Outcome::Cleared => "cleared",
             Outcome::InProgress => "in-progress",
             Outcome::Unknown => "unknown",
         }
@@ -197,14 +201,15 @@ impl Outcome {
             Outcome::Rejected => "rejected",
             Outcome::DestinationBusy => "failed-busy",
             Outcome::Routed => "handed-off",
+            Outcome::Cleared => "cleared",
             Outcome::InProgress | Outcome::Unknown => "unknown",
         }
     }
 }
 
 /// Every value [`Outcome::release_outcome`] gives.
-pub const RELEASE_OUTCOMES: [&str; 6] =
-    ["completed", "abandoned", "rejected", "failed-busy", "handed-off", "unknown"];
+pub const RELEASE_OUTCOMES: [&str; 7] =
+    ["completed", "abandoned", "rejected", "failed-busy", "handed-off", "cleared", "unknown"];
 
 fn any(call: &Call, bits: u32) -> bool {
     call.parties.iter().any(|party| party.has(bits))
@@ -390,6 +395,9 @@ fn abandon_outcome(call: &Call) -> Outcome {
 }
 
 fn unanswered_outcome(call: &Call) -> Outcome {
+    if let Some(outcome) = sip_outcome(call) {
+        return outcome;
+    }
     if call
         .parties
         .iter()
@@ -416,6 +424,20 @@ fn unanswered_outcome(call: &Call) -> Outcome {
         return Outcome::Transferred;
     }
     Outcome::Unknown
+}
+
+/// An unanswered call's outcome from the SIP signal that ended it (SIP-layer calls only:
+/// their call-based events carry no ringing or release flags of their own).
+fn sip_outcome(call: &Call) -> Option<Outcome> {
+    let (end, _) = call.sip_end.as_deref()?;
+    Some(match end.kind {
+        SipEndKind::Rejected => Outcome::Rejected,
+        SipEndKind::Busy => Outcome::DestinationBusy,
+        SipEndKind::Cancel => Outcome::AbandonedWhileRinging,
+        SipEndKind::Bye => Outcome::ReleasedWhileDialing,
+        SipEndKind::Refer => Outcome::Transferred,
+        SipEndKind::Timeout | SipEndKind::Request | SipEndKind::Cleared => Outcome::Cleared,
+    })
 }
 
 pub(crate) fn is_originator(call: &Call, party: &Party) -> bool {

@@ -4,7 +4,7 @@
 //! A DN that leaves a call and comes back later (a transfer back, a second ringing after a
 //! diversion) is a new party instance, as ICON does it (tlib-events.md §4.5).
 
-use callstitch_tlib::{CallState, CallType, DnRole, ReleasingParty, Text, Timestamp};
+use callstitch_tlib::{CallState, CallType, DnRole, ReleasingParty, SipEnd, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::config::DnPlan;
@@ -106,6 +106,9 @@ pub(crate) struct ReleaseEvidence {
     /// was removed): its release never ends the call (release.md §2).
     #[serde(default)]
     pub left_conference: bool,
+    /// What the SIP layer says ended this party's part (on its EventCallPartyDeleted).
+    #[serde(default)]
+    pub sip_end: Option<Box<(SipEnd, EventRef)>>,
 }
 
 /// A DN on a call.

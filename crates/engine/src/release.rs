@@ -36,6 +36,9 @@ pub enum Provenance {
     AbandonPattern,
     #[serde(rename = "inferred-order")]
     InferredOrder,
+    /// The SIP signal that ended a SIP-layer call (crate::sip_release).
+    #[serde(rename = "sip")]
+    Sip,
     #[serde(rename = "unknown")]
     Unknown,
 }
@@ -51,6 +54,7 @@ impl Provenance {
             Provenance::CallState => "call-state",
             Provenance::AbandonPattern => "abandon-pattern",
             Provenance::InferredOrder => "inferred-order",
+            Provenance::Sip => "sip",
             Provenance::Unknown => "unknown",
         }
     }
@@ -74,6 +78,7 @@ impl Provenance {
             | Provenance::DeletedBy => Confidence::High,
             Provenance::Request | Provenance::CallState | Provenance::AbandonPattern => Confidence::Medium,
             Provenance::InferredOrder => Confidence::Low,
+            Provenance::Sip => Confidence::Medium,
             Provenance::Unknown => Confidence::None,
         }
     }
@@ -214,7 +219,7 @@ pub struct CallVerdict {
 
 /// Who released, before it is turned into a verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Releaser {
+pub(crate) enum Releaser {
     Dn(Text),
     /// The other side of `Text`, whose DN nobody reported.
     OtherOf(Text),
@@ -224,7 +229,7 @@ enum Releaser {
 
 /// What one rung read: its answer and the events it read (at most two).
 #[derive(Debug, Clone)]
-struct Reading<'a> {
+pub(crate) struct Reading<'a> {
     releaser: Releaser,
     evidence: [Option<&'a EventRef>; 2],
     /// The rung's own pieces of evidence disagree (both parties say `2 Remote`).
@@ -232,7 +237,7 @@ struct Reading<'a> {
 }
 
 impl<'a> Reading<'a> {
-    fn new(releaser: Releaser, evidence: [Option<&'a EventRef>; 2]) -> Reading<'a> {
+    pub(crate) fn new(releaser: Releaser, evidence: [Option<&'a EventRef>; 2]) -> Reading<'a> {
         Reading { releaser, evidence, conflict: false }
     }
 
@@ -254,8 +259,8 @@ struct Answer<'a> {
 }
 
 /// What the rungs read: the call and the parties whose release ended it.
-struct Ladder<'a> {
-    call: &'a Call,
+pub(crate) struct Ladder<'a> {
+    pub(crate) call: &'a Call,
     closers: Vec<&'a Party>,
 }
 
@@ -272,6 +277,7 @@ const CALL_LADDER: &[(Provenance, CallRung)] = &[
     (Provenance::Request, call_request),
     (Provenance::CallState, call_call_state),
     (Provenance::AbandonPattern, call_abandon_pattern),
+    (Provenance::Sip, crate::sip_release::call_reading),
     (Provenance::InferredOrder, call_inferred_order),
 ];
 
@@ -283,6 +289,7 @@ const PARTY_LADDER: &[(Provenance, PartyRung)] = &[
     (Provenance::Request, party_request),
     (Provenance::CallState, party_call_state),
     (Provenance::AbandonPattern, party_abandon_pattern),
+    (Provenance::Sip, crate::sip_release::party_reading),
     (Provenance::InferredOrder, party_inferred_order),
 ];
 
@@ -485,8 +492,12 @@ fn call_abandon_pattern<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
     Some(reading)
 }
 
-/// Rung 8: the first of the closers in the server's order. Low: a candidate, never a verdict.
+/// Rung 8: the first of the closers in the server's order. Low: a candidate, never a verdict;
+/// not made for a SIP-layer call, whose releases come in SIP Server's clean-up order.
 fn call_inferred_order<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    if ladder.call.sip_layer {
+        return None;
+    }
     let first = ladder.closers.first()?;
     Some(Reading::new(Releaser::Dn(first.dn.clone()), close_ref(first)))
 }
@@ -670,7 +681,7 @@ fn party_abandon_pattern<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<Re
 
 /// Rung 8: for one of the closers, the first closer released. Low: a candidate only.
 fn party_inferred_order<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
-    if !ladder.closers.iter().any(|closer| closer.dn == party.dn) {
+    if ladder.call.sip_layer || !ladder.closers.iter().any(|closer| closer.dn == party.dn) {
         return None;
     }
     let first = ladder.closers.first()?;
@@ -706,6 +717,7 @@ mod tests {
             (P::CallState, Confidence::Medium, false),
             (P::AbandonPattern, Confidence::Medium, false),
             (P::InferredOrder, Confidence::Low, false),
+            (P::Sip, Confidence::Medium, false),
             (P::Unknown, Confidence::None, false),
         ];
         for (provenance, confidence, reported) in table {
@@ -719,8 +731,12 @@ mod tests {
         let call: Vec<Provenance> = CALL_LADDER.iter().map(|(provenance, _)| *provenance).collect();
         let party: Vec<Provenance> = PARTY_LADDER.iter().map(|(provenance, _)| *provenance).collect();
         for ladder in [call, party] {
-            assert!(ladder.windows(2).all(|pair| pair[0] < pair[1]), "{ladder:?}");
+            let t_library: Vec<Provenance> =
+                ladder.iter().copied().filter(|provenance| *provenance != Provenance::Sip).collect();
+            assert!(t_library.windows(2).all(|pair| pair[0] < pair[1]), "{ladder:?}");
             assert!(ladder.windows(2).all(|pair| pair[0].confidence() <= pair[1].confidence()), "{ladder:?}");
+            let sip = ladder.iter().position(|provenance| *provenance == Provenance::Sip);
+            assert_eq!(sip, Some(ladder.len() - 2), "the SIP rung ranks below every T-Library rung");
             assert_eq!(ladder.last(), Some(&Provenance::InferredOrder), "the low rung comes last");
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use callstitch_tlib::{CallType, CallUuid, ConnId, DnRole, Text, Timestamp};
+use callstitch_tlib::{CallType, CallUuid, ConnId, DnRole, EventProvenance, SipEnd, Text, Timestamp};
 use serde::Serialize;
 
 use crate::call::CallPointer;
@@ -84,6 +84,11 @@ pub struct CallReport {
     pub inferences: usize,
     pub outcome: Outcome,
     pub release: CallVerdict,
+    /// `sip-layer` for a call rebuilt from the SIP layer; left out for T-Library calls.
+    #[serde(skip_serializing_if = "EventProvenance::is_t_library")]
+    pub provenance: EventProvenance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sip_end: Option<SipEnd>,
     pub parties: Vec<PartyReport>,
     pub complete: bool,
     pub end_reason: EndReason,
@@ -114,6 +119,8 @@ impl CallReport {
             inferences: call.inferences.len(),
             outcome: call.outcome,
             release: call.release.clone(),
+            provenance: call.provenance,
+            sip_end: call.sip_end.clone(),
             parties: call.parties.iter().map(PartyReport::from_party).collect(),
             complete: call.complete,
             end_reason: call.end_reason,

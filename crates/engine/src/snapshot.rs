@@ -534,6 +534,7 @@ mod tests {
                 P::CallState,
                 P::AbandonPattern,
                 P::InferredOrder,
+                P::Sip,
                 P::Unknown,
             ],
             P::label,
@@ -568,6 +569,7 @@ mod tests {
             O::DestinationBusy,
             O::ReleasedWhileDialing,
             O::Routed,
+            O::Cleared,
             O::InProgress,
             O::Unknown,
         ];

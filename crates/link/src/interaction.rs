@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use callstitch_engine::{CallModel, Confidence, EnderKind, Outcome, Provenance};
-use callstitch_tlib::{Text, Timestamp};
+use callstitch_tlib::{EventProvenance, SipEnd, SipEndKind, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::{Edge, EvidenceKind};
@@ -151,6 +151,17 @@ pub struct SegmentReport {
     /// The call is still alive.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub live: bool,
+    /// `sip-layer` when the call was rebuilt from a SIP Server log's SIP layer (no T-Library
+    /// event records); left out for T-Library events.
+    #[serde(default, skip_serializing_if = "is_t_library")]
+    pub provenance: EventProvenance,
+    /// How the SIP layer says the call ended: who sent the BYE, CANCEL, REFER or final error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_end: Option<SipEnd>,
+}
+
+fn is_t_library(provenance: &EventProvenance) -> bool {
+    *provenance == EventProvenance::TLibrary
 }
 
 /// Who ended a segment or the whole interaction.
@@ -274,6 +285,10 @@ pub struct Interaction {
     pub clock_offsets: Vec<ClockOffset>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Handed out under this id for the first time (a live stream says `created`); not in
+    /// the JSON.
+    #[serde(skip)]
+    pub first_under_id: bool,
 }
 
 impl Interaction {
@@ -325,6 +340,7 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
         (false, false) => Linking::Waiting,
     };
     let last_customer = last_customer_segment(&order, &by_serial, &roles);
+    notes.extend(sip_layer_notes(&order, &by_serial, &roles, edges));
     for edge in edges.iter().filter(|edge| !edge.consistent) {
         notes.push(format!(
             "inconsistent {} evidence between {} and {}",
@@ -364,6 +380,7 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
         released_by,
         clock_offsets: clock_offsets(edges, &by_serial),
         notes,
+        first_under_id: true,
     }
 }
 
@@ -500,6 +517,33 @@ fn last_customer_segment<'a>(
         .unwrap_or(by_serial[&order[0]])
 }
 
+/// A call read from the SIP layer only that handed the customer on with nothing after it:
+/// where a hop needs an Inter-Site Link, the SIP layer cannot show it (issue 18).
+fn sip_layer_notes(
+    order: &[u64],
+    by_serial: &HashMap<u64, &Segment>,
+    roles: &HashMap<u64, SegmentRole>,
+    edges: &[Edge],
+) -> Vec<String> {
+    let continued =
+        |serial: &u64| edges.iter().any(|edge| edge.from == *serial && edge.kind != EvidenceKind::Merge);
+    order
+        .iter()
+        .filter(|serial| roles[*serial].is_main() && !continued(serial))
+        .map(|serial| by_serial[serial])
+        .filter(|segment| {
+            let referred = segment.end.as_ref().and_then(|end| end.sip_end.as_ref()).is_some_and(|end| end.kind == SipEndKind::Refer);
+            segment.sip_layer() && (referred || segment.handed_off())
+        })
+        .map(|segment| {
+            format!(
+                "{}: handed the customer on, but its log has only the SIP layer (no T-Library event records): a hop that needs an Inter-Site Link cannot be linked from this site's log",
+                segment_name(segment)
+            )
+        })
+        .collect()
+}
+
 /// Live: the customer's own call that is alive and latest in order.
 fn current_segment<'a>(
     order: &[u64],
@@ -572,6 +616,8 @@ fn segment_report(segment: &Segment, role: SegmentRole, sites: &SiteDirectory) -
         end: segment.last_time,
         ended: !segment.is_live() && end.is_some_and(|end| end.complete),
         live: segment.is_live(),
+        provenance: end.map(|end| end.provenance).unwrap_or_default(),
+        sip_end: end.and_then(|end| end.sip_end.clone()),
     }
 }
 
@@ -635,5 +681,65 @@ fn median(values: &[i64]) -> f64 {
         0 => 0.0,
         length if length % 2 == 1 => sorted[length / 2] as f64,
         length => (sorted[length / 2 - 1] + sorted[length / 2]) as f64 / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::{SegmentEnd, SegmentId};
+    use callstitch_engine::{CallVerdict, Confidence, EndReason, Ender};
+    use callstitch_tlib::CallUuid;
+
+    fn ended_segment(provenance: EventProvenance, sip_end: Option<SipEndKind>) -> Segment {
+        let id = SegmentId { site: Text::from("SIP_A"), key: "UUID-1".to_string() };
+        let mut segment = Segment::opened(id, Some(CallUuid::new("UUID-1")), Some(Timestamp(0)), 0);
+        segment.live_calls = 0;
+        segment.end = Some(SegmentEnd {
+            model: CallModel::CallBasedOnly,
+            conformant: true,
+            outcome: Outcome::Transferred,
+            release: CallVerdict {
+                ended_by: Ender { dn: None, kind: EnderKind::Unknown, resolved: false },
+                outcome: "handed-off",
+                ctrl_party_raw: None,
+                provenance: Provenance::Unknown,
+                confidence: Confidence::None,
+                conflict: false,
+                evidence: Vec::new(),
+                candidate: None,
+            },
+            parties: Vec::new(),
+            complete: true,
+            end_reason: EndReason::CallDeleted,
+            provenance,
+            sip_end: sip_end.map(|kind| SipEnd { kind, by: None, detail: None, reason: None, call_id: None }),
+        });
+        segment
+    }
+
+    fn notes_of(segment: &Segment) -> Vec<String> {
+        let context = Context {
+            sites: &SiteDirectory::default(),
+            unpaired: &[],
+            off_estate: false,
+            timed_out: false,
+            lifecycle: Lifecycle::Complete,
+            notes: &[],
+        };
+        build(&[(0, segment)], &[], &context).notes
+    }
+
+    #[test]
+    fn a_sip_layer_call_that_referred_the_customer_on_says_the_hop_cannot_be_linked_from_its_log() {
+        let notes = notes_of(&ended_segment(EventProvenance::SipLayer, Some(SipEndKind::Refer)));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("cannot be linked from this site's log"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_t_library_call_or_a_sip_layer_call_that_ended_by_bye_says_nothing_of_it() {
+        assert!(notes_of(&ended_segment(EventProvenance::TLibrary, Some(SipEndKind::Refer))).is_empty());
+        assert!(notes_of(&ended_segment(EventProvenance::SipLayer, Some(SipEndKind::Bye))).is_empty());
     }
 }

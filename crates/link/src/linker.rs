@@ -776,16 +776,30 @@ impl Linker {
         };
         let Some(start) = segment.first_time.map(|time| time.0) else { return true };
         let origin_site = self.origin_site(&location);
+        // Decided once the origin site's time is past the arrival plus the window (every
+        // candidate, and an Inter-Site Link end of the same hop even from a clock that
+        // disagrees by more than the tolerance, is in) and the destination's own site past
+        // the arrival plus the tolerance (its own link end is in).
+        let passed = |site: &str, wait: i64| {
+            self.clocks.partner(Some(site), self.config.live) >= start.saturating_add(wait)
+        };
+        let here = segment.id.site.clone();
+        let window = self.config.iscc_window.max(self.config.clock_tolerance);
         let ready = all
-            || origin_site.as_ref().is_some_and(|site| {
-                self.clocks.partner(Some(site), self.config.live)
-                    >= start.saturating_add(self.config.clock_tolerance)
-            });
+            || (origin_site.as_deref().is_some_and(|site| passed(site, window))
+                && passed(&here, self.config.clock_tolerance));
         if !ready {
             return false;
         }
         if let Some(site) = &origin_site {
             self.revive(&OpenEnd::Conn(site.clone(), conn));
+            // An Inter-Site Link of the same hop is authoritative: the history confirms it or
+            // is reported as disagreeing, never joins another call (multi-site.md §4.3, 5).
+            if let Some(source) = self.link_source_on(serial, site) {
+                self.confirm_by_link(serial, source, site, conn);
+                self.touch(serial);
+                return true;
+            }
         }
         let found = origin_site.as_ref().and_then(|site| self.iscc_origin(site, conn, serial, start));
         match found {
@@ -813,9 +827,46 @@ impl Linker {
         true
     }
 
+    /// The segment of `site` an Inter-Site Link sends to `destination`, if any.
+    fn link_source_on(&self, destination: u64, site: &Text) -> Option<u64> {
+        let component = self.components.get(self.component_of.get(&destination)?)?;
+        component
+            .edges
+            .iter()
+            .filter(|edge| edge.kind == EvidenceKind::Islink && edge.to == destination)
+            .map(|edge| edge.from)
+            .find(|from| self.segments.get(from).is_some_and(|segment| segment.id.site == *site))
+    }
+
+    /// ISCC history on a hop an Inter-Site Link already joins: an edge beside the link when
+    /// the link's source had that ConnID, else a note of the disagreement.
+    fn confirm_by_link(&mut self, destination: u64, source: u64, site: &Text, conn: ConnId) {
+        let Some(origin) = self.segments.get(&source) else { return };
+        if origin.conn_ids.contains(&conn) {
+            let edge = Edge {
+                from: source,
+                to: destination,
+                kind: EvidenceKind::IsccCallHistory,
+                link: None,
+                consistent: true,
+                time_ordered: false,
+                note: None,
+            };
+            self.add_edge(edge);
+            return;
+        }
+        let note = format!(
+            "ISCC call history names ConnID {conn} on {site}; the Inter-Site Link comes from {}/{}, which never had it",
+            origin.id.site, origin.id.key
+        );
+        self.note(destination, note);
+    }
+
     /// The origin call of an ISCC transfer: on the origin site, with that ConnID, begun by the
     /// destination's start and alive then or ended at most the window before it. Several:
-    /// the one with the OrigDN as a party, then the one whose end is closest to the start (a
+    /// one already joined to the destination by other evidence (an Inter-Site Link: the two
+    /// must agree, multi-site.md §4.3), then the one with the OrigDN as a party, then the one
+    /// whose end is closest to the start (a
     /// call alive at the start counts as 0, one that ended within the clock tolerance before
     /// or after it first), then by name. Decided once the origin site's time is past the
     /// start plus the tolerance, so every such end is known whatever the arrival order.
@@ -827,7 +878,8 @@ impl Linker {
             .get(&destination)
             .and_then(|segment| segment.history.as_ref())
             .and_then(|history| history.last_transfer_orig_dn.clone());
-        let candidates: Vec<((bool, i64, bool), SegmentId, u64)> = self
+        let joined = self.component_of.get(&destination).copied();
+        let candidates: Vec<(IsccPreference, SegmentId, u64)> = self
             .by_site_conn
             .get(&(site.clone(), conn))?
             .iter()
@@ -845,7 +897,13 @@ impl Linker {
                 let has_dn =
                     orig_dn.as_ref().is_some_and(|dn| origin.parties().iter().any(|party| party.dn == *dn));
                 let ended_with_it = ended.abs_diff(start) <= tolerance.unsigned_abs();
-                let key = (!has_dn, if distance <= tolerance { 0 } else { distance }, !ended_with_it);
+                let elsewhere = joined.is_none() || self.component_of.get(&candidate).copied() != joined;
+                let key = IsccPreference {
+                    elsewhere,
+                    without_dn: !has_dn,
+                    distance: if distance <= tolerance { 0 } else { distance },
+                    ended_apart: !ended_with_it,
+                };
                 fits.then(|| (key, origin.id.clone(), candidate))
             })
             .collect();
@@ -1161,6 +1219,7 @@ impl Linker {
         let mut built = interaction::build(&segments, &component.edges, &context);
         let previous = component.emitted.clone();
         if let Some(previous) = &previous {
+            built.first_under_id = previous.id != built.interaction_id;
             built.revision = previous.revision + 1;
             let earlier = std::iter::once(&previous.id).chain(&previous.absorbed);
             for id in earlier {
@@ -1275,6 +1334,19 @@ impl Linker {
         }
         debug_assert!(self.handles.values().all(|serial| self.segments.contains_key(serial)));
     }
+}
+
+/// How well an ISCC origin candidate fits, best first (fields compare in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct IsccPreference {
+    /// Not already joined to the destination by other evidence.
+    elsewhere: bool,
+    /// No party on the LastTransferOrigDN.
+    without_dn: bool,
+    /// How long before the arrival it ended (0: alive then, or within the tolerance).
+    distance: i64,
+    /// Its end is not within the clock tolerance of the arrival.
+    ended_apart: bool,
 }
 
 /// The engine's key for a call without a CallUUID: `~<first ConnID>-<serial>`.

@@ -12,7 +12,9 @@ use callstitch_engine::{
     CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party, PartyKind,
     PartyState, Provenance, ReleasedBy, TransferHistory,
 };
-use callstitch_tlib::{CallUuid, ConnId, IsLink, LinkRole, Message, Text, Timestamp};
+use callstitch_tlib::{
+    CallUuid, ConnId, EventProvenance, IsLink, LinkRole, Message, SipEnd, Text, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 /// (site, key): the key is the CallUUID, or the engine's `~<ConnID>-<n>` for servers that
@@ -86,6 +88,13 @@ pub struct SegmentEnd {
     /// The call's end was seen (not an idle timeout or the end of input).
     pub complete: bool,
     pub end_reason: EndReason,
+    /// What the call was read from: T-Library events, or only the SIP layer of a SIP Server
+    /// log (no Inter-Site Links, no ISCC history there).
+    #[serde(default)]
+    pub provenance: EventProvenance,
+    /// How the SIP layer says the call ended (SIP-layer calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_end: Option<SipEnd>,
 }
 
 /// One call on one site.
@@ -196,6 +205,8 @@ impl Segment {
             parties: call.parties.iter().map(segment_party).collect(),
             complete: call.complete,
             end_reason: call.end_reason,
+            provenance: call.provenance,
+            sip_end: call.sip_end.clone(),
         };
         self.end = Some(match self.end.take() {
             None => end,
@@ -212,6 +223,11 @@ impl Segment {
     /// party after.
     pub fn handed_off(&self) -> bool {
         self.end.as_ref().is_some_and(|end| end.end_reason == EndReason::HandedOff)
+    }
+
+    /// The call was read from the SIP layer of a SIP Server log only.
+    pub fn sip_layer(&self) -> bool {
+        self.end.as_ref().is_some_and(|end| end.provenance == EventProvenance::SipLayer)
     }
 
     /// The segment's parties (none known while it is live).

@@ -54,6 +54,7 @@
       (!filters.released_by || released.who === filters.released_by || released.dn === filters.released_by) &&
       (filters.findings !== "yes" || findings > 0) &&
       (filters.findings !== "no" || findings === 0) &&
+      (!filters.state || summary.state === filters.state) &&
       (filters.from_us === null || filters.from_us === undefined || start >= filters.from_us) &&
       (filters.to_us === null || filters.to_us === undefined || start < filters.to_us);
   }
@@ -90,6 +91,32 @@
     return released.who || released.dn || "unknown";
   }
 
+  // Where the interaction is now: live at a site for so long, settling, or complete.
+  function nowParts(summary) {
+    if (summary.state === "live") {
+      var since = document.createElement("time");
+      since.setAttribute("datetime", summary.current_since || "");
+      since.className = "since";
+      since.textContent = elapsed(summary.current_since);
+      return [span("badge now-live", "live"), " at " + String(summary.current_site || "?") + " ", since];
+    }
+    if (summary.state === "settling") {
+      return [span("badge", "settling")];
+    }
+    return ["complete"];
+  }
+
+  // "for 3 min 12 s" since an RFC 3339 time (the site's clock; close enough to the viewer's).
+  function elapsed(text) {
+    var millis = Date.parse(text || "");
+    if (isNaN(millis)) {
+      return "";
+    }
+    var seconds = Math.max(0, Math.round((Date.now() - millis) / 1000));
+    var minutes = Math.floor(seconds / 60);
+    return "for " + (minutes > 0 ? minutes + " min " : "") + (seconds % 60) + " s";
+  }
+
   function row(summary, kind) {
     var id = String(summary.interaction_id || "");
     var tr = document.createElement("tr");
@@ -107,6 +134,7 @@
     time.setAttribute("datetime", summary.start || "");
     time.textContent = shortTime(summary.start);
     tr.appendChild(cell("td", "Start", [time]));
+    tr.appendChild(cell("td", "Now", nowParts(summary)));
     tr.appendChild(cell("td", "Sites visited", [list(summary.sites).join(" \u2192 ")]));
 
     var numbers = [];
@@ -162,6 +190,13 @@
         " arrived while this page was open (marked \u201clive\u201d).";
     }
   }
+
+  // Live rows count their time at the current site.
+  window.setInterval(function () {
+    Array.prototype.forEach.call(tbody.querySelectorAll("time.since"), function (since) {
+      since.textContent = elapsed(since.getAttribute("datetime"));
+    });
+  }, 1000);
 
   var source = new EventSource(table.getAttribute("data-stream") || "/ui/stream");
   ["created", "updated", "completed"].forEach(function (kind) {

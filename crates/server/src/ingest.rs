@@ -507,7 +507,18 @@ impl<S: Store + Clone> IngestLoop<S> {
         let arrived = self.wall_now();
         batch.events.push(EventRecord::new(seq, event, arrived));
         self.count_event(event);
+        let outliers = self.pipeline.engine_stats().clock_outliers;
         self.pipeline.push_at(event, arrived, settled);
+        let new = self.pipeline.engine_stats().clock_outliers.saturating_sub(outliers);
+        if new > 0 {
+            self.shared.metrics.clock_outliers.inc_by(new);
+            tracing::warn!(
+                site = %event.site,
+                seq = ?event.seq,
+                time = %event.time().map(|time| time.to_string()).unwrap_or_default(),
+                "an event's time is far from its site's other events (or ahead of the wall clock): it is kept and applied, but moves no clock (docs/linking.md)"
+            );
+        }
     }
 
     /// Live: the wall clock now (UTC µs); `None` for a one-shot import, which reads its
@@ -581,6 +592,9 @@ impl<S: Store + Clone> IngestLoop<S> {
         let metrics = &self.shared.metrics;
         metrics.calls_in_progress.set(calls as i64);
         metrics.segments_waiting.set(segments as i64);
+        let linker = self.pipeline.stitcher().linker();
+        metrics.interactions_live.set(linker.interactions_in_memory().1 as i64);
+        metrics.interactions_archived.set(linker.archived_in_memory() as i64);
         for item in items {
             metrics.interactions_written.inc();
             if item.kind == "completed" {
@@ -609,9 +623,9 @@ fn stream_items(batch: &Batch) -> Vec<StreamItem> {
         .interactions
         .iter()
         .map(|record| {
-            let kind = if record.complete {
+            let kind = if record.state == "complete" {
                 "completed"
-            } else if record.revision == 0 {
+            } else if record.first {
                 "created"
             } else {
                 "updated"

@@ -39,6 +39,9 @@ pub struct Metrics {
     pub interactions_written: Counter,
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub orphan_media: Counter,
+    pub clock_outliers: Counter,
+    pub interactions_live: Gauge,
+    pub interactions_archived: Gauge,
     pub commit_seconds: Histogram,
     pub batch_events: Histogram,
 }
@@ -102,6 +105,24 @@ impl Metrics {
             "Media files of the feed that no interaction claimed (P2)",
             orphan_media.clone(),
         );
+        let clock_outliers = Counter::default();
+        registry.register(
+            "clock_outliers",
+            "Events whose time was far from their site's other events or ahead of the wall clock: kept, moving no clock",
+            clock_outliers.clone(),
+        );
+        let interactions_live = Gauge::default();
+        registry.register(
+            "interactions_live",
+            "Interactions with a call up now (the customer is in the system)",
+            interactions_live.clone(),
+        );
+        let interactions_archived = Gauge::default();
+        registry.register(
+            "interactions_archived",
+            "Complete interactions kept as bytes because late evidence could still join them",
+            interactions_archived.clone(),
+        );
         let commit_seconds = Histogram::new(exponential_buckets(0.0002, 2.0, 16));
         registry.register("store_commit_seconds", "Time to commit one ingest batch", commit_seconds.clone());
         let batch_events = Histogram::new(exponential_buckets(1.0, 4.0, 10));
@@ -117,6 +138,9 @@ impl Metrics {
             interactions_written,
             ingest_lag,
             orphan_media,
+            clock_outliers,
+            interactions_live,
+            interactions_archived,
             commit_seconds,
             batch_events,
         }

@@ -38,6 +38,7 @@ impl callstitch_pipeline::Sink for Settled {
         let mut kept = Vec::with_capacity(self.interactions.len());
         for known in self.interactions.drain(..) {
             if known.id == record.id {
+                record.first |= known.first;
                 for id in known.replaces {
                     if !record.replaces.contains(&id) && id != record.id {
                         record.replaces.push(id);
@@ -139,6 +140,7 @@ mod tests {
         let ids: Vec<(&str, u32)> =
             settled.interactions.iter().map(|record| (record.id.as_str(), record.revision)).collect();
         assert_eq!(ids, [("joined", 4)]);
+        assert!(!settled.interactions[0].first, "revision 3 was not its first hand-out");
         assert_eq!(settled.interactions[0].replaces, ["alone"]);
     }
 }

@@ -183,6 +183,8 @@ pub struct InteractionRecord {
     pub recording: String,
     /// The row of the search result list.
     pub summary: Value,
+    /// Its first hand-out (revision 0) is in this batch: the live stream says `created`.
+    pub first: bool,
 }
 
 /// The stored interaction document: the trace JSON with the recording as a member.
@@ -290,6 +292,7 @@ impl InteractionRecord {
             doc,
             recording: recording_metadata(recording, interaction).to_string(),
             summary: Value::Null,
+            first: interaction.first_under_id,
         };
         record.summary = record.build_summary(interaction);
         record

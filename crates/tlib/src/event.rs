@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::enums::{CallState, CallType, Context, DnRole, LinkRole, PartyState, ReleasingParty};
+use crate::enums::{
+    CallState, CallType, Context, DnRole, EventProvenance, LinkRole, PartyState, ReleasingParty,
+};
 use crate::ids::{CallUuid, ConnId, LocalTime, Timestamp};
 use crate::kv::{KvList, Value};
 use crate::message::Message;
@@ -59,6 +61,10 @@ pub struct Event {
     /// The 1-based line of the block's first line in that file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// The layer of the log it was read from: a T-Library record (the default, left out of
+    /// JSON) or rebuilt from the SIP layer.
+    #[serde(default, skip_serializing_if = "EventProvenance::is_t_library")]
+    pub provenance: EventProvenance,
 
     // --- how it was logged ---
     #[serde(default = "unspecified", skip_serializing_if = "is_unspecified")]
@@ -212,6 +218,7 @@ impl Event {
             site: Text::from(site),
             file: None,
             line: None,
+            provenance: EventProvenance::TLibrary,
             context: Context::Unspecified,
             peer: None,
             server_version: None,

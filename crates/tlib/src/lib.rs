@@ -6,9 +6,13 @@
 //! - [`tlog::LogReader`] streams events out of log files of any size and any noise;
 //!   [`tlog::LogWriter`] writes them back in the same format.
 //! - [`json`] is the JSON-lines form that `callstitch parse` prints and live feeds send.
+//! - [`siplog::SipLogReader`] rebuilds the same events from the SIP layer of a SIP Server log
+//!   that has no T-Library event records; [`detect`] tells, from a file's first bytes, which
+//!   reader it needs.
 
 mod attrs;
 mod code_enum;
+pub mod detect;
 pub mod enums;
 pub mod event;
 pub mod ids;
@@ -16,6 +20,8 @@ pub mod json;
 pub mod kv;
 pub mod message;
 mod name_index;
+pub mod sip_end;
+pub mod siplog;
 pub mod tlog;
 
 /// Short text (DNs, ids, names): stored inline up to 24 bytes, so most values do not allocate.
@@ -23,9 +29,11 @@ pub type Text = compact_str::CompactString;
 
 pub use attrs::is_typed_attribute;
 pub use enums::{
-    CallState, CallType, Coded, Context, DnRole, LinkRole, PartyState, ReleasingParty, Telephony,
+    CallState, CallType, Coded, Context, DnRole, EventProvenance, LinkRole, PartyState, ReleasingParty,
+    Telephony,
 };
 pub use event::{Event, IsLink, RawAttribute};
 pub use ids::{CallUuid, ConnId, LocalTime, LogDate, Timestamp};
 pub use kv::{KvList, KvPair, Value};
 pub use message::Message;
+pub use sip_end::{SipEnd, SipEndKind};

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use callstitch_tlib::json::{event_from_json, write_json_line};
 use callstitch_tlib::tlog::{Header, LogReader, LogWriter, ReaderOptions};
 use callstitch_tlib::{
-    is_typed_attribute, CallState, CallType, CallUuid, Coded, ConnId, Context, DnRole, Event, IsLink, KvList,
-    KvPair, LinkRole, LocalTime, LogDate, Message, PartyState, RawAttribute, Text, Timestamp, Value,
+    is_typed_attribute, CallState, CallType, CallUuid, Coded, ConnId, Context, DnRole, Event,
+    EventProvenance, IsLink, KvList, KvPair, LinkRole, LocalTime, LogDate, Message, PartyState, RawAttribute,
+    Text, Timestamp, Value,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -309,11 +310,14 @@ proptest! {
     }
 
     #[test]
-    fn json_form_reads_back_identical(mut event in event_body(), kind in line_kind(), incomplete in any::<bool>(), line in option::of(1_u64..u64::MAX)) {
+    fn json_form_reads_back_identical(mut event in event_body(), kind in line_kind(), incomplete in any::<bool>(), line in option::of(1_u64..u64::MAX), sip_layer in any::<bool>()) {
         if let LineKind::Logged(context) = kind {
             event.context = context;
         }
         event.incomplete = incomplete;
+        if sip_layer {
+            event.provenance = EventProvenance::SipLayer;
+        }
         event.line = line;
         event.file = line.map(|_| Arc::from("some/where.log"));
         event.clock = Some(LocalTime { date: None, micros_of_day: 1_234_500 });

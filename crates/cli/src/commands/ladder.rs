@@ -99,6 +99,7 @@ fn split(args: &LadderArgs) -> Result<(Wanted, StitchArgs)> {
         max_problems: stitch.read.max_problems,
         quiet: stitch.read.quiet,
         no_progress: stitch.read.no_progress,
+        reader: stitch.read.reader,
     };
     let stitch = StitchArgs {
         paths,

@@ -8,7 +8,7 @@ use callstitch_tlib::Event;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::input::{self, ReadOptions, ReadSummary};
+use crate::input::{self, InputReport, ReadOptions, ReadSummary, ReaderChoice};
 
 #[derive(Debug, Args)]
 pub struct ParseArgs {
@@ -45,11 +45,21 @@ pub struct ReadArgs {
     /// Never draw a progress bar (it is drawn only on a terminal, for inputs over 64 MiB).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// The reader: chosen per input from its first bytes (T-Library records, else the SIP
+    /// layer of a SIP Server log, else JSON lines), or forced for every input.
+    #[arg(long, value_enum, default_value_t = ReaderChoice::Auto)]
+    pub reader: ReaderChoice,
 }
 
 impl ReadArgs {
     pub fn options(&self) -> ReadOptions {
-        ReadOptions { max_problems_shown: self.max_problems, quiet: self.quiet, progress: !self.no_progress }
+        ReadOptions {
+            max_problems_shown: self.max_problems,
+            quiet: self.quiet,
+            progress: !self.no_progress,
+            reader: self.reader,
+        }
     }
 }
 
@@ -143,36 +153,75 @@ fn stats_json(summary: &ReadSummary) -> serde_json::Value {
         "foreign_lines": stats.foreign_lines,
         "bsync_events": stats.bsync_events,
         "incomplete_events": stats.incomplete_events,
+        "sip_messages": stats.sip_messages,
+        "cti_markers": stats.cti_markers,
         "by_message": by_message,
         "problems": problems,
         "json_errors": summary.json_errors,
         "io_errors": summary.io_errors,
+        "inputs": summary.inputs.iter().map(input_json).collect::<Vec<_>>(),
+    })
+}
+
+/// How one input was read: its reader and what its first bytes showed.
+fn input_json(input: &InputReport) -> serde_json::Value {
+    let detection = &input.detection;
+    json!({
+        "file": input.name,
+        "reader": input.format.slug(),
+        "forced": input.forced,
+        "evidence": {
+            "detected": detection.format.slug(),
+            "bytes_examined": detection.bytes,
+            "whole_input": detection.whole,
+            "tlib_records": detection.tlib_records,
+            "cti_markers": detection.cti_markers,
+            "call_uuid_lines": detection.call_uuid_lines,
+            "sip_messages": detection.sip_messages,
+        },
     })
 }
 
 fn stats_table(summary: &ReadSummary) -> String {
     let stats = &summary.stats;
     let mut text = String::new();
-    let mut row = |label: &str, value: u64| text.push_str(&format!("{label:<34} {value:>12}\n"));
-    row("files", summary.files as u64);
-    row("bytes", stats.bytes);
-    row("lines", stats.lines);
-    row("other server lines (skipped)", stats.foreign_lines);
-    row("events", stats.events);
-    for (name, count) in stats.by_message() {
-        row(&format!("  {name}"), count);
+    let row =
+        |text: &mut String, label: &str, value: u64| text.push_str(&format!("{label:<34} {value:>12}\n"));
+    row(&mut text, "files", summary.files as u64);
+    for input in &summary.inputs {
+        let line = match input.forced {
+            true => format!(
+                "  {}: {}, forced by --reader (its first bytes showed {})\n",
+                input.name,
+                input.format.label(),
+                input.detection
+            ),
+            false => format!("  {}: {}\n", input.name, input.detection),
+        };
+        text.push_str(&line);
     }
-    row("backup-sync copies ([BSYNC])", stats.bsync_events);
-    row("incomplete (cut) events", stats.incomplete_events);
-    row("problems", stats.problem_count());
+    row(&mut text, "bytes", stats.bytes);
+    row(&mut text, "lines", stats.lines);
+    row(&mut text, "other server lines (skipped)", stats.foreign_lines);
+    if stats.sip_messages + stats.cti_markers > 0 {
+        row(&mut text, "SIP messages (SIP layer)", stats.sip_messages);
+        row(&mut text, "SIP Server CTI markers (SIP layer)", stats.cti_markers);
+    }
+    row(&mut text, "events", stats.events);
+    for (name, count) in stats.by_message() {
+        row(&mut text, &format!("  {name}"), count);
+    }
+    row(&mut text, "backup-sync copies ([BSYNC])", stats.bsync_events);
+    row(&mut text, "incomplete (cut) events", stats.incomplete_events);
+    row(&mut text, "problems", stats.problem_count());
     for (kind, count) in &stats.problems {
-        row(&format!("  {kind}"), *count);
+        row(&mut text, &format!("  {kind}"), *count);
     }
     if summary.json_errors > 0 {
-        row("bad JSON lines", summary.json_errors);
+        row(&mut text, "bad JSON lines", summary.json_errors);
     }
     if !summary.io_errors.is_empty() {
-        row("inputs that could not be read", summary.io_errors.len() as u64);
+        row(&mut text, "inputs that could not be read", summary.io_errors.len() as u64);
     }
     text
 }

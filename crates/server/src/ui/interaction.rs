@@ -277,6 +277,16 @@ fn fact(out: &mut String, name: &str, value_html: &str) {
 
 fn facts(doc: &Value) -> String {
     let mut out = String::from("<dl class=\"facts\">");
+    let state = match text(doc, "state") {
+        "live" => format!(
+            "<span class=\"badge now-live\">live</span> the customer is at {} since {} (what is known so far)",
+            esc(text(doc, "current_site")),
+            time(text(doc, "current_since"))
+        ),
+        "settling" => "<span class=\"badge\">settling</span> every call ended; waiting for late evidence".to_string(),
+        other => esc(other),
+    };
+    fact(&mut out, "State", &state);
     fact(&mut out, "Start", &time(text(doc, "start")));
     fact(&mut out, "End", &time(text(doc, "end")));
     fact(&mut out, "Sites visited", &esc(&texts(doc, "sites").join(" → ")));
@@ -295,7 +305,7 @@ fn facts(doc: &Value) -> String {
     fact(&mut out, "DNIS", &esc(text(doc, "dnis")));
     let open = if doc.get("complete").and_then(Value::as_bool) == Some(false) { ", still open" } else { "" };
     fact(&mut out, "Linking", &esc(&format!("{}{open}", text(doc, "linking"))));
-    fact(&mut out, "Calls' ends", &esc(text(doc, "state")));
+    fact(&mut out, "Calls' ends", &esc(text(doc, "calls")));
     let revision =
         doc.get("revision").and_then(Value::as_u64).map(|revision| revision.to_string()).unwrap_or_default();
     fact(&mut out, "Revision", &esc(&revision));
@@ -428,8 +438,13 @@ fn segments_section(doc: &Value) -> String {
             Some(false) => " (deviates)",
             _ => "",
         };
-        let ended =
-            if segment.get("ended").and_then(Value::as_bool) == Some(false) { " (end not seen)" } else { "" };
+        let ended = if segment.get("live").and_then(Value::as_bool) == Some(true) {
+            " <span class=\"badge now-live\">live</span>"
+        } else if segment.get("ended").and_then(Value::as_bool) == Some(false) {
+            " (end not seen)"
+        } else {
+            ""
+        };
         out.push_str(&format!(
             "<tr><th scope=\"row\" data-label=\"#\"><a href=\"#call-{number}\">#{number}</a></th>\
              <td data-label=\"Site\">{site}</td><td data-label=\"CallUUID\" class=\"mono\">{uuid}</td>\
@@ -440,15 +455,43 @@ fn segments_section(doc: &Value) -> String {
             uuid = esc(uuid),
             conn = esc(&texts(segment, "conn_ids").join(", ")),
             role = esc(text(segment, "role")),
-            model = esc(text(segment, "model")),
+            model = model_html(segment),
             outcome = esc(text(segment, "outcome")),
-            ended_by = esc(&released_by(segment.get("ended_by").unwrap_or(&Value::Null))),
+            ended_by = ended_by_html(segment),
             start = time(text(segment, "start")),
             end = time(text(segment, "end")),
             parties = parties_html(segment),
         ));
     }
     out.push_str("</tbody></table></div>\n</section>\n");
+    out
+}
+
+/// The call model, and where the call was read from when that is not T-Library events.
+fn model_html(segment: &Value) -> String {
+    let mut out = esc(text(segment, "model"));
+    if text(segment, "provenance") == "sip-layer" {
+        out.push_str(
+            " <span class=\"badge\" title=\"rebuilt from the SIP messages of a SIP Server log that has no \
+             T-Library event records\">SIP layer</span>",
+        );
+    }
+    out
+}
+
+/// Who ended the call, with the SIP signal that ended it for a SIP-layer call.
+fn ended_by_html(segment: &Value) -> String {
+    let mut out = esc(&released_by(segment.get("ended_by").unwrap_or(&Value::Null)));
+    if let Some(end) = segment.get("sip_end") {
+        let mut signal = text(end, "kind").to_uppercase();
+        for (key, prefix) in [("by", " from "), ("detail", ", "), ("reason", ", ")] {
+            if !text(end, key).is_empty() {
+                signal.push_str(prefix);
+                signal.push_str(text(end, key));
+            }
+        }
+        out.push_str(&format!("<br><span class=\"muted\">SIP: {}</span>", esc(&signal)));
+    }
     out
 }
 

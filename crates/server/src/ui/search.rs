@@ -34,6 +34,8 @@ pub struct SearchForm {
     pub released_by: String,
     /// `yes`, `no` or empty.
     pub findings: String,
+    /// `live`, `settling`, `complete` or empty.
+    pub state: String,
     pub cursor: String,
 }
 
@@ -59,6 +61,7 @@ const OUTCOMES: &[&str] = &[
     "destination-busy",
     "released-while-dialing",
     "routed",
+    "cleared",
     "in-progress",
     "unknown",
 ];
@@ -123,6 +126,14 @@ impl SearchForm {
                 None
             }
         };
+        let state = match self.state.trim() {
+            "" => None,
+            state @ ("live" | "settling" | "complete") => Some(state.to_string()),
+            other => {
+                problems.push(format!("state {other:?} is not live, settling, complete or empty"));
+                None
+            }
+        };
         let cursor = match set(&self.cursor) {
             None => None,
             Some(text) => Cursor::decode(&text).map(Some).unwrap_or_else(|_| {
@@ -140,6 +151,7 @@ impl SearchForm {
             outcome: set(&self.outcome),
             released_by: set(&self.released_by),
             has_findings,
+            state,
             limit: PAGE_SIZE,
             cursor,
             ..InteractionQuery::default()
@@ -191,6 +203,7 @@ impl SearchForm {
             ("outcome", self.outcome.as_str()),
             ("released_by", self.released_by.as_str()),
             ("findings", self.findings.as_str()),
+            ("state", self.state.as_str()),
             ("cursor", cursor.unwrap_or("")),
         ];
         let query: Vec<String> = pairs
@@ -351,6 +364,16 @@ fn form_html(form: &SearchForm) -> String {
         let selected = if form.findings.trim() == value { " selected" } else { "" };
         out.push_str(&format!("<option value=\"{value}\"{selected}>{label}</option>"));
     }
+    out.push_str("</select></div>\n");
+    out.push_str(
+        "<div class=\"field\"><label for=\"state\">State</label><select id=\"state\" name=\"state\">",
+    );
+    for (value, label) in
+        [("", "any"), ("live", "live: a call is up now"), ("settling", "settling"), ("complete", "complete")]
+    {
+        let selected = if form.state.trim() == value { " selected" } else { "" };
+        out.push_str(&format!("<option value=\"{value}\"{selected}>{label}</option>"));
+    }
     out.push_str(
         "</select></div>\n</fieldset>\n<div class=\"actions\"><button type=\"submit\">Search</button> \
                   <a href=\"/\">Clear</a></div>\n</form>\n",
@@ -371,6 +394,7 @@ fn live_filters(form: &SearchForm) -> Option<Value> {
         "outcome": form.outcome.trim(),
         "released_by": form.released_by.trim(),
         "findings": form.findings.trim(),
+        "state": form.state.trim(),
         "from_us": parse_time("from", &form.from).ok().flatten(),
         "to_us": parse_time("to", &form.to).ok().flatten(),
     }))
@@ -392,13 +416,14 @@ fn results_html(form: &SearchForm, results: &StorePage) -> String {
     out.push_str(&format!(
         "<div class=\"table-wrap\"><table id=\"results\" class=\"results\" data-live=\"{live}\" \
          data-stream=\"/ui/stream\" data-filters=\"{}\">\n<caption class=\"visually-hidden\">Interactions, newest first</caption>\n\
-         <thead><tr><th scope=\"col\">Interaction</th><th scope=\"col\">Start</th><th scope=\"col\">Sites visited</th>\
+         <thead><tr><th scope=\"col\">Interaction</th><th scope=\"col\">Start</th><th scope=\"col\">Now</th>\
+         <th scope=\"col\">Sites visited</th>\
          <th scope=\"col\">Parties</th><th scope=\"col\">Outcome</th><th scope=\"col\">Released by</th>\
          <th scope=\"col\">Recorded</th><th scope=\"col\">Findings</th></tr></thead>\n<tbody>\n",
         esc(&filters)
     ));
     if results.items.is_empty() {
-        out.push_str("<tr class=\"empty\"><td colspan=\"8\">No interaction matches.</td></tr>\n");
+        out.push_str("<tr class=\"empty\"><td colspan=\"9\">No interaction matches.</td></tr>\n");
     }
     for summary in &results.items {
         out.push_str(&row(summary));
@@ -454,7 +479,8 @@ pub fn row(summary: &Value) -> String {
     format!(
         "<tr id=\"row-{idattr}\" data-id=\"{idattr}\"><th scope=\"row\" data-label=\"Interaction\">\
          <a class=\"open\" href=\"/i/{href}\">{idtext}</a></th>\
-         <td data-label=\"Start\">{start}</td><td data-label=\"Sites visited\">{sites}</td>\
+         <td data-label=\"Start\">{start}</td><td data-label=\"Now\">{now}</td>\
+         <td data-label=\"Sites visited\">{sites}</td>\
          <td data-label=\"Parties\">{parties}{numbers}</td><td data-label=\"Outcome\">{outcome}</td>\
          <td data-label=\"Released by\">{released}</td><td data-label=\"Recorded\">{recorded}</td>\
          <td data-label=\"Findings\">{findings}</td></tr>\n",
@@ -462,6 +488,7 @@ pub fn row(summary: &Value) -> String {
         href = url_encode(id),
         idtext = esc(id),
         start = time(text(summary, "start")),
+        now = now_cell(summary),
         sites = esc(&texts(summary, "sites").join(" → ")),
         parties = esc(&parties),
         numbers = if numbers.is_empty() {
@@ -471,6 +498,22 @@ pub fn row(summary: &Value) -> String {
         },
         released = esc(&released_by(summary.get("released_by").unwrap_or(&Value::Null))),
     )
+}
+
+/// Where the interaction is now: live at a site since a time (the page's script counts the
+/// minutes), settling, or complete.
+fn now_cell(summary: &Value) -> String {
+    match text(summary, "state") {
+        "live" => format!(
+            "<span class=\"badge now-live\">live</span> at {} <time class=\"since\" datetime=\"{}\">since {}</time>",
+            esc(text(summary, "current_site")),
+            esc(text(summary, "current_since")),
+            esc(text(summary, "current_since"))
+        ),
+        "settling" => "<span class=\"badge\">settling</span>".to_string(),
+        "" | "complete" => "complete".to_string(),
+        other => esc(other),
+    }
 }
 
 /// The summaries' ids, for tests.

@@ -74,6 +74,7 @@ fn summary(doc: &Value) -> Value {
         "outcome": doc["outcome"], "released_by": doc["released_by"], "recording_id": doc["recording"]["recording_id"],
         "recorded": files > 0, "media_files": files,
         "findings": doc["recording"]["findings"].as_array().map_or(0, Vec::len),
+        "state": doc["state"], "current_site": doc["current_site"], "current_since": doc["current_since"],
     })
 }
 
@@ -713,4 +714,40 @@ async fn without_tokens_the_pages_are_open() {
     let login = get(&router, "/login").await;
     assert!(login.body.contains("no tokens configured"));
     assert!(!get(&router, "/").await.body.contains("Sign out"));
+}
+
+#[tokio::test]
+async fn a_live_interaction_shows_where_the_customer_is_now_on_the_list_and_its_page() {
+    let (mut doc, events) = two_site();
+    doc["state"] = json!("live");
+    doc["current_site"] = json!("SIPServer1");
+    doc["current_since"] = json!("2012-10-29T14:41:01.000000Z");
+    doc["segments"][1]["live"] = json!(true);
+    let router = app_with(Fake { docs: vec![doc], aliases: Vec::new(), events }, Vec::new(), false);
+    let list = get(&router, "/").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("now-live\">live</span> at SIPServer1"), "{}", list.body);
+    assert!(
+        list.body.contains("<time class=\"since\" datetime=\"2012-10-29T14:41:01.000000Z\""),
+        "{}",
+        list.body
+    );
+    let page = get(&router, &format!("/i/{ID}")).await;
+    assert!(page.body.contains("the customer is at SIPServer1"), "{}", page.body);
+    let bad = get(&router, "/?state=gone").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("state &quot;gone&quot; is not live, settling, complete"), "{}", bad.body);
+}
+
+#[tokio::test]
+async fn a_call_read_from_the_sip_layer_says_so_and_shows_the_sip_signal_that_ended_it() {
+    let (mut doc, events) = two_site();
+    doc["segments"][1]["provenance"] = json!("sip-layer");
+    doc["segments"][1]["sip_end"] =
+        json!({"kind": "rejected", "by": "1002", "detail": "403 Forbidden", "reason": "Q.850;cause=21"});
+    let router = app_with(Fake { docs: vec![doc], aliases: Vec::new(), events }, Vec::new(), false);
+    let page = get(&router, &format!("/i/{ID}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(">SIP layer</span>"), "{}", page.body);
+    assert!(page.body.contains("SIP: REJECTED from 1002, 403 Forbidden, Q.850;cause=21"), "{}", page.body);
 }

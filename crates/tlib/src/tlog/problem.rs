@@ -33,6 +33,16 @@ pub enum ProblemKind {
     BadHeader,
     /// Event clocks that could not be placed in UTC (no header date and offset).
     NoHeaderClock,
+    /// SIP layer: a CTI marker whose call or party the lines before it do not name; skipped.
+    UnplacedMarker,
+    /// SIP layer: a call whose CallUUID never appeared; its events are given without one.
+    NoCallUuid,
+    /// SIP layer: more calls or dialogs open at once than the reader keeps; the oldest was
+    /// given up (its events so far are handed on).
+    TooManyCalls,
+    /// SIP layer: a T-Library event record in a file read as SIP layer only (the file showed
+    /// none in its head); skipped.
+    TlibRecordSkipped,
 }
 
 impl ProblemKind {
@@ -47,6 +57,10 @@ impl ProblemKind {
             ProblemKind::DuplicateAttribute => "duplicate-attribute",
             ProblemKind::BadHeader => "bad-header",
             ProblemKind::NoHeaderClock => "no-header-clock",
+            ProblemKind::UnplacedMarker => "unplaced-marker",
+            ProblemKind::NoCallUuid => "no-call-uuid",
+            ProblemKind::TooManyCalls => "too-many-calls",
+            ProblemKind::TlibRecordSkipped => "tlib-record-skipped",
         }
     }
 }
@@ -83,6 +97,10 @@ pub struct ParseStats {
     pub foreign_lines: u64,
     pub bsync_events: u64,
     pub incomplete_events: u64,
+    /// SIP layer: SIP messages read (sent or received by SIP Server).
+    pub sip_messages: u64,
+    /// SIP layer: SIP Server CTI markers read (`$*:SIP:CTI:...`).
+    pub cti_markers: u64,
     /// Events by T-Library number (index) ...
     by_number: Vec<u64>,
     /// ... and by name for messages outside the table.
@@ -145,6 +163,8 @@ impl ParseStats {
         self.foreign_lines += other.foreign_lines;
         self.bsync_events += other.bsync_events;
         self.incomplete_events += other.incomplete_events;
+        self.sip_messages += other.sip_messages;
+        self.cti_markers += other.cti_markers;
         if self.by_number.len() < other.by_number.len() {
             self.by_number.resize(other.by_number.len(), 0);
         }
