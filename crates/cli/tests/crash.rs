@@ -134,7 +134,18 @@ fn settled_content(doc: &Value) -> Value {
 fn assert_same(reference: &BTreeMap<String, Value>, found: &BTreeMap<String, Value>, seed: u64) {
     let missing: Vec<&String> = reference.keys().filter(|id| !found.contains_key(*id)).collect();
     let extra: Vec<&String> = found.keys().filter(|id| !reference.contains_key(*id)).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "seed {seed}: missing {missing:?}, extra {extra:?}");
+    let show = |ids: &[&String], docs: &BTreeMap<String, Value>| -> Vec<String> {
+        ids.iter()
+            .filter_map(|id| docs.get(*id))
+            .map(|doc| format!("{} {} {}", doc["interaction_id"], doc["state"], doc["segments"]))
+            .collect()
+    };
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "seed {seed}: missing {missing:?} {:?}, extra {extra:?} {:?}",
+        show(&missing, reference),
+        show(&extra, found)
+    );
     for (id, doc) in reference {
         assert_eq!(
             Some(settled_content(doc)),

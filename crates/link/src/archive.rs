@@ -84,8 +84,9 @@ impl Archive {
 }
 
 impl Linker {
-    /// What of a component could still take evidence: its unpaired links and, when its last
-    /// call handed the customer on, that call's CallUUID and ConnIDs.
+    /// What of a component could still take evidence: its unpaired links; when its last
+    /// call handed the customer on, that call's CallUUID and ConnIDs; and the CallUUID of every
+    /// call whose end was lost (an idle timeout: more of its events may still come).
     pub(crate) fn open_ends(&self, component: &Component) -> Vec<OpenEnd> {
         let mut ends: Vec<OpenEnd> =
             self.lone_link_ends(component, false).into_iter().map(OpenEnd::Link).collect();
@@ -96,6 +97,15 @@ impl Linker {
                 ends.extend(segment.conn_ids.iter().map(|conn| OpenEnd::Conn(site.clone(), *conn)));
             }
         }
+        for serial in &component.segments {
+            let Some(segment) = self.segments.get(serial) else { continue };
+            let lost_end = segment.end.as_ref().is_some_and(|end| !end.complete);
+            if let (true, Some(uuid)) = (lost_end, &segment.call_uuid) {
+                ends.push(OpenEnd::Uuid(uuid.clone()));
+            }
+        }
+        ends.sort();
+        ends.dedup();
         ends
     }
 
@@ -175,8 +185,14 @@ impl Linker {
         let mut serials: HashMap<u64, u64> = HashMap::default();
         for (old, segment) in forgotten.segments {
             let serial = match self.by_id.get(&segment.id).copied() {
-                // The same call came back meanwhile (a late event of it): one segment.
-                Some(known) => known,
+                // The same call came back meanwhile (more events of it): one segment, with
+                // what the archived one knew.
+                Some(known) => {
+                    if let Some(held) = self.segments.get_mut(&known) {
+                        held.absorb(segment);
+                    }
+                    known
+                }
                 None => self.insert(segment),
             };
             serials.insert(old, serial);

@@ -289,6 +289,11 @@ pub struct Interaction {
     /// the JSON.
     #[serde(skip)]
     pub first_under_id: bool,
+    /// Live: complete, but kept for late evidence that could still join it (an unpaired link,
+    /// a hand-off, a call whose end was lost): it may be handed out again after a long
+    /// while. Not in the JSON.
+    #[serde(skip)]
+    pub reopenable: bool,
 }
 
 impl Interaction {
@@ -381,6 +386,7 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
         clock_offsets: clock_offsets(edges, &by_serial),
         notes,
         first_under_id: true,
+        reopenable: false,
     }
 }
 

@@ -18,7 +18,7 @@
 //! evidence. Nothing here reads a clock or does I/O.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -179,13 +179,16 @@ pub struct Linker {
     pub(crate) by_uuid: HashMap<CallUuid, Vec<u64>>,
     pub(crate) by_site_conn: HashMap<(Text, ConnId), Vec<u64>>,
     /// Segments whose ISCC origin is not decided yet.
-    pub(crate) pending_iscc: Vec<u64>,
+    pub(crate) pending_iscc: BTreeSet<u64>,
+    /// Each of those by the site whose time it waits for and the time it needs (the empty
+    /// name: an origin site not seen yet).
+    pub(crate) iscc_queue: BTreeMap<Text, BTreeSet<(i64, u64)>>,
     /// (estate time, component, version) at which to look at a component again.
     pub(crate) due: BinaryHeap<Reverse<(i64, u64, u64)>>,
-    /// Components waiting for news (a live call, a site not seen yet).
-    pub(crate) parked: Vec<u64>,
+    /// Components waiting for a site not seen yet.
+    pub(crate) parked: BTreeSet<u64>,
     /// Components with news not handed out yet (live).
-    pub(crate) dirty: Vec<u64>,
+    pub(crate) dirty: BTreeSet<u64>,
     pub(crate) archive: Archive,
     pub(crate) stats: LinkerStats,
 }
@@ -211,10 +214,11 @@ impl Linker {
             by_link: HashMap::default(),
             by_uuid: HashMap::default(),
             by_site_conn: HashMap::default(),
-            pending_iscc: Vec::new(),
+            pending_iscc: BTreeSet::new(),
+            iscc_queue: BTreeMap::new(),
             due: BinaryHeap::new(),
-            parked: Vec::new(),
-            dirty: Vec::new(),
+            parked: BTreeSet::new(),
+            dirty: BTreeSet::new(),
             archive: Archive::default(),
             stats: LinkerStats::default(),
         }
@@ -431,6 +435,11 @@ impl Linker {
             }
             self.review(component_id, out);
         }
+    }
+
+    /// Live: hands out every interaction with news since the last flush, each once, as it
+    /// stands (the service flushes once per batch it commits).
+    pub fn flush(&mut self, out: &mut impl FnMut(Interaction)) {
         self.emit_dirty(out);
     }
 
@@ -464,6 +473,7 @@ impl Linker {
         self.by_uuid.clear();
         self.by_site_conn.clear();
         self.pending_iscc.clear();
+        self.iscc_queue.clear();
         self.due.clear();
         self.parked.clear();
         self.dirty.clear();
@@ -517,10 +527,6 @@ impl Linker {
         let calls = self.by_site_conn.entry((site.clone(), conn)).or_default();
         if !calls.contains(&serial) {
             calls.push(serial);
-        }
-        // An ISCC destination waiting for its origin on this site may now have it.
-        if self.pending_iscc.iter().any(|pending| self.waits_on(*pending, &site, conn)) {
-            self.decide_iscc(false);
         }
     }
 
@@ -715,22 +721,25 @@ impl Linker {
         }
         let usable = history.last_transfer_conn_id.is_some() && history.last_transfer_home_location.is_some();
         segment.history = Some(history);
-        if usable && !self.pending_iscc.contains(&serial) {
-            self.pending_iscc.push(serial);
-            self.decide_iscc(false);
+        if usable && self.pending_iscc.insert(serial) {
+            self.review_iscc(serial, false);
         }
     }
 
-    /// True when the pending destination `serial` looks for `conn` on `site`.
-    fn waits_on(&self, serial: u64, site: &Text, conn: ConnId) -> bool {
-        let Some(history) = self.segments.get(&serial).and_then(|segment| segment.history.as_ref()) else {
-            return false;
-        };
-        history.last_transfer_conn_id == Some(conn)
-            && history
-                .last_transfer_home_location
-                .as_deref()
-                .is_some_and(|location| self.origin_site(location).is_some_and(|origin| origin == *site))
+    /// Decides a pending destination's origin now, or queues it on the site whose time it
+    /// waits for.
+    fn review_iscc(&mut self, serial: u64, all: bool) {
+        if !self.pending_iscc.contains(&serial) {
+            return;
+        }
+        match self.try_iscc(serial, all) {
+            None => {
+                self.pending_iscc.remove(&serial);
+            }
+            Some((site, time)) => {
+                self.iscc_queue.entry(site).or_default().insert((time, serial));
+            }
+        }
     }
 
     /// The site an ISCC home location names: a monitored one, else a site seen whose name it
@@ -747,34 +756,54 @@ impl Linker {
             .cloned()
     }
 
-    /// Decides the ISCC origins whose origin site's time passed the destination's start
-    /// (every call that could be the origin has been seen); `all` at the end of input.
+    /// Decides the ISCC origins whose sites' time now allows (each queued on the site whose
+    /// time it waits for, so only those due are looked at); `all` at the end of input.
     fn decide_iscc(&mut self, all: bool) {
-        if self.pending_iscc.is_empty() {
+        if all {
+            let pending: Vec<u64> = self.pending_iscc.iter().copied().collect();
+            self.iscc_queue.clear();
+            for serial in pending {
+                self.review_iscc(serial, true);
+            }
             return;
         }
-        let pending = std::mem::take(&mut self.pending_iscc);
-        let mut still = Vec::new();
-        for serial in pending {
-            match self.try_iscc(serial, all) {
-                true => {}
-                false => still.push(serial),
+        let sites: Vec<Text> = self.iscc_queue.keys().filter(|site| !site.is_empty()).cloned().collect();
+        for site in sites {
+            let time = self.clocks.partner(Some(&site), self.config.live);
+            let due: Vec<u64> = match self.iscc_queue.get_mut(&site) {
+                Some(queue) => {
+                    let later = queue.split_off(&(time.saturating_add(1), 0));
+                    let due = std::mem::replace(queue, later);
+                    due.into_iter().map(|(_, serial)| serial).collect()
+                }
+                None => continue,
+            };
+            self.iscc_queue.retain(|_, queue| !queue.is_empty());
+            for serial in due {
+                self.review_iscc(serial, false);
             }
         }
-        still.extend(std::mem::take(&mut self.pending_iscc));
-        self.pending_iscc = still;
     }
 
-    /// True when the destination's origin is decided (an edge, or a note that none matched).
-    fn try_iscc(&mut self, serial: u64, all: bool) -> bool {
-        let Some(segment) = self.segments.get(&serial) else { return true };
-        let Some(history) = segment.history.clone() else { return true };
+    /// Destinations whose origin site was not known get another look (a site appeared).
+    fn requeue_unknown_origins(&mut self) {
+        let Some(waiting) = self.iscc_queue.remove("") else { return };
+        for (_, serial) in waiting {
+            self.review_iscc(serial, false);
+        }
+    }
+
+    /// `None` when the destination's origin is decided (an edge, or a note that none
+    /// matched); else the site whose time it waits for, and the time it needs.
+    fn try_iscc(&mut self, serial: u64, all: bool) -> Option<(Text, i64)> {
+        let segment = self.segments.get(&serial)?;
+        let history = segment.history.clone()?;
         let (Some(conn), Some(location)) =
             (history.last_transfer_conn_id, history.last_transfer_home_location)
         else {
-            return true;
+            return None;
         };
-        let Some(start) = segment.first_time.map(|time| time.0) else { return true };
+        let start = segment.first_time.map(|time| time.0)?;
         let origin_site = self.origin_site(&location);
         // Decided once the origin site's time is past the arrival plus the window (every
         // candidate, and an Inter-Site Link end of the same hop even from a clock that
@@ -785,11 +814,14 @@ impl Linker {
         };
         let here = segment.id.site.clone();
         let window = self.config.iscc_window.max(self.config.clock_tolerance);
-        let ready = all
-            || (origin_site.as_deref().is_some_and(|site| passed(site, window))
-                && passed(&here, self.config.clock_tolerance));
-        if !ready {
-            return false;
+        if !all {
+            let Some(origin) = &origin_site else { return Some((Text::from(""), i64::MAX)) };
+            if !passed(origin, window) {
+                return Some((origin.clone(), start.saturating_add(window)));
+            }
+            if !passed(&here, self.config.clock_tolerance) {
+                return Some((here, start.saturating_add(self.config.clock_tolerance)));
+            }
         }
         if let Some(site) = &origin_site {
             self.revive(&OpenEnd::Conn(site.clone(), conn));
@@ -798,7 +830,7 @@ impl Linker {
             if let Some(source) = self.link_source_on(serial, site) {
                 self.confirm_by_link(serial, source, site, conn);
                 self.touch(serial);
-                return true;
+                return None;
             }
         }
         let found = origin_site.as_ref().and_then(|site| self.iscc_origin(site, conn, serial, start));
@@ -824,7 +856,7 @@ impl Linker {
             }
         }
         self.touch(serial);
-        true
+        None
     }
 
     /// The segment of `site` an Inter-Site Link sends to `destination`, if any.
@@ -957,7 +989,7 @@ impl Linker {
                 (a, b) => a.or(b),
             };
         }
-        self.dirty.retain(|id| *id != small);
+        self.dirty.remove(&small);
         large
     }
 
@@ -984,8 +1016,8 @@ impl Linker {
     fn mark(&mut self, component_id: u64) {
         let Some(component) = self.components.get(&component_id) else { return };
         self.due.push(Reverse((i64::MIN, component_id, component.version)));
-        if self.config.live.is_some() && !self.dirty.contains(&component_id) {
-            self.dirty.push(component_id);
+        if self.config.live.is_some() {
+            self.dirty.insert(component_id);
         }
     }
 
@@ -996,6 +1028,7 @@ impl Linker {
                 self.due.push(Reverse((i64::MIN, component_id, component.version)));
             }
         }
+        self.requeue_unknown_origins();
     }
 
     // --- deciding ---
@@ -1006,7 +1039,12 @@ impl Linker {
         if let Some(completed) = component.completed {
             // Live: a complete interaction leaves memory once its grace for late evidence passed.
             let forget_at = completed.saturating_add(self.config.revision_grace);
-            if self.estate_time() >= forget_at {
+            let estate = self.estate_time();
+            if self.dirty.contains(&component_id) {
+                // Its news is not handed out yet: after the next flush.
+                let version = component.version;
+                self.due.push(Reverse((forget_at.max(estate.saturating_add(1)), component_id, version)));
+            } else if estate >= forget_at {
                 self.forget(component_id);
             } else {
                 let version = component.version;
@@ -1020,9 +1058,7 @@ impl Linker {
             Due::At(at) => self.due.push(Reverse((at, component_id, version))),
             Due::News => {}
             Due::Parked => {
-                if !self.parked.contains(&component_id) {
-                    self.parked.push(component_id);
-                }
+                self.parked.insert(component_id);
             }
         }
     }
@@ -1152,9 +1188,7 @@ impl Linker {
             self.forget(component_id);
             return;
         }
-        if !self.dirty.contains(&component_id) {
-            self.dirty.push(component_id);
-        }
+        self.dirty.insert(component_id);
         let forget_at = estate.saturating_add(self.config.revision_grace);
         self.due.push(Reverse((forget_at, component_id, version)));
     }
@@ -1165,7 +1199,7 @@ impl Linker {
         if self.dirty.is_empty() {
             return;
         }
-        let mut dirty = std::mem::take(&mut self.dirty);
+        let mut dirty: Vec<u64> = std::mem::take(&mut self.dirty).into_iter().collect();
         dirty.sort_by_cached_key(|id| self.component_start(*id));
         for component_id in dirty {
             let news = self.components.get(&component_id).is_some_and(|component| {
@@ -1217,6 +1251,9 @@ impl Linker {
             notes: &component.notes,
         };
         let mut built = interaction::build(&segments, &component.edges, &context);
+        built.reopenable = self.config.live.is_some()
+            && lifecycle == Lifecycle::Complete
+            && !self.open_ends(component).is_empty();
         let previous = component.emitted.clone();
         if let Some(previous) = &previous {
             built.first_under_id = previous.id != built.interaction_id;
@@ -1313,11 +1350,11 @@ impl Linker {
         self.archive(&component, component.completed.unwrap_or(i64::MIN));
         self.components.remove(&component_id);
         self.stats.forgotten += 1;
-        self.parked.retain(|id| *id != component_id);
-        self.dirty.retain(|id| *id != component_id);
+        self.parked.remove(&component_id);
+        self.dirty.remove(&component_id);
         for serial in component.segments {
             self.component_of.remove(&serial);
-            self.pending_iscc.retain(|pending| *pending != serial);
+            self.pending_iscc.remove(&serial);
             let Some(segment) = self.segments.remove(&serial) else { continue };
             if self.by_id.get(&segment.id) == Some(&serial) {
                 self.by_id.remove(&segment.id);

@@ -214,6 +214,38 @@ impl Segment {
         });
     }
 
+    /// Folds in what an earlier record of the same call knew (an archived interaction
+    /// brought back after the call showed more events): its links, ConnIDs, times, pointers,
+    /// history and its end's parties.
+    pub fn absorb(&mut self, earlier: Segment) {
+        debug_assert_eq!(self.id, earlier.id, "the same call");
+        for conn in &earlier.conn_ids {
+            self.add_conn(*conn);
+        }
+        for end in earlier.links {
+            match self.links.iter_mut().find(|known| known.id == end.id) {
+                Some(known) => known.first_seen = min_time(known.first_seen, end.first_seen),
+                None => self.links.push(end),
+            }
+        }
+        self.links.sort_by(|a, b| a.id.cmp(&b.id));
+        self.first_time = min_time(self.first_time, earlier.first_time);
+        self.last_time = self.last_time.max(earlier.last_time);
+        self.call_uuid = self.call_uuid.take().or(earlier.call_uuid);
+        self.ani = earlier.ani.or(self.ani.take());
+        self.dnis = earlier.dnis.or(self.dnis.take());
+        self.consult_of = earlier.consult_of.or(self.consult_of.take());
+        self.merged_into = self.merged_into.take().or(earlier.merged_into);
+        self.history = earlier.history.or(self.history.take());
+        self.live_calls += earlier.live_calls;
+        self.ended_clock = self.ended_clock.max(earlier.ended_clock);
+        self.opened_clock = self.opened_clock.min(earlier.opened_clock);
+        self.end = match (earlier.end, self.end.take()) {
+            (Some(first), Some(later)) => Some(merge_ends(first, later)),
+            (first, later) => first.or(later),
+        };
+    }
+
     /// Start time for ordering ties: first time, else the end of time.
     pub fn start_key(&self) -> i64 {
         self.first_time.map_or(i64::MAX, |time| time.0)

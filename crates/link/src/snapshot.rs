@@ -9,6 +9,7 @@
 //! envelope.
 
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use callstitch_engine::snapshot::{check, decode, encode, enum_label};
 use callstitch_engine::{CallHandle, Engine, EngineConfig, EngineState, SnapshotError};
@@ -43,11 +44,12 @@ pub struct LinkerState {
     by_link: Vec<(Text, Vec<u64>)>,
     by_uuid: Vec<(CallUuid, Vec<u64>)>,
     by_site_conn: Vec<((Text, ConnId), Vec<u64>)>,
-    pending_iscc: Vec<u64>,
+    pending_iscc: BTreeSet<u64>,
+    iscc_queue: BTreeMap<Text, BTreeSet<(i64, u64)>>,
     /// (estate time, component, version), sorted.
     due: Vec<(i64, u64, u64)>,
-    parked: Vec<u64>,
-    dirty: Vec<u64>,
+    parked: BTreeSet<u64>,
+    dirty: BTreeSet<u64>,
     archive: Archive,
     stats: LinkerStats,
 }
@@ -79,6 +81,7 @@ impl Linker {
             by_uuid: sorted(&self.by_uuid),
             by_site_conn: sorted(&self.by_site_conn),
             pending_iscc: self.pending_iscc.clone(),
+            iscc_queue: self.iscc_queue.clone(),
             due,
             parked: self.parked.clone(),
             dirty: self.dirty.clone(),
@@ -102,6 +105,7 @@ impl Linker {
         linker.by_uuid = state.by_uuid.into_iter().collect();
         linker.by_site_conn = state.by_site_conn.into_iter().collect();
         linker.pending_iscc = state.pending_iscc;
+        linker.iscc_queue = state.iscc_queue;
         linker.due = state.due.into_iter().map(Reverse).collect();
         linker.parked = state.parked;
         linker.dirty = state.dirty;

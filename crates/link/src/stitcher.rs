@@ -5,8 +5,9 @@
 //! After each event the linker learns the event's site's clock and hands out what is due.
 //! Reading input, the reader can say more: how far each site's input has come
 //! ([`Stitcher::raise_floor`]) and that a site's input ended ([`Stitcher::end_site`]). Live,
-//! the service passes the wall time of each arrival ([`Stitcher::push_at`]) and ticks when
-//! nothing comes ([`Stitcher::tick`]).
+//! the service passes the wall time of each arrival ([`Stitcher::push_at`]), ticks when
+//! nothing comes ([`Stitcher::tick`]), and takes what changed once per batch
+//! ([`Stitcher::flush`]), so an interaction touched by many events of a batch is built once.
 
 use callstitch_engine::config::SECOND;
 use callstitch_engine::{
@@ -114,6 +115,12 @@ impl Stitcher {
             linker.site_clock(&site, clock);
         }
         linker.advance(out);
+    }
+
+    /// Live: hands out every interaction that changed since the last flush, each once, as it
+    /// stands. Call it once per batch of events (the service: before each commit).
+    pub fn flush(&mut self, out: &mut impl FnMut(Interaction)) {
+        self.linker.flush(out);
     }
 
     /// Reading input: no event of `site` will come before `time` (the head of its input).

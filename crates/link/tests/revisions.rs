@@ -34,8 +34,10 @@ fn a_join_of_two_handed_out_interactions_replaces_both() {
     for event in &events("Tserver2.log") {
         stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
     }
+    stitcher.flush(&mut |interaction| out.push(interaction));
     // Ten quiet seconds: the calls' idle timeout and the links' wait pass on the estate's time.
     stitcher.tick(wall + 10 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+    stitcher.flush(&mut |interaction| out.push(interaction));
     let mut first: Vec<String> = out.iter().map(|interaction| interaction.interaction_id.clone()).collect();
     first.sort();
     first.dedup();
@@ -46,6 +48,7 @@ fn a_join_of_two_handed_out_interactions_replaces_both() {
         stitcher
             .push_at(event, Some(wall + 11 * SECOND), &mut |_| {}, &mut |interaction| out.push(interaction));
     }
+    stitcher.flush(&mut |interaction| out.push(interaction));
     stitcher.finish(&mut |_| {}, &mut |interaction| out.push(interaction));
     let joined = out.last().unwrap();
     assert_eq!(joined.segments.len(), 3, "{joined:#?}");

@@ -288,6 +288,7 @@ fn live_a_forgotten_interaction_comes_back_when_the_other_end_of_its_link_arrive
     // then forgotten after its revision grace (kept as bytes for its unpaired link).
     for minute in 1..=30 {
         stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+        stitcher.flush(&mut |interaction| out.push(interaction));
     }
     let last = out.last().expect("handed out");
     assert_eq!((last.state, last.linking), (Lifecycle::Complete, Linking::TimedOut));
@@ -302,6 +303,7 @@ fn live_a_forgotten_interaction_comes_back_when_the_other_end_of_its_link_arrive
     }
     for minute in 1..=5 {
         stitcher.tick(wall + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+        stitcher.flush(&mut |interaction| out.push(interaction));
     }
     let last = out.last().expect("handed out");
     assert_eq!(segments(last), common::pairs(&[("A", "A-1"), ("B", "B-1")]));

@@ -121,6 +121,12 @@ impl Pipeline {
         staged!(self, sink, |stitcher, on_call, out| stitcher.tick(wall, &mut on_call, &mut out));
     }
 
+    /// Live: hands out every interaction that changed since the last flush, each once, with
+    /// its recording. Call it once per batch.
+    pub fn flush(&mut self, sink: &mut impl Sink) {
+        staged!(self, sink, |stitcher, _on_call, out| stitcher.flush(&mut out));
+    }
+
     /// Reading input: no event of `site` comes before `time`.
     pub fn raise_floor(&mut self, site: &str, time: Timestamp, sink: &mut impl Sink) {
         staged!(self, sink, |stitcher, _on_call, out| stitcher.raise_floor(site, time, &mut out));

@@ -68,12 +68,17 @@ fn live_every_interaction_ends_complete_and_equal_to_the_batch_result() {
     let mut live = Pipeline::new(&live_config, directory(), None);
     let mut found = Collected::default();
     let mut wall = 0;
-    for event in &events {
+    for (index, event) in events.iter().enumerate() {
         wall = event.time().map_or(wall, |time| time.0);
         live.push_at(event, Some(wall), &mut found);
+        // The service flushes once per batch it commits.
+        if index % 37 == 36 {
+            live.flush(&mut found);
+        }
     }
     for step in 1..=60 {
         live.tick(wall + step * 60 * SECOND, &mut found);
+        live.flush(&mut found);
     }
     let last = last_revisions(&found.interactions);
     let open: Vec<(&String, Lifecycle)> =

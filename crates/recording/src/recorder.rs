@@ -384,7 +384,8 @@ impl Recorder {
             .unwrap_or_default();
         let mut findings = Vec::new();
         let (inferred, trigger_segs) = infer(&segs, signals, interaction, &mut findings);
-        let keep_until = interaction_end(interaction).saturating_add(self.config.retention.after_interaction);
+        let keep_until =
+            interaction_end(interaction).saturating_add(self.config.retention.keep_after(interaction));
         let mut files = if self.has_feed {
             let found = self.match_feed(&segs, interaction, &mut findings);
             for position in found.iter().map(|(position, _)| *position) {

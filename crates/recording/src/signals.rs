@@ -60,17 +60,37 @@ pub struct Retention {
     pub after_interaction: i64,
     /// Signals of a call no interaction was handed out with go this long after their last.
     pub max_age: i64,
+    /// Signals of an interaction the linker keeps for late evidence (it may come back: an
+    /// unpaired link, a hand-off, a lost end) stay this long after its end.
+    #[serde(default = "default_after_reopenable")]
+    pub after_reopenable: i64,
     /// Pruning runs when event time has moved on this much since the last time.
     pub every: i64,
 }
 
+/// Snapshots written before the field existed: two days.
+fn default_after_reopenable() -> i64 {
+    2 * 24 * 3_600 * SECOND
+}
+
 impl Retention {
+    /// How long after its end what an interaction used is kept: longer for one the linker
+    /// keeps for late evidence.
+    pub fn keep_after(&self, interaction: &Interaction) -> i64 {
+        if interaction.reopenable {
+            self.after_reopenable.max(self.after_interaction)
+        } else {
+            self.after_interaction
+        }
+    }
+
     /// Longer than the longest a linker with `config` waits before it hands out an
     /// interaction complete (linger or link timeout), plus its revision grace, plus a minute.
     pub fn for_linker(config: &LinkerConfig) -> Retention {
         let wait = config.linger.max(config.link_timeout);
         Retention {
             after_interaction: wait.saturating_add(config.revision_grace).saturating_add(60 * SECOND),
+            after_reopenable: config.archive_horizon.saturating_add(60 * SECOND),
             max_age: 24 * 3_600 * SECOND,
             every: 60 * SECOND,
         }
@@ -158,7 +178,7 @@ impl Signals {
             return;
         }
         let end = interaction.end.map_or(self.now, |end| end.0);
-        let until = end.saturating_add(self.retention.after_interaction);
+        let until = end.saturating_add(self.retention.keep_after(interaction));
         for segment in &interaction.segments {
             let key = segment.call_uuid.as_deref().unwrap_or(&segment.key);
             let keys = std::iter::once(key.to_string())

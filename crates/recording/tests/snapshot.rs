@@ -63,7 +63,12 @@ fn retention() -> Retention {
 
 /// Nothing ever goes.
 fn forever() -> Retention {
-    Retention { after_interaction: i64::MAX / 4, max_age: i64::MAX / 4, every: 60 * SECOND }
+    Retention {
+        after_interaction: i64::MAX / 4,
+        max_age: i64::MAX / 4,
+        after_reopenable: i64::MAX / 4,
+        every: 60 * SECOND,
+    }
 }
 
 /// The three parts the service keeps, and what they handed out so far.

@@ -75,6 +75,9 @@ pub struct IngestConfig {
     /// The longest an event read from a busy source waits for its transaction, in
     /// milliseconds (a drained source is committed at once).
     pub commit_ms: u64,
+    /// Live interactions that changed are written at most this often, in milliseconds, each
+    /// once as it stands (an interaction touched by many events in that time is written once).
+    pub interactions_ms: u64,
     /// The largest request body accepted by POST /v1/events and /v1/media.
     pub max_body_bytes: usize,
 }
@@ -87,6 +90,7 @@ impl Default for IngestConfig {
             settle_ms: 10,
             snapshot_every_s: 10,
             commit_ms: 20,
+            interactions_ms: 250,
             max_body_bytes: 16 << 20,
         }
     }

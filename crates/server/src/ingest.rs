@@ -119,6 +119,9 @@ pub struct IngestSettings {
     /// The longest an event waits in the pending batch before it is committed (group
     /// commit: one transaction per this interval at high rates, at once when quiet).
     pub commit_every: Duration,
+    /// Live interactions that changed are written at most this often (each once, as it
+    /// stands then).
+    pub interactions_every: Duration,
     /// A live service (wall-clock arrivals, idle ticks); false for a one-shot import.
     pub live: bool,
 }
@@ -152,6 +155,8 @@ pub struct IngestLoop<S: Store + Clone> {
     pending_replies: Vec<(oneshot::Sender<Result<Accepted, String>>, Accepted)>,
     /// When the first event of the pending batch was taken.
     pending_since: Option<Instant>,
+    /// When changed interactions were last handed out for writing.
+    last_flush: Instant,
     /// The commit running while the next batch is built.
     in_flight: Option<InFlight>,
 }
@@ -230,6 +235,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             event_counters: std::collections::HashMap::new(),
             pending_replies: Vec::new(),
             pending_since: None,
+            last_flush: Instant::now(),
             in_flight: None,
         };
         ingest.replay(replay_from)?;
@@ -253,6 +259,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                 // The same arrival time as the first time round: the same decisions.
                 self.pipeline.push_at(&parsed, event.arrived_us, &mut settled);
             }
+            self.pipeline.flush(&mut settled);
             replayed += stored.len() as u64;
             let batch =
                 Batch { calls: settled.calls, interactions: settled.interactions, ..Batch::default() };
@@ -427,8 +434,18 @@ impl<S: Store + Clone> IngestLoop<S> {
     /// waited for first (its requests answered, its interactions published), so commits
     /// keep their order and at most one is in flight.
     fn commit_pending(&mut self, force_snapshot: bool) -> Result<(), IngestError> {
+        // Each interaction that changed since the last write, built once as it stands now
+        // (at most every `interactions_every`, and at every snapshot, which must not name
+        // news that was never written).
+        let mut settled = std::mem::take(&mut self.pending_settled);
+        if force_snapshot
+            || self.snapshot_due()
+            || self.last_flush.elapsed() >= self.settings.interactions_every
+        {
+            self.pipeline.flush(&mut settled);
+            self.last_flush = Instant::now();
+        }
         let mut batch = std::mem::take(&mut self.pending);
-        let settled = std::mem::take(&mut self.pending_settled);
         let replies = std::mem::take(&mut self.pending_replies);
         let read_at = self.pending_since.take().unwrap_or_else(Instant::now);
         self.taken.events += batch.events.len() as u64;
@@ -492,6 +509,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.last_tick = Instant::now();
         let mut settled = Settled::default();
         self.pipeline.tick(wall, &mut settled);
+        self.pipeline.flush(&mut settled);
         if settled.is_empty() {
             return Ok(());
         }

@@ -143,6 +143,7 @@ fn spawn_ingest(
         idle_tick: Duration::from_millis(config.idle_tick_ms.max(1)),
         live: true,
         commit_every: Duration::from_millis(config.ingest.commit_ms.max(1)),
+        interactions_every: Duration::from_millis(config.ingest.interactions_ms),
     };
     std::thread::spawn(move || {
         let result =

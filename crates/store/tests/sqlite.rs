@@ -178,6 +178,10 @@ async fn pages_cover_every_interaction_once_newest_first() {
         // Some share a start time: the id breaks the tie.
         record.start_us = 1_000_000 * (index / 3);
         record.summary["interaction_id"] = serde_json::json!(record.id);
+        // Calls of their own (a call belongs to one interaction).
+        for segment in &mut record.segments {
+            segment.key = format!("{}-{index}", segment.key);
+        }
         batch.interactions.push(record);
     }
     store.commit(batch).await.expect("commit");
@@ -223,6 +227,25 @@ async fn a_replaced_id_answers_with_the_interaction_that_replaced_it() {
     assert_eq!(stored.asked_as.as_deref(), Some(old_id.as_str()));
     let all = store.interactions(query()).await.expect("list");
     assert_eq!(ids(&all), vec!["beef".to_string()], "the replaced row is gone");
+}
+
+/// Regression: a replay after a crash can write an interaction under its final id without the
+/// ids a first run wrote it under (they were written after the snapshot it restored); the row
+/// written under an earlier id stayed as a second interaction holding the same calls. A call
+/// belongs to one interaction: the new row replaces any other that holds one of its calls.
+#[tokio::test]
+async fn an_interaction_holding_a_call_of_another_stored_one_replaces_it_without_being_told() {
+    let (_dir, store, records) = seeded().await;
+    let mut rewritten = records[0].clone();
+    let earlier = rewritten.id.clone();
+    rewritten.id = "cafe".to_string();
+    rewritten.summary["interaction_id"] = serde_json::json!("cafe");
+    assert!(rewritten.replaces.is_empty());
+    store.commit(Batch { interactions: vec![rewritten], ..Batch::default() }).await.expect("commit");
+    let all = store.interactions(query()).await.expect("list");
+    assert_eq!(ids(&all), vec!["cafe".to_string()], "one interaction holds the calls");
+    let stored = store.interaction(&earlier).await.expect("read").expect("the earlier id answers");
+    assert_eq!((stored.id.as_str(), stored.asked_as.as_deref()), ("cafe", Some(earlier.as_str())));
 }
 
 #[tokio::test]

@@ -78,6 +78,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         idle_tick: std::time::Duration::from_millis(config.idle_tick_ms),
         live: false,
         commit_every: std::time::Duration::from_millis(config.ingest.commit_ms.max(1)),
+        interactions_every: std::time::Duration::from_millis(config.ingest.interactions_ms),
     };
     let started = Instant::now();
     let (_ingress, requests) = queue(1);

@@ -118,9 +118,34 @@ fn delete_interaction(transaction: &Transaction<'_>, id: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// Interactions stored under another id that hold one of `record`'s calls: a call belongs to
+/// one interaction, so `record` replaces them. (A replay after a crash can hand an interaction
+/// out under its final id without the ids a first run wrote it under before.)
+fn holding_its_calls(
+    transaction: &Transaction<'_>,
+    record: &InteractionRecord,
+) -> Result<Vec<String>, StoreError> {
+    let mut statement = transaction.prepare_cached(
+        "SELECT DISTINCT interaction_id FROM segments WHERE site = ?1 AND key = ?2 AND interaction_id <> ?3",
+    )?;
+    let mut holders = Vec::new();
+    for segment in &record.segments {
+        let rows = statement
+            .query_map(params![segment.site, segment.key, record.id], |row| row.get::<_, String>(0))?;
+        for id in rows {
+            let id = id?;
+            if !holders.contains(&id) {
+                holders.push(id);
+            }
+        }
+    }
+    Ok(holders)
+}
+
 fn upsert_interaction(transaction: &Transaction<'_>, record: &InteractionRecord) -> Result<(), StoreError> {
     delete_interaction(transaction, &record.id)?;
-    for old in &record.replaces {
+    let holders = holding_its_calls(transaction, record)?;
+    for old in record.replaces.iter().chain(&holders) {
         if *old == record.id {
             continue;
         }
