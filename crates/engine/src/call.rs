@@ -11,10 +11,11 @@ use callstitch_tlib::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::config::DnPlan;
 use crate::deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 use crate::event_ref::EventRef;
 use crate::news::{Told, TransferHistory};
-use crate::party::{seen, Party, PartyKind};
+use crate::party::{kind_of, kind_of_unseen, seen, KindContext, Party, PartyKind};
 use crate::state::{Exit, PartyState};
 use crate::transition::{self, starts_party};
 
@@ -114,10 +115,18 @@ pub(crate) struct Call {
     pub moves_in: Vec<MoveIn>,
     /// A transfer touched the call (repeated EventEstablished is then expected).
     pub transfer_seen: bool,
+    /// A conference touched the call: a party added (EventPartyAdded, CallState Conferenced,
+    /// ThirdPartyDNRole ConferencedBy / AddedBy).
+    #[serde(default)]
+    pub conferenced: bool,
     /// The first DN that dialled.
     pub originator: Option<Text>,
     /// OtherDNs named by the call's events that never became parties (unmonitored ends).
     pub other_dns: Vec<Text>,
+    /// The kind of each of `other_dns` when something says it (party::kind_of_unseen);
+    /// settled when the call finishes.
+    #[serde(skip)]
+    pub other_kinds: Vec<Option<PartyKind>>,
     /// A start event (dialing, ringing, queued, route request, call created) was seen.
     pub started: bool,
     pub uncertain: bool,
@@ -136,6 +145,10 @@ pub(crate) struct Call {
 }
 
 const MAX_OTHER_DNS: usize = 8;
+
+/// Events further apart than this are not one step (call-models.md §18.1): a party still on
+/// the call this long after another left was talking on without it.
+const STEP: i64 = 1_000_000;
 
 impl Call {
     pub(crate) fn new(site: Text, serial: u64, uuid: Option<CallUuid>, conn: Option<ConnId>) -> Call {
@@ -168,8 +181,10 @@ impl Call {
             sip_end: None,
             moves_in: Vec::new(),
             transfer_seen: false,
+            conferenced: false,
             originator: None,
             other_dns: Vec::new(),
+            other_kinds: Vec::new(),
             started: false,
             uncertain: false,
             last_activity: i64::MIN,
@@ -307,6 +322,7 @@ impl Call {
         if starts_party(&event.message) {
             self.started = true;
         }
+        self.parties[index].seen |= seen::DN_EVENT;
         self.record(index, event);
         self.apply_step(index, event, at, order, fresh);
         self.after_dn_event(index, event, at);
@@ -381,6 +397,9 @@ impl Call {
         let step = transition::step(event, from, self.transfer_seen);
         self.check_step(index, event, from, step.misfit, fresh);
         self.mark_seen(index, event, from);
+        if step.exit == Some(Exit::Released) && self.conversation_goes_on(index) {
+            self.parties[index].evidence.left_conference = true;
+        }
         let party = &mut self.parties[index];
         match step.exit {
             Some(exit) => {
@@ -568,6 +587,9 @@ impl Call {
     /// What a DN event means beyond its own party: who originated, transfers, conference
     /// membership changes, queue delivery.
     fn after_dn_event(&mut self, index: usize, event: &Event, at: Option<i64>) {
+        self.conferenced |= event.message == Message::EventPartyAdded
+            || matches!(event.call_state, Some(CallState::Conferenced))
+            || matches!(event.third_party_dn_role, Some(DnRole::ConferencedBy | DnRole::AddedBy));
         match event.message {
             Message::EventDialing if self.originator.is_none() => {
                 self.originator = Some(self.parties[index].dn.clone());
@@ -606,12 +628,17 @@ impl Call {
             return;
         };
         let deleted_by = event.third_party_dn.clone().filter(|dn| !dn.is_empty());
-        let removed = deleted_by.as_ref().is_some_and(|by| *by != deleted);
         let party = &mut self.parties[index];
+        // Removed by another member: DeletedBy names it, or its RequestDeleteFromConference did.
+        let requested = party.evidence.request.as_ref().is_some_and(|request| request.0 != deleted);
+        let removed = requested || deleted_by.as_ref().is_some_and(|by| *by != deleted);
         if let Some(by) = &deleted_by {
             party.evidence.deleted_by.get_or_insert_with(|| Box::new((by.clone(), EventRef::of(event))));
         }
         party.seen |= seen::PARTY_DELETED;
+        // The member who got this event stays on the call: the deleted party left a
+        // conversation that goes on (§15).
+        party.evidence.left_conference = true;
         if party.is_live() {
             party.close(if removed { Exit::RemovedFromConference } else { Exit::Released }, at, false);
             return;
@@ -729,9 +756,13 @@ impl Call {
             return;
         }
         let party = &mut self.parties[index];
-        if state == PartyState::Connected {
-            party.seen |= seen::CONNECTED_CALL_BASED;
-        }
+        party.seen |= match state {
+            PartyState::Connected => seen::CONNECTED_CALL_BASED,
+            PartyState::Queued => seen::QUEUED_CALL_BASED,
+            PartyState::Routing => seen::ROUTING_CALL_BASED,
+            PartyState::Alerting => seen::ALERTING_CALL_BASED,
+            _ => 0,
+        };
         party.seen |= match (party.state, state) {
             (PartyState::Connected, PartyState::Held) => seen::HELD,
             (PartyState::Held, PartyState::Connected) => seen::RETRIEVED,
@@ -773,7 +804,11 @@ impl Call {
         if party.exit.is_some() {
             return;
         }
-        party.close(transition::release_exit(event.call_state.as_ref()), at, false);
+        let exit = transition::release_exit(event.call_state.as_ref());
+        let leaves = exit == Exit::Released && self.conversation_goes_on(index);
+        let party = &mut self.parties[index];
+        party.evidence.left_conference |= leaves;
+        party.close(exit, at, false);
         party.evidence.close_order = order;
         if party.evidence.close_event.is_none() {
             party.evidence.close_event = Some(EventRef::of(event));
@@ -829,20 +864,73 @@ impl Call {
         }
     }
 
-    /// The kind of each party, from what happened to it.
-    pub(crate) fn settle_kinds(&mut self) {
-        let inbound = matches!(self.call_type, Some(CallType::Inbound));
-        for party in &mut self.parties {
-            party.kind = if party.has(seen::ROUTE_REQUEST) {
-                PartyKind::RoutingPoint
-            } else if party.has(seen::QUEUED) && !party.has(seen::RINGING) {
-                PartyKind::Queue
-            } else if inbound && party.role == Some(DnRole::Origination) {
-                PartyKind::External
-            } else {
-                PartyKind::Agent
-            };
+    /// At `index`'s release, at least two other parties are talking or holding on the call:
+    /// the conversation goes on without it, so it left a conference, it did not end the call.
+    fn conversation_goes_on(&self, index: usize) -> bool {
+        let talking = self
+            .parties
+            .iter()
+            .enumerate()
+            .filter(|(other, party)| {
+                *other != index && matches!(party.state, PartyState::Connected | PartyState::Held)
+            })
+            .count();
+        talking >= 2
+    }
+
+    /// After the call: a party that released while the call was a conference, and after whose
+    /// release another member, connected before it, stayed on the call for more than a step,
+    /// left a conference that went on without it (release.md §2). This covers what the
+    /// events at the release cannot show: a switch that sends the remaining members no
+    /// EventPartyDeleted, and members the logs never report (an unmonitored customer).
+    pub(crate) fn mark_conference_leavers(&mut self) {
+        let conference =
+            self.conferenced || self.moves_in.iter().any(|moved| moved.how == MergeHow::Conference);
+        if !conference {
+            return;
         }
+        let went_on: Vec<bool> = self
+            .parties
+            .iter()
+            .map(|leaver| {
+                let Some(left) = leaver.last_time.filter(|_| leaver.exit == Some(Exit::Released)) else {
+                    return false;
+                };
+                self.parties.iter().any(|member| {
+                    !member.kind.is_system()
+                        && member.connected_time.is_some_and(|joined| joined <= left)
+                        && member.last_time.is_some_and(|last| last.0 > left.0.saturating_add(STEP))
+                })
+            })
+            .collect();
+        for (party, went_on) in self.parties.iter_mut().zip(went_on) {
+            party.evidence.left_conference |= went_on;
+        }
+    }
+
+    /// The kind of each party, from what the events say about it (party::kind_of).
+    pub(crate) fn settle_kinds(&mut self, plan: &DnPlan) {
+        let monitored: Vec<Text> = self
+            .parties
+            .iter()
+            .filter(|party| party.has(seen::DN_EVENT))
+            .map(|party| party.dn.clone())
+            .collect();
+        let monitored: Vec<&str> = monitored.iter().map(Text::as_str).collect();
+        let context = KindContext {
+            call_type: self.call_type.as_ref(),
+            ani: self.ani.as_deref(),
+            dnis: self.dnis.as_deref(),
+            originator: self.originator.as_deref(),
+            monitored: &monitored,
+            plan,
+        };
+        let kinds: Vec<_> = self.parties.iter().map(|party| kind_of(party, &context)).collect();
+        let other_kinds = self.other_dns.iter().map(|dn| kind_of_unseen(dn, &context)).collect();
+        for (party, kind) in self.parties.iter_mut().zip(kinds) {
+            party.kind = kind;
+        }
+        self.other_kinds = other_kinds;
     }
 }
 

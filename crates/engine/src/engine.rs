@@ -549,7 +549,7 @@ impl Engine {
         self.free.push(slot);
         self.live -= 1;
         let now = site.now();
-        let finished = finished::finish(call, reason, now);
+        let finished = finished::finish(call, reason, now, &self.config.dn_plan);
         self.stats.calls_finished += 1;
         if !finished.complete {
             self.stats.calls_incomplete += 1;

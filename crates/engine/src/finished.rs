@@ -5,6 +5,7 @@ use callstitch_tlib::{CallType, CallUuid, ConnId, EventProvenance, IsLink, SipEn
 use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, CallPointer};
+use crate::config::DnPlan;
 use crate::deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 use crate::event_ref::EventRef;
 use crate::model::{self, CallModel, Feature, Outcome};
@@ -148,10 +149,11 @@ impl FinishedCall {
 }
 
 /// Builds the finished call: closes what is still open, classifies, judges the release.
-pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64) -> FinishedCall {
+pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64, plan: &DnPlan) -> FinishedCall {
     let reason = settle_reason(&call, reason);
     close_remaining(&mut call, reason, now);
-    call.settle_kinds();
+    call.settle_kinds(plan);
+    call.mark_conference_leavers();
     check_consultation(&mut call);
     for party in &mut call.parties {
         sort_by_seq(&mut party.history);

@@ -48,7 +48,7 @@ mod transition;
 
 pub use call::{via, CallPointer, MergeHow};
 pub use clock::{ClockConfig, SiteClock};
-pub use config::EngineConfig;
+pub use config::{DnPlan, EngineConfig};
 pub use deviation::{Deviation, DeviationKind, Inference, InferenceKind};
 pub use engine::{Engine, EngineStats};
 pub use event_ref::EventRef;
@@ -56,7 +56,10 @@ pub use finished::{EndReason, FinishedCall};
 pub use model::{CallModel, Feature, Outcome};
 pub use news::{CallHandle, CallSink, Evidence, OnFinished, OpenedCall, TransferHistory};
 pub use party::{Party, PartyKind};
-pub use release::{CallVerdict, Confidence, Ender, EnderKind, PartyVerdict, Provenance, ReleasedBy};
+pub use release::{
+    CallCandidate, CallVerdict, Confidence, Ender, EnderKind, PartyCandidate, PartyVerdict, Provenance,
+    ReleasedBy,
+};
 pub use report::{CallReport, Summary};
 pub use snapshot::{EngineState, SnapshotError};
 pub use state::{Exit, PartyState, StateTimes};

@@ -314,7 +314,7 @@ pub(crate) fn features(call: &Call) -> Vec<Feature> {
     if any(call, seen::PARTY_ADDED) && call.moves_in.is_empty() {
         features.push(Feature::SingleStepConference);
     }
-    if any(call, seen::PARTY_DELETED) {
+    if any(call, seen::PARTY_DELETED) || call.parties.iter().any(Party::left_conference) {
         features.push(Feature::ReleaseFromConference);
     }
     match call.merged_how {
@@ -334,8 +334,11 @@ pub(crate) fn is_consultation(call: &Call) -> bool {
     matches!(call.call_type, Some(CallType::Consult)) || call.consult_of.is_some()
 }
 
+/// Someone talked: a party was connected (or held) at some point, whatever said so (its
+/// EventEstablished, a call-based PartyState, a move, or a stream that began mid-call with
+/// the party already connected: EventHeld, EventRetrieved), or was moved onto the call.
 fn answered(call: &Call) -> bool {
-    any(call, seen::ESTABLISHED | seen::CONNECTED_CALL_BASED | seen::MOVED_IN)
+    any(call, seen::ESTABLISHED | seen::CONNECTED | seen::CONNECTED_CALL_BASED | seen::MOVED_IN)
 }
 
 /// The outcome of a finished call (`complete`: its end was seen).

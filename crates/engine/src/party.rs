@@ -4,9 +4,10 @@
 //! A DN that leaves a call and comes back later (a transfer back, a second ringing after a
 //! diversion) is a new party instance, as ICON does it (tlib-events.md §4.5).
 
-use callstitch_tlib::{CallState, DnRole, ReleasingParty, SipEnd, Text, Timestamp};
+use callstitch_tlib::{CallState, CallType, DnRole, ReleasingParty, SipEnd, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::config::DnPlan;
 use crate::event_ref::EventRef;
 use crate::release::PartyVerdict;
 use crate::state::{Exit, PartyState, StateTimes};
@@ -39,9 +40,19 @@ pub(crate) mod seen {
     /// Rang while the call was being delivered to it from a queue / routing point.
     pub const RELEASED_WHILE_ALERTING: u32 = 1 << 19;
     pub const RELEASED_WHILE_DIALING: u32 = 1 << 20;
+    /// A DN-based event had it as ThisDN: the server reports this DN, so it is monitored.
+    pub const DN_EVENT: u32 = 1 << 21;
+    /// It was connected (talking or held) at some point, by whatever event said so.
+    pub const CONNECTED: u32 = 1 << 22;
+    /// Call-based PartyState Queued, Routing or Alerting (kind evidence for monitoring-only
+    /// views; the model recognition reads only the DN-based bits above).
+    pub const QUEUED_CALL_BASED: u32 = 1 << 23;
+    pub const ROUTING_CALL_BASED: u32 = 1 << 24;
+    pub const ALERTING_CALL_BASED: u32 = 1 << 25;
 }
 
-/// What kind of endpoint a party is.
+/// What kind of endpoint a party is. Decided when the call finishes by [`kind_of`], from what
+/// the events say about the party, never from which kind of event introduced it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PartyKind {
@@ -91,6 +102,10 @@ pub(crate) struct ReleaseEvidence {
     pub request: Option<Box<(Text, EventRef)>>,
     /// Arrival order of the closing event in the engine (orders closers without seq).
     pub close_order: u64,
+    /// It left a conversation that went on without it (a conference member who hung up or
+    /// was removed): its release never ends the call (release.md §2).
+    #[serde(default)]
+    pub left_conference: bool,
     /// What the SIP layer says ended this party's part (on its EventCallPartyDeleted).
     #[serde(default)]
     pub sip_end: Option<Box<(SipEnd, EventRef)>>,
@@ -123,6 +138,11 @@ pub struct Party {
     pub first_time: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_time: Option<Timestamp>,
+    /// When it was first connected (talking or held), by any event: EventEstablished,
+    /// EventRetrieved, a call-based PartyState Connected, a move onto the call, or the first
+    /// event of a party that joined the stream mid-call already connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connected_time: Option<Timestamp>,
     /// The ConnID it came from when it was moved onto this call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<callstitch_tlib::ConnId>,
@@ -167,6 +187,7 @@ impl Party {
             times: StateTimes::default(),
             first_time: None,
             last_time: None,
+            connected_time: None,
             moved_from: None,
             moved_to: None,
             history: Vec::with_capacity(4),
@@ -196,7 +217,18 @@ impl Party {
         if to != self.state || self.since.is_none() {
             self.since = at.or(self.since);
         }
+        if to != self.state && matches!(to, PartyState::Connected | PartyState::Held) {
+            self.seen |= seen::CONNECTED;
+            if self.connected_time.is_none() {
+                self.connected_time = at.and_then(Timestamp::checked);
+            }
+        }
         self.state = to;
+    }
+
+    /// True when it left a conversation that went on without it.
+    pub fn left_conference(&self) -> bool {
+        self.evidence.left_conference
     }
 
     /// Closes the party with `exit` at `at`.
@@ -204,5 +236,188 @@ impl Party {
         self.set_state(PartyState::Null, at);
         self.exit = Some(exit);
         self.exit_inferred = inferred;
+    }
+}
+
+/// What the call says about its parties, for [`kind_of`].
+pub(crate) struct KindContext<'a> {
+    pub call_type: Option<&'a CallType>,
+    /// AttributeANI / AttributeDNIS of the call.
+    pub ani: Option<&'a str>,
+    pub dnis: Option<&'a str>,
+    /// The first DN that dialled.
+    pub originator: Option<&'a str>,
+    /// DNs that had DN-based events on this call: the server reports them, so they are
+    /// monitored. Empty when the call was seen through call monitoring only.
+    pub monitored: &'a [&'a str],
+    pub plan: &'a DnPlan,
+}
+
+/// The kind of a party, first rule that applies (docs/engine.md, "Party kinds"):
+///
+/// 1. it waited at a routing point (EventRouteRequest, or PartyState Routing): routing point;
+/// 2. it queued and never rang or talked (EventQueued, or PartyState Queued): queue;
+/// 3. the deployment's numbering plan names its DN: agent or external, as it says;
+/// 4. it had DN-based events (the server monitors the DN): agent, except the originator of
+///    an inbound call (the caller or its trunk), who is external;
+/// 5. it was seen only through call monitoring: external when the call had DN-based events
+///    for other DNs (an unmonitored party), when it is the caller (ANI, or the originator) of
+///    an inbound call or the called number (DNIS) of an outbound one, or when its DN is an
+///    outside number (`+` and a digit); otherwise agent (an internal DN of a call seen through
+///    monitoring only).
+pub(crate) fn kind_of(party: &Party, context: &KindContext<'_>) -> PartyKind {
+    if party.has(seen::ROUTE_REQUEST | seen::ROUTING_CALL_BASED) {
+        return PartyKind::RoutingPoint;
+    }
+    let queued = party.has(seen::QUEUED | seen::QUEUED_CALL_BASED);
+    if queued && !party.has(seen::RINGING | seen::ALERTING_CALL_BASED | seen::CONNECTED) {
+        return PartyKind::Queue;
+    }
+    if let Some(external) = context.plan.is_external(&party.dn) {
+        return if external { PartyKind::External } else { PartyKind::Agent };
+    }
+    let inbound = matches!(context.call_type, Some(CallType::Inbound));
+    let originator = party.role == Some(DnRole::Origination) || context.originator == Some(party.dn.as_str());
+    if context.monitored.contains(&party.dn.as_str()) {
+        let caller = inbound && party.role == Some(DnRole::Origination);
+        return if caller { PartyKind::External } else { PartyKind::Agent };
+    }
+    let outbound = matches!(context.call_type, Some(CallType::Outbound));
+    let unmonitored = !context.monitored.is_empty();
+    let caller = inbound && (originator || context.ani == Some(party.dn.as_str()));
+    let called = outbound && context.dnis == Some(party.dn.as_str());
+    if unmonitored || caller || called || is_outside_number(&party.dn) {
+        return PartyKind::External;
+    }
+    PartyKind::Agent
+}
+
+/// The kind of a DN the call's events name only as OtherDN (no party of the call): the
+/// customer when the numbering plan says it is outside, when it is the ANI of an inbound call
+/// or the DNIS of an outbound one, or an outside number; an agent when the plan says it is
+/// internal; otherwise `None`: an unmonitored DN that may as well be an agent at another site.
+pub(crate) fn kind_of_unseen(dn: &str, context: &KindContext<'_>) -> Option<PartyKind> {
+    if let Some(external) = context.plan.is_external(dn) {
+        return Some(if external { PartyKind::External } else { PartyKind::Agent });
+    }
+    let inbound = matches!(context.call_type, Some(CallType::Inbound));
+    let outbound = matches!(context.call_type, Some(CallType::Outbound));
+    let caller = inbound && context.ani == Some(dn);
+    let called = outbound && context.dnis == Some(dn);
+    (caller || called || is_outside_number(dn)).then_some(PartyKind::External)
+}
+
+/// An E.164-style number: `+` and a digit. Agents' DNs and routing points are not written so.
+fn is_outside_number(dn: &str) -> bool {
+    let mut chars = dn.chars();
+    chars.next() == Some('+') && chars.next().is_some_and(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn party(dn: &str, bits: u32, role: Option<DnRole>) -> Party {
+        let mut party = Party::new(Text::from(dn));
+        party.seen = bits;
+        party.role = role;
+        party
+    }
+
+    fn context<'a>(
+        call_type: Option<&'a CallType>,
+        monitored: &'a [&'a str],
+        plan: &'a DnPlan,
+    ) -> KindContext<'a> {
+        KindContext {
+            call_type,
+            ani: Some("+15551230000"),
+            dnis: Some("8000"),
+            originator: None,
+            monitored,
+            plan,
+        }
+    }
+
+    #[test]
+    fn what_a_party_did_makes_it_a_routing_point_or_a_queue() {
+        let plan = DnPlan::default();
+        let context = context(Some(&CallType::Inbound), &["9000", "8000"], &plan);
+        assert_eq!(kind_of(&party("9000", seen::ROUTE_REQUEST, None), &context), PartyKind::RoutingPoint);
+        assert_eq!(
+            kind_of(&party("9001", seen::ROUTING_CALL_BASED, None), &context),
+            PartyKind::RoutingPoint
+        );
+        assert_eq!(kind_of(&party("8000", seen::QUEUED | seen::DN_EVENT, None), &context), PartyKind::Queue);
+        assert_eq!(kind_of(&party("8001", seen::QUEUED_CALL_BASED, None), &context), PartyKind::Queue);
+        let parked = party("8000", seen::QUEUED | seen::RINGING, None);
+        assert_eq!(kind_of(&parked, &context), PartyKind::Agent, "a park DN that rang is a phone");
+        let picked_up = party("8000", seen::QUEUED_CALL_BASED | seen::CONNECTED, None);
+        assert_eq!(kind_of(&picked_up, &context), PartyKind::Agent, "a queue never talks");
+    }
+
+    #[test]
+    fn a_monitored_dn_is_an_agent_unless_it_is_the_caller_of_an_inbound_call() {
+        let plan = DnPlan::default();
+        let inbound = context(Some(&CallType::Inbound), &["7001", "+15551230000"], &plan);
+        assert_eq!(kind_of(&party("7001", seen::ESTABLISHED, None), &inbound), PartyKind::Agent);
+        let caller = party("+15551230000", seen::ESTABLISHED, Some(DnRole::Origination));
+        assert_eq!(kind_of(&caller, &inbound), PartyKind::External);
+        let internal = context(Some(&CallType::Internal), &["+15551230000"], &plan);
+        assert_eq!(kind_of(&caller, &internal), PartyKind::Agent, "reported by its own DN events");
+    }
+
+    #[test]
+    fn a_party_seen_only_through_call_monitoring_is_external_when_the_events_say_so() {
+        let plan = DnPlan::default();
+        let customer = party("+15551230000", seen::CONNECTED, None);
+        let agent_dns: &[&str] = &["7001"];
+        // The call has DN events for 7001 but never for this DN: unmonitored.
+        let mixed = context(Some(&CallType::Internal), agent_dns, &plan);
+        assert_eq!(kind_of(&party("5551230000", 0, None), &mixed), PartyKind::External);
+        // Monitoring only: the ANI of an inbound call, the DNIS of an outbound one.
+        let inbound = context(Some(&CallType::Inbound), &[], &plan);
+        assert_eq!(kind_of(&party("+15551230000", 0, None), &inbound), PartyKind::External);
+        let mut outbound = context(Some(&CallType::Outbound), &[], &plan);
+        outbound.dnis = Some("5551239999");
+        assert_eq!(kind_of(&party("5551239999", 0, None), &outbound), PartyKind::External);
+        // The originator of an inbound call, whatever its number.
+        let mut by_origin = context(Some(&CallType::Inbound), &[], &plan);
+        by_origin.ani = None;
+        by_origin.originator = Some("5551230000");
+        assert_eq!(kind_of(&party("5551230000", 0, None), &by_origin), PartyKind::External);
+        assert_eq!(
+            kind_of(&party("5551230001", 0, Some(DnRole::Origination)), &by_origin),
+            PartyKind::External
+        );
+        // An outside number on a call of unknown type.
+        let unknown = context(None, &[], &plan);
+        assert_eq!(kind_of(&customer, &unknown), PartyKind::External);
+        // An internal DN of a call seen through monitoring only.
+        let internal = context(Some(&CallType::Internal), &[], &plan);
+        assert_eq!(kind_of(&party("7002", seen::CONNECTED, None), &internal), PartyKind::Agent);
+        assert_eq!(kind_of(&party("+", 0, None), &internal), PartyKind::Agent, "not a number");
+    }
+
+    #[test]
+    fn a_dn_named_only_as_other_dn_is_the_customer_only_when_something_says_so() {
+        let plan = DnPlan { internal: vec!["7".into()], external: vec![] };
+        let inbound = context(Some(&CallType::Inbound), &["7001"], &plan);
+        assert_eq!(kind_of_unseen("+15551230000", &inbound), Some(PartyKind::External), "the ANI");
+        assert_eq!(kind_of_unseen("+4420700000", &inbound), Some(PartyKind::External), "an outside number");
+        assert_eq!(kind_of_unseen("7005", &inbound), Some(PartyKind::Agent), "the plan");
+        assert_eq!(kind_of_unseen("5034", &inbound), None, "maybe an agent of another site");
+        let mut outbound = context(Some(&CallType::Outbound), &["7001"], &plan);
+        outbound.dnis = Some("5551239999");
+        assert_eq!(kind_of_unseen("5551239999", &outbound), Some(PartyKind::External), "the DNIS");
+    }
+
+    #[test]
+    fn the_numbering_plan_overrides_what_the_events_suggest() {
+        let plan = DnPlan { internal: vec!["+4420".into()], external: vec!["55".into()] };
+        let context = context(Some(&CallType::Internal), &["5500"], &plan);
+        assert_eq!(kind_of(&party("5500", seen::DN_EVENT, None), &context), PartyKind::External);
+        assert_eq!(kind_of(&party("+442079", 0, None), &context), PartyKind::Agent);
+        assert_eq!(kind_of(&party("5501", seen::ROUTE_REQUEST, None), &context), PartyKind::RoutingPoint);
     }
 }

@@ -1,8 +1,12 @@
 //! Who released: per-party and per-call verdicts by the derivation ladder of release.md §3.
 //!
-//! Every rung that has an answer is computed; the first one decides, its label is the
-//! provenance, and a disagreeing rung of high or medium confidence sets `conflict`. All the
-//! evidence (the events each rung read) is kept.
+//! The ladder is a table ([`CALL_LADDER`], [`PARTY_LADDER`]): one row per rung, its
+//! provenance and the function that reads its evidence; a new rung is a new row. Every rung
+//! that has an answer is computed; the first one of high or medium confidence decides, its
+//! label is the provenance, and a disagreeing rung of high or medium confidence sets
+//! `conflict`. A rung of low confidence (the order of the releases) never decides: when it is
+//! all there is, the verdict is `unknown` and names its answer as a `candidate`, with the
+//! reason and a low confidence. All the evidence (the events each rung read) is kept.
 
 use callstitch_tlib::{CallState, ReleasingParty, Text};
 use serde::{Deserialize, Serialize};
@@ -99,6 +103,18 @@ pub enum ReleasedBy {
     Unknown,
 }
 
+/// A guess the evidence does not support enough to be a verdict: what the low rung says, and
+/// why it cannot decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartyCandidate {
+    pub released_by: ReleasedBy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Text>,
+    pub provenance: Provenance,
+    pub confidence: Confidence,
+    pub reason: String,
+}
+
 /// How one party left, and who made it leave (release.md §6, per party).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartyVerdict {
@@ -112,9 +128,13 @@ pub struct PartyVerdict {
     pub provenance: Provenance,
     pub confidence: Confidence,
     pub conflict: bool,
-    /// False for a party that left by transfer or conference: it did not end the call.
+    /// False for a party that left by transfer or conference, or left a conference that went
+    /// on without it: it did not end the call.
     pub counts_for_call: bool,
     pub evidence: Vec<EventRef>,
+    /// When `released_by` is `unknown` but a low rung had an answer: that answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<PartyCandidate>,
 }
 
 /// What kind of endpoint ended the call.
@@ -169,6 +189,16 @@ pub struct Ender {
     pub resolved: bool,
 }
 
+/// A guess about who ended the call that the evidence does not support enough to be a
+/// verdict: what the low rung says, and why it cannot decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCandidate {
+    pub ended_by: Ender,
+    pub provenance: Provenance,
+    pub confidence: Confidence,
+    pub reason: String,
+}
+
 /// Who ended the call (release.md §6, per call).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallVerdict {
@@ -182,6 +212,9 @@ pub struct CallVerdict {
     pub confidence: Confidence,
     pub conflict: bool,
     pub evidence: Vec<EventRef>,
+    /// When `ended_by` is `unknown` but a low rung had an answer: that answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<CallCandidate>,
 }
 
 /// Who released, before it is turned into a verdict.
@@ -194,22 +227,18 @@ pub(crate) enum Releaser {
     Network,
 }
 
-/// One rung's answer; its evidence borrows the call's events (at most two per rung).
+/// What one rung read: its answer and the events it read (at most two).
 #[derive(Debug, Clone)]
-pub(crate) struct Answer<'a> {
+pub(crate) struct Reading<'a> {
     releaser: Releaser,
-    provenance: Provenance,
     evidence: [Option<&'a EventRef>; 2],
+    /// The rung's own pieces of evidence disagree (both parties say `2 Remote`).
     conflict: bool,
 }
 
-impl<'a> Answer<'a> {
-    pub(crate) fn new(
-        releaser: Releaser,
-        provenance: Provenance,
-        evidence: [Option<&'a EventRef>; 2],
-    ) -> Answer<'a> {
-        Answer { releaser, provenance, evidence, conflict: false }
+impl<'a> Reading<'a> {
+    pub(crate) fn new(releaser: Releaser, evidence: [Option<&'a EventRef>; 2]) -> Reading<'a> {
+        Reading { releaser, evidence, conflict: false }
     }
 
     /// Adds a second piece of evidence (a rung reads at most two events).
@@ -222,43 +251,105 @@ impl<'a> Answer<'a> {
     }
 }
 
-/// Takes the first answer, flags disagreement with any other answer of medium confidence or
-/// better, and collects all evidence (each event once).
-fn decide(answers: Vec<Answer<'_>>) -> Option<(Answer<'_>, bool, Vec<EventRef>)> {
-    let first = answers.first()?;
-    let conflict = first.conflict
-        || answers.iter().skip(1).any(|other| {
-            other.provenance.confidence() <= Confidence::Medium && other.releaser != first.releaser
-        });
+/// One rung's answer, labelled with the rung.
+#[derive(Debug, Clone)]
+struct Answer<'a> {
+    provenance: Provenance,
+    reading: Reading<'a>,
+}
+
+/// What the rungs read: the call and the parties whose release ended it.
+pub(crate) struct Ladder<'a> {
+    pub(crate) call: &'a Call,
+    closers: Vec<&'a Party>,
+}
+
+/// A rung of the call verdict: its reading of the call, if it has one.
+type CallRung = for<'a> fn(&Ladder<'a>) -> Option<Reading<'a>>;
+/// A rung of a party verdict.
+type PartyRung = for<'a> fn(&Ladder<'a>, &'a Party) -> Option<Reading<'a>>;
+
+/// The ladder of the call verdict (release.md §3), highest rung first.
+const CALL_LADDER: &[(Provenance, CallRung)] = &[
+    (Provenance::CtrlPartyCall, call_ctrl_party_call),
+    (Provenance::CtrlPartyParty, call_ctrl_party_party),
+    (Provenance::ReleasingParty, call_releasing_party),
+    (Provenance::Request, call_request),
+    (Provenance::CallState, call_call_state),
+    (Provenance::AbandonPattern, call_abandon_pattern),
+    (Provenance::Sip, crate::sip_release::call_reading),
+    (Provenance::InferredOrder, call_inferred_order),
+];
+
+/// The ladder of a party verdict, highest rung first.
+const PARTY_LADDER: &[(Provenance, PartyRung)] = &[
+    (Provenance::CtrlPartyParty, party_ctrl_party),
+    (Provenance::ReleasingParty, party_releasing_party),
+    (Provenance::DeletedBy, party_deleted_by),
+    (Provenance::Request, party_request),
+    (Provenance::CallState, party_call_state),
+    (Provenance::AbandonPattern, party_abandon_pattern),
+    (Provenance::Sip, crate::sip_release::party_reading),
+    (Provenance::InferredOrder, party_inferred_order),
+];
+
+/// What the ladder concluded.
+struct Decision<'a> {
+    /// The deciding answer, or `None` when no rung of high or medium confidence answered.
+    verdict: Option<Answer<'a>>,
+    /// The low rung's answer when nothing decided.
+    candidate: Option<Answer<'a>>,
+    conflict: bool,
+    evidence: Vec<EventRef>,
+}
+
+/// The first answer of high or medium confidence decides; another of high or medium
+/// confidence that disagrees sets `conflict`; a low one is only a candidate. Evidence of every
+/// answer is kept (each event once).
+fn decide(answers: Vec<Answer<'_>>) -> Decision<'_> {
+    let decides = |answer: &Answer<'_>| answer.provenance.confidence() <= Confidence::Medium;
     let mut evidence: Vec<&EventRef> = Vec::with_capacity(4);
-    for item in answers.iter().flat_map(|answer| answer.evidence.iter().flatten()) {
+    for item in answers.iter().flat_map(|answer| answer.reading.evidence.iter().flatten()) {
         if !evidence.iter().any(|known| known.same_event(item)) {
             evidence.push(item);
         }
     }
     let evidence = evidence.into_iter().cloned().collect();
-    let first = answers.into_iter().next()?;
-    Some((first, conflict, evidence))
+    let position = answers.iter().position(decides);
+    let conflict = position.is_some_and(|position| {
+        let first = &answers[position];
+        first.reading.conflict
+            || answers.iter().any(|other| decides(other) && other.reading.releaser != first.reading.releaser)
+    });
+    let mut answers = answers.into_iter();
+    match position {
+        Some(position) => Decision { verdict: answers.nth(position), candidate: None, conflict, evidence },
+        None => Decision { verdict: None, candidate: answers.next(), conflict: false, evidence },
+    }
 }
 
-/// The parties whose release ended the call: the last two that left by release or abandon.
+/// The parties whose release ended the call: the last two that left by release or abandon,
+/// not counting those that left a conference that went on without them.
 fn closers(call: &Call) -> Vec<&Party> {
-    let mut closers: Vec<&Party> =
-        call.parties.iter().filter(|party| party.exit.is_some_and(Exit::is_release)).collect();
+    let mut closers: Vec<&Party> = call
+        .parties
+        .iter()
+        .filter(|party| party.exit.is_some_and(Exit::is_release) && !party.left_conference())
+        .collect();
     closers.sort_by_key(|party| party.evidence.close_order);
     let skip = closers.len().saturating_sub(2);
     closers.split_off(skip)
 }
 
 /// The DN on the other side of `party`: its closing event's OtherDN, else the other closer.
-fn other_side(call: &Call, party: &Party, closers: &[&Party]) -> Releaser {
+fn other_side(ladder: &Ladder<'_>, party: &Party) -> Releaser {
     if let Some(other) = &party.evidence.close_other_dn {
         return Releaser::Dn(other.clone());
     }
-    if let Some(other) = closers.iter().find(|other| other.dn != party.dn) {
+    if let Some(other) = ladder.closers.iter().find(|other| other.dn != party.dn) {
         return Releaser::Dn(other.dn.clone());
     }
-    if let Some(other) = call.other_dns.iter().find(|dn| **dn != party.dn) {
+    if let Some(other) = ladder.call.other_dns.iter().find(|dn| **dn != party.dn) {
         return Releaser::Dn(other.clone());
     }
     Releaser::OtherOf(party.dn.clone())
@@ -283,18 +374,18 @@ fn one(event: &EventRef) -> [Option<&EventRef>; 2] {
     [Some(event), None]
 }
 
-fn releasing_party_answer(call: &Call, party: &Party, closers: &[&Party]) -> Option<Releaser> {
+fn releasing_party_answer(ladder: &Ladder<'_>, party: &Party) -> Option<Releaser> {
     match party.evidence.releasing_party.as_ref()?.0 {
         ReleasingParty::Local => Some(Releaser::Dn(party.dn.clone())),
-        ReleasingParty::Remote => Some(other_side(call, party, closers)),
+        ReleasingParty::Remote => Some(other_side(ladder, party)),
         ReleasingParty::Unknown => None,
     }
 }
 
-fn call_state_answer(call: &Call, party: &Party, closers: &[&Party]) -> Option<Releaser> {
+fn call_state_answer(ladder: &Ladder<'_>, party: &Party) -> Option<Releaser> {
     match party.evidence.close_call_state.as_ref()? {
-        CallState::RemoteRelease => Some(other_side(call, party, closers)),
-        CallState::Abandoned => Some(caller(call, party)),
+        CallState::RemoteRelease => Some(other_side(ladder, party)),
+        CallState::Abandoned => Some(caller(ladder.call, party)),
         CallState::Cleared | CallState::Dropped | CallState::DroppedNoAnswer => Some(Releaser::Network),
         _ => None,
     }
@@ -305,100 +396,110 @@ fn call_state_answer(call: &Call, party: &Party, closers: &[&Party]) -> Option<R
 
 /// The call-level verdict.
 pub(crate) fn call_verdict(call: &Call, outcome: Outcome) -> CallVerdict {
-    let closers = closers(call);
-    let mut answers = Vec::new();
-    if let Some((ctrl, event)) = &call.ctrl_party {
-        answers.push(Answer::new(Releaser::Dn(ctrl.clone()), Provenance::CtrlPartyCall, one(event)));
-    }
-    answers.extend(ctrl_party_party_answer(call));
-    answers.extend(releasing_party_call_answer(call, &closers));
-    answers.extend(request_call_answer(call, &closers));
-    for party in &closers {
-        if let Some(releaser) = call_state_answer(call, party, &closers) {
-            answers.push(Answer::new(releaser, Provenance::CallState, close_ref(party)));
-            break;
-        }
-    }
-    if let Some(abandoned) = closers.iter().find(|party| party.exit == Some(Exit::Abandoned)) {
-        let mut answer = Answer::new(caller(call, abandoned), Provenance::AbandonPattern, [None, None]);
-        for party in &closers {
-            answer.add(party.evidence.close_event.as_ref());
-        }
-        answers.push(answer);
-    }
-    if let Some(first) = closers.first().filter(|_| !call.sip_layer) {
-        answers.push(Answer::new(
-            Releaser::Dn(first.dn.clone()),
-            Provenance::InferredOrder,
-            close_ref(first),
-        ));
-    }
-    answers.extend(crate::sip_release::call_answer(call));
-    let ctrl_party_raw = call.ctrl_party.as_ref().map(|(raw, _)| raw.clone());
-    let Some((answer, conflict, evidence)) = decide(answers) else {
-        return CallVerdict {
-            ended_by: Ender { dn: None, kind: EnderKind::Unknown, resolved: false },
-            outcome: outcome.release_outcome(),
-            ctrl_party_raw,
-            provenance: Provenance::Unknown,
-            confidence: Confidence::None,
-            conflict: false,
-            evidence: Vec::new(),
-        };
-    };
-    CallVerdict {
-        ended_by: ender(call, &answer.releaser),
-        outcome: outcome.release_outcome(),
-        ctrl_party_raw,
+    let ladder = Ladder { call, closers: closers(call) };
+    let answers: Vec<Answer<'_>> = CALL_LADDER
+        .iter()
+        .filter_map(|(provenance, rung)| {
+            rung(&ladder).map(|reading| Answer { provenance: *provenance, reading })
+        })
+        .collect();
+    let decision = decide(answers);
+    let candidate = decision.candidate.map(|answer| CallCandidate {
+        ended_by: ender(call, &answer.reading.releaser),
         provenance: answer.provenance,
         confidence: answer.provenance.confidence(),
-        conflict,
-        evidence,
+        reason: call_reason(&ladder, &answer),
+    });
+    let (ended_by, provenance) = match &decision.verdict {
+        Some(answer) => (ender(call, &answer.reading.releaser), answer.provenance),
+        None => (Ender { dn: None, kind: EnderKind::Unknown, resolved: false }, Provenance::Unknown),
+    };
+    CallVerdict {
+        ended_by,
+        outcome: outcome.release_outcome(),
+        ctrl_party_raw: call.ctrl_party.as_ref().map(|(raw, _)| raw.clone()),
+        provenance,
+        confidence: provenance.confidence(),
+        conflict: decision.conflict,
+        evidence: decision.evidence,
+        candidate,
     }
 }
 
-/// Rung 2: CtrlParty on the EventCallPartyDeleted of the last parties.
-fn ctrl_party_party_answer(call: &Call) -> Option<Answer<'_>> {
-    let mut deleted: Vec<&Party> =
-        call.parties.iter().filter(|party| party.evidence.ctrl_party.is_some()).collect();
-    deleted.sort_by_key(|party| party.evidence.close_order);
-    let last_two = &deleted[deleted.len().saturating_sub(2)..];
-    let (first_ctrl, first_event) = last_two.first()?.evidence.ctrl_party.as_deref()?;
-    let mut answer =
-        Answer::new(Releaser::Dn(first_ctrl.clone()), Provenance::CtrlPartyParty, one(first_event));
-    for party in last_two.iter().skip(1) {
-        let Some((ctrl, event)) = party.evidence.ctrl_party.as_deref() else { continue };
-        answer.add(Some(event));
-        answer.conflict |= ctrl != first_ctrl;
-    }
-    Some(answer)
+/// Rung 1: CtrlParty on EventCallDeleted.
+fn call_ctrl_party_call<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    let (ctrl, event) = ladder.call.ctrl_party.as_ref()?;
+    Some(Reading::new(Releaser::Dn(ctrl.clone()), one(event)))
 }
 
-/// Rung 3: ReleasingParty of the closers' EventReleased / EventAbandoned.
-fn releasing_party_call_answer<'a>(call: &Call, closers: &[&'a Party]) -> Option<Answer<'a>> {
-    let mut answer: Option<Answer> = None;
-    for party in closers {
-        let Some(releaser) = releasing_party_answer(call, party, closers) else { continue };
-        match &mut answer {
-            None => answer = Some(Answer::new(releaser, Provenance::ReleasingParty, close_ref(party))),
+/// Rung 2: CtrlParty on the EventCallPartyDeleted of the parties that ended the call; two
+/// that name different parties are a conflict.
+fn call_ctrl_party_party<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    let mut deleted = ladder.closers.iter().filter_map(|party| party.evidence.ctrl_party.as_deref());
+    let (first_ctrl, first_event) = deleted.next()?;
+    let mut reading = Reading::new(Releaser::Dn(first_ctrl.clone()), one(first_event));
+    for (ctrl, event) in deleted {
+        reading.add(Some(event));
+        reading.conflict |= ctrl != first_ctrl;
+    }
+    Some(reading)
+}
+
+/// Rung 3: ReleasingParty of the closers' EventReleased / EventAbandoned; two that disagree
+/// are a conflict.
+fn call_releasing_party<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    let mut reading: Option<Reading<'a>> = None;
+    for party in &ladder.closers {
+        let Some(releaser) = releasing_party_answer(ladder, party) else { continue };
+        match &mut reading {
+            None => reading = Some(Reading::new(releaser, close_ref(party))),
             Some(first) => {
                 first.add(party.evidence.close_event.as_ref());
                 first.conflict |= first.releaser != releaser;
             }
         }
     }
-    answer
+    reading
 }
 
-/// Rung 5: RequestClearCall, or a closer's own RequestReleaseCall.
-fn request_call_answer<'a>(call: &'a Call, closers: &[&'a Party]) -> Option<Answer<'a>> {
-    if let Some(event) = &call.clear_request {
-        return Some(Answer::new(Releaser::Application, Provenance::Request, one(event)));
+/// Rung 5: RequestClearCall (the application cleared the call), or a closer's own
+/// RequestReleaseCall.
+fn call_request<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    if let Some(event) = &ladder.call.clear_request {
+        return Some(Reading::new(Releaser::Application, one(event)));
     }
-    closers.iter().find_map(|party| {
+    ladder.closers.iter().find_map(|party| {
         let (requester, event) = party.evidence.request.as_deref()?;
-        Some(Answer::new(Releaser::Dn(requester.clone()), Provenance::Request, one(event)))
+        Some(Reading::new(Releaser::Dn(requester.clone()), one(event)))
     })
+}
+
+/// Rung 6: CallState of the first closer whose release event has a telling one.
+fn call_call_state<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    ladder
+        .closers
+        .iter()
+        .find_map(|party| Some(Reading::new(call_state_answer(ladder, party)?, close_ref(party))))
+}
+
+/// Rung 7: an EventAbandoned among the closers: the caller gave up.
+fn call_abandon_pattern<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    let abandoned = ladder.closers.iter().find(|party| party.exit == Some(Exit::Abandoned))?;
+    let mut reading = Reading::new(caller(ladder.call, abandoned), [None, None]);
+    for party in &ladder.closers {
+        reading.add(party.evidence.close_event.as_ref());
+    }
+    Some(reading)
+}
+
+/// Rung 8: the first of the closers in the server's order. Low: a candidate, never a verdict;
+/// not made for a SIP-layer call, whose releases come in SIP Server's clean-up order.
+fn call_inferred_order<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    if ladder.call.sip_layer {
+        return None;
+    }
+    let first = ladder.closers.first()?;
+    Some(Reading::new(Releaser::Dn(first.dn.clone()), close_ref(first)))
 }
 
 fn ender(call: &Call, releaser: &Releaser) -> Ender {
@@ -419,10 +520,65 @@ fn ender_for_dn(call: &Call, dn: &Text) -> Ender {
         };
         return Ender { dn: Some(dn.clone()), kind, resolved: true };
     }
-    if call.other_dns.contains(dn) {
-        return Ender { dn: Some(dn.clone()), kind: EnderKind::Customer, resolved: true };
+    if let Some(index) = call.other_dns.iter().position(|other| other == dn) {
+        // Named only as OtherDN: the customer or one of ours when something says so, else
+        // a DN nothing tells about (an agent at another site looks the same).
+        let kind = match call.other_kinds.get(index).copied().flatten() {
+            Some(PartyKind::External) => EnderKind::Customer,
+            Some(_) => EnderKind::Agent,
+            None => EnderKind::Unknown,
+        };
+        return Ender { dn: Some(dn.clone()), kind, resolved: true };
     }
     Ender { dn: Some(dn.clone()), kind: EnderKind::Unknown, resolved: false }
+}
+
+// ---------------------------------------------------------------------------------------
+// Why a candidate is only a candidate
+
+/// What the call's release events did not say (the reason a low rung is all there is).
+fn missing_evidence(parties: &[&Party]) -> String {
+    let raw = parties.iter().find_map(|party| party.evidence.releasing_party.as_ref().map(|(_, raw)| raw));
+    match raw {
+        Some(raw) => format!("no CtrlParty, ReleasingParty '{raw}'"),
+        None => "no CtrlParty, no ReleasingParty".to_string(),
+    }
+}
+
+/// `#123 EventReleased of 7001 at SIPServer1`, or as much of it as is known.
+fn describe_close(party: &Party) -> String {
+    party.evidence.close_event.as_ref().map_or_else(
+        || format!("the release of {}", party.dn),
+        |event| {
+            let seq = event.seq.map(|seq| format!("#{seq} ")).unwrap_or_default();
+            format!("{seq}{} of {} at {}", event.message, party.dn, event.site)
+        },
+    )
+}
+
+const ORDER_IS_NOT_EVIDENCE: &str =
+    "the events of one step may arrive in any order, so the order does not say who released";
+
+fn call_reason(ladder: &Ladder<'_>, answer: &Answer<'_>) -> String {
+    debug_assert_eq!(answer.provenance, Provenance::InferredOrder, "the only low rung");
+    let Some(first) = ladder.closers.first() else {
+        return format!("{}: no evidence", answer.provenance.label());
+    };
+    format!(
+        "{}; {} came first of the last releases in the server's sequence, but {ORDER_IS_NOT_EVIDENCE}",
+        missing_evidence(&ladder.closers),
+        describe_close(first)
+    )
+}
+
+fn party_reason(ladder: &Ladder<'_>, party: &Party, answer: &Answer<'_>) -> String {
+    debug_assert_eq!(answer.provenance, Provenance::InferredOrder, "the only low rung");
+    let first = ladder.closers.first().copied().unwrap_or(party);
+    format!(
+        "{}; {} came first of the last releases in the server's sequence, but {ORDER_IS_NOT_EVIDENCE}",
+        missing_evidence(&[party]),
+        describe_close(first)
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -431,78 +587,109 @@ fn ender_for_dn(call: &Call, dn: &Text) -> Ender {
 /// The verdict for one party; `None` for parties that did not leave by a release, an
 /// abandon, a transfer or a conference (diverted, routed, moved, still on the call).
 pub(crate) fn party_verdicts(call: &Call) -> Vec<Option<PartyVerdict>> {
-    let closers = closers(call);
-    call.parties.iter().map(|party| party_verdict(call, party, &closers)).collect()
+    let ladder = Ladder { call, closers: closers(call) };
+    call.parties.iter().map(|party| party_verdict(&ladder, party)).collect()
 }
 
-fn party_verdict(call: &Call, party: &Party, closers: &[&Party]) -> Option<PartyVerdict> {
+fn party_verdict<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<PartyVerdict> {
     let exit = party.exit?;
     let relevant = exit.is_release()
         || matches!(exit, Exit::LeftByTransfer | Exit::LeftByConference | Exit::RemovedFromConference);
     if !relevant {
         return None;
     }
-    let answers = party_answers(call, party, closers);
-    let releasing_party_raw = party.evidence.releasing_party.as_ref().map(|(_, raw)| raw.clone());
-    let counts_for_call = exit.is_release();
-    let Some((answer, conflict, evidence)) = decide(answers) else {
-        return Some(PartyVerdict {
-            released_by: ReleasedBy::Unknown,
-            by: None,
-            releasing_party_raw,
-            provenance: Provenance::Unknown,
-            confidence: Confidence::None,
-            conflict: false,
-            counts_for_call,
-            evidence: party.evidence.close_event.iter().cloned().collect(),
-        });
+    let answers: Vec<Answer<'a>> = PARTY_LADDER
+        .iter()
+        .filter_map(|(provenance, rung)| {
+            rung(ladder, party).map(|reading| Answer { provenance: *provenance, reading })
+        })
+        .collect();
+    let decision = decide(answers);
+    let candidate = decision.candidate.map(|answer| {
+        let (released_by, by) = relative(party, &answer.reading.releaser);
+        PartyCandidate {
+            released_by,
+            by,
+            provenance: answer.provenance,
+            confidence: answer.provenance.confidence(),
+            reason: party_reason(ladder, party, &answer),
+        }
+    });
+    let (released_by, by, provenance) = match &decision.verdict {
+        Some(answer) => {
+            let (released_by, by) = relative(party, &answer.reading.releaser);
+            (released_by, by, answer.provenance)
+        }
+        None => (ReleasedBy::Unknown, None, Provenance::Unknown),
     };
-    let (released_by, by) = relative(party, &answer.releaser);
+    let mut evidence = decision.evidence;
+    if evidence.is_empty() {
+        evidence.extend(party.evidence.close_event.iter().cloned());
+    }
     Some(PartyVerdict {
         released_by,
         by,
-        releasing_party_raw,
-        provenance: answer.provenance,
-        confidence: answer.provenance.confidence(),
-        conflict,
-        counts_for_call,
+        releasing_party_raw: party.evidence.releasing_party.as_ref().map(|(_, raw)| raw.clone()),
+        provenance,
+        confidence: provenance.confidence(),
+        conflict: decision.conflict,
+        counts_for_call: exit.is_release() && !party.left_conference(),
         evidence,
+        candidate,
     })
 }
 
-fn party_answers<'a>(call: &'a Call, party: &'a Party, closers: &[&'a Party]) -> Vec<Answer<'a>> {
-    let mut answers = Vec::new();
-    let evidence = &party.evidence;
-    if let Some((ctrl, event)) = evidence.ctrl_party.as_deref() {
-        answers.push(Answer::new(Releaser::Dn(ctrl.clone()), Provenance::CtrlPartyParty, one(event)));
+/// Rung 2: CtrlParty of its EventCallPartyDeleted.
+fn party_ctrl_party<'a>(_: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
+    let (ctrl, event) = party.evidence.ctrl_party.as_deref()?;
+    Some(Reading::new(Releaser::Dn(ctrl.clone()), one(event)))
+}
+
+/// Rung 3: its own ReleasingParty.
+fn party_releasing_party<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
+    Some(Reading::new(releasing_party_answer(ladder, party)?, close_ref(party)))
+}
+
+/// Rung 4: ThirdPartyDN (DeletedBy) of an EventPartyDeleted naming it.
+fn party_deleted_by<'a>(_: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
+    let (by, event) = party.evidence.deleted_by.as_deref()?;
+    Some(Reading::new(Releaser::Dn(by.clone()), one(event)))
+}
+
+/// Rung 5: its own RequestReleaseCall, or a RequestDeleteFromConference naming it; for a
+/// party that ended the call, RequestClearCall (the application) or the other closer's
+/// RequestReleaseCall.
+fn party_request<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
+    if let Some((requester, event)) = party.evidence.request.as_deref() {
+        return Some(Reading::new(Releaser::Dn(requester.clone()), one(event)));
     }
-    if let Some(releaser) = releasing_party_answer(call, party, closers) {
-        answers.push(Answer::new(releaser, Provenance::ReleasingParty, close_ref(party)));
+    if !ladder.closers.iter().any(|closer| std::ptr::eq(*closer, party)) {
+        return None;
     }
-    if let Some((by, event)) = evidence.deleted_by.as_deref() {
-        answers.push(Answer::new(Releaser::Dn(by.clone()), Provenance::DeletedBy, one(event)));
+    call_request(ladder)
+}
+
+/// Rung 6: CallState of its release event.
+fn party_call_state<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
+    Some(Reading::new(call_state_answer(ladder, party)?, close_ref(party)))
+}
+
+/// Rung 7: its EventAbandoned: the caller gave up.
+fn party_abandon_pattern<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
+    (party.exit == Some(Exit::Abandoned)).then(|| Reading::new(caller(ladder.call, party), close_ref(party)))
+}
+
+/// Rung 8: for one of the closers, the first closer released. Low: a candidate only.
+fn party_inferred_order<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
+    if ladder.call.sip_layer || !ladder.closers.iter().any(|closer| closer.dn == party.dn) {
+        return None;
     }
-    if let Some((requester, event)) = evidence.request.as_deref() {
-        answers.push(Answer::new(Releaser::Dn(requester.clone()), Provenance::Request, one(event)));
+    let first = ladder.closers.first()?;
+    let mut reading = Reading::new(Releaser::Dn(first.dn.clone()), close_ref(first));
+    if first.dn != party.dn {
+        reading.add(party.evidence.close_event.as_ref());
     }
-    if let Some(releaser) = call_state_answer(call, party, closers) {
-        answers.push(Answer::new(releaser, Provenance::CallState, close_ref(party)));
-    }
-    if party.exit == Some(Exit::Abandoned) {
-        answers.push(Answer::new(caller(call, party), Provenance::AbandonPattern, close_ref(party)));
-    }
-    if let Some(first) =
-        closers.first().filter(|_| !call.sip_layer && closers.iter().any(|closer| closer.dn == party.dn))
-    {
-        let mut answer =
-            Answer::new(Releaser::Dn(first.dn.clone()), Provenance::InferredOrder, close_ref(first));
-        if first.dn != party.dn {
-            answer.add(party.evidence.close_event.as_ref());
-        }
-        answers.push(answer);
-    }
-    answers.extend(crate::sip_release::party_answer(call, party));
-    answers
+    Some(reading)
 }
 
 fn relative(party: &Party, releaser: &Releaser) -> (ReleasedBy, Option<Text>) {
@@ -511,5 +698,46 @@ fn relative(party: &Party, releaser: &Releaser) -> (ReleasedBy, Option<Text>) {
         Releaser::Dn(dn) => (ReleasedBy::Other, Some(dn.clone())),
         Releaser::OtherOf(_) => (ReleasedBy::Other, None),
         Releaser::Application | Releaser::Network => (ReleasedBy::Other, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_rung_has_the_confidence_of_release_md_and_the_first_four_are_reported() {
+        use Provenance as P;
+        let table = [
+            (P::CtrlPartyCall, Confidence::High, true),
+            (P::CtrlPartyParty, Confidence::High, true),
+            (P::ReleasingParty, Confidence::High, true),
+            (P::DeletedBy, Confidence::High, true),
+            (P::Request, Confidence::Medium, false),
+            (P::CallState, Confidence::Medium, false),
+            (P::AbandonPattern, Confidence::Medium, false),
+            (P::InferredOrder, Confidence::Low, false),
+            (P::Sip, Confidence::Medium, false),
+            (P::Unknown, Confidence::None, false),
+        ];
+        for (provenance, confidence, reported) in table {
+            assert_eq!(provenance.confidence(), confidence, "{provenance:?}");
+            assert_eq!(provenance.is_reported(), reported, "{provenance:?}");
+        }
+    }
+
+    #[test]
+    fn the_ladders_run_in_the_order_of_release_md_and_confidence_never_rises_down_them() {
+        let call: Vec<Provenance> = CALL_LADDER.iter().map(|(provenance, _)| *provenance).collect();
+        let party: Vec<Provenance> = PARTY_LADDER.iter().map(|(provenance, _)| *provenance).collect();
+        for ladder in [call, party] {
+            let t_library: Vec<Provenance> =
+                ladder.iter().copied().filter(|provenance| *provenance != Provenance::Sip).collect();
+            assert!(t_library.windows(2).all(|pair| pair[0] < pair[1]), "{ladder:?}");
+            assert!(ladder.windows(2).all(|pair| pair[0].confidence() <= pair[1].confidence()), "{ladder:?}");
+            let sip = ladder.iter().position(|provenance| *provenance == Provenance::Sip);
+            assert_eq!(sip, Some(ladder.len() - 2), "the SIP rung ranks below every T-Library rung");
+            assert_eq!(ladder.last(), Some(&Provenance::InferredOrder), "the low rung comes last");
+        }
     }
 }

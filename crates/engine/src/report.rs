@@ -145,16 +145,24 @@ impl CallReport {
     }
 
     /// One line per call: site, key, model, conformance, outcome, who ended it (with
-    /// provenance), deviation kinds.
+    /// provenance, or the candidate of an unknown verdict with a `?`), deviation kinds.
     pub fn table_row(&self) -> String {
         let ok = if self.conformant { "yes" } else { "no" };
         let ender = &self.release.ended_by;
-        let ended_by = format!(
-            "{}:{} [{}]",
-            ender.dn.as_deref().unwrap_or("-"),
-            ender.kind.label(),
-            self.release.provenance.label()
-        );
+        let ended_by = match &self.release.candidate {
+            Some(candidate) => format!(
+                "unknown (?{}:{} [{}])",
+                candidate.ended_by.dn.as_deref().unwrap_or("-"),
+                candidate.ended_by.kind.label(),
+                candidate.provenance.label()
+            ),
+            None => format!(
+                "{}:{} [{}]",
+                ender.dn.as_deref().unwrap_or("-"),
+                ender.kind.label(),
+                self.release.provenance.label()
+            ),
+        };
         let mut deviations: Vec<&str> =
             self.deviations.iter().map(|deviation| deviation.kind.label()).collect();
         deviations.dedup();

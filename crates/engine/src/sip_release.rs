@@ -14,7 +14,7 @@ use callstitch_tlib::{SipEnd, SipEndKind};
 use crate::call::Call;
 use crate::event_ref::EventRef;
 use crate::party::Party;
-use crate::release::{Answer, Provenance, Releaser};
+use crate::release::{Ladder, Reading, Releaser};
 
 /// The releaser a SIP end names; `None` when a party's endpoint sent it but its DN is unknown.
 fn releaser(end: &SipEnd) -> Option<Releaser> {
@@ -27,8 +27,8 @@ fn releaser(end: &SipEnd) -> Option<Releaser> {
     })
 }
 
-fn answer<'a>((end, event): &'a (SipEnd, EventRef)) -> Option<Answer<'a>> {
-    Some(Answer::new(releaser(end)?, Provenance::Sip, [Some(event), None]))
+fn reading<'a>((end, event): &'a (SipEnd, EventRef)) -> Option<Reading<'a>> {
+    Some(Reading::new(releaser(end)?, [Some(event), None]))
 }
 
 /// The call's SIP end: its EventCallDeleted's, else that of the party that left last.
@@ -43,12 +43,12 @@ pub(crate) fn call_end(call: &Call) -> Option<&(SipEnd, EventRef)> {
         .and_then(|party| party.evidence.sip_end.as_deref())
 }
 
-/// The call verdict's `sip` answer.
-pub(crate) fn call_answer(call: &Call) -> Option<Answer<'_>> {
-    answer(call_end(call)?)
+/// The call verdict's `sip` rung (a row of release::CALL_LADDER).
+pub(crate) fn call_reading<'a>(ladder: &Ladder<'a>) -> Option<Reading<'a>> {
+    reading(call_end(ladder.call)?)
 }
 
-/// A party verdict's `sip` answer: what ended its own part, else what ended the call.
-pub(crate) fn party_answer<'a>(call: &'a Call, party: &'a Party) -> Option<Answer<'a>> {
-    answer(party.evidence.sip_end.as_deref().or_else(|| call_end(call))?)
+/// A party verdict's `sip` rung: what ended its own part, else what ended the call.
+pub(crate) fn party_reading<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<Reading<'a>> {
+    reading(party.evidence.sip_end.as_deref().or_else(|| call_end(ladder.call))?)
 }

@@ -27,7 +27,7 @@ use crate::engine::{Engine, EngineStats, Site, Slot};
 use crate::event_ref::EventRef;
 use crate::model::RELEASE_OUTCOMES;
 use crate::party::{Party, PartyKind, ReleaseEvidence};
-use crate::release::{CallVerdict, Confidence, Ender, PartyVerdict, Provenance};
+use crate::release::{CallCandidate, CallVerdict, Confidence, Ender, PartyVerdict, Provenance};
 use crate::state::{Exit, PartyState, StateTimes};
 
 /// The format name of an engine snapshot.
@@ -156,6 +156,8 @@ pub(crate) struct CallVerdictRepr {
     confidence: Confidence,
     conflict: bool,
     evidence: Vec<EventRef>,
+    #[serde(default)]
+    candidate: Option<CallCandidate>,
 }
 
 /// Deserialize through a mirror type `$repr` that converts with `TryFrom` (a derive would
@@ -186,6 +188,7 @@ impl TryFrom<CallVerdictRepr> for CallVerdict {
             confidence: repr.confidence,
             conflict: repr.conflict,
             evidence: repr.evidence,
+            candidate: repr.candidate,
         })
     }
 }
@@ -207,6 +210,8 @@ struct PartyRepr {
     times: StateTimes,
     first_time: Option<Timestamp>,
     last_time: Option<Timestamp>,
+    #[serde(default)]
+    connected_time: Option<Timestamp>,
     moved_from: Option<ConnId>,
     moved_to: Option<ConnId>,
     history: Vec<EventRef>,
@@ -234,6 +239,7 @@ impl From<&Party> for PartyRepr {
             times: party.times,
             first_time: party.first_time,
             last_time: party.last_time,
+            connected_time: party.connected_time,
             moved_from: party.moved_from,
             moved_to: party.moved_to,
             history: party.history,
@@ -262,6 +268,7 @@ impl From<PartyRepr> for Party {
             times: repr.times,
             first_time: repr.first_time,
             last_time: repr.last_time,
+            connected_time: repr.connected_time,
             moved_from: repr.moved_from,
             moved_to: repr.moved_to,
             history: repr.history,

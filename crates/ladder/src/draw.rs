@@ -11,7 +11,7 @@ use crate::layout::{
     Band, LaneKey, Layout, Row, BAND_GAP, BAND_TOP, CHAR_W, LANE_HEAD_TOP, LANE_W, MARGIN, ROW_H,
 };
 use crate::svg::{clip, Anchor, Style, Svg};
-use crate::view::{LinkView, MediaFileView, TraceView};
+use crate::view::{CandidateView, LinkView, MediaFileView, TraceView};
 use crate::MAX_HEIGHT;
 
 const LINE_H: i64 = 17;
@@ -92,6 +92,23 @@ fn verdict(trace: &TraceView) -> String {
     if released.conflict {
         text.push_str(" (conflicting evidence)");
     }
+    if let Some(candidate) = &released.candidate {
+        text.push_str(&format!("; {}", candidate_text(candidate)));
+    }
+    text
+}
+
+/// `candidate 3020 (agent) at SIP_BLR [inferred-order, low]`: a guess, said as one.
+fn candidate_text(candidate: &CandidateView) -> String {
+    let who = if candidate.who.is_empty() { "unknown" } else { candidate.who.as_str() };
+    let mut text = match &candidate.dn {
+        Some(dn) => format!("candidate {dn} ({who})"),
+        None => format!("candidate {who}"),
+    };
+    if let Some(site) = &candidate.site {
+        text.push_str(&format!(" at {site}"));
+    }
+    text.push_str(&format!(" [{}, {}]", candidate.provenance, candidate.confidence));
     text
 }
 
@@ -496,7 +513,7 @@ fn footer(trace: &TraceView, layout: &Layout, columns: usize) -> Vec<Line> {
         Line::new(
             Style::Label,
             fit(format!(
-                "  #{} {} {} {}: {}, {}{}; ended by {who} [{}]{}",
+                "  #{} {} {} {}: {}, {}{}; ended by {who} [{}]{}{}",
                 index + 1,
                 segment.site,
                 or_unknown(&segment.role),
@@ -505,6 +522,11 @@ fn footer(trace: &TraceView, layout: &Layout, columns: usize) -> Vec<Line> {
                 or_unknown(&segment.outcome),
                 if segment.conformant { "" } else { " (deviates)" },
                 or_unknown(&ended.provenance),
+                ended
+                    .candidate
+                    .as_ref()
+                    .map(|candidate| format!("; {}", candidate_text(candidate)))
+                    .unwrap_or_default(),
                 if segment.ended { "" } else { "; end not seen" }
             )),
         )

@@ -81,6 +81,19 @@ pub struct EndedByView {
     pub who: String,
     pub provenance: String,
     pub conflict: bool,
+    /// For an `unknown` verdict: the low rung's guess.
+    pub candidate: Option<CandidateView>,
+}
+
+/// A guess about who ended a call, never a verdict.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CandidateView {
+    pub dn: Option<String>,
+    pub site: Option<String>,
+    pub who: String,
+    pub provenance: String,
+    pub confidence: String,
 }
 
 /// Evidence between two calls.

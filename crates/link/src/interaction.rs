@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use callstitch_engine::{CallModel, EnderKind, Outcome, Provenance};
+use callstitch_engine::{CallModel, Confidence, EnderKind, Outcome, Provenance};
 use callstitch_tlib::{EventProvenance, SipEnd, SipEndKind, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -175,11 +175,35 @@ pub struct EndedBy {
     /// The rung of the release ladder that decided it (release.md §3).
     pub provenance: Provenance,
     pub conflict: bool,
+    /// When `who` is `unknown` but a low rung had an answer: that answer, its rung, its
+    /// confidence and why it cannot decide (docs/trace-json.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<EndedByCandidate>,
+}
+
+/// A guess about who ended a segment or the interaction, never a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedByCandidate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dn: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<Text>,
+    pub who: Who,
+    pub provenance: Provenance,
+    pub confidence: Confidence,
+    pub reason: String,
 }
 
 impl EndedBy {
     fn unknown() -> EndedBy {
-        EndedBy { dn: None, site: None, who: Who::Unknown, provenance: Provenance::Unknown, conflict: false }
+        EndedBy {
+            dn: None,
+            site: None,
+            who: Who::Unknown,
+            provenance: Provenance::Unknown,
+            conflict: false,
+            candidate: None,
+        }
     }
 }
 
@@ -542,19 +566,29 @@ fn current_segment<'a>(
 
 fn ended_by(segment: &Segment) -> EndedBy {
     let Some(end) = segment.end.as_ref() else { return EndedBy::unknown() };
-    let verdict = &end.release;
-    let who = match verdict.ended_by.kind {
+    let who = |kind: EnderKind| match kind {
         EnderKind::Customer => Who::Customer,
         EnderKind::Agent => Who::Agent,
         EnderKind::System | EnderKind::Application | EnderKind::Network => Who::System,
         EnderKind::Unknown => Who::Unknown,
     };
+    let site = |dn: &Option<Text>| dn.as_ref().map(|_| segment.id.site.clone());
+    let verdict = &end.release;
+    let candidate = verdict.candidate.as_ref().map(|candidate| EndedByCandidate {
+        dn: candidate.ended_by.dn.clone(),
+        site: site(&candidate.ended_by.dn),
+        who: who(candidate.ended_by.kind),
+        provenance: candidate.provenance,
+        confidence: candidate.confidence,
+        reason: candidate.reason.clone(),
+    });
     EndedBy {
         dn: verdict.ended_by.dn.clone(),
-        site: verdict.ended_by.dn.as_ref().map(|_| segment.id.site.clone()),
-        who,
+        site: site(&verdict.ended_by.dn),
+        who: who(verdict.ended_by.kind),
         provenance: verdict.provenance,
         conflict: verdict.conflict,
+        candidate,
     }
 }
 
@@ -679,6 +713,7 @@ mod tests {
                 confidence: Confidence::None,
                 conflict: false,
                 evidence: Vec::new(),
+                candidate: None,
             },
             parties: Vec::new(),
             complete: true,

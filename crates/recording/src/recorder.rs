@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use callstitch_engine::Exit;
 use callstitch_link::segment::SegmentParty;
 use callstitch_link::snapshot::{decode, encode};
 use callstitch_link::{EvidenceKind, Interaction, PartyKind, SegmentReport, SegmentRole, SnapshotError};
@@ -72,7 +73,7 @@ pub enum Provenance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Heard {
     pub dn: Text,
-    /// `agent`, `external` (the customer), ...
+    /// `customer` or `agent`.
     pub kind: &'static str,
     pub site: Text,
     pub from: String,
@@ -806,10 +807,11 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
             if party.kind.is_system() {
                 continue;
             }
-            let (Some(first), Some(last)) = (party.connected_time, party.last_time.or(seg.end)) else {
+            let connected = party.connected_time.or_else(|| unreported_connection(party));
+            let (Some(first), Some(last)) = (connected, party.last_time.or(seg.end)) else {
                 continue;
             };
-            add(&party.dn, party.kind.label(), &seg.report.site, first.max(gate), last);
+            add(&party.dn, heard_kind(party), &seg.report.site, first.max(gate), last);
         }
         if let (Some(customer), false, true) = (customer, customer_seen, seg.report.role.is_main()) {
             if let (Some(start), Some(end)) = (seg.start, seg.end) {
@@ -831,6 +833,24 @@ fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interaction) -> Vec<H
             party
         })
         .collect()
+}
+
+/// The customer's connection when the segment does not report one: a customer seen through
+/// call monitoring (EventCallParty*, which the segment's connected time does not read) is on
+/// the conversation from its first event, as the interaction's ANI is on a main call for the
+/// call's life; one that abandoned never was.
+fn unreported_connection(party: &SegmentParty) -> Option<Timestamp> {
+    (party.kind == PartyKind::External && party.exit != Some(Exit::Abandoned))
+        .then_some(party.first_time)
+        .flatten()
+}
+
+/// `customer` for the customer (an external party), else the party's kind.
+fn heard_kind(party: &SegmentParty) -> &'static str {
+    match party.kind {
+        PartyKind::External => "customer",
+        kind => kind.label(),
+    }
 }
 
 /// For each segment, from when the file's conversation includes it (`None`: never).

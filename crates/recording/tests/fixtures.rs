@@ -411,3 +411,97 @@ fn agent_recording_of_a_party_that_only_rang_is_a_call_that_never_connected() {
     let never = recording.findings.iter().find(|finding| finding.rule == Rule::P9).expect("P9");
     assert_eq!(never.segments, ["SIP_LON/000P30KH7088L1IC08GB820000000093"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Calls seen through call monitoring (issue 17): the customer a party of the call through
+// EventCallParty* (`-monitored`), or only the OtherDN of the agents' events (`-dn`). Written
+// from the seed tables by fixtures/monitored/make_monitored.py.
+
+const MONITORED_CUSTOMER: &str = "+15551005867";
+
+/// (DN heard, kind, from, until), times as seconds after 08:30:00Z.
+type Window<Dn> = (Dn, &'static str, f64, f64);
+/// (recorded DN, who is heard) of each file.
+type Heard = Vec<(String, Vec<Window<String>>)>;
+
+fn heard_windows(recording: &Recording) -> Heard {
+    let base = callstitch_tlib::Timestamp::parse_rfc3339("2026-02-02T08:30:00Z").expect("time").0;
+    let seconds = |text: &str| {
+        let time = callstitch_tlib::Timestamp::parse_rfc3339(text).expect("heard time").0;
+        (time - base) as f64 / 1e6
+    };
+    recording
+        .media_files
+        .iter()
+        .map(|file| {
+            let heard = file
+                .heard
+                .iter()
+                .map(|party| (party.dn.to_string(), party.kind, seconds(&party.from), seconds(&party.until)))
+                .collect();
+            (file.recorded_dn.clone(), heard)
+        })
+        .collect()
+}
+
+fn windows(list: &[(&str, &[Window<&str>])]) -> Heard {
+    list.iter()
+        .map(|(recorded, heard)| {
+            let heard =
+                heard.iter().map(|(dn, kind, from, until)| (dn.to_string(), *kind, *from, *until)).collect();
+            (recorded.to_string(), heard)
+        })
+        .collect()
+}
+
+#[test]
+fn a_customer_seen_only_through_call_monitoring_is_heard_on_every_file() {
+    let customer = MONITORED_CUSTOMER;
+    let expected = windows(&[
+        (customer, &[(customer, "customer", 0.2, 100.0), ("1011", "agent", 14.0, 100.0)]),
+        ("1011", &[(customer, "customer", 14.0, 100.0), ("1011", "agent", 14.0, 100.0)]),
+    ]);
+    for case in ["customer-side-monitored", "customer-side-dn"] {
+        let recording = only(case, "media.jsonl");
+        assert_eq!(heard_windows(&recording), expected, "{case}");
+        assert_eq!(rules(&recording), [], "{case}");
+    }
+}
+
+#[test]
+fn two_step_conference_agent1_hears_the_customer_from_its_file_start() {
+    // Agent1 (1011) talked with the customer before the conference; Agent2 (1012) joins the
+    // main call's conversation at the completion (90 s); Agent1 drops out at 150 s.
+    let customer = MONITORED_CUSTOMER;
+    let expected = windows(&[
+        (
+            customer,
+            &[
+                (customer, "customer", 0.5, 240.0),
+                ("1011", "agent", 5.0, 150.0),
+                ("1012", "agent", 90.0, 240.0),
+            ],
+        ),
+        (
+            "1011",
+            &[
+                (customer, "customer", 5.0, 150.0),
+                ("1011", "agent", 5.0, 150.0),
+                ("1012", "agent", 90.0, 150.0),
+            ],
+        ),
+        (
+            "1012",
+            &[
+                ("1011", "agent", 66.0, 150.0),
+                ("1012", "agent", 66.0, 240.0),
+                (customer, "customer", 90.0, 240.0),
+            ],
+        ),
+    ]);
+    for case in ["two-step-conference-monitored", "two-step-conference-dn"] {
+        let recording = only(case, "media.jsonl");
+        assert_eq!(heard_windows(&recording), expected, "{case}");
+        assert_eq!(rules(&recording), [], "{case}");
+    }
+}

@@ -53,6 +53,10 @@ pub struct Site {
     pub records_agents: bool,
     /// This SIP Server also records the customer side of calls it answers (trunk recording).
     pub records_customer: bool,
+    /// The server also reports each party through call monitoring (EventCallPartyAdded,
+    /// EventCallPartyState, EventCallPartyDeleted: call-models.md §17), the customer
+    /// included, whom DN-based events only name as OtherDN.
+    pub call_party_events: bool,
     pub agents: Vec<Text>,
     pub queues: Vec<Text>,
     pub routing_points: Vec<Text>,
@@ -160,6 +164,7 @@ fn build_site(index: usize, rng: &mut Rng, skew_max: i64) -> Site {
         release_tracking,
         records_agents: is_sip,
         records_customer: is_sip && index == 0,
+        call_party_events: matches!(index % 4, 1 | 2),
         agents: (1..=AGENTS).map(dn).collect(),
         queues: (801..=804).map(dn).collect(),
         routing_points: (501..=502).map(dn).collect(),

@@ -81,6 +81,14 @@ struct SegDraft {
     history: Option<History>,
     /// The strongest release evidence written on the segment so far.
     evidence: &'static str,
+    /// The customer, when the site reports it as a party through call monitoring.
+    customer: Option<Text>,
+    /// The PartyState the call-based view last gave each DN (hold while dialing is
+    /// Held+Dialing, call-models.md §19).
+    party_states: Vec<(Text, u32)>,
+    customer_connected: bool,
+    /// The log begins after the call was set up: no EventCallCreated, no set-up events.
+    mid_call: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -141,9 +149,24 @@ pub struct Flow<'a> {
     released_by: Option<ReleasedBy>,
     first_hop: Option<(ConnId, Text, Text)>,
     pub shapes: Shapes,
+    /// Call-based party events that go right after the DN event just written (written with
+    /// the next event, so that the DN event can still be changed: [`Flow::mark_last`]).
+    pending: Vec<(Seg, Event)>,
+    /// Who caused the release being written (CtrlParty of its EventCallPartyDeleted).
+    ctrl_hint: Option<Text>,
 }
 
 const MICROS_PER_MS: i64 = 1_000;
+
+/// PartyState values of the call-based view (tlib-events.md §3.6).
+const QUEUED: u32 = 0x9;
+const ALERTING: u32 = 0xA;
+const CONNECTED: u32 = 0xC;
+const HELD: u32 = 0xE;
+const ROUTING: u32 = 0x800;
+const DIALING_BIT: u32 = 0x1_0000;
+/// Connected+Dialing: the originator of a call being set up.
+const DIALING: u32 = CONNECTED | DIALING_BIT;
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
 impl<'a> Flow<'a> {
@@ -160,6 +183,8 @@ impl<'a> Flow<'a> {
             released_by: None,
             first_hop: None,
             shapes: Shapes::default(),
+            pending: Vec::new(),
+            ctrl_hint: None,
         }
     }
 
@@ -224,6 +249,10 @@ impl<'a> Flow<'a> {
             deleted_at: None,
             history: None,
             evidence: "none",
+            customer: None,
+            party_states: Vec::new(),
+            customer_connected: false,
+            mid_call: false,
         });
         Seg(self.segs.len() - 1)
     }
@@ -269,6 +298,14 @@ impl<'a> Flow<'a> {
         self.segs[seg.0].outcome = outcome;
     }
 
+    /// The site's log (and its call monitoring) begins after `seg` was set up: its first
+    /// events are whatever comes next (EventHeld, EventRetrieved, ...), with no
+    /// EventCallCreated and no set-up events before them (call-models.md §18.3).
+    pub fn joined_mid_call(&mut self, seg: Seg) {
+        self.segs[seg.0].created = true;
+        self.segs[seg.0].mid_call = true;
+    }
+
     fn seg_ref(&self, seg: Seg) -> SegmentRef {
         let draft = &self.segs[seg.0];
         SegmentRef {
@@ -279,7 +316,14 @@ impl<'a> Flow<'a> {
 
     // --- the event itself -------------------------------------------------------------
 
-    fn push(&mut self, seg: Seg, mut event: Event) -> &mut Event {
+    fn push(&mut self, seg: Seg, event: Event) -> &mut Event {
+        for (pending_seg, pending) in std::mem::take(&mut self.pending) {
+            self.push_now(pending_seg, pending);
+        }
+        self.push_now(seg, event)
+    }
+
+    fn push_now(&mut self, seg: Seg, mut event: Event) -> &mut Event {
         let site = self.segs[seg.0].site;
         event.site = Text::from(self.center.sites[site].application.as_str());
         self.events.push(Timed { time: self.now, site, event });
@@ -350,7 +394,126 @@ impl<'a> Flow<'a> {
                 write_history(&mut event, history);
             }
         }
-        self.push(seg, event)
+        let other = event.other_dn.clone();
+        let message = event.message.clone();
+        self.push(seg, event);
+        let index = self.events.len() - 1;
+        let ctrl_hint = self.ctrl_hint.take();
+        if self.center.sites[self.segs[seg.0].site].call_party_events {
+            self.ctrl_hint = ctrl_hint;
+            if first_dn_event {
+                self.customer_joins(seg);
+            }
+            self.party_view(seg, &message, this, other.as_deref());
+        }
+        &mut self.events[index].event
+    }
+
+    // --- the call-based view of the parties (call-models.md §17) ------------------------
+
+    /// A call-based party event of `seg` about `dn`, written after the DN event.
+    fn party_event(&mut self, seg: Seg, message: Message, dn: &str, state: Option<u32>, ctrl: Option<Text>) {
+        let draft = &self.segs[seg.0];
+        let mut event = Event::new(message, "");
+        event.context = Context::DistributeCallPartyEvent;
+        event.conn_id = Some(draft.conn);
+        event.call_uuid = Some(draft.uuid.clone());
+        event.dn = Some(Text::from(dn));
+        event.party_state = state.map(callstitch_tlib::PartyState);
+        event.ctrl_party = ctrl;
+        self.pending.push((seg, event));
+    }
+
+    /// The counterpart of a DN event in the call-based view (best-known mapping of §17):
+    /// the party joins with its state, is connected or held, or leaves (CtrlParty: who
+    /// caused it, where the site reports it).
+    fn party_view(&mut self, seg: Seg, message: &Message, this: &str, other: Option<&str>) {
+        let ctrl_hint = self.ctrl_hint.take();
+        let was =
+            self.segs[seg.0].party_states.iter().rev().find(|(dn, _)| dn == this).map(|(_, state)| *state);
+        let dialing = was.is_some_and(|state| state & 0x1_0000 != 0);
+        let (message, state) = match message {
+            Message::EventDialing => (Message::EventCallPartyAdded, Some(DIALING)),
+            Message::EventRinging => (Message::EventCallPartyAdded, Some(ALERTING)),
+            Message::EventQueued => (Message::EventCallPartyAdded, Some(QUEUED)),
+            Message::EventRouteRequest => (Message::EventCallPartyAdded, Some(QUEUED | ROUTING)),
+            // The far end answered a party that holds while dialing: it stays held (§9).
+            Message::EventEstablished if was == Some(HELD | DIALING_BIT) => {
+                (Message::EventCallPartyState, Some(HELD))
+            }
+            Message::EventEstablished => (Message::EventCallPartyState, Some(CONNECTED)),
+            Message::EventRetrieved if dialing => (Message::EventCallPartyState, Some(DIALING)),
+            Message::EventRetrieved => (Message::EventCallPartyState, Some(CONNECTED)),
+            Message::EventHeld if dialing => (Message::EventCallPartyState, Some(HELD | DIALING_BIT)),
+            Message::EventHeld => (Message::EventCallPartyState, Some(HELD)),
+            Message::EventDiverted | Message::EventRouteUsed => (Message::EventCallPartyDeleted, None),
+            Message::EventReleased | Message::EventAbandoned => (Message::EventCallPartyDeleted, None),
+            _ => return,
+        };
+        let ctrl = match message {
+            Message::EventCallPartyDeleted if ctrl_hint.is_some() => self.reported_ctrl(seg, ctrl_hint),
+            _ => None,
+        };
+        if let Some(state) = state {
+            self.segs[seg.0].party_states.push((Text::from(this), state));
+        }
+        self.party_event(seg, message.clone(), this, state, ctrl);
+        if state == Some(CONNECTED) {
+            self.customer_connects(seg, other);
+        }
+    }
+
+    /// CtrlParty as `seg`'s site writes it: only with full release reporting, and left out
+    /// now and then, as when T-Server cannot tell (release.md §1.2).
+    fn reported_ctrl(&mut self, seg: Seg, releaser: Option<Text>) -> Option<Text> {
+        let site = self.segs[seg.0].site;
+        match self.center.sites[site].release_tracking {
+            ReleaseTracking::Full if !self.rng.percent(8) => releaser,
+            _ => None,
+        }
+    }
+
+    /// The customer of an inbound call joins its call-based view when the call first
+    /// shows (it dialled: Connected+Dialing); a call the log joined mid-call has no such
+    /// event.
+    fn customer_joins(&mut self, seg: Seg) {
+        let draft = &self.segs[seg.0];
+        if draft.mid_call || draft.call_type != CallType::Inbound {
+            return;
+        }
+        let Some(customer) = draft.ani.clone() else { return };
+        self.segs[seg.0].customer = Some(customer.clone());
+        self.join(seg, &customer, DnRole::Origination);
+        self.party_event(seg, Message::EventCallPartyAdded, &customer, Some(DIALING), None);
+    }
+
+    /// Someone answered the customer: it is connected.
+    fn customer_connects(&mut self, seg: Seg, other: Option<&str>) {
+        let draft = &self.segs[seg.0];
+        let Some(customer) = draft.customer.clone().filter(|customer| Some(customer.as_str()) == other)
+        else {
+            return;
+        };
+        if draft.customer_connected {
+            return;
+        }
+        self.segs[seg.0].customer_connected = true;
+        self.party_event(seg, Message::EventCallPartyState, &customer, Some(CONNECTED), None);
+    }
+
+    /// The customer's leg of `seg` ends with the call: EventCallPartyDeleted, caused by
+    /// `releaser` (the truth says who, when the flow knows).
+    fn customer_leaves(&mut self, seg: Seg, releaser: Option<&str>) {
+        let Some(customer) = self.segs[seg.0].customer.clone() else { return };
+        let on_the_call =
+            self.segs[seg.0].parties.iter().any(|party| party.dn == customer && party.exit.is_none());
+        if !on_the_call {
+            return;
+        }
+        let released_by = releaser.map(|releaser| if releaser == customer { "self" } else { "other" });
+        self.leave(seg, &customer, "released", released_by);
+        let ctrl = self.reported_ctrl(seg, releaser.map(Text::from));
+        self.party_event(seg, Message::EventCallPartyDeleted, &customer, None, ctrl);
     }
 
     // --- parties (truth) ----------------------------------------------------------------
@@ -493,6 +656,7 @@ impl<'a> Flow<'a> {
     }
 
     pub fn held(&mut self, seg: Seg, this: &str, role: DnRole, other: &str) {
+        self.join(seg, this, role.clone());
         let event = self.dn_event(seg, Message::EventHeld, this, role, Some((other, DnRole::Unknown)));
         event.other_dn_role = None;
     }
@@ -524,6 +688,7 @@ impl<'a> Flow<'a> {
             self.stop_recording(site, this, "left");
         }
         let local = leave != Leave::ByOther;
+        self.ctrl_hint = Some(Text::from(if local { this } else { other.unwrap_or(this) }));
         let written = self.releasing_party(site, if local { "1 Local" } else { "2 Remote" });
         let event =
             self.dn_event(seg, Message::EventReleased, this, role, other.map(|dn| (dn, DnRole::Unknown)));
@@ -544,6 +709,7 @@ impl<'a> Flow<'a> {
     pub fn abandoned(&mut self, seg: Seg, this: &str, other: &str, queue: Option<&str>) {
         self.leave(seg, this, "abandoned", Some("other"));
         let site = self.segs[seg.0].site;
+        self.ctrl_hint = Some(Text::from(other));
         let written = self.releasing_party(site, "2 Remote");
         let event = self.dn_event(
             seg,
@@ -704,6 +870,7 @@ impl<'a> Flow<'a> {
         if self.segs[seg.0].deleted {
             return;
         }
+        self.customer_leaves(seg, releaser);
         self.segs[seg.0].deleted = true;
         self.segs[seg.0].deleted_at = Some(self.now);
         let site = self.segs[seg.0].site;
@@ -729,6 +896,7 @@ impl<'a> Flow<'a> {
             site: Some(self.center.sites[draft.site].application.clone()),
             who: who.to_string(),
             provenance: draft.evidence.to_string(),
+            candidate: None,
         });
     }
 
@@ -857,7 +1025,10 @@ impl<'a> Flow<'a> {
     /// The events (in generation order) and the truth; each call's ConnIDs are free for reuse
     /// from the call's end on its server (a server knows nothing of the interaction's other
     /// calls, so a ConnID kept across a hop can come back while the call it was kept for talks).
-    pub fn finish(self, scenario: &str) -> (Interaction, Vec<Timed>) {
+    pub fn finish(mut self, scenario: &str) -> (Interaction, Vec<Timed>) {
+        for (seg, pending) in std::mem::take(&mut self.pending) {
+            self.push_now(seg, pending);
+        }
         let end = self.events.iter().map(|timed| timed.time).max().unwrap_or(self.now);
         for draft in &self.segs {
             for conn in &draft.conns {
@@ -902,6 +1073,12 @@ impl<'a> Flow<'a> {
 
     fn media_truth(&self, file: &MediaDraft, end: i64) -> MediaFile {
         let (stop, why) = file.stop.unwrap_or((end, "call-end"));
+        let call = self.segs.iter().find(|draft| draft.site == file.site && draft.uuid == file.uuid);
+        let customer = call
+            .filter(|draft| draft.consult.is_none() && draft.call_type == CallType::Inbound)
+            .and_then(|draft| draft.ani.as_ref())
+            .filter(|customer| **customer != file.dn);
+        let heard = std::iter::once(file.dn.to_string()).chain(customer.map(Text::to_string)).collect();
         MediaFile {
             site: self.center.sites[file.site].application.clone(),
             call_uuid: file.uuid.to_string(),
@@ -912,6 +1089,7 @@ impl<'a> Flow<'a> {
             start: callstitch_tlib::Timestamp(file.start).to_string(),
             stop: callstitch_tlib::Timestamp(stop).to_string(),
             ended_by: why.to_string(),
+            heard,
         }
     }
 }

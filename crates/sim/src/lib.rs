@@ -19,7 +19,8 @@
 //! Module map: [`center`] (the estate), [`generate`] (arrivals and the scenario mix),
 //! [`scenario`] and [`flows`] (what each scenario does), [`flow`] (events and truth of one
 //! interaction), [`writer`] (what a server writes), [`noise`], [`run`] (a whole run, live
-//! mode), [`scale`] (the fast path), [`truth`], [`verify`], [`feed`] (one run's events in
+//! mode), [`scale`] (the fast path), [`truth`], [`verify`], [`verdicts`] (release verdicts and
+//! who is heard, against the truth), [`feed`] (one run's events in
 //! the arrival orders callstitch must be indifferent to).
 
 pub mod center;
@@ -37,6 +38,7 @@ pub mod scale;
 pub mod scenario;
 pub mod storage;
 pub mod truth;
+pub mod verdicts;
 pub mod verify;
 pub mod writer;
 
@@ -48,4 +50,5 @@ pub use run::{simulate, simulate_live, Pacer, RunSummary, WallClock};
 pub use scale::{simulate_scale, ScaleConfig, ScaleSummary};
 pub use storage::{DirStorage, MemoryStorage, Storage};
 pub use truth::{read_interactions, Interaction};
+pub use verdicts::{read_verdicts, verify_verdicts, FoundVerdicts, VerdictCounts, VerdictReport};
 pub use verify::{read_groupings, verify, Grouping, VerifyOptions, VerifyReport};

@@ -34,10 +34,11 @@ pub enum Scenario {
     ReturnTrip,
     MultiSiteConsultTransfer,
     MultiSiteConference,
+    MidCall,
 }
 
 /// The mix: each scenario with its weight (out of the sum of weights).
-pub const MIX: [(Scenario, u32); 21] = [
+pub const MIX: [(Scenario, u32); 22] = [
     (Scenario::InboundAgent, 8),
     (Scenario::InternalCall, 5),
     (Scenario::Acd, 9),
@@ -59,6 +60,7 @@ pub const MIX: [(Scenario, u32); 21] = [
     (Scenario::ReturnTrip, 5),
     (Scenario::MultiSiteConsultTransfer, 4),
     (Scenario::MultiSiteConference, 3),
+    (Scenario::MidCall, 2),
 ];
 
 impl Scenario {
@@ -86,6 +88,7 @@ impl Scenario {
             Scenario::ReturnTrip => "return-trip",
             Scenario::MultiSiteConsultTransfer => "multi-site-consult-transfer",
             Scenario::MultiSiteConference => "multi-site-conference",
+            Scenario::MidCall => "mid-call",
         }
     }
 
@@ -125,6 +128,7 @@ impl Scenario {
             Scenario::ReturnTrip => flows::multi_site::return_trip(flow, home),
             Scenario::MultiSiteConsultTransfer => flows::multi_site::consult_transfer(flow, home),
             Scenario::MultiSiteConference => flows::multi_site::conference(flow, home),
+            Scenario::MidCall => flows::basic::mid_call(flow, home),
         }
     }
 }

@@ -105,6 +105,18 @@ pub struct ReleasedBy {
     /// `releasing-party`, `abandon-pattern`, or `none` when the logs cannot tell).
     #[serde(default)]
     pub provenance: String,
+    /// Found only: on an `unknown` verdict, the guess of the low rung (docs/trace-json.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<Candidate>,
+}
+
+/// A found verdict's candidate: who the order of the releases suggests, never a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dn: Option<String>,
+    #[serde(default)]
+    pub who: String,
 }
 
 /// A media file recording should have produced (recording.md §2–§5).
@@ -127,6 +139,10 @@ pub struct MediaFile {
     /// signalling path), `transfer-away` (agent recording ends at a multi-site transfer),
     /// `call-end`.
     pub ended_by: String,
+    /// Who the file must hear at least: its recorded side, and the customer on a file of a
+    /// call the customer was on (not a consultation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heard: Vec<String>,
 }
 
 fn is_false(flag: &bool) -> bool {

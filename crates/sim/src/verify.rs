@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::truth::{Interaction, SegmentRef};
+use crate::verdicts::VerdictReport;
 use crate::SimError;
 
 /// One interaction as a list of segments in order.
@@ -68,15 +69,21 @@ pub struct VerifyReport {
     pub more_differences: usize,
     /// Per scenario of the truth: (found exactly and in order, total).
     pub by_scenario: BTreeMap<String, (usize, usize)>,
+    /// Who released and who is heard, against the truth (set by the caller that has the found
+    /// verdicts: [`crate::verify_verdicts`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdicts: Option<VerdictReport>,
 }
 
 impl VerifyReport {
-    /// True when everything was found, exactly and in order.
+    /// True when everything was found, exactly and in order, and no verdict checked names
+    /// someone the truth does not (nor misses someone heard).
     pub fn is_perfect(&self) -> bool {
         self.precision == 1.0
             && self.recall == 1.0
             && self.exact == self.truth_interactions
             && self.ordered == self.exact
+            && self.verdicts.as_ref().is_none_or(VerdictReport::is_right)
     }
 
     /// The report as text.
@@ -132,6 +139,9 @@ impl VerifyReport {
                 let _ = writeln!(text, "  ... and {} more", self.more_differences);
             }
         }
+        if let Some(verdicts) = &self.verdicts {
+            text.push_str(&verdicts.render_text());
+        }
         text
     }
 }
@@ -142,6 +152,18 @@ impl VerifyReport {
 /// out again when late evidence changes it) keeps the last revision of each id and drops
 /// the ids a later interaction `replaces`.
 pub fn read_groupings(text: &str) -> Result<Vec<Grouping>, SimError> {
+    let mut groupings = Vec::new();
+    for (line, value) in latest_objects(text)? {
+        if let Some(grouping) = grouping_of(line, &value)? {
+            groupings.push(grouping);
+        }
+    }
+    Ok(groupings)
+}
+
+/// The objects of found output with their line, in order: the last revision of each
+/// `interaction_id` in the place of its first, without the ids a later object `replaces`.
+pub(crate) fn latest_objects(text: &str) -> Result<Vec<(u64, serde_json::Value)>, SimError> {
     let trimmed = text.trim_start();
     let values: Vec<(u64, serde_json::Value)> = if trimmed.starts_with('[') {
         let array: Vec<serde_json::Value> =
@@ -159,6 +181,9 @@ pub fn read_groupings(text: &str) -> Result<Vec<Grouping>, SimError> {
         }
         values
     };
+    let id_of = |value: &serde_json::Value| {
+        value.get("interaction_id").and_then(|id| id.as_str()).unwrap_or_default().to_string()
+    };
     let replaced: BTreeSet<String> = values
         .iter()
         .filter_map(|(_, value)| value.get("replaces").and_then(|ids| ids.as_array()))
@@ -166,22 +191,19 @@ pub fn read_groupings(text: &str) -> Result<Vec<Grouping>, SimError> {
         .filter_map(|id| id.as_str().map(str::to_string))
         .collect();
     let mut latest: BTreeMap<String, usize> = BTreeMap::new();
-    let mut groupings = Vec::new();
-    for (line, value) in &values {
-        let Some(grouping) = grouping_of(*line, value)? else { continue };
-        if grouping.id.is_empty() {
-            groupings.push(Some(grouping));
-            continue;
-        }
-        match latest.get(&grouping.id) {
-            Some(index) => groupings[*index] = Some(grouping),
+    let mut kept: Vec<(u64, serde_json::Value)> = Vec::new();
+    for (line, value) in values {
+        let id = id_of(&value);
+        match latest.get(&id).filter(|_| !id.is_empty()) {
+            Some(index) => kept[*index] = (line, value),
             None => {
-                latest.insert(grouping.id.clone(), groupings.len());
-                groupings.push(Some(grouping));
+                latest.insert(id, kept.len());
+                kept.push((line, value));
             }
         }
     }
-    Ok(groupings.into_iter().flatten().filter(|grouping| !replaced.contains(&grouping.id)).collect())
+    kept.retain(|(_, value)| !replaced.contains(&id_of(value)));
+    Ok(kept)
 }
 
 /// A grouping from one JSON object; `None` for an object that is not an interaction (a
@@ -347,6 +369,7 @@ fn compare(truth: &[Grouping], found: &[Grouping], max_differences: usize) -> Ve
         more_differences: differences.more,
         differences: differences.listed,
         by_scenario: BTreeMap::new(),
+        verdicts: None,
     }
 }
 

@@ -1,12 +1,15 @@
 //! `callstitch verify`: interactions found (the output of `callstitch trace --json`) against
 //! a simulator's truth file: pairwise precision and recall, exact-interaction rate, order
-//! rate, and the first differences in words (docs/simulator.md).
+//! rate, who released each interaction and party, who is heard on each media file, and the
+//! first differences in words (docs/simulator.md).
 
 use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
-use callstitch_sim::{read_groupings, read_interactions, verify, VerifyOptions};
+use callstitch_sim::{
+    read_groupings, read_interactions, read_verdicts, verify, verify_verdicts, VerifyOptions,
+};
 use clap::Args;
 
 use crate::input::UsageError;
@@ -36,7 +39,9 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Exit 1 unless precision = recall = 1 and every interaction is exact and in order.
+    /// Exit 1 unless precision = recall = 1, every interaction is exact and in order, no
+    /// release verdict names someone the truth does not, and every media file hears whom the
+    /// truth says.
     #[arg(long)]
     pub strict: bool,
 }
@@ -51,7 +56,10 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         ignore_consultations: args.ignore_consultations,
         max_differences: args.max_differences,
     };
-    let report = verify(&truth, &found, &options);
+    let mut report = verify(&truth, &found, &options);
+    let verdicts =
+        read_verdicts(&found_text).with_context(|| format!("reading {}", args.output.display()))?;
+    report.verdicts = Some(verify_verdicts(&truth, &verdicts, args.max_differences));
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

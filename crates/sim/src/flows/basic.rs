@@ -329,3 +329,18 @@ pub fn while_on_hold(flow: &mut Flow<'_>, site: usize) {
     flow.set_outcome(seg, "answered");
     end_conversation(flow, seg, &caller, &b);
 }
+
+/// A customer's call that was already answered when the site's log (and its call
+/// monitoring) began (call-models.md §18.3): its first events are the agent's EventHeld and
+/// EventRetrieved, then the conversation ends as usual.
+pub fn mid_call(flow: &mut Flow<'_>, site: usize) {
+    let caller = pick_caller(flow, site, 0);
+    let seg = start_call(flow, site, &caller);
+    flow.joined_mid_call(seg);
+    let agent = agent(flow, site, &[]);
+    flow.held(seg, &agent, DnRole::Destination, caller.dn());
+    flow.wait(5, 60);
+    flow.retrieved(seg, &agent, DnRole::Destination, caller.dn());
+    flow.set_outcome(seg, "answered");
+    end_conversation(flow, seg, &caller, &agent);
+}

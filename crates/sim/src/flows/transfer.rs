@@ -208,7 +208,9 @@ fn leave_conference(flow: &mut Flow<'_>, seg: Seg, caller: &Caller, b: &str, c: 
     } else {
         flow.removed(seg, leaver, by);
     }
-    for member in members.iter().filter(|member| **member != leaver) {
+    // Some switches tell the remaining members nothing of a member who hangs up.
+    let told = leaver != by || !flow.rng.percent(25);
+    for member in members.iter().filter(|member| **member != leaver && told) {
         flow.party_deleted(seg, member, leaver, by, 2);
     }
     let stays = stays.to_string();
