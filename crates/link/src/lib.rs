@@ -21,8 +21,8 @@ pub use callstitch_engine::{PartyKind, SnapshotError};
 pub use clocks::{EstateClocks, LiveClock, SiteTime};
 pub use evidence::{Edge, EvidenceKind};
 pub use interaction::{
-    Calls, ClockOffset, EndedBy, Interaction, Lifecycle, LinkReport, Linking, OffsetMethod, SegmentRef,
-    SegmentReport, SegmentRole, Who,
+    Calls, ClockOffset, EndedBy, EndedByCandidate, Interaction, Lifecycle, LinkReport, Linking, OffsetMethod,
+    SegmentRef, SegmentReport, SegmentRole, Who,
 };
 pub use linker::{Linker, LinkerConfig, LinkerStats, SECOND};
 pub use segment::{Segment, SegmentEnd, SegmentId, SegmentParty};

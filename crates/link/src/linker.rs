@@ -365,55 +365,13 @@ impl Linker {
     pub fn finished(&mut self, call: FinishedCall, clock: i64) {
         let serial = match self.handles.remove(&call.handle) {
             Some(serial) => serial,
-            None => self.open_unannounced(&call, clock),
+            None => {
+                debug_assert!(false, "the engine tells of every call before it finishes it");
+                self.announce_late(&call, clock)
+            }
         };
-        let (links, uuid, conns, history, consult, merged) = {
-            let Some(segment) = self.segments.get(&serial) else { return };
-            let known_links = segment.links.len();
-            (
-                known_links,
-                segment.call_uuid.is_none(),
-                segment.conn_ids.clone(),
-                segment.history.is_none(),
-                segment.consult_of.is_none(),
-                segment.merged_into.is_none(),
-            )
-        };
-        let finished_history = call.history.clone();
-        let finished_uuid = call.call_uuid.clone();
-        let finished_consult = call.consult_of.clone();
-        let finished_merge = call.merged_into.clone();
         if let Some(segment) = self.segments.get_mut(&serial) {
             segment.finish(call, clock);
-        }
-        // Evidence the finished call carries that was not told while it was live (a
-        // snapshot of an older build, a call the engine never announced).
-        let new_links: Vec<Text> = self
-            .segments
-            .get(&serial)
-            .map(|segment| segment.links.iter().skip(links).map(|end| end.id.clone()).collect())
-            .unwrap_or_default();
-        for link in new_links {
-            self.connect_link(serial, &link);
-        }
-        if uuid {
-            if let Some(call_uuid) = &finished_uuid {
-                self.learn_uuid(serial, call_uuid);
-            }
-        }
-        let all_conns: Vec<ConnId> =
-            self.segments.get(&serial).map(|segment| segment.conn_ids.clone()).unwrap_or_default();
-        for conn in all_conns.into_iter().filter(|conn| !conns.contains(conn)) {
-            self.index_conn(serial, conn);
-        }
-        if let (true, Some(history)) = (history, finished_history) {
-            self.learn_history(serial, history);
-        }
-        if let (true, Some(pointer)) = (consult, finished_consult) {
-            self.resolve_consultation(serial, &pointer, None);
-        }
-        if let (true, Some(pointer)) = (merged, finished_merge) {
-            self.resolve_merge(serial, &pointer, None);
         }
         self.touch(serial);
     }
@@ -491,20 +449,33 @@ impl Linker {
         serial
     }
 
-    /// A finished call the engine never announced (state restored from an older build):
-    /// its segment opens now.
-    fn open_unannounced(&mut self, call: &FinishedCall, clock: i64) -> u64 {
+    /// A finished call the linker was never told of: opened now, its evidence taken from it.
+    fn announce_late(&mut self, call: &FinishedCall, clock: i64) -> u64 {
         let handle = call.handle;
-        let opened = OpenedCall {
+        self.opened(OpenedCall {
             handle,
             site: &call.site,
             call_uuid: call.call_uuid.as_ref(),
             conn_id: call.conn_ids.first().copied(),
             time: call.first_time,
             clock,
-        };
-        self.opened(opened);
-        self.handles.remove(&handle).unwrap_or(self.next_serial.saturating_sub(1))
+        });
+        for conn in &call.conn_ids {
+            self.evidence(handle, Evidence::ConnId(*conn));
+        }
+        for link in &call.is_links {
+            self.evidence(handle, Evidence::Link(link, None));
+        }
+        if let Some(pointer) = &call.consult_of {
+            self.evidence(handle, Evidence::ConsultOf { pointer, main: None });
+        }
+        if let Some(pointer) = &call.merged_into {
+            self.evidence(handle, Evidence::MergedInto { pointer, survivor: None });
+        }
+        if let Some(history) = &call.history {
+            self.evidence(handle, Evidence::History(history));
+        }
+        self.handles.remove(&handle).unwrap_or_default()
     }
 
     fn index_uuid(&mut self, serial: u64, uuid: &CallUuid) {

@@ -12,9 +12,7 @@ use callstitch_engine::{
     CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party, PartyKind,
     PartyState, Provenance, ReleasedBy, TransferHistory,
 };
-use callstitch_tlib::{
-    CallUuid, ConnId, EventProvenance, IsLink, LinkRole, Message, SipEnd, Text, Timestamp,
-};
+use callstitch_tlib::{CallUuid, ConnId, EventProvenance, IsLink, LinkRole, SipEnd, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// (site, key): the key is the CallUUID, or the engine's `~<ConnID>-<n>` for servers that
@@ -303,19 +301,7 @@ fn segment_party(party: &Party) -> SegmentParty {
         provenance: verdict.map_or(Provenance::Unknown, |verdict| verdict.provenance),
         first_time: party.first_time,
         last_time: party.last_time,
-        connected_time: party
-            .history
-            .iter()
-            .find(|event| {
-                matches!(
-                    event.message,
-                    Message::EventEstablished
-                        | Message::EventRetrieved
-                        | Message::EventPartyChanged
-                        | Message::EventPartyAdded
-                )
-            })
-            .and_then(|event| event.time),
+        connected_time: party.connected_time,
     }
 }
 

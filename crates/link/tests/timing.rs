@@ -312,3 +312,86 @@ fn live_a_forgotten_interaction_comes_back_when_the_other_end_of_its_link_arrive
     assert_eq!(stitcher.linker().stats().revived, 1);
     let _ = Timestamp(0);
 }
+
+/// A call that begins with a ConnID only and learns its CallUUID later (a server that sends
+/// the CallUUID from the second event on): keyed by the CallUUID once it is known, and joined
+/// by it to the other site's call that keeps it.
+#[test]
+fn a_call_that_learns_its_call_uuid_later_is_keyed_and_joined_by_it() {
+    let mut sip1 = Site::new("SIP1", "SW1");
+    let mut sip2 = Site::new("SIP2", "SW2");
+    sip1.call("UUID-KEPT", 0x11, T0, T0 + 30 * SECOND, &[]);
+    sip1.events[0].call_uuid = None;
+    sip2.call("UUID-KEPT", 0x22, T0 + 20 * SECOND, T0 + 90 * SECOND, &[]);
+    let interactions =
+        callstitch_link::stitch(&merged(&[&sip1, &sip2]), SiteDirectory::new(["SIP1", "SIP2"]));
+    assert_eq!(interactions.len(), 1, "{interactions:#?}");
+    assert_eq!(segments(&interactions[0]), common::pairs(&[("SIP1", "UUID-KEPT"), ("SIP2", "UUID-KEPT")]));
+}
+
+/// Reading input, a site's floor (its log's next event is later) and the end of its log let
+/// interactions waiting on it complete before the input ends; without them they wait.
+#[test]
+fn a_sites_floor_and_end_let_waiting_interactions_complete() {
+    let mut a = Site::new("A", "SwA");
+    a.call("A-1", 1, T0, T0 + 10 * SECOND, &[("L1", LinkRole::Source, "B@SwB")]);
+    let run = |hint: &dyn Fn(&mut Stitcher, &mut Vec<Interaction>)| {
+        let mut stitcher = Stitcher::new(EngineConfig::default(), config(), SiteDirectory::new(["A", "B"]));
+        let mut out = Vec::new();
+        for event in &a.events {
+            stitcher.push(event, &mut |_| {}, &mut |interaction| out.push(interaction));
+        }
+        // A's own clock runs on with a later call of its own.
+        let mut later = Site::new("A", "SwA");
+        later.call("A-2", 2, T0 + 600 * SECOND, T0 + 601 * SECOND, &[]);
+        later.call("A-3", 3, T0 + 602 * SECOND, T0 + 603 * SECOND, &[]);
+        for event in &later.events {
+            stitcher.push(event, &mut |_| {}, &mut |interaction| out.push(interaction));
+        }
+        hint(&mut stitcher, &mut out);
+        out.iter().any(|interaction| interaction.has_segment("A", "A-1"))
+    };
+    assert!(!run(&|_, _| {}), "B not seen: A-1 waits for B's time");
+    assert!(
+        run(&|stitcher, out| stitcher.raise_floor("B", Timestamp(T0 + 100 * SECOND), &mut |i| out.push(i))),
+        "B's log goes on only after the link's wait: A-1 timed out"
+    );
+    assert!(
+        !run(&|stitcher, out| stitcher.raise_floor("B", Timestamp(T0 + 30 * SECOND), &mut |i| out.push(i))),
+        "B's floor before the wait's end: still waiting"
+    );
+    assert!(run(&|stitcher, out| stitcher.end_site("B", &mut |i| out.push(i))), "B's log ended");
+}
+
+/// Live, with every site quiet, wall time alone moves the estate on: interactions still
+/// waiting complete, and the counters say what happened.
+#[test]
+fn live_wall_time_alone_completes_what_waits_and_the_counters_say_so() {
+    let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..config() };
+    let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::new(["A", "B"]));
+    assert_eq!(stitcher.linker().config().linger, 10 * SECOND);
+    assert_eq!(stitcher.sites().known().len(), 2);
+    let mut out: Vec<Interaction> = Vec::new();
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    a.call("A-1", 1, T0, T0 + 10 * SECOND, &[("L1", LinkRole::Source, "B@SwB")]);
+    b.call("B-1", 4, T0 + SECOND, T0 + 20 * SECOND, &[("L1", LinkRole::Target, "A@SwA")]);
+    a.call("A-1", 1, T0 + 25 * SECOND, T0 + 26 * SECOND, &[]);
+    for event in merged(&[&a, &b]) {
+        let wall = event.timestamp.map_or(T0, |time| time.0);
+        stitcher.push_at(&event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+    }
+    stitcher.flush(&mut |interaction| out.push(interaction));
+    assert!(out.iter().all(|interaction| interaction.state != Lifecycle::Complete), "the linger is not over");
+    assert_eq!(stitcher.linker().archived_in_memory(), 0);
+    // Nothing arrives; wall time passes the linger: complete.
+    stitcher.tick(T0 + 26 * SECOND + 11 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+    stitcher.flush(&mut |interaction| out.push(interaction));
+    let last = out.last().expect("handed out");
+    assert_eq!((last.state, last.segments.len()), (Lifecycle::Complete, 2));
+    let stats = stitcher.linker_stats();
+    assert_eq!((stats.segments, stats.duplicate_segments), (2, 1), "A-1's late events are the same call");
+    assert_eq!(stats.interactions as usize, out.len());
+    assert_eq!(stats.revisions as usize, out.len() - 1);
+    assert_eq!(stats.edges, 1);
+}
