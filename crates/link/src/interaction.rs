@@ -326,10 +326,11 @@ pub(crate) fn build(segments: &[(u64, &Segment)], edges: &[Edge], context: &Cont
         .collect();
     let edges = edges.as_slice();
     let (order, mut notes) = order(segments, edges);
+    let locations = locations(edges, &by_serial, context.sites);
     notes.extend(context.notes.iter().cloned());
     let roles = roles(&order, segments, edges);
     let reports: Vec<SegmentReport> =
-        order.iter().map(|serial| segment_report(by_serial[serial], roles[serial], context.sites)).collect();
+        order.iter().map(|serial| segment_report(by_serial[serial], roles[serial], &locations)).collect();
     let root = by_serial[&order[0]];
     let any_live = segments.iter().any(|(_, segment)| segment.is_live());
     let all_ended = segments.iter().all(|(_, segment)| segment.end.as_ref().is_some_and(|end| end.complete));
@@ -604,11 +605,49 @@ fn segment_ref(segment: &Segment) -> SegmentRef {
     }
 }
 
-fn segment_report(segment: &Segment, role: SegmentRole, sites: &SiteDirectory) -> SegmentReport {
+/// Each site's full `<application>@<switch>` name, as the other end of a link of this
+/// interaction calls it (the least of several), else as configured: taken from the
+/// interaction's own evidence, so that it does not depend on what else was read first.
+fn locations(
+    edges: &[Edge],
+    by_serial: &HashMap<u64, &Segment>,
+    sites: &SiteDirectory,
+) -> HashMap<Text, Text> {
+    let mut names: HashMap<Text, Text> = HashMap::new();
+    for edge in edges.iter().filter(|edge| edge.kind == EvidenceKind::Islink) {
+        let (Some(link), Some(from), Some(to)) =
+            (&edge.link, by_serial.get(&edge.from), by_serial.get(&edge.to))
+        else {
+            continue;
+        };
+        for (here, there) in [(from, to), (to, from)] {
+            let Some(location) =
+                here.links.iter().find(|end| end.id == *link).and_then(|end| end.location.as_ref())
+            else {
+                continue;
+            };
+            if !(location.contains('@') && SiteDirectory::names(location, &there.id.site)) {
+                continue;
+            }
+            let known = names.entry(there.id.site.clone()).or_insert_with(|| location.clone());
+            if location < known {
+                *known = location.clone();
+            }
+        }
+    }
+    for segment in by_serial.values() {
+        if let Some(configured) = sites.configured_full_name(&segment.id.site) {
+            names.entry(segment.id.site.clone()).or_insert_with(|| configured.clone());
+        }
+    }
+    names
+}
+
+fn segment_report(segment: &Segment, role: SegmentRole, locations: &HashMap<Text, Text>) -> SegmentReport {
     let end = segment.end.as_ref();
     SegmentReport {
         site: segment.id.site.clone(),
-        location: sites.full_name(&segment.id.site).cloned(),
+        location: locations.get(&segment.id.site).cloned(),
         call_uuid: segment.call_uuid.as_ref().map(|uuid| uuid.to_string()),
         key: segment.id.key.clone(),
         conn_ids: segment.conn_ids.iter().map(|conn| conn.to_string()).collect(),

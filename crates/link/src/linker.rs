@@ -562,13 +562,6 @@ impl Linker {
                 (from, to, false, true)
             }
         };
-        let learned: Vec<(Text, Text)> = [(end_a, &second.id.site), (end_b, &first.id.site)]
-            .into_iter()
-            .filter_map(|(end, site)| end.location.clone().map(|location| (site.clone(), location)))
-            .collect();
-        for (site, location) in learned {
-            self.sites.learn_full_name(&site, &location);
-        }
         let edge = Edge {
             from,
             to,

@@ -2,21 +2,17 @@
 //!
 //! A link end says where the call went or came from as `<application>@<switch>`. A site is
 //! named by `NAME=` or its log header's Application name; a location matches a site by its
-//! full name or by its application part, without regard to case. Partners of paired links
-//! teach the full name of a site (`SIPServer1` is `SIPServer1@SIP_Switch1`).
-
-use std::collections::BTreeMap;
+//! full name or by its application part, without regard to case. A site's full name in an
+//! interaction comes from that interaction's own links (crate::interaction).
 
 use callstitch_tlib::Text;
 use serde::{Deserialize, Serialize};
 
-/// The sites callstitch reads, and what it learned about their names.
+/// The sites callstitch reads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SiteDirectory {
     /// The sites' names as given (few: a scan without allocation beats a lowercased map).
     known: Vec<Text>,
-    /// Site → the full location name other sites use for it.
-    full_names: BTreeMap<Text, Text>,
 }
 
 impl SiteDirectory {
@@ -60,26 +56,14 @@ impl SiteDirectory {
         !self.known.is_empty() && self.site_of(location).is_none()
     }
 
-    /// Learns the full name partners use for a site; of several, the least is kept, so
-    /// that the order the links arrived in does not decide.
-    pub fn learn_full_name(&mut self, site: &Text, location: &str) {
-        if !(location.contains('@') && SiteDirectory::names(location, site)) {
-            return;
-        }
-        let known = self.full_names.entry(site.clone()).or_insert_with(|| Text::from(location));
-        if location < known.as_str() {
-            *known = Text::from(location);
-        }
-    }
-
     /// The monitored sites, as given.
     pub fn known(&self) -> &[Text] {
         &self.known
     }
 
-    /// The full location name learned for a site.
-    pub fn full_name(&self, site: &str) -> Option<&Text> {
-        self.full_names.get(site)
+    /// The full name of a site configured as `<application>@<switch>` (not learned).
+    pub fn configured_full_name(&self, site: &str) -> Option<&Text> {
+        self.known.iter().find(|known| known.as_str() == site && known.contains('@'))
     }
 }
 
