@@ -395,3 +395,67 @@ fn live_wall_time_alone_completes_what_waits_and_the_counters_say_so() {
     assert_eq!(stats.revisions as usize, out.len() - 1);
     assert_eq!(stats.edges, 1);
 }
+
+/// A consultation whose main call the engine no longer holds (it ended, or its end was lost)
+/// is joined to it by the linker: by the CallUUID it names, or by a ConnID the main call had
+/// within the clock tolerance of the consultation's start; a ConnID of a call long gone
+/// joins nothing and is noted.
+#[test]
+fn a_consultation_finds_a_main_call_the_engine_no_longer_holds() {
+    let consult = |pointer: &dyn Fn(&mut Event), start: i64| {
+        let mut a = Site::new("A", "SwA");
+        a.call("MAIN", 0x10, T0, T0 + 5 * SECOND, &[]);
+        a.created("CONSULT", 0x20, T0 + start);
+        let event = a.events.last_mut().expect("event");
+        event.call_type = Some(callstitch_tlib::CallType::Consult);
+        pointer(event);
+        a.deleted("CONSULT", 0x20, T0 + start + 30 * SECOND);
+        callstitch_link::stitch(&a.events, SiteDirectory::new(["A"]))
+    };
+    let by_uuid =
+        consult(&|event| event.orig_call_uuid = Some(callstitch_tlib::CallUuid::new("MAIN")), 60 * SECOND);
+    assert_eq!(by_uuid.len(), 1, "{by_uuid:#?}");
+    assert_eq!(by_uuid[0].links[0].evidence, EvidenceKind::Consultation);
+    let by_conn = |start| consult(&|event| event.transfer_conn_id = Some(ConnId(0x10)), start);
+    let near = by_conn(8 * SECOND);
+    assert_eq!(near.len(), 1, "3 s after the main call's end: within the tolerance");
+    let far = by_conn(60 * SECOND);
+    assert_eq!(far.len(), 2, "a minute after: another call's ConnID, perhaps");
+    assert!(far.iter().any(|interaction| interaction
+        .notes
+        .iter()
+        .any(|note| note.contains("main call of a consultation"))));
+}
+
+/// ISCC history read before its origin site (an open estate, the destination's site first):
+/// the origin is decided once that site appears and its time passes the window.
+#[test]
+fn iscc_history_read_before_its_origin_site_is_decided_when_that_site_comes() {
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    a.call("A-1", 0x77, T0, T0 + 30 * SECOND, &[]);
+    b.created("B-1", 0x99, T0 + 20 * SECOND);
+    let arrival = b.events.last_mut().expect("event");
+    arrival.last_transfer_conn_id = Some(ConnId(0x77));
+    arrival.last_transfer_home_location = Some(Text::from("A@SwA"));
+    b.deleted("B-1", 0x99, T0 + 80 * SECOND);
+    for directory in [SiteDirectory::default(), SiteDirectory::new(["A", "B"])] {
+        let found = callstitch_link::stitch(&common::concatenated(&[&b, &a]), directory);
+        let joined = found.iter().find(|interaction| interaction.segments.len() == 2).expect("joined");
+        assert_eq!(segments(joined), common::pairs(&[("A", "A-1"), ("B", "B-1")]));
+    }
+}
+
+/// Both ends of a link agree on the direction but one's location names a third site: the
+/// edge is kept and marked inconsistent.
+#[test]
+fn a_link_whose_location_names_a_third_site_is_inconsistent_even_when_the_roles_pair() {
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    a.call("A-1", 1, T0, T0 + 10 * SECOND, &[("L1", LinkRole::Source, "C@SwC")]);
+    b.call("B-1", 4, T0 + SECOND, T0 + 60 * SECOND, &[("L1", LinkRole::Target, "A@SwA")]);
+    let found = callstitch_link::stitch(&merged(&[&a, &b]), SiteDirectory::new(["A", "B", "C"]));
+    let link = &found.iter().find(|interaction| interaction.segments.len() == 2).expect("joined").links[0];
+    assert!(!link.consistent);
+    assert!(link.note.as_deref().unwrap_or("").contains("C@SwC does not name B"), "{link:?}");
+}
