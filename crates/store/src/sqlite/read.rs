@@ -18,15 +18,14 @@ fn parse(what: &'static str, text: &str) -> Result<Value, StoreError> {
 }
 
 pub fn recover(connection: &Connection) -> Result<Recovery, StoreError> {
-    let (positions, snapshot_seq, state): (Option<String>, Option<i64>, Option<Vec<u8>>) = connection
-        .query_row("SELECT positions, snapshot_seq, snapshot FROM checkpoint WHERE id = 1", [], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })?;
+    let positions: Option<String> =
+        connection.query_row("SELECT positions FROM checkpoint WHERE id = 1", [], |row| row.get(0))?;
+    let snapshot = connection
+        .query_row("SELECT seq, state FROM snapshot WHERE id = 1", [], |row| {
+            Ok(Snapshot { seq: row.get::<_, i64>(0)? as u64, state: row.get(1)? })
+        })
+        .optional()?;
     let last: Option<i64> = connection.query_row("SELECT MAX(seq) FROM events", [], |row| row.get(0))?;
-    let snapshot = match (snapshot_seq, state) {
-        (Some(seq), Some(state)) => Some(Snapshot { seq: seq as u64, state }),
-        _ => None,
-    };
     // After a prune every event may be gone: never hand out a number already used.
     let floor = snapshot.as_ref().map_or(0, |snapshot| snapshot.seq);
     let next_seq = (last.unwrap_or(0) as u64).max(floor) + 1;

@@ -2,7 +2,7 @@
 //! connection's cache, and the replacement of an interaction (its rows, its children, and the
 //! ids it replaces, which become aliases so that old URLs keep working).
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::StoreError;
 use crate::record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaRecord};
@@ -24,7 +24,7 @@ pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreE
     }
     if let Some(snapshot) = &batch.snapshot {
         transaction.execute(
-            "UPDATE checkpoint SET snapshot_seq = ?1, snapshot = ?2 WHERE id = 1",
+            "INSERT OR REPLACE INTO snapshot (id, seq, state) VALUES (1, ?1, ?2)",
             params![snapshot.seq as i64, snapshot.state],
         )?;
     }
@@ -277,7 +277,7 @@ pub fn prune(transaction: &Transaction<'_>, before_us: i64) -> Result<Pruned, St
     let calls =
         transaction.execute("DELETE FROM calls WHERE COALESCE(last_us, first_us) < ?1", [before_us])?;
     let snapshot_seq: Option<i64> =
-        transaction.query_row("SELECT snapshot_seq FROM checkpoint WHERE id = 1", [], |row| row.get(0))?;
+        transaction.query_row("SELECT seq FROM snapshot WHERE id = 1", [], |row| row.get(0)).optional()?;
     let events = transaction.execute(
         "DELETE FROM events WHERE time_us < ?1 AND seq <= ?2",
         params![before_us, snapshot_seq.unwrap_or(0)],
