@@ -44,14 +44,37 @@ struct Forgotten {
 }
 
 /// The archive: forgotten interactions as bytes, by number, and what opens them (ordered
-/// maps, so that a snapshot of the same archive is the same bytes).
+/// maps, so that a snapshot of the same archive is the same bytes). The index is not written
+/// (a JSON map takes no structured key): it is built again from the entries when read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "StoredArchive")]
 pub(crate) struct Archive {
     next: u64,
     entries: BTreeMap<u64, (Vec<u8>, Vec<OpenEnd>)>,
+    #[serde(skip_serializing)]
     index: BTreeMap<OpenEnd, Vec<u64>>,
     /// (estate time to drop it at, entry).
     expiry: BTreeSet<(i64, u64)>,
+}
+
+/// An archive as a snapshot holds it: without its index.
+#[derive(Deserialize)]
+struct StoredArchive {
+    next: u64,
+    entries: BTreeMap<u64, (Vec<u8>, Vec<OpenEnd>)>,
+    expiry: BTreeSet<(i64, u64)>,
+}
+
+impl From<StoredArchive> for Archive {
+    fn from(stored: StoredArchive) -> Archive {
+        let mut index: BTreeMap<OpenEnd, Vec<u64>> = BTreeMap::new();
+        for (entry, (_, ends)) in &stored.entries {
+            for end in ends {
+                index.entry(end.clone()).or_default().push(*entry);
+            }
+        }
+        Archive { next: stored.next, entries: stored.entries, index, expiry: stored.expiry }
+    }
 }
 
 impl Archive {

@@ -178,3 +178,61 @@ fn a_segment_label_that_no_table_has_is_refused() {
     let restored = Stitcher::restore(bad.as_bytes(), EngineConfig::default(), quick());
     assert!(matches!(restored, Err(SnapshotError::Decode(_))), "{:?}", restored.err());
 }
+
+/// Live, an interaction forgotten with an unpaired link is kept as bytes in the archive; a
+/// snapshot taken then must be written (a JSON map takes no structured key, so the archive's
+/// index is built again when read) and the restored stitcher must revive it when the other
+/// end arrives, exactly as a stitcher that never stopped. A service whose snapshots failed
+/// here replayed more and more after every restart.
+#[test]
+fn a_live_snapshot_holding_archived_interactions_restores_and_revives_them() {
+    use callstitch_link::{Interaction, LiveClock};
+    use callstitch_tlib::LinkRole;
+    const T0: i64 = common::T0;
+    let live = LinkerConfig {
+        linger: 10 * SECOND,
+        link_timeout: 60 * SECOND,
+        revision_grace: 30 * SECOND,
+        live: Some(LiveClock { idle_after: 60 * SECOND }),
+        ..LinkerConfig::default()
+    };
+    let mut a = Site::new("TsA", "SwA");
+    a.call("A-1", 1, T0, T0 + 10 * SECOND, &[("L1", LinkRole::Source, "TsB@SwB")]);
+    a.call("A-2", 2, T0 + 5 * SECOND, T0 + 20 * SECOND, &[("L2", LinkRole::Source, "TsB@SwB")]);
+    let mut b = Site::new("TsB", "SwB");
+    b.call("B-1", 4, T0 + SECOND, T0 + 90 * SECOND, &[("L1", LinkRole::Target, "TsA@SwA")]);
+    let late = T0 + 7_200 * SECOND;
+    let run = |restore: bool| {
+        let mut stitcher = Stitcher::new(EngineConfig::default(), live.clone(), directory());
+        let mut out: Vec<String> = Vec::new();
+        let mut keep =
+            |interaction: Interaction| out.push(serde_json::to_string(&interaction).expect("json"));
+        for event in &a.events {
+            let wall = event.timestamp.map_or(T0, |time| time.0);
+            stitcher.push_at(event, Some(wall), &mut |_| {}, &mut keep);
+        }
+        for minute in 1..=30 {
+            stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut keep);
+            stitcher.flush(&mut keep);
+        }
+        assert_eq!(stitcher.linker().archived_in_memory(), 2, "both kept as bytes for their links");
+        if restore {
+            let bytes = stitcher.snapshot().expect("a snapshot with archived interactions is written");
+            stitcher = Stitcher::restore(&bytes, EngineConfig::default(), live.clone()).expect("restore");
+            assert_eq!(stitcher.snapshot().expect("snapshot"), bytes, "the same state, the same bytes");
+        }
+        for event in &b.events {
+            stitcher.push_at(event, Some(late), &mut |_| {}, &mut keep);
+        }
+        for minute in 1..=5 {
+            stitcher.tick(late + minute * 60 * SECOND, &mut |_| {}, &mut keep);
+            stitcher.flush(&mut keep);
+        }
+        assert_eq!(stitcher.linker_stats().revived, 1, "A-1 came back; A-2 stays archived");
+        assert_eq!(stitcher.linker().archived_in_memory(), 1);
+        out
+    };
+    let uninterrupted = run(false);
+    assert!(uninterrupted.last().is_some_and(|last| last.contains("B-1") && last.contains("A-1")));
+    assert_eq!(run(true), uninterrupted);
+}
