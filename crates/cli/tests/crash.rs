@@ -185,6 +185,11 @@ fn sigkill_while_ingesting_loses_and_duplicates_nothing() {
     assert_same(&expected, &found, seed);
     let (_, status) = service.get("/v1/status");
     assert_eq!(status["stored"]["events"], events, "every event once");
+    let metrics = ureq::get(&service.url("/metrics")).call().expect("metrics").into_string().expect("text");
+    assert!(
+        metrics.lines().any(|line| line == "callstitch_snapshot_failures_total 0"),
+        "every snapshot was taken (an archived interaction once made each fail): {metrics}"
+    );
 }
 
 /// A byte offset near the middle of `text` that is not just after a newline.

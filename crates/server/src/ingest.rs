@@ -602,6 +602,9 @@ impl<S: Store + Clone> IngestLoop<S> {
                 Some(Snapshot { seq: self.next_seq - 1, state })
             }
             Err(error) => {
+                // Tried again after another `snapshot_every`, not at every commit.
+                self.last_snapshot = Instant::now();
+                self.shared.metrics.snapshot_failures.inc();
                 tracing::error!(error = %error_chain(&error), "cannot snapshot the stitching state; a restart will replay more");
                 None
             }

@@ -40,6 +40,7 @@ pub struct Metrics {
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub orphan_media: Counter,
     pub clock_outliers: Counter,
+    pub snapshot_failures: Counter,
     pub interactions_live: Gauge,
     pub interactions_archived: Gauge,
     pub commit_seconds: Histogram,
@@ -111,6 +112,12 @@ impl Metrics {
             "Events whose time was far from their site's other events or ahead of the wall clock: kept, moving no clock",
             clock_outliers.clone(),
         );
+        let snapshot_failures = Counter::default();
+        registry.register(
+            "snapshot_failures",
+            "Pipeline snapshots that could not be taken (a restart replays from the last one taken)",
+            snapshot_failures.clone(),
+        );
         let interactions_live = Gauge::default();
         registry.register(
             "interactions_live",
@@ -139,6 +146,7 @@ impl Metrics {
             ingest_lag,
             orphan_media,
             clock_outliers,
+            snapshot_failures,
             interactions_live,
             interactions_archived,
             commit_seconds,
