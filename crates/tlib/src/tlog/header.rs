@@ -38,6 +38,47 @@ impl Header {
     }
 }
 
+/// A header line both readers take the same way: a new header begins at `Application name`
+/// (a rotated segment repeats it), or at any key when none was read.
+pub(crate) fn take_header_line(header: &mut Option<Header>, key: &str, value: &[u8]) -> HeaderLine {
+    let begins = key == "Application name" || header.is_none();
+    let header = match header {
+        Some(header) if !begins => header,
+        _ => header.insert(Header::default()),
+    };
+    let text = || String::from_utf8_lossy(value).into_owned();
+    let time_ok = match key {
+        "Application name" => set(&mut header.application_name, text()),
+        "Application type" => set(&mut header.application_type, text()),
+        "Host name" => set(&mut header.host_name, text()),
+        "Time zone" => set(&mut header.time_zone, text()),
+        "File" => set(&mut header.file, text()),
+        "UTC time" => {
+            header.utc_time = LocalTime::parse_iso(value);
+            header.utc_time.is_some()
+        }
+        "Local time" => {
+            header.local_time = LocalTime::parse_iso(value);
+            header.local_time.is_some()
+        }
+        _ => true,
+    };
+    HeaderLine { begins, time_ok }
+}
+
+fn set(field: &mut Option<String>, text: String) -> bool {
+    *field = Some(text);
+    true
+}
+
+/// What one header line did.
+pub(crate) struct HeaderLine {
+    /// It began a new header (the clock starts again).
+    pub(crate) begins: bool,
+    /// False when it was a time that is not `YYYY-MM-DDTHH:MM:SS.fff`.
+    pub(crate) time_ok: bool,
+}
+
 /// The header keys the reader recognises at the start of a line (`Key: value`).
 pub(crate) const HEADER_KEYS: &[&str] = &[
     "Application name",

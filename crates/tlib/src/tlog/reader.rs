@@ -23,7 +23,7 @@ use crate::event::{Event, IsLink, RawAttribute};
 use crate::ids::{parse_decimal, parse_decimal_u64, parse_hex_u64, CallUuid, ConnId, LocalTime, Timestamp};
 use crate::kv::{KvList, KvPair, Value};
 use crate::message::Message;
-use crate::tlog::header::{split_header_line, Header};
+use crate::tlog::header::{split_header_line, take_header_line, Header};
 use crate::tlog::problem::{ParseStats, Problem, ProblemKind};
 use crate::tlog::shape::{self, indent_of, pair_key, split_token, trim_end, trim_start, value_shape, Shape};
 use crate::Text;
@@ -572,31 +572,11 @@ impl BlockState {
     }
 
     fn header_line(&mut self, key: &'static str, value: &[u8]) {
-        if key == "Application name" || self.header.is_none() {
-            self.header = Some(Header::default());
+        let line = take_header_line(&mut self.header, key, value);
+        if line.begins {
             self.clock = Clock::default();
         }
-        let text = String::from_utf8_lossy(value).into_owned();
-        let mut bad_time = false;
-        if let Some(header) = self.header.as_mut() {
-            match key {
-                "Application name" => header.application_name = Some(text),
-                "Application type" => header.application_type = Some(text),
-                "Host name" => header.host_name = Some(text),
-                "Time zone" => header.time_zone = Some(text),
-                "File" => header.file = Some(text),
-                "UTC time" => {
-                    header.utc_time = LocalTime::parse_iso(value);
-                    bad_time = header.utc_time.is_none();
-                }
-                "Local time" => {
-                    header.local_time = LocalTime::parse_iso(value);
-                    bad_time = header.local_time.is_none();
-                }
-                _ => {}
-            }
-        }
-        if bad_time {
+        if !line.time_ok {
             self.problem(
                 ProblemKind::BadHeader,
                 format!("{key}: {} is not YYYY-MM-DDTHH:MM:SS.fff", preview(value)),
