@@ -11,25 +11,13 @@ use callstitch_engine::{
     CallModel as M, Confidence, EnderKind, Exit as X, Feature as F, FinishedCall, Outcome as O, PartyKind,
     Provenance as P, ReleasedBy,
 };
-use common::{expect, single};
+use common::{ended_by, expect, single};
 
 const CUSTOMER: &str = "+15551230000";
 
 /// (DN, kind) of every party, in order of appearance.
 fn kinds(call: &FinishedCall) -> Vec<(&str, PartyKind)> {
     call.parties.iter().map(|party| (party.dn.as_str(), party.kind)).collect()
-}
-
-/// The call verdict as (DN, kind, provenance, confidence, conflict).
-fn verdict(call: &FinishedCall) -> (Option<&str>, EnderKind, P, Confidence, bool) {
-    let release = &call.release;
-    (
-        release.ended_by.dn.as_deref(),
-        release.ended_by.kind,
-        release.provenance,
-        release.confidence,
-        release.conflict,
-    )
 }
 
 fn candidate(call: &FinishedCall) -> (Option<&str>, EnderKind, P) {
@@ -44,7 +32,7 @@ fn a_customer_abandoning_in_queue_seen_through_call_monitoring_is_the_customer()
     expect(&both, M::Acd, true, O::AbandonedInQueue, &[(CUSTOMER, X::Released), ("8000", X::Abandoned)]);
     assert_eq!(kinds(&both), [(CUSTOMER, PartyKind::External), ("8000", PartyKind::Queue)]);
     assert_eq!(
-        verdict(&both),
+        ended_by(&both),
         (Some(CUSTOMER), EnderKind::Customer, P::CtrlPartyCall, Confidence::High, false)
     );
     assert_eq!(both.release.outcome, "abandoned");
@@ -52,7 +40,7 @@ fn a_customer_abandoning_in_queue_seen_through_call_monitoring_is_the_customer()
     let monitored = single("c1_abandon_in_queue_mon.log");
     assert_eq!(kinds(&monitored), [(CUSTOMER, PartyKind::External), ("8000", PartyKind::Queue)]);
     assert_eq!(
-        verdict(&monitored),
+        ended_by(&monitored),
         (Some(CUSTOMER), EnderKind::Customer, P::ReleasingParty, Confidence::High, false),
         "2 Remote on the queue's EventAbandoned names the customer, a party of the call"
     );
@@ -62,13 +50,13 @@ fn a_customer_abandoning_in_queue_seen_through_call_monitoring_is_the_customer()
     let dn_based = single("c1_abandon_in_queue_rp.log");
     expect(&dn_based, M::Acd, true, O::AbandonedInQueue, &[("8000", X::Abandoned)]);
     assert_eq!(
-        verdict(&dn_based),
+        ended_by(&dn_based),
         (Some(CUSTOMER), EnderKind::Customer, P::ReleasingParty, Confidence::High, false)
     );
 
     let neither = single("c1_abandon_in_queue_none.log");
     assert_eq!(
-        verdict(&neither),
+        ended_by(&neither),
         (Some(CUSTOMER), EnderKind::Customer, P::AbandonPattern, Confidence::Medium, false)
     );
 }
@@ -106,19 +94,19 @@ fn a_conference_member_who_hangs_up_leaves_it_and_does_not_end_the_call() {
         [(CUSTOMER, PartyKind::External), ("7002", PartyKind::Agent), ("7003", PartyKind::Agent)]
     );
     assert_eq!(
-        verdict(&both),
+        ended_by(&both),
         (Some(CUSTOMER), EnderKind::Customer, P::CtrlPartyCall, Confidence::High, false)
     );
     let monitored = single("c2_conference_leaver_mon.log");
     assert_eq!(kinds(&monitored), kinds(&both));
     assert_eq!(
-        verdict(&monitored),
+        ended_by(&monitored),
         (Some(CUSTOMER), EnderKind::Customer, P::ReleasingParty, Confidence::High, false)
     );
     let dn_based = single("c2_conference_leaver_rp.log");
     assert_eq!(kinds(&dn_based), [("7002", PartyKind::Agent), ("7003", PartyKind::Agent)]);
     assert_eq!(
-        verdict(&dn_based),
+        ended_by(&dn_based),
         (Some(CUSTOMER), EnderKind::Customer, P::ReleasingParty, Confidence::High, false)
     );
     assert_eq!(dn_based.release.evidence.len(), 1, "only 7003's release: the leaver's is no evidence");
@@ -134,7 +122,7 @@ fn a_conference_leaver_is_a_leaver_without_event_party_deleted() {
     assert!(!leaver.verdict.as_ref().unwrap().counts_for_call);
     assert!(!call.party("7003").unwrap().left_conference());
     assert_eq!(
-        verdict(&call),
+        ended_by(&call),
         (Some(CUSTOMER), EnderKind::Customer, P::ReleasingParty, Confidence::High, false)
     );
 }
@@ -148,7 +136,7 @@ fn an_inbound_call_seen_through_call_monitoring_only() {
     }
     let with_ctrl = single("c3_call_based_only.log");
     assert_eq!(
-        verdict(&with_ctrl),
+        ended_by(&with_ctrl),
         (Some(CUSTOMER), EnderKind::Customer, P::CtrlPartyCall, Confidence::High, false)
     );
     let customer = with_ctrl.party(CUSTOMER).unwrap().verdict.as_ref().unwrap();
@@ -167,7 +155,7 @@ fn an_outbound_call_seen_through_call_monitoring_only_makes_its_dnis_the_custome
     assert_eq!(call.model, M::CallBasedOnly);
     assert_eq!(kinds(&call), [("7002", PartyKind::Agent), ("5551239999", PartyKind::External)]);
     assert_eq!(
-        verdict(&call),
+        ended_by(&call),
         (Some("5551239999"), EnderKind::Customer, P::CtrlPartyCall, Confidence::High, false)
     );
 }
@@ -185,13 +173,13 @@ fn a_call_whose_log_starts_mid_call_was_answered() {
     }
     let both = single("c4_mid_call_both.log");
     assert_eq!(
-        verdict(&both),
+        ended_by(&both),
         (Some(CUSTOMER), EnderKind::Customer, P::CtrlPartyCall, Confidence::High, false)
     );
     for variant in ["mon", "rp"] {
         let call = single(&format!("c4_mid_call_{variant}.log"));
         assert_eq!(
-            verdict(&call),
+            ended_by(&call),
             (Some(CUSTOMER), EnderKind::Customer, P::ReleasingParty, Confidence::High, false),
             "{variant}"
         );
@@ -211,7 +199,7 @@ fn a_member_named_by_event_party_deleted_left_the_conference_even_when_the_log_m
     assert!(!leaver.verdict.as_ref().unwrap().counts_for_call);
     assert!(call.features.contains(&F::ReleaseFromConference));
     assert_eq!(
-        verdict(&call),
+        ended_by(&call),
         (Some(CUSTOMER), EnderKind::Customer, P::ReleasingParty, Confidence::High, false)
     );
 }
@@ -233,7 +221,7 @@ fn a_member_leaving_a_conference_seen_through_call_monitoring_only() {
     }
     let call = single("c5_call_based_conference.log");
     assert_eq!(
-        verdict(&call),
+        ended_by(&call),
         (Some(CUSTOMER), EnderKind::Customer, P::CtrlPartyCall, Confidence::High, false)
     );
 }

@@ -8,18 +8,7 @@ use callstitch_engine::{
     Confidence, DnPlan, EnderKind, Engine, EngineConfig, Exit as X, FinishedCall, Outcome as O,
     Provenance as P, ReleasedBy,
 };
-use common::{run, single};
-
-fn ended_by(call: &FinishedCall) -> (Option<&str>, EnderKind, P, Confidence, bool) {
-    let release = &call.release;
-    (
-        release.ended_by.dn.as_deref(),
-        release.ended_by.kind,
-        release.provenance,
-        release.confidence,
-        release.conflict,
-    )
-}
+use common::{ended_by, run, single};
 
 /// An unknown verdict and its candidate: (candidate DN, kind, provenance, confidence).
 fn candidate(call: &FinishedCall) -> (Option<&str>, EnderKind, P, Confidence) {

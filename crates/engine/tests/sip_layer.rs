@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::ended_by;
 use std::path::PathBuf;
 
 use callstitch_engine::{
@@ -42,17 +43,6 @@ fn party_verdicts(call: &FinishedCall) -> Vec<(String, Exit, ReleasedBy, Option<
             )
         })
         .collect()
-}
-
-fn ended_by(call: &FinishedCall) -> (Option<&str>, EnderKind, Provenance, Confidence, bool) {
-    let release = &call.release;
-    (
-        release.ended_by.dn.as_deref(),
-        release.ended_by.kind,
-        release.provenance,
-        release.confidence,
-        release.conflict,
-    )
 }
 
 #[test]

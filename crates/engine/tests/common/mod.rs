@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use callstitch_engine::{
-    CallModel, Engine, EngineConfig, EngineStats, Exit, FinishedCall, Outcome, PartyState,
+    CallModel, Confidence, EnderKind, Engine, EngineConfig, EngineStats, Exit, FinishedCall, Outcome,
+    PartyState, Provenance,
 };
 use callstitch_tlib::tlog::{LogReader, ReaderOptions};
 use callstitch_tlib::Event;
@@ -78,4 +79,16 @@ pub fn expect(
         let seqs: Vec<u64> = party.history.iter().filter_map(|event| event.seq).collect();
         assert!(seqs.windows(2).all(|pair| pair[0] <= pair[1]), "{context}: history in sequence order");
     }
+}
+
+/// The call's release verdict as (DN, kind, provenance, confidence, conflict).
+pub fn ended_by(call: &FinishedCall) -> (Option<&str>, EnderKind, Provenance, Confidence, bool) {
+    let release = &call.release;
+    (
+        release.ended_by.dn.as_deref(),
+        release.ended_by.kind,
+        release.provenance,
+        release.confidence,
+        release.conflict,
+    )
 }
