@@ -3,8 +3,9 @@
 //! media feed; every file must hear at least whom the truth says (its recorded side, and the
 //! customer on a file of a call the customer was on), as `callstitch verify` checks it.
 
-use callstitch_link::{LinkerConfig, SiteDirectory, Stitcher};
-use callstitch_recording::{read_feed, Recorder, RecorderConfig, Signals};
+mod common;
+
+use callstitch_recording::{read_feed, Recorder, RecorderConfig};
 use callstitch_sim::{
     read_interactions, read_verdicts, simulate, verify_verdicts, MemoryStorage, OutputFormat, SimConfig,
 };
@@ -45,18 +46,7 @@ fn every_simulated_file_hears_the_recorded_side_and_the_customer() {
     events.sort_by_key(|event| event.time().map_or(i64::MIN, |time| time.0));
     let sites: Vec<String> =
         summary.files.iter().filter_map(|name| name.split('-').next()).map(str::to_string).collect();
-    let mut stitcher = Stitcher::new(
-        Default::default(),
-        LinkerConfig::default(),
-        SiteDirectory::new(sites.iter().map(String::as_str)),
-    );
-    let mut signals = Signals::new(None);
-    let mut interactions = Vec::new();
-    for event in &events {
-        signals.observe(event);
-        stitcher.push(event, &mut |_| {}, &mut |interaction| interactions.push(interaction));
-    }
-    stitcher.finish(&mut |_| {}, &mut |interaction| interactions.push(interaction));
+    let (interactions, signals) = common::stitch(&events, &sites);
     let feed = read_feed(text("media.jsonl").as_bytes()).expect("in memory");
     let mut recorder = Recorder::new(RecorderConfig::default(), Some(feed));
     let found: Vec<String> = interactions

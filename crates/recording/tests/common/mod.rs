@@ -43,9 +43,9 @@ pub fn feed(case: &str, name: &str) -> MediaFeed {
     read_feed(text.as_slice()).expect("in memory")
 }
 
-/// Every interaction of a fixture (the last revision of each) with its recording.
-pub fn recordings(case: &str, feed: Option<MediaFeed>) -> (Vec<(Interaction, Recording)>, Recorder) {
-    let (events, sites) = events(case);
+/// The interactions of `events` (every revision handed out) read as input of `sites`, and
+/// the recording signals seen on the way.
+pub fn stitch(events: &[Event], sites: &[String]) -> (Vec<Interaction>, Signals) {
     let mut stitcher = Stitcher::new(
         Default::default(),
         LinkerConfig::default(),
@@ -53,11 +53,18 @@ pub fn recordings(case: &str, feed: Option<MediaFeed>) -> (Vec<(Interaction, Rec
     );
     let mut signals = Signals::new(None);
     let mut interactions = Vec::new();
-    for event in &events {
+    for event in events {
         signals.observe(event);
         stitcher.push(event, &mut |_| {}, &mut |interaction| interactions.push(interaction));
     }
     stitcher.finish(&mut |_| {}, &mut |interaction| interactions.push(interaction));
+    (interactions, signals)
+}
+
+/// Every interaction of a fixture (the last revision of each) with its recording.
+pub fn recordings(case: &str, feed: Option<MediaFeed>) -> (Vec<(Interaction, Recording)>, Recorder) {
+    let (events, sites) = events(case);
+    let (interactions, signals) = stitch(&events, &sites);
     let mut latest: BTreeMap<String, Interaction> = BTreeMap::new();
     for interaction in interactions {
         for old in &interaction.replaces {
