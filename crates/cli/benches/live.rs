@@ -43,6 +43,28 @@ fn status_events(base: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|sum| sum as u64)
 }
 
+/// How long the store's commits took: (count, mean ms, count over 50 ms), from the
+/// histogram of /metrics, to tell a slow commit from a slow pipeline.
+fn commit_summary(base: &str) -> Option<(u64, f64, u64)> {
+    let body = ureq::get(&format!("{base}/metrics")).call().ok()?.into_string().ok()?;
+    let value = |name: &str| -> Option<f64> {
+        let line = body.lines().find(|line| line.starts_with(name))?;
+        line.split_whitespace().last()?.parse().ok()
+    };
+    let count = value("callstitch_store_commit_seconds_count ")?;
+    let sum = value("callstitch_store_commit_seconds_sum ")?;
+    let within = body
+        .lines()
+        .filter(|line| line.starts_with("callstitch_store_commit_seconds_bucket{le=\""))
+        .filter_map(|line| {
+            let le: f64 = line.split('"').nth(1)?.parse().ok()?;
+            let n: f64 = line.split_whitespace().last()?.parse().ok()?;
+            (le <= 0.0512).then_some(n)
+        })
+        .fold(0.0, f64::max);
+    Some((count as u64, sum * 1000.0 / count.max(1.0), (count - within) as u64))
+}
+
 fn main() {
     let rate = env_number("CALLSTITCH_BENCH_RATE", 10_000);
     let seconds = env_number("CALLSTITCH_BENCH_SECONDS", 20);
@@ -163,6 +185,7 @@ fn main() {
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
     let _ = poller.join();
+    let commits = commit_summary(&base);
     let _ = service.kill();
     let _ = service.wait();
 
@@ -188,4 +211,7 @@ fn main() {
         pick(0.99),
         pick(1.0)
     );
+    if let Some((count, mean, slow)) = commits {
+        println!("store: {count} commits, mean {mean:.1} ms, {slow} over 51.2 ms");
+    }
 }
