@@ -55,8 +55,9 @@ pub struct Trigger {
 /// How long signals stay in memory, in microseconds of event time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retention {
-    /// After the end of the last interaction handed out with a call, its signals stay this
-    /// long: longer than the linker can hand that interaction out again.
+    /// After the last interaction handed out with a call (from the later of its end and the
+    /// event time it was handed out at), its signals stay this long: longer than the linker
+    /// can hand that interaction out again.
     pub after_interaction: i64,
     /// Signals of a call no interaction was handed out with go this long after their last.
     pub max_age: i64,
@@ -177,8 +178,11 @@ impl Signals {
         if interaction.state != Lifecycle::Complete {
             return;
         }
-        let end = interaction.end.map_or(self.now, |end| end.0);
-        let until = end.saturating_add(self.retention.keep_after(interaction));
+        // From the later of its end and now: an interaction handed out complete long after
+        // its end (a lost end closed by the idle timeout, a link that waited) can still be
+        // revised for the whole grace from here.
+        let from = interaction.end.map_or(self.now, |end| end.0.max(self.now));
+        let until = from.saturating_add(self.retention.keep_after(interaction));
         for segment in &interaction.segments {
             let key = segment.call_uuid.as_deref().unwrap_or(&segment.key);
             let keys = std::iter::once(key.to_string())
