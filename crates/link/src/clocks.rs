@@ -110,6 +110,21 @@ impl EstateClocks {
         self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
     }
 
+    /// Live, after a restart at wall time `wall`: the time the service was down counts as
+    /// no site's quiet (their logs were not read, not empty), so every arrival moves on by
+    /// it; a site quiet for a while before the stop stays quiet for that while.
+    pub fn resume(&mut self, wall: i64) {
+        let Some(known) = self.wall else { return };
+        let down = wall.saturating_sub(known);
+        if down <= 0 {
+            return;
+        }
+        for (_, time) in &mut self.sites {
+            time.arrived = time.arrived.map(|arrived| arrived.saturating_add(down));
+        }
+        self.wall = Some(wall);
+    }
+
     /// No event of `site` will come before `time` (µs). True when the site was not known.
     pub fn raise_floor(&mut self, site: &str, time: i64) -> bool {
         let new = self.get(site).is_none_or(|known| !known.seen());
@@ -185,6 +200,28 @@ mod tests {
     use super::*;
 
     const SECOND: i64 = 1_000_000;
+
+    #[test]
+    fn a_restart_is_no_sites_quiet() {
+        let live = Some(LiveClock { idle_after: 60 * SECOND });
+        let mut clocks = EstateClocks::default();
+        clocks.observe("A", Some(1_000 * SECOND));
+        clocks.arrived("A", 0);
+        clocks.observe("B", Some(2_000 * SECOND));
+        clocks.arrived("B", 50 * SECOND);
+        clocks.tick(55 * SECOND);
+        // Down for an hour: both sites still take part, each as quiet as before the stop.
+        clocks.resume(3_655 * SECOND);
+        assert_eq!(clocks.get("A").and_then(|time| time.arrived), Some(3_600 * SECOND));
+        assert_eq!(clocks.get("B").and_then(|time| time.arrived), Some(3_650 * SECOND));
+        assert_eq!(clocks.estate(live), 1_000 * SECOND, "A still holds the estate's time");
+        clocks.tick(3_661 * SECOND);
+        assert_eq!(clocks.estate(live), 2_000 * SECOND, "A idle after its own quiet minute");
+        // A wall clock that went back changes nothing.
+        let before = clocks.clone();
+        clocks.resume(0);
+        assert_eq!(clocks, before);
+    }
 
     #[test]
     fn the_estate_is_the_slowest_site_and_a_named_site_not_seen_holds_it() {

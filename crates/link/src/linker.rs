@@ -280,6 +280,11 @@ impl Linker {
         self.clocks.tick(wall);
     }
 
+    /// Live, restarted at wall time `wall` (µs): the time down is no site's quiet.
+    pub fn resume(&mut self, wall: i64) {
+        self.clocks.resume(wall);
+    }
+
     /// Reading input: no event of `site` comes before `time` (µs).
     pub fn raise_floor(&mut self, site: &str, time: i64) {
         if self.clocks.raise_floor(site, time) {

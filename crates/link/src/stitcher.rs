@@ -117,6 +117,13 @@ impl Stitcher {
         linker.advance(out);
     }
 
+    /// Live, restored from a snapshot at wall time `wall` (µs): the time the service was
+    /// down counts as no site's quiet, so a tick after it closes no call and times out no
+    /// link that the stop alone would have (the logs were not read, not silent).
+    pub fn resume(&mut self, wall: i64) {
+        self.linker.resume(wall);
+    }
+
     /// Live: hands out every interaction that changed since the last flush, each once, as it
     /// stands. Call it once per batch of events (the service: before each commit).
     pub fn flush(&mut self, out: &mut impl FnMut(Interaction)) {

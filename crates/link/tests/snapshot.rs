@@ -236,3 +236,34 @@ fn a_live_snapshot_holding_archived_interactions_restores_and_revives_them() {
     assert!(uninterrupted.last().is_some_and(|last| last.contains("B-1") && last.contains("A-1")));
     assert_eq!(run(true), uninterrupted);
 }
+
+/// A service restored after an hour down: the hour is no site's quiet (its logs were not
+/// read, not silent), so the first tick after the restart closes no call that was talking
+/// when the service stopped; only quiet after the restart counts.
+#[test]
+fn a_restart_after_an_hour_down_closes_no_call_by_the_time_down() {
+    use callstitch_link::LiveClock;
+    const T0: i64 = common::T0;
+    let engine = EngineConfig { idle_timeout: 120 * SECOND, ..EngineConfig::default() };
+    let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
+    let mut a = Site::new("TsA", "SwA");
+    a.created("TALKING", 1, T0);
+    let calls_after = |resume: bool, quiet_after: i64| {
+        let mut stitcher = Stitcher::new(engine.clone(), live.clone(), directory());
+        for event in &a.events {
+            stitcher.push_at(event, Some(T0), &mut |_| {}, &mut |_| {});
+        }
+        stitcher.tick(T0 + 10 * SECOND, &mut |_| {}, &mut |_| {});
+        let bytes = stitcher.snapshot().expect("snapshot");
+        let mut stitcher = Stitcher::restore(&bytes, engine.clone(), live.clone()).expect("restore");
+        let restart = T0 + 3_600 * SECOND;
+        if resume {
+            stitcher.resume(restart);
+        }
+        stitcher.tick(restart + quiet_after, &mut |_| {}, &mut |_| {});
+        stitcher.in_memory().0
+    };
+    assert_eq!(calls_after(true, SECOND), 1, "still talking after the restart");
+    assert_eq!(calls_after(false, SECOND), 0, "without resume the hour down closes it");
+    assert_eq!(calls_after(true, 200 * SECOND), 0, "quiet after the restart counts");
+}

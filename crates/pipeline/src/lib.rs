@@ -121,6 +121,12 @@ impl Pipeline {
         staged!(self, sink, |stitcher, on_call, out| stitcher.tick(wall, &mut on_call, &mut out));
     }
 
+    /// Live, restored from a snapshot at wall time `wall` (µs): the time down is no site's
+    /// quiet ([`Stitcher::resume`]).
+    pub fn resume(&mut self, wall: i64) {
+        self.stitcher.resume(wall);
+    }
+
     /// Live: hands out every interaction that changed since the last flush, each once, with
     /// its recording. Call it once per batch.
     pub fn flush(&mut self, sink: &mut impl Sink) {

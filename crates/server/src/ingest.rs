@@ -245,6 +245,10 @@ impl<S: Store + Clone> IngestLoop<S> {
             in_flight: None,
         };
         ingest.replay(replay_from)?;
+        if let Some(wall) = ingest.wall_now() {
+            // The time the service was down is no site's quiet: their logs were not read.
+            ingest.pipeline.resume(wall);
+        }
         Ok(ingest)
     }
 
