@@ -519,6 +519,11 @@ impl<S: Store + Clone> IngestLoop<S> {
         if self.newest.is_none() || self.last_tick.elapsed() < self.settings.idle_tick {
             return Ok(());
         }
+        if self.merge.catching_up() {
+            // Behind on a backlog (at start, after downtime): no site is quiet, its events
+            // are on their way; moving its time on would close its calls before they come.
+            return Ok(());
+        }
         self.last_tick = Instant::now();
         let mut settled = Settled::default();
         self.pipeline.tick(wall, &mut settled);

@@ -103,6 +103,12 @@ impl SiteMerge {
         held
     }
 
+    /// Some site is being caught up on: it spent its read budget last time, or events of it
+    /// wait here. Wall time passing then is reading, not quiet.
+    pub fn catching_up(&self) -> bool {
+        self.sites.values().any(|queue| queue.backlog || !queue.events.is_empty())
+    }
+
     pub fn holding(&self) -> usize {
         self.sites.values().map(|queue| queue.events.len()).sum()
     }
@@ -137,12 +143,14 @@ mod tests {
         merge.release(&mut out);
         assert_eq!(times(&out), vec![("A".into(), 10), ("B".into(), 20), ("B".into(), 30)]);
         assert_eq!(merge.held(), BTreeMap::from([(1, 10)]), "A's event at 50 is held from offset 10");
+        assert!(merge.catching_up(), "B has a backlog, A an event held: no site is quiet");
         let mut read = vec![event("B", 2, 60, 20)];
         merge.take(&mut read, &[report("B", false)]);
         out.clear();
         merge.release(&mut out);
         assert_eq!(times(&out), vec![("A".into(), 50), ("B".into(), 60)]);
         assert!(merge.held().is_empty());
+        assert!(!merge.catching_up(), "caught up: wall time is quiet time again");
     }
 
     #[test]
