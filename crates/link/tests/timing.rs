@@ -459,3 +459,31 @@ fn a_link_whose_location_names_a_third_site_is_inconsistent_even_when_the_roles_
     assert!(!link.consistent);
     assert!(link.note.as_deref().unwrap_or("").contains("C@SwC does not name B"), "{link:?}");
 }
+
+/// The same call (site and CallUUID) seen again as a second engine call after the first
+/// ended (its events came in two pieces): one segment, live while the second piece talks,
+/// so its interaction is not handed out before that piece ends.
+#[test]
+fn a_call_seen_again_after_it_ended_keeps_its_interaction_live_until_it_ends_again() {
+    let mut a = Site::new("A", "SwA");
+    a.call("PIECES", 0x10, T0, T0 + 10 * SECOND, &[]);
+    a.created("PIECES", 0x10, T0 + 15 * SECOND);
+    let mut run = Run::new(&["A"], config());
+    run.push_all(&a.events);
+    // Far past the linger after the first piece's end, the second piece still talking.
+    run.tick(&mut a, T0 + 300 * SECOND);
+    assert!(
+        run.out.iter().all(|interaction| !interaction.has_segment("A", "PIECES")),
+        "handed out while a piece of it talks: {:?}",
+        run.out
+    );
+    let mut end = Site::new("A", "SwA");
+    end.deleted("PIECES", 0x10, T0 + 400 * SECOND);
+    run.push_all(&end.events);
+    run.tick(&mut a, T0 + 420 * SECOND);
+    let handed: Vec<&Interaction> =
+        run.out.iter().filter(|interaction| interaction.has_segment("A", "PIECES")).collect();
+    assert_eq!(handed.len(), 1, "once, whole: {handed:?}");
+    assert_eq!(handed[0].segments.len(), 1, "one segment for both pieces");
+    assert_eq!(run.stitcher.linker_stats().duplicate_segments, 1);
+}
