@@ -11,19 +11,18 @@ use std::path::Path;
 
 use crate::detect::is_tlib_record;
 use crate::event::Event;
-use crate::ids::{LocalTime, Timestamp};
+use crate::ids::LocalTime;
 use crate::siplog::line::{classify, split_clock, trim, SipLine};
 use crate::siplog::message::MessageBuilder;
 use crate::siplog::track::{Stamp, Tracker};
 use crate::siplog::Sink;
+use crate::tlog::clock::LogClock;
 use crate::tlog::header::{split_header_line, take_header_line, Header};
 use crate::tlog::problem::{ParseStats, Problem, ProblemKind};
 use crate::tlog::ReaderOptions;
 use crate::Text;
 
 const READ_BUFFER: usize = 1 << 20;
-const MICROS_PER_DAY: i64 = 86_400_000_000;
-const HALF_DAY: i64 = MICROS_PER_DAY / 2;
 
 /// A streaming reader of the SIP layer of one SIP Server log. See the module documentation.
 pub struct SipLogReader<R> {
@@ -32,7 +31,7 @@ pub struct SipLogReader<R> {
     options: ReaderOptions,
     stem: Option<String>,
     header: Option<Header>,
-    clock: Clock,
+    clock: LogClock,
     tracker: Tracker,
     /// The SIP message being read, with the number of its lines so far.
     message: Option<(MessageBuilder, u64)>,
@@ -68,7 +67,7 @@ impl<R: Read> SipLogReader<R> {
             options,
             stem,
             header: None,
-            clock: Clock::default(),
+            clock: LogClock::default(),
             tracker: Tracker::default(),
             message: None,
             sink,
@@ -242,7 +241,7 @@ impl<R: Read> SipLogReader<R> {
     fn header_line(&mut self, key: &'static str, value: &[u8]) {
         let line = take_header_line(&mut self.header, key, value);
         if line.begins {
-            self.clock = Clock::default();
+            self.clock = LogClock::default();
         }
         if !line.time_ok {
             self.sink.problem_at(
@@ -253,10 +252,7 @@ impl<R: Read> SipLogReader<R> {
         }
         self.sink.site = site_of(&self.options, self.header.as_ref(), self.stem.as_deref());
         if let Some(header) = &self.header {
-            if let (Some(offset), Some(local)) = (header.clock_offset_micros(), header.local_time) {
-                self.clock.offset = Some(offset);
-                self.clock.place_dated(local);
-            }
+            self.clock.set_from_header(header);
         }
     }
 }
@@ -284,39 +280,6 @@ fn clean(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
-}
-
-/// The header's date and offset, which put the log's clocks in UTC (as the T-Library
-/// reader does: the clock rolls over midnight when it goes back by more than half a day;
-/// dated lines set the date again).
-#[derive(Debug, Default)]
-struct Clock {
-    offset: Option<i64>,
-    /// UTC microseconds of the current local midnight.
-    day_start: Option<i64>,
-    last: Option<i64>,
-}
-
-impl Clock {
-    fn place(&mut self, micros_of_day: i64) -> Option<Timestamp> {
-        let day_start = self.day_start.as_mut()?;
-        if let Some(last) = self.last {
-            if last - micros_of_day > HALF_DAY {
-                *day_start += MICROS_PER_DAY;
-            }
-        }
-        self.last = Some(micros_of_day);
-        Timestamp::checked(day_start.checked_add(micros_of_day)?)
-    }
-
-    fn place_dated(&mut self, local: LocalTime) {
-        let (Some(offset), Some(date)) = (self.offset, local.date) else { return };
-        let Some(day_start) = date.midnight_micros().and_then(|midnight| midnight.checked_sub(offset)) else {
-            return;
-        };
-        self.day_start = Some(day_start);
-        self.last = Some(local.micros_of_day);
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The T-Server / SIP Server log format: the streaming reader, the writer, headers, value
 //! shapes and the problems a noisy file gives (tlog-format.md).
 
+pub(crate) mod clock;
 pub mod header;
 pub mod problem;
 pub mod reader;

@@ -23,6 +23,7 @@ use crate::event::{Event, IsLink, RawAttribute};
 use crate::ids::{parse_decimal, parse_decimal_u64, parse_hex_u64, CallUuid, ConnId, LocalTime, Timestamp};
 use crate::kv::{KvList, KvPair, Value};
 use crate::message::Message;
+use crate::tlog::clock::LogClock;
 use crate::tlog::header::{split_header_line, take_header_line, Header};
 use crate::tlog::problem::{ParseStats, Problem, ProblemKind};
 use crate::tlog::shape::{self, indent_of, pair_key, split_token, trim_end, trim_start, value_shape, Shape};
@@ -50,8 +51,6 @@ impl Default for ReaderOptions {
 }
 
 const READ_CHUNK: usize = 1 << 20;
-const MICROS_PER_DAY: i64 = 86_400_000_000;
-const HALF_DAY: i64 = MICROS_PER_DAY / 2;
 
 /// A streaming reader of one log file (or of any byte stream in the log format).
 pub struct LogReader<R> {
@@ -374,40 +373,6 @@ struct Frame {
     opener_indent: usize,
 }
 
-/// The date and offset that turn `@` clocks into UTC.
-#[derive(Default)]
-struct Clock {
-    offset: Option<i64>,
-    /// UTC microseconds of the current local midnight.
-    day_start: Option<i64>,
-    last: Option<i64>,
-}
-
-impl Clock {
-    /// Places an `@` clock (local time of day) in UTC, rolling over midnight when the clock
-    /// goes back by more than half a day.
-    fn place(&mut self, micros_of_day: i64) -> Option<Timestamp> {
-        let day_start = self.day_start.as_mut()?;
-        if let Some(last) = self.last {
-            if last - micros_of_day > HALF_DAY {
-                *day_start += MICROS_PER_DAY;
-            }
-        }
-        self.last = Some(micros_of_day);
-        Timestamp::checked(day_start.checked_add(micros_of_day)?)
-    }
-
-    /// Places a dated local time in UTC and makes its date the current one.
-    fn place_dated(&mut self, local: LocalTime) -> Option<Timestamp> {
-        let offset = self.offset?;
-        let midnight = local.date?.midnight_micros()?;
-        let day_start = midnight.checked_sub(offset)?;
-        self.day_start = Some(day_start);
-        self.last = Some(local.micros_of_day);
-        Timestamp::checked(day_start.checked_add(local.micros_of_day)?)
-    }
-}
-
 /// A `Trc 04541 ... received from` line waiting for its `message RequestX` line.
 struct PendingRequest {
     clock: Option<LocalTime>,
@@ -418,7 +383,7 @@ struct BlockState {
     options: ReaderOptions,
     stem: Option<String>,
     header: Option<Header>,
-    clock: Clock,
+    clock: LogClock,
     pending_request: Option<PendingRequest>,
     /// A block is being read into the caller's event.
     in_block: bool,
@@ -439,7 +404,7 @@ impl BlockState {
             options,
             stem,
             header: None,
-            clock: Clock::default(),
+            clock: LogClock::default(),
             pending_request: None,
             in_block: false,
             list: None,
@@ -574,7 +539,7 @@ impl BlockState {
     fn header_line(&mut self, key: &'static str, value: &[u8]) {
         let line = take_header_line(&mut self.header, key, value);
         if line.begins {
-            self.clock = Clock::default();
+            self.clock = LogClock::default();
         }
         if !line.time_ok {
             self.problem(
@@ -587,10 +552,9 @@ impl BlockState {
     }
 
     fn set_clock_from_header(&mut self) {
-        let Some(header) = &self.header else { return };
-        let (Some(offset), Some(local)) = (header.clock_offset_micros(), header.local_time) else { return };
-        self.clock.offset = Some(offset);
-        self.clock.place_dated(local);
+        if let Some(header) = &self.header {
+            self.clock.set_from_header(header);
+        }
     }
 
     /// `@09:41:00.5404 [0] 8.1.001.05 distribute_event: message EventRinging`
