@@ -487,3 +487,90 @@ fn a_call_seen_again_after_it_ended_keeps_its_interaction_live_until_it_ends_aga
     assert_eq!(handed[0].segments.len(), 1, "one segment for both pieces");
     assert_eq!(run.stitcher.linker_stats().duplicate_segments, 1);
 }
+
+/// An interaction whose linger ends at exactly the site's time is complete then, not one
+/// tick later.
+#[test]
+fn a_linger_that_ends_exactly_now_is_over() {
+    let mut a = Site::new("A", "SwA");
+    a.call("A-1", 1, T0, T0 + 10 * SECOND, &[]);
+    let mut run = Run::new(&["A"], config());
+    run.push_all(&a.events);
+    // The clock reaches one microsecond before the linger's end ...
+    run.tick(&mut a, T0 + 20 * SECOND - 2);
+    assert!(run.out.iter().all(|interaction| !interaction.has_segment("A", "A-1")), "{:?}", run.out);
+    // ... then exactly its end (the tick's second event is one microsecond later).
+    run.tick(&mut a, T0 + 20 * SECOND - 1);
+    assert!(
+        run.out.iter().any(|interaction| interaction.has_segment("A", "A-1")),
+        "complete at its deadline"
+    );
+}
+
+/// Live, every site quiet past the idle rule: the estate's time is no longer the slowest
+/// site's but moves on with the wall clock, so an interaction of the site ahead completes
+/// even though the other site's clock is far behind.
+#[test]
+fn live_when_every_site_went_idle_a_lagging_site_holds_nothing_back() {
+    let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..config() };
+    let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::new(["A", "B"]));
+    let mut out: Vec<Interaction> = Vec::new();
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    b.created("B-OLD", 9, T0);
+    a.call("A-1", 1, T0 + 500 * SECOND, T0 + 510 * SECOND, &[]);
+    let wall = T0 + 1_000 * SECOND;
+    for event in common::concatenated(&[&b, &a]) {
+        stitcher.push_at(&event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+    }
+    stitcher.flush(&mut |interaction| out.push(interaction));
+    assert!(
+        out.iter().all(|interaction| interaction.state != Lifecycle::Complete),
+        "B holds the estate at T0"
+    );
+    stitcher.tick(wall + 61 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+    stitcher.flush(&mut |interaction| out.push(interaction));
+    let a1 = out.iter().rev().find(|interaction| interaction.has_segment("A", "A-1")).expect("handed out");
+    assert_eq!(a1.state, Lifecycle::Complete, "both sites idle: the wall clock moves the estate on");
+}
+
+/// Live, the input ends: an interaction handed out complete already is not handed out again;
+/// one still live, or settling with no news since it was handed out, is handed out once
+/// more, complete.
+#[test]
+fn live_finish_hands_out_only_what_changed() {
+    let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..config() };
+    let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::new(["A"]));
+    let mut out: Vec<Interaction> = Vec::new();
+    let mut a = Site::new("A", "SwA");
+    a.call("DONE", 1, T0, T0 + 10 * SECOND, &[]);
+    a.created("TALKING", 2, T0 + 20 * SECOND);
+    a.call("SETTLING", 3, T0 + 30 * SECOND, T0 + 35 * SECOND, &[]);
+    for event in &a.events {
+        let wall = event.timestamp.map_or(T0, |time| time.0);
+        stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+    }
+    stitcher.tick(T0 + 40 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+    stitcher.flush(&mut |interaction| out.push(interaction));
+    let done =
+        |out: &[Interaction]| out.iter().filter(|interaction| interaction.has_segment("A", "DONE")).count();
+    assert!(out.iter().any(|i| i.has_segment("A", "DONE") && i.state == Lifecycle::Complete), "{out:?}");
+    let (before, talking_before) =
+        (done(&out), out.iter().filter(|interaction| interaction.has_segment("A", "TALKING")).count());
+    stitcher.finish(&mut |_| {}, &mut |interaction| out.push(interaction));
+    assert_eq!(done(&out), before, "complete and handed out already: not again");
+    let talking: Vec<&Interaction> =
+        out.iter().filter(|interaction| interaction.has_segment("A", "TALKING")).collect();
+    assert_eq!(talking.len(), talking_before + 1, "the live one once more");
+    assert_eq!(talking.last().map(|interaction| interaction.state), Some(Lifecycle::Complete));
+    // Ended within the linger and handed out as settling, with no news since: handed out
+    // once more, complete.
+    let settling: Vec<&Interaction> =
+        out.iter().filter(|interaction| interaction.has_segment("A", "SETTLING")).collect();
+    assert_eq!(
+        settling.first().map(|interaction| interaction.state),
+        Some(Lifecycle::Settling),
+        "{settling:?}"
+    );
+    assert_eq!(settling.last().map(|interaction| interaction.state), Some(Lifecycle::Complete));
+}
