@@ -574,3 +574,98 @@ fn live_finish_hands_out_only_what_changed() {
     );
     assert_eq!(settling.last().map(|interaction| interaction.state), Some(Lifecycle::Complete));
 }
+
+/// ISCC call history on a hop an Inter-Site Link already joins (multi-site.md §4.3): the
+/// history confirms the link when the link's source had that ConnID, and is reported as
+/// disagreeing, joining no other call, when it did not.
+#[test]
+fn iscc_history_on_a_linked_hop_confirms_the_link_or_says_it_disagrees() {
+    let joined = |history_conn: u64| {
+        let mut a = Site::new("A", "SwA");
+        let mut b = Site::new("B", "SwB");
+        a.call("A-SOURCE", 0x77, T0, T0 + 30 * SECOND, &[("L1", LinkRole::Source, "B@SwB")]);
+        a.call("A-OTHER", 0x88, T0 + 5 * SECOND, T0 + 40 * SECOND, &[]);
+        b.created("B-1", 0x99, T0 + 20 * SECOND);
+        let arrival = b.events.last_mut().expect("event");
+        arrival.last_transfer_conn_id = Some(ConnId(history_conn));
+        arrival.last_transfer_home_location = Some(Text::from("A@SwA"));
+        b.links("B-1", 0x99, T0 + 21 * SECOND, &[("L1", LinkRole::Target, "A@SwA")]);
+        b.deleted("B-1", 0x99, T0 + 80 * SECOND);
+        let found = callstitch_link::stitch(&merged(&[&a, &b]), SiteDirectory::new(["A", "B"]));
+        found.into_iter().find(|interaction| interaction.has_segment("B", "B-1")).expect("B-1 handed out")
+    };
+    let agreeing = joined(0x77);
+    assert_eq!(segments(&agreeing), common::pairs(&[("A", "A-SOURCE"), ("B", "B-1")]));
+    let kinds: Vec<EvidenceKind> = agreeing.links.iter().map(|link| link.evidence).collect();
+    assert!(
+        kinds.contains(&EvidenceKind::Islink) && kinds.contains(&EvidenceKind::IsccCallHistory),
+        "{kinds:?}"
+    );
+    let disagreeing = joined(0x88);
+    assert_eq!(
+        segments(&disagreeing),
+        common::pairs(&[("A", "A-SOURCE"), ("B", "B-1")]),
+        "A-OTHER not joined"
+    );
+    assert!(disagreeing.links.iter().all(|link| link.evidence == EvidenceKind::Islink));
+    assert!(
+        disagreeing.notes.iter().any(|note| note.contains("never had it") && note.contains("A/A-SOURCE")),
+        "{:?}",
+        disagreeing.notes
+    );
+}
+
+/// Live, two calls handed out each as its own interaction, then joined by a link: the
+/// revision replaces the id the other was handed out under, never its own; an interaction
+/// complete with a link that never paired says it can still be reopened, one without does
+/// not.
+#[test]
+fn live_revisions_name_what_they_replace_and_complete_interactions_say_if_they_can_reopen() {
+    let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..config() };
+    let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::new(["A", "B", "C"]));
+    let mut out: Vec<Interaction> = Vec::new();
+    let push = |stitcher: &mut Stitcher, out: &mut Vec<Interaction>, events: &[Event]| {
+        for event in events {
+            let wall = event.timestamp.map_or(T0, |time| time.0);
+            stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+            stitcher.flush(&mut |interaction| out.push(interaction));
+        }
+    };
+    let mut a = Site::new("A", "SwA");
+    let mut b = Site::new("B", "SwB");
+    a.created("A-1", 1, T0);
+    a.links("A-1", 1, T0 + SECOND / 10, &[("L1", LinkRole::Source, "B@SwB")]);
+    b.created("B-1", 4, T0 + SECOND);
+    push(&mut stitcher, &mut out, &merged(&[&a, &b]));
+    let ids: Vec<String> = out.iter().map(|interaction| interaction.interaction_id.clone()).collect();
+    let mut link = Site::new("B", "SwB");
+    link.links("B-1", 4, T0 + 2 * SECOND, &[("L1", LinkRole::Target, "A@SwA")]);
+    push(&mut stitcher, &mut out, &link.events);
+    let both = out.last().expect("a revision");
+    assert_eq!(both.segments.len(), 2);
+    assert!(!both.replaces.contains(&both.interaction_id), "never replaces itself: {:?}", both.replaces);
+    let other: Vec<&String> = ids.iter().filter(|id| **id != both.interaction_id).collect();
+    assert!(
+        !other.is_empty() && other.iter().all(|id| both.replaces.contains(id)),
+        "{:?} {:?}",
+        ids,
+        both.replaces
+    );
+    // An unpaired link to C, and a call with nothing open: both complete after the waits.
+    let before = a.events.len();
+    a.call("A-OPEN", 2, T0 + 3 * SECOND, T0 + 4 * SECOND, &[("L9", LinkRole::Source, "C@SwC")]);
+    a.call("A-CLOSED", 3, T0 + 3 * SECOND, T0 + 4 * SECOND, &[]);
+    let more = a.events[before..].to_vec();
+    push(&mut stitcher, &mut out, &more);
+    for minute in 1..=10 {
+        stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+        stitcher.flush(&mut |interaction| out.push(interaction));
+    }
+    let last_of = |key: &str| {
+        out.iter().rev().find(|interaction| interaction.has_segment("A", key)).expect("handed out").clone()
+    };
+    let (open, closed) = (last_of("A-OPEN"), last_of("A-CLOSED"));
+    assert_eq!((open.state, closed.state), (Lifecycle::Complete, Lifecycle::Complete));
+    assert!(open.reopenable && !closed.reopenable, "{} {}", open.reopenable, closed.reopenable);
+    assert!(!open.first_under_id || open.revision == 0, "the same id as before");
+}
