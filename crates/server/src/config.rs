@@ -96,6 +96,39 @@ impl Default for IngestConfig {
     }
 }
 
+/// The HTTP edge: how many connections, how long a client may take, which Host names a
+/// token-less service answers (docs/serve.md, "Failure modes and limits").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Open connections at most; more wait in the listen queue until one closes. Lowered at
+    /// start to half the open-file limit when that is smaller.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this many seconds of the connection opening or
+    /// of the previous answer on it (so an idle kept-alive connection is closed after it).
+    pub header_timeout_s: u64,
+    /// A read or page request still unanswered after this many seconds is answered 503 (not
+    /// the live streams; not an ingest request waiting for its commit).
+    pub request_timeout_s: u64,
+    /// A POST body that sends nothing for this many seconds is refused (408).
+    pub body_timeout_s: u64,
+    /// Without tokens: more `Host` values answered besides the listen address,
+    /// `localhost:<port>`, `127.0.0.1:<port>` and `[::1]:<port>` (e.g. `"callstitch.lan:7878"`).
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_connections: 512,
+            header_timeout_s: 10,
+            request_timeout_s: 60,
+            body_timeout_s: 10,
+            allowed_hosts: Vec::new(),
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -133,6 +166,7 @@ pub struct ServiceConfig {
     #[serde(rename = "token")]
     pub tokens: Vec<Token>,
     pub ingest: IngestConfig,
+    pub http: HttpConfig,
 }
 
 impl Default for ServiceConfig {
@@ -153,6 +187,7 @@ impl Default for ServiceConfig {
             logs: Vec::new(),
             tokens: Vec::new(),
             ingest: IngestConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -181,20 +216,7 @@ impl ServiceConfig {
                 self.listen
             )));
         }
-        for token in &self.tokens {
-            if token.secret.len() < 16 {
-                return Err(ConfigError::Invalid(format!(
-                    "token {:?}: the secret must be at least 16 characters",
-                    token.name
-                )));
-            }
-            if token.scopes.is_empty() {
-                return Err(ConfigError::Invalid(format!(
-                    "token {:?} has no scopes (ingest, read)",
-                    token.name
-                )));
-            }
-        }
+        self.validate_tokens()?;
         let mut names: Vec<&str> = self.sites.iter().map(|site| site.name.as_str()).collect();
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -202,6 +224,63 @@ impl ServiceConfig {
         }
         if self.ingest.batch_events == 0 {
             return Err(ConfigError::Invalid("ingest.batch_events must be at least 1".to_string()));
+        }
+        self.validate_http()
+    }
+
+    /// Every secret long enough, presentable in an `Authorization` header (no blank, no
+    /// surrounding whitespace, no control character), and used by one token only.
+    fn validate_tokens(&self) -> Result<(), ConfigError> {
+        for token in &self.tokens {
+            let secret = token.secret.as_str();
+            let invalid = |why: &str| Err(ConfigError::Invalid(format!("token {:?}: {why}", token.name)));
+            if secret.len() < 16 {
+                return invalid("the secret must be at least 16 characters");
+            }
+            if secret.trim().is_empty() {
+                return invalid("the secret is only whitespace");
+            }
+            if secret.trim() != secret {
+                return invalid("the secret starts or ends with whitespace, which no client can send");
+            }
+            if secret.chars().any(char::is_control) {
+                return invalid("the secret holds a control character");
+            }
+            if token.scopes.is_empty() {
+                return invalid("no scopes (ingest, read)");
+            }
+        }
+        for (index, token) in self.tokens.iter().enumerate() {
+            if let Some(other) = self.tokens[..index].iter().find(|other| other.secret == token.secret) {
+                return Err(ConfigError::Invalid(format!(
+                    "tokens {:?} and {:?} have the same secret: give each its own",
+                    other.name, token.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_http(&self) -> Result<(), ConfigError> {
+        let http = &self.http;
+        if http.max_connections == 0 {
+            return Err(ConfigError::Invalid("http.max_connections must be at least 1".to_string()));
+        }
+        for (key, value) in [
+            ("header_timeout_s", http.header_timeout_s),
+            ("request_timeout_s", http.request_timeout_s),
+            ("body_timeout_s", http.body_timeout_s),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("http.{key} must be at least 1")));
+            }
+        }
+        if let Some(host) =
+            http.allowed_hosts.iter().find(|host| host.is_empty() || host.contains(['/', ' ']))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "http.allowed_hosts: {host:?} is not a Host value (name or name:port)"
+            )));
         }
         Ok(())
     }
@@ -250,6 +329,51 @@ mod tests {
             error.contains("svc.toml") && error.contains("retention") && error.contains("line 2"),
             "{error}"
         );
+    }
+
+    fn with_secrets(secrets: &[&str]) -> String {
+        secrets
+            .iter()
+            .enumerate()
+            .map(|(n, secret)| {
+                format!("[[token]]\nname = \"t{n}\"\nsecret = \"{secret}\"\nscopes = [\"read\"]\n")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blank_padded_and_duplicate_secrets_are_refused() {
+        let refused = [
+            (with_secrets(&["                "]), "whitespace"),
+            (with_secrets(&["\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"]), "whitespace"),
+            (with_secrets(&[" 0123456789abcdef"]), "whitespace"),
+            (with_secrets(&["0123456789abcdef\\u0000"]), "control"),
+            (with_secrets(&["0123456789abcdef", "0123456789abcdef"]), "same secret"),
+        ];
+        for (text, why) in refused {
+            let error = ServiceConfig::parse(&text, "x").err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains(why), "{text:?}: {error:?}");
+        }
+        let fine = with_secrets(&["0123456789abcdef", "0123456789abcdeF"]);
+        assert!(ServiceConfig::parse(&fine, "x").is_ok());
+    }
+
+    #[test]
+    fn the_http_section_is_read_and_checked() {
+        let text = "[http]\nmax_connections = 64\nheader_timeout_s = 2\nallowed_hosts = [\"cs.lan:7878\"]\n";
+        let config = ServiceConfig::parse(text, "x").map_err(|e| e.to_string());
+        let http = config.map(|config| config.http);
+        assert_eq!(
+            http.as_ref().map(|http| (http.max_connections, http.header_timeout_s, http.request_timeout_s)),
+            Ok((64, 2, HttpConfig::default().request_timeout_s))
+        );
+        for bad in [
+            "[http]\nmax_connections = 0",
+            "[http]\nheader_timeout_s = 0",
+            "[http]\nallowed_hosts = [\"a/b\"]",
+        ] {
+            assert!(ServiceConfig::parse(bad, "x").is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod config;
+pub mod http;
 pub mod ingest;
 pub mod mask;
 pub mod merge;
@@ -28,7 +29,7 @@ use tokio::net::TcpListener;
 
 pub use config::{ConfigError, ServiceConfig};
 
-use crate::api::{App, AppInner};
+use crate::api::{App, AppInner, Edge};
 use crate::ingest::{IngestError, IngestLoop, IngestSettings};
 use crate::pipeline::PipelineConfig;
 use crate::state::Shared;
@@ -95,10 +96,12 @@ pub async fn serve(
     let (ingress, requests) = ingest::queue(64);
     let stop = Arc::new(AtomicBool::new(false));
 
+    let open_files = http::raise_open_file_limit();
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen { address: config.listen, source })?;
     let address = listener.local_addr().map_err(ServeError::Http)?;
+    let limits = http::ConnectionLimits::new(&config.http, open_files);
 
     let ingest_thread =
         spawn_ingest(&config, store.clone(), requests, Arc::clone(&shared), Arc::clone(&stop));
@@ -111,9 +114,11 @@ pub async fn serve(
         tokens: config.tokens.clone(),
         mask_numbers: config.mask_numbers,
         max_body_bytes: config.ingest.max_body_bytes,
+        edge: Edge::new(&config, address),
+        sign_ins: Default::default(),
     });
     on_listening(address);
-    let served = axum::serve(listener, api::router(app)).with_graceful_shutdown(shutdown).await;
+    http::serve_connections(listener, api::router(app), limits, shutdown).await;
     stop.store(true, Ordering::Relaxed);
     if let Some(task) = retention {
         task.abort();
@@ -122,7 +127,6 @@ pub async fn serve(
         .await
         .map_err(|_| ServeError::IngestPanicked)?
         .map_err(|_| ServeError::IngestPanicked)?;
-    served.map_err(ServeError::Http)?;
     ingest_result.map_err(ServeError::from)
 }
 

@@ -45,11 +45,14 @@ impl Cursor {
         format!("{}.{}", self.start_us, self.id)
     }
 
+    /// Reads what [`Cursor::encode`] wrote: a decimal start and an interaction id, which is
+    /// lowercase hex (anything else is no cursor of this service).
     pub fn decode(text: &str) -> Result<Cursor, StoreError> {
         let bad = || StoreError::BadCursor(text.to_string());
         let (start, id) = text.split_once('.').ok_or_else(bad)?;
         let start_us = start.parse().map_err(|_| bad())?;
-        let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(lower_hex);
         if !id_ok {
             return Err(bad());
         }
@@ -73,7 +76,7 @@ mod tests {
     fn cursor_round_trips_and_rejects_tampering() {
         let cursor = Cursor { start_us: 1_351_521_660_540_480, id: "9f0a11".to_string() };
         assert_eq!(Cursor::decode(&cursor.encode()).ok(), Some(cursor));
-        for bad in ["", "12", "x.abc", "12.", "12.a'b", "12.a b"] {
+        for bad in ["", "12", "x.abc", "12.", "12.a'b", "12.a b", "12.zzzz", "12.9F0A11", "12.9f0a1g"] {
             assert!(Cursor::decode(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -109,14 +109,51 @@ const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 /// A UTC instant in microseconds since 1970-01-01T00:00:00Z.
 ///
 /// JSON and display form: RFC 3339 with six fractional digits, e.g.
-/// `2012-10-29T14:41:00.540480Z`.
+/// `2012-10-29T14:41:00.540480Z`. The instants RFC 3339 can write in UTC are the range:
+/// [`Timestamp::MIN`] (`0000-01-01T00:00:00Z`) to [`Timestamp::MAX`]
+/// (`9999-12-31T23:59:59.999999Z`), both ends included, on input and on output alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timestamp(pub i64);
 
+/// Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar.
+const EPOCH_DAYS_FROM_MARCH_0000: i64 = 719_468;
+/// Days in a 400-year Gregorian cycle.
+const DAYS_PER_ERA: i64 = 146_097;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * DAYS_PER_ERA + day_of_era - EPOCH_DAYS_FROM_MARCH_0000
+}
+
+/// The (year, month, day) of a count of days since 1970-01-01 (Hinnant's civil_from_days).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let days = days + EPOCH_DAYS_FROM_MARCH_0000;
+    let era = days.div_euclid(DAYS_PER_ERA);
+    let day_of_era = days - era * DAYS_PER_ERA;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 impl Timestamp {
-    /// The instant, if it lies in the range RFC 3339 can print (years -9999 to 9999).
+    /// `0000-01-01T00:00:00Z`, the first instant RFC 3339 can write.
+    pub const MIN: Timestamp = Timestamp(-62_167_219_200 * MICROS_PER_SECOND);
+    /// `9999-12-31T23:59:59.999999Z`, the last instant RFC 3339 can write (to the microsecond).
+    pub const MAX: Timestamp = Timestamp(253_402_300_800 * MICROS_PER_SECOND - 1);
+
+    /// The instant, if it lies in the range RFC 3339 can write ([`Timestamp::MIN`] to
+    /// [`Timestamp::MAX`]).
     pub fn checked(micros: i64) -> Option<Timestamp> {
-        jiff::Timestamp::from_microsecond(micros).ok().map(|_| Timestamp(micros))
+        (Timestamp::MIN.0..=Timestamp::MAX.0).contains(&micros).then_some(Timestamp(micros))
     }
 
     /// The AttributeTimeStamp shape: 8 hex digits of seconds, then 8 of microseconds.
@@ -141,29 +178,43 @@ impl Timestamp {
     }
 
     /// Reads RFC 3339 (`2012-10-29T14:41:00.540480Z`, any offset, up to 9 fractional digits;
-    /// digits past the microsecond are dropped).
+    /// digits past the microsecond are dropped), if the instant lies in the range.
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
-        let instant: jiff::Timestamp = text.parse().ok()?;
-        Some(Timestamp(instant.as_microsecond()))
-    }
-
-    fn to_jiff(self) -> Option<jiff::Timestamp> {
-        jiff::Timestamp::from_microsecond(self.0).ok()
+        let pieces = jiff::fmt::temporal::Pieces::parse(text).ok()?;
+        let offset = pieces.to_numeric_offset()?;
+        let time = pieces.time()?;
+        let date = pieces.date();
+        let days = days_from_civil(i64::from(date.year()), i64::from(date.month()), i64::from(date.day()));
+        let seconds_of_day =
+            i64::from(time.hour()) * 3600 + i64::from(time.minute()) * 60 + i64::from(time.second());
+        let local =
+            (days * 86_400 + seconds_of_day) * MICROS_PER_SECOND + i64::from(time.subsec_nanosecond()) / 1000;
+        Timestamp::checked(local - i64::from(offset.seconds()) * MICROS_PER_SECOND)
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.to_jiff() {
-            Some(instant) => write!(f, "{}", instant.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")),
-            None => write!(f, "@{}us", self.0),
+        if Timestamp::checked(self.0).is_none() {
+            return write!(f, "@{}us", self.0);
         }
+        let (year, month, day) = civil_from_days(self.0.div_euclid(MICROS_PER_DAY));
+        let of_day = self.0.rem_euclid(MICROS_PER_DAY);
+        let seconds = of_day / MICROS_PER_SECOND;
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60,
+            of_day % MICROS_PER_SECOND
+        )
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.to_jiff().is_none() {
+        if Timestamp::checked(self.0).is_none() {
             return Err(serde::ser::Error::custom("time stamp out of range"));
         }
         serializer.collect_str(self)
@@ -175,7 +226,8 @@ impl<'de> Deserialize<'de> for Timestamp {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         Timestamp::parse_rfc3339(&text).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "time {text:?} is not RFC 3339 (e.g. 2012-10-29T14:41:00.540480Z)"
+                "time {text:?} is not RFC 3339 from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z \
+                 (e.g. 2012-10-29T14:41:00.540480Z)"
             ))
         })
     }
@@ -349,6 +401,53 @@ mod tests {
         assert_eq!(stamp.to_tlib_hex().unwrap(), "508e957c00083f40");
         assert_eq!(Timestamp::parse_rfc3339("2012-10-29T14:41:00.540480Z"), Some(stamp));
         assert_eq!(Timestamp::parse_tlib_hex(b"508e957c000f4240"), None, "a million micros");
+    }
+
+    #[test]
+    fn rfc3339_times_are_read_from_year_0000_to_year_9999_at_both_ends() {
+        let first = Timestamp::parse_rfc3339("0000-01-01T00:00:00Z");
+        let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999Z");
+        assert_eq!((first, last), (Some(Timestamp::MIN), Some(Timestamp::MAX)));
+        assert_eq!(Timestamp::MIN.to_string(), "0000-01-01T00:00:00.000000Z");
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-31T23:59:59.999999Z");
+        assert_eq!(Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999999Z"), Some(Timestamp::MAX));
+        assert_eq!(
+            Timestamp::parse_rfc3339("0001-01-01T00:59:59+01:00"),
+            Timestamp::checked(-62_135_596_801_000_000)
+        );
+        for outside in [
+            "9999-12-31T23:59:59-00:01",
+            "0000-01-01T00:00:00+00:01",
+            "-000001-12-31T23:59:59Z",
+            "+010000-01-01T00:00:00Z",
+            "2012-10-29T14:41:00",
+            "2012-10-29",
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(outside), None, "{outside}");
+        }
+        let json = |text: &str| serde_json::from_str::<Timestamp>(&format!("\"{text}\"")).ok();
+        assert_eq!(json("9999-12-31T23:59:59.999999Z"), Some(Timestamp::MAX));
+        assert_eq!(json("0000-01-01T00:00:00Z"), Some(Timestamp::MIN));
+        assert_eq!(
+            serde_json::to_string(&Timestamp::MAX).ok().as_deref(),
+            Some("\"9999-12-31T23:59:59.999999Z\"")
+        );
+        assert!(serde_json::to_string(&Timestamp(Timestamp::MAX.0 + 1)).is_err());
+        assert_eq!(Timestamp(Timestamp::MIN.0 - 1).to_string(), format!("@{}us", Timestamp::MIN.0 - 1));
+    }
+
+    #[test]
+    fn the_calendar_agrees_with_jiff_wherever_jiff_reaches() {
+        let mut micros = Timestamp::MIN.0 + 86_400 * MICROS_PER_SECOND;
+        let step = 7_919 * 3_607 * MICROS_PER_SECOND + 123_457;
+        while micros < Timestamp::MAX.0 - 2 * 86_400 * MICROS_PER_SECOND {
+            let ours = Timestamp(micros).to_string();
+            let theirs = jiff::Timestamp::from_microsecond(micros)
+                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+            assert_eq!(Ok(ours.clone()), theirs.map_err(|e| e.to_string()), "{micros}");
+            assert_eq!(Timestamp::parse_rfc3339(&ours), Some(Timestamp(micros)));
+            micros += step;
+        }
     }
 
     #[test]

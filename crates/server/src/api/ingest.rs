@@ -23,6 +23,12 @@ use crate::metrics::SourceLabels;
 
 fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
+        if stalled(&rejection) {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body stalled for longer than http.body_timeout_s; nothing of it was stored",
+            );
+        }
         let status = rejection.status();
         let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "the request body is larger than ingest.max_body_bytes; send fewer lines per request".to_string()
@@ -31,6 +37,18 @@ fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
         };
         ApiError::new(status, reason)
     })
+}
+
+/// Whether reading the body failed because it sent nothing for the body timeout.
+fn stalled(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 fn utf8(body: &Bytes) -> Result<&str, ApiError> {

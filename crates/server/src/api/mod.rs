@@ -1,24 +1,32 @@
 //! The HTTP API (docs/api.md, and the OpenAPI document served at `/openapi.json`): the
-//! router, the bearer-token scopes, and the one JSON shape of every error.
+//! router with its limits, the bearer-token scopes, and the one JSON shape of every error.
 
+pub mod edge;
 mod ingest;
 mod read;
 pub(crate) mod stream;
 
 use std::sync::Arc;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{BoxError, Json, Router};
 use callstitch_store::{Store, StoreError};
 use serde_json::json;
+use tower::ServiceBuilder;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
+pub use self::edge::Edge;
 use crate::config::{Scope, Token};
 use crate::ingest::Ingress;
+use crate::metrics::SourceLabels;
 use crate::state::Shared;
+use crate::ui::auth::SignInThrottle;
 
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -31,6 +39,10 @@ pub struct AppInner<S> {
     pub tokens: Vec<Token>,
     pub mask_numbers: bool,
     pub max_body_bytes: usize,
+    /// Host and Origin checks and the request timeouts.
+    pub edge: Edge,
+    /// Failed sign-ins per client address.
+    pub sign_ins: SignInThrottle,
 }
 
 pub struct App<S> {
@@ -106,19 +118,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The credentials of an `Authorization: Bearer <token>` header; the scheme's case does not
+/// matter (RFC 7235).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim_start();
+    let (scheme, credentials) = value.split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim())
+}
+
 /// The token a request presents, checked for `scope`. Without configured tokens the API is
 /// open (the config refuses that on anything but loopback).
 fn authorize(tokens: &[Token], request: &Request, scope: Scope) -> Result<(), ApiError> {
     if tokens.is_empty() {
         return Ok(());
     }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(presented) = presented else {
+    let Some(presented) = bearer(request.headers()) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "this API needs a bearer token (Authorization: Bearer …)",
@@ -153,10 +167,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Counts a request refused in `source` (`rejected_requests`).
+fn count_rejected<S>(app: &App<S>, source: &str) {
+    app.shared.metrics.rejected.get_or_create(&SourceLabels { source: source.to_string() }).inc();
+}
+
 async fn require_read<S: Store>(State(app): State<App<S>>, request: Request, next: Next) -> Response {
     match authorize(&app.tokens, &request, Scope::Read) {
         Ok(()) => next.run(request).await,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            count_rejected(&app, "auth-read");
+            error.into_response()
+        }
     }
 }
 
@@ -164,15 +186,9 @@ async fn require_ingest<S: Store>(State(app): State<App<S>>, request: Request, n
     match authorize(&app.tokens, &request, Scope::Ingest) {
         Ok(()) => next.run(request).await,
         Err(error) => {
-            app.shared
-                .metrics
-                .rejected
-                .get_or_create(&crate::metrics::SourceLabels { source: "auth".to_string() })
-                .inc();
-            // Read the body (up to the limit) before answering: a client still sending it
-            // would otherwise see the connection break instead of the 401 or 403.
-            let _ = axum::body::to_bytes(request.into_body(), app.max_body_bytes).await;
-            error.into_response()
+            count_rejected(&app, "auth");
+            // The body of a refused request is not buffered (edge::refuse).
+            edge::refuse(request, error.into_response()).await
         }
     }
 }
@@ -194,28 +210,52 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; GET /openapi.json lists them")
 }
 
-/// The whole API.
+/// A request still unanswered after `limit`: 503 with the JSON error.
+async fn timed_out(_elapsed: BoxError) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the request took longer than http.request_timeout_s; narrow it or retry",
+    )
+}
+
+/// The whole API. Reads and pages are cut after the request timeout; the live streams are
+/// not, nor is an ingest request waiting for its commit (its body is bounded in size and in
+/// how long it may stall instead).
 pub fn router<S: Store>(app: App<S>) -> Router {
+    let timeout =
+        ServiceBuilder::new().layer(HandleErrorLayer::new(timed_out)).timeout(app.edge.request_timeout);
     let read = Router::new()
         .route("/v1/interactions", get(read::list::<S>))
         .route("/v1/interactions/{id}", get(read::interaction::<S>))
         .route("/v1/recordings/{id}", get(read::recording::<S>))
         .route("/v1/calls/{site}/{call_uuid}", get(read::call::<S>))
-        .route("/v1/stream", get(stream::stream::<S>))
         .route("/metrics", get(read::metrics::<S>))
         .route("/v1/status", get(read::status::<S>))
+        .route_layer(middleware::from_fn_with_state(app.clone(), require_read::<S>))
+        .layer(timeout);
+    let live = Router::new()
+        .route("/v1/stream", get(stream::stream::<S>))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_read::<S>));
     let ingest = Router::new()
         .route("/v1/events", post(ingest::events::<S>))
         .route("/v1/media", post(ingest::media::<S>))
+        .route_layer(middleware::from_fn_with_state(app.clone(), edge::require_json_body::<S>))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_ingest::<S>))
+        .route_layer(middleware::from_fn_with_state(app.clone(), edge::refuse_oversized::<S>))
+        .layer(RequestBodyTimeoutLayer::new(app.edge.body_timeout))
         .layer(DefaultBodyLimit::max(app.max_body_bytes));
     Router::new()
         .route("/healthz", get(healthz::<S>))
         .route("/openapi.json", get(openapi))
         .merge(read)
+        .merge(live)
         .merge(ingest)
         .merge(crate::ui::router(app.clone()))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), edge::same_host_and_origin::<S>))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .with_state(app)
 }

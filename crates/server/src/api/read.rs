@@ -51,10 +51,13 @@ fn state_param(value: Option<String>) -> Result<Option<String>, ApiError> {
 
 fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     let Some(text) = value else { return Ok(None) };
-    let timestamp: jiff::Timestamp = text.parse().map_err(|_| {
-        ApiError::bad_request(format!("{name}={text:?} is not an RFC 3339 time (e.g. 2012-10-29T14:41:00Z)"))
+    let timestamp = callstitch_tlib::Timestamp::parse_rfc3339(text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{name}={text:?} is not an RFC 3339 time from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z \
+             (e.g. 2012-10-29T14:41:00Z)"
+        ))
     })?;
-    Ok(Some(timestamp.as_microsecond()))
+    Ok(Some(timestamp.0))
 }
 
 /// ConnIDs are stored as 16 lowercase hex digits; accept any case and fewer digits.

@@ -18,15 +18,18 @@ mod tests;
 
 use std::convert::Infallible;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{BoxError, Router};
 use callstitch_store::Store;
 use tokio_stream::Stream;
+use tower::ServiceBuilder;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::api::App;
 
@@ -35,13 +38,30 @@ pub const CSS: &str = include_str!("../../assets/ui.css");
 /// The live-rows script of the search page.
 pub const JS: &str = include_str!("../../assets/ui.js");
 
-/// The UI's routes, to be merged into the API router (which adds the state).
+/// A page still unwritten after the request timeout: the error page, 503.
+async fn timed_out(_elapsed: BoxError) -> Response {
+    html::error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Too slow",
+        "The page took longer than this service allows (http.request_timeout_s). Narrow the search or retry.",
+        false,
+    )
+}
+
+/// The UI's routes, to be merged into the API router (which adds the state). Every answer
+/// forbids framing and opening it from another site's window; pages are cut after the
+/// request timeout, the live stream is not.
 pub fn router<S: Store>(app: App<S>) -> Router<App<S>> {
+    let timeout =
+        ServiceBuilder::new().layer(HandleErrorLayer::new(timed_out)).timeout(app.edge.request_timeout);
     let pages = Router::new()
         .route("/", get(search::page::<S>))
         .route("/i/{id}", get(interaction::page_or_json::<S>))
         .route("/i/{id}/recording.json", get(interaction::recording_json::<S>))
         .route("/i/{id}/events.log", get(interaction::events_log::<S>))
+        .route_layer(middleware::from_fn_with_state(app.clone(), auth::require_read::<S>))
+        .layer(timeout);
+    let live = Router::new()
         .route("/ui/stream", get(stream::<S>))
         .route_layer(middleware::from_fn_with_state(app, auth::require_read::<S>));
     Router::new()
@@ -50,6 +70,15 @@ pub fn router<S: Store>(app: App<S>) -> Router<App<S>> {
         .route("/ui/assets/ui.css", get(css))
         .route("/ui/assets/ui.js", get(js))
         .merge(pages)
+        .merge(live)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

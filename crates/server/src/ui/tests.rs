@@ -31,6 +31,8 @@ struct Fake {
     docs: Vec<Value>,
     aliases: Vec<(String, String)>,
     events: Vec<(String, String, StoredEvent)>,
+    /// How long every search takes (a store under load).
+    slow: std::time::Duration,
 }
 
 fn micros(text: &str) -> i64 {
@@ -125,6 +127,7 @@ impl Store for Fake {
     }
 
     async fn interactions(&self, query: InteractionQuery) -> Result<Page, StoreError> {
+        tokio::time::sleep(self.slow).await;
         let mut found: Vec<&Value> = self.docs.iter().filter(|doc| matches(doc, &query)).collect();
         let key = |doc: &&Value| {
             (
@@ -317,17 +320,21 @@ fn huge(calls: usize) -> Fake {
     let doc = json!({"interaction_id": id, "start": "2012-10-29T12:00:00Z", "sites": sites, "segments": segs,
                      "complete": true, "outcome": "answered", "released_by": {"who": "agent"},
                      "recording": {"media_files": [], "findings": []}});
-    Fake { docs: vec![doc], aliases: Vec::new(), events }
+    Fake { docs: vec![doc], events, ..Fake::default() }
 }
 
 fn fixture() -> Fake {
     let (doc, events) = two_site();
     let mut docs = many(3);
     docs.push(doc);
-    Fake { docs, aliases: vec![(OLD_ID.to_string(), ID.to_string())], events }
+    Fake { docs, aliases: vec![(OLD_ID.to_string(), ID.to_string())], events, ..Fake::default() }
 }
 
 fn app_with(store: Fake, tokens: Vec<Token>, mask_numbers: bool) -> Router {
+    app_with_edge(store, tokens, mask_numbers, crate::api::Edge::default())
+}
+
+fn app_with_edge(store: Fake, tokens: Vec<Token>, mask_numbers: bool, edge: crate::api::Edge) -> Router {
     let (ingress, _requests) = crate::ingest::queue(1);
     let app = App::new(AppInner {
         store,
@@ -336,6 +343,8 @@ fn app_with(store: Fake, tokens: Vec<Token>, mask_numbers: bool) -> Router {
         tokens,
         mask_numbers,
         max_body_bytes: 1 << 20,
+        edge,
+        sign_ins: Default::default(),
     });
     crate::api::router(app)
 }
@@ -723,7 +732,7 @@ async fn a_live_interaction_shows_where_the_customer_is_now_on_the_list_and_its_
     doc["current_site"] = json!("SIPServer1");
     doc["current_since"] = json!("2012-10-29T14:41:01.000000Z");
     doc["segments"][1]["live"] = json!(true);
-    let router = app_with(Fake { docs: vec![doc], aliases: Vec::new(), events }, Vec::new(), false);
+    let router = app_with(Fake { docs: vec![doc], events, ..Fake::default() }, Vec::new(), false);
     let list = get(&router, "/").await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.body.contains("now-live\">live</span> at SIPServer1"), "{}", list.body);
@@ -745,9 +754,55 @@ async fn a_call_read_from_the_sip_layer_says_so_and_shows_the_sip_signal_that_en
     doc["segments"][1]["provenance"] = json!("sip-layer");
     doc["segments"][1]["sip_end"] =
         json!({"kind": "rejected", "by": "1002", "detail": "403 Forbidden", "reason": "Q.850;cause=21"});
-    let router = app_with(Fake { docs: vec![doc], aliases: Vec::new(), events }, Vec::new(), false);
+    let router = app_with(Fake { docs: vec![doc], events, ..Fake::default() }, Vec::new(), false);
     let page = get(&router, &format!("/i/{ID}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(">SIP layer</span>"), "{}", page.body);
     assert!(page.body.contains("SIP: REJECTED from 1002, 403 Forbidden, Q.850;cause=21"), "{}", page.body);
+}
+
+/// Item 5 of issue 15: a slow read or page is cut at the request timeout with its error
+/// shape; the live streams are not cut; an ingest body that stalls is refused 408.
+#[tokio::test]
+async fn slow_requests_are_cut_but_live_streams_and_stalled_bodies_are_told_apart() {
+    use std::time::Duration;
+    let edge = crate::api::Edge {
+        request_timeout: Duration::from_millis(100),
+        body_timeout: Duration::from_millis(100),
+        ..crate::api::Edge::default()
+    };
+    let slow = Fake { slow: Duration::from_secs(30), ..fixture() };
+    let router = app_with_edge(slow, Vec::new(), false, edge);
+
+    let api = get(&router, "/v1/interactions").await;
+    assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE, "{}", api.body);
+    assert!(api.body.contains("request_timeout_s"), "{}", api.body);
+    let page = get(&router, "/").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        page.body.contains("request_timeout_s") && page.body.contains("<!DOCTYPE html>"),
+        "{}",
+        page.body
+    );
+
+    for stream in ["/v1/stream", "/ui/stream"] {
+        let response = router
+            .clone()
+            .oneshot(Request::get(stream).body(Body::empty()).expect("request"))
+            .await
+            .expect("the router answers");
+        assert_eq!(response.status(), StatusCode::OK, "{stream}");
+        let mut body = response.into_body().into_data_stream();
+        let next =
+            tokio::time::timeout(Duration::from_millis(400), tokio_stream::StreamExt::next(&mut body)).await;
+        assert!(next.is_err(), "{stream} still open, quiet, after four request timeouts: {next:?}");
+    }
+
+    let stalled = Body::from_stream(tokio_stream::pending::<Result<axum::body::Bytes, std::io::Error>>());
+    let request = Request::post("/v1/events")
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(stalled)
+        .expect("request");
+    let answer = send(&router, request).await;
+    assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT, "{}", answer.body);
 }
