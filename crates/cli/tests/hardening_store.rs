@@ -202,28 +202,33 @@ fn wait_health(service: &Service, limit: Duration, done: impl Fn(u16, &Value) ->
     }
 }
 
-/// A database of ~78,000 imported events whose snapshot is gone: a service started on it
-/// replays every stored event, as after a crash loop that never reached its first snapshot.
-/// Built once per run; each test takes a copy.
-fn replay_database(dir: &Path) -> PathBuf {
-    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
-    let template = TEMPLATE.get_or_init(|| {
+/// A simulated three-site estate (~78,000 events) and a database of it imported whose
+/// snapshot is gone: a service started on it replays every stored event, as after a crash
+/// loop that never reached its first snapshot. Built once per run: (logs, database).
+fn estate() -> &'static (PathBuf, PathBuf) {
+    static ESTATE: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    ESTATE.get_or_init(|| {
         let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hardening_store");
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).expect("work dir");
-        simulate(&work.join("sim"), 4000);
+        let logs = work.join("sim");
+        simulate(&logs, 4000);
         let database = work.join("replay.db");
-        let output = import(&database, &work.join("sim"));
+        let output = import(&database, &logs);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let connection = rusqlite::Connection::open(&database).expect("open");
         connection.execute("DELETE FROM snapshot", []).expect("no snapshot");
         // No free pages: damage anywhere in the file hits something the database uses.
         connection.execute_batch("VACUUM").expect("vacuum");
         connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
-        database
-    });
+        (logs, database)
+    })
+}
+
+/// A copy of the estate's database without a snapshot, as `dir/callstitch.db`.
+fn replay_database(dir: &Path) -> PathBuf {
     let copy = dir.join("callstitch.db");
-    std::fs::copy(template, &copy).expect("copy");
+    std::fs::copy(&estate().1, &copy).expect("copy");
     copy
 }
 
@@ -567,4 +572,35 @@ fn sigterm_during_a_replay_is_honoured_at_once_and_keeps_what_was_replayed() {
     let kept: Option<i64> =
         read_only(&database).query_row("SELECT MAX(seq) FROM snapshot", [], |row| row.get(0)).expect("seq");
     assert!(kept.is_some_and(|kept| kept > 0), "what was replayed is kept in a snapshot");
+}
+
+#[test]
+fn sigterm_during_a_catch_up_on_a_large_backlog_is_honoured_at_once_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, imported) = estate();
+    let (total, _) = stored_events(imported);
+    // However large a batch may be, one round of the loop takes only so much.
+    let config = format!("{}[ingest]\nbatch_events = 1000000\n", base_config(dir.path()))
+        .replace("linger_s", &format!("logs = [\"{}\"]\nlinger_s", logs.display()));
+    let database = dir.path().join("callstitch.db");
+    let mut service = Service::start(dir.path(), &config);
+    wait_health(&service, WAIT, |status, _| status == 200);
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = service.child.id().to_string();
+    let asked = Instant::now();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let status = service.child.wait().expect("exits");
+    let took = asked.elapsed();
+    assert!(status.success(), "{status:?}");
+    let (part, doubled) = stored_events(&database);
+    assert!(
+        took < Duration::from_secs(5),
+        "SIGTERM while catching up ({part} of {total} events) took {took:?}"
+    );
+    assert_eq!(doubled, 0);
+
+    let service = Service::start(dir.path(), &config);
+    service.wait_for("/v1/status", Duration::from_secs(600), |status| status["stored"]["events"] == total);
+    assert!(service.stop().success());
+    assert_eq!(stored_events(&database), (total, 0), "the rest read after the restart, nothing twice");
 }

@@ -32,6 +32,11 @@ use crate::state::{IngestState, Refusal, Shared, StreamItem};
 /// Events replayed per read from the store during recovery.
 const REPLAY_CHUNK: usize = 5_000;
 
+/// The most followed events one round of the loop runs through the pipeline, whatever
+/// `batch_events`: the stop flag is looked at between rounds, so a catch-up on a large
+/// backlog still stops promptly (the rest stay held, their positions not committed).
+const STEP_EVENTS: usize = 2_000;
+
 /// How often a loop that waits (on a failing store) looks at the stop flag and the queue.
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 
@@ -512,7 +517,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             let mut read = std::mem::take(&mut self.read);
             let reports = follower.poll_sites(&|site| merge.budget(site), &mut read);
             merge.take(&mut read, &reports);
-            merge.release(followed);
+            merge.release_at_most(followed, STEP_EVENTS);
             follower.hold(merge.held().into_keys());
             self.read = read;
         }
