@@ -547,7 +547,7 @@ pub fn read_events(
     let mut stream = Stream::new(sources);
     while let Some(event) = stream.next(&mut reading) {
         reading.events += 1;
-        if reading.events % 4096 == 0 {
+        if reading.events.is_multiple_of(4096) {
             reading.progress.set(reading.closed_bytes + stream.current_bytes());
         }
         sink(event)?;
@@ -612,7 +612,7 @@ pub fn read_merged(
     while let Some(std::cmp::Reverse((_, index))) = heads.pop() {
         let Some(event) = waiting[index].take() else { continue };
         reading.events += 1;
-        if reading.events % 4096 == 0 {
+        if reading.events.is_multiple_of(4096) {
             let open: u64 = streams.iter().map(Stream::current_bytes).sum();
             reading.progress.set(reading.closed_bytes + open);
         }

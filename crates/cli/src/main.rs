@@ -3,7 +3,8 @@
 //!
 //! Exit codes: 0 the command ran (input noise is reported, not fatal); 1 nothing readable
 //! (no events in the inputs) or an error while running; 2 usage error (bad flags, missing
-//! paths).
+//! paths); 3 the database is in use by another process; 4 the database is corrupt or cannot
+//! be written.
 
 mod commands;
 mod input;
@@ -29,7 +30,7 @@ callstitch simulate --out /tmp/center                  a four-site contact cente
 callstitch demo                                        the service, fed by a live simulation\n  \
 callstitch serve --logs TS1=/logs/ts1/ --logs /logs/sip/  follow logs, serve the API\n\n\
 Exit codes: 0 ran (noise in the input is reported, not fatal), 1 nothing readable or an \
-error, 2 usage error.")]
+error, 2 usage error, 3 database in use by another process, 4 database corrupt or not writable.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -156,6 +157,9 @@ fn exit_for(error: anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     eprintln!("callstitch: error: {error:#}");
+    if let Some(code) = commands::serve::database_exit_code(&error) {
+        return ExitCode::from(code);
+    }
     if error.downcast_ref::<input::UsageError>().is_some() {
         return ExitCode::from(2);
     }

@@ -3,7 +3,14 @@
 //! and the HTTP API bring, numbers every event, runs it through the pipeline, and commits the
 //! raw events, the files' positions and everything derived from them in ONE transaction, so a
 //! crash at any point leaves the store at a batch boundary it can restart from exactly.
+//!
+//! A store that refuses a write for a reason that can pass (a full disk, a lock, a read-only
+//! file, an I/O error) does not end the loop: the batch is kept and tried again with a
+//! growing pause, nothing new is read or taken meanwhile (HTTP ingest is refused with a
+//! reason and a time to retry), and the service says it is degraded until the write goes
+//! through (docs/serve.md, "Failure modes and limits").
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,10 +27,21 @@ use tokio::sync::oneshot;
 use crate::merge::SiteMerge;
 use crate::metrics::{EventLabels, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
-use crate::state::{Shared, StreamItem};
+use crate::state::{IngestState, Refusal, Shared, StreamItem};
 
 /// Events replayed per read from the store during recovery.
 const REPLAY_CHUNK: usize = 5_000;
+
+/// The most followed events one round of the loop runs through the pipeline, whatever
+/// `batch_events`: the stop flag is looked at between rounds, so a catch-up on a large
+/// backlog still stops promptly (the rest stay held, their positions not committed).
+const STEP_EVENTS: usize = 2_000;
+
+/// How often a loop that waits (on a failing store) looks at the stop flag and the queue.
+const WAIT_SLICE: Duration = Duration::from_millis(50);
+
+/// Where a request is answered: once its events are committed, or refused.
+type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
 
 /// What the store's `positions` holds: how far every source was consumed, committed with
 /// what was derived from it.
@@ -56,15 +74,17 @@ pub struct Taken {
 
 /// What the HTTP API hands the ingest loop.
 pub enum Request {
-    Events {
-        events: Vec<Event>,
-        reply: oneshot::Sender<Result<Accepted, String>>,
-    },
-    Media {
-        files: Vec<FeedFile>,
-        records: Vec<MediaRecord>,
-        reply: oneshot::Sender<Result<Accepted, String>>,
-    },
+    Events { events: Vec<Event>, reply: Reply },
+    Media { files: Vec<FeedFile>, records: Vec<MediaRecord>, reply: Reply },
+}
+
+impl Request {
+    /// Answers the request without taking it.
+    fn refuse(self, refusal: Refusal) {
+        let (Request::Events { reply, .. } | Request::Media { reply, .. }) = self;
+        // The client may have gone: nothing to tell.
+        let _ = reply.send(Err(refusal));
+    }
 }
 
 /// Where an import begins.
@@ -93,12 +113,14 @@ pub struct Ingress {
 }
 
 impl Ingress {
-    /// Queues a request; `Err` with the request when the queue is full or the loop stopped.
-    pub fn offer(&self, request: Request) -> Result<(), &'static str> {
+    /// Queues a request; refused when the queue is full or the loop stopped.
+    pub fn offer(&self, request: Request) -> Result<(), Refusal> {
         match self.sender.try_send(request) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err("the ingest queue is full; retry shortly"),
-            Err(TrySendError::Disconnected(_)) => Err("the service is shutting down"),
+            Err(TrySendError::Full(_)) => {
+                Err(Refusal::new("the ingest queue is full; retry shortly", Some(Duration::from_secs(1))))
+            }
+            Err(TrySendError::Disconnected(_)) => Err(Refusal::new("the service is shutting down", None)),
         }
     }
 }
@@ -124,6 +146,24 @@ pub struct IngestSettings {
     pub interactions_every: Duration,
     /// A live service (wall-clock arrivals, idle ticks); false for a one-shot import.
     pub live: bool,
+    /// What to do when the store refuses a write that can go through later (a full disk):
+    /// wait and retry (the service), or fail at once (`None`: an import, which a rerun
+    /// resumes).
+    pub store_retry: Option<StoreRetry>,
+}
+
+/// The pauses between attempts at a write the store refused: from `first`, doubling, at most
+/// `longest`.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreRetry {
+    pub first: Duration,
+    pub longest: Duration,
+}
+
+impl Default for StoreRetry {
+    fn default() -> Self {
+        StoreRetry { first: Duration::from_millis(100), longest: Duration::from_secs(5) }
+    }
 }
 
 pub struct IngestLoop<S: Store + Clone> {
@@ -134,6 +174,13 @@ pub struct IngestLoop<S: Store + Clone> {
     requests: Receiver<Request>,
     shared: Arc<Shared>,
     settings: IngestSettings,
+    /// Set when the service stops: recovery, replay and a failing store give way to it.
+    stop: Arc<AtomicBool>,
+    /// The followed files' positions as recovered, kept as they are when this loop follows
+    /// no files (an import into the service's database must not forget them).
+    kept_follow: Vec<Position>,
+    /// (replayed, total) while a recovery replays; what /healthz shows meanwhile.
+    replaying: Option<(u64, u64)>,
     next_seq: u64,
     last_snapshot: Instant,
     /// A new snapshot is due (events were taken since the last one).
@@ -152,7 +199,7 @@ pub struct IngestLoop<S: Store + Clone> {
     read: Vec<FollowedEvent>,
     event_counters: std::collections::HashMap<(callstitch_tlib::Text, callstitch_tlib::Message), Counter>,
     /// Requests whose events are in the pending batch, answered once it is committed.
-    pending_replies: Vec<(oneshot::Sender<Result<Accepted, String>>, Accepted)>,
+    pending_replies: Vec<(Reply, Accepted)>,
     /// When the first event of the pending batch was taken.
     pending_since: Option<Instant>,
     /// When changed interactions were last handed out for writing.
@@ -166,7 +213,9 @@ pub struct IngestLoop<S: Store + Clone> {
 /// A batch being committed, with what to do once it is.
 struct InFlight {
     task: tokio::task::JoinHandle<Result<(), StoreError>>,
-    replies: Vec<(oneshot::Sender<Result<Accepted, String>>, Accepted)>,
+    /// The batch itself, to try again if the store refused it.
+    batch: Arc<Batch>,
+    replies: Vec<(Reply, Accepted)>,
     items: Vec<StreamItem>,
     events: usize,
     read_at: Instant,
@@ -180,6 +229,12 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("stored event {seq} cannot be read back: {message}")]
     StoredEvent { seq: u64, message: String },
+    #[error(
+        "stopped while the store refused writes ({error}): what was read since the last commit is \
+         not stored ({events} events in the refused batch, none of them answered 200); followed \
+         files are read again from their last stored position at the next start"
+    )]
+    NotStoredAtStop { error: StoreError, events: usize },
 }
 
 /// How often the live interactions are counted for `callstitch_interactions_live`.
@@ -187,6 +242,9 @@ const LIVE_COUNT_EVERY: Duration = Duration::from_secs(5);
 
 impl<S: Store + Clone> IngestLoop<S> {
     /// Recovers from the store and gets ready to follow `follow` (sites' log inputs).
+    /// `None` when `stop` was set during the replay: what was replayed is committed, with a
+    /// snapshot, so the next start goes on from there.
+    #[allow(clippy::too_many_arguments)]
     pub fn recover(
         store: S,
         runtime: Handle,
@@ -195,7 +253,8 @@ impl<S: Store + Clone> IngestLoop<S> {
         requests: Receiver<Request>,
         shared: Arc<Shared>,
         settings: IngestSettings,
-    ) -> Result<IngestLoop<S>, IngestError> {
+        stop: Arc<AtomicBool>,
+    ) -> Result<Option<IngestLoop<S>>, IngestError> {
         let recovery = runtime.block_on(store.recover())?;
         let (pipeline, replay_from) = match &recovery.snapshot {
             Some(snapshot) => match config.restore(&snapshot.state) {
@@ -216,7 +275,10 @@ impl<S: Store + Clone> IngestLoop<S> {
                     .ok()
             })
             .unwrap_or_default();
-        let follower = follow.map(|config| Follower::new(config, checkpoint.follow));
+        let (follower, kept_follow) = match follow {
+            Some(config) => (Some(Follower::new(config, checkpoint.follow)), Vec::new()),
+            None => (None, checkpoint.follow),
+        };
         let settings_batch = settings.batch_events;
         let mut ingest = IngestLoop {
             store,
@@ -226,6 +288,9 @@ impl<S: Store + Clone> IngestLoop<S> {
             requests,
             shared,
             settings,
+            stop,
+            kept_follow,
+            replaying: None,
             next_seq: recovery.next_seq,
             last_snapshot: Instant::now(),
             dirty: false,
@@ -244,54 +309,186 @@ impl<S: Store + Clone> IngestLoop<S> {
             last_live_count: Instant::now(),
             in_flight: None,
         };
-        ingest.replay(replay_from)?;
+        if !ingest.replay(replay_from)? {
+            return Ok(None);
+        }
+        ingest.shared.set_ingest_state(IngestState::Running);
         if let Some(wall) = ingest.wall_now() {
             // The time the service was down is no site's quiet: their logs were not read.
             ingest.pipeline.resume(wall);
         }
-        Ok(ingest)
+        Ok(Some(ingest))
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// The state to show when the store takes writes.
+    fn normal_state(&self) -> IngestState {
+        match self.replaying {
+            Some((replayed, total)) => IngestState::Recovering { replayed, total },
+            None => IngestState::Running,
+        }
     }
 
     /// Runs the stored events after `from` through the pipeline again; what they settle is
-    /// written again (the same rows: the pipeline is deterministic).
-    fn replay(&mut self, mut from: u64) -> Result<(), IngestError> {
+    /// written again (the same rows: the pipeline is deterministic). False when `stop` ended
+    /// it early; what was replayed is then committed with a snapshot as of the last event
+    /// replayed, so that the next start does not replay it again.
+    fn replay(&mut self, mut from: u64) -> Result<bool, IngestError> {
         let started = Instant::now();
+        let total = self.next_seq.saturating_sub(1).saturating_sub(from);
         let mut replayed = 0u64;
-        loop {
+        self.set_replaying(replayed, total);
+        let mut stopped = false;
+        while !stopped {
             let stored = self.runtime.block_on(self.store.events_after(from, REPLAY_CHUNK))?;
-            let Some(last) = stored.last() else { break };
-            from = last.seq;
+            if stored.is_empty() {
+                break;
+            }
             let mut settled = Settled::default();
             for event in &stored {
+                if self.stopping() {
+                    stopped = true;
+                    break;
+                }
                 let parsed = callstitch_tlib::json::event_from_json(&event.doc)
                     .map_err(|message| IngestError::StoredEvent { seq: event.seq, message })?;
                 self.note_time(&parsed);
                 // The same arrival time as the first time round: the same decisions.
                 self.pipeline.push_at(&parsed, event.arrived_us, &mut settled);
+                from = event.seq;
+                replayed += 1;
+                if replayed.is_multiple_of(1000) {
+                    self.set_replaying(replayed, total);
+                }
             }
             self.pipeline.flush(&mut settled);
-            replayed += stored.len() as u64;
-            let batch = {
-                let (calls, interactions) = settled.into_rows();
-                Batch { calls, interactions, ..Batch::default() }
-            };
-            self.runtime.block_on(self.store.commit(batch))?;
+            let (calls, interactions) = settled.into_rows();
+            let mut batch = Batch { calls, interactions, ..Batch::default() };
+            if stopped && replayed > 0 {
+                batch.snapshot = self.replay_snapshot(from);
+            }
+            self.commit_now(Arc::new(batch))?;
+            self.set_replaying(replayed, total);
         }
+        self.replaying = None;
         if replayed > 0 {
             tracing::info!(
                 events = replayed,
+                of = total,
                 elapsed_ms = started.elapsed().as_millis() as u64,
+                stopped,
                 "replayed stored events after the snapshot"
             );
             self.dirty = true;
         }
-        Ok(())
+        Ok(!stopped)
     }
 
-    /// Runs until `stop` says so; then commits what it holds and a last snapshot.
-    pub fn run(mut self, stop: &std::sync::atomic::AtomicBool) -> Result<(), IngestError> {
+    fn set_replaying(&mut self, replayed: u64, total: u64) {
+        self.replaying = Some((replayed, total));
+        if !matches!(self.shared.ingest_state(), IngestState::Degraded { .. }) {
+            self.shared.set_ingest_state(IngestState::Recovering { replayed, total });
+        }
+    }
+
+    /// The snapshot of a replay stopped after event `seq`.
+    fn replay_snapshot(&mut self, seq: u64) -> Option<Snapshot> {
+        match self.pipeline.snapshot() {
+            Ok(state) => Some(Snapshot { seq, state }),
+            Err(error) => {
+                self.shared.metrics.snapshot_failures.inc();
+                tracing::error!(error = %error_chain(&error), "cannot snapshot the replayed state; the next start replays it again");
+                None
+            }
+        }
+    }
+
+    /// Commits `batch` now, through the store error policy ([`Self::retry_commit`]).
+    fn commit_now(&mut self, batch: Arc<Batch>) -> Result<(), IngestError> {
+        let result = self.runtime.block_on(self.store.commit(Arc::clone(&batch)));
+        match result {
+            Ok(()) => Ok(()),
+            Err(error) => self.retry_commit(batch, error),
+        }
+    }
+
+    /// The store error policy, after a commit of `batch` failed with `error`: a failure
+    /// that can pass is retried with growing pauses until the commit goes through, while
+    /// the service says it is degraded and refuses new ingest; anything else, or a stop
+    /// while the store still refuses, ends the loop.
+    fn retry_commit(&mut self, batch: Arc<Batch>, mut error: StoreError) -> Result<(), IngestError> {
+        let Some(retry) = self.settings.store_retry.filter(|_| error.is_transient()) else {
+            return Err(error.into());
+        };
+        let mut pause = retry.first;
+        let mut tried_after_stop = false;
+        loop {
+            if !error.is_transient() {
+                return Err(error.into());
+            }
+            if tried_after_stop {
+                return Err(IngestError::NotStoredAtStop { error, events: batch.events.len() });
+            }
+            self.degrade(&error);
+            tried_after_stop = self.wait_degraded(pause);
+            pause = (pause * 2).min(retry.longest);
+            match self.runtime.block_on(self.store.commit(Arc::clone(&batch))) {
+                Ok(()) => {
+                    tracing::info!("the store takes writes again; ingest goes on");
+                    self.shared.set_ingest_state(self.normal_state());
+                    return Ok(());
+                }
+                Err(again) => error = again,
+            }
+        }
+    }
+
+    /// Says the store refuses writes (logged when it starts and when the reason changes).
+    fn degrade(&self, error: &StoreError) {
+        let kind = error.kind();
+        let reason = format!("{} ({error}); {}", kind.summary(), kind.advice());
+        let since = match self.shared.ingest_state() {
+            IngestState::Degraded { reason: known, since } => {
+                if known == reason {
+                    return;
+                }
+                since
+            }
+            _ => Instant::now(),
+        };
+        tracing::error!(%error, "the store refuses writes; what was read is held and retried, nothing new is taken until it passes");
+        self.shared.set_ingest_state(IngestState::Degraded { reason, since });
+    }
+
+    /// Waits `pause` while the store refuses writes, refusing queued ingest requests
+    /// meanwhile. True when the service is stopping (the pause is cut short).
+    fn wait_degraded(&mut self, pause: Duration) -> bool {
+        let until = Instant::now() + pause;
+        loop {
+            while let Ok(request) = self.requests.try_recv() {
+                let refusal = self.shared.ingest_refusal().unwrap_or_else(|| {
+                    Refusal::new("store unavailable; retry later", Some(crate::state::RETRY_AFTER))
+                });
+                request.refuse(refusal);
+            }
+            if self.stopping() {
+                return true;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            std::thread::sleep(left.min(WAIT_SLICE));
+        }
+    }
+
+    /// Runs until the stop flag says so; then commits what it holds and a last snapshot.
+    pub fn run(mut self) -> Result<(), IngestError> {
         let mut followed = Vec::new();
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        while !self.stopping() {
             let took = self.step(&mut followed)?;
             if !took {
                 match self.requests.recv_timeout(self.settings.poll) {
@@ -320,7 +517,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             let mut read = std::mem::take(&mut self.read);
             let reports = follower.poll_sites(&|site| merge.budget(site), &mut read);
             merge.take(&mut read, &reports);
-            merge.release(followed);
+            merge.release_at_most(followed, STEP_EVENTS);
             follower.hold(merge.held().into_keys());
             self.read = read;
         }
@@ -474,9 +671,12 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.wait_in_flight()?;
         let items = stream_items(&batch);
         let events = batch.events.len();
+        let batch = Arc::new(batch);
         let store = self.store.clone();
-        let task = self.runtime.spawn(async move { store.commit(batch).await });
-        self.in_flight = Some(InFlight { task, replies, items, events, read_at, started: Instant::now() });
+        let committed = Arc::clone(&batch);
+        let task = self.runtime.spawn(async move { store.commit(committed).await });
+        self.in_flight =
+            Some(InFlight { task, batch, replies, items, events, read_at, started: Instant::now() });
         Ok(())
     }
 
@@ -487,15 +687,19 @@ impl<S: Store + Clone> IngestLoop<S> {
             Ok(result) => result,
             Err(error) => Err(StoreError::Worker(error.to_string())),
         };
+        if let Err(error) = result {
+            // The requests of the batch wait for it: answered once it is stored, or refused
+            // if it never is.
+            if let Err(error) = self.retry_commit(Arc::clone(&in_flight.batch), error) {
+                for (reply, _) in in_flight.replies {
+                    let _ = reply.send(Err(Refusal::new(format!("not stored: {error}"), None)));
+                }
+                return Err(error);
+            }
+        }
         let metrics = &self.shared.metrics;
         metrics.commit_seconds.observe(in_flight.started.elapsed().as_secs_f64());
         metrics.batch_events.observe(in_flight.events as f64);
-        if let Err(error) = result {
-            for (reply, _) in in_flight.replies {
-                let _ = reply.send(Err(format!("not stored: {error}")));
-            }
-            return Err(error.into());
-        }
         metrics.ingest_lag.set(in_flight.read_at.elapsed().as_secs_f64());
         for (reply, accepted) in in_flight.replies {
             let _ = reply.send(Ok(accepted));
@@ -592,8 +796,10 @@ impl<S: Store + Clone> IngestLoop<S> {
 
     fn checkpoint_text(&self) -> Option<String> {
         let held = self.merge.held();
-        let follow =
-            self.follower.as_ref().map(|follower| follower.positions_holding(&held)).unwrap_or_default();
+        let follow = match &self.follower {
+            Some(follower) => follower.positions_holding(&held),
+            None => self.kept_follow.clone(),
+        };
         serde_json::to_string(&Checkpoint { follow, import: self.import.clone() }).ok()
     }
 
@@ -689,4 +895,167 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callstitch_store::{
+        InteractionQuery, Page, Pruned, Recovery, SqliteOptions, SqliteStore, StoreCounts, StoreHealth,
+        StoredCall, StoredEvent, StoredInteraction,
+    };
+
+    /// A real store whose commits fail with SQLITE_FULL while `full` is set.
+    #[derive(Clone)]
+    struct FillingStore {
+        store: SqliteStore,
+        full: Arc<AtomicBool>,
+    }
+
+    impl Store for FillingStore {
+        async fn commit(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+            if self.full.load(Ordering::SeqCst) {
+                let full = rusqlite_full();
+                return Err(full);
+            }
+            self.store.commit(batch).await
+        }
+        async fn recover(&self) -> Result<Recovery, StoreError> {
+            self.store.recover().await
+        }
+        async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+            self.store.events_after(after, limit).await
+        }
+        async fn interactions(&self, query: InteractionQuery) -> Result<Page, StoreError> {
+            self.store.interactions(query).await
+        }
+        async fn interaction(&self, id: &str) -> Result<Option<StoredInteraction>, StoreError> {
+            self.store.interaction(id).await
+        }
+        async fn recording(&self, id: &str) -> Result<Option<Value>, StoreError> {
+            self.store.recording(id).await
+        }
+        async fn calls(&self, site: &str, key: &str) -> Result<Vec<StoredCall>, StoreError> {
+            self.store.calls(site, key).await
+        }
+        async fn call_events(
+            &self,
+            site: &str,
+            key: &str,
+            limit: usize,
+        ) -> Result<Vec<StoredEvent>, StoreError> {
+            self.store.call_events(site, key, limit).await
+        }
+        async fn media_for(&self, call_uuids: Vec<String>) -> Result<Vec<Value>, StoreError> {
+            self.store.media_for(call_uuids).await
+        }
+        async fn prune(&self, before_us: i64) -> Result<Pruned, StoreError> {
+            self.store.prune(before_us).await
+        }
+        async fn counts(&self) -> Result<StoreCounts, StoreError> {
+            self.store.counts().await
+        }
+        fn health(&self) -> StoreHealth {
+            self.store.health()
+        }
+    }
+
+    fn rusqlite_full() -> StoreError {
+        let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL);
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, None))
+    }
+
+    fn events(from: u32, count: u32) -> Vec<Event> {
+        (from..from + count)
+            .map(|n| {
+                let line = format!("{{\"message\":\"EventRinging\",\"site\":\"S\",\"call_uuid\":\"C{n}\"}}");
+                callstitch_tlib::json::event_from_json(&line).expect("an event")
+            })
+            .collect()
+    }
+
+    fn wait_until(what: &str, done: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(30), "waited for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The store error policy: a full disk degrades the service (HTTP ingest refused with a
+    /// time to retry), holds the batch it could not write and its requests, and writes them
+    /// once (answering their requests) as soon as the store takes writes again.
+    #[test]
+    fn a_full_store_degrades_ingest_holds_the_batch_and_writes_it_once_when_space_comes_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
+        let full = Arc::new(AtomicBool::new(true));
+        let filling = FillingStore { store: store.clone(), full: Arc::clone(&full) };
+        let shared = Arc::new(Shared::new());
+        let (ingress, requests) = queue(8);
+        let stop = Arc::new(AtomicBool::new(false));
+        let settings = IngestSettings {
+            batch_events: 100,
+            poll: Duration::from_millis(5),
+            snapshot_every: Duration::from_secs(3600),
+            idle_tick: Duration::from_secs(3600),
+            commit_every: Duration::from_millis(1),
+            interactions_every: Duration::from_millis(1),
+            live: true,
+            store_retry: Some(StoreRetry {
+                first: Duration::from_millis(5),
+                longest: Duration::from_millis(20),
+            }),
+        };
+        let config = PipelineConfig {
+            sites: vec!["S".to_string()],
+            link_timeout_s: 2,
+            linger_s: 1,
+            site_idle_s: 60,
+            call_idle_timeout_s: 2,
+            record_marker: None,
+            live: true,
+        };
+        let handle = runtime.handle().clone();
+        let (loop_shared, loop_stop) = (Arc::clone(&shared), Arc::clone(&stop));
+        let ingest = std::thread::spawn(move || {
+            IngestLoop::recover(filling, handle, &config, None, requests, loop_shared, settings, loop_stop)
+                .map(|ingest| ingest.expect("not stopped").run())
+        });
+        wait_until("recovery", || shared.ingest_state() == IngestState::Running);
+
+        let (reply, held) = oneshot::channel();
+        ingress
+            .offer(Request::Events { events: events(0, 3), reply })
+            .map_err(|refusal| refusal.reason)
+            .expect("queued");
+        wait_until("degraded", || matches!(shared.ingest_state(), IngestState::Degraded { .. }));
+        let health = shared.health(&StoreHealth::default());
+        assert_eq!(health.body["status"], "degraded");
+        assert!(
+            health.body["reason"].as_str().is_some_and(|reason| reason.contains("disk full")),
+            "{}",
+            health.body
+        );
+        let refusal = shared.ingest_refusal().expect("HTTP ingest is refused");
+        assert!(refusal.reason.starts_with("store unavailable: disk full") && refusal.retry_after.is_some());
+        // A request already queued is answered with the refusal, not taken.
+        let (reply, refused) = oneshot::channel();
+        ingress
+            .offer(Request::Events { events: events(10, 1), reply })
+            .map_err(|refusal| refusal.reason)
+            .expect("queued");
+        let answer = runtime.block_on(refused).expect("answered");
+        assert!(answer.is_err_and(|refusal| refusal.retry_after.is_some()));
+
+        full.store(false, Ordering::SeqCst);
+        let accepted = runtime.block_on(held).expect("answered").expect("stored once there is room");
+        assert_eq!((accepted.accepted, accepted.first_seq, accepted.last_seq), (3, Some(1), Some(3)));
+        wait_until("running again", || shared.ingest_state() == IngestState::Running);
+        stop.store(true, Ordering::SeqCst);
+        ingest.join().expect("no panic").expect("recovered").expect("a clean stop");
+        let counts = runtime.block_on(store.counts()).expect("counts");
+        assert_eq!(counts.events, 3, "the held batch, once; the refused request, never");
+    }
 }

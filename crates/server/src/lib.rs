@@ -30,9 +30,9 @@ use tokio::net::TcpListener;
 pub use config::{ConfigError, ServiceConfig};
 
 use crate::api::{App, AppInner, Edge};
-use crate::ingest::{IngestError, IngestLoop, IngestSettings};
+use crate::ingest::{IngestError, IngestLoop, IngestSettings, StoreRetry};
 use crate::pipeline::PipelineConfig;
-use crate::state::Shared;
+use crate::state::{IngestState, Shared};
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -93,6 +93,8 @@ pub async fn serve(
     let options = SqliteOptions { durable: config.durable, ..SqliteOptions::default() };
     let store = SqliteStore::open(&config.database, options)?;
     let shared = Arc::new(Shared::new());
+    // Until the ingest thread has recovered, the service is not ready for ingest.
+    shared.set_ingest_state(IngestState::Recovering { replayed: 0, total: 0 });
     let (ingress, requests) = ingest::queue(64);
     let stop = Arc::new(AtomicBool::new(false));
 
@@ -105,6 +107,7 @@ pub async fn serve(
 
     let ingest_thread =
         spawn_ingest(&config, store.clone(), requests, Arc::clone(&shared), Arc::clone(&stop));
+    let closing = store.clone();
     let retention = spawn_retention(store.clone(), config.retention_days);
 
     let app = App::new(AppInner {
@@ -118,6 +121,13 @@ pub async fn serve(
         sign_ins: Default::default(),
     });
     on_listening(address);
+    // The ingest loop hears of the stop at once: a replay or a wait on a failing store gives
+    // way to it, and requests it holds are answered, so the HTTP server can drain.
+    let stopping = Arc::clone(&stop);
+    let shutdown = async move {
+        shutdown.await;
+        stopping.store(true, Ordering::Relaxed);
+    };
     http::serve_connections(listener, api::router(app), limits, shutdown).await;
     stop.store(true, Ordering::Relaxed);
     if let Some(task) = retention {
@@ -127,7 +137,24 @@ pub async fn serve(
         .await
         .map_err(|_| ServeError::IngestPanicked)?
         .map_err(|_| ServeError::IngestPanicked)?;
+    if ingest_result.is_ok() {
+        close_store(&closing).await;
+    }
     ingest_result.map_err(ServeError::from)
+}
+
+/// At a clean exit: the write-ahead log into the database, truncated (docs/serve.md,
+/// "Failure modes and limits").
+async fn close_store(store: &SqliteStore) {
+    match store.close().await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("a reader was still busy at exit: the write-ahead log is left for the next start")
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot checkpoint the write-ahead log at exit; the next start does")
+        }
+    }
 }
 
 fn spawn_ingest(
@@ -148,14 +175,29 @@ fn spawn_ingest(
         live: true,
         commit_every: Duration::from_millis(config.ingest.commit_ms.max(1)),
         interactions_every: Duration::from_millis(config.ingest.interactions_ms),
+        store_retry: Some(StoreRetry::default()),
     };
     std::thread::spawn(move || {
-        let result =
-            IngestLoop::recover(store, runtime, &pipeline, follow, requests, Arc::clone(&shared), settings)
-                .and_then(|ingest| ingest.run(&stop));
+        let result = IngestLoop::recover(
+            store,
+            runtime,
+            &pipeline,
+            follow,
+            requests,
+            Arc::clone(&shared),
+            settings,
+            stop,
+        )
+        .and_then(|ingest| match ingest {
+            Some(ingest) => ingest.run(),
+            None => {
+                tracing::info!("stopped during recovery; what was replayed is kept");
+                Ok(())
+            }
+        });
         if let Err(error) = &result {
             tracing::error!(%error, "the ingest loop stopped");
-            shared.set_ingest_alive(false);
+            shared.set_ingest_state(IngestState::Stopped { reason: error.to_string() });
         }
         result
     })

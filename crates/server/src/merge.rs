@@ -71,8 +71,14 @@ impl SiteMerge {
 
     /// Moves every event that may go into `out`, in time order (each site's own order kept).
     pub fn release(&mut self, out: &mut Vec<FollowedEvent>) {
+        self.release_at_most(out, usize::MAX);
+    }
+
+    /// [`Self::release`], at most `most` events: the rest stay held (and their files'
+    /// committed positions stop before them) until the next call.
+    pub fn release_at_most(&mut self, out: &mut Vec<FollowedEvent>, most: usize) {
         let limit = self.watermark().unwrap_or(i64::MAX);
-        loop {
+        for _ in 0..most {
             let next = self
                 .sites
                 .iter()
@@ -151,6 +157,21 @@ mod tests {
         assert_eq!(times(&out), vec![("A".into(), 50), ("B".into(), 60)]);
         assert!(merge.held().is_empty());
         assert!(!merge.catching_up(), "caught up: wall time is quiet time again");
+    }
+
+    #[test]
+    fn a_release_of_at_most_n_events_keeps_the_rest_held_in_order() {
+        let mut merge = SiteMerge::new(100);
+        let mut read = vec![event("A", 1, 10, 0), event("A", 1, 30, 10), event("B", 2, 20, 0)];
+        merge.take(&mut read, &[report("A", false), report("B", false)]);
+        let mut out = Vec::new();
+        merge.release_at_most(&mut out, 2);
+        assert_eq!(times(&out), vec![("A".into(), 10), ("B".into(), 20)]);
+        assert_eq!(merge.held(), BTreeMap::from([(1, 10)]), "the event not released is still held");
+        out.clear();
+        merge.release_at_most(&mut out, 2);
+        assert_eq!(times(&out), vec![("A".into(), 30)]);
+        assert!(merge.held().is_empty());
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl ContactCenter {
 }
 
 fn build_site(index: usize, rng: &mut Rng, skew_max: i64) -> Site {
-    let kind = if index % 2 == 0 { SiteKind::SipServer } else { SiteKind::TServer };
+    let kind = if index.is_multiple_of(2) { SiteKind::SipServer } else { SiteKind::TServer };
     let (application, switch, host, offset, zone) = match CATALOGUE.get(index) {
         Some((application, switch, host, offset, zone)) => {
             (application.to_string(), switch.to_string(), host.to_string(), *offset, zone.to_string())

@@ -12,13 +12,16 @@
 //! every backend stores the same rows.
 
 pub mod error;
+pub mod health;
 pub mod query;
 pub mod record;
 pub mod sqlite;
 
 use std::future::Future;
+use std::sync::Arc;
 
-pub use error::StoreError;
+pub use error::{FailureKind, Holder, StoreError};
+pub use health::{Operation, StoreFailure, StoreHealth};
 pub use query::{Cursor, InteractionQuery, Page};
 pub use record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaRecord, Snapshot};
 pub use sqlite::{SqliteOptions, SqliteStore};
@@ -81,8 +84,9 @@ pub struct Pruned {
 
 /// The storage contract. See the crate documentation.
 pub trait Store: Send + Sync + 'static {
-    /// Writes one batch atomically: all of it or none of it.
-    fn commit(&self, batch: Batch) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes one batch atomically: all of it or none of it. The batch is shared so that a
+    /// caller can try it again after a failure without copying it.
+    fn commit(&self, batch: Arc<Batch>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Where a restart begins.
     fn recover(&self) -> impl Future<Output = Result<Recovery, StoreError>> + Send;
@@ -137,4 +141,10 @@ pub trait Store: Send + Sync + 'static {
     fn prune(&self, before_us: i64) -> impl Future<Output = Result<Pruned, StoreError>> + Send;
 
     fn counts(&self) -> impl Future<Output = Result<StoreCounts, StoreError>> + Send;
+
+    /// What the store has seen go wrong ([`health`]); a backend that keeps no account says
+    /// nothing.
+    fn health(&self) -> StoreHealth {
+        StoreHealth::default()
+    }
 }

@@ -72,7 +72,7 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore, Vec<InteractionRecord>) {
         positions: Some("[\"p\"]".to_string()),
         ..Batch::default()
     };
-    store.commit(batch).await.expect("commit");
+    store.commit(batch.into()).await.expect("commit");
     (dir, store, records)
 }
 
@@ -184,7 +184,7 @@ async fn pages_cover_every_interaction_once_newest_first() {
         }
         batch.interactions.push(record);
     }
-    store.commit(batch).await.expect("commit");
+    store.commit(batch.into()).await.expect("commit");
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
@@ -221,7 +221,10 @@ async fn a_replaced_id_answers_with_the_interaction_that_replaced_it() {
     revised.revision = 1;
     revised.summary["interaction_id"] = serde_json::json!("beef");
     revised.replaces = vec![old_id.clone()];
-    store.commit(Batch { interactions: vec![revised.clone()], ..Batch::default() }).await.expect("commit");
+    store
+        .commit(Batch { interactions: vec![revised.clone()], ..Batch::default() }.into())
+        .await
+        .expect("commit");
     let stored = store.interaction(&old_id).await.expect("read").expect("old id answers");
     assert_eq!(stored.id, "beef");
     assert_eq!(stored.asked_as.as_deref(), Some(old_id.as_str()));
@@ -241,7 +244,7 @@ async fn an_interaction_holding_a_call_of_another_stored_one_replaces_it_without
     rewritten.id = "cafe".to_string();
     rewritten.summary["interaction_id"] = serde_json::json!("cafe");
     assert!(rewritten.replaces.is_empty());
-    store.commit(Batch { interactions: vec![rewritten], ..Batch::default() }).await.expect("commit");
+    store.commit(Batch { interactions: vec![rewritten], ..Batch::default() }.into()).await.expect("commit");
     let all = store.interactions(query()).await.expect("list");
     assert_eq!(ids(&all), vec!["cafe".to_string()], "one interaction holds the calls");
     let stored = store.interaction(&earlier).await.expect("read").expect("the earlier id answers");
@@ -252,7 +255,10 @@ async fn an_interaction_holding_a_call_of_another_stored_one_replaces_it_without
 async fn recovery_returns_the_last_committed_checkpoint() {
     let (dir, store, _) = seeded().await;
     let snapshot = Snapshot { seq: 3, state: vec![1, 2, 3] };
-    store.commit(Batch { snapshot: Some(snapshot.clone()), ..Batch::default() }).await.expect("commit");
+    store
+        .commit(Batch { snapshot: Some(snapshot.clone()), ..Batch::default() }.into())
+        .await
+        .expect("commit");
     drop(store);
     let reopened = open(&dir);
     let recovery = reopened.recover().await.expect("recover");
@@ -277,7 +283,7 @@ async fn retention_deletes_whole_interactions_and_covered_events_only() {
     assert_eq!(pruned.events, 0, "events after the last snapshot are needed by a restart");
     assert!(store.interaction(&records[0].id).await.expect("read").is_none());
     store
-        .commit(Batch { snapshot: Some(Snapshot { seq: total, state: vec![] }), ..Batch::default() })
+        .commit(Batch { snapshot: Some(Snapshot { seq: total, state: vec![] }), ..Batch::default() }.into())
         .await
         .expect("commit");
     let pruned = store.prune(1_893_456_000_000_000).await.expect("prune");

@@ -336,7 +336,7 @@ fn call_events(call: u64) -> Vec<Event> {
         released_agent,
         deleted,
     ];
-    if call % 5 == 0 {
+    if call.is_multiple_of(5) {
         let mut changed = Event::new(Message::EventCallDataChanged, "");
         changed.context = Context::DistributeCallPartyEvent;
         changed.conn_id = Some(conn);

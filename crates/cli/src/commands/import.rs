@@ -6,6 +6,7 @@
 //! same files, and a finished one is not imported twice.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -69,8 +70,8 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .map(|name| callstitch_server::config::SiteConfig { name, logs: Vec::new() })
         .collect();
     let runtime = runtime()?;
-    let store = SqliteStore::open(&config.database, SqliteOptions::default())
-        .with_context(|| format!("opening {}", config.database.display()))?;
+    // Refused (exit 3) while another process, `serve` or an import, holds the database.
+    let store = SqliteStore::open(&config.database, SqliteOptions::default())?;
     let settings = IngestSettings {
         batch_events: config.ingest.batch_events,
         poll: std::time::Duration::from_millis(config.ingest.poll_ms),
@@ -79,6 +80,8 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         live: false,
         commit_every: std::time::Duration::from_millis(config.ingest.commit_ms.max(1)),
         interactions_every: std::time::Duration::from_millis(config.ingest.interactions_ms),
+        // A full disk fails the import; run again once there is space, it resumes.
+        store_retry: None,
     };
     let started = Instant::now();
     let (_ingress, requests) = queue(1);
@@ -90,13 +93,16 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         requests,
         Arc::new(Shared::new()),
         settings,
-    )?;
+        Arc::new(AtomicBool::new(false)),
+    )?
+    .context("the import was stopped during recovery")?;
     let mut skip = match ingest.begin_import(inputs) {
         ImportStart::AlreadyDone => {
             println!(
                 "callstitch: these files were imported into {} already; nothing to do",
                 config.database.display()
             );
+            let _ = runtime.block_on(store.close());
             return Ok(());
         }
         ImportStart::Resume(taken) => {
@@ -114,6 +120,12 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         Ok(())
     })?;
     let taken = ingest.end_import(!args.keep_open)?;
+    if !runtime.block_on(store.close()).unwrap_or(false) {
+        eprintln!(
+            "callstitch: the write-ahead log of {} is left for the next start",
+            config.database.display()
+        );
+    }
     let seconds = started.elapsed().as_secs_f64();
     let counts = runtime.block_on(store.counts())?;
     let rate = taken.events as f64 / seconds.max(1e-9);

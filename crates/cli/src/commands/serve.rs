@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use callstitch_server::config::SiteConfig;
-use callstitch_server::ServiceConfig;
+use callstitch_server::{ServeError, ServiceConfig};
+use callstitch_store::StoreError;
 use clap::{Args, ValueEnum};
 
 use crate::input::UsageError;
@@ -146,6 +147,26 @@ pub fn announce(config: &ServiceConfig) -> callstitch_server::OnListening {
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+/// Exit code 3: another process holds the database (docs/cli.md).
+pub const EXIT_DATABASE_IN_USE: u8 = 3;
+/// Exit code 4: the database is corrupt or cannot be written (docs/cli.md).
+pub const EXIT_DATABASE_UNUSABLE: u8 = 4;
+
+/// The exit code of an error that refused to open the database, if it is one.
+pub fn database_exit_code(error: &anyhow::Error) -> Option<u8> {
+    let store = error.chain().find_map(|cause| {
+        cause.downcast_ref::<StoreError>().or(match cause.downcast_ref::<ServeError>() {
+            Some(ServeError::Store(store)) => Some(store),
+            _ => None,
+        })
+    })?;
+    match store {
+        StoreError::InUse { .. } => Some(EXIT_DATABASE_IN_USE),
+        StoreError::NotWritable { .. } | StoreError::Corrupt { .. } => Some(EXIT_DATABASE_UNUSABLE),
+        _ => None,
+    }
 }
 
 pub fn run(args: &ServeArgs) -> Result<()> {

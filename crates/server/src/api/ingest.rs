@@ -81,16 +81,21 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>, ApiError> {
 async fn submit<S: Store>(
     app: &App<S>,
     source: &str,
-    request: impl FnOnce(oneshot::Sender<Result<Accepted, String>>) -> Request,
+    request: impl FnOnce(oneshot::Sender<Result<Accepted, crate::state::Refusal>>) -> Request,
 ) -> Result<Json<Accepted>, ApiError> {
     let (reply, answer) = oneshot::channel();
-    if let Err(reason) = app.ingress.offer(request(reply)) {
+    // Still recovering (after a grace), or the store refuses writes: refused, not queued.
+    let offered = match app.shared.ingest_refusal_after(crate::state::RECOVERY_GRACE).await {
+        Some(refusal) => Err(refusal),
+        None => app.ingress.offer(request(reply)),
+    };
+    if let Err(refusal) = offered {
         app.shared.metrics.rejected.get_or_create(&SourceLabels { source: source.to_string() }).inc();
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason));
+        return Err(ApiError::unavailable(refusal));
     }
     match answer.await {
         Ok(Ok(accepted)) => Ok(Json(accepted)),
-        Ok(Err(reason)) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)),
+        Ok(Err(refusal)) => Err(ApiError::unavailable(refusal)),
         Err(_) => {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the ingest loop stopped before storing it"))
         }

@@ -75,11 +75,21 @@ pub struct ApiError {
     pub reason: String,
     /// The line of the request body that failed, for ingest requests.
     pub line: Option<u64>,
+    /// When to try again (`Retry-After`), for a refusal that will pass.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, reason: impl Into<String>) -> ApiError {
-        ApiError { status, reason: reason.into(), line: None }
+        ApiError { status, reason: reason.into(), line: None, retry_after: None }
+    }
+
+    /// 503 for an ingest request the service cannot take now.
+    pub fn unavailable(refusal: crate::state::Refusal) -> ApiError {
+        ApiError {
+            retry_after: refusal.retry_after,
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, refusal.reason)
+        }
     }
 
     pub fn bad_request(reason: impl Into<String>) -> ApiError {
@@ -113,6 +123,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(after) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs().max(1)));
         }
         response
     }
@@ -193,13 +206,12 @@ async fn require_ingest<S: Store>(State(app): State<App<S>>, request: Request, n
     }
 }
 
+/// 200 `{"status": "ok"}` only while ingest runs and the store answers; otherwise 503 with
+/// `recovering`, `degraded` or `failed` and the reason (crate::state::Shared::health).
 async fn healthz<S: Store>(State(app): State<App<S>>) -> Response {
-    if app.shared.ingest_alive() {
-        Json(json!({"status": "ok"})).into_response()
-    } else {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the ingest loop stopped; see the service log")
-            .into_response()
-    }
+    let health = app.shared.health(&app.store.health());
+    let status = if health.ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(health.body)).into_response()
 }
 
 async fn openapi() -> Response {

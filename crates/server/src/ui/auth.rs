@@ -49,7 +49,7 @@ fn hex_encode(secret: &str) -> String {
 }
 
 fn hex_decode(text: &str) -> Option<String> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> =

@@ -114,7 +114,7 @@ fn matches(doc: &Value, query: &InteractionQuery) -> bool {
 }
 
 impl Store for Fake {
-    async fn commit(&self, _batch: Batch) -> Result<(), StoreError> {
+    async fn commit(&self, _batch: std::sync::Arc<Batch>) -> Result<(), StoreError> {
         Ok(())
     }
 

@@ -1,23 +1,42 @@
 //! The embedded backend: one SQLite file in WAL mode, one writer connection and a small pool
 //! of reader connections, so queries are answered while the ingest path writes. Every call
 //! runs on tokio's blocking pool; the futures are `Send` like a networked backend's.
+//!
+//! The store owns its file: opening it takes the lock beside it ([`owner`]) and checks it can
+//! be written and is sound ([`startup`]). A thread checkpoints the write-ahead log and keeps
+//! it bounded; [`SqliteStore::close`] empties it at a clean exit. Every failure of a read, a
+//! write or a checkpoint is recorded for [`Store::health`].
 
+mod owner;
 mod read;
 mod schema;
+mod startup;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
+use crate::health::{HealthLog, Operation, StoreHealth};
 use crate::query::{InteractionQuery, Page};
 use crate::record::Batch;
 use crate::{Pruned, Recovery, Store, StoreCounts, StoredCall, StoredEvent, StoredInteraction};
 
+pub use owner::lock_path;
 pub use read::MAX_PAGE;
 pub use schema::SCHEMA_VERSION;
+
+/// A write-ahead log larger than this is truncated back to it: by SQLite itself once a
+/// checkpoint let the log start over (`journal_size_limit`), and by the checkpoint thread,
+/// which then waits a moment for readers (a TRUNCATE checkpoint) instead of never.
+pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How long the checkpoint thread's TRUNCATE waits for the writer and readers.
+const TRUNCATE_WAIT: Duration = Duration::from_millis(200);
 
 /// How the database file is opened.
 #[derive(Debug, Clone)]
@@ -30,7 +49,10 @@ pub struct SqliteOptions {
     /// Copy the write-ahead log into the database from a background thread this often,
     /// instead of inside a commit once the log is large (which stalls ingest for as long as
     /// the copy takes). `None`: SQLite's own automatic checkpoints.
-    pub checkpoint_every: Option<std::time::Duration>,
+    pub checkpoint_every: Option<Duration>,
+    /// The longest the start-up integrity check (`PRAGMA quick_check`) may take; a larger
+    /// database is opened unchecked after it, with a warning. `None`: no check.
+    pub integrity_budget: Option<Duration>,
 }
 
 impl Default for SqliteOptions {
@@ -38,7 +60,8 @@ impl Default for SqliteOptions {
         SqliteOptions {
             durable: false,
             readers: 4,
-            checkpoint_every: Some(std::time::Duration::from_secs(1)),
+            checkpoint_every: Some(Duration::from_secs(1)),
+            integrity_budget: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -48,6 +71,11 @@ struct Inner {
     options: SqliteOptions,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    health: Arc<HealthLog>,
+    /// Set by [`SqliteStore::close`]: the checkpoint thread ends.
+    closed: Arc<AtomicBool>,
+    /// Held while the store is open: one owner of the file.
+    _owner: owner::OwnerLock,
 }
 
 /// See the module documentation. Cheap to clone.
@@ -67,23 +95,65 @@ fn open_connection(path: &Path, options: &SqliteOptions) -> Result<Connection, S
     let flags =
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags).map_err(open_error)?;
-    connection.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_error)?;
-    connection.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
-    let synchronous = if options.durable { "FULL" } else { "NORMAL" };
-    connection.pragma_update(None, "synchronous", synchronous).map_err(open_error)?;
-    // A larger page cache than the 2 MB default: the event indexes take random keys, and
-    // every miss is a read system call.
-    connection.pragma_update(None, "cache_size", -65_536).map_err(open_error)?;
-    connection.pragma_update(None, "temp_store", "MEMORY").map_err(open_error)?;
-    connection.set_prepared_statement_cache_capacity(64);
+    configure(&connection, options).map_err(open_error)?;
     Ok(connection)
 }
 
+fn configure(connection: &Connection, options: &SqliteOptions) -> Result<(), rusqlite::Error> {
+    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    let synchronous = if options.durable { "FULL" } else { "NORMAL" };
+    connection.pragma_update(None, "synchronous", synchronous)?;
+    // A larger page cache than the 2 MB default: the event indexes take random keys, and
+    // every miss is a read system call.
+    connection.pragma_update(None, "cache_size", -65_536)?;
+    connection.pragma_update(None, "temp_store", "MEMORY")?;
+    connection.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES as i64)?;
+    connection.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Runs `work` in one transaction on `connection`.
+fn in_transaction<T>(
+    connection: &mut Connection,
+    work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if !connection.is_autocommit() {
+        // A failed rollback (the disk was full) can leave a transaction open: end it, or
+        // every later write would fail to begin.
+        connection.execute_batch("ROLLBACK")?;
+    }
+    let transaction = connection.transaction()?;
+    let value = work(&transaction)?;
+    transaction.commit()?;
+    Ok(value)
+}
+
+/// The size of the write-ahead log of the database at `path` (0 when there is none).
+pub fn wal_bytes(path: &Path) -> u64 {
+    let mut name = path.file_name().map(|name| name.to_os_string()).unwrap_or_default();
+    name.push("-wal");
+    std::fs::metadata(path.with_file_name(name)).map_or(0, |meta| meta.len())
+}
+
+/// One round of the checkpoint thread: a passive checkpoint (it never waits), and a
+/// truncating one once the log grew past [`WAL_LIMIT_BYTES`].
+fn checkpoint_round(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    if wal_bytes(path) > WAL_LIMIT_BYTES {
+        // Busy (a reader or the writer in the way) is not an error: the next round tries again.
+        connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Takes the database at `path` for writing: locks it against a second writer, opens
+    /// (creating if needed), checks that it can be written and is sound, and migrates it.
     pub fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
-        let mut writer = open_connection(path, &options)?;
-        schema::migrate(&mut writer)?;
+        let owner = owner::OwnerLock::acquire(path)?;
+        let health = HealthLog::default();
+        let writer = startup::open_writer(path, &options, &health)?;
         if options.checkpoint_every.is_some() {
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         }
@@ -93,6 +163,9 @@ impl SqliteStore {
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            health: Arc::new(health),
+            closed: Arc::new(AtomicBool::new(false)),
+            _owner: owner,
         };
         let store = SqliteStore { inner: Arc::new(inner) };
         if let Some(every) = checkpoint_every {
@@ -101,17 +174,41 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// A thread with its own connection that checkpoints the write-ahead log (PASSIVE: it
-    /// never waits for the writer or readers) while the store is in use, and ends with it.
-    fn spawn_checkpointer(&self, every: std::time::Duration) -> Result<(), StoreError> {
+    /// A thread with its own connection that checkpoints the write-ahead log while the
+    /// store is in use, and ends with it (it never holds the store itself, so the store and
+    /// its lock go the moment the last handle does). Its failures are counted and logged
+    /// (once when they start, once when they stop).
+    fn spawn_checkpointer(&self, every: Duration) -> Result<(), StoreError> {
         let connection = open_connection(&self.inner.path, &self.inner.options)?;
+        connection.busy_timeout(TRUNCATE_WAIT)?;
         let store = Arc::downgrade(&self.inner);
+        let path = self.inner.path.clone();
+        let health = Arc::clone(&self.inner.health);
+        let closed = Arc::clone(&self.inner.closed);
         let spawned = std::thread::Builder::new().name("sqlite-checkpoint".to_string()).spawn(move || {
-            while store.upgrade().is_some() {
+            let mut failing = false;
+            loop {
                 std::thread::sleep(every);
-                if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    // Busy or locked: the next round tries again.
-                    let _ = error;
+                if store.strong_count() == 0 || closed.load(Ordering::Relaxed) {
+                    break;
+                }
+                match checkpoint_round(&connection, &path) {
+                    Ok(()) if failing => {
+                        failing = false;
+                        tracing::info!(database = %path.display(), "the write-ahead log is checkpointed again");
+                    }
+                    Ok(()) => {}
+                    Err(error) => {
+                        health.record(Operation::Checkpoint, &error);
+                        if !failing {
+                            failing = true;
+                            tracing::warn!(
+                                database = %path.display(),
+                                %error,
+                                "cannot checkpoint the write-ahead log; it grows until this passes (tried every {every:?})"
+                            );
+                        }
+                    }
                 }
             }
         });
@@ -124,6 +221,28 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// At a clean exit: copies the write-ahead log into the database and truncates it to
+    /// nothing, so that the next start has no log to replay and needs no space to do so.
+    /// False when a reader was still in the way (the log is then left as it is).
+    pub fn close(&self) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send {
+        let inner = Arc::clone(&self.inner);
+        inner.closed.store(true, Ordering::Relaxed);
+        async move {
+            let task = tokio::task::spawn_blocking(move || {
+                let connection = lock(&inner.writer);
+                let busy: i64 = connection
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+                    .map_err(|error| {
+                        let error = StoreError::from(error);
+                        inner.health.record(Operation::Checkpoint, &error);
+                        error
+                    })?;
+                Ok(busy == 0)
+            });
+            task.await.map_err(|error| StoreError::Worker(error.to_string()))?
+        }
+    }
+
     /// Runs `work` on the writer connection inside one transaction.
     fn write<T: Send + 'static>(
         &self,
@@ -132,17 +251,18 @@ impl SqliteStore {
         let inner = Arc::clone(&self.inner);
         async move {
             let task = tokio::task::spawn_blocking(move || {
-                let mut connection = lock(&inner.writer);
-                let transaction = connection.transaction()?;
-                let value = work(&transaction)?;
-                transaction.commit()?;
-                Ok(value)
+                let result = in_transaction(&mut lock(&inner.writer), work);
+                if let Err(error) = &result {
+                    inner.health.record(Operation::Write, error);
+                }
+                result
             });
             task.await.map_err(|error| StoreError::Worker(error.to_string()))?
         }
     }
 
     /// Runs `work` on a reader connection from the pool (opening one when none is free).
+    /// A connection whose work failed in the store (not in the query) is not kept.
     fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -153,11 +273,17 @@ impl SqliteStore {
                 let pooled = lock(&inner.readers).pop();
                 let connection = match pooled {
                     Some(connection) => connection,
-                    None => open_connection(&inner.path, &inner.options)?,
+                    None => open_connection(&inner.path, &inner.options).inspect_err(|error| {
+                        inner.health.record(Operation::Read, error);
+                    })?,
                 };
                 let value = work(&connection);
+                if let Err(error) = &value {
+                    inner.health.record(Operation::Read, error);
+                }
+                let keep = value.as_ref().err().is_none_or(|error| error.kind() == crate::FailureKind::Other);
                 let mut readers = lock(&inner.readers);
-                if readers.len() < inner.options.readers {
+                if keep && readers.len() < inner.options.readers {
                     readers.push(connection);
                 }
                 value
@@ -168,7 +294,7 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn commit(&self, batch: Batch) -> impl std::future::Future<Output = Result<(), StoreError>> + Send {
+    fn commit(&self, batch: Arc<Batch>) -> impl std::future::Future<Output = Result<(), StoreError>> + Send {
         self.write(move |transaction| write::commit(transaction, &batch))
     }
 
@@ -239,5 +365,95 @@ impl Store for SqliteStore {
 
     fn counts(&self) -> impl std::future::Future<Output = Result<StoreCounts, StoreError>> + Send {
         self.read(read::counts)
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.inner.health.health()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::EventRecord;
+    use crate::FailureKind;
+
+    fn events(from: u64, count: u64) -> Vec<EventRecord> {
+        (from..from + count)
+            .map(|seq| EventRecord {
+                seq,
+                site: "S".to_string(),
+                time_us: Some(seq as i64),
+                message: "EventRinging".to_string(),
+                call_uuid: Some(format!("C{seq}")),
+                conn_id: None,
+                doc: format!(
+                    "{{\"message\":\"EventRinging\",\"site\":\"S\",\"pad\":\"{}\"}}",
+                    "x".repeat(2000)
+                ),
+                arrived_us: None,
+            })
+            .collect()
+    }
+
+    fn writer_pragma(store: &SqliteStore, sql: &str) -> i64 {
+        lock(&store.inner.writer).query_row(sql, [], |row| row.get(0)).expect("pragma")
+    }
+
+    async fn stored(store: &SqliteStore) -> u64 {
+        store.counts().await.expect("counts").events
+    }
+
+    /// `PRAGMA max_page_count` makes SQLite's own SQLITE_FULL, deterministically: the batch is
+    /// refused whole, the failure is counted as the store's, and the same batch goes in once
+    /// there is room.
+    #[tokio::test]
+    async fn a_full_database_refuses_a_batch_whole_and_takes_the_same_batch_once_there_is_room() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("full.db"), SqliteOptions::default()).expect("open");
+        store.commit(Batch { events: events(1, 10), ..Batch::default() }.into()).await.expect("room for 10");
+        let pages = writer_pragma(&store, "PRAGMA page_count");
+        writer_pragma(&store, &format!("PRAGMA max_page_count = {}", pages + 5));
+
+        let batch = Arc::new(Batch { events: events(11, 200), ..Batch::default() });
+        let error = store.commit(Arc::clone(&batch)).await.expect_err("no room for 200");
+        assert_eq!(error.kind(), FailureKind::Full, "{error}");
+        assert!(error.is_transient());
+        assert_eq!(stored(&store).await, 10, "nothing of the refused batch");
+        let health = store.health();
+        assert_eq!(health.write_failures, 1);
+        assert_eq!(health.recent(Operation::Write, 60).map(|failure| failure.kind), Some(FailureKind::Full));
+
+        writer_pragma(&store, "PRAGMA max_page_count = 1073741823");
+        store.commit(batch).await.expect("room again");
+        assert_eq!(stored(&store).await, 210, "every event once");
+    }
+
+    #[tokio::test]
+    async fn closing_truncates_the_write_ahead_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wal.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default()).expect("open");
+        store.commit(Batch { events: events(1, 500), ..Batch::default() }.into()).await.expect("commit");
+        assert!(wal_bytes(&path) > 0, "the commit went to the log");
+        assert!(store.close().await.expect("closed"), "no reader in the way");
+        assert_eq!(wal_bytes(&path), 0);
+        assert_eq!(stored(&store).await, 500);
+    }
+
+    #[tokio::test]
+    async fn an_open_store_holds_its_file_against_a_second_writer_until_it_is_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("owned.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default()).expect("open");
+        let refused = SqliteStore::open(&path, SqliteOptions::default()).err().expect("refused");
+        assert!(matches!(refused, StoreError::InUse { .. }), "{refused}");
+        // Readers that do not take the store are not refused.
+        let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("read-only");
+        let events: i64 =
+            reader.query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0)).expect("read");
+        assert_eq!(events, 0);
+        drop(store);
+        SqliteStore::open(&path, SqliteOptions::default()).expect("free once dropped");
     }
 }
