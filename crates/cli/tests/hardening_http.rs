@@ -111,7 +111,7 @@ fn start_with_open_files(dir: &Path, config: &str, open_files: u32) -> Service {
 fn refused_posts_are_not_read_into_memory() {
     let dir = tempfile::tempdir().expect("temp dir");
     let service = Service::start(dir.path(), &with_tokens(dir.path()));
-    assert_eq!(service.get("/healthz").0, 200);
+    service.ready();
     let pid = service.child.id();
     let peak_before = proc_status_kb(pid, "VmHWM");
 

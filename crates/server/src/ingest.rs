@@ -384,7 +384,24 @@ impl<S: Store + Clone> IngestLoop<S> {
             );
             self.dirty = true;
         }
+        if !stopped && replayed > 0 {
+            self.snapshot_after_replay(from)?;
+        }
         Ok(!stopped)
+    }
+
+    /// Saves the state a whole replay reached at once, not `snapshot_every` later: a process
+    /// that crashes sooner than that after every start (a crash loop, an import killed
+    /// again and again) would otherwise replay the same events at each start, more each
+    /// time, and never get further.
+    fn snapshot_after_replay(&mut self, seq: u64) -> Result<(), IngestError> {
+        let Some(snapshot) = self.replay_snapshot(seq) else {
+            return Ok(());
+        };
+        self.commit_now(Arc::new(Batch { snapshot: Some(snapshot), ..Batch::default() }))?;
+        self.last_snapshot = Instant::now();
+        self.dirty = false;
+        Ok(())
     }
 
     fn set_replaying(&mut self, replayed: u64, total: u64) {
@@ -980,6 +997,58 @@ mod tests {
             assert!(start.elapsed() < Duration::from_secs(30), "waited for {what}");
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// A crash loop (or an import killed again and again) sooner than `snapshot_every` after
+    /// each start: the state a replay reaches is saved as soon as the replay ends, so the
+    /// next start does not replay the same events again.
+    #[test]
+    fn a_finished_replay_is_snapshotted_so_a_crash_loop_does_not_replay_it_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
+        let stored = events(0, 50);
+        let records = stored.iter().enumerate().map(|(n, event)| EventRecord::new(n as u64 + 1, event, None));
+        let batch = Batch { events: records.collect(), ..Batch::default() };
+        runtime.block_on(store.commit(Arc::new(batch))).expect("stored events, no snapshot: a crash");
+        assert!(runtime.block_on(store.recover()).expect("recovery").snapshot.is_none());
+
+        let settings = IngestSettings {
+            batch_events: 100,
+            poll: Duration::from_millis(5),
+            snapshot_every: Duration::from_secs(3600),
+            idle_tick: Duration::from_secs(3600),
+            commit_every: Duration::from_millis(1),
+            interactions_every: Duration::from_millis(1),
+            live: true,
+            store_retry: None,
+        };
+        let config = PipelineConfig {
+            sites: vec!["S".to_string()],
+            link_timeout_s: 2,
+            linger_s: 1,
+            site_idle_s: 60,
+            call_idle_timeout_s: 3600,
+            record_marker: None,
+            live: true,
+        };
+        let (_ingress, requests) = queue(1);
+        let recovered = IngestLoop::recover(
+            store.clone(),
+            runtime.handle().clone(),
+            &config,
+            None,
+            requests,
+            Arc::new(Shared::new()),
+            settings,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .expect("recovered");
+        assert!(recovered.is_some(), "not stopped");
+        drop(recovered); // SIGKILL: nothing more is committed
+
+        let snapshot = runtime.block_on(store.recover()).expect("recovery").snapshot;
+        assert_eq!(snapshot.map(|snapshot| snapshot.seq), Some(50), "the next start replays nothing");
     }
 
     /// The store error policy: a full disk degrades the service (HTTP ingest refused with a

@@ -67,6 +67,13 @@ impl Service {
         self.get_with(path, None)
     }
 
+    /// Waits until `/healthz` says ok: a service prints its address before it has recovered
+    /// (it says `recovering` until then).
+    pub fn ready(&self) -> &Service {
+        self.wait_for("/healthz", Duration::from_secs(60), |body| body["status"] == "ok");
+        self
+    }
+
     pub fn get_with(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
         let mut request = ureq::get(&self.url(path));
         if let Some(token) = token {
