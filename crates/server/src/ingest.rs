@@ -12,13 +12,12 @@ use callstitch_follow::{FollowProblem, FollowedEvent, Follower, Position};
 use callstitch_recording::FeedFile;
 use callstitch_store::{Batch, EventRecord, MediaRecord, Snapshot, Store, StoreError};
 use callstitch_tlib::Event;
-use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use crate::merge::SiteMerge;
-use crate::metrics::{EventLabels, ProblemLabels};
+use crate::metrics::{EventCounters, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
 use crate::state::{Shared, StreamItem};
 
@@ -150,7 +149,8 @@ pub struct IngestLoop<S: Store + Clone> {
     merge: SiteMerge,
     /// Reused buffer of what a poll read.
     read: Vec<FollowedEvent>,
-    event_counters: std::collections::HashMap<(callstitch_tlib::Text, callstitch_tlib::Message), Counter>,
+    /// `callstitch_events_total`, its labels bounded to the configured sites and known messages.
+    event_counters: EventCounters,
     /// Requests whose events are in the pending batch, answered once it is committed.
     pending_replies: Vec<(oneshot::Sender<Result<Accepted, String>>, Accepted)>,
     /// When the first event of the pending batch was taken.
@@ -218,6 +218,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             .unwrap_or_default();
         let follower = follow.map(|config| Follower::new(config, checkpoint.follow));
         let settings_batch = settings.batch_events;
+        let event_counters = EventCounters::new(&shared.metrics, config.sites.iter().cloned());
         let mut ingest = IngestLoop {
             store,
             runtime,
@@ -237,7 +238,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             last_tick: Instant::now(),
             merge: SiteMerge::new(settings_batch),
             read: Vec::new(),
-            event_counters: std::collections::HashMap::new(),
+            event_counters,
             pending_replies: Vec::new(),
             pending_since: None,
             last_flush: Instant::now(),
@@ -542,7 +543,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.next_seq += 1;
         let arrived = self.wall_now();
         batch.events.push(EventRecord::new(seq, event, arrived));
-        self.count_event(event);
+        self.event_counters.count(event);
         let outliers = self.pipeline.engine_stats().clock_outliers;
         self.pipeline.push_at(event, arrived, settled);
         let new = self.pipeline.engine_stats().clock_outliers.saturating_sub(outliers);
@@ -567,25 +568,11 @@ impl<S: Store + Clone> IngestLoop<S> {
         i64::try_from(since_epoch.as_micros()).ok()
     }
 
-    /// `callstitch_events_total{site, message}`: the counter of each pair is looked up in the
-    /// registry once, then kept here (the registry's lookup allocates its labels).
-    fn count_event(&mut self, event: &Event) {
-        let key = (event.site.clone(), event.message.clone());
-        if let Some(counter) = self.event_counters.get(&key) {
-            counter.inc();
-            return;
-        }
-        let labels = EventLabels { site: event.site.to_string(), message: event.message.name().to_string() };
-        let counter = self.shared.metrics.events.get_or_create(&labels).clone();
-        counter.inc();
-        self.event_counters.insert(key, counter);
-    }
-
     fn note_problems(&mut self) {
         let Some(follower) = &mut self.follower else { return };
         for problem in follower.take_problems() {
             tracing::warn!(problem = %problem, "log input");
-            let kind = problem_kind(&problem).to_string();
+            let kind = problem_kind(&problem);
             self.shared.metrics.problems.get_or_create(&ProblemLabels { kind }).inc();
         }
     }
