@@ -324,6 +324,8 @@ impl<S: Store + Clone> IngestLoop<S> {
             merge.release(followed);
             follower.hold(merge.held().into_keys());
             self.read = read;
+            // Logged and counted as met, even when nothing else comes (an unreadable file).
+            self.note_problems();
         }
         if followed.is_empty() && requests.is_empty() {
             // The sources are drained: commit now. (While they are not, the commit in
@@ -382,7 +384,6 @@ impl<S: Store + Clone> IngestLoop<S> {
         }
         self.pending = batch;
         self.pending_settled = settled;
-        self.note_problems();
         if self.commit_due() {
             self.commit_pending(false)?;
         }
