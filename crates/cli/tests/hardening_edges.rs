@@ -240,3 +240,66 @@ fn a_log_the_service_cannot_read_is_logged_counted_and_read_once_it_can() {
     std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).expect("chmod 644");
     exactly_stored(&service, 5);
 }
+
+// --- media ---
+
+fn media_line(uuid: &str, media_id: &str, stop: Option<&str>) -> String {
+    let stop = stop.map_or("null".to_string(), |stop| format!("\"{stop}\""));
+    format!(
+        "{{\"type\":\"media\",\"site\":\"SIPServer1\",\"call_uuid\":\"{uuid}\",\"media_id\":\"{media_id}\",\"recorded_dn\":\"7001\",\"side\":\"agent\",\"start\":\"2012-10-29T14:41:00Z\",\"stop\":{stop}}}"
+    )
+}
+
+fn seed_events() -> Vec<String> {
+    common::parsed_lines(&[common::fixture("seed-islink")]).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn a_media_start_posted_again_keeps_the_stop_and_the_first_call() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = Service::start(dir.path(), &base_config(dir.path()));
+    let events = seed_events();
+    let first: serde_json::Value = serde_json::from_str(&events[0]).expect("event");
+    let uuid = first["call_uuid"].as_str().expect("uuid").to_string();
+    let media_id = format!("{uuid}_1");
+
+    let (status, body) =
+        service.post("/v1/media", &media_line(&uuid, &media_id, Some("2012-10-29T14:42:00Z")), None);
+    assert_eq!(status, 200, "{body}");
+    // The same start again, without its stop (a collector that re-sends), and one naming
+    // another call for the same file.
+    let (status, body) = service.post("/v1/media", &media_line(&uuid, &media_id, None), None);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = service.post("/v1/media", &media_line("OTHER-CALL", &media_id, None), None);
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = service.post("/v1/events", &events.join("\n"), None);
+    assert_eq!(status, 200, "{body}");
+    let recording = service.wait_for(&format!("/v1/recordings/{uuid}"), WAIT, |recording| {
+        recording["mediaFiles"].as_array().is_some_and(|files| !files.is_empty())
+    });
+    let file = &recording["mediaFiles"][0];
+    assert_eq!(file["mediaId"], media_id.as_str(), "{recording}");
+    assert_eq!(file["callUUID"], uuid.as_str(), "the first call is kept: {recording}");
+    assert!(
+        file["stopTime"].as_str().is_some_and(|stop| stop.starts_with("2012-10-29T14:42:00")),
+        "{recording}"
+    );
+    let conflicts = metrics_text(&service)
+        .lines()
+        .find_map(|line| line.strip_prefix("callstitch_media_conflicts_total ").map(str::to_string));
+    assert_eq!(conflicts.as_deref(), Some("1"), "the conflicting post is counted");
+    assert!(service.stop().success());
+
+    // The stored row (docs/serve.md, Storage: for reporting with SQL) is the first, with its stop.
+    let database = rusqlite::Connection::open(dir.path().join("callstitch.db")).expect("database");
+    let (call_uuid, doc): (String, String) = database
+        .query_row("SELECT call_uuid, doc FROM media_files WHERE media_id = ?1", [&media_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .expect("the media file is stored");
+    assert_eq!(call_uuid, uuid);
+    let doc: serde_json::Value = serde_json::from_str(&doc).expect("JSON");
+    assert_eq!(doc["call_uuid"], uuid.as_str(), "{doc}");
+    assert!(doc["stop"].as_str().is_some_and(|stop| stop.starts_with("2012-10-29T14:42:00")), "{doc}");
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callstitch_follow::{FollowProblem, FollowedEvent, Follower, Position};
-use callstitch_recording::FeedFile;
+use callstitch_recording::{FeedFile, MediaUpdate};
 use callstitch_store::{Batch, EventRecord, MediaRecord, Snapshot, Store, StoreError};
 use callstitch_tlib::Event;
 use serde_json::Value;
@@ -375,7 +375,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                 Request::Media { files, records, reply } => {
                     let accepted = Accepted { accepted: records.len(), first_seq: None, last_seq: None };
                     for file in files {
-                        self.pipeline.add_media(file);
+                        self.add_media(file);
                     }
                     batch.media.extend(records);
                     self.pending_replies.push((reply, accepted));
@@ -388,6 +388,16 @@ impl<S: Store + Clone> IngestLoop<S> {
             self.commit_pending(false)?;
         }
         Ok(())
+    }
+
+    /// Takes a media file of `POST /v1/media`; one that says otherwise than the file held
+    /// under its media id is reported (the first is kept, here and in the store).
+    fn add_media(&mut self, file: FeedFile) {
+        let media_id = file.media_id.clone();
+        if let MediaUpdate::Conflicting(field) = self.pipeline.add_media(file) {
+            self.shared.metrics.media_conflicts.inc();
+            tracing::warn!(%media_id, field, "a media file posted again says otherwise than the first time; the first is kept");
+        }
     }
 
     /// The pending batch is full, or has waited long enough.

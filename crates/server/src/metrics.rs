@@ -50,6 +50,7 @@ pub struct Metrics {
     pub interactions_written: Counter,
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub orphan_media: Counter,
+    pub media_conflicts: Counter,
     pub clock_outliers: Counter,
     pub snapshot_failures: Counter,
     pub interactions_live: Gauge,
@@ -117,6 +118,12 @@ impl Metrics {
             "Media files of the feed that no interaction claimed (P2)",
             orphan_media.clone(),
         );
+        let media_conflicts = Counter::default();
+        registry.register(
+            "media_conflicts",
+            "Media files posted again naming another call, site, DN, side or start than the first time (the first is kept)",
+            media_conflicts.clone(),
+        );
         let clock_outliers = Counter::default();
         registry.register(
             "clock_outliers",
@@ -156,6 +163,7 @@ impl Metrics {
             interactions_written,
             ingest_lag,
             orphan_media,
+            media_conflicts,
             clock_outliers,
             snapshot_failures,
             interactions_live,
