@@ -303,3 +303,40 @@ fn a_media_start_posted_again_keeps_the_stop_and_the_first_call() {
     assert_eq!(doc["call_uuid"], uuid.as_str(), "{doc}");
     assert!(doc["stop"].as_str().is_some_and(|stop| stop.starts_with("2012-10-29T14:42:00")), "{doc}");
 }
+
+// --- gauges ---
+
+fn gauge(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+#[test]
+fn gauges_come_down_to_their_true_values_once_traffic_stops() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = Service::start(dir.path(), &base_config(dir.path()));
+    // Live interactions are counted every few seconds: let the first count fall at the events.
+    std::thread::sleep(Duration::from_secs(6));
+    let (status, body) = service.post("/v1/events", &seed_events().join("\n"), None);
+    assert_eq!(status, 200, "{body}");
+    // The seed's calls never end: they are closed by the idle timeout, on idle ticks.
+    service.wait_for("/v1/interactions?state=complete", WAIT, |page| {
+        page["items"].as_array().is_some_and(|items| items.len() == 1)
+    });
+    let start = std::time::Instant::now();
+    loop {
+        let metrics = metrics_text(&service);
+        let now = [
+            gauge(&metrics, "callstitch_calls_in_progress"),
+            gauge(&metrics, "callstitch_interactions_live"),
+            gauge(&metrics, "callstitch_ingest_lag_seconds"),
+        ];
+        if now == [Some(0.0); 3] {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "gauges stay stale: {now:?}\n{metrics}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

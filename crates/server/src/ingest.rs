@@ -540,6 +540,10 @@ impl<S: Store + Clone> IngestLoop<S> {
         let mut settled = Settled::default();
         self.pipeline.tick(wall, &mut settled);
         self.pipeline.flush(&mut settled);
+        // Nothing is pending: no lag; and what the tick closed or dropped shows even when it
+        // wrote nothing (the gauges would otherwise keep the last commit's values).
+        self.shared.metrics.ingest_lag.set(0.0);
+        self.update_gauges(true);
         if settled.is_empty() {
             return Ok(());
         }
@@ -624,18 +628,24 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.wait_in_flight()
     }
 
-    fn publish(&mut self, items: Vec<StreamItem>) {
+    /// The gauges of what the pipeline holds; live interactions (a walk of every one held)
+    /// only every few seconds unless `count_live` (an idle tick).
+    fn update_gauges(&mut self, count_live: bool) {
         let (calls, segments) = self.pipeline.in_memory();
         let metrics = &self.shared.metrics;
         metrics.calls_in_progress.set(calls as i64);
         metrics.segments_waiting.set(segments as i64);
         let linker = self.pipeline.stitcher().linker();
         metrics.interactions_archived.set(linker.archived_in_memory() as i64);
-        // Counting live interactions walks every one held: every few seconds, not per commit.
-        if self.last_live_count.elapsed() >= LIVE_COUNT_EVERY {
+        if count_live || self.last_live_count.elapsed() >= LIVE_COUNT_EVERY {
             metrics.interactions_live.set(linker.interactions_in_memory().1 as i64);
             self.last_live_count = Instant::now();
         }
+    }
+
+    fn publish(&mut self, items: Vec<StreamItem>) {
+        self.update_gauges(false);
+        let metrics = &self.shared.metrics;
         for item in items {
             metrics.interactions_written.inc();
             if item.kind == "completed" {

@@ -109,7 +109,7 @@ impl Metrics {
         let ingest_lag = Gauge::<f64, AtomicU64>::default();
         registry.register(
             "ingest_lag_seconds",
-            "Seconds from a followed event being read to its commit, last batch",
+            "Seconds from a followed event being read to its commit, last batch; 0 once nothing waits",
             ingest_lag.clone(),
         );
         let orphan_media = Counter::default();
