@@ -16,15 +16,24 @@ const HEAD_BYTES: usize = 64 << 10;
 pub(crate) struct Found {
     pub path: PathBuf,
     pub id: Option<FileId>,
+    /// A regular file (not a FIFO, a socket, a device or a directory, which are never opened:
+    /// opening a FIFO would wait for a writer).
+    pub regular: bool,
 }
 
-/// The files of an input now: the file itself, or the directory's `*.log` files. A missing
+impl Found {
+    fn new(path: PathBuf, metadata: &std::fs::Metadata) -> Found {
+        Found { path, id: file_id(metadata), regular: metadata.is_file() }
+    }
+}
+
+/// The files of an input now: the file itself, or the directory's `*.log` entries. A missing
 /// file is no file; a missing directory is an error.
 /// `stat` is the result of `stat` on the input's path (the caller needed it already).
 pub(crate) fn list(input: &FollowInput, stat: io::Result<std::fs::Metadata>) -> io::Result<Vec<Found>> {
     match stat {
         Ok(metadata) if metadata.is_dir() => list_dir(&input.path),
-        Ok(metadata) => Ok(vec![Found { path: input.path.clone(), id: file_id(&metadata) }]),
+        Ok(metadata) => Ok(vec![Found::new(input.path.clone(), &metadata)]),
         Err(error) if error.kind() == io::ErrorKind::NotFound && !is_dir_input(input) => Ok(Vec::new()),
         Err(error) => Err(error),
     }
@@ -43,9 +52,7 @@ fn list_dir(dir: &Path) -> io::Result<Vec<Found>> {
             continue;
         }
         let Ok(metadata) = std::fs::metadata(&path) else { continue };
-        if metadata.is_file() {
-            files.push(Found { path, id: file_id(&metadata) });
-        }
+        files.push(Found::new(path, &metadata));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
@@ -67,11 +74,17 @@ pub(crate) fn rotated_copies(path: &Path) -> Vec<Found> {
         })
         .filter_map(|entry| {
             let metadata = std::fs::metadata(entry.path()).ok()?;
-            metadata.is_file().then(|| Found { path: entry.path(), id: file_id(&metadata) })
+            metadata.is_file().then(|| Found::new(entry.path(), &metadata))
         })
         .collect();
     copies.sort_by(|a, b| a.path.cmp(&b.path));
     copies
+}
+
+/// Where a file renamed away from `path` went: the rotated copy beside it that is the same
+/// file (device and inode).
+pub(crate) fn renamed_to(path: &Path, id: FileId) -> Option<PathBuf> {
+    rotated_copies(path).into_iter().find(|copy| copy.id == Some(id)).map(|copy| copy.path)
 }
 
 /// What a file is: its site and the start time of its segment.
@@ -108,7 +121,18 @@ fn class_of(path: &Path, name: Option<&str>, head: &[u8]) -> Class {
     };
     let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
     let site = name.map(str::to_string).or_else(|| header_value("Application name:")).or(stem);
-    Class { site: site.unwrap_or_else(|| "unknown".to_string()), started: header_value("Local time:") }
+    let started = header_value("Local time:").filter(|value| is_iso_time(value));
+    Class { site: site.unwrap_or_else(|| "unknown".to_string()), started }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS...`: a start time that orders as text (not one cut short).
+fn is_iso_time(value: &str) -> bool {
+    let shape = b"dddd-dd-ddTdd:dd:dd";
+    value.len() >= shape.len()
+        && value.bytes().zip(shape).all(|(byte, want)| match want {
+            b'd' => byte.is_ascii_digit(),
+            other => byte == *other,
+        })
 }
 
 /// The header block is over: a complete line that is blank or starts an event, or the head

@@ -9,6 +9,7 @@ use crate::config::FollowConfig;
 use crate::discover::{self, class_by_name, classify, Found};
 use crate::position::Position;
 use crate::problem::{FollowProblem, FollowStats, Problems};
+use crate::source::cut_inside_a_line;
 use crate::tracked::{Tracked, Turn};
 use crate::{FollowedEvent, PollReport};
 
@@ -31,6 +32,8 @@ pub struct Follower {
     /// Files with events handed out but not yet committed by the caller: kept even when
     /// finished and gone, so their positions can still be given.
     held: std::collections::BTreeSet<u64>,
+    /// Listed paths that are not regular files (reported once while they stay so).
+    not_regular: std::collections::BTreeSet<std::path::PathBuf>,
 }
 
 /// How a per-site poll went for one site.
@@ -70,6 +73,7 @@ impl Follower {
             groups_dirty: true,
             turn: 0,
             held: std::collections::BTreeSet::new(),
+            not_regular: std::collections::BTreeSet::new(),
         }
     }
 
@@ -219,7 +223,7 @@ impl Follower {
             Ok(found) => {
                 watch.listed_at = Some(now);
                 watch.reported = false;
-                Some(found)
+                Some(self.regular_files(input, found))
             }
             Err(error) => {
                 if !watch.reported {
@@ -230,6 +234,24 @@ impl Follower {
                 None
             }
         }
+    }
+
+    /// The regular files of a listing of `input`; the others are reported, once while they
+    /// stay (a FIFO, a directory named like a log: never opened).
+    fn regular_files(&mut self, input: usize, found: Vec<Found>) -> Vec<Found> {
+        let (regular, other): (Vec<Found>, Vec<Found>) = found.into_iter().partition(|found| found.regular);
+        let path = &self.config.inputs[input].path;
+        let of_input = |known: &std::path::PathBuf| known == path || known.parent() == Some(path.as_path());
+        let listed: std::collections::BTreeSet<_> = other.iter().map(|found| found.path.clone()).collect();
+        self.not_regular.retain(|known| !of_input(known) || listed.contains(known));
+        for found in other {
+            if self.not_regular.insert(found.path.clone()) {
+                let error =
+                    "not a regular file (a FIFO, socket, device or directory): not opened".to_string();
+                self.problems.push(FollowProblem::Unreadable { path: found.path, error });
+            }
+        }
+        regular
     }
 
     fn add(&mut self, input: usize, found: &Found, now: Instant) -> usize {
@@ -278,11 +300,19 @@ impl Follower {
             .position(|(index, file)| !matched[index] && fingerprint.matches_file(&file.path))
     }
 
+    /// Resumes a file at its position. The file was matched by its first bytes, so one now
+    /// shorter than the position was cut short while the service was stopped: it goes on
+    /// from the cut (what it holds before was handed out), the cut line ended there.
     fn resume(&mut self, index: usize, position: &Position) {
         let file = &mut self.files[index];
         let size = std::fs::metadata(&file.path).map_or(0, |metadata| metadata.len());
         if size < position.offset && !position.finished {
-            self.problems.push(FollowProblem::Truncated { path: file.path.clone() });
+            self.problems.push(FollowProblem::Truncated { path: file.path.clone(), from: size });
+            let cut = Position { offset: size, ..position.clone() };
+            file.resume_from(&cut);
+            file.cut_at = std::fs::File::open(&file.path)
+                .is_ok_and(|open| cut_inside_a_line(&open, size))
+                .then_some(size);
             return;
         }
         file.resume_from(position);
@@ -431,15 +461,22 @@ impl Follower {
             if !(changed || settled) {
                 continue;
             }
-            if let Ok(Some(class)) = classify(&file.path, name, settled) {
-                file.class = Some(class);
-                self.groups_dirty = true;
+            // Tried again at every poll until it can be read (its permissions fixed).
+            match classify(&file.path, name, settled) {
+                Ok(Some(class)) => {
+                    file.class = Some(class);
+                    file.reported_unreadable = false;
+                    self.groups_dirty = true;
+                }
+                Ok(None) => {}
+                Err(error) => file.unreadable(&mut self.problems, &error),
             }
         }
     }
 
     /// Groups the unfinished, classed files by site, each site's segments oldest first (by
-    /// the header's start time; a file rotated away before what replaced it).
+    /// the header's start time; a file rotated away before what replaced it; a file without a
+    /// start time last, unless it was rotated away).
     fn build_groups(&mut self) {
         let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
         for (index, file) in self.files.iter().enumerate() {
@@ -454,7 +491,9 @@ impl Follower {
             members.sort_by_key(|index| {
                 let file = &files[*index];
                 let started = file.class.as_ref().and_then(|class| class.started.clone());
-                (started, !file.gone, file.seq)
+                // A file still there whose start is not known (its header is not complete, or
+                // was cut away) is the one being written: the newest.
+                (started.is_none() && !file.gone, started, !file.gone, file.seq)
             });
         }
         self.group_sites = groups.iter().map(|(site, _)| site.clone()).collect();

@@ -17,6 +17,7 @@
 //! few milliseconds when a poll says there is nothing more).
 
 mod config;
+mod cut;
 mod discover;
 mod follower;
 mod position;

@@ -20,9 +20,11 @@ pub enum FollowProblem {
     /// A followed file was deleted: what was written before was drained.
     #[error("{}: deleted while followed; read to its end", path.display())]
     Vanished { path: PathBuf },
-    /// A followed file shrank below what was read (copytruncate): read again from byte 0.
-    #[error("{}: truncated; following its new content from byte 0", path.display())]
-    Truncated { path: PathBuf },
+    /// A followed file shrank below what was read, or its first bytes changed: followed
+    /// again from byte `from` (0: new content, as after a copytruncate; otherwise the file was
+    /// cut short, and what it still holds before `from` was handed out already).
+    #[error("{}: truncated; following it from byte {from}", path.display())]
+    Truncated { path: PathBuf, from: u64 },
     /// A position given at start names a file that is not there any more.
     #[error("{}: the file of this position (offset {offset}) is gone; dropped", path.display())]
     PositionLost { path: PathBuf, offset: u64 },

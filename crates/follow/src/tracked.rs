@@ -6,7 +6,11 @@
 //! - A line without its newline is never read until it has one, or the file is drained.
 //! - A file that is rotated away, deleted or followed by a newer segment is drained: read
 //!   to its end once it has stopped growing, its last block and line included.
-//! - A file that shrinks below what was read (copytruncate) is read again from byte 0.
+//! - A file that shrinks below what was read is told apart by its first bytes: still the
+//!   same (a file cut short), it goes on from the cut, or from the end of what was handed out
+//!   when that is before the cut: nothing is handed out twice, and what is appended after the
+//!   cut is read (the line cut in two is ended there). Changed (copytruncate, a file rewritten):
+//!   new content, read from byte 0.
 //! - A file resumed at a position is read again from byte 0 up to the position, its events
 //!   skipped, so that dates, clock offsets, sites and line numbers are as on the first read.
 
@@ -21,10 +25,11 @@ use callstitch_tlib::message::Message;
 use callstitch_tlib::tlog::{LogReader, ReaderOptions};
 use callstitch_tlib::{Event, Text};
 
-use crate::discover::Class;
+use crate::cut::{find_cut, tail_end_unchanged};
+use crate::discover::{renamed_to, Class};
 use crate::position::{Fingerprint, Position};
 use crate::problem::{FollowProblem, Problems};
-use crate::source::{file_id, is_unlinked, FileId, FileSource};
+use crate::source::{file_id, head_of, is_unlinked, FileId, FileSource};
 use crate::FollowedEvent;
 
 /// What one poll of a file may do, and where its events and problems go.
@@ -68,6 +73,9 @@ pub(crate) struct Tracked {
     /// Size and time of the last change seen before the file was classed.
     pub head_seen: (u64, Instant),
     pub reported_unreadable: bool,
+    /// The file was cut short inside a line at this offset: the next reader ends the line
+    /// there.
+    pub cut_at: Option<u64>,
 }
 
 pub(crate) struct OpenFile {
@@ -75,6 +83,8 @@ pub(crate) struct OpenFile {
     /// The event of the block being read.
     building: Event,
     seen_size: u64,
+    /// The file's modification time when its size was last looked at.
+    seen_modified: Option<SystemTime>,
     last_growth: Instant,
 }
 
@@ -111,6 +121,7 @@ impl Tracked {
             open: None,
             head_seen: (0, now),
             reported_unreadable: false,
+            cut_at: None,
         }
     }
 
@@ -187,13 +198,20 @@ impl Tracked {
     }
 
     fn open_file(&mut self, turn: &mut Turn<'_>, draining: bool) -> bool {
+        let mut path = &self.path;
+        let renamed;
         if self.gone && !self.detached {
-            // Renamed or deleted before it was ever opened: nothing of it can be read.
-            turn.problems.push(FollowProblem::Vanished { path: self.path.clone() });
-            self.finish(turn.problems);
-            return false;
+            // Renamed before it was ever opened: found beside its path, or deleted, and then
+            // nothing of it can be read.
+            renamed = self.id.and_then(|id| renamed_to(&self.path, id));
+            let Some(renamed) = renamed.as_ref() else {
+                turn.problems.push(FollowProblem::Vanished { path: self.path.clone() });
+                self.finish(turn.problems);
+                return false;
+            };
+            path = renamed;
         }
-        let file = match File::open(&self.path) {
+        let file = match File::open(path) {
             Ok(file) => file,
             Err(error) => {
                 self.unreadable(turn.problems, &error);
@@ -203,6 +221,12 @@ impl Tracked {
                 return false;
             }
         };
+        self.start_reading(file, turn);
+        true
+    }
+
+    /// Reads `file` from its start.
+    fn start_reading(&mut self, file: File, turn: &mut Turn<'_>) {
         let metadata = file.metadata().ok();
         let age =
             metadata.as_ref().and_then(|meta| meta.modified().ok()).map_or(Duration::ZERO, |modified| {
@@ -220,57 +244,85 @@ impl Tracked {
         }
         self.reported_unreadable = false;
         self.open = Some(Box::new(OpenFile {
-            reader: LogReader::new(FileSource::new(file), options),
+            reader: LogReader::new(FileSource::new(file, self.cut_at.take()), options),
             building: blank_event(),
-            seen_size: metadata.map_or(0, |meta| meta.len()),
+            seen_size: metadata.as_ref().map_or(0, |meta| meta.len()),
+            seen_modified: metadata.as_ref().and_then(|meta| meta.modified().ok()),
             last_growth: turn.now.checked_sub(age).unwrap_or(turn.now),
         }));
-        true
     }
 
-    fn unreadable(&mut self, problems: &mut Problems, error: &io::Error) {
+    /// Reports that the file cannot be read, once until it can again.
+    pub fn unreadable(&mut self, problems: &mut Problems, error: &io::Error) {
         if !self.reported_unreadable {
             self.reported_unreadable = true;
             problems.push(FollowProblem::Unreadable { path: self.path.clone(), error: error.to_string() });
         }
     }
 
-    /// Notes growth; restarts the file at byte 0 when it shrank below what was read or its
-    /// first bytes changed (copytruncate). False when it cannot be read.
+    /// Notes growth; goes on where it should when the file shrank below what was read or what
+    /// was read of it changed. False when it cannot be read.
     fn watch_size(&mut self, turn: &mut Turn<'_>) -> bool {
         let Some(open) = self.open.as_mut() else { return false };
-        let size = match open.reader.get_ref().metadata() {
-            Ok(metadata) => metadata.len(),
+        let (size, modified) = match open.reader.get_ref().metadata() {
+            Ok(metadata) => (metadata.len(), metadata.modified().ok()),
             Err(error) => {
                 self.unreadable(turn.problems, &error);
                 return false;
             }
         };
         let source = open.reader.get_ref();
-        let truncated = size < source.read || (size > open.seen_size && !head_unchanged(source));
+        // Written to since last looked at (grown, or rewritten to the same size): what was
+        // read must still be there.
+        let written = size > open.seen_size || modified != open.seen_modified;
+        open.seen_modified = modified;
+        let suspect =
+            size < source.file_read() || (written && !(head_unchanged(source) && tail_end_unchanged(source)));
+        let cut = if suspect { find_cut(source, size) } else { Ok(None) };
         if size != open.seen_size {
             open.seen_size = size;
             open.last_growth = turn.now;
         }
-        if truncated {
-            self.restart_truncated(turn);
-            return self.open.is_some();
+        match cut {
+            Ok(Some(cut)) => {
+                self.restart_cut(turn, cut);
+                self.open.is_some()
+            }
+            Ok(None) => true,
+            Err(error) => {
+                self.unreadable(turn.problems, &error);
+                false
+            }
         }
-        true
     }
 
-    /// Copytruncate: hands out the block read so far, then reads the new content from 0.
-    fn restart_truncated(&mut self, turn: &mut Turn<'_>) {
-        turn.problems.push(FollowProblem::Truncated { path: self.path.clone() });
-        if self.resume_at.is_none() {
+    /// The file holds what was read of it only up to `cut`: hands out the block being read
+    /// when its bytes are gone, then reads the file again from byte 0, skipping the events up
+    /// to the cut, or up to the end of what was handed out when that comes first.
+    fn restart_cut(&mut self, turn: &mut Turn<'_>, cut: u64) {
+        let from = cut.min(self.delivered);
+        turn.problems.push(FollowProblem::Truncated { path: self.path.clone(), from });
+        if self.resume_at.is_none() && cut < self.delivered {
             self.end_block(turn);
         }
         self.take_parse_problems(turn.problems);
-        self.open = None;
-        self.resume_at = None;
-        self.delivered = 0;
-        self.fingerprint = Fingerprint::default();
-        self.open_file(turn, false);
+        let open = self.open.take();
+        self.resume_at = (from > 0).then_some(from);
+        self.delivered = from;
+        let Some(open) = open else {
+            self.fingerprint = Fingerprint::default();
+            self.open_file(turn, false);
+            return;
+        };
+        let source = open.reader.get_ref();
+        let kept = source.head.len().min(usize::try_from(cut).unwrap_or(usize::MAX));
+        self.fingerprint = Fingerprint::of_prefix(&source.head[..kept]);
+        self.cut_at = source.cut_inside_a_line(cut).then_some(cut);
+        // The same file again (its path may name another one by now: rotated away).
+        match source.reopen() {
+            Ok(file) => self.start_reading(file, turn),
+            Err(error) => self.unreadable(turn.problems, &error),
+        }
     }
 
     /// Re-reads the file up to its resume point, dropping the events (they were handed out
@@ -329,7 +381,7 @@ impl Tracked {
         let Some(open) = self.open.as_mut() else { return };
         let event = mem::replace(&mut open.building, blank_event());
         let start_offset = self.delivered;
-        self.delivered = open.reader.bytes_read();
+        self.delivered = open.reader.get_ref().file_offset(open.reader.bytes_read());
         self.note_fingerprint();
         turn.out.push(FollowedEvent { event, file: self.seq, start_offset, end_offset: self.delivered });
         turn.budget -= 1;
@@ -379,17 +431,11 @@ impl Tracked {
 }
 
 /// The first bytes read from the file are still there (not a copytruncate rewritten past
-/// the read position). Only checked where the file can be read at an offset.
-#[cfg(unix)]
+/// the read position).
 fn head_unchanged(source: &FileSource) -> bool {
     let expected = source.fingerprint;
-    match crate::source::head_of(source, expected.len as usize) {
+    match head_of(source, expected.len as usize) {
         Ok(head) => Fingerprint::of_prefix(&head) == expected,
         Err(_) => true,
     }
-}
-
-#[cfg(not(unix))]
-fn head_unchanged(_source: &FileSource) -> bool {
-    true
 }

@@ -48,6 +48,9 @@ pub enum MediaUpdate {
     Stopped,
     /// A file already held, nothing new.
     Unchanged,
+    /// A file already held under this media id says otherwise about this field (another
+    /// call, site, DN, side or start): the file held is kept as it is.
+    Conflicting(&'static str),
 }
 
 /// A feed file in memory.
@@ -224,10 +227,15 @@ impl Recorder {
     }
 
     /// Takes one media file of a feed that comes over time (the recorder has a feed from
-    /// then on). A file already held (same media id) only gains the stop it lacked.
+    /// then on). A file already held (same media id) only gains the stop it lacked: its start
+    /// posted again keeps the stop known, and one that names another call (or site, DN, side,
+    /// start) is refused as [`MediaUpdate::Conflicting`], the first kept.
     pub fn add_media(&mut self, mut file: FeedFile) -> MediaUpdate {
         self.has_feed = true;
         if let Some(held) = self.file_mut(&file.media_id) {
+            if let Some(field) = conflicting_field(held, &file) {
+                return MediaUpdate::Conflicting(field);
+            }
             return match file.stop.filter(|stop| held.stop.is_none() && *stop >= held.start) {
                 Some(stop) => {
                     held.stop = Some(stop);
@@ -554,6 +562,19 @@ impl Recorder {
         findings.extend(self.files.values().filter(|held| !held.claimed).map(|held| orphan(&held.file)));
         findings
     }
+}
+
+/// The first field in which two feed objects of one media id disagree about the file.
+fn conflicting_field(held: &FeedFile, posted: &FeedFile) -> Option<&'static str> {
+    [
+        ("call_uuid", held.call_uuid != posted.call_uuid),
+        ("site", held.site != posted.site),
+        ("recorded_dn", held.recorded_dn != posted.recorded_dn),
+        ("side", held.side != posted.side),
+        ("start", held.start != posted.start),
+    ]
+    .into_iter()
+    .find_map(|(field, differs)| differs.then_some(field))
 }
 
 /// P2 for a feed file no interaction claimed.
@@ -1063,5 +1084,34 @@ fn refer_gaps(
             ),
             vec![times_of(seg), times_of(later)],
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(call_uuid: &str, stop: Option<i64>) -> FeedFile {
+        FeedFile {
+            media_id: "U1_a".to_string(),
+            site: "S1".to_string(),
+            call_uuid: call_uuid.to_string(),
+            recorded_dn: "1001".to_string(),
+            side: RecordedSide::Agent,
+            start: Timestamp(10 * SECOND),
+            stop: stop.map(Timestamp),
+            line: 1,
+            archive_id: None,
+        }
+    }
+
+    #[test]
+    fn a_start_posted_again_keeps_the_stop_and_one_naming_another_call_is_refused() {
+        let mut recorder = Recorder::new(RecorderConfig::default(), None);
+        assert_eq!(recorder.add_media(file("U1", Some(20 * SECOND))), MediaUpdate::Added);
+        assert_eq!(recorder.add_media(file("U1", None)), MediaUpdate::Unchanged);
+        assert_eq!(recorder.add_media(file("U2", Some(30 * SECOND))), MediaUpdate::Conflicting("call_uuid"));
+        let held = recorder.file_mut("U1_a").map(|held| (held.call_uuid.clone(), held.stop));
+        assert_eq!(held, Some(("U1".to_string(), Some(Timestamp(20 * SECOND)))));
     }
 }

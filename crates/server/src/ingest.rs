@@ -16,16 +16,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callstitch_follow::{FollowProblem, FollowedEvent, Follower, Position};
-use callstitch_recording::FeedFile;
+use callstitch_recording::{FeedFile, MediaUpdate};
 use callstitch_store::{Batch, EventRecord, MediaRecord, Snapshot, Store, StoreError};
 use callstitch_tlib::Event;
-use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use crate::merge::SiteMerge;
-use crate::metrics::{EventLabels, ProblemLabels};
+use crate::metrics::{EventCounters, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
 use crate::state::{IngestState, Refusal, Shared, StreamItem};
 
@@ -197,7 +196,8 @@ pub struct IngestLoop<S: Store + Clone> {
     merge: SiteMerge,
     /// Reused buffer of what a poll read.
     read: Vec<FollowedEvent>,
-    event_counters: std::collections::HashMap<(callstitch_tlib::Text, callstitch_tlib::Message), Counter>,
+    /// `callstitch_events_total`, its labels bounded to the configured sites and known messages.
+    event_counters: EventCounters,
     /// Requests whose events are in the pending batch, answered once it is committed.
     pending_replies: Vec<(Reply, Accepted)>,
     /// When the first event of the pending batch was taken.
@@ -280,6 +280,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             None => (None, checkpoint.follow),
         };
         let settings_batch = settings.batch_events;
+        let event_counters = EventCounters::new(&shared.metrics, config.sites.iter().cloned());
         let mut ingest = IngestLoop {
             store,
             runtime,
@@ -302,7 +303,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             last_tick: Instant::now(),
             merge: SiteMerge::new(settings_batch),
             read: Vec::new(),
-            event_counters: std::collections::HashMap::new(),
+            event_counters,
             pending_replies: Vec::new(),
             pending_since: None,
             last_flush: Instant::now(),
@@ -537,6 +538,8 @@ impl<S: Store + Clone> IngestLoop<S> {
             merge.release_at_most(followed, STEP_EVENTS);
             follower.hold(merge.held().into_keys());
             self.read = read;
+            // Logged and counted as met, even when nothing else comes (an unreadable file).
+            self.note_problems();
         }
         if followed.is_empty() && requests.is_empty() {
             // The sources are drained: commit now. (While they are not, the commit in
@@ -586,7 +589,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                 Request::Media { files, records, reply } => {
                     let accepted = Accepted { accepted: records.len(), first_seq: None, last_seq: None };
                     for file in files {
-                        self.pipeline.add_media(file);
+                        self.add_media(file);
                     }
                     batch.media.extend(records);
                     self.pending_replies.push((reply, accepted));
@@ -595,11 +598,20 @@ impl<S: Store + Clone> IngestLoop<S> {
         }
         self.pending = batch;
         self.pending_settled = settled;
-        self.note_problems();
         if self.commit_due() {
             self.commit_pending(false)?;
         }
         Ok(())
+    }
+
+    /// Takes a media file of `POST /v1/media`; one that says otherwise than the file held
+    /// under its media id is reported (the first is kept, here and in the store).
+    fn add_media(&mut self, file: FeedFile) {
+        let media_id = file.media_id.clone();
+        if let MediaUpdate::Conflicting(field) = self.pipeline.add_media(file) {
+            self.shared.metrics.media_conflicts.inc();
+            tracing::warn!(%media_id, field, "a media file posted again says otherwise than the first time; the first is kept");
+        }
     }
 
     /// The pending batch is full, or has waited long enough.
@@ -749,6 +761,10 @@ impl<S: Store + Clone> IngestLoop<S> {
         let mut settled = Settled::default();
         self.pipeline.tick(wall, &mut settled);
         self.pipeline.flush(&mut settled);
+        // Nothing is pending: no lag; and what the tick closed or dropped shows even when it
+        // wrote nothing (the gauges would otherwise keep the last commit's values).
+        self.shared.metrics.ingest_lag.set(0.0);
+        self.update_gauges(true);
         if settled.is_empty() {
             return Ok(());
         }
@@ -763,7 +779,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.next_seq += 1;
         let arrived = self.wall_now();
         batch.events.push(EventRecord::new(seq, event, arrived));
-        self.count_event(event);
+        self.event_counters.count(event);
         let outliers = self.pipeline.engine_stats().clock_outliers;
         self.pipeline.push_at(event, arrived, settled);
         let new = self.pipeline.engine_stats().clock_outliers.saturating_sub(outliers);
@@ -788,25 +804,11 @@ impl<S: Store + Clone> IngestLoop<S> {
         i64::try_from(since_epoch.as_micros()).ok()
     }
 
-    /// `callstitch_events_total{site, message}`: the counter of each pair is looked up in the
-    /// registry once, then kept here (the registry's lookup allocates its labels).
-    fn count_event(&mut self, event: &Event) {
-        let key = (event.site.clone(), event.message.clone());
-        if let Some(counter) = self.event_counters.get(&key) {
-            counter.inc();
-            return;
-        }
-        let labels = EventLabels { site: event.site.to_string(), message: event.message.name().to_string() };
-        let counter = self.shared.metrics.events.get_or_create(&labels).clone();
-        counter.inc();
-        self.event_counters.insert(key, counter);
-    }
-
     fn note_problems(&mut self) {
         let Some(follower) = &mut self.follower else { return };
         for problem in follower.take_problems() {
             tracing::warn!(problem = %problem, "log input");
-            let kind = problem_kind(&problem).to_string();
+            let kind = problem_kind(&problem);
             self.shared.metrics.problems.get_or_create(&ProblemLabels { kind }).inc();
         }
     }
@@ -849,18 +851,24 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.wait_in_flight()
     }
 
-    fn publish(&mut self, items: Vec<StreamItem>) {
+    /// The gauges of what the pipeline holds; live interactions (a walk of every one held)
+    /// only every few seconds unless `count_live` (an idle tick).
+    fn update_gauges(&mut self, count_live: bool) {
         let (calls, segments) = self.pipeline.in_memory();
         let metrics = &self.shared.metrics;
         metrics.calls_in_progress.set(calls as i64);
         metrics.segments_waiting.set(segments as i64);
         let linker = self.pipeline.stitcher().linker();
         metrics.interactions_archived.set(linker.archived_in_memory() as i64);
-        // Counting live interactions walks every one held: every few seconds, not per commit.
-        if self.last_live_count.elapsed() >= LIVE_COUNT_EVERY {
+        if count_live || self.last_live_count.elapsed() >= LIVE_COUNT_EVERY {
             metrics.interactions_live.set(linker.interactions_in_memory().1 as i64);
             self.last_live_count = Instant::now();
         }
+    }
+
+    fn publish(&mut self, items: Vec<StreamItem>) {
+        self.update_gauges(false);
+        let metrics = &self.shared.metrics;
         for item in items {
             metrics.interactions_written.inc();
             if item.kind == "completed" {

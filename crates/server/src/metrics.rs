@@ -1,7 +1,16 @@
 //! The service's Prometheus metrics (`GET /metrics`): events in by site and type, parse
 //! problems by kind, interactions open and completed, ingest lag, store latency.
+//!
+//! Every label value comes from a closed set, so the number of series is bounded whatever
+//! the inputs are called (docs/serve.md, "Failure modes and limits"): `site` is a configured
+//! site or one of the first [`MAX_UNCONFIGURED_SITES`] others seen, `message` a documented
+//! T-Library message; anything else is counted under [`OTHER`] ([`EventCounters`]).
+//! Problem kinds and refused-request sources are fixed names of the code.
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
+
+use callstitch_tlib::{Event, Message, Text};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -19,11 +28,13 @@ pub struct EventLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProblemLabels {
-    pub kind: String,
+    /// A problem kind's fixed name (never text of the input).
+    pub kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabels {
+    /// What refused the request: `auth`, `events` or `media` (fixed names of the API).
     pub source: String,
 }
 
@@ -39,6 +50,7 @@ pub struct Metrics {
     pub interactions_written: Counter,
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub orphan_media: Counter,
+    pub media_conflicts: Counter,
     pub clock_outliers: Counter,
     pub snapshot_failures: Counter,
     pub interactions_live: Gauge,
@@ -67,7 +79,7 @@ impl Metrics {
         let rejected = Family::<SourceLabels, Counter>::default();
         registry.register(
             "rejected_requests",
-            "Ingest requests refused (bad JSON, too large, no room)",
+            "Requests refused: ingest (bad JSON, too large, no room, no token) and reads refused for their token",
             rejected.clone(),
         );
         let calls_in_progress = Gauge::default();
@@ -97,7 +109,7 @@ impl Metrics {
         let ingest_lag = Gauge::<f64, AtomicU64>::default();
         registry.register(
             "ingest_lag_seconds",
-            "Seconds from a followed event being read to its commit, last batch",
+            "Seconds from a followed event being read to its commit, last batch; 0 once nothing waits",
             ingest_lag.clone(),
         );
         let orphan_media = Counter::default();
@@ -105,6 +117,12 @@ impl Metrics {
             "orphan_media_files",
             "Media files of the feed that no interaction claimed (P2)",
             orphan_media.clone(),
+        );
+        let media_conflicts = Counter::default();
+        registry.register(
+            "media_conflicts",
+            "Media files posted again naming another call, site, DN, side or start than the first time (the first is kept)",
+            media_conflicts.clone(),
         );
         let clock_outliers = Counter::default();
         registry.register(
@@ -145,6 +163,7 @@ impl Metrics {
             interactions_written,
             ingest_lag,
             orphan_media,
+            media_conflicts,
             clock_outliers,
             snapshot_failures,
             interactions_live,
@@ -160,5 +179,116 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.registry);
         text
+    }
+}
+
+/// The label value of every site or message outside the known ones.
+pub const OTHER: &str = "other";
+
+/// Sites seen in events that are not configured (`[[site]]`) and still get a label of their
+/// own, the first ones seen; the events of any later one count under `site="other"`.
+pub const MAX_UNCONFIGURED_SITES: usize = 64;
+
+/// `callstitch_events_total{site, message}` with bounded labels: the counter of each label
+/// pair is looked up in the registry once and kept (the registry's lookup allocates).
+pub struct EventCounters {
+    family: Family<EventLabels, Counter>,
+    /// Every site with a label of its own, with its index in `site_labels`.
+    sites: HashMap<Text, usize>,
+    site_labels: Vec<String>,
+    unconfigured: usize,
+    /// By (site index or `None` for other, message number or `None` for other).
+    counters: HashMap<(Option<usize>, Option<u16>), Counter>,
+}
+
+impl EventCounters {
+    /// Counters of `metrics`' events family; `configured` sites always have their own label.
+    pub fn new(metrics: &Metrics, configured: impl IntoIterator<Item = String>) -> EventCounters {
+        let mut counters = EventCounters {
+            family: metrics.events.clone(),
+            sites: HashMap::new(),
+            site_labels: Vec::new(),
+            unconfigured: 0,
+            counters: HashMap::new(),
+        };
+        for site in configured {
+            let site = Text::from(site.as_str());
+            if !counters.sites.contains_key(&site) {
+                counters.label_site(site);
+            }
+        }
+        counters
+    }
+
+    /// Counts one event.
+    pub fn count(&mut self, event: &Event) {
+        let site = self.site_index(&event.site);
+        let message = event.message.number();
+        if let Some(counter) = self.counters.get(&(site, message)) {
+            counter.inc();
+            return;
+        }
+        let labels = EventLabels {
+            site: site.map_or(OTHER, |index| self.site_labels[index].as_str()).to_string(),
+            message: message_label(&event.message).to_string(),
+        };
+        let counter = self.family.get_or_create(&labels).clone();
+        counter.inc();
+        self.counters.insert((site, message), counter);
+    }
+
+    /// The site's label index; a site not seen before gets one while there is room.
+    fn site_index(&mut self, site: &Text) -> Option<usize> {
+        if let Some(index) = self.sites.get(site) {
+            return Some(*index);
+        }
+        if self.unconfigured >= MAX_UNCONFIGURED_SITES {
+            return None;
+        }
+        self.unconfigured += 1;
+        Some(self.label_site(site.clone()))
+    }
+
+    fn label_site(&mut self, site: Text) -> usize {
+        let index = self.site_labels.len();
+        self.site_labels.push(site.to_string());
+        self.sites.insert(site, index);
+        index
+    }
+}
+
+/// A documented message's name; any other name is [`OTHER`].
+fn message_label(message: &Message) -> &'static str {
+    message.known_name().unwrap_or(OTHER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(site: &str, message: &str) -> Event {
+        Event::new(Message::from_name(message), site)
+    }
+
+    #[test]
+    fn event_labels_are_configured_or_first_seen_sites_and_documented_messages() {
+        let metrics = Metrics::new();
+        let mut counters = EventCounters::new(&metrics, ["TS1".to_string(), "TS1".to_string()]);
+        for n in 0..MAX_UNCONFIGURED_SITES + 10 {
+            counters.count(&event(&format!("s{n}"), "EventRinging"));
+        }
+        counters.count(&event("TS1", "EventRinging"));
+        counters.count(&event("TS1", "ISCCEventMadeUp"));
+        let text = metrics.render();
+        let series: Vec<&str> =
+            text.lines().filter(|line| line.starts_with("callstitch_events_total{")).collect();
+        assert_eq!(series.len(), MAX_UNCONFIGURED_SITES + 1 + 2, "{series:#?}");
+        assert!(
+            text.contains("callstitch_events_total{site=\"other\",message=\"EventRinging\"} 10"),
+            "{text}"
+        );
+        assert!(text.contains("callstitch_events_total{site=\"TS1\",message=\"other\"} 1"), "{text}");
+        assert!(text.contains("callstitch_events_total{site=\"s0\",message=\"EventRinging\"} 1"), "{text}");
+        assert!(!text.contains(&format!("site=\"s{MAX_UNCONFIGURED_SITES}\"")), "{text}");
     }
 }

@@ -6,6 +6,9 @@ mod ingest;
 mod read;
 pub(crate) mod stream;
 
+/// The reading of a `POST /v1/events` body (for the fuzz target of the ingest bodies).
+pub use ingest::parse_events;
+
 use std::sync::Arc;
 
 use axum::error_handling::HandleErrorLayer;

@@ -89,14 +89,50 @@ fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), S
     Ok(())
 }
 
+/// Stores a media file, or merges it into the one stored under its media id: the stored one is
+/// kept (the first start wins, so a start posted again does not erase a known stop) and only
+/// gains the values it lacks (a stop, an archive id). One naming another call or site is not
+/// merged (the recorder reports the conflict).
 fn upsert_media(transaction: &Transaction<'_>, media: &MediaRecord) -> Result<(), StoreError> {
+    let stored: Option<(String, String, String)> = transaction
+        .prepare_cached("SELECT site, call_uuid, doc FROM media_files WHERE media_id = ?1")?
+        .query_row([&media.media_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    let doc = match stored {
+        None => media.doc.clone(),
+        Some((site, call_uuid, _)) if site != media.site || call_uuid != media.call_uuid => return Ok(()),
+        Some((_, _, doc)) => match serde_json::from_str::<serde_json::Value>(&doc) {
+            Ok(mut doc) => {
+                if !fill_missing(&mut doc, &media.doc) {
+                    return Ok(());
+                }
+                doc
+            }
+            // Unreadable: what was just posted replaces it.
+            Err(_) => media.doc.clone(),
+        },
+    };
     transaction
         .prepare_cached(
             "INSERT INTO media_files (media_id, site, call_uuid, doc) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (media_id) DO UPDATE SET site = ?2, call_uuid = ?3, doc = ?4",
+             ON CONFLICT (media_id) DO UPDATE SET doc = ?4",
         )?
-        .execute(params![media.media_id, media.site, media.call_uuid, media.doc.to_string()])?;
+        .execute(params![media.media_id, media.site, media.call_uuid, doc.to_string()])?;
     Ok(())
+}
+
+/// Sets the fields of `stored` that are missing or null to their value in `posted`; true when
+/// one was.
+fn fill_missing(stored: &mut serde_json::Value, posted: &serde_json::Value) -> bool {
+    let (Some(stored), Some(posted)) = (stored.as_object_mut(), posted.as_object()) else { return false };
+    let mut filled = false;
+    for (key, value) in posted {
+        if !value.is_null() && stored.get(key).is_none_or(serde_json::Value::is_null) {
+            stored.insert(key.clone(), value.clone());
+            filled = true;
+        }
+    }
+    filled
 }
 
 /// The tables that hang off an interaction by `interaction_id`.
