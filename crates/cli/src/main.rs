@@ -10,7 +10,7 @@ mod commands;
 mod input;
 mod progress;
 
-use std::io;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -156,7 +156,8 @@ fn exit_for(error: anyhow::Error) -> ExitCode {
     }) {
         return ExitCode::SUCCESS;
     }
-    eprintln!("callstitch: error: {error:#}");
+    // Not `eprintln!`, which panics when stderr cannot be written (a full disk).
+    let _ = writeln!(io::stderr(), "callstitch: error: {error:#}");
     if let Some(code) = commands::serve::database_exit_code(&error) {
         return ExitCode::from(code);
     }

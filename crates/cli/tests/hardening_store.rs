@@ -604,3 +604,45 @@ fn sigterm_during_a_catch_up_on_a_large_backlog_is_honoured_at_once_and_loses_no
     assert!(service.stop().success());
     assert_eq!(stored_events(&database), (total, 0), "the rest read after the restart, nothing twice");
 }
+
+/// A full disk usually holds the logs too. The service logs to stderr; a log line it cannot
+/// write must be dropped, not panic the thread that logs it (the log subscriber's default
+/// reports such errors with `eprintln!`, which panics): stderr is /dev/full here, which
+/// refuses every write with "no space left on device".
+#[test]
+fn a_log_that_cannot_be_written_does_not_take_the_service_down() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("service.toml");
+    // No tokens: the service warns at once that the API is open.
+    std::fs::write(&path, base_config(dir.path())).expect("config written");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let mut child = binary()
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("CALLSTITCH_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(full)
+        .spawn()
+        .expect("the binary starts");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout piped");
+    BufReader::new(stdout).read_line(&mut line).expect("the address line");
+    let base = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    let service = Service { child, base };
+    service.ready();
+    let body: String = (1..=50).map(|n| event_line(n, 10) + "\n").collect();
+    let (status, _, answer) = post(&service.base, &body);
+    assert_eq!(status, 200, "{answer}");
+    // A refused request and an idle tick log more lines; the service lives through them.
+    let (refused, _, _) = post(&service.base, "not json\n");
+    assert_eq!(refused, 400);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(stored_count(&service), 50);
+    let status = service.stop();
+    assert!(status.success(), "the service exited {status:?} with its stderr on a full disk");
+}
