@@ -33,6 +33,9 @@ pub struct InteractionQuery {
 }
 
 /// Where the previous page ended: newest first by start time, then by id.
+/// Hex digits of an interaction id (`callstitch_link::interaction_id`).
+const INTERACTION_ID_DIGITS: usize = 16;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub start_us: i64,
@@ -46,13 +49,13 @@ impl Cursor {
     }
 
     /// Reads what [`Cursor::encode`] wrote: a decimal start and an interaction id, which is
-    /// lowercase hex (anything else is no cursor of this service).
+    /// 16 lowercase hex digits (anything else is no cursor of this service).
     pub fn decode(text: &str) -> Result<Cursor, StoreError> {
         let bad = || StoreError::BadCursor(text.to_string());
         let (start, id) = text.split_once('.').ok_or_else(bad)?;
         let start_us = start.parse().map_err(|_| bad())?;
         let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
-        let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(lower_hex);
+        let id_ok = id.len() == INTERACTION_ID_DIGITS && id.bytes().all(lower_hex);
         if !id_ok {
             return Err(bad());
         }
@@ -74,9 +77,20 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_tampering() {
-        let cursor = Cursor { start_us: 1_351_521_660_540_480, id: "9f0a11".to_string() };
+        let cursor = Cursor { start_us: 1_351_521_660_540_480, id: "8800f70a5c563897".to_string() };
         assert_eq!(Cursor::decode(&cursor.encode()).ok(), Some(cursor));
+        let before_1970 = Cursor { start_us: -1, id: "8800f70a5c563897".to_string() };
+        assert_eq!(Cursor::decode(&before_1970.encode()).ok(), Some(before_1970));
         for bad in ["", "12", "x.abc", "12.", "12.a'b", "12.a b", "12.zzzz", "12.9F0A11", "12.9f0a1g"] {
+            assert!(Cursor::decode(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    /// Interaction ids are 16 hex digits: a shorter or longer id is no cursor of this
+    /// service (the adversarial run's `0.0` and `-1.abc` were taken as cursors).
+    #[test]
+    fn a_cursor_whose_id_is_not_sixteen_hex_digits_is_refused() {
+        for bad in ["0.0", "-1.abc", "12.8800f70a5c56389", "12.8800f70a5c5638970", "12.9f0a11"] {
             assert!(Cursor::decode(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -174,7 +174,7 @@ async fn pages_cover_every_interaction_once_newest_first() {
     let mut batch = Batch::default();
     for index in 0..23 {
         let mut record = template.clone();
-        record.id = format!("{index:04x}");
+        record.id = format!("{index:016x}");
         // Some share a start time: the id breaks the tie.
         record.start_us = 1_000_000 * (index / 3);
         record.summary["interaction_id"] = serde_json::json!(record.id);
@@ -209,7 +209,7 @@ async fn pages_cover_every_interaction_once_newest_first() {
     unique.dedup();
     assert_eq!(unique.len(), 24, "no interaction twice");
     assert_eq!(seen[0], template.id, "the seed (2012) is the newest");
-    assert_eq!(seen[1], "0016", "then the latest synthetic start, highest id first");
+    assert_eq!(seen[1], "0000000000000016", "then the latest synthetic start, highest id first");
 }
 
 #[tokio::test]
