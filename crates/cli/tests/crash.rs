@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{base_config, Service};
+use common::{base_config, simulate, Service};
 use serde_json::Value;
 
 const SETTLE: Duration = Duration::from_secs(120);
@@ -23,26 +23,6 @@ impl Lcg {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % below.max(1)
     }
-}
-
-fn simulate(out: &Path, interactions: u32, segment_mb: Option<u32>) {
-    let mut command = common::binary();
-    command.args([
-        "simulate",
-        "--sites",
-        "3",
-        "--seed",
-        "11",
-        "--interactions",
-        &interactions.to_string(),
-        "--out",
-    ]);
-    command.arg(out);
-    if let Some(mb) = segment_mb {
-        command.args(["--segment-mb", &mb.to_string()]);
-    }
-    let output = command.output().expect("simulate runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// The base config: sites written live lag each other; a site is idle after a minute. Calls

@@ -163,7 +163,6 @@ fn a_followed_log_that_shrinks_is_not_read_again_and_what_follows_is_kept() {
 /// Starts the service with its log on stderr kept in `<dir>/stderr.log`, as an unprivileged
 /// user when the tests run as root (root reads any file whatever its permissions).
 fn start_unprivileged(dir: &std::path::Path, config: &str) -> (Service, std::path::PathBuf) {
-    use std::io::{BufRead, BufReader};
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("service.toml");
     std::fs::write(&path, config).expect("config written");
@@ -180,29 +179,9 @@ fn start_unprivileged(dir: &std::path::Path, config: &str) -> (Service, std::pat
     } else {
         common::binary()
     };
-    let mut child = command
-        .args(["serve", "--config"])
-        .arg(&path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(stderr)
-        .env("CALLSTITCH_LOG", "warn")
-        .spawn()
-        .expect("the binary starts (as root: with setpriv, of util-linux)");
-    let stdout = child.stdout.take().expect("stdout piped");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("the service prints its address");
-    let base = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| {
-            panic!(
-                "no address in {line:?}; stderr: {}",
-                std::fs::read_to_string(&stderr_path).unwrap_or_default()
-            )
-        })
-        .trim_end_matches('/')
-        .to_string();
-    (Service { child, base }, stderr_path)
+    // As root: with setpriv, of util-linux; the service's stderr is in `stderr_path`.
+    command.args(["serve", "--config"]).arg(&path).stderr(stderr).env("CALLSTITCH_LOG", "warn");
+    (Service::spawn(command), stderr_path)
 }
 
 fn unreadable_problems(service: &Service) -> f64 {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -85,24 +85,13 @@ fn start_with_open_files(dir: &Path, config: &str, open_files: u32) -> Service {
     let path = dir.join("service.toml");
     std::fs::write(&path, config).expect("config written");
     let script = format!("ulimit -n {open_files} && exec \"$0\" serve --config \"$1\"");
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .args(["-c", &script, env!("CARGO_BIN_EXE_callstitch")])
         .arg(&path)
-        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .env("CALLSTITCH_LOG", "warn")
-        .spawn()
-        .expect("the shell starts");
-    let stdout = child.stdout.take().expect("stdout piped");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("the service prints its address");
-    let base = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    Service { child, base }
+        .env("CALLSTITCH_LOG", "warn");
+    Service::spawn(command)
 }
 
 /// Item 2: 24 clients at once each send a 12 MB body with no token. Refused before the body

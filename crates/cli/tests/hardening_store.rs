@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{base_config, binary, fixture, Service};
+use common::{base_config, binary, fixture, simulate, Service};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -25,24 +25,6 @@ const EXIT_IN_USE: i32 = 3;
 const EXIT_UNUSABLE: i32 = 4;
 
 // --- helpers -------------------------------------------------------------------------------
-
-fn simulate(out: &Path, interactions: u32) {
-    let output = binary()
-        .args([
-            "simulate",
-            "--sites",
-            "3",
-            "--seed",
-            "11",
-            "--interactions",
-            &interactions.to_string(),
-            "--out",
-        ])
-        .arg(out)
-        .output()
-        .expect("simulate runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-}
 
 fn import(database: &Path, logs: &Path) -> std::process::Output {
     binary()
@@ -212,7 +194,7 @@ fn estate() -> &'static (PathBuf, PathBuf) {
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).expect("work dir");
         let logs = work.join("sim");
-        simulate(&logs, 4000);
+        simulate(&logs, 4000, None);
         let database = work.join("replay.db");
         let output = import(&database, &logs);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -252,7 +234,7 @@ fn an_import_after_the_service_stopped_keeps_the_followed_files_positions() {
     assert!(service.stop().success());
 
     let other = dir.path().join("other");
-    simulate(&other, 3);
+    simulate(&other, 3, None);
     let output = import(&database, &other);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let (after_import, doubled) = stored_events(&database);
@@ -279,7 +261,7 @@ fn an_import_while_the_service_runs_is_refused_naming_the_service_and_ingest_goe
     assert_eq!(status, 200, "{body}");
 
     let other = dir.path().join("other");
-    simulate(&other, 3);
+    simulate(&other, 3, None);
     let output = import(&database, &other);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(EXIT_IN_USE), "refused, not run: {stderr}");
@@ -309,7 +291,7 @@ fn the_database_lock_frees_itself_when_its_holder_is_killed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("callstitch.db");
     let other = dir.path().join("other");
-    simulate(&other, 3);
+    simulate(&other, 3, None);
     let service = Service::start(dir.path(), &base_config(dir.path()));
     let output = import(&database, &other);
     assert_eq!(output.status.code(), Some(EXIT_IN_USE), "held while it runs");
@@ -616,24 +598,9 @@ fn a_log_that_cannot_be_written_does_not_take_the_service_down() {
     // No tokens: the service warns at once that the API is open.
     std::fs::write(&path, base_config(dir.path())).expect("config written");
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
-    let mut child = binary()
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("CALLSTITCH_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(full)
-        .spawn()
-        .expect("the binary starts");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout piped");
-    BufReader::new(stdout).read_line(&mut line).expect("the address line");
-    let base = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    let service = Service { child, base };
+    let mut command = binary();
+    command.args(["serve", "--config"]).arg(&path).env("CALLSTITCH_LOG", "info").stderr(full);
+    let service = Service::spawn(command);
     service.ready();
     let body: String = (1..=50).map(|n| event_line(n, 10) + "\n").collect();
     let (status, _, answer) = post(&service.base, &body);

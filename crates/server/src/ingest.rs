@@ -999,6 +999,33 @@ mod tests {
             .collect()
     }
 
+    /// Quick settings: commits at once, no snapshot or idle tick unless a test asks.
+    fn test_settings(store_retry: Option<StoreRetry>) -> IngestSettings {
+        IngestSettings {
+            batch_events: 100,
+            poll: Duration::from_millis(5),
+            snapshot_every: Duration::from_secs(3600),
+            idle_tick: Duration::from_secs(3600),
+            commit_every: Duration::from_millis(1),
+            interactions_every: Duration::from_millis(1),
+            live: true,
+            store_retry,
+        }
+    }
+
+    /// One site, `S`, whose calls are not closed by the idle timeout.
+    fn test_config() -> PipelineConfig {
+        PipelineConfig {
+            sites: vec!["S".to_string()],
+            link_timeout_s: 2,
+            linger_s: 1,
+            site_idle_s: 60,
+            call_idle_timeout_s: 3600,
+            record_marker: None,
+            live: true,
+        }
+    }
+
     fn wait_until(what: &str, done: impl Fn() -> bool) {
         let start = Instant::now();
         while !done() {
@@ -1021,25 +1048,7 @@ mod tests {
         runtime.block_on(store.commit(Arc::new(batch))).expect("stored events, no snapshot: a crash");
         assert!(runtime.block_on(store.recover()).expect("recovery").snapshot.is_none());
 
-        let settings = IngestSettings {
-            batch_events: 100,
-            poll: Duration::from_millis(5),
-            snapshot_every: Duration::from_secs(3600),
-            idle_tick: Duration::from_secs(3600),
-            commit_every: Duration::from_millis(1),
-            interactions_every: Duration::from_millis(1),
-            live: true,
-            store_retry: None,
-        };
-        let config = PipelineConfig {
-            sites: vec!["S".to_string()],
-            link_timeout_s: 2,
-            linger_s: 1,
-            site_idle_s: 60,
-            call_idle_timeout_s: 3600,
-            record_marker: None,
-            live: true,
-        };
+        let (settings, config) = (test_settings(None), test_config());
         let (_ingress, requests) = queue(1);
         let recovered = IngestLoop::recover(
             store.clone(),
@@ -1072,28 +1081,8 @@ mod tests {
         let shared = Arc::new(Shared::new());
         let (ingress, requests) = queue(8);
         let stop = Arc::new(AtomicBool::new(false));
-        let settings = IngestSettings {
-            batch_events: 100,
-            poll: Duration::from_millis(5),
-            snapshot_every: Duration::from_secs(3600),
-            idle_tick: Duration::from_secs(3600),
-            commit_every: Duration::from_millis(1),
-            interactions_every: Duration::from_millis(1),
-            live: true,
-            store_retry: Some(StoreRetry {
-                first: Duration::from_millis(5),
-                longest: Duration::from_millis(20),
-            }),
-        };
-        let config = PipelineConfig {
-            sites: vec!["S".to_string()],
-            link_timeout_s: 2,
-            linger_s: 1,
-            site_idle_s: 60,
-            call_idle_timeout_s: 2,
-            record_marker: None,
-            live: true,
-        };
+        let retry = StoreRetry { first: Duration::from_millis(5), longest: Duration::from_millis(20) };
+        let (settings, config) = (test_settings(Some(retry)), test_config());
         let handle = runtime.handle().clone();
         let (loop_shared, loop_stop) = (Arc::clone(&shared), Arc::clone(&stop));
         let ingest = std::thread::spawn(move || {

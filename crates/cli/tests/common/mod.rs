@@ -19,6 +19,28 @@ pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_callstitch"))
 }
 
+/// `callstitch simulate` of three sites (seed 11) into `out`, its logs rotated every
+/// `segment_mb` when given.
+pub fn simulate(out: &Path, interactions: u32, segment_mb: Option<u32>) {
+    let mut command = binary();
+    command.args([
+        "simulate",
+        "--sites",
+        "3",
+        "--seed",
+        "11",
+        "--interactions",
+        &interactions.to_string(),
+        "--out",
+    ]);
+    command.arg(out);
+    if let Some(mb) = segment_mb {
+        command.args(["--segment-mb", &mb.to_string()]);
+    }
+    let output = command.output().expect("simulate runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
 /// A running service; killed when dropped.
 pub struct Service {
     pub child: Child,
@@ -39,14 +61,16 @@ impl Service {
     pub fn start(dir: &Path, config: &str) -> Service {
         let path = dir.join("service.toml");
         std::fs::write(&path, config).expect("config written");
-        let mut child = binary()
-            .args(["serve", "--config"])
-            .arg(&path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .env("CALLSTITCH_LOG", "warn")
-            .spawn()
-            .expect("the binary starts");
+        let mut command = binary();
+        command.args(["serve", "--config"]).arg(&path).stderr(Stdio::inherit()).env("CALLSTITCH_LOG", "warn");
+        Service::spawn(command)
+    }
+
+    /// Runs `command`, a `callstitch serve` however it is launched (through a shell that
+    /// sets limits, as another user, with its stderr elsewhere), and waits for the address
+    /// it prints on stdout.
+    pub fn spawn(mut command: Command) -> Service {
+        let mut child = command.stdout(Stdio::piped()).spawn().expect("the service starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("the service prints its address");
