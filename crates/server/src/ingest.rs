@@ -1059,6 +1059,125 @@ mod tests {
         assert_eq!(snapshot.map(|snapshot| snapshot.seq), Some(50), "the next start replays nothing");
     }
 
+    fn call_event(message: &str, time: &str) -> Event {
+        let line = format!(
+            "{{\"message\":\"{message}\",\"site\":\"S\",\"call_uuid\":\"UUID-REC\",\"conn_id\":\"0000000000000001\",\
+             \"this_dn\":\"7001\",\"other_dn\":\"5551234\",\"timestamp\":\"{time}\"}}"
+        );
+        callstitch_tlib::json::event_from_json(&line).expect("an event")
+    }
+
+    fn media_post(stop: Option<&str>) -> (Vec<FeedFile>, Vec<MediaRecord>) {
+        let stop = stop.map_or("null".to_string(), |stop| format!("\"{stop}\""));
+        let line = format!(
+            "{{\"type\":\"media\",\"site\":\"S\",\"call_uuid\":\"UUID-REC\",\"media_id\":\"UUID-REC_1\",\
+             \"recorded_dn\":\"7001\",\"side\":\"agent\",\"start\":\"2012-10-29T14:41:01Z\",\"stop\":{stop}}}"
+        );
+        let feed = callstitch_recording::read_feed(line.as_bytes()).expect("a feed");
+        assert!(feed.errors.is_empty(), "{:?}", feed.errors);
+        let records = feed
+            .files
+            .iter()
+            .map(|file| MediaRecord {
+                media_id: file.media_id.clone(),
+                site: file.site.clone(),
+                call_uuid: file.call_uuid.clone(),
+                doc: serde_json::json!({"media_id": file.media_id}),
+            })
+            .collect();
+        (feed.files, records)
+    }
+
+    /// Never lose data: a media file answered 200 (committed) after the last snapshot is
+    /// given to the pipeline again by the replay after a crash, at the same point among the
+    /// events, so the recording of an interaction settled after the restart lists it.
+    #[test]
+    fn media_posted_after_the_last_snapshot_is_replayed_after_a_crash() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
+        let full = Arc::new(AtomicBool::new(false));
+        let filling = FillingStore { store: store.clone(), full: Arc::clone(&full) };
+        let settings = IngestSettings {
+            batch_events: 100,
+            poll: Duration::from_millis(5),
+            snapshot_every: Duration::from_secs(3600),
+            idle_tick: Duration::from_secs(3600),
+            commit_every: Duration::from_millis(1),
+            interactions_every: Duration::from_millis(1),
+            live: true,
+            store_retry: None,
+        };
+        let config = PipelineConfig {
+            sites: vec!["S".to_string()],
+            link_timeout_s: 2,
+            linger_s: 1,
+            site_idle_s: 60,
+            call_idle_timeout_s: 3600,
+            record_marker: None,
+            live: true,
+        };
+        let (ingress, requests) = queue(8);
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::new());
+        let (handle, loop_config, loop_settings) = (runtime.handle().clone(), config.clone(), settings.clone());
+        let (loop_shared, loop_stop) = (Arc::clone(&shared), Arc::clone(&stop));
+        let ingest = std::thread::spawn(move || {
+            IngestLoop::recover(filling, handle, &loop_config, None, requests, loop_shared, loop_settings, loop_stop)
+                .map(|ingest| ingest.expect("not stopped").run())
+        });
+        wait_until("recovery", || shared.ingest_state() == IngestState::Running);
+        let mut offer = |request: Request, answer: oneshot::Receiver<Result<Accepted, Refusal>>| {
+            ingress.offer(request).map_err(|refusal| refusal.reason).expect("queued");
+            runtime.block_on(answer).expect("answered").map_err(|refusal| refusal.reason).expect("stored")
+        };
+        // The start of the file, the call, then its stop: each answered once committed.
+        let (files, records) = media_post(None);
+        let (reply, answer) = oneshot::channel();
+        offer(Request::Media { files, records, reply }, answer);
+        let call = vec![
+            call_event("EventRinging", "2012-10-29T14:41:00Z"),
+            call_event("EventEstablished", "2012-10-29T14:41:01Z"),
+        ];
+        let (reply, answer) = oneshot::channel();
+        offer(Request::Events { events: call, reply }, answer);
+        let (files, records) = media_post(Some("2012-10-29T14:41:30Z"));
+        let (reply, answer) = oneshot::channel();
+        offer(Request::Media { files, records, reply }, answer);
+        let (reply, answer) = oneshot::channel();
+        offer(Request::Events { events: vec![call_event("EventReleased", "2012-10-29T14:41:30Z")], reply }, answer);
+        // SIGKILL before any snapshot: the stop's checkpoint is never written.
+        full.store(true, Ordering::SeqCst);
+        stop.store(true, Ordering::SeqCst);
+        let ended = ingest.join().expect("no panic").expect("recovered");
+        assert!(ended.is_err(), "the checkpoint at the stop was not written");
+        assert!(runtime.block_on(store.recover()).expect("recovery").snapshot.is_none());
+
+        let (_ingress, requests) = queue(1);
+        let mut recovered = IngestLoop::recover(
+            store.clone(),
+            runtime.handle().clone(),
+            &config,
+            None,
+            requests,
+            Arc::new(Shared::new()),
+            settings,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .expect("recovered")
+        .expect("not stopped");
+        let mut settled = Settled::default();
+        recovered.pipeline.finish(&mut settled);
+        let (_, interactions) = settled.into_rows();
+        let doc = &interactions.last().expect("the interaction settles").doc;
+        let doc: Value = serde_json::from_str(doc).expect("JSON");
+        let recording = &doc["recording"];
+        let files = recording["media_files"].as_array().cloned().unwrap_or_default();
+        assert_eq!(files.len(), 1, "the media posted before the crash is in the recording: {recording}");
+        assert_eq!(files[0]["media_id"], "UUID-REC_1", "{recording}");
+        assert!(files[0]["stop"].as_str().is_some_and(|stop| stop.starts_with("2012-10-29T14:41:30")), "{recording}");
+    }
+
     /// The store error policy: a full disk degrades the service (HTTP ingest refused with a
     /// time to retry), holds the batch it could not write and its requests, and writes them
     /// once (answering their requests) as soon as the store takes writes again.
