@@ -1297,6 +1297,78 @@ mod tests {
         );
     }
 
+    /// A media post taken right after a snapshot, before any other event, has the same
+    /// last event as the snapshot: the snapshot's own count of posts, not the event number,
+    /// says it is not in the snapshot, and the replay gives it to the pipeline.
+    #[test]
+    fn a_media_post_right_after_a_snapshot_is_replayed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
+        let call = [
+            call_event("EventRinging", "2012-10-29T14:41:00Z"),
+            call_event("EventEstablished", "2012-10-29T14:41:01Z"),
+        ];
+        let records = call.iter().enumerate().map(|(n, event)| EventRecord::new(n as u64 + 1, event, None));
+        let batch = Batch { events: records.collect(), ..Batch::default() };
+        runtime.block_on(store.commit(Arc::new(batch))).expect("stored events");
+        let settings = IngestSettings {
+            batch_events: 100,
+            poll: Duration::from_millis(5),
+            snapshot_every: Duration::from_secs(3600),
+            idle_tick: Duration::from_secs(3600),
+            commit_every: Duration::from_millis(1),
+            interactions_every: Duration::from_millis(1),
+            live: true,
+            store_retry: None,
+        };
+        let config = PipelineConfig {
+            sites: vec!["S".to_string()],
+            link_timeout_s: 2,
+            linger_s: 1,
+            site_idle_s: 60,
+            call_idle_timeout_s: 3600,
+            record_marker: None,
+            live: true,
+        };
+        let recover = || {
+            let (_ingress, requests) = queue(1);
+            IngestLoop::recover(
+                store.clone(),
+                runtime.handle().clone(),
+                &config,
+                None,
+                requests,
+                Arc::new(Shared::new()),
+                settings.clone(),
+                Arc::new(AtomicBool::new(false)),
+            )
+            .expect("recovered")
+            .expect("not stopped")
+        };
+        drop(recover()); // the replay is snapshotted as of event 2
+        let snapshot = runtime.block_on(store.recover()).expect("recovery").snapshot.expect("a snapshot");
+        assert_eq!((snapshot.seq, snapshot.media_posts), (2, 0));
+
+        let (files, _) = media_post(Some("2012-10-29T14:41:30Z"));
+        let post =
+            MediaPost { ordinal: 1, after_seq: 2, files: serde_json::to_string(&files).expect("JSON") };
+        let batch = Batch { media_posts: vec![post], ..Batch::default() };
+        runtime.block_on(store.commit(Arc::new(batch))).expect("the post, then a crash");
+
+        let mut recovered = recover();
+        assert_eq!(recovered.media_posts, 1, "the next post is numbered after it");
+        let mut settled = Settled::default();
+        recovered.pipeline.finish(&mut settled);
+        let (_, interactions) = settled.into_rows();
+        let doc: Value =
+            serde_json::from_str(&interactions.last().expect("the interaction").doc).expect("JSON");
+        let files = doc["recording"]["media_files"].as_array().cloned().unwrap_or_default();
+        assert_eq!(files.len(), 1, "{doc}");
+        let snapshot = runtime.block_on(store.recover()).expect("recovery").snapshot.expect("a snapshot");
+        assert_eq!((snapshot.seq, snapshot.media_posts), (2, 1), "the replayed post is in the new snapshot");
+    }
+
     /// The store error policy: a full disk degrades the service (HTTP ingest refused with a
     /// time to retry), holds the batch it could not write and its requests, and writes them
     /// once (answering their requests) as soon as the store takes writes again.
