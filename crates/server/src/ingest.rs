@@ -1,5 +1,6 @@
 //! The ingest loop: the one thread that owns the [`Pipeline`]. It recovers (restores the
-//! last snapshot and replays the stored events after it), then takes what the followed files
+//! last snapshot and replays the stored events after it, with the media posts among them
+//! where they came), then takes what the followed files
 //! and the HTTP API bring, numbers every event, runs it through the pipeline, and commits the
 //! raw events, the files' positions and everything derived from them in ONE transaction, so a
 //! crash at any point leaves the store at a batch boundary it can restart from exactly.
@@ -10,6 +11,7 @@
 //! reason and a time to retry), and the service says it is degraded until the write goes
 //! through (docs/serve.md, "Failure modes and limits").
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use callstitch_follow::{FollowProblem, FollowedEvent, Follower, Position};
 use callstitch_recording::{FeedFile, MediaUpdate};
-use callstitch_store::{Batch, EventRecord, MediaRecord, Snapshot, Store, StoreError};
+use callstitch_store::{Batch, EventRecord, MediaPost, MediaRecord, Snapshot, Store, StoreError};
 use callstitch_tlib::Event;
 use serde_json::Value;
 use tokio::runtime::Handle;
@@ -181,6 +183,8 @@ pub struct IngestLoop<S: Store + Clone> {
     /// (replayed, total) while a recovery replays; what /healthz shows meanwhile.
     replaying: Option<(u64, u64)>,
     next_seq: u64,
+    /// The number of the last media post taken (0: none yet).
+    media_posts: u64,
     last_snapshot: Instant,
     /// A new snapshot is due (events were taken since the last one).
     dirty: bool,
@@ -222,6 +226,23 @@ struct InFlight {
     started: Instant,
 }
 
+/// The stored media posts a replay gives the pipeline again, read in chunks as it reaches
+/// them.
+struct MediaReplay {
+    /// The number of the last post read.
+    after: u64,
+    read: VecDeque<MediaPost>,
+    /// Every stored post was read.
+    exhausted: bool,
+    replayed: u64,
+}
+
+impl MediaReplay {
+    fn after(after: u64) -> MediaReplay {
+        MediaReplay { after, read: VecDeque::new(), exhausted: false, replayed: 0 }
+    }
+}
+
 /// Recovery failed or the store refused a write: the loop cannot go on without losing data.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -229,6 +250,8 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("stored event {seq} cannot be read back: {message}")]
     StoredEvent { seq: u64, message: String },
+    #[error("stored media post {ordinal} cannot be read back: {message}")]
+    StoredMedia { ordinal: u64, message: String },
     #[error(
         "stopped while the store refused writes ({error}): what was read since the last commit is \
          not stored ({events} events in the refused batch, none of them answered 200); followed \
@@ -256,15 +279,15 @@ impl<S: Store + Clone> IngestLoop<S> {
         stop: Arc<AtomicBool>,
     ) -> Result<Option<IngestLoop<S>>, IngestError> {
         let recovery = runtime.block_on(store.recover())?;
-        let (pipeline, replay_from) = match &recovery.snapshot {
+        let (pipeline, replay_from, media_posts) = match &recovery.snapshot {
             Some(snapshot) => match config.restore(&snapshot.state) {
-                Ok(pipeline) => (pipeline, snapshot.seq),
+                Ok(pipeline) => (pipeline, snapshot.seq, snapshot.media_posts),
                 Err(error) => {
                     tracing::warn!(error = %error_chain(&error), "the stored snapshot cannot be restored; replaying every stored event");
-                    (config.pipeline(), 0)
+                    (config.pipeline(), 0, 0)
                 }
             },
-            None => (config.pipeline(), 0),
+            None => (config.pipeline(), 0, 0),
         };
         let checkpoint: Checkpoint = recovery
             .positions
@@ -293,6 +316,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             kept_follow,
             replaying: None,
             next_seq: recovery.next_seq,
+            media_posts,
             last_snapshot: Instant::now(),
             dirty: false,
             import: checkpoint.import,
@@ -333,15 +357,19 @@ impl<S: Store + Clone> IngestLoop<S> {
         }
     }
 
-    /// Runs the stored events after `from` through the pipeline again; what they settle is
-    /// written again (the same rows: the pipeline is deterministic). False when `stop` ended
-    /// it early; what was replayed is then committed with a snapshot as of the last event
-    /// replayed, so that the next start does not replay it again.
+    /// Runs the stored events after `from` through the pipeline again, and the media posts
+    /// the snapshot does not include, each right after the event it followed the first time
+    /// round; what they settle is written again (the same rows: the pipeline is
+    /// deterministic). False when `stop` ended it early; what was replayed is then committed
+    /// with a snapshot as of the last event replayed, so that the next start does not replay
+    /// it again.
     fn replay(&mut self, mut from: u64) -> Result<bool, IngestError> {
         let started = Instant::now();
         let total = self.next_seq.saturating_sub(1).saturating_sub(from);
         let mut replayed = 0u64;
         self.set_replaying(replayed, total);
+        let mut posts = MediaReplay::after(self.media_posts);
+        self.replay_media(&mut posts, Some(from))?;
         let mut stopped = false;
         while !stopped {
             let stored = self.runtime.block_on(self.store.events_after(from, REPLAY_CHUNK))?;
@@ -354,6 +382,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                     stopped = true;
                     break;
                 }
+                self.replay_media(&mut posts, Some(event.seq.saturating_sub(1)))?;
                 let parsed = callstitch_tlib::json::event_from_json(&event.doc)
                     .map_err(|message| IngestError::StoredEvent { seq: event.seq, message })?;
                 self.note_time(&parsed);
@@ -365,30 +394,73 @@ impl<S: Store + Clone> IngestLoop<S> {
                     self.set_replaying(replayed, total);
                 }
             }
+            if stopped {
+                // The posts that came after the last event replayed, before the snapshot.
+                self.replay_media(&mut posts, Some(from))?;
+            }
             self.pipeline.flush(&mut settled);
             let (calls, interactions) = settled.into_rows();
             let mut batch = Batch { calls, interactions, ..Batch::default() };
-            if stopped && replayed > 0 {
+            if stopped && replayed + posts.replayed > 0 {
                 batch.snapshot = self.replay_snapshot(from);
             }
             self.commit_now(Arc::new(batch))?;
             self.set_replaying(replayed, total);
         }
+        if !stopped {
+            // The posts after the last event, and any whose event is gone.
+            let mut settled = Settled::default();
+            self.replay_media(&mut posts, None)?;
+            self.pipeline.flush(&mut settled);
+            if !settled.is_empty() {
+                let (calls, interactions) = settled.into_rows();
+                self.commit_now(Arc::new(Batch { calls, interactions, ..Batch::default() }))?;
+            }
+        }
         self.replaying = None;
-        if replayed > 0 {
+        let anything = replayed + posts.replayed > 0;
+        if anything {
             tracing::info!(
                 events = replayed,
                 of = total,
+                media_posts = posts.replayed,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 stopped,
-                "replayed stored events after the snapshot"
+                "replayed stored events and media posts after the snapshot"
             );
             self.dirty = true;
         }
-        if !stopped && replayed > 0 {
+        if !stopped && anything {
             self.snapshot_after_replay(from)?;
         }
         Ok(!stopped)
+    }
+
+    /// Gives the pipeline again the stored media posts taken after the event numbered
+    /// `through` at the latest (every one left: `None`), in the order they were taken.
+    /// What they said the first time round (a conflict) was reported then.
+    fn replay_media(&mut self, posts: &mut MediaReplay, through: Option<u64>) -> Result<(), IngestError> {
+        loop {
+            if posts.read.is_empty() && !posts.exhausted {
+                let chunk = self.runtime.block_on(self.store.media_posts_after(posts.after, REPLAY_CHUNK))?;
+                posts.exhausted = chunk.len() < REPLAY_CHUNK;
+                posts.read.extend(chunk);
+            }
+            let Some(post) = posts.read.pop_front() else { return Ok(()) };
+            if through.is_some_and(|seq| post.after_seq > seq) {
+                posts.read.push_front(post);
+                return Ok(());
+            }
+            let files: Vec<FeedFile> = serde_json::from_str(&post.files).map_err(|error| {
+                IngestError::StoredMedia { ordinal: post.ordinal, message: error.to_string() }
+            })?;
+            for file in files {
+                self.pipeline.add_media(file);
+            }
+            posts.after = post.ordinal;
+            posts.replayed += 1;
+            self.media_posts = post.ordinal;
+        }
     }
 
     /// Saves the state a whole replay reached at once, not `snapshot_every` later: a process
@@ -415,7 +487,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     /// The snapshot of a replay stopped after event `seq`.
     fn replay_snapshot(&mut self, seq: u64) -> Option<Snapshot> {
         match self.pipeline.snapshot() {
-            Ok(state) => Some(Snapshot { seq, state }),
+            Ok(state) => Some(Snapshot { seq, state, media_posts: self.media_posts }),
             Err(error) => {
                 self.shared.metrics.snapshot_failures.inc();
                 tracing::error!(error = %error_chain(&error), "cannot snapshot the replayed state; the next start replays it again");
@@ -587,12 +659,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                     self.pending_replies.push((reply, accepted));
                 }
                 Request::Media { files, records, reply } => {
-                    let accepted = Accepted { accepted: records.len(), first_seq: None, last_seq: None };
-                    for file in files {
-                        self.add_media(file);
-                    }
-                    batch.media.extend(records);
-                    self.pending_replies.push((reply, accepted));
+                    self.take_media(files, records, reply, &mut batch)
                 }
             }
         }
@@ -602,6 +669,39 @@ impl<S: Store + Clone> IngestLoop<S> {
             self.commit_pending(false)?;
         }
         Ok(())
+    }
+
+    /// Takes the media files of one `POST /v1/media` into the pipeline and the batch: the
+    /// merged files for reading, and the post itself, numbered, after the last event taken,
+    /// for a replay after a crash. Answered once the batch is committed.
+    fn take_media(
+        &mut self,
+        files: Vec<FeedFile>,
+        records: Vec<MediaRecord>,
+        reply: Reply,
+        batch: &mut Batch,
+    ) {
+        let text = match serde_json::to_string(&files) {
+            Ok(text) => text,
+            Err(error) => {
+                let refusal =
+                    Refusal::new(format!("the media files cannot be kept for a restart: {error}"), None);
+                let _ = reply.send(Err(refusal));
+                return;
+            }
+        };
+        self.media_posts += 1;
+        batch.media_posts.push(MediaPost {
+            ordinal: self.media_posts,
+            after_seq: self.next_seq.saturating_sub(1),
+            files: text,
+        });
+        let accepted = Accepted { accepted: records.len(), first_seq: None, last_seq: None };
+        for file in files {
+            self.add_media(file);
+        }
+        batch.media.extend(records);
+        self.pending_replies.push((reply, accepted));
     }
 
     /// Takes a media file of `POST /v1/media`; one that says otherwise than the file held
@@ -833,7 +933,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             Ok(state) => {
                 self.last_snapshot = Instant::now();
                 self.dirty = false;
-                Some(Snapshot { seq: self.next_seq - 1, state })
+                Some(Snapshot { seq: self.next_seq - 1, state, media_posts: self.media_posts })
             }
             Err(error) => {
                 // Tried again after another `snapshot_every`, not at every commit.
@@ -951,6 +1051,9 @@ mod tests {
         async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
             self.store.events_after(after, limit).await
         }
+        async fn media_posts_after(&self, after: u64, limit: usize) -> Result<Vec<MediaPost>, StoreError> {
+            self.store.media_posts_after(after, limit).await
+        }
         async fn interactions(&self, query: InteractionQuery) -> Result<Page, StoreError> {
             self.store.interactions(query).await
         }
@@ -1066,6 +1169,213 @@ mod tests {
 
         let snapshot = runtime.block_on(store.recover()).expect("recovery").snapshot;
         assert_eq!(snapshot.map(|snapshot| snapshot.seq), Some(50), "the next start replays nothing");
+    }
+
+    fn call_event(message: &str, time: &str) -> Event {
+        let line = format!(
+            "{{\"message\":\"{message}\",\"site\":\"S\",\"call_uuid\":\"UUID-REC\",\"conn_id\":\"0000000000000001\",\
+             \"this_dn\":\"7001\",\"other_dn\":\"5551234\",\"timestamp\":\"{time}\"}}"
+        );
+        callstitch_tlib::json::event_from_json(&line).expect("an event")
+    }
+
+    fn media_post(stop: Option<&str>) -> (Vec<FeedFile>, Vec<MediaRecord>) {
+        let stop = stop.map_or("null".to_string(), |stop| format!("\"{stop}\""));
+        let line = format!(
+            "{{\"type\":\"media\",\"site\":\"S\",\"call_uuid\":\"UUID-REC\",\"media_id\":\"UUID-REC_1\",\
+             \"recorded_dn\":\"7001\",\"side\":\"agent\",\"start\":\"2012-10-29T14:41:01Z\",\"stop\":{stop}}}"
+        );
+        let feed = callstitch_recording::read_feed(line.as_bytes()).expect("a feed");
+        assert!(feed.errors.is_empty(), "{:?}", feed.errors);
+        let records = feed
+            .files
+            .iter()
+            .map(|file| MediaRecord {
+                media_id: file.media_id.clone(),
+                site: file.site.clone(),
+                call_uuid: file.call_uuid.clone(),
+                doc: serde_json::json!({"media_id": file.media_id}),
+            })
+            .collect();
+        (feed.files, records)
+    }
+
+    /// Never lose data: a media file answered 200 (committed) after the last snapshot is
+    /// given to the pipeline again by the replay after a crash, at the same point among the
+    /// events, so the recording of an interaction settled after the restart lists it.
+    #[test]
+    fn media_posted_after_the_last_snapshot_is_replayed_after_a_crash() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
+        let full = Arc::new(AtomicBool::new(false));
+        let filling = FillingStore { store: store.clone(), full: Arc::clone(&full) };
+        let settings = IngestSettings {
+            batch_events: 100,
+            poll: Duration::from_millis(5),
+            snapshot_every: Duration::from_secs(3600),
+            idle_tick: Duration::from_secs(3600),
+            commit_every: Duration::from_millis(1),
+            interactions_every: Duration::from_millis(1),
+            live: true,
+            store_retry: None,
+        };
+        let config = PipelineConfig {
+            sites: vec!["S".to_string()],
+            link_timeout_s: 2,
+            linger_s: 1,
+            site_idle_s: 60,
+            call_idle_timeout_s: 3600,
+            record_marker: None,
+            live: true,
+        };
+        let (ingress, requests) = queue(8);
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::new());
+        let (handle, loop_config, loop_settings) =
+            (runtime.handle().clone(), config.clone(), settings.clone());
+        let (loop_shared, loop_stop) = (Arc::clone(&shared), Arc::clone(&stop));
+        let ingest = std::thread::spawn(move || {
+            IngestLoop::recover(
+                filling,
+                handle,
+                &loop_config,
+                None,
+                requests,
+                loop_shared,
+                loop_settings,
+                loop_stop,
+            )
+            .map(|ingest| ingest.expect("not stopped").run())
+        });
+        wait_until("recovery", || shared.ingest_state() == IngestState::Running);
+        let offer = |request: Request, answer: oneshot::Receiver<Result<Accepted, Refusal>>| {
+            ingress.offer(request).map_err(|refusal| refusal.reason).expect("queued");
+            runtime.block_on(answer).expect("answered").map_err(|refusal| refusal.reason).expect("stored")
+        };
+        // The start of the file, the call, then its stop: each answered once committed.
+        let (files, records) = media_post(None);
+        let (reply, answer) = oneshot::channel();
+        offer(Request::Media { files, records, reply }, answer);
+        let call = vec![
+            call_event("EventRinging", "2012-10-29T14:41:00Z"),
+            call_event("EventEstablished", "2012-10-29T14:41:01Z"),
+        ];
+        let (reply, answer) = oneshot::channel();
+        offer(Request::Events { events: call, reply }, answer);
+        let (files, records) = media_post(Some("2012-10-29T14:41:30Z"));
+        let (reply, answer) = oneshot::channel();
+        offer(Request::Media { files, records, reply }, answer);
+        let (reply, answer) = oneshot::channel();
+        offer(
+            Request::Events { events: vec![call_event("EventReleased", "2012-10-29T14:41:30Z")], reply },
+            answer,
+        );
+        // SIGKILL before any snapshot: the stop's checkpoint is never written.
+        full.store(true, Ordering::SeqCst);
+        stop.store(true, Ordering::SeqCst);
+        let ended = ingest.join().expect("no panic").expect("recovered");
+        assert!(ended.is_err(), "the checkpoint at the stop was not written");
+        assert!(runtime.block_on(store.recover()).expect("recovery").snapshot.is_none());
+
+        let (_ingress, requests) = queue(1);
+        let mut recovered = IngestLoop::recover(
+            store.clone(),
+            runtime.handle().clone(),
+            &config,
+            None,
+            requests,
+            Arc::new(Shared::new()),
+            settings,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .expect("recovered")
+        .expect("not stopped");
+        let mut settled = Settled::default();
+        recovered.pipeline.finish(&mut settled);
+        let (_, interactions) = settled.into_rows();
+        let doc = &interactions.last().expect("the interaction settles").doc;
+        let doc: Value = serde_json::from_str(doc).expect("JSON");
+        let recording = &doc["recording"];
+        let files = recording["media_files"].as_array().cloned().unwrap_or_default();
+        assert_eq!(files.len(), 1, "the media posted before the crash is in the recording: {recording}");
+        assert_eq!(files[0]["media_id"], "UUID-REC_1", "{recording}");
+        assert!(
+            files[0]["stop"].as_str().is_some_and(|stop| stop.starts_with("2012-10-29T14:41:30")),
+            "{recording}"
+        );
+    }
+
+    /// A media post taken right after a snapshot, before any other event, has the same
+    /// last event as the snapshot: the snapshot's own count of posts, not the event number,
+    /// says it is not in the snapshot, and the replay gives it to the pipeline.
+    #[test]
+    fn a_media_post_right_after_a_snapshot_is_replayed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
+        let call = [
+            call_event("EventRinging", "2012-10-29T14:41:00Z"),
+            call_event("EventEstablished", "2012-10-29T14:41:01Z"),
+        ];
+        let records = call.iter().enumerate().map(|(n, event)| EventRecord::new(n as u64 + 1, event, None));
+        let batch = Batch { events: records.collect(), ..Batch::default() };
+        runtime.block_on(store.commit(Arc::new(batch))).expect("stored events");
+        let settings = IngestSettings {
+            batch_events: 100,
+            poll: Duration::from_millis(5),
+            snapshot_every: Duration::from_secs(3600),
+            idle_tick: Duration::from_secs(3600),
+            commit_every: Duration::from_millis(1),
+            interactions_every: Duration::from_millis(1),
+            live: true,
+            store_retry: None,
+        };
+        let config = PipelineConfig {
+            sites: vec!["S".to_string()],
+            link_timeout_s: 2,
+            linger_s: 1,
+            site_idle_s: 60,
+            call_idle_timeout_s: 3600,
+            record_marker: None,
+            live: true,
+        };
+        let recover = || {
+            let (_ingress, requests) = queue(1);
+            IngestLoop::recover(
+                store.clone(),
+                runtime.handle().clone(),
+                &config,
+                None,
+                requests,
+                Arc::new(Shared::new()),
+                settings.clone(),
+                Arc::new(AtomicBool::new(false)),
+            )
+            .expect("recovered")
+            .expect("not stopped")
+        };
+        drop(recover()); // the replay is snapshotted as of event 2
+        let snapshot = runtime.block_on(store.recover()).expect("recovery").snapshot.expect("a snapshot");
+        assert_eq!((snapshot.seq, snapshot.media_posts), (2, 0));
+
+        let (files, _) = media_post(Some("2012-10-29T14:41:30Z"));
+        let post =
+            MediaPost { ordinal: 1, after_seq: 2, files: serde_json::to_string(&files).expect("JSON") };
+        let batch = Batch { media_posts: vec![post], ..Batch::default() };
+        runtime.block_on(store.commit(Arc::new(batch))).expect("the post, then a crash");
+
+        let mut recovered = recover();
+        assert_eq!(recovered.media_posts, 1, "the next post is numbered after it");
+        let mut settled = Settled::default();
+        recovered.pipeline.finish(&mut settled);
+        let (_, interactions) = settled.into_rows();
+        let doc: Value =
+            serde_json::from_str(&interactions.last().expect("the interaction").doc).expect("JSON");
+        let files = doc["recording"]["media_files"].as_array().cloned().unwrap_or_default();
+        assert_eq!(files.len(), 1, "{doc}");
+        let snapshot = runtime.block_on(store.recover()).expect("recovery").snapshot.expect("a snapshot");
+        assert_eq!((snapshot.seq, snapshot.media_posts), (2, 1), "the replayed post is in the new snapshot");
     }
 
     /// The store error policy: a full disk degrades the service (HTTP ingest refused with a

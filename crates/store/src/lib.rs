@@ -2,8 +2,8 @@
 //!
 //! The [`Store`] trait is the whole contract between the ingest pipeline and the API on one
 //! side and a database on the other: one atomic [`Batch`] per ingest step (raw events, the
-//! sources' positions, finished calls, interactions with their recordings, media files and a
-//! snapshot of the stitching state), the [`Recovery`] a restart begins from, and the queries
+//! sources' positions, finished calls, interactions with their recordings, media files and
+//! media posts, and a snapshot of the stitching state), the [`Recovery`] a restart begins from, and the queries
 //! the HTTP API answers. Every method returns a future, so that a networked backend
 //! (PostgreSQL) can implement it as well as the embedded [`SqliteStore`], which runs its
 //! blocking work on tokio's blocking pool.
@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub use error::{FailureKind, Holder, StoreError};
 pub use health::{Operation, StoreFailure, StoreHealth};
 pub use query::{Cursor, InteractionQuery, Page};
-pub use record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaRecord, Snapshot};
+pub use record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord, Snapshot};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// What a restart begins from: the last committed snapshot, the sources' positions and the
@@ -97,6 +97,13 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Stored media posts numbered above `after`, in order, at most `limit`.
+    fn media_posts_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<MediaPost>, StoreError>> + Send;
 
     /// Interactions matching the query, newest first, one page.
     fn interactions(&self, query: InteractionQuery) -> impl Future<Output = Result<Page, StoreError>> + Send;

@@ -15,6 +15,8 @@ pub struct Batch {
     pub calls: Vec<CallRecord>,
     pub interactions: Vec<InteractionRecord>,
     pub media: Vec<MediaRecord>,
+    /// The media posts taken in this step, in order (replayed after a crash).
+    pub media_posts: Vec<MediaPost>,
     /// The file sources' positions after this batch's events (replaces the stored ones).
     pub positions: Option<String>,
     /// The stitching state after this batch (replaces the stored one).
@@ -27,16 +29,32 @@ impl Batch {
             && self.calls.is_empty()
             && self.interactions.is_empty()
             && self.media.is_empty()
+            && self.media_posts.is_empty()
             && self.positions.is_none()
             && self.snapshot.is_none()
     }
 }
 
-/// The stitching state as of the event numbered `seq` (every event up to it included).
+/// The stitching state as of the event numbered `seq` (every event up to it included) and
+/// the media post numbered `media_posts` (every post up to it included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub seq: u64,
     pub state: Vec<u8>,
+    pub media_posts: u64,
+}
+
+/// One media post (`POST /v1/media`) as the pipeline took it: numbered in the order taken
+/// (from 1), after the event numbered `after_seq` (0: before any). A restart gives the posts
+/// after its snapshot to the pipeline again, each at the same point among the replayed
+/// events as the first time round; the merged file of `media_files` could not say when its
+/// start and its stop came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaPost {
+    pub ordinal: u64,
+    pub after_seq: u64,
+    /// The post's feed files as the pipeline takes them, as JSON.
+    pub files: String,
 }
 
 /// One raw event, numbered in ingest order.

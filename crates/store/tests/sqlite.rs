@@ -254,7 +254,7 @@ async fn an_interaction_holding_a_call_of_another_stored_one_replaces_it_without
 #[tokio::test]
 async fn recovery_returns_the_last_committed_checkpoint() {
     let (dir, store, _) = seeded().await;
-    let snapshot = Snapshot { seq: 3, state: vec![1, 2, 3] };
+    let snapshot = Snapshot { seq: 3, state: vec![1, 2, 3], media_posts: 0 };
     store
         .commit(Batch { snapshot: Some(snapshot.clone()), ..Batch::default() }.into())
         .await
@@ -283,7 +283,13 @@ async fn retention_deletes_whole_interactions_and_covered_events_only() {
     assert_eq!(pruned.events, 0, "events after the last snapshot are needed by a restart");
     assert!(store.interaction(&records[0].id).await.expect("read").is_none());
     store
-        .commit(Batch { snapshot: Some(Snapshot { seq: total, state: vec![] }), ..Batch::default() }.into())
+        .commit(
+            Batch {
+                snapshot: Some(Snapshot { seq: total, state: vec![], media_posts: 0 }),
+                ..Batch::default()
+            }
+            .into(),
+        )
         .await
         .expect("commit");
     let pruned = store.prune(1_893_456_000_000_000).await.expect("prune");

@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use callstitch_store::{
-    Batch, Cursor, InteractionQuery, Page, Pruned, Recovery, Store, StoreCounts, StoreError, StoredCall,
-    StoredEvent, StoredInteraction,
+    Batch, Cursor, InteractionQuery, MediaPost, Page, Pruned, Recovery, Store, StoreCounts, StoreError,
+    StoredCall, StoredEvent, StoredInteraction,
 };
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -123,6 +123,10 @@ impl Store for Fake {
     }
 
     async fn events_after(&self, _after: u64, _limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn media_posts_after(&self, _after: u64, _limit: usize) -> Result<Vec<MediaPost>, StoreError> {
         Ok(Vec::new())
     }
 

@@ -23,7 +23,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::StoreError;
 use crate::health::{HealthLog, Operation, StoreHealth};
 use crate::query::{InteractionQuery, Page};
-use crate::record::Batch;
+use crate::record::{Batch, MediaPost};
 use crate::{Pruned, Recovery, Store, StoreCounts, StoredCall, StoredEvent, StoredInteraction};
 
 pub use owner::lock_path;
@@ -308,6 +308,14 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> impl std::future::Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send {
         self.read(move |connection| read::events_after(connection, after, limit))
+    }
+
+    fn media_posts_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl std::future::Future<Output = Result<Vec<MediaPost>, StoreError>> + Send {
+        self.read(move |connection| read::media_posts_after(connection, after, limit))
     }
 
     fn interactions(

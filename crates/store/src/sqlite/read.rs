@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::query::{Cursor, InteractionQuery, Page};
-use crate::record::Snapshot;
+use crate::record::{MediaPost, Snapshot};
 use crate::{Recovery, StoreCounts, StoredCall, StoredEvent, StoredInteraction};
 
 /// The most rows one page returns, whatever the caller asks.
@@ -21,8 +21,12 @@ pub fn recover(connection: &Connection) -> Result<Recovery, StoreError> {
     let positions: Option<String> =
         connection.query_row("SELECT positions FROM checkpoint WHERE id = 1", [], |row| row.get(0))?;
     let snapshot = connection
-        .query_row("SELECT seq, state FROM snapshot WHERE id = 1", [], |row| {
-            Ok(Snapshot { seq: row.get::<_, i64>(0)? as u64, state: row.get(1)? })
+        .query_row("SELECT seq, state, media_posts FROM snapshot WHERE id = 1", [], |row| {
+            Ok(Snapshot {
+                seq: row.get::<_, i64>(0)? as u64,
+                state: row.get(1)?,
+                media_posts: row.get::<_, i64>(2)? as u64,
+            })
         })
         .optional()?;
     let last: Option<i64> = connection.query_row("SELECT MAX(seq) FROM events", [], |row| row.get(0))?;
@@ -50,6 +54,24 @@ pub fn events_after(
         "SELECT seq, doc, arrived_us FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         vec![SqlValue::Integer(after as i64), SqlValue::Integer(limit as i64)],
     )
+}
+
+pub fn media_posts_after(
+    connection: &Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<MediaPost>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT ordinal, after_seq, files FROM media_posts WHERE ordinal > ?1 ORDER BY ordinal LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![after as i64, limit.min(i64::MAX as usize) as i64], |row| {
+        Ok(MediaPost {
+            ordinal: row.get::<_, i64>(0)? as u64,
+            after_seq: row.get::<_, i64>(1)? as u64,
+            files: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Adds `clause` with its values when the filter is set.

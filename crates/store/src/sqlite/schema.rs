@@ -170,6 +170,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE checkpoint DROP COLUMN snapshot;
     ALTER TABLE checkpoint DROP COLUMN snapshot_seq;
     "#,
+    // 4: the media posts in the order the pipeline took them, each after the event it
+    // followed, and the last post a snapshot includes: a restart replays the posts after the
+    // snapshot among the events (media_files holds each file merged, not when its parts
+    // came). Older snapshots include no post (there are none to replay).
+    r#"
+    CREATE TABLE media_posts (
+        ordinal   INTEGER PRIMARY KEY,
+        after_seq INTEGER NOT NULL,
+        files     TEXT NOT NULL
+    );
+    ALTER TABLE snapshot ADD COLUMN media_posts INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,7 +5,7 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::StoreError;
-use crate::record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaRecord};
+use crate::record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord};
 use crate::Pruned;
 
 pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
@@ -16,6 +16,7 @@ pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreE
     for media in &batch.media {
         upsert_media(transaction, media)?;
     }
+    insert_media_posts(transaction, &batch.media_posts)?;
     for interaction in &batch.interactions {
         upsert_interaction(transaction, interaction)?;
     }
@@ -24,8 +25,8 @@ pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreE
     }
     if let Some(snapshot) = &batch.snapshot {
         transaction.execute(
-            "INSERT OR REPLACE INTO snapshot (id, seq, state) VALUES (1, ?1, ?2)",
-            params![snapshot.seq as i64, snapshot.state],
+            "INSERT OR REPLACE INTO snapshot (id, seq, state, media_posts) VALUES (1, ?1, ?2, ?3)",
+            params![snapshot.seq as i64, snapshot.state, snapshot.media_posts as i64],
         )?;
     }
     Ok(())
@@ -86,6 +87,18 @@ fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), S
             call.released_by_dn,
             report
         ])?;
+    Ok(())
+}
+
+fn insert_media_posts(transaction: &Transaction<'_>, posts: &[MediaPost]) -> Result<(), StoreError> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let mut statement = transaction
+        .prepare_cached("INSERT INTO media_posts (ordinal, after_seq, files) VALUES (?1, ?2, ?3)")?;
+    for post in posts {
+        statement.execute(params![post.ordinal as i64, post.after_seq as i64, post.files])?;
+    }
     Ok(())
 }
 
@@ -300,7 +313,7 @@ fn insert_children(transaction: &Transaction<'_>, record: &InteractionRecord) ->
 
 /// Retention: whole interactions that ended before `before_us`, calls that ended before it,
 /// and raw events before it that the last snapshot already covers (a restart replays only
-/// events after the snapshot).
+/// events after the snapshot), with the media posts that came before the events kept.
 pub fn prune(transaction: &Transaction<'_>, before_us: i64) -> Result<Pruned, StoreError> {
     let ids: Vec<String> = transaction
         .prepare("SELECT id FROM interactions WHERE COALESCE(end_us, start_us) < ?1")?
@@ -312,11 +325,19 @@ pub fn prune(transaction: &Transaction<'_>, before_us: i64) -> Result<Pruned, St
     transaction.execute("DELETE FROM aliases WHERE id NOT IN (SELECT id FROM interactions)", [])?;
     let calls =
         transaction.execute("DELETE FROM calls WHERE COALESCE(last_us, first_us) < ?1", [before_us])?;
-    let snapshot_seq: Option<i64> =
-        transaction.query_row("SELECT seq FROM snapshot WHERE id = 1", [], |row| row.get(0)).optional()?;
-    let events = transaction.execute(
-        "DELETE FROM events WHERE time_us < ?1 AND seq <= ?2",
-        params![before_us, snapshot_seq.unwrap_or(0)],
+    let snapshot: Option<(i64, i64)> = transaction
+        .query_row("SELECT seq, media_posts FROM snapshot WHERE id = 1", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let (snapshot_seq, snapshot_posts) = snapshot.unwrap_or((0, 0));
+    let events = transaction
+        .execute("DELETE FROM events WHERE time_us < ?1 AND seq <= ?2", params![before_us, snapshot_seq])?;
+    // A post the snapshot includes, before every event kept, is needed by no replay.
+    transaction.execute(
+        "DELETE FROM media_posts WHERE ordinal <= ?1
+           AND after_seq < COALESCE((SELECT MIN(seq) FROM events), ?2 + 1)",
+        params![snapshot_posts, snapshot_seq],
     )?;
     transaction.execute(
         "DELETE FROM media_files WHERE call_uuid NOT IN (SELECT call_uuid FROM segments WHERE call_uuid IS NOT NULL)
