@@ -1102,6 +1102,18 @@ mod tests {
             .collect()
     }
 
+    /// An ingest loop recovered from `store` with no follower, no requests and no stop.
+    fn recover_quietly<S: Store + Clone>(
+        store: S,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Option<IngestLoop<S>> {
+        let (_ingress, requests) = queue(1);
+        let (settings, config) = (test_settings(None), test_config());
+        let (shared, stop) = (Arc::new(Shared::new()), Arc::new(AtomicBool::new(false)));
+        IngestLoop::recover(store, runtime.handle().clone(), &config, None, requests, shared, settings, stop)
+            .expect("recovered")
+    }
+
     /// Quick settings: commits at once, no snapshot or idle tick unless a test asks.
     fn test_settings(store_retry: Option<StoreRetry>) -> IngestSettings {
         IngestSettings {
@@ -1151,19 +1163,7 @@ mod tests {
         runtime.block_on(store.commit(Arc::new(batch))).expect("stored events, no snapshot: a crash");
         assert!(runtime.block_on(store.recover()).expect("recovery").snapshot.is_none());
 
-        let (settings, config) = (test_settings(None), test_config());
-        let (_ingress, requests) = queue(1);
-        let recovered = IngestLoop::recover(
-            store.clone(),
-            runtime.handle().clone(),
-            &config,
-            None,
-            requests,
-            Arc::new(Shared::new()),
-            settings,
-            Arc::new(AtomicBool::new(false)),
-        )
-        .expect("recovered");
+        let recovered = recover_quietly(store.clone(), &runtime);
         assert!(recovered.is_some(), "not stopped");
         drop(recovered); // SIGKILL: nothing more is committed
 
@@ -1187,16 +1187,7 @@ mod tests {
         );
         let feed = callstitch_recording::read_feed(line.as_bytes()).expect("a feed");
         assert!(feed.errors.is_empty(), "{:?}", feed.errors);
-        let records = feed
-            .files
-            .iter()
-            .map(|file| MediaRecord {
-                media_id: file.media_id.clone(),
-                site: file.site.clone(),
-                call_uuid: file.call_uuid.clone(),
-                doc: serde_json::json!({"media_id": file.media_id}),
-            })
-            .collect();
+        let records = crate::api::media_records(&feed.files);
         (feed.files, records)
     }
 
@@ -1210,25 +1201,7 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
         let full = Arc::new(AtomicBool::new(false));
         let filling = FillingStore { store: store.clone(), full: Arc::clone(&full) };
-        let settings = IngestSettings {
-            batch_events: 100,
-            poll: Duration::from_millis(5),
-            snapshot_every: Duration::from_secs(3600),
-            idle_tick: Duration::from_secs(3600),
-            commit_every: Duration::from_millis(1),
-            interactions_every: Duration::from_millis(1),
-            live: true,
-            store_retry: None,
-        };
-        let config = PipelineConfig {
-            sites: vec!["S".to_string()],
-            link_timeout_s: 2,
-            linger_s: 1,
-            site_idle_s: 60,
-            call_idle_timeout_s: 3600,
-            record_marker: None,
-            live: true,
-        };
+        let (settings, config) = (test_settings(None), test_config());
         let (ingress, requests) = queue(8);
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared::new());
@@ -1278,19 +1251,7 @@ mod tests {
         assert!(ended.is_err(), "the checkpoint at the stop was not written");
         assert!(runtime.block_on(store.recover()).expect("recovery").snapshot.is_none());
 
-        let (_ingress, requests) = queue(1);
-        let mut recovered = IngestLoop::recover(
-            store.clone(),
-            runtime.handle().clone(),
-            &config,
-            None,
-            requests,
-            Arc::new(Shared::new()),
-            settings,
-            Arc::new(AtomicBool::new(false)),
-        )
-        .expect("recovered")
-        .expect("not stopped");
+        let mut recovered = recover_quietly(store.clone(), &runtime).expect("not stopped");
         let mut settled = Settled::default();
         recovered.pipeline.finish(&mut settled);
         let (_, interactions) = settled.into_rows();
@@ -1321,25 +1282,7 @@ mod tests {
         let records = call.iter().enumerate().map(|(n, event)| EventRecord::new(n as u64 + 1, event, None));
         let batch = Batch { events: records.collect(), ..Batch::default() };
         runtime.block_on(store.commit(Arc::new(batch))).expect("stored events");
-        let settings = IngestSettings {
-            batch_events: 100,
-            poll: Duration::from_millis(5),
-            snapshot_every: Duration::from_secs(3600),
-            idle_tick: Duration::from_secs(3600),
-            commit_every: Duration::from_millis(1),
-            interactions_every: Duration::from_millis(1),
-            live: true,
-            store_retry: None,
-        };
-        let config = PipelineConfig {
-            sites: vec!["S".to_string()],
-            link_timeout_s: 2,
-            linger_s: 1,
-            site_idle_s: 60,
-            call_idle_timeout_s: 3600,
-            record_marker: None,
-            live: true,
-        };
+        let (settings, config) = (test_settings(None), test_config());
         let recover = || {
             let (_ingress, requests) = queue(1);
             IngestLoop::recover(

@@ -116,6 +116,19 @@ pub async fn events<S: Store>(
     submit(&app, "events", |reply| Request::Events { events, reply }).await
 }
 
+/// The stored rows of media files of the feed.
+pub(crate) fn media_records(files: &[FeedFile]) -> Vec<MediaRecord> {
+    files
+        .iter()
+        .map(|file| MediaRecord {
+            media_id: file.media_id.clone(),
+            site: file.site.clone(),
+            call_uuid: file.call_uuid.clone(),
+            doc: media_doc(file),
+        })
+        .collect()
+}
+
 /// The stored form of a media file: the feed object it came from.
 fn media_doc(file: &FeedFile) -> Value {
     json!({
@@ -152,16 +165,7 @@ pub async fn media<S: Store>(
             ApiError::bad_request("no media objects in the body (docs/recording.md)"),
         ));
     }
-    let records = feed
-        .files
-        .iter()
-        .map(|file| MediaRecord {
-            media_id: file.media_id.clone(),
-            site: file.site.clone(),
-            call_uuid: file.call_uuid.clone(),
-            doc: media_doc(file),
-        })
-        .collect();
+    let records = media_records(&feed.files);
     let files = feed.files;
     submit(&app, "media", |reply| Request::Media { files, records, reply }).await
 }

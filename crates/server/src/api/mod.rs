@@ -6,6 +6,8 @@ mod ingest;
 mod read;
 pub(crate) mod stream;
 
+#[cfg(test)]
+pub(crate) use ingest::media_records;
 /// The reading of a `POST /v1/events` body (for the fuzz target of the ingest bodies).
 pub use ingest::parse_events;
 
