@@ -206,6 +206,7 @@ fn idle_and_half_open_connections_cannot_starve_the_service() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = format!("{}[http]\nheader_timeout_s = 2\nrequest_timeout_s = 1\n", base_config(dir.path()));
     let service = start_with_open_files(dir.path(), &config, 256);
+    service.ready();
     let address = authority(&service);
 
     let idle: Vec<TcpStream> = (0..300).filter_map(|_| TcpStream::connect(&address).ok()).collect();
@@ -389,6 +390,7 @@ fn a_cursor_with_a_non_hex_id_is_refused() {
 fn every_response_says_nosniff() {
     let dir = tempfile::tempdir().expect("temp dir");
     let service = Service::start(dir.path(), &with_tokens(dir.path()));
+    service.ready();
     let host = authority(&service);
     for (request, status) in [
         ("GET /healthz HTTP/1.1".to_string(), 200),
