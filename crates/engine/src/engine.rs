@@ -24,6 +24,7 @@ use crate::news::{CallHandle, CallSink, Evidence, OnFinished, OpenedCall};
 use crate::party::{seen, Party};
 use crate::state::{Exit, PartyState};
 use crate::transition::{is_party_event, starts_party};
+use crate::window::DuplicateWindow;
 
 /// Counters of one engine run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +93,7 @@ pub(crate) struct Site {
     pub(crate) by_conn: FxHashMap<ConnId, u32>,
     /// (sequence number, message) of recent events, at `seq % len`: sequence numbers are
     /// dense per site, so this ring remembers about the last `len` events with no hashing.
-    pub(crate) seen: Vec<(u64, u32)>,
+    pub(crate) seen: DuplicateWindow,
     /// The site's own event time: its calls' timers run on it and on nothing else.
     pub(crate) clock: SiteClock,
     /// (deadline, slot, generation) of this site's calls waiting to be finished.
@@ -101,16 +102,13 @@ pub(crate) struct Site {
     pub(crate) next_sweep: i64,
 }
 
-/// An empty ring slot (no event has this sequence number and message key together).
-pub(crate) const NO_EVENT: (u64, u32) = (u64::MAX, u32::MAX);
-
 impl Site {
     pub(crate) fn new(name: Text) -> Site {
         Site {
             name,
             by_uuid: FxHashMap::default(),
             by_conn: FxHashMap::default(),
-            seen: Vec::new(),
+            seen: DuplicateWindow::default(),
             clock: SiteClock::default(),
             timers: BinaryHeap::new(),
             next_sweep: i64::MIN,
@@ -475,18 +473,11 @@ impl Engine {
         let Some(seq) = event.seq else {
             return event.bsync;
         };
-        let key = (seq, message_key(&event.message));
         let site = &mut self.sites[site];
-        if site.seen.is_empty() {
-            let window = self.config.dedupe_window.max(1).next_power_of_two();
-            site.seen = vec![NO_EVENT; window];
+        if site.seen.len() == 0 {
+            site.seen = DuplicateWindow::for_window(self.config.dedupe_window);
         }
-        let slot = (seq as usize) & (site.seen.len() - 1);
-        if site.seen[slot] == key {
-            return true;
-        }
-        site.seen[slot] = key;
-        false
+        site.seen.seen_before(seq, message_key(&event.message))
     }
 
     // -----------------------------------------------------------------------------------

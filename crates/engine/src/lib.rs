@@ -45,6 +45,7 @@ mod sip_release;
 pub mod snapshot;
 pub mod state;
 mod transition;
+mod window;
 
 pub use call::{via, CallPointer, MergeHow};
 pub use clock::{ClockConfig, SiteClock};

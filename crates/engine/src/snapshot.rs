@@ -29,6 +29,7 @@ use crate::model::RELEASE_OUTCOMES;
 use crate::party::{Party, PartyKind, ReleaseEvidence};
 use crate::release::{CallCandidate, CallVerdict, Confidence, Ender, PartyVerdict, Provenance};
 use crate::state::{Exit, PartyState, StateTimes};
+use crate::window::DuplicateWindow;
 
 /// The format name of an engine snapshot.
 pub const ENGINE_FORMAT: &str = "callstitch-engine";
@@ -396,13 +397,7 @@ fn site_state(site: &Site) -> SiteState {
     by_uuid.sort_unstable();
     let mut by_conn: Vec<(ConnId, u32)> = site.by_conn.iter().map(|(conn, slot)| (*conn, *slot)).collect();
     by_conn.sort_unstable();
-    let seen = site
-        .seen
-        .iter()
-        .enumerate()
-        .filter(|(_, entry)| **entry != crate::engine::NO_EVENT)
-        .map(|(position, (seq, key))| (position, *seq, *key))
-        .collect();
+    let seen = site.seen.entries();
     let mut timers: Vec<(i64, u32, u32)> = site.timers.iter().map(|timer| timer.0).collect();
     timers.sort_unstable();
     SiteState {
@@ -421,9 +416,9 @@ fn site_from(state: SiteState) -> Site {
     let mut site = Site::new(state.name);
     site.by_uuid = state.by_uuid.into_iter().collect();
     site.by_conn = state.by_conn.into_iter().collect();
-    site.seen = vec![crate::engine::NO_EVENT; state.ring];
+    site.seen = DuplicateWindow::with_len(state.ring);
     for (position, seq, key) in state.seen {
-        site.seen[position] = (seq, key);
+        site.seen.put(position, seq, key);
     }
     site.clock = state.clock;
     site.timers = state.timers.into_iter().map(std::cmp::Reverse).collect();
