@@ -51,6 +51,27 @@ fn stored_events(database: &Path) -> (u64, u64) {
         .expect("events counted")
 }
 
+/// "At once" for SIGTERM: well above the second it takes on a loaded 2-core machine, well
+/// below the 17 to 23 s it took before the stop flag was looked at during a replay and a
+/// catch-up.
+const HONOURED_AT_ONCE: Duration = Duration::from_secs(10);
+
+/// Sends SIGTERM and waits for a clean exit (0); how long that took.
+fn sigterm_and_wait(service: &mut Service) -> Duration {
+    let pid = service.child.id().to_string();
+    let asked = Instant::now();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let status = service.child.wait().expect("exits");
+    assert!(status.success(), "{status:?}");
+    asked.elapsed()
+}
+
+/// Stops the service cleanly (SIGTERM, exit 0) and counts the events in its database.
+fn stop_and_count(service: Service, database: &Path) -> (u64, u64) {
+    assert!(service.stop().success(), "a clean stop");
+    stored_events(database)
+}
+
 fn stored_count(service: &Service) -> u64 {
     let (status, body) = service.get("/v1/status");
     assert_eq!(status, 200, "{body}");
@@ -248,8 +269,7 @@ fn an_import_after_the_service_stopped_keeps_the_followed_files_positions() {
         assert_eq!(stored_count(&service), after_import, "the followed files were read again");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(service.stop().success());
-    assert_eq!(stored_events(&database), (after_import, 0), "every event once");
+    assert_eq!(stop_and_count(service, &database), (after_import, 0), "every event once");
 }
 
 #[test]
@@ -516,8 +536,11 @@ fn healthz_says_recovering_with_progress_while_a_restart_replays_the_stored_even
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(!recovering.is_empty(), "a replay of {total} events is not \"ok\" while it runs");
+    // Until the snapshot is restored and the stored events counted, the progress is 0 of 0.
+    let counted: Vec<&Value> = recovering.iter().filter(|body| body["total"].as_u64() != Some(0)).collect();
+    assert!(!counted.is_empty(), "the replay of {total} events shows its progress: {recovering:?}");
     let mut last = 0;
-    for body in &recovering {
+    for body in counted {
         assert_eq!(body["total"].as_u64(), Some(total), "{body}");
         let replayed = body["replayed"].as_u64().expect("progress");
         assert!(replayed >= last && replayed <= total, "{body}");
@@ -544,13 +567,8 @@ fn sigterm_during_a_replay_is_honoured_at_once_and_keeps_what_was_replayed() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let pid = service.child.id().to_string();
-    let asked = Instant::now();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let status = service.child.wait().expect("exits");
-    let took = asked.elapsed();
-    assert!(status.success(), "{status:?}");
-    assert!(took < Duration::from_secs(6), "SIGTERM during the replay of {total} events took {took:?}");
+    let took = sigterm_and_wait(&mut service);
+    assert!(took < HONOURED_AT_ONCE, "SIGTERM during the replay of {total} events took {took:?}");
     let kept: Option<i64> =
         read_only(&database).query_row("SELECT MAX(seq) FROM snapshot", [], |row| row.get(0)).expect("seq");
     assert!(kept.is_some_and(|kept| kept > 0), "what was replayed is kept in a snapshot");
@@ -568,23 +586,18 @@ fn sigterm_during_a_catch_up_on_a_large_backlog_is_honoured_at_once_and_loses_no
     let mut service = Service::start(dir.path(), &config);
     wait_health(&service, WAIT, |status, _| status == 200);
     std::thread::sleep(Duration::from_secs(2));
-    let pid = service.child.id().to_string();
-    let asked = Instant::now();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let status = service.child.wait().expect("exits");
-    let took = asked.elapsed();
-    assert!(status.success(), "{status:?}");
+    let took = sigterm_and_wait(&mut service);
     let (part, doubled) = stored_events(&database);
-    assert!(
-        took < Duration::from_secs(5),
-        "SIGTERM while catching up ({part} of {total} events) took {took:?}"
-    );
+    assert!(took < HONOURED_AT_ONCE, "SIGTERM while catching up ({part} of {total} events) took {took:?}");
     assert_eq!(doubled, 0);
 
     let service = Service::start(dir.path(), &config);
     service.wait_for("/v1/status", Duration::from_secs(600), |status| status["stored"]["events"] == total);
-    assert!(service.stop().success());
-    assert_eq!(stored_events(&database), (total, 0), "the rest read after the restart, nothing twice");
+    assert_eq!(
+        stop_and_count(service, &database),
+        (total, 0),
+        "the rest read after the restart, nothing twice"
+    );
 }
 
 /// A full disk usually holds the logs too. The service logs to stderr; a log line it cannot
