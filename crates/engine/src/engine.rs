@@ -965,4 +965,18 @@ mod tests {
             engine.sites_examined.get()
         );
     }
+
+    #[test]
+    fn a_restored_engine_finds_its_sites_by_name() {
+        let mut engine = Engine::default();
+        for site in 0..3 {
+            engine.apply(&ringing(site), &mut |_| {});
+        }
+        let restored = Engine::from_state(engine.state(), EngineConfig::default()).expect("restore");
+        for site in 0..3 {
+            assert_eq!(restored.site_clock(&format!("S{site}")), engine.site_clock(&format!("S{site}")));
+            assert!(restored.site_clock(&format!("S{site}")).is_some());
+        }
+        assert_eq!(restored.site_clock("S3"), None);
+    }
 }
