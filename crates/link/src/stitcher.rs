@@ -202,7 +202,8 @@ mod tests {
     #[test]
     fn an_idle_tick_looks_each_site_up_once_not_by_a_scan() {
         const SITES: usize = 20_000;
-        let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
+        let live =
+            LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
         let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::default());
         // The events' own time (2026-01-01T00:00:00Z), so that their times are believed.
         let wall = 1_767_225_600 * SECOND;
