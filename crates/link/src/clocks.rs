@@ -212,12 +212,13 @@ struct SiteTimes {
 
 impl SiteTimes {
     fn from_times(times: Vec<(Text, SiteTime)>) -> SiteTimes {
-        let mut positions = HashMap::with_capacity(times.len());
+        let mut site_times = SiteTimes::default();
         for (index, (name, _)) in times.iter().enumerate() {
             // The first of a name wins, as a scan would find it.
-            positions.entry(name.clone()).or_insert(index);
+            site_times.positions.entry(name.clone()).or_insert(index);
         }
-        SiteTimes { times, positions, ..SiteTimes::default() }
+        site_times.times = times;
+        site_times
     }
 
     fn position(&self, site: &str) -> Option<usize> {
