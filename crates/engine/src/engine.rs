@@ -9,7 +9,7 @@
 //! reach the output.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use callstitch_tlib::{CallUuid, ConnId, DnRole, Event, Message, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,10 @@ pub(crate) struct Slot {
 pub struct Engine {
     config: EngineConfig,
     pub(crate) sites: Vec<Site>,
+    /// Position in `sites` of each site's name, kept in step with it: anyone who may send
+    /// events names sites, so finding one must not cost a scan (std's SipHash, not Fx: the
+    /// names are chosen by whoever sends).
+    pub(crate) site_positions: HashMap<Text, usize>,
     pub(crate) last_site: usize,
     pub(crate) slots: Vec<Slot>,
     pub(crate) free: Vec<u32>,
@@ -145,6 +149,9 @@ pub struct Engine {
     /// Arrival counter: orders closings when sequence numbers are missing.
     pub(crate) order: u64,
     pub(crate) stats: EngineStats,
+    /// Test only: site entries examined to find a site by name (work, not seconds).
+    #[cfg(test)]
+    pub(crate) sites_examined: std::cell::Cell<u64>,
 }
 
 impl Default for Engine {
@@ -158,6 +165,7 @@ impl Engine {
         Engine {
             config,
             sites: Vec::new(),
+            site_positions: HashMap::new(),
             last_site: 0,
             slots: Vec::new(),
             free: Vec::new(),
@@ -167,6 +175,8 @@ impl Engine {
             serial: 0,
             order: 0,
             stats: EngineStats::default(),
+            #[cfg(test)]
+            sites_examined: std::cell::Cell::new(0),
         }
     }
 
@@ -243,7 +253,7 @@ impl Engine {
     /// Moves one site's clock on to at least `time` (the live service's tick for a site that
     /// went quiet): its calls whose waits ran out are finished.
     pub fn advance_site_to(&mut self, site: &str, time: Timestamp, sink: &mut impl CallSink) {
-        let Some(index) = self.sites.iter().position(|known| known.name == site) else { return };
+        let Some(index) = self.find_site(site) else { return };
         self.sites[index].clock.advance_to(time.0);
         self.run_site_timers(index, sink);
     }
@@ -281,7 +291,7 @@ impl Engine {
 
     /// The clock of `site` (µs), `None` before its first event.
     pub fn site_clock(&self, site: &str) -> Option<i64> {
-        self.sites.iter().find(|known| known.name == site).and_then(|known| known.clock.now())
+        self.find_site(site).and_then(|index| self.sites[index].clock.now())
     }
 
     /// Every site with its clock (µs, `None` before its first event) and how many of its
@@ -454,14 +464,22 @@ impl Engine {
     // -----------------------------------------------------------------------------------
     // Sites and duplicates
 
+    /// The position of the site named `name`, if known.
+    fn find_site(&self, name: &str) -> Option<usize> {
+        #[cfg(test)]
+        self.sites_examined.set(self.sites_examined.get() + 1);
+        self.site_positions.get(name).copied()
+    }
+
     fn site_index(&mut self, name: &Text) -> usize {
         if self.sites.get(self.last_site).is_some_and(|site| site.name == *name) {
             return self.last_site;
         }
-        let index = match self.sites.iter().position(|site| site.name == *name) {
+        let index = match self.find_site(name) {
             Some(index) => index,
             None => {
                 self.sites.push(Site::new(name.clone()));
+                self.site_positions.insert(name.clone(), self.sites.len() - 1);
                 self.sites.len() - 1
             }
         };
@@ -912,4 +930,53 @@ fn message_key(message: &Message) -> u32 {
         .bytes()
         .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
     hash | 0x8000_0000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::news::OnFinished;
+
+    fn ringing(site: usize) -> Event {
+        let line = format!(
+            r#"{{"message":"EventRinging","site":"S{site}","seq":1,"timestamp":"2026-01-01T00:00:00.000001Z","conn_id":"0000000000000001","call_uuid":"C{site}","this_dn":"1001"}}"#
+        );
+        serde_json::from_str(&line).expect("event")
+    }
+
+    #[test]
+    fn a_tick_over_many_sites_looks_each_site_up_once() {
+        const SITES: usize = 20_000;
+        let mut engine = Engine::default();
+        for site in 0..SITES {
+            engine.apply(&ringing(site), &mut |_| {});
+        }
+        engine.sites_examined.set(0);
+        let mut sink = OnFinished(&mut |_: FinishedCall| {});
+        for site in 0..SITES {
+            let name = format!("S{site}");
+            engine.advance_site_to(&name, Timestamp(2_000_000), &mut sink);
+            assert!(engine.site_clock(&name).is_some());
+        }
+        // Two lookups per site; a scan would examine about SITES * SITES entries.
+        assert!(
+            engine.sites_examined.get() <= 2 * SITES as u64,
+            "{} site entries examined for {SITES} sites",
+            engine.sites_examined.get()
+        );
+    }
+
+    #[test]
+    fn a_restored_engine_finds_its_sites_by_name() {
+        let mut engine = Engine::default();
+        for site in 0..3 {
+            engine.apply(&ringing(site), &mut |_| {});
+        }
+        let restored = Engine::from_state(engine.state(), EngineConfig::default()).expect("restore");
+        for site in 0..3 {
+            assert_eq!(restored.site_clock(&format!("S{site}")), engine.site_clock(&format!("S{site}")));
+            assert!(restored.site_clock(&format!("S{site}")).is_some());
+        }
+        assert_eq!(restored.site_clock("S3"), None);
+    }
 }

@@ -366,6 +366,10 @@ impl Engine {
         let live = state.slots.iter().filter(|slot| slot.call.is_some()).count();
         let mut engine = Engine::new(config);
         engine.sites = state.sites.into_iter().map(site_from).collect();
+        for (index, site) in engine.sites.iter().enumerate() {
+            // The first of a name wins, as a scan would find it.
+            engine.site_positions.entry(site.name.clone()).or_insert(index);
+        }
         engine.last_site = state.last_site;
         engine.slots = state
             .slots

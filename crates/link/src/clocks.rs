@@ -20,8 +20,10 @@
 //! runs on that site's own time when it takes part, and on the estate's time otherwise; in
 //! batch, a wait for a site never seen lasts until the input ends.
 
+use std::collections::HashMap;
+
 use callstitch_tlib::Text;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One site's time as the linker sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,8 +63,8 @@ pub struct LiveClock {
 /// Every site's time, and the estate's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EstateClocks {
-    /// In order of first appearance (few sites: a scan beats a map).
-    sites: Vec<(Text, SiteTime)>,
+    /// In order of first appearance, found by name through a map.
+    sites: SiteTimes,
     /// The newest wall time told (live), µs.
     wall: Option<i64>,
 }
@@ -79,14 +81,7 @@ impl EstateClocks {
     }
 
     fn entry(&mut self, site: &str) -> &mut SiteTime {
-        let index = match self.sites.iter().position(|(name, _)| name.as_str() == site) {
-            Some(index) => index,
-            None => {
-                self.sites.push((Text::from(site), SiteTime::default()));
-                self.sites.len() - 1
-            }
-        };
-        &mut self.sites[index].1
+        self.sites.entry(site)
     }
 
     /// The site's believed clock is now `time` (µs). True when the site was not known.
@@ -119,7 +114,7 @@ impl EstateClocks {
         if down <= 0 {
             return;
         }
-        for (_, time) in &mut self.sites {
+        for (_, time) in &mut self.sites.times {
             time.arrived = time.arrived.map(|arrived| arrived.saturating_add(down));
         }
         self.wall = Some(wall);
@@ -139,11 +134,17 @@ impl EstateClocks {
     }
 
     pub fn get(&self, site: &str) -> Option<&SiteTime> {
-        self.sites.iter().find(|(name, _)| name.as_str() == site).map(|(_, time)| time)
+        self.sites.get(site)
+    }
+
+    /// Test only: site entries examined so far to find a site by name.
+    #[cfg(test)]
+    pub(crate) fn sites_examined(&self) -> u64 {
+        self.sites.examined.get()
     }
 
     pub fn sites(&self) -> impl Iterator<Item = (&Text, &SiteTime)> {
-        self.sites.iter().map(|(name, time)| (name, time))
+        self.sites.times.iter().map(|(name, time)| (name, time))
     }
 
     /// Live: `live` is the idle rule; `None` reading input.
@@ -159,6 +160,7 @@ impl EstateClocks {
     pub fn estate(&self, live: Option<LiveClock>) -> i64 {
         let taking_part = self
             .sites
+            .times
             .iter()
             .filter(|(_, time)| self.takes_part(time, live))
             .map(|(_, time)| time.time())
@@ -168,8 +170,8 @@ impl EstateClocks {
         }
         // Live, every site idle: the newest event time, moved on by the wall time since the
         // newest arrival.
-        let newest = self.sites.iter().filter_map(|(_, time)| time.now).max();
-        let last_arrival = self.sites.iter().filter_map(|(_, time)| time.arrived).max();
+        let newest = self.sites.times.iter().filter_map(|(_, time)| time.now).max();
+        let last_arrival = self.sites.times.iter().filter_map(|(_, time)| time.arrived).max();
         match (newest, last_arrival, self.wall) {
             (Some(newest), Some(arrived), Some(wall)) => newest.saturating_add(wall.saturating_sub(arrived)),
             (Some(newest), _, _) => newest,
@@ -179,7 +181,7 @@ impl EstateClocks {
 
     /// The newest believed time of any site (µs), `i64::MIN` before any.
     pub fn newest(&self) -> i64 {
-        self.sites.iter().filter_map(|(_, time)| time.now).max().unwrap_or(i64::MIN)
+        self.sites.times.iter().filter_map(|(_, time)| time.now).max().unwrap_or(i64::MIN)
     }
 
     /// The time a wait for `site` runs on: the site's own while it takes part, else the
@@ -195,11 +197,97 @@ impl EstateClocks {
     }
 }
 
+/// Every site's time in order of first appearance, with the position of each name beside
+/// it, kept in step: anyone who may send events names sites, so finding one must not cost a
+/// scan (std's SipHash: the names are chosen by whoever sends). Serialized as the list alone,
+/// the map rebuilt on reading.
+#[derive(Debug, Clone, Default)]
+struct SiteTimes {
+    times: Vec<(Text, SiteTime)>,
+    positions: HashMap<Text, usize>,
+    /// Test only: site entries examined to find a site by name (work, not seconds).
+    #[cfg(test)]
+    examined: std::cell::Cell<u64>,
+}
+
+impl SiteTimes {
+    fn from_times(times: Vec<(Text, SiteTime)>) -> SiteTimes {
+        let mut site_times = SiteTimes::default();
+        for (index, (name, _)) in times.iter().enumerate() {
+            // The first of a name wins, as a scan would find it.
+            site_times.positions.entry(name.clone()).or_insert(index);
+        }
+        site_times.times = times;
+        site_times
+    }
+
+    fn position(&self, site: &str) -> Option<usize> {
+        #[cfg(test)]
+        self.examined.set(self.examined.get() + 1);
+        self.positions.get(site).copied()
+    }
+
+    fn get(&self, site: &str) -> Option<&SiteTime> {
+        self.position(site).map(|index| &self.times[index].1)
+    }
+
+    fn entry(&mut self, site: &str) -> &mut SiteTime {
+        let index = match self.position(site) {
+            Some(index) => index,
+            None => {
+                let name = Text::from(site);
+                self.times.push((name.clone(), SiteTime::default()));
+                self.positions.insert(name, self.times.len() - 1);
+                self.times.len() - 1
+            }
+        };
+        &mut self.times[index].1
+    }
+}
+
+impl PartialEq for SiteTimes {
+    fn eq(&self, other: &SiteTimes) -> bool {
+        self.times == other.times
+    }
+}
+
+impl Eq for SiteTimes {}
+
+impl Serialize for SiteTimes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.times.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SiteTimes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SiteTimes, D::Error> {
+        Vec::deserialize(deserializer).map(SiteTimes::from_times)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const SECOND: i64 = 1_000_000;
+
+    #[test]
+    fn the_snapshot_form_is_the_list_of_sites_and_reading_it_finds_them_by_name() {
+        let mut clocks = EstateClocks::default();
+        clocks.observe("B", Some(7));
+        clocks.arrived("A", 3);
+        let json = serde_json::to_string(&clocks).expect("serialize");
+        assert_eq!(
+            json,
+            r#"{"sites":[["B",{"now":7,"floor":null,"ended":false,"arrived":null}],["A",{"now":null,"floor":null,"ended":false,"arrived":3}]],"wall":3}"#
+        );
+        let read: EstateClocks = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(read, clocks);
+        assert_eq!(read.get("B").and_then(|time| time.now), Some(7));
+        assert_eq!(read.get("A").and_then(|time| time.arrived), Some(3));
+        let names: Vec<&str> = read.sites().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["B", "A"], "the order of first appearance");
+    }
 
     #[test]
     fn a_restart_is_no_sites_quiet() {

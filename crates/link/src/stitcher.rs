@@ -186,3 +186,39 @@ pub fn stitch(events: &[Event], sites: SiteDirectory) -> Vec<Interaction> {
     stitcher.finish(&mut |_| {}, &mut |interaction| interactions.push(interaction));
     interactions
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clocks::LiveClock;
+
+    fn ringing(site: usize) -> Event {
+        let line = format!(
+            r#"{{"message":"EventRinging","site":"S{site}","seq":1,"timestamp":"2026-01-01T00:00:00.000001Z","conn_id":"0000000000000001","call_uuid":"C{site}","this_dn":"1001"}}"#
+        );
+        serde_json::from_str(&line).expect("event")
+    }
+
+    #[test]
+    fn an_idle_tick_looks_each_site_up_once_not_by_a_scan() {
+        const SITES: usize = 20_000;
+        let live =
+            LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
+        let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::default());
+        // The events' own time (2026-01-01T00:00:00Z), so that their times are believed.
+        let wall = 1_767_225_600 * SECOND;
+        for site in 0..SITES {
+            stitcher.push_at(&ringing(site), Some(wall), &mut |_| {}, &mut |_| {});
+        }
+        assert!(stitcher.linker().clocks().sites().all(|(_, time)| time.now.is_some()));
+        let before = stitcher.linker().clocks().sites_examined();
+        stitcher.tick(wall + 10 * SECOND, &mut |_| {}, &mut |_| {});
+        let examined = stitcher.linker().clocks().sites_examined() - before;
+        // One lookup per site that moves on; a scan would examine about SITES * SITES / 2.
+        assert!(examined <= 2 * SITES as u64, "{examined} site entries examined for {SITES} sites");
+        assert!(
+            stitcher.linker().clocks().sites().all(|(_, time)| time.now == Some(wall + 10 * SECOND + 1)),
+            "every site's clock moved on by its quiet"
+        );
+    }
+}
