@@ -3,7 +3,7 @@
 //! media feed; every file must hear at least whom the truth says (its recorded side, and the
 //! customer on a file of a call the customer was on), as `callstitch verify` checks it.
 
-mod common;
+use crate::common;
 
 use callstitch_recording::{read_feed, Recorder, RecorderConfig};
 use callstitch_sim::{

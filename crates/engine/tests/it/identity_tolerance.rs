@@ -2,7 +2,7 @@
 //! calls on one ConnID, events without CallUUID, reordering within a step, missing optional
 //! and required events, duplicates, deviations, lost ends.
 
-mod common;
+use crate::common;
 
 use callstitch_engine::{
     CallModel as M, DeviationKind as D, EndReason, Engine, EngineConfig, Exit as X, InferenceKind,

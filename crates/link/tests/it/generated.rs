@@ -4,7 +4,7 @@
 //! ConnIDs drawn from a small pool so that they repeat across calls and sites. Every
 //! interaction must come back exactly: the same calls, in the same order.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! wrong and unknown verdicts are counted as such, and today's engine and linker over a
 //! simulated estate name nobody the truth does not.
 
-mod common;
+use crate::common;
 
 use callstitch_link::{LinkerConfig, SiteDirectory, Stitcher};
 use callstitch_sim::truth::Candidate;

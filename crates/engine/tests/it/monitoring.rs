@@ -5,7 +5,7 @@
 //! ReleasingParty), `_mon` (call monitoring without CtrlParty), `_rp` (DN-based events only)
 //! and `_none` (DN-based events without ReleasingParty).
 
-mod common;
+use crate::common;
 
 use callstitch_engine::{
     CallModel as M, Confidence, EnderKind, Exit as X, Feature as F, FinishedCall, Outcome as O, PartyKind,

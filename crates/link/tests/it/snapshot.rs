@@ -3,7 +3,7 @@
 //! those of a run that never stopped. Generated multi-site streams in three arrival orders:
 //! by time, one site late (so interactions are revised), and site after site.
 
-mod common;
+use crate::common;
 
 use callstitch_engine::EngineConfig;
 use callstitch_link::snapshot::{LINK_VERSION, STITCHER_FORMAT};

@@ -2,7 +2,7 @@
 //! chains, ConnIDs that repeat, links whose other end is late or never comes, duplicates,
 //! consultations merged across sites, inconsistent pairs, ISCC call history.
 
-mod common;
+use crate::common;
 
 use callstitch_link::{
     stitch, Calls, EvidenceKind, Interaction, Lifecycle, Linking, SegmentRole, SiteDirectory,

@@ -3,7 +3,7 @@
 //! interactions handed out are identical (segments, order, links, verdicts, ids), each is
 //! handed out once, and nothing is held once the input ended.
 
-mod common;
+use crate::common;
 
 use callstitch_link::{stitch, Interaction, SiteDirectory};
 use callstitch_tlib::{Event, Timestamp};

@@ -2,10 +2,9 @@
 //! run that never stopped (fixtures restored before every event, a long generated stream at
 //! many split points); the same state gives the same bytes; bad bytes give errors.
 
-mod common;
+use crate::common;
 
-#[path = "../benches/workload.rs"]
-mod workload;
+use crate::workload;
 
 use callstitch_engine::snapshot::{encode, ENGINE_FORMAT, ENGINE_VERSION};
 use callstitch_engine::{Engine, EngineConfig, FinishedCall, SnapshotError};

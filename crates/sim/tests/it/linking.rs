@@ -3,7 +3,7 @@
 //! exactly, in the right order: pairwise precision = recall = 1.0. Issue 12 adds long calls
 //! and the property that any interleaving of the sites' events gives the same interactions.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

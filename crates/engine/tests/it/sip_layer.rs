@@ -3,7 +3,7 @@
 //! engine: parties, their exits and times, the outcome, and who ended the call with the `sip`
 //! provenance; and where the `sip` rung stands in the ladder.
 
-mod common;
+use crate::common;
 
 use common::ended_by;
 use std::path::PathBuf;

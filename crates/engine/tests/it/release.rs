@@ -2,7 +2,7 @@
 //! (`_both`), with ReleasingParty only (`_rp`), and with neither (`_none`); the verdict, its
 //! provenance and confidence, and conflicts.
 
-mod common;
+use crate::common;
 
 use callstitch_engine::{
     Confidence, DnPlan, EnderKind, Engine, EngineConfig, Exit as X, FinishedCall, Outcome as O,

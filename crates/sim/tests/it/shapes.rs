@@ -4,7 +4,7 @@
 //! the linker of today finds the truth of every one of them when its link timeout outlasts
 //! the calls (so the truth is right, and a failure at the default timeout is the linker's).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,7 +2,7 @@
 //! after `finish()`; permuting the events of one table step (same time stamp) changes
 //! neither the model, the conformance, the outcome nor any party's exit.
 
-mod common;
+use crate::common;
 
 use callstitch_engine::{Engine, EngineConfig, FinishedCall};
 use callstitch_tlib::{

@@ -1,7 +1,7 @@
 //! Properties over any seed: the logs parse with zero problems, one seed gives identical
 //! bytes, and the scale path's output parses as cleanly as the pool it copies.
 
-mod common;
+use crate::common;
 
 use callstitch_sim::{simulate_scale, MemoryStorage, ScaleConfig, SimConfig};
 use callstitch_tlib::tlog::{LogReader, ReaderOptions};

@@ -2,7 +2,7 @@
 //! flows (call-models.md §1–9). Each asserts the model, conformance, outcome and every
 //! party's exit and final state, as the seed tables give them.
 
-mod common;
+use crate::common;
 
 use callstitch_engine::{CallModel as M, Exit as X, Outcome as O, PartyState};
 use common::{expect, single};

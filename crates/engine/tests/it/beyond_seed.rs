@@ -2,7 +2,7 @@
 //! two-step transfer (completed before and after answer), single-step and two-step
 //! conference, release from a conference, and the call-based (monitoring) view.
 
-mod common;
+use crate::common;
 
 use callstitch_engine::{CallModel as M, EndReason, Exit as X, Feature as F, Outcome as O, PartyState};
 use common::{by_uuid, expect, run};

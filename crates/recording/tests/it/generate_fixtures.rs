@@ -3,7 +3,7 @@
 //! three-site center (SIP_LON records agents and customers, SIP_BLR agents, TS_NYC nothing),
 //! as one log per site, its media feed and its truth.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::fs;

@@ -4,7 +4,7 @@
 //! end is on a call still live (never a timeout), ISCC matches at the edges of the window with
 //! two candidate origins, and what is forgotten once settled.
 
-mod common;
+use crate::common;
 
 use callstitch_engine::EngineConfig;
 use callstitch_link::{

@@ -1,7 +1,7 @@
 //! The accuracy check against known answers: the truth against itself, and against found
 //! sets with a split, a merge, a wrong order and a missing segment.
 
-mod common;
+use crate::common;
 
 use callstitch_sim::truth::SegmentRef;
 use callstitch_sim::{read_groupings, verify, Grouping, Interaction, SimConfig, VerifyOptions};

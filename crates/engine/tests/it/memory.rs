@@ -3,8 +3,7 @@
 
 use callstitch_engine::{Engine, EngineConfig, Outcome};
 
-#[path = "../benches/workload.rs"]
-mod workload;
+use crate::workload;
 
 #[test]
 fn live_calls_stay_bounded_on_a_long_stream() {

@@ -2,7 +2,7 @@
 //! the table row says the same in one line, and the summary counts models, conformance and
 //! deviations by kind.
 
-mod common;
+use crate::common;
 
 use callstitch_engine::{CallReport, Summary};
 

@@ -4,7 +4,7 @@
 //! findings; then the same fixtures with no feed, where recordings are inferred from the
 //! event stream (GSIP_REC_FN) and marked inferred.
 
-mod common;
+use crate::common;
 
 use callstitch_recording::{Provenance, Recording, Rule};
 

@@ -2,7 +2,7 @@
 //! per-server order and clocks, carry exactly the noise the manifest says, and repeat
 //! byte for byte for one seed.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! truth agrees with what the engine finds: the same calls, the same models' outcomes, and
 //! the multi-site rules (new CallUUID per T-Server hop, CallUUID kept between SIP Servers).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
