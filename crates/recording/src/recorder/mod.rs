@@ -36,7 +36,7 @@ use holding::orphan;
 use infer::{infer, missing};
 
 /// A second, in microseconds.
-pub const SECOND: i64 = 1_000_000;
+pub use callstitch_tlib::SECOND;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecorderConfig {
