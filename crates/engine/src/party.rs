@@ -169,6 +169,10 @@ pub struct Party {
     /// When it entered its current state (event time, microseconds).
     #[serde(skip)]
     pub(crate) since: Option<i64>,
+    /// Event time up to which its state times are counted: a second event in the same state
+    /// counts only the time since the one before.
+    #[serde(skip)]
+    pub(crate) counted: Option<i64>,
     #[serde(skip)]
     pub(crate) evidence: ReleaseEvidence,
     /// When the call was delivered elsewhere while this queue / routing point held it.
@@ -206,6 +210,7 @@ impl Party {
             verdict: None,
             seen: 0,
             since: None,
+            counted: None,
             evidence: ReleaseEvidence::default(),
             delivered_at: None,
             closed_by_own_event: false,
@@ -224,8 +229,10 @@ impl Party {
     /// Moves the party to `to` at event time `at`, adding the time spent in the old state.
     pub(crate) fn set_state(&mut self, to: PartyState, at: Option<i64>) {
         if let (Some(since), Some(at)) = (self.since, at) {
-            self.times.add(self.state, at - since);
-            self.add_span(since, at);
+            let from = self.counted.map_or(since, |counted| counted.max(since));
+            self.times.add(self.state, at - from);
+            self.add_span(from, at);
+            self.counted = Some(from.max(at));
         }
         if to != self.state || self.since.is_none() {
             self.since = at.or(self.since);
@@ -479,6 +486,7 @@ mod tests {
         // A time stamp that steps back (another server thread): no overlap, no negative span.
         party.set_state(PartyState::Connected, Some(139 * S));
         party.close(Exit::Released, Some(160 * S), false);
+        assert_eq!(party.times.talking_us, (26 + 20) * S, "each second of talk counted once");
         let spans: Vec<(PartyState, i64, i64)> =
             party.spans.iter().map(|span| (span.state, span.start.0 / S, span.end.0 / S)).collect();
         assert_eq!(
@@ -506,5 +514,18 @@ mod tests {
         assert!(party.spans_truncated);
         let open = party.open_span(Some(Timestamp(1_000_000_000))).map(|span| span.state);
         assert_eq!(open, Some(party.state), "the state it is still in is drawn open-ended");
+    }
+
+    #[test]
+    fn a_second_event_in_the_same_state_does_not_count_the_time_before_it_twice() {
+        const S: i64 = 1_000_000;
+        let mut party = Party::new(Text::from("1016"));
+        party.set_state(PartyState::Connected, Some(100 * S));
+        party.set_state(PartyState::Connected, Some(140 * S));
+        party.set_state(PartyState::Connected, Some(150 * S));
+        party.close(Exit::Released, Some(160 * S), false);
+        assert_eq!(party.times.talking_us, 60 * S, "talking from 100 s to 160 s");
+        let talk: i64 = party.spans.iter().map(|span| span.end.0 - span.start.0).sum();
+        assert_eq!(talk, party.times.talking_us, "the spans and the times agree");
     }
 }
