@@ -325,6 +325,17 @@ impl Store for SqliteStore {
         self.read(move |connection| read::interactions(connection, &query))
     }
 
+    fn tally(
+        &self,
+        query: InteractionQuery,
+    ) -> impl std::future::Future<Output = Result<crate::Tally, StoreError>> + Send {
+        self.read(move |connection| read::tally(connection, &query))
+    }
+
+    fn sites(&self) -> impl std::future::Future<Output = Result<Vec<String>, StoreError>> + Send {
+        self.read(read::sites)
+    }
+
     fn interaction(
         &self,
         id: &str,

@@ -6,7 +6,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::query::{Cursor, InteractionQuery, Page};
+use crate::query::{Count, Cursor, InteractionQuery, Page, Tally};
 use crate::record::{MediaPost, Snapshot};
 use crate::{Recovery, StoreCounts, StoredCall, StoredEvent, StoredInteraction};
 
@@ -74,13 +74,39 @@ pub fn media_posts_after(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Adds `clause` with its values when the filter is set.
+/// The conditions of a search: a `WHERE` clause and its values.
 struct Filter {
     sql: String,
     values: Vec<SqlValue>,
 }
 
+/// Interactions holding a call with this CallUUID or call key. A key is the CallUUID, or
+/// `~<ConnID>-<n>` for a call without one: only such a text is looked up by key (the
+/// segments are indexed by site and key, not by key alone).
+fn by_call_uuid(text: &str) -> (String, usize) {
+    if text.starts_with('~') {
+        let sql = "SELECT interaction_id FROM segments WHERE call_uuid = ? \
+                   UNION SELECT interaction_id FROM segments WHERE key = ?";
+        (sql.to_string(), 2)
+    } else {
+        ("SELECT interaction_id FROM segments WHERE call_uuid = ?".to_string(), 1)
+    }
+}
+
+/// Interactions with this Inter-Site Link id: paired (`links`), or with one end only (the
+/// interaction's unpaired links, and the links its finished calls took part in).
+const BY_ISLINK: &str = "SELECT interaction_id FROM links WHERE islink = ? \
+     UNION SELECT interaction_id FROM interaction_islinks WHERE islink = ? \
+     UNION SELECT s.interaction_id FROM call_islinks c JOIN segments s ON s.site = c.site AND s.key = c.key \
+           WHERE c.islink = ?";
+const BY_DN: &str = "SELECT interaction_id FROM interaction_dns WHERE dn = ?";
+const BY_CONN_ID: &str = "SELECT interaction_id FROM interaction_conn_ids WHERE conn_id = ?";
+
 impl Filter {
+    fn new() -> Filter {
+        Filter { sql: "1 = 1".to_string(), values: Vec::new() }
+    }
+
     fn add(&mut self, clause: &str, values: impl IntoIterator<Item = SqlValue>) {
         self.sql.push_str(" AND ");
         self.sql.push_str(clause);
@@ -92,41 +118,60 @@ impl Filter {
             self.add(clause, std::iter::repeat_n(SqlValue::Text(value.clone()), times));
         }
     }
+
+    /// `i.id IN (<ids>)`, each `?` of `ids` bound to `value`.
+    fn ids(&mut self, value: &Option<String>, ids: &str, times: usize) {
+        self.text(value, &format!("i.id IN ({ids})"), times);
+    }
+
+    /// Every condition of `query` but its cursor and limit.
+    fn of(query: &InteractionQuery) -> Filter {
+        let mut filter = Filter::new();
+        if let Some(uuid) = &query.call_uuid {
+            let (sql, times) = by_call_uuid(uuid);
+            filter.ids(&query.call_uuid, &sql, times);
+        }
+        filter.ids(&query.conn_id, BY_CONN_ID, 1);
+        filter.ids(&query.dn, BY_DN, 1);
+        filter.ids(&query.islink, BY_ISLINK, 3);
+        if let Some(text) = &query.any_id {
+            filter.any_id(text);
+        }
+        filter.text(&query.site, "i.id IN (SELECT interaction_id FROM segments WHERE site = ?)", 1);
+        filter.text(&query.outcome, "i.outcome = ?", 1);
+        filter.text(&query.state, "i.state = ?", 1);
+        filter.text(&query.released_by, "(i.released_by = ? OR i.released_by_dn = ?)", 2);
+        if let Some(from) = query.from_us {
+            filter.add("i.start_us >= ?", [SqlValue::Integer(from)]);
+        }
+        if let Some(to) = query.to_us {
+            filter.add("i.start_us < ?", [SqlValue::Integer(to)]);
+        }
+        if let Some(has) = query.has_findings {
+            filter.add(if has { "i.findings > 0" } else { "i.findings = 0" }, []);
+        }
+        if let Some(complete) = query.complete {
+            filter.add("i.complete = ?", [SqlValue::Integer(i64::from(complete))]);
+        }
+        filter
+    }
+
+    /// A CallUUID (or call key), a DN, an Inter-Site Link id or, when the text is one, a ConnID.
+    fn any_id(&mut self, text: &str) {
+        let (uuid_sql, uuid_times) = by_call_uuid(text);
+        let mut sql = format!("{uuid_sql} UNION {BY_DN} UNION {BY_ISLINK}");
+        let mut values = vec![SqlValue::Text(text.to_string()); uuid_times + 1 + 3];
+        if let Some(conn) = crate::query::conn_id(text) {
+            sql.push_str(" UNION ");
+            sql.push_str(BY_CONN_ID);
+            values.push(SqlValue::Text(conn));
+        }
+        self.add(&format!("i.id IN ({sql})"), values);
+    }
 }
 
 pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result<Page, StoreError> {
-    let mut filter = Filter {
-        sql: "SELECT start_us, id, summary FROM interactions i WHERE 1 = 1".into(),
-        values: Vec::new(),
-    };
-    filter.text(
-        &query.call_uuid,
-        "i.id IN (SELECT interaction_id FROM segments WHERE call_uuid = ? UNION SELECT interaction_id FROM segments WHERE key = ?)",
-        2,
-    );
-    filter.text(
-        &query.conn_id,
-        "i.id IN (SELECT interaction_id FROM interaction_conn_ids WHERE conn_id = ?)",
-        1,
-    );
-    filter.text(&query.dn, "i.id IN (SELECT interaction_id FROM interaction_dns WHERE dn = ?)", 1);
-    filter.text(&query.islink, "i.id IN (SELECT interaction_id FROM links WHERE islink = ?)", 1);
-    filter.text(&query.site, "i.id IN (SELECT interaction_id FROM segments WHERE site = ?)", 1);
-    filter.text(&query.outcome, "i.outcome = ?", 1);
-    filter.text(&query.state, "i.state = ?", 1);
-    filter.text(&query.released_by, "(i.released_by = ? OR i.released_by_dn = ?)", 2);
-    if let Some(from) = query.from_us {
-        filter.add("i.start_us >= ?", [SqlValue::Integer(from)]);
-    }
-    if let Some(to) = query.to_us {
-        filter.add("i.start_us < ?", [SqlValue::Integer(to)]);
-    }
-    if let Some(has) = query.has_findings {
-        filter.add(if has { "i.findings > 0" } else { "i.findings = 0" }, []);
-    }
-    if let Some(complete) = query.complete {
-        filter.add("i.complete = ?", [SqlValue::Integer(i64::from(complete))]);
-    }
+    let mut filter = Filter::of(query);
     if let Some(Cursor { start_us, id }) = &query.cursor {
         filter.add(
             "(i.start_us < ? OR (i.start_us = ? AND i.id < ?))",
@@ -134,9 +179,12 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
         );
     }
     let limit = query.limit.clamp(1, MAX_PAGE);
-    filter.sql.push_str(" ORDER BY i.start_us DESC, i.id DESC LIMIT ?");
+    let sql = format!(
+        "SELECT start_us, id, summary FROM interactions i WHERE {} ORDER BY i.start_us DESC, i.id DESC LIMIT ?",
+        filter.sql
+    );
     filter.values.push(SqlValue::Integer(limit as i64 + 1));
-    let mut statement = connection.prepare(&filter.sql)?;
+    let mut statement = connection.prepare(&sql)?;
     let rows: Vec<(i64, String, String)> = statement
         .query_map(params_from_iter(filter.values), |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<Result<_, _>>()?;
@@ -151,6 +199,69 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
     Ok(Page { items, next_cursor })
 }
 
+/// The duration of an interaction row in µs, when its start and end are known (a start of 0
+/// is unknown, as in the summary).
+const DURATION: &str = "CASE WHEN i.end_us IS NOT NULL AND i.start_us <> 0 THEN i.end_us - i.start_us END";
+
+/// What every interaction `query` matches adds up to, counted in the database: by outcome,
+/// then by site (an interaction once under each site its calls were on).
+pub fn tally(connection: &Connection, query: &InteractionQuery) -> Result<Tally, StoreError> {
+    let filter = Filter::of(query);
+    let mut tally = Tally::default();
+    let by_outcome = format!(
+        "SELECT i.outcome, COUNT(*), COALESCE(SUM({DURATION}), 0), COUNT({DURATION})
+           FROM interactions i WHERE {} GROUP BY i.outcome",
+        filter.sql
+    );
+    let mut statement = connection.prepare(&by_outcome)?;
+    let rows = statement.query_map(params_from_iter(filter.values.iter()), |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?))
+    })?;
+    for row in rows {
+        let (outcome, interactions, duration_us, timed) = row?;
+        let count = Count { interactions: interactions as u64, duration_us, timed: timed as u64 };
+        tally.interactions += count.interactions;
+        tally.duration_us += duration_us;
+        tally.timed += count.timed;
+        tally.by_outcome.insert(outcome, count);
+    }
+    let by_site = format!(
+        "SELECT s.site, i.outcome, COUNT(DISTINCT i.id)
+           FROM interactions i JOIN segments s ON s.interaction_id = i.id
+          WHERE {} GROUP BY s.site, i.outcome",
+        filter.sql
+    );
+    let mut statement = connection.prepare(&by_site)?;
+    let rows = statement.query_map(params_from_iter(filter.values.iter()), |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
+    })?;
+    for row in rows {
+        let (site, outcome, interactions) = row?;
+        let count = tally.by_site.entry(site).or_default();
+        count.interactions += interactions as u64;
+        count.by_outcome.insert(outcome, interactions as u64);
+    }
+    Ok(tally)
+}
+
+/// The most sites [`sites`] lists.
+const MAX_SITES: usize = 10_000;
+
+/// The distinct sites of the stored calls, found by skipping through the (site, key) index
+/// from one site to the next rather than reading every call.
+pub fn sites(connection: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "WITH RECURSIVE next(site) AS (
+             SELECT MIN(site) FROM segments
+             UNION ALL
+             SELECT (SELECT MIN(site) FROM segments WHERE site > next.site) FROM next WHERE next.site IS NOT NULL
+         )
+         SELECT site FROM next WHERE site IS NOT NULL LIMIT ?1",
+    )?;
+    let rows = statement.query_map([MAX_SITES as i64], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The live id for `id`: itself, or the interaction that replaced it.
 fn resolve(connection: &Connection, id: &str) -> Result<Option<String>, StoreError> {
     let alias: Option<String> = connection
@@ -160,9 +271,30 @@ fn resolve(connection: &Connection, id: &str) -> Result<Option<String>, StoreErr
     Ok(alias)
 }
 
+/// The interaction holding a call with this CallUUID (or call key), or with this recording
+/// id.
+fn holder(connection: &Connection, id: &str) -> Result<Option<String>, StoreError> {
+    let (by_call, times) = by_call_uuid(id);
+    let sql = format!(
+        "SELECT interaction_id FROM ({by_call}) UNION ALL SELECT id FROM interactions WHERE recording_id = ? LIMIT 1"
+    );
+    let holder = connection
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(std::iter::repeat_n(id, times + 1)), |row| row.get(0))
+        .optional()?;
+    Ok(holder)
+}
+
 pub fn interaction(connection: &Connection, id: &str) -> Result<Option<StoredInteraction>, StoreError> {
     let alias = resolve(connection, id)?;
-    let live = alias.clone().unwrap_or_else(|| id.to_string());
+    let mut live = alias.clone().unwrap_or_else(|| id.to_string());
+    let exists = connection.prepare_cached("SELECT 1 FROM interactions WHERE id = ?1")?.exists([&live])?;
+    if !exists {
+        match holder(connection, id)? {
+            Some(holder) => live = holder,
+            None => return Ok(None),
+        }
+    }
     let row: Option<(String, String)> = connection
         .prepare_cached("SELECT doc, recording FROM interactions WHERE id = ?1")?
         .query_row([&live], |row| Ok((row.get(0)?, row.get(1)?)))
