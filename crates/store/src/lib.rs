@@ -109,13 +109,21 @@ pub trait Store: Send + Sync + 'static {
     fn interactions(&self, query: InteractionQuery) -> impl Future<Output = Result<Page, StoreError>> + Send;
 
     /// What every interaction the query matches adds up to (its cursor and limit do not
-    /// count). This default pages through [`Store::interactions`]; a backend may count in
-    /// place.
-    fn tally(&self, query: InteractionQuery) -> impl Future<Output = Result<Tally, StoreError>> + Send {
+    /// count), or [`StoreError::TooBroad`] when counting takes longer than `budget`. This
+    /// default pages through [`Store::interactions`]; a backend may count in place.
+    fn tally(
+        &self,
+        query: InteractionQuery,
+        budget: std::time::Duration,
+    ) -> impl Future<Output = Result<Tally, StoreError>> + Send {
         async move {
+            let started = std::time::Instant::now();
             let mut tally = Tally::default();
             let mut query = InteractionQuery { limit: sqlite::MAX_PAGE, cursor: None, ..query };
             loop {
+                if started.elapsed() > budget {
+                    return Err(StoreError::TooBroad { budget_ms: budget.as_millis() as u64 });
+                }
                 let page = self.interactions(query.clone()).await?;
                 page.items.iter().for_each(|summary| tally.add_summary(summary));
                 let Some(next) = page.next_cursor else { return Ok(tally) };

@@ -425,7 +425,7 @@ async fn the_counts_of_a_filter_are_what_its_rows_add_up_to() {
         InteractionQuery { site: Some("nowhere".into()), ..query() },
     ];
     for filter in filters {
-        let counted = store.tally(filter.clone()).await.expect("tally");
+        let counted = store.tally(filter.clone(), std::time::Duration::from_secs(600)).await.expect("tally");
         let mut added = callstitch_store::Tally::default();
         let mut page_query = InteractionQuery { limit: 7, ..filter.clone() };
         loop {
@@ -436,7 +436,7 @@ async fn the_counts_of_a_filter_are_what_its_rows_add_up_to() {
         }
         assert_eq!(counted, added, "{filter:?}");
     }
-    let all = store.tally(query()).await.expect("tally");
+    let all = store.tally(query(), std::time::Duration::from_secs(600)).await.expect("tally");
     assert_eq!(all.interactions, 41);
     assert_eq!(all.by_site["S1"].by_outcome["abandoned-in-queue"], 4, "indexes 1, 13, 25 and 37");
 }

@@ -115,6 +115,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             StoreError::BadCursor(_) => ApiError::bad_request(error.to_string()),
+            StoreError::TooBroad { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
             _ => {
                 tracing::error!(%error, "store");
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the store failed: {error}"))

@@ -92,7 +92,7 @@ pub async fn counts<S: Store>(
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (_, search) = search_of(&app, params).await?;
-    let tally = app.store.tally(search.query).await?;
+    let tally = app.store.tally(search.query, app.edge.request_timeout).await?;
     Ok(Json(tally_json(&tally)))
 }
 

@@ -38,10 +38,15 @@ td.duration { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .exports { display: flex; flex-wrap: wrap; gap: .5rem 1.2rem; margin: .4rem 0; }
 "#;
 
-/// What a search found: the page of rows, and (first page only) what the filter adds up to.
+/// The longest the page spends counting its filter: past it, the page says to narrow the
+/// search and shows the rows without the counts.
+pub const COUNT_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What a search found: the page of rows, and (first page only) what the filter adds up to,
+/// or why it was not counted.
 pub struct Found {
     pub page: StorePage,
-    pub tally: Option<Tally>,
+    pub tally: Option<Result<Tally, String>>,
 }
 
 /// Runs the search of `params`: the page of rows and, on the first page, the counts.
@@ -61,7 +66,11 @@ async fn find<S: Store>(
         page.items.iter_mut().for_each(|item| mask_all(&mut [item]));
     }
     let tally = match search.query.cursor {
-        None => Some(app.store.tally(search.query).await?),
+        None => match app.store.tally(search.query, COUNT_BUDGET).await {
+            Ok(tally) => Some(Ok(tally)),
+            Err(error @ StoreError::TooBroad { .. }) => Some(Err(error.to_string())),
+            Err(error) => return Err(error),
+        },
         Some(_) => None,
     };
     Ok(Ok(Found { page, tally }))
@@ -144,8 +153,15 @@ fn render(
             html(StatusCode::BAD_REQUEST, page.finish())
         }
         Ok(found) => {
-            if let Some(tally) = &found.tally {
-                page.push(&counts_html(params, tally));
+            match &found.tally {
+                Some(Ok(tally)) => page.push(&counts_html(params, tally)),
+                Some(Err(too_broad)) => page.push(&format!(
+                    "<section class=\"counts\" aria-labelledby=\"counts-heading\">\n<h2 id=\"counts-heading\">Counts for this search</h2>\n\
+                     <p class=\"message notice\" role=\"status\">Not counted: {}. <a href=\"{}\" download>Download all as CSV</a></p>\n</section>\n",
+                    esc(too_broad),
+                    esc(&params.link("/", None, Some("csv")))
+                )),
+                None => {}
             }
             page.push(&results_html(params, &found.page));
             html(StatusCode::OK, page.finish())

@@ -328,8 +328,9 @@ impl Store for SqliteStore {
     fn tally(
         &self,
         query: InteractionQuery,
+        budget: std::time::Duration,
     ) -> impl std::future::Future<Output = Result<crate::Tally, StoreError>> + Send {
-        self.read(move |connection| read::tally(connection, &query))
+        self.read(move |connection| read::tally_within(connection, &query, budget))
     }
 
     fn sites(&self) -> impl std::future::Future<Output = Result<Vec<String>, StoreError>> + Send {

@@ -244,6 +244,37 @@ pub fn tally(connection: &Connection, query: &InteractionQuery) -> Result<Tally,
     Ok(tally)
 }
 
+/// [`tally`], interrupted once it has run for `budget`: a filter that matches millions of
+/// interactions is refused ([`StoreError::TooBroad`]) rather than holding a reader for long.
+pub fn tally_within(
+    connection: &Connection,
+    query: &InteractionQuery,
+    budget: std::time::Duration,
+) -> Result<Tally, StoreError> {
+    let handle = connection.get_interrupt_handle();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let timer = std::thread::Builder::new().name("sqlite-tally-budget".to_string()).spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(budget) {
+            handle.interrupt();
+        }
+    });
+    let counted = tally(connection, query);
+    drop(done);
+    // Joined before the connection goes back to the pool: no interrupt can reach a later
+    // statement of another request.
+    if let Ok(timer) = timer {
+        let _ = timer.join();
+    }
+    match counted {
+        Err(StoreError::Sqlite(error))
+            if error.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
+        {
+            Err(StoreError::TooBroad { budget_ms: budget.as_millis() as u64 })
+        }
+        other => other,
+    }
+}
+
 /// The most sites [`sites`] lists.
 const MAX_SITES: usize = 10_000;
 
@@ -406,4 +437,49 @@ pub fn counts(connection: &Connection) -> Result<StoreCounts, StoreError> {
         complete_interactions: count("SELECT COUNT(*) FROM interactions WHERE complete = 1")?,
         media_files: count("SELECT COUNT(*) FROM media_files")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database of `count` one-call interactions, written by SQL alone.
+    fn many(count: u32) -> Connection {
+        let mut connection = Connection::open_in_memory().expect("open");
+        crate::sqlite::schema::migrate(&mut connection).expect("schema");
+        connection
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
+                 INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
+                     recording_id, media_files, findings, doc, recording, summary)
+                 SELECT printf('%016x', i), 0, 1000000 + i, 2000000 + i, 1,
+                        CASE i % 3 WHEN 0 THEN 'answered' ELSE 'abandoned-in-queue' END,
+                        'customer', 'r', 0, 0, '{}', '{}', '{}' FROM n",
+                [count],
+            )
+            .expect("interactions");
+        connection
+            .execute(
+                "INSERT INTO segments (interaction_id, ord, site, key, role, model, outcome)
+                 SELECT id, 0, 'S' || (start_us % 4), id, 'root', 'basic', outcome FROM interactions",
+                [],
+            )
+            .expect("segments");
+        connection
+    }
+
+    /// A search that matches too much to count in its budget is refused, not left to hold
+    /// a reader; the same search with time enough is counted.
+    #[test]
+    fn counting_past_its_budget_is_refused_as_too_broad() {
+        let connection = many(60_000);
+        let everything = InteractionQuery::default();
+        let refused = tally_within(&connection, &everything, std::time::Duration::from_millis(1));
+        assert!(matches!(refused, Err(StoreError::TooBroad { budget_ms: 1 })), "{refused:?}");
+        let counted =
+            tally_within(&connection, &everything, std::time::Duration::from_secs(600)).expect("counted");
+        assert_eq!(counted.interactions, 60_000);
+        assert_eq!(counted.by_outcome["answered"].interactions, 20_000);
+        assert_eq!(counted.by_site["S1"].interactions, 15_000);
+    }
 }
