@@ -212,6 +212,8 @@ fn followed_logs_are_answered_by_every_endpoint_and_filter() {
     assert_eq!(status, 200);
     for path in [
         "/v1/interactions",
+        "/v1/interactions.csv",
+        "/v1/counts",
         "/v1/interactions/{id}",
         "/v1/recordings/{id}",
         "/v1/calls/{site}/{call_uuid}",
