@@ -515,7 +515,10 @@ mod tests {
                 .expect("plan rows");
             assert!(plan.iter().any(|step| step.contains("(start_us,id)<(?,?)")), "{from_us:?}: {plan:?}");
             let page = interactions(&connection, &query).expect("page");
-            assert_eq!((page.items.len(), page.next_cursor.as_deref()), (3, Some("1000002.0000000000000002")));
+            assert_eq!(
+                (page.items.len(), page.next_cursor.as_deref()),
+                (3, Some("1000002.0000000000000002"))
+            );
         }
     }
 }
