@@ -88,13 +88,14 @@ fn followed_logs_are_answered_by_every_endpoint_and_filter() {
     let outcome = expected["outcome"].as_str().expect("outcome").to_string();
     let who = expected["released_by"]["who"].as_str().expect("who").to_string();
     let conn_upper_short = conn.trim_start_matches('0').to_ascii_uppercase();
+    let other_outcome = if outcome == "abandoned-in-queue" { "answered" } else { "abandoned-in-queue" };
     let cases = [
         (format!("call_uuid={uuid}"), "call_uuid=00NOSUCHUUID".to_string()),
         (format!("conn_id={conn}"), "conn_id=0000000000000001".to_string()),
         (format!("conn_id={conn_upper_short}"), "conn_id=ffff".to_string()),
         (format!("islink={islink}"), "islink=NOSUCHLINK".to_string()),
-        ("site=Tserver2".to_string(), "site=TS9".to_string()),
-        (format!("outcome={outcome}"), "outcome=nothing-like-it".to_string()),
+        ("site=Tserver2".to_string(), format!("site=Tserver2&outcome={other_outcome}")),
+        (format!("outcome={outcome}"), format!("outcome={other_outcome}")),
         (format!("released_by={who}"), "released_by=martian".to_string()),
         (
             "from=2012-10-29T00:00:00Z&to=2012-10-30T00:00:00Z".to_string(),
@@ -125,6 +126,9 @@ fn followed_logs_are_answered_by_every_endpoint_and_filter() {
         ("limit=0", "limit=0"),
         ("limit=5000", "cursor"),
         ("colour=red", "colour"),
+        // Issue 16: these were an empty 200 while every other filter was strict.
+        ("outcome=nothing-like-it", "abandoned-in-queue"),
+        ("site=TS9", "known sites: SIPServer1, Tserver2"),
     ] {
         let (status, body) = service.get(&format!("/v1/interactions?{query}"));
         assert_eq!(status, 400, "{query}");
@@ -155,6 +159,38 @@ fn followed_logs_are_answered_by_every_endpoint_and_filter() {
     assert!(!events.is_empty());
     assert_eq!(call["calls"][0]["interaction_id"].as_str(), Some(id.as_str()));
 
+    // Issue 16: the interaction answers by any CallUUID of its calls, as the recording does,
+    // and says its own id.
+    for asked in [uuid.as_str(), other_uuid] {
+        let response =
+            ureq::get(&service.url(&format!("/v1/interactions/{asked}"))).call().expect("a CallUUID answers");
+        assert_eq!(response.header("content-location"), Some(format!("/v1/interactions/{id}").as_str()));
+        let doc: Value = response.into_json().expect("JSON");
+        assert_eq!(doc["interaction_id"].as_str(), Some(id.as_str()), "{asked}");
+    }
+
+    // The page's spellings, the counts and the CSV of a search.
+    let (status, page) = service.get(&format!("/v1/interactions?findings=no&from=2012-10-29&q={uuid}"));
+    assert_eq!((status, ids(&page)), (200, vec![id.clone()]), "{page}");
+    let (status, counts) = service.get("/v1/counts?site=SIPServer1");
+    assert_eq!(status, 200);
+    assert_eq!(counts["interactions"], 1, "{counts}");
+    assert_eq!(counts["by_site"][0]["by_outcome"][&outcome], 1, "{counts}");
+    let csv = ureq::get(&service.url(&format!("/v1/interactions.csv?call_uuid={uuid}")))
+        .call()
+        .expect("CSV")
+        .into_string()
+        .expect("text");
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].starts_with(&format!("{id},")), "{csv}");
+
+    // A mistyped page is an HTML page; the API's own 404 stays JSON.
+    let mistyped = ureq::get(&service.url("/serch")).call();
+    let Err(ureq::Error::Status(404, response)) = mistyped else { panic!("/serch: {mistyped:?}") };
+    assert!(response.content_type().starts_with("text/html"));
+    assert!(response.into_string().unwrap_or_default().contains("<!DOCTYPE html>"));
+
     // Not found is a JSON 404 everywhere.
     for path in
         ["/v1/interactions/ffffffffffffffff", "/v1/recordings/nope", "/v1/calls/TS9/nope", "/v1/nothing"]
@@ -176,6 +212,8 @@ fn followed_logs_are_answered_by_every_endpoint_and_filter() {
     assert_eq!(status, 200);
     for path in [
         "/v1/interactions",
+        "/v1/interactions.csv",
+        "/v1/counts",
         "/v1/interactions/{id}",
         "/v1/recordings/{id}",
         "/v1/calls/{site}/{call_uuid}",
@@ -548,4 +586,30 @@ fn a_multi_site_interaction_is_visible_live_and_ends_as_the_batch_result() {
     assert_eq!(kinds.first().map(String::as_str), Some("created"), "{kinds:?}");
     assert!(kinds.iter().any(|kind| kind == "updated"), "{kinds:?}");
     assert_eq!(kinds.last().map(String::as_str), Some("completed"), "{kinds:?}");
+}
+
+/// Issue 16, item 6: an Inter-Site Link id that never paired could not be searched. The
+/// seed's SIPServer1 log alone: its links wait for Tserver2's ends, which never come.
+#[test]
+fn an_islink_seen_on_one_site_only_finds_its_interaction() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logs = seed_logs(dir.path());
+    let config = format!(
+        "{}[[site]]\nname = \"SIPServer1\"\nlogs = [\"{}\"]\n[[site]]\nname = \"Tserver2\"\nlogs = [\"{}\"]\n",
+        base_config(dir.path()).replace("call_idle_timeout_s = 2", "call_idle_timeout_s = 5"),
+        logs.join("SIPServer1.log").display(),
+        dir.path().join("no-such-Tserver2.log").display()
+    );
+    let service = Service::start(dir.path(), &config);
+    let page = service.wait_for("/v1/interactions?state=complete", WAIT, |page| !items(page).is_empty());
+    let id = ids(&page)[0].clone();
+    let (_, doc) = service.get(&format!("/v1/interactions/{id}"));
+    assert_eq!(doc["links"], serde_json::json!([]), "nothing paired: {doc}");
+    for link in ["00RP30KH7088L1IC08GB82LAES000316", "00EBGH4GK488LFQD2CGB02LAES0007J5"] {
+        let (status, found) = service.get(&format!("/v1/interactions?islink={link}"));
+        assert_eq!((status, ids(&found)), (200, vec![id.clone()]), "islink={link}: {found}");
+        let (status, found) = service.get(&format!("/v1/interactions?q={link}"));
+        assert_eq!((status, ids(&found)), (200, vec![id.clone()]), "q={link}: {found}");
+    }
+    assert!(service.stop().success());
 }

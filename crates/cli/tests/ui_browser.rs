@@ -404,3 +404,61 @@ fn search_a_call_uuid_and_read_its_ladder_in_chromium() {
         assert_eq!(status, 200, "{href}");
     }
 }
+
+/// One call of one DN at site TS1 that starts ringing at `time` and stays up: an
+/// interaction of its own, written live as soon as it is posted.
+fn ringing(seq: u32, uuid: &str, time: &str) -> String {
+    json!({"message": "EventRinging", "site": "TS1", "seq": seq, "timestamp": time,
+           "conn_id": format!("{seq:016x}"), "call_uuid": uuid, "this_dn": "7001",
+           "other_dn": format!("555000{seq}"), "call_type": "Inbound"})
+    .to_string()
+}
+
+/// Issue 16, item 6: a live row was put at the top of the results whatever its start; the
+/// results are newest start first, so a row that started between two shown rows must land
+/// between them, and one older than every row (no older page) at the bottom.
+#[test]
+fn a_live_row_lands_at_its_start_time_place_among_the_results() {
+    let driver = Driver::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The calls stay up (live) while the test looks.
+    let config = base_config(dir.path()).replace("call_idle_timeout_s = 2", "call_idle_timeout_s = 600");
+    let service = Service::start(dir.path(), &config);
+    let id_of = |uuid: &str| {
+        let page = service
+            .wait_for(&format!("/v1/interactions?call_uuid={uuid}"), WAIT, |page| !ids_of(page).is_empty());
+        ids_of(&page).into_iter().next().expect("its interaction")
+    };
+    let post = |lines: &[String]| {
+        let (status, body) = service.post("/v1/events", &lines.join("\n"), None);
+        assert_eq!(status, 200, "{body}");
+    };
+    post(&[ringing(1, "LIVE-T1", "2026-02-02T10:00:00Z"), ringing(3, "LIVE-T3", "2026-02-02T10:00:20Z")]);
+    let (t1, t3) = (id_of("LIVE-T1"), id_of("LIVE-T3"));
+
+    let browser = Browser::open(&driver);
+    browser.goto(&service.url("/"));
+    browser.wait_until(
+        "the live stream",
+        "return document.querySelector('#results[data-live-connected=yes]') !== null",
+    );
+    let order =
+        "return Array.from(document.querySelectorAll('#results tbody tr[data-id]')).map(r => r.dataset.id)";
+    assert_eq!(browser.eval(order, json!([])), json!([t3, t1]), "newest start first");
+
+    post(&[ringing(2, "LIVE-T2", "2026-02-02T10:00:10Z"), ringing(4, "LIVE-T0", "2026-02-02T09:59:50Z")]);
+    let (t2, t0) = (id_of("LIVE-T2"), id_of("LIVE-T0"));
+    browser.wait_until(
+        "the live rows",
+        "return document.querySelectorAll('#results tbody tr[data-id]').length >= 4",
+    );
+    assert_eq!(
+        browser.eval(order, json!([])),
+        json!([t3, t2, t1, t0]),
+        "each live row at its start-time place"
+    );
+    let duration = browser
+        .eval("return document.querySelector('#results tbody tr.live td.duration').textContent", json!([]));
+    assert!(duration.as_str().is_some_and(|text| text.ends_with(" so far")), "a live duration: {duration}");
+    browser.screenshot("search-live-order.png");
+}

@@ -119,6 +119,7 @@ pub async fn serve(
         max_body_bytes: config.ingest.max_body_bytes,
         edge: Edge::new(&config, address),
         sign_ins: Default::default(),
+        sites: config.sites.iter().map(|site| site.name.clone()).collect(),
     });
     on_listening(address);
     // The ingest loop hears of the stop at once: a replay or a wait on a failing store gives

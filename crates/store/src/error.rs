@@ -19,6 +19,9 @@ pub enum StoreError {
     BadDocument { what: &'static str, source: serde_json::Error },
     #[error("bad cursor {0:?}: pass the next_cursor of the previous page unchanged")]
     BadCursor(String),
+    /// Counting a search took longer than it was given: the filter matches too much.
+    #[error("counting every interaction of this search took longer than {budget_ms} ms; narrow it (a time range, a site)")]
+    TooBroad { budget_ms: u64 },
     #[error("the store's worker stopped: {0}")]
     Worker(String),
     /// Another process writes this database: there is one owner of the file at a time.
@@ -133,6 +136,7 @@ impl StoreError {
             StoreError::NewerSchema { .. }
             | StoreError::BadDocument { .. }
             | StoreError::BadCursor(_)
+            | StoreError::TooBroad { .. }
             | StoreError::Worker(_) => FailureKind::Other,
         }
     }

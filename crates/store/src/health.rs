@@ -66,7 +66,8 @@ impl HealthLog {
     /// Records a failure of `operation`. A bad cursor is the caller's mistake, not the
     /// store's, and is not recorded.
     pub fn record(&self, operation: Operation, error: &StoreError) {
-        if matches!(error, StoreError::BadCursor(_)) {
+        // The client's doing, not the store's.
+        if matches!(error, StoreError::BadCursor(_) | StoreError::TooBroad { .. }) {
             return;
         }
         let kind = error.kind();

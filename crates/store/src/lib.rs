@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 pub use error::{FailureKind, Holder, StoreError};
 pub use health::{Operation, StoreFailure, StoreHealth};
-pub use query::{Cursor, InteractionQuery, Page};
+pub use query::{conn_id, Count, Cursor, InteractionQuery, Page, SiteCount, Tally};
 pub use record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord, Snapshot};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
@@ -108,7 +108,38 @@ pub trait Store: Send + Sync + 'static {
     /// Interactions matching the query, newest first, one page.
     fn interactions(&self, query: InteractionQuery) -> impl Future<Output = Result<Page, StoreError>> + Send;
 
-    /// One interaction by id (or by an id it replaced).
+    /// What every interaction the query matches adds up to (its cursor and limit do not
+    /// count), or [`StoreError::TooBroad`] when counting takes longer than `budget`. This
+    /// default pages through [`Store::interactions`]; a backend may count in place.
+    fn tally(
+        &self,
+        query: InteractionQuery,
+        budget: std::time::Duration,
+    ) -> impl Future<Output = Result<Tally, StoreError>> + Send {
+        async move {
+            let started = std::time::Instant::now();
+            let mut tally = Tally::default();
+            let mut query = InteractionQuery { limit: sqlite::MAX_PAGE, cursor: None, ..query };
+            loop {
+                if started.elapsed() > budget {
+                    return Err(StoreError::TooBroad { budget_ms: budget.as_millis() as u64 });
+                }
+                let page = self.interactions(query.clone()).await?;
+                page.items.iter().for_each(|summary| tally.add_summary(summary));
+                let Some(next) = page.next_cursor else { return Ok(tally) };
+                query.cursor = Some(Cursor::decode(&next)?);
+            }
+        }
+    }
+
+    /// The sites of the stored interactions' calls, in order: what a site filter can find.
+    /// A backend that keeps no such list says none.
+    fn sites(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// One interaction by id, by an id it replaced, by its recording id or by a CallUUID (or
+    /// call key) of one of its calls.
     fn interaction(
         &self,
         id: &str,

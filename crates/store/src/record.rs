@@ -107,6 +107,9 @@ pub struct CallRecord {
     pub conformant: bool,
     pub released_by: String,
     pub released_by_dn: Option<String>,
+    /// The ids of the Inter-Site Links the call took part in, paired or not: a link whose
+    /// other end never came is found by them.
+    pub islinks: Vec<String>,
     /// The report as JSON text (docs/check-json.md).
     pub report: String,
 }
@@ -128,6 +131,12 @@ impl CallRecord {
             conformant: call.conformant,
             released_by: call.release.ended_by.kind.label().to_string(),
             released_by_dn: call.release.ended_by.dn.as_ref().map(|dn| dn.to_string()),
+            islinks: {
+                let mut ids: Vec<String> = call.is_links.iter().map(|link| link.id.to_string()).collect();
+                ids.sort();
+                ids.dedup();
+                ids
+            },
             report: serde_json::to_string(&report).unwrap_or_else(|_| "null".to_string()),
         }
     }
@@ -191,6 +200,8 @@ pub struct InteractionRecord {
     pub segments: Vec<SegmentRow>,
     pub parties: Vec<PartyRow>,
     pub links: Vec<LinkRow>,
+    /// Link ids with one end only (the interaction's `unpaired_links`).
+    pub unpaired_links: Vec<String>,
     pub conn_ids: Vec<String>,
     pub recording_id: String,
     pub media_files: usize,
@@ -303,6 +314,7 @@ impl InteractionRecord {
             segments,
             parties,
             links,
+            unpaired_links: interaction.unpaired_links.iter().map(|id| id.to_string()).collect(),
             conn_ids,
             recording_id: recording.recording_id.clone(),
             media_files: recording.media_files.len(),

@@ -307,3 +307,147 @@ async fn a_database_from_a_newer_callstitch_is_refused() {
     let error = SqliteStore::open(&path, SqliteOptions::default()).err();
     assert!(matches!(error, Some(StoreError::NewerSchema { found: 99, .. })), "{error:?}");
 }
+
+/// Item 6 of issue 16: an Inter-Site Link id whose other end never came could not be
+/// searched (only paired links were indexed). Here the seed's SIPServer1 log alone: its
+/// links wait for Tserver2's ends forever; and a finished call's link to a site no log
+/// covers.
+#[tokio::test]
+async fn an_islink_that_never_paired_is_found_by_its_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(&dir);
+    let events: Vec<Event> =
+        seed_events().into_iter().filter(|event| event.site.as_str() == "SIPServer1").collect();
+    let mut records = seed_records(&events);
+    assert_eq!(records.len(), 1);
+    let lone = records[0].unpaired_links.clone();
+    assert!(!lone.is_empty() && records[0].links.is_empty(), "one site's ends only: {lone:?}");
+    // A link the calls took part in that the interaction does not list (one to a site off
+    // the estate), known from its finished call.
+    let segment = records[0].segments[0].clone();
+    let call = callstitch_store::CallRecord {
+        site: segment.site.clone(),
+        key: segment.key.clone(),
+        call_uuid: segment.call_uuid.clone(),
+        conn_ids: Vec::new(),
+        first_us: None,
+        last_us: None,
+        model: "basic".into(),
+        outcome: "answered".into(),
+        conformant: true,
+        released_by: "customer".into(),
+        released_by_dn: None,
+        islinks: vec!["00OFFESTATE00000000000000000001".into()],
+        report: "{}".into(),
+    };
+    records[0].unpaired_links.truncate(1);
+    store
+        .commit(Batch { calls: vec![call], interactions: records.clone(), ..Batch::default() }.into())
+        .await
+        .expect("commit");
+    let id = records[0].id.clone();
+    for link in [lone[0].as_str(), "00OFFESTATE00000000000000000001"] {
+        let by_islink = store.interactions(InteractionQuery { islink: Some(link.into()), ..query() }).await;
+        assert_eq!(ids(&by_islink.expect("query")), vec![id.clone()], "islink={link}");
+        let by_any = store.interactions(InteractionQuery { any_id: Some(link.into()), ..query() }).await;
+        assert_eq!(ids(&by_any.expect("query")), vec![id.clone()], "any id {link}");
+    }
+    let none = store.interactions(InteractionQuery { islink: Some("00NOSUCHLINK".into()), ..query() }).await;
+    assert!(none.expect("query").items.is_empty());
+    // Once the calls are pruned, their link ends go with them.
+    store.prune(i64::MAX).await.expect("prune");
+    let gone = store
+        .interactions(InteractionQuery { islink: Some("00OFFESTATE00000000000000000001".into()), ..query() })
+        .await;
+    assert!(gone.expect("query").items.is_empty());
+}
+
+/// Item 6 of issue 16: `/v1/interactions/{id}` refused a CallUUID that `/v1/recordings/{id}`
+/// took. The store finds the interaction by any CallUUID of its calls and by its recording
+/// id, as it finds the recording.
+#[tokio::test]
+async fn an_interaction_is_found_by_the_call_uuid_or_recording_id_of_its_calls() {
+    let (_dir, store, records) = seeded().await;
+    let record = &records[0];
+    let mut asked: Vec<String> =
+        record.segments.iter().filter_map(|segment| segment.call_uuid.clone()).collect();
+    asked.push(record.recording_id.clone());
+    assert!(asked.len() >= 3);
+    for id in asked {
+        let stored = store.interaction(&id).await.expect("read");
+        let stored = stored.unwrap_or_else(|| panic!("{id} finds no interaction"));
+        assert_eq!((stored.id.as_str(), stored.asked_as), (record.id.as_str(), None), "{id}");
+        assert_eq!(stored.doc["interaction_id"], record.id.as_str());
+    }
+    assert!(store.interaction("00NOSUCHUUID").await.expect("read").is_none());
+}
+
+/// The seed's record as `count` interactions of their own, with outcomes, sites, starts and
+/// durations that vary.
+fn varied(template: &InteractionRecord, count: usize) -> Vec<InteractionRecord> {
+    let outcomes = ["answered", "abandoned-in-queue", "transferred"];
+    (0..count)
+        .map(|index| {
+            let mut record = template.clone();
+            record.id = format!("{index:016x}");
+            record.outcome = outcomes[index % 3].to_string();
+            record.start_us = 1_700_000_000_000_000 + 60_000_000 * (index as i64 % 7);
+            record.end_us = (index % 5 != 0).then(|| record.start_us + 1_000_000 * index as i64);
+            let site = format!("S{}", index % 4);
+            for segment in &mut record.segments {
+                segment.key = format!("{}-{index}", segment.key);
+                segment.call_uuid = Some(segment.key.clone());
+            }
+            record.segments[0].site = site.clone();
+            record.sites = record.segments.iter().map(|segment| segment.site.clone()).collect();
+            let time = |us: i64| jiff::Timestamp::from_microsecond(us).map(|time| time.to_string()).ok();
+            record.summary["interaction_id"] = serde_json::json!(record.id);
+            record.summary["outcome"] = serde_json::json!(record.outcome);
+            record.summary["sites"] = serde_json::json!(record.sites);
+            record.summary["start"] = serde_json::json!(time(record.start_us));
+            record.summary["end"] = serde_json::json!(record.end_us.and_then(time));
+            record
+        })
+        .collect()
+}
+
+/// The counts the database makes of a filter are what its rows add up to.
+#[tokio::test]
+async fn the_counts_of_a_filter_are_what_its_rows_add_up_to() {
+    let (_dir, store, records) = seeded().await;
+    let rows = varied(&records[0], 40);
+    store.commit(Batch { interactions: rows, ..Batch::default() }.into()).await.expect("commit");
+    let filters = [
+        query(),
+        InteractionQuery { site: Some("S1".into()), ..query() },
+        InteractionQuery { outcome: Some("abandoned-in-queue".into()), ..query() },
+        InteractionQuery { site: Some("Tserver2".into()), from_us: Some(1_700_000_120_000_000), ..query() },
+        InteractionQuery { site: Some("nowhere".into()), ..query() },
+    ];
+    for filter in filters {
+        let counted = store.tally(filter.clone(), std::time::Duration::from_secs(600)).await.expect("tally");
+        let mut added = callstitch_store::Tally::default();
+        let mut page_query = InteractionQuery { limit: 7, ..filter.clone() };
+        loop {
+            let page = store.interactions(page_query.clone()).await.expect("page");
+            page.items.iter().for_each(|summary| added.add_summary(summary));
+            let Some(next) = page.next_cursor else { break };
+            page_query.cursor = Some(callstitch_store::Cursor::decode(&next).expect("cursor"));
+        }
+        assert_eq!(counted, added, "{filter:?}");
+    }
+    let all = store.tally(query(), std::time::Duration::from_secs(600)).await.expect("tally");
+    assert_eq!(all.interactions, 41);
+    assert_eq!(all.by_site["S1"].by_outcome["abandoned-in-queue"], 4, "indexes 1, 13, 25 and 37");
+}
+
+#[tokio::test]
+async fn the_sites_of_the_stored_calls_are_listed_once_each() {
+    let (_dir, store, records) = seeded().await;
+    store
+        .commit(Batch { interactions: varied(&records[0], 9), ..Batch::default() }.into())
+        .await
+        .expect("commit");
+    let sites = store.sites().await.expect("sites");
+    assert_eq!(sites, ["S0", "S1", "S2", "S3", "SIPServer1", "Tserver2"]);
+}

@@ -2,8 +2,10 @@
 //! router with its limits, the bearer-token scopes, and the one JSON shape of every error.
 
 pub mod edge;
+pub mod export;
 mod ingest;
-mod read;
+pub mod params;
+pub(crate) mod read;
 pub(crate) mod stream;
 
 #[cfg(test)]
@@ -48,6 +50,9 @@ pub struct AppInner<S> {
     pub edge: Edge,
     /// Failed sign-ins per client address.
     pub sign_ins: SignInThrottle,
+    /// The configured sites (`[[site]]`): a search may name them before any call of theirs
+    /// is stored.
+    pub sites: Vec<String>,
 }
 
 pub struct App<S> {
@@ -110,6 +115,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             StoreError::BadCursor(_) => ApiError::bad_request(error.to_string()),
+            StoreError::TooBroad { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
             _ => {
                 tracing::error!(%error, "store");
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the store failed: {error}"))
@@ -223,8 +229,22 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such endpoint; GET /openapi.json lists them")
+/// A path no route takes: the JSON 404 under `/v1/` and for a client that asks for JSON
+/// (and not HTML); otherwise (a browser's mistyped address) the HTML 404 page with a search
+/// box.
+async fn not_found(request: Request) -> Response {
+    let path = request.uri().path();
+    let accept = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let wants_json = accept.contains("json") && !accept.contains("text/html");
+    if path.starts_with("/v1/") || path == "/v1" || wants_json {
+        return ApiError::not_found("no such endpoint; GET /openapi.json lists them").into_response();
+    }
+    crate::ui::html::error_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is no page at this address. Search for an interaction, or open one at /i/{id}; the JSON API is under /v1/ (GET /openapi.json lists it).",
+        false,
+    )
 }
 
 /// A request still unanswered after `limit`: 503 with the JSON error.
@@ -243,6 +263,8 @@ pub fn router<S: Store>(app: App<S>) -> Router {
         ServiceBuilder::new().layer(HandleErrorLayer::new(timed_out)).timeout(app.edge.request_timeout);
     let read = Router::new()
         .route("/v1/interactions", get(read::list::<S>))
+        .route("/v1/interactions.csv", get(read::list_csv::<S>))
+        .route("/v1/counts", get(read::counts::<S>))
         .route("/v1/interactions/{id}", get(read::interaction::<S>))
         .route("/v1/recordings/{id}", get(read::recording::<S>))
         .route("/v1/calls/{site}/{call_uuid}", get(read::call::<S>))

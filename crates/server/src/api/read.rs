@@ -1,127 +1,99 @@
-//! The read side of the API: the interaction search with its filters and cursor, one
-//! interaction, one recording, one call with its raw events, and the metrics.
+//! The read side of the API: the interaction search with its filters and cursor (as JSON,
+//! as CSV, and its counts), one interaction, one recording, one call with its raw events,
+//! and the metrics.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use callstitch_link::Lifecycle;
-use callstitch_store::{Cursor, InteractionQuery, Store};
-use serde::Deserialize;
+use callstitch_store::{Store, Tally};
 use serde_json::{json, Value};
 
-use super::{ApiError, App};
+use super::params::{check_site, Format, Search, SearchParams};
+use super::{export, ApiError, App};
 use crate::mask::mask_all;
 
 /// Most raw events returned for one call.
 const MAX_CALL_EVENTS: usize = 10_000;
 
-/// The query string of `GET /v1/interactions`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    call_uuid: Option<String>,
-    conn_id: Option<String>,
-    dn: Option<String>,
-    islink: Option<String>,
-    site: Option<String>,
-    /// RFC 3339: started at or after.
-    from: Option<String>,
-    /// RFC 3339: started before.
-    to: Option<String>,
-    outcome: Option<String>,
-    released_by: Option<String>,
-    has_findings: Option<bool>,
-    complete: Option<bool>,
-    /// `live`, `settling` or `complete`.
-    state: Option<String>,
-    limit: Option<usize>,
-    cursor: Option<String>,
-}
-
-/// The lifecycle filter: one of the three states, or a 400 that lists them.
-fn state_param(value: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(text) = value else { return Ok(None) };
-    if Lifecycle::ALL.iter().any(|state| state.label() == text) {
-        return Ok(Some(text));
+/// A search's parameters read, checked and turned into a store query, or the 400 naming
+/// every problem (docs/api.md, "Search parameters").
+pub async fn search_of<S: Store>(
+    app: &App<S>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<(SearchParams, Search), ApiError> {
+    let Query(params) = params.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let search = params.search().map_err(|problems| ApiError::bad_request(problems.join("; ")))?;
+    if let Some(problem) = check_site(app, &search.query).await? {
+        return Err(ApiError::bad_request(problem));
     }
-    Err(ApiError::bad_request(format!("state={text:?} is not one of live, settling, complete")))
+    Ok((params, search))
 }
 
-fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
-    let Some(text) = value else { return Ok(None) };
-    let timestamp = callstitch_tlib::Timestamp::parse_rfc3339(text).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "{name}={text:?} is not an RFC 3339 time from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z \
-             (e.g. 2012-10-29T14:41:00Z)"
-        ))
-    })?;
-    Ok(Some(timestamp.0))
-}
-
-/// ConnIDs are stored as 16 lowercase hex digits; accept any case and fewer digits.
-fn conn_id_param(value: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(text) = value else { return Ok(None) };
-    let valid = !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
-    if !valid {
-        return Err(ApiError::bad_request(format!("conn_id={text:?} is not a ConnID (up to 16 hex digits)")));
-    }
-    Ok(Some(format!("{:0>16}", text.to_ascii_lowercase())))
-}
-
-/// The page size: 1 to 1000 (the store's most), 50 when not given.
-fn limit_param(value: Option<usize>) -> Result<usize, ApiError> {
-    match value {
-        None => Ok(50),
-        Some(limit @ 1..=callstitch_store::sqlite::MAX_PAGE) => Ok(limit),
-        Some(limit) => Err(ApiError::bad_request(format!(
-            "limit={limit} is not 1 to {}; page through more with the cursor",
-            callstitch_store::sqlite::MAX_PAGE
-        ))),
-    }
-}
-
-/// An empty parameter (`?cursor=`, what an HTML form sends for an empty field) is no filter.
-fn given(value: Option<String>) -> Option<String> {
-    value.filter(|text| !text.is_empty())
-}
-
-impl ListParams {
-    fn query(self) -> Result<InteractionQuery, ApiError> {
-        let cursor = given(self.cursor).as_deref().map(Cursor::decode).transpose()?;
-        Ok(InteractionQuery {
-            from_us: time_param("from", given(self.from).as_deref())?,
-            to_us: time_param("to", given(self.to).as_deref())?,
-            conn_id: conn_id_param(given(self.conn_id))?,
-            call_uuid: given(self.call_uuid),
-            dn: given(self.dn),
-            islink: given(self.islink),
-            site: given(self.site),
-            outcome: given(self.outcome),
-            released_by: given(self.released_by),
-            has_findings: self.has_findings,
-            complete: self.complete,
-            state: state_param(given(self.state))?,
-            limit: limit_param(self.limit)?,
-            cursor,
-        })
-    }
-}
-
+/// `GET /v1/interactions`: one page of the search as JSON, or (`format=csv`) all of it as CSV.
 pub async fn list<S: Store>(
     State(app): State<App<S>>,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    let page = app.store.interactions(params.query()?).await?;
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (params, search) = search_of(&app, params).await?;
+    if search.format == Format::Csv {
+        return Ok(export::csv(app.clone(), search.query, cap(&params)));
+    }
+    let page = app.store.interactions(search.query).await?;
     let mut items = page.items;
     if app.mask_numbers {
         for item in &mut items {
             mask_all(&mut [item]);
         }
     }
-    Ok(Json(json!({"items": items, "next_cursor": page.next_cursor})))
+    Ok(Json(json!({"items": items, "next_cursor": page.next_cursor})).into_response())
+}
+
+/// A `limit` given to a CSV export caps its rows (without one, it has every row).
+pub fn cap(params: &SearchParams) -> Option<usize> {
+    params.limit.trim().parse().ok()
+}
+
+/// `GET /v1/interactions.csv`: the search as CSV, whatever `format` says.
+pub async fn list_csv<S: Store>(
+    State(app): State<App<S>>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (params, search) = search_of(&app, params).await?;
+    Ok(export::csv(app.clone(), search.query, cap(&params)))
+}
+
+/// The counts of a tally as JSON: overall, by outcome, by site (and outcome).
+pub fn tally_json(tally: &Tally) -> Value {
+    let by_outcome: Vec<Value> = tally
+        .by_outcome
+        .iter()
+        .map(|(outcome, count)| {
+            json!({"outcome": outcome, "interactions": count.interactions, "mean_duration_s": count.mean_duration_s()})
+        })
+        .collect();
+    let by_site: Vec<Value> = tally
+        .by_site
+        .iter()
+        .map(|(site, count)| json!({"site": site, "interactions": count.interactions, "by_outcome": count.by_outcome}))
+        .collect();
+    json!({
+        "interactions": tally.interactions,
+        "mean_duration_s": tally.mean_duration_s(),
+        "by_outcome": by_outcome,
+        "by_site": by_site,
+    })
+}
+
+/// `GET /v1/counts`: what every interaction the search matches adds up to.
+pub async fn counts<S: Store>(
+    State(app): State<App<S>>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, search) = search_of(&app, params).await?;
+    let tally = app.store.tally(search.query, app.edge.request_timeout).await?;
+    Ok(Json(tally_json(&tally)))
 }
 
 pub async fn interaction<S: Store>(
@@ -129,16 +101,16 @@ pub async fn interaction<S: Store>(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let Some(stored) = app.store.interaction(&id).await? else {
-        return Err(ApiError::not_found(format!("no interaction {id}")));
+        return Err(ApiError::not_found(format!("no interaction, recording or CallUUID {id}")));
     };
     let mut doc = stored.doc;
     if app.mask_numbers {
         mask_all(&mut [&mut doc]);
     }
     let mut response = Json(doc).into_response();
-    if stored.asked_as.is_some() {
-        // An id the interaction had before late evidence changed its root: still answered,
-        // and the current id is said.
+    if stored.asked_as.is_some() || stored.id != id {
+        // An id the interaction had before late evidence changed its root, or a CallUUID or
+        // recording id of it: answered, and the interaction's own id is said.
         if let Ok(location) = HeaderValue::from_str(&format!("/v1/interactions/{}", stored.id)) {
             response.headers_mut().insert(header::CONTENT_LOCATION, location);
         }

@@ -3,7 +3,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `GET /` | search ([`search`]) |
+//! | `GET /` | search ([`search`]); `/?…&format=csv` its CSV |
 //! | `GET /i/{id}` | one interaction with its ladder ([`interaction`]); `/i/{id}.json`, `/i/{id}/recording.json`, `/i/{id}/events.log` |
 //! | `GET /ui/stream` | the live stream of `/v1/stream` for the pages (the cookie authenticates it) |
 //! | `GET, POST /login`, `POST /logout` | the read-token cookie ([`auth`]) |
@@ -35,6 +35,8 @@ use crate::api::App;
 
 /// The stylesheet.
 pub const CSS: &str = include_str!("../../assets/ui.css");
+/// The stylesheet served: [`CSS`], then the search page's own ([`search::CSS`]).
+static STYLESHEET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("{CSS}{}", search::CSS));
 /// The live-rows script of the search page.
 pub const JS: &str = include_str!("../../assets/ui.js");
 
@@ -90,7 +92,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 async fn css() -> Response {
-    asset("text/css; charset=utf-8", CSS)
+    asset("text/css; charset=utf-8", STYLESHEET.as_str())
 }
 
 async fn js() -> Response {

@@ -1,297 +1,156 @@
 //! `GET /`: the search page. One box takes a CallUUID, ConnID, DN (ANI/DNIS too) or
-//! Inter-Site Link id; filters narrow by site, start time, outcome, who released and
-//! findings. A free-text search runs one store query per kind of id the text could be and
-//! merges the pages (same order, same cursor), so the store needs no free-text index.
-//! Results are one row per interaction linking to `/i/{id}`, older pages by cursor; on the
-//! first page new interactions arrive live (`/ui/assets/ui.js`).
+//! Inter-Site Link id; filters narrow by site, start time, outcome, who released, findings
+//! and state. The parameters are the API's, read by the same code
+//! ([`crate::api::params`]): a search URL of the page works on `/v1/interactions` and back.
+//!
+//! The page shows what the filter adds up to (interactions by outcome and by site, with
+//! their mean duration), a CSV download of the whole filter (`format=csv`, the API's CSV),
+//! and the results in start order, newest first, one row per interaction linking to
+//! `/i/{id}`, older pages by cursor. On the first page new interactions arrive live
+//! (`/ui/assets/ui.js`), each put at its place by start time.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use callstitch_store::{Cursor, InteractionQuery, Page as StorePage, Store, StoreError};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use callstitch_store::{Page as StorePage, Store, StoreError, Tally};
+use serde_json::Value;
 
 use super::html::{esc, html, released_by, text, texts, time, url_encode, Page};
+use crate::api::params::{check_site, live_filters, Format, SearchParams, KINDS, OUTCOMES};
 use crate::api::App;
 use crate::mask::mask_all;
 
-/// Interactions per page.
-pub const PAGE_SIZE: usize = 50;
+/// Interactions per page when the search does not say (`limit`).
+pub const PAGE_SIZE: usize = crate::api::params::DEFAULT_LIMIT;
 
-/// The search form, as the query string carries it; empty means not set.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-pub struct SearchForm {
-    pub q: String,
-    /// `any` (default), `call_uuid`, `conn_id`, `dn`, `islink`.
-    pub kind: String,
-    pub site: String,
-    pub from: String,
-    pub to: String,
-    pub outcome: String,
-    pub released_by: String,
-    /// `yes`, `no` or empty.
-    pub findings: String,
-    /// `live`, `settling`, `complete` or empty.
-    pub state: String,
-    pub cursor: String,
+/// The search page's own styles (served after `ui.css` as one stylesheet).
+pub const CSS: &str = r#"
+/* Search page: counts of the filter, durations. */
+section.counts { margin: .4rem 0 1rem; }
+section.counts .summary { margin: .2rem 0 .6rem; }
+.count-tables { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-start; }
+.count-tables .table-wrap { flex: 1 1 20rem; max-width: 44rem; }
+table.counts { font-size: .92rem; }
+table.counts td.n, table.counts th.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.counts ul.by-outcome { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .1rem .9rem; }
+td.duration { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.exports { display: flex; flex-wrap: wrap; gap: .5rem 1.2rem; margin: .4rem 0; }
+"#;
+
+/// The longest the page spends counting its filter: past it, the page says to narrow the
+/// search and shows the rows without the counts.
+pub const COUNT_BUDGET: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// What a search found: the page of rows, and (first page only) what the filter adds up to,
+/// or why it was not counted.
+pub struct Found {
+    pub page: StorePage,
+    pub tally: Option<Result<Tally, String>>,
 }
 
-/// The kinds of id the search box takes, as the form's select names them.
-const KINDS: &[(&str, &str)] = &[
-    ("any", "any id"),
-    ("call_uuid", "CallUUID"),
-    ("conn_id", "ConnID"),
-    ("dn", "DN, ANI or DNIS"),
-    ("islink", "Inter-Site Link id"),
-];
-
-/// Outcomes offered in the filter's list (the engine's outcome names; others may be typed).
-const OUTCOMES: &[&str] = &[
-    "answered",
-    "transferred",
-    "conferenced",
-    "abandoned-in-queue",
-    "abandoned-while-ringing",
-    "abandoned-after-routing",
-    "abandoned-consultation",
-    "rejected",
-    "destination-busy",
-    "released-while-dialing",
-    "routed",
-    "cleared",
-    "in-progress",
-    "unknown",
-];
-
-fn set(text: &str) -> Option<String> {
-    let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
-}
-
-/// A time of the form: RFC 3339, or what a `datetime-local` input sends (taken as UTC), or
-/// a date (its midnight UTC). Returns UTC µs.
-pub fn parse_time(name: &str, value: &str) -> Result<Option<i64>, String> {
-    let Some(text) = set(value) else { return Ok(None) };
-    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
-        return Ok(Some(timestamp.as_microsecond()));
+/// Runs the search of `params`: the page of rows and, on the first page, the counts.
+async fn find<S: Store>(
+    app: &App<S>,
+    params: &SearchParams,
+) -> Result<Result<Found, Vec<String>>, StoreError> {
+    let search = match params.search() {
+        Ok(search) => search,
+        Err(problems) => return Ok(Err(problems)),
+    };
+    if let Some(problem) = check_site(app, &search.query).await? {
+        return Ok(Err(vec![problem]));
     }
-    let civil = text.parse::<jiff::civil::DateTime>().ok().or_else(|| {
-        text.parse::<jiff::civil::Date>().ok().map(|date| date.to_datetime(jiff::civil::Time::midnight()))
-    });
-    let utc = civil.and_then(|civil| civil.to_zoned(jiff::tz::TimeZone::UTC).ok());
-    match utc {
-        Some(zoned) => Ok(Some(zoned.timestamp().as_microsecond())),
-        None => Err(format!("{name} {text:?} is not a time: write it like 2012-10-29T14:41:00Z (UTC)")),
-    }
-}
-
-/// A ConnID as the store keeps it (16 lowercase hex digits), or why it is not one.
-pub fn parse_conn_id(text: &str) -> Result<String, String> {
-    let valid = !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
-    if valid {
-        Ok(format!("{:0>16}", text.to_ascii_lowercase()))
-    } else {
-        Err(format!("{text:?} is not a ConnID: a ConnID is up to 16 hex digits (009a021843038407)"))
-    }
-}
-
-impl SearchForm {
-    fn kind(&self) -> &str {
-        match self.kind.trim() {
-            "" => "any",
-            kind => kind,
+    // The rows and the counts are read at once, each on a reader of its own.
+    let first_page = search.query.cursor.is_none();
+    let counting = async {
+        match first_page {
+            true => Some(app.store.tally(search.query.clone(), COUNT_BUDGET).await),
+            false => None,
         }
+    };
+    let (page, tally) = tokio::join!(app.store.interactions(search.query.clone()), counting);
+    let mut page = page?;
+    if app.mask_numbers {
+        page.items.iter_mut().for_each(|item| mask_all(&mut [item]));
     }
-
-    /// The filters every query of this search shares.
-    fn base(&self) -> Result<InteractionQuery, Vec<String>> {
-        let mut problems = Vec::new();
-        let from_us = parse_time("From", &self.from).unwrap_or_else(|problem| {
-            problems.push(problem);
-            None
-        });
-        let to_us = parse_time("To", &self.to).unwrap_or_else(|problem| {
-            problems.push(problem);
-            None
-        });
-        let has_findings = match self.findings.trim() {
-            "" => None,
-            "yes" => Some(true),
-            "no" => Some(false),
-            other => {
-                problems.push(format!("findings {other:?} is not yes, no or empty"));
-                None
-            }
-        };
-        let state = match self.state.trim() {
-            "" => None,
-            state @ ("live" | "settling" | "complete") => Some(state.to_string()),
-            other => {
-                problems.push(format!("state {other:?} is not live, settling, complete or empty"));
-                None
-            }
-        };
-        let cursor = match set(&self.cursor) {
-            None => None,
-            Some(text) => Cursor::decode(&text).map(Some).unwrap_or_else(|_| {
-                problems.push("the page link (cursor) is damaged: start again from the newest".to_string());
-                None
-            }),
-        };
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(InteractionQuery {
-            site: set(&self.site),
-            from_us,
-            to_us,
-            outcome: set(&self.outcome),
-            released_by: set(&self.released_by),
-            has_findings,
-            state,
-            limit: PAGE_SIZE,
-            cursor,
-            ..InteractionQuery::default()
-        })
-    }
-
-    /// The store queries this search runs: one, or one per kind of id for a free text.
-    pub fn queries(&self) -> Result<Vec<InteractionQuery>, Vec<String>> {
-        let base = self.base()?;
-        let Some(q) = set(&self.q) else { return Ok(vec![base]) };
-        let with = |field: fn(&mut InteractionQuery, String), value: String| {
-            let mut query = base.clone();
-            field(&mut query, value);
-            query
-        };
-        let call_uuid = |query: &mut InteractionQuery, value| query.call_uuid = Some(value);
-        let dn = |query: &mut InteractionQuery, value| query.dn = Some(value);
-        let islink = |query: &mut InteractionQuery, value| query.islink = Some(value);
-        let conn_id = |query: &mut InteractionQuery, value| query.conn_id = Some(value);
-        match self.kind() {
-            "call_uuid" => Ok(vec![with(call_uuid, q)]),
-            "dn" => Ok(vec![with(dn, q)]),
-            "islink" => Ok(vec![with(islink, q)]),
-            "conn_id" => {
-                parse_conn_id(&q).map(|conn| vec![with(conn_id, conn)]).map_err(|problem| vec![problem])
-            }
-            "any" => {
-                let mut queries =
-                    vec![with(call_uuid, q.clone()), with(dn, q.clone()), with(islink, q.clone())];
-                if let Ok(conn) = parse_conn_id(&q) {
-                    queries.push(with(conn_id, conn));
-                }
-                Ok(queries)
-            }
-            other => {
-                Err(vec![format!("search kind {other:?} is not one of any, call_uuid, conn_id, dn, islink")])
-            }
-        }
-    }
-
-    /// The query string of this search with another cursor.
-    fn link(&self, cursor: Option<&str>) -> String {
-        let pairs = [
-            ("q", self.q.as_str()),
-            ("kind", self.kind.as_str()),
-            ("site", self.site.as_str()),
-            ("from", self.from.as_str()),
-            ("to", self.to.as_str()),
-            ("outcome", self.outcome.as_str()),
-            ("released_by", self.released_by.as_str()),
-            ("findings", self.findings.as_str()),
-            ("state", self.state.as_str()),
-            ("cursor", cursor.unwrap_or("")),
-        ];
-        let query: Vec<String> = pairs
-            .iter()
-            .filter(|(_, value)| !value.trim().is_empty())
-            .map(|(key, value)| format!("{key}={}", url_encode(value.trim())))
-            .collect();
-        format!("/?{}", query.join("&"))
-    }
-}
-
-/// Where a summary sorts: the store's order (start µs, then id, newest first).
-fn sort_key(summary: &Value) -> (i64, String) {
-    let start = text(summary, "start").parse::<jiff::Timestamp>().map_or(0, |time| time.as_microsecond());
-    (start, text(summary, "interaction_id").to_string())
-}
-
-/// Runs the queries and merges their pages into one, newest first, without repeats.
-pub async fn run<S: Store>(store: &S, queries: Vec<InteractionQuery>) -> Result<StorePage, StoreError> {
-    let limit = queries.first().map_or(PAGE_SIZE, |query| query.limit);
-    let mut queries = queries;
-    if queries.len() == 1 {
-        if let Some(query) = queries.pop() {
-            return store.interactions(query).await;
-        }
-    }
-    let mut merged: Vec<Value> = Vec::new();
-    let mut more = false;
-    for query in queries {
-        let page = store.interactions(query).await?;
-        more |= page.next_cursor.is_some();
-        merged.extend(page.items);
-    }
-    merged.sort_by_key(|summary| std::cmp::Reverse(sort_key(summary)));
-    merged.dedup_by(|a, b| text(a, "interaction_id") == text(b, "interaction_id"));
-    more |= merged.len() > limit;
-    merged.truncate(limit);
-    let next_cursor = more
-        .then(|| merged.last().map(sort_key))
-        .flatten()
-        .map(|(start_us, id)| Cursor { start_us, id }.encode());
-    Ok(StorePage { items: merged, next_cursor })
+    let tally = match tally {
+        None => None,
+        Some(Ok(tally)) => Some(Ok(tally)),
+        Some(Err(error @ StoreError::TooBroad { .. })) => Some(Err(error.to_string())),
+        Some(Err(error)) => return Err(error),
+    };
+    Ok(Ok(Found { page, tally }))
 }
 
 pub async fn page<S: Store>(
     State(app): State<App<S>>,
-    form: Result<Query<SearchForm>, QueryRejection>,
+    params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Response {
     let signed_in = !app.tokens.is_empty();
-    let form = match form {
-        Ok(Query(form)) => form,
+    let params = match params {
+        Ok(Query(params)) => params,
         Err(rejection) => {
             let problems = vec![format!("The search was not understood: {}", rejection.body_text())];
-            return render(&SearchForm::default(), Err(problems), signed_in);
+            return render(&SearchParams::default(), Err(problems), &[], signed_in);
         }
     };
-    let queries = match form.queries() {
-        Ok(queries) => queries,
-        Err(problems) => return render(&form, Err(problems), signed_in),
-    };
-    match run(&app.store, queries).await {
-        Ok(mut page) => {
-            if app.mask_numbers {
-                page.items.iter_mut().for_each(|item| mask_all(&mut [item]));
-            }
-            render(&form, Ok(page), signed_in)
+    if let Ok(search) = params.search() {
+        if search.format == Format::Csv {
+            return csv(&app, &params).await;
         }
-        Err(StoreError::BadCursor(_)) => {
-            render(&form, Err(vec!["the page link (cursor) is damaged".into()]), signed_in)
-        }
-        Err(error) => {
-            tracing::error!(%error, "store");
-            super::html::error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The store failed",
-                &error.to_string(),
-                signed_in,
-            )
-        }
+    }
+    let sites = known_sites(&app).await;
+    match find(&app, &params).await {
+        Ok(found) => render(&params, found, &sites, signed_in),
+        Err(error) => store_failed(&error, signed_in),
     }
 }
 
-/// The page: the form, then the problems (400) or the results (200).
-fn render(form: &SearchForm, result: Result<StorePage, Vec<String>>, signed_in: bool) -> Response {
-    let mut page = Page::new("Search interactions").with_query(&form.q).with_script().signed_in(signed_in);
+/// The CSV of the search (the API's answer, behind the page's sign-in).
+async fn csv<S: Store>(app: &App<S>, params: &SearchParams) -> Response {
+    let signed_in = !app.tokens.is_empty();
+    match crate::api::read::search_of(app, Ok(Query(params.clone()))).await {
+        Ok((params, search)) => {
+            crate::api::export::csv(app.clone(), search.query, crate::api::read::cap(&params))
+        }
+        Err(error) if error.status == StatusCode::BAD_REQUEST => {
+            render(params, Err(vec![error.reason]), &known_sites(app).await, signed_in)
+        }
+        Err(error) => super::html::error_page(error.status, "The store failed", &error.reason, signed_in),
+    }
+}
+
+fn store_failed(error: &StoreError, signed_in: bool) -> Response {
+    tracing::error!(%error, "store");
+    super::html::error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The store failed",
+        &error.to_string(),
+        signed_in,
+    )
+}
+
+/// The configured sites and those of stored calls, for the site field's suggestions.
+async fn known_sites<S: Store>(app: &App<S>) -> Vec<String> {
+    let mut sites = app.sites.clone();
+    sites.extend(app.store.sites().await.unwrap_or_default());
+    sites.sort();
+    sites.dedup();
+    sites
+}
+
+/// The page: the form, then the problems (400) or the counts and results (200).
+fn render(
+    params: &SearchParams,
+    found: Result<Found, Vec<String>>,
+    sites: &[String],
+    signed_in: bool,
+) -> Response {
+    let mut page = Page::new("Search interactions").with_query(&params.q).with_script().signed_in(signed_in);
     page.push("<h1>Interactions</h1>\n");
-    page.push(&form_html(form));
-    match result {
+    page.push(&form_html(params, sites));
+    match found {
         Err(problems) => {
             page.push("<div class=\"message error\" role=\"alert\"><p><strong>The search cannot run:</strong></p><ul>");
             for problem in problems {
@@ -300,8 +159,18 @@ fn render(form: &SearchForm, result: Result<StorePage, Vec<String>>, signed_in: 
             page.push("</ul></div>\n");
             html(StatusCode::BAD_REQUEST, page.finish())
         }
-        Ok(results) => {
-            page.push(&results_html(form, &results));
+        Ok(found) => {
+            match &found.tally {
+                Some(Ok(tally)) => page.push(&counts_html(params, tally)),
+                Some(Err(too_broad)) => page.push(&format!(
+                    "<section class=\"counts\" aria-labelledby=\"counts-heading\">\n<h2 id=\"counts-heading\">Counts for this search</h2>\n\
+                     <p class=\"message notice\" role=\"status\">Not counted: {}. <a href=\"{}\" download>Download all as CSV</a></p>\n</section>\n",
+                    esc(too_broad),
+                    esc(&params.link("/", None, Some("csv")))
+                )),
+                None => {}
+            }
+            page.push(&results_html(params, &found.page));
             html(StatusCode::OK, page.finish())
         }
     }
@@ -315,127 +184,237 @@ fn input(id: &str, label: &str, value: &str, kind: &str, extra: &str) -> String 
     )
 }
 
-fn form_html(form: &SearchForm) -> String {
+fn select(id: &str, label: &str, current: &str, options: &[(&str, &str)]) -> String {
+    let mut out =
+        format!("<div class=\"field\"><label for=\"{id}\">{label}</label><select id=\"{id}\" name=\"{id}\">");
+    for (value, words) in options {
+        let selected = if current.trim() == *value { " selected" } else { "" };
+        out.push_str(&format!("<option value=\"{}\"{selected}>{}</option>", esc(value), esc(words)));
+    }
+    out.push_str("</select></div>\n");
+    out
+}
+
+/// A yes/no parameter as the form's select shows it (`findings=yes` is `true`).
+fn yes_no(value: &str) -> &'static str {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" => "true",
+        "false" | "no" => "false",
+        _ => "",
+    }
+}
+
+fn form_html(params: &SearchParams, sites: &[String]) -> String {
     let mut out = String::from("<form method=\"get\" action=\"/\" class=\"search\" role=\"search\">\n");
     out.push_str(&format!(
         "<div class=\"field wide\"><label for=\"q\">CallUUID, ConnID, DN, ANI/DNIS or Inter-Site Link id</label>\
          <input id=\"q\" name=\"q\" type=\"search\" value=\"{}\" autocomplete=\"off\" spellcheck=\"false\"></div>\n",
-        esc(&form.q)
+        esc(&params.q)
     ));
-    out.push_str(
-        "<div class=\"field\"><label for=\"kind\">Search in</label><select id=\"kind\" name=\"kind\">",
-    );
-    for (value, label) in KINDS {
-        let selected = if form.kind() == *value { " selected" } else { "" };
-        out.push_str(&format!("<option value=\"{value}\"{selected}>{label}</option>"));
-    }
-    out.push_str("</select></div>\n<fieldset class=\"filters\"><legend>Filters</legend>\n");
-    out.push_str(&input("site", "Site", &form.site, "text", ""));
-    out.push_str(&input(
-        "from",
-        "Started from (UTC)",
-        &form.from,
-        "text",
-        " placeholder=\"YYYY-MM-DDTHH:MM:SSZ\"",
-    ));
-    out.push_str(&input(
-        "to",
-        "Started before (UTC)",
-        &form.to,
-        "text",
-        " placeholder=\"YYYY-MM-DDTHH:MM:SSZ\"",
-    ));
-    out.push_str(&input("outcome", "Outcome", &form.outcome, "text", " list=\"outcomes\""));
-    out.push_str("<datalist id=\"outcomes\">");
-    for outcome in OUTCOMES {
-        out.push_str(&format!("<option value=\"{outcome}\">"));
+    out.push_str(&select("kind", "Search in", params.kind(), KINDS));
+    out.push_str("<fieldset class=\"filters\"><legend>Filters</legend>\n");
+    out.push_str(&input("site", "Site", &params.site, "text", " list=\"sites\""));
+    out.push_str("<datalist id=\"sites\">");
+    for site in sites {
+        out.push_str(&format!("<option value=\"{}\">", esc(site)));
     }
     out.push_str("</datalist>\n");
+    let time_hint = " placeholder=\"2026-02-02T08:00Z\"";
+    out.push_str(&input("from", "Started from (UTC)", &params.from, "text", time_hint));
+    out.push_str(&input("to", "Started before (UTC)", &params.to, "text", time_hint));
+    let mut outcomes: Vec<(&str, &str)> = vec![("", "any")];
+    outcomes.extend(OUTCOMES.iter().map(|outcome| (*outcome, *outcome)));
+    out.push_str(&select("outcome", "Outcome", &params.outcome, &outcomes));
     out.push_str(&input(
         "released_by",
         "Released by (customer, agent, system, unknown or a DN)",
-        &form.released_by,
+        &params.released_by,
         "text",
         " list=\"releasers\"",
     ));
     out.push_str("<datalist id=\"releasers\"><option value=\"customer\"><option value=\"agent\"><option value=\"system\"><option value=\"unknown\"></datalist>\n");
-    out.push_str("<div class=\"field\"><label for=\"findings\">Recording findings</label><select id=\"findings\" name=\"findings\">");
-    for (value, label) in [("", "either"), ("yes", "with findings"), ("no", "without findings")] {
-        let selected = if form.findings.trim() == value { " selected" } else { "" };
-        out.push_str(&format!("<option value=\"{value}\"{selected}>{label}</option>"));
+    out.push_str(&select(
+        "has_findings",
+        "Recording findings",
+        yes_no(&params.has_findings),
+        &[("", "either"), ("true", "with findings"), ("false", "without findings")],
+    ));
+    out.push_str(&select(
+        "state",
+        "State",
+        &params.state,
+        &[
+            ("", "any"),
+            ("live", "live: a call is up now"),
+            ("settling", "settling"),
+            ("complete", "complete"),
+        ],
+    ));
+    out.push_str("</fieldset>\n");
+    // Parameters of the API the form has no field for: kept when the form is sent again.
+    for (name, value) in [
+        ("call_uuid", &params.call_uuid),
+        ("conn_id", &params.conn_id),
+        ("dn", &params.dn),
+        ("islink", &params.islink),
+        ("complete", &params.complete),
+        ("limit", &params.limit),
+    ] {
+        if !value.trim().is_empty() {
+            out.push_str(&format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
+                esc(value.trim())
+            ));
+        }
     }
-    out.push_str("</select></div>\n");
     out.push_str(
-        "<div class=\"field\"><label for=\"state\">State</label><select id=\"state\" name=\"state\">",
-    );
-    for (value, label) in
-        [("", "any"), ("live", "live: a call is up now"), ("settling", "settling"), ("complete", "complete")]
-    {
-        let selected = if form.state.trim() == value { " selected" } else { "" };
-        out.push_str(&format!("<option value=\"{value}\"{selected}>{label}</option>"));
-    }
-    out.push_str(
-        "</select></div>\n</fieldset>\n<div class=\"actions\"><button type=\"submit\">Search</button> \
-                  <a href=\"/\">Clear</a></div>\n</form>\n",
+        "<div class=\"actions\"><button type=\"submit\">Search</button> <a href=\"/\">Clear</a></div>\n</form>\n",
     );
     out
 }
 
-/// What the live script needs to keep only the arriving rows this search would show.
-fn live_filters(form: &SearchForm) -> Option<Value> {
-    let live = form.cursor.trim().is_empty() && matches!(form.kind(), "any" | "call_uuid" | "dn");
-    if !live {
-        return None;
+/// `1 h 02 min`, `3 min 05 s`, `42 s`, `3.2 s`.
+pub fn duration_text(seconds: f64) -> String {
+    let seconds = seconds.max(0.0);
+    if seconds < 10.0 {
+        return format!("{seconds:.1} s");
     }
-    Some(json!({
-        "q": form.q.trim(),
-        "kind": form.kind(),
-        "site": form.site.trim(),
-        "outcome": form.outcome.trim(),
-        "released_by": form.released_by.trim(),
-        "findings": form.findings.trim(),
-        "state": form.state.trim(),
-        "from_us": parse_time("from", &form.from).ok().flatten(),
-        "to_us": parse_time("to", &form.to).ok().flatten(),
-    }))
+    let whole = seconds.round() as u64;
+    match whole {
+        0..60 => format!("{whole} s"),
+        60..3600 => format!("{} min {:02} s", whole / 60, whole % 60),
+        _ => format!("{} h {:02} min", whole / 3600, whole / 60 % 60),
+    }
 }
 
-fn results_html(form: &SearchForm, results: &StorePage) -> String {
+fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return String::new();
+    }
+    format!("{:.0} %", part as f64 * 100.0 / whole as f64)
+}
+
+/// What the filter adds up to: overall, by outcome and by site, each count a link to the
+/// search narrowed to it.
+fn counts_html(params: &SearchParams, tally: &Tally) -> String {
+    let narrowed = |site: Option<&str>, outcome: Option<&str>| {
+        let mut narrowed = params.clone();
+        if let Some(site) = site {
+            narrowed.site = site.to_string();
+        }
+        if let Some(outcome) = outcome {
+            narrowed.outcome = outcome.to_string();
+        }
+        esc(&narrowed.link("/", None, None))
+    };
+    let mut out = String::from(
+        "<section class=\"counts\" aria-labelledby=\"counts-heading\">\n<h2 id=\"counts-heading\">Counts for this search</h2>\n",
+    );
+    let mean =
+        tally.mean_duration_s().map(|seconds| format!(", lasting {} on average", duration_text(seconds)));
+    out.push_str(&format!(
+        "<p class=\"summary\">{} matched{}, as the page was loaded. A multi-site interaction counts once under each site it visited.</p>\n",
+        count_text(tally.interactions as usize),
+        mean.unwrap_or_default()
+    ));
+    if tally.interactions == 0 {
+        out.push_str("</section>\n");
+        return out;
+    }
+    out.push_str(&format!(
+        "<div class=\"exports\"><a href=\"{}\" download>Download all {} as CSV</a></div>\n",
+        esc(&params.link("/", None, Some("csv"))),
+        tally.interactions
+    ));
+    out.push_str(
+        "<div class=\"count-tables\">\n<div class=\"table-wrap\"><table class=\"counts by-outcome\">\
+                  <caption>By outcome</caption><thead><tr><th scope=\"col\">Outcome</th>\
+                  <th scope=\"col\" class=\"n\">Interactions</th><th scope=\"col\" class=\"n\">Share</th>\
+                  <th scope=\"col\" class=\"n\">Mean duration</th></tr></thead><tbody>\n",
+    );
+    for (outcome, count) in &tally.by_outcome {
+        out.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td class=\"n\"><a href=\"{}\">{}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+            esc(outcome),
+            narrowed(None, Some(outcome)),
+            count.interactions,
+            share(count.interactions, tally.interactions),
+            count.mean_duration_s().map(duration_text).unwrap_or_else(|| "unknown".to_string()),
+        ));
+    }
+    out.push_str("</tbody></table></div>\n<div class=\"table-wrap\"><table class=\"counts by-site\">\
+                  <caption>By site</caption><thead><tr><th scope=\"col\">Site</th>\
+                  <th scope=\"col\" class=\"n\">Interactions</th><th scope=\"col\">By outcome</th></tr></thead><tbody>\n");
+    for (site, count) in &tally.by_site {
+        let outcomes: String = count
+            .by_outcome
+            .iter()
+            .map(|(outcome, n)| {
+                format!(
+                    "<li><a href=\"{}\">{} {}</a></li>",
+                    narrowed(Some(site), Some(outcome)),
+                    n,
+                    esc(outcome)
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td class=\"n\"><a href=\"{}\">{}</a></td><td><ul class=\"by-outcome\">{outcomes}</ul></td></tr>\n",
+            esc(site),
+            narrowed(Some(site), None),
+            count.interactions,
+        ));
+    }
+    out.push_str("</tbody></table></div>\n</div>\n</section>\n");
+    out
+}
+
+fn results_html(params: &SearchParams, results: &StorePage) -> String {
+    let search = params.search().ok();
+    let first_page = params.cursor.trim().is_empty();
     let mut out = String::from("<section aria-labelledby=\"results-heading\">\n");
-    let older = if form.cursor.trim().is_empty() { "" } else { " (older)" };
+    let older = if first_page { "" } else { " (older)" };
     out.push_str(&format!("<h2 id=\"results-heading\">Results{older}</h2>\n"));
-    let (live, filters) = match live_filters(form) {
+    let filters = search.as_ref().and_then(|search| live_filters(&search.query));
+    let (live, filters) = match filters {
         Some(filters) => ("on", filters.to_string()),
         None => ("off", "{}".to_string()),
     };
     out.push_str(&format!(
-        "<p id=\"live-status\" class=\"muted\" role=\"status\" aria-live=\"polite\">{} shown{}.</p>\n",
+        "<p id=\"live-status\" class=\"muted\" role=\"status\" aria-live=\"polite\">{} shown, newest start first{}.</p>\n",
         count_text(results.items.len()),
-        if live == "on" { "; new interactions appear at the top as they are written" } else { "" }
+        if live == "on" { "; new interactions appear at their place by start time as they are written" } else { "" }
     ));
+    if !first_page {
+        out.push_str(&format!(
+            "<div class=\"exports\"><a href=\"{}\" download>Download all as CSV</a></div>\n",
+            esc(&params.link("/", None, Some("csv")))
+        ));
+    }
     out.push_str(&format!(
         "<div class=\"table-wrap\"><table id=\"results\" class=\"results\" data-live=\"{live}\" \
-         data-stream=\"/ui/stream\" data-filters=\"{}\">\n<caption class=\"visually-hidden\">Interactions, newest first</caption>\n\
-         <thead><tr><th scope=\"col\">Interaction</th><th scope=\"col\">Start</th><th scope=\"col\">Now</th>\
-         <th scope=\"col\">Sites visited</th>\
+         data-stream=\"/ui/stream\" data-filters=\"{}\" data-more=\"{}\">\n<caption class=\"visually-hidden\">Interactions, newest start first</caption>\n\
+         <thead><tr><th scope=\"col\">Interaction</th><th scope=\"col\">Start</th><th scope=\"col\">Duration</th>\
+         <th scope=\"col\">Now</th><th scope=\"col\">Sites visited</th>\
          <th scope=\"col\">Parties</th><th scope=\"col\">Outcome</th><th scope=\"col\">Released by</th>\
          <th scope=\"col\">Recorded</th><th scope=\"col\">Findings</th></tr></thead>\n<tbody>\n",
-        esc(&filters)
+        esc(&filters),
+        if results.next_cursor.is_some() { "yes" } else { "no" }
     ));
     if results.items.is_empty() {
-        out.push_str("<tr class=\"empty\"><td colspan=\"9\">No interaction matches.</td></tr>\n");
+        out.push_str("<tr class=\"empty\"><td colspan=\"10\">No interaction matches.</td></tr>\n");
     }
     for summary in &results.items {
         out.push_str(&row(summary));
     }
     out.push_str("</tbody></table></div>\n<nav class=\"pager\" aria-label=\"Result pages\">");
-    if !form.cursor.trim().is_empty() {
-        out.push_str(&format!("<a href=\"{}\">Newest</a> ", esc(&form.link(None))));
+    if !first_page {
+        out.push_str(&format!("<a href=\"{}\">Newest</a> ", esc(&params.link("/", None, None))));
     }
     if let Some(next) = &results.next_cursor {
         out.push_str(&format!(
             "<a rel=\"next\" class=\"older\" href=\"{}\">Older interactions</a>",
-            esc(&form.link(Some(next)))
+            esc(&params.link("/", Some(next), None))
         ));
     }
     out.push_str("</nav>\n</section>\n");
@@ -447,6 +426,32 @@ fn count_text(count: usize) -> String {
         0 => "No interaction".to_string(),
         1 => "1 interaction".to_string(),
         _ => format!("{count} interactions"),
+    }
+}
+
+/// The start in µs as the store orders it (0 when unknown), for the live script's placing.
+fn start_micros(summary: &Value) -> i64 {
+    text(summary, "start").parse::<jiff::Timestamp>().map_or(0, |time| time.as_microsecond())
+}
+
+/// The duration cell: start to end; while live (no end yet), start to now "so far" (the
+/// page's script keeps counting).
+fn duration_cell(summary: &Value) -> String {
+    let start = text(summary, "start");
+    if text(summary, "state") == "live" {
+        let Ok(started) = start.parse::<jiff::Timestamp>() else {
+            return "<span class=\"muted\">unknown</span>".into();
+        };
+        let seconds = (jiff::Timestamp::now().as_microsecond() - started.as_microsecond()) as f64 / 1e6;
+        return format!(
+            "<time class=\"elapsed\" datetime=\"{}\">{} so far</time>",
+            esc(start),
+            duration_text(seconds)
+        );
+    }
+    match crate::api::export::duration_s(summary) {
+        None => "<span class=\"muted\">unknown</span>".to_string(),
+        Some(seconds) => duration_text(seconds),
     }
 }
 
@@ -477,17 +482,20 @@ pub fn row(summary: &Value) -> String {
         n => format!("<span class=\"warn\">⚠ {n} findings</span>"),
     };
     format!(
-        "<tr id=\"row-{idattr}\" data-id=\"{idattr}\"><th scope=\"row\" data-label=\"Interaction\">\
+        "<tr id=\"row-{idattr}\" data-id=\"{idattr}\" data-start=\"{start_us}\"><th scope=\"row\" data-label=\"Interaction\">\
          <a class=\"open\" href=\"/i/{href}\">{idtext}</a></th>\
-         <td data-label=\"Start\">{start}</td><td data-label=\"Now\">{now}</td>\
+         <td data-label=\"Start\">{start}</td><td data-label=\"Duration\" class=\"duration\">{duration}</td>\
+         <td data-label=\"Now\">{now}</td>\
          <td data-label=\"Sites visited\">{sites}</td>\
          <td data-label=\"Parties\">{parties}{numbers}</td><td data-label=\"Outcome\">{outcome}</td>\
          <td data-label=\"Released by\">{released}</td><td data-label=\"Recorded\">{recorded}</td>\
          <td data-label=\"Findings\">{findings}</td></tr>\n",
         idattr = esc(id),
+        start_us = start_micros(summary),
         href = url_encode(id),
         idtext = esc(id),
         start = time(text(summary, "start")),
+        duration = duration_cell(summary),
         now = now_cell(summary),
         sites = esc(&texts(summary, "sites").join(" → ")),
         parties = esc(&parties),
@@ -520,4 +528,28 @@ fn now_cell(summary: &Value) -> String {
 #[cfg(test)]
 pub fn ids(page: &StorePage) -> Vec<String> {
     page.items.iter().map(|item| text(item, "interaction_id").to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(duration_text(3.24), "3.2 s");
+        assert_eq!(duration_text(42.4), "42 s");
+        assert_eq!(duration_text(185.0), "3 min 05 s");
+        assert_eq!(duration_text(3720.0), "1 h 02 min");
+        assert_eq!(duration_text(-1.0), "0.0 s");
+    }
+
+    #[test]
+    fn a_counts_link_narrows_the_search_to_its_site_and_outcome() {
+        let params = SearchParams { from: "2026-12-05".into(), ..SearchParams::default() };
+        let mut tally = Tally::default();
+        tally.add("abandoned-in-queue", &["SIP_LON"], Some(1_000_000));
+        let html = counts_html(&params, &tally);
+        assert!(html.contains("href=\"/?site=SIP_LON&amp;from=2026-12-05&amp;outcome=abandoned-in-queue\">1 abandoned-in-queue</a>"), "{html}");
+        assert!(html.contains("href=\"/?from=2026-12-05&amp;format=csv\" download"), "{html}");
+    }
 }

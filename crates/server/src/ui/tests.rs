@@ -24,6 +24,8 @@ const ANI: &str = "+14155550123";
 /// A DN that is markup: must never reach a page unescaped.
 const EVIL_DN: &str = "<script>alert(1)</script>";
 const EVIL_SITE: &str = "TS<b>1";
+/// A configured site with no call stored: a search may name it.
+const CONFIGURED_SITE: &str = "SIP_NEW";
 
 /// A store double: interactions as documents, aliases, raw events per (site, CallUUID).
 #[derive(Default)]
@@ -92,15 +94,26 @@ fn matches(doc: &Value, query: &InteractionQuery) -> bool {
     let released = &doc["released_by"];
     let start = micros(doc["start"].as_str().unwrap_or(""));
     let findings = doc["recording"]["findings"].as_array().map_or(0, Vec::len);
-    query.call_uuid.as_deref().is_none_or(|uuid| any_segment("call_uuid", uuid) || any_segment("key", uuid))
-        && query
-            .conn_id
-            .as_deref()
-            .is_none_or(|conn| segs.iter().any(|segment| strs(segment, "conn_ids").iter().any(|c| c == conn)))
-        && query.dn.as_deref().is_none_or(|dn| dns.iter().any(|d| d == dn))
-        && query.islink.as_deref().is_none_or(|link| {
-            doc["links"].as_array().into_iter().flatten().any(|l| l["islink"].as_str() == Some(link))
-        })
+    let by_uuid = |uuid: &str| any_segment("call_uuid", uuid) || any_segment("key", uuid);
+    let by_dn = |dn: &str| dns.iter().any(|d| d == dn);
+    let by_islink = |link: &str| {
+        doc["links"].as_array().into_iter().flatten().any(|l| l["islink"].as_str() == Some(link))
+            || strs(doc, "unpaired_links").iter().any(|l| l == link)
+    };
+    let by_conn = |conn: &str| segs.iter().any(|segment| strs(segment, "conn_ids").iter().any(|c| c == conn));
+    let by_any = |text: &str| {
+        by_uuid(text)
+            || by_dn(text)
+            || by_islink(text)
+            || callstitch_store::conn_id(text).is_some_and(|conn| by_conn(&conn))
+    };
+    query.call_uuid.as_deref().is_none_or(by_uuid)
+        && query.any_id.as_deref().is_none_or(by_any)
+        && query.state.as_deref().is_none_or(|state| doc["state"].as_str().unwrap_or("complete") == state)
+        && query.complete.is_none_or(|complete| doc["complete"].as_bool() == Some(complete))
+        && query.conn_id.as_deref().is_none_or(by_conn)
+        && query.dn.as_deref().is_none_or(by_dn)
+        && query.islink.as_deref().is_none_or(by_islink)
         && query.site.as_deref().is_none_or(|site| any_segment("site", site))
         && query.outcome.as_deref().is_none_or(|outcome| doc["outcome"].as_str() == Some(outcome))
         && query.released_by.as_deref().is_none_or(|who| released["who"] == who || released["dn"] == who)
@@ -146,6 +159,18 @@ impl Store for Fake {
             })
             .flatten();
         Ok(Page { items: found.iter().take(query.limit).map(|doc| summary(doc)).collect(), next_cursor })
+    }
+
+    async fn sites(&self) -> Result<Vec<String>, StoreError> {
+        let mut sites: Vec<String> = self
+            .docs
+            .iter()
+            .flat_map(segments)
+            .filter_map(|segment| segment["site"].as_str().map(String::from))
+            .collect();
+        sites.sort();
+        sites.dedup();
+        Ok(sites)
     }
 
     async fn interaction(&self, id: &str) -> Result<Option<StoredInteraction>, StoreError> {
@@ -349,6 +374,7 @@ fn app_with_edge(store: Fake, tokens: Vec<Token>, mask_numbers: bool, edge: crat
         max_body_bytes: 1 << 20,
         edge,
         sign_ins: Default::default(),
+        sites: vec![CONFIGURED_SITE.to_string()],
     });
     crate::api::router(app)
 }
@@ -490,17 +516,19 @@ async fn older_pages_follow_the_cursor_without_repeats() {
 }
 
 #[tokio::test]
-async fn a_free_text_search_merges_its_queries_in_store_order() {
+async fn a_free_text_search_finds_every_kind_of_id_in_store_order() {
     let mut fake = Fake { docs: many(5), ..Fake::default() };
     // c…1 has DN "UUID0003": found by DN, while c…3 is found by its CallUUID UUID0003.
     fake.docs[1]["segments"][0]["parties"] = json!([{"dn": "UUID0003", "kind": "agent"}]);
-    let queries = crate::ui::search::SearchForm { q: "UUID0003".into(), ..Default::default() }
-        .queries()
-        .expect("valid");
-    assert_eq!(queries.len(), 3, "CallUUID, DN and IS-Link (not a ConnID)");
-    let page = crate::ui::search::run(&fake, queries).await.expect("store");
-    assert_eq!(crate::ui::search::ids(&page), vec!["c000000000000003", "c000000000000001"]);
-    assert_eq!(page.next_cursor, None);
+    let router = app_with(fake, Vec::new(), false);
+    let answer = get(&router, "/?q=UUID0003").await;
+    assert_eq!(row_ids(&answer.body), vec!["c000000000000003", "c000000000000001"]);
+    assert!(!answer.body.contains("class=\"older\""), "one page");
+    let api = get(&router, "/v1/interactions?q=UUID0003").await;
+    let page: Value = serde_json::from_str(&api.body).expect("JSON");
+    let ids: Vec<&str> =
+        page["items"].as_array().into_iter().flatten().filter_map(|i| i["interaction_id"].as_str()).collect();
+    assert_eq!(ids, ["c000000000000003", "c000000000000001"], "the API takes the same q");
 }
 
 #[tokio::test]
@@ -809,4 +837,208 @@ async fn slow_requests_are_cut_but_live_streams_and_stalled_bodies_are_told_apar
         .expect("request");
     let answer = send(&router, request).await;
     assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT, "{}", answer.body);
+}
+
+async fn get_json(router: &Router, path: &str) -> (StatusCode, Value) {
+    let answer = get(router, path).await;
+    (answer.status, serde_json::from_str(&answer.body).unwrap_or(Value::Null))
+}
+
+/// Item 6 of issue 16: `outcome=bogus` was an empty 200 while every other filter is strict.
+#[tokio::test]
+async fn an_unknown_outcome_is_a_400_that_lists_the_outcomes() {
+    let router = app_with(fixture(), Vec::new(), false);
+    let (status, body) = get_json(&router, "/v1/interactions?outcome=bogus").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let reason = body["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("\"bogus\"") && reason.contains("abandoned-in-queue"), "{reason}");
+    let page = get(&router, "/?outcome=bogus").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("outcome &quot;bogus&quot; is not an outcome"), "{}", page.body);
+    let (status, _) = get_json(&router, "/v1/interactions?outcome=abandoned-in-queue").await;
+    assert_eq!(status, StatusCode::OK, "a real outcome still answers");
+}
+
+/// Item 6 of issue 16: an unknown site name was an empty 200; a configured site with no
+/// call stored yet, and a site only stored calls name, are searched as before.
+#[tokio::test]
+async fn an_unknown_site_is_a_400_naming_the_known_sites() {
+    let router = app_with(fixture(), Vec::new(), false);
+    let (status, body) = get_json(&router, "/v1/interactions?site=TS9").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let reason = body["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("site \"TS9\" is unknown"), "{reason}");
+    assert!(reason.contains("SIPServer1") && reason.contains(CONFIGURED_SITE), "the known sites: {reason}");
+    let page = get(&router, "/?site=TS9").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("site &quot;TS9&quot; is unknown"), "{}", page.body);
+    let (status, body) = get_json(&router, &format!("/v1/interactions?site={CONFIGURED_SITE}")).await;
+    assert_eq!((status, body["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    let (status, body) = get_json(&router, "/v1/interactions?site=SIPServer1").await;
+    assert_eq!((status, body["items"][0]["interaction_id"].as_str()), (StatusCode::OK, Some(ID)));
+}
+
+/// Item 6 of issue 16: a mistyped address of a page showed the API's raw JSON.
+#[tokio::test]
+async fn a_mistyped_page_address_is_an_html_404_and_the_api_keeps_its_json() {
+    let router = app_with(fixture(), Vec::new(), false);
+    for path in ["/serch", "/i", "/interactions/%3Cscript%3E", "/nonexistent%3Cscript%3E"] {
+        let answer = get(&router, path).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(answer.headers[header::CONTENT_TYPE], "text/html; charset=utf-8", "{path}");
+        assert!(answer.body.contains("id=\"again-q\""), "{path}: a search box");
+        assert!(!answer.body.contains("<script>"), "{path}");
+    }
+    for path in ["/v1/nothing", "/v1"] {
+        let (status, body) = get_json(&router, path).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not-found")), "{path}");
+    }
+    let asks_json = Request::get("/nothing")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .expect("request");
+    let answer = send(&router, asks_json).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert!(answer.body.contains("\"not-found\""), "a client asking for JSON gets JSON: {}", answer.body);
+}
+
+/// Item 6 of issue 16: the page said `findings=yes` and took dates, the API said
+/// `has_findings=true` and took RFC 3339 only. Now both read both.
+#[tokio::test]
+async fn the_page_and_the_api_read_the_same_parameters() {
+    let router = app_with(fixture(), Vec::new(), false);
+    for query in [
+        "findings=yes",
+        "has_findings=true",
+        "has_findings=yes",
+        "from=2012-10-29T14:41&to=2012-10-30",
+        "from=2012-10-29T14:41:00Z&to=2012-10-30T00:00:00Z",
+        "q=%2B14155550123",
+        "q=8005551000&kind=dn",
+        "dn=8005551000",
+        &format!("islink={ISLINK}"),
+        &format!("call_uuid={UUID2}&state=ended&complete=yes"),
+    ] {
+        let (status, body) = get_json(&router, &format!("/v1/interactions?{query}")).await;
+        let ids: Vec<&str> = body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["interaction_id"].as_str())
+            .collect();
+        let page = get(&router, &format!("/?{query}")).await;
+        if query.contains("state=ended") {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{query}");
+            continue;
+        }
+        assert_eq!((status, ids), (StatusCode::OK, vec![ID]), "API {query}: {body}");
+        assert_eq!(
+            (page.status, row_ids(&page.body)),
+            (StatusCode::OK, vec![ID.to_string()]),
+            "page {query}"
+        );
+    }
+    let (status, body) = get_json(&router, "/v1/interactions?colour=red").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["reason"].as_str().unwrap_or_default().contains("colour"), "{body}");
+    assert_eq!(get(&router, "/?colour=red").await.status, StatusCode::BAD_REQUEST, "the page is as strict");
+}
+
+#[tokio::test]
+async fn the_search_page_shows_durations_and_the_counts_of_its_filter() {
+    let router = app_with(fixture(), Vec::new(), false);
+    let answer = get(&router, "/").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body.contains("<th scope=\"col\">Duration</th>"));
+    assert!(
+        answer.body.contains("<td data-label=\"Duration\" class=\"duration\">3.1 s</td>"),
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains("4 interactions matched"), "{}", answer.body);
+    // many(3): answered, abandoned-in-queue, answered, all at TS1; the two-site one answered.
+    assert!(answer.body.contains("href=\"/?outcome=answered\">3</a>"), "{}", answer.body);
+    assert!(answer
+        .body
+        .contains("href=\"/?site=TS1&amp;outcome=abandoned-in-queue\">1 abandoned-in-queue</a>"));
+    assert!(answer.body.contains("href=\"/?format=csv\" download"), "the CSV of the filter");
+    let narrowed = get(&router, "/?site=TS1&outcome=abandoned-in-queue").await;
+    assert_eq!(row_ids(&narrowed.body), vec!["c000000000000001"]);
+    assert!(narrowed.body.contains("1 interaction matched"));
+
+    let (status, counts) = get_json(&router, "/v1/counts?site=TS1").await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(counts["interactions"], 3);
+    assert_eq!(
+        counts["by_site"],
+        json!([{"site": "TS1", "interactions": 3,
+                                          "by_outcome": {"abandoned-in-queue": 1, "answered": 2}}])
+    );
+    let (status, _) = get_json(&router, "/v1/counts?outcome=bogus").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the counts read the same parameters");
+}
+
+/// `count` one-call interactions a second apart, the ANI of every third a formula.
+fn spread(count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|n| {
+            let start = format!("2012-10-29T10:{:02}:{:02}Z", n / 60, n % 60);
+            let end = format!("2012-10-29T10:{:02}:{:02}.500Z", n / 60, n % 60);
+            let ani = if n % 3 == 0 { "=HYPERLINK(\"x\")".to_string() } else { format!("+1555{n:07}") };
+            json!({"interaction_id": format!("e{n:015}"), "start": start, "end": end, "sites": ["TS1"], "complete": true,
+                   "ani": ani, "segments": [segment("TS1", &format!("U{n}"), "0000000000000001", "root", &[("7001", "agent")], &start)],
+                   "outcome": "answered", "released_by": {"who": "customer"}, "recording": {"media_files": [], "findings": []}})
+        })
+        .collect()
+}
+
+/// Issue 16, point 2: the search as CSV, every row of the filter over several store pages,
+/// in the order of the search, RFC 4180 with formulas defused; the page, the API's
+/// `format=csv` and `/v1/interactions.csv` are one answer.
+#[tokio::test]
+async fn a_search_exports_every_row_of_its_filter_as_csv() {
+    let count = 2_345;
+    let router = app_with(Fake { docs: spread(count), ..Fake::default() }, Vec::new(), false);
+    let answer = get(&router, "/v1/interactions.csv?site=TS1").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8; header=present");
+    let lines: Vec<&str> = answer.body.split_terminator("\r\n").collect();
+    assert_eq!(lines.len(), count + 1, "a header and every row");
+    assert!(lines[0].starts_with("interaction_id,start,end,duration_s,"));
+    let ids: Vec<&str> = lines[1..].iter().map(|line| line.split(',').next().unwrap_or_default()).collect();
+    let expected: Vec<String> = (0..count).rev().map(|n| format!("e{n:015}")).collect();
+    assert_eq!(ids, expected, "newest start first, no row twice");
+    assert!(answer.body.contains(",0.500,"), "the duration in seconds");
+    assert!(answer.body.contains(",\"'=HYPERLINK(\"\"x\"\")\","), "a formula is quoted and defused");
+    assert!(answer.body.contains(",+15550000001,"), "a phone number is left as it is");
+    for other in ["/v1/interactions?site=TS1&format=csv", "/?site=TS1&format=csv"] {
+        let same = get(&router, other).await;
+        assert_eq!((same.status, same.body == answer.body), (StatusCode::OK, true), "{other}");
+    }
+    let capped = get(&router, "/v1/interactions.csv?limit=10").await;
+    assert_eq!(capped.body.split_terminator("\r\n").count(), 11, "a limit caps the rows");
+    let bad = get(&router, "/v1/interactions.csv?outcome=bogus").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn masked_numbers_stay_masked_in_the_csv() {
+    let router = app_with(fixture(), Vec::new(), true);
+    let answer = get(&router, "/v1/interactions.csv").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(!answer.body.contains("4155550123") && answer.body.contains("********0123"), "{}", answer.body);
+}
+
+/// Live rows are placed by start time: every row carries its start for the script.
+#[tokio::test]
+async fn result_rows_carry_their_start_for_the_live_script() {
+    let router = app_with(fixture(), Vec::new(), false);
+    let answer = get(&router, "/").await;
+    assert!(
+        answer.body.contains(&format!("data-id=\"{ID}\" data-start=\"1351521660495558\"")),
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains("data-more=\"no\""));
 }

@@ -325,6 +325,18 @@ impl Store for SqliteStore {
         self.read(move |connection| read::interactions(connection, &query))
     }
 
+    fn tally(
+        &self,
+        query: InteractionQuery,
+        budget: std::time::Duration,
+    ) -> impl std::future::Future<Output = Result<crate::Tally, StoreError>> + Send {
+        self.read(move |connection| read::tally_within(connection, &query, budget))
+    }
+
+    fn sites(&self) -> impl std::future::Future<Output = Result<Vec<String>, StoreError>> + Send {
+        self.read(read::sites)
+    }
+
     fn interaction(
         &self,
         id: &str,

@@ -6,7 +6,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::query::{Cursor, InteractionQuery, Page};
+use crate::query::{Count, Cursor, InteractionQuery, Page, Tally};
 use crate::record::{MediaPost, Snapshot};
 use crate::{Recovery, StoreCounts, StoredCall, StoredEvent, StoredInteraction};
 
@@ -74,13 +74,39 @@ pub fn media_posts_after(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Adds `clause` with its values when the filter is set.
+/// The conditions of a search: a `WHERE` clause and its values.
 struct Filter {
     sql: String,
     values: Vec<SqlValue>,
 }
 
+/// Interactions holding a call with this CallUUID or call key. A key is the CallUUID, or
+/// `~<ConnID>-<n>` for a call without one: only such a text is looked up by key (the
+/// segments are indexed by site and key, not by key alone).
+fn by_call_uuid(text: &str) -> (String, usize) {
+    if text.starts_with('~') {
+        let sql = "SELECT interaction_id FROM segments WHERE call_uuid = ? \
+                   UNION SELECT interaction_id FROM segments WHERE key = ?";
+        (sql.to_string(), 2)
+    } else {
+        ("SELECT interaction_id FROM segments WHERE call_uuid = ?".to_string(), 1)
+    }
+}
+
+/// Interactions with this Inter-Site Link id: paired (`links`), or with one end only (the
+/// interaction's unpaired links, and the links its finished calls took part in).
+const BY_ISLINK: &str = "SELECT interaction_id FROM links WHERE islink = ? \
+     UNION SELECT interaction_id FROM interaction_islinks WHERE islink = ? \
+     UNION SELECT s.interaction_id FROM call_islinks c JOIN segments s ON s.site = c.site AND s.key = c.key \
+           WHERE c.islink = ?";
+const BY_DN: &str = "SELECT interaction_id FROM interaction_dns WHERE dn = ?";
+const BY_CONN_ID: &str = "SELECT interaction_id FROM interaction_conn_ids WHERE conn_id = ?";
+
 impl Filter {
+    fn new() -> Filter {
+        Filter { sql: "1 = 1".to_string(), values: Vec::new() }
+    }
+
     fn add(&mut self, clause: &str, values: impl IntoIterator<Item = SqlValue>) {
         self.sql.push_str(" AND ");
         self.sql.push_str(clause);
@@ -92,53 +118,83 @@ impl Filter {
             self.add(clause, std::iter::repeat_n(SqlValue::Text(value.clone()), times));
         }
     }
+
+    /// `i.id IN (<ids>)`, each `?` of `ids` bound to `value`.
+    fn ids(&mut self, value: &Option<String>, ids: &str, times: usize) {
+        self.text(value, &format!("i.id IN ({ids})"), times);
+    }
+
+    /// Every condition of `query` but its cursor and limit.
+    fn of(query: &InteractionQuery) -> Filter {
+        let mut filter = Filter::new();
+        if let Some(uuid) = &query.call_uuid {
+            let (sql, times) = by_call_uuid(uuid);
+            filter.ids(&query.call_uuid, &sql, times);
+        }
+        filter.ids(&query.conn_id, BY_CONN_ID, 1);
+        filter.ids(&query.dn, BY_DN, 1);
+        filter.ids(&query.islink, BY_ISLINK, 3);
+        if let Some(text) = &query.any_id {
+            filter.any_id(text);
+        }
+        filter.text(&query.site, "i.id IN (SELECT interaction_id FROM segments WHERE site = ?)", 1);
+        filter.text(&query.outcome, "i.outcome = ?", 1);
+        filter.text(&query.state, "i.state = ?", 1);
+        filter.text(&query.released_by, "(i.released_by = ? OR i.released_by_dn = ?)", 2);
+        if let Some(from) = query.from_us {
+            filter.add("i.start_us >= ?", [SqlValue::Integer(from)]);
+        }
+        if let Some(to) = query.to_us {
+            filter.add("i.start_us < ?", [SqlValue::Integer(to)]);
+        }
+        if let Some(has) = query.has_findings {
+            filter.add(if has { "i.findings > 0" } else { "i.findings = 0" }, []);
+        }
+        if let Some(complete) = query.complete {
+            filter.add("i.complete = ?", [SqlValue::Integer(i64::from(complete))]);
+        }
+        filter
+    }
+
+    /// A CallUUID (or call key), a DN, an Inter-Site Link id or, when the text is one, a ConnID.
+    fn any_id(&mut self, text: &str) {
+        let (uuid_sql, uuid_times) = by_call_uuid(text);
+        let mut sql = format!("{uuid_sql} UNION {BY_DN} UNION {BY_ISLINK}");
+        let mut values = vec![SqlValue::Text(text.to_string()); uuid_times + 1 + 3];
+        if let Some(conn) = crate::query::conn_id(text) {
+            sql.push_str(" UNION ");
+            sql.push_str(BY_CONN_ID);
+            values.push(SqlValue::Text(conn));
+        }
+        self.add(&format!("i.id IN ({sql})"), values);
+    }
+}
+
+/// The statement of one page of `query` and its values (one row more than the page, to
+/// tell whether another follows).
+fn page_statement(query: &InteractionQuery) -> (String, Vec<SqlValue>) {
+    let mut filter = Filter::of(query);
+    if let Some(Cursor { start_us, id }) = &query.cursor {
+        // A row value, not `start_us < ? OR (start_us = ? AND id < ?)`: SQLite starts the
+        // index scan at the cursor instead of reading every newer row before it, so a page
+        // deep into a large search (a CSV export's thousandth) costs what the first did.
+        filter.add("(i.start_us, i.id) < (?, ?)", [SqlValue::Integer(*start_us), SqlValue::Text(id.clone())]);
+    }
+    let limit = query.limit.clamp(1, MAX_PAGE);
+    let sql = format!(
+        "SELECT start_us, id, summary FROM interactions i WHERE {} ORDER BY i.start_us DESC, i.id DESC LIMIT ?",
+        filter.sql
+    );
+    filter.values.push(SqlValue::Integer(limit as i64 + 1));
+    (sql, filter.values)
 }
 
 pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result<Page, StoreError> {
-    let mut filter = Filter {
-        sql: "SELECT start_us, id, summary FROM interactions i WHERE 1 = 1".into(),
-        values: Vec::new(),
-    };
-    filter.text(
-        &query.call_uuid,
-        "i.id IN (SELECT interaction_id FROM segments WHERE call_uuid = ? UNION SELECT interaction_id FROM segments WHERE key = ?)",
-        2,
-    );
-    filter.text(
-        &query.conn_id,
-        "i.id IN (SELECT interaction_id FROM interaction_conn_ids WHERE conn_id = ?)",
-        1,
-    );
-    filter.text(&query.dn, "i.id IN (SELECT interaction_id FROM interaction_dns WHERE dn = ?)", 1);
-    filter.text(&query.islink, "i.id IN (SELECT interaction_id FROM links WHERE islink = ?)", 1);
-    filter.text(&query.site, "i.id IN (SELECT interaction_id FROM segments WHERE site = ?)", 1);
-    filter.text(&query.outcome, "i.outcome = ?", 1);
-    filter.text(&query.state, "i.state = ?", 1);
-    filter.text(&query.released_by, "(i.released_by = ? OR i.released_by_dn = ?)", 2);
-    if let Some(from) = query.from_us {
-        filter.add("i.start_us >= ?", [SqlValue::Integer(from)]);
-    }
-    if let Some(to) = query.to_us {
-        filter.add("i.start_us < ?", [SqlValue::Integer(to)]);
-    }
-    if let Some(has) = query.has_findings {
-        filter.add(if has { "i.findings > 0" } else { "i.findings = 0" }, []);
-    }
-    if let Some(complete) = query.complete {
-        filter.add("i.complete = ?", [SqlValue::Integer(i64::from(complete))]);
-    }
-    if let Some(Cursor { start_us, id }) = &query.cursor {
-        filter.add(
-            "(i.start_us < ? OR (i.start_us = ? AND i.id < ?))",
-            [SqlValue::Integer(*start_us), SqlValue::Integer(*start_us), SqlValue::Text(id.clone())],
-        );
-    }
     let limit = query.limit.clamp(1, MAX_PAGE);
-    filter.sql.push_str(" ORDER BY i.start_us DESC, i.id DESC LIMIT ?");
-    filter.values.push(SqlValue::Integer(limit as i64 + 1));
-    let mut statement = connection.prepare(&filter.sql)?;
+    let (sql, values) = page_statement(query);
+    let mut statement = connection.prepare(&sql)?;
     let rows: Vec<(i64, String, String)> = statement
-        .query_map(params_from_iter(filter.values), |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .query_map(params_from_iter(values), |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<Result<_, _>>()?;
     let next_cursor = (rows.len() > limit)
         .then(|| {
@@ -151,6 +207,100 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
     Ok(Page { items, next_cursor })
 }
 
+/// The duration of an interaction row in µs, when its start and end are known (a start of 0
+/// is unknown, as in the summary).
+const DURATION: &str = "CASE WHEN i.end_us IS NOT NULL AND i.start_us <> 0 THEN i.end_us - i.start_us END";
+
+/// What every interaction `query` matches adds up to, counted in the database: by outcome,
+/// then by site (an interaction once under each site its calls were on).
+pub fn tally(connection: &Connection, query: &InteractionQuery) -> Result<Tally, StoreError> {
+    let filter = Filter::of(query);
+    let mut tally = Tally::default();
+    let by_outcome = format!(
+        "SELECT i.outcome, COUNT(*), COALESCE(SUM({DURATION}), 0), COUNT({DURATION})
+           FROM interactions i WHERE {} GROUP BY i.outcome",
+        filter.sql
+    );
+    let mut statement = connection.prepare(&by_outcome)?;
+    let rows = statement.query_map(params_from_iter(filter.values.iter()), |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?))
+    })?;
+    for row in rows {
+        let (outcome, interactions, duration_us, timed) = row?;
+        let count = Count { interactions: interactions as u64, duration_us, timed: timed as u64 };
+        tally.interactions += count.interactions;
+        tally.duration_us += duration_us;
+        tally.timed += count.timed;
+        tally.by_outcome.insert(outcome, count);
+    }
+    let by_site = format!(
+        "SELECT s.site, i.outcome, COUNT(DISTINCT i.id)
+           FROM interactions i JOIN segments s ON s.interaction_id = i.id
+          WHERE {} GROUP BY s.site, i.outcome",
+        filter.sql
+    );
+    let mut statement = connection.prepare(&by_site)?;
+    let rows = statement.query_map(params_from_iter(filter.values.iter()), |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
+    })?;
+    for row in rows {
+        let (site, outcome, interactions) = row?;
+        let count = tally.by_site.entry(site).or_default();
+        count.interactions += interactions as u64;
+        count.by_outcome.insert(outcome, interactions as u64);
+    }
+    Ok(tally)
+}
+
+/// [`tally`], interrupted once it has run for `budget`: a filter that matches millions of
+/// interactions is refused ([`StoreError::TooBroad`]) rather than holding a reader for long.
+pub fn tally_within(
+    connection: &Connection,
+    query: &InteractionQuery,
+    budget: std::time::Duration,
+) -> Result<Tally, StoreError> {
+    let handle = connection.get_interrupt_handle();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let timer = std::thread::Builder::new().name("sqlite-tally-budget".to_string()).spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(budget) {
+            handle.interrupt();
+        }
+    });
+    let counted = tally(connection, query);
+    drop(done);
+    // Joined before the connection goes back to the pool: no interrupt can reach a later
+    // statement of another request.
+    if let Ok(timer) = timer {
+        let _ = timer.join();
+    }
+    match counted {
+        Err(StoreError::Sqlite(error))
+            if error.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
+        {
+            Err(StoreError::TooBroad { budget_ms: budget.as_millis() as u64 })
+        }
+        other => other,
+    }
+}
+
+/// The most sites [`sites`] lists.
+const MAX_SITES: usize = 10_000;
+
+/// The distinct sites of the stored calls, found by skipping through the (site, key) index
+/// from one site to the next rather than reading every call.
+pub fn sites(connection: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "WITH RECURSIVE next(site) AS (
+             SELECT MIN(site) FROM segments
+             UNION ALL
+             SELECT (SELECT MIN(site) FROM segments WHERE site > next.site) FROM next WHERE next.site IS NOT NULL
+         )
+         SELECT site FROM next WHERE site IS NOT NULL LIMIT ?1",
+    )?;
+    let rows = statement.query_map([MAX_SITES as i64], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The live id for `id`: itself, or the interaction that replaced it.
 fn resolve(connection: &Connection, id: &str) -> Result<Option<String>, StoreError> {
     let alias: Option<String> = connection
@@ -160,9 +310,30 @@ fn resolve(connection: &Connection, id: &str) -> Result<Option<String>, StoreErr
     Ok(alias)
 }
 
+/// The interaction holding a call with this CallUUID (or call key), or with this recording
+/// id.
+fn holder(connection: &Connection, id: &str) -> Result<Option<String>, StoreError> {
+    let (by_call, times) = by_call_uuid(id);
+    let sql = format!(
+        "SELECT interaction_id FROM ({by_call}) UNION ALL SELECT id FROM interactions WHERE recording_id = ? LIMIT 1"
+    );
+    let holder = connection
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(std::iter::repeat_n(id, times + 1)), |row| row.get(0))
+        .optional()?;
+    Ok(holder)
+}
+
 pub fn interaction(connection: &Connection, id: &str) -> Result<Option<StoredInteraction>, StoreError> {
     let alias = resolve(connection, id)?;
-    let live = alias.clone().unwrap_or_else(|| id.to_string());
+    let mut live = alias.clone().unwrap_or_else(|| id.to_string());
+    let exists = connection.prepare_cached("SELECT 1 FROM interactions WHERE id = ?1")?.exists([&live])?;
+    if !exists {
+        match holder(connection, id)? {
+            Some(holder) => live = holder,
+            None => return Ok(None),
+        }
+    }
     let row: Option<(String, String)> = connection
         .prepare_cached("SELECT doc, recording FROM interactions WHERE id = ?1")?
         .query_row([&live], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -274,4 +445,80 @@ pub fn counts(connection: &Connection) -> Result<StoreCounts, StoreError> {
         complete_interactions: count("SELECT COUNT(*) FROM interactions WHERE complete = 1")?,
         media_files: count("SELECT COUNT(*) FROM media_files")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database of `count` one-call interactions, written by SQL alone.
+    fn many(count: u32) -> Connection {
+        let mut connection = Connection::open_in_memory().expect("open");
+        crate::sqlite::schema::migrate(&mut connection).expect("schema");
+        connection
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
+                 INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
+                     recording_id, media_files, findings, doc, recording, summary)
+                 SELECT printf('%016x', i), 0, 1000000 + i, 2000000 + i, 1,
+                        CASE i % 3 WHEN 0 THEN 'answered' ELSE 'abandoned-in-queue' END,
+                        'customer', 'r', 0, 0, '{}', '{}', '{}' FROM n",
+                [count],
+            )
+            .expect("interactions");
+        connection
+            .execute(
+                "INSERT INTO segments (interaction_id, ord, site, key, role, model, outcome)
+                 SELECT id, 0, 'S' || (start_us % 4), id, 'root', 'basic', outcome FROM interactions",
+                [],
+            )
+            .expect("segments");
+        connection
+    }
+
+    /// A search that matches too much to count in its budget is refused, not left to hold
+    /// a reader; the same search with time enough is counted.
+    #[test]
+    fn counting_past_its_budget_is_refused_as_too_broad() {
+        let connection = many(60_000);
+        let everything = InteractionQuery::default();
+        let refused = tally_within(&connection, &everything, std::time::Duration::from_millis(1));
+        assert!(matches!(refused, Err(StoreError::TooBroad { budget_ms: 1 })), "{refused:?}");
+        let counted =
+            tally_within(&connection, &everything, std::time::Duration::from_secs(600)).expect("counted");
+        assert_eq!(counted.interactions, 60_000);
+        assert_eq!(counted.by_outcome["answered"].interactions, 20_000);
+        assert_eq!(counted.by_site["S1"].interactions, 15_000);
+    }
+
+    /// A page after a cursor starts the index scan at the cursor: with `start_us < ? OR
+    /// (start_us = ? AND id < ?)` SQLite read every newer row first, and the thousandth page
+    /// of a million-row CSV export took 0.18 s instead of 1 ms (measured on 1M rows).
+    #[test]
+    fn a_page_after_a_cursor_starts_the_index_scan_at_the_cursor() {
+        let connection = many(10);
+        let cursor = Cursor { start_us: 1_000_005, id: "0000000000000005".into() };
+        for from_us in [None, Some(0)] {
+            let query = InteractionQuery {
+                cursor: Some(cursor.clone()),
+                from_us,
+                limit: 3,
+                ..InteractionQuery::default()
+            };
+            let (sql, values) = page_statement(&query);
+            let plan: Vec<String> = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan")
+                .query_map(params_from_iter(values), |row| row.get::<_, String>(3))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("plan rows");
+            assert!(plan.iter().any(|step| step.contains("(start_us,id)<(?,?)")), "{from_us:?}: {plan:?}");
+            let page = interactions(&connection, &query).expect("page");
+            assert_eq!(
+                (page.items.len(), page.next_cursor.as_deref()),
+                (3, Some("1000002.0000000000000002"))
+            );
+        }
+    }
 }

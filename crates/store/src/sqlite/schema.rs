@@ -182,6 +182,29 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE snapshot ADD COLUMN media_posts INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: an Inter-Site Link id that never paired is searchable. `links` holds paired links
+    // only; these hold every link id a finished call took part in (a link end seen on one
+    // site, whether its other end leads to a site callstitch reads or not), and the link ids
+    // an interaction holds with one end only, live calls included (its `unpaired_links`,
+    // taken from the documents already stored).
+    r#"
+    CREATE TABLE call_islinks (
+        islink TEXT NOT NULL,
+        site   TEXT NOT NULL,
+        key    TEXT NOT NULL,
+        PRIMARY KEY (islink, site, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX call_islinks_call ON call_islinks(site, key);
+    CREATE TABLE interaction_islinks (
+        islink         TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        PRIMARY KEY (islink, interaction_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX interaction_islinks_id ON interaction_islinks(interaction_id);
+    INSERT OR IGNORE INTO interaction_islinks (islink, interaction_id)
+        SELECT link.value, i.id FROM interactions i, json_each(i.doc, '$.unpaired_links') link
+        WHERE json_valid(i.doc) AND link.type = 'text';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -240,5 +263,31 @@ mod tests {
         migrate(&mut connection).expect("migrate");
         let recovered = crate::sqlite::read::recover(&connection).expect("recover");
         assert!(recovered.snapshot.is_none() && recovered.positions.is_none());
+    }
+
+    /// A database written before migration 5 finds the unpaired links of the interactions
+    /// it holds.
+    #[test]
+    fn migration_five_indexes_the_unpaired_links_of_stored_interactions() {
+        let mut connection = at_version(4);
+        let doc = r#"{"interaction_id":"a1","unpaired_links":["L1","L2"]}"#;
+        connection
+            .execute(
+                "INSERT INTO interactions (id, revision, start_us, complete, outcome, released_by, recording_id,
+                    media_files, findings, doc, recording, summary)
+                 VALUES ('a1', 0, 1, 1, 'answered', 'customer', 'r', 0, 0, ?1, '{}', '{}'),
+                        ('b2', 0, 2, 1, 'answered', 'customer', 'r', 0, 0, 'not json', '{}', '{}')",
+                [doc],
+            )
+            .expect("rows");
+        migrate(&mut connection).expect("migrate");
+        let found: Vec<String> = connection
+            .prepare("SELECT islink || '=' || interaction_id FROM interaction_islinks ORDER BY islink")
+            .expect("prepare")
+            .query_map([], |row| row.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(found, ["L1=a1", "L2=a1"]);
     }
 }

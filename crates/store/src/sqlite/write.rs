@@ -67,6 +67,11 @@ fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), S
     if existing.is_some() {
         return Ok(());
     }
+    let mut islink = transaction
+        .prepare_cached("INSERT OR IGNORE INTO call_islinks (islink, site, key) VALUES (?1, ?2, ?3)")?;
+    for id in &call.islinks {
+        islink.execute(params![id, call.site, call.key])?;
+    }
     transaction
         .prepare_cached(
             "INSERT INTO calls (site, key, call_uuid, conn_ids, first_us, last_us, model, outcome,
@@ -149,8 +154,15 @@ fn fill_missing(stored: &mut serde_json::Value, posted: &serde_json::Value) -> b
 }
 
 /// The tables that hang off an interaction by `interaction_id`.
-const CHILD_TABLES: &[&str] =
-    &["segments", "parties", "interaction_dns", "interaction_conn_ids", "links", "findings"];
+const CHILD_TABLES: &[&str] = &[
+    "segments",
+    "parties",
+    "interaction_dns",
+    "interaction_conn_ids",
+    "links",
+    "interaction_islinks",
+    "findings",
+];
 
 fn delete_interaction(transaction: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
     // Most interactions are written once: one probe instead of a delete per table.
@@ -301,6 +313,12 @@ fn insert_children(transaction: &Transaction<'_>, record: &InteractionRecord) ->
     for (ord, row) in record.links.iter().enumerate() {
         link.execute(params![id, ord as i64, row.evidence, row.islink, row.from, row.to, row.consistent])?;
     }
+    let mut unpaired = transaction.prepare_cached(
+        "INSERT OR IGNORE INTO interaction_islinks (islink, interaction_id) VALUES (?1, ?2)",
+    )?;
+    for value in &record.unpaired_links {
+        unpaired.execute(params![value, id])?;
+    }
     let mut finding = transaction.prepare_cached(
         "INSERT INTO findings (interaction_id, ord, rule, message, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -325,6 +343,11 @@ pub fn prune(transaction: &Transaction<'_>, before_us: i64) -> Result<Pruned, St
     transaction.execute("DELETE FROM aliases WHERE id NOT IN (SELECT id FROM interactions)", [])?;
     let calls =
         transaction.execute("DELETE FROM calls WHERE COALESCE(last_us, first_us) < ?1", [before_us])?;
+    transaction.execute(
+        "DELETE FROM call_islinks WHERE NOT EXISTS
+           (SELECT 1 FROM calls c WHERE c.site = call_islinks.site AND c.key = call_islinks.key)",
+        [],
+    )?;
     let snapshot: Option<(i64, i64)> = transaction
         .query_row("SELECT seq, media_posts FROM snapshot WHERE id = 1", [], |row| {
             Ok((row.get(0)?, row.get(1)?))
