@@ -248,7 +248,9 @@ fn render(loaded: &Loaded, page_number: usize, signed_in: bool) -> Response {
         }
         Err(error) => Err(error.to_string()),
     };
-    let mut page = Page::new(format!("Interaction {id}")).signed_in(signed_in);
+    let mut page = Page::new(format!("Interaction {id}"))
+        .signed_in(signed_in)
+        .with_page_script("/ui/assets/interaction.js");
     page.push(&format!("<h1>Interaction <span class=\"id\">{}</span></h1>\n", esc(id)));
     if let Some(asked) = &loaded.asked_as {
         page.push(&format!(
@@ -390,42 +392,13 @@ fn ladder_section(id: &str, ladder: Result<callstitch_ladder::Ladder, String>, u
     out
 }
 
-fn parties_html(segment: &Value) -> String {
-    let parties = items(segment, "parties");
-    if parties.is_empty() {
-        return "<span class=\"muted\">none</span>".to_string();
-    }
-    let mut out = String::from("<ul class=\"parties\">");
-    for party in parties {
-        let mut details: Vec<&str> = [text(party, "kind"), text(party, "role"), text(party, "exit")]
-            .into_iter()
-            .filter(|part| !part.is_empty())
-            .collect();
-        let released = match text(party, "released_by") {
-            "self" => "released it",
-            "other" => "released by the other side",
-            _ => "",
-        };
-        if !released.is_empty() {
-            details.push(released);
-        }
-        out.push_str(&format!(
-            "<li><span class=\"dn\">{}</span> {}</li>",
-            esc(text(party, "dn")),
-            esc(&details.join(", "))
-        ));
-    }
-    out.push_str("</ul>");
-    out
-}
-
 fn segments_section(doc: &Value) -> String {
     let mut out = String::from(
         "<section aria-labelledby=\"calls-heading\">\n<h2 id=\"calls-heading\">Calls</h2>\n<div class=\"table-wrap\">\
          <table class=\"segments\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Site</th>\
          <th scope=\"col\">CallUUID</th><th scope=\"col\">ConnIDs</th><th scope=\"col\">Role</th>\
          <th scope=\"col\">Model</th><th scope=\"col\">Outcome</th><th scope=\"col\">Ended by</th>\
-         <th scope=\"col\">Start</th><th scope=\"col\">End</th><th scope=\"col\">Parties</th></tr></thead><tbody>\n",
+         <th scope=\"col\">Start</th><th scope=\"col\">End</th></tr></thead><tbody>\n",
     );
     for (index, segment) in items(doc, "segments").iter().enumerate() {
         let number = index + 1;
@@ -456,7 +429,7 @@ fn segments_section(doc: &Value) -> String {
              <td data-label=\"ConnIDs\" class=\"mono\">{conn}</td><td data-label=\"Role\">{role}</td>\
              <td data-label=\"Model\">{model}{conformant}</td><td data-label=\"Outcome\">{outcome}</td>\
              <td data-label=\"Ended by\">{ended_by}</td><td data-label=\"Start\">{start}</td>\
-             <td data-label=\"End\">{end}{ended}</td><td data-label=\"Parties\">{parties}</td></tr>\n",
+             <td data-label=\"End\">{end}{ended}</td></tr>\n",
             uuid = esc(uuid),
             conn = esc(&texts(segment, "conn_ids").join(", ")),
             role = esc(text(segment, "role")),
@@ -465,7 +438,6 @@ fn segments_section(doc: &Value) -> String {
             ended_by = ended_by_html(segment),
             start = time(text(segment, "start")),
             end = time(text(segment, "end")),
-            parties = parties_html(segment),
         ));
     }
     out.push_str("</tbody></table></div>\n</section>\n");

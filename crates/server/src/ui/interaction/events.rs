@@ -120,24 +120,29 @@ fn row(out: &mut String, name: &str, value_html: &str) {
     out.push_str(&format!("<tr><th scope=\"row\">{}</th><td>{value_html}</td></tr>", esc(name)));
 }
 
+fn pair(out: &mut String, name: &str, value: &str) {
+    out.push_str(&format!("<div><dt>{}</dt><dd class=\"mono\">{}</dd></div>", esc(name), esc(value)));
+}
+
 /// Every attribute of one event, as the body of its `<details>`.
 pub fn attributes_html(event: &Value) -> String {
-    let mut out = String::from("<div class=\"ev-body\"><table class=\"attrs\"><tbody>");
+    let mut out = String::from("<div class=\"ev-body\"><dl class=\"attrs\">");
     for (key, name) in FIELDS {
         if let Some(value) = event.get(*key).filter(|value| !value.is_null()) {
             let shown = match (*key, value) {
                 ("log_time" | "timestamp", Value::String(stamp)) => short_time(stamp),
                 _ => plain(value),
             };
-            row(&mut out, name, &format!("<span class=\"mono\">{}</span>", esc(&shown)));
+            pair(&mut out, name, &shown);
         }
     }
     if let Some(map) = event.as_object() {
         let known = |key: &str| FIELDS.iter().any(|(field, _)| *field == key) || SHOWN_APART.contains(&key);
         for (key, value) in map.iter().filter(|(key, _)| !known(key)) {
-            row(&mut out, key, &format!("<span class=\"mono\">{}</span>", esc(&plain(value))));
+            pair(&mut out, key, &plain(value));
         }
     }
+    out.push_str("</dl><table class=\"attrs\"><tbody>");
     for link in event.get("is_links").and_then(Value::as_array).into_iter().flatten() {
         let mut words = vec![text(link, "id").to_string()];
         for key in ["direction_role", "location_name"] {
@@ -167,7 +172,7 @@ pub fn attributes_html(event: &Value) -> String {
         row(&mut out, text(attribute, "name"), &value);
     }
     out.push_str("</tbody></table></div>");
-    out
+    out.replace("<table class=\"attrs\"><tbody></tbody></table>", "")
 }
 
 /// Where the event was read: `file:line`.
@@ -182,6 +187,21 @@ fn cell(class: &str, label: &str, value_html: &str) -> String {
     format!("<span class=\"{class}\"><span class=\"lbl\">{label} </span>{value_html}</span>")
 }
 
+/// The time of day of an RFC 3339 UTC time (`08:00:00.374`) in a `<time>` element whose
+/// tooltip and `datetime` carry the whole time (the call's heading says the day).
+fn clock_html(rfc3339: &str) -> String {
+    let full = short_time(rfc3339);
+    match full.split_once(' ') {
+        Some((_, rest)) if rfc3339.ends_with('Z') => format!(
+            "<time datetime=\"{}\" title=\"{}\">{}</time>",
+            esc(rfc3339),
+            esc(&full),
+            esc(rest.trim_end_matches(" UTC"))
+        ),
+        _ => time(rfc3339),
+    }
+}
+
 /// One event as a `<details>` line. `index` is its place among the events the ladder was
 /// drawn from (`data-index`), so a click on its ladder row can open it.
 fn event_html(call: usize, seq: u64, index: Option<usize>, event: &Value) -> String {
@@ -190,10 +210,14 @@ fn event_html(call: usize, seq: u64, index: Option<usize>, event: &Value) -> Str
         stamp => stamp,
     };
     let data_index = index.map(|index| format!(" data-index=\"{index}\"")).unwrap_or_default();
+    let this_dn = match text(event, "this_dn") {
+        "" => text(event, "dn"),
+        dn => dn,
+    };
     let summary = [
-        cell("c-time", "Time", &time(when)),
+        cell("c-time", "Time", &clock_html(when)),
         cell("c-msg", "Message", &esc(text(event, "message"))),
-        cell("c-dn mono", "ThisDN", &esc(text(event, "this_dn").trim())),
+        cell("c-dn mono", "ThisDN", &esc(this_dn)),
         cell("c-dn mono", "OtherDN", &esc(text(event, "other_dn"))),
         cell("c-conn mono", "ConnID", &esc(text(event, "conn_id"))),
         cell("c-where mono", "Where", &esc(&place(event))),
@@ -220,11 +244,22 @@ pub fn events_section(id: &str, calls: &[CallEvents], ladder_index: &dyn Fn(u64)
     for (index, call) in calls.iter().enumerate() {
         let number = index + 1;
         let name = if call.call_uuid.is_empty() { &call.key } else { &call.call_uuid };
+        let day = call
+            .events
+            .iter()
+            .map(|(_, event)| match text(event, "timestamp") {
+                "" => text(event, "log_time"),
+                stamp => stamp,
+            })
+            .find(|stamp| stamp.len() >= 10)
+            .map(|stamp| format!(" (times UTC, {})", &stamp[..10]))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "<details id=\"call-{number}\"><summary>Call #{number} at {} <span class=\"mono\">{}</span>: {} event(s)</summary>\n",
+            "<details id=\"call-{number}\"><summary>Call #{number} at {} <span class=\"mono\">{}</span>: {} event(s){}</summary>\n",
             esc(&call.site),
             esc(name),
-            call.events.len()
+            call.events.len(),
+            esc(&day)
         ));
         out.push_str(
             "<div class=\"ev-head\" aria-hidden=\"true\"><span class=\"c-time\">Time</span><span class=\"c-msg\">Message</span>\
@@ -265,8 +300,8 @@ mod tests {
         });
         let html = attributes_html(&event);
         for expected in [
-            "<th scope=\"row\">AttributeThirdPartyDN</th><td><span class=\"mono\">&lt;x&gt;</span>",
-            "<th scope=\"row\">AttributeCallState</th><td><span class=\"mono\">Transferred</span>",
+            "<dt>AttributeThirdPartyDN</dt><dd class=\"mono\">&lt;x&gt;</dd>",
+            "<dt>AttributeCallState</dt><dd class=\"mono\">Transferred</dd>",
             "<th scope=\"row\">AttributeUserData</th><td><table class=\"kv\"><tbody><tr><th scope=\"row\">Case</th><td><table class=\"kv\">",
             "<th scope=\"row\">id</th><td><span class=\"mono\">C-&lt;1&gt;</span>",
             "<th scope=\"row\">Code</th><td><span class=\"mono\">007</span>",
@@ -275,7 +310,7 @@ mod tests {
             "<th scope=\"row\">Why</th>",
             "IS1 · source · SIP@Switch",
             "<th scope=\"row\">AttributeAgentID</th><td><span class=\"mono\">Ann</span>",
-            "<th scope=\"row\">future_field</th>",
+            "<dt>future_field</dt><dd class=\"mono\">kept</dd>",
         ] {
             assert!(html.contains(expected), "{expected} in {html}");
         }

@@ -86,6 +86,27 @@ fn ms(value: &Value, key: &str) -> i64 {
     value.get(key).and_then(Value::as_f64).map_or(0, |ms| ms.round() as i64)
 }
 
+/// Calls joined across sites: each pair of calls of different sites once, however many
+/// pieces of evidence (IS-Link, call history, ...) join them.
+fn site_handoffs(doc: &Value) -> usize {
+    let end = |link: &Value, which: &str| {
+        let end = link.get(which).unwrap_or(&Value::Null);
+        let call = match text(end, "call_uuid") {
+            "" => text(end, "key"),
+            uuid => uuid,
+        };
+        (text(end, "site").to_string(), call.to_string())
+    };
+    let mut pairs: Vec<((String, String), (String, String))> = items(doc, "links")
+        .iter()
+        .map(|link| (end(link, "from"), end(link, "to")))
+        .filter(|(from, to)| from.0 != to.0)
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    pairs.len()
+}
+
 /// The figures of the interaction document `doc`.
 pub fn figures(doc: &Value) -> Figures {
     let offsets = site_offsets(doc);
@@ -127,13 +148,7 @@ pub fn figures(doc: &Value) -> Figures {
             }
         }
     }
-    figures.site_handoffs = items(doc, "links")
-        .iter()
-        .filter(|link| {
-            let site = |end: &str| link.get(end).map(|end| text(end, "site")).unwrap_or("");
-            site("from") != site("to")
-        })
-        .count();
+    figures.site_handoffs = site_handoffs(doc);
     if let (Some(start), Some(end)) = (first_start, last_end) {
         figures.total_ms = Some((end - start) / 1000);
     }
@@ -233,7 +248,8 @@ mod tests {
                         json!([{"state": "connected", "start": "2026-02-02T08:01:15Z", "end": "2026-02-02T08:02:02Z"}])),
                 ]},
             ],
-            "links": [{"from": {"site": "A"}, "to": {"site": "B"}}],
+            "links": [{"evidence": "islink", "from": {"site": "A", "call_uuid": "U1"}, "to": {"site": "B", "call_uuid": "U2"}},
+                      {"evidence": "iscc-call-history", "from": {"site": "A", "call_uuid": "U1"}, "to": {"site": "B", "call_uuid": "U2"}}],
             "clock_offsets": [{"site": "B", "relative_to": "A", "offset_ms": 2000.0}],
         })
     }
