@@ -386,6 +386,9 @@ impl Call {
         if party.queue.is_none() {
             party.queue = event.this_queue.clone().filter(|queue| !queue.is_empty());
         }
+        if party.agent_id.is_none() {
+            party.agent_id = agent_id(event);
+        }
     }
 
     fn apply_step(&mut self, index: usize, event: &Event, at: Option<i64>, order: u64, fresh: bool) {
@@ -940,4 +943,17 @@ fn fill(slot: &mut Option<Text>, value: &Option<Text>) {
             *slot = Some(value.clone());
         }
     }
+}
+
+/// AttributeAgentID of an event, when it carries a non-empty one (the typed event keeps it
+/// among its other attributes).
+fn agent_id(event: &Event) -> Option<Text> {
+    event.other.iter().find(|attribute| attribute.name.as_str() == "AttributeAgentID").and_then(|attribute| {
+        match &attribute.value {
+            callstitch_tlib::Value::Str(text) | callstitch_tlib::Value::Bare(text) if !text.is_empty() => {
+                Some(text.clone())
+            }
+            _ => None,
+        }
+    })
 }

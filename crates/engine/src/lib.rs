@@ -63,4 +63,4 @@ pub use release::{
 };
 pub use report::{CallReport, Summary};
 pub use snapshot::{EngineState, SnapshotError};
-pub use state::{Exit, PartyState, StateTimes};
+pub use state::{Exit, PartyState, StateSpan, StateTimes};

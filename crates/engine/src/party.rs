@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::DnPlan;
 use crate::event_ref::EventRef;
 use crate::release::PartyVerdict;
-use crate::state::{Exit, PartyState, StateTimes};
+use crate::state::{Exit, PartyState, StateSpan, StateTimes, MAX_SPANS};
 
 /// Bits of what happened to a party; the classifier reads them.
 pub(crate) mod seen {
@@ -134,6 +134,15 @@ pub struct Party {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub uncertain: bool,
     pub times: StateTimes,
+    /// The same time as stretches, in time order (at most [`MAX_SPANS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<StateSpan>,
+    /// More spans happened than were kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spans_truncated: bool,
+    /// AttributeAgentID of the first of its events that carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_time: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,6 +194,9 @@ impl Party {
             exit_inferred: false,
             uncertain: false,
             times: StateTimes::default(),
+            spans: Vec::new(),
+            spans_truncated: false,
+            agent_id: None,
             first_time: None,
             last_time: None,
             connected_time: None,
@@ -213,6 +225,7 @@ impl Party {
     pub(crate) fn set_state(&mut self, to: PartyState, at: Option<i64>) {
         if let (Some(since), Some(at)) = (self.since, at) {
             self.times.add(self.state, at - since);
+            self.add_span(since, at);
         }
         if to != self.state || self.since.is_none() {
             self.since = at.or(self.since);
@@ -224,6 +237,40 @@ impl Party {
             }
         }
         self.state = to;
+    }
+
+    /// Keeps the time from `since` to `at` in the current state as a span, joined to the
+    /// previous span when that is the same state and ends where this one starts.
+    fn add_span(&mut self, since: i64, at: i64) {
+        // Events come in server order; a time stamp may step back a little (another thread
+        // of the server logged it), so a span starts no earlier than the previous one ended.
+        let since = self.spans.last().map_or(since, |last| since.max(last.end.0));
+        let (Some(start), Some(end)) = (Timestamp::checked(since), Timestamp::checked(at)) else {
+            return;
+        };
+        if self.state == PartyState::Null || end <= start {
+            return;
+        }
+        if let Some(last) = self.spans.last_mut() {
+            if last.state == self.state && last.end == start {
+                last.end = end;
+                return;
+            }
+        }
+        if self.spans.len() >= MAX_SPANS {
+            self.spans_truncated = true;
+            return;
+        }
+        self.spans.push(StateSpan { state: self.state, start, end });
+        debug_assert!(self.spans.windows(2).all(|pair| pair[0].end <= pair[1].start), "spans in time order");
+    }
+
+    /// The stretch the party is in now, up to `until` (its call's last event), when it is
+    /// still on the call: the timeline draws it open-ended.
+    pub fn open_span(&self, until: Option<Timestamp>) -> Option<StateSpan> {
+        let start = self.since.and_then(Timestamp::checked)?;
+        let end = until?;
+        (self.state.is_live() && end >= start).then_some(StateSpan { state: self.state, start, end })
     }
 
     /// True when it left a conversation that went on without it.
@@ -419,5 +466,45 @@ mod tests {
         assert_eq!(kind_of(&party("5500", seen::DN_EVENT, None), &context), PartyKind::External);
         assert_eq!(kind_of(&party("+442079", 0, None), &context), PartyKind::Agent);
         assert_eq!(kind_of(&party("5501", seen::ROUTE_REQUEST, None), &context), PartyKind::RoutingPoint);
+    }
+
+    #[test]
+    fn spans_follow_the_states_in_time_order_and_add_up_to_the_state_times() {
+        const S: i64 = 1_000_000;
+        let mut party = Party::new(Text::from("5001"));
+        party.set_state(PartyState::Alerting, Some(100 * S));
+        party.set_state(PartyState::Connected, Some(104 * S));
+        party.set_state(PartyState::Held, Some(130 * S));
+        party.set_state(PartyState::Connected, Some(140 * S));
+        // A time stamp that steps back (another server thread): no overlap, no negative span.
+        party.set_state(PartyState::Connected, Some(139 * S));
+        party.close(Exit::Released, Some(160 * S), false);
+        let spans: Vec<(PartyState, i64, i64)> =
+            party.spans.iter().map(|span| (span.state, span.start.0 / S, span.end.0 / S)).collect();
+        assert_eq!(
+            spans,
+            [
+                (PartyState::Alerting, 100, 104),
+                (PartyState::Connected, 104, 130),
+                (PartyState::Held, 130, 140),
+                (PartyState::Connected, 140, 160),
+            ]
+        );
+        assert_eq!(party.times.ringing_us, 4 * S);
+        assert_eq!(party.times.held_us, 10 * S);
+        assert!(party.open_span(Some(Timestamp(170 * S))).is_none(), "a released party has no open span");
+    }
+
+    #[test]
+    fn a_party_that_changes_state_without_end_keeps_its_first_spans_and_says_so() {
+        let mut party = Party::new(Text::from("5001"));
+        for step in 0..(MAX_SPANS as i64 * 2 + 2) {
+            let state = if step % 2 == 0 { PartyState::Connected } else { PartyState::Held };
+            party.set_state(state, Some(1_000_000 * (step + 1)));
+        }
+        assert_eq!(party.spans.len(), MAX_SPANS);
+        assert!(party.spans_truncated);
+        let open = party.open_span(Some(Timestamp(1_000_000_000))).map(|span| span.state);
+        assert_eq!(open, Some(party.state), "the state it is still in is drawn open-ended");
     }
 }

@@ -28,7 +28,7 @@ use crate::event_ref::EventRef;
 use crate::model::RELEASE_OUTCOMES;
 use crate::party::{Party, PartyKind, ReleaseEvidence};
 use crate::release::{CallCandidate, CallVerdict, Confidence, Ender, PartyVerdict, Provenance};
-use crate::state::{Exit, PartyState, StateTimes};
+use crate::state::{Exit, PartyState, StateSpan, StateTimes};
 use crate::window::DuplicateWindow;
 
 /// The format name of an engine snapshot.
@@ -209,6 +209,12 @@ struct PartyRepr {
     exit_inferred: bool,
     uncertain: bool,
     times: StateTimes,
+    #[serde(default)]
+    spans: Vec<StateSpan>,
+    #[serde(default)]
+    spans_truncated: bool,
+    #[serde(default)]
+    agent_id: Option<Text>,
     first_time: Option<Timestamp>,
     last_time: Option<Timestamp>,
     #[serde(default)]
@@ -238,6 +244,9 @@ impl From<&Party> for PartyRepr {
             exit_inferred: party.exit_inferred,
             uncertain: party.uncertain,
             times: party.times,
+            spans: party.spans,
+            spans_truncated: party.spans_truncated,
+            agent_id: party.agent_id,
             first_time: party.first_time,
             last_time: party.last_time,
             connected_time: party.connected_time,
@@ -267,6 +276,9 @@ impl From<PartyRepr> for Party {
             exit_inferred: repr.exit_inferred,
             uncertain: repr.uncertain,
             times: repr.times,
+            spans: repr.spans,
+            spans_truncated: repr.spans_truncated,
+            agent_id: repr.agent_id,
             first_time: repr.first_time,
             last_time: repr.last_time,
             connected_time: repr.connected_time,

@@ -119,6 +119,19 @@ impl Exit {
     }
 }
 
+/// One stretch of time a party spent in one state, on its site's own clock (the journey
+/// timeline draws these). Only states that take time are kept: never [`PartyState::Null`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateSpan {
+    pub state: PartyState,
+    pub start: callstitch_tlib::Timestamp,
+    pub end: callstitch_tlib::Timestamp,
+}
+
+/// The most spans a party keeps; a party that changes state more often than this (a
+/// pathological log) keeps its first spans and says so with `spans_truncated`.
+pub const MAX_SPANS: usize = 64;
+
 /// Time a party spent in each state, in microseconds of event time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateTimes {

@@ -10,7 +10,7 @@
 
 use callstitch_engine::{
     CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party, PartyKind,
-    PartyState, Provenance, ReleasedBy, TransferHistory,
+    PartyState, Provenance, ReleasedBy, StateSpan, StateTimes, TransferHistory,
 };
 use callstitch_tlib::{CallUuid, ConnId, EventProvenance, IsLink, LinkRole, SipEnd, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,18 @@ pub struct SegmentParty {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub released_by_dn: Option<Text>,
     pub provenance: Provenance,
+    /// ThisQueue of its first event that gave one: the queue that delivered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Text>,
+    /// AttributeAgentID its events carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<Text>,
+    /// Time in each state, in milliseconds of its site's clock.
+    #[serde(default)]
+    pub times: PartyTimes,
+    /// The same time as stretches in time order, for the journey timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<PartySpan>,
     /// The party's first event on the call (recording uses it to say who is heard on a
     /// media file; not in the interaction JSON).
     #[serde(default, skip_serializing)]
@@ -71,6 +83,52 @@ pub struct SegmentParty {
     /// EventPartyAdded); `None` when it never was (rang and left).
     #[serde(default, skip_serializing)]
     pub connected_time: Option<Timestamp>,
+}
+
+/// Time a party spent in each state of the call, in milliseconds (docs/trace-json.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartyTimes {
+    /// Initiated, dialing or busy: the originator's set-up.
+    pub dialing_ms: i64,
+    /// Alerting.
+    pub ringing_ms: i64,
+    /// Queued or at a routing point.
+    pub queued_ms: i64,
+    /// Connected.
+    pub talking_ms: i64,
+    /// Held.
+    pub held_ms: i64,
+}
+
+impl From<&StateTimes> for PartyTimes {
+    fn from(times: &StateTimes) -> PartyTimes {
+        PartyTimes {
+            dialing_ms: times.dialing_us / 1000,
+            ringing_ms: times.ringing_us / 1000,
+            queued_ms: times.queued_us / 1000,
+            talking_ms: times.talking_us / 1000,
+            held_ms: times.held_us / 1000,
+        }
+    }
+}
+
+/// One stretch of a party in one state, on its site's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartySpan {
+    pub state: PartyState,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// The party was still in this state when its call's events ended (a live or cut call):
+    /// `end` is the call's last event, not a state change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub open: bool,
+}
+
+impl From<&StateSpan> for PartySpan {
+    fn from(span: &StateSpan) -> PartySpan {
+        PartySpan { state: span.state, start: span.start, end: span.end, open: false }
+    }
 }
 
 /// What the engine said of a segment's call when it ended.
@@ -200,7 +258,7 @@ impl Segment {
             conformant: call.conformant,
             outcome: call.outcome,
             release: call.release.clone(),
-            parties: call.parties.iter().map(segment_party).collect(),
+            parties: call.parties.iter().map(|party| segment_party(party, call.last_time)).collect(),
             complete: call.complete,
             end_reason: call.end_reason,
             provenance: call.provenance,
@@ -285,8 +343,12 @@ fn min_time(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
-fn segment_party(party: &Party) -> SegmentParty {
+fn segment_party(party: &Party, call_end: Option<Timestamp>) -> SegmentParty {
     let verdict = party.verdict.as_ref();
+    let mut spans: Vec<PartySpan> = party.spans.iter().map(PartySpan::from).collect();
+    if let Some(open) = party.open_span(call_end) {
+        spans.push(PartySpan { open: true, ..PartySpan::from(&open) });
+    }
     SegmentParty {
         dn: party.dn.clone(),
         kind: party.kind,
@@ -299,6 +361,10 @@ fn segment_party(party: &Party) -> SegmentParty {
         released_by: verdict.map_or(ReleasedBy::Unknown, |verdict| verdict.released_by),
         released_by_dn: verdict.and_then(|verdict| verdict.by.clone()),
         provenance: verdict.map_or(Provenance::Unknown, |verdict| verdict.provenance),
+        queue: party.queue.clone(),
+        agent_id: party.agent_id.clone(),
+        times: PartyTimes::from(&party.times),
+        spans,
         first_time: party.first_time,
         last_time: party.last_time,
         connected_time: party.connected_time,
