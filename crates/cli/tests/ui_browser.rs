@@ -4,12 +4,22 @@
 //! truth is typed into the search box, the result opened, and the ladder must show every
 //! site band and every party DN of it. Screenshots land in `<target>/ui-artifacts/`.
 //!
+//! A second test opens an interaction over four sites (the simulator's return trip, its
+//! third call moved to a fourth site) at 1400 px and on a 390 px phone: the page never
+//! scrolls sideways, no text of the ladder or the journey timeline overlaps another or is
+//! cut by its picture, every media file is in the recording section, routing arrows end at
+//! the ThirdPartyDN, and an event opens with every attribute on a click (in the raw events
+//! and on its ladder row).
+//!
 //! Needs /usr/bin/chromium and /usr/bin/chromedriver: `scripts/install-browser` installs
-//! them (CI runs it first). The WebDriver calls are the few this test needs, over `ureq`.
+//! them (CI runs it first). Without them each test says it was SKIPPED, and why, and passes;
+//! with `CALLSTITCH_REQUIRE_BROWSER=1` (CI) a missing browser fails instead. The WebDriver
+//! calls are the few these tests need, over `ureq`.
 
 mod common;
 
 use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -46,14 +56,36 @@ struct Driver {
     base: String,
 }
 
+/// Why the browser tests cannot run here (`Err`): which of `paths` are missing. `Ok(())`
+/// when all are there; a missing browser is an error only when `required`.
+fn browser_status(paths: &[&str], required: bool) -> Result<(), String> {
+    let missing: Vec<&str> = paths.iter().copied().filter(|path| !Path::new(path).exists()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let why = format!(
+        "{} missing: run scripts/install-browser (it installs Debian's chromium and chromium-driver)",
+        missing.join(" and ")
+    );
+    assert!(!required, "{why}; CALLSTITCH_REQUIRE_BROWSER=1 makes that a failure");
+    Err(why)
+}
+
 impl Driver {
-    fn start() -> Driver {
-        for path in [CHROMIUM, CHROMEDRIVER] {
-            assert!(
-                Path::new(path).exists(),
-                "{path} is missing: run scripts/install-browser (it installs Debian's chromium and chromium-driver)"
-            );
+    /// chromedriver, or `None` after saying on the terminal that `test` is SKIPPED and why
+    /// (written past the test harness's capture, so a passing run still shows it).
+    fn start_or_skip(test: &str) -> Option<Driver> {
+        let required = std::env::var("CALLSTITCH_REQUIRE_BROWSER").is_ok_and(|value| value == "1");
+        match browser_status(&[CHROMIUM, CHROMEDRIVER], required) {
+            Ok(()) => Some(Driver::start()),
+            Err(why) => {
+                let _ = writeln!(std::io::stderr(), "\nSKIPPED {test}: {why}\n");
+                None
+            }
         }
+    }
+
+    fn start() -> Driver {
         let port = free_port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -253,8 +285,22 @@ fn ids_of(page: &Value) -> BTreeSet<String> {
 }
 
 #[test]
+fn a_missing_browser_skips_the_browser_tests_unless_they_are_required() {
+    let nowhere = "/nonexistent/callstitch-test/chromium";
+    let skipped = browser_status(&[nowhere, "/"], false);
+    assert!(skipped
+        .as_ref()
+        .is_err_and(|why| why.contains(nowhere) && why.contains("scripts/install-browser")));
+    assert_eq!(browser_status(&["/"], true), Ok(()));
+    let required = std::panic::catch_unwind(|| browser_status(&[nowhere], true));
+    assert!(required.is_err(), "CALLSTITCH_REQUIRE_BROWSER=1: a missing browser fails the run");
+}
+
+#[test]
 fn search_a_call_uuid_and_read_its_ladder_in_chromium() {
-    let driver = Driver::start();
+    let Some(driver) = Driver::start_or_skip("search_a_call_uuid_and_read_its_ladder_in_chromium") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).expect("logs dir");
@@ -317,6 +363,7 @@ fn search_a_call_uuid_and_read_its_ladder_in_chromium() {
             .contains(&format!("is now part of interaction <a href=\"/i/{now}\">")));
     }
     browser.screenshot("search-live.png");
+    every_media_file_is_on_its_interaction_page(&service, &stored);
 
     // Search the root CallUUID of a multi-site interaction, as a person would.
     let chosen = multi_site_interaction(&truth);
@@ -403,4 +450,252 @@ fn search_a_call_uuid_and_read_its_ladder_in_chromium() {
         let (status, _) = service.get(href);
         assert_eq!(status, 200, "{href}");
     }
+}
+
+/// The page section whose heading has this id (`recording-heading`, ...), up to its end.
+fn section<'a>(page: &'a str, heading_id: &str) -> &'a str {
+    let start = page.find(&format!("aria-labelledby=\"{heading_id}\"")).unwrap_or(page.len());
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+/// Every interaction the service recorded lists each of its media files (the stored
+/// recording's `mediaFiles`) in the recording section of its page.
+fn every_media_file_is_on_its_interaction_page(service: &Service, ids: &BTreeSet<String>) {
+    let mut files_seen = 0;
+    for id in ids {
+        let (status, recording) = service.get(&format!("/v1/recordings/{id}"));
+        if status != 200 {
+            continue;
+        }
+        let media: Vec<String> = recording["mediaFiles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|file| file["mediaId"].as_str().map(String::from))
+            .collect();
+        let (status, page) = service.get(&format!("/i/{id}"));
+        assert_eq!(status, 200, "/i/{id}");
+        let recording_html = section(page.as_str().unwrap_or_default(), "recording-heading");
+        for media_id in &media {
+            assert!(
+                recording_html.contains(media_id.as_str()),
+                "/i/{id} does not list media file {media_id}:\n{recording_html}"
+            );
+        }
+        if !media.is_empty() {
+            assert!(!recording_html.contains("No media file"), "/i/{id} says it was not recorded");
+        }
+        files_seen += media.len();
+    }
+    assert!(files_seen > 0, "the simulated center recorded some calls");
+}
+
+/// The simulator's return trip (four calls over three sites, S1 → S2 → S1 → S3) with its
+/// third call moved to a fourth site, `TS_PAR`, so the customer crosses four sites: its
+/// events (JSON lines, in time order) and its media feed.
+fn four_site_interaction(dir: &Path) -> (String, String) {
+    let out = dir.join("return-trip");
+    let output = common::binary()
+        .args(["simulate", "--sites", "4", "--interactions", "40", "--seed", "3", "--format", "jsonl"])
+        .args(["--scenarios", "return-trip", "--out"])
+        .arg(&out)
+        .output()
+        .expect("simulate runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let truth = std::fs::read_to_string(out.join("truth.jsonl")).expect("truth");
+    let trip = truth
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|interaction| interaction["segments"].as_array().is_some_and(|segments| segments.len() == 4))
+        .expect("a return trip of four calls");
+    let segments = trip["segments"].as_array().cloned().unwrap_or_default();
+    let uuid = |segment: &Value| segment["call_uuid"].as_str().unwrap_or_default().to_string();
+    let uuids: BTreeSet<String> = segments.iter().map(uuid).collect();
+    let conns: BTreeSet<String> = segments
+        .iter()
+        .flat_map(|segment| segment["conn_ids"].as_array().cloned().unwrap_or_default())
+        .filter_map(|conn| conn.as_str().map(String::from))
+        .collect();
+    let (moved, from_site) =
+        (uuid(&segments[2]), segments[2]["site"].as_str().unwrap_or_default().to_string());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .expect("simulated logs")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.to_string_lossy().ends_with("-0001.jsonl"))
+        .collect();
+    files.sort();
+    let mut events: Vec<Value> = Vec::new();
+    for file in files {
+        for line in std::fs::read_to_string(&file).expect("jsonl").lines() {
+            let Ok(mut event) = serde_json::from_str::<Value>(line) else { continue };
+            let mine = event["call_uuid"].as_str().is_some_and(|id| uuids.contains(id))
+                || event["conn_id"].as_str().is_some_and(|conn| conns.contains(conn));
+            if !mine {
+                continue;
+            }
+            if event["call_uuid"].as_str() == Some(moved.as_str()) {
+                event["site"] = json!("TS_PAR");
+            }
+            events.push(event);
+        }
+    }
+    // The links of the moved call's partners name its new site.
+    let moved_links: BTreeSet<String> = events
+        .iter()
+        .filter(|event| event["site"] == "TS_PAR")
+        .flat_map(|event| event["is_links"].as_array().cloned().unwrap_or_default())
+        .filter_map(|link| link["id"].as_str().map(String::from))
+        .collect();
+    for event in events.iter_mut().filter(|event| event["site"] != "TS_PAR") {
+        for link in event["is_links"].as_array_mut().into_iter().flatten() {
+            let points_at_moved = link["id"].as_str().is_some_and(|id| moved_links.contains(id));
+            let named =
+                link["location_name"].as_str().is_some_and(|name| name.starts_with(&format!("{from_site}@")));
+            if points_at_moved && named {
+                link["location_name"] = json!("TS_PAR@Avaya_PAR");
+            }
+        }
+    }
+    let time = |event: &Value| {
+        event["timestamp"].as_str().or(event["log_time"].as_str()).unwrap_or_default().to_string()
+    };
+    events.sort_by_key(time);
+    let events: String = events.iter().map(|event| format!("{event}\n")).collect();
+    let media: String = std::fs::read_to_string(out.join("media.jsonl"))
+        .expect("media feed")
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|file| file["call_uuid"].as_str().is_some_and(|id| uuids.contains(id)))
+        .map(|mut file| {
+            if file["call_uuid"].as_str() == Some(moved.as_str()) {
+                file["site"] = json!("TS_PAR");
+            }
+            format!("{file}\n")
+        })
+        .collect();
+    (events, media)
+}
+
+/// Texts of the SVGs matching `selector` that overlap another text or stick out of their
+/// picture (bounding boxes in the page, 1 px of tolerance), at most 20, in words.
+const TEXT_PROBLEMS: &str = r#"
+var problems = [];
+document.querySelectorAll(arguments[0]).forEach(function (svg) {
+  var box = svg.getBoundingClientRect();
+  var texts = Array.prototype.filter.call(svg.querySelectorAll('text'), function (t) {
+    return t.textContent.trim() !== '' && t.getClientRects().length > 0;
+  });
+  var rects = texts.map(function (t) { return t.getBoundingClientRect(); });
+  for (var i = 0; i < rects.length; i++) {
+    var r = rects[i];
+    if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) {
+      problems.push('cut by its picture: "' + texts[i].textContent + '"');
+    }
+    for (var j = i + 1; j < rects.length; j++) {
+      var q = rects[j];
+      var w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+      var h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+      if (w > 1 && h > 1) {
+        problems.push('"' + texts[i].textContent + '" overlaps "' + texts[j].textContent + '"');
+      }
+    }
+  }
+});
+return problems.slice(0, 20);
+"#;
+
+fn no_sideways_scroll(browser: &Browser<'_>, what: &str) {
+    let overflow =
+        browser.eval("return document.scrollingElement.scrollWidth - window.innerWidth", json!([]));
+    assert!(overflow.as_i64().is_some_and(|px| px <= 0), "{what} scrolls sideways: {overflow}px");
+}
+
+#[test]
+fn a_four_site_interaction_reads_at_1400_px_and_on_a_phone() {
+    let test = "a_four_site_interaction_reads_at_1400_px_and_on_a_phone";
+    let Some(driver) = Driver::start_or_skip(test) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs dir");
+    // Calls of minutes whose events arrive at once: no idle or link timeout cuts them.
+    let config = base_config(dir.path())
+        .replace("link_timeout_s = 2", "link_timeout_s = 600")
+        .replace("call_idle_timeout_s = 2", "call_idle_timeout_s = 3600");
+    let config = format!("{config}logs = [\"{}\"]\n", logs.display());
+    let service = Service::start(dir.path(), &config);
+    service.ready();
+    let (events, media) = four_site_interaction(dir.path());
+    let (status, answer) = service.post("/v1/media", &media, None);
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = service.post("/v1/events", &events, None);
+    assert_eq!(status, 200, "{answer}");
+    let found = service.wait_for("/v1/interactions?limit=10", WAIT, |page| {
+        page["items"].as_array().is_some_and(|items| {
+            items.iter().any(|item| {
+                item["sites"].as_array().is_some_and(|sites| sites.len() == 4) && item["state"] == "complete"
+            })
+        })
+    });
+    let id = found["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|item| item["sites"].as_array().is_some_and(|sites| sites.len() == 4))
+        .and_then(|item| item["interaction_id"].as_str())
+        .expect("the four-site interaction")
+        .to_string();
+
+    let browser = Browser::open(&driver);
+    browser.resize(1400, 1000);
+    browser.goto(&service.url(&format!("/i/{id}")));
+    browser.wait_until("the ladder", "return document.querySelector('.ladder svg') !== null");
+    browser.wait_until("the wide layout", "return window.innerWidth >= 1380");
+    no_sideways_scroll(&browser, "the page at 1400 px");
+    let bands = browser.eval("return document.querySelectorAll('.ladder svg rect.band').length", json!([]));
+    assert_eq!(bands, json!(4), "a band per site");
+    let problems = browser.eval(TEXT_PROBLEMS, json!([".ladder svg, .timeline svg"]));
+    assert_eq!(problems, json!([]), "texts of the ladder and timeline");
+    for (what, selector) in [("ladder", ".ladder"), ("timeline", ".timeline")] {
+        let fits = browser.eval(
+            "var box = document.querySelector(arguments[0]); return box === null || box.scrollWidth <= box.clientWidth + 1",
+            json!([selector]),
+        );
+        assert_eq!(fits, json!(true), "the {what} of four sites fits 1400 px without scrolling");
+    }
+    browser.screenshot("interaction-4-sites.png");
+
+    // Every media file of its recording is listed.
+    let (_, recording) = service.get(&format!("/v1/recordings/{id}"));
+    let media_ids: Vec<String> = recording["mediaFiles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|file| file["mediaId"].as_str().map(String::from))
+        .collect();
+    assert!(!media_ids.is_empty(), "the trip was recorded: {recording}");
+    let listed = browser.eval(
+        "return Array.from(document.querySelectorAll('#recording-heading ~ .table-wrap table.media tbody tr td:nth-of-type(1)')).map(td => td.textContent)",
+        json!([]),
+    );
+    assert_eq!(listed, json!(media_ids), "the recording section lists every media file");
+
+    // An event opens on a click, with every attribute.
+    browser.eval("document.getElementById('call-1').open = true", json!([]));
+    let summary = browser.find("#call-1 details.ev > summary");
+    browser.click(&summary);
+    let opened = browser.eval(
+        "var ev = document.querySelector('#call-1 details.ev'); return [ev.open, ev.querySelector('.ev-body').getBoundingClientRect().height > 0, ev.querySelector('.ev-body').textContent.includes('AttributeConnID')]",
+        json!([]),
+    );
+    assert_eq!(opened, json!([true, true, true]), "the first event of call 1 opened with its attributes");
+    browser.screenshot("interaction-4-sites-event.png");
+
+    // A phone.
+    browser.resize(390, 844);
+    browser.wait_until("the narrow layout", "return window.innerWidth <= 400");
+    no_sideways_scroll(&browser, "the page on a 390 px phone");
+    browser.screenshot("interaction-4-sites-phone.png");
+    browser.eval("document.getElementById('events-heading').scrollIntoView()", json!([]));
+    browser.screenshot("interaction-4-sites-phone-events.png");
 }

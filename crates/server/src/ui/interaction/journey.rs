@@ -23,7 +23,8 @@ pub fn micros_of(rfc3339: &str) -> Option<i64> {
 pub fn duration_text(ms: i64) -> String {
     let ms = ms.max(0);
     match ms {
-        0..=999 => format!("{ms} ms"),
+        0 => "0 s".to_string(),
+        1..=999 => format!("{ms} ms"),
         1_000..=9_999 => format!("{}.{} s", ms / 1000, ms % 1000 / 100),
         10_000..=59_999 => format!("{} s", ms / 1000),
         60_000..=3_599_999 => format!("{} min {:02} s", ms / 60_000, ms % 60_000 / 1000),
@@ -174,7 +175,7 @@ pub fn figures_html(figures: &Figures) -> String {
     };
     figure(&mut out, "Time to answer", &esc(&answer.0), &answer.1);
     let timed = |ms: i64| if figures.timed { duration_text(ms) } else { "unknown".to_string() };
-    figure(&mut out, "Talk", &timed(figures.talk_ms), "agents");
+    figure(&mut out, "Talk", &timed(figures.talk_ms), "all agents, summed");
     figure(&mut out, "Hold", &timed(figures.hold_ms), "");
     figure(&mut out, "Queue", &timed(figures.queue_ms), "queues and routing points");
     figure(&mut out, "Ring", &timed(figures.ring_ms), "agents' phones");
@@ -220,7 +221,7 @@ mod tests {
         assert_eq!(duration_text(38_000), "38 s");
         assert_eq!(duration_text(125_000), "2 min 05 s");
         assert_eq!(duration_text(3_720_000), "1 h 02 min");
-        assert_eq!(duration_text(-5), "0 ms");
+        assert_eq!(duration_text(-5), "0 s");
     }
 
     fn party(dn: &str, kind: &str, exit: &str, times: Value, spans: Value) -> Value {
@@ -280,7 +281,7 @@ mod tests {
         let doc = json!({"segments": [{"site": "A", "parties": [{"dn": "1001", "kind": "agent"}]}]});
         let html = figures_html(&figures(&doc));
         assert!(html.contains("<dt>Talk</dt><dd><strong>unknown</strong>"), "{html}");
-        assert!(!html.contains("0 ms"), "{html}");
+        assert!(!html.contains("0 s<"), "{html}");
     }
 
     #[test]
