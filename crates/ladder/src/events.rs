@@ -21,6 +21,11 @@ pub enum Shape {
 pub struct Step {
     /// Index of its call in the interaction's segments.
     pub segment: usize,
+    /// Index of the event in the events given to the renderer.
+    pub index: usize,
+    /// Where the event was read (`file:line`), when known: names it in the picture
+    /// (`data-source`) whatever the order the events were given in.
+    pub source: Option<String>,
     pub site: String,
     /// The site's own clock, microseconds (UTC as the server logged it).
     pub time: Option<i64>,
@@ -28,6 +33,8 @@ pub struct Step {
     pub label: String,
     /// A release: drawn in the release style.
     pub release: bool,
+    /// How its mark or arrow is coloured: `mark`, `talk`, `hold`, `queue`, `release`.
+    pub tone: &'static str,
     /// Inter-Site Link ids the event carries.
     pub islinks: Vec<String>,
     /// Everything about the event, for its tooltip.
@@ -61,26 +68,44 @@ pub fn segment_of(trace: &TraceView, event: &Event) -> Option<usize> {
     within.or_else(|| candidates.first().copied())
 }
 
-/// The step of an event of call `segment`; `None` for what the picture leaves out
-/// (requests, backup-sync copies).
-pub fn step(trace: &TraceView, segment: usize, event: &Event) -> Option<Step> {
+/// The step of event number `index` (of the events given) of call `segment`; `None` for
+/// what the picture leaves out (requests, backup-sync copies).
+pub fn step(trace: &TraceView, segment: usize, index: usize, event: &Event) -> Option<Step> {
     if event.bsync || event.message.is_request() {
         return None;
     }
     let this = event.this_dn.as_deref().or(event.dn.as_deref()).filter(|dn| !dn.is_empty());
     let other = event.other_dn.as_deref().filter(|dn| !dn.is_empty() && Some(*dn) != this);
-    let (label, direction) = words(trace, segment, event, this, other);
-    let shape = match (direction, this, other) {
-        (Direction::FromOther, Some(this), Some(other)) => {
-            Shape::Arrow { from: other.to_string(), to: this.to_string() }
-        }
-        (Direction::ToOther, Some(this), Some(other)) => {
-            Shape::Arrow { from: this.to_string(), to: other.to_string() }
-        }
+    let third = event.third_party_dn.as_deref().filter(|dn| !dn.is_empty() && Some(*dn) != this);
+    let (verb, direction) = words(trace, segment, event, this, other);
+    let shape = match (direction, this) {
+        (Direction::FromOther, Some(this)) => match other {
+            Some(other) => Shape::Arrow { from: other.to_string(), to: this.to_string() },
+            None => Shape::Mark { dn: Some(this.to_string()) },
+        },
+        (Direction::ToOther, Some(this)) => match other {
+            Some(other) => Shape::Arrow { from: this.to_string(), to: other.to_string() },
+            None => Shape::Mark { dn: Some(this.to_string()) },
+        },
+        (Direction::ToThird, Some(this)) => match third {
+            Some(third) => Shape::Arrow { from: this.to_string(), to: third.to_string() },
+            None => Shape::Mark { dn: Some(this.to_string()) },
+        },
         _ => Shape::Mark { dn: this.map(str::to_string) },
+    };
+    let label = match &shape {
+        Shape::Arrow { from, to } => format!("{from} → {to} {verb}"),
+        Shape::Mark { dn: Some(dn) } => format!("{dn} {verb}"),
+        Shape::Mark { dn: None } => verb,
+    };
+    let label = match (direction, &shape) {
+        (Direction::ToThird, Shape::Mark { .. }) => format!("{label} (destination not logged)"),
+        _ => label,
     };
     Some(Step {
         segment,
+        index,
+        source: event.line.map(|line| format!("{}:{line}", event.file.as_deref().unwrap_or("line"))),
         site: event.site.to_string(),
         time: event.time().map(|time| time.0),
         shape,
@@ -89,16 +114,39 @@ pub fn step(trace: &TraceView, segment: usize, event: &Event) -> Option<Step> {
             event.message,
             Message::EventReleased | Message::EventAbandoned | Message::EventCallPartyDeleted
         ),
+        tone: tone(&event.message),
         islinks: event.is_links.iter().flatten().map(|link| link.id.to_string()).collect(),
         detail: detail(event),
     })
 }
 
+/// The colour of an event's mark: talking, on hold, queued or routed, released, other.
+fn tone(message: &Message) -> &'static str {
+    match message {
+        Message::EventEstablished | Message::EventRetrieved => "talk",
+        Message::EventHeld => "hold",
+        Message::EventQueued
+        | Message::EventDiverted
+        | Message::EventRouteRequest
+        | Message::EventRouteUsed => "queue",
+        Message::EventReleased
+        | Message::EventAbandoned
+        | Message::EventCallPartyDeleted
+        | Message::EventCallDeleted => "release",
+        _ => "mark",
+    }
+}
+
 /// Which way an event points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
+    /// From OtherDN to ThisDN (the call arrives at ThisDN).
     FromOther,
+    /// From ThisDN to OtherDN (ThisDN calls OtherDN).
     ToOther,
+    /// From ThisDN to ThirdPartyDN: a queue or routing point sends the call to its
+    /// destination (tlib-events.md §1.1: EventDiverted, EventRouteUsed).
+    ToThird,
     Here,
 }
 
@@ -110,20 +158,20 @@ fn words(
     this: Option<&str>,
     other: Option<&str>,
 ) -> (String, Direction) {
-    let to_other = |verb: &str| match other {
-        Some(other) => (format!("{verb} → {other}"), Direction::ToOther),
-        None => (verb.to_string(), Direction::Here),
-    };
+    let queue = event.this_queue.as_deref().filter(|queue| !queue.is_empty() && Some(*queue) != this);
     match &event.message {
         Message::EventRinging => ("ringing".to_string(), Direction::FromOther),
         Message::EventDialing => ("dialing".to_string(), Direction::ToOther),
         Message::EventNetworkReached => ("network reached".to_string(), Direction::ToOther),
-        Message::EventDiverted => to_other("diverted"),
-        Message::EventRouteUsed => to_other("routed"),
+        Message::EventDiverted => ("diverted".to_string(), Direction::ToThird),
+        Message::EventRouteUsed => ("routed".to_string(), Direction::ToThird),
+        Message::EventQueued => match queue {
+            Some(queue) => (format!("queued at {queue}"), Direction::FromOther),
+            None => ("queued".to_string(), Direction::FromOther),
+        },
         Message::EventEstablished => ("established".to_string(), Direction::Here),
         Message::EventHeld => ("held".to_string(), Direction::Here),
         Message::EventRetrieved => ("retrieved".to_string(), Direction::Here),
-        Message::EventQueued => ("queued".to_string(), Direction::Here),
         Message::EventRouteRequest => ("route request".to_string(), Direction::Here),
         Message::EventDestinationBusy => ("busy".to_string(), Direction::Here),
         Message::EventAbandoned => ("abandoned".to_string(), Direction::Here),
@@ -249,9 +297,9 @@ mod tests {
         let trace = trace();
         let ringing = event(Message::EventRinging, "7002", Some("7001"));
         assert_eq!(segment_of(&trace, &ringing), Some(0));
-        let step = step(&trace, 0, &ringing).unwrap_or_else(|| panic!("drawn"));
+        let step = step(&trace, 0, 0, &ringing).unwrap_or_else(|| panic!("drawn"));
         assert_eq!(step.shape, Shape::Arrow { from: "7001".into(), to: "7002".into() });
-        assert_eq!(step.label, "ringing");
+        assert_eq!(step.label, "7001 → 7002 ringing");
     }
 
     #[test]
@@ -261,11 +309,39 @@ mod tests {
         let mut extensions = KvList::new();
         extensions.push("ReleasingParty", Value::Str(Text::from("2 Remote")));
         remote.extensions = Some(extensions);
-        assert_eq!(step(&trace, 0, &remote).map(|s| s.label), Some("released by 7001".to_string()));
+        assert_eq!(step(&trace, 0, 0, &remote).map(|s| s.label), Some("7003 released by 7001".to_string()));
         let plain = event(Message::EventReleased, "7002", None);
-        let drawn = step(&trace, 0, &plain).unwrap_or_else(|| panic!("drawn"));
-        assert_eq!(drawn.label, "released by 7001");
+        let drawn = step(&trace, 0, 0, &plain).unwrap_or_else(|| panic!("drawn"));
+        assert_eq!(drawn.label, "7002 released by 7001");
         assert!(drawn.release);
+    }
+
+    /// Issue 16 point 2: "routed → X" and "diverted → X" named the caller (OtherDN); the
+    /// destination is ThirdPartyDN (tlib-events.md §1.1).
+    #[test]
+    fn routing_and_diversion_point_from_the_queue_to_the_third_party_destination() {
+        let trace = trace();
+        for (message, verb) in [(Message::EventRouteUsed, "routed"), (Message::EventDiverted, "diverted")] {
+            let mut routed = event(message, "2601", Some("+15554649025"));
+            routed.third_party_dn = Some(Text::from("1016"));
+            let drawn = step(&trace, 0, 0, &routed).unwrap_or_else(|| panic!("drawn"));
+            assert_eq!(drawn.shape, Shape::Arrow { from: "2601".into(), to: "1016".into() });
+            assert_eq!(drawn.label, format!("2601 → 1016 {verb}"));
+            routed.third_party_dn = None;
+            let unknown = step(&trace, 0, 0, &routed).unwrap_or_else(|| panic!("drawn"));
+            assert_eq!(unknown.shape, Shape::Mark { dn: Some("2601".into()) }, "never at the caller");
+            assert_eq!(unknown.label, format!("2601 {verb} (destination not logged)"));
+        }
+    }
+
+    #[test]
+    fn a_queued_call_arrives_from_the_caller_at_the_queue() {
+        let trace = trace();
+        let mut queued = event(Message::EventQueued, "7001", Some("+15554649025"));
+        queued.this_queue = Some(Text::from("7001"));
+        let drawn = step(&trace, 0, 0, &queued).unwrap_or_else(|| panic!("drawn"));
+        assert_eq!(drawn.shape, Shape::Arrow { from: "+15554649025".into(), to: "7001".into() });
+        assert_eq!(drawn.label, "+15554649025 → 7001 queued");
     }
 
     #[test]
@@ -275,7 +351,7 @@ mod tests {
         stranger.call_uuid = Some(CallUuid::new("OTHER"));
         assert_eq!(segment_of(&trace, &stranger), None);
         let request = event(Message::RequestMakeCall, "7002", None);
-        assert!(step(&trace, 0, &request).is_none());
+        assert!(step(&trace, 0, 0, &request).is_none());
         assert_eq!(short_name("EventCallDataChanged"), "call data changed");
     }
 }

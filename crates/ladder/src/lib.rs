@@ -16,6 +16,8 @@ mod draw;
 pub mod events;
 pub mod layout;
 pub mod svg;
+pub mod text;
+pub mod timeline;
 pub mod view;
 
 use callstitch_tlib::Event;
@@ -84,5 +86,5 @@ pub fn render_view(
     }
     let page = if options.page == 1 { probe } else { layout::layout(trace, events, options.page, per_page) };
     let (page_number, pages) = (page.page, page.pages);
-    Ok(Ladder { svg: draw::draw(trace, &page), page: page_number, pages })
+    Ok(Ladder { svg: draw::draw(trace, page), page: page_number, pages })
 }

@@ -70,6 +70,36 @@ pub struct PartyView {
     pub released_by: String,
     pub released_by_dn: Option<String>,
     pub provenance: String,
+    /// The queue (ThisQueue) that delivered the call to this party, when one did.
+    pub queue: Option<String>,
+    /// The agent logged in on the DN, when the events named one.
+    pub agent_id: Option<String>,
+    /// How long the party spent in each state, in milliseconds.
+    pub times: PartyTimesView,
+    /// The party's states in time order, on its site's own clock.
+    pub spans: Vec<StateSpanView>,
+}
+
+/// Milliseconds a party spent dialing, ringing, queued, talking and held.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PartyTimesView {
+    pub dialing_ms: f64,
+    pub ringing_ms: f64,
+    pub queued_ms: f64,
+    pub talking_ms: f64,
+    pub held_ms: f64,
+}
+
+/// One state of a party from `start` to `end` (RFC 3339, the site's own clock): the
+/// engine's PartyState names in kebab case (`initiated`, `dialing`, `held-dialing`,
+/// `queued`, `routing`, `alerting`, `busy`, `connected`, `held`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StateSpanView {
+    pub state: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
 }
 
 /// Who ended a call or the interaction.

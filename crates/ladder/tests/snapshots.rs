@@ -1,17 +1,30 @@
-//! Snapshot tests: the ladder of the seed's two-site example, of one fixture per transfer
-//! model of the call engine, and of one fixture per recording model, each built by running
-//! the real pipeline over the fixture's logs. The SVGs are stored under tests/snapshots/;
+//! Snapshot tests: the ladder and the journey timeline of the seed's two-site example, of
+//! one fixture per transfer model of the call engine, of one fixture per recording model,
+//! and of one simulated interaction per transfer and conference scenario of the simulator
+//! (four sites), each built by running the real pipeline over the logs. The SVGs are
+//! stored under tests/snapshots/ (`NAME.svg` the ladder, `NAME.timeline.svg` the timeline);
 //! a test fails when the output changes (UPDATE_SNAPSHOTS=1 rewrites them for review).
 
 mod common;
 
-use callstitch_ladder::{render, LadderOptions};
-use common::{assert_snapshot, assert_well_formed, logs_in, only, Log};
+use callstitch_ladder::{render, timeline, LadderOptions, TraceView};
+use callstitch_sim::scenario::Scenario;
+use common::{assert_snapshot, assert_well_formed, logs_in, only, simulated, Log, Traced};
 
 fn snapshot(name: &str, logs: &[Log], feed: Option<&str>) -> String {
-    let traced = only(logs, feed);
+    snapshot_of(name, &only(logs, feed))
+}
+
+/// The ladder and the timeline of an interaction against their snapshots; the ladder.
+fn snapshot_of(name: &str, traced: &Traced) -> String {
+    let view: TraceView = serde_json::from_value(traced.trace.clone()).expect("trace JSON");
+    let journey = timeline::render(&view);
+    assert_well_formed(&journey);
+    assert_eq!(journey, timeline::render(&view), "{name}: the same input gives the same timeline");
+    assert_snapshot(&format!("{name}.timeline"), &journey);
     let ladder = render(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
     assert_eq!((ladder.page, ladder.pages), (1, 1), "{name} fits one page");
+    assert!(ladder.svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\""));
     assert_well_formed(&ladder.svg);
     let again = render(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
     assert_eq!(ladder.svg, again.svg, "{name}: the same input gives the same bytes");
@@ -44,13 +57,13 @@ fn seed_islink() {
 fn single_step_transfer() {
     let svg = engine("x11_single_step_transfer");
     // B (7002) releases the call to C (7003): C rings from the caller A (7001).
-    assert!(svg.contains("released by 7002"), "the transferring agent's release says who released");
+    assert!(svg.contains("7002 released by 7002"), "the transferring agent's release says who released");
 }
 
 #[test]
 fn two_step_transfer() {
     let svg = engine("x12_two_step_after_answer");
-    assert!(svg.contains(">held</text>") && svg.contains(">dialing</text>"));
+    assert!(svg.contains(" held</text>") && svg.contains(" dialing</text>"));
 }
 
 #[test]
@@ -62,7 +75,7 @@ fn single_step_conference() {
 #[test]
 fn two_step_conference() {
     let svg = engine("x14_two_step_conference");
-    assert!(svg.contains(">retrieved</text>"));
+    assert!(svg.contains(" retrieved</text>"));
 }
 
 // --- recording models (crates/recording/tests/fixtures, docs/recording.md §6) ---
@@ -108,4 +121,61 @@ fn recording_two_step_conference() {
 #[test]
 fn recording_centralized_qualification() {
     recording("centralized-qualification");
+}
+
+// --- simulator scenarios with transfers and conferences (crates/sim/src/flows), four sites ---
+
+fn sim(name: &str, scenario: Scenario) -> String {
+    snapshot_of(&format!("sim-{name}"), &simulated(scenario, 4, 1))
+}
+
+#[test]
+fn sim_single_step_transfer() {
+    sim("single-step-transfer", Scenario::SingleStepTransfer);
+}
+
+#[test]
+fn sim_two_step_transfer() {
+    sim("two-step-transfer", Scenario::TwoStepTransfer);
+}
+
+#[test]
+fn sim_single_step_conference() {
+    sim("single-step-conference", Scenario::SingleStepConference);
+}
+
+#[test]
+fn sim_two_step_conference() {
+    sim("two-step-conference", Scenario::TwoStepConference);
+}
+
+#[test]
+fn sim_iscc_transfer() {
+    let svg = sim("iscc-transfer", Scenario::IsccTransfer);
+    assert!(svg.contains("class=\"islink\""), "a hop between two sites");
+}
+
+#[test]
+fn sim_sip_reinvite_transfer() {
+    sim("sip-reinvite-transfer", Scenario::SipReinvite);
+}
+
+#[test]
+fn sim_sip_refer_transfer() {
+    sim("sip-refer-transfer", Scenario::SipRefer);
+}
+
+#[test]
+fn sim_return_trip() {
+    sim("return-trip", Scenario::ReturnTrip);
+}
+
+#[test]
+fn sim_multi_site_consult_transfer() {
+    sim("multi-site-consult-transfer", Scenario::MultiSiteConsultTransfer);
+}
+
+#[test]
+fn sim_multi_site_conference() {
+    sim("multi-site-conference", Scenario::MultiSiteConference);
 }

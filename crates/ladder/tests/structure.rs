@@ -60,14 +60,17 @@ fn every_site_has_a_band_and_every_party_a_lane() {
 fn the_seed_links_are_connectors_between_the_bands() {
     let traced = only(&logs_in("fixtures/seed-islink"), None);
     let svg = render(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders").svg;
-    let connectors: Vec<&str> = svg.split("<g class=\"islink\">").skip(1).collect();
-    assert_eq!(connectors.len(), 2, "two Inter-Site Links");
-    assert!(connectors[0].contains("IS-Link 00RP30KH7088L1IC08GB82LAES000316 (islink)"));
-    assert!(connectors[0].contains("#1 Tserver2") && connectors[0].contains("#2 SIPServer1"));
-    assert!(connectors[1].contains("IS-Link 00EBGH4GK488LFQD2CGB02LAES0007J5 (islink)"));
-    assert!(connectors.iter().all(|connector| connector.contains("marker-end=\"url(#linkhead)\"")));
+    let connectors: Vec<&str> = svg.split("<g class=\"islink\"").skip(1).collect();
+    assert_eq!(connectors.len(), 2, "two hops, one connector each");
+    assert!(connectors[0]
+        .contains("hop 1: #1 Tserver2 → #2 SIPServer1, IS-Link 00RP30KH7088L1IC08GB82LAES000316 (islink)"));
+    assert!(connectors[1]
+        .contains("hop 2: #2 SIPServer1 → #3 Tserver2, IS-Link 00EBGH4GK488LFQD2CGB02LAES0007J5 (islink)"));
+    assert!(connectors
+        .iter()
+        .all(|connector| connector.matches("marker-end=\"url(#ladder-linkhead)\"").count() == 1));
     // Each band says its clock's offset to the other.
-    assert!(svg.contains(">clock -267.1 ms vs SIPServer1</text>"));
+    assert!(svg.contains(">clock -267.1 ms vs SIPServer1</text>"), "{svg}");
     assert!(svg.contains(">clock +267.1 ms vs Tserver2</text>"));
 }
 
@@ -114,7 +117,7 @@ fn text_from_the_input_is_escaped() {
     assert!(!svg.contains("<script>") && !svg.contains(dn));
     let escaped = "&lt;&amp;&quot;7001&apos;&gt;";
     assert!(lane_titles(&svg).iter().any(|title| title == escaped), "{:?}", lane_titles(&svg));
-    assert!(svg.contains(&format!("released by {escaped}")));
+    assert!(svg.contains(&format!("{escaped} released by {escaped}")));
     assert!(svg.contains(">site S&amp;1</text>"));
     assert!(svg.contains("Interaction x&lt;y"));
 }

@@ -60,6 +60,60 @@ pub fn read_events(logs: &[Log]) -> Vec<Event> {
     events
 }
 
+/// Every event of in-memory logs (site, file name, bytes), by time.
+pub fn read_memory(logs: &[(String, String, Vec<u8>)]) -> Vec<Event> {
+    let mut events = Vec::new();
+    for (site, name, bytes) in logs {
+        let options = ReaderOptions {
+            site: Some(Text::from(site.as_str())),
+            file: Some(Arc::from(name.as_str())),
+            ..ReaderOptions::default()
+        };
+        let mut reader = LogReader::new(bytes.as_slice(), options);
+        while let Some(event) = reader.next_event().expect("simulated log reads") {
+            events.push(event);
+        }
+    }
+    events.sort_by_key(|event| event.time().map(|time| time.0));
+    events
+}
+
+/// One interaction of the simulator (docs/simulator.md): `scenario` played once over
+/// `sites` sites with `seed`, its logs read from memory with its media feed, through the
+/// real pipeline.
+pub fn simulated(scenario: callstitch_sim::scenario::Scenario, sites: usize, seed: u64) -> Traced {
+    use callstitch_sim::{simulate, MemoryStorage, SimConfig};
+    let config = SimConfig {
+        sites,
+        interactions: Some(1),
+        seed,
+        mix: Some(vec![(scenario, 1)]),
+        long_calls_per_mille: 0,
+        ..SimConfig::default()
+    };
+    let mut storage = MemoryStorage::new();
+    simulate(&config, &mut storage).expect("the simulator runs in memory");
+    let files = storage.files();
+    let logs: Vec<(String, String, Vec<u8>)> = files
+        .iter()
+        .filter(|(name, _)| name.ends_with(".log"))
+        .map(|(name, bytes)| {
+            // `{application}-{segment:04}.{stamp}.log`: the site is the application.
+            let base = name.rsplit('/').next().unwrap_or(name);
+            let site = base.rsplit_once('-').map_or(base, |(site, _)| site).to_string();
+            (site.clone(), format!("sim/{site}.log"), bytes.clone())
+        })
+        .collect();
+    assert!(!logs.is_empty(), "the simulator wrote logs: {:?}", files.keys().collect::<Vec<_>>());
+    let events = read_memory(&logs);
+    let sites: Vec<String> = logs.iter().map(|(site, ..)| site.clone()).collect();
+    let feed =
+        files.get(callstitch_sim::run::MEDIA_FILE).map(|bytes| read_feed(bytes.as_slice()).expect("feed"));
+    let mut all = run_pipeline(events, &sites, feed);
+    assert_eq!(all.len(), 1, "one interaction of {scenario:?}");
+    all.remove(0)
+}
+
 /// One interaction as `trace --json` prints it, and the events of its calls.
 pub struct Traced {
     pub trace: Value,
@@ -84,7 +138,21 @@ pub fn trace_json(interaction: &Interaction, recording: &Recording) -> Value {
 /// any) and gives every interaction (its last revision), in id order.
 pub fn pipeline(logs: &[Log], feed: Option<&str>) -> Vec<Traced> {
     let events = read_events(logs);
-    let sites: Vec<&str> = logs.iter().map(|log| log.site.as_str()).collect();
+    let sites: Vec<String> = logs.iter().map(|log| log.site.clone()).collect();
+    let feed = feed.map(|path| {
+        let text = std::fs::read(repo().join(path)).expect("feed reads");
+        read_feed(text.as_slice()).expect("feed in memory")
+    });
+    run_pipeline(events, &sites, feed)
+}
+
+/// The pipeline over events already read.
+pub fn run_pipeline(
+    events: Vec<Event>,
+    sites: &[String],
+    feed: Option<callstitch_recording::MediaFeed>,
+) -> Vec<Traced> {
+    let sites: Vec<&str> = sites.iter().map(String::as_str).collect();
     let mut stitcher = Stitcher::new(Default::default(), LinkerConfig::default(), SiteDirectory::new(sites));
     let mut signals = Signals::new(None);
     let mut found = Vec::new();
@@ -100,10 +168,6 @@ pub fn pipeline(logs: &[Log], feed: Option<&str>) -> Vec<Traced> {
         }
         latest.insert(interaction.interaction_id.clone(), interaction);
     }
-    let feed = feed.map(|path| {
-        let text = std::fs::read(repo().join(path)).expect("feed reads");
-        read_feed(text.as_slice()).expect("feed in memory")
-    });
     let mut recorder = Recorder::new(RecorderConfig::default(), feed);
     latest
         .into_values()
@@ -200,13 +264,14 @@ fn check_text(text: &str) {
     }
 }
 
-/// The lane headers (DN titles) of an SVG, as written (escaped).
+/// The DNs of the lane headers of an SVG (lanes and quiet parties), as written (escaped):
+/// each header's tooltip reads "DN at SITE: ...".
 pub fn lane_titles(svg: &str) -> Vec<String> {
-    svg.split("<g class=\"lane-head\">")
+    svg.split("<g class=\"lane-head")
         .skip(1)
         .filter_map(|part| {
-            let start = part.find("class=\"h\">")? + "class=\"h\">".len();
-            let end = part[start..].find("</text>")? + start;
+            let start = part.find("<title>")? + "<title>".len();
+            let end = part[start..].find(" at ")? + start;
             Some(part[start..end].to_string())
         })
         .collect()
