@@ -304,7 +304,9 @@ fn search_a_call_uuid_and_read_its_ladder_in_chromium() {
     let dir = tempfile::tempdir().expect("temp dir");
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).expect("logs dir");
-    let config = format!("{}logs = [\"{}\"]\n", base_config(dir.path()), logs.display());
+    // Calls whose events are minutes apart are not cut as idle before their end is read.
+    let config = base_config(dir.path()).replace("call_idle_timeout_s = 2", "call_idle_timeout_s = 3600");
+    let config = format!("{config}logs = [\"{}\"]\n", logs.display());
     let service = Service::start(dir.path(), &config);
     let browser = Browser::open(&driver);
 
@@ -491,13 +493,25 @@ fn every_media_file_is_on_its_interaction_page(service: &Service, ids: &BTreeSet
     assert!(files_seen > 0, "the simulated center recorded some calls");
 }
 
+/// A routing or diversion event as written: its site, `file:line` (how the ladder names its
+/// row) and the ThirdPartyDN it sent the call to.
+struct Routed {
+    site: String,
+    source: String,
+    third_party_dn: String,
+}
+
 /// The simulator's return trip (four calls over three sites, S1 → S2 → S1 → S3) with its
-/// third call moved to a fourth site, `TS_PAR`, so the customer crosses four sites: its
-/// events (JSON lines, in time order) and its media feed.
-fn four_site_interaction(dir: &Path) -> (String, String) {
+/// third call moved to a fourth site, `TS_PAR`, so the customer crosses four sites. Its
+/// events are written as one T-Server log per site into `logs` (each with its site's
+/// header: names, UTC and local time); returns its media feed and its routing events.
+fn four_site_interaction(dir: &Path, staging: &Path, followed: &Path) -> (String, Vec<Routed>) {
+    use callstitch_tlib::tlog::{Header, LogReader, LogWriter, ReaderOptions};
+    use callstitch_tlib::{Event, Message, Text};
+
     let out = dir.join("return-trip");
     let output = common::binary()
-        .args(["simulate", "--sites", "4", "--interactions", "40", "--seed", "3", "--format", "jsonl"])
+        .args(["simulate", "--sites", "4", "--interactions", "40", "--seed", "3"])
         .args(["--scenarios", "return-trip", "--out"])
         .arg(&out)
         .output()
@@ -517,51 +531,80 @@ fn four_site_interaction(dir: &Path) -> (String, String) {
         .flat_map(|segment| segment["conn_ids"].as_array().cloned().unwrap_or_default())
         .filter_map(|conn| conn.as_str().map(String::from))
         .collect();
-    let (moved, from_site) =
-        (uuid(&segments[2]), segments[2]["site"].as_str().unwrap_or_default().to_string());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+    let moved = uuid(&segments[2]);
+    let from_site = segments[2]["site"].as_str().unwrap_or_default().to_string();
+
+    // Each site's events of the trip, and each site's header.
+    let mut sites: Vec<(String, Header, Vec<Event>)> = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&out)
         .expect("simulated logs")
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.to_string_lossy().ends_with("-0001.jsonl"))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
         .collect();
-    files.sort();
-    let mut events: Vec<Value> = Vec::new();
-    for file in files {
-        for line in std::fs::read_to_string(&file).expect("jsonl").lines() {
-            let Ok(mut event) = serde_json::from_str::<Value>(line) else { continue };
-            let mine = event["call_uuid"].as_str().is_some_and(|id| uuids.contains(id))
-                || event["conn_id"].as_str().is_some_and(|conn| conns.contains(conn));
-            if !mine {
-                continue;
+    paths.sort();
+    for path in paths {
+        let mut reader = LogReader::open(&path, ReaderOptions::default()).expect("a simulated log");
+        let mut events = Vec::new();
+        while let Some(event) = reader.next_event().expect("readable") {
+            let mine = event.call_uuid.as_ref().is_some_and(|id| uuids.contains(id.as_str()))
+                || event.conn_id.is_some_and(|conn| conns.contains(&conn.to_string()));
+            if mine {
+                events.push(event);
             }
-            if event["call_uuid"].as_str() == Some(moved.as_str()) {
-                event["site"] = json!("TS_PAR");
-            }
-            events.push(event);
         }
+        let header = reader.header().cloned().unwrap_or_default();
+        let site = header.application_name.clone().unwrap_or_default();
+        let (moving, staying): (Vec<Event>, Vec<Event>) = events
+            .into_iter()
+            .partition(|event| event.call_uuid.as_ref().is_some_and(|id| id.as_str() == moved));
+        if !moving.is_empty() {
+            let paris = Header { application_name: Some("TS_PAR".to_string()), ..header.clone() };
+            let moving = moving
+                .into_iter()
+                .map(|mut event| {
+                    event.site = Text::from("TS_PAR");
+                    event
+                })
+                .collect();
+            sites.push(("TS_PAR".to_string(), paris, moving));
+        }
+        sites.push((site, header, staying));
     }
-    // The links of the moved call's partners name its new site.
-    let moved_links: BTreeSet<String> = events
+    // The partners' Inter-Site Links that name the moved call's site name its new one.
+    let moved_links: BTreeSet<String> = sites
         .iter()
-        .filter(|event| event["site"] == "TS_PAR")
-        .flat_map(|event| event["is_links"].as_array().cloned().unwrap_or_default())
-        .filter_map(|link| link["id"].as_str().map(String::from))
+        .filter(|(site, _, _)| site == "TS_PAR")
+        .flat_map(|(_, _, events)| events.iter().flat_map(|event| event.is_links.iter().flatten()))
+        .map(|link| link.id.to_string())
         .collect();
-    for event in events.iter_mut().filter(|event| event["site"] != "TS_PAR") {
-        for link in event["is_links"].as_array_mut().into_iter().flatten() {
-            let points_at_moved = link["id"].as_str().is_some_and(|id| moved_links.contains(id));
+    for (site, _, events) in sites.iter_mut().filter(|(site, _, _)| site != "TS_PAR") {
+        let _ = site;
+        for link in events.iter_mut().flat_map(|event| event.is_links.iter_mut().flatten()) {
             let named =
-                link["location_name"].as_str().is_some_and(|name| name.starts_with(&format!("{from_site}@")));
-            if points_at_moved && named {
-                link["location_name"] = json!("TS_PAR@Avaya_PAR");
+                link.location_name.as_ref().is_some_and(|name| name.starts_with(&format!("{from_site}@")));
+            if moved_links.contains(link.id.as_str()) && named {
+                link.location_name = Some(Text::from("TS_PAR@Avaya_PAR"));
             }
         }
     }
-    let time = |event: &Value| {
-        event["timestamp"].as_str().or(event["log_time"].as_str()).unwrap_or_default().to_string()
-    };
-    events.sort_by_key(time);
-    let events: String = events.iter().map(|event| format!("{event}\n")).collect();
+    let mut routed = Vec::new();
+    for (site, header, events) in sites.iter().filter(|(_, _, events)| !events.is_empty()) {
+        let name = format!("{site}.log");
+        let mut writer = LogWriter::new(Vec::new());
+        writer.write_header(header).expect("in memory");
+        for event in events {
+            let line = writer.write_event(event).expect("in memory");
+            let third = event.third_party_dn.as_deref().filter(|dn| !dn.is_empty());
+            if let (Message::EventRouteUsed | Message::EventDiverted, Some(third)) = (&event.message, third) {
+                routed.push(Routed {
+                    site: site.clone(),
+                    source: format!("{}:{line}", followed.join(&name).display()),
+                    third_party_dn: third.to_string(),
+                });
+            }
+        }
+        std::fs::write(staging.join(&name), writer.into_inner()).expect("log written");
+    }
     let media: String = std::fs::read_to_string(out.join("media.jsonl"))
         .expect("media feed")
         .lines()
@@ -574,11 +617,14 @@ fn four_site_interaction(dir: &Path) -> (String, String) {
             format!("{file}\n")
         })
         .collect();
-    (events, media)
+    (media, routed)
 }
 
 /// Texts of the SVGs matching `selector` that overlap another text or stick out of their
-/// picture (bounding boxes in the page, 1 px of tolerance), at most 20, in words.
+/// picture, at most 20, in words. Bounding boxes in the page: a text's box is its font's
+/// whole line (ascent and descent), so two lines set close share up to a few pixels of empty
+/// space above and below the letters; boxes must overlap by more than 3 px both ways to
+/// count (letters on letters), and stick out by more than 1 px to be cut.
 const TEXT_PROBLEMS: &str = r#"
 var problems = [];
 document.querySelectorAll(arguments[0]).forEach(function (svg) {
@@ -596,13 +642,30 @@ document.querySelectorAll(arguments[0]).forEach(function (svg) {
       var q = rects[j];
       var w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
       var h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
-      if (w > 1 && h > 1) {
-        problems.push('"' + texts[i].textContent + '" overlaps "' + texts[j].textContent + '"');
+      if (w > 3 && h > 3) {
+        problems.push('"' + texts[i].textContent + '" overlaps "' + texts[j].textContent + '" by ' + w.toFixed(1) + ' x ' + h.toFixed(1) + ' px (heights ' + r.height.toFixed(1) + ', ' + q.height.toFixed(1) + ')');
       }
     }
   }
 });
 return problems.slice(0, 20);
+"#;
+
+/// The arrow of the ladder row named by its `file:line` and site: where it ends (`data-to`),
+/// its end x, and the x of the lane of that DN at that site.
+const ROUTING_ARROW: &str = r#"
+var source = arguments[0], site = arguments[1];
+var row = Array.prototype.find.call(document.querySelectorAll('.ladder g.event'), function (g) {
+  return g.getAttribute('data-source') === source && g.getAttribute('data-site') === site;
+});
+if (!row) { return null; }
+var line = row.querySelector('line[data-to]');
+if (!line) { return {to: null}; }
+var to = line.getAttribute('data-to');
+var lane = Array.prototype.find.call(document.querySelectorAll('.ladder line.lane'), function (l) {
+  return l.getAttribute('data-site') === site && l.getAttribute('data-dn') === to;
+});
+return {to: to, x2: Number(line.getAttribute('x2')), lane: lane ? Number(lane.getAttribute('x1')) : null};
 "#;
 
 fn no_sideways_scroll(browser: &Browser<'_>, what: &str) {
@@ -625,11 +688,16 @@ fn a_four_site_interaction_reads_at_1400_px_and_on_a_phone() {
     let config = format!("{config}logs = [\"{}\"]\n", logs.display());
     let service = Service::start(dir.path(), &config);
     service.ready();
-    let (events, media) = four_site_interaction(dir.path());
+    // The media feed first, then the logs: the recording has its files when the calls end.
+    let staging = dir.path().join("staging");
+    std::fs::create_dir_all(&staging).expect("staging dir");
+    let (media, routed) = four_site_interaction(dir.path(), &staging, &logs);
     let (status, answer) = service.post("/v1/media", &media, None);
     assert_eq!(status, 200, "{answer}");
-    let (status, answer) = service.post("/v1/events", &events, None);
-    assert_eq!(status, 200, "{answer}");
+    for entry in std::fs::read_dir(&staging).expect("staged logs").filter_map(Result::ok) {
+        std::fs::rename(entry.path(), logs.join(entry.file_name())).expect("log moved into the followed dir");
+    }
+    assert!(!routed.is_empty(), "the trip is routed");
     let found = service.wait_for("/v1/interactions?limit=10", WAIT, |page| {
         page["items"].as_array().is_some_and(|items| {
             items.iter().any(|item| {
@@ -651,6 +719,7 @@ fn a_four_site_interaction_reads_at_1400_px_and_on_a_phone() {
     browser.goto(&service.url(&format!("/i/{id}")));
     browser.wait_until("the ladder", "return document.querySelector('.ladder svg') !== null");
     browser.wait_until("the wide layout", "return window.innerWidth >= 1380");
+    browser.screenshot("interaction-4-sites.png");
     no_sideways_scroll(&browser, "the page at 1400 px");
     let bands = browser.eval("return document.querySelectorAll('.ladder svg rect.band').length", json!([]));
     assert_eq!(bands, json!(4), "a band per site");
@@ -663,7 +732,38 @@ fn a_four_site_interaction_reads_at_1400_px_and_on_a_phone() {
         );
         assert_eq!(fits, json!(true), "the {what} of four sites fits 1400 px without scrolling");
     }
-    browser.screenshot("interaction-4-sites.png");
+
+    // Routing and diversion arrows end at the ThirdPartyDN: the destination, not the caller.
+    for routed in &routed {
+        let arrow = browser.eval(ROUTING_ARROW, json!([routed.source, routed.site]));
+        assert!(!arrow.is_null(), "no ladder row for the routing event at {}: {arrow}", routed.source);
+        assert_eq!(
+            arrow["to"],
+            json!(routed.third_party_dn),
+            "the arrow of {} ends at ThirdPartyDN",
+            routed.source
+        );
+        if let (Some(x2), Some(lane)) = (arrow["x2"].as_f64(), arrow["lane"].as_f64()) {
+            assert!(
+                (x2 - lane).abs() <= 8.0,
+                "the arrow of {} stops at x {x2}, its lane is at {lane}",
+                routed.source
+            );
+        }
+    }
+
+    // A click on a ladder row opens that event, with every attribute, in the raw events.
+    let row = browser.find(".ladder g.event[data-site=TS_PAR][data-source]");
+    browser.eval("arguments[0].scrollIntoView({block: 'center'})", json!([{ELEMENT: row}]));
+    browser.click(&row);
+    let opened = browser.eval(
+        "var row = arguments[0]; var ev = Array.from(document.querySelectorAll('details.ev')).find(d => d.dataset.source === row.dataset.source && d.dataset.site === row.dataset.site); \
+         var box = ev && ev.getBoundingClientRect(); \
+         return ev ? [ev.open, location.hash === '#' + ev.id, box.top < innerHeight && box.bottom > 0, ev.querySelector('.ev-body').textContent.includes('AttributeCallUUID')] : null",
+        json!([{ELEMENT: row}]),
+    );
+    assert_eq!(opened, json!([true, true, true, true]), "the ladder row opened its event");
+    browser.screenshot("interaction-4-sites-ladder-click.png");
 
     // Every media file of its recording is listed.
     let (_, recording) = service.get(&format!("/v1/recordings/{id}"));

@@ -1,5 +1,5 @@
-// callstitch web UI: the interaction page. A click on an event of the ladder (or of the
-// journey timeline) opens that event in the raw events list, with every attribute; the
+// callstitch web UI: the interaction page. A click or tap on an event's row of the ladder
+// opens that event in the raw events list, with every attribute; the
 // event's address (#ev-…) goes into the URL so it can be pasted into a ticket, and such an
 // address opens its event when the page loads. Buttons open or close every event of a call.
 // Everything works without this script: each event opens on its own click or tap.
@@ -30,8 +30,29 @@
     event.classList.add("flash");
   }
 
-  function openIndex(index) {
-    var event = document.querySelector('details.ev[data-index="' + String(index).replace(/[^0-9]/g, "") + '"]');
+  // The event of the raw events list that a drawn row names: by its site and `file:line`
+  // (data-site, data-source: what the ladder writes), or by its place among the events the
+  // picture was drawn from (data-event).
+  function eventFor(drawn) {
+    var site = drawn.getAttribute("data-site");
+    var source = drawn.getAttribute("data-source");
+    var events = document.querySelectorAll("details.ev");
+    for (var i = 0; i < events.length; i++) {
+      var event = events[i];
+      if (source !== null && event.getAttribute("data-source") === source &&
+          (site === null || event.getAttribute("data-site") === site)) {
+        return event;
+      }
+      if (source === null && drawn.getAttribute("data-event") !== null &&
+          event.getAttribute("data-index") === drawn.getAttribute("data-event")) {
+        return event;
+      }
+    }
+    return null;
+  }
+
+  function open(drawn) {
+    var event = eventFor(drawn);
     if (!event) {
       return false;
     }
@@ -42,26 +63,21 @@
     return true;
   }
 
+  var ROWS = ".ladder g.event, .ladder [data-event], .timeline [data-event]";
+
   document.addEventListener("click", function (click) {
     var target = click.target;
     if (!target || !target.closest) {
       return;
     }
-    var drawn = target.closest("[data-event]");
-    if (drawn && drawn.closest(".ladder, .timeline") && openIndex(drawn.getAttribute("data-event"))) {
+    var drawn = target.closest(ROWS);
+    if (drawn && open(drawn)) {
       click.preventDefault();
     }
   });
 
-  // Rows of the ladder are reachable with the keyboard too: Enter opens the event.
-  document.addEventListener("keydown", function (key) {
-    var target = key.target;
-    if (key.key === "Enter" && target && target.getAttribute && target.getAttribute("data-event") !== null) {
-      if (openIndex(target.getAttribute("data-event"))) {
-        key.preventDefault();
-      }
-    }
-  });
+  // The ladder's rows are for the mouse and touch; with the keyboard every event is reached
+  // in the raw events list, which is the same content.
 
   function openFromHash() {
     var id = decodeURIComponent((location.hash || "").slice(1));

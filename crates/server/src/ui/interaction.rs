@@ -370,10 +370,8 @@ fn ladder_section(id: &str, ladder: Result<callstitch_ladder::Ladder, String>, u
         Ok(ladder) => {
             let pager = pager(id, ladder.page, ladder.pages);
             out.push_str(&pager);
-            out.push_str(&format!(
-                "<div class=\"ladder\" role=\"region\" tabindex=\"0\" aria-label=\"Ladder diagram, page {} of {}\">\n{}</div>\n",
-                ladder.page, ladder.pages, ladder.svg
-            ));
+            let label = format!("Ladder diagram, page {} of {}", ladder.page, ladder.pages);
+            out.push_str(&journey::picture_box("ladder", &label, &ladder.svg));
             out.push_str(&pager);
         }
         Err(error) => {

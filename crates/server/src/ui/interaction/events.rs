@@ -175,16 +175,34 @@ pub fn attributes_html(event: &Value) -> String {
     out.replace("<table class=\"attrs\"><tbody></tbody></table>", "")
 }
 
-/// Where the event was read: `file:line`.
+/// Where the event was read: `file:line`, or "" when it came over HTTP.
 fn place(event: &Value) -> String {
     let line = event.get("line").and_then(Value::as_u64).map(|line| format!(":{line}")).unwrap_or_default();
+    if line.is_empty() && text(event, "file").is_empty() {
+        return String::new();
+    }
     format!("{}{line}", text(event, "file"))
 }
 
 /// One summary cell, labelled for the phone layout (the label is hidden on wide screens,
 /// where the column heads say it).
 fn cell(class: &str, label: &str, value_html: &str) -> String {
+    if value_html.is_empty() {
+        return format!("<span class=\"{class}\"></span>");
+    }
     format!("<span class=\"{class}\"><span class=\"lbl\">{label} </span>{value_html}</span>")
+}
+
+/// `file:line` shown as the file's name and line, the whole path in its tooltip.
+fn place_html(event: &Value) -> String {
+    let place = place(event);
+    if place.is_empty() {
+        return String::new();
+    }
+    let file = text(event, "file");
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    let short = place.replacen(file, name, 1);
+    format!("<span title=\"{}\">{}</span>", esc(&place), esc(&short))
 }
 
 /// The time of day of an RFC 3339 UTC time (`08:00:00.374`) in a `<time>` element whose
@@ -209,7 +227,19 @@ fn event_html(call: usize, seq: u64, index: Option<usize>, event: &Value) -> Str
         "" => text(event, "log_time"),
         stamp => stamp,
     };
-    let data_index = index.map(|index| format!(" data-index=\"{index}\"")).unwrap_or_default();
+    let mut data = index.map(|index| format!(" data-index=\"{index}\"")).unwrap_or_default();
+    // The ladder names an event's row by its site and `file:line` (data-site, data-source).
+    if let Some(line) = event.get("line").and_then(Value::as_u64) {
+        let file = match text(event, "file") {
+            "" => "line",
+            file => file,
+        };
+        data.push_str(&format!(
+            " data-site=\"{}\" data-source=\"{}\"",
+            esc(text(event, "site")),
+            esc(&format!("{file}:{line}"))
+        ));
+    }
     let this_dn = match text(event, "this_dn") {
         "" => text(event, "dn"),
         dn => dn,
@@ -220,11 +250,11 @@ fn event_html(call: usize, seq: u64, index: Option<usize>, event: &Value) -> Str
         cell("c-dn mono", "ThisDN", &esc(this_dn)),
         cell("c-dn mono", "OtherDN", &esc(text(event, "other_dn"))),
         cell("c-conn mono", "ConnID", &esc(text(event, "conn_id"))),
-        cell("c-where mono", "Where", &esc(&place(event))),
+        cell("c-where mono", "Where", &place_html(event)),
     ]
     .concat();
     format!(
-        "<li><details class=\"ev\" id=\"ev-{call}-{seq}\"{data_index}><summary>{summary}</summary>{}</details></li>\n",
+        "<li><details class=\"ev\" id=\"ev-{call}-{seq}\"{data}><summary>{summary}</summary>{}</details></li>\n",
         attributes_html(event)
     )
 }
@@ -316,7 +346,16 @@ mod tests {
         }
         assert!(!html.contains("<x>") && !html.contains("C-<1>"));
         let line = event_html(1, 9, Some(3), &event);
-        assert!(line.contains("id=\"ev-1-9\" data-index=\"3\""), "{line}");
-        assert!(line.contains("s.log:42"), "{line}");
+        assert!(
+            line.contains("id=\"ev-1-9\" data-index=\"3\" data-site=\"S\" data-source=\"s.log:42\""),
+            "{line}"
+        );
+        assert!(line.contains("<span title=\"s.log:42\">s.log:42</span>"), "{line}");
+        let deep = json!({"message": "EventRinging", "site": "S", "file": "/var/log/ts/S.log", "line": 7});
+        assert!(event_html(1, 1, None, &deep).contains("<span title=\"/var/log/ts/S.log:7\">S.log:7</span>"));
+        assert!(
+            event_html(1, 1, None, &deep).contains("<span class=\"c-dn mono\"></span>"),
+            "an empty cell has no label"
+        );
     }
 }

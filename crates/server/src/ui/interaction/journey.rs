@@ -1,14 +1,16 @@
 //! The top of the interaction page: the customer's journey. The figures an engineer asks
-//! first (time to answer, talk, hold, queue, ring, transfers, hand-offs between sites,
-//! total), computed from the parties' `times` and `spans` of the trace document
-//! (docs/trace-json.md), and the journey timeline drawn by `callstitch-ladder`.
+//! first (time to answer and who answered, talk, hold, queue, ring, transfers, hand-offs
+//! between sites, total) written out, then the journey timeline `callstitch-ladder` draws:
+//! every site on one time axis corrected by the measured clock offsets, a bar per state of
+//! each party from the parties' `spans` (docs/trace-json.md), the hand-offs, the media
+//! files, who released.
 //!
-//! Times of different sites are put on the root site's clock with the measured clock
-//! offsets (`clock_offsets`), so a call answered at another site than the one it arrived at
-//! does not count that site's clock error as waiting.
+//! The durations are the timeline's own ([`callstitch_ladder::timeline::Totals`]: each the
+//! time during which any party was in that state, on the corrected axis), so the figures
+//! and the picture never disagree; who answered and the transfers are read here.
 
-use std::collections::{BTreeMap, VecDeque};
-
+use callstitch_ladder::timeline::{Journey, Phase};
+use callstitch_ladder::TraceView;
 use serde_json::Value;
 
 use super::super::html::{esc, items, text};
@@ -32,132 +34,71 @@ pub fn duration_text(ms: i64) -> String {
     }
 }
 
-/// The figures of one interaction.
+/// The figures of one interaction, in milliseconds.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Figures {
-    /// First event to the last, on the root site's clock.
+    /// The journey's first instant to its last.
     pub total_ms: Option<i64>,
-    /// The interaction's first event to the first agent talking.
+    /// The journey's first instant to the first party other than the customer talking.
     pub answer_ms: Option<i64>,
     /// Who answered first: DN and site.
     pub answered_by: Option<(String, String)>,
-    /// Agents' time talking (summed over agents: two agents in a conference count twice).
+    /// Time someone talked.
     pub talk_ms: i64,
-    /// Time any party held the call.
+    /// Time someone held the call.
     pub hold_ms: i64,
-    /// Time waiting at queues and routing points.
+    /// Time the call waited at queues and routing points.
     pub queue_ms: i64,
-    /// Time agents' phones rang.
+    /// Time a phone rang.
     pub ring_ms: i64,
     /// Agents who left by transferring the call.
     pub transfers: usize,
-    /// Links between calls of different sites.
+    /// Hand-offs between sites.
     pub site_handoffs: usize,
-    /// The parties carry times at all (older documents have none).
+    /// The parties carry state spans (older documents have none: the times are unknown).
     pub timed: bool,
 }
 
-/// Each site's clock minus the root site's, in µs, from the measured offsets (sites no
-/// offset reaches are taken as 0).
-pub fn site_offsets(doc: &Value) -> BTreeMap<String, i64> {
-    let root = items(doc, "segments").first().map(|segment| text(segment, "site")).unwrap_or("");
-    let mut edges: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
-    for offset in items(doc, "clock_offsets") {
-        let Some(ms) = offset.get("offset_ms").and_then(Value::as_f64) else { continue };
-        let micros = (ms * 1000.0).round() as i64;
-        let (site, relative) = (text(offset, "site"), text(offset, "relative_to"));
-        edges.entry(site).or_default().push((relative, -micros));
-        edges.entry(relative).or_default().push((site, micros));
-    }
-    let mut offsets = BTreeMap::from([(root.to_string(), 0)]);
-    let mut queue = VecDeque::from([root]);
-    while let Some(site) = queue.pop_front() {
-        let here = offsets.get(site).copied().unwrap_or(0);
-        for (next, delta) in edges.get(site).cloned().unwrap_or_default() {
-            if !offsets.contains_key(next) {
-                offsets.insert(next.to_string(), here + delta);
-                queue.push_back(next);
-            }
-        }
-    }
-    offsets
-}
-
-fn ms(value: &Value, key: &str) -> i64 {
-    value.get(key).and_then(Value::as_f64).map_or(0, |ms| ms.round() as i64)
-}
-
-/// Calls joined across sites: each pair of calls of different sites once, however many
-/// pieces of evidence (IS-Link, call history, ...) join them.
-fn site_handoffs(doc: &Value) -> usize {
-    let end = |link: &Value, which: &str| {
-        let end = link.get(which).unwrap_or(&Value::Null);
-        let call = match text(end, "call_uuid") {
-            "" => text(end, "key"),
-            uuid => uuid,
-        };
-        (text(end, "site").to_string(), call.to_string())
-    };
-    let mut pairs: Vec<((String, String), (String, String))> = items(doc, "links")
+/// The first party other than the customer to talk: DN and site.
+fn answered_by(journey: &Journey, customer: Option<&str>) -> Option<(String, String)> {
+    journey
+        .sites
         .iter()
-        .map(|link| (end(link, "from"), end(link, "to")))
-        .filter(|(from, to)| from.0 != to.0)
-        .collect();
-    pairs.sort();
-    pairs.dedup();
-    pairs.len()
+        .flat_map(|site| site.parties.iter().map(move |party| (site, party)))
+        .filter(|(_, party)| Some(party.dn.as_str()) != customer)
+        .flat_map(|(site, party)| {
+            party
+                .bars
+                .iter()
+                .filter(|bar| bar.phase == Phase::Talking)
+                .map(move |bar| (bar.start, site, party))
+        })
+        .min_by_key(|(start, _, _)| *start)
+        .map(|(_, site, party)| (party.dn.clone(), site.site.clone()))
 }
 
-/// The figures of the interaction document `doc`.
-pub fn figures(doc: &Value) -> Figures {
-    let offsets = site_offsets(doc);
-    let on_root =
-        |site: &str, rfc3339: &str| micros_of(rfc3339).map(|t| t - offsets.get(site).copied().unwrap_or(0));
-    let mut figures = Figures::default();
-    let mut first_start: Option<i64> = None;
-    let mut last_end: Option<i64> = None;
-    let mut first_talk: Option<(i64, String, String)> = None;
-    for segment in items(doc, "segments") {
-        let site = text(segment, "site");
-        if let Some(start) = on_root(site, text(segment, "start")) {
-            first_start = Some(first_start.map_or(start, |first| first.min(start)));
-        }
-        if let Some(end) = on_root(site, text(segment, "end")) {
-            last_end = Some(last_end.map_or(end, |last| last.max(end)));
-        }
-        for party in items(segment, "parties") {
-            let agent = text(party, "kind") == "agent";
-            if let Some(times) = party.get("times").filter(|times| times.is_object()) {
-                figures.timed = true;
-                figures.hold_ms += ms(times, "held_ms");
-                figures.queue_ms += ms(times, "queued_ms");
-                if agent {
-                    figures.talk_ms += ms(times, "talking_ms");
-                    figures.ring_ms += ms(times, "ringing_ms");
-                }
-            }
-            if agent && text(party, "exit") == "left-by-transfer" {
-                figures.transfers += 1;
-            }
-            let talked = items(party, "spans").iter().find(|span| text(span, "state") == "connected");
-            if let (true, Some(span)) = (agent, talked) {
-                if let Some(at) = on_root(site, text(span, "start")) {
-                    if first_talk.as_ref().is_none_or(|(first, _, _)| at < *first) {
-                        first_talk = Some((at, text(party, "dn").to_string(), site.to_string()));
-                    }
-                }
-            }
-        }
+/// The figures of the interaction document `doc`, read as `view`.
+pub fn figures(doc: &Value, view: &TraceView) -> Figures {
+    let journey = Journey::read(view);
+    let totals = &journey.totals;
+    let ms = |micros: i64| micros / 1000;
+    let transfers = items(doc, "segments")
+        .iter()
+        .flat_map(|segment| items(segment, "parties"))
+        .filter(|party| text(party, "kind") == "agent" && text(party, "exit") == "left-by-transfer")
+        .count();
+    Figures {
+        total_ms: totals.total.map(ms),
+        answer_ms: totals.to_answer.map(ms),
+        answered_by: answered_by(&journey, view.ani.as_deref()),
+        talk_ms: ms(totals.talk),
+        hold_ms: ms(totals.hold),
+        queue_ms: ms(totals.queued),
+        ring_ms: ms(totals.ringing),
+        transfers,
+        site_handoffs: totals.hand_offs,
+        timed: view.segments.iter().flat_map(|segment| &segment.parties).any(|party| !party.spans.is_empty()),
     }
-    figures.site_handoffs = site_handoffs(doc);
-    if let (Some(start), Some(end)) = (first_start, last_end) {
-        figures.total_ms = Some((end - start) / 1000);
-    }
-    if let (Some(start), Some((at, dn, site))) = (first_start, first_talk) {
-        figures.answer_ms = Some((at - start).max(0) / 1000);
-        figures.answered_by = Some((dn, site));
-    }
-    figures
 }
 
 fn figure(out: &mut String, name: &str, value: &str, note: &str) {
@@ -168,33 +109,53 @@ fn figure(out: &mut String, name: &str, value: &str, note: &str) {
 /// The figures as a definition list (`<dl class="figures">`).
 pub fn figures_html(figures: &Figures) -> String {
     let mut out = String::from("<dl class=\"figures\">");
-    let answer = match (&figures.answer_ms, &figures.answered_by) {
-        (Some(ms), Some((dn, site))) => (duration_text(*ms), format!("by {} at {}", esc(dn), esc(site))),
-        _ if figures.timed => ("not answered".to_string(), "no agent talked".to_string()),
-        _ => ("unknown".to_string(), String::new()),
+    let answer = match (figures.timed, &figures.answer_ms, &figures.answered_by) {
+        (false, _, _) => ("unknown".to_string(), String::new()),
+        (true, Some(ms), Some((dn, site))) => {
+            (duration_text(*ms), format!("by {} at {}", esc(dn), esc(site)))
+        }
+        (true, Some(ms), None) => (duration_text(*ms), String::new()),
+        (true, None, _) => ("not answered".to_string(), "no one but the customer talked".to_string()),
     };
     figure(&mut out, "Time to answer", &esc(&answer.0), &answer.1);
     let timed = |ms: i64| if figures.timed { duration_text(ms) } else { "unknown".to_string() };
-    figure(&mut out, "Talk", &timed(figures.talk_ms), "all agents, summed");
-    figure(&mut out, "Hold", &timed(figures.hold_ms), "");
+    figure(&mut out, "Talk", &timed(figures.talk_ms), "someone talking");
+    figure(&mut out, "Hold", &timed(figures.hold_ms), "someone holding");
     figure(&mut out, "Queue", &timed(figures.queue_ms), "queues and routing points");
-    figure(&mut out, "Ring", &timed(figures.ring_ms), "agents' phones");
+    figure(&mut out, "Ring", &timed(figures.ring_ms), "a phone ringing");
     let handoffs = match figures.site_handoffs {
-        0 => String::new(),
+        0 => "no hand-off between sites".to_string(),
         1 => "1 hand-off between sites".to_string(),
         n => format!("{n} hand-offs between sites"),
     };
     figure(&mut out, "Transfers", &figures.transfers.to_string(), &handoffs);
     let total = figures.total_ms.map_or_else(|| "unknown".to_string(), duration_text);
-    figure(&mut out, "Total", &esc(&total), "first event to last");
+    figure(&mut out, "Total", &esc(&total), "on one clock across sites");
     out.push_str("</dl>\n");
     out
 }
 
-/// The journey timeline's box: the SVG `callstitch-ladder` draws, or why there is none.
-pub fn timeline_section(doc: &Value) -> String {
-    let _ = doc;
-    String::new()
+/// The natural width of an SVG (its `width` attribute), for the box that scales it.
+pub fn svg_width(svg: &str) -> Option<u32> {
+    let head = &svg[..svg.find('>').unwrap_or(svg.len())];
+    let rest = head.split(" width=\"").nth(1)?;
+    rest.split('"').next()?.parse().ok()
+}
+
+/// A box holding a drawn SVG: it scales the picture down a little to fit (to 85 % of its
+/// width, where the texts stay legible) and scrolls it sideways below that (phones).
+pub fn picture_box(class: &str, label: &str, svg: &str) -> String {
+    let width = svg_width(svg).map(|width| format!(" style=\"--w:{width}px\"")).unwrap_or_default();
+    format!(
+        "<div class=\"{class} picture\"{width} role=\"region\" tabindex=\"0\" aria-label=\"{}\">\n{svg}</div>\n",
+        esc(label)
+    )
+}
+
+/// The journey timeline (`callstitch_ladder::timeline`) in its box.
+pub fn timeline_section(view: &TraceView) -> String {
+    let svg = callstitch_ladder::timeline::render(view);
+    picture_box("timeline", "Journey timeline", &svg)
 }
 
 /// `<section>` "Journey": the figures, then the timeline.
@@ -202,8 +163,16 @@ pub fn journey_section(doc: &Value) -> String {
     let mut out = String::from(
         "<section id=\"journey\" aria-labelledby=\"journey-heading\">\n<h2 id=\"journey-heading\">Journey</h2>\n",
     );
-    out.push_str(&figures_html(&figures(doc)));
-    out.push_str(&timeline_section(doc));
+    match serde_json::from_value::<TraceView>(doc.clone()) {
+        Ok(view) => {
+            out.push_str(&figures_html(&figures(doc, &view)));
+            out.push_str(&timeline_section(&view));
+        }
+        Err(error) => out.push_str(&format!(
+            "<p class=\"message error\">The journey cannot be drawn: {}</p>\n",
+            esc(&error.to_string())
+        )),
+    }
     out.push_str("</section>\n");
     out
 }
@@ -224,47 +193,50 @@ mod tests {
         assert_eq!(duration_text(-5), "0 s");
     }
 
-    fn party(dn: &str, kind: &str, exit: &str, times: Value, spans: Value) -> Value {
-        json!({"dn": dn, "kind": kind, "exit": exit, "times": times, "spans": spans})
+    fn span(state: &str, start: &str, end: &str) -> Value {
+        json!({"state": state, "start": format!("2026-02-02T08:{start}Z"), "end": format!("2026-02-02T08:{end}Z")})
     }
 
-    fn times(ringing: i64, queued: i64, talking: i64, held: i64) -> Value {
-        json!({"dialing_ms": 0, "ringing_ms": ringing, "queued_ms": queued, "talking_ms": talking, "held_ms": held})
-    }
-
-    /// A call queued at A, answered at A by 1001 who transfers it to site B (whose clock is
-    /// 2 s ahead), where 2001 talks and holds.
+    /// A call queued at A's queue 7001 for 10 s, ringing 1001 for 5 s, answered at A by 1001
+    /// who transfers it to site B (whose clock is 2 s ahead of A's), where 2001 talks, holds
+    /// 7 s and releases.
     fn two_sites() -> Value {
         json!({
+            "ani": "+1555",
             "segments": [
-                {"site": "A", "start": "2026-02-02T08:00:00Z", "end": "2026-02-02T08:02:00Z", "parties": [
-                    party("+1555", "external", "released", times(0, 0, 120_000, 0), json!([])),
-                    party("7001", "queue", "diverted", times(0, 10_000, 0, 0), json!([])),
-                    party("1001", "agent", "left-by-transfer", times(5_000, 0, 60_000, 0),
-                        json!([{"state": "alerting", "start": "2026-02-02T08:00:10Z", "end": "2026-02-02T08:00:15Z"},
-                               {"state": "connected", "start": "2026-02-02T08:00:15Z", "end": "2026-02-02T08:01:15Z"}])),
+                {"site": "A", "key": "U1", "call_uuid": "U1", "start": "2026-02-02T08:00:00Z", "end": "2026-02-02T08:01:15Z", "parties": [
+                    {"dn": "+1555", "kind": "external", "exit": "released",
+                     "spans": [span("dialing", "00:00", "00:15"), span("connected", "00:15", "01:15")]},
+                    {"dn": "7001", "kind": "queue", "exit": "diverted", "spans": [span("queued", "00:00", "00:10")]},
+                    {"dn": "1001", "kind": "agent", "exit": "left-by-transfer",
+                     "spans": [span("alerting", "00:10", "00:15"), span("connected", "00:15", "01:15")]},
                 ]},
-                {"site": "B", "start": "2026-02-02T08:01:12Z", "end": "2026-02-02T08:02:02Z", "parties": [
-                    party("2001", "agent", "released", times(3_000, 0, 40_000, 7_000),
-                        json!([{"state": "connected", "start": "2026-02-02T08:01:15Z", "end": "2026-02-02T08:02:02Z"}])),
+                {"site": "B", "key": "U2", "call_uuid": "U2", "start": "2026-02-02T08:01:17Z", "end": "2026-02-02T08:02:02Z", "parties": [
+                    {"dn": "2001", "kind": "agent", "exit": "released",
+                     "spans": [span("connected", "01:17", "01:50"), span("held", "01:50", "01:57"), span("connected", "01:57", "02:02")]},
                 ]},
             ],
-            "links": [{"evidence": "islink", "from": {"site": "A", "call_uuid": "U1"}, "to": {"site": "B", "call_uuid": "U2"}},
-                      {"evidence": "iscc-call-history", "from": {"site": "A", "call_uuid": "U1"}, "to": {"site": "B", "call_uuid": "U2"}}],
-            "clock_offsets": [{"site": "B", "relative_to": "A", "offset_ms": 2000.0}],
+            "links": [{"evidence": "islink", "from": {"site": "A", "key": "U1", "call_uuid": "U1"}, "to": {"site": "B", "key": "U2", "call_uuid": "U2"}},
+                      {"evidence": "iscc-call-history", "from": {"site": "A", "key": "U1", "call_uuid": "U1"}, "to": {"site": "B", "key": "U2", "call_uuid": "U2"}}],
+            "clock_offsets": [{"site": "B", "relative_to": "A", "offset_ms": 2000.0, "links": 1, "method": "one-way"}],
         })
     }
 
+    fn read(doc: &Value) -> Figures {
+        figures(doc, &serde_json::from_value(doc.clone()).expect("a trace"))
+    }
+
     #[test]
-    fn figures_sum_the_parties_times_and_put_sites_on_one_clock() {
-        let figures = figures(&two_sites());
+    fn figures_are_the_timelines_on_one_clock_with_who_answered_and_transfers() {
+        let figures = read(&two_sites());
         assert_eq!(figures.answer_ms, Some(15_000));
         assert_eq!(figures.answered_by, Some(("1001".to_string(), "A".to_string())));
+        assert_eq!((figures.queue_ms, figures.ring_ms, figures.hold_ms), (10_000, 5_000, 7_000));
         assert_eq!(
-            (figures.talk_ms, figures.hold_ms, figures.queue_ms, figures.ring_ms),
-            (100_000, 7_000, 10_000, 8_000)
+            figures.talk_ms, 98_000,
+            "talk from 08:00:15 to 08:01:48 and 08:01:55 to 08:02:00 on A's clock"
         );
-        assert_eq!((figures.transfers, figures.site_handoffs), (1, 1));
+        assert_eq!((figures.transfers, figures.site_handoffs), (1, 1), "one hop, two pieces of evidence");
         assert_eq!(figures.total_ms, Some(120_000), "B's end 08:02:02 is 08:02:00 on A's clock");
         let html = figures_html(&figures);
         assert!(
@@ -274,23 +246,29 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<dt>Total</dt><dd><strong>2 min 00 s</strong>"), "{html}");
+        assert!(html.contains(
+            "<dt>Transfers</dt><dd><strong>1</strong><span class=\"note\">1 hand-off between sites"
+        ));
     }
 
     #[test]
-    fn an_older_document_without_times_says_unknown_not_zero() {
+    fn an_older_document_without_spans_says_unknown_not_zero() {
         let doc = json!({"segments": [{"site": "A", "parties": [{"dn": "1001", "kind": "agent"}]}]});
-        let html = figures_html(&figures(&doc));
+        let html = figures_html(&read(&doc));
         assert!(html.contains("<dt>Talk</dt><dd><strong>unknown</strong>"), "{html}");
+        assert!(html.contains("<dt>Time to answer</dt><dd><strong>unknown</strong>"), "{html}");
         assert!(!html.contains("0 s<"), "{html}");
     }
 
     #[test]
-    fn offsets_follow_chains_of_sites() {
-        let doc = json!({"segments": [{"site": "A"}], "clock_offsets": [
-            {"site": "B", "relative_to": "A", "offset_ms": 100.0},
-            {"site": "B", "relative_to": "C", "offset_ms": -50.0}]});
-        let offsets = site_offsets(&doc);
-        assert_eq!(offsets.get("B"), Some(&100_000));
-        assert_eq!(offsets.get("C"), Some(&150_000));
+    fn the_timeline_box_knows_its_pictures_width() {
+        let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1360\" height=\"400\" viewBox=\"0 0 1360 400\"></svg>";
+        assert_eq!(svg_width(svg), Some(1360));
+        let html = picture_box("timeline", "Journey <timeline>", svg);
+        assert!(
+            html.starts_with("<div class=\"timeline picture\" style=\"--w:1360px\" role=\"region\""),
+            "{html}"
+        );
+        assert!(html.contains("aria-label=\"Journey &lt;timeline&gt;\""), "{html}");
     }
 }
