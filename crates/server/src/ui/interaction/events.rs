@@ -88,7 +88,7 @@ fn plain(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Object(map) if map.len() == 1 => {
-            map.values().next().map_or_else(String::new, |inner| plain(inner))
+            map.values().next().map_or_else(String::new, plain)
         }
         Value::Null => String::new(),
         other => other.to_string(),

@@ -7,8 +7,10 @@
 //! from the events themselves (their `clock`, as logged, against their `log_time`, UTC).
 //! So reading the file back (`callstitch parse`, `trace`, `ladder`) places every event at
 //! the same UTC time as the store has it, and does not warn that the clocks are unplaced
-//! (`no-header-clock`, docs/log-format.md). A site whose events never had a UTC time
-//! (their own log had no such header) gets a header with its name only, as before.
+//! (`no-header-clock`, docs/log-format.md). Events that never had a log time (a feed's JSON
+//! lines) are placed by their AttributeTimeStamp instead, and read back with the log time
+//! that header gives them; a site whose events have no UTC time at all gets a header with
+//! its name only, as before.
 
 use callstitch_tlib::tlog::{Header, LogWriter};
 use callstitch_tlib::{Event, LocalTime, LogDate};
@@ -17,10 +19,12 @@ const MICROS_PER_MINUTE: i64 = 60_000_000;
 const MICROS_PER_DAY: i64 = 24 * 60 * MICROS_PER_MINUTE;
 
 /// Local minus UTC of `event`, in µs rounded to the minute (as log headers are read), when
-/// it has both its clock and its UTC log time. Offsets run from -12 h to +14 h.
+/// it has its clock and a UTC time: its log time, else its AttributeTimeStamp (the server's
+/// UTC clock, off by far less than the half minute the rounding forgives). Offsets run from
+/// -12 h to +14 h.
 fn clock_offset(event: &Event) -> Option<i64> {
     let clock = event.clock?;
-    let utc = event.log_time?.0;
+    let utc = event.log_time.or(event.timestamp)?.0;
     let local = match clock.date.and_then(LogDate::midnight_micros) {
         Some(midnight) => midnight + clock.micros_of_day - utc,
         None => {
@@ -54,7 +58,10 @@ fn zone_text(offset: i64) -> String {
 /// The header of `site` whose events (in write order) are `events`.
 pub fn site_header(site: &str, events: &[&Event]) -> Header {
     let mut header = Header { application_name: Some(site.to_string()), ..Header::default() };
-    let placed = events.iter().find_map(|event| Some((event.log_time?.0, clock_offset(event)?)));
+    let placed = events
+        .iter()
+        .find_map(|event| Some((event.log_time?.0, clock_offset(event)?)))
+        .or_else(|| events.iter().find_map(|event| Some((event.timestamp?.0, clock_offset(event)?))));
     if let Some((utc, offset)) = placed {
         // The minute the first event falls in, so the header is no later than any clock.
         let utc = utc - utc.rem_euclid(MICROS_PER_MINUTE);
@@ -115,5 +122,22 @@ mod tests {
         event.log_time = None;
         let header = site_header("S", &[&event]);
         assert_eq!((header.utc_time, header.time_zone), (None, None));
+    }
+
+    #[test]
+    fn events_without_a_log_time_are_placed_by_their_time_stamp() {
+        let mut event = at("03:00:00.3745", "2026-02-02T08:00:00Z");
+        event.timestamp = event.log_time.map(|time| Timestamp(time.0 + 374_502));
+        event.log_time = None;
+        let header = site_header("TS_NYC", &[&event]);
+        assert_eq!(header.time_zone.as_deref(), Some("18000, UTC-05:00, UTC-05:00"));
+        let log = log_excerpt(&["TS_NYC"], &[("TS_NYC".to_string(), event)]).expect("in memory");
+        let mut reader = callstitch_tlib::tlog::LogReader::new(log.as_bytes(), Default::default());
+        let read = reader.next_event().expect("in memory").expect("the event");
+        assert!(reader.take_problems().is_empty(), "{log}");
+        assert_eq!(
+            read.log_time.map(|time| time.to_string()).as_deref(),
+            Some("2026-02-02T08:00:00.374500Z")
+        );
     }
 }
