@@ -226,20 +226,23 @@ fn corrected(time: Option<i64>, offset: Option<i64>) -> Option<i64> {
 fn site_row(trace: &TraceView, site: &str, offset: Option<i64>) -> SiteRow {
     let mut calls = Vec::new();
     let mut parties: Vec<PartyRow> = Vec::new();
+    let at_site = trace.segments.iter().filter(|segment| segment.site == site).count();
     for (number, segment) in trace.segments.iter().enumerate().filter(|(_, segment)| segment.site == site) {
         let (start, end) = (parse(segment.start.as_deref()), parse(segment.end.as_deref()));
         calls.push((number + 1, corrected(start, offset), corrected(end, offset)));
+        // A row per party of each call: a DN in two calls of a site (a consultation) has
+        // overlapping states.
         for party in segment.parties.iter().filter(|party| !party.dn.is_empty()) {
-            let bars = bars(party, segment, offset);
-            match parties.iter_mut().find(|row| row.dn == party.dn) {
-                Some(row) => row.bars.extend(bars),
-                None => parties.push(PartyRow {
-                    dn: party.dn.clone(),
-                    subtitle: crate::layout::party_subtitle(trace, site, &party.dn),
-                    bars,
-                    released: party.released_by == "self",
-                }),
+            let mut subtitle = crate::layout::party_subtitle(trace, site, &party.dn);
+            if at_site > 1 {
+                subtitle.push_str(&format!(", call #{}", number + 1));
             }
+            parties.push(PartyRow {
+                dn: party.dn.clone(),
+                subtitle,
+                bars: bars(party, segment, offset),
+                released: party.released_by == "self",
+            });
         }
     }
     for party in &mut parties {
@@ -262,7 +265,12 @@ fn bars(party: &PartyView, segment: &SegmentView, offset: Option<i64>) -> Vec<Ba
         .filter_map(|span| {
             let start = corrected(parse(span.start.as_deref()), offset)?;
             let end = corrected(parse(span.end.as_deref()), offset).unwrap_or(start).max(start);
-            Some(Bar { phase: Phase::of(&span.state), start, end, state: span.state.clone() })
+            let state = if span.open {
+                format!("{} (still so when the call's events ended)", span.state)
+            } else {
+                span.state.clone()
+            };
+            Some(Bar { phase: Phase::of(&span.state), start, end, state })
         })
         .collect();
     if party.spans.is_empty() {
@@ -654,7 +662,8 @@ fn draw_party(svg: &mut Svg, axis: &Axis, site: &SiteRow, party: &PartyRow, top:
         let words = format!("{} {}", bar.phase.word(), duration(bar.end - bar.start));
         let tooltip =
             format!("{} {}: {} ({})", party.dn, bar.state, duration(bar.end - bar.start), bar.phase.word());
-        svg.group("state", &[("state", &bar.state)], &tooltip);
+        let state = bar.state.split(' ').next().unwrap_or_default();
+        svg.group("state", &[("state", state)], &tooltip);
         svg.rect(x1, bar_top, width, BAR_H, bar.phase.class());
         if text::width(&words, 11.0) + 8 <= width {
             svg.text_class(x1 + 4, bar_top + 11, bar.phase.text_style(), &words);

@@ -100,6 +100,9 @@ pub struct StateSpanView {
     pub state: String,
     pub start: Option<String>,
     pub end: Option<String>,
+    /// The party was still in this state when its call's events ended (`end` is then the
+    /// call's last event).
+    pub open: bool,
 }
 
 /// Who ended a call or the interaction.
