@@ -24,7 +24,7 @@ use callstitch_tlib::{
 };
 
 const SITES: [(&str, &str); 4] = [("TsA", "AvayaA"), ("TsB", "AvayaB"), ("SipC", "SipC"), ("SipD", "SipD")];
-const SECOND: i64 = 1_000_000;
+use callstitch_tlib::SECOND;
 
 fn main() {
     if std::env::args().any(|arg| arg == "--list") {

@@ -7,7 +7,7 @@
 use crate::clock::ClockConfig;
 
 /// One second in microseconds, for building configurations.
-pub const SECOND: i64 = 1_000_000;
+pub use callstitch_tlib::SECOND;
 
 /// How long the engine waits, in event time, before it closes or hands on a call.
 #[derive(Debug, Clone, PartialEq, Eq)]

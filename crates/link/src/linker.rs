@@ -34,7 +34,7 @@ use crate::segment::{Segment, SegmentId};
 use crate::sites::SiteDirectory;
 
 /// One second of event time, in microseconds.
-pub const SECOND: i64 = 1_000_000;
+pub use callstitch_tlib::SECOND;
 
 /// How long the linker waits for evidence, in event time (microseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,11 +12,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use callstitch_link::{Interaction, Lifecycle, LinkerConfig, SnapshotError};
-use callstitch_tlib::{Event, Message, Text, Timestamp};
+use callstitch_tlib::{Event, Message, Text, Timestamp, SECOND};
 use serde::{Deserialize, Serialize};
-
-/// A second, in microseconds.
-const SECOND: i64 = 1_000_000;
 
 /// What kind of signal a trigger is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -103,7 +103,11 @@ impl fmt::Display for CallUuid {
     }
 }
 
-const MICROS_PER_SECOND: i64 = 1_000_000;
+/// One second in microseconds, the unit of [`Timestamp`] and of every duration of event time
+/// (the one definition the other crates use).
+pub const SECOND: i64 = 1_000_000;
+
+const MICROS_PER_SECOND: i64 = SECOND;
 const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 
 /// A UTC instant in microseconds since 1970-01-01T00:00:00Z.

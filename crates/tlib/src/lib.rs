@@ -33,7 +33,7 @@ pub use enums::{
     Telephony,
 };
 pub use event::{Event, IsLink, RawAttribute};
-pub use ids::{CallUuid, ConnId, LocalTime, LogDate, Timestamp};
+pub use ids::{CallUuid, ConnId, LocalTime, LogDate, Timestamp, SECOND};
 pub use kv::{KvList, KvPair, Value};
 pub use message::Message;
 pub use sip_end::{SipEnd, SipEndKind};

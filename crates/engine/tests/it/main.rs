@@ -1,0 +1,18 @@
+//! The engine crate's integration tests, as one test binary (one link instead of one per
+//! file: the test loop is faster). Each module is one former `tests/*.rs` file; shared
+//! helpers live in `common`.
+
+mod beyond_seed;
+mod common;
+mod identity_tolerance;
+mod memory;
+mod monitoring;
+mod news;
+mod properties;
+mod release;
+mod report;
+mod seed_models;
+mod sip_layer;
+mod snapshot;
+#[path = "../../benches/workload.rs"]
+mod workload;

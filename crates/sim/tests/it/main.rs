@@ -1,0 +1,12 @@
+//! The sim crate's integration tests, as one test binary (one link instead of one per
+//! file: the test loop is faster). Each module is one former `tests/*.rs` file; shared
+//! helpers live in `common`.
+
+mod common;
+mod conformance;
+mod linking;
+mod logs;
+mod properties;
+mod shapes;
+mod verdicts;
+mod verify;
