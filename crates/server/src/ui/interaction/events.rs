@@ -87,9 +87,7 @@ const SHOWN_APART: &[&str] = &["file", "line", "is_links", "other", "user_data",
 fn plain(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
-        Value::Object(map) if map.len() == 1 => {
-            map.values().next().map_or_else(String::new, plain)
-        }
+        Value::Object(map) if map.len() == 1 => map.values().next().map_or_else(String::new, plain),
         Value::Null => String::new(),
         other => other.to_string(),
     }

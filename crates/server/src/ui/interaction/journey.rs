@@ -20,15 +20,14 @@ pub fn micros_of(rfc3339: &str) -> Option<i64> {
     rfc3339.parse::<jiff::Timestamp>().ok().map(|time| time.as_microsecond())
 }
 
-/// A duration in words a person reads at a glance: `850 ms`, `4.2 s`, `38 s`, `2 min 05 s`,
-/// `1 h 02 min`.
+/// A duration in words a person reads at a glance: `850 ms`, `4.2 s`, `38.0 s`, `2 min 05 s`,
+/// `1 h 02 min` (tenths cut, not rounded, as the timeline writes them).
 pub fn duration_text(ms: i64) -> String {
     let ms = ms.max(0);
     match ms {
         0 => "0 s".to_string(),
         1..=999 => format!("{ms} ms"),
-        1_000..=9_999 => format!("{}.{} s", ms / 1000, ms % 1000 / 100),
-        10_000..=59_999 => format!("{} s", ms / 1000),
+        1_000..=59_999 => format!("{}.{} s", ms / 1000, ms % 1000 / 100),
         60_000..=3_599_999 => format!("{} min {:02} s", ms / 60_000, ms % 60_000 / 1000),
         _ => format!("{} h {:02} min", ms / 3_600_000, ms % 3_600_000 / 60_000),
     }
@@ -187,7 +186,7 @@ mod tests {
     fn durations_read_at_a_glance() {
         assert_eq!(duration_text(850), "850 ms");
         assert_eq!(duration_text(4_240), "4.2 s");
-        assert_eq!(duration_text(38_000), "38 s");
+        assert_eq!(duration_text(38_060), "38.0 s");
         assert_eq!(duration_text(125_000), "2 min 05 s");
         assert_eq!(duration_text(3_720_000), "1 h 02 min");
         assert_eq!(duration_text(-5), "0 s");
@@ -241,7 +240,7 @@ mod tests {
         let html = figures_html(&figures);
         assert!(
             html.contains(
-                "<dt>Time to answer</dt><dd><strong>15 s</strong><span class=\"note\">by 1001 at A</span>"
+                "<dt>Time to answer</dt><dd><strong>15.0 s</strong><span class=\"note\">by 1001 at A</span>"
             ),
             "{html}"
         );

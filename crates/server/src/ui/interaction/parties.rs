@@ -106,7 +106,7 @@ mod tests {
         assert!(html.contains("Ann&lt;b&gt;") && html.contains("S&lt;1&gt;"), "{html}");
         assert!(html.contains("<td data-label=\"Ring\" class=\"num\">4.2 s</td>"), "{html}");
         assert!(html.contains("<td data-label=\"Talk\" class=\"num\">1 min 05 s</td>"), "{html}");
-        assert!(html.contains("<td data-label=\"Queued\" class=\"num\">12 s</td>"), "{html}");
+        assert!(html.contains("<td data-label=\"Queued\" class=\"num\">12.0 s</td>"), "{html}");
         assert!(html.contains("left by transfer, released it"), "{html}");
         assert!(html.contains("<td data-label=\"Queue\" class=\"mono\">7001</td>"), "{html}");
     }
