@@ -515,7 +515,7 @@ fn notes_section(doc: &Value) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "<section aria-labelledby=\"notes-heading\">\n<h2 id=\"notes-heading\">Notes</h2>\n<ul>",
+        "<section class=\"notes\" aria-labelledby=\"notes-heading\">\n<h2 id=\"notes-heading\">Notes</h2>\n<ul>",
     );
     for note in notes {
         out.push_str(&format!("<li>{}</li>", esc(note)));
