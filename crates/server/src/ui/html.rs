@@ -51,6 +51,8 @@ pub struct Page {
     pub body: String,
     /// Loads the live-update script.
     script: bool,
+    /// Another script of this service the page loads (deferred), e.g. the interaction page's.
+    page_script: Option<&'static str>,
     /// Shows the sign-out button (tokens are configured).
     signed_in: bool,
 }
@@ -62,6 +64,7 @@ impl Page {
             query: String::new(),
             body: String::new(),
             script: false,
+            page_script: None,
             signed_in: false,
         }
     }
@@ -73,6 +76,12 @@ impl Page {
 
     pub fn with_script(mut self) -> Page {
         self.script = true;
+        self
+    }
+
+    /// Loads the script at `src` (a path of this service: the CSP allows no other).
+    pub fn with_page_script(mut self, src: &'static str) -> Page {
+        self.page_script = Some(src);
         self
     }
 
@@ -88,7 +97,14 @@ impl Page {
 
     /// The whole document.
     pub fn finish(self) -> String {
-        let script = if self.script { "<script src=\"/ui/assets/ui.js\" defer></script>\n" } else { "" };
+        let mut script = if self.script {
+            "<script src=\"/ui/assets/ui.js\" defer></script>\n".to_string()
+        } else {
+            String::new()
+        };
+        if let Some(src) = self.page_script {
+            script.push_str(&format!("<script src=\"{}\" defer></script>\n", esc(src)));
+        }
         let sign_out = if self.signed_in {
             "<form method=\"post\" action=\"/logout\" class=\"sign-out\"><button type=\"submit\">Sign out</button></form>"
         } else {

@@ -1,10 +1,15 @@
-//! `GET /i/{id}`: one interaction. Its facts, the ladder diagram inline (one page of it,
-//! `?page=N`), its calls, the links between them, the recording (media files, findings),
-//! each call's raw events in a collapsible block, and the downloads: `/i/{id}.json` (the
-//! interaction document), `/i/{id}/recording.json` and `/i/{id}/events.log` (the raw events
-//! written back as a T-Server log excerpt, one header per site). An id a later revision
-//! replaced still answers, saying which interaction it is now part of. With
-//! `mask_numbers`, the customer's numbers are masked in the page and in every download.
+//! `GET /i/{id}`: one interaction, answering "what happened to this customer". At the top
+//! the journey: the figures (time to answer, talk, hold, queue, ring, transfers, total) and
+//! the timeline across sites ([`journey`]); the facts and downloads; the ladder diagram
+//! inline (one page of it, `?page=N`); the parties with their times ([`parties`]); the
+//! calls and the links between them; the recording ([`recording`]); each call's raw events,
+//! every one opening to all its attributes ([`events`]); the linker's notes.
+//!
+//! The downloads: `/i/{id}.json` (the interaction document), `/i/{id}/recording.json` and
+//! `/i/{id}/events.log` (the raw events written back as a T-Server log excerpt with a header
+//! per site, [`log`]). An id a later revision replaced still answers, saying which
+//! interaction it is now part of. With `mask_numbers`, the customer's numbers are masked in
+//! the page and in every download.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -13,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use callstitch_ladder::{LadderError, LadderOptions};
 use callstitch_store::{Store, StoreError};
 use callstitch_tlib::json::event_from_json;
-use callstitch_tlib::tlog::{Header, LogWriter};
 use callstitch_tlib::Event;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,19 +26,18 @@ use super::html::{error_page, esc, html, items, released_by, secure, text, texts
 use crate::api::App;
 use crate::mask::mask_all;
 
+mod events;
+pub mod journey;
+mod log;
+mod parties;
+mod recording;
+#[cfg(test)]
+mod tests;
+
+use events::{events_section, CallEvents};
+
 /// Most raw events read for one call (as the API's `/v1/calls`).
 const MAX_CALL_EVENTS: usize = 10_000;
-/// Most raw events listed in the page for one call; the rest are in events.log.
-const MAX_SHOWN_EVENTS: usize = 500;
-
-/// One call of the interaction with its raw events (JSON documents, in store order).
-struct CallEvents {
-    site: String,
-    key: String,
-    call_uuid: String,
-    events: Vec<(u64, Value)>,
-}
-
 /// An interaction read from the store, masked when the service masks numbers.
 struct Loaded {
     id: String,
@@ -84,21 +87,33 @@ async fn load<S: Store>(app: &App<S>, id: &str, with_events: bool) -> Result<Opt
 }
 
 /// The interaction's events, each once (a ConnID's events may belong to two calls), in store
-/// order, as typed events; and how many could not be read back.
-fn typed_events(calls: &[CallEvents]) -> (Vec<(String, Event)>, usize) {
+/// order, as typed events with their site and store sequence number; and how many could not
+/// be read back.
+fn typed_events(calls: &[CallEvents]) -> (Vec<(u64, String, Event)>, usize) {
     let mut all: Vec<(u64, &Value)> =
         calls.iter().flat_map(|call| call.events.iter().map(|(seq, doc)| (*seq, doc))).collect();
     all.sort_by_key(|(seq, _)| *seq);
     all.dedup_by_key(|(seq, _)| *seq);
     let mut unreadable = 0;
     let mut events = Vec::with_capacity(all.len());
-    for (_, doc) in all {
+    for (seq, doc) in all {
         match event_from_json(&doc.to_string()) {
-            Ok(event) => events.push((text(doc, "site").to_string(), event)),
+            Ok(event) => events.push((seq, text(doc, "site").to_string(), event)),
             Err(_) => unreadable += 1,
         }
     }
     (events, unreadable)
+}
+
+/// The sites in the order the calls visit them, each once.
+fn site_order(calls: &[CallEvents]) -> Vec<&str> {
+    let mut sites: Vec<&str> = Vec::new();
+    for call in calls {
+        if !sites.contains(&call.site.as_str()) {
+            sites.push(&call.site);
+        }
+    }
+    sites
 }
 
 fn not_found(id: &str, signed_in: bool) -> Response {
@@ -195,7 +210,7 @@ pub async fn recording_json<S: Store>(State(app): State<App<S>>, Path(id): Path<
 pub async fn events_log<S: Store>(State(app): State<App<S>>, Path(id): Path<String>) -> Response {
     let signed_in = !app.tokens.is_empty();
     match load(&app, &id, true).await {
-        Ok(Some(loaded)) => match log_excerpt(&loaded.calls) {
+        Ok(Some(loaded)) => match excerpt(&loaded.calls) {
             Ok(text) => download("text/plain; charset=utf-8", &format!("{}-events.log", loaded.id), text),
             Err(error) => error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -209,31 +224,17 @@ pub async fn events_log<S: Store>(State(app): State<App<S>>, Path(id): Path<Stri
     }
 }
 
-/// The raw events as a T-Server log excerpt: per site (in the order the calls visit them) a
-/// header naming it, then its events in the order they were stored.
-fn log_excerpt(calls: &[CallEvents]) -> std::io::Result<String> {
+fn excerpt(calls: &[CallEvents]) -> std::io::Result<String> {
     let (events, _) = typed_events(calls);
-    let mut sites: Vec<&str> = Vec::new();
-    for call in calls {
-        if !sites.contains(&call.site.as_str()) {
-            sites.push(&call.site);
-        }
-    }
-    let mut writer = LogWriter::new(Vec::new());
-    for site in sites {
-        let header = Header { application_name: Some(site.to_string()), ..Header::default() };
-        writer.write_header(&header)?;
-        for (_, event) in events.iter().filter(|(event_site, _)| event_site == site) {
-            writer.write_event(event)?;
-        }
-    }
-    Ok(String::from_utf8_lossy(&writer.into_inner()).into_owned())
+    let events: Vec<(String, Event)> = events.into_iter().map(|(_, site, event)| (site, event)).collect();
+    log::log_excerpt(&site_order(calls), &events)
 }
 
 fn render(loaded: &Loaded, page_number: usize, signed_in: bool) -> Response {
     let id = &loaded.id;
     let (events, unreadable) = typed_events(&loaded.calls);
-    let plain: Vec<Event> = events.into_iter().map(|(_, event)| event).collect();
+    let seqs: Vec<u64> = events.iter().map(|(seq, _, _)| *seq).collect();
+    let plain: Vec<Event> = events.into_iter().map(|(_, _, event)| event).collect();
     let options = LadderOptions { page: page_number, ..LadderOptions::default() };
     let ladder = match callstitch_ladder::render(&loaded.doc, &plain, &options) {
         Ok(ladder) => Ok(ladder),
@@ -247,7 +248,9 @@ fn render(loaded: &Loaded, page_number: usize, signed_in: bool) -> Response {
         }
         Err(error) => Err(error.to_string()),
     };
-    let mut page = Page::new(format!("Interaction {id}")).signed_in(signed_in);
+    let mut page = Page::new(format!("Interaction {id}"))
+        .signed_in(signed_in)
+        .with_page_script("/ui/assets/interaction.js");
     page.push(&format!("<h1>Interaction <span class=\"id\">{}</span></h1>\n", esc(id)));
     if let Some(asked) = &loaded.asked_as {
         page.push(&format!(
@@ -258,13 +261,17 @@ fn render(loaded: &Loaded, page_number: usize, signed_in: bool) -> Response {
             esc(id)
         ));
     }
+    let recording = recording::recording_of(&loaded.doc, &loaded.recording);
+    let ladder_index = |seq: u64| seqs.binary_search(&seq).ok();
+    page.push(&journey::journey_section(&loaded.doc));
     page.push(&facts(&loaded.doc));
     page.push(&downloads(id));
     page.push(&ladder_section(id, ladder, unreadable));
+    page.push(&parties::parties_section(&loaded.doc));
     page.push(&segments_section(&loaded.doc));
     page.push(&links_section(&loaded.doc));
-    page.push(&recording_section(&loaded.recording));
-    page.push(&events_section(id, &loaded.calls));
+    page.push(&recording::recording_section(&recording));
+    page.push(&events_section(id, &loaded.calls, &ladder_index));
     page.push(&notes_section(&loaded.doc));
     html(StatusCode::OK, page.finish())
 }
@@ -363,10 +370,8 @@ fn ladder_section(id: &str, ladder: Result<callstitch_ladder::Ladder, String>, u
         Ok(ladder) => {
             let pager = pager(id, ladder.page, ladder.pages);
             out.push_str(&pager);
-            out.push_str(&format!(
-                "<div class=\"ladder\" role=\"region\" tabindex=\"0\" aria-label=\"Ladder diagram, page {} of {}\">\n{}</div>\n",
-                ladder.page, ladder.pages, ladder.svg
-            ));
+            let label = format!("Ladder diagram, page {} of {}", ladder.page, ladder.pages);
+            out.push_str(&journey::picture_box("ladder", &label, &ladder.svg));
             out.push_str(&pager);
         }
         Err(error) => {
@@ -385,42 +390,13 @@ fn ladder_section(id: &str, ladder: Result<callstitch_ladder::Ladder, String>, u
     out
 }
 
-fn parties_html(segment: &Value) -> String {
-    let parties = items(segment, "parties");
-    if parties.is_empty() {
-        return "<span class=\"muted\">none</span>".to_string();
-    }
-    let mut out = String::from("<ul class=\"parties\">");
-    for party in parties {
-        let mut details: Vec<&str> = [text(party, "kind"), text(party, "role"), text(party, "exit")]
-            .into_iter()
-            .filter(|part| !part.is_empty())
-            .collect();
-        let released = match text(party, "released_by") {
-            "self" => "released it",
-            "other" => "released by the other side",
-            _ => "",
-        };
-        if !released.is_empty() {
-            details.push(released);
-        }
-        out.push_str(&format!(
-            "<li><span class=\"dn\">{}</span> {}</li>",
-            esc(text(party, "dn")),
-            esc(&details.join(", "))
-        ));
-    }
-    out.push_str("</ul>");
-    out
-}
-
 fn segments_section(doc: &Value) -> String {
     let mut out = String::from(
         "<section aria-labelledby=\"calls-heading\">\n<h2 id=\"calls-heading\">Calls</h2>\n<div class=\"table-wrap\">\
          <table class=\"segments\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Site</th>\
          <th scope=\"col\">CallUUID</th><th scope=\"col\">ConnIDs</th><th scope=\"col\">Role</th>\
          <th scope=\"col\">Model</th><th scope=\"col\">Outcome</th><th scope=\"col\">Ended by</th>\
-         <th scope=\"col\">Start</th><th scope=\"col\">End</th><th scope=\"col\">Parties</th></tr></thead><tbody>\n",
+         <th scope=\"col\">Start</th><th scope=\"col\">End</th></tr></thead><tbody>\n",
     );
     for (index, segment) in items(doc, "segments").iter().enumerate() {
         let number = index + 1;
@@ -451,7 +427,7 @@ fn segments_section(doc: &Value) -> String {
              <td data-label=\"ConnIDs\" class=\"mono\">{conn}</td><td data-label=\"Role\">{role}</td>\
              <td data-label=\"Model\">{model}{conformant}</td><td data-label=\"Outcome\">{outcome}</td>\
              <td data-label=\"Ended by\">{ended_by}</td><td data-label=\"Start\">{start}</td>\
-             <td data-label=\"End\">{end}{ended}</td><td data-label=\"Parties\">{parties}</td></tr>\n",
+             <td data-label=\"End\">{end}{ended}</td></tr>\n",
             uuid = esc(uuid),
             conn = esc(&texts(segment, "conn_ids").join(", ")),
             role = esc(text(segment, "role")),
@@ -460,7 +436,6 @@ fn segments_section(doc: &Value) -> String {
             ended_by = ended_by_html(segment),
             start = time(text(segment, "start")),
             end = time(text(segment, "end")),
-            parties = parties_html(segment),
         ));
     }
     out.push_str("</tbody></table></div>\n</section>\n");
@@ -534,127 +509,13 @@ fn links_section(doc: &Value) -> String {
     out
 }
 
-fn recording_section(recording: &Value) -> String {
-    let mut out = String::from(
-        "<section aria-labelledby=\"recording-heading\">\n<h2 id=\"recording-heading\">Recording</h2>\n",
-    );
-    let files = items(recording, "media_files");
-    let id = text(recording, "recording_id");
-    if !id.is_empty() {
-        out.push_str(&format!("<p>Recording id <span class=\"mono\">{}</span>.</p>\n", esc(id)));
-    }
-    if files.is_empty() {
-        out.push_str("<p>No media file: this interaction was not recorded, or no recording was seen.</p>\n");
-    } else {
-        out.push_str(
-            "<div class=\"table-wrap\"><table class=\"media\"><thead><tr><th scope=\"col\">Media id</th>\
-             <th scope=\"col\">Site</th><th scope=\"col\">Recorded DN</th><th scope=\"col\">Side</th>\
-             <th scope=\"col\">Start</th><th scope=\"col\">Stop</th><th scope=\"col\">From</th>\
-             <th scope=\"col\">Heard</th></tr></thead><tbody>\n",
-        );
-        for file in files {
-            let heard: Vec<String> = items(file, "heard")
-                .iter()
-                .map(|heard| format!("{} ({})", text(heard, "dn"), text(heard, "kind")))
-                .collect();
-            let stop = match text(file, "stop") {
-                "" => "<span class=\"muted\">never stopped</span>".to_string(),
-                stop => time(stop),
-            };
-            out.push_str(&format!(
-                "<tr><td data-label=\"Media id\" class=\"mono\">{}</td><td data-label=\"Site\">{}</td>\
-                 <td data-label=\"Recorded DN\">{}</td><td data-label=\"Side\">{}</td><td data-label=\"Start\">{}</td>\
-                 <td data-label=\"Stop\">{stop}</td><td data-label=\"From\">{}</td><td data-label=\"Heard\">{}</td></tr>\n",
-                esc(text(file, "media_id")),
-                esc(text(file, "site")),
-                esc(text(file, "recorded_dn")),
-                esc(text(file, "side")),
-                time(text(file, "start")),
-                esc(text(file, "provenance")),
-                esc(&heard.join(", ")),
-            ));
-        }
-        out.push_str("</tbody></table></div>\n");
-    }
-    let findings = items(recording, "findings");
-    if findings.is_empty() {
-        out.push_str("<p>Findings: none.</p>\n");
-    } else {
-        out.push_str(&format!("<h3>⚠ {} finding(s)</h3>\n<ul class=\"findings\">", findings.len()));
-        for finding in findings {
-            out.push_str(&format!(
-                "<li><strong>{}</strong> {}</li>",
-                esc(text(finding, "rule")),
-                esc(text(finding, "message"))
-            ));
-        }
-        out.push_str("</ul>\n");
-    }
-    out.push_str("</section>\n");
-    out
-}
-
-fn events_section(id: &str, calls: &[CallEvents]) -> String {
-    let mut out = String::from(
-        "<section aria-labelledby=\"events-heading\">\n<h2 id=\"events-heading\">Raw events</h2>\n",
-    );
-    out.push_str(&format!(
-        "<p>Every call's T-Library events as stored. All of them: <a href=\"/i/{}/events.log\" download>events.log</a>.</p>\n",
-        url_encode(id)
-    ));
-    for (index, call) in calls.iter().enumerate() {
-        let number = index + 1;
-        let name = if call.call_uuid.is_empty() { &call.key } else { &call.call_uuid };
-        out.push_str(&format!(
-            "<details id=\"call-{number}\"><summary>Call #{number} at {} <span class=\"mono\">{}</span>: {} event(s)</summary>\n",
-            esc(&call.site),
-            esc(name),
-            call.events.len()
-        ));
-        out.push_str(
-            "<div class=\"table-wrap\"><table class=\"events\"><thead><tr><th scope=\"col\">Time</th>\
-             <th scope=\"col\">Message</th><th scope=\"col\">ThisDN</th><th scope=\"col\">OtherDN</th>\
-             <th scope=\"col\">ConnID</th><th scope=\"col\">Where</th></tr></thead><tbody>\n",
-        );
-        for (_, event) in call.events.iter().take(MAX_SHOWN_EVENTS) {
-            let when = match text(event, "timestamp") {
-                "" => text(event, "log_time"),
-                stamp => stamp,
-            };
-            let line =
-                event.get("line").and_then(Value::as_u64).map(|line| format!(":{line}")).unwrap_or_default();
-            out.push_str(&format!(
-                "<tr><td data-label=\"Time\">{}</td><td data-label=\"Message\">{}</td><td data-label=\"ThisDN\">{}</td>\
-                 <td data-label=\"OtherDN\">{}</td><td data-label=\"ConnID\" class=\"mono\">{}</td>\
-                 <td data-label=\"Where\" class=\"mono\">{}</td></tr>\n",
-                time(when),
-                esc(text(event, "message")),
-                esc(text(event, "this_dn")),
-                esc(text(event, "other_dn")),
-                esc(text(event, "conn_id")),
-                esc(&format!("{}{line}", text(event, "file"))),
-            ));
-        }
-        out.push_str("</tbody></table></div>\n");
-        if call.events.len() > MAX_SHOWN_EVENTS {
-            out.push_str(&format!(
-                "<p class=\"muted\">The first {MAX_SHOWN_EVENTS} of {} are listed; events.log has them all.</p>\n",
-                call.events.len()
-            ));
-        }
-        out.push_str("</details>\n");
-    }
-    out.push_str("</section>\n");
-    out
-}
-
 fn notes_section(doc: &Value) -> String {
     let notes = texts(doc, "notes");
     if notes.is_empty() {
         return String::new();
     }
     let mut out = String::from(
-        "<section aria-labelledby=\"notes-heading\">\n<h2 id=\"notes-heading\">Notes</h2>\n<ul>",
+        "<section class=\"notes\" aria-labelledby=\"notes-heading\">\n<h2 id=\"notes-heading\">Notes</h2>\n<ul>",
     );
     for note in notes {
         out.push_str(&format!("<li>{}</li>", esc(note)));

@@ -7,7 +7,7 @@
 //! | `GET /i/{id}` | one interaction with its ladder ([`interaction`]); `/i/{id}.json`, `/i/{id}/recording.json`, `/i/{id}/events.log` |
 //! | `GET /ui/stream` | the live stream of `/v1/stream` for the pages (the cookie authenticates it) |
 //! | `GET, POST /login`, `POST /logout` | the read-token cookie ([`auth`]) |
-//! | `GET /ui/assets/ui.css`, `/ui/assets/ui.js` | the stylesheet and the live-rows script |
+//! | `GET /ui/assets/ui.css`, `/ui/assets/ui.js`, `/ui/assets/interaction.js` | the stylesheet, the live-rows script, the interaction page's script |
 
 pub mod auth;
 pub mod html;
@@ -39,6 +39,8 @@ pub const CSS: &str = include_str!("../../assets/ui.css");
 static STYLESHEET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("{CSS}{}", search::CSS));
 /// The live-rows script of the search page.
 pub const JS: &str = include_str!("../../assets/ui.js");
+/// The interaction page's script (a ladder row opens its event).
+pub const INTERACTION_JS: &str = include_str!("../../assets/interaction.js");
 
 /// A page still unwritten after the request timeout: the error page, 503.
 async fn timed_out(_elapsed: BoxError) -> Response {
@@ -71,6 +73,7 @@ pub fn router<S: Store>(app: App<S>) -> Router<App<S>> {
         .route("/logout", post(auth::logout))
         .route("/ui/assets/ui.css", get(css))
         .route("/ui/assets/ui.js", get(js))
+        .route("/ui/assets/interaction.js", get(interaction_js))
         .merge(pages)
         .merge(live)
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -97,6 +100,10 @@ async fn css() -> Response {
 
 async fn js() -> Response {
     asset("text/javascript; charset=utf-8", JS)
+}
+
+async fn interaction_js() -> Response {
+    asset("text/javascript; charset=utf-8", INTERACTION_JS)
 }
 
 /// The same events as `/v1/stream` (`created`, `updated`, `completed`, `lagged`), for

@@ -1,0 +1,359 @@
+//! The raw events of the interaction page: one collapsible block per call, and in it one
+//! collapsible line per event (time, message, ThisDN, OtherDN, ConnID, file:line) that opens
+//! on a click or a tap to every attribute of the event under its T-Library name, its user
+//! data, extensions and reasons (nested lists as nested tables), its Inter-Site Links and
+//! the attributes the reader kept raw. Server-rendered `<details>`: no script needed; the
+//! page's small script only opens an event when its row of the ladder is clicked.
+//!
+//! The fields are those of the event's JSON form (docs/event-json.md); any field this page
+//! does not know is still shown, under its JSON name.
+
+use serde_json::Value;
+
+use super::super::html::{esc, short_time, text, time, url_encode};
+
+/// Most raw events listed in the page for one call; the rest are in events.log.
+pub const MAX_SHOWN_EVENTS: usize = 500;
+
+/// One call of the interaction with its raw events (JSON documents, in store order).
+pub struct CallEvents {
+    pub site: String,
+    pub key: String,
+    pub call_uuid: String,
+    /// (store sequence number, the event's JSON document).
+    pub events: Vec<(u64, Value)>,
+}
+
+/// The scalar fields of an event's JSON form in the order shown, with the name a T-Server
+/// log gives them (or a description for what the reader adds).
+const FIELDS: &[(&str, &str)] = &[
+    ("message", "Message"),
+    ("site", "Site"),
+    ("provenance", "Read from"),
+    ("context", "Context"),
+    ("peer", "Peer"),
+    ("server_version", "Server version"),
+    ("bsync", "Backup-sync copy"),
+    ("incomplete", "Incomplete block"),
+    ("clock", "Clock (local, as logged)"),
+    ("log_time", "Log time (UTC)"),
+    ("timestamp", "AttributeTimeStamp"),
+    ("seq", "AttributeEventSequenceNumber"),
+    ("reference_id", "AttributeReferenceID"),
+    ("call_uuid", "AttributeCallUUID"),
+    ("orig_call_uuid", "AttributeOrigCallUUID"),
+    ("ref_call_uuid", "AttributeRefCallUUID"),
+    ("conn_id", "AttributeConnID"),
+    ("previous_conn_id", "AttributePreviousConnID"),
+    ("transfer_conn_id", "AttributeTransferConnID"),
+    ("conference_conn_id", "AttributeConferenceConnID"),
+    ("original_conn_id", "AttributeOriginalConnID"),
+    ("first_transfer_conn_id", "AttributeFirstTransferConnID"),
+    ("last_transfer_conn_id", "AttributeLastTransferConnID"),
+    ("call_type", "AttributeCallType"),
+    ("call_state", "AttributeCallState"),
+    ("this_dn", "AttributeThisDN"),
+    ("this_dn_role", "AttributeThisDNRole"),
+    ("this_queue", "AttributeThisQueue"),
+    ("other_dn", "AttributeOtherDN"),
+    ("other_dn_role", "AttributeOtherDNRole"),
+    ("other_queue", "AttributeOtherQueue"),
+    ("third_party_dn", "AttributeThirdPartyDN"),
+    ("third_party_dn_role", "AttributeThirdPartyDNRole"),
+    ("third_party_queue", "AttributeThirdPartyQueue"),
+    ("dn", "AttributeDN"),
+    ("party_state", "AttributePartyState"),
+    ("ctrl_party", "AttributeCtrlParty"),
+    ("ani", "AttributeANI"),
+    ("dnis", "AttributeDNIS"),
+    ("first_transfer_home_location", "AttributeFirstTransferHomeLocation"),
+    ("first_transfer_orig_dn", "AttributeFirstTransferOrigDN"),
+    ("last_transfer_home_location", "AttributeLastTransferHomeLocation"),
+    ("last_transfer_orig_dn", "AttributeLastTransferOrigDN"),
+];
+
+/// Key-value lists, each its own table.
+const LISTS: &[(&str, &str)] = &[
+    ("user_data", "AttributeUserData"),
+    ("extensions", "AttributeExtensions"),
+    ("reason", "AttributeReason"),
+];
+
+/// Fields shown elsewhere (the summary line, the lists).
+const SHOWN_APART: &[&str] = &["file", "line", "is_links", "other", "user_data", "extensions", "reason"];
+
+/// A JSON value of an attribute in words: strings as they are, `{"bare": x}` as x,
+/// `{"other": x}` (an undocumented context) as x.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Object(map) if map.len() == 1 => map.values().next().map_or_else(String::new, plain),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A key-value list (`[[key, value], ...]`, values maybe lists again) as a table.
+fn kv_table(list: &[Value]) -> String {
+    if list.is_empty() {
+        return "<span class=\"muted\">(empty list)</span>".to_string();
+    }
+    let mut out = String::from("<table class=\"kv\"><tbody>");
+    for pair in list {
+        let (key, value) = match pair.as_array().map(Vec::as_slice) {
+            Some([key, value]) => (plain(key), value),
+            _ => (String::new(), pair),
+        };
+        let value = match value {
+            Value::Array(inner) => kv_table(inner),
+            other => format!("<span class=\"mono\">{}</span>", esc(&plain(other))),
+        };
+        out.push_str(&format!("<tr><th scope=\"row\">{}</th><td>{value}</td></tr>", esc(&key)));
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+fn row(out: &mut String, name: &str, value_html: &str) {
+    out.push_str(&format!("<tr><th scope=\"row\">{}</th><td>{value_html}</td></tr>", esc(name)));
+}
+
+fn pair(out: &mut String, name: &str, value: &str) {
+    out.push_str(&format!("<div><dt>{}</dt><dd class=\"mono\">{}</dd></div>", esc(name), esc(value)));
+}
+
+/// Every attribute of one event, as the body of its `<details>`.
+pub fn attributes_html(event: &Value) -> String {
+    let mut out = String::from("<div class=\"ev-body\"><dl class=\"attrs\">");
+    for (key, name) in FIELDS {
+        if let Some(value) = event.get(*key).filter(|value| !value.is_null()) {
+            let shown = match (*key, value) {
+                ("log_time" | "timestamp", Value::String(stamp)) => short_time(stamp),
+                _ => plain(value),
+            };
+            pair(&mut out, name, &shown);
+        }
+    }
+    if let Some(map) = event.as_object() {
+        let known = |key: &str| FIELDS.iter().any(|(field, _)| *field == key) || SHOWN_APART.contains(&key);
+        for (key, value) in map.iter().filter(|(key, _)| !known(key)) {
+            pair(&mut out, key, &plain(value));
+        }
+    }
+    out.push_str("</dl><table class=\"attrs\"><tbody>");
+    for link in event.get("is_links").and_then(Value::as_array).into_iter().flatten() {
+        let mut words = vec![text(link, "id").to_string()];
+        for key in ["direction_role", "location_name"] {
+            if !text(link, key).is_empty() {
+                words.push(text(link, key).to_string());
+            }
+        }
+        let extra =
+            link.get("extra").and_then(Value::as_array).map(|extra| kv_table(extra)).unwrap_or_default();
+        row(
+            &mut out,
+            "AttributeISLinkList",
+            &format!("<span class=\"mono\">{}</span>{extra}", esc(&words.join(" · "))),
+        );
+    }
+    for (key, name) in LISTS {
+        if let Some(list) = event.get(*key).and_then(Value::as_array) {
+            row(&mut out, name, &kv_table(list));
+        }
+    }
+    for attribute in event.get("other").and_then(Value::as_array).into_iter().flatten() {
+        let value = match attribute.get("value") {
+            Some(Value::Array(list)) => kv_table(list),
+            Some(value) => format!("<span class=\"mono\">{}</span>", esc(&plain(value))),
+            None => String::new(),
+        };
+        row(&mut out, text(attribute, "name"), &value);
+    }
+    out.push_str("</tbody></table></div>");
+    out.replace("<table class=\"attrs\"><tbody></tbody></table>", "")
+}
+
+/// Where the event was read: `file:line`, or "" when it came over HTTP.
+fn place(event: &Value) -> String {
+    let line = event.get("line").and_then(Value::as_u64).map(|line| format!(":{line}")).unwrap_or_default();
+    if line.is_empty() && text(event, "file").is_empty() {
+        return String::new();
+    }
+    format!("{}{line}", text(event, "file"))
+}
+
+/// One summary cell, labelled for the phone layout (the label is hidden on wide screens,
+/// where the column heads say it).
+fn cell(class: &str, label: &str, value_html: &str) -> String {
+    if value_html.is_empty() {
+        return format!("<span class=\"{class}\"></span>");
+    }
+    format!("<span class=\"{class}\"><span class=\"lbl\">{label} </span>{value_html}</span>")
+}
+
+/// `file:line` shown as the file's name and line, the whole path in its tooltip.
+fn place_html(event: &Value) -> String {
+    let place = place(event);
+    if place.is_empty() {
+        return String::new();
+    }
+    let file = text(event, "file");
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    let short = place.replacen(file, name, 1);
+    format!("<span title=\"{}\">{}</span>", esc(&place), esc(&short))
+}
+
+/// The time of day of an RFC 3339 UTC time (`08:00:00.374`) in a `<time>` element whose
+/// tooltip and `datetime` carry the whole time (the call's heading says the day).
+fn clock_html(rfc3339: &str) -> String {
+    let full = short_time(rfc3339);
+    match full.split_once(' ') {
+        Some((_, rest)) if rfc3339.ends_with('Z') => format!(
+            "<time datetime=\"{}\" title=\"{}\">{}</time>",
+            esc(rfc3339),
+            esc(&full),
+            esc(rest.trim_end_matches(" UTC"))
+        ),
+        _ => time(rfc3339),
+    }
+}
+
+/// One event as a `<details>` line. `index` is its place among the events the ladder was
+/// drawn from (`data-index`), so a click on its ladder row can open it.
+fn event_html(call: usize, seq: u64, index: Option<usize>, event: &Value) -> String {
+    let when = match text(event, "timestamp") {
+        "" => text(event, "log_time"),
+        stamp => stamp,
+    };
+    let mut data = index.map(|index| format!(" data-index=\"{index}\"")).unwrap_or_default();
+    // The ladder names an event's row by its site and `file:line` (data-site, data-source).
+    if let Some(line) = event.get("line").and_then(Value::as_u64) {
+        let file = match text(event, "file") {
+            "" => "line",
+            file => file,
+        };
+        data.push_str(&format!(
+            " data-site=\"{}\" data-source=\"{}\"",
+            esc(text(event, "site")),
+            esc(&format!("{file}:{line}"))
+        ));
+    }
+    let this_dn = match text(event, "this_dn") {
+        "" => text(event, "dn"),
+        dn => dn,
+    };
+    let summary = [
+        cell("c-time", "Time", &clock_html(when)),
+        cell("c-msg", "Message", &esc(text(event, "message"))),
+        cell("c-dn mono", "ThisDN", &esc(this_dn)),
+        cell("c-dn mono", "OtherDN", &esc(text(event, "other_dn"))),
+        cell("c-conn mono", "ConnID", &esc(text(event, "conn_id"))),
+        cell("c-where mono", "Where", &place_html(event)),
+    ]
+    .concat();
+    format!(
+        "<li><details class=\"ev\" id=\"ev-{call}-{seq}\"{data}><summary>{summary}</summary>{}</details></li>\n",
+        attributes_html(event)
+    )
+}
+
+/// `<section>` "Raw events". `ladder_index` gives each stored event's place among the
+/// events the ladder was drawn from.
+pub fn events_section(id: &str, calls: &[CallEvents], ladder_index: &dyn Fn(u64) -> Option<usize>) -> String {
+    let mut out = String::from(
+        "<section id=\"events\" aria-labelledby=\"events-heading\">\n<h2 id=\"events-heading\">Raw events</h2>\n",
+    );
+    out.push_str(&format!(
+        "<p>Every call's T-Library events as stored; open an event (or click its row in the ladder) for all \
+         its attributes, user data and extensions. All of them as a log: \
+         <a href=\"/i/{}/events.log\" download>events.log</a>.</p>\n",
+        url_encode(id)
+    ));
+    for (index, call) in calls.iter().enumerate() {
+        let number = index + 1;
+        let name = if call.call_uuid.is_empty() { &call.key } else { &call.call_uuid };
+        let day = call
+            .events
+            .iter()
+            .map(|(_, event)| match text(event, "timestamp") {
+                "" => text(event, "log_time"),
+                stamp => stamp,
+            })
+            .find(|stamp| stamp.len() >= 10)
+            .map(|stamp| format!(" (times UTC, {})", &stamp[..10]))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "<details id=\"call-{number}\"><summary>Call #{number} at {} <span class=\"mono\">{}</span>: {} event(s){}</summary>\n",
+            esc(&call.site),
+            esc(name),
+            call.events.len(),
+            esc(&day)
+        ));
+        out.push_str(
+            "<div class=\"ev-head\" aria-hidden=\"true\"><span class=\"c-time\">Time</span><span class=\"c-msg\">Message</span>\
+             <span class=\"c-dn\">ThisDN</span><span class=\"c-dn\">OtherDN</span><span class=\"c-conn\">ConnID</span>\
+             <span class=\"c-where\">Where</span></div>\n<ol class=\"events\">\n",
+        );
+        for (seq, event) in call.events.iter().take(MAX_SHOWN_EVENTS) {
+            out.push_str(&event_html(number, *seq, ladder_index(*seq), event));
+        }
+        out.push_str("</ol>\n");
+        if call.events.len() > MAX_SHOWN_EVENTS {
+            out.push_str(&format!(
+                "<p class=\"muted\">The first {MAX_SHOWN_EVENTS} of {} are listed; events.log has them all.</p>\n",
+                call.events.len()
+            ));
+        }
+        out.push_str("</details>\n");
+    }
+    out.push_str("</section>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn every_attribute_user_data_extension_and_reason_is_shown_escaped() {
+        let event = json!({
+            "message": "EventReleased", "site": "S", "file": "s.log", "line": 42, "this_dn": "7002",
+            "conn_id": "009a021843038407", "call_state": "Transferred", "third_party_dn": "<x>",
+            "user_data": [["Case", [["id", "C-<1>"], ["prio", 5]]], ["RRequestedSkills", []], ["Code", {"bare": "007"}]],
+            "extensions": [["ReleasingParty", "2 Remote"]], "reason": [["Why", "busy"]],
+            "is_links": [{"id": "IS1", "location_name": "SIP@Switch", "direction_role": "source"}],
+            "other": [{"name": "AttributeAgentID", "value": "Ann"}], "future_field": "kept",
+        });
+        let html = attributes_html(&event);
+        for expected in [
+            "<dt>AttributeThirdPartyDN</dt><dd class=\"mono\">&lt;x&gt;</dd>",
+            "<dt>AttributeCallState</dt><dd class=\"mono\">Transferred</dd>",
+            "<th scope=\"row\">AttributeUserData</th><td><table class=\"kv\"><tbody><tr><th scope=\"row\">Case</th><td><table class=\"kv\">",
+            "<th scope=\"row\">id</th><td><span class=\"mono\">C-&lt;1&gt;</span>",
+            "<th scope=\"row\">Code</th><td><span class=\"mono\">007</span>",
+            "(empty list)",
+            "<th scope=\"row\">ReleasingParty</th><td><span class=\"mono\">2 Remote</span>",
+            "<th scope=\"row\">Why</th>",
+            "IS1 · source · SIP@Switch",
+            "<th scope=\"row\">AttributeAgentID</th><td><span class=\"mono\">Ann</span>",
+            "<dt>future_field</dt><dd class=\"mono\">kept</dd>",
+        ] {
+            assert!(html.contains(expected), "{expected} in {html}");
+        }
+        assert!(!html.contains("<x>") && !html.contains("C-<1>"));
+        let line = event_html(1, 9, Some(3), &event);
+        assert!(
+            line.contains("id=\"ev-1-9\" data-index=\"3\" data-site=\"S\" data-source=\"s.log:42\""),
+            "{line}"
+        );
+        assert!(line.contains("<span title=\"s.log:42\">s.log:42</span>"), "{line}");
+        let deep = json!({"message": "EventRinging", "site": "S", "file": "/var/log/ts/S.log", "line": 7});
+        assert!(event_html(1, 1, None, &deep).contains("<span title=\"/var/log/ts/S.log:7\">S.log:7</span>"));
+        assert!(
+            event_html(1, 1, None, &deep).contains("<span class=\"c-dn mono\"></span>"),
+            "an empty cell has no label"
+        );
+    }
+}
