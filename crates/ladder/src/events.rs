@@ -23,7 +23,8 @@ pub struct Step {
     pub segment: usize,
     /// Index of the event in the events given to the renderer.
     pub index: usize,
-    /// Where the event was read (`file:line`), when known: names it in the picture
+    /// Where the event was read (`file:line`), or for an event that came as JSON with no line
+    /// its server sequence number (`seq:N`), when known: names it in the picture
     /// (`data-source`) whatever the order the events were given in.
     pub source: Option<String>,
     pub site: String,
@@ -105,7 +106,7 @@ pub fn step(trace: &TraceView, segment: usize, index: usize, event: &Event) -> O
     Some(Step {
         segment,
         index,
-        source: event.line.map(|line| format!("{}:{line}", event.file.as_deref().unwrap_or("line"))),
+        source: source_of(event),
         site: event.site.to_string(),
         time: event.time().map(|time| time.0),
         shape,
@@ -121,6 +122,16 @@ pub fn step(trace: &TraceView, segment: usize, index: usize, event: &Event) -> O
 }
 
 /// The colour of an event's mark: talking, on hold, queued or routed, released, other.
+/// `file:line` of a logged event, `seq:N` of one that came as JSON with its sequence
+/// number: what names its row (`data-source`, with `data-site`) so a page can find it.
+pub fn source_of(event: &Event) -> Option<String> {
+    match (event.line, event.seq) {
+        (Some(line), _) => Some(format!("{}:{line}", event.file.as_deref().unwrap_or("line"))),
+        (None, Some(seq)) => Some(format!("seq:{seq}")),
+        (None, None) => None,
+    }
+}
+
 fn tone(message: &Message) -> &'static str {
     match message {
         Message::EventEstablished | Message::EventRetrieved => "talk",

@@ -226,16 +226,21 @@ fn event_html(call: usize, seq: u64, index: Option<usize>, event: &Value) -> Str
         stamp => stamp,
     };
     let mut data = index.map(|index| format!(" data-index=\"{index}\"")).unwrap_or_default();
-    // The ladder names an event's row by its site and `file:line` (data-site, data-source).
-    if let Some(line) = event.get("line").and_then(Value::as_u64) {
-        let file = match text(event, "file") {
-            "" => "line",
-            file => file,
-        };
+    // The ladder names an event's row by its site and `file:line`, or `seq:N` for an event
+    // that came as JSON (data-site, data-source: callstitch_ladder::events::source_of).
+    let source = match (event.get("line").and_then(Value::as_u64), event.get("seq").and_then(Value::as_u64)) {
+        (Some(line), _) => match text(event, "file") {
+            "" => Some(format!("line:{line}")),
+            file => Some(format!("{file}:{line}")),
+        },
+        (None, Some(seq)) => Some(format!("seq:{seq}")),
+        (None, None) => None,
+    };
+    if let Some(source) = source {
         data.push_str(&format!(
             " data-site=\"{}\" data-source=\"{}\"",
             esc(text(event, "site")),
-            esc(&format!("{file}:{line}"))
+            esc(&source)
         ));
     }
     let this_dn = match text(event, "this_dn") {
@@ -355,5 +360,16 @@ mod tests {
             event_html(1, 1, None, &deep).contains("<span class=\"c-dn mono\"></span>"),
             "an empty cell has no label"
         );
+    }
+
+    /// An event posted as JSON has no `file:line`: its ladder row and its line are named by
+    /// its sequence number, as `callstitch_ladder::events::source_of` names the row.
+    #[test]
+    fn an_event_that_came_as_json_is_named_by_its_sequence_number_like_its_ladder_row() {
+        let posted = json!({"message": "EventRinging", "site": "S", "seq": 812, "this_dn": "7001"});
+        let line = event_html(1, 1, Some(0), &posted);
+        let typed = callstitch_tlib::json::event_from_json(&posted.to_string()).expect("an event");
+        let row = callstitch_ladder::events::source_of(&typed).expect("a name for its row");
+        assert!(line.contains(&format!("data-site=\"S\" data-source=\"{row}\"")), "{row} in {line}");
     }
 }
