@@ -412,6 +412,41 @@ impl Call {
             }
             None => party.set_state(step.to, at),
         }
+        if event.message == Message::EventEstablished
+            && step.exit.is_none()
+            && step.to == PartyState::Connected
+        {
+            self.far_end_answered(index, event, at);
+        }
+    }
+
+    /// The far end of an answered call is in the conversation too. A caller the server does
+    /// not monitor (the customer on a trunk: no DN events of its own) stays in Dialing for
+    /// lack of an event saying otherwise; when the party it called is established, it is
+    /// connected from then on (the call's state is Connected: two parties connected,
+    /// call-models.md §17). The far end is the party OtherDN names; when OtherDN names no
+    /// party of this call (a call that came over a trunk from another site names the agent
+    /// there), the one unmonitored caller still dialing. A later EventCallPartyState still
+    /// wins.
+    fn far_end_answered(&mut self, answered: usize, event: &Event, at: Option<i64>) {
+        let other = event.other_dn.as_ref().filter(|dn| !dn.is_empty());
+        let dialing = |party: &Party| {
+            !party.has(seen::DN_EVENT) && matches!(party.state, PartyState::Dialing | PartyState::Initiated)
+        };
+        let named = other.and_then(|other| self.parties.iter().position(|party| party.dn == *other));
+        let far_end = match named {
+            Some(named) => Some(named).filter(|named| dialing(&self.parties[*named])),
+            None => {
+                let mut callers = (0..self.parties.len()).filter(|index| dialing(&self.parties[*index]));
+                match (callers.next(), callers.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(far_end) = far_end.filter(|far_end| *far_end != answered) {
+            self.parties[far_end].set_state(PartyState::Connected, at);
+        }
     }
 
     /// Handles an event for a party that has already left. Returns true when the event was

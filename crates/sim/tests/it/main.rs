@@ -4,6 +4,7 @@
 
 mod common;
 mod conformance;
+mod customer_states;
 mod linking;
 mod logs;
 mod properties;
