@@ -17,48 +17,25 @@ use crate::model::{is_originator, Outcome};
 use crate::party::{Party, PartyKind};
 use crate::state::Exit;
 
-/// Which rung of the ladder decided a verdict (release.md §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Provenance {
-    #[serde(rename = "ctrl-party.call")]
-    CtrlPartyCall,
-    #[serde(rename = "ctrl-party.party")]
-    CtrlPartyParty,
-    #[serde(rename = "releasing-party")]
-    ReleasingParty,
-    #[serde(rename = "deleted-by")]
-    DeletedBy,
-    #[serde(rename = "request")]
-    Request,
-    #[serde(rename = "call-state")]
-    CallState,
-    #[serde(rename = "abandon-pattern")]
-    AbandonPattern,
-    #[serde(rename = "inferred-order")]
-    InferredOrder,
-    /// The SIP signal that ended a SIP-layer call (crate::sip_release).
-    #[serde(rename = "sip")]
-    Sip,
-    #[serde(rename = "unknown")]
-    Unknown,
+callstitch_tlib::labelled_enum! {
+    /// Which rung of the ladder decided a verdict (release.md §3).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Provenance {
+        CtrlPartyCall => "ctrl-party.call",
+        CtrlPartyParty => "ctrl-party.party",
+        ReleasingParty => "releasing-party",
+        DeletedBy => "deleted-by",
+        Request => "request",
+        CallState => "call-state",
+        AbandonPattern => "abandon-pattern",
+        InferredOrder => "inferred-order",
+        /// The SIP signal that ended a SIP-layer call (crate::sip_release).
+        Sip => "sip",
+        Unknown => "unknown",
+    }
 }
 
 impl Provenance {
-    pub fn label(self) -> &'static str {
-        match self {
-            Provenance::CtrlPartyCall => "ctrl-party.call",
-            Provenance::CtrlPartyParty => "ctrl-party.party",
-            Provenance::ReleasingParty => "releasing-party",
-            Provenance::DeletedBy => "deleted-by",
-            Provenance::Request => "request",
-            Provenance::CallState => "call-state",
-            Provenance::AbandonPattern => "abandon-pattern",
-            Provenance::InferredOrder => "inferred-order",
-            Provenance::Sip => "sip",
-            Provenance::Unknown => "unknown",
-        }
-    }
-
     /// Reported by the switch (rungs 1–4) as opposed to worked out by the engine.
     pub fn is_reported(self) -> bool {
         matches!(
@@ -93,14 +70,16 @@ pub enum Confidence {
     None,
 }
 
-/// Relative to the party: it released itself, the other side did, or nobody can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReleasedBy {
-    #[serde(rename = "self")]
-    Itself,
-    Other,
-    Unknown,
+callstitch_tlib::labelled_enum! {
+    /// Relative to the party: it released itself, the other side did, or nobody can tell.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ReleasedBy {
+        Itself => "self",
+        Other => "other",
+        Unknown => "unknown",
+    }
+    /// The name JSON gives it.
+    pub fn label;
 }
 
 /// A guess the evidence does not support enough to be a verdict: what the low rung says, and
@@ -137,46 +116,24 @@ pub struct PartyVerdict {
     pub candidate: Option<PartyCandidate>,
 }
 
-/// What kind of endpoint ended the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnderKind {
-    /// The customer: an external / unmonitored party, or an inbound call's originator.
-    Customer,
-    /// A monitored internal DN.
-    Agent,
-    /// A queue, ACD group or routing point.
-    System,
-    /// A client application (RequestClearCall).
-    Application,
-    /// The switch or the network (CallState Cleared / Dropped).
-    Network,
-    Unknown,
-}
-
-impl EnderKind {
-    /// The name JSON gives it.
-    pub fn label(self) -> &'static str {
-        match self {
-            EnderKind::Customer => "customer",
-            EnderKind::Agent => "agent",
-            EnderKind::System => "system",
-            EnderKind::Application => "application",
-            EnderKind::Network => "network",
-            EnderKind::Unknown => "unknown",
-        }
+callstitch_tlib::labelled_enum! {
+    /// What kind of endpoint ended the call.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum EnderKind {
+        /// The customer: an external / unmonitored party, or an inbound call's originator.
+        Customer => "customer",
+        /// A monitored internal DN.
+        Agent => "agent",
+        /// A queue, ACD group or routing point.
+        System => "system",
+        /// A client application (RequestClearCall).
+        Application => "application",
+        /// The switch or the network (CallState Cleared / Dropped).
+        Network => "network",
+        Unknown => "unknown",
     }
-}
-
-impl ReleasedBy {
     /// The name JSON gives it.
-    pub fn label(self) -> &'static str {
-        match self {
-            ReleasedBy::Itself => "self",
-            ReleasedBy::Other => "other",
-            ReleasedBy::Unknown => "unknown",
-        }
-    }
+    pub fn label;
 }
 
 /// Who ended the call.
