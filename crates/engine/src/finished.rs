@@ -35,7 +35,7 @@ callstitch_tlib::labelled_enum! {
 }
 
 impl EndReason {
-    pub fn is_complete(self) -> bool {
+    fn is_complete(self) -> bool {
         !matches!(self, EndReason::IdleTimeout | EndReason::EndOfInput)
     }
 }
@@ -125,11 +125,6 @@ impl FinishedCall {
         }
         kinds.sort();
         kinds
-    }
-
-    /// The party instances of `dn`, in order of appearance.
-    pub fn parties_of<'a>(&'a self, dn: &'a str) -> impl Iterator<Item = &'a Party> + 'a {
-        self.parties.iter().filter(move |party| party.dn == dn)
     }
 
     /// The last party instance of `dn`.

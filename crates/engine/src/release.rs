@@ -36,17 +36,6 @@ callstitch_tlib::labelled_enum! {
 }
 
 impl Provenance {
-    /// Reported by the switch (rungs 1–4) as opposed to worked out by the engine.
-    pub fn is_reported(self) -> bool {
-        matches!(
-            self,
-            Provenance::CtrlPartyCall
-                | Provenance::CtrlPartyParty
-                | Provenance::ReleasingParty
-                | Provenance::DeletedBy
-        )
-    }
-
     pub fn confidence(self) -> Confidence {
         match self {
             Provenance::CtrlPartyCall
@@ -663,23 +652,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_rung_has_the_confidence_of_release_md_and_the_first_four_are_reported() {
+    fn each_rung_has_the_confidence_of_release_md() {
         use Provenance as P;
         let table = [
-            (P::CtrlPartyCall, Confidence::High, true),
-            (P::CtrlPartyParty, Confidence::High, true),
-            (P::ReleasingParty, Confidence::High, true),
-            (P::DeletedBy, Confidence::High, true),
-            (P::Request, Confidence::Medium, false),
-            (P::CallState, Confidence::Medium, false),
-            (P::AbandonPattern, Confidence::Medium, false),
-            (P::InferredOrder, Confidence::Low, false),
-            (P::Sip, Confidence::Medium, false),
-            (P::Unknown, Confidence::None, false),
+            (P::CtrlPartyCall, Confidence::High),
+            (P::CtrlPartyParty, Confidence::High),
+            (P::ReleasingParty, Confidence::High),
+            (P::DeletedBy, Confidence::High),
+            (P::Request, Confidence::Medium),
+            (P::CallState, Confidence::Medium),
+            (P::AbandonPattern, Confidence::Medium),
+            (P::InferredOrder, Confidence::Low),
+            (P::Sip, Confidence::Medium),
+            (P::Unknown, Confidence::None),
         ];
-        for (provenance, confidence, reported) in table {
+        for (provenance, confidence) in table {
             assert_eq!(provenance.confidence(), confidence, "{provenance:?}");
-            assert_eq!(provenance.is_reported(), reported, "{provenance:?}");
         }
     }
 

@@ -113,7 +113,7 @@ pub fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), SnapshotErro
 // Labels
 
 /// The one of `labels` that `text` is.
-pub fn find_label(text: &str, labels: &[&'static str]) -> Result<&'static str, String> {
+fn find_label(text: &str, labels: &[&'static str]) -> Result<&'static str, String> {
     labels.iter().find(|label| **label == text).copied().ok_or_else(|| format!("unknown label {text:?}"))
 }
 

@@ -102,7 +102,7 @@ impl SipEnd {
     }
 
     /// Reads it from an Extensions list; `None` without a known `sip-end` kind.
-    pub fn read_from(extensions: &KvList) -> Option<SipEnd> {
+    fn read_from(extensions: &KvList) -> Option<SipEnd> {
         let kind = SipEndKind::parse(&extensions.get(key::KIND)?.as_text()?)?;
         let text = |name: &str| {
             let value = extensions.get(name)?.as_text()?;
