@@ -10,46 +10,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::event_ref::EventRef;
 
-/// What kind of departure from the models a deviation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeviationKind {
-    /// The event does not fit the party's state (the §19 table has no such transition).
-    UnexpectedEvent,
-    /// An event (other than one that starts a party) for a DN the call does not know.
-    UnknownParty,
-    /// The model requires an event before this one and it never came (e.g. EventRinging
-    /// before a destination's EventEstablished, EventDialing before an internal originator's).
-    MissingEvent,
-    /// A call-progress event without the attribute needed to place it (ThisDN, or the
-    /// PreviousConnID a consultation's EventAbandoned must carry).
-    MissingAttribute,
-    /// EventAbandoned for a DN that never rang, queued or waited at a routing point.
-    AbandonWithoutAlerting,
-    /// EventAbandoned saying ReleasingParty `1 Local` (release.md §1.1).
-    LocalAbandon,
-    /// A release, abandon, diversion or routing for a party that had already left.
-    EventAfterExit,
-    /// A consultation call whose main call is not on this server's live calls.
-    ConsultMainNotFound,
-    /// A consultation that a party left "Transferred" / "Conferenced" but that was never
-    /// merged into its main call.
-    TransferWithoutCompletion,
-}
-
-impl DeviationKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            DeviationKind::UnexpectedEvent => "unexpected-event",
-            DeviationKind::UnknownParty => "unknown-party",
-            DeviationKind::MissingEvent => "missing-event",
-            DeviationKind::MissingAttribute => "missing-attribute",
-            DeviationKind::AbandonWithoutAlerting => "abandon-without-alerting",
-            DeviationKind::LocalAbandon => "local-abandon",
-            DeviationKind::EventAfterExit => "event-after-exit",
-            DeviationKind::ConsultMainNotFound => "consult-main-not-found",
-            DeviationKind::TransferWithoutCompletion => "transfer-without-completion",
-        }
+callstitch_tlib::labelled_enum! {
+    /// What kind of departure from the models a deviation is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum DeviationKind {
+        /// The event does not fit the party's state (the §19 table has no such transition).
+        UnexpectedEvent => "unexpected-event",
+        /// An event (other than one that starts a party) for a DN the call does not know.
+        UnknownParty => "unknown-party",
+        /// The model requires an event before this one and it never came (e.g. EventRinging
+        /// before a destination's EventEstablished, EventDialing before an internal originator's).
+        MissingEvent => "missing-event",
+        /// A call-progress event without the attribute needed to place it (ThisDN, or the
+        /// PreviousConnID a consultation's EventAbandoned must carry).
+        MissingAttribute => "missing-attribute",
+        /// EventAbandoned for a DN that never rang, queued or waited at a routing point.
+        AbandonWithoutAlerting => "abandon-without-alerting",
+        /// EventAbandoned saying ReleasingParty `1 Local` (release.md §1.1).
+        LocalAbandon => "local-abandon",
+        /// A release, abandon, diversion or routing for a party that had already left.
+        EventAfterExit => "event-after-exit",
+        /// A consultation call whose main call is not on this server's live calls.
+        ConsultMainNotFound => "consult-main-not-found",
+        /// A consultation that a party left "Transferred" / "Conferenced" but that was never
+        /// merged into its main call.
+        TransferWithoutCompletion => "transfer-without-completion",
     }
 }
 
@@ -70,23 +55,24 @@ pub struct Deviation {
     pub assumed: String,
 }
 
-/// What the engine filled in where the stream was silent, as the models allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum InferenceKind {
-    /// The call was first seen mid-way (monitoring or the log started during the call).
-    JoinedMidCall,
-    /// A queue's or routing point's part ended without EventDiverted/EventRouteUsed, when the
-    /// call was delivered elsewhere.
-    QueueLeftByDelivery,
-    /// A party reappeared on another ConnID without EventPartyChanged / EventCallPartyMoved.
-    ImplicitMove,
-    /// EventPartyChanged / EventCallPartyMoved named a call this engine never saw.
-    MovedFromUnseenCall,
-    /// Parties still live when EventCallDeleted ended the call were closed by it.
-    ClosedByCallDeleted,
-    /// The CTI link was lost (or the server switched over) while the call was live.
-    LinkLoss,
+callstitch_tlib::labelled_enum! {
+    /// What the engine filled in where the stream was silent, as the models allow.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum InferenceKind {
+        /// The call was first seen mid-way (monitoring or the log started during the call).
+        JoinedMidCall => "joined-mid-call",
+        /// A queue's or routing point's part ended without EventDiverted/EventRouteUsed, when the
+        /// call was delivered elsewhere.
+        QueueLeftByDelivery => "queue-left-by-delivery",
+        /// A party reappeared on another ConnID without EventPartyChanged / EventCallPartyMoved.
+        ImplicitMove => "implicit-move",
+        /// EventPartyChanged / EventCallPartyMoved named a call this engine never saw.
+        MovedFromUnseenCall => "moved-from-unseen-call",
+        /// Parties still live when EventCallDeleted ended the call were closed by it.
+        ClosedByCallDeleted => "closed-by-call-deleted",
+        /// The CTI link was lost (or the server switched over) while the call was live.
+        LinkLoss => "link-loss",
+    }
 }
 
 /// One inference on one call.

@@ -243,7 +243,7 @@ impl Engine {
     }
 
     /// [`Engine::advance_to`] with every kind of news.
-    pub fn advance_all_to(&mut self, time: Timestamp, sink: &mut impl CallSink) {
+    fn advance_all_to(&mut self, time: Timestamp, sink: &mut impl CallSink) {
         for site in 0..self.sites.len() {
             self.sites[site].clock.advance_to(time.0);
             self.run_site_timers(site, sink);

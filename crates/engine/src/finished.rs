@@ -2,7 +2,7 @@
 //! everything the report, the importer and the cross-site linker need.
 
 use callstitch_tlib::{CallType, CallUuid, ConnId, EventProvenance, IsLink, SipEnd, Text, Timestamp};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::call::{Call, CallPointer};
 use crate::config::DnPlan;
@@ -14,39 +14,29 @@ use crate::party::Party;
 use crate::release::{self, CallVerdict};
 use crate::state::{Exit, PartyState};
 
-/// Why the call left memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EndReason {
-    /// Every party left by release or abandon.
-    Released,
-    /// EventCallDeleted.
-    CallDeleted,
-    /// Merged into another call (consultation completed).
-    Merged,
-    /// The last party passed the call on (routed, diverted, transferred away) and nobody
-    /// joined within the hand-off grace.
-    HandedOff,
-    /// No event within the idle timeout: the end was lost. Incomplete.
-    IdleTimeout,
-    /// The input ended with the call still live. Incomplete.
-    EndOfInput,
+callstitch_tlib::labelled_enum! {
+    /// Why the call left memory.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum EndReason {
+        /// Every party left by release or abandon.
+        Released => "released",
+        /// EventCallDeleted.
+        CallDeleted => "call-deleted",
+        /// Merged into another call (consultation completed).
+        Merged => "merged",
+        /// The last party passed the call on (routed, diverted, transferred away) and nobody
+        /// joined within the hand-off grace.
+        HandedOff => "handed-off",
+        /// No event within the idle timeout: the end was lost. Incomplete.
+        IdleTimeout => "idle-timeout",
+        /// The input ended with the call still live. Incomplete.
+        EndOfInput => "end-of-input",
+    }
 }
 
 impl EndReason {
-    pub fn is_complete(self) -> bool {
+    fn is_complete(self) -> bool {
         !matches!(self, EndReason::IdleTimeout | EndReason::EndOfInput)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            EndReason::Released => "released",
-            EndReason::CallDeleted => "call-deleted",
-            EndReason::Merged => "merged",
-            EndReason::HandedOff => "handed-off",
-            EndReason::IdleTimeout => "idle-timeout",
-            EndReason::EndOfInput => "end-of-input",
-        }
     }
 }
 
@@ -135,11 +125,6 @@ impl FinishedCall {
         }
         kinds.sort();
         kinds
-    }
-
-    /// The party instances of `dn`, in order of appearance.
-    pub fn parties_of<'a>(&'a self, dn: &'a str) -> impl Iterator<Item = &'a Party> + 'a {
-        self.parties.iter().filter(move |party| party.dn == dn)
     }
 
     /// The last party instance of `dn`.

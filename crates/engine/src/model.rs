@@ -6,72 +6,43 @@
 //! are the seed's section titles.
 
 use callstitch_tlib::{CallType, SipEndKind};
-use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, MergeHow};
 use crate::party::{seen, Party};
 use crate::state::{Exit, PartyState};
 
-/// The connection-establishing model of a call (seed 001 §1.2–1.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CallModel {
-    /// §1 Internal/Inbound Call.
-    InternalInbound,
-    /// §2 Internal/Inbound Call to ACD.
-    Acd,
-    /// §3 Internal/Inbound Call Queued to Multiple ACDs.
-    MultipleAcds,
-    /// §4 Internal/Inbound Call with Call Parking.
-    Parking,
-    /// §5 Internal/Inbound Call with Routing (RouteQueue Case).
-    RoutingRouteQueue,
-    /// §6 Internal/Inbound Call with Routing.
-    Routing,
-    /// §7 Internal/Inbound Call with Routing Outbound.
-    RoutingOutbound,
-    /// §8 Outbound Call.
-    Outbound,
-    /// §9 Connection-Establishing Phase While On Hold (Internal/Outbound Call).
-    WhileOnHold,
-    /// Only call-based (monitoring) events: no DN event shows how the call was set up.
-    CallBasedOnly,
-    /// The stream began after the connection was established: the set-up is unseen.
-    MidCall,
+callstitch_tlib::labelled_enum! {
+    /// The connection-establishing model of a call (seed 001 §1.2–1.10).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum CallModel {
+        /// §1 Internal/Inbound Call.
+        InternalInbound => "internal-inbound",
+        /// §2 Internal/Inbound Call to ACD.
+        Acd => "acd",
+        /// §3 Internal/Inbound Call Queued to Multiple ACDs.
+        MultipleAcds => "multiple-acds",
+        /// §4 Internal/Inbound Call with Call Parking.
+        Parking => "parking",
+        /// §5 Internal/Inbound Call with Routing (RouteQueue Case).
+        RoutingRouteQueue => "routing-route-queue",
+        /// §6 Internal/Inbound Call with Routing.
+        Routing => "routing",
+        /// §7 Internal/Inbound Call with Routing Outbound.
+        RoutingOutbound => "routing-outbound",
+        /// §8 Outbound Call.
+        Outbound => "outbound",
+        /// §9 Connection-Establishing Phase While On Hold (Internal/Outbound Call).
+        WhileOnHold => "while-on-hold",
+        /// Only call-based (monitoring) events: no DN event shows how the call was set up.
+        CallBasedOnly => "call-based-only",
+        /// The stream began after the connection was established: the set-up is unseen.
+        MidCall => "mid-call",
+    }
+    /// The machine name (as in JSON).
+    pub fn slug;
 }
 
 impl CallModel {
-    pub const ALL: [CallModel; 11] = [
-        CallModel::InternalInbound,
-        CallModel::Acd,
-        CallModel::MultipleAcds,
-        CallModel::Parking,
-        CallModel::RoutingRouteQueue,
-        CallModel::Routing,
-        CallModel::RoutingOutbound,
-        CallModel::Outbound,
-        CallModel::WhileOnHold,
-        CallModel::CallBasedOnly,
-        CallModel::MidCall,
-    ];
-
-    /// The machine name (as in JSON).
-    pub fn slug(self) -> &'static str {
-        match self {
-            CallModel::InternalInbound => "internal-inbound",
-            CallModel::Acd => "acd",
-            CallModel::MultipleAcds => "multiple-acds",
-            CallModel::Parking => "parking",
-            CallModel::RoutingRouteQueue => "routing-route-queue",
-            CallModel::Routing => "routing",
-            CallModel::RoutingOutbound => "routing-outbound",
-            CallModel::Outbound => "outbound",
-            CallModel::WhileOnHold => "while-on-hold",
-            CallModel::CallBasedOnly => "call-based-only",
-            CallModel::MidCall => "mid-call",
-        }
-    }
-
     /// The model's name as the seed titles it.
     pub fn name(self) -> &'static str {
         match self {
@@ -90,105 +61,72 @@ impl CallModel {
     }
 }
 
-/// A model beyond the seed that a call went through (call-models.md §10–17).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Feature {
-    /// The call is a consultation (CallType Consult, or a pointer to a held main call).
-    Consultation,
-    /// §10 Hold / retrieve after the answer.
-    HoldRetrieve,
-    /// §11 Single-step transfer.
-    SingleStepTransfer,
-    /// §12.2 Two-step transfer completed after the consulted party answered.
-    TwoStepTransferAfterAnswer,
-    /// §12.3 Two-step transfer completed while the consulted party was ringing.
-    TwoStepTransferBeforeAnswer,
-    /// §13 Single-step conference.
-    SingleStepConference,
-    /// §14 Two-step conference.
-    TwoStepConference,
-    /// §15 A party left or was removed from a conference.
-    ReleaseFromConference,
-    /// The call was merged into another (a consultation completed).
-    MergedByTransfer,
-    MergedByConference,
-    /// §17 Call-based (monitoring) events were seen.
-    CallMonitoring,
-}
-
-impl Feature {
-    pub fn slug(self) -> &'static str {
-        match self {
-            Feature::Consultation => "consultation",
-            Feature::HoldRetrieve => "hold-retrieve",
-            Feature::SingleStepTransfer => "single-step-transfer",
-            Feature::TwoStepTransferAfterAnswer => "two-step-transfer-after-answer",
-            Feature::TwoStepTransferBeforeAnswer => "two-step-transfer-before-answer",
-            Feature::SingleStepConference => "single-step-conference",
-            Feature::TwoStepConference => "two-step-conference",
-            Feature::ReleaseFromConference => "release-from-conference",
-            Feature::MergedByTransfer => "merged-by-transfer",
-            Feature::MergedByConference => "merged-by-conference",
-            Feature::CallMonitoring => "call-monitoring",
-        }
+callstitch_tlib::labelled_enum! {
+    /// A model beyond the seed that a call went through (call-models.md §10–17).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Feature {
+        /// The call is a consultation (CallType Consult, or a pointer to a held main call).
+        Consultation => "consultation",
+        /// §10 Hold / retrieve after the answer.
+        HoldRetrieve => "hold-retrieve",
+        /// §11 Single-step transfer.
+        SingleStepTransfer => "single-step-transfer",
+        /// §12.2 Two-step transfer completed after the consulted party answered.
+        TwoStepTransferAfterAnswer => "two-step-transfer-after-answer",
+        /// §12.3 Two-step transfer completed while the consulted party was ringing.
+        TwoStepTransferBeforeAnswer => "two-step-transfer-before-answer",
+        /// §13 Single-step conference.
+        SingleStepConference => "single-step-conference",
+        /// §14 Two-step conference.
+        TwoStepConference => "two-step-conference",
+        /// §15 A party left or was removed from a conference.
+        ReleaseFromConference => "release-from-conference",
+        /// The call was merged into another (a consultation completed).
+        MergedByTransfer => "merged-by-transfer",
+        MergedByConference => "merged-by-conference",
+        /// §17 Call-based (monitoring) events were seen.
+        CallMonitoring => "call-monitoring",
     }
+    pub fn slug;
 }
 
-/// How the call ended, from the customer's side of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Someone answered.
-    Answered,
-    /// Answered, then transferred (or a consultation merged by transfer).
-    Transferred,
-    /// Answered, then conferenced (or a consultation merged by conference).
-    Conferenced,
-    /// The caller gave up while the call waited at a queue or routing point.
-    AbandonedInQueue,
-    /// The caller gave up while a destination rang.
-    AbandonedWhileRinging,
-    /// The caller gave up after a queue / routing point passed the call on, before it rang.
-    AbandonedAfterRouting,
-    /// A consultation the consulting agent gave up (never a customer abandon).
-    AbandonedConsultation,
-    /// The ringing destination declined the call.
-    Rejected,
-    /// The destination was busy or unreachable.
-    DestinationBusy,
-    /// The originator hung up while dialing, before anyone was reached.
-    ReleasedWhileDialing,
-    /// The call left this site's view through a routing point or queue (handed off).
-    Routed,
-    /// The switch cleared the call before anyone answered (one of its timers, a failure; the
-    /// release verdict says which).
-    Cleared,
-    /// The call was still being set up when the engine stopped waiting.
-    InProgress,
-    Unknown,
+callstitch_tlib::labelled_enum! {
+    /// How the call ended, from the customer's side of it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Outcome {
+        /// Someone answered.
+        Answered => "answered",
+        /// Answered, then transferred (or a consultation merged by transfer).
+        Transferred => "transferred",
+        /// Answered, then conferenced (or a consultation merged by conference).
+        Conferenced => "conferenced",
+        /// The caller gave up while the call waited at a queue or routing point.
+        AbandonedInQueue => "abandoned-in-queue",
+        /// The caller gave up while a destination rang.
+        AbandonedWhileRinging => "abandoned-while-ringing",
+        /// The caller gave up after a queue / routing point passed the call on, before it rang.
+        AbandonedAfterRouting => "abandoned-after-routing",
+        /// A consultation the consulting agent gave up (never a customer abandon).
+        AbandonedConsultation => "abandoned-consultation",
+        /// The ringing destination declined the call.
+        Rejected => "rejected",
+        /// The destination was busy or unreachable.
+        DestinationBusy => "destination-busy",
+        /// The originator hung up while dialing, before anyone was reached.
+        ReleasedWhileDialing => "released-while-dialing",
+        /// The call left this site's view through a routing point or queue (handed off).
+        Routed => "routed",
+        /// The switch cleared the call before anyone answered (one of its timers, a failure; the
+        /// release verdict says which).
+        Cleared => "cleared",
+        /// The call was still being set up when the engine stopped waiting.
+        InProgress => "in-progress",
+        Unknown => "unknown",
+    }
+    pub fn slug;
 }
 
 impl Outcome {
-    pub fn slug(self) -> &'static str {
-        match self {
-            Outcome::Answered => "answered",
-            Outcome::Transferred => "transferred",
-            Outcome::Conferenced => "conferenced",
-            Outcome::AbandonedInQueue => "abandoned-in-queue",
-            Outcome::AbandonedWhileRinging => "abandoned-while-ringing",
-            Outcome::AbandonedAfterRouting => "abandoned-after-routing",
-            Outcome::AbandonedConsultation => "abandoned-consultation",
-            Outcome::Rejected => "rejected",
-            Outcome::DestinationBusy => "destination-busy",
-            Outcome::ReleasedWhileDialing => "released-while-dialing",
-            Outcome::Routed => "routed",
-            Outcome::Cleared => "cleared",
-            Outcome::InProgress => "in-progress",
-            Outcome::Unknown => "unknown",
-        }
-    }
-
     /// The release.md §6 outcome this maps to (one of [`RELEASE_OUTCOMES`]).
     pub fn release_outcome(self) -> &'static str {
         match self {

@@ -51,31 +51,23 @@ pub(crate) mod seen {
     pub const ALERTING_CALL_BASED: u32 = 1 << 25;
 }
 
-/// What kind of endpoint a party is. Decided when the call finishes by [`kind_of`], from what
-/// the events say about the party, never from which kind of event introduced it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PartyKind {
-    /// A monitored internal DN (an agent's phone, an extension).
-    Agent,
-    /// An ACD queue / group (EventQueued, no ringing of its own).
-    Queue,
-    /// A routing point / CDN (EventRouteRequest).
-    RoutingPoint,
-    /// The customer: the originator of an inbound call, or an unmonitored party.
-    External,
+callstitch_tlib::labelled_enum! {
+    /// What kind of endpoint a party is. Decided when the call finishes by [`kind_of`], from what
+    /// the events say about the party, never from which kind of event introduced it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PartyKind {
+        /// A monitored internal DN (an agent's phone, an extension).
+        Agent => "agent",
+        /// An ACD queue / group (EventQueued, no ringing of its own).
+        Queue => "queue",
+        /// A routing point / CDN (EventRouteRequest).
+        RoutingPoint => "routing-point",
+        /// The customer: the originator of an inbound call, or an unmonitored party.
+        External => "external",
+    }
 }
 
 impl PartyKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            PartyKind::Agent => "agent",
-            PartyKind::Queue => "queue",
-            PartyKind::RoutingPoint => "routing-point",
-            PartyKind::External => "external",
-        }
-    }
-
     /// Queues and routing points are the system, not a person.
     pub fn is_system(self) -> bool {
         matches!(self, PartyKind::Queue | PartyKind::RoutingPoint)

@@ -17,59 +17,25 @@ use crate::model::{is_originator, Outcome};
 use crate::party::{Party, PartyKind};
 use crate::state::Exit;
 
-/// Which rung of the ladder decided a verdict (release.md §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Provenance {
-    #[serde(rename = "ctrl-party.call")]
-    CtrlPartyCall,
-    #[serde(rename = "ctrl-party.party")]
-    CtrlPartyParty,
-    #[serde(rename = "releasing-party")]
-    ReleasingParty,
-    #[serde(rename = "deleted-by")]
-    DeletedBy,
-    #[serde(rename = "request")]
-    Request,
-    #[serde(rename = "call-state")]
-    CallState,
-    #[serde(rename = "abandon-pattern")]
-    AbandonPattern,
-    #[serde(rename = "inferred-order")]
-    InferredOrder,
-    /// The SIP signal that ended a SIP-layer call (crate::sip_release).
-    #[serde(rename = "sip")]
-    Sip,
-    #[serde(rename = "unknown")]
-    Unknown,
+callstitch_tlib::labelled_enum! {
+    /// Which rung of the ladder decided a verdict (release.md §3).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Provenance {
+        CtrlPartyCall => "ctrl-party.call",
+        CtrlPartyParty => "ctrl-party.party",
+        ReleasingParty => "releasing-party",
+        DeletedBy => "deleted-by",
+        Request => "request",
+        CallState => "call-state",
+        AbandonPattern => "abandon-pattern",
+        InferredOrder => "inferred-order",
+        /// The SIP signal that ended a SIP-layer call (crate::sip_release).
+        Sip => "sip",
+        Unknown => "unknown",
+    }
 }
 
 impl Provenance {
-    pub fn label(self) -> &'static str {
-        match self {
-            Provenance::CtrlPartyCall => "ctrl-party.call",
-            Provenance::CtrlPartyParty => "ctrl-party.party",
-            Provenance::ReleasingParty => "releasing-party",
-            Provenance::DeletedBy => "deleted-by",
-            Provenance::Request => "request",
-            Provenance::CallState => "call-state",
-            Provenance::AbandonPattern => "abandon-pattern",
-            Provenance::InferredOrder => "inferred-order",
-            Provenance::Sip => "sip",
-            Provenance::Unknown => "unknown",
-        }
-    }
-
-    /// Reported by the switch (rungs 1–4) as opposed to worked out by the engine.
-    pub fn is_reported(self) -> bool {
-        matches!(
-            self,
-            Provenance::CtrlPartyCall
-                | Provenance::CtrlPartyParty
-                | Provenance::ReleasingParty
-                | Provenance::DeletedBy
-        )
-    }
-
     pub fn confidence(self) -> Confidence {
         match self {
             Provenance::CtrlPartyCall
@@ -93,14 +59,16 @@ pub enum Confidence {
     None,
 }
 
-/// Relative to the party: it released itself, the other side did, or nobody can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReleasedBy {
-    #[serde(rename = "self")]
-    Itself,
-    Other,
-    Unknown,
+callstitch_tlib::labelled_enum! {
+    /// Relative to the party: it released itself, the other side did, or nobody can tell.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ReleasedBy {
+        Itself => "self",
+        Other => "other",
+        Unknown => "unknown",
+    }
+    /// The name JSON gives it.
+    pub fn label;
 }
 
 /// A guess the evidence does not support enough to be a verdict: what the low rung says, and
@@ -137,46 +105,24 @@ pub struct PartyVerdict {
     pub candidate: Option<PartyCandidate>,
 }
 
-/// What kind of endpoint ended the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnderKind {
-    /// The customer: an external / unmonitored party, or an inbound call's originator.
-    Customer,
-    /// A monitored internal DN.
-    Agent,
-    /// A queue, ACD group or routing point.
-    System,
-    /// A client application (RequestClearCall).
-    Application,
-    /// The switch or the network (CallState Cleared / Dropped).
-    Network,
-    Unknown,
-}
-
-impl EnderKind {
-    /// The name JSON gives it.
-    pub fn label(self) -> &'static str {
-        match self {
-            EnderKind::Customer => "customer",
-            EnderKind::Agent => "agent",
-            EnderKind::System => "system",
-            EnderKind::Application => "application",
-            EnderKind::Network => "network",
-            EnderKind::Unknown => "unknown",
-        }
+callstitch_tlib::labelled_enum! {
+    /// What kind of endpoint ended the call.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum EnderKind {
+        /// The customer: an external / unmonitored party, or an inbound call's originator.
+        Customer => "customer",
+        /// A monitored internal DN.
+        Agent => "agent",
+        /// A queue, ACD group or routing point.
+        System => "system",
+        /// A client application (RequestClearCall).
+        Application => "application",
+        /// The switch or the network (CallState Cleared / Dropped).
+        Network => "network",
+        Unknown => "unknown",
     }
-}
-
-impl ReleasedBy {
     /// The name JSON gives it.
-    pub fn label(self) -> &'static str {
-        match self {
-            ReleasedBy::Itself => "self",
-            ReleasedBy::Other => "other",
-            ReleasedBy::Unknown => "unknown",
-        }
-    }
+    pub fn label;
 }
 
 /// Who ended the call.
@@ -706,23 +652,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_rung_has_the_confidence_of_release_md_and_the_first_four_are_reported() {
+    fn each_rung_has_the_confidence_of_release_md() {
         use Provenance as P;
         let table = [
-            (P::CtrlPartyCall, Confidence::High, true),
-            (P::CtrlPartyParty, Confidence::High, true),
-            (P::ReleasingParty, Confidence::High, true),
-            (P::DeletedBy, Confidence::High, true),
-            (P::Request, Confidence::Medium, false),
-            (P::CallState, Confidence::Medium, false),
-            (P::AbandonPattern, Confidence::Medium, false),
-            (P::InferredOrder, Confidence::Low, false),
-            (P::Sip, Confidence::Medium, false),
-            (P::Unknown, Confidence::None, false),
+            (P::CtrlPartyCall, Confidence::High),
+            (P::CtrlPartyParty, Confidence::High),
+            (P::ReleasingParty, Confidence::High),
+            (P::DeletedBy, Confidence::High),
+            (P::Request, Confidence::Medium),
+            (P::CallState, Confidence::Medium),
+            (P::AbandonPattern, Confidence::Medium),
+            (P::InferredOrder, Confidence::Low),
+            (P::Sip, Confidence::Medium),
+            (P::Unknown, Confidence::None),
         ];
-        for (provenance, confidence, reported) in table {
+        for (provenance, confidence) in table {
             assert_eq!(provenance.confidence(), confidence, "{provenance:?}");
-            assert_eq!(provenance.is_reported(), reported, "{provenance:?}");
         }
     }
 

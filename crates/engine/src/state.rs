@@ -4,50 +4,36 @@
 use callstitch_tlib::{PartyState as TlibPartyState, Telephony};
 use serde::{Deserialize, Serialize};
 
-/// The state of one party on one call, as the DN events (or the call-based PartyState) say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PartyState {
-    /// Not, or no longer, on the call.
-    Null,
-    /// Off-hook, nothing dialled yet.
-    Initiated,
-    /// Originator of a call being set up (Connected+Dialing).
-    Dialing,
-    /// Originator put the call on hold before the answer (§9).
-    HeldDialing,
-    /// Waiting at a queue, ACD group or park DN.
-    Queued,
-    /// At a routing point awaiting a route.
-    Routing,
-    /// Ringing.
-    Alerting,
-    /// Originator received busy / failure (not final: parking, §4).
-    Busy,
-    /// Talking.
-    Connected,
-    /// Holding the call.
-    Held,
+callstitch_tlib::labelled_enum! {
+    /// The state of one party on one call, as the DN events (or the call-based PartyState) say.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PartyState {
+        /// Not, or no longer, on the call.
+        Null => "null",
+        /// Off-hook, nothing dialled yet.
+        Initiated => "initiated",
+        /// Originator of a call being set up (Connected+Dialing).
+        Dialing => "dialing",
+        /// Originator put the call on hold before the answer (§9).
+        HeldDialing => "held-dialing",
+        /// Waiting at a queue, ACD group or park DN.
+        Queued => "queued",
+        /// At a routing point awaiting a route.
+        Routing => "routing",
+        /// Ringing.
+        Alerting => "alerting",
+        /// Originator received busy / failure (not final: parking, §4).
+        Busy => "busy",
+        /// Talking.
+        Connected => "connected",
+        /// Holding the call.
+        Held => "held",
+    }
 }
 
 impl PartyState {
     pub fn is_live(self) -> bool {
         self != PartyState::Null
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            PartyState::Null => "null",
-            PartyState::Initiated => "initiated",
-            PartyState::Dialing => "dialing",
-            PartyState::HeldDialing => "held-dialing",
-            PartyState::Queued => "queued",
-            PartyState::Routing => "routing",
-            PartyState::Alerting => "alerting",
-            PartyState::Busy => "busy",
-            PartyState::Connected => "connected",
-            PartyState::Held => "held",
-        }
     }
 
     /// The state a call-based AttributePartyState names, or `None` for a value the table
@@ -73,40 +59,26 @@ impl PartyState {
     }
 }
 
-/// How a party left the call (release.md §6 `exit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Exit {
-    Released,
-    Abandoned,
-    Diverted,
-    Routed,
-    LeftByTransfer,
-    LeftByConference,
-    RemovedFromConference,
-    /// Moved to another ConnID of the same server (transfer / conference completion).
-    Moved,
-    /// Still on the call when the engine stopped waiting (incomplete call).
-    StillActive,
-    Unknown,
+callstitch_tlib::labelled_enum! {
+    /// How a party left the call (release.md §6 `exit`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Exit {
+        Released => "released",
+        Abandoned => "abandoned",
+        Diverted => "diverted",
+        Routed => "routed",
+        LeftByTransfer => "left-by-transfer",
+        LeftByConference => "left-by-conference",
+        RemovedFromConference => "removed-from-conference",
+        /// Moved to another ConnID of the same server (transfer / conference completion).
+        Moved => "moved",
+        /// Still on the call when the engine stopped waiting (incomplete call).
+        StillActive => "still-active",
+        Unknown => "unknown",
+    }
 }
 
 impl Exit {
-    pub fn label(self) -> &'static str {
-        match self {
-            Exit::Released => "released",
-            Exit::Abandoned => "abandoned",
-            Exit::Diverted => "diverted",
-            Exit::Routed => "routed",
-            Exit::LeftByTransfer => "left-by-transfer",
-            Exit::LeftByConference => "left-by-conference",
-            Exit::RemovedFromConference => "removed-from-conference",
-            Exit::Moved => "moved",
-            Exit::StillActive => "still-active",
-            Exit::Unknown => "unknown",
-        }
-    }
-
     /// A hand-off passes the call on: the call is expected to continue at another party.
     pub fn is_handoff(self) -> bool {
         matches!(self, Exit::Diverted | Exit::Routed | Exit::LeftByTransfer | Exit::Moved)

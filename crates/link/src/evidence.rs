@@ -6,32 +6,21 @@
 use callstitch_tlib::Text;
 use serde::{Deserialize, Serialize};
 
-/// The kinds of evidence, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EvidenceKind {
-    /// An Inter-Site Link id reported by both servers: `source` on one, `target` on the other.
-    Islink,
-    /// The same CallUUID on two servers (SIP Server to SIP Server keeps it).
-    SameCallUuid,
-    /// A consultation call made from a main call on the same server.
-    Consultation,
-    /// A call merged into another on the same server (two-step completion, RefCallUUID).
-    Merge,
-    /// ISCC call history: the destination's LastTransferConnID and LastTransferHomeLocation
-    /// name a call at the sending site, within a time window.
-    IsccCallHistory,
-}
-
-impl EvidenceKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            EvidenceKind::Islink => "islink",
-            EvidenceKind::SameCallUuid => "same-call-uuid",
-            EvidenceKind::Consultation => "consultation",
-            EvidenceKind::Merge => "merge",
-            EvidenceKind::IsccCallHistory => "iscc-call-history",
-        }
+callstitch_tlib::labelled_enum! {
+    /// The kinds of evidence, strongest first.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum EvidenceKind {
+        /// An Inter-Site Link id reported by both servers: `source` on one, `target` on the other.
+        Islink => "islink",
+        /// The same CallUUID on two servers (SIP Server to SIP Server keeps it).
+        SameCallUuid => "same-call-uuid",
+        /// A consultation call made from a main call on the same server.
+        Consultation => "consultation",
+        /// A call merged into another on the same server (two-step completion, RefCallUUID).
+        Merge => "merge",
+        /// ISCC call history: the destination's LastTransferConnID and LastTransferHomeLocation
+        /// name a call at the sending site, within a time window.
+        IsccCallHistory => "iscc-call-history",
     }
 }
 

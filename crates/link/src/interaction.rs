@@ -19,53 +19,32 @@ use crate::evidence::{Edge, EvidenceKind};
 use crate::segment::{Segment, SegmentParty};
 use crate::sites::SiteDirectory;
 
-/// Where an interaction is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Lifecycle {
-    /// A call of it is alive: the customer is in the system now.
-    Live,
-    /// Every call ended; it waits for late evidence (the linger, an unpaired link's other
-    /// end, a hand-off's continuation, an ISCC origin).
-    Settling,
-    /// Nothing more is waited for.
-    Complete,
-}
-
-impl Lifecycle {
-    pub const ALL: [Lifecycle; 3] = [Lifecycle::Live, Lifecycle::Settling, Lifecycle::Complete];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Lifecycle::Live => "live",
-            Lifecycle::Settling => "settling",
-            Lifecycle::Complete => "complete",
-        }
+callstitch_tlib::labelled_enum! {
+    /// Where an interaction is in its life.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Lifecycle {
+        /// A call of it is alive: the customer is in the system now.
+        Live => "live",
+        /// Every call ended; it waits for late evidence (the linger, an unpaired link's other
+        /// end, a hand-off's continuation, an ISCC origin).
+        Settling => "settling",
+        /// Nothing more is waited for.
+        Complete => "complete",
     }
 }
 
-/// The linking verdict (ICON's three rules, multi-site.md §6.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Linking {
-    /// Every link paired.
-    Complete,
-    /// The links left lead to sites callstitch does not read.
-    CompleteOffEstate,
-    /// A link's other end never came within the link timeout after every call ended.
-    TimedOut,
-    /// A link's other end may still come.
-    Waiting,
-}
-
-impl Linking {
-    pub fn label(self) -> &'static str {
-        match self {
-            Linking::Complete => "complete",
-            Linking::CompleteOffEstate => "complete-off-estate",
-            Linking::TimedOut => "timed-out",
-            Linking::Waiting => "waiting",
-        }
+callstitch_tlib::labelled_enum! {
+    /// The linking verdict (ICON's three rules, multi-site.md §6.1).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Linking {
+        /// Every link paired.
+        Complete => "complete",
+        /// The links left lead to sites callstitch does not read.
+        CompleteOffEstate => "complete-off-estate",
+        /// A link's other end never came within the link timeout after every call ended.
+        TimedOut => "timed-out",
+        /// A link's other end may still come.
+        Waiting => "waiting",
     }
 }
 
@@ -735,6 +714,22 @@ mod tests {
     use crate::segment::{SegmentEnd, SegmentId};
     use callstitch_engine::{CallVerdict, Confidence, EndReason, Ender};
     use callstitch_tlib::CallUuid;
+
+    /// The words of docs/trace-json.md: a renamed label would break the readers of `trace
+    /// --json`, the store and the API.
+    #[test]
+    fn enum_labels_are_the_documented_json_names() {
+        use serde_json::json;
+        assert_eq!(json!(EvidenceKind::SameCallUuid), json!("same-call-uuid"));
+        assert_eq!(json!(EvidenceKind::IsccCallHistory), json!("iscc-call-history"));
+        assert_eq!(json!(Lifecycle::Settling), json!("settling"));
+        assert_eq!(json!(Linking::CompleteOffEstate), json!("complete-off-estate"));
+        for kind in EvidenceKind::ALL {
+            let text = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(serde_json::from_str::<EvidenceKind>(&text).ok(), Some(kind));
+        }
+        assert_eq!(Lifecycle::ALL.map(Lifecycle::label), ["live", "settling", "complete"]);
+    }
 
     fn ended_segment(provenance: EventProvenance, sip_end: Option<SipEndKind>) -> Segment {
         let id = SegmentId { site: Text::from("SIP_A"), key: "UUID-1".to_string() };

@@ -11,7 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use callstitch_engine::snapshot::{check, decode, encode, enum_label};
+pub use callstitch_engine::snapshot::{check, decode, encode};
 use callstitch_engine::{CallHandle, Engine, EngineConfig, EngineState, SnapshotError};
 use callstitch_tlib::{CallUuid, ConnId, Text};
 use serde::{Deserialize, Serialize};

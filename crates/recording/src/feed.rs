@@ -10,25 +10,16 @@ use callstitch_tlib::Timestamp;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Whose side of the connection a file records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RecordedSide {
-    /// The agent's side (agent or DN recording).
-    Agent,
-    /// The customer's side (trunk recording, a routing point recording the caller).
-    Customer,
-    /// The whole call, side not known.
-    Call,
-}
-
-impl RecordedSide {
-    pub fn label(self) -> &'static str {
-        match self {
-            RecordedSide::Agent => "agent",
-            RecordedSide::Customer => "customer",
-            RecordedSide::Call => "call",
-        }
+callstitch_tlib::labelled_enum! {
+    /// Whose side of the connection a file records.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum RecordedSide {
+        /// The agent's side (agent or DN recording).
+        Agent => "agent",
+        /// The customer's side (trunk recording, a routing point recording the caller).
+        Customer => "customer",
+        /// The whole call, side not known.
+        Call => "call",
     }
 }
 

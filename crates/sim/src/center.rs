@@ -107,7 +107,7 @@ impl ContactCenter {
     }
 
     /// Like [`ContactCenter::new`], each clock but the first off by up to `skew_max` µs.
-    pub fn with_skew(site_count: usize, rng: &mut Rng, skew_max: i64) -> ContactCenter {
+    fn with_skew(site_count: usize, rng: &mut Rng, skew_max: i64) -> ContactCenter {
         let sites = (0..site_count.max(1)).map(|index| build_site(index, rng, skew_max)).collect();
         ContactCenter { sites }
     }

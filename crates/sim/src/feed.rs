@@ -77,16 +77,6 @@ impl Estate {
         Ok(estate)
     }
 
-    /// Reads log files given as (name, bytes), each site's segments in rotation order (as
-    /// [`crate::RunSummary::files`] lists them with [`crate::MemoryStorage`]).
-    pub fn read_logs<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<Estate, SimError> {
-        let mut estate = Estate::default();
-        for (name, bytes) in files {
-            estate.read_log(bytes, name)?;
-        }
-        Ok(estate)
-    }
-
     fn read_log(&mut self, input: impl io::Read, name: &str) -> io::Result<()> {
         let options = ReaderOptions { file: Some(Arc::from(name)), ..ReaderOptions::default() };
         let mut reader = LogReader::new(input, options);
@@ -131,12 +121,6 @@ impl Estate {
     /// One site's events after the other, sites in name order.
     pub fn site_after_site(&self) -> Vec<&Event> {
         self.sites.iter().flat_map(|site| &site.events).collect()
-    }
-
-    /// The sites in the given order, one after the other (indexes into [`Estate::sites`];
-    /// sites not named are left out).
-    pub fn sites_in_order(&self, order: &[usize]) -> Vec<&Event> {
-        order.iter().filter_map(|index| self.sites.get(*index)).flat_map(|site| &site.events).collect()
     }
 
     /// Every site but `late` merged by time, then `late`'s events: one site's feed arrives

@@ -286,14 +286,6 @@ impl<'a> Flow<'a> {
         self.segs[seg.0].site
     }
 
-    pub fn uuid_of(&self, seg: Seg) -> CallUuid {
-        self.segs[seg.0].uuid.clone()
-    }
-
-    pub fn conn_of(&self, seg: Seg) -> ConnId {
-        self.segs[seg.0].conn
-    }
-
     pub fn set_outcome(&mut self, seg: Seg, outcome: &'static str) {
         self.segs[seg.0].outcome = outcome;
     }

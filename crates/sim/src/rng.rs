@@ -21,13 +21,7 @@ impl Rng {
         Rng { state }
     }
 
-    /// An independent generator for a named part of the run (so adding draws in one part
-    /// does not shift another part's draws).
-    pub fn fork(&mut self, stream: u64) -> Rng {
-        Rng::new(self.next_u64() ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
+    fn next_u64(&mut self) -> u64 {
         let [s0, s1, s2, s3] = &mut self.state;
         let result = s1.wrapping_mul(5).rotate_left(7).wrapping_mul(9);
         let t = *s1 << 17;

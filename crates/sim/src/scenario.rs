@@ -163,7 +163,7 @@ impl Caller {
 // --- numbers -----------------------------------------------------------------------------
 
 /// A customer's phone number.
-pub fn customer_number(flow: &mut Flow<'_>) -> Text {
+fn customer_number(flow: &mut Flow<'_>) -> Text {
     Text::from(format!("+1555{:07}", flow.rng.below(10_000_000)))
 }
 
@@ -173,7 +173,7 @@ pub fn outside_number(flow: &mut Flow<'_>) -> Text {
 }
 
 /// The service number customers dial for `site`.
-pub fn service_number(site: usize) -> Text {
+fn service_number(site: usize) -> Text {
     Text::from(format!("800555{:04}", 1000 + site))
 }
 
@@ -235,7 +235,7 @@ pub fn caller_dials(flow: &mut Flow<'_>, seg: Seg, caller: &Caller, dest: &str) 
 }
 
 /// The caller hangs up while `other` is on the call (events only for an agent caller).
-pub fn caller_hangs_up(flow: &mut Flow<'_>, seg: Seg, caller: &Caller, other: &str) {
+fn caller_hangs_up(flow: &mut Flow<'_>, seg: Seg, caller: &Caller, other: &str) {
     if let Caller::Agent(dn) = caller {
         flow.released(seg, dn, DnRole::Origination, Some(other), Leave::HungUp);
     }

@@ -300,31 +300,26 @@ impl LinkRole {
     }
 }
 
-/// Which layer of a server's log an event was read from.
-///
-/// T-Library events are the server's own account of a call; `sip-layer` events are rebuilt
-/// by [`crate::siplog::SipLogReader`] from a SIP Server log that has no T-Library event
-/// records (its CTI markers, party traces and SIP messages). Everything downstream keeps the
-/// mark, so a verdict drawn from them says where it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EventProvenance {
-    /// A T-Library event or request record (a log block, a JSON line, a live feed).
-    #[default]
-    TLibrary,
-    /// Rebuilt from the SIP layer of a SIP Server log.
-    SipLayer,
+crate::labelled_enum! {
+    /// Which layer of a server's log an event was read from.
+    ///
+    /// T-Library events are the server's own account of a call; `sip-layer` events are rebuilt
+    /// by [`crate::siplog::SipLogReader`] from a SIP Server log that has no T-Library event
+    /// records (its CTI markers, party traces and SIP messages). Everything downstream keeps the
+    /// mark, so a verdict drawn from them says where it came from.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum EventProvenance {
+        /// A T-Library event or request record (a log block, a JSON line, a live feed).
+        #[default]
+        TLibrary => "t-library",
+        /// Rebuilt from the SIP layer of a SIP Server log.
+        SipLayer => "sip-layer",
+    }
+    /// The name JSON gives it.
+    pub fn label;
 }
 
 impl EventProvenance {
-    /// The name JSON gives it.
-    pub fn label(self) -> &'static str {
-        match self {
-            EventProvenance::TLibrary => "t-library",
-            EventProvenance::SipLayer => "sip-layer",
-        }
-    }
-
     pub fn is_t_library(&self) -> bool {
         *self == EventProvenance::TLibrary
     }

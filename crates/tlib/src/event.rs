@@ -293,15 +293,6 @@ impl Event {
     pub fn time(&self) -> Option<Timestamp> {
         self.timestamp.or(self.log_time)
     }
-
-    /// `site file:line`, for messages.
-    pub fn whereabouts(&self) -> String {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => format!("{} {}:{}", self.site, file, line),
-            (Some(file), None) => format!("{} {}", self.site, file),
-            _ => self.site.to_string(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod event;
 pub mod ids;
 pub mod json;
 pub mod kv;
+pub mod labels;
 pub mod message;
 mod name_index;
 pub mod sip_end;

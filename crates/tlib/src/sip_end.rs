@@ -21,57 +21,35 @@ pub mod key {
     pub const CALL_ID: &str = "sip-end-call-id";
 }
 
-/// The SIP signal that ended it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SipEndKind {
-    /// A party's endpoint sent BYE: it hung up.
-    Bye,
-    /// A party's endpoint sent CANCEL: the caller gave up before the answer.
-    Cancel,
-    /// A party's endpoint answered the INVITE with a final error (403, 404, 480, 603, ...):
-    /// it declined or could not take the call.
-    Rejected,
-    /// A final 486 Busy Here or 600 Busy Everywhere.
-    Busy,
-    /// A party's endpoint sent REFER: it transferred the call away (and left it).
-    Refer,
-    /// SIP Server ended it after one of its timers ran out (a dialog event `*TIMEOUT*`).
-    Timeout,
-    /// SIP Server ended it while it handled a client's request (`$+CTI:SIP:RELEASE_CALL`).
-    Request,
-    /// SIP Server sent the first BYE or CANCEL for a reason its log does not give.
-    Cleared,
+crate::labelled_enum! {
+    /// The SIP signal that ended it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SipEndKind {
+        /// A party's endpoint sent BYE: it hung up.
+        Bye => "bye",
+        /// A party's endpoint sent CANCEL: the caller gave up before the answer.
+        Cancel => "cancel",
+        /// A party's endpoint answered the INVITE with a final error (403, 404, 480, 603, ...):
+        /// it declined or could not take the call.
+        Rejected => "rejected",
+        /// A final 486 Busy Here or 600 Busy Everywhere.
+        Busy => "busy",
+        /// A party's endpoint sent REFER: it transferred the call away (and left it).
+        Refer => "refer",
+        /// SIP Server ended it after one of its timers ran out (a dialog event `*TIMEOUT*`).
+        Timeout => "timeout",
+        /// SIP Server ended it while it handled a client's request (`$+CTI:SIP:RELEASE_CALL`).
+        Request => "request",
+        /// SIP Server sent the first BYE or CANCEL for a reason its log does not give.
+        Cleared => "cleared",
+    }
+    /// The name the Extensions and JSON give it.
+    pub fn label;
 }
 
 impl SipEndKind {
-    pub const ALL: [SipEndKind; 8] = [
-        SipEndKind::Bye,
-        SipEndKind::Cancel,
-        SipEndKind::Rejected,
-        SipEndKind::Busy,
-        SipEndKind::Refer,
-        SipEndKind::Timeout,
-        SipEndKind::Request,
-        SipEndKind::Cleared,
-    ];
-
-    /// The name the Extensions and JSON give it.
-    pub fn label(self) -> &'static str {
-        match self {
-            SipEndKind::Bye => "bye",
-            SipEndKind::Cancel => "cancel",
-            SipEndKind::Rejected => "rejected",
-            SipEndKind::Busy => "busy",
-            SipEndKind::Refer => "refer",
-            SipEndKind::Timeout => "timeout",
-            SipEndKind::Request => "request",
-            SipEndKind::Cleared => "cleared",
-        }
-    }
-
     pub fn parse(text: &str) -> Option<SipEndKind> {
-        SipEndKind::ALL.into_iter().find(|kind| kind.label() == text)
+        SipEndKind::from_label(text)
     }
 
     /// Sent by a party's endpoint (as opposed to SIP Server on its own).
@@ -124,7 +102,7 @@ impl SipEnd {
     }
 
     /// Reads it from an Extensions list; `None` without a known `sip-end` kind.
-    pub fn read_from(extensions: &KvList) -> Option<SipEnd> {
+    fn read_from(extensions: &KvList) -> Option<SipEnd> {
         let kind = SipEndKind::parse(&extensions.get(key::KIND)?.as_text()?)?;
         let text = |name: &str| {
             let value = extensions.get(name)?.as_text()?;

@@ -11,63 +11,38 @@ use serde::Serialize;
 
 use crate::message::Message;
 
-/// The kinds of trouble a log can give the reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProblemKind {
-    /// A typed attribute whose value does not have its shape; kept raw.
-    BadValue,
-    /// A quoted value with no closing quote (a cut line); kept raw, event marked incomplete.
-    UnterminatedQuote,
-    /// A block cut short (end of file, a key-value list shorter than its header says).
-    CutBlock,
-    /// An indented or key-value line that belongs to no open event or list; skipped.
-    StrayLine,
-    /// A line longer than the reader's limit; skipped.
-    LongLine,
-    /// Bytes that are not UTF-8; kept with replacement characters.
-    InvalidUtf8,
-    /// The same typed attribute twice in one block; the second is kept raw.
-    DuplicateAttribute,
-    /// A header value the reader could not use (a malformed date or time).
-    BadHeader,
-    /// Event clocks that could not be placed in UTC (no header date and offset).
-    NoHeaderClock,
-    /// SIP layer: a CTI marker whose call or party the lines before it do not name; skipped.
-    UnplacedMarker,
-    /// SIP layer: a call whose CallUUID never appeared; its events are given without one.
-    NoCallUuid,
-    /// SIP layer: more calls or dialogs open at once than the reader keeps; the oldest was
-    /// given up (its events so far are handed on).
-    TooManyCalls,
-    /// SIP layer: a T-Library event record in a file read as SIP layer only (the file showed
-    /// none in its head); skipped.
-    TlibRecordSkipped,
-}
-
-impl ProblemKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            ProblemKind::BadValue => "bad-value",
-            ProblemKind::UnterminatedQuote => "unterminated-quote",
-            ProblemKind::CutBlock => "cut-block",
-            ProblemKind::StrayLine => "stray-line",
-            ProblemKind::LongLine => "long-line",
-            ProblemKind::InvalidUtf8 => "invalid-utf8",
-            ProblemKind::DuplicateAttribute => "duplicate-attribute",
-            ProblemKind::BadHeader => "bad-header",
-            ProblemKind::NoHeaderClock => "no-header-clock",
-            ProblemKind::UnplacedMarker => "unplaced-marker",
-            ProblemKind::NoCallUuid => "no-call-uuid",
-            ProblemKind::TooManyCalls => "too-many-calls",
-            ProblemKind::TlibRecordSkipped => "tlib-record-skipped",
-        }
-    }
-}
-
-impl fmt::Display for ProblemKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
+crate::labelled_enum! {
+    /// The kinds of trouble a log can give the reader.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum ProblemKind {
+        /// A typed attribute whose value does not have its shape; kept raw.
+        BadValue => "bad-value",
+        /// A quoted value with no closing quote (a cut line); kept raw, event marked incomplete.
+        UnterminatedQuote => "unterminated-quote",
+        /// A block cut short (end of file, a key-value list shorter than its header says).
+        CutBlock => "cut-block",
+        /// An indented or key-value line that belongs to no open event or list; skipped.
+        StrayLine => "stray-line",
+        /// A line longer than the reader's limit; skipped.
+        LongLine => "long-line",
+        /// Bytes that are not UTF-8; kept with replacement characters.
+        InvalidUtf8 => "invalid-utf8",
+        /// The same typed attribute twice in one block; the second is kept raw.
+        DuplicateAttribute => "duplicate-attribute",
+        /// A header value the reader could not use (a malformed date or time).
+        BadHeader => "bad-header",
+        /// Event clocks that could not be placed in UTC (no header date and offset).
+        NoHeaderClock => "no-header-clock",
+        /// SIP layer: a CTI marker whose call or party the lines before it do not name; skipped.
+        UnplacedMarker => "unplaced-marker",
+        /// SIP layer: a call whose CallUUID never appeared; its events are given without one.
+        NoCallUuid => "no-call-uuid",
+        /// SIP layer: more calls or dialogs open at once than the reader keeps; the oldest was
+        /// given up (its events so far are handed on).
+        TooManyCalls => "too-many-calls",
+        /// SIP layer: a T-Library event record in a file read as SIP layer only (the file showed
+        /// none in its head); skipped.
+        TlibRecordSkipped => "tlib-record-skipped",
     }
 }
 

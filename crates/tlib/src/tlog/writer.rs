@@ -29,11 +29,6 @@ impl<W: Write> LogWriter<W> {
         LogWriter { out, lines: 0 }
     }
 
-    /// Lines written so far.
-    pub fn lines_written(&self) -> u64 {
-        self.lines
-    }
-
     pub fn into_inner(self) -> W {
         self.out
     }
