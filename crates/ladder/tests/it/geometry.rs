@@ -4,7 +4,7 @@
 //! a lane of a site it does not join; routing and diversion arrows end at the ThirdPartyDN's
 //! lane. The same checks run over every stored snapshot (ladders and timelines).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! calls is cut into pages that stay under the height limit and say so; input from an
 //! older store (missing fields) still draws.
 
-mod common;
+use crate::common;
 
 use callstitch_ladder::{render, LadderError, LadderOptions, MAX_HEIGHT, MAX_PER_PAGE};
 use callstitch_tlib::{CallUuid, ConnId, Event, KvList, Message, Text, Timestamp, Value as KvValue};

@@ -5,7 +5,7 @@
 //! stored under tests/snapshots/ (`NAME.svg` the ladder, `NAME.timeline.svg` the timeline);
 //! a test fails when the output changes (UPDATE_SNAPSHOTS=1 rewrites them for review).
 
-mod common;
+use crate::common;
 
 use callstitch_ladder::{render, timeline, LadderOptions, TraceView};
 use callstitch_sim::scenario::Scenario;
