@@ -3,10 +3,22 @@
 
 use std::fmt::Write as _;
 
-/// Escapes text for XML content and attribute values. Characters XML 1.0 forbids (control
-/// characters other than tab, newline and carriage return) become U+FFFD.
+/// Escapes text for one line of SVG: XML content and attribute values, with tabs and line
+/// breaks as spaces. Characters XML 1.0 forbids (control characters other than tab, newline
+/// and carriage return) become U+FFFD.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    escape_with(text, false)
+}
+
+/// Escapes text for HTML (or XML) element content and quoted attribute values, keeping tabs
+/// and line breaks: the one escaping the web pages use too, so a page and the ladder inside
+/// it escape alike.
+pub fn escape_markup(text: &str) -> String {
+    escape_with(text, true)
+}
+
+fn escape_with(text: &str, keep_breaks: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -14,6 +26,7 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' if keep_breaks => out.push(c),
             '\t' | '\n' | '\r' => out.push(' '),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
