@@ -42,8 +42,47 @@ const STEP_EVENTS: usize = 2_000;
 /// How often a loop that waits (on a failing store) looks at the stop flag and the queue.
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 
-/// Where a request is answered: once its events are committed, or refused.
-type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
+/// Where a request is answered: once its events are committed, or with why they are not.
+pub type Reply = oneshot::Sender<Result<Accepted, NotStored>>;
+
+/// Why an ingest request was not stored (its answer is a 503).
+#[derive(Debug, thiserror::Error)]
+pub enum NotStored {
+    /// Refused before it was taken: the store refuses writes, the service stops.
+    #[error("{}", .0.reason)]
+    Refused(Refusal),
+    /// The media files of a post cannot be written down to be replayed after a restart.
+    #[error("the media files cannot be kept for a restart")]
+    MediaNotKept(#[source] serde_json::Error),
+    /// The batch it was taken in was never committed; the loop stopped on this error.
+    #[error("not stored")]
+    Commit(#[source] Arc<IngestError>),
+}
+
+impl NotStored {
+    /// What the client is told: the error and its first cause.
+    pub fn reason(&self) -> String {
+        match self {
+            NotStored::Refused(refusal) => refusal.reason.clone(),
+            NotStored::MediaNotKept(cause) => format!("{self}: {cause}"),
+            NotStored::Commit(cause) => format!("{self}: {cause}"),
+        }
+    }
+
+    /// When the client may try again, if it is worth it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            NotStored::Refused(refusal) => refusal.retry_after,
+            NotStored::MediaNotKept(_) | NotStored::Commit(_) => None,
+        }
+    }
+}
+
+impl From<NotStored> for Refusal {
+    fn from(error: NotStored) -> Refusal {
+        Refusal::new(error.reason(), error.retry_after())
+    }
+}
 
 /// What the store's `positions` holds: how far every source was consumed, committed with
 /// what was derived from it.
@@ -85,7 +124,7 @@ impl Request {
     fn refuse(self, refusal: Refusal) {
         let (Request::Events { reply, .. } | Request::Media { reply, .. }) = self;
         // The client may have gone: nothing to tell.
-        let _ = reply.send(Err(refusal));
+        let _ = reply.send(Err(NotStored::Refused(refusal)));
     }
 }
 
@@ -261,6 +300,9 @@ pub enum IngestError {
          files are read again from their last stored position at the next start"
     )]
     NotStoredAtStop { error: StoreError, events: usize },
+    /// The error that ended the loop, shared with the requests it left unstored.
+    #[error(transparent)]
+    Shared(Arc<IngestError>),
 }
 
 /// How often the live interactions are counted for `callstitch_interactions_live`.
@@ -712,9 +754,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         let text = match serde_json::to_string(&files) {
             Ok(text) => text,
             Err(error) => {
-                let refusal =
-                    Refusal::new(format!("the media files cannot be kept for a restart: {error}"), None);
-                let _ = reply.send(Err(refusal));
+                let _ = reply.send(Err(NotStored::MediaNotKept(error)));
                 return;
             }
         };
@@ -848,10 +888,11 @@ impl<S: Store + Clone> IngestLoop<S> {
             // The requests of the batch wait for it: answered once it is stored, or refused
             // if it never is.
             if let Err(error) = self.retry_commit(Arc::clone(&in_flight.batch), error) {
+                let error = Arc::new(error);
                 for (reply, _) in in_flight.replies {
-                    let _ = reply.send(Err(Refusal::new(format!("not stored: {error}"), None)));
+                    let _ = reply.send(Err(NotStored::Commit(Arc::clone(&error))));
                 }
-                return Err(error);
+                return Err(IngestError::Shared(error));
             }
         }
         let metrics = &self.shared.metrics;
@@ -1250,9 +1291,9 @@ mod tests {
             .map(|ingest| ingest.expect("not stopped").run())
         });
         wait_until("recovery", || shared.ingest_state() == IngestState::Running);
-        let offer = |request: Request, answer: oneshot::Receiver<Result<Accepted, Refusal>>| {
+        let offer = |request: Request, answer: oneshot::Receiver<Result<Accepted, NotStored>>| {
             ingress.offer(request).map_err(|refusal| refusal.reason).expect("queued");
-            runtime.block_on(answer).expect("answered").map_err(|refusal| refusal.reason).expect("stored")
+            runtime.block_on(answer).expect("answered").map_err(|error| error.reason()).expect("stored")
         };
         // The start of the file, the call, then its stop: each answered once committed.
         let (files, records) = media_post(None);
@@ -1394,7 +1435,7 @@ mod tests {
             .map_err(|refusal| refusal.reason)
             .expect("queued");
         let answer = runtime.block_on(refused).expect("answered");
-        assert!(answer.is_err_and(|refusal| refusal.retry_after.is_some()));
+        assert!(answer.is_err_and(|error| error.retry_after().is_some()));
 
         full.store(false, Ordering::SeqCst);
         let accepted = runtime.block_on(held).expect("answered").expect("stored once there is room");

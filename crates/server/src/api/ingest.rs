@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use super::{ApiError, App};
-use crate::ingest::{Accepted, Request};
+use crate::ingest::{Accepted, Reply, Request};
 use crate::metrics::SourceLabels;
 
 fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
@@ -81,7 +81,7 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>, ApiError> {
 async fn submit<S: Store>(
     app: &App<S>,
     source: &str,
-    request: impl FnOnce(oneshot::Sender<Result<Accepted, crate::state::Refusal>>) -> Request,
+    request: impl FnOnce(Reply) -> Request,
 ) -> Result<Json<Accepted>, ApiError> {
     let (reply, answer) = oneshot::channel();
     // Still recovering (after a grace), or the store refuses writes: refused, not queued.
@@ -95,7 +95,7 @@ async fn submit<S: Store>(
     }
     match answer.await {
         Ok(Ok(accepted)) => Ok(Json(accepted)),
-        Ok(Err(refusal)) => Err(ApiError::unavailable(refusal)),
+        Ok(Err(not_stored)) => Err(ApiError::unavailable(not_stored.into())),
         Err(_) => {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the ingest loop stopped before storing it"))
         }
