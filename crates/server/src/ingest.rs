@@ -1092,6 +1092,9 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
+mod loop_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use callstitch_store::{
