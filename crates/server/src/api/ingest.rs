@@ -187,7 +187,7 @@ mod tests {
     use crate::state::Refusal;
 
     fn answer_to(not_stored: NotStored) -> ApiError {
-        answered(Ok(Err(not_stored))).err().expect("an error answer")
+        answered(Ok(Err(not_stored))).expect_err("an error answer")
     }
 
     /// The typed reply keeps the HTTP answers as they were: a 503 with the same words, and
@@ -208,7 +208,7 @@ mod tests {
         assert_eq!(failed.reason, "not stored: stored event 7 cannot be read back: not JSON");
         assert_eq!(failed.retry_after, None);
 
-        let unwritable = serde_json::from_str::<u8>("x").err().expect("a JSON error");
+        let unwritable = serde_json::from_str::<u8>("x").expect_err("a JSON error");
         let media = answer_to(NotStored::MediaNotKept(unwritable));
         assert!(
             media.reason.starts_with("the media files cannot be kept for a restart: expected value"),
@@ -221,7 +221,7 @@ mod tests {
     fn a_request_the_loop_dropped_is_answered_503_stopped() {
         let (reply, answer) = oneshot::channel::<Result<Accepted, NotStored>>();
         drop(reply);
-        let stopped = answered(answer.blocking_recv()).err().expect("an error answer");
+        let stopped = answered(answer.blocking_recv()).expect_err("an error answer");
         assert_eq!(stopped.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(stopped.reason, "the ingest loop stopped before storing it");
     }

@@ -232,7 +232,7 @@ fn stored_as(answer: &mut Answer) -> (Option<u64>, Option<u64>) {
 }
 
 fn not_stored(answer: &mut Answer) -> NotStored {
-    answer.try_recv().expect("answered").err().expect("not stored")
+    answer.try_recv().expect("answered").expect_err("not stored")
 }
 
 #[test]
@@ -344,14 +344,15 @@ fn a_snapshot_is_taken_when_snapshot_every_has_passed_and_not_before() {
 fn after_a_crash_the_events_after_the_snapshot_are_replayed_once_and_numbering_goes_on() {
     let bench = Bench::new();
     let (mut ingest, ingress) = bench.start();
-    let _ = send(&ingress, events(0, 10));
+    let mut first = send(&ingress, events(0, 10));
     step(&mut ingest).expect("taken");
     bench.clock.advance(SNAPSHOT_EVERY);
     step(&mut ingest).expect("committed with a snapshot");
-    assert_eq!(bench.snapshot_seq(), Some(10));
-    let _ = send(&ingress, events(10, 20));
+    assert_eq!((stored_as(&mut first), bench.snapshot_seq()), ((Some(1), Some(10)), Some(10)));
+    let mut second = send(&ingress, events(10, 20));
     step(&mut ingest).expect("taken");
     step(&mut ingest).expect("committed, no snapshot yet");
+    assert_eq!(stored_as(&mut second), (Some(11), Some(30)));
     assert_eq!((bench.stored_events(), bench.snapshot_seq()), (30, Some(10)));
     drop(ingest); // SIGKILL: no checkpoint at the stop
 
