@@ -25,6 +25,7 @@ use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use crate::clock::{Clock, SystemClock};
 use crate::merge::SiteMerge;
 use crate::metrics::{EventCounters, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
@@ -41,8 +42,47 @@ const STEP_EVENTS: usize = 2_000;
 /// How often a loop that waits (on a failing store) looks at the stop flag and the queue.
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 
-/// Where a request is answered: once its events are committed, or refused.
-type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
+/// Where a request is answered: once its events are committed, or with why they are not.
+pub type Reply = oneshot::Sender<Result<Accepted, NotStored>>;
+
+/// Why an ingest request was not stored (its answer is a 503).
+#[derive(Debug, thiserror::Error)]
+pub enum NotStored {
+    /// Refused before it was taken: the store refuses writes, the service stops.
+    #[error("{}", .0.reason)]
+    Refused(Refusal),
+    /// The media files of a post cannot be written down to be replayed after a restart.
+    #[error("the media files cannot be kept for a restart")]
+    MediaNotKept(#[source] serde_json::Error),
+    /// The batch it was taken in was never committed; the loop stopped on this error.
+    #[error("not stored")]
+    Commit(#[source] Arc<IngestError>),
+}
+
+impl NotStored {
+    /// What the client is told: the error and its first cause.
+    pub fn reason(&self) -> String {
+        match self {
+            NotStored::Refused(refusal) => refusal.reason.clone(),
+            NotStored::MediaNotKept(cause) => format!("{self}: {cause}"),
+            NotStored::Commit(cause) => format!("{self}: {cause}"),
+        }
+    }
+
+    /// When the client may try again, if it is worth it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            NotStored::Refused(refusal) => refusal.retry_after,
+            NotStored::MediaNotKept(_) | NotStored::Commit(_) => None,
+        }
+    }
+}
+
+impl From<NotStored> for Refusal {
+    fn from(error: NotStored) -> Refusal {
+        Refusal::new(error.reason(), error.retry_after())
+    }
+}
 
 /// What the store's `positions` holds: how far every source was consumed, committed with
 /// what was derived from it.
@@ -84,7 +124,7 @@ impl Request {
     fn refuse(self, refusal: Refusal) {
         let (Request::Events { reply, .. } | Request::Media { reply, .. }) = self;
         // The client may have gone: nothing to tell.
-        let _ = reply.send(Err(refusal));
+        let _ = reply.send(Err(NotStored::Refused(refusal)));
     }
 }
 
@@ -169,6 +209,8 @@ impl Default for StoreRetry {
 
 pub struct IngestLoop<S: Store + Clone> {
     store: S,
+    /// Where the loop reads the time and waits ([`SystemClock`] in the service).
+    clock: Arc<dyn Clock>,
     runtime: Handle,
     pipeline: Pipeline,
     follower: Option<Follower>,
@@ -258,6 +300,9 @@ pub enum IngestError {
          files are read again from their last stored position at the next start"
     )]
     NotStoredAtStop { error: StoreError, events: usize },
+    /// The error that ended the loop, shared with the requests it left unstored.
+    #[error(transparent)]
+    Shared(Arc<IngestError>),
 }
 
 /// How often the live interactions are counted for `callstitch_interactions_live`.
@@ -277,6 +322,23 @@ impl<S: Store + Clone> IngestLoop<S> {
         shared: Arc<Shared>,
         settings: IngestSettings,
         stop: Arc<AtomicBool>,
+    ) -> Result<Option<IngestLoop<S>>, IngestError> {
+        let clock = Arc::new(SystemClock);
+        Self::recover_with_clock(store, runtime, config, follow, requests, shared, settings, stop, clock)
+    }
+
+    /// [`Self::recover`] on `clock` (a test's [`crate::clock::TestClock`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn recover_with_clock(
+        store: S,
+        runtime: Handle,
+        config: &PipelineConfig,
+        follow: Option<callstitch_follow::FollowConfig>,
+        requests: Receiver<Request>,
+        shared: Arc<Shared>,
+        settings: IngestSettings,
+        stop: Arc<AtomicBool>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Option<IngestLoop<S>>, IngestError> {
         let recovery = runtime.block_on(store.recover())?;
         let (pipeline, replay_from, media_posts) = match &recovery.snapshot {
@@ -304,8 +366,10 @@ impl<S: Store + Clone> IngestLoop<S> {
         };
         let settings_batch = settings.batch_events;
         let event_counters = EventCounters::new(&shared.metrics, config.sites.iter().cloned());
+        let now = clock.now();
         let mut ingest = IngestLoop {
             store,
+            clock,
             runtime,
             pipeline,
             follower,
@@ -317,21 +381,21 @@ impl<S: Store + Clone> IngestLoop<S> {
             replaying: None,
             next_seq: recovery.next_seq,
             media_posts,
-            last_snapshot: Instant::now(),
+            last_snapshot: now,
             dirty: false,
             import: checkpoint.import,
             pending: Batch::default(),
             pending_settled: Settled::default(),
             taken: Taken::default(),
             newest: None,
-            last_tick: Instant::now(),
+            last_tick: now,
             merge: SiteMerge::new(settings_batch),
             read: Vec::new(),
             event_counters,
             pending_replies: Vec::new(),
             pending_since: None,
-            last_flush: Instant::now(),
-            last_live_count: Instant::now(),
+            last_flush: now,
+            last_live_count: now,
             in_flight: None,
         };
         if !ingest.replay(replay_from)? {
@@ -343,6 +407,11 @@ impl<S: Store + Clone> IngestLoop<S> {
             ingest.pipeline.resume(wall);
         }
         Ok(Some(ingest))
+    }
+
+    /// How long ago `then` was, on the loop's clock.
+    fn since(&self, then: Instant) -> Duration {
+        self.clock.now().saturating_duration_since(then)
     }
 
     fn stopping(&self) -> bool {
@@ -364,7 +433,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     /// with a snapshot as of the last event replayed, so that the next start does not replay
     /// it again.
     fn replay(&mut self, mut from: u64) -> Result<bool, IngestError> {
-        let started = Instant::now();
+        let started = self.clock.now();
         let total = self.next_seq.saturating_sub(1).saturating_sub(from);
         let mut replayed = 0u64;
         self.set_replaying(replayed, total);
@@ -424,7 +493,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                 events = replayed,
                 of = total,
                 media_posts = posts.replayed,
-                elapsed_ms = started.elapsed().as_millis() as u64,
+                elapsed_ms = self.since(started).as_millis() as u64,
                 stopped,
                 "replayed stored events and media posts after the snapshot"
             );
@@ -472,7 +541,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             return Ok(());
         };
         self.commit_now(Arc::new(Batch { snapshot: Some(snapshot), ..Batch::default() }))?;
-        self.last_snapshot = Instant::now();
+        self.last_snapshot = self.clock.now();
         self.dirty = false;
         Ok(())
     }
@@ -547,7 +616,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                 }
                 since
             }
-            _ => Instant::now(),
+            _ => self.clock.now(),
         };
         tracing::error!(%error, "the store refuses writes; what was read is held and retried, nothing new is taken until it passes");
         self.shared.set_ingest_state(IngestState::Degraded { reason, since });
@@ -556,7 +625,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     /// Waits `pause` while the store refuses writes, refusing queued ingest requests
     /// meanwhile. True when the service is stopping (the pause is cut short).
     fn wait_degraded(&mut self, pause: Duration) -> bool {
-        let until = Instant::now() + pause;
+        let until = self.clock.now() + pause;
         loop {
             while let Ok(request) = self.requests.try_recv() {
                 let refusal = self.shared.ingest_refusal().unwrap_or_else(|| {
@@ -567,11 +636,11 @@ impl<S: Store + Clone> IngestLoop<S> {
             if self.stopping() {
                 return true;
             }
-            let left = until.saturating_duration_since(Instant::now());
+            let left = until.saturating_duration_since(self.clock.now());
             if left.is_zero() {
                 return false;
             }
-            std::thread::sleep(left.min(WAIT_SLICE));
+            self.clock.sleep(left.min(WAIT_SLICE));
         }
     }
 
@@ -584,7 +653,7 @@ impl<S: Store + Clone> IngestLoop<S> {
                 match self.requests.recv_timeout(self.settings.poll) {
                     Ok(request) => self.take(vec![request], &mut followed)?,
                     Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => std::thread::sleep(self.settings.poll),
+                    Err(RecvTimeoutError::Disconnected) => self.clock.sleep(self.settings.poll),
                 }
             }
         }
@@ -634,13 +703,14 @@ impl<S: Store + Clone> IngestLoop<S> {
     }
 
     fn snapshot_due(&self) -> bool {
-        self.dirty && self.last_snapshot.elapsed() >= self.settings.snapshot_every
+        self.dirty && self.since(self.last_snapshot) >= self.settings.snapshot_every
     }
 
     /// Numbers and runs the followed events, then the requests in order, into the pending
     /// batch; commits it once it is full or has waited `commit_every`.
     fn take(&mut self, requests: Vec<Request>, followed: &mut Vec<FollowedEvent>) -> Result<(), IngestError> {
-        self.pending_since.get_or_insert_with(Instant::now);
+        let now = self.clock.now();
+        self.pending_since.get_or_insert(now);
         let mut batch = std::mem::take(&mut self.pending);
         let mut settled = std::mem::take(&mut self.pending_settled);
         for item in followed.drain(..) {
@@ -684,9 +754,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         let text = match serde_json::to_string(&files) {
             Ok(text) => text,
             Err(error) => {
-                let refusal =
-                    Refusal::new(format!("the media files cannot be kept for a restart: {error}"), None);
-                let _ = reply.send(Err(refusal));
+                let _ = reply.send(Err(NotStored::MediaNotKept(error)));
                 return;
             }
         };
@@ -717,7 +785,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     /// The pending batch is full, or has waited long enough.
     fn commit_due(&self) -> bool {
         self.pending.events.len() >= self.settings.batch_events
-            || self.pending_since.is_some_and(|since| since.elapsed() >= self.settings.commit_every)
+            || self.pending_since.is_some_and(|since| self.since(since) >= self.settings.commit_every)
     }
 
     // --- one-shot import ---
@@ -778,14 +846,14 @@ impl<S: Store + Clone> IngestLoop<S> {
         let mut settled = std::mem::take(&mut self.pending_settled);
         if force_snapshot
             || self.snapshot_due()
-            || self.last_flush.elapsed() >= self.settings.interactions_every
+            || self.since(self.last_flush) >= self.settings.interactions_every
         {
             self.pipeline.flush(&mut settled);
-            self.last_flush = Instant::now();
+            self.last_flush = self.clock.now();
         }
         let mut batch = std::mem::take(&mut self.pending);
         let replies = std::mem::take(&mut self.pending_replies);
-        let read_at = self.pending_since.take().unwrap_or_else(Instant::now);
+        let read_at = self.pending_since.take().unwrap_or_else(|| self.clock.now());
         self.taken.events += batch.events.len() as u64;
         let (calls, interactions) = settled.into_rows();
         self.taken.calls += calls.len() as u64;
@@ -805,7 +873,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         let committed = Arc::clone(&batch);
         let task = self.runtime.spawn(async move { store.commit(committed).await });
         self.in_flight =
-            Some(InFlight { task, batch, replies, items, events, read_at, started: Instant::now() });
+            Some(InFlight { task, batch, replies, items, events, read_at, started: self.clock.now() });
         Ok(())
     }
 
@@ -820,16 +888,17 @@ impl<S: Store + Clone> IngestLoop<S> {
             // The requests of the batch wait for it: answered once it is stored, or refused
             // if it never is.
             if let Err(error) = self.retry_commit(Arc::clone(&in_flight.batch), error) {
+                let error = Arc::new(error);
                 for (reply, _) in in_flight.replies {
-                    let _ = reply.send(Err(Refusal::new(format!("not stored: {error}"), None)));
+                    let _ = reply.send(Err(NotStored::Commit(Arc::clone(&error))));
                 }
-                return Err(error);
+                return Err(IngestError::Shared(error));
             }
         }
         let metrics = &self.shared.metrics;
-        metrics.commit_seconds.observe(in_flight.started.elapsed().as_secs_f64());
+        metrics.commit_seconds.observe(self.since(in_flight.started).as_secs_f64());
         metrics.batch_events.observe(in_flight.events as f64);
-        metrics.ingest_lag.set(in_flight.read_at.elapsed().as_secs_f64());
+        metrics.ingest_lag.set(self.since(in_flight.read_at).as_secs_f64());
         for (reply, accepted) in in_flight.replies {
             let _ = reply.send(Ok(accepted));
         }
@@ -840,7 +909,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     fn note_time(&mut self, event: &Event) {
         let Some(time) = event.time() else { return };
         if self.newest.is_none_or(|(newest, _)| time.0 > newest) {
-            self.newest = Some((time.0, Instant::now()));
+            self.newest = Some((time.0, self.clock.now()));
         }
     }
 
@@ -849,7 +918,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     /// estate's time; docs/serve.md, "Clocks").
     fn idle_tick(&mut self) -> Result<(), IngestError> {
         let Some(wall) = self.wall_now() else { return Ok(()) };
-        if self.newest.is_none() || self.last_tick.elapsed() < self.settings.idle_tick {
+        if self.newest.is_none() || self.since(self.last_tick) < self.settings.idle_tick {
             return Ok(());
         }
         if self.merge.catching_up() {
@@ -857,7 +926,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             // are on their way; moving its time on would close its calls before they come.
             return Ok(());
         }
-        self.last_tick = Instant::now();
+        self.last_tick = self.clock.now();
         let mut settled = Settled::default();
         self.pipeline.tick(wall, &mut settled);
         self.pipeline.flush(&mut settled);
@@ -900,7 +969,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         if !self.settings.live {
             return None;
         }
-        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+        let since_epoch = self.clock.wall().duration_since(std::time::UNIX_EPOCH).ok()?;
         i64::try_from(since_epoch.as_micros()).ok()
     }
 
@@ -931,13 +1000,13 @@ impl<S: Store + Clone> IngestLoop<S> {
         }
         match self.pipeline.snapshot() {
             Ok(state) => {
-                self.last_snapshot = Instant::now();
+                self.last_snapshot = self.clock.now();
                 self.dirty = false;
                 Some(Snapshot { seq: self.next_seq - 1, state, media_posts: self.media_posts })
             }
             Err(error) => {
                 // Tried again after another `snapshot_every`, not at every commit.
-                self.last_snapshot = Instant::now();
+                self.last_snapshot = self.clock.now();
                 self.shared.metrics.snapshot_failures.inc();
                 tracing::error!(error = %error_chain(&error), "cannot snapshot the stitching state; a restart will replay more");
                 None
@@ -960,9 +1029,9 @@ impl<S: Store + Clone> IngestLoop<S> {
         metrics.segments_waiting.set(segments as i64);
         let linker = self.pipeline.stitcher().linker();
         metrics.interactions_archived.set(linker.archived_in_memory() as i64);
-        if count_live || self.last_live_count.elapsed() >= LIVE_COUNT_EVERY {
+        if count_live || self.since(self.last_live_count) >= LIVE_COUNT_EVERY {
             metrics.interactions_live.set(linker.interactions_in_memory().1 as i64);
-            self.last_live_count = Instant::now();
+            self.last_live_count = self.clock.now();
         }
     }
 
@@ -1021,6 +1090,9 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod loop_tests;
 
 #[cfg(test)]
 mod tests {
@@ -1222,9 +1294,9 @@ mod tests {
             .map(|ingest| ingest.expect("not stopped").run())
         });
         wait_until("recovery", || shared.ingest_state() == IngestState::Running);
-        let offer = |request: Request, answer: oneshot::Receiver<Result<Accepted, Refusal>>| {
+        let offer = |request: Request, answer: oneshot::Receiver<Result<Accepted, NotStored>>| {
             ingress.offer(request).map_err(|refusal| refusal.reason).expect("queued");
-            runtime.block_on(answer).expect("answered").map_err(|refusal| refusal.reason).expect("stored")
+            runtime.block_on(answer).expect("answered").map_err(|error| error.reason()).expect("stored")
         };
         // The start of the file, the call, then its stop: each answered once committed.
         let (files, records) = media_post(None);
@@ -1366,7 +1438,7 @@ mod tests {
             .map_err(|refusal| refusal.reason)
             .expect("queued");
         let answer = runtime.block_on(refused).expect("answered");
-        assert!(answer.is_err_and(|refusal| refusal.retry_after.is_some()));
+        assert!(answer.is_err_and(|error| error.retry_after().is_some()));
 
         full.store(false, Ordering::SeqCst);
         let accepted = runtime.block_on(held).expect("answered").expect("stored once there is room");

@@ -6,6 +6,7 @@
 //! batch; the HTTP API ([`api`]) reads the store and the live stream while ingest goes on.
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod ingest;

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use super::{ApiError, App};
-use crate::ingest::{Accepted, Request};
+use crate::ingest::{Accepted, NotStored, Reply, Request};
 use crate::metrics::SourceLabels;
 
 fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
@@ -81,7 +81,7 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>, ApiError> {
 async fn submit<S: Store>(
     app: &App<S>,
     source: &str,
-    request: impl FnOnce(oneshot::Sender<Result<Accepted, crate::state::Refusal>>) -> Request,
+    request: impl FnOnce(Reply) -> Request,
 ) -> Result<Json<Accepted>, ApiError> {
     let (reply, answer) = oneshot::channel();
     // Still recovering (after a grace), or the store refuses writes: refused, not queued.
@@ -93,9 +93,16 @@ async fn submit<S: Store>(
         app.shared.metrics.rejected.get_or_create(&SourceLabels { source: source.to_string() }).inc();
         return Err(ApiError::unavailable(refusal));
     }
-    match answer.await {
+    answered(answer.await)
+}
+
+/// The HTTP answer to what the ingest loop said (nothing: it stopped with the request).
+fn answered(
+    answer: Result<Result<Accepted, NotStored>, oneshot::error::RecvError>,
+) -> Result<Json<Accepted>, ApiError> {
+    match answer {
         Ok(Ok(accepted)) => Ok(Json(accepted)),
-        Ok(Err(refusal)) => Err(ApiError::unavailable(refusal)),
+        Ok(Err(not_stored)) => Err(ApiError::unavailable(not_stored.into())),
         Err(_) => {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the ingest loop stopped before storing it"))
         }
@@ -168,4 +175,54 @@ pub async fn media<S: Store>(
     let records = media_records(&feed.files);
     let files = feed.files;
     submit(&app, "media", |reply| Request::Media { files, records, reply }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ingest::IngestError;
+    use crate::state::Refusal;
+
+    fn answer_to(not_stored: NotStored) -> ApiError {
+        answered(Ok(Err(not_stored))).expect_err("an error answer")
+    }
+
+    /// The typed reply keeps the HTTP answers as they were: a 503 with the same words, and
+    /// a time to retry only for a refusal that will pass.
+    #[test]
+    fn a_request_not_stored_is_answered_503_with_its_reason_and_cause() {
+        let refused = answer_to(NotStored::Refused(Refusal::new(
+            "store unavailable: disk full; retry later",
+            Some(Duration::from_secs(5)),
+        )));
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.reason, "store unavailable: disk full; retry later");
+        assert_eq!(refused.retry_after, Some(Duration::from_secs(5)));
+
+        let cause = IngestError::StoredEvent { seq: 7, message: "not JSON".to_string() };
+        let failed = answer_to(NotStored::Commit(Arc::new(cause)));
+        assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(failed.reason, "not stored: stored event 7 cannot be read back: not JSON");
+        assert_eq!(failed.retry_after, None);
+
+        let unwritable = serde_json::from_str::<u8>("x").expect_err("a JSON error");
+        let media = answer_to(NotStored::MediaNotKept(unwritable));
+        assert!(
+            media.reason.starts_with("the media files cannot be kept for a restart: expected value"),
+            "{}",
+            media.reason
+        );
+    }
+
+    #[test]
+    fn a_request_the_loop_dropped_is_answered_503_stopped() {
+        let (reply, answer) = oneshot::channel::<Result<Accepted, NotStored>>();
+        drop(reply);
+        let stopped = answered(answer.blocking_recv()).expect_err("an error answer");
+        assert_eq!(stopped.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(stopped.reason, "the ingest loop stopped before storing it");
+    }
 }
