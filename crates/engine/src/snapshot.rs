@@ -48,13 +48,13 @@ pub enum SnapshotError {
     Format { found: String, expected: String },
     /// Not a snapshot (not JSON, or fields missing or of the wrong type).
     #[error("snapshot cannot be read: {0}")]
-    Decode(String),
+    Decode(#[source] serde_json::Error),
     /// Readable, but its parts do not fit together (an index out of range, ...).
     #[error("snapshot is inconsistent: {0}")]
     Invalid(String),
     /// The state could not be written (a time stamp out of the printable range).
     #[error("snapshot cannot be written: {0}")]
-    Encode(String),
+    Encode(#[source] serde_json::Error),
 }
 
 #[derive(Serialize)]
@@ -77,14 +77,12 @@ struct EnvelopeIn<T> {
 
 /// Writes `body` as a snapshot of `format`, version `version`.
 pub fn encode<T: Serialize>(format: &str, version: u32, body: &T) -> Result<Vec<u8>, SnapshotError> {
-    serde_json::to_vec(&EnvelopeOut { format, version, body })
-        .map_err(|error| SnapshotError::Encode(error.to_string()))
+    serde_json::to_vec(&EnvelopeOut { format, version, body }).map_err(SnapshotError::Encode)
 }
 
 /// Reads a snapshot written by [`encode`] with the same format and version.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], format: &str, version: u32) -> Result<T, SnapshotError> {
-    let header: Header =
-        serde_json::from_slice(bytes).map_err(|error| SnapshotError::Decode(error.to_string()))?;
+    let header: Header = serde_json::from_slice(bytes).map_err(SnapshotError::Decode)?;
     if header.format != format {
         return Err(SnapshotError::Format { found: header.format, expected: format.to_string() });
     }
@@ -95,8 +93,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], format: &str, version: u32) -> 
             expected: version,
         });
     }
-    let envelope: EnvelopeIn<T> =
-        serde_json::from_slice(bytes).map_err(|error| SnapshotError::Decode(error.to_string()))?;
+    let envelope: EnvelopeIn<T> = serde_json::from_slice(bytes).map_err(SnapshotError::Decode)?;
     Ok(envelope.body)
 }
 
@@ -112,9 +109,20 @@ pub fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), SnapshotErro
 // ---------------------------------------------------------------------------------------
 // Labels
 
+/// A label in a snapshot that none of its table's is (a snapshot of another build).
+#[derive(Debug, Error)]
+#[error("unknown label {found:?}")]
+pub(crate) struct UnknownLabel {
+    found: String,
+}
+
 /// The one of `labels` that `text` is.
-fn find_label(text: &str, labels: &[&'static str]) -> Result<&'static str, String> {
-    labels.iter().find(|label| **label == text).copied().ok_or_else(|| format!("unknown label {text:?}"))
+fn find_label(text: &str, labels: &[&'static str]) -> Result<&'static str, UnknownLabel> {
+    labels
+        .iter()
+        .find(|label| **label == text)
+        .copied()
+        .ok_or_else(|| UnknownLabel { found: text.to_string() })
 }
 
 /// [`CallPointer`] as read, before its `via` is mapped back to [`via::ALL`].
@@ -128,9 +136,9 @@ pub(crate) struct CallPointerRepr {
 }
 
 impl TryFrom<CallPointerRepr> for CallPointer {
-    type Error = String;
+    type Error = UnknownLabel;
 
-    fn try_from(repr: CallPointerRepr) -> Result<CallPointer, String> {
+    fn try_from(repr: CallPointerRepr) -> Result<CallPointer, UnknownLabel> {
         let via = find_label(&repr.via, &via::ALL)?;
         Ok(CallPointer { conn_id: repr.conn_id, call_uuid: repr.call_uuid, via })
     }
@@ -168,9 +176,9 @@ deserialize_via!(CallPointer, CallPointerRepr);
 deserialize_via!(CallVerdict, CallVerdictRepr);
 
 impl TryFrom<CallVerdictRepr> for CallVerdict {
-    type Error = String;
+    type Error = UnknownLabel;
 
-    fn try_from(repr: CallVerdictRepr) -> Result<CallVerdict, String> {
+    fn try_from(repr: CallVerdictRepr) -> Result<CallVerdict, UnknownLabel> {
         Ok(CallVerdict {
             ended_by: repr.ended_by,
             outcome: find_label(&repr.outcome, &RELEASE_OUTCOMES)?,

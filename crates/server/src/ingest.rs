@@ -452,8 +452,9 @@ impl<S: Store + Clone> IngestLoop<S> {
                     break;
                 }
                 self.replay_media(&mut posts, Some(event.seq.saturating_sub(1)))?;
-                let parsed = callstitch_tlib::json::event_from_json(&event.doc)
-                    .map_err(|message| IngestError::StoredEvent { seq: event.seq, message })?;
+                let parsed = callstitch_tlib::json::event_from_json(&event.doc).map_err(|error| {
+                    IngestError::StoredEvent { seq: event.seq, message: error.to_string() }
+                })?;
                 self.note_time(&parsed);
                 // The same arrival time as the first time round: the same decisions.
                 self.pipeline.push_at(&parsed, event.arrived_us, &mut settled);

@@ -17,19 +17,58 @@ pub fn write_json_line<W: Write>(out: &mut W, event: &Event) -> io::Result<()> {
 }
 
 /// Reads one event from a JSON text, naming the field at fault on error.
-pub fn event_from_json(text: &str) -> Result<Event, String> {
+pub fn event_from_json(text: &str) -> Result<Event, EventJsonError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let event: Event = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
+        let source = error.into_inner();
         if path == "." || path.is_empty() {
-            inner.to_string()
+            EventJsonError::Malformed(source)
         } else {
-            format!("field `{path}`: {inner}")
+            EventJsonError::Field { path, source }
         }
     })?;
-    deserializer.end().map_err(|error| format!("trailing text after the event: {error}"))?;
+    deserializer.end().map_err(EventJsonError::Trailing)?;
     Ok(event)
+}
+
+/// Why a JSON text is not an event (docs/event-json.md). The message is the one a bad line
+/// is reported with; the cause is serde's error.
+#[derive(Debug, thiserror::Error)]
+pub enum EventJsonError {
+    /// A field of the event (its path, e.g. `conn_id` or `sip.via[0]`) is of the wrong type
+    /// or out of its range.
+    #[error("field `{path}`: {source}")]
+    Field {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Not JSON, not an object, or a field missing from the event itself (serde's message
+    /// names it).
+    #[error("{0}")]
+    Malformed(#[source] serde_json::Error),
+    /// An event followed by more than white space.
+    #[error("trailing text after the event: {0}")]
+    Trailing(#[source] serde_json::Error),
+}
+
+impl EventJsonError {
+    /// The path of the field at fault, when one field is.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            EventJsonError::Field { path, .. } => Some(path),
+            EventJsonError::Malformed(_) | EventJsonError::Trailing(_) => None,
+        }
+    }
+}
+
+/// Two errors are the same when they say the same thing (serde's error has no equality), so
+/// that a result can be compared with an expected one.
+impl PartialEq for EventJsonError {
+    fn eq(&self, other: &EventJsonError) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other) && self.to_string() == other.to_string()
+    }
 }
 
 /// A JSON line that could not be read.
@@ -97,7 +136,7 @@ impl<R: BufRead> JsonLinesReader<R> {
             if text.is_empty() {
                 continue;
             }
-            return Ok(Some(event_from_json(text).map_err(|message| self.error(message))));
+            return Ok(Some(event_from_json(text).map_err(|error| self.error(error.to_string()))));
         }
     }
 
@@ -150,5 +189,21 @@ mod tests {
         assert!(error.to_string().starts_with("feed.jsonl:3: field `conn_id`"), "{error}");
         assert_eq!(results[2].as_ref().unwrap_err().line, 4);
         assert_eq!(results[3].as_ref().unwrap().message.name(), "EventReleased");
+    }
+    #[test]
+    fn an_event_that_is_not_one_says_which_field_and_keeps_serdes_error_as_its_cause() {
+        let field = event_from_json("{\"message\":\"EventRinging\",\"site\":\"S\",\"conn_id\":\"xyz\"}")
+            .expect_err("a ConnID is 16 hex digits");
+        assert_eq!(field.field(), Some("conn_id"));
+        assert!(field.to_string().starts_with("field `conn_id`: "), "{field}");
+        let malformed = event_from_json("not json").expect_err("not JSON");
+        assert!(matches!(malformed, EventJsonError::Malformed(_)), "{malformed:?}");
+        let trailing =
+            event_from_json("{\"message\":\"EventRinging\",\"site\":\"S\"} x").expect_err("trailing");
+        assert!(trailing.to_string().starts_with("trailing text after the event: "), "{trailing}");
+        for error in [&field, &malformed, &trailing] {
+            let cause = std::error::Error::source(error).expect("serde's error is the cause");
+            assert!(cause.is::<serde_json::Error>(), "{cause:?}");
+        }
     }
 }

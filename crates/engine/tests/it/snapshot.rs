@@ -131,3 +131,32 @@ fn a_snapshot_whose_indexes_do_not_fit_is_refused() {
     let bytes = serde_json::to_vec(&value).expect("json");
     assert!(matches!(Engine::restore(&bytes, EngineConfig::default()), Err(SnapshotError::Invalid(_))));
 }
+
+/// A snapshot that cannot be read keeps serde's error (line, column, what) as its cause, for
+/// the service's log to show through the pipeline's error chain.
+#[test]
+fn an_unreadable_snapshot_keeps_the_json_error_as_its_cause() {
+    let good = Engine::new(EngineConfig::default()).snapshot().expect("snapshot");
+    for bad in [&b"garbage"[..], &good[..good.len() / 2]] {
+        let error = Engine::restore(bad, EngineConfig::default()).err().expect("refused");
+        let cause = std::error::Error::source(&error).expect("the cause is kept");
+        assert!(cause.is::<serde_json::Error>(), "{cause:?}");
+        assert_eq!(error.to_string(), format!("snapshot cannot be read: {cause}"));
+    }
+}
+
+/// A label of another build (a `via` no table of this one has) is named in the error.
+#[test]
+fn a_snapshot_with_an_unknown_label_names_it() {
+    let events = workload::generate(200, 5);
+    let mut engine = Engine::new(EngineConfig::default());
+    for event in &events {
+        engine.apply(event, &mut |_| {});
+    }
+    let text = String::from_utf8(engine.snapshot().expect("snapshot")).expect("utf-8");
+    let at = text.find("\"via\":\"").expect("a call pointer in the snapshot");
+    let end = at + 7 + text[at + 7..].find('"').expect("closing quote");
+    let changed = format!("{}\"via\":\"by-telepathy{}", &text[..at], &text[end..]);
+    let error = Engine::restore(changed.as_bytes(), EngineConfig::default()).err().expect("refused");
+    assert!(error.to_string().contains("unknown label \"by-telepathy\""), "{error}");
+}

@@ -66,9 +66,9 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>, ApiError> {
             continue;
         }
         let line_no = index as u64 + 1;
-        let event = event_from_json(line).map_err(|message| ApiError {
+        let event = event_from_json(line).map_err(|error| ApiError {
             line: Some(line_no),
-            ..ApiError::bad_request(format!("line {line_no}: {message}; nothing of this request was stored"))
+            ..ApiError::bad_request(format!("line {line_no}: {error}; nothing of this request was stored"))
         })?;
         events.push(event);
     }

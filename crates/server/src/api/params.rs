@@ -94,82 +94,154 @@ fn given(text: &str) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_string())
 }
 
+/// A search parameter that cannot be read: which parameter, what was given, and (the
+/// variant, worded in its message) what it takes. The messages are the 400 answers' and
+/// the search page's (docs/api.md, "Search parameters").
+#[derive(Debug, thiserror::Error)]
+pub enum ParamError {
+    #[error(
+        "{name}={given:?} is not a time: write RFC 3339 (2012-10-29T14:41:00Z), or a UTC date \
+         and time (2012-10-29T14:41) or date (2012-10-29), from year 0000 to 9999"
+    )]
+    Time { name: String, given: String },
+    #[error("{name}={given:?} is not a ConnID: a ConnID is up to 16 hex digits (009a021843038407)")]
+    ConnId { name: String, given: String },
+    #[error("{name}={given:?} is not true or false (yes or no)")]
+    YesNo { name: String, given: String },
+    #[error("limit={given} is not 1 to {most}; page through more with the cursor")]
+    Limit { given: String, most: usize },
+    #[error("state {given:?} is not live, settling, complete or empty")]
+    State { given: String },
+    #[error("outcome {given:?} is not an outcome: one of {}", OUTCOMES.join(", "))]
+    Outcome { given: String },
+    #[error(
+        "cursor={given:?} is damaged: pass the next_cursor of the previous page unchanged, or start again from the newest"
+    )]
+    Cursor {
+        given: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error("format={given:?} is not json, html or csv")]
+    Format { given: String },
+    #[error("search kind {given:?} is not one of {}", kind_names())]
+    Kind { given: String },
+    /// `q` read as `kind` and the parameter of that kind name different ids.
+    #[error("q={given:?} as {kind} and {kind}={own:?} disagree: give one")]
+    Disagree { kind: String, given: String, own: String },
+}
+
+impl ParamError {
+    /// The parameter at fault.
+    pub fn name(&self) -> &str {
+        match self {
+            ParamError::Time { name, .. }
+            | ParamError::ConnId { name, .. }
+            | ParamError::YesNo { name, .. } => name,
+            ParamError::Limit { .. } => "limit",
+            ParamError::State { .. } => "state",
+            ParamError::Outcome { .. } => "outcome",
+            ParamError::Cursor { .. } => "cursor",
+            ParamError::Format { .. } => "format",
+            ParamError::Kind { .. } => "kind",
+            ParamError::Disagree { .. } => "q",
+        }
+    }
+
+    /// The value given, trimmed.
+    pub fn given(&self) -> &str {
+        match self {
+            ParamError::Time { given, .. }
+            | ParamError::ConnId { given, .. }
+            | ParamError::YesNo { given, .. }
+            | ParamError::Limit { given, .. }
+            | ParamError::State { given }
+            | ParamError::Outcome { given }
+            | ParamError::Cursor { given, .. }
+            | ParamError::Format { given }
+            | ParamError::Kind { given }
+            | ParamError::Disagree { given, .. } => given,
+        }
+    }
+}
+
+fn kind_names() -> String {
+    KINDS.iter().map(|(kind, _)| *kind).collect::<Vec<_>>().join(", ")
+}
+
 /// A time: RFC 3339 (`2012-10-29T14:41:00Z`, any offset), or a UTC date and time without
 /// an offset (`2012-10-29T14:41`, `2012-10-29 14:41:00`, what a `datetime-local` input
 /// sends), or a UTC date (its midnight). Returns UTC µs, from year 0000 to 9999.
-pub fn parse_time(name: &str, value: &str) -> Result<Option<i64>, String> {
+pub fn parse_time(name: &str, value: &str) -> Result<Option<i64>, ParamError> {
     let Some(text) = given(value) else { return Ok(None) };
-    let bad = || {
-        format!(
-            "{name}={text:?} is not a time: write RFC 3339 (2012-10-29T14:41:00Z), or a UTC date \
-             and time (2012-10-29T14:41) or date (2012-10-29), from year 0000 to 9999"
-        )
-    };
     if let Some(timestamp) = callstitch_tlib::Timestamp::parse_rfc3339(&text) {
         return Ok(Some(timestamp.0));
     }
     let civil = text.parse::<jiff::civil::DateTime>().ok().or_else(|| {
         text.parse::<jiff::civil::Date>().ok().map(|date| date.to_datetime(jiff::civil::Time::midnight()))
     });
-    let Some(civil) = civil.filter(|civil| civil.year() >= 0) else { return Err(bad()) };
-    let utc = civil.to_zoned(jiff::tz::TimeZone::UTC).map_err(|_| bad())?;
-    Ok(Some(utc.timestamp().as_microsecond()))
+    let utc = civil
+        .filter(|civil| civil.year() >= 0)
+        .and_then(|civil| civil.to_zoned(jiff::tz::TimeZone::UTC).ok());
+    match utc {
+        Some(utc) => Ok(Some(utc.timestamp().as_microsecond())),
+        None => Err(ParamError::Time { name: name.to_string(), given: text }),
+    }
 }
 
 /// A ConnID as stored, or why it is not one.
-pub fn parse_conn_id(name: &str, text: &str) -> Result<String, String> {
-    conn_id(text).ok_or_else(|| {
-        format!("{name}={text:?} is not a ConnID: a ConnID is up to 16 hex digits (009a021843038407)")
-    })
+pub fn parse_conn_id(name: &str, text: &str) -> Result<String, ParamError> {
+    conn_id(text).ok_or_else(|| ParamError::ConnId { name: name.to_string(), given: text.to_string() })
 }
 
 /// A yes/no parameter: `true`, `yes`, `false`, `no` (any case).
-fn parse_bool(name: &str, value: &str) -> Result<Option<bool>, String> {
+fn parse_bool(name: &str, value: &str) -> Result<Option<bool>, ParamError> {
     let Some(text) = given(value) else { return Ok(None) };
     match text.to_ascii_lowercase().as_str() {
         "true" | "yes" => Ok(Some(true)),
         "false" | "no" => Ok(Some(false)),
-        _ => Err(format!("{name}={text:?} is not true or false (yes or no)")),
+        _ => Err(ParamError::YesNo { name: name.to_string(), given: text }),
     }
 }
 
-fn parse_limit(value: &str) -> Result<usize, String> {
+fn parse_limit(value: &str) -> Result<usize, ParamError> {
     let Some(text) = given(value) else { return Ok(DEFAULT_LIMIT) };
     let most = callstitch_store::sqlite::MAX_PAGE;
     match text.parse::<usize>() {
         Ok(limit) if (1..=most).contains(&limit) => Ok(limit),
-        _ => Err(format!("limit={text} is not 1 to {most}; page through more with the cursor")),
+        _ => Err(ParamError::Limit { given: text, most }),
     }
 }
 
-fn parse_state(value: &str) -> Result<Option<String>, String> {
+fn parse_state(value: &str) -> Result<Option<String>, ParamError> {
     let Some(text) = given(value) else { return Ok(None) };
     if Lifecycle::ALL.iter().any(|state| state.label() == text) {
         return Ok(Some(text));
     }
-    Err(format!("state {text:?} is not live, settling, complete or empty"))
+    Err(ParamError::State { given: text })
 }
 
-fn parse_outcome(value: &str) -> Result<Option<String>, String> {
+fn parse_outcome(value: &str) -> Result<Option<String>, ParamError> {
     let Some(text) = given(value) else { return Ok(None) };
     if OUTCOMES.contains(&text.as_str()) {
         return Ok(Some(text));
     }
-    Err(format!("outcome {text:?} is not an outcome: one of {}", OUTCOMES.join(", ")))
+    Err(ParamError::Outcome { given: text })
 }
 
-fn parse_cursor(value: &str) -> Result<Option<Cursor>, String> {
+fn parse_cursor(value: &str) -> Result<Option<Cursor>, ParamError> {
     let Some(text) = given(value) else { return Ok(None) };
-    Cursor::decode(&text).map(Some).map_err(|_| {
-        format!("cursor={text:?} is damaged: pass the next_cursor of the previous page unchanged, or start again from the newest")
-    })
+    match Cursor::decode(&text) {
+        Ok(cursor) => Ok(Some(cursor)),
+        Err(source) => Err(ParamError::Cursor { given: text, source }),
+    }
 }
 
-fn parse_format(value: &str) -> Result<Format, String> {
+fn parse_format(value: &str) -> Result<Format, ParamError> {
     match given(value).as_deref() {
         None | Some("json") | Some("html") => Ok(Format::Native),
         Some("csv") => Ok(Format::Csv),
-        Some(other) => Err(format!("format={other:?} is not json, html or csv")),
+        Some(other) => Err(ParamError::Format { given: other.to_string() }),
     }
 }
 
@@ -178,9 +250,9 @@ fn parse_format(value: &str) -> Result<Format, String> {
 struct Problems(Vec<String>);
 
 impl Problems {
-    fn take<T: Default>(&mut self, result: Result<T, String>) -> T {
+    fn take<T: Default>(&mut self, result: Result<T, ParamError>) -> T {
         result.unwrap_or_else(|problem| {
-            self.0.push(problem);
+            self.0.push(problem.to_string());
             T::default()
         })
     }
@@ -229,7 +301,7 @@ impl SearchParams {
 
     /// Puts the free text where its kind says; a kind already given by its own parameter
     /// with another value is a conflict.
-    fn read_q(&self, q: String, query: &mut InteractionQuery) -> Result<(), String> {
+    fn read_q(&self, q: String, query: &mut InteractionQuery) -> Result<(), ParamError> {
         let (slot, value) = match self.kind() {
             "any" => {
                 query.any_id = Some(q);
@@ -239,14 +311,11 @@ impl SearchParams {
             "dn" => (&mut query.dn, q),
             "islink" => (&mut query.islink, q),
             "conn_id" => (&mut query.conn_id, parse_conn_id("q", &q)?),
-            other => {
-                let kinds: Vec<&str> = KINDS.iter().map(|(kind, _)| *kind).collect();
-                return Err(format!("search kind {other:?} is not one of {}", kinds.join(", ")));
-            }
+            other => return Err(ParamError::Kind { given: other.to_string() }),
         };
         match slot {
             Some(own) if *own != value => {
-                Err(format!("q={value:?} as {} and {}={own:?} disagree: give one", self.kind(), self.kind()))
+                Err(ParamError::Disagree { kind: self.kind().to_string(), given: value, own: own.clone() })
             }
             _ => {
                 *slot = Some(value);
@@ -422,5 +491,31 @@ mod tests {
             "/v1/interactions.csv?q=a%20b&site=S&has_findings=yes"
         );
         assert_eq!(SearchParams::default().link("/", None, Some("csv")), "/?format=csv");
+    }
+    /// Each problem names its parameter and the value given; a damaged cursor keeps the
+    /// store's reason as its cause. The words are the 400 answers' (pinned above).
+    #[test]
+    fn a_bad_parameter_is_a_typed_error_naming_the_parameter_and_what_was_given() {
+        let mut with_dn_2 = InteractionQuery { dn: Some("2".to_string()), ..InteractionQuery::default() };
+        let cases: [(Result<(), ParamError>, &str, &str); 6] = [
+            (parse_time("to", " yesterday ").map(drop), "to", "yesterday"),
+            (parse_conn_id("q", "xyz").map(drop), "q", "xyz"),
+            (parse_bool("complete", "maybe").map(drop), "complete", "maybe"),
+            (parse_limit("0").map(drop), "limit", "0"),
+            (parse_cursor("1.x").map(drop), "cursor", "1.x"),
+            (params("q=1&kind=dn").read_q("1".to_string(), &mut with_dn_2).map(drop), "q", "1"),
+        ];
+        for (result, name, given) in cases {
+            let error = result.expect_err(name);
+            assert_eq!((error.name(), error.given()), (name, given), "{error}");
+            assert!(error.to_string().contains(given), "{error}");
+        }
+        let cursor = parse_cursor("1.x").expect_err("damaged");
+        let cause = std::error::Error::source(&cursor).expect("the store's reason");
+        assert!(cause.to_string().starts_with("bad cursor"), "{cause}");
+        assert_eq!(
+            parse_conn_id("conn_id", "xyz").expect_err("not a ConnID").to_string(),
+            "conn_id=\"xyz\" is not a ConnID: a ConnID is up to 16 hex digits (009a021843038407)"
+        );
     }
 }

@@ -46,7 +46,7 @@ pub const COUNT_BUDGET: std::time::Duration = std::time::Duration::from_millis(1
 /// or why it was not counted.
 pub struct Found {
     pub page: StorePage,
-    pub tally: Option<Result<Tally, String>>,
+    pub tally: Option<Result<Tally, StoreError>>,
 }
 
 /// Runs the search of `params`: the page of rows and, on the first page, the counts.
@@ -77,7 +77,7 @@ async fn find<S: Store>(
     let tally = match tally {
         None => None,
         Some(Ok(tally)) => Some(Ok(tally)),
-        Some(Err(error @ StoreError::TooBroad { .. })) => Some(Err(error.to_string())),
+        Some(Err(error @ StoreError::TooBroad { .. })) => Some(Err(error)),
         Some(Err(error)) => return Err(error),
     };
     Ok(Ok(Found { page, tally }))
@@ -165,7 +165,7 @@ fn render(
                 Some(Err(too_broad)) => page.push(&format!(
                     "<section class=\"counts\" aria-labelledby=\"counts-heading\">\n<h2 id=\"counts-heading\">Counts for this search</h2>\n\
                      <p class=\"message notice\" role=\"status\">Not counted: {}. <a href=\"{}\" download>Download all as CSV</a></p>\n</section>\n",
-                    esc(too_broad),
+                    esc(&too_broad.to_string()),
                     esc(&params.link("/", None, Some("csv")))
                 )),
                 None => {}

@@ -392,7 +392,8 @@ pub fn call_events(
     })?;
     for row in rows {
         let (conn_ids, first, last) = row?;
-        let conn_ids: Vec<String> = serde_json::from_str(&conn_ids).unwrap_or_default();
+        let conn_ids: Vec<String> = serde_json::from_str(&conn_ids)
+            .map_err(|source| StoreError::BadDocument { what: "call's ConnIDs", source })?;
         spans.extend(conn_ids.into_iter().map(|conn| (conn, first, last)));
     }
     let mut found = events(
@@ -520,5 +521,22 @@ mod tests {
                 (3, Some("1000002.0000000000000002"))
             );
         }
+    }
+    /// A call whose stored ConnIDs are not JSON is reported as a bad document, not read as a
+    /// call without ConnIDs (whose events would silently go missing from its page).
+    #[test]
+    fn a_call_with_unreadable_conn_ids_is_a_bad_document_not_a_call_without_events() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        crate::sqlite::schema::migrate(&mut connection).expect("schema");
+        connection
+            .execute(
+                "INSERT INTO calls (site, key, call_uuid, conn_ids, first_us, last_us, model, outcome,
+                     conformant, released_by, report)
+                 VALUES ('S', 'k', 'k', 'not json', 1, 2, 'basic', 'answered', 1, 'customer', '{}')",
+                [],
+            )
+            .expect("call");
+        let found = call_events(&connection, "S", "k", 10);
+        assert!(matches!(found, Err(StoreError::BadDocument { .. })), "{found:?}");
     }
 }

@@ -63,7 +63,7 @@ fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), S
     let existing: Option<i64> = transaction
         .prepare_cached("SELECT id FROM calls WHERE site = ?1 AND key = ?2 AND report = ?3")?
         .query_row(params![call.site, call.key, report], |row| row.get(0))
-        .ok();
+        .optional()?;
     if existing.is_some() {
         return Ok(());
     }
@@ -368,4 +368,82 @@ pub fn prune(transaction: &Transaction<'_>, before_us: i64) -> Result<Pruned, St
         [],
     )?;
     Ok(Pruned { interactions: ids.len() as u64, calls: calls as u64, events: events as u64 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    fn call(key: &str) -> CallRecord {
+        CallRecord {
+            site: "north".to_string(),
+            key: key.to_string(),
+            call_uuid: Some(key.to_string()),
+            conn_ids: vec!["c1".to_string()],
+            first_us: Some(1),
+            last_us: Some(2),
+            model: "simple".to_string(),
+            outcome: "answered".to_string(),
+            conformant: true,
+            released_by: "customer".to_string(),
+            released_by_dn: None,
+            islinks: Vec::new(),
+            report: r#"{"key":"k"}"#.to_string(),
+        }
+    }
+
+    /// A database whose `calls` lookup fails at run time (its ids cannot be read as numbers)
+    /// while inserting still works: `calls` is a view over the real table.
+    fn with_an_unreadable_call_lookup() -> Connection {
+        let mut connection = Connection::open_in_memory().expect("open");
+        crate::sqlite::schema::migrate(&mut connection).expect("migrate");
+        connection
+            .execute_batch(
+                "ALTER TABLE calls RENAME TO stored_calls;
+                 CREATE VIEW calls AS SELECT 'not a number' AS id, site, key, call_uuid, conn_ids, first_us,
+                     last_us, model, outcome, conformant, released_by, released_by_dn, report FROM stored_calls;
+                 CREATE TRIGGER calls_insert INSTEAD OF INSERT ON calls BEGIN
+                     INSERT INTO stored_calls (site, key, call_uuid, conn_ids, first_us, last_us, model,
+                         outcome, conformant, released_by, released_by_dn, report)
+                     VALUES (NEW.site, NEW.key, NEW.call_uuid, NEW.conn_ids, NEW.first_us, NEW.last_us,
+                         NEW.model, NEW.outcome, NEW.conformant, NEW.released_by, NEW.released_by_dn, NEW.report);
+                 END;",
+            )
+            .expect("a view in the table's place");
+        connection
+    }
+
+    fn stored_calls(connection: &Connection) -> i64 {
+        connection.query_row("SELECT COUNT(*) FROM stored_calls", [], |row| row.get(0)).expect("count")
+    }
+
+    #[test]
+    fn a_failed_lookup_of_a_finished_call_is_an_error_not_a_second_row() {
+        let mut connection = with_an_unreadable_call_lookup();
+        let batch = Batch { calls: vec![call("k")], ..Batch::default() };
+        let first = connection.transaction().expect("begin");
+        commit(&first, &batch).expect("the first time, the lookup finds no row");
+        first.commit().expect("commit");
+        let again = connection.transaction().expect("begin");
+        let replayed = commit(&again, &batch);
+        again.commit().expect("commit");
+        assert!(replayed.is_err(), "the failed lookup is reported, got {replayed:?}");
+        assert_eq!(stored_calls(&connection), 1, "no duplicate row follows a failed lookup");
+    }
+
+    #[test]
+    fn a_call_handed_out_again_is_stored_once() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        crate::sqlite::schema::migrate(&mut connection).expect("migrate");
+        let batch = Batch { calls: vec![call("k")], ..Batch::default() };
+        for _ in 0..2 {
+            let transaction = connection.transaction().expect("begin");
+            commit(&transaction, &batch).expect("commit the call");
+            transaction.commit().expect("commit");
+        }
+        let rows: i64 =
+            connection.query_row("SELECT COUNT(*) FROM calls", [], |row| row.get(0)).expect("count");
+        assert_eq!(rows, 1);
+    }
 }
