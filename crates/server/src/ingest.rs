@@ -290,10 +290,18 @@ impl MediaReplay {
 pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored event {seq} cannot be read back: {message}")]
-    StoredEvent { seq: u64, message: String },
-    #[error("stored media post {ordinal} cannot be read back: {message}")]
-    StoredMedia { ordinal: u64, message: String },
+    #[error("stored event {seq} cannot be read back: {source}")]
+    StoredEvent {
+        seq: u64,
+        #[source]
+        source: callstitch_tlib::json::EventJsonError,
+    },
+    #[error("stored media post {ordinal} cannot be read back: {source}")]
+    StoredMedia {
+        ordinal: u64,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error(
         "stopped while the store refused writes ({error}): what was read since the last commit is \
          not stored ({events} events in the refused batch, none of them answered 200); followed \
@@ -452,9 +460,8 @@ impl<S: Store + Clone> IngestLoop<S> {
                     break;
                 }
                 self.replay_media(&mut posts, Some(event.seq.saturating_sub(1)))?;
-                let parsed = callstitch_tlib::json::event_from_json(&event.doc).map_err(|error| {
-                    IngestError::StoredEvent { seq: event.seq, message: error.to_string() }
-                })?;
+                let parsed = callstitch_tlib::json::event_from_json(&event.doc)
+                    .map_err(|error| IngestError::StoredEvent { seq: event.seq, source: error })?;
                 self.note_time(&parsed);
                 // The same arrival time as the first time round: the same decisions.
                 self.pipeline.push_at(&parsed, event.arrived_us, &mut settled);
@@ -521,9 +528,8 @@ impl<S: Store + Clone> IngestLoop<S> {
                 posts.read.push_front(post);
                 return Ok(());
             }
-            let files: Vec<FeedFile> = serde_json::from_str(&post.files).map_err(|error| {
-                IngestError::StoredMedia { ordinal: post.ordinal, message: error.to_string() }
-            })?;
+            let files: Vec<FeedFile> = serde_json::from_str(&post.files)
+                .map_err(|error| IngestError::StoredMedia { ordinal: post.ordinal, source: error })?;
             for file in files {
                 self.pipeline.add_media(file);
             }

@@ -202,10 +202,12 @@ mod tests {
         assert_eq!(refused.reason, "store unavailable: disk full; retry later");
         assert_eq!(refused.retry_after, Some(Duration::from_secs(5)));
 
-        let cause = IngestError::StoredEvent { seq: 7, message: "not JSON".to_string() };
+        let not_json = callstitch_tlib::json::event_from_json("not JSON").expect_err("not an event");
+        let expected = format!("not stored: stored event 7 cannot be read back: {not_json}");
+        let cause = IngestError::StoredEvent { seq: 7, source: not_json };
         let failed = answer_to(NotStored::Commit(Arc::new(cause)));
         assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(failed.reason, "not stored: stored event 7 cannot be read back: not JSON");
+        assert_eq!(failed.reason, expected);
         assert_eq!(failed.retry_after, None);
 
         let unwritable = serde_json::from_str::<u8>("x").expect_err("a JSON error");
