@@ -170,6 +170,7 @@ fn input_json(input: &InputReport) -> serde_json::Value {
         "file": input.name,
         "reader": input.format.slug(),
         "forced": input.forced,
+        "compression": input.compression.map(|compression| compression.label()),
         "evidence": {
             "detected": detection.format.slug(),
             "bytes_examined": detection.bytes,
@@ -189,14 +190,15 @@ fn stats_table(summary: &ReadSummary) -> String {
         |text: &mut String, label: &str, value: u64| text.push_str(&format!("{label:<34} {value:>12}\n"));
     row(&mut text, "files", summary.files as u64);
     for input in &summary.inputs {
+        let archive = input.compression.map(|kind| format!(" ({kind} archive)")).unwrap_or_default();
         let line = match input.forced {
             true => format!(
-                "  {}: {}, forced by --reader (its first bytes showed {})\n",
+                "  {}{archive}: {}, forced by --reader (its first bytes showed {})\n",
                 input.name,
                 input.format.label(),
                 input.detection
             ),
-            false => format!("  {}: {}\n", input.name, input.detection),
+            false => format!("  {}{archive}: {}\n", input.name, input.detection),
         };
         text.push_str(&line);
     }
