@@ -159,7 +159,7 @@ pub fn resolve(arguments: &[String]) -> Result<Vec<Source>> {
     }
     if sources.is_empty() && !empty_dirs.is_empty() {
         return Err(NothingReadable(format!(
-            "no *.log files (nor *.log.gz, *.log.zst) in {}: point at the folder that holds the T-Server logs, or name JSON-lines files one by one",
+            "no *.log files in {} (nor compressed *.log.gz, *.log.zst): point at the folder that holds the T-Server logs, or name JSON-lines files one by one",
             empty_dirs.join(", ")
         ))
         .into());

@@ -19,11 +19,16 @@ pub struct ParseArgs {
     pub paths: Vec<String>,
 
     /// Output form: JSON lines (one event per line, see docs/event-json.md) or a compact table.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
-    pub format: OutputFormat,
+    /// [default: json for the events, table for --stats]
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+
+    /// JSON for machines: the same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
 
     /// Print counts per event type and per problem instead of the events
-    /// (as a table, or as one JSON object with --format json).
+    /// (as a table, or as one JSON object with --json).
     #[arg(long)]
     pub stats: bool,
 
@@ -69,18 +74,32 @@ pub enum OutputFormat {
     Table,
 }
 
+impl ParseArgs {
+    /// The output form: `--json` or `--format`, else JSON lines for events and a table for
+    /// `--stats` (docs/cli.md).
+    fn output(&self) -> OutputFormat {
+        match (self.json, self.format) {
+            (true, _) => OutputFormat::Json,
+            (false, Some(format)) => format,
+            (false, None) if self.stats => OutputFormat::Table,
+            (false, None) => OutputFormat::Json,
+        }
+    }
+}
+
 pub fn run(args: &ParseArgs) -> Result<()> {
     let sources = input::resolve(&args.paths)?;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let format = args.output();
     let summary = if args.stats {
         input::read_events(&sources, &args.read.options(), |_| Ok(()))?
     } else {
-        if args.format == OutputFormat::Table {
+        if format == OutputFormat::Table {
             writeln!(out, "{}", table_heading())?;
         }
         input::read_events(&sources, &args.read.options(), |event| {
-            match args.format {
+            match format {
                 OutputFormat::Json => write_json_line(&mut out, &event)?,
                 OutputFormat::Table => writeln!(out, "{}", table_row(&event))?,
             }
@@ -88,7 +107,7 @@ pub fn run(args: &ParseArgs) -> Result<()> {
         })?
     };
     if args.stats {
-        match args.format {
+        match format {
             OutputFormat::Json => writeln!(out, "{}", stats_json(&summary))?,
             OutputFormat::Table => write!(out, "{}", stats_table(&summary))?,
         }
