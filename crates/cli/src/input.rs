@@ -30,6 +30,7 @@ use callstitch_tlib::{Event, Text, Timestamp};
 use clap::ValueEnum;
 
 use crate::progress::Progress;
+use crate::style::{self, Role};
 
 /// How a file's events are written, as far as resolving the arguments tells (the start of
 /// the file); opening it tells a T-Library log from a SIP-layer one ([`InputReport`]).
@@ -319,7 +320,8 @@ impl Reading {
             return;
         }
         self.shown += 1;
-        self.progress.println(format!("callstitch: skipped: {text}"));
+        let label = style::err(Role::Warning, "callstitch: skipped:");
+        self.progress.println(format!("{label} {text}"));
     }
 
     /// The reader for an input: forced by `--reader`, else the detected one. Said on stderr
@@ -349,14 +351,15 @@ impl Reading {
 
     fn io_error(&mut self, source: &Source, error: &anyhow::Error) {
         let message = format!("{}: {error:#}", source.display());
-        self.progress.println(format!("callstitch: error: {message}"));
+        self.progress.println(format!("{} {message}", style::err(Role::Bad, "callstitch: error:")));
         self.summary.io_errors.push(message);
     }
 
     fn finish(self) -> ReadSummary {
         self.progress.finish();
         if self.hidden > 0 && !self.options.quiet {
-            eprintln!("callstitch: {} more problems not shown (see --stats, or --max-problems)", self.hidden);
+            let more = format!("callstitch: {} more problems not shown", self.hidden);
+            eprintln!("{} (see --stats, or --max-problems)", style::err(Role::Warning, &more));
         }
         self.summary
     }

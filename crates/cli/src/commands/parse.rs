@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use crate::input::{self, InputReport, ReadOptions, ReadSummary, ReaderChoice};
+use crate::style::{self, Role};
 
 #[derive(Debug, Args)]
 pub struct ParseArgs {
@@ -96,7 +97,7 @@ pub fn run(args: &ParseArgs) -> Result<()> {
         input::read_events(&sources, &args.read.options(), |_| Ok(()))?
     } else {
         if format == OutputFormat::Table {
-            writeln!(out, "{}", table_heading())?;
+            writeln!(out, "{}", style::out(Role::Heading, &table_heading()))?;
         }
         input::read_events(&sources, &args.read.options(), |event| {
             match format {
@@ -205,8 +206,15 @@ fn input_json(input: &InputReport) -> serde_json::Value {
 fn stats_table(summary: &ReadSummary) -> String {
     let stats = &summary.stats;
     let mut text = String::new();
-    let row =
-        |text: &mut String, label: &str, value: u64| text.push_str(&format!("{label:<34} {value:>12}\n"));
+    let row = |text: &mut String, label: &str, value: u64| {
+        let line = format!("{label:<34} {value:>12}");
+        let line = match label.starts_with(' ') {
+            true => line,
+            false => style::out(Role::Heading, &line),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    };
     row(&mut text, "files", summary.files as u64);
     for input in &summary.inputs {
         let archive = input.compression.map(|kind| format!(" ({kind} archive)")).unwrap_or_default();
@@ -236,13 +244,18 @@ fn stats_table(summary: &ReadSummary) -> String {
     row(&mut text, "incomplete (cut) events", stats.incomplete_events);
     row(&mut text, "problems", stats.problem_count());
     for (kind, count) in &stats.problems {
-        row(&mut text, &format!("  {kind}"), *count);
+        text.push_str(&style::out(Role::Warning, &format!("  {:<32} {count:>12}", kind.to_string())));
+        text.push('\n');
     }
+    let warn = |text: &mut String, label: &str, value: u64| {
+        text.push_str(&style::out(Role::Warning, &format!("{label:<34} {value:>12}")));
+        text.push('\n');
+    };
     if summary.json_errors > 0 {
-        row(&mut text, "bad JSON lines", summary.json_errors);
+        warn(&mut text, "bad JSON lines", summary.json_errors);
     }
     if !summary.io_errors.is_empty() {
-        row(&mut text, "inputs that could not be read", summary.io_errors.len() as u64);
+        warn(&mut text, "inputs that could not be read", summary.io_errors.len() as u64);
     }
     text
 }

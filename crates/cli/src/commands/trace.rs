@@ -14,6 +14,7 @@ use clap::Args;
 
 use crate::commands::parse::ReadArgs;
 use crate::input::{self, Source};
+use crate::style::{self, Role};
 
 /// What every command that puts interactions together reads: the logs of every site, the
 /// recording-side media feed, and how long links wait.
@@ -182,9 +183,9 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     }
     let feed_findings = pipeline.feed_findings();
     if !args.json {
-        writeln!(out, "{}", shown.render())?;
+        writeln!(out, "{}", style::out(Role::Quiet, &shown.render()))?;
         for finding in &feed_findings {
-            writeln!(out, "{}", finding_line(finding))?;
+            writeln!(out, "{}", style::out(Role::Finding, &finding_line(finding)))?;
         }
     } else {
         for finding in &feed_findings {
@@ -280,7 +281,11 @@ pub fn human_recording(recording: &Recording) -> String {
         );
     }
     for finding in &recording.findings {
-        let _ = writeln!(text, "    finding {}", finding_line(finding));
+        let _ = writeln!(
+            text,
+            "    {}",
+            style::out(Role::Finding, &format!("finding {}", finding_line(finding)))
+        );
     }
     text
 }
@@ -290,17 +295,21 @@ pub fn human(interaction: &Interaction) -> String {
     let mut text = String::new();
     let time =
         |time: Option<callstitch_tlib::Timestamp>| time.map_or("?".to_string(), |time| time.to_string());
+    let revision = match interaction.revision {
+        0 => String::new(),
+        revision => format!(" (revision {revision})"),
+    };
+    let heading = format!("interaction {}{revision}", interaction.interaction_id);
+    let linking = word(&interaction.linking);
+    let linking = match linking.as_str() {
+        "timed-out" | "waiting" => style::out(Role::Warning, &linking),
+        _ => linking,
+    };
     let _ = writeln!(
         text,
-        "interaction {}{}  {} (linking {}, calls {})  {} → {}",
-        interaction.interaction_id,
-        if interaction.revision > 0 {
-            format!(" (revision {})", interaction.revision)
-        } else {
-            String::new()
-        },
+        "{}  {} (linking {linking}, calls {})  {} → {}",
+        style::out(Role::Heading, &heading),
         word(&interaction.state),
-        word(&interaction.linking),
         word(&interaction.calls),
         time(interaction.start),
         time(interaction.end),
@@ -312,7 +321,7 @@ pub fn human(interaction: &Interaction) -> String {
     let _ = writeln!(
         text,
         "  outcome {}, released by {} ({}) [{}]{}",
-        word(&interaction.outcome),
+        style::outcome(&word(&interaction.outcome)),
         released.dn.as_deref().unwrap_or("-"),
         word(&released.who),
         word(&released.provenance),
@@ -330,8 +339,8 @@ pub fn human(interaction: &Interaction) -> String {
             word(&segment.role),
             segment.conn_ids.join(","),
             segment.model.as_ref().map_or_else(|| "live".to_string(), word),
-            if segment.conformant { "" } else { " (deviates)" },
-            word(&segment.outcome)
+            if segment.conformant { String::new() } else { style::out(Role::Warning, " (deviates)") },
+            style::outcome(&word(&segment.outcome))
         );
         for party in &segment.parties {
             let _ = writeln!(
@@ -357,7 +366,7 @@ pub fn human(interaction: &Interaction) -> String {
             link.from.key,
             link.to.site,
             link.to.key,
-            if link.consistent { "" } else { "  INCONSISTENT" },
+            if link.consistent { String::new() } else { style::out(Role::Bad, "  INCONSISTENT") },
             link.note.as_deref().map(|note| format!("  ({note})")).unwrap_or_default()
         );
     }
@@ -373,10 +382,11 @@ pub fn human(interaction: &Interaction) -> String {
         );
     }
     if !interaction.unpaired_links.is_empty() {
-        let _ = writeln!(text, "  unpaired links: {}", interaction.unpaired_links.join(", "));
+        let unpaired = format!("unpaired links: {}", interaction.unpaired_links.join(", "));
+        let _ = writeln!(text, "  {}", style::out(Role::Warning, &unpaired));
     }
     for note in &interaction.notes {
-        let _ = writeln!(text, "  note: {note}");
+        let _ = writeln!(text, "  {} {note}", style::out(Role::Warning, "note:"));
     }
     text
 }

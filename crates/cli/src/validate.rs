@@ -1,0 +1,1 @@
+//! Values given on the command line, checked as strictly as the API checks them.
