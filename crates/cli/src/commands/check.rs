@@ -23,7 +23,7 @@ pub struct CheckArgs {
     pub json: bool,
 
     /// Close a call with no event for this many seconds of event time, as incomplete.
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = crate::validate::seconds)]
     pub idle_timeout: u32,
 
     #[command(flatten)]

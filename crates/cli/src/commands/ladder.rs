@@ -23,16 +23,16 @@ pub struct LadderArgs {
     /// The interaction by any CallUUID of its calls (then every positional argument is a
     /// path). Without it the first positional argument is the interaction id (or a
     /// CallUUID, or an id it was printed under before).
-    #[arg(long, value_name = "UUID")]
+    #[arg(long, value_name = "UUID", value_parser = crate::validate::call_uuid)]
     pub call_uuid: Option<String>,
 
     /// The page to draw (1-based); a large interaction is cut into pages of --per-page
     /// events.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = crate::validate::page)]
     pub page: usize,
 
     /// Events per page (at most 300).
-    #[arg(long, default_value_t = callstitch_ladder::DEFAULT_PER_PAGE, value_name = "N")]
+    #[arg(long, default_value_t = callstitch_ladder::DEFAULT_PER_PAGE, value_name = "N", value_parser = crate::validate::per_page)]
     pub per_page: usize,
 
     #[command(flatten)]
@@ -85,7 +85,10 @@ fn split(args: &LadderArgs) -> Result<(Wanted, StitchArgs)> {
                 )
                 .into());
             }
-            Wanted::Id(paths.remove(0))
+            let id = paths.remove(0);
+            crate::validate::interaction_ref(&id)
+                .map_err(|why| UsageError(format!("invalid interaction {id:?}: {why}")))?;
+            Wanted::Id(id)
         }
     };
     if paths.iter().any(|path| path == "-" || path.ends_with("=-")) {

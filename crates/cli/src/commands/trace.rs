@@ -15,6 +15,7 @@ use clap::Args;
 use crate::commands::parse::ReadArgs;
 use crate::input::{self, Source};
 use crate::style::{self, Role};
+use crate::validate;
 
 /// What every command that puts interactions together reads: the logs of every site, the
 /// recording-side media feed, and how long links wait.
@@ -27,7 +28,7 @@ pub struct StitchArgs {
 
     /// Wait this many seconds of event time for the other end of an Inter-Site Link after the
     /// calls ended, before calling the linking timed out.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", value_parser = validate::seconds)]
     pub link_timeout: u32,
 
     /// The recording-side media feed (JSON lines, docs/recording.md). Without it, recordings
@@ -53,20 +54,20 @@ pub struct TraceArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Only interactions with a segment of this CallUUID.
-    #[arg(long, value_name = "UUID")]
+    /// Only interactions with a segment of this CallUUID (32 letters and digits).
+    #[arg(long, value_name = "UUID", value_parser = validate::call_uuid)]
     pub call_uuid: Option<String>,
 
-    /// Only interactions with a segment that had this ConnID (16 hex digits).
-    #[arg(long, value_name = "HEX")]
+    /// Only interactions with a segment that had this ConnID (up to 16 hex digits).
+    #[arg(long, value_name = "HEX", value_parser = validate::conn_id)]
     pub conn_id: Option<String>,
 
     /// Only interactions in which this DN took part (or whose ANI or DNIS it is).
-    #[arg(long, value_name = "DN")]
+    #[arg(long, value_name = "DN", value_parser = validate::dn)]
     pub dn: Option<String>,
 
-    /// Only interactions joined by this Inter-Site Link id.
-    #[arg(long, value_name = "ID")]
+    /// Only interactions joined by this Inter-Site Link id (32 letters and digits).
+    #[arg(long, value_name = "ID", value_parser = validate::islink)]
     pub islink: Option<String>,
 }
 
@@ -118,6 +119,13 @@ pub fn site_directory_names(sources: &[Source]) -> Vec<String> {
 /// The media feed of `--media`, read whole (without it, recordings are inferred).
 pub fn media_feed(media: Option<&std::path::Path>) -> Result<Option<MediaFeed>> {
     let Some(path) = media else { return Ok(None) };
+    if !path.is_file() {
+        return Err(input::UsageError(format!(
+            "--media {}: no such file (the recording-side media feed, JSON lines: docs/recording.md)",
+            path.display()
+        ))
+        .into());
+    }
     let file = std::fs::File::open(path)
         .map_err(|error| anyhow::anyhow!("cannot read media feed {}: {error}", path.display()))?;
     Ok(Some(callstitch_recording::read_feed(io::BufReader::new(file))?))
