@@ -4,7 +4,6 @@
 //! events of its calls, which the picture draws.
 
 use std::collections::HashSet;
-use std::io::{self, Write};
 
 use anyhow::Result;
 use callstitch_ladder::{LadderError, LadderOptions};
@@ -34,6 +33,11 @@ pub struct LadderArgs {
     /// Events per page (at most 300).
     #[arg(long, default_value_t = callstitch_ladder::DEFAULT_PER_PAGE, value_name = "N", value_parser = crate::validate::per_page)]
     pub per_page: usize,
+
+    /// Write the SVG to this file (created only once the ladder is drawn: a failure leaves
+    /// no empty file behind, as `> FILE` would) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub stitch: StitchArgs,
@@ -169,10 +173,7 @@ pub fn run(args: &LadderArgs) -> Result<()> {
         LadderError::PageOutOfRange { .. } => anyhow::Error::from(UsageError(error.to_string())),
         other => other.into(),
     })?;
-    let mut out = io::stdout().lock();
-    out.write_all(ladder.svg.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    crate::output::write_whole(args.output.as_deref(), ladder.svg.as_bytes())
 }
 
 /// Second pass: the raw events of the interaction's calls. Problems were reported by the
