@@ -68,3 +68,15 @@ fn numbers_out_of_range_are_usage_errors_naming_the_flag() {
 fn a_missing_media_feed_is_a_usage_error() {
     refused(&["trace", "--media", "/nowhere/media.jsonl"], "--media", "no such file");
 }
+
+#[test]
+fn an_islink_id_given_as_a_call_uuid_is_pointed_out() {
+    let output = callstitch(&["trace", "--call-uuid", "00RP30KH7088L1IC08GB82LAES000316", &seed()]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is the Inter-Site Link id of interaction 8800f70a5c563897")
+            && stderr.contains("--islink 00RP30KH7088L1IC08GB82LAES000316"),
+        "{stderr}"
+    );
+}

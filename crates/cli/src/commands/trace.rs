@@ -171,8 +171,14 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut shown = Tally::default();
     let mut failed: Option<io::Error> = None;
+    let mut link_named: Option<String> = None;
     let (read, pipeline) = stitch_interactions(&args.stitch, |interaction, recording| {
         shown.seen += 1;
+        if let Some(uuid) = args.call_uuid.as_deref() {
+            if interaction.links.iter().any(|link| link.islink.as_deref() == Some(uuid)) {
+                link_named = Some(interaction.interaction_id.clone());
+            }
+        }
         if !args.wants(&interaction) {
             return;
         }
@@ -201,6 +207,12 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         }
     }
     out.flush()?;
+    if let (0, Some(uuid), Some(interaction)) = (shown.shown, args.call_uuid.as_deref(), link_named) {
+        let label = style::err(Role::Warning, "callstitch:");
+        eprintln!(
+            "{label} {uuid} is the Inter-Site Link id of interaction {interaction}, not a CallUUID: use --islink {uuid}"
+        );
+    }
     input::require_events(&read)
 }
 
