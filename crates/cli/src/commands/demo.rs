@@ -58,7 +58,7 @@ fn demo_dir(args: &DemoArgs) -> Result<PathBuf> {
 }
 
 pub fn run(args: &DemoArgs) -> Result<()> {
-    let rate_milli = parse_rate(&args.rate).map_err(|error| UsageError(error.to_string()))?;
+    let rate_milli = parse_rate(&args.rate).map_err(crate::commands::simulate::flag("--rate"))?;
     let simulation = SimConfig { sites: args.sites, rate_milli, seed: args.seed, ..SimConfig::default() };
     simulation.validate().map_err(|error| UsageError(error.to_string()))?;
     let dir = demo_dir(args)?;
