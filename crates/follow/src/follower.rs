@@ -280,10 +280,11 @@ impl Follower {
             }
         }
         let mut matched = vec![false; self.files.len()];
+        let mut heads = Heads::default();
         for position in positions {
             // A rotated copy resumed below adds a file: keep one flag per file.
             matched.resize(self.files.len(), false);
-            match self.match_position(&position, &matched) {
+            match self.match_position(&position, &matched, &mut heads) {
                 Some(index) => {
                     matched[index] = true;
                     self.resume(index, &position);
@@ -294,12 +295,12 @@ impl Follower {
     }
 
     /// The listed file a position is about: at its path, else wherever its fingerprint is.
-    fn match_position(&self, position: &Position, matched: &[bool]) -> Option<usize> {
+    fn match_position(&self, position: &Position, matched: &[bool], heads: &mut Heads) -> Option<usize> {
         let fingerprint = position.fingerprint;
         let at_path = self.files.iter().enumerate().position(|(index, file)| {
             !matched[index]
                 && file.path == position.path
-                && (fingerprint.len == 0 || fingerprint.matches_file(&file.path))
+                && (fingerprint.len == 0 || heads.matches(fingerprint, &file.path))
         });
         if at_path.is_some() || fingerprint.len == 0 {
             return at_path;
@@ -307,7 +308,7 @@ impl Follower {
         self.files
             .iter()
             .enumerate()
-            .position(|(index, file)| !matched[index] && fingerprint.matches_file(&file.path))
+            .position(|(index, file)| !matched[index] && heads.matches(fingerprint, &file.path))
     }
 
     /// Resumes a file at its position. The file was matched by its first bytes, so one now
@@ -576,6 +577,23 @@ impl Follower {
         self.group_sites = groups.iter().map(|(site, _)| site.clone()).collect();
         self.groups = groups.into_iter().map(|(_, members)| members).collect();
         self.groups_dirty = false;
+    }
+}
+
+/// The first bytes of the listed files' logs (decompressed, for archives), read once for
+/// all the positions matched at start (up to [`REMEMBERED_FILES`] of them and more).
+#[derive(Default)]
+struct Heads(std::collections::HashMap<std::path::PathBuf, Option<Vec<u8>>>);
+
+impl Heads {
+    fn matches(&mut self, fingerprint: Fingerprint, path: &Path) -> bool {
+        let head = self
+            .0
+            .entry(path.to_path_buf())
+            .or_insert_with(|| read_log_head(path, FINGERPRINT_BYTES as usize).ok());
+        let len = fingerprint.len as usize;
+        head.as_ref()
+            .is_some_and(|head| head.len() >= len && Fingerprint::of_prefix(&head[..len]) == fingerprint)
     }
 }
 
