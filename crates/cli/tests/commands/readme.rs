@@ -61,10 +61,11 @@ fn copy_tracked_files(to: &Path) {
 fn stand_in(line: &str, tmp: &Path) -> String {
     let binary = env!("CARGO_BIN_EXE_callstitch");
     let binary_dir = Path::new(binary).parent().expect("the binary's directory").display().to_string();
-    line.replace("cargo run --release -p callstitch --", &format!("'{binary}'"))
+    // `/tmp/` first: the binary and the test's own directory may be under /tmp themselves.
+    line.replace("/tmp/", &format!("{}/", tmp.display()))
+        .replace("cargo run --release -p callstitch --", &format!("'{binary}'"))
         .replace("cargo build --release -p callstitch", "true")
         .replace("$PWD/target/release", &binary_dir)
-        .replace("/tmp/", &format!("{}/", tmp.display()))
 }
 
 /// Starts the demo as the README says, on a free port, and checks that it answers.
