@@ -79,15 +79,17 @@ fn run_demo(line: &str, clone: &Path, tmp: &Path) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the demo starts");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut address = None;
-    for line in BufReader::new(stdout).lines() {
+    for line in lines.by_ref() {
         let line = line.expect("the demo prints");
         if let Some(rest) = line.split("open http://").nth(1) {
             address = rest.split('/').next().map(str::to_string);
             break;
         }
     }
+    // The rest of what it prints is read (and dropped) while it runs, as a terminal would.
+    std::thread::spawn(move || lines.for_each(drop));
     let address = address.unwrap_or_else(|| panic!("`{line}` printed no address to open"));
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -187,4 +189,35 @@ fn a_failed_ladder_leaves_no_output_file_behind() {
     assert_eq!(drawn.status.code(), Some(0), "{}", String::from_utf8_lossy(&drawn.stderr));
     assert!(drawn.stdout.is_empty(), "the SVG goes to the file, not stdout");
     assert!(std::fs::read_to_string(&svg).expect("written").starts_with("<svg"));
+}
+
+#[test]
+fn the_demo_runs_on_when_its_output_is_closed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callstitch"))
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--dir"])
+        .arg(dir.path().join("demo"))
+        .env("CALLSTITCH_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the demo starts");
+    drop(child.stdout.take()); // whoever read its output went away before it said anything
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answered = loop {
+        if let Ok(response) = agent.get(&format!("http://127.0.0.1:{port}/healthz")).call() {
+            break response.status() == 200;
+        }
+        assert!(child.try_wait().expect("status").is_none(), "the demo died when its output was closed");
+        assert!(Instant::now() < deadline, "the demo never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let alive = child.try_wait().expect("status").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answered && alive, "the demo answers and keeps running");
 }
