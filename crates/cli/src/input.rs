@@ -229,11 +229,7 @@ fn describe(path: PathBuf, name: Option<&str>) -> Result<Source> {
 /// The file name without its extensions of log and compression (`TS1.log.gz` → `TS1`).
 fn log_stem(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy().into_owned();
-    let plain = match Compression::from_name(&name) {
-        Some(_) => name.rsplit_once('.').map_or(name.as_str(), |(stem, _)| stem),
-        None => name.as_str(),
-    };
-    Path::new(plain).file_stem().map(|stem| stem.to_string_lossy().into_owned())
+    Path::new(compressed::plain_name(&name)).file_stem().map(|stem| stem.to_string_lossy().into_owned())
 }
 
 /// The header's Application name and Local time, from the start of a file.

@@ -133,10 +133,7 @@ fn class_of(path: &Path, name: Option<&str>, head: &[u8]) -> Class {
 /// The file name without its extensions of log and compression (`TS1.log.gz` → `TS1`).
 fn log_stem(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy().into_owned();
-    let plain = match callstitch_tlib::compressed::Compression::from_name(&name) {
-        Some(_) => name.rsplit_once('.').map_or(name.as_str(), |(stem, _)| stem),
-        None => name.as_str(),
-    };
+    let plain = callstitch_tlib::compressed::plain_name(&name);
     Path::new(plain).file_stem().map(|stem| stem.to_string_lossy().into_owned())
 }
 

@@ -67,6 +67,15 @@ impl fmt::Display for Compression {
     }
 }
 
+/// A file name without its compression extension (`TS1.log.gz` → `TS1.log`): what names the
+/// site of an archive whose header does not.
+pub fn plain_name(name: &str) -> &str {
+    match Compression::from_name(name) {
+        Some(_) => name.rsplit_once('.').map_or(name, |(plain, _)| plain),
+        None => name,
+    }
+}
+
 /// Whether a file in a directory of logs is a log to read: `*.log`, or a compressed log —
 /// `*.log.gz`, `*.log.zst`, and rotated copies archived as `*.log.1.gz`, `*.log-20260202.gz`.
 pub fn is_log_name(name: &str) -> bool {
@@ -240,6 +249,7 @@ mod tests {
         assert_eq!(Compression::from_name("TS1.log.zst"), Some(Compression::Zstd));
         assert_eq!(Compression::from_name("TS1.log"), None);
         assert_eq!(Compression::sniff(b"\x1f"), None, "one byte is not a gzip header");
+        assert_eq!((plain_name("TS1.log.gz"), plain_name("TS1.log")), ("TS1.log", "TS1.log"));
         assert!(is_log_name("TS1.log") && is_log_name("TS1.20260202_101010.log.gz"));
         assert!(is_log_name("app.log.1.gz") && is_log_name("app.log-20260202.zst"));
         assert!(!is_log_name("truth.jsonl.gz") && !is_log_name("app.log.1") && !is_log_name("x.gz"));
