@@ -7,6 +7,10 @@
 //! (callstitch_tlib::detect). The choice and its evidence are said on stderr at the start of
 //! an input when it is not the usual T-Library one, and are kept in [`ReadSummary::inputs`].
 //!
+//! Compressed logs (gzip `.log.gz`, zstd `.log.zst`: rotated logs are usually archived) are
+//! told by their first bytes, not their name, and read decompressed; a damaged archive is an
+//! error that names the file, and the other inputs are read (callstitch_tlib::compressed).
+//!
 //! Every command that reads events (`parse`, `check`, `trace`, ...) goes through [`read_events`],
 //! so they all name sites, order rotated segments and report noise the same way.
 
@@ -17,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
+use callstitch_tlib::compressed::{self, Compression};
 use callstitch_tlib::detect::{self, Detection, InputFormat, SNIFF_BYTES};
 use callstitch_tlib::json::JsonLinesReader;
 use callstitch_tlib::siplog::SipLogReader;
@@ -25,6 +30,7 @@ use callstitch_tlib::{Event, Text, Timestamp};
 use clap::ValueEnum;
 
 use crate::progress::Progress;
+use crate::style::{self, Role};
 
 /// How a file's events are written, as far as resolving the arguments tells (the start of
 /// the file); opening it tells a T-Library log from a SIP-layer one ([`InputReport`]).
@@ -147,14 +153,14 @@ pub fn resolve(arguments: &[String]) -> Result<Vec<Source>> {
     }
     if !missing.is_empty() {
         return Err(UsageError(format!(
-            "no such file or directory: {}\n  give log or JSON-lines files, directories of *.log files, or - for standard input",
+            "no such file or directory: {}\n  give log or JSON-lines files, directories of *.log files (*.log.gz, *.log.zst too), or - for standard input",
             missing.join(", ")
         ))
         .into());
     }
     if sources.is_empty() && !empty_dirs.is_empty() {
         return Err(NothingReadable(format!(
-            "no *.log files in {}: point at the folder that holds the T-Server logs, or name JSON-lines files one by one",
+            "no *.log files in {} (nor compressed *.log.gz, *.log.zst): point at the folder that holds the T-Server logs, or name JSON-lines files one by one",
             empty_dirs.join(", ")
         ))
         .into());
@@ -162,11 +168,13 @@ pub fn resolve(arguments: &[String]) -> Result<Vec<Source>> {
     Ok(order_by_site(sources))
 }
 
+/// The log files of a directory: `*.log`, and compressed logs (`*.log.gz`, `*.log.1.gz`,
+/// `*.log.zst`, ...: [`compressed::is_log_name`]).
 fn log_files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let wanted = path.extension().is_some_and(|ext| ext == "log");
+        let wanted = path.file_name().is_some_and(|name| compressed::is_log_name(&name.to_string_lossy()));
         if wanted && path.is_file() {
             files.push(path);
         }
@@ -199,23 +207,29 @@ fn order_by_site(sources: Vec<Source>) -> Vec<Source> {
         .collect()
 }
 
-/// Looks at the start of a file: its format, its header's Application name and start time.
+/// Looks at the start of a file (decompressed, when it is an archive): its format, its
+/// header's Application name and start time. A damaged archive is named when it is read.
 fn describe(path: PathBuf, name: Option<&str>) -> Result<Source> {
     let size = std::fs::metadata(&path).ok().map(|meta| meta.len());
+    let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (input, _) =
+        compressed::sniff_and_decompress(file).with_context(|| format!("cannot read {}", path.display()))?;
     let mut head = Vec::with_capacity(64 << 10);
-    File::open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?
-        .take(64 << 10)
-        .read_to_end(&mut head)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    // What a damaged archive gave before the damage is enough to name and order it.
+    let _ = input.take(64 << 10).read_to_end(&mut head);
     let (application, started) = sniff(&head);
     let format = match detect::detect(&head, false).format {
         InputFormat::JsonLines => Format::JsonLines,
         _ => Format::Log,
     };
-    let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
-    let site = name.map(str::to_string).or(application).or(stem);
+    let site = name.map(str::to_string).or(application).or_else(|| log_stem(&path));
     Ok(Source { path: Some(path), site, format, size, started })
+}
+
+/// The file name without its extensions of log and compression (`TS1.log.gz` → `TS1`).
+fn log_stem(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    Path::new(compressed::plain_name(&name)).file_stem().map(|stem| stem.to_string_lossy().into_owned())
 }
 
 /// The header's Application name and Local time, from the start of a file.
@@ -242,6 +256,8 @@ pub struct InputReport {
     pub detection: Detection,
     /// Forced by `--reader`, not chosen from the evidence.
     pub forced: bool,
+    /// Read decompressed from a gzip or zstd archive.
+    pub compression: Option<Compression>,
 }
 
 /// What a read gave, over all inputs.
@@ -300,12 +316,18 @@ impl Reading {
             return;
         }
         self.shown += 1;
-        self.progress.println(format!("callstitch: skipped: {text}"));
+        let label = style::err(Role::Warning, "callstitch: skipped:");
+        self.progress.println(format!("{label} {text}"));
     }
 
     /// The reader for an input: forced by `--reader`, else the detected one. Said on stderr
     /// when it is not T-Library events or JSON lines.
-    fn choose(&mut self, source: &Source, detection: Detection) -> InputFormat {
+    fn choose(
+        &mut self,
+        source: &Source,
+        detection: Detection,
+        compression: Option<Compression>,
+    ) -> InputFormat {
         let forced = match self.options.reader {
             ReaderChoice::Auto => None,
             ReaderChoice::TLibrary => Some(InputFormat::TLibrary),
@@ -317,21 +339,23 @@ impl Reading {
         if forced.is_none() && unusual && !self.options.quiet {
             self.progress.println(format!("callstitch: {}: {detection}", source.display()));
         }
-        let report = InputReport { name: source.display(), format, detection, forced: forced.is_some() };
+        let report =
+            InputReport { name: source.display(), format, detection, forced: forced.is_some(), compression };
         self.summary.inputs.push(report);
         format
     }
 
     fn io_error(&mut self, source: &Source, error: &anyhow::Error) {
         let message = format!("{}: {error:#}", source.display());
-        self.progress.println(format!("callstitch: error: {message}"));
+        self.progress.println(format!("{} {message}", style::err(Role::Bad, "callstitch: error:")));
         self.summary.io_errors.push(message);
     }
 
     fn finish(self) -> ReadSummary {
         self.progress.finish();
         if self.hidden > 0 && !self.options.quiet {
-            eprintln!("callstitch: {} more problems not shown (see --stats, or --max-problems)", self.hidden);
+            let more = format!("callstitch: {} more problems not shown", self.hidden);
+            eprintln!("{} (see --stats, or --max-problems)", style::err(Role::Warning, &more));
         }
         self.summary
     }
@@ -348,16 +372,21 @@ impl SourceReader {
     /// Opens an input, looks at its first bytes to choose its reader, says the choice when it
     /// is not the usual one, and gives the reader every byte, the ones looked at included.
     fn open(source: &Source, reading: &mut Reading) -> Result<SourceReader> {
-        let mut input: Box<dyn Read> = match &source.path {
+        let raw: Box<dyn Read + Send> = match &source.path {
             Some(path) => {
                 Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
             }
-            None => Box::new(io::stdin().lock()),
+            None => Box::new(io::stdin()),
         };
+        let (mut input, compression) = compressed::sniff_and_decompress(raw)
+            .with_context(|| format!("cannot read {}", source.display()))?;
         let (head, detection) =
             look_ahead(&mut input).with_context(|| format!("cannot read {}", source.display()))?;
+        if let (None, Some(kind)) = (compression, compressed::unsupported_archive(&head)) {
+            bail!("{kind}: callstitch reads gzip (.gz) and zstd (.zst) archives and plain logs; decompress it first");
+        }
         let input: Box<dyn Read> = Box::new(Cursor::new(head).chain(input));
-        let format = reading.choose(source, detection);
+        let format = reading.choose(source, detection, compression);
         let options = ReaderOptions {
             site: source.site.as_deref().map(Text::from),
             file: Some(Arc::from(source.display())),
@@ -447,6 +476,8 @@ impl SourceReader {
 
 /// Reads the head of an input until its format is certain (a T-Library record, a JSON
 /// object) or [`SNIFF_BYTES`] are in, or the input ends; pipes are read as their data comes.
+/// An input that fails after some bytes (a truncated archive) is judged on those: the reader
+/// meets the error again after them, and reports it.
 fn look_ahead(input: &mut dyn Read) -> io::Result<(Vec<u8>, Detection)> {
     let mut head = Vec::with_capacity(64 << 10);
     let mut chunk = vec![0; 64 << 10];
@@ -455,6 +486,7 @@ fn look_ahead(input: &mut dyn Read) -> io::Result<(Vec<u8>, Detection)> {
         let count = match input.read(&mut chunk[..room.min(64 << 10)]) {
             Ok(count) => count,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) if !head.is_empty() => return Ok((head.clone(), detect::detect(&head, false))),
             Err(error) => return Err(error),
         };
         head.extend_from_slice(&chunk[..count]);

@@ -8,7 +8,10 @@
 
 mod commands;
 mod input;
+mod output;
 mod progress;
+mod style;
+mod validate;
 
 use std::io::{self, Write as _};
 use std::process::ExitCode;
@@ -32,6 +35,11 @@ callstitch serve --logs TS1=/logs/ts1/ --logs /logs/sip/  follow logs, serve the
 Exit codes: 0 ran (noise in the input is reported, not fatal), 1 nothing readable or an \
 error, 2 usage error, 3 database in use by another process, 4 database corrupt or not writable.")]
 struct Cli {
+    /// Colour the readable output: auto (when the output is a terminal and NO_COLOR is not
+    /// set), always, or never. JSON is never coloured.
+    #[arg(long, global = true, value_enum, default_value_t = clap::ColorChoice::Auto, value_name = "WHEN")]
+    color: clap::ColorChoice,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -132,6 +140,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    style::init(cli.color);
     let result = match &cli.command {
         Command::Parse(args) => commands::parse::run(args),
         Command::Check(args) => commands::check::run(args),
@@ -157,7 +166,7 @@ fn exit_for(error: anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // Not `eprintln!`, which panics when stderr cannot be written (a full disk).
-    let _ = writeln!(io::stderr(), "callstitch: error: {error:#}");
+    let _ = writeln!(io::stderr(), "{} {error:#}", style::err(style::Role::Bad, "callstitch: error:"));
     if let Some(code) = commands::serve::database_exit_code(&error) {
         return ExitCode::from(code);
     }

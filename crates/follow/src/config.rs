@@ -49,6 +49,9 @@ pub struct FollowConfig {
     /// Events re-read (and skipped) per poll while resuming a file at its position, so that
     /// one poll stays short on a large file (20,000 events: about 10 MB, 40 ms).
     pub max_skipped_per_poll: usize,
+    /// A compressed log (gzip, zstd) is read once it has not changed for this long: the
+    /// compressor (logrotate, a cron job) writes it in steps and it must be whole.
+    pub archive_settle: Duration,
 }
 
 impl FollowConfig {
@@ -60,6 +63,7 @@ impl FollowConfig {
             rescan: Duration::from_secs(1),
             max_kept_problems: 10_000,
             max_skipped_per_poll: 20_000,
+            archive_settle: Duration::from_secs(2),
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Which files an input names now, and what each file is: the site it belongs to and when
 //! its segment started (from its header, as `callstitch parse` orders rotated segments).
+//! A directory's logs are its `*.log` files and its compressed logs (`*.log.gz`,
+//! `*.log.1.gz`, `*.log.zst`, ...), classed by the header of the log inside.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::config::FollowInput;
-use crate::position::read_head;
+use crate::position::read_log_head;
 use crate::source::{file_id, FileId};
 
 /// Bytes looked at to find a file's header.
@@ -48,7 +50,10 @@ fn list_dir(dir: &Path) -> io::Result<Vec<Found>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.extension().is_none_or(|ext| ext != "log") {
+        let is_log = path
+            .file_name()
+            .is_some_and(|name| callstitch_tlib::compressed::is_log_name(&name.to_string_lossy()));
+        if !is_log {
             continue;
         }
         let Ok(metadata) = std::fs::metadata(&path) else { continue };
@@ -98,7 +103,7 @@ pub(crate) struct Class {
 /// Reads the start of a file to class it; `None` while its header may still be incomplete
 /// (unless `settled`: the file has stopped growing, take what is there).
 pub(crate) fn classify(path: &Path, name: Option<&str>, settled: bool) -> io::Result<Option<Class>> {
-    let head = read_head(path, HEAD_BYTES)?;
+    let head = read_log_head(path, HEAD_BYTES)?;
     if head.is_empty() || !(settled || header_done(&head)) {
         return Ok(None);
     }
@@ -119,10 +124,17 @@ fn class_of(path: &Path, name: Option<&str>, head: &[u8]) -> Class {
             .map(|value| value.trim().to_string())
             .filter(|value| !value.is_empty())
     };
-    let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
-    let site = name.map(str::to_string).or_else(|| header_value("Application name:")).or(stem);
+    let site =
+        name.map(str::to_string).or_else(|| header_value("Application name:")).or_else(|| log_stem(path));
     let started = header_value("Local time:").filter(|value| is_iso_time(value));
     Class { site: site.unwrap_or_else(|| "unknown".to_string()), started }
+}
+
+/// The file name without its extensions of log and compression (`TS1.log.gz` → `TS1`).
+fn log_stem(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let plain = callstitch_tlib::compressed::plain_name(&name);
+    Path::new(plain).file_stem().map(|stem| stem.to_string_lossy().into_owned())
 }
 
 /// `YYYY-MM-DDTHH:MM:SS...`: a start time that orders as text (not one cut short).

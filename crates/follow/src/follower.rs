@@ -7,11 +7,15 @@ use std::time::{Instant, SystemTime};
 
 use crate::config::FollowConfig;
 use crate::discover::{self, class_by_name, classify, Found};
-use crate::position::Position;
+use crate::position::{archive_kind, read_log_head, Fingerprint, Position, FINGERPRINT_BYTES};
 use crate::problem::{FollowProblem, FollowStats, Problems};
 use crate::source::cut_inside_a_line;
 use crate::tracked::{Tracked, Turn};
 use crate::{FollowedEvent, PollReport};
+
+/// How many files read to their end and forgotten (rotated away, deleted) keep their
+/// position, as finished: an archive of one of them is not read again, across restarts too.
+pub const REMEMBERED_FILES: usize = 128;
 
 /// Follows the inputs of a [`FollowConfig`]. See the crate documentation.
 pub struct Follower {
@@ -34,6 +38,9 @@ pub struct Follower {
     held: std::collections::BTreeSet<u64>,
     /// Listed paths that are not regular files (reported once while they stay so).
     not_regular: std::collections::BTreeSet<std::path::PathBuf>,
+    /// Files read to their end and forgotten, newest last (at most [`REMEMBERED_FILES`]):
+    /// what an archive appearing later is checked against.
+    remembered: std::collections::VecDeque<Position>,
 }
 
 /// How a per-site poll went for one site.
@@ -74,6 +81,7 @@ impl Follower {
             turn: 0,
             held: std::collections::BTreeSet::new(),
             not_regular: std::collections::BTreeSet::new(),
+            remembered: std::collections::VecDeque::new(),
         }
     }
 
@@ -166,6 +174,7 @@ impl Follower {
         if let Some(restored) = &self.restored {
             positions.extend(restored.iter().cloned());
         }
+        positions.extend(self.remembered.iter().cloned());
         positions
     }
 
@@ -193,6 +202,7 @@ impl Follower {
         if let Some(restored) = &self.restored {
             positions.extend(restored.iter().cloned());
         }
+        positions.extend(self.remembered.iter().cloned());
         positions
     }
 
@@ -270,10 +280,11 @@ impl Follower {
             }
         }
         let mut matched = vec![false; self.files.len()];
+        let mut heads = Heads::default();
         for position in positions {
             // A rotated copy resumed below adds a file: keep one flag per file.
             matched.resize(self.files.len(), false);
-            match self.match_position(&position, &matched) {
+            match self.match_position(&position, &matched, &mut heads) {
                 Some(index) => {
                     matched[index] = true;
                     self.resume(index, &position);
@@ -284,12 +295,12 @@ impl Follower {
     }
 
     /// The listed file a position is about: at its path, else wherever its fingerprint is.
-    fn match_position(&self, position: &Position, matched: &[bool]) -> Option<usize> {
+    fn match_position(&self, position: &Position, matched: &[bool], heads: &mut Heads) -> Option<usize> {
         let fingerprint = position.fingerprint;
         let at_path = self.files.iter().enumerate().position(|(index, file)| {
             !matched[index]
                 && file.path == position.path
-                && (fingerprint.len == 0 || fingerprint.matches_file(&file.path))
+                && (fingerprint.len == 0 || heads.matches(fingerprint, &file.path))
         });
         if at_path.is_some() || fingerprint.len == 0 {
             return at_path;
@@ -297,7 +308,7 @@ impl Follower {
         self.files
             .iter()
             .enumerate()
-            .position(|(index, file)| !matched[index] && fingerprint.matches_file(&file.path))
+            .position(|(index, file)| !matched[index] && heads.matches(fingerprint, &file.path))
     }
 
     /// Resumes a file at its position. The file was matched by its first bytes, so one now
@@ -306,7 +317,9 @@ impl Follower {
     fn resume(&mut self, index: usize, position: &Position) {
         let file = &mut self.files[index];
         let size = std::fs::metadata(&file.path).map_or(0, |metadata| metadata.len());
-        if size < position.offset && !position.finished {
+        // An archive's offsets are those of the log inside: it is never cut short.
+        let archive = archive_kind(&file.path).ok().flatten().is_some();
+        if size < position.offset && !position.finished && !archive {
             self.problems.push(FollowProblem::Truncated { path: file.path.clone(), from: size });
             let cut = Position { offset: size, ..position.clone() };
             file.resume_from(&cut);
@@ -344,7 +357,9 @@ impl Follower {
                 self.files[index].shown_as = Some(position.path.clone());
                 self.resume(index, position);
             }
-            _ if position.finished => self.problems.stats.positions_lost += 1,
+            // A file read to its end and gone since (rotated away, deleted): remembered, so
+            // that an archive of it is not read again.
+            _ if position.finished => self.remember(position.clone()),
             _ => {
                 let (path, offset) = (position.path.clone(), position.offset);
                 self.problems.push(FollowProblem::PositionLost { path, offset });
@@ -426,14 +441,69 @@ impl Follower {
         }
     }
 
-    /// Drops files that are read to their end and no input names any more.
+    /// Drops files that are read to their end and no input names any more (remembering
+    /// their positions).
     fn forget_closed(&mut self) {
-        let before = self.files.len();
         let held = &self.held;
-        self.files.retain(|file| !(file.finished && file.gone) || held.contains(&file.seq));
-        if self.files.len() != before {
+        let (closed, kept): (Vec<Tracked>, Vec<Tracked>) = std::mem::take(&mut self.files)
+            .into_iter()
+            .partition(|file| file.finished && file.gone && !held.contains(&file.seq));
+        self.files = kept;
+        if !closed.is_empty() {
             self.groups_dirty = true;
         }
+        for file in closed.into_iter().filter(|file| file.fingerprint.len > 0) {
+            self.remember(file.position());
+        }
+    }
+
+    fn remember(&mut self, position: Position) {
+        self.remembered.push_back(Position { finished: true, ..position });
+        while self.remembered.len() > REMEMBERED_FILES {
+            self.remembered.pop_front();
+        }
+    }
+
+    /// An archive (its log's first bytes given) whose log was read already, or is being
+    /// read: a followed file or a remembered one has its fingerprint.
+    fn read_already(&self, index: usize, head: &[u8]) -> bool {
+        let same = |fingerprint: &Fingerprint| {
+            let len = fingerprint.len as usize;
+            len > 0 && head.len() >= len && Fingerprint::of_prefix(&head[..len]) == *fingerprint
+        };
+        let followed = self.files.iter().enumerate().any(|(other, file)| {
+            other != index && (file.class.is_some() || file.finished) && same(&file.fingerprint)
+        });
+        followed || self.remembered.iter().any(|position| same(&position.fingerprint))
+    }
+
+    /// Whether an archive may be classed now: it has not changed for `archive_settle` (the
+    /// compressor writes it in steps). Plain files: always.
+    fn archive_ready(&self, index: usize, changed: bool, now: Instant) -> Option<bool> {
+        let file = &self.files[index];
+        let metadata = std::fs::metadata(&file.path).ok()?;
+        archive_kind(&file.path).ok()??;
+        let settle = self.config.archive_settle;
+        let age = metadata.modified().ok().and_then(|time| SystemTime::now().duration_since(time).ok());
+        Some(
+            age.is_some_and(|age| age >= settle)
+                || (!changed && now.duration_since(file.head_seen.1) >= settle),
+        )
+    }
+
+    /// Skips an archive whose log was read already; true when it did.
+    fn skip_if_read_already(&mut self, index: usize) -> bool {
+        let Ok(head) = read_log_head(&self.files[index].path, FINGERPRINT_BYTES as usize) else {
+            return false;
+        };
+        if !self.read_already(index, &head) {
+            return false;
+        }
+        let file = &mut self.files[index];
+        file.fingerprint = Fingerprint::of_prefix(&head);
+        file.finished = true;
+        self.problems.stats.archives_already_read += 1;
+        true
     }
 
     // --- ordering ---
@@ -446,7 +516,8 @@ impl Follower {
             if file.class.is_some() || file.finished {
                 continue;
             }
-            let name = self.config.inputs.get(file.input).and_then(|input| input.site.as_deref());
+            let name = self.config.inputs.get(file.input).and_then(|input| input.site.clone());
+            let name = name.as_deref();
             if file.gone {
                 file.class = Some(class_by_name(&file.path, name));
                 self.groups_dirty = true;
@@ -461,8 +532,15 @@ impl Follower {
             if !(changed || settled) {
                 continue;
             }
+            let archive = match self.archive_ready(index, changed, now) {
+                Some(false) => continue,
+                Some(true) if self.skip_if_read_already(index) => continue,
+                Some(true) => true,
+                None => false,
+            };
+            let file = &mut self.files[index];
             // Tried again at every poll until it can be read (its permissions fixed).
-            match classify(&file.path, name, settled) {
+            match classify(&file.path, name, settled || archive) {
                 Ok(Some(class)) => {
                     file.class = Some(class);
                     file.reported_unreadable = false;
@@ -499,6 +577,23 @@ impl Follower {
         self.group_sites = groups.iter().map(|(site, _)| site.clone()).collect();
         self.groups = groups.into_iter().map(|(_, members)| members).collect();
         self.groups_dirty = false;
+    }
+}
+
+/// The first bytes of the listed files' logs (decompressed, for archives), read once for
+/// all the positions matched at start (up to [`REMEMBERED_FILES`] of them and more).
+#[derive(Default)]
+struct Heads(std::collections::HashMap<std::path::PathBuf, Option<Vec<u8>>>);
+
+impl Heads {
+    fn matches(&mut self, fingerprint: Fingerprint, path: &Path) -> bool {
+        let head = self
+            .0
+            .entry(path.to_path_buf())
+            .or_insert_with(|| read_log_head(path, FINGERPRINT_BYTES as usize).ok());
+        let len = fingerprint.len as usize;
+        head.as_ref()
+            .is_some_and(|head| head.len() >= len && Fingerprint::of_prefix(&head[..len]) == fingerprint)
     }
 }
 

@@ -12,6 +12,12 @@
 //! - Rotation (new segments, rename and copytruncate) and deletion lose nothing that was
 //!   written; problems are kept and counted ([`Follower::take_problems`], [`FollowStats`]),
 //!   never fatal.
+//! - Compressed logs (`*.log.gz`, `*.log.zst`, rotated copies such as `*.log.1.gz`; told by
+//!   their first bytes) are read decompressed, once: an archive whose log was read already
+//!   (the file it was compressed from, followed before) is told by its fingerprint, taken of
+//!   the decompressed bytes as for a plain file, and skipped; one never seen is read in full.
+//!   The fingerprints of files read and forgotten are kept (the last
+//!   [`REMEMBERED_FILES`]) among the positions, so this holds across restarts.
 //!
 //! A synchronous library: the caller runs it on a thread and polls in a loop (sleeping a
 //! few milliseconds when a poll says there is nothing more).
@@ -28,7 +34,7 @@ mod tracked;
 use callstitch_tlib::Event;
 
 pub use config::{FollowConfig, FollowInput};
-pub use follower::{Follower, SiteRead};
+pub use follower::{Follower, SiteRead, REMEMBERED_FILES};
 pub use position::{Fingerprint, Position, FINGERPRINT_BYTES};
 pub use problem::{FollowProblem, FollowStats};
 

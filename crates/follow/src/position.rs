@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use callstitch_tlib::compressed::{self, Compression};
 use serde::{Deserialize, Serialize};
 
 /// How many leading bytes of a file its fingerprint covers at most (the header block and
@@ -15,7 +16,9 @@ pub const FINGERPRINT_BYTES: u32 = 1024;
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// A hash (64-bit FNV-1a, stable across versions) of a file's first `len` bytes.
+/// A hash (64-bit FNV-1a, stable across versions) of a file's first `len` bytes; of a
+/// compressed file (gzip, zstd), of the log's first bytes once decompressed, so that a log
+/// and its archive have the same fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     /// Bytes hashed: the file's first `len` bytes (fewer than [`FINGERPRINT_BYTES`] while
@@ -49,9 +52,10 @@ impl Fingerprint {
         self.len += bytes.len().min(room) as u32;
     }
 
-    /// True when the file at `path` starts with the bytes this fingerprint hashed.
+    /// True when the file at `path` (decompressed, when it is an archive) starts with the
+    /// bytes this fingerprint hashed.
     pub fn matches_file(&self, path: &Path) -> bool {
-        match read_head(path, self.len as usize) {
+        match read_log_head(path, self.len as usize) {
             Ok(head) => head.len() == self.len as usize && Fingerprint::of_prefix(&head) == *self,
             Err(_) => false,
         }
@@ -63,6 +67,22 @@ pub(crate) fn read_head(path: &Path, len: usize) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(len);
     File::open(path)?.take(len as u64).read_to_end(&mut head)?;
     Ok(head)
+}
+
+/// How a file is compressed, from its first bytes (`None`: a plain file).
+pub(crate) fn archive_kind(path: &Path) -> io::Result<Option<Compression>> {
+    Ok(Compression::sniff(&read_head(path, compressed::MAGIC_BYTES)?))
+}
+
+/// The first `len` bytes of the log a file holds: decompressed when it is an archive (what
+/// a damaged archive gives before its damage).
+pub(crate) fn read_log_head(path: &Path, len: usize) -> io::Result<Vec<u8>> {
+    let (input, compression) = compressed::sniff_and_decompress(File::open(path)?)?;
+    let mut head = Vec::with_capacity(len);
+    match input.take(len as u64).read_to_end(&mut head) {
+        Err(_) if compression.is_some() => Ok(head),
+        done => done.map(|_| head),
+    }
 }
 
 /// How far one file was consumed: give these back to [`crate::Follower::new`] after a

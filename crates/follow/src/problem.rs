@@ -46,6 +46,14 @@ pub struct FollowStats {
     pub positions_lost: u64,
     /// Bytes read again (events skipped) to resume files at their positions.
     pub resumed_bytes: u64,
+    /// Compressed logs (gzip, zstd) read to their end.
+    pub archives_read: u64,
+    /// Compressed logs not read because their log was read already (the file they were
+    /// compressed from, or another copy): same first bytes once decompressed.
+    pub archives_already_read: u64,
+    /// Compressed logs that turned out corrupt or truncated (also an `Unreadable` problem):
+    /// the events before the damage were handed out, the rest of the file is skipped.
+    pub archives_damaged: u64,
     /// Problems counted but not kept (over `max_kept_problems`).
     pub problems_not_kept: u64,
 }

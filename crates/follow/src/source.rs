@@ -4,10 +4,15 @@
 //! first bytes as they pass (the [`Fingerprint`]), keeps them (to tell a file cut short from
 //! new content), can stop at a cap (the resume offset), and can end the line a file was cut
 //! inside of, so that what was appended after the cut starts a line of its own.
+//!
+//! An archive (a gzip or zstd file) is read through its decoder: offsets, the fingerprint
+//! and the kept bytes are those of the log inside; it never grows, so its end is the end.
 
 use std::collections::VecDeque;
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek};
+
+use callstitch_tlib::compressed::{self, Compression};
 
 use crate::cut::{starts_a_line, LINE_START_BYTES};
 use crate::position::{Fingerprint, FINGERPRINT_BYTES};
@@ -18,6 +23,8 @@ pub(crate) const TAIL_BYTES: usize = 64 << 10;
 
 pub(crate) struct FileSource {
     file: File,
+    /// An archive's decoder: its log is read through it (from a second handle of `file`).
+    decoded: Option<Box<dyn Read + Send>>,
     /// Bytes handed to the reader so far (the file is read from byte 0, in order), the line
     /// end given at `cut_at` included.
     pub read: u64,
@@ -49,6 +56,7 @@ impl FileSource {
     pub fn new(file: File, cut_at: Option<u64>) -> FileSource {
         FileSource {
             file,
+            decoded: None,
             read: 0,
             cap: None,
             ended: false,
@@ -57,6 +65,19 @@ impl FileSource {
             tail: VecDeque::new(),
             cut: cut_at.map_or(CutLine::None, CutLine::Pending),
         }
+    }
+
+    /// An archive, read decompressed to its end.
+    pub fn archive(file: File, compression: Compression) -> io::Result<FileSource> {
+        let decoder = compressed::decompress(compression, file.try_clone()?)?;
+        let mut source = FileSource::new(file, None);
+        source.decoded = Some(decoder);
+        source.ended = true;
+        Ok(source)
+    }
+
+    pub fn is_archive(&self) -> bool {
+        self.decoded.is_some()
     }
 
     pub fn metadata(&self) -> io::Result<Metadata> {
@@ -121,6 +142,12 @@ impl Read for FileSource {
             Some(cap) => buf.len().min(usize::try_from(cap - self.read).unwrap_or(usize::MAX)),
             None => buf.len(),
         };
+        if let Some(decoder) = self.decoded.as_mut() {
+            let count = decoder.read(&mut buf[..want])?;
+            self.note_read(&buf[..count]);
+            self.read += count as u64;
+            return Ok(count);
+        }
         if let CutLine::Pending(cut) = self.cut {
             if self.read == cut && want > 0 {
                 match self.after_the_cut(cut)? {
@@ -157,6 +184,11 @@ pub(crate) fn cut_inside_a_line(file: &File, size: u64) -> bool {
         Some(Ok(last)) => last.first().is_some_and(|byte| *byte != b'\n'),
         _ => false,
     }
+}
+
+/// How an open file is compressed, from its first bytes (`None`: plain, or unreadable).
+pub(crate) fn archive_of(file: &File) -> Option<Compression> {
+    bytes_at(file, 0, compressed::MAGIC_BYTES).ok().and_then(|head| Compression::sniff(&head))
 }
 
 /// Which file a path names (device and inode), to see a path renamed away and replaced.

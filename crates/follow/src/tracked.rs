@@ -13,6 +13,9 @@
 //!   new content, read from byte 0.
 //! - A file resumed at a position is read again from byte 0 up to the position, its events
 //!   skipped, so that dates, clock offsets, sites and line numbers are as on the first read.
+//! - An archive (gzip, zstd: told by its first bytes) is read decompressed, once, to its end
+//!   (offsets are those of the log inside); one found corrupt or truncated is reported and
+//!   finished after the events before the damage, so the site's next segments go on.
 
 use std::fs::File;
 use std::io;
@@ -29,7 +32,7 @@ use crate::cut::{find_cut, tail_end_unchanged};
 use crate::discover::{renamed_to, Class};
 use crate::position::{Fingerprint, Position};
 use crate::problem::{FollowProblem, Problems};
-use crate::source::{file_id, head_of, is_unlinked, FileId, FileSource};
+use crate::source::{archive_of, file_id, head_of, is_unlinked, FileId, FileSource};
 use crate::FollowedEvent;
 
 /// What one poll of a file may do, and where its events and problems go.
@@ -157,6 +160,9 @@ impl Tracked {
 
     /// Closes the file: everything in it was handed out.
     pub fn finish(&mut self, problems: &mut Problems) {
+        if self.is_archive() {
+            problems.stats.archives_read += 1;
+        }
         self.open = None;
         self.resume_at = None;
         self.finished = true;
@@ -242,9 +248,16 @@ impl Tracked {
         if self.id.is_none() {
             self.id = metadata.as_ref().and_then(file_id);
         }
+        let source = match archive_of(&file) {
+            Some(compression) => match FileSource::archive(file, compression) {
+                Ok(source) => source,
+                Err(error) => return self.unreadable(turn.problems, &error),
+            },
+            None => FileSource::new(file, self.cut_at.take()),
+        };
         self.reported_unreadable = false;
         self.open = Some(Box::new(OpenFile {
-            reader: LogReader::new(FileSource::new(file, self.cut_at.take()), options),
+            reader: LogReader::new(source, options),
             building: blank_event(),
             seen_size: metadata.as_ref().map_or(0, |meta| meta.len()),
             seen_modified: metadata.as_ref().and_then(|meta| meta.modified().ok()),
@@ -264,6 +277,9 @@ impl Tracked {
     /// was read of it changed. False when it cannot be read.
     fn watch_size(&mut self, turn: &mut Turn<'_>) -> bool {
         let Some(open) = self.open.as_mut() else { return false };
+        if open.reader.get_ref().is_archive() {
+            return true; // an archive does not grow: read to its end
+        }
         let (size, modified) = match open.reader.get_ref().metadata() {
             Ok(metadata) => (metadata.len(), metadata.modified().ok()),
             Err(error) => {
@@ -347,6 +363,11 @@ impl Tracked {
                     self.resume_at = None;
                     return true;
                 }
+                Err(error) if self.is_archive() => {
+                    self.archive_damaged(turn, &error);
+                    self.finish(turn.problems);
+                    return false;
+                }
                 Err(error) => {
                     self.unreadable(turn.problems, &error);
                     return false;
@@ -368,12 +389,28 @@ impl Tracked {
                 Ok(true) => self.hand_out(turn),
                 Ok(false) => return Stop::Ended,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Stop::Paused,
+                Err(error) if self.is_archive() => {
+                    self.end_block(turn);
+                    self.archive_damaged(turn, &error);
+                    return Stop::Ended;
+                }
                 Err(error) => {
                     self.unreadable(turn.problems, &error);
                     return Stop::Failed;
                 }
             }
         }
+    }
+
+    fn is_archive(&self) -> bool {
+        self.open.as_ref().is_some_and(|open| open.reader.get_ref().is_archive())
+    }
+
+    /// A corrupt or truncated archive: said and counted; it is finished where it stops.
+    fn archive_damaged(&mut self, turn: &mut Turn<'_>, error: &io::Error) {
+        turn.problems.stats.archives_damaged += 1;
+        self.reported_unreadable = false;
+        self.unreadable(turn.problems, error);
     }
 
     /// Hands out the event just finished.

@@ -6,12 +6,14 @@
 //! - [`tlog::LogReader`] streams events out of log files of any size and any noise;
 //!   [`tlog::LogWriter`] writes them back in the same format.
 //! - [`json`] is the JSON-lines form that `callstitch parse` prints and live feeds send.
+//! - [`compressed`] reads gzip and zstd archives of logs (rotated logs are usually compressed).
 //! - [`siplog::SipLogReader`] rebuilds the same events from the SIP layer of a SIP Server log
 //!   that has no T-Library event records; [`detect`] tells, from a file's first bytes, which
 //!   reader it needs.
 
 mod attrs;
 mod code_enum;
+pub mod compressed;
 pub mod detect;
 pub mod enums;
 pub mod event;

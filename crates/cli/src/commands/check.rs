@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::commands::parse::ReadArgs;
 use crate::input;
+use crate::style::{self, Role};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -22,7 +23,7 @@ pub struct CheckArgs {
     pub json: bool,
 
     /// Close a call with no event for this many seconds of event time, as incomplete.
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = crate::validate::seconds)]
     pub idle_timeout: u32,
 
     #[command(flatten)]
@@ -38,12 +39,16 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     let mut summary = Summary::default();
     let mut failed: Option<io::Error> = None;
     if !args.json {
-        writeln!(out, "{}", CallReport::table_header())?;
+        writeln!(out, "{}", style::out(Role::Heading, &CallReport::table_header()))?;
     }
     let mut report = |call: FinishedCall| {
         summary.add(&call);
         let line = CallReport::from_call(&call);
-        let text = if args.json { line.to_json_line() } else { line.table_row() };
+        let text = match (args.json, line.conformant) {
+            (true, _) => line.to_json_line(),
+            (false, true) => line.table_row(),
+            (false, false) => style::out(Role::Warning, &line.table_row()),
+        };
         if let Err(error) = writeln!(out, "{text}") {
             failed.get_or_insert(error);
         }
@@ -60,8 +65,21 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     if args.json {
         writeln!(out, "{}", serde_json::json!({ "summary": summary }))?;
     } else {
-        write!(out, "\n{}", summary.render_text())?;
+        write!(out, "\n{}", summary_text(&summary.render_text()))?;
     }
     out.flush()?;
     input::require_events(&read)
+}
+
+/// The summary with its section titles (the lines that start at the margin) as headings.
+fn summary_text(text: &str) -> String {
+    let mut painted = String::with_capacity(text.len());
+    for line in text.lines() {
+        match line.starts_with(' ') {
+            true => painted.push_str(line),
+            false => painted.push_str(&style::out(Role::Heading, line)),
+        }
+        painted.push('\n');
+    }
+    painted
 }

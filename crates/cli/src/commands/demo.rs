@@ -1,6 +1,7 @@
 //! `callstitch demo`: the service on a fresh database, following the logs a simulated
 //! multi-site contact center writes live. One command to see everything work.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -58,7 +59,7 @@ fn demo_dir(args: &DemoArgs) -> Result<PathBuf> {
 }
 
 pub fn run(args: &DemoArgs) -> Result<()> {
-    let rate_milli = parse_rate(&args.rate).map_err(|error| UsageError(error.to_string()))?;
+    let rate_milli = parse_rate(&args.rate).map_err(crate::commands::simulate::flag("--rate"))?;
     let simulation = SimConfig { sites: args.sites, rate_milli, seed: args.seed, ..SimConfig::default() };
     simulation.validate().map_err(|error| UsageError(error.to_string()))?;
     let dir = demo_dir(args)?;
@@ -90,17 +91,20 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     });
     let sites: Vec<String> = center.sites.iter().map(|site| site.application.clone()).collect();
     let announce: callstitch_server::OnListening = Box::new(move |address| {
-        println!(
-            "callstitch demo: {} simulated sites ({}) writing live logs to {}",
+        // Not `println!`, which panics when standard output is closed (a reader that went away).
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "callstitch demo: {} simulated sites ({}) writing live logs to {}\n\
+             callstitch demo: open http://{address}/  (API: http://{address}/v1/interactions, live: /v1/stream)\n\
+             callstitch demo: interactions appear as their calls end (most simulated calls last a minute or two, one in twenty talks 10 to 30 minutes)\n\
+             callstitch demo: Ctrl-C stops it; the database stays in {}",
             sites.len(),
             sites.join(", "),
-            logs.display()
+            logs.display(),
+            dir.display()
         );
-        println!("callstitch demo: open http://{address}/  (API: http://{address}/v1/interactions, live: /v1/stream)");
-        println!(
-            "callstitch demo: interactions appear as their calls end (most simulated calls last a minute or two, one in twenty talks 10 to 30 minutes)"
-        );
-        println!("callstitch demo: Ctrl-C stops it; the database stays in {}", dir.display());
+        let _ = out.flush();
     });
     runtime()?.block_on(callstitch_server::serve(config, shutdown_signal(), announce))?;
     Ok(())

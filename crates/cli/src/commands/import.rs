@@ -39,7 +39,7 @@ pub struct ImportArgs {
     pub keep_open: bool,
 
     /// Seconds of event time to wait for the other end of an Inter-Site Link.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", value_parser = crate::validate::seconds)]
     pub link_timeout: u32,
 
     /// Print the summary as JSON.

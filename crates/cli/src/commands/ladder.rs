@@ -4,7 +4,6 @@
 //! events of its calls, which the picture draws.
 
 use std::collections::HashSet;
-use std::io::{self, Write};
 
 use anyhow::Result;
 use callstitch_ladder::{LadderError, LadderOptions};
@@ -23,17 +22,22 @@ pub struct LadderArgs {
     /// The interaction by any CallUUID of its calls (then every positional argument is a
     /// path). Without it the first positional argument is the interaction id (or a
     /// CallUUID, or an id it was printed under before).
-    #[arg(long, value_name = "UUID")]
+    #[arg(long, value_name = "UUID", value_parser = crate::validate::call_uuid)]
     pub call_uuid: Option<String>,
 
     /// The page to draw (1-based); a large interaction is cut into pages of --per-page
     /// events.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = crate::validate::page)]
     pub page: usize,
 
     /// Events per page (at most 300).
-    #[arg(long, default_value_t = callstitch_ladder::DEFAULT_PER_PAGE, value_name = "N")]
+    #[arg(long, default_value_t = callstitch_ladder::DEFAULT_PER_PAGE, value_name = "N", value_parser = crate::validate::per_page)]
     pub per_page: usize,
+
+    /// Write the SVG to this file (created only once the ladder is drawn: a failure leaves
+    /// no empty file behind, as `> FILE` would) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub stitch: StitchArgs,
@@ -85,7 +89,10 @@ fn split(args: &LadderArgs) -> Result<(Wanted, StitchArgs)> {
                 )
                 .into());
             }
-            Wanted::Id(paths.remove(0))
+            let id = paths.remove(0);
+            crate::validate::interaction_ref(&id)
+                .map_err(|why| UsageError(format!("invalid interaction {id:?}: {why}")))?;
+            Wanted::Id(id)
         }
     };
     if paths.iter().any(|path| path == "-" || path.ends_with("=-")) {
@@ -166,10 +173,7 @@ pub fn run(args: &LadderArgs) -> Result<()> {
         LadderError::PageOutOfRange { .. } => anyhow::Error::from(UsageError(error.to_string())),
         other => other.into(),
     })?;
-    let mut out = io::stdout().lock();
-    out.write_all(ladder.svg.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    crate::output::write_whole(args.output.as_deref(), ladder.svg.as_bytes())
 }
 
 /// Second pass: the raw events of the interaction's calls. Problems were reported by the

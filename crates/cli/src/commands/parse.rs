@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use crate::input::{self, InputReport, ReadOptions, ReadSummary, ReaderChoice};
+use crate::style::{self, Role};
 
 #[derive(Debug, Args)]
 pub struct ParseArgs {
@@ -19,11 +20,16 @@ pub struct ParseArgs {
     pub paths: Vec<String>,
 
     /// Output form: JSON lines (one event per line, see docs/event-json.md) or a compact table.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
-    pub format: OutputFormat,
+    /// [default: json for the events, table for --stats]
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+
+    /// JSON for machines: the same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
 
     /// Print counts per event type and per problem instead of the events
-    /// (as a table, or as one JSON object with --format json).
+    /// (as a table, or as one JSON object with --json).
     #[arg(long)]
     pub stats: bool,
 
@@ -69,18 +75,32 @@ pub enum OutputFormat {
     Table,
 }
 
+impl ParseArgs {
+    /// The output form: `--json` or `--format`, else JSON lines for events and a table for
+    /// `--stats` (docs/cli.md).
+    fn output(&self) -> OutputFormat {
+        match (self.json, self.format) {
+            (true, _) => OutputFormat::Json,
+            (false, Some(format)) => format,
+            (false, None) if self.stats => OutputFormat::Table,
+            (false, None) => OutputFormat::Json,
+        }
+    }
+}
+
 pub fn run(args: &ParseArgs) -> Result<()> {
     let sources = input::resolve(&args.paths)?;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let format = args.output();
     let summary = if args.stats {
         input::read_events(&sources, &args.read.options(), |_| Ok(()))?
     } else {
-        if args.format == OutputFormat::Table {
-            writeln!(out, "{}", table_heading())?;
+        if format == OutputFormat::Table {
+            writeln!(out, "{}", style::out(Role::Heading, &table_heading()))?;
         }
         input::read_events(&sources, &args.read.options(), |event| {
-            match args.format {
+            match format {
                 OutputFormat::Json => write_json_line(&mut out, &event)?,
                 OutputFormat::Table => writeln!(out, "{}", table_row(&event))?,
             }
@@ -88,7 +108,7 @@ pub fn run(args: &ParseArgs) -> Result<()> {
         })?
     };
     if args.stats {
-        match args.format {
+        match format {
             OutputFormat::Json => writeln!(out, "{}", stats_json(&summary))?,
             OutputFormat::Table => write!(out, "{}", stats_table(&summary))?,
         }
@@ -170,6 +190,7 @@ fn input_json(input: &InputReport) -> serde_json::Value {
         "file": input.name,
         "reader": input.format.slug(),
         "forced": input.forced,
+        "compression": input.compression.map(|compression| compression.label()),
         "evidence": {
             "detected": detection.format.slug(),
             "bytes_examined": detection.bytes,
@@ -185,18 +206,26 @@ fn input_json(input: &InputReport) -> serde_json::Value {
 fn stats_table(summary: &ReadSummary) -> String {
     let stats = &summary.stats;
     let mut text = String::new();
-    let row =
-        |text: &mut String, label: &str, value: u64| text.push_str(&format!("{label:<34} {value:>12}\n"));
+    let row = |text: &mut String, label: &str, value: u64| {
+        let line = format!("{label:<34} {value:>12}");
+        let line = match label.starts_with(' ') {
+            true => line,
+            false => style::out(Role::Heading, &line),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    };
     row(&mut text, "files", summary.files as u64);
     for input in &summary.inputs {
+        let archive = input.compression.map(|kind| format!(" ({kind} archive)")).unwrap_or_default();
         let line = match input.forced {
             true => format!(
-                "  {}: {}, forced by --reader (its first bytes showed {})\n",
+                "  {}{archive}: {}, forced by --reader (its first bytes showed {})\n",
                 input.name,
                 input.format.label(),
                 input.detection
             ),
-            false => format!("  {}: {}\n", input.name, input.detection),
+            false => format!("  {}{archive}: {}\n", input.name, input.detection),
         };
         text.push_str(&line);
     }
@@ -215,13 +244,18 @@ fn stats_table(summary: &ReadSummary) -> String {
     row(&mut text, "incomplete (cut) events", stats.incomplete_events);
     row(&mut text, "problems", stats.problem_count());
     for (kind, count) in &stats.problems {
-        row(&mut text, &format!("  {kind}"), *count);
+        text.push_str(&style::out(Role::Warning, &format!("  {:<32} {count:>12}", kind.to_string())));
+        text.push('\n');
     }
+    let warn = |text: &mut String, label: &str, value: u64| {
+        text.push_str(&style::out(Role::Warning, &format!("{label:<34} {value:>12}")));
+        text.push('\n');
+    };
     if summary.json_errors > 0 {
-        row(&mut text, "bad JSON lines", summary.json_errors);
+        warn(&mut text, "bad JSON lines", summary.json_errors);
     }
     if !summary.io_errors.is_empty() {
-        row(&mut text, "inputs that could not be read", summary.io_errors.len() as u64);
+        warn(&mut text, "inputs that could not be read", summary.io_errors.len() as u64);
     }
     text
 }

@@ -16,7 +16,7 @@ use crate::input;
 pub struct RecordingArgs {
     /// The interaction id, the recording id (the root call's CallUUID), or any CallUUID of
     /// the interaction.
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_parser = crate::validate::interaction_ref)]
     pub id: String,
 
     #[command(flatten)]

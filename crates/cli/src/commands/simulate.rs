@@ -140,13 +140,14 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
 }
 
 fn config(args: &SimulateArgs) -> Result<SimConfig> {
-    let rate_milli = parse_rate(&args.rate).map_err(usage_or_error)?;
-    let duration_secs = args.duration.as_deref().map(parse_duration).transpose().map_err(usage_or_error)?;
+    let rate_milli = parse_rate(&args.rate).map_err(flag("--rate"))?;
+    let duration_secs =
+        args.duration.as_deref().map(parse_duration).transpose().map_err(flag("--duration"))?;
     let format = match args.format {
         SimFormat::Log => OutputFormat::Log,
         SimFormat::Jsonl => OutputFormat::JsonLines,
     };
-    let keep_conn = parse_percent(&args.keep_conn).map_err(usage_or_error)?;
+    let keep_conn = parse_percent(&args.keep_conn).map_err(flag("--keep-conn"))?;
     if keep_conn % 10 != 0 {
         return Err(UsageError(format!("--keep-conn {:?} must be a whole percentage", args.keep_conn)).into());
     }
@@ -160,12 +161,12 @@ fn config(args: &SimulateArgs) -> Result<SimConfig> {
         noise: args.noise,
         format,
         segment_bytes: args.segment_mb.map_or(defaults.segment_bytes, |mb| mb.saturating_mul(1 << 20)),
-        long_calls_per_mille: parse_percent(&args.long_calls).map_err(usage_or_error)?,
+        long_calls_per_mille: parse_percent(&args.long_calls).map_err(flag("--long-calls"))?,
         skew_max_micros: i64::try_from(args.skew_ms.saturating_mul(1000)).unwrap_or(i64::MAX),
         keep_conn_percent: keep_conn / 10,
-        conn_reuse_per_mille: parse_percent(&args.conn_reuse).map_err(usage_or_error)?,
-        conn_reuse_after_secs: parse_duration(&args.conn_reuse_after).map_err(usage_or_error)?,
-        mix: args.scenarios.as_deref().map(parse_scenarios).transpose().map_err(usage_or_error)?,
+        conn_reuse_per_mille: parse_percent(&args.conn_reuse).map_err(flag("--conn-reuse"))?,
+        conn_reuse_after_secs: parse_duration(&args.conn_reuse_after).map_err(flag("--conn-reuse-after"))?,
+        mix: args.scenarios.as_deref().map(parse_scenarios).transpose().map_err(flag("--scenarios"))?,
         ..defaults
     };
     config.validate().map_err(usage_or_error)?;
@@ -199,6 +200,14 @@ fn run_scale(args: &SimulateArgs) -> Result<()> {
         summary.bytes as f64 / 1e6 / seconds.max(1e-9)
     );
     Ok(())
+}
+
+/// A bad value of `name`: a usage error (exit 2) that names the flag.
+pub fn flag(name: &'static str) -> impl Fn(SimError) -> anyhow::Error {
+    move |error| match error {
+        SimError::Config(text) => UsageError(format!("{name}: {text}")).into(),
+        other => other.into(),
+    }
 }
 
 /// Bad settings are usage errors (exit 2); anything else is an error (exit 1).

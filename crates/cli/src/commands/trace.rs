@@ -14,6 +14,8 @@ use clap::Args;
 
 use crate::commands::parse::ReadArgs;
 use crate::input::{self, Source};
+use crate::style::{self, Role};
+use crate::validate;
 
 /// What every command that puts interactions together reads: the logs of every site, the
 /// recording-side media feed, and how long links wait.
@@ -26,7 +28,7 @@ pub struct StitchArgs {
 
     /// Wait this many seconds of event time for the other end of an Inter-Site Link after the
     /// calls ended, before calling the linking timed out.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", value_parser = validate::seconds)]
     pub link_timeout: u32,
 
     /// The recording-side media feed (JSON lines, docs/recording.md). Without it, recordings
@@ -52,20 +54,20 @@ pub struct TraceArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Only interactions with a segment of this CallUUID.
-    #[arg(long, value_name = "UUID")]
+    /// Only interactions with a segment of this CallUUID (32 letters and digits).
+    #[arg(long, value_name = "UUID", value_parser = validate::call_uuid)]
     pub call_uuid: Option<String>,
 
-    /// Only interactions with a segment that had this ConnID (16 hex digits).
-    #[arg(long, value_name = "HEX")]
+    /// Only interactions with a segment that had this ConnID (up to 16 hex digits).
+    #[arg(long, value_name = "HEX", value_parser = validate::conn_id)]
     pub conn_id: Option<String>,
 
     /// Only interactions in which this DN took part (or whose ANI or DNIS it is).
-    #[arg(long, value_name = "DN")]
+    #[arg(long, value_name = "DN", value_parser = validate::dn)]
     pub dn: Option<String>,
 
-    /// Only interactions joined by this Inter-Site Link id.
-    #[arg(long, value_name = "ID")]
+    /// Only interactions joined by this Inter-Site Link id (32 letters and digits).
+    #[arg(long, value_name = "ID", value_parser = validate::islink)]
     pub islink: Option<String>,
 }
 
@@ -117,6 +119,13 @@ pub fn site_directory_names(sources: &[Source]) -> Vec<String> {
 /// The media feed of `--media`, read whole (without it, recordings are inferred).
 pub fn media_feed(media: Option<&std::path::Path>) -> Result<Option<MediaFeed>> {
     let Some(path) = media else { return Ok(None) };
+    if !path.is_file() {
+        return Err(input::UsageError(format!(
+            "--media {}: no such file (the recording-side media feed, JSON lines: docs/recording.md)",
+            path.display()
+        ))
+        .into());
+    }
     let file = std::fs::File::open(path)
         .map_err(|error| anyhow::anyhow!("cannot read media feed {}: {error}", path.display()))?;
     Ok(Some(callstitch_recording::read_feed(io::BufReader::new(file))?))
@@ -162,8 +171,14 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut shown = Tally::default();
     let mut failed: Option<io::Error> = None;
+    let mut link_named: Option<String> = None;
     let (read, pipeline) = stitch_interactions(&args.stitch, |interaction, recording| {
         shown.seen += 1;
+        if let Some(uuid) = args.call_uuid.as_deref() {
+            if interaction.links.iter().any(|link| link.islink.as_deref() == Some(uuid)) {
+                link_named = Some(interaction.interaction_id.clone());
+            }
+        }
         if !args.wants(&interaction) {
             return;
         }
@@ -182,9 +197,9 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     }
     let feed_findings = pipeline.feed_findings();
     if !args.json {
-        writeln!(out, "{}", shown.render())?;
+        writeln!(out, "{}", style::out(Role::Quiet, &shown.render()))?;
         for finding in &feed_findings {
-            writeln!(out, "{}", finding_line(finding))?;
+            writeln!(out, "{}", style::out(Role::Finding, &finding_line(finding)))?;
         }
     } else {
         for finding in &feed_findings {
@@ -192,6 +207,12 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         }
     }
     out.flush()?;
+    if let (0, Some(uuid), Some(interaction)) = (shown.shown, args.call_uuid.as_deref(), link_named) {
+        let label = style::err(Role::Warning, "callstitch:");
+        eprintln!(
+            "{label} {uuid} is the Inter-Site Link id of interaction {interaction}, not a CallUUID: use --islink {uuid}"
+        );
+    }
     input::require_events(&read)
 }
 
@@ -280,7 +301,11 @@ pub fn human_recording(recording: &Recording) -> String {
         );
     }
     for finding in &recording.findings {
-        let _ = writeln!(text, "    finding {}", finding_line(finding));
+        let _ = writeln!(
+            text,
+            "    {}",
+            style::out(Role::Finding, &format!("finding {}", finding_line(finding)))
+        );
     }
     text
 }
@@ -290,17 +315,21 @@ pub fn human(interaction: &Interaction) -> String {
     let mut text = String::new();
     let time =
         |time: Option<callstitch_tlib::Timestamp>| time.map_or("?".to_string(), |time| time.to_string());
+    let revision = match interaction.revision {
+        0 => String::new(),
+        revision => format!(" (revision {revision})"),
+    };
+    let heading = format!("interaction {}{revision}", interaction.interaction_id);
+    let linking = word(&interaction.linking);
+    let linking = match linking.as_str() {
+        "timed-out" | "waiting" => style::out(Role::Warning, &linking),
+        _ => linking,
+    };
     let _ = writeln!(
         text,
-        "interaction {}{}  {} (linking {}, calls {})  {} → {}",
-        interaction.interaction_id,
-        if interaction.revision > 0 {
-            format!(" (revision {})", interaction.revision)
-        } else {
-            String::new()
-        },
+        "{}  {} (linking {linking}, calls {})  {} → {}",
+        style::out(Role::Heading, &heading),
         word(&interaction.state),
-        word(&interaction.linking),
         word(&interaction.calls),
         time(interaction.start),
         time(interaction.end),
@@ -312,7 +341,7 @@ pub fn human(interaction: &Interaction) -> String {
     let _ = writeln!(
         text,
         "  outcome {}, released by {} ({}) [{}]{}",
-        word(&interaction.outcome),
+        style::outcome(&word(&interaction.outcome)),
         released.dn.as_deref().unwrap_or("-"),
         word(&released.who),
         word(&released.provenance),
@@ -330,8 +359,8 @@ pub fn human(interaction: &Interaction) -> String {
             word(&segment.role),
             segment.conn_ids.join(","),
             segment.model.as_ref().map_or_else(|| "live".to_string(), word),
-            if segment.conformant { "" } else { " (deviates)" },
-            word(&segment.outcome)
+            if segment.conformant { String::new() } else { style::out(Role::Warning, " (deviates)") },
+            style::outcome(&word(&segment.outcome))
         );
         for party in &segment.parties {
             let _ = writeln!(
@@ -357,7 +386,7 @@ pub fn human(interaction: &Interaction) -> String {
             link.from.key,
             link.to.site,
             link.to.key,
-            if link.consistent { "" } else { "  INCONSISTENT" },
+            if link.consistent { String::new() } else { style::out(Role::Bad, "  INCONSISTENT") },
             link.note.as_deref().map(|note| format!("  ({note})")).unwrap_or_default()
         );
     }
@@ -373,10 +402,11 @@ pub fn human(interaction: &Interaction) -> String {
         );
     }
     if !interaction.unpaired_links.is_empty() {
-        let _ = writeln!(text, "  unpaired links: {}", interaction.unpaired_links.join(", "));
+        let unpaired = format!("unpaired links: {}", interaction.unpaired_links.join(", "));
+        let _ = writeln!(text, "  {}", style::out(Role::Warning, &unpaired));
     }
     for note in &interaction.notes {
-        let _ = writeln!(text, "  note: {note}");
+        let _ = writeln!(text, "  {} {note}", style::out(Role::Warning, "note:"));
     }
     text
 }

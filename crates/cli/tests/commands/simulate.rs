@@ -105,7 +105,12 @@ fn bad_settings_are_usage_errors() {
         let mut args = vec!["simulate", "--out", out];
         args.extend_from_slice(bad);
         let output = callstitch(&args);
-        assert_eq!(output.status.code(), Some(2), "{bad:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}: {stderr}");
+        let value_unreadable = ["120%", "some", "soon", "teleport"].contains(&bad[1]);
+        if value_unreadable {
+            assert!(stderr.contains(bad[0]), "the message names the flag {}: {stderr}", bad[0]);
+        }
     }
 }
 

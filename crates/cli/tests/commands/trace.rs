@@ -68,7 +68,7 @@ fn filters_select_the_interactions_that_contain_them() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/seed-islink").display().to_string();
     for (flag, value, hits) in [
         ("--call-uuid", "01AE904GK088LFQD2CGB02LAES0000EP", 1),
-        ("--call-uuid", "NOPE", 0),
+        ("--call-uuid", "00RP30KH7088L1IC08GB82LAES999999", 0),
         ("--conn-id", "009A021843038407", 1),
         ("--islink", "00EBGH4GK488LFQD2CGB02LAES0007J5", 1),
         ("--islink", "00RP30KH7088L1IC08GB82LAES000317", 0),

@@ -187,3 +187,22 @@ fn the_real_sip_server_log_is_read_to_the_end_from_its_sip_layer() {
     assert_eq!(stats["inputs"][0]["reader"], "sip-layer");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
+
+#[test]
+fn parse_stats_prints_a_table_by_default_and_json_with_json() {
+    let path = fixtures().join("seed-islink/Tserver2.log");
+    let path = path.to_str().unwrap();
+    let table = callstitch(&["parse", "--stats", path]);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(serde_json::from_str::<serde_json::Value>(&text).is_err(), "a table, not JSON: {text}");
+    assert!(text.lines().any(|line| line.starts_with("events") && line.trim_end().ends_with(" 2")), "{text}");
+    for json in [vec!["parse", "--stats", "--json", path], vec!["parse", "--stats", "--format", "json", path]]
+    {
+        let output = callstitch(&json);
+        let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(stats["events"], 2);
+    }
+    let both = callstitch(&["parse", "--stats", "--json", "--format", "table", path]);
+    assert_eq!(both.status.code(), Some(2), "--json and --format table contradict each other");
+}
