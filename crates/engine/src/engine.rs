@@ -925,11 +925,9 @@ fn message_key(message: &Message) -> u32 {
     if let Some(number) = message.number() {
         return u32::from(number);
     }
-    let hash = message
-        .name()
-        .bytes()
-        .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
-    hash | 0x8000_0000
+    // The low half of the project's one stable hash; the high bit keeps it apart from the
+    // T-Library numbers, which are below 2^16.
+    (callstitch_tlib::fnv::hash(message.name().as_bytes()) as u32) | 0x8000_0000
 }
 
 #[cfg(test)]

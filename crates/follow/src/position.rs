@@ -13,9 +13,6 @@ use serde::{Deserialize, Serialize};
 /// more: two segments of one server differ in their header's times).
 pub const FINGERPRINT_BYTES: u32 = 1024;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
 /// A hash (64-bit FNV-1a, stable across versions) of a file's first `len` bytes; of a
 /// compressed file (gzip, zstd), of the log's first bytes once decompressed, so that a log
 /// and its archive have the same fingerprint.
@@ -31,7 +28,7 @@ pub struct Fingerprint {
 
 impl Default for Fingerprint {
     fn default() -> Self {
-        Fingerprint { len: 0, hash: FNV_OFFSET }
+        Fingerprint { len: 0, hash: callstitch_tlib::fnv::OFFSET }
     }
 }
 
@@ -46,10 +43,9 @@ impl Fingerprint {
     /// Hashes the bytes that follow the ones already hashed, up to [`FINGERPRINT_BYTES`].
     pub fn extend(&mut self, bytes: &[u8]) {
         let room = FINGERPRINT_BYTES.saturating_sub(self.len) as usize;
-        for byte in &bytes[..bytes.len().min(room)] {
-            self.hash = (self.hash ^ u64::from(*byte)).wrapping_mul(FNV_PRIME);
-        }
-        self.len += bytes.len().min(room) as u32;
+        let taken = bytes.get(..bytes.len().min(room)).unwrap_or(bytes);
+        self.hash = callstitch_tlib::fnv::extend(self.hash, taken);
+        self.len += taken.len() as u32;
     }
 
     /// True when the file at `path` (decompressed, when it is an archive) starts with the

@@ -17,6 +17,7 @@ pub mod compressed;
 pub mod detect;
 pub mod enums;
 pub mod event;
+pub mod fnv;
 pub mod ids;
 pub mod json;
 pub mod kv;

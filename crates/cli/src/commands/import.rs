@@ -102,7 +102,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
                 "callstitch: these files were imported into {} already; nothing to do",
                 config.database.display()
             );
-            let _ = runtime.block_on(store.close());
+            close_store(&runtime, &store, &config.database);
             return Ok(());
         }
         ImportStart::Resume(taken) => {
@@ -120,12 +120,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         Ok(())
     })?;
     let taken = ingest.end_import(!args.keep_open)?;
-    if !runtime.block_on(store.close()).unwrap_or(false) {
-        eprintln!(
-            "callstitch: the write-ahead log of {} is left for the next start",
-            config.database.display()
-        );
-    }
+    close_store(&runtime, &store, &config.database);
     let seconds = started.elapsed().as_secs_f64();
     let counts = runtime.block_on(store.counts())?;
     let rate = taken.events as f64 / seconds.max(1e-9);
@@ -154,4 +149,21 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         );
     }
     input::require_events(&read)
+}
+
+/// Checkpoints and closes the store, saying so when its write-ahead log is left behind (busy,
+/// or the checkpoint failed: then with the reason). Everything is stored either way; the next
+/// start folds the log in.
+fn close_store(runtime: &tokio::runtime::Runtime, store: &SqliteStore, database: &std::path::Path) {
+    match runtime.block_on(store.close()) {
+        Ok(true) => {}
+        Ok(false) => eprintln!(
+            "callstitch: the write-ahead log of {} is left for the next start (a reader held it)",
+            database.display()
+        ),
+        Err(error) => eprintln!(
+            "callstitch: the write-ahead log of {} is left for the next start: {error}",
+            database.display()
+        ),
+    }
 }

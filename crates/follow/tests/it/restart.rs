@@ -1,7 +1,7 @@
 //! Restart from positions: whatever event boundary the positions were taken at, the events
 //! before and after the restart are the whole file, none twice.
 
-mod common;
+use crate::common;
 
 use callstitch_follow::{Follower, Position};
 use common::*;

@@ -4,7 +4,7 @@
 //! cuts, copytruncates and rename rotations hands out every block that was whole in the file
 //! when the follower looked exactly once, and no block twice.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

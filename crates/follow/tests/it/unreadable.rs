@@ -5,7 +5,7 @@
 //! Permission denied is tested against the real binary run as an unprivileged user
 //! (crates/cli/tests/hardening_edges.rs): the tests run as root, which reads any file.
 
-mod common;
+use crate::common;
 
 use callstitch_follow::FollowProblem;
 use common::*;

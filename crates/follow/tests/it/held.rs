@@ -2,7 +2,7 @@
 //! stop before the events it holds back; plus a restart whose first position is a rotated
 //! copy (which once made the matching of later positions index past its table).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

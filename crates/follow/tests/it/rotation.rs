@@ -1,7 +1,7 @@
 //! Rotation while following: rename (logrotate), copytruncate, T-Server's own new segments,
 //! deletion; and the order of segments per site.
 
-mod common;
+use crate::common;
 
 use callstitch_follow::{FollowProblem, Follower};
 use common::*;

@@ -2,7 +2,7 @@
 //! its block is complete (the next line was written, or the file stopped growing with its
 //! last line ended); noise and over-long lines are counted and following goes on.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

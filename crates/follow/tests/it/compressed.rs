@@ -4,7 +4,7 @@
 //! in full, in its place among the site's segments; a damaged one is reported and the site
 //! goes on.
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::path::Path;

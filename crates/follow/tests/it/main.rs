@@ -1,0 +1,12 @@
+//! The follow crate's integration tests, as one test binary (one link instead of one per
+//! file: the test loop is faster). Each module is one former `tests/*.rs` file; shared
+//! helpers live in `common`.
+
+mod common;
+mod compressed;
+mod growing;
+mod held;
+mod restart;
+mod rotation;
+mod shrink;
+mod unreadable;

@@ -1,0 +1,8 @@
+//! The tlib crate's integration tests, as one test binary (one link instead of one per
+//! file: the test loop is faster). Each module is one former `tests/*.rs` file; shared
+//! helpers live in `common`.
+
+mod golden;
+mod roundtrip;
+mod seed_islink;
+mod sip_layer;
