@@ -114,14 +114,25 @@ pub struct Svg {
 
 /// Calm colours: ink #1d2733, site tints, navy arrows, teal routing, purple hops, green
 /// talk, amber hold, dark red release.
-const STYLE: &str = "text{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;fill:#1d2733}\
+/// The text classes and the site tints the ladder and the timeline share, so the two
+/// pictures on one page read alike.
+macro_rules! base_style {
+    () => {
+        "text{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;fill:#1d2733}\
 .t{font-size:16px;font-weight:bold}.h{font-size:13px;font-weight:bold}.lt{font-size:12px;font-weight:bold}\
 .s{font-size:11px;fill:#4a5563}.l{font-size:12px}.lr{font-size:12px;fill:#9b1c1c}\
 .lh{font-size:12px;fill:#5b3a8c;font-weight:bold}.tm{font-size:11px;fill:#5f6b7a}\
 .w{font-size:12px;fill:#9b1c1c;font-weight:bold}.bd{font-size:10px;font-weight:bold;fill:#ffffff}\
 .band{stroke-width:1}.b0{fill:#f2f6fc;stroke:#9fb3d1}.b1{fill:#f1f8f2;stroke:#9cc3a3}\
 .b2{fill:#fbf5ec;stroke:#d5b98c}.b3{fill:#f5f1fa;stroke:#b9a5d6}.b4{fill:#eef7f7;stroke:#92c2c2}\
-.b5{fill:#fbf0f2;stroke:#d5a0aa}.c0{fill:#4f74b3}.c1{fill:#4b9a5a}.c2{fill:#c08a2e}.c3{fill:#7d5bb0}\
+.b5{fill:#fbf0f2;stroke:#d5a0aa}"
+    };
+}
+pub(crate) use base_style;
+
+const STYLE: &str = concat!(
+    base_style!(),
+    ".c0{fill:#4f74b3}.c1{fill:#4b9a5a}.c2{fill:#c08a2e}.c3{fill:#7d5bb0}\
 .c4{fill:#3c9a9a}.c5{fill:#b5546a}.stripe{fill:#1d2733;fill-opacity:0.035}\
 .hit{fill:#ffffff;fill-opacity:0}.event:hover .hit,.islink:hover .hit{fill:#ffe9a8;fill-opacity:0.45}\
 .lane{stroke:#c3cad4;stroke-width:1;stroke-dasharray:2 3}.life{stroke:#8792a2;stroke-width:1.5}\
@@ -132,7 +143,8 @@ const STYLE: &str = "text{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospac
 .link{stroke:#6a3d9a;stroke-width:2.5;stroke-dasharray:7 4;fill:none}.badge{fill:#6a3d9a}\
 .rec-agent{fill:#2e7d32;fill-opacity:0.75}.rec-customer{fill:#1565c0;fill-opacity:0.75}\
 .rec-call{fill:#6d6d6d;fill-opacity:0.75}\
-.finding{fill:none;stroke:#c00000;stroke-width:2;stroke-dasharray:3 2}";
+.finding{fill:none;stroke:#c00000;stroke-width:2;stroke-dasharray:3 2}"
+);
 
 impl Svg {
     /// Starts the document with its accessible title and description; `id` prefixes the

@@ -32,20 +32,16 @@ const AXIS_H: i64 = 26;
 /// At most this many parties and files per site get a row; the rest are counted.
 const MAX_ROWS_PER_SITE: usize = 24;
 
-const STYLE: &str = "text{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;fill:#1d2733}\
-.t{font-size:16px;font-weight:bold}.h{font-size:13px;font-weight:bold}.lt{font-size:12px;font-weight:bold}\
-.s{font-size:11px;fill:#4a5563}.l{font-size:12px}.lr{font-size:12px;fill:#9b1c1c}\
-.lh{font-size:12px;fill:#5b3a8c;font-weight:bold}.tm{font-size:11px;fill:#5f6b7a}\
-.w{font-size:12px;fill:#9b1c1c;font-weight:bold}.bd{font-size:10px;font-weight:bold;fill:#ffffff}\
-.band{stroke-width:1}.b0{fill:#f2f6fc;stroke:#9fb3d1}.b1{fill:#f1f8f2;stroke:#9cc3a3}\
-.b2{fill:#fbf5ec;stroke:#d5b98c}.b3{fill:#f5f1fa;stroke:#b9a5d6}.b4{fill:#eef7f7;stroke:#92c2c2}\
-.b5{fill:#fbf0f2;stroke:#d5a0aa}.grid{stroke:#dde2e8;stroke-width:1}.axis{stroke:#8792a2;stroke-width:1}\
+const STYLE: &str = concat!(
+    crate::svg::base_style!(),
+    ".grid{stroke:#dde2e8;stroke-width:1}.axis{stroke:#8792a2;stroke-width:1}\
 .call{fill:#8792a2}.st-queued{fill:#e0a030}.st-routing{fill:#b88be0}.st-ringing{fill:#7fb3e6}\
 .st-dialing{fill:#a9c7e8}.st-talking{fill:#3f9a52}.st-held{fill:#e07b39}.st-busy{fill:#a0a0a0}\
 .st-other{fill:#c3cad4}.rec-agent{fill:#2e7d32;fill-opacity:0.75}.rec-customer{fill:#1565c0;fill-opacity:0.75}\
 .rec-call{fill:#6d6d6d;fill-opacity:0.75}.finding{fill:none;stroke:#c00000;stroke-width:2;stroke-dasharray:3 2}\
 .release{fill:#9b1c1c}.link{stroke:#6a3d9a;stroke-width:2;stroke-dasharray:6 3;fill:none}.badge{fill:#6a3d9a}\
-.bt{font-size:11px;fill:#ffffff}.btd{font-size:11px;fill:#1d2733}";
+.bt{font-size:11px;fill:#ffffff}.btd{font-size:11px;fill:#1d2733}"
+);
 
 /// The journey of `trace`, [`DEFAULT_WIDTH`] pixels wide.
 pub fn render(trace: &TraceView) -> String {

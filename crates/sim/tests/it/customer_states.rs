@@ -7,27 +7,12 @@
 use crate::common;
 
 use callstitch_engine::{Outcome, PartyKind, PartyState};
-use callstitch_link::{LinkerConfig, SiteDirectory, Stitcher};
 use callstitch_sim::SimConfig;
 
 #[test]
 fn the_customer_of_an_answered_call_is_connected_and_of_an_abandoned_one_never() {
     let config = SimConfig { interactions: Some(600), sites: 4, seed: 8, ..SimConfig::default() };
-    let set = common::generate(&config);
-    let (mut events, _) = set.read_back();
-    events.sort_by_key(|event| event.time().map_or(i64::MIN, |time| time.0));
-    let sites: Vec<String> =
-        set.summary.files.iter().filter_map(|name| name.split('-').next()).map(str::to_string).collect();
-    let mut stitcher = Stitcher::new(
-        callstitch_engine::EngineConfig::default(),
-        LinkerConfig::default(),
-        SiteDirectory::new(sites.iter().map(String::as_str)),
-    );
-    let mut found = Vec::new();
-    for event in &events {
-        stitcher.push(event, &mut |_| {}, &mut |interaction| found.push(interaction));
-    }
-    stitcher.finish(&mut |_| {}, &mut |interaction| found.push(interaction));
+    let found = common::stitch(&common::generate(&config));
 
     let (mut answered, mut abandoned) = (0, 0);
     for segment in found.iter().flat_map(|interaction| interaction.segments.iter()) {

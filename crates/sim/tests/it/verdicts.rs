@@ -4,7 +4,6 @@
 
 use crate::common;
 
-use callstitch_link::{LinkerConfig, SiteDirectory, Stitcher};
 use callstitch_sim::truth::Candidate;
 use callstitch_sim::{read_verdicts, verify_verdicts, Interaction, SimConfig};
 
@@ -66,23 +65,10 @@ fn wrong_and_unknown_verdicts_are_counted_apart_and_a_candidate_is_never_right()
 fn todays_engine_names_nobody_the_truth_does_not() {
     let config = SimConfig { interactions: Some(1_500), sites: 5, seed: 21, ..SimConfig::default() };
     let set = common::generate(&config);
-    let (mut events, _) = set.read_back();
-    events.sort_by_key(|event| event.time().map_or(i64::MIN, |time| time.0));
-    let sites: Vec<String> =
-        set.summary.files.iter().filter_map(|name| name.split('-').next()).map(str::to_string).collect();
-    let mut stitcher = Stitcher::new(
-        callstitch_engine::EngineConfig::default(),
-        LinkerConfig::default(),
-        SiteDirectory::new(sites.iter().map(String::as_str)),
-    );
-    let mut found = Vec::new();
-    let mut keep = |interaction: callstitch_link::Interaction| {
-        found.push(serde_json::to_string(&interaction).unwrap_or_default());
-    };
-    for event in &events {
-        stitcher.push(event, &mut |_| {}, &mut keep);
-    }
-    stitcher.finish(&mut |_| {}, &mut keep);
+    let found: Vec<String> = common::stitch(&set)
+        .iter()
+        .map(|interaction| serde_json::to_string(interaction).unwrap_or_default())
+        .collect();
     let truth = set.truth();
     let report = verify_verdicts(&truth, &read_verdicts(&found.join("\n")).expect("reads"), 10);
     println!("{}", report.render_text());

@@ -58,3 +58,23 @@ impl Set {
         callstitch_sim::read_interactions(&text).expect("the truth reads back")
     }
 }
+
+/// Every interaction of `set` as the engine and the linker find them, its events read back
+/// from the logs and taken in time order (as `trace` merges its inputs).
+pub fn stitch(set: &Set) -> Vec<callstitch_link::Interaction> {
+    let (mut events, _) = set.read_back();
+    events.sort_by_key(|event| event.time().map_or(i64::MIN, |time| time.0));
+    let sites: Vec<String> =
+        set.summary.files.iter().filter_map(|name| name.split('-').next()).map(str::to_string).collect();
+    let mut stitcher = callstitch_link::Stitcher::new(
+        callstitch_engine::EngineConfig::default(),
+        callstitch_link::LinkerConfig::default(),
+        callstitch_link::SiteDirectory::new(sites.iter().map(String::as_str)),
+    );
+    let mut found = Vec::new();
+    for event in &events {
+        stitcher.push(event, &mut |_| {}, &mut |interaction| found.push(interaction));
+    }
+    stitcher.finish(&mut |_| {}, &mut |interaction| found.push(interaction));
+    found
+}
