@@ -74,6 +74,10 @@ struct Inner {
     health: Arc<HealthLog>,
     /// Set by [`SqliteStore::close`]: the checkpoint thread ends.
     closed: Arc<AtomicBool>,
+    /// Held by the checkpoint thread for a round, and by [`SqliteStore::close`] for its
+    /// TRUNCATE: SQLite runs one checkpoint at a time and answers a second "busy" at once,
+    /// so a close that met a round in progress left the whole log behind.
+    checkpointing: Arc<Mutex<()>>,
     /// Held while the store is open: one owner of the file.
     _owner: owner::OwnerLock,
 }
@@ -165,6 +169,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             health: Arc::new(health),
             closed: Arc::new(AtomicBool::new(false)),
+            checkpointing: Arc::new(Mutex::new(())),
             _owner: owner,
         };
         let store = SqliteStore { inner: Arc::new(inner) };
@@ -185,10 +190,12 @@ impl SqliteStore {
         let path = self.inner.path.clone();
         let health = Arc::clone(&self.inner.health);
         let closed = Arc::clone(&self.inner.closed);
+        let checkpointing = Arc::clone(&self.inner.checkpointing);
         let spawned = std::thread::Builder::new().name("sqlite-checkpoint".to_string()).spawn(move || {
             let mut failing = false;
             loop {
                 std::thread::sleep(every);
+                let _round = lock(&checkpointing);
                 if store.strong_count() == 0 || closed.load(Ordering::Relaxed) {
                     break;
                 }
@@ -229,6 +236,8 @@ impl SqliteStore {
         inner.closed.store(true, Ordering::Relaxed);
         async move {
             let task = tokio::task::spawn_blocking(move || {
+                // A round in progress finishes first; the thread starts no other.
+                let _no_round = lock(&inner.checkpointing);
                 let connection = lock(&inner.writer);
                 let busy: i64 = connection
                     .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
@@ -459,6 +468,31 @@ mod tests {
         assert!(store.close().await.expect("closed"), "no reader in the way");
         assert_eq!(wal_bytes(&path), 0);
         assert_eq!(stored(&store).await, 500);
+    }
+
+    /// The checkpoint thread checkpointing (every millisecond here) while the store closes:
+    /// the close waits for its round instead of finding the log busy and leaving all of it.
+    #[tokio::test]
+    async fn closing_during_a_checkpoint_round_still_truncates_the_write_ahead_log() {
+        for attempt in 0..12 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("race.db");
+            let options = SqliteOptions {
+                checkpoint_every: Some(Duration::from_millis(1)),
+                ..SqliteOptions::default()
+            };
+            let store = SqliteStore::open(&path, options).expect("open");
+            for batch in 0..4 {
+                let first = 1 + batch * 2_000;
+                store
+                    .commit(Batch { events: events(first, 2_000), ..Batch::default() }.into())
+                    .await
+                    .expect("commit");
+            }
+            assert!(store.close().await.expect("closed"), "attempt {attempt}: the log was left behind");
+            assert_eq!(wal_bytes(&path), 0, "attempt {attempt}");
+            assert_eq!(stored(&store).await, 8_000);
+        }
     }
 
     #[tokio::test]
