@@ -127,7 +127,11 @@ fn in_transaction<T>(
         // every later write would fail to begin.
         connection.execute_batch("ROLLBACK")?;
     }
-    let transaction = connection.transaction()?;
+    // IMMEDIATE: the write lock is taken at the start, waiting (busy timeout) for the
+    // checkpoint thread if it holds it. A deferred transaction that read first and then
+    // wrote could be refused at once ("database is locked") when the lock changed hands in
+    // between: SQLite cannot wait there without risking a deadlock.
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let value = work(&transaction)?;
     transaction.commit()?;
     Ok(value)
