@@ -7,6 +7,8 @@
 //! it bounded; [`SqliteStore::close`] empties it at a clean exit. Every failure of a read, a
 //! write or a checkpoint is recorded for [`Store::health`].
 
+mod blocks;
+mod frame;
 mod owner;
 mod read;
 mod schema;
@@ -422,9 +424,23 @@ mod tests {
                 conn_id: None,
                 doc: format!(
                     "{{\"message\":\"EventRinging\",\"site\":\"S\",\"pad\":\"{}\"}}",
-                    "x".repeat(2000)
+                    noise(seq, 2000)
                 ),
                 arrived_us: None,
+            })
+            .collect()
+    }
+
+    /// `length` letters that do not compress (xorshift from `seed`): raw events are stored
+    /// compressed, and the tests that fill the disk need them to take room.
+    fn noise(seed: u64, length: usize) -> String {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..length)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
             })
             .collect()
     }
@@ -509,7 +525,7 @@ mod tests {
         // Readers that do not take the store are not refused.
         let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("read-only");
         let events: i64 =
-            reader.query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0)).expect("read");
+            reader.query_row("SELECT COUNT(*) FROM event_blocks", [], |row| row.get(0)).expect("read");
         assert_eq!(events, 0);
         drop(store);
         SqliteStore::open(&path, SqliteOptions::default()).expect("free once dropped");

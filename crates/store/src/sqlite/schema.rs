@@ -205,7 +205,48 @@ const MIGRATIONS: &[&str] = &[
         SELECT link.value, i.id FROM interactions i, json_each(i.doc, '$.unpaired_links') link
         WHERE json_valid(i.doc) AND link.type = 'text';
     "#,
+    // 6: raw events in zstd-compressed blocks of one site (sqlite/blocks.rs, sqlite/frame.rs)
+    // instead of one row each: the rows took four times the logs' size. The indexes lead from
+    // a site's CallUUID, and from a site's ConnID of an event without CallUUID, to the blocks
+    // holding such events. The rows of `events` move into blocks in Rust
+    // (blocks::move_rows_into_blocks, run right after this), which then drops the table.
+    r#"
+    CREATE TABLE event_blocks (
+        id        INTEGER PRIMARY KEY,
+        site      TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq  INTEGER NOT NULL,
+        first_us  INTEGER,
+        last_us   INTEGER,
+        untimed   INTEGER NOT NULL,
+        events    INTEGER NOT NULL,
+        data      BLOB NOT NULL
+    );
+    CREATE INDEX event_blocks_seq ON event_blocks(first_seq, last_seq);
+    CREATE INDEX event_blocks_span ON event_blocks(last_seq - first_seq);
+    CREATE TABLE event_block_calls (
+        site      TEXT NOT NULL,
+        call_uuid TEXT NOT NULL,
+        block     INTEGER NOT NULL,
+        PRIMARY KEY (site, call_uuid, block)
+    ) WITHOUT ROWID;
+    CREATE TABLE event_block_conns (
+        site    TEXT NOT NULL,
+        conn_id TEXT NOT NULL,
+        block   INTEGER NOT NULL,
+        PRIMARY KEY (site, conn_id, block)
+    ) WITHOUT ROWID;
+    "#,
 ];
+
+/// The work of a migration that SQL alone cannot do, run in its transaction right after its
+/// SQL: `version` is the version it takes the schema to.
+fn migrate_in_rust(version: usize, transaction: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    match version {
+        6 => super::blocks::move_rows_into_blocks(transaction),
+        _ => Ok(()),
+    }
+}
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -219,6 +260,7 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         let transaction = connection.transaction()?;
         transaction.execute_batch(sql)?;
+        migrate_in_rust(index + 1, &transaction)?;
         transaction.pragma_update(None, "user_version", index as i64 + 1)?;
         transaction.commit()?;
     }
