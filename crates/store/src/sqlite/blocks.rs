@@ -394,3 +394,257 @@ pub fn move_rows_into_blocks(transaction: &Transaction<'_>) -> Result<(), StoreE
     transaction.execute_batch("DROP TABLE events")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn database() -> Connection {
+        let mut connection = Connection::open_in_memory().expect("open");
+        crate::sqlite::schema::migrate(&mut connection).expect("schema");
+        connection
+    }
+
+    fn commit(connection: &mut Connection, events: &[EventRecord]) {
+        let transaction = connection.transaction().expect("begin");
+        insert(&transaction, events).expect("insert");
+        transaction.commit().expect("commit");
+    }
+
+    fn event(
+        seq: u64,
+        site: &str,
+        time_us: Option<i64>,
+        call_uuid: Option<&str>,
+        conn_id: Option<&str>,
+    ) -> EventRecord {
+        EventRecord {
+            seq,
+            site: site.to_string(),
+            time_us,
+            message: "EventRinging".to_string(),
+            call_uuid: call_uuid.map(str::to_string),
+            conn_id: conn_id.map(str::to_string),
+            doc: format!(
+                r#"{{"seq":{seq},"site":"{site}","call_uuid":{call_uuid:?},"conn_id":{conn_id:?}}}"#
+            ),
+            arrived_us: time_us.map(|time| time + 7),
+        }
+    }
+
+    fn as_stored(event: &EventRecord) -> StoredEvent {
+        StoredEvent { seq: event.seq, doc: event.doc.clone(), arrived_us: event.arrived_us }
+    }
+
+    /// The events of one call as the SQL over one row per event (schema 5) chose them.
+    fn naive_call_events(
+        all: &[EventRecord],
+        site: &str,
+        key: &str,
+        spans: &[ConnSpan],
+        limit: usize,
+    ) -> Vec<StoredEvent> {
+        let mut found: Vec<StoredEvent> = all
+            .iter()
+            .filter(|event| event.site == site)
+            .filter(|event| {
+                event.call_uuid.as_deref() == Some(key)
+                    || spans.iter().any(|span| {
+                        event.call_uuid.is_none()
+                            && event.conn_id.as_deref() == Some(span.conn_id.as_str())
+                            && event.time_us.is_none_or(|time| {
+                                time >= span.first_us.unwrap_or(i64::MIN)
+                                    && time <= span.last_us.unwrap_or(i64::MAX)
+                            })
+                    })
+            })
+            .map(as_stored)
+            .collect();
+        found.sort_by_key(|event| event.seq);
+        found.truncate(limit);
+        found
+    }
+
+    const SITES: [&str; 3] = ["north", "south", "west"];
+    const KEYS: [&str; 4] = ["k0", "k1", "k2", "k3"];
+
+    /// Events numbered in order with gaps, each on one of three sites with a CallUUID and a
+    /// ConnID from small pools (so that they repeat), some without a time; cut into batches.
+    fn batches() -> impl Strategy<Value = Vec<Vec<EventRecord>>> {
+        let one = (
+            1u64..4,
+            0..3usize,
+            proptest::option::of(0..4usize),
+            proptest::option::of(0..4usize),
+            proptest::option::weighted(0.9, 0i64..50),
+        );
+        (proptest::collection::vec(one, 0..160), proptest::collection::vec(1usize..60, 1..8)).prop_map(
+            |(drawn, cuts)| {
+                let mut seq = 0;
+                let events: Vec<EventRecord> = drawn
+                    .into_iter()
+                    .map(|(gap, site, call, conn, time)| {
+                        seq += gap;
+                        event(seq, SITES[site], time, call.map(|n| KEYS[n]), conn.map(|n| KEYS[n]))
+                    })
+                    .collect();
+                let mut batches = Vec::new();
+                let mut rest = events.as_slice();
+                for cut in cuts.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (batch, after) = rest.split_at((*cut).min(rest.len()));
+                    batches.push(batch.to_vec());
+                    rest = after;
+                }
+                batches
+            },
+        )
+    }
+
+    fn spans(drawn: &[(usize, Option<i64>, Option<i64>)]) -> Vec<ConnSpan> {
+        drawn
+            .iter()
+            .map(|(conn, first_us, last_us)| ConnSpan {
+                conn_id: KEYS[*conn].to_string(),
+                first_us: *first_us,
+                last_us: *last_us,
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Whatever the batches and their sites' interleaving, a page after any number is
+        /// exactly the stored events above it, in order, cut at the limit; a batch committed
+        /// twice is stored once.
+        #[test]
+        fn events_after_are_the_stored_events_above_the_number_in_order(
+            batches in batches(),
+            again in any::<prop::sample::Index>(),
+            after in 0u64..400,
+            limit in 0usize..200,
+        ) {
+            let mut connection = database();
+            for batch in &batches {
+                commit(&mut connection, batch);
+            }
+            if !batches.is_empty() {
+                commit(&mut connection, &batches[again.index(batches.len())]);
+            }
+            let all: Vec<&EventRecord> = batches.iter().flatten().collect();
+            let expected: Vec<StoredEvent> =
+                all.iter().filter(|event| event.seq > after).take(limit).map(|event| as_stored(event)).collect();
+            prop_assert_eq!(events_after(&connection, after, limit).expect("read"), expected);
+            let everything: Vec<StoredEvent> = all.iter().map(|event| as_stored(event)).collect();
+            prop_assert_eq!(events_after(&connection, 0, usize::MAX).expect("read"), everything);
+            prop_assert_eq!(last_seq(&connection).expect("last"), all.last().map(|event| event.seq));
+        }
+
+        /// A call's events are what a filter over every stored event finds: its CallUUID on its
+        /// site, and its ConnIDs' events without CallUUID within their spans (or untimed).
+        #[test]
+        fn call_events_are_a_filter_over_every_stored_event(
+            batches in batches(),
+            site in 0..3usize,
+            key in 0..4usize,
+            drawn in proptest::collection::vec((0..4usize, proptest::option::of(0i64..50), proptest::option::of(0i64..50)), 0..3),
+            limit in 0usize..100,
+        ) {
+            let mut connection = database();
+            for batch in &batches {
+                commit(&mut connection, batch);
+            }
+            let all: Vec<EventRecord> = batches.into_iter().flatten().collect();
+            let spans = spans(&drawn);
+            let found = call_events(&connection, SITES[site], KEYS[key], &spans, limit).expect("read");
+            prop_assert_eq!(found, naive_call_events(&all, SITES[site], KEYS[key], &spans, limit));
+        }
+
+        /// Retention removes only events that qualify (before the time, covered by the
+        /// snapshot), a block at a time, and counts what it removed.
+        #[test]
+        fn prune_removes_whole_blocks_of_qualifying_events_only(
+            batches in batches(),
+            before_us in 0i64..60,
+            up_to in 0i64..400,
+        ) {
+            let mut connection = database();
+            for batch in &batches {
+                commit(&mut connection, batch);
+            }
+            let all: Vec<EventRecord> = batches.into_iter().flatten().collect();
+            let transaction = connection.transaction().expect("begin");
+            let pruned = prune(&transaction, before_us, up_to).expect("prune");
+            transaction.commit().expect("commit");
+            let kept: Vec<u64> = events_after(&connection, 0, usize::MAX).expect("read").iter().map(|event| event.seq).collect();
+            let gone: Vec<&EventRecord> = all.iter().filter(|event| !kept.contains(&event.seq)).collect();
+            prop_assert_eq!(gone.len() as u64, pruned);
+            for event in gone {
+                prop_assert!(event.time_us.is_some_and(|time| time < before_us) && event.seq as i64 <= up_to, "{:?}", event.seq);
+            }
+            let rows: i64 = connection
+                .query_row(
+                    "SELECT (SELECT COUNT(*) FROM event_block_calls WHERE block NOT IN (SELECT id FROM event_blocks))
+                          + (SELECT COUNT(*) FROM event_block_conns WHERE block NOT IN (SELECT id FROM event_blocks))",
+                    [],
+                    |row| row.get(0),
+                )
+                .expect("orphans");
+            prop_assert_eq!(rows, 0, "no index row outlives its block");
+        }
+    }
+
+    /// A site's events beyond a block's worth go into more blocks, each read back in order.
+    #[test]
+    fn a_site_with_more_events_than_a_block_holds_gets_several_blocks() {
+        let mut connection = database();
+        let events: Vec<EventRecord> = (1..=2 * BLOCK_EVENTS as u64 + 10)
+            .map(|seq| event(seq, SITES[(seq % 5 == 0) as usize], Some(seq as i64), Some("k"), None))
+            .collect();
+        commit(&mut connection, &events);
+        let blocks: i64 =
+            connection.query_row("SELECT COUNT(*) FROM event_blocks", [], |row| row.get(0)).expect("count");
+        assert_eq!(blocks, 3, "north: 1608 events in 2 blocks; south: 402 in 1");
+        let expected: Vec<StoredEvent> = events.iter().map(as_stored).collect();
+        assert_eq!(events_after(&connection, 0, usize::MAX).expect("read"), expected);
+        assert_eq!(events_after(&connection, 1500, 3).expect("read"), expected[1500..1503]);
+    }
+
+    /// Damaged block data is an error naming the block, on every read that meets it, and
+    /// retention still deletes the block.
+    #[test]
+    fn a_damaged_block_is_an_error_naming_it_never_a_panic() {
+        let mut connection = database();
+        commit(
+            &mut connection,
+            &[event(1, "north", Some(1), Some("k"), None), event(2, "north", Some(2), None, Some("c"))],
+        );
+        let original: Vec<u8> =
+            connection.query_row("SELECT data FROM event_blocks", [], |row| row.get(0)).expect("data");
+        let spans = [ConnSpan { conn_id: "c".to_string(), first_us: None, last_us: None }];
+        for at in 0..original.len() {
+            let mut damaged = original.clone();
+            damaged[at] ^= 0x5a;
+            connection.execute("UPDATE event_blocks SET data = ?1", [&damaged]).expect("damage");
+            let read = events_after(&connection, 0, 10);
+            assert!(matches!(read, Err(StoreError::BadBlock { block: 1, .. })), "byte {at}: {read:?}");
+            let read = call_events(&connection, "north", "k", &spans, 10);
+            assert!(matches!(read, Err(StoreError::BadBlock { block: 1, .. })), "byte {at}: {read:?}");
+        }
+        let transaction = connection.transaction().expect("begin");
+        assert_eq!(prune(&transaction, 10, 10).expect("prune"), 2);
+        transaction.commit().expect("commit");
+        let left: i64 = connection
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM event_block_calls) + (SELECT COUNT(*) FROM event_block_conns)",
+                [],
+                |row| row.get(0),
+            )
+            .expect("count");
+        assert_eq!(left, 0);
+    }
+}
