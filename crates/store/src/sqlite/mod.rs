@@ -139,6 +139,17 @@ fn in_transaction<T>(
     Ok(value)
 }
 
+/// The stored raw events above `after`, in order, at most `limit`, read on a connection of
+/// the caller's own (a read-only one, for a tool beside a running service, which takes no
+/// lock): the events are stored compressed ([`blocks`]), so plain SQL cannot read them.
+pub fn events_after_in(
+    connection: &Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    read::events_after(connection, after, limit)
+}
+
 /// The size of the write-ahead log of the database at `path` (0 when there is none).
 pub fn wal_bytes(path: &Path) -> u64 {
     let mut name = path.file_name().map(|name| name.to_os_string()).unwrap_or_default();
