@@ -30,8 +30,9 @@ const HAS_ARRIVED: u8 = 2;
 const HAS_CALL_UUID: u8 = 4;
 const HAS_CONN_ID: u8 = 8;
 
-/// zstd's level for blocks: 3 (its default) packs the JSON lines about 9 to 1, measured on
-/// simulated logs; higher levels gain a few percent for twice the time per commit.
+/// zstd's level for blocks: 3 (its default). On a 109 MB simulated set (288,632 events) the
+/// framed blocks, 157 MB, compress to 14.5 MB in 0.65 s; level 6 gives 12.5 MB in 3.3 s,
+/// level 9 11.4 MB in 5.2 s (time the ingest writer would spend on every commit).
 pub const LEVEL: i32 = 3;
 
 /// One raw event as a block holds it.
