@@ -472,14 +472,15 @@ mod tests {
     const KEYS: [&str; 4] = ["k0", "k1", "k2", "k3"];
 
     /// Events numbered in order with gaps, each on one of three sites with a CallUUID and a
-    /// ConnID from small pools (so that they repeat), some without a time; cut into batches.
+    /// ConnID from small pools (so that they repeat), some without a time and the others about
+    /// five times their number; cut into batches.
     fn batches() -> impl Strategy<Value = Vec<Vec<EventRecord>>> {
         let one = (
             1u64..4,
             0..3usize,
             proptest::option::of(0..4usize),
             proptest::option::of(0..4usize),
-            proptest::option::weighted(0.9, 0i64..50),
+            proptest::option::weighted(0.8, 0i64..20),
         );
         (proptest::collection::vec(one, 0..160), proptest::collection::vec(1usize..60, 1..8)).prop_map(
             |(drawn, cuts)| {
@@ -488,7 +489,13 @@ mod tests {
                     .into_iter()
                     .map(|(gap, site, call, conn, time)| {
                         seq += gap;
-                        event(seq, SITES[site], time, call.map(|n| KEYS[n]), conn.map(|n| KEYS[n]))
+                        event(
+                            seq,
+                            SITES[site],
+                            time.map(|jitter| seq as i64 * 5 + jitter),
+                            call.map(|n| KEYS[n]),
+                            conn.map(|n| KEYS[n]),
+                        )
                     })
                     .collect();
                 let mut batches = Vec::new();
@@ -553,7 +560,7 @@ mod tests {
             batches in batches(),
             site in 0..3usize,
             key in 0..4usize,
-            drawn in proptest::collection::vec((0..4usize, proptest::option::of(0i64..50), proptest::option::of(0i64..50)), 0..3),
+            drawn in proptest::collection::vec((0..4usize, proptest::option::of(0i64..2500), proptest::option::of(0i64..2500)), 0..3),
             limit in 0usize..100,
         ) {
             let mut connection = database();
@@ -571,7 +578,7 @@ mod tests {
         #[test]
         fn prune_removes_whole_blocks_of_qualifying_events_only(
             batches in batches(),
-            before_us in 0i64..60,
+            before_us in 0i64..2500,
             up_to in 0i64..400,
         ) {
             let mut connection = database();
