@@ -17,6 +17,12 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("stored document is not valid JSON ({what}): {source}")]
     BadDocument { what: &'static str, source: serde_json::Error },
+    /// A block of stored raw events that cannot be read back (its compression or framing).
+    #[error(
+        "stored event block {block} is unreadable ({detail}); restore the database from a backup, or move it \
+         aside and re-import the logs into a new database (callstitch import)"
+    )]
+    BadBlock { block: i64, detail: String },
     #[error("bad cursor {0:?}: pass the next_cursor of the previous page unchanged")]
     BadCursor(String),
     /// Counting a search took longer than it was given: the filter matches too much.
@@ -135,6 +141,7 @@ impl StoreError {
             StoreError::InUse { .. } => FailureKind::Busy,
             StoreError::NewerSchema { .. }
             | StoreError::BadDocument { .. }
+            | StoreError::BadBlock { .. }
             | StoreError::BadCursor(_)
             | StoreError::TooBroad { .. }
             | StoreError::Worker(_) => FailureKind::Other,
