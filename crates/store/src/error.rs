@@ -17,6 +17,9 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("stored document is not valid JSON ({what}): {source}")]
     BadDocument { what: &'static str, source: serde_json::Error },
+    /// A stored document's compressed bytes do not decompress.
+    #[error("stored document cannot be compressed or decompressed ({what}): {source}")]
+    Compression { what: &'static str, source: std::io::Error },
     #[error("bad cursor {0:?}: pass the next_cursor of the previous page unchanged")]
     BadCursor(String),
     /// Counting a search took longer than it was given: the filter matches too much.
@@ -135,6 +138,7 @@ impl StoreError {
             StoreError::InUse { .. } => FailureKind::Busy,
             StoreError::NewerSchema { .. }
             | StoreError::BadDocument { .. }
+            | StoreError::Compression { .. }
             | StoreError::BadCursor(_)
             | StoreError::TooBroad { .. }
             | StoreError::Worker(_) => FailureKind::Other,

@@ -7,8 +7,10 @@
 //! it bounded; [`SqliteStore::close`] empties it at a clean exit. Every failure of a read, a
 //! write or a checkpoint is recorded for [`Store::health`].
 
+mod compact;
 mod owner;
 mod read;
+mod reporting;
 mod schema;
 mod startup;
 mod write;

@@ -6,6 +6,7 @@
 use rusqlite::Connection;
 
 use crate::error::StoreError;
+use crate::sqlite::reporting;
 
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
@@ -205,7 +206,16 @@ const MIGRATIONS: &[&str] = &[
         SELECT link.value, i.id FROM interactions i, json_each(i.doc, '$.unpaired_links') link
         WHERE json_valid(i.doc) AND link.type = 'text';
     "#,
+    // 6 (issue 13: to be 7 after the raw-event blocks): documents compressed, the recording
+    // metadata and the summary rendered on read, the typed reporting columns and the
+    // `report_*` views (docs/reporting.md); the rows converted by `reporting::convert`.
+    reporting::MIGRATION,
 ];
+
+/// Work a migration needs beyond its SQL, run after it in the same transaction: the version
+/// it takes the schema to, and what it does.
+type Conversion = fn(&rusqlite::Transaction<'_>) -> Result<(), StoreError>;
+const CONVERSIONS: &[(i64, Conversion)] = &[(6, reporting::convert)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -219,6 +229,10 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         let transaction = connection.transaction()?;
         transaction.execute_batch(sql)?;
+        let version = index as i64 + 1;
+        for (_, convert) in CONVERSIONS.iter().filter(|(at, _)| *at == version) {
+            convert(&transaction)?;
+        }
         transaction.pragma_update(None, "user_version", index as i64 + 1)?;
         transaction.commit()?;
     }
