@@ -1,7 +1,7 @@
 //! Consistency findings: where a recording is missing, unexplained or wrong, each with the
 //! rule of recording.md §6 behind it and the evidence.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 callstitch_tlib::labelled_enum! {
     /// The problems of recording.md §6, plus problems of the feed itself.
@@ -34,21 +34,21 @@ callstitch_tlib::labelled_enum! {
 }
 
 /// One finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: Rule,
     /// The interaction it is about (absent for a file that matches none).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interaction_id: Option<String>,
     /// Segments, as `site/key`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<String>,
     /// Media ids.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
     pub message: String,
     /// What shows it: times, triggers (`site seq message`), feed lines.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
 }
 

@@ -1141,7 +1141,7 @@ fn stream_items(batch: &Batch) -> Vec<StreamItem> {
             } else {
                 "updated"
             };
-            let summary: Value = record.summary.clone();
+            let summary: Value = record.summary();
             StreamItem { kind, id: record.id.clone(), summary }
         })
         .collect()

@@ -23,6 +23,9 @@ pub enum StoreError {
          aside and re-import the logs into a new database (callstitch import)"
     )]
     BadBlock { block: i64, detail: String },
+    /// A stored document's compressed bytes do not decompress.
+    #[error("stored document cannot be compressed or decompressed ({what}): {source}")]
+    Compression { what: &'static str, source: std::io::Error },
     #[error("bad cursor {0:?}: pass the next_cursor of the previous page unchanged")]
     BadCursor(String),
     /// Counting a search took longer than it was given: the filter matches too much.
@@ -142,6 +145,7 @@ impl StoreError {
             StoreError::NewerSchema { .. }
             | StoreError::BadDocument { .. }
             | StoreError::BadBlock { .. }
+            | StoreError::Compression { .. }
             | StoreError::BadCursor(_)
             | StoreError::TooBroad { .. }
             | StoreError::Worker(_) => FailureKind::Other,

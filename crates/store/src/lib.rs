@@ -17,6 +17,11 @@ pub mod query;
 pub mod record;
 pub mod sqlite;
 
+/// A simulated estate through the real pipeline (shared with the integration tests).
+#[cfg(test)]
+#[path = "testdata/simulated.rs"]
+mod simulated;
+
 use std::future::Future;
 use std::sync::Arc;
 

@@ -3,9 +3,10 @@
 //! parties, links, findings and recording, media files, and the stitching snapshot.
 
 use callstitch_engine::{CallReport, FinishedCall};
-use callstitch_link::Interaction;
-use callstitch_recording::{recording_metadata, Recording};
-use callstitch_tlib::{json, Event};
+use callstitch_link::segment::{PartyTimes, SegmentParty};
+use callstitch_link::{Interaction, SegmentReport};
+use callstitch_recording::{recording_metadata, Finding, MediaFile, Recording};
+use callstitch_tlib::{json, Event, Timestamp};
 use serde_json::{json, Value};
 
 /// One atomic ingest step. Empty parts are fine; an empty batch is a no-op.
@@ -151,10 +152,13 @@ pub struct SegmentRow {
     pub role: String,
     pub model: String,
     pub outcome: String,
+    /// Its call's first and last event (UTC µs of its site's clock).
+    pub start_us: Option<i64>,
+    pub end_us: Option<i64>,
 }
 
-/// One party row (on one segment).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One party row (on one segment), with the time it spent in each state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PartyRow {
     pub segment: usize,
     pub dn: String,
@@ -164,6 +168,15 @@ pub struct PartyRow {
     pub released_by: String,
     pub released_by_dn: Option<String>,
     pub provenance: String,
+    /// The queue that delivered it (ThisQueue of its first event that gave one).
+    pub queue: Option<String>,
+    /// AttributeAgentID its events carried.
+    pub agent_id: Option<String>,
+    pub times: PartyTimes,
+    /// Its first and last event on the call (UTC µs): not in the interaction document, and
+    /// needed to render the recording metadata's history.
+    pub first_us: Option<i64>,
+    pub last_us: Option<i64>,
 }
 
 /// One link row.
@@ -176,7 +189,26 @@ pub struct LinkRow {
     pub consistent: bool,
 }
 
-/// One interaction with everything searchable about it and its two documents.
+/// One media file of an interaction's recording (fed or inferred).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaFileRow {
+    pub media_id: String,
+    pub site: String,
+    pub call_uuid: String,
+    pub recorded_dn: String,
+    pub side: String,
+    pub provenance: String,
+    pub matched_by: String,
+    /// The segment it was recorded on, `site/key`.
+    pub segment: Option<String>,
+    pub start_us: i64,
+    pub stop_us: Option<i64>,
+    pub archive_id: Option<String>,
+}
+
+/// One interaction with everything searchable and reportable about it, and its document.
+/// The recording metadata and the search list's summary are not stored: they are rendered
+/// on read ([`render_recording`], [`Summary`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InteractionRecord {
     pub id: String,
@@ -189,8 +221,11 @@ pub struct InteractionRecord {
     pub complete: bool,
     /// `live`, `settling` or `complete` (the interaction's lifecycle).
     pub state: String,
-    /// Live: the site whose call has the customer now.
+    /// `complete`, `complete-off-estate`, `timed-out` or `waiting`.
+    pub linking: String,
+    /// Live: the site whose call has the customer now, and since when.
     pub current_site: Option<String>,
+    pub current_since_us: Option<i64>,
     pub outcome: String,
     pub released_by: String,
     pub released_by_dn: Option<String>,
@@ -204,14 +239,10 @@ pub struct InteractionRecord {
     pub unpaired_links: Vec<String>,
     pub conn_ids: Vec<String>,
     pub recording_id: String,
-    pub media_files: usize,
+    pub media_files: Vec<MediaFileRow>,
     pub findings: Vec<Value>,
     /// The `trace --json` object, with its `recording` member, as JSON text.
     pub doc: String,
-    /// The recording metadata (GIR recording.json shape), as JSON text.
-    pub recording: String,
-    /// The row of the search result list.
-    pub summary: Value,
     /// Its first hand-out (revision 0) is in this batch: the live stream says `created`.
     pub first: bool,
 }
@@ -230,8 +261,8 @@ struct RecordingDoc<'a> {
     recording_id: &'a str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     aliases: &'a [String],
-    media_files: &'a [callstitch_recording::MediaFile],
-    findings: &'a [callstitch_recording::Finding],
+    media_files: &'a [MediaFile],
+    findings: &'a [Finding],
 }
 
 impl<'a> RecordingDoc<'a> {
@@ -245,38 +276,109 @@ impl<'a> RecordingDoc<'a> {
     }
 }
 
+/// [`RecordingDoc`] read back.
+#[derive(serde::Deserialize)]
+struct StoredRecordingDoc {
+    recording_id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    media_files: Vec<MediaFile>,
+    findings: Vec<Finding>,
+}
+
+/// The interaction document read back as the pipeline's types.
+#[derive(serde::Deserialize)]
+struct StoredDocument {
+    #[serde(flatten)]
+    interaction: Interaction,
+    recording: StoredRecordingDoc,
+}
+
+/// The first and last event of each party, in the order of the interaction's parties
+/// (segment by segment): what the document leaves out and the recording metadata needs.
+pub type PartyEventTimes = Vec<(Option<i64>, Option<i64>)>;
+
+/// The recording metadata (GIR recording.json shape) of a stored interaction document,
+/// given its parties' first and last events in order.
+pub fn render_recording(doc: &[u8], party_times: &PartyEventTimes) -> Result<Value, serde_json::Error> {
+    let StoredDocument { mut interaction, recording } = serde_json::from_slice(doc)?;
+    let mut times = party_times.iter();
+    for party in interaction.segments.iter_mut().flat_map(|segment| segment.parties.iter_mut()) {
+        let (first, last) = times.next().copied().unwrap_or((None, None));
+        party.first_time = first.map(Timestamp);
+        party.last_time = last.map(Timestamp);
+    }
+    let recording = Recording {
+        interaction_id: interaction.interaction_id.clone(),
+        recording_id: recording.recording_id,
+        aliases: recording.aliases,
+        media_files: recording.media_files,
+        findings: recording.findings,
+    };
+    Ok(recording_metadata(&recording, &interaction))
+}
+
+/// Microseconds of a time, `None` when it has none.
+fn micros(time: Option<Timestamp>) -> Option<i64> {
+    time.map(|time| time.0)
+}
+
+fn segment_row(segment: &SegmentReport) -> SegmentRow {
+    SegmentRow {
+        site: segment.site.to_string(),
+        key: segment.key.clone(),
+        call_uuid: segment.call_uuid.clone(),
+        role: label(&segment.role),
+        model: segment.model.as_ref().map(label).unwrap_or_default(),
+        outcome: label(&segment.outcome),
+        start_us: micros(segment.start),
+        end_us: micros(segment.end),
+    }
+}
+
+fn party_row(segment: usize, party: &SegmentParty) -> PartyRow {
+    PartyRow {
+        segment,
+        dn: party.dn.to_string(),
+        kind: label(&party.kind),
+        role: party.role.as_ref().map(|role| role.to_string()),
+        final_state: label(&party.final_state),
+        released_by: label(&party.released_by),
+        released_by_dn: party.released_by_dn.as_ref().map(|dn| dn.to_string()),
+        provenance: label(&party.provenance),
+        queue: party.queue.as_ref().map(|queue| queue.to_string()),
+        agent_id: party.agent_id.as_ref().map(|agent| agent.to_string()),
+        times: party.times,
+        first_us: micros(party.first_time),
+        last_us: micros(party.last_time),
+    }
+}
+
+pub(crate) fn media_file_row(file: &MediaFile) -> MediaFileRow {
+    MediaFileRow {
+        media_id: file.media_id.clone(),
+        site: file.site.clone(),
+        call_uuid: file.call_uuid.clone(),
+        recorded_dn: file.recorded_dn.clone(),
+        side: file.side.label().to_string(),
+        provenance: label(&file.provenance),
+        matched_by: file.matched_by.to_string(),
+        segment: file.segment.clone(),
+        start_us: file.start_at.0,
+        stop_us: micros(file.stop_at),
+        archive_id: file.archive_id.clone(),
+    }
+}
+
 impl InteractionRecord {
     pub fn new(interaction: &Interaction, recording: &Recording) -> InteractionRecord {
         let document = Document { interaction, recording: RecordingDoc::of(recording) };
         let doc = serde_json::to_string(&document).unwrap_or_else(|_| "null".to_string());
-        let segments: Vec<SegmentRow> = interaction
-            .segments
-            .iter()
-            .map(|segment| SegmentRow {
-                site: segment.site.to_string(),
-                key: segment.key.clone(),
-                call_uuid: segment.call_uuid.clone(),
-                role: label(&segment.role),
-                model: segment.model.as_ref().map(label).unwrap_or_default(),
-                outcome: label(&segment.outcome),
-            })
-            .collect();
         let parties = interaction
             .segments
             .iter()
             .enumerate()
-            .flat_map(|(index, segment)| {
-                segment.parties.iter().map(move |party| PartyRow {
-                    segment: index,
-                    dn: party.dn.to_string(),
-                    kind: label(&party.kind),
-                    role: party.role.as_ref().map(|role| role.to_string()),
-                    final_state: label(&party.final_state),
-                    released_by: label(&party.released_by),
-                    released_by_dn: party.released_by_dn.as_ref().map(|dn| dn.to_string()),
-                    provenance: label(&party.provenance),
-                })
-            })
+            .flat_map(|(index, segment)| segment.parties.iter().map(move |party| party_row(index, party)))
             .collect();
         let links = interaction
             .links
@@ -295,37 +397,34 @@ impl InteractionRecord {
         conn_ids.dedup();
         let findings: Vec<Value> =
             recording.findings.iter().filter_map(|finding| serde_json::to_value(finding).ok()).collect();
-        let start_us = interaction.start.map_or(0, |time| time.0);
-        let mut record = InteractionRecord {
+        InteractionRecord {
             id: interaction.interaction_id.clone(),
             revision: interaction.revision,
             replaces: interaction.replaces.clone(),
-            start_us,
-            end_us: interaction.end.map(|time| time.0),
+            start_us: interaction.start.map_or(0, |time| time.0),
+            end_us: micros(interaction.end),
             complete: interaction.complete,
             state: label(&interaction.state),
+            linking: label(&interaction.linking),
             current_site: interaction.current_site.as_ref().map(|site| site.to_string()),
+            current_since_us: micros(interaction.current_since),
             outcome: label(&interaction.outcome),
             released_by: label(&interaction.released_by.who),
             released_by_dn: interaction.released_by.dn.as_ref().map(|dn| dn.to_string()),
             ani: interaction.ani.as_ref().map(|ani| ani.to_string()),
             dnis: interaction.dnis.as_ref().map(|dnis| dnis.to_string()),
             sites: interaction.sites.iter().map(|site| site.to_string()).collect(),
-            segments,
+            segments: interaction.segments.iter().map(segment_row).collect(),
             parties,
             links,
             unpaired_links: interaction.unpaired_links.iter().map(|id| id.to_string()).collect(),
             conn_ids,
             recording_id: recording.recording_id.clone(),
-            media_files: recording.media_files.len(),
+            media_files: recording.media_files.iter().map(media_file_row).collect(),
             findings,
             doc,
-            recording: recording_metadata(recording, interaction).to_string(),
-            summary: Value::Null,
             first: interaction.first_under_id,
-        };
-        record.summary = record.build_summary(interaction);
-        record
+        }
     }
 
     /// Every DN the search by DN finds it with: its parties', the ANI and the DNIS.
@@ -338,33 +437,89 @@ impl InteractionRecord {
         dns
     }
 
-    fn build_summary(&self, interaction: &Interaction) -> Value {
-        let parties: Vec<&str> = {
-            let mut dns: Vec<&str> = self.parties.iter().map(|party| party.dn.as_str()).collect();
-            dns.sort_unstable();
-            dns.dedup();
-            dns
-        };
-        let call_uuids: Vec<&str> = self
-            .segments
-            .iter()
-            .map(|segment| segment.call_uuid.as_deref().unwrap_or(&segment.key))
-            .collect();
+    /// The row of the search result list, as a store renders it on read.
+    pub fn summary(&self) -> Value {
+        let mut parties: Vec<String> = self.parties.iter().map(|party| party.dn.clone()).collect();
+        parties.sort_unstable();
+        parties.dedup();
+        Summary {
+            interaction_id: self.id.clone(),
+            revision: self.revision,
+            replaces: self.replaces.clone(),
+            start_us: self.start_us,
+            end_us: self.end_us,
+            complete: self.complete,
+            state: self.state.clone(),
+            current_site: self.current_site.clone(),
+            current_since_us: self.current_since_us,
+            linking: self.linking.clone(),
+            sites: self.sites.clone(),
+            call_uuids: self
+                .segments
+                .iter()
+                .map(|segment| segment.call_uuid.clone().unwrap_or_else(|| segment.key.clone()))
+                .collect(),
+            parties,
+            ani: self.ani.clone(),
+            dnis: self.dnis.clone(),
+            outcome: self.outcome.clone(),
+            released_by: self.released_by.clone(),
+            released_by_dn: self.released_by_dn.clone(),
+            recording_id: self.recording_id.clone(),
+            media_files: self.media_files.len(),
+            findings: self.findings.len(),
+        }
+        .render()
+    }
+}
+
+/// What the search list's row is made of: the interaction's typed columns, its segments'
+/// CallUUIDs (or keys) in order and its parties' DNs, sorted, once each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub interaction_id: String,
+    pub revision: u32,
+    pub replaces: Vec<String>,
+    /// 0: unknown.
+    pub start_us: i64,
+    pub end_us: Option<i64>,
+    pub complete: bool,
+    pub state: String,
+    pub current_site: Option<String>,
+    pub current_since_us: Option<i64>,
+    pub linking: String,
+    pub sites: Vec<String>,
+    pub call_uuids: Vec<String>,
+    pub parties: Vec<String>,
+    pub ani: Option<String>,
+    pub dnis: Option<String>,
+    pub outcome: String,
+    pub released_by: String,
+    pub released_by_dn: Option<String>,
+    pub recording_id: String,
+    pub media_files: usize,
+    pub findings: usize,
+}
+
+impl Summary {
+    /// The JSON row (docs/serve.md, `GET /v1/interactions`).
+    pub fn render(&self) -> Value {
+        let time = |micros: Option<i64>| micros.map(Timestamp);
         json!({
-            "interaction_id": self.id,
+            "interaction_id": self.interaction_id,
             "revision": self.revision,
             "replaces": self.replaces,
-            "start": interaction.start,
-            "end": interaction.end,
+            "start": time((self.start_us != 0).then_some(self.start_us)),
+            "end": time(self.end_us),
             "complete": self.complete,
-            "state": interaction.state,
-            "current_site": interaction.current_site,
-            "current_since": interaction.current_since,
-            "linking": interaction.linking,
+            "state": self.state,
+            "current_site": self.current_site,
+            "current_since": time(self.current_since_us),
+            "linking": self.linking,
             "sites": self.sites,
-            "calls": self.segments.len(),
-            "call_uuids": call_uuids,
-            "parties": parties,
+            "calls": self.call_uuids.len(),
+            "call_uuids": self.call_uuids,
+            "parties": self.parties,
             "ani": self.ani,
             "dnis": self.dnis,
             "outcome": self.outcome,
@@ -372,7 +527,7 @@ impl InteractionRecord {
             "recording_id": self.recording_id,
             "recorded": self.media_files > 0,
             "media_files": self.media_files,
-            "findings": self.findings.len(),
+            "findings": self.findings,
         })
     }
 }

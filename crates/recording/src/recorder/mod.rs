@@ -29,6 +29,7 @@ mod checks;
 mod heard;
 mod holding;
 mod infer;
+mod stored;
 
 use checks::{check_files, refer_gaps};
 use heard::heard;
@@ -78,7 +79,7 @@ struct HeldFile {
 }
 
 /// Where a media file comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provenance {
     /// The recording-side media feed: the file exists.
@@ -88,6 +89,7 @@ pub enum Provenance {
 }
 
 /// A party heard on a file, and for how long.
+/// Read back from its JSON as `stored` says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Heard {
     pub dn: Text,
@@ -98,7 +100,8 @@ pub struct Heard {
     pub until: String,
 }
 
-/// One media file of a recording.
+/// One media file of a recording. Read back from its JSON, its times are taken from the
+/// `start` and `stop` texts it was written with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MediaFile {
     pub media_id: String,
@@ -129,13 +132,13 @@ pub struct MediaFile {
 }
 
 /// Every media file of one interaction under one recording id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recording {
     /// The interaction root's CallUUID (its key when it has none).
     pub recording_id: String,
     /// Recording ids the archive already gave these files (feed `recording_id`), when they
     /// differ from `recording_id`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     pub interaction_id: String,
     pub media_files: Vec<MediaFile>,

@@ -9,8 +9,10 @@
 
 mod blocks;
 mod frame;
+mod compact;
 mod owner;
 mod read;
+mod reporting;
 mod schema;
 mod startup;
 mod write;

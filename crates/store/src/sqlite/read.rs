@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::blocks::{self, ConnSpan};
 use crate::error::StoreError;
 use crate::query::{Count, Cursor, InteractionQuery, Page, Tally};
-use crate::record::{MediaPost, Snapshot};
+use crate::record::{render_recording, MediaPost, PartyEventTimes, Snapshot, Summary};
+use crate::sqlite::compact::{unpack, unpack_json};
 use crate::{Recovery, StoreCounts, StoredCall, StoredEvent, StoredInteraction};
 
 /// The most rows one page returns, whatever the caller asks.
@@ -170,10 +171,7 @@ fn page_statement(query: &InteractionQuery) -> (String, Vec<SqlValue>) {
         filter.add("(i.start_us, i.id) < (?, ?)", [SqlValue::Integer(*start_us), SqlValue::Text(id.clone())]);
     }
     let limit = query.limit.clamp(1, MAX_PAGE);
-    let sql = format!(
-        "SELECT start_us, id, summary FROM interactions i WHERE {} ORDER BY i.start_us DESC, i.id DESC LIMIT ?",
-        filter.sql
-    );
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM interactions i WHERE {} ORDER BY i.start_us DESC, i.id DESC LIMIT ?", filter.sql);
     filter.values.push(SqlValue::Integer(limit as i64 + 1));
     (sql, filter.values)
 }
@@ -182,18 +180,71 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
     let limit = query.limit.clamp(1, MAX_PAGE);
     let (sql, values) = page_statement(query);
     let mut statement = connection.prepare(&sql)?;
-    let rows: Vec<(i64, String, String)> = statement
-        .query_map(params_from_iter(values), |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<Result<_, _>>()?;
+    let rows: Vec<Result<Summary, StoreError>> =
+        statement.query_map(params_from_iter(values), summary_row)?.collect::<Result<_, _>>()?;
+    let rows: Vec<Summary> = rows.into_iter().collect::<Result<_, _>>()?;
     let next_cursor = (rows.len() > limit)
         .then(|| {
             rows.get(limit - 1)
-                .map(|(start_us, id, _)| Cursor { start_us: *start_us, id: id.clone() }.encode())
+                .map(|summary| Cursor { start_us: summary.start_us, id: summary.interaction_id.clone() }.encode())
         })
         .flatten();
-    let items =
-        rows.iter().take(limit).map(|(_, _, summary)| parse("summary", summary)).collect::<Result<_, _>>()?;
+    let items = rows.iter().take(limit).map(Summary::render).collect();
     Ok(Page { items, next_cursor })
+}
+
+/// What the search list's row is rendered from: the interaction's columns, its segments'
+/// CallUUIDs (or keys) in order and its parties' DNs in order, once each (both by their
+/// primary keys).
+const SUMMARY_COLUMNS: &str = "i.start_us, i.id, i.revision, i.replaces, i.end_us, i.complete, i.state,
+    i.current_site, i.current_since_us, i.linking, i.sites, i.ani, i.dnis, i.outcome, i.released_by,
+    i.released_by_dn, i.recording_id, i.media_files, i.findings,
+    (SELECT json_group_array(uuid) FROM
+        (SELECT COALESCE(s.call_uuid, s.key) AS uuid FROM segments s WHERE s.interaction_id = i.id ORDER BY s.ord)),
+    (SELECT json_group_array(dn) FROM
+        (SELECT DISTINCT p.dn FROM parties p WHERE p.interaction_id = i.id ORDER BY p.dn))";
+
+/// A JSON list column (NULL: empty).
+fn text_list(text: Option<String>) -> Result<Vec<String>, StoreError> {
+    text.map_or(Ok(Vec::new()), |text| {
+        serde_json::from_str(&text).map_err(|source| StoreError::BadDocument { what: "summary list", source })
+    })
+}
+
+/// One row of [`SUMMARY_COLUMNS`]; a list column that is no JSON list is a bad document.
+fn summary_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Summary, StoreError>> {
+    let lists = (row.get(3)?, row.get(10)?, row.get(19)?, row.get(20)?);
+    let mut summary = Summary {
+        start_us: row.get(0)?,
+        interaction_id: row.get(1)?,
+        revision: row.get(2)?,
+        replaces: Vec::new(),
+        end_us: row.get(4)?,
+        complete: row.get(5)?,
+        state: row.get(6)?,
+        current_site: row.get(7)?,
+        current_since_us: row.get(8)?,
+        linking: row.get::<_, Option<String>>(9)?.unwrap_or_default(),
+        sites: Vec::new(),
+        ani: row.get(11)?,
+        dnis: row.get(12)?,
+        outcome: row.get(13)?,
+        released_by: row.get(14)?,
+        released_by_dn: row.get(15)?,
+        recording_id: row.get(16)?,
+        media_files: row.get::<_, i64>(17)? as usize,
+        findings: row.get::<_, i64>(18)? as usize,
+        call_uuids: Vec::new(),
+        parties: Vec::new(),
+    };
+    let filled = (|| {
+        summary.replaces = text_list(lists.0)?;
+        summary.sites = text_list(lists.1)?;
+        summary.call_uuids = text_list(lists.2)?;
+        summary.parties = text_list(lists.3)?;
+        Ok(summary)
+    })();
+    Ok(filled)
 }
 
 /// The duration of an interaction row in µs, when its start and end are known (a start of 0
@@ -323,45 +374,64 @@ pub fn interaction(connection: &Connection, id: &str) -> Result<Option<StoredInt
             None => return Ok(None),
         }
     }
-    let row: Option<(String, String)> = connection
-        .prepare_cached("SELECT doc, recording FROM interactions WHERE id = ?1")?
-        .query_row([&live], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    let Some((doc, recording)) = row else { return Ok(None) };
+    let Some((doc, recording)) = documents(connection, &live)? else { return Ok(None) };
     Ok(Some(StoredInteraction {
         id: live,
         asked_as: alias.map(|_| id.to_string()),
-        doc: parse("interaction", &doc)?,
-        recording: parse("recording", &recording)?,
+        doc: serde_json::from_slice(&doc).map_err(|source| StoreError::BadDocument { what: "interaction", source })?,
+        recording,
     }))
+}
+
+/// An interaction's document (JSON text) and its recording metadata: as stored by a build
+/// before the metadata was rendered on read, or rendered from the document and the parties'
+/// first and last events.
+fn documents(connection: &Connection, id: &str) -> Result<Option<(Vec<u8>, Value)>, StoreError> {
+    let row: Option<(Vec<u8>, Option<Vec<u8>>)> = connection
+        .prepare_cached("SELECT doc_z, recording_z FROM interactions WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((doc, recording)) = row else { return Ok(None) };
+    let doc = unpack("interaction", &doc)?;
+    let recording = match recording {
+        Some(recording) => unpack_json("recording", &recording)?,
+        None => {
+            let times: PartyEventTimes = connection
+                .prepare_cached("SELECT first_us, last_us FROM parties WHERE interaction_id = ?1 ORDER BY ord")?
+                .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            render_recording(&doc, &times).map_err(|source| StoreError::BadDocument { what: "recording", source })?
+        }
+    };
+    Ok(Some((doc, recording)))
 }
 
 pub fn recording(connection: &Connection, id: &str) -> Result<Option<Value>, StoreError> {
     let live = resolve(connection, id)?.unwrap_or_else(|| id.to_string());
-    let text: Option<String> = connection
+    let holder: Option<String> = connection
         .prepare_cached(
-            "SELECT recording FROM interactions WHERE recording_id = ?1 OR id = ?1
+            "SELECT id FROM interactions WHERE recording_id = ?1 OR id = ?1
              UNION ALL
-             SELECT i.recording FROM interactions i JOIN segments s ON s.interaction_id = i.id
-              WHERE s.call_uuid = ?1
+             SELECT s.interaction_id FROM segments s WHERE s.call_uuid = ?1
              LIMIT 1",
         )?
         .query_row([&live], |row| row.get(0))
         .optional()?;
-    text.map(|text| parse("recording", &text)).transpose()
+    let Some(holder) = holder else { return Ok(None) };
+    Ok(documents(connection, &holder)?.map(|(_, recording)| recording))
 }
 
 pub fn calls(connection: &Connection, site: &str, key: &str) -> Result<Vec<StoredCall>, StoreError> {
     let mut statement = connection.prepare_cached(
-        "SELECT c.report,
+        "SELECT c.report_z,
                 (SELECT s.interaction_id FROM segments s WHERE s.site = c.site AND s.key = c.key LIMIT 1)
            FROM calls c WHERE c.site = ?1 AND (c.key = ?2 OR c.call_uuid = ?2) ORDER BY c.id",
     )?;
-    let rows: Vec<(String, Option<String>)> = statement
+    let rows: Vec<(Vec<u8>, Option<String>)> = statement
         .query_map(params![site, key], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
-        .map(|(report, interaction_id)| Ok(StoredCall { report: parse("call", &report)?, interaction_id }))
+        .map(|(report, interaction_id)| Ok(StoredCall { report: unpack_json("call", &report)?, interaction_id }))
         .collect()
 }
 
@@ -427,10 +497,10 @@ mod tests {
             .execute(
                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
                  INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
-                     recording_id, media_files, findings, doc, recording, summary)
+                     recording_id, media_files, findings, doc_z)
                  SELECT printf('%016x', i), 0, 1000000 + i, 2000000 + i, 1,
                         CASE i % 3 WHEN 0 THEN 'answered' ELSE 'abandoned-in-queue' END,
-                        'customer', 'r', 0, 0, '{}', '{}', '{}' FROM n",
+                        'customer', 'r', 0, 0, x'' FROM n",
                 [count],
             )
             .expect("interactions");
@@ -498,8 +568,8 @@ mod tests {
         connection
             .execute(
                 "INSERT INTO calls (site, key, call_uuid, conn_ids, first_us, last_us, model, outcome,
-                     conformant, released_by, report)
-                 VALUES ('S', 'k', 'k', 'not json', 1, 2, 'basic', 'answered', 1, 'customer', '{}')",
+                     conformant, released_by, report_z)
+                 VALUES ('S', 'k', 'k', 'not json', 1, 2, 'basic', 'answered', 1, 'customer', x'')",
                 [],
             )
             .expect("call");

@@ -6,6 +6,7 @@
 use rusqlite::Connection;
 
 use crate::error::StoreError;
+use crate::sqlite::reporting;
 
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
@@ -237,16 +238,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site, conn_id, block)
     ) WITHOUT ROWID;
     "#,
+    // 7 (issue 13): documents compressed, the recording
+    // metadata and the summary rendered on read, the typed reporting columns and the
+    // `report_*` views (docs/reporting.md); the rows converted by `reporting::convert`.
+    reporting::MIGRATION,
 ];
 
-/// The work of a migration that SQL alone cannot do, run in its transaction right after its
-/// SQL: `version` is the version it takes the schema to.
-fn migrate_in_rust(version: usize, transaction: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
-    match version {
-        6 => super::blocks::move_rows_into_blocks(transaction),
-        _ => Ok(()),
-    }
-}
+/// Work a migration needs beyond its SQL, run after it in the same transaction: the version
+/// it takes the schema to, and what it does.
+type Conversion = fn(&rusqlite::Transaction<'_>) -> Result<(), StoreError>;
+const CONVERSIONS: &[(i64, Conversion)] =
+    &[(6, super::blocks::move_rows_into_blocks), (7, reporting::convert)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -260,7 +262,10 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         let transaction = connection.transaction()?;
         transaction.execute_batch(sql)?;
-        migrate_in_rust(index + 1, &transaction)?;
+        let version = index as i64 + 1;
+        for (_, convert) in CONVERSIONS.iter().filter(|(at, _)| *at == version) {
+            convert(&transaction)?;
+        }
         transaction.pragma_update(None, "user_version", index as i64 + 1)?;
         transaction.commit()?;
     }
@@ -443,5 +448,197 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'events%'", [], |row| row.get(0))
             .expect("schema");
         assert_eq!(old, 0, "the table and its indexes are gone");
+    /// Rows as a schema-5 build wrote them: documents as text, no typed reporting columns.
+    fn write_schema_five(connection: &Connection, simulated: &crate::simulated::Simulated) {
+        use crate::record::{CallRecord, InteractionRecord};
+        for (interaction, recording) in simulated.last_revisions().values() {
+            let record = InteractionRecord::new(interaction, recording);
+            let metadata = callstitch_recording::recording_metadata(recording, interaction).to_string();
+            connection
+                .execute(
+                    "INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
+                        released_by_dn, ani, dnis, recording_id, media_files, findings, doc, recording, summary,
+                        state, current_site)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    rusqlite::params![
+                        record.id,
+                        record.revision,
+                        record.start_us,
+                        record.end_us,
+                        record.complete,
+                        record.outcome,
+                        record.released_by,
+                        record.released_by_dn,
+                        record.ani,
+                        record.dnis,
+                        record.recording_id,
+                        record.media_files.len() as i64,
+                        record.findings.len() as i64,
+                        record.doc,
+                        metadata,
+                        record.summary().to_string(),
+                        record.state,
+                        record.current_site
+                    ],
+                )
+                .expect("interaction");
+            for (ord, segment) in record.segments.iter().enumerate() {
+                connection
+                    .execute(
+                        "INSERT INTO segments (interaction_id, ord, site, key, call_uuid, role, model, outcome)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        rusqlite::params![
+                            record.id,
+                            ord as i64,
+                            segment.site,
+                            segment.key,
+                            segment.call_uuid,
+                            segment.role,
+                            segment.model,
+                            segment.outcome
+                        ],
+                    )
+                    .expect("segment");
+            }
+            for (ord, party) in record.parties.iter().enumerate() {
+                connection
+                    .execute(
+                        "INSERT INTO parties (interaction_id, segment_ord, ord, dn, kind, role, final_state,
+                            released_by, released_by_dn, provenance)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        rusqlite::params![
+                            record.id,
+                            party.segment as i64,
+                            ord as i64,
+                            party.dn,
+                            party.kind,
+                            party.role,
+                            party.final_state,
+                            party.released_by,
+                            party.released_by_dn,
+                            party.provenance
+                        ],
+                    )
+                    .expect("party");
+            }
+            for (ord, finding) in record.findings.iter().enumerate() {
+                let text = |key: &str| finding[key].as_str().unwrap_or_default().to_string();
+                connection
+                    .execute(
+                        "INSERT INTO findings (interaction_id, ord, rule, message, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        rusqlite::params![record.id, ord as i64, text("rule"), text("message"), finding.to_string()],
+                    )
+                    .expect("finding");
+            }
+        }
+        for call in simulated.calls.iter().map(CallRecord::new) {
+            connection
+                .execute(
+                    "INSERT INTO calls (site, key, call_uuid, conn_ids, first_us, last_us, model, outcome,
+                        conformant, released_by, released_by_dn, report)
+                     VALUES (?1, ?2, ?3, '[]', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    rusqlite::params![
+                        call.site,
+                        call.key,
+                        call.call_uuid,
+                        call.first_us,
+                        call.last_us,
+                        call.model,
+                        call.outcome,
+                        call.conformant,
+                        call.released_by,
+                        call.released_by_dn,
+                        call.report
+                    ],
+                )
+                .expect("call");
+        }
+    }
+
+    /// The rows of a reporting view, as text, in a stable order.
+    fn view(connection: &Connection, sql: &str) -> Vec<String> {
+        let mut statement = connection.prepare(sql).expect("prepare");
+        let columns = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                (0..columns)
+                    .map(|index| row.get::<_, rusqlite::types::Value>(index).map(|value| format!("{value:?}")))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|values| values.join("|"))
+            })
+            .expect("query")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("rows");
+        rows
+    }
+
+    /// A schema-5 database's rows are converted in place: every API answer stays what it
+    /// was, and the typed reporting rows are those a fresh import of the same output writes
+    /// (all but the parties' first and last events, which the stored documents never held).
+    #[test]
+    fn migration_six_converts_stored_rows_to_what_a_fresh_import_writes() {
+        let simulated = crate::simulated::Simulated::run(80, 4, 21);
+        let mut old = at_version(5);
+        write_schema_five(&old, &simulated);
+        let stored = |sql: &str| -> Vec<(String, String)> {
+            old.prepare(sql)
+                .expect("prepare")
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        let before = stored("SELECT id, doc || '\n' || recording || '\n' || summary FROM interactions ORDER BY id");
+        let reports = stored("SELECT site || '/' || key, report FROM calls ORDER BY id");
+        migrate(&mut old).expect("migrate");
+
+        let mut fresh = Connection::open_in_memory().expect("open");
+        migrate(&mut fresh).expect("schema");
+        let transaction = fresh.transaction().expect("begin");
+        let batch = crate::record::Batch {
+            calls: simulated.calls.iter().map(crate::record::CallRecord::new).collect(),
+            interactions: simulated
+                .last_revisions()
+                .values()
+                .map(|(interaction, recording)| crate::record::InteractionRecord::new(interaction, recording))
+                .collect(),
+            ..crate::record::Batch::default()
+        };
+        crate::sqlite::write::commit(&transaction, &batch).expect("write");
+        transaction.commit().expect("commit");
+
+        let page = crate::sqlite::read::interactions(
+            &old,
+            &crate::query::InteractionQuery { limit: 1000, ..Default::default() },
+        )
+        .expect("page");
+        assert_eq!(page.items.len(), before.len());
+        for (id, text) in &before {
+            let mut parts = text.splitn(3, '\n');
+            let mut next = || serde_json::from_str::<serde_json::Value>(parts.next().unwrap_or_default()).expect("old JSON");
+            let (doc, recording, summary) = (next(), next(), next());
+            let read = crate::sqlite::read::interaction(&old, id).expect("read").expect("present");
+            assert_eq!((read.doc, read.recording), (doc, recording), "{id}");
+            assert!(page.items.contains(&summary), "{id}: its summary");
+        }
+        for (call, report) in &reports {
+            let (site, key) = call.split_once('/').expect("site/key");
+            let read = crate::sqlite::read::calls(&old, site, key).expect("calls");
+            let report: serde_json::Value = serde_json::from_str(report).expect("report");
+            assert!(read.iter().any(|stored| stored.report == report), "{call}");
+        }
+        for sql in [
+            "SELECT * FROM report_interactions ORDER BY interaction_id",
+            "SELECT * FROM report_segments ORDER BY interaction_id, ord",
+            "SELECT interaction_id, ord, dn, kind, final_state, released_by, release_provenance, queue, agent_id,
+                    dialing_ms, ringing_ms, queued_ms, talking_ms, held_ms
+               FROM report_parties ORDER BY interaction_id, ord",
+            "SELECT * FROM report_media_files ORDER BY interaction_id, ord",
+            "SELECT * FROM report_findings ORDER BY interaction_id, ord",
+        ] {
+            let converted = view(&old, sql);
+            assert!(!converted.is_empty(), "{sql}");
+            assert_eq!(converted, view(&fresh, sql), "{sql}");
+        }
     }
 }

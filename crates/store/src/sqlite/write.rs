@@ -5,7 +5,8 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::StoreError;
-use crate::record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord};
+use crate::record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord};
+use crate::sqlite::compact::pack;
 use crate::Pruned;
 
 pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
@@ -40,10 +41,11 @@ fn insert_events(transaction: &Transaction<'_>, events: &[EventRecord]) -> Resul
 
 fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), StoreError> {
     let conn_ids = serde_json::to_string(&call.conn_ids).unwrap_or_else(|_| "[]".to_string());
-    let report = &call.report;
-    // A call is finished once; a replay after a restart hands it out again, identical.
+    let report = pack(call.report.as_bytes())?;
+    // A call is finished once; a replay after a restart hands it out again, identical (and
+    // compressed the same).
     let existing: Option<i64> = transaction
-        .prepare_cached("SELECT id FROM calls WHERE site = ?1 AND key = ?2 AND report = ?3")?
+        .prepare_cached("SELECT id FROM calls WHERE site = ?1 AND key = ?2 AND report_z = ?3")?
         .query_row(params![call.site, call.key, report], |row| row.get(0))
         .optional()?;
     if existing.is_some() {
@@ -57,7 +59,7 @@ fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), S
     transaction
         .prepare_cached(
             "INSERT INTO calls (site, key, call_uuid, conn_ids, first_us, last_us, model, outcome,
-                                conformant, released_by, released_by_dn, report)
+                                conformant, released_by, released_by_dn, report_z)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
@@ -144,6 +146,7 @@ const CHILD_TABLES: &[&str] = &[
     "links",
     "interaction_islinks",
     "findings",
+    "interaction_media_files",
 ];
 
 fn delete_interaction(transaction: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
@@ -213,9 +216,9 @@ fn insert_interaction_row(
     transaction
         .prepare_cached(
             "INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
-                released_by_dn, ani, dnis, recording_id, media_files, findings, doc, recording, summary,
-                state, current_site)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                released_by_dn, ani, dnis, recording_id, media_files, findings, doc_z, linking,
+                current_since_us, replaces, sites, state, current_site)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         )?
         .execute(params![
             record.id,
@@ -229,11 +232,13 @@ fn insert_interaction_row(
             record.ani,
             record.dnis,
             record.recording_id,
-            record.media_files as i64,
+            record.media_files.len() as i64,
             record.findings.len() as i64,
-            record.doc,
-            record.recording,
-            record.summary.to_string(),
+            pack(record.doc.as_bytes())?,
+            record.linking,
+            record.current_since_us,
+            json_list(&record.replaces),
+            serde_json::to_string(&record.sites).unwrap_or_else(|_| "[]".to_string()),
             record.state,
             record.current_site
         ])?;
@@ -243,8 +248,8 @@ fn insert_interaction_row(
 fn insert_children(transaction: &Transaction<'_>, record: &InteractionRecord) -> Result<(), StoreError> {
     let id = &record.id;
     let mut segment = transaction.prepare_cached(
-        "INSERT INTO segments (interaction_id, ord, site, key, call_uuid, role, model, outcome)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO segments (interaction_id, ord, site, key, call_uuid, role, model, outcome, start_us, end_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for (ord, row) in record.segments.iter().enumerate() {
         segment.execute(params![
@@ -255,13 +260,16 @@ fn insert_children(transaction: &Transaction<'_>, record: &InteractionRecord) ->
             row.call_uuid,
             row.role,
             row.model,
-            row.outcome
+            row.outcome,
+            row.start_us,
+            row.end_us
         ])?;
     }
     let mut party = transaction.prepare_cached(
         "INSERT INTO parties (interaction_id, segment_ord, ord, dn, kind, role, final_state, released_by,
-                              released_by_dn, provenance)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                              released_by_dn, provenance, queue, agent_id, dialing_ms, ringing_ms, queued_ms,
+                              talking_ms, held_ms, first_us, last_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?;
     for (ord, row) in record.parties.iter().enumerate() {
         party.execute(params![
@@ -274,8 +282,20 @@ fn insert_children(transaction: &Transaction<'_>, record: &InteractionRecord) ->
             row.final_state,
             row.released_by,
             row.released_by_dn,
-            row.provenance
+            row.provenance,
+            row.queue,
+            row.agent_id,
+            row.times.dialing_ms,
+            row.times.ringing_ms,
+            row.times.queued_ms,
+            row.times.talking_ms,
+            row.times.held_ms,
+            row.first_us,
+            row.last_us
         ])?;
+    }
+    for (ord, file) in record.media_files.iter().enumerate() {
+        insert_media_file(transaction, id, ord, file)?;
     }
     let mut dn = transaction
         .prepare_cached("INSERT OR IGNORE INTO interaction_dns (dn, interaction_id) VALUES (?1, ?2)")?;
@@ -308,6 +328,42 @@ fn insert_children(transaction: &Transaction<'_>, record: &InteractionRecord) ->
         let text = |key: &str| doc.get(key).and_then(|value| value.as_str()).unwrap_or_default().to_string();
         finding.execute(params![id, ord as i64, text("rule"), text("message"), doc.to_string()])?;
     }
+    Ok(())
+}
+
+/// A list as JSON text, `None` when empty.
+fn json_list(list: &[String]) -> Option<String> {
+    (!list.is_empty()).then(|| serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string()))
+}
+
+/// One media file of an interaction's recording.
+pub fn insert_media_file(
+    transaction: &Transaction<'_>,
+    interaction_id: &str,
+    ord: usize,
+    file: &MediaFileRow,
+) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO interaction_media_files (interaction_id, ord, media_id, site, call_uuid, recorded_dn,
+                 side, provenance, matched_by, segment, start_us, stop_us, archive_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            interaction_id,
+            ord as i64,
+            file.media_id,
+            file.site,
+            file.call_uuid,
+            file.recorded_dn,
+            file.side,
+            file.provenance,
+            file.matched_by,
+            file.segment,
+            file.start_us,
+            file.stop_us,
+            file.archive_id
+        ])?;
     Ok(())
 }
 
@@ -384,12 +440,12 @@ mod tests {
             .execute_batch(
                 "ALTER TABLE calls RENAME TO stored_calls;
                  CREATE VIEW calls AS SELECT 'not a number' AS id, site, key, call_uuid, conn_ids, first_us,
-                     last_us, model, outcome, conformant, released_by, released_by_dn, report FROM stored_calls;
+                     last_us, model, outcome, conformant, released_by, released_by_dn, report_z FROM stored_calls;
                  CREATE TRIGGER calls_insert INSTEAD OF INSERT ON calls BEGIN
                      INSERT INTO stored_calls (site, key, call_uuid, conn_ids, first_us, last_us, model,
-                         outcome, conformant, released_by, released_by_dn, report)
+                         outcome, conformant, released_by, released_by_dn, report_z)
                      VALUES (NEW.site, NEW.key, NEW.call_uuid, NEW.conn_ids, NEW.first_us, NEW.last_us,
-                         NEW.model, NEW.outcome, NEW.conformant, NEW.released_by, NEW.released_by_dn, NEW.report);
+                         NEW.model, NEW.outcome, NEW.conformant, NEW.released_by, NEW.released_by_dn, NEW.report_z);
                  END;",
             )
             .expect("a view in the table's place");
