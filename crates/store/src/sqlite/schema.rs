@@ -448,6 +448,8 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'events%'", [], |row| row.get(0))
             .expect("schema");
         assert_eq!(old, 0, "the table and its indexes are gone");
+    }
+
     /// Rows as a schema-5 build wrote them: documents as text, no typed reporting columns.
     fn write_schema_five(connection: &Connection, simulated: &crate::simulated::Simulated) {
         use crate::record::{CallRecord, InteractionRecord};
@@ -576,7 +578,7 @@ mod tests {
     /// was, and the typed reporting rows are those a fresh import of the same output writes
     /// (all but the parties' first and last events, which the stored documents never held).
     #[test]
-    fn migration_six_converts_stored_rows_to_what_a_fresh_import_writes() {
+    fn migration_seven_converts_stored_rows_to_what_a_fresh_import_writes() {
         let simulated = crate::simulated::Simulated::run(80, 4, 21);
         let mut old = at_version(5);
         write_schema_five(&old, &simulated);
