@@ -441,6 +441,15 @@ impl BlockState {
 
     fn feed(&mut self, raw: &[u8], terminated: bool, event: &mut Event) -> Feed {
         let bytes = clean(raw);
+        // Most lines of a block are `\tAttributeX\tvalue`: read them before anything else.
+        if self.in_block
+            && terminated
+            && self.cut_reason.is_none()
+            && bytes.starts_with(b"\tA")
+            && self.fast_attribute_line(bytes, event)
+        {
+            return Feed::Consumed;
+        }
         if !self.in_block {
             self.line_outside_block(bytes, event);
             return Feed::Consumed;
@@ -451,9 +460,6 @@ impl BlockState {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             self.finish_block(event);
             return Feed::ConsumedDone;
-        }
-        if terminated && self.fast_attribute_line(bytes, event) {
-            return Feed::Consumed;
         }
         let indent = indent_of(bytes);
         if indent == 0 && !bytes.starts_with(b"Attribute") {
@@ -624,8 +630,7 @@ impl BlockState {
 
     fn start_block(&mut self, line: &Line<'_>, name: &[u8], event: &mut Event) {
         let message = Message::from_known_name(name).unwrap_or_else(|| Message::Other(line.text(name)));
-        event.reset(message, self.site.clone());
-        event.file.clone_from(&self.options.file);
+        event.refill(message, &self.site, &self.options.file);
         event.line = Some(self.line_no);
         self.in_block = true;
         self.list = None;
@@ -655,44 +660,34 @@ impl BlockState {
         }
     }
 
-    /// The common case, `\tAttributeName\tvalue` for a typed scalar attribute not yet set,
-    /// read without the general path's passes. False (nothing changed) for anything else.
+    /// The common case, `\tAttributeName\tvalue` with a scalar value: a typed attribute not
+    /// yet set, or a raw one whose value is a plain string, number or word, read without the
+    /// general path's passes. False (nothing changed) for anything else, which the general
+    /// path then reads: lists, duplicates, odd spacing, quotes it would have to search, text
+    /// that is not UTF-8, values not of their shape (so that it reports them).
     fn fast_attribute_line(&mut self, bytes: &[u8], event: &mut Event) -> bool {
-        let [b'\t', b'A', ..] = bytes else { return false };
-        let Some(tab) = memchr::memchr(b'\t', &bytes[1..]) else { return false };
-        let (name, value) = (&bytes[1..1 + tab], &bytes[tab + 2..]);
-        let Some(typed) = attrs::lookup(name) else { return false };
-        let last = value.last().copied().unwrap_or(b' ');
-        if last == b' '
-            || last == b'\t'
-            || matches!(typed, Typed::List(_) | Typed::IsLinks(_))
-            || typed.is_set(event)
-        {
+        let Some(gap) = memchr::memchr2(b'\t', b' ', &bytes[1..]) else { return false };
+        let (name, value) = (&bytes[1..1 + gap], &bytes[gap + 2..]);
+        let (Some(&first), Some(&last)) = (value.first(), value.last()) else { return false };
+        if matches!(first, b' ' | b'\t') || matches!(last, b' ' | b'\t') {
             return false;
         }
-        let set = match typed {
-            Typed::ConnId(field) => set(field.slot, event, ConnId::parse_hex(value)),
-            Typed::HexCounter(field) => set(field.slot, event, parse_hex_u64(value)),
-            Typed::Timestamp(field) => set(field.slot, event, Timestamp::parse_tlib_hex(value)),
-            Typed::Decimal(field) => set(field.slot, event, parse_decimal_u64(value)),
-            Typed::Role(field) => set(field.slot, event, parse_decimal(value).map(DnRole::from_code)),
-            Typed::CallType(field) => set(field.slot, event, parse_decimal(value).map(CallType::from_code)),
-            Typed::CallState(field) => set(field.slot, event, parse_decimal(value).map(CallState::from_code)),
-            Typed::PartyState(field) => set(
-                field.slot,
-                event,
-                parse_decimal_u64(value).and_then(|v| u32::try_from(v).ok()).map(PartyState),
-            ),
-            Typed::CallUuid(field) => {
-                set(field.slot, event, quoted_ascii(value).map(|text| CallUuid(Text::from(text))))
-            }
-            Typed::Text(field) => set(field.slot, event, quoted_ascii(value).map(Text::from)),
-            Typed::List(_) | Typed::IsLinks(_) => false,
+        let read = match attrs::lookup(name) {
+            Some(typed) => fast_typed(typed, value, event),
+            None => match fast_raw_value(value) {
+                Some(raw) => {
+                    let Some(name) = utf8(name) else { return false };
+                    self.close_list(event);
+                    event.other.push(RawAttribute { name: Text::from(name), value: raw });
+                    return true;
+                }
+                None => false,
+            },
         };
-        if set {
+        if read {
             self.close_list(event);
         }
-        set
+        read
     }
 
     fn typed_attribute(
@@ -853,6 +848,71 @@ impl BlockState {
 fn quoted_ascii(value: &[u8]) -> Option<&str> {
     let [b'\'', inner @ .., b'\''] = value else { return None };
     utf8(inner)
+}
+
+/// Sets a typed scalar attribute from its canonical form, when it is not set yet; false
+/// (nothing changed) otherwise.
+fn fast_typed(typed: Typed, value: &[u8], event: &mut Event) -> bool {
+    match typed {
+        Typed::ConnId(field) => set_once(field.slot, event, || ConnId::parse_hex(value)),
+        Typed::HexCounter(field) => set_once(field.slot, event, || parse_hex_u64(value)),
+        Typed::Timestamp(field) => set_once(field.slot, event, || Timestamp::parse_tlib_hex(value)),
+        Typed::Decimal(field) => set_once(field.slot, event, || parse_decimal_u64(value)),
+        Typed::Role(field) => set_once(field.slot, event, || parse_decimal(value).map(DnRole::from_code)),
+        Typed::CallType(field) => {
+            set_once(field.slot, event, || parse_decimal(value).map(CallType::from_code))
+        }
+        Typed::CallState(field) => {
+            set_once(field.slot, event, || parse_decimal(value).map(CallState::from_code))
+        }
+        Typed::PartyState(field) => set_once(field.slot, event, || {
+            parse_decimal_u64(value).and_then(|v| u32::try_from(v).ok()).map(PartyState)
+        }),
+        Typed::CallUuid(field) => {
+            set_once(field.slot, event, || quoted_ascii(value).map(|text| CallUuid(Text::from(text))))
+        }
+        Typed::Text(field) => set_once(field.slot, event, || quoted_ascii(value).map(Text::from)),
+        Typed::List(_) | Typed::IsLinks(_) => false,
+    }
+}
+
+/// Fills the field `slot` reaches with what `read` gives, when the field is empty and `read`
+/// gives something (one call through the table instead of a check and a set).
+#[inline]
+fn set_once<T>(
+    slot: fn(&mut Event) -> &mut Option<T>,
+    event: &mut Event,
+    read: impl FnOnce() -> Option<T>,
+) -> bool {
+    let slot = slot(event);
+    if slot.is_some() {
+        return false;
+    }
+    match read() {
+        Some(value) => {
+            *slot = Some(value);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The value of a raw attribute, trimmed at both ends, when it is as the general path would
+/// read it with no search and no problem: `'text'` (ASCII quotes at both ends), or a bare
+/// number or word. `None` for anything else (lists, typographic quotes, text that is not
+/// UTF-8, a quote with no closer).
+fn fast_raw_value(value: &[u8]) -> Option<Value> {
+    match value {
+        [b'\'' | b'"', inner @ .., b'\'' | b'"'] => Some(Value::Str(Text::from(utf8(inner)?))),
+        [b'\'' | b'"' | b'(' | b'[' | 0xE2, ..] => None,
+        _ => {
+            let text = utf8(value)?;
+            Some(match canonical_int(value) {
+                Some(number) => Value::Int(number),
+                None => Value::Bare(Text::from(text)),
+            })
+        }
+    }
 }
 
 /// Sets a scalar typed attribute; false when the value does not have the shape.
