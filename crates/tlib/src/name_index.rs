@@ -8,13 +8,20 @@
 //! no call; open addressing stays as the fallback should no multiplier separate the names.
 
 pub(crate) struct NameIndex<T> {
-    entries: Vec<(&'static [u8], T)>,
+    entries: Vec<Entry<T>>,
     /// Entry index plus one; 0 is an empty slot.
     slots: Vec<u16>,
     /// The hash multiplier (odd), chosen at build time.
     seed: u64,
     /// 64 minus the number of slot bits.
     shift: u32,
+}
+
+struct Entry<T> {
+    name: &'static [u8],
+    /// The name's last eight bytes ([`tail`]), compared before the rest of it.
+    tail: u64,
+    value: T,
 }
 
 /// Multipliers tried before settling for probing.
@@ -25,14 +32,16 @@ const PERFECT_UP_TO: usize = 64;
 
 impl<T> NameIndex<T> {
     pub(crate) fn new(rows: impl IntoIterator<Item = (&'static str, T)>) -> NameIndex<T> {
-        let entries: Vec<(&'static [u8], T)> =
-            rows.into_iter().map(|(name, value)| (name.as_bytes(), value)).collect();
+        let entries: Vec<Entry<T>> = rows
+            .into_iter()
+            .map(|(name, value)| Entry { name: name.as_bytes(), tail: tail(name.as_bytes()), value })
+            .collect();
         debug_assert!(entries.len() < usize::from(u16::MAX), "entry indexes fit a slot");
         let perfect = entries.len() <= PERFECT_UP_TO;
         let spread = if perfect { 8 } else { 4 };
         let size = (entries.len() * spread).next_power_of_two().max(16);
         let shift = 64 - size.trailing_zeros();
-        let keys: Vec<u64> = entries.iter().map(|(name, _)| key(name)).collect();
+        let keys: Vec<u64> = entries.iter().map(|entry| key(entry.tail, entry.name.len())).collect();
         let tries = if perfect { SEED_TRIES } else { 0 };
         let seed = (0..tries)
             .map(seed_of)
@@ -53,20 +62,22 @@ impl<T> NameIndex<T> {
     /// True when every name sits in its own home slot (a lookup is one probe).
     #[cfg(test)]
     pub(crate) fn is_perfect(&self) -> bool {
-        self.entries.iter().enumerate().all(|(index, (name, _))| {
-            usize::from(self.slots[slot_of(key(name), self.seed, self.shift)]) == index + 1
+        self.entries.iter().enumerate().all(|(index, entry)| {
+            let home = slot_of(key(entry.tail, entry.name.len()), self.seed, self.shift);
+            usize::from(self.slots[home]) == index + 1
         })
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, name: &[u8]) -> Option<&T> {
+        let tail = tail(name);
         let mask = self.slots.len() - 1;
-        let mut slot = slot_of(key(name), self.seed, self.shift);
+        let mut slot = slot_of(key(tail, name.len()), self.seed, self.shift);
         loop {
             let index = usize::from(*self.slots.get(slot)?).checked_sub(1)?;
-            let (candidate, value) = self.entries.get(index)?;
-            if same_name(candidate, name) {
-                return Some(value);
+            let entry = self.entries.get(index)?;
+            if entry.tail == tail && entry.name.len() == name.len() && same_head(entry.name, name) {
+                return Some(&entry.value);
             }
             slot = (slot + 1) & mask;
         }
@@ -84,41 +95,50 @@ fn separates(keys: &[u64], seed: u64, shift: u32, size: usize) -> bool {
     keys.iter().all(|key| !std::mem::replace(&mut taken[slot_of(*key, seed, shift)], true))
 }
 
-#[inline]
+#[inline(always)]
 fn slot_of(key: u64, seed: u64, shift: u32) -> usize {
     (key.wrapping_mul(seed) >> shift) as usize
 }
 
-/// The length and the last eight bytes (fewer for shorter names), mixed into one word.
-#[inline]
-fn key(name: &[u8]) -> u64 {
-    let tail = match name.len().checked_sub(8) {
-        Some(start) => word(&name[start..]),
+/// The tail and the length mixed into one word.
+#[inline(always)]
+fn key(tail: u64, length: usize) -> u64 {
+    tail ^ (length as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(31)
+}
+
+/// The last eight bytes as a word; a shorter name's bytes, all of them (so that two names of
+/// one length under eight bytes have the same tail only when they are the same).
+#[inline(always)]
+fn tail(name: &[u8]) -> u64 {
+    match name.len().checked_sub(8) {
+        Some(start) => word(name, start),
         None => name.iter().fold(0_u64, |word, byte| word << 8 | u64::from(*byte)),
-    };
-    tail ^ (name.len() as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(31)
+    }
 }
 
-/// The first eight bytes of `bytes` (which has at least eight) as a word.
-#[inline]
-fn word(bytes: &[u8]) -> u64 {
-    let mut eight = [0_u8; 8];
-    eight.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(eight)
+/// The eight bytes of `bytes` from `at` (there are at least eight) as a word.
+#[inline(always)]
+fn word(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8).and_then(|eight| <[u8; 8]>::try_from(eight).ok()) {
+        Some(eight) => u64::from_le_bytes(eight),
+        None => 0,
+    }
 }
 
-/// `a == b`, compared a word at a time (names are short: a call to memcmp costs more).
-#[inline]
-fn same_name(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// For two names of one length with the same [`tail`]: true when the bytes before the tail
+/// are the same too, compared a word at a time (a call to memcmp costs more than a name).
+#[inline(always)]
+fn same_head(a: &[u8], b: &[u8]) -> bool {
+    let Some(head) = a.len().checked_sub(8) else { return true };
+    let mut at = 0;
+    while at < head {
+        // The last word may reach into the tail, which is known to be equal.
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
     }
-    if a.len() < 8 {
-        return a == b;
-    }
-    let tail = a.len() - 8;
-    a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| word(x) == word(y))
-        && word(&a[tail..]) == word(&b[tail..])
+    true
 }
 
 #[cfg(test)]

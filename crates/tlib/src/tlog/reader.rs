@@ -90,6 +90,7 @@ impl<R: Read> LogReader<R> {
     /// it has its newline (or the source has ended).
     pub fn read_into(&mut self, event: &mut Event) -> io::Result<bool> {
         loop {
+            self.read_common_lines(event);
             let Some(line) = self.lines.peek(&mut self.state)? else {
                 return Ok(self.state.finish_at_end(event));
             };
@@ -104,6 +105,36 @@ impl<R: Read> LogReader<R> {
                 Feed::Done => return Ok(true),
             }
         }
+    }
+
+    /// Reads the lines most of a block is made of (`\tAttributeX\tvalue`, `\t\t'key'\tvalue`)
+    /// straight from the buffer, as long as they come whole and plain; stops, having read
+    /// nothing of it, at the first line that needs the general path ([`BlockState::feed`]).
+    fn read_common_lines(&mut self, event: &mut Event) {
+        let LogReader { lines, state } = self;
+        if !state.in_block || state.cut_reason.is_some() || lines.skipping.is_some() {
+            return;
+        }
+        let (first, mut at, mut count) = (lines.start, lines.start, 0_u64);
+        while let Some(newline) = memchr::memchr(b'\n', &lines.buf[at..lines.end]) {
+            let line = &lines.buf[at..at + newline];
+            let bytes = line.strip_suffix(b"\r").unwrap_or(line);
+            state.line_no = lines.line_no + count + 1;
+            let read = match bytes {
+                [b'\t', b'A', ..] => state.fast_attribute_line(bytes, event),
+                [b'\t' | b' ', b'\t' | b' ', ..] => state.fast_pair_line(bytes),
+                _ => false,
+            };
+            if !read {
+                break;
+            }
+            at += newline + 1;
+            count += 1;
+        }
+        state.stats.bytes += (at - first) as u64;
+        state.stats.lines += count;
+        lines.line_no += count;
+        lines.start = at;
     }
 
     /// The next event, or `None` at the end of the input.
@@ -735,6 +766,31 @@ impl BlockState {
     fn open_list(&mut self, target: ListTarget, declared: Option<u16>, indent: usize) {
         let root = Frame { key: Text::default(), list: KvList::new(), opener_indent: indent };
         self.list = Some(OpenList { target, declared, frames: vec![root] });
+    }
+
+    /// The common key-value line, `\t\t'key'\tvalue` with an ASCII key and a plain value
+    /// ([`fast_raw_value`]) inside an open list, read as [`BlockState::pair_line`] would;
+    /// false (nothing changed) for anything else.
+    fn fast_pair_line(&mut self, bytes: &[u8]) -> bool {
+        let Some(list) = self.list.as_mut() else { return false };
+        let indent = indent_of(bytes);
+        let body = &bytes[indent..];
+        let [b'\'', quoted @ ..] = body else { return false };
+        if matches!(body.last(), Some(b' ' | b'\t')) {
+            return false;
+        }
+        let Some(close) = memchr::memchr(b'\'', quoted) else { return false };
+        let (key, after) = (&quoted[..close], &quoted[close + 1..]);
+        if !matches!(after.first(), Some(b' ' | b'\t')) || !key.is_ascii() || key.contains(&b'"') {
+            return false;
+        }
+        let Some(key) = utf8(key) else { return false };
+        let Some(value) = fast_raw_value(trim_start(after)) else { return false };
+        while list.frames.len() > 1 && list.frames.last().is_some_and(|frame| frame.opener_indent >= indent) {
+            close_frame(list);
+        }
+        push_pair(list, Text::from(key), value);
+        true
     }
 
     fn pair_line(&mut self, line: &Line<'_>, body: &[u8], indent: usize, event: &mut Event) {
