@@ -26,6 +26,7 @@ use crate::message::Message;
 use crate::tlog::clock::LogClock;
 use crate::tlog::header::{split_header_line, take_header_line, Header};
 use crate::tlog::problem::{ParseStats, Problem, ProblemKind};
+use crate::tlog::scan;
 use crate::tlog::shape::{self, indent_of, pair_key, split_token, trim_end, trim_start, value_shape, Shape};
 use crate::Text;
 
@@ -116,7 +117,7 @@ impl<R: Read> LogReader<R> {
             return;
         }
         let (first, mut at, mut count) = (lines.start, lines.start, 0_u64);
-        while let Some(newline) = memchr::memchr(b'\n', &lines.buf[at..lines.end]) {
+        while let Some(newline) = scan::find_byte(b'\n', &lines.buf[at..lines.end]) {
             let line = &lines.buf[at..at + newline];
             let bytes = line.strip_suffix(b"\r").unwrap_or(line);
             state.line_no = lines.line_no + count + 1;
@@ -255,7 +256,7 @@ impl<R: Read> LineSource<R> {
                 continue;
             }
             let pending = &self.buf[self.start..self.end];
-            if let Some(newline) = memchr::memchr(b'\n', pending) {
+            if let Some(newline) = scan::find_byte(b'\n', pending) {
                 let end = self.start + newline;
                 return Ok(Some(LineRef { start: self.start, end, next: end + 1, terminated: true }));
             }
@@ -697,7 +698,7 @@ impl BlockState {
     /// path then reads: lists, duplicates, odd spacing, quotes it would have to search, text
     /// that is not UTF-8, values not of their shape (so that it reports them).
     fn fast_attribute_line(&mut self, bytes: &[u8], event: &mut Event) -> bool {
-        let Some(gap) = memchr::memchr2(b'\t', b' ', &bytes[1..]) else { return false };
+        let Some(gap) = scan::find_gap(&bytes[1..]) else { return false };
         let (name, value) = (&bytes[1..1 + gap], &bytes[gap + 2..]);
         let (Some(&first), Some(&last)) = (value.first(), value.last()) else { return false };
         if matches!(first, b' ' | b'\t') || matches!(last, b' ' | b'\t') {
@@ -779,7 +780,7 @@ impl BlockState {
         if matches!(body.last(), Some(b' ' | b'\t')) {
             return false;
         }
-        let Some(close) = memchr::memchr(b'\'', quoted) else { return false };
+        let Some(close) = scan::find_byte(b'\'', quoted) else { return false };
         let (key, after) = (&quoted[..close], &quoted[close + 1..]);
         if !matches!(after.first(), Some(b' ' | b'\t')) || !key.is_ascii() || key.contains(&b'"') {
             return false;
