@@ -19,54 +19,50 @@ fn zero_bytes(word: u64) -> u64 {
     word.wrapping_sub(ONES) & !word & HIGHS
 }
 
+/// The first byte of `haystack` that `marks` marks (a mask of the high bits of the bytes of
+/// an eight-byte word, lowest byte first), as a scan of its bytes in order would find it.
 #[inline(always)]
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let eight: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
-    Some(u64::from_le_bytes(eight))
-}
-
-/// The index of the lowest marked byte of a non-zero mask.
-#[inline(always)]
-fn first_marked(mask: u64) -> usize {
-    (mask.trailing_zeros() / 8) as usize
+fn find(haystack: &[u8], marks: impl Fn(u64) -> u64, wanted: impl Fn(u8) -> bool) -> Option<usize> {
+    let mut words = haystack.chunks_exact(8);
+    for (index, chunk) in words.by_ref().enumerate() {
+        let mut eight = [0_u8; 8];
+        eight.copy_from_slice(chunk);
+        let found = marks(u64::from_le_bytes(eight));
+        if found != 0 {
+            return Some(index * 8 + (found.trailing_zeros() / 8) as usize);
+        }
+    }
+    let checked = haystack.len() - words.remainder().len();
+    words.remainder().iter().position(|byte| wanted(*byte)).map(|found| checked + found)
 }
 
 /// The first `byte` in `haystack`, as `memchr::memchr` finds it.
 #[inline(always)]
 pub(crate) fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
     let pattern = ONES * u64::from(byte);
-    let mut at = 0;
-    while at < SHORT {
-        let Some(word) = word_at(haystack, at) else {
-            let rest = haystack.get(at..)?;
-            return rest.iter().position(|candidate| *candidate == byte).map(|found| at + found);
-        };
-        let found = zero_bytes(word ^ pattern);
-        if found != 0 {
-            return Some(at + first_marked(found));
+    if haystack.len() > SHORT {
+        if let Some(found) = find(&haystack[..SHORT], |word| zero_bytes(word ^ pattern), |b| b == byte) {
+            return Some(found);
         }
-        at += 8;
+        return memchr::memchr(byte, &haystack[SHORT..]).map(|found| SHORT + found);
     }
-    memchr::memchr(byte, haystack.get(at..)?).map(|found| at + found)
+    find(haystack, |word| zero_bytes(word ^ pattern), |b| b == byte)
 }
 
 /// The first tab or space in `haystack`, as `memchr::memchr2(b'\t', b' ', ..)` finds it.
 #[inline(always)]
 pub(crate) fn find_gap(haystack: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while at < SHORT {
-        let Some(word) = word_at(haystack, at) else {
-            let rest = haystack.get(at..)?;
-            return rest.iter().position(|byte| matches!(byte, b'\t' | b' ')).map(|found| at + found);
-        };
-        let found =
-            zero_bytes(word ^ (ONES * u64::from(b'\t'))) | zero_bytes(word ^ (ONES * u64::from(b' ')));
-        if found != 0 {
-            return Some(at + first_marked(found));
+    let marks = |word: u64| {
+        zero_bytes(word ^ (ONES * u64::from(b'\t'))) | zero_bytes(word ^ (ONES * u64::from(b' ')))
+    };
+    let wanted = |byte: u8| matches!(byte, b'\t' | b' ');
+    if haystack.len() > SHORT {
+        if let Some(found) = find(&haystack[..SHORT], marks, wanted) {
+            return Some(found);
         }
-        at += 8;
+        return memchr::memchr2(b'\t', b' ', &haystack[SHORT..]).map(|found| SHORT + found);
     }
-    memchr::memchr2(b'\t', b' ', haystack.get(at..)?).map(|found| at + found)
+    find(haystack, marks, wanted)
 }
 
 #[cfg(test)]
