@@ -428,6 +428,10 @@ struct BlockState {
     reported_no_header_clock: bool,
     /// Set when a skipped line cut the block being read.
     cut_reason: Option<String>,
+    /// The last event's CallUUID, whose heap buffer the next one is written into.
+    spare_uuid: Text,
+    /// The frame stack of the last list closed (empty), so a list opens without allocating.
+    spare_frames: Vec<Frame>,
 }
 
 impl BlockState {
@@ -446,6 +450,8 @@ impl BlockState {
             problems: Vec::new(),
             reported_no_header_clock: false,
             cut_reason: None,
+            spare_uuid: Text::default(),
+            spare_frames: Vec::new(),
         };
         state.site = state.current_site();
         state
@@ -662,6 +668,9 @@ impl BlockState {
 
     fn start_block(&mut self, line: &Line<'_>, name: &[u8], event: &mut Event) {
         let message = Message::from_known_name(name).unwrap_or_else(|| Message::Other(line.text(name)));
+        if let Some(CallUuid(uuid)) = event.call_uuid.take() {
+            self.spare_uuid = uuid;
+        }
         event.refill(message, &self.site, &self.options.file);
         event.line = Some(self.line_no);
         self.in_block = true;
@@ -705,7 +714,7 @@ impl BlockState {
             return false;
         }
         let read = match attrs::lookup(name) {
-            Some(typed) => fast_typed(typed, value, event),
+            Some(typed) => fast_typed(typed, value, event, &mut self.spare_uuid),
             None => match fast_raw_value(value) {
                 Some(raw) => {
                     let Some(name) = utf8(name) else { return false };
@@ -766,7 +775,10 @@ impl BlockState {
 
     fn open_list(&mut self, target: ListTarget, declared: Option<u16>, indent: usize) {
         let root = Frame { key: Text::default(), list: KvList::new(), opener_indent: indent };
-        self.list = Some(OpenList { target, declared, frames: vec![root] });
+        let mut frames = std::mem::take(&mut self.spare_frames);
+        frames.clear();
+        frames.push(root);
+        self.list = Some(OpenList { target, declared, frames });
     }
 
     /// The common key-value line, `\t\t'key'\tvalue` with an ASCII key and a plain value
@@ -857,6 +869,7 @@ impl BlockState {
             close_frame(&mut open);
         }
         let root = open.frames.pop().map(|frame| frame.list).unwrap_or_default();
+        self.spare_frames = std::mem::take(&mut open.frames);
         let name = match &open.target {
             ListTarget::Typed(typed) => Text::from(typed.name()),
             ListTarget::Raw(name) => name.clone(),
@@ -908,8 +921,9 @@ fn quoted_ascii(value: &[u8]) -> Option<&str> {
 }
 
 /// Sets a typed scalar attribute from its canonical form, when it is not set yet; false
-/// (nothing changed) otherwise.
-fn fast_typed(typed: Typed, value: &[u8], event: &mut Event) -> bool {
+/// (nothing changed) otherwise. A CallUUID (32 characters: too long to be stored inline) is
+/// written into `spare_uuid`'s buffer, the last event's, instead of a new allocation.
+fn fast_typed(typed: Typed, value: &[u8], event: &mut Event, spare_uuid: &mut Text) -> bool {
     match typed {
         Typed::ConnId(field) => set_once(field.slot, event, || ConnId::parse_hex(value)),
         Typed::HexCounter(field) => set_once(field.slot, event, || parse_hex_u64(value)),
@@ -925,9 +939,13 @@ fn fast_typed(typed: Typed, value: &[u8], event: &mut Event) -> bool {
         Typed::PartyState(field) => set_once(field.slot, event, || {
             parse_decimal_u64(value).and_then(|v| u32::try_from(v).ok()).map(PartyState)
         }),
-        Typed::CallUuid(field) => {
-            set_once(field.slot, event, || quoted_ascii(value).map(|text| CallUuid(Text::from(text))))
-        }
+        Typed::CallUuid(field) => set_once(field.slot, event, || {
+            let text = quoted_ascii(value)?;
+            let mut uuid = std::mem::take(spare_uuid);
+            uuid.clear();
+            uuid.push_str(text);
+            Some(CallUuid(uuid))
+        }),
         Typed::Text(field) => set_once(field.slot, event, || quoted_ascii(value).map(Text::from)),
         Typed::List(_) | Typed::IsLinks(_) => false,
     }
@@ -1000,14 +1018,24 @@ fn bare_value(line: &Line<'_>, text: &[u8]) -> Value {
     Value::Bare(line.text(text))
 }
 
+/// The number of a bare value that [`Value::from_bare`] reads as an `Int` (an optional `-`,
+/// digits with no leading zero, not `-0`, in range), read straight from the bytes.
 fn canonical_int(text: &[u8]) -> Option<i64> {
-    let first = *text.first()?;
-    if !(first.is_ascii_digit() || first == b'-') {
-        return None;
+    let (negative, digits) = match text {
+        [b'-', digits @ ..] => (true, digits),
+        digits => (false, digits),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] => return (!negative).then_some(0),
+        [b'0', ..] => return None,
+        _ => {}
     }
-    match Value::from_bare(utf8(text)?) {
-        Value::Int(number) => Some(number),
-        _ => None,
+    let magnitude = parse_decimal_u64(digits)?;
+    if negative {
+        0_i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
     }
 }
 
@@ -1202,4 +1230,32 @@ fn preview(bytes: &[u8]) -> String {
         shown.push('…');
     }
     format!("{shown:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn canonical_int_reads_what_from_bare_reads_as_a_number(text in "-?[0-9+]{0,21}") {
+            let expected = match Value::from_bare(&text) {
+                Value::Int(number) => Some(number),
+                _ => None,
+            };
+            prop_assert_eq!(canonical_int(text.as_bytes()), expected);
+        }
+    }
+
+    #[test]
+    fn canonical_int_edges() {
+        assert_eq!(canonical_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(canonical_int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(canonical_int(b"9223372036854775808"), None);
+        assert_eq!(canonical_int(b"-0"), None);
+        assert_eq!(canonical_int(b"0"), Some(0));
+        assert_eq!(canonical_int(b"-"), None);
+    }
 }
