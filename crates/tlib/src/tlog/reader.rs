@@ -479,15 +479,6 @@ impl BlockState {
 
     fn feed(&mut self, raw: &[u8], terminated: bool, event: &mut Event) -> Feed {
         let bytes = clean(raw);
-        // Most lines of a block are `\tAttributeX\tvalue`: read them before anything else.
-        if self.in_block
-            && terminated
-            && self.cut_reason.is_none()
-            && bytes.starts_with(b"\tA")
-            && self.fast_attribute_line(bytes, event)
-        {
-            return Feed::Consumed;
-        }
         if !self.in_block {
             self.line_outside_block(bytes, event);
             return Feed::Consumed;
