@@ -1,7 +1,9 @@
 //! The streaming reader of T-Server / SIP Server log files.
 //!
 //! [`LogReader`] turns any byte stream into [`Event`]s in constant memory: it reads fixed
-//! chunks, splits lines with `memchr`, and keeps only the block it is building. Every shape
+//! chunks, splits lines (a word at a time, [`super::scan`]), and keeps only the block it is
+//! building. The plain lines most of a block is made of are read straight from the buffer
+//! (`read_common_lines`); every other line goes through the general path (`BlockState::feed`). Every shape
 //! of tlog-format.md is read (headers, `@` event lines of every context, requests, `[BSYNC]`
 //! copies, all value shapes, nested lists) and every kind of noise is tolerated: what cannot
 //! be read is recorded as a [`Problem`] with its line and counted in [`ParseStats`], and the
@@ -110,7 +112,7 @@ impl<R: Read> LogReader<R> {
 
     /// Reads the lines most of a block is made of (`\tAttributeX\tvalue`, `\t\t'key'\tvalue`)
     /// straight from the buffer, as long as they come whole and plain; stops, having read
-    /// nothing of it, at the first line that needs the general path ([`BlockState::feed`]).
+    /// nothing of it, at the first line that needs the general path (`BlockState::feed`).
     fn read_common_lines(&mut self, event: &mut Event) {
         let LogReader { lines, state } = self;
         if !state.in_block || state.cut_reason.is_some() || lines.skipping.is_some() {
