@@ -378,13 +378,19 @@ enum Note {
     /// An input is about to be opened (counted whether it opens or not).
     Opened,
     /// The reader chosen for an input; `said` when the choice is to be said on stderr.
-    Chosen { report: InputReport, said: bool },
+    Chosen {
+        report: InputReport,
+        said: bool,
+    },
     Problem(Problem),
     JsonError(JsonLineError),
     /// An input that could not be read (or not to its end): `file: error`.
     IoError(String),
     /// An input closed: the bytes it gave and its counters.
-    Closed { bytes: u64, stats: ParseStats },
+    Closed {
+        bytes: u64,
+        stats: ParseStats,
+    },
 }
 
 /// Where the notes of a read go, and what counts the events it hands on: the printer and
@@ -422,7 +428,8 @@ fn choose(
     let format = forced.unwrap_or(detection.format);
     let unusual = matches!(format, InputFormat::SipLayer | InputFormat::Unreadable);
     let said = forced.is_none() && unusual;
-    let report = InputReport { name: source.display(), format, detection, forced: forced.is_some(), compression };
+    let report =
+        InputReport { name: source.display(), format, detection, forced: forced.is_some(), compression };
     (format, Note::Chosen { report, said })
 }
 
@@ -431,7 +438,11 @@ enum SourceReader {
     Log(Box<LogReader<Box<dyn Read>>>),
     Sip(Box<SipLogReader<Box<dyn Read>>>),
     /// JSON lines; `stats` counts its events (the log readers count their own).
-    Json { reader: JsonLinesReader<Box<dyn BufRead>>, site: Option<String>, stats: Box<ParseStats> },
+    Json {
+        reader: JsonLinesReader<Box<dyn BufRead>>,
+        site: Option<String>,
+        stats: Box<ParseStats>,
+    },
 }
 
 impl SourceReader {

@@ -15,8 +15,8 @@
 //! input trickles, and could not be stopped while it waits on it.
 
 use std::any::Any;
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::{Scope, ScopedJoinHandle};
 
@@ -25,8 +25,10 @@ use callstitch_tlib::{Event, Timestamp};
 
 use super::{Merged, Note, ReaderChoice, Replay, Source, Stream};
 
-/// Items (steps and notes) per batch a site's thread sends.
-const BATCH_ITEMS: usize = 256;
+/// Items (steps and notes) per batch a site's thread sends. An event is about a kilobyte
+/// (and its strings): with [`BATCHES_QUEUED`] queued, one being filled and one being taken,
+/// a site has about half a megabyte of events in flight.
+const BATCH_ITEMS: usize = 128;
 
 /// Batches a site's thread may send ahead of the merge before it waits.
 const BATCHES_QUEUED: usize = 2;
@@ -40,14 +42,19 @@ pub(super) struct Head {
     pub(super) floor: Option<Timestamp>,
 }
 
-/// What a site's stream gives next.
+/// What a site's stream gives next. (An event is moved, not boxed: boxing it would allocate
+/// once per event on the hot path.)
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Step {
     Event(Head),
     /// The stream has no more events; `tells_end`: the merge says the site ended.
-    End { tells_end: bool },
+    End {
+        tells_end: bool,
+    },
 }
 
 /// What a site's thread sends, in its stream's order.
+#[allow(clippy::large_enum_variant)]
 enum Item {
     Note(Note),
     Step(Step),
@@ -164,7 +171,8 @@ impl<'scope, 's> Feed<'scope, 's> {
         }
         let site = group.first().and_then(|source| source.site.clone()).unwrap_or_default();
         let (sender, receiver) = mpsc::sync_channel(BATCHES_QUEUED);
-        let outbox = Outbox { sender, items: Vec::with_capacity(plan.batch_items), batch_items: plan.batch_items };
+        let outbox =
+            Outbox { sender, items: Vec::with_capacity(plan.batch_items), batch_items: plan.batch_items };
         let spawned = std::thread::Builder::new()
             .name(format!("read {site}"))
             .spawn_scoped(scope, move || (plan.read)(Stream::new(group, choice), outbox));
@@ -331,9 +339,15 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Input {
         /// A T-Library log; `clock`: its header gives the log lines a date and offset.
-        Log { clock: bool, events: Vec<Generated> },
+        Log {
+            clock: bool,
+            events: Vec<Generated>,
+        },
         /// JSON lines; `bad`: a line that is not JSON, at the start.
-        Json { bad: bool, events: Vec<Generated> },
+        Json {
+            bad: bool,
+            events: Vec<Generated>,
+        },
         Missing,
     }
 
@@ -362,15 +376,22 @@ mod tests {
     fn log_text(site: &str, clock: bool, events: &[Generated]) -> String {
         let mut text = format!("Application name: {site}\n");
         if clock {
-            text.push_str("UTC time:         2012-10-29T14:40:00.000\nLocal time:       2012-10-29T09:40:00.000\n");
+            text.push_str(
+                "UTC time:         2012-10-29T14:40:00.000\nLocal time:       2012-10-29T09:40:00.000\n",
+            );
         }
         for (index, event) in events.iter().enumerate() {
             let clock = format!("{:02}:{:02}:{:02}", 9 + index / 3600 % 10, index / 60 % 60, index % 60);
-            text.push_str(&format!("\n@{clock}.0000 [0] 8.1.001.05 distribute_event: message EventRinging\n"));
+            text.push_str(&format!(
+                "\n@{clock}.0000 [0] 8.1.001.05 distribute_event: message EventRinging\n"
+            ));
             text.push_str(&format!("\tAttributeEventSequenceNumber\t{index:016x}\n"));
             if let Some(seconds) = event.seconds {
                 let stamp = Timestamp((START + i64::from(seconds)) * 1_000_000);
-                text.push_str(&format!("\tAttributeTimeStamp\t{}\n", stamp.to_tlib_hex().unwrap_or_default()));
+                text.push_str(&format!(
+                    "\tAttributeTimeStamp\t{}\n",
+                    stamp.to_tlib_hex().unwrap_or_default()
+                ));
             }
             if event.bad_value {
                 text.push_str("\tAttributeConnID\tnot-a-conn-id\n");
@@ -384,7 +405,9 @@ mod tests {
         for event in events {
             let time = event
                 .seconds
-                .map(|seconds| format!(",\"timestamp\":\"{}\"", Timestamp((START + i64::from(seconds)) * 1_000_000)))
+                .map(|seconds| {
+                    format!(",\"timestamp\":\"{}\"", Timestamp((START + i64::from(seconds)) * 1_000_000))
+                })
                 .unwrap_or_default();
             text.push_str(&format!("{{\"message\":\"EventRinging\",\"site\":\"{site}\"{time}}}\n"));
         }
@@ -408,7 +431,13 @@ mod tests {
                     std::fs::write(&path, text).expect("a temporary file");
                 }
                 let size = text.map(|text| text.len() as u64);
-                sources.push(Source { path: Some(path), site: Some(site.clone()), format, size, started: None });
+                sources.push(Source {
+                    path: Some(path),
+                    site: Some(site.clone()),
+                    format,
+                    size,
+                    started: None,
+                });
             }
             groups.push(sources);
         }
@@ -492,7 +521,8 @@ mod tests {
     #[test]
     fn a_reading_thread_that_panics_ends_the_read_with_an_error() {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let events: Vec<Generated> = (0..50).map(|n| Generated { seconds: Some(n), bad_value: false }).collect();
+        let events: Vec<Generated> =
+            (0..50).map(|n| Generated { seconds: Some(n), bad_value: false }).collect();
         let sites = vec![vec![Input::Log { clock: true, events }]];
         let groups = write_sites(dir.path(), &sites);
         let plan = Plan { threads: true, batch_items: 2, read: read_then_panic };
@@ -506,7 +536,8 @@ mod tests {
     #[test]
     fn an_error_of_the_sink_ends_the_read_with_the_threads_still_ahead() {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let events: Vec<Generated> = (0..2_000).map(|n| Generated { seconds: Some(n), bad_value: false }).collect();
+        let events: Vec<Generated> =
+            (0..2_000).map(|n| Generated { seconds: Some(n), bad_value: false }).collect();
         let sites = vec![vec![Input::Log { clock: true, events: events.clone() }]; 3];
         let groups = write_sites(dir.path(), &sites);
         let slices: Vec<&[Source]> = groups.iter().map(Vec::as_slice).collect();
@@ -530,7 +561,8 @@ mod tests {
     #[test]
     fn a_panic_after_the_sink_failed_leaves_the_sinks_error() {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let events: Vec<Generated> = (0..50).map(|n| Generated { seconds: Some(n), bad_value: false }).collect();
+        let events: Vec<Generated> =
+            (0..50).map(|n| Generated { seconds: Some(n), bad_value: false }).collect();
         let groups = write_sites(dir.path(), &[vec![Input::Log { clock: true, events }]]);
         let slices: Vec<&[Source]> = groups.iter().map(Vec::as_slice).collect();
         let plan = Plan { threads: true, batch_items: 1, read: read_then_panic };
