@@ -23,14 +23,18 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _, Result};
 use callstitch_tlib::compressed::{self, Compression};
 use callstitch_tlib::detect::{self, Detection, InputFormat, SNIFF_BYTES};
-use callstitch_tlib::json::JsonLinesReader;
+use callstitch_tlib::json::{JsonLineError, JsonLinesReader};
 use callstitch_tlib::siplog::SipLogReader;
-use callstitch_tlib::tlog::{LogReader, ParseStats, ReaderOptions};
+use callstitch_tlib::tlog::{LogReader, ParseStats, Problem, ReaderOptions};
 use callstitch_tlib::{Event, Text, Timestamp};
 use clap::ValueEnum;
 
 use crate::progress::Progress;
 use crate::style::{self, Role};
+
+mod feed;
+
+use feed::{Head, Step};
 
 /// How a file's events are written, as far as resolving the arguments tells (the start of
 /// the file); opening it tells a T-Library log from a SIP-layer one ([`InputReport`]).
@@ -320,35 +324,39 @@ impl Reading {
         self.progress.println(format!("{label} {text}"));
     }
 
-    /// The reader for an input: forced by `--reader`, else the detected one. Said on stderr
-    /// when it is not T-Library events or JSON lines.
-    fn choose(
-        &mut self,
-        source: &Source,
-        detection: Detection,
-        compression: Option<Compression>,
-    ) -> InputFormat {
-        let forced = match self.options.reader {
-            ReaderChoice::Auto => None,
-            ReaderChoice::TLibrary => Some(InputFormat::TLibrary),
-            ReaderChoice::SipLayer => Some(InputFormat::SipLayer),
-            ReaderChoice::JsonLines => Some(InputFormat::JsonLines),
-        };
-        let format = forced.unwrap_or(detection.format);
-        let unusual = matches!(format, InputFormat::SipLayer | InputFormat::Unreadable);
-        if forced.is_none() && unusual && !self.options.quiet {
-            self.progress.println(format!("callstitch: {}: {detection}", source.display()));
+    /// Takes in what reading an input did besides giving events.
+    fn apply(&mut self, note: Note) {
+        match note {
+            Note::Opened => self.summary.files += 1,
+            Note::Chosen { report, said } => {
+                if said && !self.options.quiet {
+                    self.progress.println(format!("callstitch: {}: {}", report.name, report.detection));
+                }
+                self.summary.inputs.push(report);
+            }
+            Note::Problem(problem) => self.problem(problem),
+            Note::JsonError(error) => {
+                self.summary.json_errors += 1;
+                self.problem(error);
+            }
+            Note::IoError(message) => {
+                self.progress.println(format!("{} {message}", style::err(Role::Bad, "callstitch: error:")));
+                self.summary.io_errors.push(message);
+            }
+            Note::Closed { bytes, stats } => {
+                self.closed_bytes += bytes;
+                self.summary.stats.merge(&stats);
+            }
         }
-        let report =
-            InputReport { name: source.display(), format, detection, forced: forced.is_some(), compression };
-        self.summary.inputs.push(report);
-        format
     }
 
-    fn io_error(&mut self, source: &Source, error: &anyhow::Error) {
-        let message = format!("{}: {error:#}", source.display());
-        self.progress.println(format!("{} {message}", style::err(Role::Bad, "callstitch: error:")));
-        self.summary.io_errors.push(message);
+    /// Counts an event handed on; now and then moves the bar to the bytes read so far
+    /// (`open`: of the inputs still open).
+    fn passed_event(&mut self, open: impl FnOnce() -> u64) {
+        self.events += 1;
+        if self.events.is_multiple_of(4096) {
+            self.progress.set(self.closed_bytes + open());
+        }
     }
 
     fn finish(self) -> ReadSummary {
@@ -361,17 +369,86 @@ impl Reading {
     }
 }
 
+/// What reading an input did besides giving events, in the order it happened. A site read on
+/// its own thread sends its notes along with its events, and the merge takes them in
+/// ([`Replay`]) when it comes to them, so the problems are printed and counted in the same
+/// order whatever thread read them.
+#[derive(Debug)]
+enum Note {
+    /// An input is about to be opened (counted whether it opens or not).
+    Opened,
+    /// The reader chosen for an input; `said` when the choice is to be said on stderr.
+    Chosen {
+        report: InputReport,
+        said: bool,
+    },
+    Problem(Problem),
+    JsonError(JsonLineError),
+    /// An input that could not be read (or not to its end): `file: error`.
+    IoError(String),
+    /// An input closed: the bytes it gave and its counters.
+    Closed {
+        bytes: u64,
+        stats: ParseStats,
+    },
+}
+
+/// Where the notes of a read go, and what counts the events it hands on: the printer and
+/// counters of a command's read ([`Reading`]).
+trait Replay {
+    fn apply(&mut self, note: Note);
+    /// One more event handed on; `open`: the bytes read of the inputs still open.
+    fn passed_event(&mut self, open: impl FnOnce() -> u64);
+}
+
+impl Replay for Reading {
+    fn apply(&mut self, note: Note) {
+        Reading::apply(self, note);
+    }
+
+    fn passed_event(&mut self, open: impl FnOnce() -> u64) {
+        Reading::passed_event(self, open);
+    }
+}
+
+/// The reader for an input: forced by `--reader`, else the detected one, and the note that
+/// records it (said on stderr when it is not T-Library events or JSON lines).
+fn choose(
+    source: &Source,
+    detection: Detection,
+    compression: Option<Compression>,
+    choice: ReaderChoice,
+) -> (InputFormat, Note) {
+    let forced = match choice {
+        ReaderChoice::Auto => None,
+        ReaderChoice::TLibrary => Some(InputFormat::TLibrary),
+        ReaderChoice::SipLayer => Some(InputFormat::SipLayer),
+        ReaderChoice::JsonLines => Some(InputFormat::JsonLines),
+    };
+    let format = forced.unwrap_or(detection.format);
+    let unusual = matches!(format, InputFormat::SipLayer | InputFormat::Unreadable);
+    let said = forced.is_none() && unusual;
+    let report =
+        InputReport { name: source.display(), format, detection, forced: forced.is_some(), compression };
+    (format, Note::Chosen { report, said })
+}
+
 /// One open input.
 enum SourceReader {
     Log(Box<LogReader<Box<dyn Read>>>),
     Sip(Box<SipLogReader<Box<dyn Read>>>),
-    Json { reader: JsonLinesReader<Box<dyn BufRead>>, site: Option<String> },
+    /// JSON lines; `stats` counts its events (the log readers count their own).
+    Json {
+        reader: JsonLinesReader<Box<dyn BufRead>>,
+        site: Option<String>,
+        stats: Box<ParseStats>,
+    },
 }
 
 impl SourceReader {
-    /// Opens an input, looks at its first bytes to choose its reader, says the choice when it
-    /// is not the usual one, and gives the reader every byte, the ones looked at included.
-    fn open(source: &Source, reading: &mut Reading) -> Result<SourceReader> {
+    /// Opens an input, looks at its first bytes to choose its reader, notes the choice, and
+    /// gives the reader every byte, the ones looked at included.
+    fn open(source: &Source, choice: ReaderChoice, notes: &mut Vec<Note>) -> Result<SourceReader> {
         let raw: Box<dyn Read + Send> = match &source.path {
             Some(path) => {
                 Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
@@ -386,7 +463,8 @@ impl SourceReader {
             bail!("{kind}: callstitch reads gzip (.gz) and zstd (.zst) archives and plain logs; decompress it first");
         }
         let input: Box<dyn Read> = Box::new(Cursor::new(head).chain(input));
-        let format = reading.choose(source, detection, compression);
+        let (format, note) = choose(source, detection, compression, choice);
+        notes.push(note);
         let options = ReaderOptions {
             site: source.site.as_deref().map(Text::from),
             file: Some(Arc::from(source.display())),
@@ -400,7 +478,7 @@ impl SourceReader {
             InputFormat::JsonLines => {
                 let buffered: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, input));
                 let reader = JsonLinesReader::new(buffered, Some(Arc::from(source.display())));
-                SourceReader::Json { reader, site: source.site.clone() }
+                SourceReader::Json { reader, site: source.site.clone(), stats: Box::default() }
             }
         })
     }
@@ -418,35 +496,28 @@ impl SourceReader {
         }
     }
 
-    /// The next event; problems go to the printer and are counted.
-    fn next(&mut self, reading: &mut Reading) -> Result<Option<Event>> {
+    /// The next event; problems are noted.
+    fn next(&mut self, notes: &mut Vec<Note>) -> Result<Option<Event>> {
         match self {
             SourceReader::Log(reader) => {
                 let event = reader.next_event()?;
-                for problem in reader.take_problems() {
-                    reading.problem(problem);
-                }
+                notes.extend(reader.take_problems().into_iter().map(Note::Problem));
                 Ok(event)
             }
             SourceReader::Sip(reader) => {
                 let event = reader.next_event()?;
-                for problem in reader.take_problems() {
-                    reading.problem(problem);
-                }
+                notes.extend(reader.take_problems().into_iter().map(Note::Problem));
                 Ok(event)
             }
-            SourceReader::Json { reader, site } => loop {
+            SourceReader::Json { reader, site, stats } => loop {
                 match reader.next_line()? {
                     None => return Ok(None),
-                    Some(Err(error)) => {
-                        reading.summary.json_errors += 1;
-                        reading.problem(error);
-                    }
+                    Some(Err(error)) => notes.push(Note::JsonError(error)),
                     Some(Ok(mut event)) => {
                         if let (Some(site), true) = (site.as_deref(), event.site.is_empty()) {
                             event.site = Text::from(site);
                         }
-                        reading.summary.stats.count_event(&event);
+                        stats.count_event(&event);
                         return Ok(Some(event));
                     }
                 }
@@ -454,23 +525,23 @@ impl SourceReader {
         }
     }
 
-    fn close(self, reading: &mut Reading) {
-        reading.closed_bytes += self.bytes_read();
-        match self {
+    fn close(self, notes: &mut Vec<Note>) {
+        let bytes = self.bytes_read();
+        let stats = match self {
             SourceReader::Log(mut reader) => {
-                for problem in reader.take_problems() {
-                    reading.problem(problem);
-                }
-                reading.summary.stats.merge(reader.stats());
+                notes.extend(reader.take_problems().into_iter().map(Note::Problem));
+                reader.stats().clone()
             }
             SourceReader::Sip(mut reader) => {
-                for problem in reader.take_problems() {
-                    reading.problem(problem);
-                }
-                reading.summary.stats.merge(reader.stats());
+                notes.extend(reader.take_problems().into_iter().map(Note::Problem));
+                reader.stats().clone()
             }
-            SourceReader::Json { reader, .. } => reading.summary.stats.bytes += reader.bytes_read,
-        }
+            SourceReader::Json { mut stats, .. } => {
+                stats.bytes += bytes;
+                *stats
+            }
+        };
+        notes.push(Note::Closed { bytes, stats });
     }
 }
 
@@ -503,6 +574,7 @@ fn look_ahead(input: &mut dyn Read) -> io::Result<(Vec<u8>, Detection)> {
 struct Stream<'s> {
     pending: std::slice::Iter<'s, Source>,
     current: Option<(SourceReader, &'s Source)>,
+    choice: ReaderChoice,
     /// Where the stream stands in the merge: its next event's time as its site's clock
     /// believes it (the last believed time for events with none, or with one far off).
     key: i64,
@@ -510,10 +582,11 @@ struct Stream<'s> {
 }
 
 impl<'s> Stream<'s> {
-    fn new(sources: &'s [Source]) -> Stream<'s> {
+    fn new(sources: &'s [Source], choice: ReaderChoice) -> Stream<'s> {
         Stream {
             pending: sources.iter(),
             current: None,
+            choice,
             key: i64::MIN,
             clock: callstitch_engine::SiteClock::default(),
         }
@@ -525,32 +598,31 @@ impl<'s> Stream<'s> {
             && self.pending.as_slice().iter().all(|source| source.format == Format::Log)
     }
 
-    /// The floor the stream's next event gives its site.
-    fn floor(&self, next: &Event) -> Option<Merged> {
-        (self.single_site() && self.key != i64::MIN)
-            .then(|| Merged::Floor { site: next.site.clone(), time: Timestamp(self.key) })
+    /// The floor the stream's next event gives its site: no event of it comes before.
+    fn floor(&self) -> Option<Timestamp> {
+        (self.single_site() && self.key != i64::MIN).then_some(Timestamp(self.key))
     }
 
     fn current_bytes(&self) -> u64 {
         self.current.as_ref().map_or(0, |(reader, _)| reader.bytes_read())
     }
 
-    /// The next event of the stream; an input that cannot be read is reported and passed.
-    fn next(&mut self, reading: &mut Reading) -> Option<Event> {
+    /// The next event of the stream; an input that cannot be read is noted and passed.
+    fn next(&mut self, notes: &mut Vec<Note>) -> Option<Event> {
         loop {
             if self.current.is_none() {
                 let source = self.pending.next()?;
-                reading.summary.files += 1;
-                match SourceReader::open(source, reading) {
+                notes.push(Note::Opened);
+                match SourceReader::open(source, self.choice, notes) {
                     Ok(reader) => self.current = Some((reader, source)),
                     Err(error) => {
-                        reading.io_error(source, &error);
+                        notes.push(io_error(source, &error));
                         continue;
                     }
                 }
             }
             let (reader, source) = self.current.as_mut()?;
-            match reader.next(reading) {
+            match reader.next(notes) {
                 Ok(Some(event)) => {
                     if let Some(time) = event.time() {
                         let config = callstitch_engine::ClockConfig::default();
@@ -560,13 +632,26 @@ impl<'s> Stream<'s> {
                     return Some(event);
                 }
                 Ok(None) => {}
-                Err(error) => reading.io_error(source, &error),
+                Err(error) => notes.push(io_error(source, &error)),
             }
             if let Some((reader, _)) = self.current.take() {
-                reader.close(reading);
+                reader.close(notes);
             }
         }
     }
+
+    /// The next step of the stream for the merge: an event with where it puts the stream,
+    /// or the end.
+    fn step(&mut self, notes: &mut Vec<Note>) -> Step {
+        match self.next(notes) {
+            Some(event) => Step::Event(Head { floor: self.floor(), key: self.key, event }),
+            None => Step::End { tells_end: self.single_site() },
+        }
+    }
+}
+
+fn io_error(source: &Source, error: &anyhow::Error) -> Note {
+    Note::IoError(format!("{}: {error:#}", source.display()))
 }
 
 /// Reads every source in order and hands each event to `sink`.
@@ -576,12 +661,13 @@ pub fn read_events(
     mut sink: impl FnMut(Event) -> Result<()>,
 ) -> Result<ReadSummary> {
     let mut reading = Reading::new(sources, options);
-    let mut stream = Stream::new(sources);
-    while let Some(event) = stream.next(&mut reading) {
-        reading.events += 1;
-        if reading.events.is_multiple_of(4096) {
-            reading.progress.set(reading.closed_bytes + stream.current_bytes());
-        }
+    let mut stream = Stream::new(sources, options.reader);
+    let mut notes = Vec::new();
+    loop {
+        let event = stream.next(&mut notes);
+        notes.drain(..).for_each(|note| reading.apply(note));
+        let Some(event) = event else { break };
+        reading.passed_event(|| stream.current_bytes());
         sink(event)?;
     }
     Ok(reading.finish())
@@ -622,48 +708,17 @@ pub fn read_events_by_time(
 /// (`callstitch_engine::clock`): one event dated far from its neighbours neither holds its
 /// log back nor moves its site's time. Only T-Server log files (one site each) tell floors
 /// and ends; a JSON-lines stream may hold several sites and tells none.
+///
+/// Each site's files are read on a thread of their own ([`feed`]), standard input on this
+/// one; what is handed to `sink`, and the problems printed, come in the same order whatever
+/// the threads' timing.
 pub fn read_merged(
     sources: &[Source],
     options: &ReadOptions,
-    mut sink: impl FnMut(Merged) -> Result<()>,
+    sink: impl FnMut(Merged) -> Result<()>,
 ) -> Result<ReadSummary> {
     let mut reading = Reading::new(sources, options);
-    let mut streams: Vec<Stream<'_>> = site_groups(sources).into_iter().map(Stream::new).collect();
-    let mut heads: std::collections::BinaryHeap<std::cmp::Reverse<(i64, usize)>> = Default::default();
-    let mut waiting: Vec<Option<Event>> = Vec::with_capacity(streams.len());
-    for (index, stream) in streams.iter_mut().enumerate() {
-        let event = stream.next(&mut reading);
-        if let Some(event) = &event {
-            heads.push(std::cmp::Reverse((stream.key, index)));
-            if let Some(floor) = stream.floor(event) {
-                sink(floor)?;
-            }
-        }
-        waiting.push(event);
-    }
-    while let Some(std::cmp::Reverse((_, index))) = heads.pop() {
-        let Some(event) = waiting[index].take() else { continue };
-        reading.events += 1;
-        if reading.events.is_multiple_of(4096) {
-            let open: u64 = streams.iter().map(Stream::current_bytes).sum();
-            reading.progress.set(reading.closed_bytes + open);
-        }
-        let site = event.site.clone();
-        sink(Merged::Event(event))?;
-        let stream = &mut streams[index];
-        let next = stream.next(&mut reading);
-        match &next {
-            Some(event) => {
-                heads.push(std::cmp::Reverse((stream.key, index)));
-                if let Some(floor) = stream.floor(event) {
-                    sink(floor)?;
-                }
-            }
-            None if stream.single_site() => sink(Merged::Ended { site })?,
-            None => {}
-        }
-        waiting[index] = next;
-    }
+    feed::read_sites(&site_groups(sources), options.reader, &mut reading, sink)?;
     Ok(reading.finish())
 }
 
