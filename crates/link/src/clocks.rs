@@ -86,8 +86,8 @@ impl EstateClocks {
 
     /// The site's believed clock is now `time` (µs). True when the site was not known.
     pub fn observe(&mut self, site: &str, time: Option<i64>) -> bool {
-        let new = self.get(site).is_none_or(|known| !known.seen());
         let entry = self.entry(site);
+        let new = !entry.seen();
         if let Some(time) = time {
             entry.now = Some(entry.now.map_or(time, |now| now.max(time)));
         }
@@ -122,8 +122,8 @@ impl EstateClocks {
 
     /// No event of `site` will come before `time` (µs). True when the site was not known.
     pub fn raise_floor(&mut self, site: &str, time: i64) -> bool {
-        let new = self.get(site).is_none_or(|known| !known.seen());
         let entry = self.entry(site);
+        let new = !entry.seen();
         entry.floor = Some(entry.floor.map_or(time, |floor| floor.max(time)));
         new
     }
@@ -177,6 +177,12 @@ impl EstateClocks {
             (Some(newest), _, _) => newest,
             _ => i64::MIN,
         }
+    }
+
+    /// The latest [`SiteTime::time`] of any site (µs), `i64::MIN` before any: reading input,
+    /// no wait for a site runs on a later time.
+    pub fn latest_site_time(&self) -> i64 {
+        self.sites.times.iter().map(|(_, time)| time.time()).max().unwrap_or(i64::MIN)
     }
 
     /// The newest believed time of any site (µs), `i64::MIN` before any.

@@ -736,6 +736,11 @@ impl Linker {
             }
             return;
         }
+        // Called after every event, and almost always nothing is due: looked at without
+        // allocating first (the loop below takes each site's due part off its queue).
+        if !self.any_iscc_due() {
+            return;
+        }
         let sites: Vec<Text> = self.iscc_queue.keys().filter(|site| !site.is_empty()).cloned().collect();
         for site in sites {
             let time = self.clocks.partner(Some(&site), self.config.live);
@@ -752,6 +757,23 @@ impl Linker {
                 self.review_iscc(serial, false);
             }
         }
+    }
+
+    /// True when a queued ISCC destination's site time has reached the time it needs.
+    fn any_iscc_due(&self) -> bool {
+        let queued = self.iscc_queue.iter().filter(|(site, _)| !site.is_empty());
+        let Some(earliest) = queued.clone().filter_map(|(_, queue)| queue.first()).map(|(needed, _)| *needed).min()
+        else {
+            return false;
+        };
+        // Reading input a site's own time is the latest any wait on it can see: while every
+        // site is before the earliest time needed, no name is looked up.
+        if self.config.live.is_none() && self.clocks.latest_site_time() < earliest {
+            return false;
+        }
+        queued.into_iter().any(|(site, queue)| {
+            queue.first().is_some_and(|(needed, _)| self.clocks.partner(Some(site), self.config.live) >= *needed)
+        })
     }
 
     /// Destinations whose origin site was not known get another look (a site appeared).
