@@ -203,6 +203,9 @@ impl EstateClocks {
     }
 }
 
+/// Up to this many sites, a site is found by comparing names rather than through the map.
+const FEW_SITES: usize = 8;
+
 /// Every site's time in order of first appearance, with the position of each name beside
 /// it, kept in step: anyone who may send events names sites, so finding one must not cost a
 /// scan (std's SipHash: the names are chosen by whoever sends). Serialized as the list alone,
@@ -230,6 +233,11 @@ impl SiteTimes {
     fn position(&self, site: &str) -> Option<usize> {
         #[cfg(test)]
         self.examined.set(self.examined.get() + 1);
+        // Asked several times per event: among a few sites comparing names costs less than
+        // hashing one with SipHash.
+        if self.times.len() <= FEW_SITES {
+            return self.times.iter().position(|(name, _)| name == site);
+        }
         self.positions.get(site).copied()
     }
 

@@ -9,10 +9,11 @@
 //! long age after its last signal. Pruning runs on event time, so it is deterministic and a
 //! restored snapshot prunes exactly as the original would have.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use callstitch_link::{Interaction, Lifecycle, LinkerConfig, SnapshotError};
 use callstitch_tlib::{Event, Message, Text, Timestamp, SECOND};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 /// What kind of signal a trigger is.
@@ -127,8 +128,11 @@ impl CallSignals {
 pub struct Signals {
     /// (site, CallUUID or `conn:<ConnID>`) → what the call signalled.
     by_call: BTreeMap<(Text, String), CallSignals>,
-    /// GSIP_REC_FN values already kept, per site (user data repeats on every event).
-    seen_names: HashSet<(Text, String)>,
+    /// GSIP_REC_FN values already kept, per site (user data repeats on every event, so this
+    /// is asked on most events: looked up by borrowed name, with Fx hashing. The names come
+    /// from the logs read or the events posted; a sender who crafted colliding names would
+    /// only slow its own site's lookups, and a log reader trusts its logs anyway).
+    seen_names: FxHashMap<Text, FxHashSet<String>>,
     /// The deployment's own "being recorded" user-data key (seed 002 workaround).
     marker_key: Option<String>,
     retention: Retention,
@@ -209,14 +213,23 @@ impl Signals {
             keep
         });
         for (site, name) in gone {
-            self.seen_names.remove(&(site, name));
+            if let Some(names) = self.seen_names.get_mut(&site) {
+                names.remove(&name);
+                if names.is_empty() {
+                    self.seen_names.remove(&site);
+                }
+            }
         }
         self.next_prune = now.saturating_add(retention.every.max(1));
     }
 
     /// The signals as bytes: restoring them gives signals that go on exactly as these would.
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
-        let mut seen_names: Vec<(Text, String)> = self.seen_names.iter().cloned().collect();
+        let mut seen_names: Vec<(Text, String)> = self
+            .seen_names
+            .iter()
+            .flat_map(|(site, names)| names.iter().map(|name| (site.clone(), name.clone())))
+            .collect();
         seen_names.sort();
         let state = SignalsState {
             by_call: self.by_call.iter().map(|(key, call)| (key.clone(), call.clone())).collect(),
@@ -234,7 +247,10 @@ impl Signals {
         let state: SignalsState = callstitch_link::snapshot::decode(bytes, SIGNALS_FORMAT, SIGNALS_VERSION)?;
         Ok(Signals {
             by_call: state.by_call.into_iter().collect(),
-            seen_names: state.seen_names.into_iter().collect(),
+            seen_names: state.seen_names.into_iter().fold(FxHashMap::default(), |mut seen, (site, name)| {
+                seen.entry(site).or_insert_with(FxHashSet::default).insert(name);
+                seen
+            }),
             marker_key: state.marker_key,
             retention: state.retention,
             now: state.now,
@@ -250,22 +266,24 @@ impl Signals {
                 self.prune(Timestamp(self.now));
             }
         }
-        let call_uuid = event.call_uuid.as_ref().map(|uuid| uuid.as_str().to_string());
+        let call_uuid = event.call_uuid.as_ref().map(|uuid| uuid.as_str());
         if let Some(user_data) = &event.user_data {
             // Every pair: a call recorded on two sides carries two names under the same key.
             let names = user_data.iter().filter(|pair| pair.key == "GSIP_REC_FN");
             for value in names.filter_map(|pair| pair.value.as_text()) {
-                let value = value.to_string();
-                let Some(key) = trigger_key(event, call_uuid.as_deref()) else { continue };
-                if !value.is_empty() && self.seen_names.insert((event.site.clone(), value.clone())) {
-                    self.call_mut(event, key).names.push(value.clone());
-                    let dn = event.this_dn.clone();
-                    self.push(event, call_uuid.clone(), dn, TriggerKind::FileName { value });
+                if value.is_empty() || self.seen_names.get(&event.site).is_some_and(|names| names.contains(&*value)) {
+                    continue;
                 }
+                let Some(key) = trigger_key(event, call_uuid) else { continue };
+                let value = value.to_string();
+                self.seen_names.entry(event.site.clone()).or_default().insert(value.clone());
+                self.call_mut(event, key).names.push(value.clone());
+                let dn = event.this_dn.clone();
+                self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::FileName { value });
             }
-            if let (Some(key), Some(uuid)) = (&self.marker_key, &call_uuid) {
+            if let (Some(key), Some(uuid)) = (&self.marker_key, call_uuid) {
                 if user_data.get_ignore_case(key).is_some() {
-                    let uuid = uuid.clone();
+                    let uuid = uuid.to_string();
                     self.call_mut(event, uuid).marked = true;
                 }
             }
@@ -279,7 +297,7 @@ impl Signals {
                     .and_then(|value| value.as_text().map(|text| text.to_string()));
                 if let Some(value) = record.filter(|value| value == "destination" || value == "source") {
                     let dn = event.other_dn.clone();
-                    self.push(event, call_uuid, dn, TriggerKind::RouteRecord { value });
+                    self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::RouteRecord { value });
                 }
             }
             Message::RequestPrivateService => {
@@ -295,7 +313,7 @@ impl Signals {
                         .and_then(|value| value.as_text().map(|text| text.to_string()))
                         .unwrap_or_else(|| "source".to_string());
                     let dn = if record == "source" { event.this_dn.clone() } else { None };
-                    self.push(event, call_uuid, dn, TriggerKind::PrivateStart { record });
+                    self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::PrivateStart { record });
                 }
             }
             _ => {}
