@@ -385,8 +385,9 @@ impl Linker {
     /// out); live, every interaction with news is handed out.
     pub fn advance(&mut self, out: &mut impl FnMut(Interaction)) {
         self.decide_iscc(false);
-        self.expire_archive();
+        // The estate's time is the same for both: neither moves a clock.
         let now = self.estate_time();
+        self.expire_archive(now);
         while let Some(Reverse((at, component_id, version))) = self.due.peek().copied() {
             if at > now {
                 break;
@@ -1405,4 +1406,25 @@ fn plain_edge(from: u64, to: u64, kind: EvidenceKind, via: &str) -> Edge {
 
 fn role_text(role: &Option<LinkRole>) -> &str {
     role.as_ref().map_or("(none)", LinkRole::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deciding_iscc_origins_with_none_due_finds_no_site_by_name() {
+        let mut linker = Linker::new(LinkerConfig::default(), SiteDirectory::new(["A", "B"]));
+        linker.site_clock("A", Some(50 * SECOND));
+        linker.site_clock("B", Some(60 * SECOND));
+        linker.iscc_queue.entry(Text::from("A")).or_default().insert((100 * SECOND, 7));
+        let before = linker.clocks.sites_examined();
+        linker.decide_iscc(false);
+        assert_eq!(linker.clocks.sites_examined(), before, "every site is before the time needed");
+        assert_eq!(linker.iscc_queue.len(), 1, "still waiting");
+        linker.site_clock("A", Some(100 * SECOND));
+        linker.site_clock("B", Some(100 * SECOND));
+        linker.decide_iscc(false);
+        assert!(linker.iscc_queue.is_empty(), "due once the site's time reached it");
+    }
 }

@@ -127,7 +127,9 @@ impl CallSignals {
 #[derive(Debug, Default)]
 pub struct Signals {
     /// (site, CallUUID or `conn:<ConnID>`) → what the call signalled.
-    by_call: BTreeMap<(Text, String), CallSignals>,
+    /// Nested, so that a call is found by borrowed names (asked for every segment of every
+    /// interaction handed out).
+    by_call: BTreeMap<Text, BTreeMap<String, CallSignals>>,
     /// GSIP_REC_FN values already kept, per site (user data repeats on every event, so this
     /// is asked on most events: looked up by borrowed name, with Fx hashing. The names come
     /// from the logs read or the events posted; a sender who crafted colliding names would
@@ -169,7 +171,7 @@ impl Signals {
 
     /// Calls whose signals are in memory.
     pub fn calls_in_memory(&self) -> usize {
-        self.by_call.len()
+        self.by_call.values().map(BTreeMap::len).sum()
     }
 
     /// The interaction was handed out (its recording built): once it is complete, its calls'
@@ -184,14 +186,18 @@ impl Signals {
         // revised for the whole grace from here.
         let from = interaction.end.map_or(self.now, |end| end.0.max(self.now));
         let until = from.saturating_add(self.retention.keep_after(interaction));
+        let mut conn_key = String::new();
         for segment in &interaction.segments {
+            let Some(calls) = self.by_call.get_mut(segment.site.as_str()) else { continue };
             let key = segment.call_uuid.as_deref().unwrap_or(&segment.key);
-            let keys = std::iter::once(key.to_string())
-                .chain(segment.conn_ids.iter().map(|conn| format!("conn:{conn}")));
-            for key in keys {
-                if let Some(call) = self.by_call.get_mut(&(segment.site.clone(), key)) {
+            let keep = |call: Option<&mut CallSignals>| {
+                if let Some(call) = call {
                     call.keep_until = Some(call.keep_until.map_or(until, |known| known.max(until)));
                 }
+            };
+            keep(calls.get_mut(key));
+            for conn in &segment.conn_ids {
+                keep(calls.get_mut(conn_key_into(&mut conn_key, conn)));
             }
         }
     }
@@ -202,16 +208,19 @@ impl Signals {
         self.now = self.now.max(now.0);
         let (now, retention) = (self.now, self.retention);
         let mut gone = Vec::new();
-        self.by_call.retain(|(site, _), call| {
-            if call.last_seen == i64::MIN {
-                call.last_seen = now; // signalled before any event had a time
-            }
-            let keep = call.expires(&retention) >= now;
-            if !keep {
-                gone.extend(call.names.drain(..).map(|name| (site.clone(), name)));
-            }
-            keep
-        });
+        for (site, calls) in &mut self.by_call {
+            calls.retain(|_, call| {
+                if call.last_seen == i64::MIN {
+                    call.last_seen = now; // signalled before any event had a time
+                }
+                let keep = call.expires(&retention) >= now;
+                if !keep {
+                    gone.extend(call.names.drain(..).map(|name| (site.clone(), name)));
+                }
+                keep
+            });
+        }
+        self.by_call.retain(|_, calls| !calls.is_empty());
         for (site, name) in gone {
             if let Some(names) = self.seen_names.get_mut(&site) {
                 names.remove(&name);
@@ -232,7 +241,11 @@ impl Signals {
             .collect();
         seen_names.sort();
         let state = SignalsState {
-            by_call: self.by_call.iter().map(|(key, call)| (key.clone(), call.clone())).collect(),
+            by_call: self
+                .by_call
+                .iter()
+                .flat_map(|(site, calls)| calls.iter().map(|(key, call)| ((site.clone(), key.clone()), call.clone())))
+                .collect(),
             seen_names,
             marker_key: self.marker_key.clone(),
             retention: self.retention,
@@ -246,7 +259,10 @@ impl Signals {
     pub fn restore(bytes: &[u8]) -> Result<Signals, SnapshotError> {
         let state: SignalsState = callstitch_link::snapshot::decode(bytes, SIGNALS_FORMAT, SIGNALS_VERSION)?;
         Ok(Signals {
-            by_call: state.by_call.into_iter().collect(),
+            by_call: state.by_call.into_iter().fold(BTreeMap::new(), |mut by_call, ((site, key), call)| {
+                by_call.entry(site).or_insert_with(BTreeMap::new).insert(key, call);
+                by_call
+            }),
             seen_names: state.seen_names.into_iter().fold(FxHashMap::default(), |mut seen, (site, name)| {
                 seen.entry(site).or_insert_with(FxHashSet::default).insert(name);
                 seen
@@ -324,7 +340,7 @@ impl Signals {
     /// revives it (it is kept by age again until it is forgotten again).
     fn call_mut(&mut self, event: &Event, key: String) -> &mut CallSignals {
         let now = self.now;
-        let call = self.by_call.entry((event.site.clone(), key)).or_default();
+        let call = self.by_call.entry(event.site.clone()).or_default().entry(key).or_default();
         call.last_seen = now;
         call.keep_until = None;
         call
@@ -348,20 +364,28 @@ impl Signals {
 
     /// The triggers of a call on `site`, found by its CallUUID (or key) and its ConnIDs.
     pub fn for_call(&self, site: &str, key: &str, conn_ids: &[String]) -> Vec<&Trigger> {
-        let triggers = |key: String| {
-            self.by_call.get(&(Text::from(site), key)).into_iter().flat_map(|call| call.triggers.iter())
-        };
-        let mut found: Vec<&Trigger> = triggers(key.to_string()).collect();
+        let Some(calls) = self.by_call.get(site) else { return Vec::new() };
+        let triggers = |key: &str| calls.get(key).into_iter().flat_map(|call| call.triggers.iter());
+        let mut found: Vec<&Trigger> = triggers(key).collect();
+        let mut conn_key = String::new();
         for conn in conn_ids {
-            found.extend(triggers(format!("conn:{conn}")));
+            found.extend(triggers(conn_key_into(&mut conn_key, conn)));
         }
         found
     }
 
     /// True when the call carried the deployment's "being recorded" marker key.
     pub fn marked(&self, site: &str, key: &str) -> bool {
-        self.by_call.get(&(Text::from(site), key.to_string())).is_some_and(|call| call.marked)
+        self.by_call.get(site).and_then(|calls| calls.get(key)).is_some_and(|call| call.marked)
     }
+}
+
+/// `conn:<ConnID>` (the key of a call without a CallUUID), written into `buffer`.
+fn conn_key_into<'a>(buffer: &'a mut String, conn: &str) -> &'a str {
+    buffer.clear();
+    buffer.push_str("conn:");
+    buffer.push_str(conn);
+    buffer
 }
 
 /// The key a call's signals are kept under: its CallUUID, else `conn:<ConnID>`. A signal on
