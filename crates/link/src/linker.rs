@@ -763,7 +763,8 @@ impl Linker {
     /// True when a queued ISCC destination's site time has reached the time it needs.
     fn any_iscc_due(&self) -> bool {
         let queued = self.iscc_queue.iter().filter(|(site, _)| !site.is_empty());
-        let Some(earliest) = queued.clone().filter_map(|(_, queue)| queue.first()).map(|(needed, _)| *needed).min()
+        let Some(earliest) =
+            queued.clone().filter_map(|(_, queue)| queue.first()).map(|(needed, _)| *needed).min()
         else {
             return false;
         };
@@ -773,7 +774,9 @@ impl Linker {
             return false;
         }
         queued.into_iter().any(|(site, queue)| {
-            queue.first().is_some_and(|(needed, _)| self.clocks.partner(Some(site), self.config.live) >= *needed)
+            queue
+                .first()
+                .is_some_and(|(needed, _)| self.clocks.partner(Some(site), self.config.live) >= *needed)
         })
     }
 

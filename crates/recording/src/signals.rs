@@ -244,7 +244,9 @@ impl Signals {
             by_call: self
                 .by_call
                 .iter()
-                .flat_map(|(site, calls)| calls.iter().map(|(key, call)| ((site.clone(), key.clone()), call.clone())))
+                .flat_map(|(site, calls)| {
+                    calls.iter().map(|(key, call)| ((site.clone(), key.clone()), call.clone()))
+                })
                 .collect(),
             seen_names,
             marker_key: self.marker_key.clone(),
@@ -287,7 +289,9 @@ impl Signals {
             // Every pair: a call recorded on two sides carries two names under the same key.
             let names = user_data.iter().filter(|pair| pair.key == "GSIP_REC_FN");
             for value in names.filter_map(|pair| pair.value.as_text()) {
-                if value.is_empty() || self.seen_names.get(&event.site).is_some_and(|names| names.contains(&*value)) {
+                if value.is_empty()
+                    || self.seen_names.get(&event.site).is_some_and(|names| names.contains(&*value))
+                {
                     continue;
                 }
                 let Some(key) = trigger_key(event, call_uuid) else { continue };
