@@ -179,12 +179,6 @@ impl EstateClocks {
         }
     }
 
-    /// The latest [`SiteTime::time`] of any site (µs), `i64::MIN` before any: reading input,
-    /// no wait for a site runs on a later time.
-    pub fn latest_site_time(&self) -> i64 {
-        self.sites.times.iter().map(|(_, time)| time.time()).max().unwrap_or(i64::MIN)
-    }
-
     /// The newest believed time of any site (µs), `i64::MIN` before any.
     pub fn newest(&self) -> i64 {
         self.sites.times.iter().filter_map(|(_, time)| time.now).max().unwrap_or(i64::MIN)
@@ -193,12 +187,25 @@ impl EstateClocks {
     /// The time a wait for `site` runs on: the site's own while it takes part, else the
     /// estate's; reading input, a site never seen gives `i64::MIN` (wait for the end).
     pub fn partner(&self, site: Option<&str>, live: Option<LiveClock>) -> i64 {
-        let known = site.and_then(|site| self.get(site));
-        match (known, live) {
-            (Some(time), Some(_)) if self.takes_part(time, live) => time.time(),
-            (_, Some(_)) => self.estate(live),
-            (Some(time), None) => time.time(),
+        match (site.and_then(|site| self.position(site)), live) {
+            (Some(position), _) => self.partner_at(position, live),
+            (None, Some(_)) => self.estate(live),
             (None, None) => i64::MIN,
+        }
+    }
+
+    /// The position of a site seen (its place in the order of first appearance, which never
+    /// changes): [`EstateClocks::partner_at`] takes it without finding the site by name.
+    pub(crate) fn position(&self, site: &str) -> Option<usize> {
+        self.sites.position(site)
+    }
+
+    /// [`EstateClocks::partner`] for the site at `position` (from [`EstateClocks::position`]).
+    pub(crate) fn partner_at(&self, position: usize, live: Option<LiveClock>) -> i64 {
+        let Some((_, time)) = self.sites.times.get(position) else { return self.partner(None, live) };
+        match live {
+            Some(_) if !self.takes_part(time, live) => self.estate(live),
+            _ => time.time(),
         }
     }
 }

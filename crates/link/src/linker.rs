@@ -183,6 +183,10 @@ pub struct Linker {
     /// Each of those by the site whose time it waits for and the time it needs (the empty
     /// name: an origin site not seen yet).
     pub(crate) iscc_queue: BTreeMap<Text, BTreeSet<(i64, u64)>>,
+    /// Derived from `iscc_queue` and rebuilt after it changed (not state): each named site's
+    /// position among the clocks (`None`: not seen when built) and the earliest time its queue
+    /// needs, so that the look after every event finds no site by name.
+    pub(crate) iscc_heads: Option<Vec<(Option<usize>, Text, i64)>>,
     /// (estate time, component, version) at which to look at a component again.
     pub(crate) due: BinaryHeap<Reverse<(i64, u64, u64)>>,
     /// Components waiting for a site not seen yet.
@@ -216,6 +220,7 @@ impl Linker {
             by_site_conn: HashMap::default(),
             pending_iscc: BTreeSet::new(),
             iscc_queue: BTreeMap::new(),
+            iscc_heads: None,
             due: BinaryHeap::new(),
             parked: BTreeSet::new(),
             dirty: BTreeSet::new(),
@@ -437,7 +442,7 @@ impl Linker {
         self.by_uuid.clear();
         self.by_site_conn.clear();
         self.pending_iscc.clear();
-        self.iscc_queue.clear();
+        self.iscc_queue_mut().clear();
         self.due.clear();
         self.parked.clear();
         self.dirty.clear();
@@ -707,7 +712,7 @@ impl Linker {
                 self.pending_iscc.remove(&serial);
             }
             Some((site, time)) => {
-                self.iscc_queue.entry(site).or_default().insert((time, serial));
+                self.iscc_queue_mut().entry(site).or_default().insert((time, serial));
             }
         }
     }
@@ -731,7 +736,7 @@ impl Linker {
     fn decide_iscc(&mut self, all: bool) {
         if all {
             let pending: Vec<u64> = self.pending_iscc.iter().copied().collect();
-            self.iscc_queue.clear();
+            self.iscc_queue_mut().clear();
             for serial in pending {
                 self.review_iscc(serial, true);
             }
@@ -745,7 +750,7 @@ impl Linker {
         let sites: Vec<Text> = self.iscc_queue.keys().filter(|site| !site.is_empty()).cloned().collect();
         for site in sites {
             let time = self.clocks.partner(Some(&site), self.config.live);
-            let due: Vec<u64> = match self.iscc_queue.get_mut(&site) {
+            let due: Vec<u64> = match self.iscc_queue_mut().get_mut(&site) {
                 Some(queue) => {
                     let later = queue.split_off(&(time.saturating_add(1), 0));
                     let due = std::mem::replace(queue, later);
@@ -753,7 +758,7 @@ impl Linker {
                 }
                 None => continue,
             };
-            self.iscc_queue.retain(|_, queue| !queue.is_empty());
+            self.iscc_queue_mut().retain(|_, queue| !queue.is_empty());
             for serial in due {
                 self.review_iscc(serial, false);
             }
@@ -761,28 +766,39 @@ impl Linker {
     }
 
     /// True when a queued ISCC destination's site time has reached the time it needs.
-    fn any_iscc_due(&self) -> bool {
-        let queued = self.iscc_queue.iter().filter(|(site, _)| !site.is_empty());
-        let Some(earliest) =
-            queued.clone().filter_map(|(_, queue)| queue.first()).map(|(needed, _)| *needed).min()
-        else {
-            return false;
+    fn any_iscc_due(&mut self) -> bool {
+        let heads = match self.iscc_heads.take() {
+            Some(heads) => heads,
+            None => self
+                .iscc_queue
+                .iter()
+                .filter(|(site, _)| !site.is_empty())
+                .filter_map(|(site, queue)| {
+                    queue.first().map(|(needed, _)| (self.clocks.position(site), site.clone(), *needed))
+                })
+                .collect(),
         };
-        // Reading input a site's own time is the latest any wait on it can see: while every
-        // site is before the earliest time needed, no name is looked up.
-        if self.config.live.is_none() && self.clocks.latest_site_time() < earliest {
-            return false;
-        }
-        queued.into_iter().any(|(site, queue)| {
-            queue
-                .first()
-                .is_some_and(|(needed, _)| self.clocks.partner(Some(site), self.config.live) >= *needed)
-        })
+        let live = self.config.live;
+        let due = heads.iter().any(|(position, site, needed)| {
+            let time = match position {
+                Some(position) => self.clocks.partner_at(*position, live),
+                None => self.clocks.partner(Some(site), live),
+            };
+            time >= *needed
+        });
+        self.iscc_heads = Some(heads);
+        due
+    }
+
+    /// The ISCC queues, to change: what was derived from them is rebuilt on the next look.
+    pub(crate) fn iscc_queue_mut(&mut self) -> &mut BTreeMap<Text, BTreeSet<(i64, u64)>> {
+        self.iscc_heads = None;
+        &mut self.iscc_queue
     }
 
     /// Destinations whose origin site was not known get another look (a site appeared).
     fn requeue_unknown_origins(&mut self) {
-        let Some(waiting) = self.iscc_queue.remove("") else { return };
+        let Some(waiting) = self.iscc_queue_mut().remove("") else { return };
         for (_, serial) in waiting {
             self.review_iscc(serial, false);
         }
@@ -1420,7 +1436,8 @@ mod tests {
         let mut linker = Linker::new(LinkerConfig::default(), SiteDirectory::new(["A", "B"]));
         linker.site_clock("A", Some(50 * SECOND));
         linker.site_clock("B", Some(60 * SECOND));
-        linker.iscc_queue.entry(Text::from("A")).or_default().insert((100 * SECOND, 7));
+        linker.iscc_queue_mut().entry(Text::from("A")).or_default().insert((100 * SECOND, 7));
+        linker.decide_iscc(false);
         let before = linker.clocks.sites_examined();
         linker.decide_iscc(false);
         assert_eq!(linker.clocks.sites_examined(), before, "every site is before the time needed");
