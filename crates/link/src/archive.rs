@@ -175,8 +175,7 @@ impl Linker {
     }
 
     /// Drops archived interactions whose horizon passed.
-    pub(crate) fn expire_archive(&mut self) {
-        let now = self.estate_time();
+    pub(crate) fn expire_archive(&mut self, now: i64) {
         while let Some((until, entry)) = self.archive.expiry.first().copied() {
             if until > now {
                 break;

@@ -86,8 +86,8 @@ impl EstateClocks {
 
     /// The site's believed clock is now `time` (µs). True when the site was not known.
     pub fn observe(&mut self, site: &str, time: Option<i64>) -> bool {
-        let new = self.get(site).is_none_or(|known| !known.seen());
         let entry = self.entry(site);
+        let new = !entry.seen();
         if let Some(time) = time {
             entry.now = Some(entry.now.map_or(time, |now| now.max(time)));
         }
@@ -122,8 +122,8 @@ impl EstateClocks {
 
     /// No event of `site` will come before `time` (µs). True when the site was not known.
     pub fn raise_floor(&mut self, site: &str, time: i64) -> bool {
-        let new = self.get(site).is_none_or(|known| !known.seen());
         let entry = self.entry(site);
+        let new = !entry.seen();
         entry.floor = Some(entry.floor.map_or(time, |floor| floor.max(time)));
         new
     }
@@ -187,15 +187,31 @@ impl EstateClocks {
     /// The time a wait for `site` runs on: the site's own while it takes part, else the
     /// estate's; reading input, a site never seen gives `i64::MIN` (wait for the end).
     pub fn partner(&self, site: Option<&str>, live: Option<LiveClock>) -> i64 {
-        let known = site.and_then(|site| self.get(site));
-        match (known, live) {
-            (Some(time), Some(_)) if self.takes_part(time, live) => time.time(),
-            (_, Some(_)) => self.estate(live),
-            (Some(time), None) => time.time(),
+        match (site.and_then(|site| self.position(site)), live) {
+            (Some(position), _) => self.partner_at(position, live),
+            (None, Some(_)) => self.estate(live),
             (None, None) => i64::MIN,
         }
     }
+
+    /// The position of a site seen (its place in the order of first appearance, which never
+    /// changes): [`EstateClocks::partner_at`] takes it without finding the site by name.
+    pub(crate) fn position(&self, site: &str) -> Option<usize> {
+        self.sites.position(site)
+    }
+
+    /// [`EstateClocks::partner`] for the site at `position` (from [`EstateClocks::position`]).
+    pub(crate) fn partner_at(&self, position: usize, live: Option<LiveClock>) -> i64 {
+        let Some((_, time)) = self.sites.times.get(position) else { return self.partner(None, live) };
+        match live {
+            Some(_) if !self.takes_part(time, live) => self.estate(live),
+            _ => time.time(),
+        }
+    }
 }
+
+/// Up to this many sites, a site is found by comparing names rather than through the map.
+const FEW_SITES: usize = 8;
 
 /// Every site's time in order of first appearance, with the position of each name beside
 /// it, kept in step: anyone who may send events names sites, so finding one must not cost a
@@ -224,6 +240,11 @@ impl SiteTimes {
     fn position(&self, site: &str) -> Option<usize> {
         #[cfg(test)]
         self.examined.set(self.examined.get() + 1);
+        // Asked several times per event: among a few sites comparing names costs less than
+        // hashing one with SipHash.
+        if self.times.len() <= FEW_SITES {
+            return self.times.iter().position(|(name, _)| name == site);
+        }
         self.positions.get(site).copied()
     }
 

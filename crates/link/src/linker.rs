@@ -183,6 +183,10 @@ pub struct Linker {
     /// Each of those by the site whose time it waits for and the time it needs (the empty
     /// name: an origin site not seen yet).
     pub(crate) iscc_queue: BTreeMap<Text, BTreeSet<(i64, u64)>>,
+    /// Derived from `iscc_queue` and rebuilt after it changed (not state): each named site's
+    /// position among the clocks (`None`: not seen when built) and the earliest time its queue
+    /// needs, so that the look after every event finds no site by name.
+    pub(crate) iscc_heads: Option<Vec<(Option<usize>, Text, i64)>>,
     /// (estate time, component, version) at which to look at a component again.
     pub(crate) due: BinaryHeap<Reverse<(i64, u64, u64)>>,
     /// Components waiting for a site not seen yet.
@@ -216,6 +220,7 @@ impl Linker {
             by_site_conn: HashMap::default(),
             pending_iscc: BTreeSet::new(),
             iscc_queue: BTreeMap::new(),
+            iscc_heads: None,
             due: BinaryHeap::new(),
             parked: BTreeSet::new(),
             dirty: BTreeSet::new(),
@@ -385,8 +390,9 @@ impl Linker {
     /// out); live, every interaction with news is handed out.
     pub fn advance(&mut self, out: &mut impl FnMut(Interaction)) {
         self.decide_iscc(false);
-        self.expire_archive();
+        // The estate's time is the same for both: neither moves a clock.
         let now = self.estate_time();
+        self.expire_archive(now);
         while let Some(Reverse((at, component_id, version))) = self.due.peek().copied() {
             if at > now {
                 break;
@@ -436,7 +442,7 @@ impl Linker {
         self.by_uuid.clear();
         self.by_site_conn.clear();
         self.pending_iscc.clear();
-        self.iscc_queue.clear();
+        self.iscc_queue_mut().clear();
         self.due.clear();
         self.parked.clear();
         self.dirty.clear();
@@ -706,7 +712,7 @@ impl Linker {
                 self.pending_iscc.remove(&serial);
             }
             Some((site, time)) => {
-                self.iscc_queue.entry(site).or_default().insert((time, serial));
+                self.iscc_queue_mut().entry(site).or_default().insert((time, serial));
             }
         }
     }
@@ -730,16 +736,21 @@ impl Linker {
     fn decide_iscc(&mut self, all: bool) {
         if all {
             let pending: Vec<u64> = self.pending_iscc.iter().copied().collect();
-            self.iscc_queue.clear();
+            self.iscc_queue_mut().clear();
             for serial in pending {
                 self.review_iscc(serial, true);
             }
             return;
         }
+        // Called after every event, and almost always nothing is due: looked at without
+        // allocating first (the loop below takes each site's due part off its queue).
+        if !self.any_iscc_due() {
+            return;
+        }
         let sites: Vec<Text> = self.iscc_queue.keys().filter(|site| !site.is_empty()).cloned().collect();
         for site in sites {
             let time = self.clocks.partner(Some(&site), self.config.live);
-            let due: Vec<u64> = match self.iscc_queue.get_mut(&site) {
+            let due: Vec<u64> = match self.iscc_queue_mut().get_mut(&site) {
                 Some(queue) => {
                     let later = queue.split_off(&(time.saturating_add(1), 0));
                     let due = std::mem::replace(queue, later);
@@ -747,16 +758,47 @@ impl Linker {
                 }
                 None => continue,
             };
-            self.iscc_queue.retain(|_, queue| !queue.is_empty());
+            self.iscc_queue_mut().retain(|_, queue| !queue.is_empty());
             for serial in due {
                 self.review_iscc(serial, false);
             }
         }
     }
 
+    /// True when a queued ISCC destination's site time has reached the time it needs.
+    fn any_iscc_due(&mut self) -> bool {
+        let heads = match self.iscc_heads.take() {
+            Some(heads) => heads,
+            None => self
+                .iscc_queue
+                .iter()
+                .filter(|(site, _)| !site.is_empty())
+                .filter_map(|(site, queue)| {
+                    queue.first().map(|(needed, _)| (self.clocks.position(site), site.clone(), *needed))
+                })
+                .collect(),
+        };
+        let live = self.config.live;
+        let due = heads.iter().any(|(position, site, needed)| {
+            let time = match position {
+                Some(position) => self.clocks.partner_at(*position, live),
+                None => self.clocks.partner(Some(site), live),
+            };
+            time >= *needed
+        });
+        self.iscc_heads = Some(heads);
+        due
+    }
+
+    /// The ISCC queues, to change: what was derived from them is rebuilt on the next look.
+    pub(crate) fn iscc_queue_mut(&mut self) -> &mut BTreeMap<Text, BTreeSet<(i64, u64)>> {
+        self.iscc_heads = None;
+        &mut self.iscc_queue
+    }
+
     /// Destinations whose origin site was not known get another look (a site appeared).
     fn requeue_unknown_origins(&mut self) {
-        let Some(waiting) = self.iscc_queue.remove("") else { return };
+        let Some(waiting) = self.iscc_queue_mut().remove("") else { return };
         for (_, serial) in waiting {
             self.review_iscc(serial, false);
         }
@@ -1383,4 +1425,26 @@ fn plain_edge(from: u64, to: u64, kind: EvidenceKind, via: &str) -> Edge {
 
 fn role_text(role: &Option<LinkRole>) -> &str {
     role.as_ref().map_or("(none)", LinkRole::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deciding_iscc_origins_with_none_due_finds_no_site_by_name() {
+        let mut linker = Linker::new(LinkerConfig::default(), SiteDirectory::new(["A", "B"]));
+        linker.site_clock("A", Some(50 * SECOND));
+        linker.site_clock("B", Some(60 * SECOND));
+        linker.iscc_queue_mut().entry(Text::from("A")).or_default().insert((100 * SECOND, 7));
+        linker.decide_iscc(false);
+        let before = linker.clocks.sites_examined();
+        linker.decide_iscc(false);
+        assert_eq!(linker.clocks.sites_examined(), before, "every site is before the time needed");
+        assert_eq!(linker.iscc_queue.len(), 1, "still waiting");
+        linker.site_clock("A", Some(100 * SECOND));
+        linker.site_clock("B", Some(100 * SECOND));
+        linker.decide_iscc(false);
+        assert!(linker.iscc_queue.is_empty(), "due once the site's time reached it");
+    }
 }

@@ -105,7 +105,7 @@ impl Linker {
         linker.by_uuid = state.by_uuid.into_iter().collect();
         linker.by_site_conn = state.by_site_conn.into_iter().collect();
         linker.pending_iscc = state.pending_iscc;
-        linker.iscc_queue = state.iscc_queue;
+        *linker.iscc_queue_mut() = state.iscc_queue;
         linker.due = state.due.into_iter().map(Reverse).collect();
         linker.parked = state.parked;
         linker.dirty = state.dirty;

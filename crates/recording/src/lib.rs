@@ -13,6 +13,7 @@ pub mod finding;
 pub mod metadata;
 pub mod recorder;
 pub mod signals;
+mod time_text;
 
 pub use feed::{read_feed, FeedError, FeedFile, MediaFeed, RecordedSide};
 pub use finding::{Finding, Rule};

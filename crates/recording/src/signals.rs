@@ -9,10 +9,11 @@
 //! long age after its last signal. Pruning runs on event time, so it is deterministic and a
 //! restored snapshot prunes exactly as the original would have.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use callstitch_link::{Interaction, Lifecycle, LinkerConfig, SnapshotError};
 use callstitch_tlib::{Event, Message, Text, Timestamp, SECOND};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 /// What kind of signal a trigger is.
@@ -126,9 +127,14 @@ impl CallSignals {
 #[derive(Debug, Default)]
 pub struct Signals {
     /// (site, CallUUID or `conn:<ConnID>`) → what the call signalled.
-    by_call: BTreeMap<(Text, String), CallSignals>,
-    /// GSIP_REC_FN values already kept, per site (user data repeats on every event).
-    seen_names: HashSet<(Text, String)>,
+    /// Nested, so that a call is found by borrowed names (asked for every segment of every
+    /// interaction handed out).
+    by_call: BTreeMap<Text, BTreeMap<String, CallSignals>>,
+    /// GSIP_REC_FN values already kept, per site (user data repeats on every event, so this
+    /// is asked on most events: looked up by borrowed name, with Fx hashing. The names come
+    /// from the logs read or the events posted; a sender who crafted colliding names would
+    /// only slow its own site's lookups, and a log reader trusts its logs anyway).
+    seen_names: FxHashMap<Text, FxHashSet<String>>,
     /// The deployment's own "being recorded" user-data key (seed 002 workaround).
     marker_key: Option<String>,
     retention: Retention,
@@ -173,7 +179,7 @@ impl Signals {
 
     /// Calls whose signals are in memory.
     pub fn calls_in_memory(&self) -> usize {
-        self.by_call.len()
+        self.by_call.values().map(BTreeMap::len).sum()
     }
 
     /// The interaction was handed out (its recording built): once it is complete, its calls'
@@ -188,14 +194,18 @@ impl Signals {
         // revised for the whole grace from here.
         let from = interaction.end.map_or(self.now, |end| end.0.max(self.now));
         let until = from.saturating_add(self.retention.keep_after(interaction));
+        let mut conn_key = String::new();
         for segment in &interaction.segments {
+            let Some(calls) = self.by_call.get_mut(segment.site.as_str()) else { continue };
             let key = segment.call_uuid.as_deref().unwrap_or(&segment.key);
-            let keys = std::iter::once(key.to_string())
-                .chain(segment.conn_ids.iter().map(|conn| format!("conn:{conn}")));
-            for key in keys {
-                if let Some(call) = self.by_call.get_mut(&(segment.site.clone(), key)) {
+            let keep = |call: Option<&mut CallSignals>| {
+                if let Some(call) = call {
                     call.keep_until = Some(call.keep_until.map_or(until, |known| known.max(until)));
                 }
+            };
+            keep(calls.get_mut(key));
+            for conn in &segment.conn_ids {
+                keep(calls.get_mut(conn_key_into(&mut conn_key, conn)));
             }
         }
     }
@@ -206,18 +216,26 @@ impl Signals {
         self.now = self.now.max(now.0);
         let (now, retention) = (self.now, self.retention);
         let mut gone = Vec::new();
-        self.by_call.retain(|(site, _), call| {
-            if call.last_seen == i64::MIN {
-                call.last_seen = now; // signalled before any event had a time
-            }
-            let keep = call.expires(&retention) >= now;
-            if !keep {
-                gone.extend(call.names.drain(..).map(|name| (site.clone(), name)));
-            }
-            keep
-        });
+        for (site, calls) in &mut self.by_call {
+            calls.retain(|_, call| {
+                if call.last_seen == i64::MIN {
+                    call.last_seen = now; // signalled before any event had a time
+                }
+                let keep = call.expires(&retention) >= now;
+                if !keep {
+                    gone.extend(call.names.drain(..).map(|name| (site.clone(), name)));
+                }
+                keep
+            });
+        }
+        self.by_call.retain(|_, calls| !calls.is_empty());
         for (site, name) in gone {
-            self.seen_names.remove(&(site, name));
+            if let Some(names) = self.seen_names.get_mut(&site) {
+                names.remove(&name);
+                if names.is_empty() {
+                    self.seen_names.remove(&site);
+                }
+            }
         }
         self.next_prune = now.saturating_add(retention.every.max(1));
     }
@@ -229,10 +247,20 @@ impl Signals {
 
     /// The signals' state, owned: [`SignalsState::encode`] gives [`Signals::snapshot`]'s bytes.
     pub fn state(&self) -> SignalsState {
-        let mut seen_names: Vec<(Text, String)> = self.seen_names.iter().cloned().collect();
+        let mut seen_names: Vec<(Text, String)> = self
+            .seen_names
+            .iter()
+            .flat_map(|(site, names)| names.iter().map(|name| (site.clone(), name.clone())))
+            .collect();
         seen_names.sort();
         SignalsState {
-            by_call: self.by_call.iter().map(|(key, call)| (key.clone(), call.clone())).collect(),
+            by_call: self
+                .by_call
+                .iter()
+                .flat_map(|(site, calls)| {
+                    calls.iter().map(|(key, call)| ((site.clone(), key.clone()), call.clone()))
+                })
+                .collect(),
             seen_names,
             marker_key: self.marker_key.clone(),
             retention: self.retention,
@@ -245,8 +273,14 @@ impl Signals {
     pub fn restore(bytes: &[u8]) -> Result<Signals, SnapshotError> {
         let state: SignalsState = callstitch_link::snapshot::decode(bytes, SIGNALS_FORMAT, SIGNALS_VERSION)?;
         Ok(Signals {
-            by_call: state.by_call.into_iter().collect(),
-            seen_names: state.seen_names.into_iter().collect(),
+            by_call: state.by_call.into_iter().fold(BTreeMap::new(), |mut by_call, ((site, key), call)| {
+                by_call.entry(site).or_insert_with(BTreeMap::new).insert(key, call);
+                by_call
+            }),
+            seen_names: state.seen_names.into_iter().fold(FxHashMap::default(), |mut seen, (site, name)| {
+                seen.entry(site).or_insert_with(FxHashSet::default).insert(name);
+                seen
+            }),
             marker_key: state.marker_key,
             retention: state.retention,
             now: state.now,
@@ -262,22 +296,26 @@ impl Signals {
                 self.prune(Timestamp(self.now));
             }
         }
-        let call_uuid = event.call_uuid.as_ref().map(|uuid| uuid.as_str().to_string());
+        let call_uuid = event.call_uuid.as_ref().map(|uuid| uuid.as_str());
         if let Some(user_data) = &event.user_data {
             // Every pair: a call recorded on two sides carries two names under the same key.
             let names = user_data.iter().filter(|pair| pair.key == "GSIP_REC_FN");
             for value in names.filter_map(|pair| pair.value.as_text()) {
-                let value = value.to_string();
-                let Some(key) = trigger_key(event, call_uuid.as_deref()) else { continue };
-                if !value.is_empty() && self.seen_names.insert((event.site.clone(), value.clone())) {
-                    self.call_mut(event, key).names.push(value.clone());
-                    let dn = event.this_dn.clone();
-                    self.push(event, call_uuid.clone(), dn, TriggerKind::FileName { value });
+                if value.is_empty()
+                    || self.seen_names.get(&event.site).is_some_and(|names| names.contains(&*value))
+                {
+                    continue;
                 }
+                let Some(key) = trigger_key(event, call_uuid) else { continue };
+                let value = value.to_string();
+                self.seen_names.entry(event.site.clone()).or_default().insert(value.clone());
+                self.call_mut(event, key).names.push(value.clone());
+                let dn = event.this_dn.clone();
+                self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::FileName { value });
             }
-            if let (Some(key), Some(uuid)) = (&self.marker_key, &call_uuid) {
+            if let (Some(key), Some(uuid)) = (&self.marker_key, call_uuid) {
                 if user_data.get_ignore_case(key).is_some() {
-                    let uuid = uuid.clone();
+                    let uuid = uuid.to_string();
                     self.call_mut(event, uuid).marked = true;
                 }
             }
@@ -291,7 +329,7 @@ impl Signals {
                     .and_then(|value| value.as_text().map(|text| text.to_string()));
                 if let Some(value) = record.filter(|value| value == "destination" || value == "source") {
                     let dn = event.other_dn.clone();
-                    self.push(event, call_uuid, dn, TriggerKind::RouteRecord { value });
+                    self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::RouteRecord { value });
                 }
             }
             Message::RequestPrivateService => {
@@ -307,7 +345,7 @@ impl Signals {
                         .and_then(|value| value.as_text().map(|text| text.to_string()))
                         .unwrap_or_else(|| "source".to_string());
                     let dn = if record == "source" { event.this_dn.clone() } else { None };
-                    self.push(event, call_uuid, dn, TriggerKind::PrivateStart { record });
+                    self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::PrivateStart { record });
                 }
             }
             _ => {}
@@ -318,7 +356,7 @@ impl Signals {
     /// revives it (it is kept by age again until it is forgotten again).
     fn call_mut(&mut self, event: &Event, key: String) -> &mut CallSignals {
         let now = self.now;
-        let call = self.by_call.entry((event.site.clone(), key)).or_default();
+        let call = self.by_call.entry(event.site.clone()).or_default().entry(key).or_default();
         call.last_seen = now;
         call.keep_until = None;
         call
@@ -342,20 +380,28 @@ impl Signals {
 
     /// The triggers of a call on `site`, found by its CallUUID (or key) and its ConnIDs.
     pub fn for_call(&self, site: &str, key: &str, conn_ids: &[String]) -> Vec<&Trigger> {
-        let triggers = |key: String| {
-            self.by_call.get(&(Text::from(site), key)).into_iter().flat_map(|call| call.triggers.iter())
-        };
-        let mut found: Vec<&Trigger> = triggers(key.to_string()).collect();
+        let Some(calls) = self.by_call.get(site) else { return Vec::new() };
+        let triggers = |key: &str| calls.get(key).into_iter().flat_map(|call| call.triggers.iter());
+        let mut found: Vec<&Trigger> = triggers(key).collect();
+        let mut conn_key = String::new();
         for conn in conn_ids {
-            found.extend(triggers(format!("conn:{conn}")));
+            found.extend(triggers(conn_key_into(&mut conn_key, conn)));
         }
         found
     }
 
     /// True when the call carried the deployment's "being recorded" marker key.
     pub fn marked(&self, site: &str, key: &str) -> bool {
-        self.by_call.get(&(Text::from(site), key.to_string())).is_some_and(|call| call.marked)
+        self.by_call.get(site).and_then(|calls| calls.get(key)).is_some_and(|call| call.marked)
     }
+}
+
+/// `conn:<ConnID>` (the key of a call without a CallUUID), written into `buffer`.
+fn conn_key_into<'a>(buffer: &'a mut String, conn: &str) -> &'a str {
+    buffer.clear();
+    buffer.push_str("conn:");
+    buffer.push_str(conn);
+    buffer
 }
 
 /// The key a call's signals are kept under: its CallUUID, else `conn:<ConnID>`. A signal on

@@ -63,8 +63,8 @@ pub(super) fn heard(file: &MediaFile, segs: &[Seg<'_>], interaction: &Interactio
     heard
         .into_iter()
         .map(|(from, until, mut party)| {
-            party.from = from.to_string();
-            party.until = until.to_string();
+            party.from = time_text(from);
+            party.until = time_text(until);
             party
         })
         .collect()

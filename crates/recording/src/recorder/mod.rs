@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::feed::{take_line, FeedError, FeedFile, FeedSink, MediaFeed, RecordedSide};
 use crate::finding::{Finding, Rule};
 use crate::signals::{Retention, Signals, Trigger, TriggerKind};
+use crate::time_text::time_text;
 
 mod checks;
 mod heard;
@@ -457,8 +458,8 @@ fn feed_media(file: &FeedFile, seg: &Seg<'_>, matched_by: &'static str) -> Media
         call_uuid: file.call_uuid.clone(),
         recorded_dn: file.recorded_dn.clone(),
         side: file.side,
-        start: file.start.to_string(),
-        stop: file.stop.map(|stop| stop.to_string()),
+        start: time_text(file.start),
+        stop: file.stop.map(time_text),
         provenance: Provenance::MediaFeed,
         segment: Some(seg.name.clone()),
         matched_by,
