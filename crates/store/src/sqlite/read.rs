@@ -204,16 +204,12 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
     Ok(Page { items, next_cursor })
 }
 
-/// What the search list's row is rendered from: the interaction's columns, its segments'
-/// CallUUIDs (or keys) in order and its parties' DNs in order, once each (both by their
-/// primary keys).
+/// What the search list's row is rendered from: the interaction's columns, lists as JSON
+/// (its segments' CallUUIDs and its parties' DNs are lists of their own: gathered from the
+/// child rows for every row of a page, they tripled the time a page took).
 const SUMMARY_COLUMNS: &str = "i.start_us, i.id, i.revision, i.replaces, i.end_us, i.complete, i.state,
     i.current_site, i.current_since_us, i.linking, i.sites, i.ani, i.dnis, i.outcome, i.released_by,
-    i.released_by_dn, i.recording_id, i.media_files, i.findings,
-    (SELECT json_group_array(uuid) FROM
-        (SELECT COALESCE(s.call_uuid, s.key) AS uuid FROM segments s WHERE s.interaction_id = i.id ORDER BY s.ord)),
-    (SELECT json_group_array(dn) FROM
-        (SELECT DISTINCT p.dn FROM parties p WHERE p.interaction_id = i.id ORDER BY p.dn))";
+    i.released_by_dn, i.recording_id, i.media_files, i.findings, i.call_uuids, i.party_dns";
 
 /// A JSON list column (NULL: empty).
 fn text_list(text: Option<String>) -> Result<Vec<String>, StoreError> {
