@@ -441,7 +441,10 @@ impl InteractionRecord {
 
     /// Its segments' CallUUIDs (a segment's key without one), in order.
     pub fn call_uuids(&self) -> Vec<String> {
-        self.segments.iter().map(|segment| segment.call_uuid.clone().unwrap_or_else(|| segment.key.clone())).collect()
+        self.segments
+            .iter()
+            .map(|segment| segment.call_uuid.clone().unwrap_or_else(|| segment.key.clone()))
+            .collect()
     }
 
     /// Its parties' DNs, sorted, once each.

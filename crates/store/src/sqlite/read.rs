@@ -182,7 +182,10 @@ fn page_statement(query: &InteractionQuery) -> (String, Vec<SqlValue>) {
         filter.add("(i.start_us, i.id) < (?, ?)", [SqlValue::Integer(*start_us), SqlValue::Text(id.clone())]);
     }
     let limit = query.limit.clamp(1, MAX_PAGE);
-    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM interactions i WHERE {} ORDER BY i.start_us DESC, i.id DESC LIMIT ?", filter.sql);
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM interactions i WHERE {} ORDER BY i.start_us DESC, i.id DESC LIMIT ?",
+        filter.sql
+    );
     filter.values.push(SqlValue::Integer(limit as i64 + 1));
     (sql, filter.values)
 }
@@ -196,8 +199,9 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
     let rows: Vec<Summary> = rows.into_iter().collect::<Result<_, _>>()?;
     let next_cursor = (rows.len() > limit)
         .then(|| {
-            rows.get(limit - 1)
-                .map(|summary| Cursor { start_us: summary.start_us, id: summary.interaction_id.clone() }.encode())
+            rows.get(limit - 1).map(|summary| {
+                Cursor { start_us: summary.start_us, id: summary.interaction_id.clone() }.encode()
+            })
         })
         .flatten();
     let items = rows.iter().take(limit).map(Summary::render).collect();
@@ -385,7 +389,8 @@ pub fn interaction(connection: &Connection, id: &str) -> Result<Option<StoredInt
     Ok(Some(StoredInteraction {
         id: live,
         asked_as: alias.map(|_| id.to_string()),
-        doc: serde_json::from_slice(&doc).map_err(|source| StoreError::BadDocument { what: "interaction", source })?,
+        doc: serde_json::from_slice(&doc)
+            .map_err(|source| StoreError::BadDocument { what: "interaction", source })?,
         recording,
     }))
 }
@@ -404,10 +409,13 @@ fn documents(connection: &Connection, id: &str) -> Result<Option<(Vec<u8>, Value
         Some(recording) => unpack_json("recording", &recording)?,
         None => {
             let times: PartyEventTimes = connection
-                .prepare_cached("SELECT first_us, last_us FROM parties WHERE interaction_id = ?1 ORDER BY ord")?
+                .prepare_cached(
+                    "SELECT first_us, last_us FROM parties WHERE interaction_id = ?1 ORDER BY ord",
+                )?
                 .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
-            render_recording(&doc, &times).map_err(|source| StoreError::BadDocument { what: "recording", source })?
+            render_recording(&doc, &times)
+                .map_err(|source| StoreError::BadDocument { what: "recording", source })?
         }
     };
     Ok(Some((doc, recording)))
@@ -438,7 +446,9 @@ pub fn calls(connection: &Connection, site: &str, key: &str) -> Result<Vec<Store
         .query_map(params![site, key], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
-        .map(|(report, interaction_id)| Ok(StoredCall { report: unpack_json("call", &report)?, interaction_id }))
+        .map(|(report, interaction_id)| {
+            Ok(StoredCall { report: unpack_json("call", &report)?, interaction_id })
+        })
         .collect()
 }
 

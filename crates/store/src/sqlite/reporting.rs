@@ -181,7 +181,8 @@ pub fn convert(transaction: &Transaction<'_>) -> Result<(), StoreError> {
 }
 
 /// The interaction columns both schemas have, in order.
-const KEPT: &str = "id, revision, start_us, end_us, complete, state, outcome, released_by, released_by_dn, ani, dnis,
+const KEPT: &str =
+    "id, revision, start_us, end_us, complete, state, outcome, released_by, released_by_dn, ani, dnis,
     current_site, recording_id, media_files, findings";
 
 fn copy_interactions(transaction: &Transaction<'_>) -> Result<(), StoreError> {
@@ -193,7 +194,8 @@ fn copy_interactions(transaction: &Transaction<'_>) -> Result<(), StoreError> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
     ))?;
     while let Some(row) = rows.next()? {
-        let kept: Vec<rusqlite::types::Value> = (0..15).map(|index| row.get(index)).collect::<Result<_, _>>()?;
+        let kept: Vec<rusqlite::types::Value> =
+            (0..15).map(|index| row.get(index)).collect::<Result<_, _>>()?;
         let id: String = row.get(0)?;
         let doc: String = row.get(15)?;
         let recording: String = row.get(16)?;
@@ -253,8 +255,10 @@ fn list(value: &Value) -> Option<String> {
 fn call_uuids_and_dns(doc: &Value) -> (String, String) {
     let segments = doc["segments"].as_array().map(Vec::as_slice).unwrap_or_default();
     let text = |value: &Value| value.as_str().map(str::to_string);
-    let uuids: Vec<String> =
-        segments.iter().filter_map(|segment| text(&segment["call_uuid"]).or_else(|| text(&segment["key"]))).collect();
+    let uuids: Vec<String> = segments
+        .iter()
+        .filter_map(|segment| text(&segment["call_uuid"]).or_else(|| text(&segment["key"])))
+        .collect();
     let mut dns: Vec<String> = segments
         .iter()
         .flat_map(|segment| segment["parties"].as_array().map(Vec::as_slice).unwrap_or_default())
@@ -300,7 +304,9 @@ fn fill_children(transaction: &Transaction<'_>, id: &str, doc: &Value) -> Result
     }
     let files = doc["recording"]["media_files"].as_array().map(Vec::as_slice).unwrap_or_default();
     for (ord, file) in files.iter().enumerate() {
-        let Ok(file) = serde_json::from_value::<callstitch_recording::MediaFile>(file.clone()) else { continue };
+        let Ok(file) = serde_json::from_value::<callstitch_recording::MediaFile>(file.clone()) else {
+            continue;
+        };
         crate::sqlite::write::insert_media_file(transaction, id, ord, &crate::record::media_file_row(&file))?;
     }
     Ok(())

@@ -5,7 +5,9 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::StoreError;
-use crate::record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord};
+use crate::record::{
+    Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord,
+};
 use crate::sqlite::compact::pack;
 use crate::Pruned;
 
