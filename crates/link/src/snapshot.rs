@@ -167,6 +167,14 @@ pub struct StitcherState {
     linker: LinkerState,
 }
 
+impl StitcherState {
+    /// The bytes of [`Stitcher::snapshot`]: the state's encoding, which can run on another
+    /// thread than the one that took the state.
+    pub fn encode(&self) -> Result<Vec<u8>, SnapshotError> {
+        encode(STITCHER_FORMAT, LINK_VERSION, self)
+    }
+}
+
 impl Stitcher {
     /// The stitcher's state, for a snapshot that embeds it (the service's, with recordings).
     pub fn state(&self) -> StitcherState {
@@ -189,7 +197,7 @@ impl Stitcher {
     /// on with the events after the last one pushed gives exactly what an uninterrupted run
     /// gives. The same state always gives the same bytes.
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
-        encode(STITCHER_FORMAT, LINK_VERSION, &self.state())
+        self.state().encode()
     }
 
     /// The stitcher a [`Stitcher::snapshot`] was taken of, with these configurations (they

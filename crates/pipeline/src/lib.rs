@@ -9,9 +9,10 @@
 //! wall time in).
 
 use callstitch_engine::{EngineConfig, EngineStats, FinishedCall};
-use callstitch_link::{Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher};
+use callstitch_link::{Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher, StitcherState};
 use callstitch_recording::{
-    FeedFile, Finding, MediaFeed, MediaUpdate, Recorder, RecorderConfig, Recording, Retention, Signals,
+    FeedFile, Finding, MediaFeed, MediaUpdate, Recorder, RecorderConfig, RecorderState, Recording, Retention,
+    Signals, SignalsState,
 };
 use callstitch_tlib::{Event, Timestamp};
 
@@ -181,19 +182,22 @@ impl Pipeline {
         self.stitcher.in_memory()
     }
 
-    /// The whole state as bytes: three length-prefixed parts.
+    /// The whole state as bytes: three length-prefixed parts. The same as
+    /// [`Pipeline::capture`] then [`PipelineState::encode`].
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
-        let part = |part: &'static str| move |source| SnapshotError::Part { part, source };
-        let stitcher = self.stitcher.snapshot().map_err(part("stitcher"))?;
-        let signals = self.signals.snapshot().map_err(part("signals"))?;
-        let recorder = self.recorder.snapshot().map_err(part("recorder"))?;
-        let mut bytes = Vec::with_capacity(stitcher.len() + signals.len() + recorder.len() + 32);
-        bytes.extend_from_slice(MAGIC);
-        for piece in [&stitcher, &signals, &recorder] {
-            bytes.extend_from_slice(&(piece.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(piece);
+        self.capture().encode()
+    }
+
+    /// The whole state, owned, for [`PipelineState::encode`] to turn into the snapshot's
+    /// bytes elsewhere: a live service captures on its ingest thread (a copy of what is in
+    /// memory) and encodes on another, so that the ingest thread does not pay for the
+    /// encoding.
+    pub fn capture(&self) -> PipelineState {
+        PipelineState {
+            stitcher: self.stitcher.state(),
+            signals: self.signals.state(),
+            recorder: self.recorder.state(),
         }
-        Ok(bytes)
     }
 
     /// The pipeline of [`Pipeline::snapshot`], with this configuration.
@@ -212,6 +216,31 @@ impl Pipeline {
             signals: Signals::restore(signals).map_err(part("signals"))?,
             recorder: Recorder::restore(recorder).map_err(part("recorder"))?,
         })
+    }
+}
+
+/// The pipeline's state as [`Pipeline::capture`] took it.
+#[derive(Debug, Clone)]
+pub struct PipelineState {
+    stitcher: StitcherState,
+    signals: SignalsState,
+    recorder: RecorderState,
+}
+
+impl PipelineState {
+    /// The bytes of [`Pipeline::snapshot`] for this state.
+    pub fn encode(&self) -> Result<Vec<u8>, SnapshotError> {
+        let part = |part: &'static str| move |source| SnapshotError::Part { part, source };
+        let stitcher = self.stitcher.encode().map_err(part("stitcher"))?;
+        let signals = self.signals.encode().map_err(part("signals"))?;
+        let recorder = self.recorder.encode().map_err(part("recorder"))?;
+        let mut bytes = Vec::with_capacity(stitcher.len() + signals.len() + recorder.len() + 32);
+        bytes.extend_from_slice(MAGIC);
+        for piece in [&stitcher, &signals, &recorder] {
+            bytes.extend_from_slice(&(piece.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(piece);
+        }
+        Ok(bytes)
     }
 }
 

@@ -17,5 +17,7 @@ pub mod signals;
 pub use feed::{read_feed, FeedError, FeedFile, MediaFeed, RecordedSide};
 pub use finding::{Finding, Rule};
 pub use metadata::recording_metadata;
-pub use recorder::{Heard, MediaFile, MediaUpdate, Provenance, Recorder, RecorderConfig, Recording};
-pub use signals::{Retention, Signals, Trigger, TriggerKind};
+pub use recorder::{
+    Heard, MediaFile, MediaUpdate, Provenance, Recorder, RecorderConfig, RecorderState, Recording,
+};
+pub use signals::{Retention, Signals, SignalsState, Trigger, TriggerKind};

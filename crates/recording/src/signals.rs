@@ -137,15 +137,23 @@ pub struct Signals {
     next_prune: i64,
 }
 
-/// The state of [`Signals`] in a snapshot: maps as sorted lists.
-#[derive(Serialize, Deserialize)]
-struct SignalsState {
+/// The state of [`Signals`] in a snapshot: maps as sorted lists. Taken by
+/// [`Signals::state`] and encoded by [`SignalsState::encode`], possibly on another thread.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignalsState {
     by_call: Vec<((Text, String), CallSignals)>,
     seen_names: Vec<(Text, String)>,
     marker_key: Option<String>,
     retention: Retention,
     now: i64,
     next_prune: i64,
+}
+
+impl SignalsState {
+    /// The bytes of [`Signals::snapshot`].
+    pub fn encode(&self) -> Result<Vec<u8>, SnapshotError> {
+        callstitch_link::snapshot::encode(SIGNALS_FORMAT, SIGNALS_VERSION, self)
+    }
 }
 
 /// The format name of a signals snapshot.
@@ -216,17 +224,21 @@ impl Signals {
 
     /// The signals as bytes: restoring them gives signals that go on exactly as these would.
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        self.state().encode()
+    }
+
+    /// The signals' state, owned: [`SignalsState::encode`] gives [`Signals::snapshot`]'s bytes.
+    pub fn state(&self) -> SignalsState {
         let mut seen_names: Vec<(Text, String)> = self.seen_names.iter().cloned().collect();
         seen_names.sort();
-        let state = SignalsState {
+        SignalsState {
             by_call: self.by_call.iter().map(|(key, call)| (key.clone(), call.clone())).collect(),
             seen_names,
             marker_key: self.marker_key.clone(),
             retention: self.retention,
             now: self.now,
             next_prune: self.next_prune,
-        };
-        callstitch_link::snapshot::encode(SIGNALS_FORMAT, SIGNALS_VERSION, &state)
+        }
     }
 
     /// The signals a [`Signals::snapshot`] was taken of (with their marker key and retention).

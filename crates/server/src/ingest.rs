@@ -254,6 +254,10 @@ pub struct IngestLoop<S: Store + Clone> {
     last_live_count: Instant,
     /// The commit running while the next batch is built.
     in_flight: Option<InFlight>,
+    /// The snapshot being encoded off this thread.
+    encoder: encoder::Encoder,
+    /// A snapshot taken on this thread for the next batch (no encoder thread could start).
+    ready_snapshot: Option<Snapshot>,
 }
 
 /// A batch being committed, with what to do once it is.
@@ -405,6 +409,8 @@ impl<S: Store + Clone> IngestLoop<S> {
             last_flush: now,
             last_live_count: now,
             in_flight: None,
+            encoder: encoder::Encoder::default(),
+            ready_snapshot: None,
         };
         if !ingest.replay(replay_from)? {
             return Ok(None);
@@ -699,8 +705,9 @@ impl<S: Store + Clone> IngestLoop<S> {
             self.wait_in_flight()?;
             if self.pending.is_empty() && self.pending_replies.is_empty() {
                 self.idle_tick()?;
-                if self.snapshot_due() {
-                    self.checkpoint()?;
+                // A snapshot due is captured now and committed once it is encoded.
+                if self.snapshot_due() || self.encoder.busy() {
+                    self.checkpoint_soon()?;
                 }
             }
             return Ok(false);
@@ -859,6 +866,12 @@ impl<S: Store + Clone> IngestLoop<S> {
             self.last_flush = self.clock.now();
         }
         let mut batch = std::mem::take(&mut self.pending);
+        // Something was taken since the last snapshot (a batch of positions alone, or one
+        // that only carries an encoded snapshot, is not news).
+        let taken = !(batch.events.is_empty()
+            && batch.media.is_empty()
+            && batch.media_posts.is_empty()
+            && settled.is_empty());
         let replies = std::mem::take(&mut self.pending_replies);
         let read_at = self.pending_since.take().unwrap_or_else(|| self.clock.now());
         self.taken.events += batch.events.len() as u64;
@@ -868,10 +881,17 @@ impl<S: Store + Clone> IngestLoop<S> {
         batch.calls = calls;
         batch.interactions = interactions;
         batch.positions = self.checkpoint_text();
-        self.dirty = true;
-        if force_snapshot || self.snapshot_due() {
-            batch.snapshot = self.snapshot();
-        }
+        self.dirty |= taken;
+        batch.snapshot = if force_snapshot {
+            // Stopping or at a checkpoint: this state, now (one encoding running is older).
+            let _ = self.encoder.wait();
+            self.snapshot()
+        } else {
+            if self.snapshot_due() && !self.encoder.busy() {
+                self.start_snapshot();
+            }
+            self.encoded_snapshot()
+        };
         self.wait_in_flight()?;
         let items = stream_items(&batch);
         let events = batch.events.len();
@@ -998,13 +1018,47 @@ impl<S: Store + Clone> IngestLoop<S> {
         serde_json::to_string(&Checkpoint { follow, import: self.import.clone() }).ok()
     }
 
-    fn snapshot(&mut self) -> Option<Snapshot> {
+    /// Drops media files no interaction can claim any more (before a snapshot, which need
+    /// not hold them).
+    fn prune_media(&mut self) {
         if let Some((newest, _)) = self.newest {
             for finding in self.pipeline.prune_media(callstitch_tlib::Timestamp(newest)) {
                 tracing::warn!(rule = finding.rule.label(), message = %finding.message, files = ?finding.files, "media file of no interaction");
                 self.shared.metrics.orphan_media.inc();
             }
         }
+    }
+
+    /// Captures the state now and encodes it on another thread ([`encoder`]); the snapshot
+    /// goes with a later batch. Where no thread can be started, snapshots here instead, and
+    /// the next batch takes it.
+    fn start_snapshot(&mut self) {
+        self.prune_media();
+        let state = self.pipeline.capture();
+        self.last_snapshot = self.clock.now();
+        self.dirty = false;
+        if !self.encoder.start(state, self.next_seq - 1, self.media_posts) {
+            self.ready_snapshot = self.snapshot();
+        }
+    }
+
+    /// The snapshot encoded since the last batch, if one was.
+    fn encoded_snapshot(&mut self) -> Option<Snapshot> {
+        if let Some(ready) = self.ready_snapshot.take() {
+            return Some(ready);
+        }
+        match self.encoder.finished()? {
+            Ok(snapshot) => Some(snapshot),
+            Err(error) => {
+                self.shared.metrics.snapshot_failures.inc();
+                tracing::error!(error = %error_chain(&error), "cannot snapshot the stitching state; a restart will replay more");
+                None
+            }
+        }
+    }
+
+    fn snapshot(&mut self) -> Option<Snapshot> {
+        self.prune_media();
         match self.pipeline.snapshot() {
             Ok(state) => {
                 self.last_snapshot = self.clock.now();
@@ -1019,6 +1073,13 @@ impl<S: Store + Clone> IngestLoop<S> {
                 None
             }
         }
+    }
+
+    /// Commits what is pending and the positions, with the snapshot once it is encoded off
+    /// this thread.
+    fn checkpoint_soon(&mut self) -> Result<(), IngestError> {
+        self.commit_pending(false)?;
+        self.wait_in_flight()
     }
 
     /// Commits what is pending, the positions and a snapshot now.
@@ -1098,6 +1159,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+mod encoder;
 #[cfg(test)]
 mod loop_tests;
 

@@ -17,6 +17,12 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("stored document is not valid JSON ({what}): {source}")]
     BadDocument { what: &'static str, source: serde_json::Error },
+    /// A block of stored raw events that cannot be read back (its compression or framing).
+    #[error(
+        "stored event block {block} is unreadable ({detail}); restore the database from a backup, or move it \
+         aside and re-import the logs into a new database (callstitch import)"
+    )]
+    BadBlock { block: i64, detail: String },
     /// A stored document's compressed bytes do not decompress.
     #[error("stored document cannot be compressed or decompressed ({what}): {source}")]
     Compression { what: &'static str, source: std::io::Error },
@@ -138,6 +144,7 @@ impl StoreError {
             StoreError::InUse { .. } => FailureKind::Busy,
             StoreError::NewerSchema { .. }
             | StoreError::BadDocument { .. }
+            | StoreError::BadBlock { .. }
             | StoreError::Compression { .. }
             | StoreError::BadCursor(_)
             | StoreError::TooBroad { .. }

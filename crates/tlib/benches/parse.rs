@@ -8,13 +8,16 @@
 //! - `sip-mix`: the same calls as a SIP Server writes them, with the SIP messages of each call
 //!   between its event blocks (about half the bytes).
 //!
-//! For each, in the same run, it times `grep -c 'message Event'` and the log reader on one
-//! core in a child process, reporting MB/s, events/s and the child's peak resident memory.
+//! For each, in the same run, it times `grep -c 'message Event'`, the memchr lower bound (the
+//! least any reader of the format does: lines split with memchr, block headers told from
+//! attribute lines, each attribute line split at its name) and the log reader, each on one
+//! core in a child process, reporting MB/s, events/s, the reader's time as a ratio of both
+//! anchors, and the child's peak resident memory.
 //! A file a tenth the size is parsed too, so "memory flat in file size" can be read off the
 //! two peaks. Figures go in docs/benchmarks.md.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -37,6 +40,14 @@ fn main() {
         parse_only(Path::new(path));
         return;
     }
+    if let Some(index) = args.iter().position(|arg| arg == "--lower-bound-only") {
+        let Some(path) = args.get(index + 1) else {
+            eprintln!("--lower-bound-only needs a file");
+            std::process::exit(2);
+        };
+        lower_bound_only(Path::new(path));
+        return;
+    }
     if args.iter().any(|arg| arg == "--list") {
         return;
     }
@@ -52,18 +63,28 @@ fn report(workload: Workload, megabytes: u64) {
     let small = bench_file(workload, (megabytes / 10).max(10));
     println!("== {} workload: {} ({:.0} MB)", workload.name(), big.display(), size_mb(&big));
     let grep = best_of(|| run_grep(&big));
+    let (lower_bound, blocks) = best_lower_bound(&big);
     let (parse, events, peak_kb) = best_parse(&big);
     let (_, _, small_peak_kb) = best_parse(&small);
     let mb = size_mb(&big);
     let parse_seconds = parse.as_secs_f64();
     println!("grep -c 'message Event': {:.3} s ({:.0} MB/s)", grep.as_secs_f64(), mb / grep.as_secs_f64());
     println!(
+        "memchr lower bound (1 core): {:.3} s ({:.0} MB/s), {blocks} blocks",
+        lower_bound.as_secs_f64(),
+        mb / lower_bound.as_secs_f64()
+    );
+    println!(
         "callstitch parse (1 core): {:.3} s, {:.0} MB/s, {:.2} M events/s, {events} events",
         parse_seconds,
         mb / parse_seconds,
         events as f64 / parse_seconds / 1e6
     );
-    println!("parse / grep time: {:.2}x", parse_seconds / grep.as_secs_f64());
+    println!(
+        "parse / grep time: {:.2}x; parse / memchr lower bound: {:.2}x",
+        parse_seconds / grep.as_secs_f64(),
+        parse_seconds / lower_bound.as_secs_f64()
+    );
     println!(
         "peak RSS: {:.1} MB for {:.0} MB of log, {:.1} MB for {:.0} MB",
         peak_kb as f64 / 1024.0,
@@ -106,19 +127,66 @@ fn run_grep(path: &Path) -> Duration {
 
 /// Runs the parse in a child process (clean peak memory) and keeps the fastest run.
 fn best_parse(path: &Path) -> (Duration, u64, u64) {
+    let fields = best_child("--parse-only", path);
+    (Duration::from_secs_f64(fields[0]), fields[1] as u64, fields[2] as u64)
+}
+
+/// Runs the memchr lower bound in a child process and keeps the fastest run.
+fn best_lower_bound(path: &Path) -> (Duration, u64) {
+    let fields = best_child("--lower-bound-only", path);
+    (Duration::from_secs_f64(fields[0]), fields[1] as u64)
+}
+
+/// The figures a child printed (seconds first) in its fastest of [`RUNS`] runs.
+fn best_child(mode: &str, path: &Path) -> Vec<f64> {
     let exe = std::env::current_exe().expect("own path");
-    let mut best: Option<(Duration, u64, u64)> = None;
+    let mut best: Option<Vec<f64>> = None;
     for _ in 0..RUNS {
-        let output = Command::new(&exe).arg("--parse-only").arg(path).output().expect("child runs");
+        let output = Command::new(&exe).arg(mode).arg(path).output().expect("child runs");
         assert!(output.status.success(), "child failed: {}", String::from_utf8_lossy(&output.stderr));
         let text = String::from_utf8_lossy(&output.stdout);
         let fields: Vec<f64> = text.split_whitespace().filter_map(|field| field.parse().ok()).collect();
-        let run = (Duration::from_secs_f64(fields[0]), fields[1] as u64, fields[2] as u64);
-        if best.is_none_or(|best| run.0 < best.0) {
-            best = Some(run);
+        if best.as_ref().is_none_or(|best| fields[0] < best[0]) {
+            best = Some(fields);
         }
     }
     best.expect("at least one run")
+}
+
+/// Child: the memchr lower bound, the least a reader of this format must do. Reads the file
+/// in the reader's 1 MB chunks, finds every newline with memchr, tells block headers (`@...`,
+/// `message ...`) from indented attribute lines, and splits each attribute line at the white
+/// space after its name. Prints seconds and block headers.
+fn lower_bound_only(path: &Path) {
+    let start = Instant::now();
+    let mut file = File::open(path).expect("bench file opens");
+    let mut buf = vec![0_u8; 1 << 20];
+    let (mut kept, mut blocks, mut attributes) = (0, 0_u64, 0_u64);
+    loop {
+        let read = file.read(&mut buf[kept..]).expect("bench file reads");
+        let end = kept + read;
+        let mut at = 0;
+        while let Some(newline) = memchr::memchr(b'\n', &buf[at..end]) {
+            let line = &buf[at..at + newline];
+            match line.first() {
+                Some(b'@') => blocks += 1,
+                Some(b'm') if line.starts_with(b"message ") => blocks += 1,
+                Some(b'\t' | b' ') => {
+                    let name_end = memchr::memchr2(b'\t', b' ', &line[1..]).map_or(line.len(), |end| end + 1);
+                    attributes += u64::from(name_end > 1);
+                }
+                _ => {}
+            }
+            at += newline + 1;
+        }
+        if read == 0 {
+            break;
+        }
+        buf.copy_within(at..end, 0);
+        kept = end - at;
+    }
+    std::hint::black_box(attributes);
+    println!("{} {blocks}", start.elapsed().as_secs_f64());
 }
 
 /// Child: parse the file on this thread, print seconds, events and peak RSS in kB.

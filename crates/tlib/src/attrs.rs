@@ -169,10 +169,14 @@ pub(crate) static TYPED: &[Typed] = &[
 ];
 
 /// The typed attribute with this exact log name, if any (runs for every attribute line).
+#[inline]
 pub(crate) fn lookup(name: &[u8]) -> Option<Typed> {
+    index().get(name).copied()
+}
+
+fn index() -> &'static NameIndex<Typed> {
     static INDEX: std::sync::OnceLock<NameIndex<Typed>> = std::sync::OnceLock::new();
-    let index = INDEX.get_or_init(|| NameIndex::new(TYPED.iter().map(|typed| (typed.name(), *typed))));
-    index.get(name).copied()
+    INDEX.get_or_init(|| NameIndex::new(TYPED.iter().map(|typed| (typed.name(), *typed))))
 }
 
 /// True when `name` is a typed attribute (tests use it to generate only raw names).
@@ -195,5 +199,10 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), TYPED.len());
         assert!(lookup(b"AttributeNotAThing").is_none());
+    }
+
+    #[test]
+    fn every_typed_name_is_found_in_one_probe() {
+        assert!(index().is_perfect());
     }
 }

@@ -270,11 +270,141 @@ impl Event {
     /// Makes this event a fresh `message` at `site` with no attributes, keeping the
     /// allocation of its raw-attribute list (the reader refills one event per block).
     pub fn reset(&mut self, message: Message, site: Text) {
-        let mut other = std::mem::take(&mut self.other);
-        other.clear();
-        *self = Event::new(message, "");
+        self.clear();
+        self.message = message;
         self.site = site;
-        self.other = other;
+        self.file = None;
+    }
+
+    /// [`Event::reset`] for the log reader: the site and file are copied only when they
+    /// changed (the file is shared, and sharing it again costs two atomic operations).
+    pub(crate) fn refill(&mut self, message: Message, site: &Text, file: &Option<Arc<str>>) {
+        self.clear();
+        self.message = message;
+        if self.site != *site {
+            self.site.clone_from(site);
+        }
+        let same_file = match (&self.file, file) {
+            (Some(mine), Some(theirs)) => Arc::ptr_eq(mine, theirs),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same_file {
+            self.file.clone_from(file);
+        }
+    }
+
+    /// Empties every field but the message, site and file, in place: a fresh event costs a
+    /// 1 KB copy per block, this only the fields' own drops. The pattern names every field,
+    /// so a new field cannot be forgotten here.
+    fn clear(&mut self) {
+        let Event {
+            message: _,
+            site: _,
+            file: _,
+            line,
+            provenance,
+            context,
+            peer,
+            server_version,
+            bsync,
+            incomplete,
+            clock,
+            log_time,
+            seq,
+            timestamp,
+            reference_id,
+            conn_id,
+            previous_conn_id,
+            transfer_conn_id,
+            conference_conn_id,
+            original_conn_id,
+            first_transfer_conn_id,
+            last_transfer_conn_id,
+            call_uuid,
+            orig_call_uuid,
+            ref_call_uuid,
+            call_type,
+            call_state,
+            this_dn,
+            this_queue,
+            this_dn_role,
+            other_dn,
+            other_queue,
+            other_dn_role,
+            third_party_dn,
+            third_party_queue,
+            third_party_dn_role,
+            dn,
+            party_state,
+            ctrl_party,
+            ani,
+            dnis,
+            first_transfer_home_location,
+            first_transfer_orig_dn,
+            last_transfer_home_location,
+            last_transfer_orig_dn,
+            user_data,
+            extensions,
+            reason,
+            is_links,
+            other,
+        } = self;
+        *line = None;
+        *provenance = EventProvenance::TLibrary;
+        *context = Context::Unspecified;
+        *bsync = false;
+        *incomplete = false;
+        *clock = None;
+        *log_time = None;
+        *seq = None;
+        *timestamp = None;
+        *reference_id = None;
+        *call_type = None;
+        *call_state = None;
+        *this_dn_role = None;
+        *other_dn_role = None;
+        *third_party_dn_role = None;
+        *party_state = None;
+        for conn in [
+            conn_id,
+            previous_conn_id,
+            transfer_conn_id,
+            conference_conn_id,
+            original_conn_id,
+            first_transfer_conn_id,
+            last_transfer_conn_id,
+        ] {
+            *conn = None;
+        }
+        for uuid in [call_uuid, orig_call_uuid, ref_call_uuid] {
+            *uuid = None;
+        }
+        for text in [
+            peer,
+            server_version,
+            this_dn,
+            this_queue,
+            other_dn,
+            other_queue,
+            third_party_dn,
+            third_party_queue,
+            dn,
+            ctrl_party,
+            ani,
+            dnis,
+            first_transfer_home_location,
+            first_transfer_orig_dn,
+            last_transfer_home_location,
+            last_transfer_orig_dn,
+        ] {
+            *text = None;
+        }
+        for list in [user_data, extensions, reason] {
+            *list = None;
+        }
+        *is_links = None;
+        other.clear();
     }
 
     /// The ReleasingParty of the Extensions, read per release.md §1.1, with its raw text.
@@ -309,6 +439,24 @@ mod tests {
         let (party, raw) = event.releasing_party().unwrap();
         assert_eq!(party, ReleasingParty::Remote);
         assert_eq!(raw, "2 Remote");
+    }
+
+    #[test]
+    fn reset_and_refill_leave_a_fresh_event() {
+        let json = r#"{"message":"EventRinging","site":"S","file":"a.log","line":7,"context":"distribute_event",
+            "peer":"p","server_version":"8.1","bsync":true,"incomplete":true,"seq":3,"conn_id":"0000000000000001",
+            "call_uuid":"U","this_dn":"7001","this_dn_role":2,"party_state":4,"ani":"1","user_data":[["k","v"]],
+            "is_links":[],"other":[{"name":"AttributeCallID","value":1}]}"#;
+        let full: Event = serde_json::from_str(json).unwrap();
+        let mut reset = full.clone();
+        reset.reset(Message::EventReleased, Text::from("T"));
+        assert_eq!(reset, Event::new(Message::EventReleased, "T"));
+        let mut refilled = full;
+        let file: Option<Arc<str>> = Some(Arc::from("b.log"));
+        refilled.refill(Message::EventReleased, &Text::from("T"), &file);
+        let mut expected = Event::new(Message::EventReleased, "T");
+        expected.file = file;
+        assert_eq!(refilled, expected);
     }
 
     #[test]

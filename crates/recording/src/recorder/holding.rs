@@ -4,15 +4,23 @@
 
 use super::*;
 
-/// The state of a [`Recorder`] in a snapshot: maps as sorted lists.
-#[derive(Serialize, Deserialize)]
-struct RecorderState {
+/// The state of a [`Recorder`] in a snapshot: maps as sorted lists. Taken by
+/// [`Recorder::state`] and encoded by [`RecorderState::encode`], possibly on another thread.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecorderState {
     config: RecorderConfig,
     has_feed: bool,
     files: Vec<(u64, HeldFile)>,
     next_file: u64,
     feed_errors: Vec<(u64, String)>,
     archive_owner: Vec<(String, (String, i64))>,
+}
+
+impl RecorderState {
+    /// The bytes of [`Recorder::snapshot`].
+    pub fn encode(&self) -> Result<Vec<u8>, SnapshotError> {
+        encode(RECORDER_FORMAT, RECORDER_VERSION, self)
+    }
 }
 
 impl Recorder {
@@ -113,18 +121,23 @@ impl Recorder {
     /// The recorder as bytes (with its configuration): restoring them gives a recorder that
     /// goes on exactly as this one would.
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        self.state().encode()
+    }
+
+    /// The recorder's state, owned: [`RecorderState::encode`] gives [`Recorder::snapshot`]'s
+    /// bytes.
+    pub fn state(&self) -> RecorderState {
         let mut archive_owner: Vec<(String, (String, i64))> =
             self.archive_owner.iter().map(|(id, owner)| (id.clone(), owner.clone())).collect();
         archive_owner.sort();
-        let state = RecorderState {
+        RecorderState {
             config: self.config.clone(),
             has_feed: self.has_feed,
             files: self.files.iter().map(|(position, held)| (*position, held.clone())).collect(),
             next_file: self.next_file,
             feed_errors: self.feed_errors.clone(),
             archive_owner,
-        };
-        encode(RECORDER_FORMAT, RECORDER_VERSION, &state)
+        }
     }
 
     /// The recorder a [`Recorder::snapshot`] was taken of.

@@ -38,6 +38,7 @@ use infer::{infer, missing};
 
 /// A second, in microseconds.
 pub use callstitch_tlib::SECOND;
+pub use holding::RecorderState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecorderConfig {

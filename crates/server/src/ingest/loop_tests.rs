@@ -331,7 +331,9 @@ fn a_snapshot_is_taken_when_snapshot_every_has_passed_and_not_before() {
     assert_eq!(bench.snapshot_seq(), None, "not due yet");
 
     bench.clock.advance(Duration::from_millis(1));
-    step(&mut ingest).expect("idle");
+    step(&mut ingest).expect("idle: due, captured, encoding off the ingest thread");
+    ingest.encoder.settle();
+    step(&mut ingest).expect("idle: the encoded snapshot is committed");
     assert_eq!(bench.snapshot_seq(), Some(4), "due: the state after event 4 is saved");
 
     let commits = bench.store.commits();
@@ -347,7 +349,9 @@ fn after_a_crash_the_events_after_the_snapshot_are_replayed_once_and_numbering_g
     let mut first = send(&ingress, events(0, 10));
     step(&mut ingest).expect("taken");
     bench.clock.advance(SNAPSHOT_EVERY);
-    step(&mut ingest).expect("committed with a snapshot");
+    step(&mut ingest).expect("committed; the state captured for a snapshot");
+    ingest.encoder.settle();
+    step(&mut ingest).expect("idle: the encoded snapshot is committed");
     assert_eq!((stored_as(&mut first), bench.snapshot_seq()), ((Some(1), Some(10)), Some(10)));
     let mut second = send(&ingress, events(10, 20));
     step(&mut ingest).expect("taken");
@@ -375,4 +379,36 @@ fn after_a_crash_the_events_after_the_snapshot_are_replayed_once_and_numbering_g
     assert_eq!(again.pipeline.engine_stats().events, 31, "a second restart replays only event 31");
     let reads = bench.store.replay_reads.lock().expect("lock").clone();
     assert_eq!(reads.first(), Some(&30));
+}
+
+/// The snapshot encoded off the ingest thread is as of the event it was captured after, even
+/// when it is committed with a later batch: a restart replays what came after the capture.
+#[test]
+fn a_snapshot_committed_with_a_later_batch_is_as_of_the_event_it_was_captured_after() {
+    let bench = Bench::new();
+    let (mut ingest, ingress) = bench.start();
+    let gate = Arc::clone(&ingest.encoder.gate);
+    let held = gate.lock().expect("gate");
+    let mut first = send(&ingress, events(0, 10));
+    step(&mut ingest).expect("taken");
+    bench.clock.advance(SNAPSHOT_EVERY);
+    step(&mut ingest).expect("committed; the state after event 10 captured");
+    assert_eq!(stored_as(&mut first), (Some(1), Some(10)));
+    assert!(ingest.encoder.busy(), "the snapshot is being encoded off the ingest thread");
+    let mut second = send(&ingress, events(10, 20));
+    step(&mut ingest).expect("taken while the snapshot is encoded");
+    step(&mut ingest).expect("committed without it");
+    assert_eq!(stored_as(&mut second), (Some(11), Some(30)));
+    assert_eq!(bench.snapshot_seq(), None, "not encoded yet: no snapshot stored");
+    drop(held);
+    ingest.encoder.settle();
+    step(&mut ingest).expect("idle: the encoded snapshot is committed");
+    assert_eq!(bench.snapshot_seq(), Some(10), "the snapshot holds events 1 to 10 only");
+    drop(ingest); // SIGKILL
+
+    bench.store.replay_reads.lock().expect("lock").clear();
+    let (restarted, _ingress) = bench.start();
+    let reads = bench.store.replay_reads.lock().expect("lock").clone();
+    assert_eq!(reads.first(), Some(&10), "the replay begins after the captured event");
+    assert_eq!(restarted.pipeline.engine_stats().events, 30, "every stored event applied once");
 }

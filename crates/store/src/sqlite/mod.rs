@@ -7,7 +7,9 @@
 //! it bounded; [`SqliteStore::close`] empties it at a clean exit. Every failure of a read, a
 //! write or a checkpoint is recorded for [`Store::health`].
 
+mod blocks;
 mod compact;
+mod frame;
 mod owner;
 mod read;
 mod reporting;
@@ -137,6 +139,17 @@ fn in_transaction<T>(
     let value = work(&transaction)?;
     transaction.commit()?;
     Ok(value)
+}
+
+/// The stored raw events above `after`, in order, at most `limit`, read on a connection of
+/// the caller's own (a read-only one, for a tool beside a running service, which takes no
+/// lock): the events are stored compressed ([`blocks`]), so plain SQL cannot read them.
+pub fn events_after_in(
+    connection: &Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    read::events_after(connection, after, limit)
 }
 
 /// The size of the write-ahead log of the database at `path` (0 when there is none).
@@ -424,9 +437,23 @@ mod tests {
                 conn_id: None,
                 doc: format!(
                     "{{\"message\":\"EventRinging\",\"site\":\"S\",\"pad\":\"{}\"}}",
-                    "x".repeat(2000)
+                    noise(seq, 2000)
                 ),
                 arrived_us: None,
+            })
+            .collect()
+    }
+
+    /// `length` letters that do not compress (xorshift from `seed`): raw events are stored
+    /// compressed, and the tests that fill the disk need them to take room.
+    fn noise(seed: u64, length: usize) -> String {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..length)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
             })
             .collect()
     }
@@ -511,7 +538,7 @@ mod tests {
         // Readers that do not take the store are not refused.
         let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("read-only");
         let events: i64 =
-            reader.query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0)).expect("read");
+            reader.query_row("SELECT COUNT(*) FROM event_blocks", [], |row| row.get(0)).expect("read");
         assert_eq!(events, 0);
         drop(store);
         SqliteStore::open(&path, SqliteOptions::default()).expect("free once dropped");

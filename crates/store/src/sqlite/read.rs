@@ -5,6 +5,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
+use super::blocks::{self, ConnSpan};
 use crate::error::StoreError;
 use crate::query::{Count, Cursor, InteractionQuery, Page, Tally};
 use crate::record::{render_recording, MediaPost, PartyEventTimes, Snapshot, Summary};
@@ -30,19 +31,11 @@ pub fn recover(connection: &Connection) -> Result<Recovery, StoreError> {
             })
         })
         .optional()?;
-    let last: Option<i64> = connection.query_row("SELECT MAX(seq) FROM events", [], |row| row.get(0))?;
+    let last = blocks::last_seq(connection)?;
     // After a prune every event may be gone: never hand out a number already used.
     let floor = snapshot.as_ref().map_or(0, |snapshot| snapshot.seq);
-    let next_seq = (last.unwrap_or(0) as u64).max(floor) + 1;
+    let next_seq = last.unwrap_or(0).max(floor) + 1;
     Ok(Recovery { next_seq, snapshot, positions })
-}
-
-fn events(connection: &Connection, sql: &str, values: Vec<SqlValue>) -> Result<Vec<StoredEvent>, StoreError> {
-    let mut statement = connection.prepare_cached(sql)?;
-    let rows = statement.query_map(params_from_iter(values), |row| {
-        Ok(StoredEvent { seq: row.get::<_, i64>(0)? as u64, doc: row.get(1)?, arrived_us: row.get(2)? })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn events_after(
@@ -50,11 +43,7 @@ pub fn events_after(
     after: u64,
     limit: usize,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    events(
-        connection,
-        "SELECT seq, doc, arrived_us FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        vec![SqlValue::Integer(after as i64), SqlValue::Integer(limit as i64)],
-    )
+    blocks::events_after(connection, after, limit)
 }
 
 pub fn media_posts_after(
@@ -459,7 +448,7 @@ pub fn call_events(
     limit: usize,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     // The call's ConnIDs and time span, from its stored report(s), for events without CallUUID.
-    let mut spans: Vec<(String, Option<i64>, Option<i64>)> = Vec::new();
+    let mut spans: Vec<ConnSpan> = Vec::new();
     let mut statement = connection.prepare_cached(
         "SELECT conn_ids, first_us, last_us FROM calls WHERE site = ?1 AND (key = ?2 OR call_uuid = ?2)",
     )?;
@@ -467,34 +456,12 @@ pub fn call_events(
         Ok((row.get::<_, String>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, Option<i64>>(2)?))
     })?;
     for row in rows {
-        let (conn_ids, first, last) = row?;
+        let (conn_ids, first_us, last_us) = row?;
         let conn_ids: Vec<String> = serde_json::from_str(&conn_ids)
             .map_err(|source| StoreError::BadDocument { what: "call's ConnIDs", source })?;
-        spans.extend(conn_ids.into_iter().map(|conn| (conn, first, last)));
+        spans.extend(conn_ids.into_iter().map(|conn_id| ConnSpan { conn_id, first_us, last_us }));
     }
-    let mut found = events(
-        connection,
-        "SELECT seq, doc, arrived_us FROM events WHERE site = ?1 AND call_uuid = ?2 ORDER BY seq LIMIT ?3",
-        vec![SqlValue::Text(site.into()), SqlValue::Text(key.into()), SqlValue::Integer(limit as i64)],
-    )?;
-    for (conn, first, last) in spans {
-        found.extend(events(
-            connection,
-            "SELECT seq, doc, arrived_us FROM events WHERE site = ?1 AND conn_id = ?2 AND call_uuid IS NULL
-               AND (time_us IS NULL OR (time_us >= ?3 AND time_us <= ?4)) ORDER BY seq LIMIT ?5",
-            vec![
-                SqlValue::Text(site.into()),
-                SqlValue::Text(conn),
-                SqlValue::Integer(first.unwrap_or(i64::MIN)),
-                SqlValue::Integer(last.unwrap_or(i64::MAX)),
-                SqlValue::Integer(limit as i64),
-            ],
-        )?);
-    }
-    found.sort_by_key(|event| event.seq);
-    found.dedup_by_key(|event| event.seq);
-    found.truncate(limit);
-    Ok(found)
+    blocks::call_events(connection, site, key, &spans, limit)
 }
 
 pub fn media_for(connection: &Connection, call_uuids: &[String]) -> Result<Vec<Value>, StoreError> {
@@ -516,7 +483,7 @@ pub fn counts(connection: &Connection) -> Result<StoreCounts, StoreError> {
     };
     Ok(StoreCounts {
         // MAX(seq) rather than COUNT(*): constant time, and the same until a prune.
-        events: count("SELECT COALESCE(MAX(seq), 0) FROM events")?,
+        events: blocks::last_seq(connection)?.unwrap_or(0),
         calls: count("SELECT COUNT(*) FROM calls")?,
         interactions: count("SELECT COUNT(*) FROM interactions")?,
         complete_interactions: count("SELECT COUNT(*) FROM interactions WHERE complete = 1")?,

@@ -206,7 +206,39 @@ const MIGRATIONS: &[&str] = &[
         SELECT link.value, i.id FROM interactions i, json_each(i.doc, '$.unpaired_links') link
         WHERE json_valid(i.doc) AND link.type = 'text';
     "#,
-    // 6 (issue 13: to be 7 after the raw-event blocks): documents compressed, the recording
+    // 6: raw events in zstd-compressed blocks of one site (sqlite/blocks.rs, sqlite/frame.rs)
+    // instead of one row each: the rows took four times the logs' size. The indexes lead from
+    // a site's CallUUID, and from a site's ConnID of an event without CallUUID, to the blocks
+    // holding such events. The rows of `events` move into blocks in Rust
+    // (blocks::move_rows_into_blocks, run right after this), which then drops the table.
+    r#"
+    CREATE TABLE event_blocks (
+        id        INTEGER PRIMARY KEY,
+        site      TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq  INTEGER NOT NULL,
+        first_us  INTEGER,
+        last_us   INTEGER,
+        untimed   INTEGER NOT NULL,
+        events    INTEGER NOT NULL,
+        data      BLOB NOT NULL
+    );
+    CREATE INDEX event_blocks_seq ON event_blocks(first_seq, last_seq);
+    CREATE INDEX event_blocks_span ON event_blocks(last_seq - first_seq);
+    CREATE TABLE event_block_calls (
+        site      TEXT NOT NULL,
+        call_uuid TEXT NOT NULL,
+        block     INTEGER NOT NULL,
+        PRIMARY KEY (site, call_uuid, block)
+    ) WITHOUT ROWID;
+    CREATE TABLE event_block_conns (
+        site    TEXT NOT NULL,
+        conn_id TEXT NOT NULL,
+        block   INTEGER NOT NULL,
+        PRIMARY KEY (site, conn_id, block)
+    ) WITHOUT ROWID;
+    "#,
+    // 7 (issue 13): documents compressed, the recording
     // metadata and the summary rendered on read, the typed reporting columns and the
     // `report_*` views (docs/reporting.md); the rows converted by `reporting::convert`.
     reporting::MIGRATION,
@@ -215,7 +247,8 @@ const MIGRATIONS: &[&str] = &[
 /// Work a migration needs beyond its SQL, run after it in the same transaction: the version
 /// it takes the schema to, and what it does.
 type Conversion = fn(&rusqlite::Transaction<'_>) -> Result<(), StoreError>;
-const CONVERSIONS: &[(i64, Conversion)] = &[(6, reporting::convert)];
+const CONVERSIONS: &[(i64, Conversion)] =
+    &[(6, super::blocks::move_rows_into_blocks), (7, reporting::convert)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -303,6 +336,118 @@ mod tests {
             .collect::<Result<_, _>>()
             .expect("rows");
         assert_eq!(found, ["L1=a1", "L2=a1"]);
+    }
+
+    /// The events of a call as schema 5 answered them, by its SQL over one row per event.
+    fn call_events_v5(
+        connection: &Connection,
+        site: &str,
+        key: &str,
+        limit: i64,
+    ) -> Vec<(i64, String, Option<i64>)> {
+        let spans: Vec<(String, Option<i64>, Option<i64>)> = connection
+            .prepare("SELECT conn_ids, first_us, last_us FROM calls WHERE site = ?1 AND (key = ?2 OR call_uuid = ?2)")
+            .expect("prepare")
+            .query_map([site, key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("calls");
+        let row = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?, row.get(2)?));
+        let mut found: Vec<(i64, String, Option<i64>)> = connection
+            .prepare("SELECT seq, doc, arrived_us FROM events WHERE site = ?1 AND call_uuid = ?2 ORDER BY seq LIMIT ?3")
+            .expect("prepare")
+            .query_map(rusqlite::params![site, key, limit], row)
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("events");
+        for (conn_ids, first, last) in spans {
+            for conn in serde_json::from_str::<Vec<String>>(&conn_ids).expect("conn ids") {
+                let mut statement = connection
+                    .prepare(
+                        "SELECT seq, doc, arrived_us FROM events WHERE site = ?1 AND conn_id = ?2 AND call_uuid IS NULL
+                           AND (time_us IS NULL OR (time_us >= ?3 AND time_us <= ?4)) ORDER BY seq LIMIT ?5",
+                    )
+                    .expect("prepare");
+                let params =
+                    rusqlite::params![site, conn, first.unwrap_or(i64::MIN), last.unwrap_or(i64::MAX), limit];
+                found.extend(statement.query_map(params, row).expect("query").map(|row| row.expect("event")));
+            }
+        }
+        found.sort();
+        found.dedup_by_key(|event| event.0);
+        found.truncate(limit as usize);
+        found
+    }
+
+    fn as_tuples(events: Vec<crate::StoredEvent>) -> Vec<(i64, String, Option<i64>)> {
+        events.into_iter().map(|event| (event.seq as i64, event.doc, event.arrived_us)).collect()
+    }
+
+    /// A database of schema 5, its events one row each, keeps every event through
+    /// migration 6: the events after any number and every call's events come back
+    /// identical, and the old table is gone.
+    #[test]
+    fn migration_six_moves_every_stored_event_into_blocks_unchanged() {
+        let mut connection = at_version(5);
+        connection
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 45000)
+                 INSERT INTO events (seq, site, time_us, message, call_uuid, conn_id, doc, arrived_us)
+                 SELECT i * 2, 'S' || (i % 3),
+                        CASE WHEN i % 97 = 0 THEN NULL ELSE 1000 * i END, 'EventRinging',
+                        CASE WHEN i % 4 = 0 THEN NULL ELSE 'U' || (i / 12) END,
+                        CASE WHEN i % 5 = 0 THEN NULL ELSE 'C' || (i / 20) END,
+                        '{\"message\":\"EventRinging\",\"n\":' || i || ',\"pad\":\"' || hex(randomblob(40)) || '\"}',
+                        CASE WHEN i % 2 = 0 THEN NULL ELSE 5000 * i END
+                 FROM n;
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+                 INSERT INTO calls (site, key, call_uuid, conn_ids, first_us, last_us, model, outcome, conformant,
+                     released_by, report)
+                 SELECT 'S' || (i % 3), 'U' || i, 'U' || i, json_array('C' || (i * 3 / 5), 'C' || (i * 3 / 5 + 1)),
+                        12000 * i, 12000 * i + 30000, 'basic', 'answered', 1, 'customer', '{}'
+                 FROM n;",
+            )
+            .expect("rows of schema 5");
+        let pages: Vec<(u64, usize)> =
+            vec![(0, usize::MAX >> 1), (0, 1), (1, 1000), (4321, 7), (89_990, 1000), (90_000, 5)];
+        let before_pages: Vec<_> = pages
+            .iter()
+            .map(|(after, limit)| {
+                connection
+                    .prepare("SELECT seq, doc, arrived_us FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                    .expect("prepare")
+                    .query_map(rusqlite::params![*after as i64, *limit as i64], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
+                    .expect("query")
+                    .collect::<Result<Vec<(i64, String, Option<i64>)>, _>>()
+                    .expect("events")
+            })
+            .collect();
+        let calls: Vec<(String, String, i64)> =
+            (0..310).map(|i| (format!("S{}", i % 3), format!("U{i}"), [1000, 3][i % 2])).collect();
+        let before_calls: Vec<_> =
+            calls.iter().map(|(site, key, limit)| call_events_v5(&connection, site, key, *limit)).collect();
+        assert!(before_calls.iter().filter(|found| !found.is_empty()).count() > 200);
+
+        migrate(&mut connection).expect("migrate");
+
+        for ((after, limit), before) in pages.iter().zip(before_pages) {
+            let after_migration =
+                crate::sqlite::read::events_after(&connection, *after, *limit).expect("read");
+            assert_eq!(as_tuples(after_migration), before, "events after {after}, {limit} at most");
+        }
+        for ((site, key, limit), before) in calls.iter().zip(before_calls) {
+            let found =
+                crate::sqlite::read::call_events(&connection, site, key, *limit as usize).expect("read");
+            assert_eq!(as_tuples(found), before, "events of {site} {key}");
+        }
+        let recovered = crate::sqlite::read::recover(&connection).expect("recover");
+        assert_eq!(recovered.next_seq, 90_001);
+        let old: i64 = connection
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'events%'", [], |row| row.get(0))
+            .expect("schema");
+        assert_eq!(old, 0, "the table and its indexes are gone");
     }
 
     /// Rows as a schema-5 build wrote them: documents as text, no typed reporting columns.
@@ -435,7 +580,7 @@ mod tests {
     /// was, and the typed reporting rows are those a fresh import of the same output writes
     /// (all but the parties' first and last events, which the stored documents never held).
     #[test]
-    fn migration_six_converts_stored_rows_to_what_a_fresh_import_writes() {
+    fn migration_seven_converts_stored_rows_to_what_a_fresh_import_writes() {
         let simulated = crate::simulated::Simulated::run(80, 4, 21);
         let mut old = at_version(5);
         write_schema_five(&old, &simulated);

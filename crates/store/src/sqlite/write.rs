@@ -35,28 +35,10 @@ pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreE
     Ok(())
 }
 
+/// The batch's raw events, as compressed blocks ([`super::blocks`]); one already stored (the
+/// same sequence number, a batch committed again) is skipped.
 fn insert_events(transaction: &Transaction<'_>, events: &[EventRecord]) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    // INSERT OR IGNORE: a replayed event (same sequence number) is already there.
-    let mut statement = transaction.prepare_cached(
-        "INSERT OR IGNORE INTO events (seq, site, time_us, message, call_uuid, conn_id, doc, arrived_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for event in events {
-        statement.execute(params![
-            event.seq as i64,
-            event.site,
-            event.time_us,
-            event.message,
-            event.call_uuid,
-            event.conn_id,
-            event.doc,
-            event.arrived_us
-        ])?;
-    }
-    Ok(())
+    super::blocks::insert(transaction, events)
 }
 
 fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), StoreError> {
@@ -414,20 +396,20 @@ pub fn prune(transaction: &Transaction<'_>, before_us: i64) -> Result<Pruned, St
         })
         .optional()?;
     let (snapshot_seq, snapshot_posts) = snapshot.unwrap_or((0, 0));
-    let events = transaction
-        .execute("DELETE FROM events WHERE time_us < ?1 AND seq <= ?2", params![before_us, snapshot_seq])?;
+    // A block goes once every event in it is before that time and covered by the snapshot.
+    let events = super::blocks::prune(transaction, before_us, snapshot_seq)?;
     // A post the snapshot includes, before every event kept, is needed by no replay.
+    let first_kept = super::blocks::first_seq(transaction)?.map_or(snapshot_seq + 1, |seq| seq as i64);
     transaction.execute(
-        "DELETE FROM media_posts WHERE ordinal <= ?1
-           AND after_seq < COALESCE((SELECT MIN(seq) FROM events), ?2 + 1)",
-        params![snapshot_posts, snapshot_seq],
+        "DELETE FROM media_posts WHERE ordinal <= ?1 AND after_seq < ?2",
+        params![snapshot_posts, first_kept],
     )?;
     transaction.execute(
         "DELETE FROM media_files WHERE call_uuid NOT IN (SELECT call_uuid FROM segments WHERE call_uuid IS NOT NULL)
            AND call_uuid NOT IN (SELECT key FROM calls)",
         [],
     )?;
-    Ok(Pruned { interactions: ids.len() as u64, calls: calls as u64, events: events as u64 })
+    Ok(Pruned { interactions: ids.len() as u64, calls: calls as u64, events })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub(crate) mod clock;
 pub mod header;
 pub mod problem;
 pub mod reader;
+pub(crate) mod scan;
 pub(crate) mod shape;
 pub mod writer;
 

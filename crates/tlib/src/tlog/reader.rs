@@ -1,7 +1,9 @@
 //! The streaming reader of T-Server / SIP Server log files.
 //!
 //! [`LogReader`] turns any byte stream into [`Event`]s in constant memory: it reads fixed
-//! chunks, splits lines with `memchr`, and keeps only the block it is building. Every shape
+//! chunks, splits lines (a word at a time, [`super::scan`]), and keeps only the block it is
+//! building. The plain lines most of a block is made of are read straight from the buffer
+//! (`read_common_lines`); every other line goes through the general path (`BlockState::feed`). Every shape
 //! of tlog-format.md is read (headers, `@` event lines of every context, requests, `[BSYNC]`
 //! copies, all value shapes, nested lists) and every kind of noise is tolerated: what cannot
 //! be read is recorded as a [`Problem`] with its line and counted in [`ParseStats`], and the
@@ -26,6 +28,7 @@ use crate::message::Message;
 use crate::tlog::clock::LogClock;
 use crate::tlog::header::{split_header_line, take_header_line, Header};
 use crate::tlog::problem::{ParseStats, Problem, ProblemKind};
+use crate::tlog::scan;
 use crate::tlog::shape::{self, indent_of, pair_key, split_token, trim_end, trim_start, value_shape, Shape};
 use crate::Text;
 
@@ -90,6 +93,7 @@ impl<R: Read> LogReader<R> {
     /// it has its newline (or the source has ended).
     pub fn read_into(&mut self, event: &mut Event) -> io::Result<bool> {
         loop {
+            self.read_common_lines(event);
             let Some(line) = self.lines.peek(&mut self.state)? else {
                 return Ok(self.state.finish_at_end(event));
             };
@@ -104,6 +108,36 @@ impl<R: Read> LogReader<R> {
                 Feed::Done => return Ok(true),
             }
         }
+    }
+
+    /// Reads the lines most of a block is made of (`\tAttributeX\tvalue`, `\t\t'key'\tvalue`)
+    /// straight from the buffer, as long as they come whole and plain; stops, having read
+    /// nothing of it, at the first line that needs the general path (`BlockState::feed`).
+    fn read_common_lines(&mut self, event: &mut Event) {
+        let LogReader { lines, state } = self;
+        if !state.in_block || state.cut_reason.is_some() || lines.skipping.is_some() {
+            return;
+        }
+        let (first, mut at, mut count) = (lines.start, lines.start, 0_u64);
+        while let Some(newline) = scan::find_byte(b'\n', &lines.buf[at..lines.end]) {
+            let line = &lines.buf[at..at + newline];
+            let bytes = line.strip_suffix(b"\r").unwrap_or(line);
+            state.line_no = lines.line_no + count + 1;
+            let read = match bytes {
+                [b'\t', b'A', ..] => state.fast_attribute_line(bytes, event),
+                [b'\t' | b' ', b'\t' | b' ', ..] => state.fast_pair_line(bytes),
+                _ => false,
+            };
+            if !read {
+                break;
+            }
+            at += newline + 1;
+            count += 1;
+        }
+        state.stats.bytes += (at - first) as u64;
+        state.stats.lines += count;
+        lines.line_no += count;
+        lines.start = at;
     }
 
     /// The next event, or `None` at the end of the input.
@@ -224,7 +258,7 @@ impl<R: Read> LineSource<R> {
                 continue;
             }
             let pending = &self.buf[self.start..self.end];
-            if let Some(newline) = memchr::memchr(b'\n', pending) {
+            if let Some(newline) = scan::find_byte(b'\n', pending) {
                 let end = self.start + newline;
                 return Ok(Some(LineRef { start: self.start, end, next: end + 1, terminated: true }));
             }
@@ -396,6 +430,10 @@ struct BlockState {
     reported_no_header_clock: bool,
     /// Set when a skipped line cut the block being read.
     cut_reason: Option<String>,
+    /// The last event's CallUUID, whose heap buffer the next one is written into.
+    spare_uuid: Text,
+    /// The frame stack of the last list closed (empty), so a list opens without allocating.
+    spare_frames: Vec<Frame>,
 }
 
 impl BlockState {
@@ -414,6 +452,8 @@ impl BlockState {
             problems: Vec::new(),
             reported_no_header_clock: false,
             cut_reason: None,
+            spare_uuid: Text::default(),
+            spare_frames: Vec::new(),
         };
         state.site = state.current_site();
         state
@@ -451,9 +491,6 @@ impl BlockState {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             self.finish_block(event);
             return Feed::ConsumedDone;
-        }
-        if terminated && self.fast_attribute_line(bytes, event) {
-            return Feed::Consumed;
         }
         let indent = indent_of(bytes);
         if indent == 0 && !bytes.starts_with(b"Attribute") {
@@ -624,8 +661,10 @@ impl BlockState {
 
     fn start_block(&mut self, line: &Line<'_>, name: &[u8], event: &mut Event) {
         let message = Message::from_known_name(name).unwrap_or_else(|| Message::Other(line.text(name)));
-        event.reset(message, self.site.clone());
-        event.file.clone_from(&self.options.file);
+        if let Some(CallUuid(uuid)) = event.call_uuid.take() {
+            self.spare_uuid = uuid;
+        }
+        event.refill(message, &self.site, &self.options.file);
         event.line = Some(self.line_no);
         self.in_block = true;
         self.list = None;
@@ -655,44 +694,34 @@ impl BlockState {
         }
     }
 
-    /// The common case, `\tAttributeName\tvalue` for a typed scalar attribute not yet set,
-    /// read without the general path's passes. False (nothing changed) for anything else.
+    /// The common case, `\tAttributeName\tvalue` with a scalar value: a typed attribute not
+    /// yet set, or a raw one whose value is a plain string, number or word, read without the
+    /// general path's passes. False (nothing changed) for anything else, which the general
+    /// path then reads: lists, duplicates, odd spacing, quotes it would have to search, text
+    /// that is not UTF-8, values not of their shape (so that it reports them).
     fn fast_attribute_line(&mut self, bytes: &[u8], event: &mut Event) -> bool {
-        let [b'\t', b'A', ..] = bytes else { return false };
-        let Some(tab) = memchr::memchr(b'\t', &bytes[1..]) else { return false };
-        let (name, value) = (&bytes[1..1 + tab], &bytes[tab + 2..]);
-        let Some(typed) = attrs::lookup(name) else { return false };
-        let last = value.last().copied().unwrap_or(b' ');
-        if last == b' '
-            || last == b'\t'
-            || matches!(typed, Typed::List(_) | Typed::IsLinks(_))
-            || typed.is_set(event)
-        {
+        let Some(gap) = scan::find_gap(&bytes[1..]) else { return false };
+        let (name, value) = (&bytes[1..1 + gap], &bytes[gap + 2..]);
+        let (Some(&first), Some(&last)) = (value.first(), value.last()) else { return false };
+        if matches!(first, b' ' | b'\t') || matches!(last, b' ' | b'\t') {
             return false;
         }
-        let set = match typed {
-            Typed::ConnId(field) => set(field.slot, event, ConnId::parse_hex(value)),
-            Typed::HexCounter(field) => set(field.slot, event, parse_hex_u64(value)),
-            Typed::Timestamp(field) => set(field.slot, event, Timestamp::parse_tlib_hex(value)),
-            Typed::Decimal(field) => set(field.slot, event, parse_decimal_u64(value)),
-            Typed::Role(field) => set(field.slot, event, parse_decimal(value).map(DnRole::from_code)),
-            Typed::CallType(field) => set(field.slot, event, parse_decimal(value).map(CallType::from_code)),
-            Typed::CallState(field) => set(field.slot, event, parse_decimal(value).map(CallState::from_code)),
-            Typed::PartyState(field) => set(
-                field.slot,
-                event,
-                parse_decimal_u64(value).and_then(|v| u32::try_from(v).ok()).map(PartyState),
-            ),
-            Typed::CallUuid(field) => {
-                set(field.slot, event, quoted_ascii(value).map(|text| CallUuid(Text::from(text))))
-            }
-            Typed::Text(field) => set(field.slot, event, quoted_ascii(value).map(Text::from)),
-            Typed::List(_) | Typed::IsLinks(_) => false,
+        let read = match attrs::lookup(name) {
+            Some(typed) => fast_typed(typed, value, event, &mut self.spare_uuid),
+            None => match fast_raw_value(value) {
+                Some(raw) => {
+                    let Some(name) = utf8(name) else { return false };
+                    self.close_list(event);
+                    event.other.push(RawAttribute { name: Text::from(name), value: raw });
+                    return true;
+                }
+                None => false,
+            },
         };
-        if set {
+        if read {
             self.close_list(event);
         }
-        set
+        read
     }
 
     fn typed_attribute(
@@ -739,7 +768,35 @@ impl BlockState {
 
     fn open_list(&mut self, target: ListTarget, declared: Option<u16>, indent: usize) {
         let root = Frame { key: Text::default(), list: KvList::new(), opener_indent: indent };
-        self.list = Some(OpenList { target, declared, frames: vec![root] });
+        let mut frames = std::mem::take(&mut self.spare_frames);
+        frames.clear();
+        frames.push(root);
+        self.list = Some(OpenList { target, declared, frames });
+    }
+
+    /// The common key-value line, `\t\t'key'\tvalue` with an ASCII key and a plain value
+    /// ([`fast_raw_value`]) inside an open list, read as [`BlockState::pair_line`] would;
+    /// false (nothing changed) for anything else.
+    fn fast_pair_line(&mut self, bytes: &[u8]) -> bool {
+        let Some(list) = self.list.as_mut() else { return false };
+        let indent = indent_of(bytes);
+        let body = &bytes[indent..];
+        let [b'\'', quoted @ ..] = body else { return false };
+        if matches!(body.last(), Some(b' ' | b'\t')) {
+            return false;
+        }
+        let Some(close) = scan::find_byte(b'\'', quoted) else { return false };
+        let (key, after) = (&quoted[..close], &quoted[close + 1..]);
+        if !matches!(after.first(), Some(b' ' | b'\t')) || !key.is_ascii() || key.contains(&b'"') {
+            return false;
+        }
+        let Some(key) = utf8(key) else { return false };
+        let Some(value) = fast_raw_value(trim_start(after)) else { return false };
+        while list.frames.len() > 1 && list.frames.last().is_some_and(|frame| frame.opener_indent >= indent) {
+            close_frame(list);
+        }
+        push_pair(list, Text::from(key), value);
+        true
     }
 
     fn pair_line(&mut self, line: &Line<'_>, body: &[u8], indent: usize, event: &mut Event) {
@@ -805,6 +862,7 @@ impl BlockState {
             close_frame(&mut open);
         }
         let root = open.frames.pop().map(|frame| frame.list).unwrap_or_default();
+        self.spare_frames = std::mem::take(&mut open.frames);
         let name = match &open.target {
             ListTarget::Typed(typed) => Text::from(typed.name()),
             ListTarget::Raw(name) => name.clone(),
@@ -855,6 +913,76 @@ fn quoted_ascii(value: &[u8]) -> Option<&str> {
     utf8(inner)
 }
 
+/// Sets a typed scalar attribute from its canonical form, when it is not set yet; false
+/// (nothing changed) otherwise. A CallUUID (32 characters: too long to be stored inline) is
+/// written into `spare_uuid`'s buffer, the last event's, instead of a new allocation.
+fn fast_typed(typed: Typed, value: &[u8], event: &mut Event, spare_uuid: &mut Text) -> bool {
+    match typed {
+        Typed::ConnId(field) => set_once(field.slot, event, || ConnId::parse_hex(value)),
+        Typed::HexCounter(field) => set_once(field.slot, event, || parse_hex_u64(value)),
+        Typed::Timestamp(field) => set_once(field.slot, event, || Timestamp::parse_tlib_hex(value)),
+        Typed::Decimal(field) => set_once(field.slot, event, || parse_decimal_u64(value)),
+        Typed::Role(field) => set_once(field.slot, event, || parse_decimal(value).map(DnRole::from_code)),
+        Typed::CallType(field) => {
+            set_once(field.slot, event, || parse_decimal(value).map(CallType::from_code))
+        }
+        Typed::CallState(field) => {
+            set_once(field.slot, event, || parse_decimal(value).map(CallState::from_code))
+        }
+        Typed::PartyState(field) => set_once(field.slot, event, || {
+            parse_decimal_u64(value).and_then(|v| u32::try_from(v).ok()).map(PartyState)
+        }),
+        Typed::CallUuid(field) => set_once(field.slot, event, || {
+            let text = quoted_ascii(value)?;
+            let mut uuid = std::mem::take(spare_uuid);
+            uuid.clear();
+            uuid.push_str(text);
+            Some(CallUuid(uuid))
+        }),
+        Typed::Text(field) => set_once(field.slot, event, || quoted_ascii(value).map(Text::from)),
+        Typed::List(_) | Typed::IsLinks(_) => false,
+    }
+}
+
+/// Fills the field `slot` reaches with what `read` gives, when the field is empty and `read`
+/// gives something (one call through the table instead of a check and a set).
+#[inline]
+fn set_once<T>(
+    slot: fn(&mut Event) -> &mut Option<T>,
+    event: &mut Event,
+    read: impl FnOnce() -> Option<T>,
+) -> bool {
+    let slot = slot(event);
+    if slot.is_some() {
+        return false;
+    }
+    match read() {
+        Some(value) => {
+            *slot = Some(value);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The value of a raw attribute, trimmed at both ends, when it is as the general path would
+/// read it with no search and no problem: `'text'` (ASCII quotes at both ends), or a bare
+/// number or word. `None` for anything else (lists, typographic quotes, text that is not
+/// UTF-8, a quote with no closer).
+fn fast_raw_value(value: &[u8]) -> Option<Value> {
+    match value {
+        [b'\'' | b'"', inner @ .., b'\'' | b'"'] => Some(Value::Str(Text::from(utf8(inner)?))),
+        [b'\'' | b'"' | b'(' | b'[' | 0xE2, ..] => None,
+        _ => {
+            let text = utf8(value)?;
+            Some(match canonical_int(value) {
+                Some(number) => Value::Int(number),
+                None => Value::Bare(Text::from(text)),
+            })
+        }
+    }
+}
+
 /// Sets a scalar typed attribute; false when the value does not have the shape.
 fn set_scalar(line: &Line<'_>, typed: Typed, value: &[u8], event: &mut Event) -> bool {
     let shape = value_shape(value);
@@ -883,14 +1011,24 @@ fn bare_value(line: &Line<'_>, text: &[u8]) -> Value {
     Value::Bare(line.text(text))
 }
 
+/// The number of a bare value that [`Value::from_bare`] reads as an `Int` (an optional `-`,
+/// digits with no leading zero, not `-0`, in range), read straight from the bytes.
 fn canonical_int(text: &[u8]) -> Option<i64> {
-    let first = *text.first()?;
-    if !(first.is_ascii_digit() || first == b'-') {
-        return None;
+    let (negative, digits) = match text {
+        [b'-', digits @ ..] => (true, digits),
+        digits => (false, digits),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] => return (!negative).then_some(0),
+        [b'0', ..] => return None,
+        _ => {}
     }
-    match Value::from_bare(utf8(text)?) {
-        Value::Int(number) => Some(number),
-        _ => None,
+    let magnitude = parse_decimal_u64(digits)?;
+    if negative {
+        0_i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
     }
 }
 
@@ -1085,4 +1223,32 @@ fn preview(bytes: &[u8]) -> String {
         shown.push('…');
     }
     format!("{shown:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn canonical_int_reads_what_from_bare_reads_as_a_number(text in "-?[0-9+]{0,21}") {
+            let expected = match Value::from_bare(&text) {
+                Value::Int(number) => Some(number),
+                _ => None,
+            };
+            prop_assert_eq!(canonical_int(text.as_bytes()), expected);
+        }
+    }
+
+    #[test]
+    fn canonical_int_edges() {
+        assert_eq!(canonical_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(canonical_int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(canonical_int(b"9223372036854775808"), None);
+        assert_eq!(canonical_int(b"-0"), None);
+        assert_eq!(canonical_int(b"0"), Some(0));
+        assert_eq!(canonical_int(b"-"), None);
+    }
 }

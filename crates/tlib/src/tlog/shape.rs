@@ -41,7 +41,7 @@ pub(crate) fn trim_end(bytes: &[u8]) -> &[u8] {
 /// Splits off the first white-space-delimited token; the rest has its leading white space
 /// removed.
 pub(crate) fn split_token(bytes: &[u8]) -> (&[u8], &[u8]) {
-    let end = bytes.iter().position(|b| *b == b' ' || *b == b'\t').unwrap_or(bytes.len());
+    let end = crate::tlog::scan::find_gap(bytes).unwrap_or(bytes.len());
     (&bytes[..end], trim_start(&bytes[end..]))
 }
 

@@ -1,0 +1,355 @@
+//! The throughput benchmark of issue 13: `cargo bench -p callstitch --bench throughput`.
+//!
+//! Simulates (once, cached under target/bench-data) the simulator's scale estate of four sites
+//! at `CALLSTITCH_BENCH_MB` megabytes (default 100) and, for the memory figures, 4x that. Then,
+//! in the same run and on the same files (in the page cache), it times:
+//!
+//! - the **memchr lower bound** ([`lower_bound`]): the files read in 1 MiB chunks and split
+//!   into lines with `memchr`, each line looked at once to tell an event block's first line
+//!   from an attribute line: the least any reader of every line must do;
+//! - `grep -c 'message Event'` on the same files;
+//! - the release binary's `parse --stats`, `trace` (no output), `trace --json` and `import`
+//!   into a fresh SQLite database, best of `CALLSTITCH_BENCH_RUNS` (default 3),
+//!
+//! and prints each figure beside both anchors as a ratio, so that a reader on a shared,
+//! noisy machine compares ratios, not seconds. It also prints the CPU time of each command
+//! (user + system over wall: how many cores it used), the database's bytes per event and
+//! against the logs, and the peak RSS of `trace --json` and `import` at 1x and 4x (issue 13's
+//! memory acceptance: within 1.2x). `CALLSTITCH_BENCH_4X=0` skips the 4x set;
+//! `CALLSTITCH_BENCH_BASELINE=/path/to/an/older/callstitch` runs that binary too, on the same
+//! files in the same run, for a before/after.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TIME: &str = "/usr/bin/time";
+
+fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    let megabytes = env_number("CALLSTITCH_BENCH_MB", 100);
+    let runs = env_number("CALLSTITCH_BENCH_RUNS", 3).max(1) as usize;
+    let four = env_number("CALLSTITCH_BENCH_4X", 1) != 0;
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_callstitch"));
+    let baseline = std::env::var_os("CALLSTITCH_BENCH_BASELINE").map(PathBuf::from);
+    let one = estate(&ours, megabytes);
+    let (bytes, files) = log_files(&one);
+    let events = count_events(&ours, &one);
+    println!(
+        "estate: {} ({:.0} MB in {} files, {events} events, 4 sites); {} run(s) each, best shown",
+        one.display(),
+        bytes as f64 / 1e6,
+        files.len(),
+        runs
+    );
+    let bound = best(runs, || {
+        let start = Instant::now();
+        let counts = lower_bound(&files);
+        Run { wall: start.elapsed(), cpu: None, peak_kb: None, extra: counts.blocks }
+    });
+    let grep = best(runs, || grep_count(&files));
+    println!(
+        "anchor  memchr lower bound: {:.3} s, {:.0} MB/s, {:.2} M lines/s ({} event blocks)",
+        secs(bound.wall),
+        mb_per_s(bytes, bound.wall),
+        lines(&files) as f64 / secs(bound.wall) / 1e6,
+        bound.extra
+    );
+    println!(
+        "anchor  grep -c 'message Event': {:.3} s, {:.0} MB/s",
+        secs(grep.wall),
+        mb_per_s(bytes, grep.wall)
+    );
+    let anchors = Anchors { bound: bound.wall, grep: grep.wall, bytes, events };
+    let mut binaries = vec![("this build", ours.clone())];
+    binaries.extend(baseline.map(|path| ("baseline", path)));
+    for (label, binary) in &binaries {
+        println!("-- {label}: {}", binary.display());
+        for (what, args) in [
+            ("parse --stats", &["parse", "--stats", "--quiet"][..]),
+            ("trace (no output)", &["trace", "--quiet", "--call-uuid", "00000000000000000000000000000000"][..]),
+            ("trace --json", &["trace", "--json", "--quiet"][..]),
+        ] {
+            let figure = best(runs, || run(binary, args, &one, None));
+            anchors.print(what, &figure);
+        }
+        let (import, database) = best_import(runs, binary, &one);
+        anchors.print("import", &import);
+        println!(
+            "        database: {:.1} MB, {:.0} bytes/event, {:.2}x the logs",
+            database as f64 / 1e6,
+            database as f64 / events.max(1) as f64,
+            database as f64 / bytes.max(1) as f64
+        );
+    }
+    if four {
+        memory(&ours, megabytes, &one);
+    }
+}
+
+/// The two anchors of one run, and what the estate holds.
+struct Anchors {
+    bound: Duration,
+    grep: Duration,
+    bytes: u64,
+    events: u64,
+}
+
+impl Anchors {
+    fn print(&self, what: &str, figure: &Run) {
+        let wall = secs(figure.wall);
+        let cores = figure.cpu.map_or(String::new(), |cpu| format!(", {:.2} cores", secs(cpu) / wall));
+        let peak =
+            figure.peak_kb.map_or(String::new(), |kb| format!(", peak RSS {:.0} MB", kb as f64 / 1024.0));
+        println!(
+            "{what:>20}: {wall:.3} s, {:.0} MB/s, {:.3} M events/s{cores}{peak}; {:.1}x the memchr bound, {:.1}x grep -c",
+            mb_per_s(self.bytes, figure.wall),
+            self.events as f64 / wall / 1e6,
+            wall / secs(self.bound),
+            wall / secs(self.grep),
+        );
+    }
+}
+
+/// Peak RSS of `trace --json` and `import` at 1x and 4x.
+fn memory(binary: &Path, megabytes: u64, one: &Path) {
+    let four = estate(binary, megabytes * 4);
+    let scratch = scratch_dir();
+    let mut peaks = Vec::new();
+    for (factor, dir) in [(1, one), (4, four.as_path())] {
+        let trace = run(binary, &["trace", "--json", "--quiet"], dir, None);
+        let database = scratch.join(format!("memory-{factor}x.db"));
+        remove_database(&database);
+        let import = run(binary, &["import", "--no-progress"], dir, Some(&database));
+        remove_database(&database);
+        println!(
+            "memory {factor}x ({:.0} MB): trace --json peak RSS {}, import peak RSS {}",
+            log_files(dir).0 as f64 / 1e6,
+            show_kb(trace.peak_kb),
+            show_kb(import.peak_kb)
+        );
+        peaks.push((trace.peak_kb, import.peak_kb));
+    }
+    if let [(Some(t1), Some(i1)), (Some(t4), Some(i4))] = peaks[..] {
+        println!(
+            "memory 4x / 1x: trace --json {:.2}, import {:.2} (issue 13: within 1.2)",
+            t4 as f64 / t1.max(1) as f64,
+            i4 as f64 / i1.max(1) as f64
+        );
+    }
+}
+
+/// What the lower bound found, so that the work cannot be optimised away.
+struct LineCounts {
+    blocks: u64,
+    attributes: u64,
+}
+
+/// The memchr lower bound: every file read in 1 MiB chunks, split into lines, each line's
+/// first byte looked at (an event block starts with `@`, its attributes with a tab).
+fn lower_bound(files: &[PathBuf]) -> LineCounts {
+    let mut counts = LineCounts { blocks: 0, attributes: 0 };
+    let mut chunk = vec![0u8; 1 << 20];
+    for path in files {
+        let Ok(mut file) = File::open(path) else { continue };
+        // Whether the next byte read begins a line.
+        let mut line_start = true;
+        while let Ok(read) = file.read(&mut chunk) {
+            if read == 0 {
+                break;
+            }
+            let data = &chunk[..read];
+            let mut position = 0;
+            while position < read {
+                if line_start {
+                    match data[position] {
+                        b'@' => counts.blocks += 1,
+                        b'\t' => counts.attributes += 1,
+                        _ => {}
+                    }
+                }
+                match memchr::memchr(b'\n', &data[position..]) {
+                    Some(offset) => {
+                        position += offset + 1;
+                        line_start = true;
+                    }
+                    None => {
+                        line_start = false;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    std::hint::black_box(counts.attributes);
+    counts
+}
+
+/// One timed command.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: Duration,
+    /// User + system CPU time.
+    cpu: Option<Duration>,
+    peak_kb: Option<u64>,
+    extra: u64,
+}
+
+fn best(runs: usize, mut once: impl FnMut() -> Run) -> Run {
+    (0..runs).map(|_| once()).min_by_key(|run| run.wall).unwrap_or(Run {
+        wall: Duration::ZERO,
+        cpu: None,
+        peak_kb: None,
+        extra: 0,
+    })
+}
+
+/// Best of `runs` imports into a fresh database each, and the database's size (with its
+/// write-ahead log) after the last.
+fn best_import(runs: usize, binary: &Path, dir: &Path) -> (Run, u64) {
+    let database = scratch_dir().join("import.db");
+    let mut size = 0;
+    let figure = best(runs, || {
+        remove_database(&database);
+        let figure = run(binary, &["import", "--no-progress"], dir, Some(&database));
+        size = ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", database.display())).ok())
+            .map(|meta| meta.len())
+            .sum();
+        figure
+    });
+    remove_database(&database);
+    (figure, size)
+}
+
+/// Runs `binary args dir` (with `--database` for an import) under `/usr/bin/time` when it is
+/// there, its standard output thrown away.
+fn run(binary: &Path, args: &[&str], dir: &Path, database: Option<&Path>) -> Run {
+    let timed = Path::new(TIME).exists();
+    let mut command = if timed {
+        let mut command = Command::new(TIME);
+        command.args(["-f", "cstime %e %U %S %M"]).arg(binary);
+        command
+    } else {
+        Command::new(binary)
+    };
+    command.args(args);
+    if let Some(database) = database {
+        command.arg("--database").arg(database);
+    }
+    let start = Instant::now();
+    let output = command.arg(dir).stdout(Stdio::null()).stderr(Stdio::piped()).output();
+    let wall = start.elapsed();
+    let Ok(output) = output else {
+        panic!("cannot run {}", binary.display());
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{} {args:?} failed: {stderr}", binary.display());
+    let line = stderr.lines().rev().find_map(|line| line.strip_prefix("cstime "));
+    let fields: Vec<f64> =
+        line.map_or(Vec::new(), |line| line.split(' ').filter_map(|f| f.parse().ok()).collect());
+    match fields[..] {
+        [_, user, system, peak] => Run {
+            wall,
+            cpu: Some(Duration::from_secs_f64(user + system)),
+            peak_kb: Some(peak as u64),
+            extra: 0,
+        },
+        _ => Run { wall, cpu: None, peak_kb: None, extra: 0 },
+    }
+}
+
+fn grep_count(files: &[PathBuf]) -> Run {
+    let start = Instant::now();
+    // Its output read through a pipe: GNU grep stops at the first match when it writes to
+    // /dev/null.
+    let output = Command::new("grep").arg("-c").arg("message Event").args(files).output();
+    assert!(output.is_ok_and(|output| output.status.success()), "grep -c failed");
+    Run { wall: start.elapsed(), cpu: None, peak_kb: None, extra: 0 }
+}
+
+/// The cached scale estate of `megabytes` MB, written by the binary's own simulator.
+fn estate(binary: &Path, megabytes: u64) -> PathBuf {
+    let dir = bench_data().join(format!("throughput-{megabytes}mb-v1"));
+    if dir.join("done").exists() {
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = Command::new(binary)
+        .args(["simulate", "--scale", "--sites", "4", "--size-mb", &megabytes.to_string(), "--out"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .status();
+    assert!(status.is_ok_and(|status| status.success()), "the simulator failed");
+    assert!(File::create(dir.join("done")).is_ok(), "cannot mark {} done", dir.display());
+    dir
+}
+
+/// The events of the estate, as `parse --stats --json` counts them.
+fn count_events(binary: &Path, dir: &Path) -> u64 {
+    let output = Command::new(binary).args(["parse", "--stats", "--json", "--quiet"]).arg(dir).output();
+    let Ok(output) = output else { return 0 };
+    let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    stats["events"].as_u64().unwrap_or(0)
+}
+
+fn log_files(dir: &Path) -> (u64, Vec<PathBuf>) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let bytes = files.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|meta| meta.len()).sum();
+    // Into the page cache, as for every figure.
+    let _ = lower_bound(&files);
+    (bytes, files)
+}
+
+fn lines(files: &[PathBuf]) -> u64 {
+    files
+        .iter()
+        .filter_map(|path| std::fs::read(path).ok())
+        .map(|data| memchr::memchr_iter(b'\n', &data).count() as u64)
+        .sum()
+}
+
+fn bench_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data")
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir = bench_data().join("throughput-scratch");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+fn remove_database(database: &Path) {
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+}
+
+fn secs(duration: Duration) -> f64 {
+    duration.as_secs_f64().max(1e-9)
+}
+
+fn mb_per_s(bytes: u64, duration: Duration) -> f64 {
+    bytes as f64 / 1e6 / secs(duration)
+}
+
+fn show_kb(kb: Option<u64>) -> String {
+    kb.map_or("n/a".to_string(), |kb| format!("{:.0} MB", kb as f64 / 1024.0))
+}
