@@ -1,6 +1,8 @@
 //! The rows a store writes, built once from the pipeline's own types so that every backend
 //! stores the same thing: raw events, finished calls, interactions with their segments,
-//! parties, links, findings and recording, media files, and the stitching snapshot.
+//! parties, links, findings and recording, media files, and the stitching snapshot; and what
+//! a store renders on read instead of storing: the recording metadata
+//! ([`render_recording`]) and the search list's row ([`Summary`]).
 
 use callstitch_engine::{CallReport, FinishedCall};
 use callstitch_link::segment::{PartyTimes, SegmentParty};
@@ -437,11 +439,24 @@ impl InteractionRecord {
         dns
     }
 
-    /// The row of the search result list, as a store renders it on read.
-    pub fn summary(&self) -> Value {
+    /// Its segments' CallUUIDs (a segment's key without one), in order.
+    pub fn call_uuids(&self) -> Vec<String> {
+        self.segments
+            .iter()
+            .map(|segment| segment.call_uuid.clone().unwrap_or_else(|| segment.key.clone()))
+            .collect()
+    }
+
+    /// Its parties' DNs, sorted, once each.
+    pub fn party_dns(&self) -> Vec<String> {
         let mut parties: Vec<String> = self.parties.iter().map(|party| party.dn.clone()).collect();
         parties.sort_unstable();
         parties.dedup();
+        parties
+    }
+
+    /// The row of the search result list, as a store renders it on read.
+    pub fn summary(&self) -> Value {
         Summary {
             interaction_id: self.id.clone(),
             revision: self.revision,
@@ -454,12 +469,8 @@ impl InteractionRecord {
             current_since_us: self.current_since_us,
             linking: self.linking.clone(),
             sites: self.sites.clone(),
-            call_uuids: self
-                .segments
-                .iter()
-                .map(|segment| segment.call_uuid.clone().unwrap_or_else(|| segment.key.clone()))
-                .collect(),
-            parties,
+            call_uuids: self.call_uuids(),
+            parties: self.party_dns(),
             ani: self.ani.clone(),
             dnis: self.dnis.clone(),
             outcome: self.outcome.clone(),

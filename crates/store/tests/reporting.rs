@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use callstitch_link::{word, Interaction};
 use callstitch_recording::{recording_metadata, Recording};
-use callstitch_store::{Batch, CallRecord, InteractionQuery, InteractionRecord, SqliteOptions, SqliteStore, Store};
+use callstitch_store::{
+    Batch, CallRecord, InteractionQuery, InteractionRecord, SqliteOptions, SqliteStore, Store,
+};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use simulated::Simulated;
@@ -84,7 +86,12 @@ async fn written(interactions: u64, seed: u64) -> Written {
 }
 
 fn rows<T>(sql: &Connection, query: &str, map: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>) -> Vec<T> {
-    sql.prepare(query).expect("prepare").query_map([], map).expect("query").collect::<Result<_, _>>().expect("rows")
+    sql.prepare(query)
+        .expect("prepare")
+        .query_map([], map)
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
 }
 
 /// Every interaction's document, recording metadata and summary read back are the JSON the

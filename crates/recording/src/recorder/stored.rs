@@ -11,7 +11,8 @@ use super::{Heard, MediaFile, Provenance};
 use crate::feed::RecordedSide;
 
 /// How a file was tied to its segment: every word the recorder writes.
-const MATCHED_BY: &[&str] = &["call-uuid", "media-id-prefix", "gsip-rec-fn", "route-record", "private-record-start"];
+const MATCHED_BY: &[&str] =
+    &["call-uuid", "media-id-prefix", "gsip-rec-fn", "route-record", "private-record-start"];
 
 /// Who is heard on a file: every word the recorder writes.
 const HEARD_KINDS: &[&str] = &["customer", "agent"];
@@ -158,7 +159,11 @@ mod tests {
             aliases: vec!["old".into()],
             interaction_id: "0123456789abcdef".into(),
             media_files: vec![
-                file("route-record", Timestamp(1_351_521_660_540_480), Some(Timestamp(1_351_521_700_000_001))),
+                file(
+                    "route-record",
+                    Timestamp(1_351_521_660_540_480),
+                    Some(Timestamp(1_351_521_700_000_001)),
+                ),
                 file("call-uuid", Timestamp(-5), None),
             ],
             findings: vec![Finding {

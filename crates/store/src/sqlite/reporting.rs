@@ -15,14 +15,51 @@ use serde_json::Value;
 use crate::error::StoreError;
 use crate::sqlite::compact::pack;
 
-/// Adds the typed columns and the media files table (before the conversion fills them).
+/// The new interactions and calls tables (filled by the conversion, then put in the old
+/// ones' place: copied row by row they come out compact, where rows updated in place and a
+/// column dropped left most of every page empty), the typed columns of the child tables and
+/// the media files table.
 pub const MIGRATION: &str = r#"
-    ALTER TABLE interactions ADD COLUMN doc_z BLOB;
-    ALTER TABLE interactions ADD COLUMN recording_z BLOB;
-    ALTER TABLE interactions ADD COLUMN linking TEXT;
-    ALTER TABLE interactions ADD COLUMN current_since_us INTEGER;
-    ALTER TABLE interactions ADD COLUMN replaces TEXT;
-    ALTER TABLE interactions ADD COLUMN sites TEXT;
+    CREATE TABLE interactions_compact (
+        id               TEXT PRIMARY KEY,
+        revision         INTEGER NOT NULL,
+        start_us         INTEGER NOT NULL,
+        end_us           INTEGER,
+        complete         INTEGER NOT NULL,
+        state            TEXT NOT NULL DEFAULT 'complete',
+        linking          TEXT,
+        outcome          TEXT NOT NULL,
+        released_by      TEXT NOT NULL,
+        released_by_dn   TEXT,
+        ani              TEXT,
+        dnis             TEXT,
+        current_site     TEXT,
+        current_since_us INTEGER,
+        replaces         TEXT,
+        sites            TEXT,
+        call_uuids       TEXT,
+        party_dns        TEXT,
+        recording_id     TEXT NOT NULL,
+        media_files      INTEGER NOT NULL,
+        findings         INTEGER NOT NULL,
+        doc_z            BLOB NOT NULL,
+        recording_z      BLOB
+    );
+    CREATE TABLE calls_compact (
+        id             INTEGER PRIMARY KEY,
+        site           TEXT NOT NULL,
+        key            TEXT NOT NULL,
+        call_uuid      TEXT,
+        conn_ids       TEXT NOT NULL,
+        first_us       INTEGER,
+        last_us        INTEGER,
+        model          TEXT NOT NULL,
+        outcome        TEXT NOT NULL,
+        conformant     INTEGER NOT NULL,
+        released_by    TEXT NOT NULL,
+        released_by_dn TEXT,
+        report_z       BLOB NOT NULL
+    );
     ALTER TABLE segments ADD COLUMN start_us INTEGER;
     ALTER TABLE segments ADD COLUMN end_us INTEGER;
     ALTER TABLE parties ADD COLUMN queue TEXT;
@@ -34,7 +71,6 @@ pub const MIGRATION: &str = r#"
     ALTER TABLE parties ADD COLUMN held_ms INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE parties ADD COLUMN first_us INTEGER;
     ALTER TABLE parties ADD COLUMN last_us INTEGER;
-    ALTER TABLE calls ADD COLUMN report_z BLOB;
     CREATE TABLE interaction_media_files (
         interaction_id TEXT NOT NULL,
         ord            INTEGER NOT NULL,
@@ -53,12 +89,18 @@ pub const MIGRATION: &str = r#"
     );
 "#;
 
-/// After the conversion: the text documents go, and the views come.
-const FINISH: &str = r#"
-    ALTER TABLE interactions DROP COLUMN doc;
-    ALTER TABLE interactions DROP COLUMN recording;
-    ALTER TABLE interactions DROP COLUMN summary;
-    ALTER TABLE calls DROP COLUMN report;
+/// After the conversion: the compact tables take the old ones' place, with their indexes.
+const SWAP: &str = r#"
+    DROP TABLE interactions;
+    ALTER TABLE interactions_compact RENAME TO interactions;
+    CREATE INDEX interactions_start ON interactions(start_us DESC, id DESC);
+    CREATE INDEX interactions_recording ON interactions(recording_id);
+    CREATE INDEX interactions_end ON interactions(end_us);
+    CREATE INDEX interactions_state ON interactions(state, start_us DESC, id DESC);
+    DROP TABLE calls;
+    ALTER TABLE calls_compact RENAME TO calls;
+    CREATE INDEX calls_key ON calls(site, key);
+    CREATE INDEX calls_last ON calls(last_us);
 "#;
 
 /// The reporting views (docs/reporting.md). Times are UTC: `*_us` microseconds since the
@@ -127,32 +169,74 @@ pub const VIEWS: &str = r#"
 /// Converts the rows a schema-5 database holds: each interaction's document and recording
 /// metadata compressed (the recording stays as it was rendered: the parties' first and last
 /// events it was made from are not in the document), its new columns filled from its
-/// document; each call's report compressed. Then the text columns go and the views come.
+/// document; each call's report compressed. Then the compact tables take the old ones' place
+/// and the views come. (The pages the old tables held are free for later writes; `VACUUM`
+/// gives them back to the file system.)
 pub fn convert(transaction: &Transaction<'_>) -> Result<(), StoreError> {
-    let rows: Vec<(String, String, String)> = transaction
-        .prepare("SELECT id, doc, recording FROM interactions")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    for (id, doc, recording) in rows {
-        transaction.execute(
-            "UPDATE interactions SET doc_z = ?2, recording_z = ?3 WHERE id = ?1",
-            params![id, pack(doc.as_bytes())?, pack(recording.as_bytes())?],
-        )?;
+    copy_interactions(transaction)?;
+    copy_calls(transaction)?;
+    transaction.execute_batch(SWAP)?;
+    transaction.execute_batch(VIEWS)?;
+    Ok(())
+}
+
+/// The interaction columns both schemas have, in order.
+const KEPT: &str =
+    "id, revision, start_us, end_us, complete, state, outcome, released_by, released_by_dn, ani, dnis,
+    current_site, recording_id, media_files, findings";
+
+fn copy_interactions(transaction: &Transaction<'_>) -> Result<(), StoreError> {
+    let mut select = transaction.prepare(&format!("SELECT {KEPT}, doc, recording FROM interactions"))?;
+    let mut rows = select.query([])?;
+    let mut insert = transaction.prepare(&format!(
+        "INSERT INTO interactions_compact ({KEPT}, doc_z, recording_z, linking, current_since_us, replaces, sites,
+             call_uuids, party_dns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+    ))?;
+    while let Some(row) = rows.next()? {
+        let kept: Vec<rusqlite::types::Value> =
+            (0..15).map(|index| row.get(index)).collect::<Result<_, _>>()?;
+        let id: String = row.get(0)?;
+        let doc: String = row.get(15)?;
+        let recording: String = row.get(16)?;
         // A document that is not JSON stays as it is: reading it says so, as before.
-        if let Ok(doc) = serde_json::from_str::<Value>(&doc) {
-            fill_from_document(transaction, &id, &doc)?;
+        let parsed = serde_json::from_str::<Value>(&doc).ok();
+        let empty = Value::Null;
+        let member = |key: &str| parsed.as_ref().map_or(&empty, |doc| &doc[key]);
+        let mut values = kept;
+        values.extend([
+            pack(doc.as_bytes())?.into(),
+            pack(recording.as_bytes())?.into(),
+            member("linking").as_str().map(str::to_string).into(),
+            micros(member("current_since")).into(),
+            list(member("replaces")).into(),
+            member("sites").is_array().then(|| member("sites").to_string()).into(),
+            parsed.as_ref().map(|doc| call_uuids_and_dns(doc).0).into(),
+            parsed.as_ref().map(|doc| call_uuids_and_dns(doc).1).into(),
+        ]);
+        insert.execute(rusqlite::params_from_iter(values))?;
+        if let Some(doc) = &parsed {
+            fill_children(transaction, &id, doc)?;
         }
     }
-    let calls: Vec<(i64, String)> = transaction
-        .prepare("SELECT id, report FROM calls")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut update = transaction.prepare("UPDATE calls SET report_z = ?2 WHERE id = ?1")?;
-    for (id, report) in calls {
-        update.execute(params![id, pack(report.as_bytes())?])?;
+    Ok(())
+}
+
+fn copy_calls(transaction: &Transaction<'_>) -> Result<(), StoreError> {
+    const COLUMNS: &str = "id, site, key, call_uuid, conn_ids, first_us, last_us, model, outcome, conformant,
+        released_by, released_by_dn";
+    let mut select = transaction.prepare(&format!("SELECT {COLUMNS}, report FROM calls"))?;
+    let mut rows = select.query([])?;
+    let mut insert = transaction.prepare(&format!(
+        "INSERT INTO calls_compact ({COLUMNS}, report_z) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    ))?;
+    while let Some(row) = rows.next()? {
+        let mut values: Vec<rusqlite::types::Value> =
+            (0..12).map(|index| row.get(index)).collect::<Result<_, _>>()?;
+        let report: String = row.get(12)?;
+        values.push(pack(report.as_bytes())?.into());
+        insert.execute(rusqlite::params_from_iter(values))?;
     }
-    transaction.execute_batch(FINISH)?;
-    transaction.execute_batch(VIEWS)?;
     Ok(())
 }
 
@@ -166,17 +250,29 @@ fn list(value: &Value) -> Option<String> {
     value.as_array().filter(|list| !list.is_empty()).map(|_| value.to_string())
 }
 
-fn fill_from_document(transaction: &Transaction<'_>, id: &str, doc: &Value) -> Result<(), StoreError> {
-    transaction.execute(
-        "UPDATE interactions SET linking = ?2, current_since_us = ?3, replaces = ?4, sites = ?5 WHERE id = ?1",
-        params![
-            id,
-            doc["linking"].as_str(),
-            micros(&doc["current_since"]),
-            list(&doc["replaces"]),
-            doc["sites"].is_array().then(|| doc["sites"].to_string()),
-        ],
-    )?;
+/// The search list's CallUUIDs (a segment's key without one) and party DNs of a document,
+/// as JSON lists: as [`crate::record::InteractionRecord`] makes them.
+fn call_uuids_and_dns(doc: &Value) -> (String, String) {
+    let segments = doc["segments"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let text = |value: &Value| value.as_str().map(str::to_string);
+    let uuids: Vec<String> = segments
+        .iter()
+        .filter_map(|segment| text(&segment["call_uuid"]).or_else(|| text(&segment["key"])))
+        .collect();
+    let mut dns: Vec<String> = segments
+        .iter()
+        .flat_map(|segment| segment["parties"].as_array().map(Vec::as_slice).unwrap_or_default())
+        .filter_map(|party| text(&party["dn"]))
+        .collect();
+    dns.sort_unstable();
+    dns.dedup();
+    let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string());
+    (json(&uuids), json(&dns))
+}
+
+/// The typed columns of an interaction's segments and parties, and its media files, from
+/// its document.
+fn fill_children(transaction: &Transaction<'_>, id: &str, doc: &Value) -> Result<(), StoreError> {
     let segments = doc["segments"].as_array().map(Vec::as_slice).unwrap_or_default();
     let mut party_ord = 0i64;
     for (ord, segment) in segments.iter().enumerate() {
@@ -208,7 +304,9 @@ fn fill_from_document(transaction: &Transaction<'_>, id: &str, doc: &Value) -> R
     }
     let files = doc["recording"]["media_files"].as_array().map(Vec::as_slice).unwrap_or_default();
     for (ord, file) in files.iter().enumerate() {
-        let Ok(file) = serde_json::from_value::<callstitch_recording::MediaFile>(file.clone()) else { continue };
+        let Ok(file) = serde_json::from_value::<callstitch_recording::MediaFile>(file.clone()) else {
+            continue;
+        };
         crate::sqlite::write::insert_media_file(transaction, id, ord, &crate::record::media_file_row(&file))?;
     }
     Ok(())

@@ -564,7 +564,9 @@ mod tests {
         let rows = statement
             .query_map([], |row| {
                 (0..columns)
-                    .map(|index| row.get::<_, rusqlite::types::Value>(index).map(|value| format!("{value:?}")))
+                    .map(|index| {
+                        row.get::<_, rusqlite::types::Value>(index).map(|value| format!("{value:?}"))
+                    })
                     .collect::<Result<Vec<_>, _>>()
                     .map(|values| values.join("|"))
             })
@@ -590,7 +592,8 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .expect("rows")
         };
-        let before = stored("SELECT id, doc || '\n' || recording || '\n' || summary FROM interactions ORDER BY id");
+        let before =
+            stored("SELECT id, doc || '\n' || recording || '\n' || summary FROM interactions ORDER BY id");
         let reports = stored("SELECT site || '/' || key, report FROM calls ORDER BY id");
         migrate(&mut old).expect("migrate");
 
@@ -617,7 +620,9 @@ mod tests {
         assert_eq!(page.items.len(), before.len());
         for (id, text) in &before {
             let mut parts = text.splitn(3, '\n');
-            let mut next = || serde_json::from_str::<serde_json::Value>(parts.next().unwrap_or_default()).expect("old JSON");
+            let mut next = || {
+                serde_json::from_str::<serde_json::Value>(parts.next().unwrap_or_default()).expect("old JSON")
+            };
             let (doc, recording, summary) = (next(), next(), next());
             let read = crate::sqlite::read::interaction(&old, id).expect("read").expect("present");
             assert_eq!((read.doc, read.recording), (doc, recording), "{id}");

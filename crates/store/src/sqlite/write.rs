@@ -5,7 +5,9 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::StoreError;
-use crate::record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord};
+use crate::record::{
+    Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord,
+};
 use crate::sqlite::compact::pack;
 use crate::Pruned;
 
@@ -217,8 +219,8 @@ fn insert_interaction_row(
         .prepare_cached(
             "INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
                 released_by_dn, ani, dnis, recording_id, media_files, findings, doc_z, linking,
-                current_since_us, replaces, sites, state, current_site)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                current_since_us, replaces, sites, state, current_site, call_uuids, party_dns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         )?
         .execute(params![
             record.id,
@@ -240,7 +242,9 @@ fn insert_interaction_row(
             json_list(&record.replaces),
             serde_json::to_string(&record.sites).unwrap_or_else(|_| "[]".to_string()),
             record.state,
-            record.current_site
+            record.current_site,
+            json_list(&record.call_uuids()).unwrap_or_else(|| "[]".to_string()),
+            json_list(&record.party_dns()).unwrap_or_else(|| "[]".to_string())
         ])?;
     Ok(())
 }

@@ -39,7 +39,9 @@ impl Simulated {
         for (name, bytes) in storage.files() {
             if name == MEDIA_FILE {
                 feed = Some(read_feed(bytes.as_slice()).expect("the simulator's feed reads"));
-            } else if name.ends_with(".jsonl") && !["truth.jsonl", "recordings.jsonl"].contains(&name.as_str()) {
+            } else if name.ends_with(".jsonl")
+                && !["truth.jsonl", "recordings.jsonl"].contains(&name.as_str())
+            {
                 for line in String::from_utf8_lossy(&bytes).lines() {
                     let event = event_from_json(line).expect("event");
                     names.insert(event.site.to_string());
