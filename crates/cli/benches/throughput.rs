@@ -71,7 +71,10 @@ fn main() {
         println!("-- {label}: {}", binary.display());
         for (what, args) in [
             ("parse --stats", &["parse", "--stats", "--quiet"][..]),
-            ("trace (no output)", &["trace", "--quiet", "--call-uuid", "00000000000000000000000000000000"][..]),
+            (
+                "trace (no output)",
+                &["trace", "--quiet", "--call-uuid", "00000000000000000000000000000000"][..],
+            ),
             ("trace --json", &["trace", "--json", "--quiet"][..]),
         ] {
             let figure = best(runs, || run(binary, args, &one, None));

@@ -4,6 +4,7 @@
 //! than the rest of building the file. The text is exactly `Timestamp`'s `Display`; times
 //! RFC 3339 cannot write go through `Display` itself.
 
+use callstitch_tlib::ids::civil_from_days;
 use callstitch_tlib::Timestamp;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -43,23 +44,6 @@ fn push_digits(text: &mut String, value: i64, width: u32) {
         text.push(char::from(b'0' + digit));
         place /= 10;
     }
-}
-
-/// (year, month, day) of a day counted from 1970-01-01 (proleptic Gregorian; H. Hinnant's
-/// `civil_from_days`, as `Timestamp`'s `Display` counts).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    const EPOCH_DAYS_FROM_MARCH_0000: i64 = 719_468;
-    const DAYS_PER_ERA: i64 = 146_097;
-    let days = days + EPOCH_DAYS_FROM_MARCH_0000;
-    let era = days.div_euclid(DAYS_PER_ERA);
-    let day_of_era = days - era * DAYS_PER_ERA;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

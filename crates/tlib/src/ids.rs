@@ -134,8 +134,9 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * DAYS_PER_ERA + day_of_era - EPOCH_DAYS_FROM_MARCH_0000
 }
 
-/// The (year, month, day) of a count of days since 1970-01-01 (Hinnant's civil_from_days).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// The (year, month, day) of a count of days since 1970-01-01 (Hinnant's civil_from_days;
+/// proleptic Gregorian).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let days = days + EPOCH_DAYS_FROM_MARCH_0000;
     let era = days.div_euclid(DAYS_PER_ERA);
     let day_of_era = days - era * DAYS_PER_ERA;
