@@ -133,6 +133,14 @@ enum Command {
     /// files; the same files are not imported twice.
     Import(commands::import::ImportArgs),
 
+    /// Print the raw events a database holds, as JSON lines, in the order they were stored.
+    ///
+    /// Raw events are stored in compressed blocks that plain SQL cannot read; this prints
+    /// each as `callstitch parse` does, so they can be read again, e.g.
+    /// `callstitch events --database callstitch.db | callstitch trace -`. Not while a
+    /// service holds the database (exit 3).
+    Events(commands::events::EventsArgs),
+
     /// Start the service on a fresh database, following a simulated contact center's live
     /// logs, and print the address to open.
     Demo(commands::demo::DemoArgs),
@@ -151,6 +159,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Import(args) => commands::import::run(args),
+        Command::Events(args) => commands::events::run(args),
         Command::Demo(args) => commands::demo::run(args),
     };
     match result {

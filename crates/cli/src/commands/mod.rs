@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod demo;
+pub mod events;
 pub mod import;
 pub mod ladder;
 pub mod parse;

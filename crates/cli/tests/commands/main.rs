@@ -7,11 +7,13 @@
 //! - `values`: every value checked as strictly as the API, exit 2 naming the flag;
 //! - `color`: colours on a terminal, `--color`, `NO_COLOR`, never in pipes or JSON;
 //! - `readme`: the README's commands on a fresh copy of the repository;
-//! - `import_wal`: `import` leaves no write-ahead log behind.
+//! - `import_wal`: `import` leaves no write-ahead log behind;
+//! - `events`: the raw events a database holds, back as `parse` prints them.
 
 mod check;
 mod color;
 mod compressed;
+mod events;
 mod import_wal;
 mod parse;
 mod readme;
