@@ -50,6 +50,9 @@ pub struct FollowedEvent {
     pub start_offset: u64,
     /// The byte offset in its file just after the event's block.
     pub end_offset: u64,
+    /// Its file's fingerprint when the event was handed out (what identifies the file in a
+    /// message id; it stops growing at [`FINGERPRINT_BYTES`]).
+    pub fingerprint: Fingerprint,
 }
 
 /// What one [`Follower::poll`] did.

@@ -420,7 +420,13 @@ impl Tracked {
         let start_offset = self.delivered;
         self.delivered = open.reader.get_ref().file_offset(open.reader.bytes_read());
         self.note_fingerprint();
-        turn.out.push(FollowedEvent { event, file: self.seq, start_offset, end_offset: self.delivered });
+        turn.out.push(FollowedEvent {
+            event,
+            file: self.seq,
+            start_offset,
+            end_offset: self.delivered,
+            fingerprint: self.fingerprint,
+        });
         turn.budget -= 1;
         turn.problems.stats.events += 1;
     }

@@ -11,6 +11,7 @@
 //! - `events`: the raw events a database holds, back as `parse` prints them.
 
 mod check;
+mod collect;
 mod color;
 mod compressed;
 mod events;
