@@ -11,7 +11,11 @@
 //!   that has no T-Library event records; [`detect`] tells, from a file's first bytes, which
 //!   reader it needs.
 
+// Outside input is read here: every index is checked (docs/architecture.md).
+#![warn(clippy::indexing_slicing)]
+
 mod attrs;
+mod bytes;
 mod code_enum;
 pub mod compressed;
 pub mod detect;
