@@ -21,6 +21,8 @@
 //! `CALLSTITCH_BENCH_BASELINE=/path/to/an/older/callstitch` runs that binary too, on the same
 //! files in the same run, for a before/after.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -154,7 +154,7 @@ fn header_done(head: &[u8]) -> bool {
         return true;
     }
     let complete = match head.iter().rposition(|byte| *byte == b'\n') {
-        Some(last) => &head[..last],
+        Some(last) => head.get(..last).unwrap_or(head),
         None => return false,
     };
     complete.split(|byte| *byte == b'\n').any(|line| {

@@ -22,6 +22,10 @@
 //! A synchronous library: the caller runs it on a thread and polls in a loop (sleeping a
 //! few milliseconds when a poll says there is nothing more).
 
+// Outside input is read here: an index is checked, or says why it is in range
+// (docs/architecture.md, "Rules the code keeps").
+#![warn(clippy::indexing_slicing)]
+
 mod config;
 mod cut;
 mod discover;

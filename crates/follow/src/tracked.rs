@@ -331,8 +331,8 @@ impl Tracked {
             return;
         };
         let source = open.reader.get_ref();
-        let kept = source.head.len().min(usize::try_from(cut).unwrap_or(usize::MAX));
-        self.fingerprint = Fingerprint::of_prefix(&source.head[..kept]);
+        let kept = usize::try_from(cut).unwrap_or(usize::MAX);
+        self.fingerprint = Fingerprint::of_prefix(source.head.get(..kept).unwrap_or(&source.head));
         self.cut_at = source.cut_inside_a_line(cut).then_some(cut);
         // The same file again (its path may name another one by now: rotated away).
         match source.reopen() {

@@ -2,6 +2,8 @@
 //! two-site call comes back through every filter, pages cover everything once, replaced ids
 //! keep answering, recovery returns what was committed, retention deletes whole interactions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 use std::path::{Path, PathBuf};
 
 use callstitch_link::{stitch, SiteDirectory};
