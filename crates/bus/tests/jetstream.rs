@@ -4,6 +4,8 @@
 //!
 //! Each test works under a prefix of its own and removes its streams at the end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
