@@ -2,6 +2,7 @@
 //! file: the test loop is faster). Each module is one former `tests/*.rs` file; shared
 //! helpers live in `common`.
 
+mod clock;
 mod common;
 mod compressed;
 mod growing;
