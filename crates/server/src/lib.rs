@@ -1,9 +1,10 @@
 //! callstitch-server: `callstitch serve`, the service that runs next to the T-Servers.
 //!
-//! The shape is Vector's: sources (followed log files, `POST /v1/events`, `POST /v1/media`)
-//! feed one ingest loop ([`ingest`]) that owns the transform ([`pipeline`]: engine, linker,
-//! recorder) and writes to the sink ([`callstitch_store::Store`]) in one transaction per
-//! batch; the HTTP API ([`api`]) reads the store and the live stream while ingest goes on.
+//! The shape is Vector's: sources (followed log files, [`source`]; `POST /v1/events`,
+//! `POST /v1/media`) feed one ingest loop ([`ingest`]) that owns the transform
+//! ([`pipeline`]: engine, linker, recorder) and writes to the sink
+//! ([`callstitch_store::Store`], any backend: [`serve_with`]) in one transaction per batch;
+//! the HTTP API ([`api`]) reads the store and the live stream while ingest goes on.
 
 pub mod api;
 pub mod clock;
