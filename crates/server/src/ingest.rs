@@ -33,7 +33,7 @@ use crate::state::{IngestState, Refusal, Shared, StreamItem};
 /// Events replayed per read from the store during recovery.
 const REPLAY_CHUNK: usize = 5_000;
 
-/// The most followed events one round of the loop runs through the pipeline, whatever
+/// The most events of the sources one round of the loop runs through the pipeline, whatever
 /// `batch_events`: the stop flag is looked at between rounds, so a catch-up on a large
 /// backlog still stops promptly (the rest stay held, their positions not committed).
 const STEP_EVENTS: usize = 2_000;
@@ -627,12 +627,12 @@ impl<S: Store + Clone> IngestLoop<S> {
 
     /// Runs until the stop flag says so; then commits what it holds and a last snapshot.
     pub fn run(mut self) -> Result<(), IngestError> {
-        let mut followed = Vec::new();
+        let mut polled = Vec::new();
         while !self.stopping() {
-            let took = self.step(&mut followed)?;
+            let took = self.step(&mut polled)?;
             if !took {
                 match self.requests.recv_timeout(self.settings.poll) {
-                    Ok(request) => self.take(vec![request], &mut followed)?,
+                    Ok(request) => self.take(vec![request], &mut polled)?,
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => self.clock.sleep(self.settings.poll),
                 }
@@ -644,7 +644,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     }
 
     /// One round: what the sources and the queue have now. False when there was nothing.
-    fn step(&mut self, followed: &mut Vec<Event>) -> Result<bool, IngestError> {
+    fn step(&mut self, polled: &mut Vec<Event>) -> Result<bool, IngestError> {
         let mut requests = Vec::new();
         while requests.len() < 256 {
             match self.requests.try_recv() {
@@ -653,11 +653,11 @@ impl<S: Store + Clone> IngestLoop<S> {
             }
         }
         for source in &mut self.sources {
-            source.poll(STEP_EVENTS.saturating_sub(followed.len()), followed);
+            source.poll(STEP_EVENTS.saturating_sub(polled.len()), polled);
         }
         // Logged and counted as met, even when nothing else comes (an unreadable file).
         self.note_problems();
-        if followed.is_empty() && requests.is_empty() {
+        if polled.is_empty() && requests.is_empty() {
             // The sources are drained: commit now. (While they are not, the commit in
             // flight paces the next one, so a busy stream is committed in larger batches.)
             if !self.pending.is_empty() || !self.pending_replies.is_empty() {
@@ -674,7 +674,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             }
             return Ok(false);
         }
-        self.take(requests, followed)?;
+        self.take(requests, polled)?;
         Ok(true)
     }
 
@@ -684,12 +684,12 @@ impl<S: Store + Clone> IngestLoop<S> {
 
     /// Numbers and runs the sources' events, then the requests in order, into the pending
     /// batch; commits it once it is full or has waited `commit_every`.
-    fn take(&mut self, requests: Vec<Request>, followed: &mut Vec<Event>) -> Result<(), IngestError> {
+    fn take(&mut self, requests: Vec<Request>, polled: &mut Vec<Event>) -> Result<(), IngestError> {
         let now = self.clock.now();
         self.pending_since.get_or_insert(now);
         let mut batch = std::mem::take(&mut self.pending);
         let mut settled = std::mem::take(&mut self.pending_settled);
-        for event in followed.drain(..) {
+        for event in polled.drain(..) {
             self.push(&event, &mut batch, &mut settled);
         }
         for request in requests {
