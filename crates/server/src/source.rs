@@ -7,7 +7,8 @@
 //! the store's positions ([`Checkpoints`]: one section per source, named by
 //! [`SourceCheckpoint::SECTION`]), and gives it back to the source at a restart. The loop
 //! holds its sources as [`AnySource`]s and knows nothing else of them: a new kind of source
-//! is a new [`Source`] and its section, not a change to the loop.
+//! is a new [`Source`] and its section, opened where the loop starts
+//! ([`crate::ingest::IngestLoop::recover`]), not a change to how the loop reads and commits.
 //!
 //! `POST /v1/events` and `/v1/media` are not sources of this kind: each request is answered
 //! once its events are committed and a client whose request failed sends it again, so there
