@@ -3,7 +3,10 @@
 //! order; positions in and out.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+
+use callstitch_clock::{Clock, SystemClock};
 
 use crate::config::FollowConfig;
 use crate::discover::{self, class_by_name, classify, Found};
@@ -20,6 +23,9 @@ pub const REMEMBERED_FILES: usize = 128;
 /// Follows the inputs of a [`FollowConfig`]. See the crate documentation.
 pub struct Follower {
     config: FollowConfig,
+    /// Where quiet periods and file ages are measured ([`SystemClock`] unless a test
+    /// gives its own).
+    clock: Arc<dyn Clock>,
     watches: Vec<InputWatch>,
     files: Vec<Tracked>,
     /// The positions given to `new`, matched to files at the first poll.
@@ -66,10 +72,18 @@ impl Follower {
     /// position whose file is gone is dropped and counted); other files start at byte 0.
     /// Nothing is read before the first [`Follower::poll`].
     pub fn new(config: FollowConfig, positions: Vec<Position>) -> Follower {
+        Follower::with_clock(config, positions, Arc::new(SystemClock))
+    }
+
+    /// [`Follower::new`] on `clock`: how long a file has been quiet (`settle`,
+    /// `archive_settle`), how old it is and when directories are listed again are measured on
+    /// it (a test's [`callstitch_clock::TestClock`], moved by hand).
+    pub fn with_clock(config: FollowConfig, positions: Vec<Position>, clock: Arc<dyn Clock>) -> Follower {
         let watches = config.inputs.iter().map(|_| InputWatch::default()).collect();
         let problems = Problems::new(config.max_kept_problems);
         Follower {
             config,
+            clock,
             watches,
             files: Vec::new(),
             restored: Some(positions),
@@ -131,6 +145,7 @@ impl Follower {
     ) -> bool {
         let mut turn = Turn {
             now,
+            wall: self.clock.wall(),
             settle: self.config.settle,
             max_line_bytes: self.config.max_line_bytes,
             max_skipped: self.config.max_skipped_per_poll,
@@ -181,7 +196,7 @@ impl Follower {
     /// Lists the inputs (matching the positions given at start, the first time), classes
     /// new files, and regroups them by site when that changed.
     fn refresh(&mut self) -> Instant {
-        let now = Instant::now();
+        let now = self.clock.now();
         match self.restored.take() {
             Some(positions) => self.first_scan(positions, now),
             None => self.watch_inputs(now),
@@ -495,7 +510,7 @@ impl Follower {
         let metadata = std::fs::metadata(&file.path).ok()?;
         archive_kind(&file.path).ok()??;
         let settle = self.config.archive_settle;
-        let age = metadata.modified().ok().and_then(|time| SystemTime::now().duration_since(time).ok());
+        let age = metadata.modified().ok().and_then(|time| self.clock.wall().duration_since(time).ok());
         Some(
             age.is_some_and(|age| age >= settle)
                 || (!changed && now.duration_since(file.head_seen.1) >= settle),

@@ -20,7 +20,9 @@
 //!   [`REMEMBERED_FILES`]) among the positions, so this holds across restarts.
 //!
 //! A synchronous library: the caller runs it on a thread and polls in a loop (sleeping a
-//! few milliseconds when a poll says there is nothing more).
+//! few milliseconds when a poll says there is nothing more). How long a file has been quiet
+//! and how old it is are read from a [`callstitch_clock::Clock`] ([`Follower::with_clock`];
+//! the system's by default).
 
 // Outside input is read here: an index is checked, or says why it is in range
 // (docs/architecture.md, "Rules the code keeps").

@@ -38,6 +38,8 @@ use crate::FollowedEvent;
 /// What one poll of a file may do, and where its events and problems go.
 pub(crate) struct Turn<'a> {
     pub now: Instant,
+    /// The wall clock now: how old a file is, from its modification time.
+    pub wall: SystemTime,
     pub settle: Duration,
     pub max_line_bytes: usize,
     pub max_skipped: usize,
@@ -234,10 +236,10 @@ impl Tracked {
     /// Reads `file` from its start.
     fn start_reading(&mut self, file: File, turn: &mut Turn<'_>) {
         let metadata = file.metadata().ok();
-        let age =
-            metadata.as_ref().and_then(|meta| meta.modified().ok()).map_or(Duration::ZERO, |modified| {
-                SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO)
-            });
+        let age = metadata
+            .as_ref()
+            .and_then(|meta| meta.modified().ok())
+            .map_or(Duration::ZERO, |modified| turn.wall.duration_since(modified).unwrap_or(Duration::ZERO));
         let site = self.class.as_ref().map(|class| Text::from(class.site.as_str()));
         let options = ReaderOptions {
             site,

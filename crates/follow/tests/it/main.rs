@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
 
+mod clock;
 mod common;
 mod compressed;
 mod growing;
