@@ -22,6 +22,7 @@ pub mod compressed;
 pub mod detect;
 pub mod enums;
 pub mod event;
+pub mod file_header;
 pub mod fnv;
 pub mod ids;
 pub mod json;
