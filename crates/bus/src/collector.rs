@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use callstitch_follow::{FollowConfig, FollowProblem, FollowedEvent, Follower};
 use callstitch_tlib::json::write_json_line;
+use futures_util::future::try_join_all;
 
 use crate::checkpoint::Checkpoint;
 use crate::names::message_id;
@@ -122,8 +123,17 @@ impl Collector {
             return Ok(report);
         }
         let by_site = group_by_site(&self.polled);
-        for (site, events) in by_site {
-            let (skipped, published) = self.publish_site(&site, &events).await?;
+        for (site, _) in &by_site {
+            self.open_site(site).await?;
+        }
+        // Each site's stream on its own: their acknowledgements are awaited together.
+        let mut publishing = Vec::with_capacity(by_site.len());
+        for (site, state) in self.sites.iter_mut() {
+            if let Some((_, events)) = by_site.iter().find(|(name, _)| name == site) {
+                publishing.push(publish_site(site, state, events));
+            }
+        }
+        for (skipped, published) in try_join_all(publishing).await? {
             report.skipped += skipped;
             report.published += published;
         }
@@ -142,42 +152,43 @@ impl Collector {
         self.sites.clear();
     }
 
-    /// Skips what the stream holds already, then publishes the rest; (skipped, published).
-    async fn publish_site(&mut self, site: &str, events: &[Outgoing]) -> Result<(usize, usize), BusError> {
-        let state = self.site_state(site).await?;
-        let skipped = usize::try_from(state.skip).map_or(events.len(), |skip| skip.min(events.len()));
-        let (again, new) = events.split_at(skipped);
-        if let Some(last) = again.last() {
-            state.skip -= skipped as u64;
-            state.next_skipped_seq += skipped as u64;
-            let seq = state.next_skipped_seq - 1;
-            if state.stream.message(seq).await? != last.payload {
-                return Err(BusError::Diverged { site: site.to_string(), seq });
-            }
+    /// Opens the stream of a site met for the first time, and works out how many events read
+    /// again it holds beyond the checkpoint.
+    async fn open_site(&mut self, site: &str) -> Result<(), BusError> {
+        if self.sites.contains_key(site) {
+            return Ok(());
         }
-        publish_with_retries(&mut state.stream, new).await?;
-        Ok((skipped, new.len()))
-    }
-
-    async fn site_state(&mut self, site: &str) -> Result<&mut SiteState, BusError> {
-        if !self.sites.contains_key(site) {
-            let stream = SiteStream::open(&self.bus, site).await?;
-            let checkpoint = self.restored.get(site).copied().unwrap_or(0);
-            let skip = stream.last().checked_sub(checkpoint).ok_or_else(|| BusError::StreamBehind {
-                site: site.to_string(),
-                stream: stream.last(),
-                checkpoint,
-                key: self.bus.checkpoint_subject(&self.name),
-            })?;
-            let state = SiteState { stream, skip, next_skipped_seq: checkpoint + 1 };
-            self.sites.insert(site.to_string(), state);
-        }
-        self.sites.get_mut(site).ok_or_else(|| BusError::Stream {
+        let stream = SiteStream::open(&self.bus, site).await?;
+        let checkpoint = self.restored.get(site).copied().unwrap_or(0);
+        let skip = stream.last().checked_sub(checkpoint).ok_or_else(|| BusError::StreamBehind {
             site: site.to_string(),
-            action: "keep the stream",
-            message: "lost".to_string(),
-        })
+            stream: stream.last(),
+            checkpoint,
+            key: self.bus.checkpoint_subject(&self.name),
+        })?;
+        self.sites.insert(site.to_string(), SiteState { stream, skip, next_skipped_seq: checkpoint + 1 });
+        Ok(())
     }
+}
+
+/// Skips what the site's stream holds already, then publishes the rest; (skipped, published).
+async fn publish_site(
+    site: &str,
+    state: &mut SiteState,
+    events: &[Outgoing],
+) -> Result<(usize, usize), BusError> {
+    let skipped = usize::try_from(state.skip).map_or(events.len(), |skip| skip.min(events.len()));
+    let (again, new) = events.split_at(skipped);
+    if let Some(last) = again.last() {
+        state.skip -= skipped as u64;
+        state.next_skipped_seq += skipped as u64;
+        let seq = state.next_skipped_seq - 1;
+        if state.stream.message(seq).await? != last.payload {
+            return Err(BusError::Diverged { site: site.to_string(), seq });
+        }
+    }
+    publish_with_retries(&mut state.stream, new).await?;
+    Ok((skipped, new.len()))
 }
 
 /// Publishes `events`; after a refusal, carries on after what the stream holds, pausing
