@@ -4,6 +4,7 @@
 //! Only the fields the picture needs are read. Unknown fields are ignored and every field
 //! has a default, so an object written by an older (or newer) callstitch still draws.
 
+use callstitch_pipeline::TraceDocument;
 use serde::Deserialize;
 
 /// One interaction, as `callstitch trace --json` prints it.
@@ -30,6 +31,13 @@ pub struct TraceView {
     pub clock_offsets: Vec<ClockOffsetView>,
     pub notes: Vec<String>,
     pub recording: Option<RecordingView>,
+}
+
+impl TraceView {
+    /// The view of an interaction document.
+    pub fn of(document: &TraceDocument) -> Result<TraceView, serde_json::Error> {
+        serde_json::from_value(document.to_value()?)
+    }
 }
 
 /// One call of the interaction on one site.

@@ -7,7 +7,8 @@
 use callstitch_engine::{CallReport, FinishedCall};
 use callstitch_link::segment::{PartyTimes, SegmentParty};
 use callstitch_link::{Interaction, SegmentReport};
-use callstitch_recording::{recording_metadata, Finding, MediaFile, Recording};
+use callstitch_pipeline::{RecordingDocument, TraceDocument};
+use callstitch_recording::{recording_metadata, MediaFile, Recording};
 use callstitch_tlib::{json, Event, Timestamp};
 use serde_json::{json, Value};
 
@@ -249,75 +250,21 @@ pub struct InteractionRecord {
     pub first: bool,
 }
 
-/// The stored interaction document: the trace JSON with the recording as a member.
-#[derive(serde::Serialize)]
-struct Document<'a> {
-    #[serde(flatten)]
-    interaction: &'a Interaction,
-    recording: RecordingDoc<'a>,
-}
-
-/// A recording inside its interaction's document (its interaction id is the document's).
-#[derive(serde::Serialize)]
-struct RecordingDoc<'a> {
-    recording_id: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    aliases: &'a [String],
-    media_files: &'a [MediaFile],
-    findings: &'a [Finding],
-}
-
-impl<'a> RecordingDoc<'a> {
-    fn of(recording: &'a Recording) -> RecordingDoc<'a> {
-        RecordingDoc {
-            recording_id: &recording.recording_id,
-            aliases: &recording.aliases,
-            media_files: &recording.media_files,
-            findings: &recording.findings,
-        }
-    }
-}
-
-/// [`RecordingDoc`] read back.
-#[derive(serde::Deserialize)]
-struct StoredRecordingDoc {
-    recording_id: String,
-    #[serde(default)]
-    aliases: Vec<String>,
-    media_files: Vec<MediaFile>,
-    findings: Vec<Finding>,
-}
-
-/// The interaction document read back as the pipeline's types.
-#[derive(serde::Deserialize)]
-struct StoredDocument {
-    #[serde(flatten)]
-    interaction: Interaction,
-    recording: StoredRecordingDoc,
-}
-
 /// The first and last event of each party, in the order of the interaction's parties
 /// (segment by segment): what the document leaves out and the recording metadata needs.
 pub type PartyEventTimes = Vec<(Option<i64>, Option<i64>)>;
 
 /// The recording metadata (GIR recording.json shape) of a stored interaction document,
 /// given its parties' first and last events in order.
-pub fn render_recording(doc: &[u8], party_times: &PartyEventTimes) -> Result<Value, serde_json::Error> {
-    let StoredDocument { mut interaction, recording } = serde_json::from_slice(doc)?;
+pub fn render_recording(document: &TraceDocument, party_times: &PartyEventTimes) -> Value {
+    let mut interaction = document.interaction.clone();
     let mut times = party_times.iter();
     for party in interaction.segments.iter_mut().flat_map(|segment| segment.parties.iter_mut()) {
         let (first, last) = times.next().copied().unwrap_or((None, None));
         party.first_time = first.map(Timestamp);
         party.last_time = last.map(Timestamp);
     }
-    let recording = Recording {
-        interaction_id: interaction.interaction_id.clone(),
-        recording_id: recording.recording_id,
-        aliases: recording.aliases,
-        media_files: recording.media_files,
-        findings: recording.findings,
-    };
-    Ok(recording_metadata(&recording, &interaction))
+    recording_metadata(&document.recording(), &interaction)
 }
 
 /// Microseconds of a time, `None` when it has none.
@@ -373,9 +320,18 @@ pub(crate) fn media_file_row(file: &MediaFile) -> MediaFileRow {
 }
 
 impl InteractionRecord {
+    /// The record of an interaction and its recording (a copy of both: the service builds
+    /// its records with [`InteractionRecord::of`]).
     pub fn new(interaction: &Interaction, recording: &Recording) -> InteractionRecord {
-        let document = Document { interaction, recording: RecordingDoc::of(recording) };
-        let doc = serde_json::to_string(&document).unwrap_or_else(|_| "null".to_string());
+        InteractionRecord::of(&TraceDocument::new(interaction.clone(), recording.clone()))
+    }
+
+    /// The record of an interaction document.
+    pub fn of(document: &TraceDocument) -> InteractionRecord {
+        let interaction = &document.interaction;
+        let no_recording = RecordingDocument::default();
+        let recording = document.recording.as_ref().unwrap_or(&no_recording);
+        let doc = serde_json::to_string(document).unwrap_or_else(|_| "null".to_string());
         let parties = interaction
             .segments
             .iter()

@@ -4,7 +4,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use callstitch_store::{Store, Tally};
@@ -103,7 +103,9 @@ pub async fn interaction<S: Store>(
     let Some(stored) = app.store.interaction(&id).await? else {
         return Err(ApiError::not_found(format!("no interaction, recording or CallUUID {id}")));
     };
-    let mut doc = stored.doc;
+    let mut doc = stored.doc.to_value().map_err(|error| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("interaction {}: {error}", stored.id))
+    })?;
     if app.mask_numbers {
         mask_all(&mut [&mut doc]);
     }
