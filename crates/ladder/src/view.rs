@@ -1,8 +1,11 @@
-//! What the ladder reads of an interaction: a tolerant view of the trace JSON
-//! (docs/trace-json.md, with its `recording` member of docs/recording.md).
+//! What the ladder reads of an interaction: its view of the interaction document
+//! (`callstitch_pipeline::TraceDocument`, docs/trace-json.md, with its `recording` member of
+//! docs/recording.md), made from the typed document ([`TraceView::of`]) or read tolerantly
+//! from a `trace --json` object from outside.
 //!
-//! Only the fields the picture needs are read. Unknown fields are ignored and every field
-//! has a default, so an object written by an older (or newer) callstitch still draws.
+//! Only the fields the picture needs are read, as the words the JSON gives them. Unknown
+//! fields are ignored and every field has a default, so an object written by an older (or
+//! newer) callstitch still draws.
 
 use callstitch_pipeline::TraceDocument;
 use serde::Deserialize;
