@@ -30,7 +30,9 @@ pub use callstitch_pipeline::{RecordingDocument, TraceDocument};
 pub use error::{FailureKind, Holder, StoreError};
 pub use health::{Operation, StoreFailure, StoreHealth};
 pub use query::{conn_id, Count, Cursor, InteractionQuery, Page, SiteCount, Tally};
-pub use record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord, Snapshot};
+pub use record::{
+    Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord, Snapshot, Summary,
+};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// What a restart begins from: the last committed snapshot, the sources' positions and the

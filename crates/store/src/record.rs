@@ -442,7 +442,7 @@ impl InteractionRecord {
 
 /// What the search list's row is made of: the interaction's typed columns, its segments'
 /// CallUUIDs (or keys) in order and its parties' DNs, sorted, once each.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
     pub interaction_id: String,
     pub revision: u32,
@@ -469,6 +469,32 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// From its start to its end (so far, while live), when both are known.
+    pub fn duration_us(&self) -> Option<i64> {
+        let start = (self.start_us != 0).then_some(self.start_us)?;
+        Some(self.end_us? - start)
+    }
+
+    /// Every text of the row, to mask the customer's numbers wherever they appear.
+    pub fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let single = [
+            &mut self.interaction_id,
+            &mut self.state,
+            &mut self.linking,
+            &mut self.outcome,
+            &mut self.released_by,
+            &mut self.recording_id,
+        ];
+        let optional = [&mut self.current_site, &mut self.ani, &mut self.dnis, &mut self.released_by_dn];
+        single
+            .into_iter()
+            .chain(optional.into_iter().flatten())
+            .chain(self.replaces.iter_mut())
+            .chain(self.sites.iter_mut())
+            .chain(self.call_uuids.iter_mut())
+            .chain(self.parties.iter_mut())
+    }
+
     /// The JSON row (docs/serve.md, `GET /v1/interactions`).
     pub fn render(&self) -> Value {
         let time = |micros: Option<i64>| micros.map(Timestamp);
@@ -496,6 +522,13 @@ impl Summary {
             "media_files": self.media_files,
             "findings": self.findings,
         })
+    }
+}
+
+/// A row is written as its JSON row ([`Summary::render`]).
+impl serde::Serialize for Summary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.render().serialize(serializer)
     }
 }
 

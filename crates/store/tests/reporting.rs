@@ -125,7 +125,7 @@ async fn documents_recordings_and_summaries_read_back_as_built_on_ingest() {
     loop {
         let page = written.store.interactions(query.clone()).await.expect("page");
         for item in page.items {
-            summaries.insert(item["interaction_id"].as_str().unwrap_or_default().to_string(), item);
+            summaries.insert(item.interaction_id.clone(), item.render());
         }
         let Some(next) = page.next_cursor else { break };
         query.cursor = Some(callstitch_store::Cursor::decode(&next).expect("cursor"));

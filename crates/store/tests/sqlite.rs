@@ -56,7 +56,7 @@ fn open(dir: &tempfile::TempDir) -> SqliteStore {
 }
 
 fn ids(page: &callstitch_store::Page) -> Vec<String> {
-    page.items.iter().map(|item| item["interaction_id"].as_str().unwrap_or_default().to_string()).collect()
+    page.items.iter().map(|item| item.interaction_id.clone()).collect()
 }
 
 async fn seeded() -> (tempfile::TempDir, SqliteStore, Vec<InteractionRecord>) {

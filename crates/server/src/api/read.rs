@@ -7,12 +7,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use callstitch_store::{Store, Tally};
+use callstitch_store::{Store, Summary, Tally};
 use serde_json::{json, Value};
 
 use super::params::{check_site, Format, Search, SearchParams};
 use super::{export, ApiError, App};
-use crate::mask::mask_all;
+use crate::mask::{mask_all, mask_summary};
 
 /// Most raw events returned for one call.
 const MAX_CALL_EVENTS: usize = 10_000;
@@ -43,10 +43,9 @@ pub async fn list<S: Store>(
     let page = app.store.interactions(search.query).await?;
     let mut items = page.items;
     if app.mask_numbers {
-        for item in &mut items {
-            mask_all(&mut [item]);
-        }
+        items.iter_mut().for_each(mask_summary);
     }
+    let items: Vec<Value> = items.iter().map(Summary::render).collect();
     Ok(Json(json!({"items": items, "next_cursor": page.next_cursor})).into_response())
 }
 

@@ -10,7 +10,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use callstitch_store::{
     Batch, Cursor, InteractionQuery, MediaPost, Page, Pruned, Recovery, Store, StoreCounts, StoreError,
-    StoredCall, StoredEvent, StoredInteraction,
+    StoredCall, StoredEvent, StoredInteraction, Summary,
 };
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -68,18 +68,33 @@ fn party_dns(doc: &Value) -> Vec<String> {
 }
 
 /// The search row the store builds (callstitch_store::record).
-fn summary(doc: &Value) -> Value {
-    let uuids: Vec<Value> = segments(doc).iter().map(|segment| segment["call_uuid"].clone()).collect();
-    let files = doc["recording"]["media_files"].as_array().map_or(0, Vec::len);
-    json!({
-        "interaction_id": doc["interaction_id"], "revision": doc["revision"], "start": doc["start"], "end": doc["end"],
-        "complete": doc["complete"], "linking": doc["linking"], "sites": doc["sites"], "calls": uuids.len(),
-        "call_uuids": uuids, "parties": party_dns(doc), "ani": doc["ani"], "dnis": doc["dnis"],
-        "outcome": doc["outcome"], "released_by": doc["released_by"], "recording_id": doc["recording"]["recording_id"],
-        "recorded": files > 0, "media_files": files,
-        "findings": doc["recording"]["findings"].as_array().map_or(0, Vec::len),
-        "state": doc["state"], "current_site": doc["current_site"], "current_since": doc["current_since"],
-    })
+fn summary(doc: &Value) -> Summary {
+    let text = |value: &Value| value.as_str().map(String::from);
+    let time = |value: &Value| value.as_str().map(micros);
+    let count = |value: &Value| value.as_array().map_or(0, Vec::len);
+    Summary {
+        interaction_id: text(&doc["interaction_id"]).unwrap_or_default(),
+        revision: doc["revision"].as_u64().unwrap_or(0) as u32,
+        replaces: strs(doc, "replaces"),
+        start_us: time(&doc["start"]).unwrap_or(0),
+        end_us: time(&doc["end"]),
+        complete: doc["complete"].as_bool().unwrap_or(false),
+        state: text(&doc["state"]).unwrap_or_default(),
+        current_site: text(&doc["current_site"]),
+        current_since_us: time(&doc["current_since"]),
+        linking: text(&doc["linking"]).unwrap_or_default(),
+        sites: strs(doc, "sites"),
+        call_uuids: segments(doc).iter().filter_map(|segment| text(&segment["call_uuid"])).collect(),
+        parties: party_dns(doc),
+        ani: text(&doc["ani"]),
+        dnis: text(&doc["dnis"]),
+        outcome: text(&doc["outcome"]).unwrap_or_default(),
+        released_by: text(&doc["released_by"]["who"]).unwrap_or_default(),
+        released_by_dn: text(&doc["released_by"]["dn"]),
+        recording_id: text(&doc["recording"]["recording_id"]).unwrap_or_default(),
+        media_files: count(&doc["recording"]["media_files"]),
+        findings: count(&doc["recording"]["findings"]),
+    }
 }
 
 fn matches(doc: &Value, query: &InteractionQuery) -> bool {

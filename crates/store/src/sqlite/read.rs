@@ -193,7 +193,7 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
             })
         })
         .flatten();
-    let items = rows.iter().take(limit).map(Summary::render).collect();
+    let items = rows.into_iter().take(limit).collect();
     Ok(Page { items, next_cursor })
 }
 
