@@ -7,6 +7,8 @@
 //! snapshot_every_s, default 10; CALLSTITCH_BENCH_BINARY, another build's binary to measure
 //! instead, for a before/after in one sitting). Uses the release binary and its simulator.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

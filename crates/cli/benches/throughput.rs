@@ -8,8 +8,10 @@
 //!   into lines with `memchr`, each line looked at once to tell an event block's first line
 //!   from an attribute line: the least any reader of every line must do;
 //! - `grep -c 'message Event'` on the same files;
-//! - the release binary's `parse --stats`, `trace` (no output), `trace --json` and `import`
-//!   into a fresh SQLite database, best of `CALLSTITCH_BENCH_RUNS` (default 3),
+//! - the release binary's `parse --stats`, `trace` (no output), `trace --json`, `collect
+//!   --once` into fresh JetStream streams (when a NATS server answers at `CALLSTITCH_NATS_URL`,
+//!   default 127.0.0.1:4222) and `import` into a fresh SQLite database, best of
+//!   `CALLSTITCH_BENCH_RUNS` (default 3),
 //!
 //! and prints each figure beside both anchors as a ratio, so that a reader on a shared,
 //! noisy machine compares ratios, not seconds. It also prints the CPU time of each command
@@ -18,6 +20,8 @@
 //! memory acceptance: within 1.2x). `CALLSTITCH_BENCH_4X=0` skips the 4x set;
 //! `CALLSTITCH_BENCH_BASELINE=/path/to/an/older/callstitch` runs that binary too, on the same
 //! files in the same run, for a before/after.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
 
 use std::fs::File;
 use std::io::Read;
@@ -79,6 +83,9 @@ fn main() {
         ] {
             let figure = best(runs, || run(binary, args, &one, None));
             anchors.print(what, &figure);
+        }
+        if let Some(collect) = best_collect(runs, binary, &one) {
+            anchors.print("collect (JetStream)", &collect);
         }
         let (import, database) = best_import(runs, binary, &one);
         anchors.print("import", &import);
@@ -228,6 +235,46 @@ fn best_import(runs: usize, binary: &Path, dir: &Path) -> (Run, u64) {
     });
     remove_database(&database);
     (figure, size)
+}
+
+/// Best of `runs` `collect --once` runs, each into fresh streams on the machine's NATS (under a
+/// prefix of its own, removed after); `None` when no NATS server answers.
+fn best_collect(runs: usize, binary: &Path, dir: &Path) -> Option<Run> {
+    let url = std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
+    let address = url.trim_start_matches("nats://").to_string();
+    if std::net::TcpStream::connect(&address).is_err() {
+        println!(
+            "{:>20}: skipped, no NATS server at {url} (scripts/services starts one)",
+            "collect (JetStream)"
+        );
+        return None;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    let mut attempt = 0;
+    Some(best(runs, || {
+        attempt += 1;
+        let prefix = format!("bench{}x{attempt}", std::process::id());
+        let figure = run(
+            binary,
+            &["collect", "--once", "--nats", &url, "--prefix", &prefix, "--name", "bench"],
+            dir,
+            None,
+        );
+        runtime.block_on(remove_streams(&url, &prefix));
+        figure
+    }))
+}
+
+/// Deletes the streams and checkpoint a bench's collector made under `prefix`.
+async fn remove_streams(url: &str, prefix: &str) {
+    let options = callstitch_bus::BusOptions { prefix: prefix.to_string(), ..Default::default() };
+    let Ok(bus) = callstitch_bus::Bus::connect(url, options).await else { return };
+    if let Ok(Some(checkpoint)) = bus.load_checkpoint("bench").await {
+        for site in checkpoint.sites.keys() {
+            let _ = bus.delete_site_stream(site).await;
+        }
+    }
+    let _ = bus.delete_checkpoints().await;
 }
 
 /// Runs `binary args dir` (with `--database` for an import) under `/usr/bin/time` when it is

@@ -11,6 +11,8 @@
 //! `CALLSTITCH_BENCH_BASELINE=/path/to/an/older/callstitch` times that binary's `trace` on
 //! the same files in the same run, for a before/after.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

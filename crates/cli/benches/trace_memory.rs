@@ -10,6 +10,8 @@
 //! read so far). Peak RSS comes from `/usr/bin/time -f %M` when it is there, else from
 //! polling the child's VmHWM (which can miss the last milliseconds: the output says which).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _, Result};
 use callstitch_tlib::compressed::{self, Compression};
 use callstitch_tlib::detect::{self, Detection, InputFormat, SNIFF_BYTES};
+use callstitch_tlib::file_header::{log_stem, FileHeader};
 use callstitch_tlib::json::{JsonLineError, JsonLinesReader};
 use callstitch_tlib::siplog::SipLogReader;
 use callstitch_tlib::tlog::{LogReader, ParseStats, Problem, ReaderOptions};
@@ -221,32 +222,13 @@ fn describe(path: PathBuf, name: Option<&str>) -> Result<Source> {
     let mut head = Vec::with_capacity(64 << 10);
     // What a damaged archive gave before the damage is enough to name and order it.
     let _ = input.take(64 << 10).read_to_end(&mut head);
-    let (application, started) = sniff(&head);
+    let FileHeader { application, local_time: started } = FileHeader::read(&head);
     let format = match detect::detect(&head, false).format {
         InputFormat::JsonLines => Format::JsonLines,
         _ => Format::Log,
     };
     let site = name.map(str::to_string).or(application).or_else(|| log_stem(&path));
     Ok(Source { path: Some(path), site, format, size, started })
-}
-
-/// The file name without its extensions of log and compression (`TS1.log.gz` → `TS1`).
-fn log_stem(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    Path::new(compressed::plain_name(&name)).file_stem().map(|stem| stem.to_string_lossy().into_owned())
-}
-
-/// The header's Application name and Local time, from the start of a file.
-fn sniff(head: &[u8]) -> (Option<String>, Option<String>) {
-    let text = String::from_utf8_lossy(head);
-    let text = text.trim_start_matches('\u{feff}');
-    let header_value = |key: &str| {
-        text.lines()
-            .find_map(|line| line.trim_end_matches('\r').strip_prefix(key))
-            .map(|value| value.trim().to_string())
-            .filter(|value| !value.is_empty())
-    };
-    (header_value("Application name:"), header_value("Local time:"))
 }
 
 /// How one input was read, and why.
@@ -789,14 +771,6 @@ mod tests {
         assert_eq!(split_site("logs/a=b.log"), (None, "logs/a=b.log"));
         assert_eq!(split_site("plain.log"), (None, "plain.log"));
         assert_eq!(split_site("=x"), (None, "=x"));
-    }
-
-    #[test]
-    fn sniffing_finds_application_and_start() {
-        let (application, started) =
-            sniff(b"\xEF\xBB\xBFApplication name: SIP_P\r\nLocal time:       2026-02-02T13:54:59.852\r\n");
-        assert_eq!(application.as_deref(), Some("SIP_P"));
-        assert_eq!(started.as_deref(), Some("2026-02-02T13:54:59.852"));
     }
 
     /// A reader that hands out its data in small pieces, as a pipe does.

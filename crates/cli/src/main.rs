@@ -141,6 +141,18 @@ enum Command {
     /// service holds the database (exit 3).
     Events(commands::events::EventsArgs),
 
+    /// Follow a site's logs and publish every event to its NATS JetStream stream, exactly
+    /// once and in log order, for the workers of a large estate (docs/scale.md).
+    ///
+    /// One stream per site (`CALLSTITCH_EVENTS_<site>`, subject `callstitch.events.<site>`),
+    /// one message per event as its JSON line, with a message id from the file's fingerprint
+    /// and byte offset. The collector's checkpoint (file positions, each site's sequence) is
+    /// kept in JetStream too: killed and started again with the same inputs (or --name), it
+    /// goes on where it stopped and publishes nothing twice. Without --once it follows the
+    /// logs like tail -F until Ctrl-C or SIGTERM. Example: callstitch collect --once
+    /// --nats nats://bus:4222 TS1=/logs/ts1/
+    Collect(commands::collect::CollectArgs),
+
     /// Start the service on a fresh database, following a simulated contact center's live
     /// logs, and print the address to open.
     Demo(commands::demo::DemoArgs),
@@ -161,6 +173,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(args),
         Command::Events(args) => commands::events::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Collect(args) => commands::collect::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

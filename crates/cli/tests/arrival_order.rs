@@ -8,6 +8,8 @@
 //! Run with `cargo test -p callstitch --test arrival_order -- --nocapture` to see the figures
 //! of each feed. Three tests check the estate and the feeds themselves.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

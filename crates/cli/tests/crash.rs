@@ -3,6 +3,8 @@
 //! it ends with exactly the interactions and raw events of a run that was never interrupted:
 //! nothing lost, nothing twice.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,8 @@
 //! labels bounded whatever the events are called, followed logs that shrink or cannot be
 //! read, media starts posted twice, gauges that come down once traffic stops.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 
 use std::time::Duration;

@@ -4,6 +4,8 @@
 //! its own Host and Origin and JSON bodies, logins are throttled, and every response says
 //! `nosniff`. Raw sockets where a client library would hide what is on the wire.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 
 use std::io::{Read, Write};

@@ -6,6 +6,8 @@
 //! or read-only database refused at start, store read failures that /healthz reports, and a
 //! crash replay that says it is recovering and stops on SIGTERM at once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read as _};

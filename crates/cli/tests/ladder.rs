@@ -4,6 +4,8 @@
 //! that names nothing, a page that does not exist and standard input are usage errors
 //! (exit 2).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -2,6 +2,8 @@
 //! SIGKILL (and before any snapshot) is in the recording of its interaction once the
 //! restarted service has replayed the stored events and settled it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 
 use std::time::Duration;

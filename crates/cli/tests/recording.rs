@@ -3,6 +3,8 @@
 //! simulator's truth says; `callstitch recording ID` prints one recording's metadata; a bad
 //! feed is reported with line numbers and nothing else is lost.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,6 +1,8 @@
 //! End-to-end tests of `callstitch serve`: the real binary on a free port against a
 //! temporary database, fed by followed log files and by HTTP, asked through every endpoint.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

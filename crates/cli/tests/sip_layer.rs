@@ -2,6 +2,8 @@
 //! `trace` choose the SIP-layer reader by themselves and say so, standard input is detected
 //! the same way (SIP layer, JSON lines), and `--reader` forces a reader.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

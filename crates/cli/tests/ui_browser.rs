@@ -16,6 +16,8 @@
 //! with `CALLSTITCH_REQUIRE_BROWSER=1` (CI) a missing browser fails instead. The WebDriver
 //! calls are the few these tests need, over `ureq`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -3,6 +3,8 @@
 //! `cargo bench -p callstitch-engine --bench engine` reports events per second
 //! ("thrpt", in elements/s). The target is at least 2 million events/s.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use callstitch_engine::{Engine, EngineConfig};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 

@@ -4,6 +4,8 @@
 //! allocator, so this file holds one test only: tests in parallel threads would count each
 //! other's allocations.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 use callstitch_engine::{Engine, EngineConfig};
 use callstitch_tlib::{CallUuid, ConnId, Event, Message, Text, Timestamp};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};

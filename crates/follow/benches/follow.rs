@@ -8,6 +8,8 @@
 //! - latency: one event appended, polled every millisecond: time until it is handed out,
 //!   for a block ended by a blank line and for one ended only by the settle time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

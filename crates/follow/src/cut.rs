@@ -87,7 +87,7 @@ fn first_difference(source: &FileSource, size: u64) -> io::Result<Difference> {
     let end = size.min(source.file_read());
     let head_len = source.head.len().min(usize::try_from(end).unwrap_or(usize::MAX));
     let head = source.bytes_at(0, head_len)?;
-    if let Some(at) = mismatch(head.iter(), source.head[..head_len].iter(), head_len) {
+    if let Some(at) = mismatch(head.iter(), source.head.iter().take(head_len), head_len) {
         return Ok(Difference::At(at as u64));
     }
     let tail_start = tail_start(source);

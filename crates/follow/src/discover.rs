@@ -6,6 +6,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use callstitch_tlib::file_header::{log_stem, FileHeader};
+
 use crate::config::FollowInput;
 use crate::position::read_log_head;
 use crate::source::{file_id, FileId};
@@ -116,25 +118,10 @@ pub(crate) fn class_by_name(path: &Path, name: Option<&str>) -> Class {
 }
 
 fn class_of(path: &Path, name: Option<&str>, head: &[u8]) -> Class {
-    let text = String::from_utf8_lossy(head);
-    let text = text.trim_start_matches('\u{feff}');
-    let header_value = |key: &str| {
-        text.lines()
-            .find_map(|line| line.trim_end_matches('\r').strip_prefix(key))
-            .map(|value| value.trim().to_string())
-            .filter(|value| !value.is_empty())
-    };
-    let site =
-        name.map(str::to_string).or_else(|| header_value("Application name:")).or_else(|| log_stem(path));
-    let started = header_value("Local time:").filter(|value| is_iso_time(value));
+    let header = FileHeader::read(head);
+    let site = name.map(str::to_string).or(header.application).or_else(|| log_stem(path));
+    let started = header.local_time.filter(|value| is_iso_time(value));
     Class { site: site.unwrap_or_else(|| "unknown".to_string()), started }
-}
-
-/// The file name without its extensions of log and compression (`TS1.log.gz` → `TS1`).
-fn log_stem(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    let plain = callstitch_tlib::compressed::plain_name(&name);
-    Path::new(plain).file_stem().map(|stem| stem.to_string_lossy().into_owned())
 }
 
 /// `YYYY-MM-DDTHH:MM:SS...`: a start time that orders as text (not one cut short).
@@ -154,7 +141,7 @@ fn header_done(head: &[u8]) -> bool {
         return true;
     }
     let complete = match head.iter().rposition(|byte| *byte == b'\n') {
-        Some(last) => &head[..last],
+        Some(last) => head.get(..last).unwrap_or(head),
         None => return false,
     };
     complete.split(|byte| *byte == b'\n').any(|line| {

@@ -3,7 +3,10 @@
 //! order; positions in and out.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+
+use callstitch_clock::{Clock, SystemClock};
 
 use crate::config::FollowConfig;
 use crate::discover::{self, class_by_name, classify, Found};
@@ -20,6 +23,9 @@ pub const REMEMBERED_FILES: usize = 128;
 /// Follows the inputs of a [`FollowConfig`]. See the crate documentation.
 pub struct Follower {
     config: FollowConfig,
+    /// Where quiet periods and file ages are measured ([`SystemClock`] unless a test
+    /// gives its own).
+    clock: Arc<dyn Clock>,
     watches: Vec<InputWatch>,
     files: Vec<Tracked>,
     /// The positions given to `new`, matched to files at the first poll.
@@ -66,10 +72,18 @@ impl Follower {
     /// position whose file is gone is dropped and counted); other files start at byte 0.
     /// Nothing is read before the first [`Follower::poll`].
     pub fn new(config: FollowConfig, positions: Vec<Position>) -> Follower {
+        Follower::with_clock(config, positions, Arc::new(SystemClock))
+    }
+
+    /// [`Follower::new`] on `clock`: how long a file has been quiet (`settle`,
+    /// `archive_settle`), how old it is and when directories are listed again are measured on
+    /// it (a test's [`callstitch_clock::TestClock`], moved by hand).
+    pub fn with_clock(config: FollowConfig, positions: Vec<Position>, clock: Arc<dyn Clock>) -> Follower {
         let watches = config.inputs.iter().map(|_| InputWatch::default()).collect();
         let problems = Problems::new(config.max_kept_problems);
         Follower {
             config,
+            clock,
             watches,
             files: Vec::new(),
             restored: Some(positions),
@@ -107,7 +121,7 @@ impl Follower {
         let now = self.refresh();
         let mut reads = Vec::with_capacity(self.groups.len());
         for group in 0..self.groups.len() {
-            let site = self.group_sites[group].clone();
+            let Some(site) = self.group_sites.get(group).cloned() else { continue };
             let budget = budget_of(&site);
             if budget == 0 {
                 continue;
@@ -131,6 +145,7 @@ impl Follower {
     ) -> bool {
         let mut turn = Turn {
             now,
+            wall: self.clock.wall(),
             settle: self.config.settle,
             max_line_bytes: self.config.max_line_bytes,
             max_skipped: self.config.max_skipped_per_poll,
@@ -141,7 +156,7 @@ impl Follower {
         };
         match group {
             Some(group) => {
-                read_groups(&mut self.files, std::slice::from_ref(&self.groups[group]), 0, &mut turn)
+                read_groups(&mut self.files, self.groups.get(group..=group).unwrap_or_default(), 0, &mut turn)
             }
             None => read_groups(&mut self.files, &self.groups, self.turn, &mut turn),
         }
@@ -181,7 +196,7 @@ impl Follower {
     /// Lists the inputs (matching the positions given at start, the first time), classes
     /// new files, and regroups them by site when that changed.
     fn refresh(&mut self) -> Instant {
-        let now = Instant::now();
+        let now = self.clock.now();
         match self.restored.take() {
             Some(positions) => self.first_scan(positions, now),
             None => self.watch_inputs(now),
@@ -218,7 +233,7 @@ impl Follower {
     // --- finding files ---
 
     fn list(&mut self, input: usize, now: Instant) -> Option<Vec<Found>> {
-        let stat = std::fs::metadata(&self.config.inputs[input].path);
+        let stat = std::fs::metadata(&self.config.inputs.get(input)?.path);
         self.list_after_stat(input, stat, now)
     }
 
@@ -228,8 +243,9 @@ impl Follower {
         stat: std::io::Result<std::fs::Metadata>,
         now: Instant,
     ) -> Option<Vec<Found>> {
-        let watch = &mut self.watches[input];
-        match discover::list(&self.config.inputs[input], stat) {
+        let watch = self.watches.get_mut(input)?;
+        let config = self.config.inputs.get(input)?;
+        match discover::list(config, stat) {
             Ok(found) => {
                 watch.listed_at = Some(now);
                 watch.reported = false;
@@ -238,7 +254,7 @@ impl Follower {
             Err(error) => {
                 if !watch.reported {
                     watch.reported = true;
-                    let path = self.config.inputs[input].path.clone();
+                    let path = config.path.clone();
                     self.problems.push(FollowProblem::Unreadable { path, error: error.to_string() });
                 }
                 None
@@ -250,7 +266,7 @@ impl Follower {
     /// stay (a FIFO, a directory named like a log: never opened).
     fn regular_files(&mut self, input: usize, found: Vec<Found>) -> Vec<Found> {
         let (regular, other): (Vec<Found>, Vec<Found>) = found.into_iter().partition(|found| found.regular);
-        let path = &self.config.inputs[input].path;
+        let Some(path) = self.config.inputs.get(input).map(|input| &input.path) else { return regular };
         let of_input = |known: &std::path::PathBuf| known == path || known.parent() == Some(path.as_path());
         let listed: std::collections::BTreeSet<_> = other.iter().map(|found| found.path.clone()).collect();
         self.not_regular.retain(|known| !of_input(known) || listed.contains(known));
@@ -274,7 +290,10 @@ impl Follower {
     /// The first listing, and the positions given matched to its files.
     fn first_scan(&mut self, positions: Vec<Position>, now: Instant) {
         for input in 0..self.config.inputs.len() {
-            self.watches[input].dir_modified = dir_modified(&self.config.inputs[input].path);
+            let config = self.config.inputs.get(input);
+            if let Some(watch) = self.watches.get_mut(input) {
+                watch.dir_modified = config.and_then(|config| dir_modified(&config.path));
+            }
             for found in self.list(input, now).unwrap_or_default() {
                 self.add(input, &found, now);
             }
@@ -286,7 +305,9 @@ impl Follower {
             matched.resize(self.files.len(), false);
             match self.match_position(&position, &matched, &mut heads) {
                 Some(index) => {
-                    matched[index] = true;
+                    if let Some(flag) = matched.get_mut(index) {
+                        *flag = true;
+                    }
                     self.resume(index, &position);
                 }
                 None => self.resume_rotated_copy(&position, now),
@@ -298,24 +319,23 @@ impl Follower {
     fn match_position(&self, position: &Position, matched: &[bool], heads: &mut Heads) -> Option<usize> {
         let fingerprint = position.fingerprint;
         let at_path = self.files.iter().enumerate().position(|(index, file)| {
-            !matched[index]
+            matched.get(index) == Some(&false)
                 && file.path == position.path
                 && (fingerprint.len == 0 || heads.matches(fingerprint, &file.path))
         });
         if at_path.is_some() || fingerprint.len == 0 {
             return at_path;
         }
-        self.files
-            .iter()
-            .enumerate()
-            .position(|(index, file)| !matched[index] && heads.matches(fingerprint, &file.path))
+        self.files.iter().enumerate().position(|(index, file)| {
+            matched.get(index) == Some(&false) && heads.matches(fingerprint, &file.path)
+        })
     }
 
     /// Resumes a file at its position. The file was matched by its first bytes, so one now
     /// shorter than the position was cut short while the service was stopped: it goes on
     /// from the cut (what it holds before was handed out), the cut line ended there.
     fn resume(&mut self, index: usize, position: &Position) {
-        let file = &mut self.files[index];
+        let Some(file) = self.files.get_mut(index) else { return };
         let size = std::fs::metadata(&file.path).map_or(0, |metadata| metadata.len());
         // An archive's offsets are those of the log inside: it is never cut short.
         let archive = archive_kind(&file.path).ok().flatten().is_some();
@@ -347,14 +367,16 @@ impl Follower {
         match (input, copy) {
             (Some(input), Some(copy)) => {
                 let index = self.add(input, &copy, now);
-                self.files[index].gone = true;
-                let name = self.config.inputs[input].site.as_deref();
-                self.files[index].class = Some(class_by_name(&position.path, name));
-                if let Ok(Some(class)) = classify(&copy.path, name, true) {
-                    self.files[index].class = Some(class);
+                let name = self.config.inputs.get(input).and_then(|input| input.site.as_deref());
+                if let Some(file) = self.files.get_mut(index) {
+                    file.gone = true;
+                    file.class = Some(class_by_name(&position.path, name));
+                    if let Ok(Some(class)) = classify(&copy.path, name, true) {
+                        file.class = Some(class);
+                    }
+                    file.detached = true;
+                    file.shown_as = Some(position.path.clone());
                 }
-                self.files[index].detached = true;
-                self.files[index].shown_as = Some(position.path.clone());
                 self.resume(index, position);
             }
             // A file read to its end and gone since (rotated away, deleted): remembered, so
@@ -379,15 +401,16 @@ impl Follower {
     /// their modification time changed or `rescan` has passed.
     fn watch_inputs(&mut self, now: Instant) {
         for input in 0..self.config.inputs.len() {
-            let stat = std::fs::metadata(&self.config.inputs[input].path);
+            let Some(config) = self.config.inputs.get(input) else { continue };
+            let stat = std::fs::metadata(&config.path);
             let modified =
                 stat.as_ref().ok().filter(|meta| meta.is_dir()).and_then(|meta| meta.modified().ok());
-            let watch = &self.watches[input];
+            let Some(watch) = self.watches.get_mut(input) else { continue };
             let due = watch.listed_at.is_none_or(|at| now.duration_since(at) >= self.config.rescan);
             if modified.is_some() && modified == watch.dir_modified && !due {
                 continue;
             }
-            self.watches[input].dir_modified = modified;
+            watch.dir_modified = modified;
             if let Some(found) = self.list_after_stat(input, stat, now) {
                 self.reconcile(input, &found, now);
             }
@@ -399,7 +422,7 @@ impl Follower {
     fn reconcile(&mut self, input: usize, found: &[Found], now: Instant) {
         let mut seen = vec![false; found.len()];
         for index in 0..self.files.len() {
-            let file = &self.files[index];
+            let Some(file) = self.files.get(index) else { continue };
             if file.input != input || file.gone {
                 continue;
             }
@@ -407,11 +430,14 @@ impl Follower {
                 (Some(a), Some(b)) => a == b,
                 _ => entry.path == file.path,
             };
-            match found.iter().position(same) {
-                Some(at) => {
-                    seen[at] = true;
-                    if found[at].path != file.path {
-                        self.files[index].path = found[at].path.clone();
+            match found.iter().zip(seen.iter_mut()).find(|(entry, _)| same(entry)) {
+                Some((entry, seen)) => {
+                    *seen = true;
+                    if entry.path != file.path {
+                        let path = entry.path.clone();
+                        if let Some(file) = self.files.get_mut(index) {
+                            file.path = path;
+                        }
                     }
                 }
                 None => self.mark_gone(index),
@@ -425,7 +451,7 @@ impl Follower {
     }
 
     fn mark_gone(&mut self, index: usize) {
-        let file = &mut self.files[index];
+        let Some(file) = self.files.get_mut(index) else { return };
         file.gone = true;
         self.groups_dirty = true;
         if file.finished {
@@ -469,7 +495,7 @@ impl Follower {
     fn read_already(&self, index: usize, head: &[u8]) -> bool {
         let same = |fingerprint: &Fingerprint| {
             let len = fingerprint.len as usize;
-            len > 0 && head.len() >= len && Fingerprint::of_prefix(&head[..len]) == *fingerprint
+            len > 0 && head.get(..len).is_some_and(|prefix| Fingerprint::of_prefix(prefix) == *fingerprint)
         };
         let followed = self.files.iter().enumerate().any(|(other, file)| {
             other != index && (file.class.is_some() || file.finished) && same(&file.fingerprint)
@@ -480,11 +506,11 @@ impl Follower {
     /// Whether an archive may be classed now: it has not changed for `archive_settle` (the
     /// compressor writes it in steps). Plain files: always.
     fn archive_ready(&self, index: usize, changed: bool, now: Instant) -> Option<bool> {
-        let file = &self.files[index];
+        let file = self.files.get(index)?;
         let metadata = std::fs::metadata(&file.path).ok()?;
         archive_kind(&file.path).ok()??;
         let settle = self.config.archive_settle;
-        let age = metadata.modified().ok().and_then(|time| SystemTime::now().duration_since(time).ok());
+        let age = metadata.modified().ok().and_then(|time| self.clock.wall().duration_since(time).ok());
         Some(
             age.is_some_and(|age| age >= settle)
                 || (!changed && now.duration_since(file.head_seen.1) >= settle),
@@ -493,13 +519,14 @@ impl Follower {
 
     /// Skips an archive whose log was read already; true when it did.
     fn skip_if_read_already(&mut self, index: usize) -> bool {
-        let Ok(head) = read_log_head(&self.files[index].path, FINGERPRINT_BYTES as usize) else {
+        let Some(file) = self.files.get(index) else { return false };
+        let Ok(head) = read_log_head(&file.path, FINGERPRINT_BYTES as usize) else {
             return false;
         };
         if !self.read_already(index, &head) {
             return false;
         }
-        let file = &mut self.files[index];
+        let Some(file) = self.files.get_mut(index) else { return false };
         file.fingerprint = Fingerprint::of_prefix(&head);
         file.finished = true;
         self.problems.stats.archives_already_read += 1;
@@ -512,7 +539,7 @@ impl Follower {
     fn classify(&mut self, now: Instant) {
         let settle = self.config.settle;
         for index in 0..self.files.len() {
-            let file = &mut self.files[index];
+            let Some(file) = self.files.get_mut(index) else { continue };
             if file.class.is_some() || file.finished {
                 continue;
             }
@@ -538,7 +565,7 @@ impl Follower {
                 Some(true) => true,
                 None => false,
             };
-            let file = &mut self.files[index];
+            let Some(file) = self.files.get_mut(index) else { continue };
             // Tried again at every poll until it can be read (its permissions fixed).
             match classify(&file.path, name, settled || archive) {
                 Ok(Some(class)) => {
@@ -567,11 +594,12 @@ impl Follower {
         let files = &self.files;
         for (_, members) in &mut groups {
             members.sort_by_key(|index| {
-                let file = &files[*index];
-                let started = file.class.as_ref().and_then(|class| class.started.clone());
-                // A file still there whose start is not known (its header is not complete, or
-                // was cut away) is the one being written: the newest.
-                (started.is_none() && !file.gone, started, !file.gone, file.seq)
+                files.get(*index).map(|file| {
+                    let started = file.class.as_ref().and_then(|class| class.started.clone());
+                    // A file still there whose start is not known (its header is not complete,
+                    // or was cut away) is the one being written: the newest.
+                    (started.is_none() && !file.gone, started, !file.gone, file.seq)
+                })
             });
         }
         self.group_sites = groups.iter().map(|(site, _)| site.clone()).collect();
@@ -592,8 +620,9 @@ impl Heads {
             .entry(path.to_path_buf())
             .or_insert_with(|| read_log_head(path, FINGERPRINT_BYTES as usize).ok());
         let len = fingerprint.len as usize;
-        head.as_ref()
-            .is_some_and(|head| head.len() >= len && Fingerprint::of_prefix(&head[..len]) == fingerprint)
+        head.as_ref().is_some_and(|head| {
+            head.get(..len).is_some_and(|prefix| Fingerprint::of_prefix(prefix) == fingerprint)
+        })
     }
 }
 
@@ -601,14 +630,15 @@ impl Heads {
 /// finished in this poll hands over to the next one at once.
 fn read_groups(files: &mut [Tracked], groups: &[Vec<usize>], first: usize, turn: &mut Turn<'_>) {
     for offset in 0..groups.len() {
-        let group = &groups[(first + offset) % groups.len()];
+        let Some(group) = groups.get((first + offset) % groups.len()) else { continue };
         for (rank, &index) in group.iter().enumerate() {
-            if files[index].finished {
+            let Some(file) = files.get_mut(index) else { continue };
+            if file.finished {
                 continue;
             }
-            let draining = files[index].gone || rank + 1 < group.len();
-            files[index].poll(turn, draining);
-            if !files[index].finished {
+            let draining = file.gone || rank + 1 < group.len();
+            file.poll(turn, draining);
+            if !file.finished {
                 break;
             }
         }

@@ -20,7 +20,13 @@
 //!   [`REMEMBERED_FILES`]) among the positions, so this holds across restarts.
 //!
 //! A synchronous library: the caller runs it on a thread and polls in a loop (sleeping a
-//! few milliseconds when a poll says there is nothing more).
+//! few milliseconds when a poll says there is nothing more). How long a file has been quiet
+//! and how old it is are read from a [`callstitch_clock::Clock`] ([`Follower::with_clock`];
+//! the system's by default).
+
+// Outside input is read here: an index is checked, or says why it is in range
+// (docs/architecture.md, "Rules the code keeps").
+#![warn(clippy::indexing_slicing)]
 
 mod config;
 mod cut;
@@ -50,6 +56,9 @@ pub struct FollowedEvent {
     pub start_offset: u64,
     /// The byte offset in its file just after the event's block.
     pub end_offset: u64,
+    /// Its file's fingerprint when the event was handed out (what identifies the file in a
+    /// message id; it stops growing at [`FINGERPRINT_BYTES`]).
+    pub fingerprint: Fingerprint,
 }
 
 /// What one [`Follower::poll`] did.

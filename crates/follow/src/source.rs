@@ -127,9 +127,9 @@ impl FileSource {
     fn note_read(&mut self, bytes: &[u8]) {
         self.fingerprint.extend(bytes);
         let room = (FINGERPRINT_BYTES as usize).saturating_sub(self.head.len());
-        self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        let kept = bytes.len().min(TAIL_BYTES);
-        self.tail.extend(&bytes[bytes.len() - kept..]);
+        self.head.extend_from_slice(bytes.get(..room).unwrap_or(bytes));
+        let tail_from = bytes.len().saturating_sub(TAIL_BYTES);
+        self.tail.extend(bytes.get(tail_from..).unwrap_or_default());
         let excess = self.tail.len().saturating_sub(TAIL_BYTES);
         self.tail.drain(..excess);
     }
@@ -143,16 +143,16 @@ impl Read for FileSource {
             None => buf.len(),
         };
         if let Some(decoder) = self.decoded.as_mut() {
-            let count = decoder.read(&mut buf[..want])?;
-            self.note_read(&buf[..count]);
+            let count = decoder.read(prefix_mut(buf, want))?;
+            self.note_read(buf.get(..count).unwrap_or_default());
             self.read += count as u64;
             return Ok(count);
         }
         if let CutLine::Pending(cut) = self.cut {
-            if self.read == cut && want > 0 {
+            if let (true, Some(first)) = (self.read == cut && want > 0, buf.first_mut()) {
                 match self.after_the_cut(cut)? {
                     Some(true) => {
-                        buf[0] = b'\n';
+                        *first = b'\n';
                         self.cut = CutLine::Ended(cut);
                         self.read += 1;
                         return Ok(1);
@@ -164,14 +164,14 @@ impl Read for FileSource {
                 want = want.min(usize::try_from(cut.saturating_sub(self.read)).unwrap_or(usize::MAX));
             }
         }
-        let count = self.file.read(&mut buf[..want])?;
+        let count = self.file.read(prefix_mut(buf, want))?;
         if count == 0 {
             if self.ended {
                 return Ok(0);
             }
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        self.note_read(&buf[..count]);
+        self.note_read(buf.get(..count).unwrap_or_default());
         self.read += count as u64;
         Ok(count)
     }
@@ -222,6 +222,12 @@ pub(crate) fn is_unlinked(_metadata: &Metadata) -> bool {
     true
 }
 
+/// The first `len` bytes of `buf` (all of it when it is shorter).
+fn prefix_mut(buf: &mut [u8], len: usize) -> &mut [u8] {
+    let len = len.min(buf.len());
+    buf.get_mut(..len).unwrap_or_default()
+}
+
 /// Reads the first `len` bytes of the open file without moving its read position.
 pub(crate) fn head_of(file: &FileSource, len: usize) -> io::Result<Vec<u8>> {
     file.bytes_at(0, len)
@@ -232,7 +238,8 @@ fn bytes_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut bytes = vec![0; len];
     let mut filled = 0;
     while filled < len {
-        let count = read_at(file, &mut bytes[filled..], offset + filled as u64)?;
+        let Some(rest) = bytes.get_mut(filled..) else { break };
+        let count = read_at(file, rest, offset + filled as u64)?;
         if count == 0 {
             break;
         }

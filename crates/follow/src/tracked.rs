@@ -38,6 +38,8 @@ use crate::FollowedEvent;
 /// What one poll of a file may do, and where its events and problems go.
 pub(crate) struct Turn<'a> {
     pub now: Instant,
+    /// The wall clock now: how old a file is, from its modification time.
+    pub wall: SystemTime,
     pub settle: Duration,
     pub max_line_bytes: usize,
     pub max_skipped: usize,
@@ -234,10 +236,10 @@ impl Tracked {
     /// Reads `file` from its start.
     fn start_reading(&mut self, file: File, turn: &mut Turn<'_>) {
         let metadata = file.metadata().ok();
-        let age =
-            metadata.as_ref().and_then(|meta| meta.modified().ok()).map_or(Duration::ZERO, |modified| {
-                SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO)
-            });
+        let age = metadata
+            .as_ref()
+            .and_then(|meta| meta.modified().ok())
+            .map_or(Duration::ZERO, |modified| turn.wall.duration_since(modified).unwrap_or(Duration::ZERO));
         let site = self.class.as_ref().map(|class| Text::from(class.site.as_str()));
         let options = ReaderOptions {
             site,
@@ -331,8 +333,8 @@ impl Tracked {
             return;
         };
         let source = open.reader.get_ref();
-        let kept = source.head.len().min(usize::try_from(cut).unwrap_or(usize::MAX));
-        self.fingerprint = Fingerprint::of_prefix(&source.head[..kept]);
+        let kept = usize::try_from(cut).unwrap_or(usize::MAX);
+        self.fingerprint = Fingerprint::of_prefix(source.head.get(..kept).unwrap_or(&source.head));
         self.cut_at = source.cut_inside_a_line(cut).then_some(cut);
         // The same file again (its path may name another one by now: rotated away).
         match source.reopen() {
@@ -420,7 +422,13 @@ impl Tracked {
         let start_offset = self.delivered;
         self.delivered = open.reader.get_ref().file_offset(open.reader.bytes_read());
         self.note_fingerprint();
-        turn.out.push(FollowedEvent { event, file: self.seq, start_offset, end_offset: self.delivered });
+        turn.out.push(FollowedEvent {
+            event,
+            file: self.seq,
+            start_offset,
+            end_offset: self.delivered,
+            fingerprint: self.fingerprint,
+        });
         turn.budget -= 1;
         turn.problems.stats.events += 1;
     }

@@ -9,6 +9,8 @@
 //! The anchor printed beside them is a plain copy (`memcpy`) of as many bytes as the snapshot
 //! has, measured in the same run.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::time::{Duration, Instant};
 
 use callstitch_engine::EngineConfig;

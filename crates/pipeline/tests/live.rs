@@ -2,6 +2,8 @@
 //! quiet sites on. Every interaction ends complete, and the last revision of each equals the
 //! interaction the same events give read as input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 use std::collections::BTreeMap;
 
 use callstitch_engine::EngineConfig;

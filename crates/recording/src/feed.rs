@@ -3,6 +3,10 @@
 //! on a later one with the same `media_id`. Every bad line becomes a [`FeedError`] naming its
 //! line, and the rest of the feed is kept.
 
+// Outside input is read here: an index is checked, or says why it is in range
+// (docs/architecture.md, "Rules the code keeps").
+#![warn(clippy::indexing_slicing)]
+
 use std::collections::HashMap;
 use std::io::BufRead;
 

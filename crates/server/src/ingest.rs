@@ -17,7 +17,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use callstitch_follow::{FollowProblem, FollowedEvent, Follower, Position};
 use callstitch_recording::{FeedFile, MediaUpdate};
 use callstitch_store::{Batch, EventRecord, MediaPost, MediaRecord, Snapshot, Store, StoreError};
 use callstitch_tlib::Event;
@@ -26,15 +25,15 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use crate::clock::{Clock, SystemClock};
-use crate::merge::SiteMerge;
 use crate::metrics::{EventCounters, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
+use crate::source::{AnySource, Checkpoints, FollowCheckpoint, FollowSource, ImportMark};
 use crate::state::{IngestState, Refusal, Shared, StreamItem};
 
 /// Events replayed per read from the store during recovery.
 const REPLAY_CHUNK: usize = 5_000;
 
-/// The most followed events one round of the loop runs through the pipeline, whatever
+/// The most events of the sources one round of the loop runs through the pipeline, whatever
 /// `batch_events`: the stop flag is looked at between rounds, so a catch-up on a large
 /// backlog still stops promptly (the rest stay held, their positions not committed).
 const STEP_EVENTS: usize = 2_000;
@@ -82,27 +81,6 @@ impl From<NotStored> for Refusal {
     fn from(error: NotStored) -> Refusal {
         Refusal::new(error.reason(), error.retry_after())
     }
-}
-
-/// What the store's `positions` holds: how far every source was consumed, committed with
-/// what was derived from it.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct Checkpoint {
-    /// Followed files.
-    #[serde(default)]
-    pub follow: Vec<Position>,
-    /// The last one-shot import.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import: Option<ImportMark>,
-}
-
-/// How far an import got: its inputs (path and size of every file, in order) and how many
-/// events of their time-merged stream were taken.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ImportMark {
-    pub inputs: Vec<(String, u64)>,
-    pub consumed: u64,
-    pub finished: bool,
 }
 
 /// The events, calls and interactions an import (or a catch-up) took and wrote.
@@ -213,15 +191,17 @@ pub struct IngestLoop<S: Store + Clone> {
     clock: Arc<dyn Clock>,
     runtime: Handle,
     pipeline: Pipeline,
-    follower: Option<Follower>,
+    /// What the loop reads (the followed files), each with its checkpoint.
+    sources: Vec<Box<dyn AnySource>>,
     requests: Receiver<Request>,
     shared: Arc<Shared>,
     settings: IngestSettings,
     /// Set when the service stops: recovery, replay and a failing store give way to it.
     stop: Arc<AtomicBool>,
-    /// The followed files' positions as recovered, kept as they are when this loop follows
-    /// no files (an import into the service's database must not forget them).
-    kept_follow: Vec<Position>,
+    /// The positions as recovered, each source's section replaced by its own at every
+    /// commit; the sections of sources this loop does not run are kept as they are (an
+    /// import into the service's database must not forget the followed files').
+    checkpoints: Checkpoints,
     /// (replayed, total) while a recovery replays; what /healthz shows meanwhile.
     replaying: Option<(u64, u64)>,
     next_seq: u64,
@@ -238,10 +218,6 @@ pub struct IngestLoop<S: Store + Clone> {
     /// The newest event time taken (UTC µs) and when it was taken, for the idle clock.
     newest: Option<(i64, Instant)>,
     last_tick: Instant,
-    /// The followed sites merged by time; what it holds back is not committed yet.
-    merge: SiteMerge,
-    /// Reused buffer of what a poll read.
-    read: Vec<FollowedEvent>,
     /// `callstitch_events_total`, its labels bounded to the configured sites and known messages.
     event_counters: EventCounters,
     /// Requests whose events are in the pending batch, answered once it is committed.
@@ -363,20 +339,14 @@ impl<S: Store + Clone> IngestLoop<S> {
             },
             None => (config.pipeline(), 0, 0),
         };
-        let checkpoint: Checkpoint = recovery
-            .positions
-            .as_deref()
-            .and_then(|text| {
-                serde_json::from_str(text)
-                    .map_err(|error| tracing::warn!(%error, "stored positions unreadable; files are read from the start"))
-                    .ok()
-            })
-            .unwrap_or_default();
-        let (follower, kept_follow) = match follow {
-            Some(config) => (Some(Follower::new(config, checkpoint.follow)), Vec::new()),
-            None => (None, checkpoint.follow),
-        };
-        let settings_batch = settings.batch_events;
+        let checkpoints = Checkpoints::restore(recovery.positions.as_deref());
+        let mut sources: Vec<Box<dyn AnySource>> = Vec::new();
+        if let Some(config) = follow {
+            let checkpoint: FollowCheckpoint = checkpoints.get();
+            let per_site = settings.batch_events;
+            sources.push(Box::new(FollowSource::open(config, checkpoint, per_site, Arc::clone(&clock))));
+        }
+        let import = checkpoints.get();
         let event_counters = EventCounters::new(&shared.metrics, config.sites.iter().cloned());
         let now = clock.now();
         let mut ingest = IngestLoop {
@@ -384,25 +354,23 @@ impl<S: Store + Clone> IngestLoop<S> {
             clock,
             runtime,
             pipeline,
-            follower,
+            sources,
             requests,
             shared,
             settings,
             stop,
-            kept_follow,
+            checkpoints,
             replaying: None,
             next_seq: recovery.next_seq,
             media_posts,
             last_snapshot: now,
             dirty: false,
-            import: checkpoint.import,
+            import,
             pending: Batch::default(),
             pending_settled: Settled::default(),
             taken: Taken::default(),
             newest: None,
             last_tick: now,
-            merge: SiteMerge::new(settings_batch),
-            read: Vec::new(),
             event_counters,
             pending_replies: Vec::new(),
             pending_since: None,
@@ -659,12 +627,12 @@ impl<S: Store + Clone> IngestLoop<S> {
 
     /// Runs until the stop flag says so; then commits what it holds and a last snapshot.
     pub fn run(mut self) -> Result<(), IngestError> {
-        let mut followed = Vec::new();
+        let mut polled = Vec::new();
         while !self.stopping() {
-            let took = self.step(&mut followed)?;
+            let took = self.step(&mut polled)?;
             if !took {
                 match self.requests.recv_timeout(self.settings.poll) {
-                    Ok(request) => self.take(vec![request], &mut followed)?,
+                    Ok(request) => self.take(vec![request], &mut polled)?,
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => self.clock.sleep(self.settings.poll),
                 }
@@ -675,8 +643,8 @@ impl<S: Store + Clone> IngestLoop<S> {
         Ok(())
     }
 
-    /// One round: what the files and the queue have now. False when there was nothing.
-    fn step(&mut self, followed: &mut Vec<FollowedEvent>) -> Result<bool, IngestError> {
+    /// One round: what the sources and the queue have now. False when there was nothing.
+    fn step(&mut self, polled: &mut Vec<Event>) -> Result<bool, IngestError> {
         let mut requests = Vec::new();
         while requests.len() < 256 {
             match self.requests.try_recv() {
@@ -684,18 +652,12 @@ impl<S: Store + Clone> IngestLoop<S> {
                 Err(_) => break,
             }
         }
-        if let Some(follower) = &mut self.follower {
-            let merge = &mut self.merge;
-            let mut read = std::mem::take(&mut self.read);
-            let reports = follower.poll_sites(&|site| merge.budget(site), &mut read);
-            merge.take(&mut read, &reports);
-            merge.release_at_most(followed, STEP_EVENTS);
-            follower.hold(merge.held().into_keys());
-            self.read = read;
-            // Logged and counted as met, even when nothing else comes (an unreadable file).
-            self.note_problems();
+        for source in &mut self.sources {
+            source.poll(STEP_EVENTS.saturating_sub(polled.len()), polled);
         }
-        if followed.is_empty() && requests.is_empty() {
+        // Logged and counted as met, even when nothing else comes (an unreadable file).
+        self.note_problems();
+        if polled.is_empty() && requests.is_empty() {
             // The sources are drained: commit now. (While they are not, the commit in
             // flight paces the next one, so a busy stream is committed in larger batches.)
             if !self.pending.is_empty() || !self.pending_replies.is_empty() {
@@ -712,7 +674,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             }
             return Ok(false);
         }
-        self.take(requests, followed)?;
+        self.take(requests, polled)?;
         Ok(true)
     }
 
@@ -720,15 +682,15 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.dirty && self.since(self.last_snapshot) >= self.settings.snapshot_every
     }
 
-    /// Numbers and runs the followed events, then the requests in order, into the pending
+    /// Numbers and runs the sources' events, then the requests in order, into the pending
     /// batch; commits it once it is full or has waited `commit_every`.
-    fn take(&mut self, requests: Vec<Request>, followed: &mut Vec<FollowedEvent>) -> Result<(), IngestError> {
+    fn take(&mut self, requests: Vec<Request>, polled: &mut Vec<Event>) -> Result<(), IngestError> {
         let now = self.clock.now();
         self.pending_since.get_or_insert(now);
         let mut batch = std::mem::take(&mut self.pending);
         let mut settled = std::mem::take(&mut self.pending_settled);
-        for item in followed.drain(..) {
-            self.push(&item.event, &mut batch, &mut settled);
+        for event in polled.drain(..) {
+            self.push(&event, &mut batch, &mut settled);
         }
         for request in requests {
             match request {
@@ -948,7 +910,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         if self.newest.is_none() || self.since(self.last_tick) < self.settings.idle_tick {
             return Ok(());
         }
-        if self.merge.catching_up() {
+        if self.sources.iter().any(|source| source.catching_up()) {
             // Behind on a backlog (at start, after downtime): no site is quiet, its events
             // are on their way; moving its time on would close its calls before they come.
             return Ok(());
@@ -1001,21 +963,26 @@ impl<S: Store + Clone> IngestLoop<S> {
     }
 
     fn note_problems(&mut self) {
-        let Some(follower) = &mut self.follower else { return };
-        for problem in follower.take_problems() {
-            tracing::warn!(problem = %problem, "log input");
-            let kind = problem_kind(&problem);
-            self.shared.metrics.problems.get_or_create(&ProblemLabels { kind }).inc();
+        for source in &mut self.sources {
+            for problem in source.take_problems() {
+                tracing::warn!(problem = %problem.message, "{}", problem.source);
+                let kind = problem.kind;
+                self.shared.metrics.problems.get_or_create(&ProblemLabels { kind }).inc();
+            }
         }
     }
 
-    fn checkpoint_text(&self) -> Option<String> {
-        let held = self.merge.held();
-        let follow = match &self.follower {
-            Some(follower) => follower.positions_holding(&held),
-            None => self.kept_follow.clone(),
-        };
-        serde_json::to_string(&Checkpoint { follow, import: self.import.clone() }).ok()
+    /// Every source's checkpoint as of the events taken, in the stored form (`None`, and
+    /// the positions stored before kept, if it cannot be written).
+    fn checkpoint_text(&mut self) -> Option<String> {
+        let mut written = self.checkpoints.set(&self.import);
+        for source in &self.sources {
+            written = written.and_then(|()| source.checkpoint_into(&mut self.checkpoints));
+        }
+        written
+            .and_then(|()| self.checkpoints.to_text())
+            .map_err(|error| tracing::error!(%error, "cannot write the sources' positions; the last ones stored are kept"))
+            .ok()
     }
 
     /// Drops media files no interaction can claim any more (before a snapshot, which need
@@ -1114,17 +1081,6 @@ impl<S: Store + Clone> IngestLoop<S> {
             // No subscriber is fine.
             let _ = self.shared.stream.send(item);
         }
-    }
-}
-
-/// The metric label of a follow problem.
-fn problem_kind(problem: &FollowProblem) -> &'static str {
-    match problem {
-        FollowProblem::Parse(problem) => problem.kind.label(),
-        FollowProblem::Unreadable { .. } => "unreadable",
-        FollowProblem::Vanished { .. } => "vanished",
-        FollowProblem::Truncated { .. } => "truncated",
-        FollowProblem::PositionLost { .. } => "position-lost",
     }
 }
 
@@ -1310,6 +1266,30 @@ mod tests {
 
         let snapshot = runtime.block_on(store.recover()).expect("recovery").snapshot;
         assert_eq!(snapshot.map(|snapshot| snapshot.seq), Some(50), "the next start replays nothing");
+    }
+
+    /// A database written before the sources' checkpoints were typed: its interrupted
+    /// import resumes, and the followed files' positions, which an import does not touch,
+    /// are written back as they were.
+    #[test]
+    fn positions_stored_before_the_checkpoints_were_typed_restore() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
+        let stored = r#"{"follow":[{"path":"/logs/TS1.log","fingerprint":{"len":1024,"hash":"00000000deadbeef"},"offset":4096,"finished":false}],"import":{"inputs":[["/old/TS2.log",81920]],"consumed":500,"finished":false}}"#;
+        let batch = Batch { positions: Some(stored.to_string()), ..Batch::default() };
+        runtime.block_on(store.commit(Arc::new(batch))).expect("the old positions");
+
+        let mut ingest = recover_quietly(store.clone(), &runtime).expect("not stopped");
+        let inputs = vec![("/old/TS2.log".to_string(), 81_920)];
+        assert_eq!(ingest.begin_import(inputs), ImportStart::Resume(500));
+        ingest.end_import(false).expect("committed");
+
+        let positions = runtime.block_on(store.recover()).expect("recovery").positions.expect("positions");
+        let (after, before): (Value, Value) =
+            (serde_json::from_str(&positions).expect("JSON"), serde_json::from_str(stored).expect("JSON"));
+        assert_eq!(after["follow"], before["follow"], "the followed files' positions as they were");
+        assert_eq!(after["import"]["finished"], true, "{after}");
     }
 
     fn call_event(message: &str, time: &str) -> Event {

@@ -1,9 +1,10 @@
 //! callstitch-server: `callstitch serve`, the service that runs next to the T-Servers.
 //!
-//! The shape is Vector's: sources (followed log files, `POST /v1/events`, `POST /v1/media`)
-//! feed one ingest loop ([`ingest`]) that owns the transform ([`pipeline`]: engine, linker,
-//! recorder) and writes to the sink ([`callstitch_store::Store`]) in one transaction per
-//! batch; the HTTP API ([`api`]) reads the store and the live stream while ingest goes on.
+//! The shape is Vector's: sources (followed log files, [`source`]; `POST /v1/events`,
+//! `POST /v1/media`) feed one ingest loop ([`ingest`]) that owns the transform
+//! ([`pipeline`]: engine, linker, recorder) and writes to the sink
+//! ([`callstitch_store::Store`], any backend: [`serve_with`]) in one transaction per batch;
+//! the HTTP API ([`api`]) reads the store and the live stream while ingest goes on.
 
 pub mod api;
 pub mod clock;
@@ -14,6 +15,7 @@ pub mod mask;
 pub mod merge;
 pub mod metrics;
 pub mod pipeline;
+pub mod source;
 pub mod state;
 pub mod ui;
 
@@ -83,16 +85,36 @@ pub fn follow_config(config: &ServiceConfig) -> Option<FollowConfig> {
 /// Where the service listens, once it does.
 pub type OnListening = Box<dyn FnOnce(SocketAddr) + Send>;
 
-/// Runs the service until `shutdown` completes; then stops taking requests, lets the ingest
-/// loop commit what it holds with a checkpoint, and returns.
+/// Runs the service on the SQLite database of `config` ([`open_store`]) until `shutdown`
+/// completes: [`serve_with`].
 pub async fn serve(
     config: ServiceConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_listening: OnListening,
 ) -> Result<(), ServeError> {
+    // A configuration that is refused creates no database.
     config.validate()?;
+    let store = open_store(&config)?;
+    serve_with(store, config, shutdown, on_listening).await
+}
+
+/// The store `config` names: its SQLite `database`, `durable` or not. Refused while
+/// another process holds it.
+pub fn open_store(config: &ServiceConfig) -> Result<SqliteStore, StoreError> {
     let options = SqliteOptions { durable: config.durable, ..SqliteOptions::default() };
-    let store = SqliteStore::open(&config.database, options)?;
+    SqliteStore::open(&config.database, options)
+}
+
+/// Runs the service on `store`, whichever backend it is, until `shutdown` completes; then
+/// stops taking requests, lets the ingest loop commit what it holds with a checkpoint,
+/// closes the store ([`Store::close`]) and returns.
+pub async fn serve_with<S: Store + Clone>(
+    store: S,
+    config: ServiceConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: OnListening,
+) -> Result<(), ServeError> {
+    config.validate()?;
     let shared = Arc::new(Shared::new());
     // Until the ingest thread has recovered, the service is not ready for ingest.
     shared.set_ingest_state(IngestState::Recovering { replayed: 0, total: 0 });
@@ -145,9 +167,9 @@ pub async fn serve(
     ingest_result.map_err(ServeError::from)
 }
 
-/// At a clean exit: the write-ahead log into the database, truncated (docs/serve.md,
-/// "Failure modes and limits").
-async fn close_store(store: &SqliteStore) {
+/// At a clean exit: the store closed; for SQLite, the write-ahead log into the database,
+/// truncated (docs/serve.md, "Failure modes and limits").
+async fn close_store<S: Store>(store: &S) {
     match store.close().await {
         Ok(true) => {}
         Ok(false) => {
@@ -159,9 +181,9 @@ async fn close_store(store: &SqliteStore) {
     }
 }
 
-fn spawn_ingest(
+fn spawn_ingest<S: Store + Clone>(
     config: &ServiceConfig,
-    store: SqliteStore,
+    store: S,
     requests: std::sync::mpsc::Receiver<ingest::Request>,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
@@ -206,7 +228,7 @@ fn spawn_ingest(
 }
 
 /// Deletes whole interactions older than the retention, once an hour.
-fn spawn_retention(store: SqliteStore, days: u32) -> Option<tokio::task::JoinHandle<()>> {
+fn spawn_retention<S: Store>(store: S, days: u32) -> Option<tokio::task::JoinHandle<()>> {
     if days == 0 {
         return None;
     }

@@ -128,7 +128,13 @@ mod tests {
     fn event(site: &str, file: u64, time: i64, offset: u64) -> FollowedEvent {
         let mut event = Event::new(Message::EventRinging, site);
         event.timestamp = Some(Timestamp(time));
-        FollowedEvent { event, file, start_offset: offset, end_offset: offset + 10 }
+        FollowedEvent {
+            event,
+            file,
+            start_offset: offset,
+            end_offset: offset + 10,
+            fingerprint: callstitch_follow::Fingerprint::default(),
+        }
     }
 
     fn times(events: &[FollowedEvent]) -> Vec<(String, i64)> {

@@ -4,6 +4,8 @@
 //! one core into a temporary directory and prints MB/s. The pool simulation that precedes
 //! the copies is timed apart, since it is paid once per run.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::time::Instant;
 
 use callstitch_sim::{simulate_scale, DirStorage, ScaleConfig};

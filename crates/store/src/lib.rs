@@ -196,4 +196,12 @@ pub trait Store: Send + Sync + 'static {
     fn health(&self) -> StoreHealth {
         StoreHealth::default()
     }
+
+    /// At a clean exit, after the last commit: whatever the backend does to leave nothing
+    /// for the next start to redo (SQLite folds its write-ahead log into the database).
+    /// False when something was left for the next start (nothing is lost either way). A
+    /// backend with nothing to do keeps this default.
+    fn close(&self) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async { Ok(true) }
+    }
 }

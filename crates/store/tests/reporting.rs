@@ -3,6 +3,8 @@
 //! search summary are now rendered on read), and the reporting schema (docs/reporting.md)
 //! answers a report writer's SQL with what the pipeline's typed output says.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 #[path = "../src/testdata/simulated.rs"]
 mod simulated;
 

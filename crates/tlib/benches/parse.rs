@@ -16,6 +16,8 @@
 //! A file a tenth the size is parsed too, so "memory flat in file size" can be read off the
 //! two peaks. Figures go in docs/benchmarks.md.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,8 @@
 //! memory, for that file and one a tenth its size (memory flat in file size). Figures go in
 //! docs/benchmarks.md.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

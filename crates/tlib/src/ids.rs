@@ -54,7 +54,7 @@ pub(crate) fn parse_hex_u64(text: &[u8]) -> Option<u64> {
     }
     let mut value: u64 = 0;
     for &byte in text {
-        let digit = HEX_DIGITS[usize::from(byte)];
+        let digit = *HEX_DIGITS.get(usize::from(byte))?;
         if digit == NOT_HEX {
             return None;
         }
@@ -66,6 +66,8 @@ pub(crate) fn parse_hex_u64(text: &[u8]) -> Option<u64> {
 const NOT_HEX: u8 = 0xFF;
 
 /// The value of each byte as a hex digit, or [`NOT_HEX`].
+// Built at compile time: an index out of range fails the build, it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
 static HEX_DIGITS: [u8; 256] = {
     let mut table = [NOT_HEX; 256];
     let mut index = 0;
@@ -166,8 +168,8 @@ impl Timestamp {
         if text.len() != 16 {
             return None;
         }
-        let seconds = parse_hex_u64(&text[..8])?;
-        let micros = parse_hex_u64(&text[8..])?;
+        let (seconds, micros) = text.split_at_checked(8)?;
+        let (seconds, micros) = (parse_hex_u64(seconds)?, parse_hex_u64(micros)?);
         if micros >= 1_000_000 {
             return None;
         }
@@ -249,12 +251,10 @@ pub struct LogDate {
 impl LogDate {
     /// Reads `YYYY-MM-DD`.
     pub fn parse(text: &[u8]) -> Option<LogDate> {
-        if text.len() != 10 || text[4] != b'-' || text[7] != b'-' {
-            return None;
-        }
-        let year = parse_decimal(&text[..4])? as i16;
-        let month = parse_decimal(&text[5..7])? as i8;
-        let day = parse_decimal(&text[8..10])? as i8;
+        let &[y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = text else { return None };
+        let year = parse_decimal(&[y1, y2, y3, y4])? as i16;
+        let month = parse_decimal(&[m1, m2])? as i8;
+        let day = parse_decimal(&[d1, d2])? as i8;
         let date = LogDate { year, month, day };
         date.to_jiff().map(|_| date)
     }
@@ -297,17 +297,15 @@ pub struct LocalTime {
 impl LocalTime {
     /// Reads `HH:MM:SS` with an optional `.` and 1 to 6 fractional digits.
     pub fn parse_clock(text: &[u8]) -> Option<i64> {
-        if text.len() < 8 || text[2] != b':' || text[5] != b':' {
-            return None;
-        }
-        let hours = parse_decimal(&text[0..2])?;
-        let minutes = parse_decimal(&text[3..5])?;
-        let seconds = parse_decimal(&text[6..8])?;
+        let &[h1, h2, b':', m1, m2, b':', s1, s2, ref rest @ ..] = text else { return None };
+        let hours = parse_decimal(&[h1, h2])?;
+        let minutes = parse_decimal(&[m1, m2])?;
+        let seconds = parse_decimal(&[s1, s2])?;
         if hours > 23 || minutes > 59 || seconds > 60 {
             return None;
         }
         let mut micros = 0;
-        match &text[8..] {
+        match rest {
             [] => {}
             [b'.', fraction @ ..] if (1..=6).contains(&fraction.len()) => {
                 micros = parse_decimal(fraction)? * 10_i64.pow(6 - fraction.len() as u32);
@@ -319,11 +317,10 @@ impl LocalTime {
 
     /// Reads `YYYY-MM-DDTHH:MM:SS(.f+)?`.
     pub fn parse_iso(text: &[u8]) -> Option<LocalTime> {
-        if text.len() < 19 || text[10] != b'T' {
-            return None;
-        }
-        let date = LogDate::parse(&text[..10])?;
-        let micros_of_day = LocalTime::parse_clock(&text[11..])?;
+        let (date, rest) = text.split_at_checked(10)?;
+        let [b'T', clock @ ..] = rest else { return None };
+        let date = LogDate::parse(date)?;
+        let micros_of_day = LocalTime::parse_clock(clock)?;
         Some(LocalTime { date: Some(date), micros_of_day })
     }
 

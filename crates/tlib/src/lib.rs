@@ -11,12 +11,18 @@
 //!   that has no T-Library event records; [`detect`] tells, from a file's first bytes, which
 //!   reader it needs.
 
+// Outside input is read here: an index is checked, or says why it is in range
+// (docs/architecture.md, "Rules the code keeps").
+#![warn(clippy::indexing_slicing)]
+
 mod attrs;
+mod bytes;
 mod code_enum;
 pub mod compressed;
 pub mod detect;
 pub mod enums;
 pub mod event;
+pub mod file_header;
 pub mod fnv;
 pub mod ids;
 pub mod json;

@@ -31,6 +31,9 @@ const SEED_TRIES: u64 = 256;
 const PERFECT_UP_TO: usize = 64;
 
 impl<T> NameIndex<T> {
+    // Every slot index is below `size`, the length of `slots`: `slot_of` keeps a product's top
+    // `64 - shift` bits (`size` is `1 << (64 - shift)`) and probing wraps with `mask`.
+    #[allow(clippy::indexing_slicing)]
     pub(crate) fn new(rows: impl IntoIterator<Item = (&'static str, T)>) -> NameIndex<T> {
         let entries: Vec<Entry<T>> = rows
             .into_iter()
@@ -92,7 +95,9 @@ fn seed_of(attempt: u64) -> u64 {
 /// True when `seed` gives every key its own slot.
 fn separates(keys: &[u64], seed: u64, shift: u32, size: usize) -> bool {
     let mut taken = vec![false; size];
-    keys.iter().all(|key| !std::mem::replace(&mut taken[slot_of(*key, seed, shift)], true))
+    keys.iter().all(|key| {
+        taken.get_mut(slot_of(*key, seed, shift)).is_some_and(|taken| !std::mem::replace(taken, true))
+    })
 }
 
 #[inline(always)]

@@ -42,6 +42,11 @@ pub fn run(args: &EventsArgs) -> Result<()> {
         &args.database,
         SqliteOptions { checkpoint_every: None, ..SqliteOptions::default() },
     )?;
+    print_events(&runtime, &store, args)
+}
+
+/// Prints the events of `store`, whichever backend it is, and closes it.
+fn print_events<S: Store>(runtime: &tokio::runtime::Runtime, store: &S, args: &EventsArgs) -> Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut after = args.after;
     loop {

@@ -72,6 +72,19 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let runtime = runtime()?;
     // Refused (exit 3) while another process, `serve` or an import, holds the database.
     let store = SqliteStore::open(&config.database, SqliteOptions::default())?;
+    import(&runtime, store, &config, &sources, inputs, args)
+}
+
+/// Imports `sources` (`inputs`: each one's path and size, what an interrupted import of the
+/// same files is recognised by) into `store`, whichever backend it is, and closes it.
+fn import<S: Store + Clone>(
+    runtime: &tokio::runtime::Runtime,
+    store: S,
+    config: &ServiceConfig,
+    sources: &[input::Source],
+    inputs: Vec<(String, u64)>,
+    args: &ImportArgs,
+) -> Result<()> {
     let settings = IngestSettings {
         batch_events: config.ingest.batch_events,
         poll: std::time::Duration::from_millis(config.ingest.poll_ms),
@@ -88,7 +101,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let mut ingest = IngestLoop::recover(
         store.clone(),
         runtime.handle().clone(),
-        &pipeline_config(&config, false),
+        &pipeline_config(config, false),
         None,
         requests,
         Arc::new(Shared::new()),
@@ -102,7 +115,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
                 "callstitch: these files were imported into {} already; nothing to do",
                 config.database.display()
             );
-            close_store(&runtime, &store, &config.database);
+            close_store(runtime, &store, &config.database);
             return Ok(());
         }
         ImportStart::Resume(taken) => {
@@ -111,7 +124,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         }
         ImportStart::Fresh => 0,
     };
-    let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
+    let read = input::read_events_by_time(sources, &args.read.options(), |event| {
         if skip > 0 {
             skip -= 1;
             return Ok(());
@@ -120,7 +133,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         Ok(())
     })?;
     let taken = ingest.end_import(!args.keep_open)?;
-    close_store(&runtime, &store, &config.database);
+    close_store(runtime, &store, &config.database);
     let seconds = started.elapsed().as_secs_f64();
     let counts = runtime.block_on(store.counts())?;
     let rate = taken.events as f64 / seconds.max(1e-9);
@@ -154,7 +167,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
 /// Checkpoints and closes the store, saying so when its write-ahead log is left behind (busy,
 /// or the checkpoint failed: then with the reason). Everything is stored either way; the next
 /// start folds the log in.
-fn close_store(runtime: &tokio::runtime::Runtime, store: &SqliteStore, database: &std::path::Path) {
+fn close_store<S: Store>(runtime: &tokio::runtime::Runtime, store: &S, database: &std::path::Path) {
     match runtime.block_on(store.close()) {
         Ok(true) => {}
         Ok(false) => eprintln!(

@@ -10,7 +10,10 @@
 //! - `import_wal`: `import` leaves no write-ahead log behind;
 //! - `events`: the raw events a database holds, back as `parse` prints them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod check;
+mod collect;
 mod color;
 mod compressed;
 mod events;

@@ -2,6 +2,8 @@
 //! file: the test loop is faster). Each module is one former `tests/*.rs` file; shared
 //! helpers live in `common`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 mod common;
 mod geometry;
 mod snapshots;

@@ -4,7 +4,7 @@
 //!
 //! The store owns its file: opening it takes the lock beside it ([`owner`]) and checks it can
 //! be written and is sound ([`startup`]). A thread checkpoints the write-ahead log and keeps
-//! it bounded; [`SqliteStore::close`] empties it at a clean exit. Every failure of a read, a
+//! it bounded; [`Store::close`] empties it at a clean exit. Every failure of a read, a
 //! write or a checkpoint is recorded for [`Store::health`].
 
 mod blocks;
@@ -247,30 +247,6 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// At a clean exit: copies the write-ahead log into the database and truncates it to
-    /// nothing, so that the next start has no log to replay and needs no space to do so.
-    /// False when a reader was still in the way (the log is then left as it is).
-    pub fn close(&self) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send {
-        let inner = Arc::clone(&self.inner);
-        inner.closed.store(true, Ordering::Relaxed);
-        async move {
-            let task = tokio::task::spawn_blocking(move || {
-                // A round in progress finishes first; the thread starts no other.
-                let _no_round = lock(&inner.checkpointing);
-                let connection = lock(&inner.writer);
-                let busy: i64 = connection
-                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
-                    .map_err(|error| {
-                        let error = StoreError::from(error);
-                        inner.health.record(Operation::Checkpoint, &error);
-                        error
-                    })?;
-                Ok(busy == 0)
-            });
-            task.await.map_err(|error| StoreError::Worker(error.to_string()))?
-        }
-    }
-
     /// Runs `work` on the writer connection inside one transaction.
     fn write<T: Send + 'static>(
         &self,
@@ -417,6 +393,30 @@ impl Store for SqliteStore {
 
     fn health(&self) -> StoreHealth {
         self.inner.health.health()
+    }
+
+    /// At a clean exit: copies the write-ahead log into the database and truncates it to
+    /// nothing, so that the next start has no log to replay and needs no space to do so.
+    /// False when a reader was still in the way (the log is then left as it is).
+    fn close(&self) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send {
+        let inner = Arc::clone(&self.inner);
+        inner.closed.store(true, Ordering::Relaxed);
+        async move {
+            let task = tokio::task::spawn_blocking(move || {
+                // A round in progress finishes first; the thread starts no other.
+                let _no_round = lock(&inner.checkpointing);
+                let connection = lock(&inner.writer);
+                let busy: i64 = connection
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+                    .map_err(|error| {
+                        let error = StoreError::from(error);
+                        inner.health.record(Operation::Checkpoint, &error);
+                        error
+                    })?;
+                Ok(busy == 0)
+            });
+            task.await.map_err(|error| StoreError::Worker(error.to_string()))?
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`classify`] says what the rest is. Everything else a SIP Server writes (SDP, option
 //! dumps, resolver errors, transaction traces) is [`SipLine::Other`].
 
+use crate::bytes::{split_around, split_once};
 use crate::ids::{parse_decimal_u64, LocalTime};
 
 /// What one clocked line of a SIP Server log says, as far as the reader is concerned.
@@ -49,14 +50,15 @@ pub(crate) enum SipLine<'a> {
 /// Splits `HH:MM:SS.mmm: rest` (or `HH:MM:SS.mmm rest`) into the clock (microseconds of the
 /// day) and the rest.
 pub(crate) fn split_clock(line: &[u8]) -> Option<(i64, &[u8])> {
-    if line.len() < 8 || line[2] != b':' || !line[0].is_ascii_digit() {
+    let [first, _, b':', ..] = line else { return None };
+    if line.len() < 8 || !first.is_ascii_digit() {
         return None;
     }
     let end = line.iter().position(|byte| *byte == b' ').unwrap_or(line.len());
-    let token = line[..end].strip_suffix(b":").unwrap_or(&line[..end]);
+    let (token, rest) = line.split_at_checked(end)?;
+    let token = token.strip_suffix(b":").unwrap_or(token);
     let micros = LocalTime::parse_clock(token)?;
-    let rest = line.get(end + 1..).unwrap_or_default();
-    Some((micros, rest))
+    Some((micros, rest.get(1..).unwrap_or_default()))
 }
 
 /// What the rest of a clocked line is.
@@ -73,15 +75,16 @@ pub(crate) fn classify(rest: &[u8]) -> SipLine<'_> {
 
 fn marker(rest: &[u8]) -> Option<SipLine<'_>> {
     if let Some(body) = rest.strip_prefix(b"$*:SIP:CTI:") {
-        let (name, counter) = match memchr::memchr(b':', body) {
-            Some(colon) => (&body[..colon], parse_decimal_u64(trim(&body[colon + 1..]))),
-            None => (trim(body), None),
+        let (name, counter) = match memchr::memchr(b':', body).and_then(|colon| split_around(body, colon, 1))
+        {
+            Some((name, counter)) => (name, parse_decimal_u64(counter.trim_ascii())),
+            None => (body.trim_ascii(), None),
         };
         return (!name.is_empty()).then_some(SipLine::Marker { name, counter });
     }
     if let Some(body) = rest.strip_prefix(b"$+CTI:SIP:") {
-        let end = memchr::memchr(b':', body).unwrap_or(body.len());
-        return Some(SipLine::RequestOpen { name: &body[..end] });
+        let name = memchr::memchr(b':', body).and_then(|end| body.get(..end)).unwrap_or(body);
+        return Some(SipLine::RequestOpen { name });
     }
     if rest.starts_with(b"$+NET:") {
         return Some(SipLine::UnitStart);
@@ -107,15 +110,14 @@ fn s_line(rest: &[u8]) -> Option<SipLine<'_>> {
         return Some(SipLine::PartyMention { dn });
     }
     let name = rest.strip_prefix(b"SipDialog: event ")?;
-    let end = name.iter().position(|byte| *byte == b',' || *byte == b' ').unwrap_or(name.len());
-    Some(SipLine::DialogEvent { name: &name[..end] })
+    let name = name.split(|byte| *byte == b',' || *byte == b' ').next()?;
+    Some(SipLine::DialogEvent { name })
 }
 
 fn message_start<'a>(body: &'a [u8], outgoing: bool, to_or_from: &[u8]) -> Option<SipLine<'a>> {
-    let at = memchr::memmem::find(body, to_or_from)? + to_or_from.len();
-    let peer = &body[at..];
-    let end = peer.iter().position(|byte| *byte == b' ').unwrap_or(peer.len());
-    Some(SipLine::MessageStart { outgoing, peer: &peer[..end] })
+    let (_, peer) = split_once(body, to_or_from)?;
+    let peer = peer.split(|byte| *byte == b' ').next()?;
+    Some(SipLine::MessageStart { outgoing, peer })
 }
 
 fn sip_call(body: &[u8]) -> Option<SipLine<'_>> {
@@ -135,65 +137,55 @@ fn sip_party(body: &[u8]) -> Option<SipLine<'_>> {
     let (dn, rest) = parenthesised(body)?;
     let rest = rest.strip_prefix(b": ").unwrap_or(rest);
     if let Some(code) = rest.strip_prefix(b"ChangePartyState: new=") {
-        let digits = code.iter().take_while(|byte| byte.is_ascii_digit()).count();
-        return Some(match parse_decimal_u64(&code[..digits]) {
+        let digits = code.split(|byte| !byte.is_ascii_digit()).next().unwrap_or_default();
+        return Some(match parse_decimal_u64(digits) {
             Some(code) => SipLine::PartyState { dn, code },
             None => SipLine::PartyMention { dn },
         });
     }
     if let Some(info) = rest.strip_prefix(b"Set Origination Info DN - ") {
-        let separator = memchr::memmem::find(info, b" ; Location - ")?;
-        let origin = trim(&info[..separator]);
-        let location = &info[separator + b" ; Location - ".len()..];
-        let location = match memchr::memmem::find(location, b" for party ") {
-            Some(end) => &location[..end],
-            None => location,
-        };
-        return Some(SipLine::Origination { dn, origin, location: trim(location) });
+        let (origin, location) = split_once(info, b" ; Location - ")?;
+        let location = split_once(location, b" for party ").map_or(location, |(location, _)| location);
+        return Some(SipLine::Origination {
+            dn,
+            origin: origin.trim_ascii(),
+            location: location.trim_ascii(),
+        });
     }
     Some(SipLine::PartyMention { dn })
 }
 
 fn c_line(rest: &[u8]) -> Option<SipLine<'_>> {
     if let Some(body) = rest.strip_prefix(b"CID:CUUID>") {
-        let body = trim(body);
+        let body = body.trim_ascii();
         let body = body.strip_suffix(b":").unwrap_or(body);
-        let colon = memchr::memrchr(b':', body)?;
-        let (call_id, call_uuid) = (&body[..colon], &body[colon + 1..]);
+        let (call_id, call_uuid) = split_around(body, memchr::memrchr(b':', body)?, 1)?;
         if call_id.is_empty() || call_uuid.is_empty() {
             return None;
         }
         return Some(SipLine::CallUuid { call_id, call_uuid });
     }
     let id = rest.strip_prefix(b"CALLSTATE: empty, delete the call ")?;
-    Some(SipLine::CallEmpty { call: parse_decimal_u64(trim(id))? })
+    Some(SipLine::CallEmpty { call: parse_decimal_u64(id.trim_ascii())? })
 }
 
 fn dial_plan(rest: &[u8]) -> Option<SipLine<'_>> {
     let body = rest.strip_prefix(b"DialPlan: ")?;
-    let at = memchr::memmem::find(body, b"callId ")? + b"callId ".len();
-    let digits = body[at..].iter().take_while(|byte| byte.is_ascii_digit()).count();
-    Some(SipLine::CallMention { call: parse_decimal_u64(&body[at..at + digits])? })
+    let (_, after) = split_once(body, b"callId ")?;
+    let digits = after.split(|byte| !byte.is_ascii_digit()).next()?;
+    Some(SipLine::CallMention { call: parse_decimal_u64(digits)? })
 }
 
 /// `name) rest` after an opening parenthesis: the name and what follows the `)`.
 fn parenthesised(body: &[u8]) -> Option<(&[u8], &[u8])> {
-    let close = memchr::memchr(b')', body)?;
-    let name = &body[..close];
-    (!name.is_empty()).then_some((name, &body[close + 1..]))
+    let (name, rest) = split_around(body, memchr::memchr(b')', body)?, 1)?;
+    (!name.is_empty()).then_some((name, rest))
 }
 
 /// `'text'` at the start of `body`.
 fn quoted(body: &[u8]) -> Option<&[u8]> {
     let inner = body.strip_prefix(b"'")?;
-    let close = memchr::memchr(b'\'', inner)?;
-    Some(&inner[..close])
-}
-
-pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
-    &bytes[start..end.max(start)]
+    inner.get(..memchr::memchr(b'\'', inner)?)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! Reason header and X-Genesys-CallUUID. Headers may use their compact forms (RFC 3261
 //! §7.3.3) and any case.
 
-use crate::siplog::line::trim;
+use crate::bytes::split_around;
 use crate::Text;
 
 /// The first line of a message.
@@ -75,22 +75,24 @@ impl MessageBuilder {
     pub fn feed(&mut self, line: &[u8]) {
         match self.phase {
             Phase::StartLine => {
-                if trim(line).is_empty() {
+                if line.trim_ascii().is_empty() {
                     return;
                 }
                 self.message.start = start_line(line, &mut self.lossy);
                 self.phase = Phase::Headers;
             }
-            Phase::Headers if trim(line).is_empty() => self.phase = Phase::Body,
+            Phase::Headers if line.trim_ascii().is_empty() => self.phase = Phase::Body,
             Phase::Headers => self.header(line),
             Phase::Body => {}
         }
     }
 
     fn header(&mut self, line: &[u8]) {
-        let Some(colon) = memchr::memchr(b':', line) else { return };
-        let name = trim(&line[..colon]);
-        let value = trim(&line[colon + 1..]);
+        let Some((name, value)) = memchr::memchr(b':', line).and_then(|colon| split_around(line, colon, 1))
+        else {
+            return;
+        };
+        let (name, value) = (name.trim_ascii(), value.trim_ascii());
         let message = &mut self.message;
         let lossy = &mut self.lossy;
         match canonical_name(name) {
@@ -142,18 +144,17 @@ fn canonical_name(name: &[u8]) -> Option<Header> {
 
 /// `INVITE sip:1003@192.168.210.81:5090 SIP/2.0` or `SIP/2.0 403 Forbidden`.
 fn start_line(line: &[u8], lossy: &mut bool) -> Option<StartLine> {
-    let line = trim(line);
+    let line = line.trim_ascii();
     if let Some(rest) = line.strip_prefix(b"SIP/2.0 ") {
-        let digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
-        let status = std::str::from_utf8(&rest[..digits]).ok()?.parse::<u16>().ok()?;
+        let digits = rest.split(|byte| !byte.is_ascii_digit()).next().unwrap_or_default();
+        let status = std::str::from_utf8(digits).ok()?.parse::<u16>().ok()?;
         return Some(StartLine::Response { status, text: text(rest, lossy) });
     }
-    let space = memchr::memchr(b' ', line)?;
-    let method = &line[..space];
+    let (method, target) = split_around(line, memchr::memchr(b' ', line)?, 1)?;
     if method.is_empty() || !method.iter().all(|byte| byte.is_ascii_uppercase() || *byte == b'-') {
         return None;
     }
-    let uri_user = uri_user(&line[space + 1..]).map(|user| text(user, lossy));
+    let uri_user = uri_user(target).map(|user| text(user, lossy));
     Some(StartLine::Request { method: text(method, lossy), uri_user })
 }
 
@@ -164,13 +165,11 @@ pub(crate) fn uri_user(value: &[u8]) -> Option<&[u8]> {
         .iter()
         .filter_map(|scheme| find_ignore_case(value, scheme.as_bytes()).map(|at| at + scheme.len()))
         .min()?;
-    let rest = &value[start..];
-    let end =
-        rest.iter().position(|byte| matches!(byte, b'>' | b';' | b' ' | b',' | b'?')).unwrap_or(rest.len());
-    let uri = &rest[..end];
+    let (before, rest) = value.split_at_checked(start)?;
+    let uri = rest.split(|byte| matches!(byte, b'>' | b';' | b' ' | b',' | b'?')).next()?;
     let user = match memchr::memchr(b'@', uri) {
-        Some(at) => &uri[..at],
-        None if value[..start].ends_with(b"tel:") => uri,
+        Some(at) => uri.get(..at)?,
+        None if before.ends_with(b"tel:") => uri,
         None => return None,
     };
     (!user.is_empty()).then_some(user)
@@ -178,10 +177,7 @@ pub(crate) fn uri_user(value: &[u8]) -> Option<&[u8]> {
 
 /// A `;tag=` parameter outside the URI's angle brackets.
 fn has_tag(value: &[u8]) -> bool {
-    let params = match memchr::memchr(b'>', value) {
-        Some(close) => &value[close..],
-        None => value,
-    };
+    let params = memchr::memchr(b'>', value).and_then(|close| value.get(close..)).unwrap_or(value);
     find_ignore_case(params, b";tag=").is_some()
 }
 

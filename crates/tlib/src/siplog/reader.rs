@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::detect::is_tlib_record;
 use crate::event::Event;
 use crate::ids::LocalTime;
-use crate::siplog::line::{classify, split_clock, trim, SipLine};
+use crate::siplog::line::{classify, split_clock, SipLine};
 use crate::siplog::message::MessageBuilder;
 use crate::siplog::track::{Stamp, Tracker};
 use crate::siplog::Sink;
@@ -181,14 +181,14 @@ impl<R: Read> SipLogReader<R> {
             }
             self.finish_message();
         }
-        if trim(line).is_empty() {
+        if line.trim_ascii().is_empty() {
             return;
         }
         if let Some((clock, rest)) = clocked {
             self.clocked_line(clock, rest);
             return;
         }
-        if line[0].is_ascii_uppercase() {
+        if line.first().is_some_and(u8::is_ascii_uppercase) {
             if let Some((key, value)) = split_header_line(line) {
                 self.header_line(key, value);
                 return;

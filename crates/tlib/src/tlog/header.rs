@@ -97,14 +97,7 @@ pub(crate) const HEADER_KEYS: &[&str] = &[
 
 /// Splits a `Key: value` header line when the key is a known header key.
 pub(crate) fn split_header_line(line: &[u8]) -> Option<(&'static str, &[u8])> {
-    let colon = memchr::memchr(b':', line)?;
-    let key = &line[..colon];
+    let (key, value) = crate::bytes::split_around(line, memchr::memchr(b':', line)?, 1)?;
     let known = HEADER_KEYS.iter().find(|candidate| candidate.as_bytes() == key)?;
-    Some((known, trim(&line[colon + 1..])))
-}
-
-pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
-    &bytes[start..end.max(start)]
+    Some((known, value.trim_ascii()))
 }

@@ -103,7 +103,9 @@ impl ParseStats {
                 if self.by_number.len() <= index {
                     self.by_number.resize(index + 1, 0);
                 }
-                self.by_number[index] += 1;
+                if let Some(count) = self.by_number.get_mut(index) {
+                    *count += 1;
+                }
             }
             None => *self.by_other_name.entry(message.name().to_string()).or_default() += 1,
         }
@@ -143,8 +145,8 @@ impl ParseStats {
         if self.by_number.len() < other.by_number.len() {
             self.by_number.resize(other.by_number.len(), 0);
         }
-        for (index, count) in other.by_number.iter().enumerate() {
-            self.by_number[index] += count;
+        for (mine, count) in self.by_number.iter_mut().zip(&other.by_number) {
+            *mine += count;
         }
         for (name, count) in &other.by_other_name {
             *self.by_other_name.entry(name.clone()).or_default() += count;

@@ -40,11 +40,11 @@ fn find(haystack: &[u8], marks: impl Fn(u64) -> u64, wanted: impl Fn(u8) -> bool
 #[inline(always)]
 pub(crate) fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
     let pattern = ONES * u64::from(byte);
-    if haystack.len() > SHORT {
-        if let Some(found) = find(&haystack[..SHORT], |word| zero_bytes(word ^ pattern), |b| b == byte) {
+    if let Some((short, rest)) = haystack.split_at_checked(SHORT) {
+        if let Some(found) = find(short, |word| zero_bytes(word ^ pattern), |b| b == byte) {
             return Some(found);
         }
-        return memchr::memchr(byte, &haystack[SHORT..]).map(|found| SHORT + found);
+        return memchr::memchr(byte, rest).map(|found| SHORT + found);
     }
     find(haystack, |word| zero_bytes(word ^ pattern), |b| b == byte)
 }
@@ -56,11 +56,11 @@ pub(crate) fn find_gap(haystack: &[u8]) -> Option<usize> {
         zero_bytes(word ^ (ONES * u64::from(b'\t'))) | zero_bytes(word ^ (ONES * u64::from(b' ')))
     };
     let wanted = |byte: u8| matches!(byte, b'\t' | b' ');
-    if haystack.len() > SHORT {
-        if let Some(found) = find(&haystack[..SHORT], marks, wanted) {
+    if let Some((short, rest)) = haystack.split_at_checked(SHORT) {
+        if let Some(found) = find(short, marks, wanted) {
             return Some(found);
         }
-        return memchr::memchr2(b'\t', b' ', &haystack[SHORT..]).map(|found| SHORT + found);
+        return memchr::memchr2(b'\t', b' ', rest).map(|found| SHORT + found);
     }
     find(haystack, marks, wanted)
 }

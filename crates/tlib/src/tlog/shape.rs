@@ -8,7 +8,7 @@
 pub(crate) fn quote_len(bytes: &[u8]) -> Option<usize> {
     match bytes {
         [b'\'' | b'"', ..] => Some(1),
-        [0xE2, 0x80, 0x98..=0x9D, ..] if bytes[2] != 0x9A && bytes[2] != 0x9B => Some(3),
+        [0xE2, 0x80, 0x98 | 0x99 | 0x9C | 0x9D, ..] => Some(3),
         _ => None,
     }
 }
@@ -17,9 +17,7 @@ pub(crate) fn quote_len(bytes: &[u8]) -> Option<usize> {
 fn trailing_quote_len(bytes: &[u8]) -> Option<usize> {
     match bytes {
         [.., b'\'' | b'"'] => Some(1),
-        [.., 0xE2, 0x80, third] if (0x98..=0x9D).contains(third) && *third != 0x9A && *third != 0x9B => {
-            Some(3)
-        }
+        [.., 0xE2, 0x80, 0x98 | 0x99 | 0x9C | 0x9D] => Some(3),
         _ => None,
     }
 }
@@ -29,20 +27,28 @@ pub(crate) fn indent_of(line: &[u8]) -> usize {
     line.iter().take_while(|b| **b == b' ' || **b == b'\t').count()
 }
 
-pub(crate) fn trim_start(bytes: &[u8]) -> &[u8] {
-    &bytes[indent_of(bytes)..]
+/// `bytes` without its leading spaces and tabs.
+pub(crate) fn trim_start(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
-pub(crate) fn trim_end(bytes: &[u8]) -> &[u8] {
-    let end = bytes.iter().rposition(|b| *b != b' ' && *b != b'\t').map_or(0, |i| i + 1);
-    &bytes[..end]
+/// `bytes` without its trailing spaces and tabs.
+pub(crate) fn trim_end(mut bytes: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
 /// Splits off the first white-space-delimited token; the rest has its leading white space
 /// removed.
 pub(crate) fn split_token(bytes: &[u8]) -> (&[u8], &[u8]) {
     let end = crate::tlog::scan::find_gap(bytes).unwrap_or(bytes.len());
-    (&bytes[..end], trim_start(&bytes[end..]))
+    let (token, rest) = bytes.split_at_checked(end).unwrap_or((bytes, &[]));
+    (token, trim_start(rest))
 }
 
 /// A scalar or list opener, as found after an attribute name or a pair key.
@@ -77,14 +83,16 @@ pub(crate) fn value_shape(value: &[u8]) -> Shape<'_> {
 }
 
 fn quoted_to_last(value: &[u8], opener: usize) -> Shape<'_> {
-    let closer = trailing_quote_len(value);
-    match closer {
-        Some(closer) if value.len() >= opener + closer => Shape::Str(&value[opener..value.len() - closer]),
+    let inner = value.get(opener..).unwrap_or_default();
+    // The text between the quotes; none when the closer is the opener itself.
+    let content = trailing_quote_len(value).and_then(|closer| inner.get(..inner.len().checked_sub(closer)?));
+    match content {
+        Some(content) => Shape::Str(content),
         // A lone typographic closing quote is how word processors print ''.
-        Some(_) if value == "”".as_bytes() || value == "“".as_bytes() => Shape::Str(&[]),
-        _ => {
-            let inner = &value[opener..];
-            let has_closer = (0..inner.len()).any(|i| quote_len(&inner[i..]).is_some());
+        None if value == "”".as_bytes() || value == "“".as_bytes() => Shape::Str(&[]),
+        None => {
+            let has_closer =
+                (0..inner.len()).filter_map(|i| inner.get(i..)).any(|rest| quote_len(rest).is_some());
             if has_closer {
                 Shape::Bare(value)
             } else {
@@ -97,11 +105,11 @@ fn quoted_to_last(value: &[u8], opener: usize) -> Shape<'_> {
 /// `[108] 00 01 03 00..` → `Some(Some(1))`; `[108]` alone → `Some(None)`; not a header → `None`.
 fn list_header(value: &[u8]) -> Option<Option<u16>> {
     let rest = value.strip_prefix(b"[")?;
-    let close = rest.iter().position(|b| *b == b']')?;
-    if close == 0 || !rest[..close].iter().all(u8::is_ascii_digit) {
+    let (count, after) = crate::bytes::split_around(rest, rest.iter().position(|b| *b == b']')?, 1)?;
+    if count.is_empty() || !count.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut bytes = rest[close + 1..]
+    let mut bytes = after
         .split(|b| *b == b' ' || *b == b'\t')
         .filter(|token| !token.is_empty())
         .map(|token| token.strip_suffix(b"..").unwrap_or(token));
@@ -125,11 +133,11 @@ fn hex_byte(token: &[u8]) -> Option<u8> {
 pub(crate) fn pair_key(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let opener = quote_len(line)?;
     let mut index = opener;
-    while index < line.len() {
-        if let Some(closer) = quote_len(&line[index..]) {
-            let after = &line[index + closer..];
+    while let Some(rest @ [_, ..]) = line.get(index..) {
+        if let Some(closer) = quote_len(rest) {
+            let after = rest.get(closer..).unwrap_or_default();
             if matches!(after.first(), None | Some(b' ' | b'\t' | b'(')) {
-                return Some((&line[opener..index], trim_start(after)));
+                return Some((line.get(opener..index)?, trim_start(after)));
             }
             index += closer;
         } else {

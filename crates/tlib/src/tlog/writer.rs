@@ -206,7 +206,10 @@ impl<W: Write> LogWriter<W> {
                 text.push('\t');
                 text.push_str(&scalar_text(&first.value));
                 self.line(&text)?;
-                self.write_pairs(&KvList(inner.0[1..].to_vec()), indent + NESTED_INDENT)
+                self.write_pairs(
+                    &KvList(inner.0.get(1..).unwrap_or_default().to_vec()),
+                    indent + NESTED_INDENT,
+                )
             }
             _ => {
                 self.line(&text)?;

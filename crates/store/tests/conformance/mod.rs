@@ -1,15 +1,18 @@
-//! The SQLite store against a real database file: what the pipeline writes for the seed's
-//! two-site call comes back through every filter, pages cover everything once, replaced ids
-//! keep answering, recovery returns what was committed, retention deletes whole interactions.
+//! The store's conformance suite, which every backend passes: what the pipeline writes for
+//! the seed's two-site call comes back through every filter, pages cover everything once,
+//! replaced ids keep answering, recovery returns what was committed, retention deletes whole
+//! interactions.
+//!
+//! Each test is generic over a [`Backend`]; [`conformance_suite!`] instantiates every one of
+//! them as a `#[tokio::test]` for a backend (tests/backends.rs).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
 
 use std::path::{Path, PathBuf};
 
 use callstitch_link::{stitch, SiteDirectory};
 use callstitch_recording::{recording_metadata, Recorder, RecorderConfig, Signals};
-use callstitch_store::{
-    Batch, EventRecord, InteractionQuery, InteractionRecord, Snapshot, SqliteOptions, SqliteStore, Store,
-    StoreError,
-};
+use callstitch_store::{Batch, EventRecord, InteractionQuery, InteractionRecord, Snapshot, Store};
 use callstitch_tlib::tlog::{LogReader, ReaderOptions};
 use callstitch_tlib::Event;
 
@@ -51,17 +54,56 @@ fn seed_recordings(events: &[Event]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(&dir.path().join("store.db"), SqliteOptions::default()).expect("store opens")
+/// A store under test: how to make an empty one, and open it again.
+pub trait Backend {
+    type Store: Store;
+    /// Where one test's store keeps its data while the test runs (a temporary directory, a
+    /// database schema), empty; dropped at the end of the test.
+    type Place;
+
+    fn place() -> Self::Place;
+
+    /// The store at `place`: a fresh one, or what an earlier one committed there (a restart).
+    fn open(place: &Self::Place) -> Self::Store;
+}
+
+/// Every test of the suite, each a `#[tokio::test]` on `$backend`: the one line a backend's
+/// test file adds (with its [`Backend`]).
+macro_rules! conformance_suite {
+    ($backend:ty) => {
+        conformance_suite!(
+            $backend;
+            every_filter_finds_the_seed_interaction_and_a_wrong_value_finds_nothing,
+            documents_and_calls_come_back_as_written,
+            pages_cover_every_interaction_once_newest_first,
+            a_replaced_id_answers_with_the_interaction_that_replaced_it,
+            an_interaction_holding_a_call_of_another_stored_one_replaces_it_without_being_told,
+            recovery_returns_the_last_committed_checkpoint,
+            retention_deletes_whole_interactions_and_covered_events_only,
+            an_islink_that_never_paired_is_found_by_its_id,
+            an_interaction_is_found_by_the_call_uuid_or_recording_id_of_its_calls,
+            the_counts_of_a_filter_are_what_its_rows_add_up_to,
+            the_sites_of_the_stored_calls_are_listed_once_each,
+            a_store_closed_at_exit_reopens_with_everything_committed,
+        );
+    };
+    ($backend:ty; $($test:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                $crate::conformance::$test::<$backend>().await
+            }
+        )+
+    };
 }
 
 fn ids(page: &callstitch_store::Page) -> Vec<String> {
     page.items.iter().map(|item| item.interaction_id.clone()).collect()
 }
 
-async fn seeded() -> (tempfile::TempDir, SqliteStore, Vec<InteractionRecord>) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = open(&dir);
+async fn seeded<B: Backend>() -> (B::Place, B::Store, Vec<InteractionRecord>) {
+    let dir = B::place();
+    let store = B::open(&dir);
     let events = seed_events();
     let mut records = seed_records(&events);
     // The seed's blocks carry no party events: give the interaction a customer to find by DN.
@@ -94,9 +136,8 @@ fn query() -> InteractionQuery {
     InteractionQuery { limit: 50, ..InteractionQuery::default() }
 }
 
-#[tokio::test]
-async fn every_filter_finds_the_seed_interaction_and_a_wrong_value_finds_nothing() {
-    let (_dir, store, records) = seeded().await;
+pub async fn every_filter_finds_the_seed_interaction_and_a_wrong_value_finds_nothing<B: Backend>() {
+    let (_dir, store, records) = seeded::<B>().await;
     assert_eq!(records.len(), 1, "the seed is one interaction across two sites");
     let record = &records[0];
     let first_uuid = record.segments[0].call_uuid.clone();
@@ -159,9 +200,8 @@ async fn every_filter_finds_the_seed_interaction_and_a_wrong_value_finds_nothing
     }
 }
 
-#[tokio::test]
-async fn documents_and_calls_come_back_as_written() {
-    let (_dir, store, records) = seeded().await;
+pub async fn documents_and_calls_come_back_as_written<B: Backend>() {
+    let (_dir, store, records) = seeded::<B>().await;
     let record = &records[0];
     let stored = store.interaction(&record.id).await.expect("read").expect("present");
     assert_eq!(
@@ -187,9 +227,8 @@ async fn documents_and_calls_come_back_as_written() {
     assert!(store.interaction("0000").await.expect("read").is_none());
 }
 
-#[tokio::test]
-async fn pages_cover_every_interaction_once_newest_first() {
-    let (_dir, store, records) = seeded().await;
+pub async fn pages_cover_every_interaction_once_newest_first<B: Backend>() {
+    let (_dir, store, records) = seeded::<B>().await;
     let template = records[0].clone();
     let mut batch = Batch::default();
     for index in 0..23 {
@@ -231,9 +270,8 @@ async fn pages_cover_every_interaction_once_newest_first() {
     assert_eq!(seen[1], "0000000000000016", "then the latest synthetic start, highest id first");
 }
 
-#[tokio::test]
-async fn a_replaced_id_answers_with_the_interaction_that_replaced_it() {
-    let (_dir, store, records) = seeded().await;
+pub async fn a_replaced_id_answers_with_the_interaction_that_replaced_it<B: Backend>() {
+    let (_dir, store, records) = seeded::<B>().await;
     let mut revised = records[0].clone();
     let old_id = revised.id.clone();
     revised.id = "beef".to_string();
@@ -254,9 +292,10 @@ async fn a_replaced_id_answers_with_the_interaction_that_replaced_it() {
 /// ids a first run wrote it under (they were written after the snapshot it restored); the row
 /// written under an earlier id stayed as a second interaction holding the same calls. A call
 /// belongs to one interaction: the new row replaces any other that holds one of its calls.
-#[tokio::test]
-async fn an_interaction_holding_a_call_of_another_stored_one_replaces_it_without_being_told() {
-    let (_dir, store, records) = seeded().await;
+pub async fn an_interaction_holding_a_call_of_another_stored_one_replaces_it_without_being_told<
+    B: Backend,
+>() {
+    let (_dir, store, records) = seeded::<B>().await;
     let mut rewritten = records[0].clone();
     let earlier = rewritten.id.clone();
     rewritten.id = "cafe".to_string();
@@ -268,16 +307,15 @@ async fn an_interaction_holding_a_call_of_another_stored_one_replaces_it_without
     assert_eq!((stored.id.as_str(), stored.asked_as.as_deref()), ("cafe", Some(earlier.as_str())));
 }
 
-#[tokio::test]
-async fn recovery_returns_the_last_committed_checkpoint() {
-    let (dir, store, _) = seeded().await;
+pub async fn recovery_returns_the_last_committed_checkpoint<B: Backend>() {
+    let (dir, store, _) = seeded::<B>().await;
     let snapshot = Snapshot { seq: 3, state: vec![1, 2, 3], media_posts: 0 };
     store
         .commit(Batch { snapshot: Some(snapshot.clone()), ..Batch::default() }.into())
         .await
         .expect("commit");
     drop(store);
-    let reopened = open(&dir);
+    let reopened = B::open(&dir);
     let recovery = reopened.recover().await.expect("recover");
     assert_eq!(recovery.snapshot, Some(snapshot));
     assert_eq!(recovery.positions.as_deref(), Some("[\"p\"]"));
@@ -287,9 +325,8 @@ async fn recovery_returns_the_last_committed_checkpoint() {
     assert_eq!(after.iter().map(|event| event.seq).collect::<Vec<_>>(), vec![2, 3]);
 }
 
-#[tokio::test]
-async fn retention_deletes_whole_interactions_and_covered_events_only() {
-    let (_dir, store, records) = seeded().await;
+pub async fn retention_deletes_whole_interactions_and_covered_events_only<B: Backend>() {
+    let (_dir, store, records) = seeded::<B>().await;
     let total = store.counts().await.expect("counts").events;
     // Nothing is older than 2000.
     let kept = store.prune(946_684_800_000_000).await.expect("prune");
@@ -314,25 +351,13 @@ async fn retention_deletes_whole_interactions_and_covered_events_only() {
     assert_eq!(store.recover().await.expect("recover").next_seq, total + 1, "numbers are never reused");
 }
 
-#[tokio::test]
-async fn a_database_from_a_newer_callstitch_is_refused() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("new.db");
-    let connection = rusqlite::Connection::open(&path).expect("open");
-    connection.pragma_update(None, "user_version", 99).expect("pragma");
-    drop(connection);
-    let error = SqliteStore::open(&path, SqliteOptions::default()).err();
-    assert!(matches!(error, Some(StoreError::NewerSchema { found: 99, .. })), "{error:?}");
-}
-
 /// Item 6 of issue 16: an Inter-Site Link id whose other end never came could not be
 /// searched (only paired links were indexed). Here the seed's SIPServer1 log alone: its
 /// links wait for Tserver2's ends forever; and a finished call's link to a site no log
 /// covers.
-#[tokio::test]
-async fn an_islink_that_never_paired_is_found_by_its_id() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = open(&dir);
+pub async fn an_islink_that_never_paired_is_found_by_its_id<B: Backend>() {
+    let dir = B::place();
+    let store = B::open(&dir);
     let events: Vec<Event> =
         seed_events().into_iter().filter(|event| event.site.as_str() == "SIPServer1").collect();
     let mut records = seed_records(&events);
@@ -382,9 +407,8 @@ async fn an_islink_that_never_paired_is_found_by_its_id() {
 /// Item 6 of issue 16: `/v1/interactions/{id}` refused a CallUUID that `/v1/recordings/{id}`
 /// took. The store finds the interaction by any CallUUID of its calls and by its recording
 /// id, as it finds the recording.
-#[tokio::test]
-async fn an_interaction_is_found_by_the_call_uuid_or_recording_id_of_its_calls() {
-    let (_dir, store, records) = seeded().await;
+pub async fn an_interaction_is_found_by_the_call_uuid_or_recording_id_of_its_calls<B: Backend>() {
+    let (_dir, store, records) = seeded::<B>().await;
     let record = &records[0];
     let mut asked: Vec<String> =
         record.segments.iter().filter_map(|segment| segment.call_uuid.clone()).collect();
@@ -423,9 +447,8 @@ fn varied(template: &InteractionRecord, count: usize) -> Vec<InteractionRecord> 
 }
 
 /// The counts the database makes of a filter are what its rows add up to.
-#[tokio::test]
-async fn the_counts_of_a_filter_are_what_its_rows_add_up_to() {
-    let (_dir, store, records) = seeded().await;
+pub async fn the_counts_of_a_filter_are_what_its_rows_add_up_to<B: Backend>() {
+    let (_dir, store, records) = seeded::<B>().await;
     let rows = varied(&records[0], 40);
     store.commit(Batch { interactions: rows, ..Batch::default() }.into()).await.expect("commit");
     let filters = [
@@ -452,13 +475,26 @@ async fn the_counts_of_a_filter_are_what_its_rows_add_up_to() {
     assert_eq!(all.by_site["S1"].by_outcome["abandoned-in-queue"], 4, "indexes 1, 13, 25 and 37");
 }
 
-#[tokio::test]
-async fn the_sites_of_the_stored_calls_are_listed_once_each() {
-    let (_dir, store, records) = seeded().await;
+pub async fn the_sites_of_the_stored_calls_are_listed_once_each<B: Backend>() {
+    let (_dir, store, records) = seeded::<B>().await;
     store
         .commit(Batch { interactions: varied(&records[0], 9), ..Batch::default() }.into())
         .await
         .expect("commit");
     let sites = store.sites().await.expect("sites");
     assert_eq!(sites, ["S0", "S1", "S2", "S3", "SIPServer1", "Tserver2"]);
+}
+
+/// `Store::close`, at a clean exit after the last commit, loses nothing: the next start finds
+/// every event, the positions and the interactions as committed.
+pub async fn a_store_closed_at_exit_reopens_with_everything_committed<B: Backend>() {
+    let (dir, store, records) = seeded::<B>().await;
+    let events = store.counts().await.expect("counts").events;
+    assert!(store.close().await.expect("closed"), "nothing in the way");
+    drop(store);
+    let reopened = B::open(&dir);
+    let recovery = reopened.recover().await.expect("recover");
+    assert_eq!(recovery.next_seq, events + 1);
+    assert_eq!(recovery.positions.as_deref(), Some("[\"p\"]"));
+    assert!(reopened.interaction(&records[0].id).await.expect("read").is_some());
 }

@@ -1,0 +1,90 @@
+//! Reads a site's stream back, in order, from any sequence: each message as a typed event, or
+//! as a problem with its sequence when it is not one (a peer published something else). A bad
+//! message never stops the site: the reader goes on with the next.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
+use async_nats::jetstream::consumer::DeliverPolicy;
+use callstitch_tlib::json::{event_from_json, EventJsonError};
+use callstitch_tlib::Event;
+use tokio_stream::StreamExt;
+
+use crate::names::SiteToken;
+use crate::{Bus, BusError};
+
+/// One message of a site's stream.
+#[derive(Debug)]
+pub enum BusItem {
+    Event { seq: u64, event: Box<Event> },
+    Problem { seq: u64, problem: BadMessage },
+}
+
+/// Why a message is not an event.
+#[derive(Debug, thiserror::Error)]
+pub enum BadMessage {
+    #[error("the message is not UTF-8 text")]
+    NotText,
+    #[error("the message is not an event's JSON line (docs/event-json.md)")]
+    NotAnEvent(#[source] EventJsonError),
+}
+
+/// See the module documentation.
+pub struct SiteReader {
+    site: String,
+    messages: Ordered,
+}
+
+impl SiteReader {
+    /// Reads `site`'s stream from the message after `after` (0: from its first).
+    pub async fn open(bus: &Bus, site: &str, after: u64) -> Result<SiteReader, BusError> {
+        let token = SiteToken::new(site);
+        let refused = |action, error: &dyn std::fmt::Display| BusError::Stream {
+            site: site.to_string(),
+            action,
+            message: error.to_string(),
+        };
+        let stream = bus
+            .jetstream()
+            .get_stream(token.stream(&bus.options().prefix))
+            .await
+            .map_err(|error| refused("find the stream", &error))?;
+        let config = OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+            ..OrderedConfig::default()
+        };
+        let consumer =
+            stream.create_consumer(config).await.map_err(|error| refused("make a reader", &error))?;
+        let messages = consumer.messages().await.map_err(|error| refused("read", &error))?;
+        Ok(SiteReader { site: site.to_string(), messages })
+    }
+
+    /// The next message, waiting at most `wait` for one (`None`: none came).
+    pub async fn next(&mut self, wait: Duration) -> Result<Option<BusItem>, BusError> {
+        let message = match tokio::time::timeout(wait, self.messages.next()).await {
+            Err(_) | Ok(None) => return Ok(None),
+            Ok(Some(message)) => message.map_err(|error| BusError::Stream {
+                site: self.site.clone(),
+                action: "read",
+                message: error.to_string(),
+            })?,
+        };
+        let seq = message.info().map(|info| info.stream_sequence).map_err(|error| BusError::Stream {
+            site: self.site.clone(),
+            action: "read a message's sequence",
+            message: error.to_string(),
+        })?;
+        Ok(Some(item(seq, &message.payload)))
+    }
+}
+
+/// A message's payload as an event, or the problem with it.
+pub fn item(seq: u64, payload: &[u8]) -> BusItem {
+    let Ok(text) = std::str::from_utf8(payload) else {
+        return BusItem::Problem { seq, problem: BadMessage::NotText };
+    };
+    match event_from_json(text) {
+        Ok(event) => BusItem::Event { seq, event: Box::new(event) },
+        Err(error) => BusItem::Problem { seq, problem: BadMessage::NotAnEvent(error) },
+    }
+}

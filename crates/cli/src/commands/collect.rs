@@ -1,0 +1,193 @@
+//! `callstitch collect`: follows a site's logs and publishes every event to its site's
+//! JetStream stream, exactly once and in log order (docs/scale.md, "Collectors").
+//!
+//! The loop is the bus crate's [`Collector`]: read, publish, checkpoint. A failed step
+//! (NATS down, a refused publish) goes back to the last checkpoint and tries again after a
+//! pause that doubles up to [`MAX_PAUSE`]; what the streams hold already is skipped. A step
+//! that cannot be tried again (the logs or the stream changed under the checkpoint) ends the
+//! command with exit 1 and says what to do. Ctrl-C or SIGTERM ends it after the step in hand.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use callstitch_bus::{Bus, BusOptions, Collector};
+use callstitch_follow::{FollowConfig, FollowInput};
+use clap::Args;
+use serde::Serialize;
+
+use crate::commands::serve::{runtime, shutdown_signal};
+use crate::input::UsageError;
+
+/// The longest pause between tries after a failed step.
+pub const MAX_PAUSE: Duration = Duration::from_secs(30);
+/// How long the collector sleeps when the logs have nothing new.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+/// With --once: the logs are read to their end once this many polls in a row find nothing
+/// (each IDLE_POLL apart; a block at the end of a file is complete once the file rests).
+const IDLE_POLLS_AT_END: u32 = 4;
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Log files or directories to follow, as `[NAME=]PATH` (NAME: the site; default: each
+    /// file's Application name from its header, else its file name).
+    #[arg(required = true, value_name = "[NAME=]PATH")]
+    pub inputs: Vec<String>,
+
+    /// The NATS server (JetStream enabled).
+    #[arg(long, default_value = "nats://127.0.0.1:4222", value_name = "URL")]
+    pub nats: String,
+
+    /// What the streams' subjects and names start with: `<prefix>.events.<site>`,
+    /// `<PREFIX>_EVENTS_<site>`. Two estates on one NATS server use two prefixes.
+    #[arg(long, default_value = callstitch_bus::names::DEFAULT_PREFIX, value_name = "PREFIX")]
+    pub prefix: String,
+
+    /// The collector's name: the key of its checkpoint. Run it again under the same name to
+    /// go on where it stopped. Default: one derived from the inputs as given.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Publish what the logs hold now and exit, instead of following them.
+    #[arg(long)]
+    pub once: bool,
+
+    /// Events read and published per step (each step ends with a checkpoint).
+    #[arg(long, default_value_t = 5_000, value_name = "N")]
+    pub batch: usize,
+
+    /// Keep events in the streams for this many days (0: until removed by hand). Applies
+    /// when a site's stream is made.
+    #[arg(long, default_value_t = 0, value_name = "DAYS")]
+    pub keep_days: u64,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the command did, per site.
+#[derive(Debug, Default, Serialize)]
+struct Summary {
+    collector: String,
+    published: u64,
+    skipped: u64,
+    problems: u64,
+    failed_steps: u64,
+    /// For each site, the sequence its stream ends at.
+    sites: BTreeMap<String, u64>,
+}
+
+pub fn run(args: &CollectArgs) -> Result<()> {
+    let inputs: Vec<FollowInput> = args.inputs.iter().map(|input| FollowInput::parse(input)).collect();
+    for input in &inputs {
+        if !input.path.exists() {
+            let message = format!(
+                "{} does not exist: give log files or directories as [NAME=]PATH",
+                input.path.display()
+            );
+            return Err(UsageError(message).into());
+        }
+    }
+    let name = args.name.clone().unwrap_or_else(|| default_name(&args.inputs));
+    let options = BusOptions {
+        prefix: args.prefix.clone(),
+        max_age: (args.keep_days > 0).then(|| Duration::from_secs(args.keep_days * 86_400)),
+        ..BusOptions::default()
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = runtime()?;
+    let summary = runtime.block_on(async {
+        let watch = Arc::clone(&stop);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            watch.store(true, Ordering::Relaxed);
+        });
+        let bus = Bus::connect(&args.nats, options).await?;
+        let collector = Collector::start(bus, &name, FollowConfig::new(inputs), args.batch).await?;
+        collect(collector, &name, args.once, &stop).await
+    })?;
+    print_summary(&summary, args.json)
+}
+
+/// The collector's loop. See the module documentation.
+async fn collect(mut collector: Collector, name: &str, once: bool, stop: &AtomicBool) -> Result<Summary> {
+    let mut summary = Summary { collector: name.to_string(), ..Summary::default() };
+    let (mut idle, mut pause, mut last_note) = (0, IDLE_POLL, Instant::now());
+    while !stop.load(Ordering::Relaxed) {
+        let step = match collector.step().await {
+            Ok(step) => step,
+            Err(error) if error.is_fatal() => return Err(error).context(format!("collector {name}")),
+            Err(error) => {
+                summary.failed_steps += 1;
+                tracing::warn!(%error, "collect: trying again in {pause:?} from the last checkpoint");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+                collector.restart();
+                continue;
+            }
+        };
+        pause = IDLE_POLL;
+        summary.published += step.published as u64;
+        summary.skipped += step.skipped as u64;
+        summary.problems += step.problems.len() as u64;
+        for problem in &step.problems {
+            eprintln!("warning: {problem}");
+        }
+        if last_note.elapsed() > Duration::from_secs(10) {
+            tracing::info!(published = summary.published, skipped = summary.skipped, "collect");
+            last_note = Instant::now();
+        }
+        if step.read > 0 || step.more {
+            idle = 0;
+            continue;
+        }
+        idle += 1;
+        if once && idle >= IDLE_POLLS_AT_END {
+            break;
+        }
+        tokio::time::sleep(IDLE_POLL).await;
+    }
+    summary.sites = collector.sites();
+    Ok(summary)
+}
+
+/// `inputs-` and a hash of the inputs as given: the same command line resumes the same
+/// checkpoint.
+fn default_name(inputs: &[String]) -> String {
+    let mut sorted: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let hash = callstitch_tlib::fnv::extend(callstitch_tlib::fnv::OFFSET, sorted.join("\n").as_bytes());
+    format!("inputs-{hash:016x}")
+}
+
+fn print_summary(summary: &Summary, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(summary)?);
+        return Ok(());
+    }
+    println!(
+        "collector {}: {} events published, {} read again and skipped, {} problems",
+        summary.collector, summary.published, summary.skipped, summary.problems
+    );
+    for (site, last) in &summary.sites {
+        println!("  {site}: the stream ends at sequence {last}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_name_follows_the_inputs_not_their_order() {
+        let a = default_name(&["TS1=/logs/a".to_string(), "/logs/b".to_string()]);
+        let b = default_name(&["/logs/b".to_string(), "TS1=/logs/a".to_string()]);
+        assert_eq!(a, b);
+        assert_ne!(a, default_name(&["/logs/b".to_string()]));
+        assert!(a.starts_with("inputs-"));
+    }
+}

@@ -1,0 +1,115 @@
+//! `callstitch collect` against the machine's NATS server (scripts/services starts it; the
+//! tests skip without one unless CALLSTITCH_REQUIRE_NATS=1): killed with SIGKILL again and
+//! again while it publishes, then run to the end, every site's stream holds each event of
+//! its logs once, in log order, as `callstitch parse` prints it.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use callstitch_bus::{Bus, BusItem, BusOptions, SiteReader, SiteStream};
+
+fn callstitch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_callstitch")).args(args).output().expect("the binary runs")
+}
+
+fn nats_url() -> String {
+    std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string())
+}
+
+/// Every message of a site's stream as its JSON line.
+async fn stream_lines(bus: &Bus, site: &str) -> Vec<String> {
+    let last = SiteStream::open(bus, site).await.expect("stream").last();
+    let mut reader = SiteReader::open(bus, site, 0).await.expect("reader");
+    let mut lines = Vec::new();
+    let mut seen = 0;
+    while seen < last {
+        match reader.next(Duration::from_secs(10)).await.expect("read") {
+            Some(BusItem::Event { seq, event }) => {
+                let mut line = Vec::new();
+                callstitch_tlib::json::write_json_line(&mut line, &event).expect("to memory");
+                lines.push(String::from_utf8(line).expect("utf-8").trim_end().to_string());
+                seen = seq;
+            }
+            Some(BusItem::Problem { seq, problem }) => panic!("{site}: message {seq}: {problem}"),
+            None => panic!("{site}: the stream ends at {last}, reading stopped at {seen}"),
+        }
+    }
+    lines
+}
+
+/// `parse`'s lines of each site, in the order read.
+fn parsed_by_site(dir: &str) -> BTreeMap<String, Vec<String>> {
+    let parsed = callstitch(&["parse", dir]);
+    let mut sites: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&parsed.stdout).lines() {
+        let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let site = value["site"].as_str().expect("a site").to_string();
+        sites.entry(site).or_default().push(line.to_string());
+    }
+    sites
+}
+
+#[test]
+fn a_collector_killed_again_and_again_publishes_every_event_once_in_log_order() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let prefix = format!("clitest{}", std::process::id());
+    let bus = match runtime
+        .block_on(Bus::connect(&nats_url(), BusOptions { prefix: prefix.clone(), ..BusOptions::default() }))
+    {
+        Ok(bus) => bus,
+        Err(error) if std::env::var("CALLSTITCH_REQUIRE_NATS").as_deref() != Ok("1") => {
+            eprintln!("skipped: {error}");
+            return;
+        }
+        Err(error) => panic!("NATS is required here: {error}"),
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let center = dir.path().join("center");
+    let center = center.to_str().expect("utf-8");
+    let simulated = callstitch(&[
+        "simulate",
+        "--out",
+        center,
+        "--interactions",
+        "400",
+        "--sites",
+        "3",
+        "--noise",
+        "--seed",
+        "9",
+    ]);
+    assert_eq!(simulated.status.code(), Some(0), "{}", String::from_utf8_lossy(&simulated.stderr));
+
+    let args = ["collect", "--nats", &nats_url(), "--prefix", &prefix, "--batch", "60", center];
+    // Killed at different points of its work: while publishing, between publishing and its
+    // checkpoint, while idle.
+    for wait_ms in [120, 35, 260, 80, 10, 190] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_callstitch"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("collect starts");
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+    let finished = callstitch(&[&args[..], &["--once", "--json"]].concat());
+    assert_eq!(finished.status.code(), Some(0), "{}", String::from_utf8_lossy(&finished.stderr));
+    eprintln!("the last run: {}", String::from_utf8_lossy(&finished.stdout));
+
+    let expected = parsed_by_site(center);
+    assert_eq!(expected.len(), 3);
+    for (site, lines) in &expected {
+        let stored = runtime.block_on(stream_lines(&bus, site));
+        assert_eq!(stored.len(), lines.len(), "{site}: every event once");
+        assert!(&stored == lines, "{site}: the stream is the site's log order");
+    }
+    runtime.block_on(async {
+        for site in expected.keys() {
+            let _ = bus.delete_site_stream(site).await;
+        }
+        let _ = bus.delete_checkpoints().await;
+    });
+}
