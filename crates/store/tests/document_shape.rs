@@ -2,6 +2,8 @@
 //! key the typed document can write is documented, every documented field is one the type
 //! has, and every key a simulated estate's documents hold is documented.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
 /// Only its interactions are needed here.
 #[allow(dead_code)]
 #[path = "../src/testdata/simulated.rs"]
