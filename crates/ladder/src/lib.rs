@@ -1,7 +1,7 @@
 //! callstitch-ladder: the ladder diagram of one customer interaction, as SVG.
 //!
-//! Input: the interaction as `callstitch trace --json` prints it (docs/trace-json.md, with
-//! its `recording`), and the raw T-Library events of its calls (any order, every site).
+//! Input: the interaction document ([`TraceDocument`], what `callstitch trace --json` prints:
+//! docs/trace-json.md, with its `recording`), and the raw T-Library events of its calls (any order, every site).
 //! Output: one SVG page, drawn the way contact-center engineers draw a call: a band per site
 //! (left to right in the interaction's segment order), a lane per party under it, time
 //! downward on each site's own clock; events as arrows between parties or marks on a lane;
@@ -20,6 +20,7 @@ pub mod text;
 pub mod timeline;
 pub mod view;
 
+use callstitch_pipeline::TraceDocument;
 use callstitch_tlib::Event;
 
 pub use view::TraceView;
@@ -62,9 +63,19 @@ pub enum LadderError {
     PageOutOfRange { page: usize, pages: usize },
 }
 
-/// Draws a page of the ladder of `trace` (one `callstitch trace --json` object) with the
-/// events of its calls.
+/// Draws a page of the ladder of an interaction document (what `callstitch trace --json`
+/// prints, the store keeps) with the events of its calls.
 pub fn render(
+    trace: &TraceDocument,
+    events: &[Event],
+    options: &LadderOptions,
+) -> Result<Ladder, LadderError> {
+    render_json(&trace.to_value()?, events, options)
+}
+
+/// Draws a page of the ladder of one `callstitch trace --json` object read as JSON (possibly
+/// written by an older callstitch, with fields missing) with the events of its calls.
+pub fn render_json(
     trace: &serde_json::Value,
     events: &[Event],
     options: &LadderOptions,

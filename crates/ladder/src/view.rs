@@ -1,9 +1,13 @@
-//! What the ladder reads of an interaction: a tolerant view of the trace JSON
-//! (docs/trace-json.md, with its `recording` member of docs/recording.md).
+//! What the ladder reads of an interaction: its view of the interaction document
+//! (`callstitch_pipeline::TraceDocument`, docs/trace-json.md, with its `recording` member of
+//! docs/recording.md), made from the typed document ([`TraceView::of`]) or read tolerantly
+//! from a `trace --json` object from outside.
 //!
-//! Only the fields the picture needs are read. Unknown fields are ignored and every field
-//! has a default, so an object written by an older (or newer) callstitch still draws.
+//! Only the fields the picture needs are read, as the words the JSON gives them. Unknown
+//! fields are ignored and every field has a default, so an object written by an older (or
+//! newer) callstitch still draws.
 
+use callstitch_pipeline::TraceDocument;
 use serde::Deserialize;
 
 /// One interaction, as `callstitch trace --json` prints it.
@@ -30,6 +34,13 @@ pub struct TraceView {
     pub clock_offsets: Vec<ClockOffsetView>,
     pub notes: Vec<String>,
     pub recording: Option<RecordingView>,
+}
+
+impl TraceView {
+    /// The view of an interaction document.
+    pub fn of(document: &TraceDocument) -> Result<TraceView, serde_json::Error> {
+        serde_json::from_value(document.to_value()?)
+    }
 }
 
 /// One call of the interaction on one site.

@@ -6,7 +6,8 @@
 //! stream). `callstitch trace`, `ladder`, `recording`, `import` and `serve` all compose it
 //! the same way through [`Pipeline`], and take its output through a [`Sink`]: typed calls and
 //! interactions, never JSON. Pure like its parts: no I/O, no wall clock (live callers pass
-//! wall time in).
+//! wall time in). What they write and read back of an interaction is one [`TraceDocument`]
+//! ([`document`]).
 
 use callstitch_engine::{EngineConfig, EngineStats, FinishedCall};
 use callstitch_link::{Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher, StitcherState};
@@ -16,7 +17,10 @@ use callstitch_recording::{
 };
 use callstitch_tlib::{Event, Timestamp};
 
+pub mod document;
+
 pub use callstitch_link::SnapshotError as PartError;
+pub use document::{DocumentError, RecordingDocument, TraceDocument};
 
 /// Where the pipeline's output goes.
 pub trait Sink {

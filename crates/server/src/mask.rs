@@ -6,6 +6,7 @@
 //! replaces every string equal to one of them, anywhere in the document, keeping the last
 //! four digits so support staff can still tell calls apart.
 
+use callstitch_store::Summary;
 use serde_json::Value;
 
 /// The keys whose values are the customer's numbers.
@@ -64,6 +65,26 @@ pub fn mask_all(values: &mut [&mut Value]) {
     }
 }
 
+/// Masks the customer's numbers of a search row (its ANI and DNIS) in every text of it.
+pub fn mask_summary(summary: &mut Summary) {
+    let mut numbers: Vec<String> = [&summary.ani, &summary.dnis]
+        .into_iter()
+        .flatten()
+        .filter(|number| !number.is_empty())
+        .cloned()
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    if numbers.is_empty() {
+        return;
+    }
+    for text in summary.texts_mut() {
+        if numbers.contains(text) {
+            *text = mask_number(text);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +105,22 @@ mod tests {
         assert_eq!(doc["segments"][0]["parties"][1]["dn"], "7001");
         assert_eq!(event["other_dn"], "******0123");
         assert_eq!(event["this_dn"], "7001");
+    }
+
+    #[test]
+    fn a_search_rows_numbers_are_masked_wherever_they_appear() {
+        let mut summary = Summary {
+            ani: Some("4155550123".into()),
+            dnis: Some("8005551000".into()),
+            parties: vec!["4155550123".into(), "7001".into()],
+            released_by_dn: Some("4155550123".into()),
+            ..Summary::default()
+        };
+        mask_summary(&mut summary);
+        assert_eq!(summary.ani.as_deref(), Some("******0123"));
+        assert_eq!(summary.dnis.as_deref(), Some("******1000"));
+        assert_eq!(summary.parties, ["******0123", "7001"]);
+        assert_eq!(summary.released_by_dn.as_deref(), Some("******0123"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use callstitch_engine::config::SECOND;
 use callstitch_engine::{EngineConfig, FinishedCall};
 use callstitch_link::{Interaction, LinkerConfig, LiveClock, SiteDirectory};
+use callstitch_pipeline::TraceDocument;
 use callstitch_recording::Recording;
 use callstitch_store::{CallRecord, InteractionRecord};
 use std::collections::HashMap;
@@ -47,7 +48,7 @@ impl callstitch_pipeline::Sink for Settled {
     }
 
     fn interaction(&mut self, interaction: Interaction, recording: Recording) {
-        let mut record = InteractionRecord::new(&interaction, &recording);
+        let mut record = InteractionRecord::of(&TraceDocument::new(interaction, recording));
         if let Some(earlier) =
             self.places.remove(&record.id).and_then(|place| self.interactions[place].take())
         {

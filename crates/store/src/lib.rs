@@ -25,10 +25,14 @@ mod simulated;
 use std::future::Future;
 use std::sync::Arc;
 
+pub use callstitch_pipeline::{RecordingDocument, TraceDocument};
+
 pub use error::{FailureKind, Holder, StoreError};
 pub use health::{Operation, StoreFailure, StoreHealth};
 pub use query::{conn_id, Count, Cursor, InteractionQuery, Page, SiteCount, Tally};
-pub use record::{Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord, Snapshot};
+pub use record::{
+    Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord, Snapshot, Summary,
+};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// What a restart begins from: the last committed snapshot, the sources' positions and the
@@ -52,20 +56,22 @@ pub struct StoredEvent {
     pub arrived_us: Option<i64>,
 }
 
-/// A call as stored: its report (docs/check-json.md) and the interaction it belongs to.
+/// A call as stored: its report (docs/check-json.md; JSON, as the engine's report type is
+/// written but not read back) and the interaction it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredCall {
     pub report: serde_json::Value,
     pub interaction_id: Option<String>,
 }
 
-/// A stored interaction: the `trace --json` object and the recording metadata.
+/// A stored interaction: its document (the `trace --json` object, decoded once as it is
+/// read) and the recording metadata (GIR `recording.json`, docs/recording.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredInteraction {
     pub id: String,
     /// The id asked for when it was an older id this interaction replaced.
     pub asked_as: Option<String>,
-    pub doc: serde_json::Value,
+    pub doc: TraceDocument,
     pub recording: serde_json::Value,
 }
 

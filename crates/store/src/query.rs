@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::record::Summary;
+
 use crate::error::StoreError;
 
 /// Filters of `GET /v1/interactions`; every one given must hold.
@@ -76,10 +78,10 @@ impl Cursor {
     }
 }
 
-/// One page of interaction summaries.
+/// One page of interaction summaries (the search list's rows).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page {
-    pub items: Vec<serde_json::Value>,
+    pub items: Vec<Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
@@ -143,17 +145,10 @@ impl Tally {
         }
     }
 
-    /// Counts one row of the search list (its `outcome`, `sites`, `start` and `end`).
-    pub fn add_summary(&mut self, summary: &serde_json::Value) {
-        let text = |key: &str| summary.get(key).and_then(serde_json::Value::as_str).unwrap_or("");
-        let sites: Vec<&str> = summary
-            .get("sites")
-            .and_then(serde_json::Value::as_array)
-            .map(|sites| sites.iter().filter_map(serde_json::Value::as_str).collect())
-            .unwrap_or_default();
-        let micros = |key: &str| text(key).parse::<jiff::Timestamp>().ok().map(|time| time.as_microsecond());
-        let duration = micros("start").zip(micros("end")).map(|(start, end)| end - start);
-        self.add(text("outcome"), &sites, duration);
+    /// Counts one row of the search list (its outcome, sites, start and end).
+    pub fn add_summary(&mut self, summary: &Summary) {
+        let sites: Vec<&str> = summary.sites.iter().map(String::as_str).collect();
+        self.add(&summary.outcome, &sites, summary.duration_us());
     }
 
     /// The mean duration in seconds over every interaction whose duration is known.

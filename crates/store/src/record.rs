@@ -7,7 +7,8 @@
 use callstitch_engine::{CallReport, FinishedCall};
 use callstitch_link::segment::{PartyTimes, SegmentParty};
 use callstitch_link::{Interaction, SegmentReport};
-use callstitch_recording::{recording_metadata, Finding, MediaFile, Recording};
+use callstitch_pipeline::{RecordingDocument, TraceDocument};
+use callstitch_recording::{recording_metadata, MediaFile, Recording};
 use callstitch_tlib::{json, Event, Timestamp};
 use serde_json::{json, Value};
 
@@ -249,75 +250,21 @@ pub struct InteractionRecord {
     pub first: bool,
 }
 
-/// The stored interaction document: the trace JSON with the recording as a member.
-#[derive(serde::Serialize)]
-struct Document<'a> {
-    #[serde(flatten)]
-    interaction: &'a Interaction,
-    recording: RecordingDoc<'a>,
-}
-
-/// A recording inside its interaction's document (its interaction id is the document's).
-#[derive(serde::Serialize)]
-struct RecordingDoc<'a> {
-    recording_id: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    aliases: &'a [String],
-    media_files: &'a [MediaFile],
-    findings: &'a [Finding],
-}
-
-impl<'a> RecordingDoc<'a> {
-    fn of(recording: &'a Recording) -> RecordingDoc<'a> {
-        RecordingDoc {
-            recording_id: &recording.recording_id,
-            aliases: &recording.aliases,
-            media_files: &recording.media_files,
-            findings: &recording.findings,
-        }
-    }
-}
-
-/// [`RecordingDoc`] read back.
-#[derive(serde::Deserialize)]
-struct StoredRecordingDoc {
-    recording_id: String,
-    #[serde(default)]
-    aliases: Vec<String>,
-    media_files: Vec<MediaFile>,
-    findings: Vec<Finding>,
-}
-
-/// The interaction document read back as the pipeline's types.
-#[derive(serde::Deserialize)]
-struct StoredDocument {
-    #[serde(flatten)]
-    interaction: Interaction,
-    recording: StoredRecordingDoc,
-}
-
 /// The first and last event of each party, in the order of the interaction's parties
 /// (segment by segment): what the document leaves out and the recording metadata needs.
 pub type PartyEventTimes = Vec<(Option<i64>, Option<i64>)>;
 
 /// The recording metadata (GIR recording.json shape) of a stored interaction document,
 /// given its parties' first and last events in order.
-pub fn render_recording(doc: &[u8], party_times: &PartyEventTimes) -> Result<Value, serde_json::Error> {
-    let StoredDocument { mut interaction, recording } = serde_json::from_slice(doc)?;
+pub fn render_recording(document: &TraceDocument, party_times: &PartyEventTimes) -> Value {
+    let mut interaction = document.interaction.clone();
     let mut times = party_times.iter();
     for party in interaction.segments.iter_mut().flat_map(|segment| segment.parties.iter_mut()) {
         let (first, last) = times.next().copied().unwrap_or((None, None));
         party.first_time = first.map(Timestamp);
         party.last_time = last.map(Timestamp);
     }
-    let recording = Recording {
-        interaction_id: interaction.interaction_id.clone(),
-        recording_id: recording.recording_id,
-        aliases: recording.aliases,
-        media_files: recording.media_files,
-        findings: recording.findings,
-    };
-    Ok(recording_metadata(&recording, &interaction))
+    recording_metadata(&document.recording(), &interaction)
 }
 
 /// Microseconds of a time, `None` when it has none.
@@ -373,9 +320,18 @@ pub(crate) fn media_file_row(file: &MediaFile) -> MediaFileRow {
 }
 
 impl InteractionRecord {
+    /// The record of an interaction and its recording (a copy of both: the service builds
+    /// its records with [`InteractionRecord::of`]).
     pub fn new(interaction: &Interaction, recording: &Recording) -> InteractionRecord {
-        let document = Document { interaction, recording: RecordingDoc::of(recording) };
-        let doc = serde_json::to_string(&document).unwrap_or_else(|_| "null".to_string());
+        InteractionRecord::of(&TraceDocument::new(interaction.clone(), recording.clone()))
+    }
+
+    /// The record of an interaction document.
+    pub fn of(document: &TraceDocument) -> InteractionRecord {
+        let interaction = &document.interaction;
+        let no_recording = RecordingDocument::default();
+        let recording = document.recording.as_ref().unwrap_or(&no_recording);
+        let doc = serde_json::to_string(document).unwrap_or_else(|_| "null".to_string());
         let parties = interaction
             .segments
             .iter()
@@ -486,7 +442,7 @@ impl InteractionRecord {
 
 /// What the search list's row is made of: the interaction's typed columns, its segments'
 /// CallUUIDs (or keys) in order and its parties' DNs, sorted, once each.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
     pub interaction_id: String,
     pub revision: u32,
@@ -513,6 +469,32 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// From its start to its end (so far, while live), when both are known.
+    pub fn duration_us(&self) -> Option<i64> {
+        let start = (self.start_us != 0).then_some(self.start_us)?;
+        Some(self.end_us? - start)
+    }
+
+    /// Every text of the row, to mask the customer's numbers wherever they appear.
+    pub fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let single = [
+            &mut self.interaction_id,
+            &mut self.state,
+            &mut self.linking,
+            &mut self.outcome,
+            &mut self.released_by,
+            &mut self.recording_id,
+        ];
+        let optional = [&mut self.current_site, &mut self.ani, &mut self.dnis, &mut self.released_by_dn];
+        single
+            .into_iter()
+            .chain(optional.into_iter().flatten())
+            .chain(self.replaces.iter_mut())
+            .chain(self.sites.iter_mut())
+            .chain(self.call_uuids.iter_mut())
+            .chain(self.parties.iter_mut())
+    }
+
     /// The JSON row (docs/serve.md, `GET /v1/interactions`).
     pub fn render(&self) -> Value {
         let time = |micros: Option<i64>| micros.map(Timestamp);
@@ -540,6 +522,13 @@ impl Summary {
             "media_files": self.media_files,
             "findings": self.findings,
         })
+    }
+}
+
+/// A row is written as its JSON row ([`Summary::render`]).
+impl serde::Serialize for Summary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.render().serialize(serializer)
     }
 }
 

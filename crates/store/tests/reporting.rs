@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use callstitch_link::{word, Interaction};
 use callstitch_recording::{recording_metadata, Recording};
 use callstitch_store::{
-    Batch, CallRecord, InteractionQuery, InteractionRecord, SqliteOptions, SqliteStore, Store,
+    Batch, CallRecord, InteractionQuery, InteractionRecord, SqliteOptions, SqliteStore, Store, TraceDocument,
 };
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -96,6 +96,27 @@ fn rows<T>(sql: &Connection, query: &str, map: impl Fn(&rusqlite::Row<'_>) -> ru
         .expect("rows")
 }
 
+/// Every stored document decodes into the typed document and encodes again to the JSON the
+/// API served when it answered with the stored text, and to the very line `trace --json`
+/// prints for the interaction (keys in alphabetical order at every level), across a
+/// simulated estate with recordings, findings, consultations and live revisions.
+#[tokio::test]
+async fn a_stored_document_decodes_and_re_encodes_to_the_same_json() {
+    let written = written(300, 11).await;
+    let mut recorded = 0;
+    for (id, (interaction, recording)) in &written.last {
+        let stored = written.store.interaction(id).await.expect("read").expect("stored");
+        let record = InteractionRecord::new(interaction, recording);
+        let as_stored: Value = serde_json::from_str(&record.doc).expect("the stored text is JSON");
+        let served = stored.doc.to_sorted_json().expect("the document encodes");
+        assert_eq!(served, serde_json::to_string(&as_stored).expect("JSON"), "{id}: as the stored text");
+        let printed = TraceDocument::new(interaction.clone(), recording.clone());
+        assert_eq!(served, printed.to_sorted_json().expect("encodes"), "{id}: as trace --json prints it");
+        recorded += usize::from(!recording.media_files.is_empty());
+    }
+    assert!(recorded > 0, "some documents hold media files");
+}
+
 /// Every interaction's document, recording metadata and summary read back are the JSON the
 /// API gave when all three were built on ingest.
 #[tokio::test]
@@ -106,7 +127,7 @@ async fn documents_recordings_and_summaries_read_back_as_built_on_ingest() {
     loop {
         let page = written.store.interactions(query.clone()).await.expect("page");
         for item in page.items {
-            summaries.insert(item["interaction_id"].as_str().unwrap_or_default().to_string(), item);
+            summaries.insert(item.interaction_id.clone(), item.render());
         }
         let Some(next) = page.next_cursor else { break };
         query.cursor = Some(callstitch_store::Cursor::decode(&next).expect("cursor"));
@@ -116,7 +137,8 @@ async fn documents_recordings_and_summaries_read_back_as_built_on_ingest() {
     for (id, (interaction, recording)) in &written.last {
         let stored = written.store.interaction(id).await.expect("read").expect("stored");
         let record = InteractionRecord::new(interaction, recording);
-        assert_eq!(stored.doc, serde_json::from_str::<Value>(&record.doc).expect("doc"), "{id}");
+        let doc = stored.doc.to_value().expect("the document encodes");
+        assert_eq!(doc, serde_json::from_str::<Value>(&record.doc).expect("doc"), "{id}");
         let metadata = recording_metadata(recording, interaction);
         assert_eq!(stored.recording, metadata, "{id}: the recording of the interaction");
         let by_recording_id = written.store.recording(&recording.recording_id).await.expect("read");

@@ -8,11 +8,12 @@ use std::collections::HashSet;
 use anyhow::Result;
 use callstitch_ladder::{LadderError, LadderOptions};
 use callstitch_link::Interaction;
+use callstitch_pipeline::TraceDocument;
 use callstitch_tlib::Event;
 use clap::Args;
 
 use crate::commands::parse::ReadArgs;
-use crate::commands::trace::{json_line, stitch_interactions, StitchArgs};
+use crate::commands::trace::{stitch_interactions, StitchArgs};
 use crate::input::{self, ReadOptions, UsageError};
 
 #[derive(Debug, Args)]
@@ -152,21 +153,21 @@ impl Calls {
 
 pub fn run(args: &LadderArgs) -> Result<()> {
     let (wanted, stitch) = split(args)?;
-    let mut found: Option<(String, Calls)> = None;
+    let mut found: Option<(TraceDocument, Calls)> = None;
     let (read, _) = stitch_interactions(&stitch, |interaction, recording| {
         if wanted.names(&interaction) {
-            found = Some((json_line(&interaction, &recording), Calls::of(&interaction)));
+            let calls = Calls::of(&interaction);
+            found = Some((TraceDocument::new(interaction, recording), calls));
         }
     })?;
     input::require_events(&read)?;
-    let Some((line, calls)) = found else {
+    let Some((trace, calls)) = found else {
         return Err(UsageError(format!(
             "no {} in the input (callstitch trace lists the interactions and their CallUUIDs)",
             wanted.text()
         ))
         .into());
     };
-    let trace: serde_json::Value = serde_json::from_str(&line)?;
     let events = events_of(&stitch, &calls)?;
     let options = LadderOptions { page: args.page, per_page: args.per_page };
     let ladder = callstitch_ladder::render(&trace, &events, &options).map_err(|error| match error {

@@ -8,7 +8,7 @@ use anyhow::Result;
 use callstitch_engine::config::SECOND;
 use callstitch_engine::EngineConfig;
 use callstitch_link::{word, Interaction, LinkerConfig, SiteDirectory};
-use callstitch_pipeline::{Pipeline, PipelineConfig, Sink};
+use callstitch_pipeline::{Pipeline, PipelineConfig, Sink, TraceDocument};
 use callstitch_recording::{Finding, MediaFeed, Recording};
 use clap::Args;
 
@@ -184,7 +184,7 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         }
         shown.count(&interaction);
         let text = if args.json {
-            json_line(&interaction, &recording)
+            json_line(&TraceDocument::new(interaction, recording))
         } else {
             format!("{}{}", human(&interaction), human_recording(&recording))
         };
@@ -246,18 +246,8 @@ impl Tally {
 }
 
 /// One interaction with its recording as one line of `trace --json` (docs/trace-json.md).
-pub fn json_line(interaction: &Interaction, recording: &Recording) -> String {
-    let value = serde_json::to_value(interaction).and_then(|mut value| {
-        if let Some(object) = value.as_object_mut() {
-            let mut recording = serde_json::to_value(recording)?;
-            if let Some(fields) = recording.as_object_mut() {
-                fields.remove("interaction_id");
-            }
-            object.insert("recording".to_string(), recording);
-        }
-        serde_json::to_string(&value)
-    });
-    value.unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+pub fn json_line(document: &TraceDocument) -> String {
+    document.to_sorted_json().unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
 }
 
 /// One finding on one line: rule, where, what, evidence.

@@ -8,7 +8,7 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
-use callstitch_ladder::{render, timeline, LadderOptions, TraceView};
+use callstitch_ladder::{render_json, timeline, LadderOptions, TraceView};
 use callstitch_tlib::{CallUuid, Event, IsLink, KvList, Message, Text, Timestamp, Value as KvValue};
 use serde_json::{json, Value};
 
@@ -265,7 +265,7 @@ fn four_sites() -> (Value, Vec<Event>) {
 fn a_four_site_interaction_of_forty_events_fits_1360_px() {
     let (trace, events) = four_sites();
     assert!(events.len() >= 30);
-    let ladder = render(&trace, &events, &LadderOptions::default()).expect("renders");
+    let ladder = render_json(&trace, &events, &LadderOptions::default()).expect("renders");
     assert!(width(&ladder.svg) <= 1360.0, "ladder {} px wide", width(&ladder.svg));
     let view: TraceView = serde_json::from_value(trace).expect("trace");
     let journey = timeline::render(&view);
@@ -278,7 +278,7 @@ fn a_four_site_interaction_of_forty_events_fits_1360_px() {
 #[test]
 fn no_text_of_a_four_site_ladder_or_timeline_leaves_the_picture_or_covers_another() {
     let (trace, events) = four_sites();
-    let ladder = render(&trace, &events, &LadderOptions::default()).expect("renders");
+    let ladder = render_json(&trace, &events, &LadderOptions::default()).expect("renders");
     if std::env::var_os("LADDER_DUMP").is_some() {
         std::fs::write("/tmp/ladder-four-sites.svg", &ladder.svg).expect("dump");
         let view: TraceView = serde_json::from_value(trace.clone()).expect("trace");
@@ -297,7 +297,7 @@ fn no_text_of_a_four_site_ladder_or_timeline_leaves_the_picture_or_covers_anothe
 #[test]
 fn no_hop_connector_crosses_a_third_sites_lanes_and_each_hop_has_one_row() {
     let (trace, events) = four_sites();
-    let svg = render(&trace, &events, &LadderOptions::default()).expect("renders").svg;
+    let svg = render_json(&trace, &events, &LadderOptions::default()).expect("renders").svg;
     let connectors = assert_connectors_clear("four-site ladder", &svg);
     assert!(connectors >= 4, "{connectors} connectors");
     let hops = svg.matches("<g class=\"islink\"").count();
@@ -309,7 +309,7 @@ fn no_hop_connector_crosses_a_third_sites_lanes_and_each_hop_has_one_row() {
 #[test]
 fn routing_and_diversion_arrows_end_at_the_third_party_dn() {
     let (trace, events) = four_sites();
-    let svg = render(&trace, &events, &LadderOptions::default()).expect("renders").svg;
+    let svg = render_json(&trace, &events, &LadderOptions::default()).expect("renders").svg;
     let lanes = lanes(&svg);
     let mut checked = 0;
     for event in &events {

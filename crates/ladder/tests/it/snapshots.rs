@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use callstitch_ladder::{render, timeline, LadderOptions, TraceView};
+use callstitch_ladder::{render_json, timeline, LadderOptions, TraceView};
 use callstitch_sim::scenario::Scenario;
 use common::{assert_snapshot, assert_well_formed, logs_in, only, simulated, Log, Traced};
 
@@ -22,11 +22,11 @@ fn snapshot_of(name: &str, traced: &Traced) -> String {
     assert_well_formed(&journey);
     assert_eq!(journey, timeline::render(&view), "{name}: the same input gives the same timeline");
     assert_snapshot(&format!("{name}.timeline"), &journey);
-    let ladder = render(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
+    let ladder = render_json(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
     assert_eq!((ladder.page, ladder.pages), (1, 1), "{name} fits one page");
     assert!(ladder.svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\""));
     assert_well_formed(&ladder.svg);
-    let again = render(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
+    let again = render_json(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
     assert_eq!(ladder.svg, again.svg, "{name}: the same input gives the same bytes");
     assert_snapshot(name, &ladder.svg);
     ladder.svg

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use callstitch_ladder::{render, LadderError, LadderOptions, MAX_HEIGHT, MAX_PER_PAGE};
+use callstitch_ladder::{render_json, LadderError, LadderOptions, MAX_HEIGHT, MAX_PER_PAGE};
 use callstitch_tlib::{CallUuid, ConnId, Event, KvList, Message, Text, Timestamp, Value as KvValue};
 use common::{assert_well_formed, lane_titles, logs_in, only, Log};
 use serde_json::{json, Value};
@@ -47,7 +47,7 @@ fn fixtures() -> Vec<(Vec<Log>, Option<String>)> {
 fn every_site_has_a_band_and_every_party_a_lane() {
     for (logs, feed) in fixtures() {
         let traced = only(&logs, feed.as_deref());
-        let ladder = render(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
+        let ladder = render_json(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
         assert_sites_and_parties(&traced.trace, &ladder.svg);
         assert!(
             ladder.svg.contains("<title id=\"ladder-title\">")
@@ -59,7 +59,7 @@ fn every_site_has_a_band_and_every_party_a_lane() {
 #[test]
 fn the_seed_links_are_connectors_between_the_bands() {
     let traced = only(&logs_in("fixtures/seed-islink"), None);
-    let svg = render(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders").svg;
+    let svg = render_json(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders").svg;
     let connectors: Vec<&str> = svg.split("<g class=\"islink\"").skip(1).collect();
     assert_eq!(connectors.len(), 2, "two hops, one connector each");
     assert!(connectors[0]
@@ -78,10 +78,10 @@ fn the_seed_links_are_connectors_between_the_bands() {
 fn events_in_any_order_draw_the_same_picture() {
     let dir = "crates/recording/tests/fixtures/sip-consult-transfer";
     let traced = only(&logs_in(dir), Some(&format!("{dir}/media.jsonl")));
-    let forward = render(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
+    let forward = render_json(&traced.trace, &traced.events, &LadderOptions::default()).expect("renders");
     let mut reversed = traced.events.clone();
     reversed.reverse();
-    let backward = render(&traced.trace, &reversed, &LadderOptions::default()).expect("renders");
+    let backward = render_json(&traced.trace, &reversed, &LadderOptions::default()).expect("renders");
     assert_eq!(forward.svg, backward.svg);
 }
 
@@ -112,7 +112,7 @@ fn text_from_the_input_is_escaped() {
     let mut extensions = KvList::new();
     extensions.push("ReleasingParty", KvValue::Str(Text::from("1 Local")));
     released.extensions = Some(extensions);
-    let svg = render(&trace, &[ringing, released], &LadderOptions::default()).expect("renders").svg;
+    let svg = render_json(&trace, &[ringing, released], &LadderOptions::default()).expect("renders").svg;
     assert_well_formed(&svg);
     assert!(!svg.contains("<script>") && !svg.contains(dn));
     let escaped = "&lt;&amp;&quot;7001&apos;&gt;";
@@ -174,20 +174,21 @@ fn big(calls: usize) -> (Value, Vec<Event>) {
 #[test]
 fn a_500_call_interaction_is_paginated_under_the_height_limit() {
     let (trace, events) = big(500);
-    let first = render(&trace, &events, &LadderOptions::default()).expect("renders");
+    let first = render_json(&trace, &events, &LadderOptions::default()).expect("renders");
     assert_eq!((first.page, first.pages), (1, 14), "2000 events, 150 a page");
     assert!(first.svg.contains("page 1 of 14"));
     assert!(first.svg.contains("Paginated: page 1 of 14, events 1–150 of 2000."));
     assert!(first.svg.contains(", paginated.</desc>"));
     assert!(height(&first.svg) <= MAX_HEIGHT, "{}", height(&first.svg));
     assert_well_formed(&first.svg);
-    let last = render(&trace, &events, &LadderOptions { page: 14, per_page: 150 }).expect("renders");
+    let last = render_json(&trace, &events, &LadderOptions { page: 14, per_page: 150 }).expect("renders");
     assert!(last.svg.contains("events 1951–2000 of 2000"));
-    let widest = render(&trace, &events, &LadderOptions { page: 1, per_page: 100_000 }).expect("renders");
+    let widest =
+        render_json(&trace, &events, &LadderOptions { page: 1, per_page: 100_000 }).expect("renders");
     assert_eq!(widest.pages, 2000usize.div_ceil(MAX_PER_PAGE), "per_page is capped");
     assert!(height(&widest.svg) <= MAX_HEIGHT, "{}", height(&widest.svg));
     assert!(matches!(
-        render(&trace, &events, &LadderOptions { page: 15, per_page: 150 }),
+        render_json(&trace, &events, &LadderOptions { page: 15, per_page: 150 }),
         Err(LadderError::PageOutOfRange { page: 15, pages: 14 })
     ));
 }
@@ -195,12 +196,15 @@ fn a_500_call_interaction_is_paginated_under_the_height_limit() {
 #[test]
 fn a_trace_from_an_older_store_still_draws_and_a_non_trace_is_an_error() {
     let old = json!({"interaction_id": "old", "segments": [{"site": "A", "key": "K", "future_field": 1}]});
-    let svg = render(&old, &[], &LadderOptions::default()).expect("renders").svg;
+    let svg = render_json(&old, &[], &LadderOptions::default()).expect("renders").svg;
     assert!(svg.contains(">site A</text>") && svg.contains("No events of its calls were given"));
     assert_well_formed(&svg);
-    assert!(matches!(render(&json!([1, 2]), &[], &LadderOptions::default()), Err(LadderError::Trace(_))));
     assert!(matches!(
-        render(&old, &[], &LadderOptions { page: 0, per_page: 10 }),
+        render_json(&json!([1, 2]), &[], &LadderOptions::default()),
+        Err(LadderError::Trace(_))
+    ));
+    assert!(matches!(
+        render_json(&old, &[], &LadderOptions { page: 0, per_page: 10 }),
         Err(LadderError::PageOutOfRange { page: 0, pages: 1 })
     ));
 }

@@ -5,12 +5,12 @@
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use callstitch_store::{Cursor, InteractionQuery, Store, StoreError};
-use serde_json::Value;
+use callstitch_store::{Cursor, InteractionQuery, Store, StoreError, Summary};
+use callstitch_tlib::Timestamp;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::App;
-use crate::mask::mask_all;
+use crate::mask::mask_summary;
 
 /// The columns, in order.
 pub const COLUMNS: &[&str] = &[
@@ -54,55 +54,34 @@ pub fn field(text: &str) -> String {
     }
 }
 
-fn string(summary: &Value, key: &str) -> String {
-    match summary.get(key) {
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Number(number)) => number.to_string(),
-        Some(Value::Bool(flag)) => flag.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn joined(summary: &Value, key: &str) -> String {
-    let items = summary.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")
-}
-
 /// Seconds from start to end (so far, while live), when both are known.
-pub fn duration_s(summary: &Value) -> Option<f64> {
-    let micros = |key: &str| {
-        summary
-            .get(key)
-            .and_then(Value::as_str)?
-            .parse::<jiff::Timestamp>()
-            .ok()
-            .map(|time| time.as_microsecond())
-    };
-    Some((micros("end")? - micros("start")?) as f64 / 1e6)
+pub fn duration_s(summary: &Summary) -> Option<f64> {
+    summary.duration_us().map(|micros| micros as f64 / 1e6)
 }
 
 /// One CSV line (CRLF-terminated) for a row of the search list.
-pub fn line(summary: &Value) -> String {
-    let released = summary.get("released_by").cloned().unwrap_or(Value::Null);
+pub fn line(summary: &Summary) -> String {
+    let time = |micros: Option<i64>| micros.map(|micros| Timestamp(micros).to_string()).unwrap_or_default();
+    let text = |text: &Option<String>| text.clone().unwrap_or_default();
     let values = [
-        string(summary, "interaction_id"),
-        string(summary, "start"),
-        string(summary, "end"),
+        summary.interaction_id.clone(),
+        time((summary.start_us != 0).then_some(summary.start_us)),
+        time(summary.end_us),
         duration_s(summary).map(|seconds| format!("{seconds:.3}")).unwrap_or_default(),
-        string(summary, "state"),
-        string(summary, "current_site"),
-        joined(summary, "sites"),
-        string(summary, "calls"),
-        joined(summary, "call_uuids"),
-        joined(summary, "parties"),
-        string(summary, "ani"),
-        string(summary, "dnis"),
-        string(summary, "outcome"),
-        string(&released, "who"),
-        string(&released, "dn"),
-        string(summary, "media_files"),
-        string(summary, "findings"),
-        string(summary, "linking"),
+        summary.state.clone(),
+        text(&summary.current_site),
+        summary.sites.join(" "),
+        summary.call_uuids.len().to_string(),
+        summary.call_uuids.join(" "),
+        summary.parties.join(" "),
+        text(&summary.ani),
+        text(&summary.dnis),
+        summary.outcome.clone(),
+        summary.released_by.clone(),
+        text(&summary.released_by_dn),
+        summary.media_files.to_string(),
+        summary.findings.to_string(),
+        summary.linking.clone(),
     ];
     let mut out = values.iter().map(|value| field(value)).collect::<Vec<_>>().join(",");
     out.push_str("\r\n");
@@ -159,7 +138,7 @@ async fn next_rows<S: Store>(
         return Ok(None);
     }
     if app.mask_numbers {
-        page.items.iter_mut().for_each(|item| mask_all(&mut [item]));
+        page.items.iter_mut().for_each(mask_summary);
     }
     *left = left.saturating_sub(page.items.len());
     let text: String = page.items.iter().map(line).collect();
@@ -173,7 +152,6 @@ async fn next_rows<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn fields_are_quoted_as_rfc_4180_says_and_formulas_are_defused() {
@@ -190,15 +168,27 @@ mod tests {
 
     #[test]
     fn a_line_has_every_column_and_the_duration() {
-        let summary = json!({"interaction_id": "a1", "start": "2012-10-29T14:41:00Z", "end": "2012-10-29T14:42:30.5Z",
-                             "sites": ["A", "B"], "calls": 2, "call_uuids": ["U1", "U2"], "parties": ["7001", "x,y"],
-                             "outcome": "answered", "released_by": {"who": "customer", "dn": "+1555"},
-                             "media_files": 1, "findings": 0, "linking": "complete", "state": "complete"});
+        let summary = Summary {
+            interaction_id: "a1".into(),
+            start_us: 1_351_521_660_000_000,
+            end_us: Some(1_351_521_750_500_000),
+            sites: vec!["A".into(), "B".into()],
+            call_uuids: vec!["U1".into(), "U2".into()],
+            parties: vec!["7001".into(), "x,y".into()],
+            outcome: "answered".into(),
+            released_by: "customer".into(),
+            released_by_dn: Some("+1555".into()),
+            media_files: 1,
+            linking: "complete".into(),
+            state: "complete".into(),
+            ..Summary::default()
+        };
         let text = line(&summary);
         assert!(text.ends_with("\r\n"));
         assert_eq!(text.trim_end().split(',').count(), COLUMNS.len() + 1, "one quoted comma: {text}");
         assert!(text.starts_with(
-            "a1,2012-10-29T14:41:00Z,2012-10-29T14:42:30.5Z,90.500,complete,,A B,2,U1 U2,\"7001 x,y\","
+            "a1,2012-10-29T14:41:00.000000Z,2012-10-29T14:42:30.500000Z,90.500,complete,,A B,2,U1 U2,\"7001 x,y\","
         ));
+        assert!(text.ends_with(",answered,customer,+1555,1,0,complete\r\n"), "{text}");
     }
 }

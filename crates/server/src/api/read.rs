@@ -4,15 +4,15 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use callstitch_store::{Store, Tally};
+use callstitch_store::{Store, Summary, Tally};
 use serde_json::{json, Value};
 
 use super::params::{check_site, Format, Search, SearchParams};
 use super::{export, ApiError, App};
-use crate::mask::mask_all;
+use crate::mask::{mask_all, mask_summary};
 
 /// Most raw events returned for one call.
 const MAX_CALL_EVENTS: usize = 10_000;
@@ -43,10 +43,9 @@ pub async fn list<S: Store>(
     let page = app.store.interactions(search.query).await?;
     let mut items = page.items;
     if app.mask_numbers {
-        for item in &mut items {
-            mask_all(&mut [item]);
-        }
+        items.iter_mut().for_each(mask_summary);
     }
+    let items: Vec<Value> = items.iter().map(Summary::render).collect();
     Ok(Json(json!({"items": items, "next_cursor": page.next_cursor})).into_response())
 }
 
@@ -103,7 +102,9 @@ pub async fn interaction<S: Store>(
     let Some(stored) = app.store.interaction(&id).await? else {
         return Err(ApiError::not_found(format!("no interaction, recording or CallUUID {id}")));
     };
-    let mut doc = stored.doc;
+    let mut doc = stored.doc.to_value().map_err(|error| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("interaction {}: {error}", stored.id))
+    })?;
     if app.mask_numbers {
         mask_all(&mut [&mut doc]);
     }

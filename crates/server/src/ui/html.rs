@@ -163,15 +163,6 @@ pub fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-/// The strings of an array member.
-pub fn texts<'a>(value: &'a Value, key: &str) -> Vec<&'a str> {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
-}
-
 /// The items of an array member.
 pub fn items<'a>(value: &'a Value, key: &str) -> &'a [Value] {
     value.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
@@ -195,18 +186,6 @@ pub fn short_time(rfc3339: &str) -> String {
         format!("{date_time} UTC")
     } else {
         format!("{date_time}.{millis} UTC")
-    }
-}
-
-/// Who released it, in words: `customer (+15551234567)`.
-pub fn released_by(released: &Value) -> String {
-    let who = text(released, "who");
-    let dn = text(released, "dn");
-    match (who.is_empty(), dn.is_empty()) {
-        (true, true) => "unknown".to_string(),
-        (false, true) => who.to_string(),
-        (true, false) => dn.to_string(),
-        (false, false) => format!("{who} ({dn})"),
     }
 }
 

@@ -16,13 +16,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use callstitch_ladder::{LadderError, LadderOptions};
+use callstitch_link::{word, EndedBy, Interaction, Lifecycle, SegmentRef, SegmentReport};
+use callstitch_store::TraceDocument;
 use callstitch_store::{Store, StoreError};
 use callstitch_tlib::json::event_from_json;
-use callstitch_tlib::Event;
+use callstitch_tlib::{Event, EventProvenance, Timestamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::html::{error_page, esc, html, items, released_by, secure, text, texts, time, url_encode, Page};
+use super::html::{error_page, esc, html, secure, text, time, url_encode, Page};
 use crate::api::App;
 use crate::mask::mask_all;
 
@@ -34,6 +36,58 @@ mod recording;
 #[cfg(test)]
 mod tests;
 
+/// A document for the page's unit tests: `partial` (a hand-written part of a
+/// `trace --json` object) with every field it leaves out filled with a plain value, so that
+/// it reads as the typed document the store hands out.
+#[cfg(test)]
+pub(crate) fn test_document(partial: Value) -> TraceDocument {
+    let ended_by = json!({"who": "unknown", "provenance": "unknown", "conflict": false});
+    let party = json!({"dn": "", "kind": "agent", "final_state": "null", "released_by": "unknown",
+                       "provenance": "unknown"});
+    let segment = json!({"site": "", "key": "", "conn_ids": [], "role": "root", "conformant": true,
+                         "outcome": "answered", "parties": [], "ended_by": ended_by, "ended": true});
+    let reference = json!({"site": "", "key": ""});
+    let link = json!({"evidence": "islink", "from": reference, "to": reference, "consistent": true});
+    let recording = json!({"recording_id": "", "media_files": [], "findings": []});
+    let interaction = json!({"interaction_id": "", "revision": 0, "state": "complete", "complete": true,
+        "linking": "complete", "calls": "ended", "sites": [], "segments": [], "links": [], "outcome": "answered",
+        "released_by": ended_by, "recording": recording});
+    let mut doc = partial;
+    fill(&mut doc, &interaction);
+    fill(&mut doc["recording"], &recording);
+    fill(&mut doc["released_by"], &ended_by);
+    for segment_value in doc["segments"].as_array_mut().into_iter().flatten() {
+        fill(segment_value, &segment);
+        fill(&mut segment_value["ended_by"], &ended_by);
+        if segment_value["key"] == "" && segment_value["call_uuid"].is_string() {
+            segment_value["key"] = segment_value["call_uuid"].clone();
+        }
+        for party_value in segment_value["parties"].as_array_mut().into_iter().flatten() {
+            fill(party_value, &party);
+        }
+    }
+    for link_value in doc["links"].as_array_mut().into_iter().flatten() {
+        fill(link_value, &link);
+        for end in ["from", "to"] {
+            fill(&mut link_value[end], &reference);
+            if link_value[end]["key"] == "" && link_value[end]["call_uuid"].is_string() {
+                link_value[end]["key"] = link_value[end]["call_uuid"].clone();
+            }
+        }
+    }
+    TraceDocument::from_value(doc).unwrap_or_else(|error| panic!("a test document: {error}"))
+}
+
+/// Adds every member of `defaults` that `value` lacks.
+#[cfg(test)]
+fn fill(value: &mut Value, defaults: &Value) {
+    if let (Some(object), Some(defaults)) = (value.as_object_mut(), defaults.as_object()) {
+        for (key, default) in defaults {
+            object.entry(key.clone()).or_insert_with(|| default.clone());
+        }
+    }
+}
+
 use events::{events_section, CallEvents};
 
 /// Most raw events read for one call (as the API's `/v1/calls`).
@@ -42,7 +96,8 @@ const MAX_CALL_EVENTS: usize = 10_000;
 struct Loaded {
     id: String,
     asked_as: Option<String>,
-    doc: Value,
+    doc: TraceDocument,
+    /// The recording metadata (GIR `recording.json`).
     recording: Value,
     calls: Vec<CallEvents>,
 }
@@ -51,8 +106,8 @@ async fn load<S: Store>(app: &App<S>, id: &str, with_events: bool) -> Result<Opt
     let Some(stored) = app.store.interaction(id).await? else { return Ok(None) };
     let mut calls = Vec::new();
     if with_events {
-        for segment in items(&stored.doc, "segments") {
-            let (site, key) = (text(segment, "site"), text(segment, "key"));
+        for segment in &stored.doc.interaction.segments {
+            let (site, key) = (segment.site.as_str(), segment.key.as_str());
             let events = app.store.call_events(site, key, MAX_CALL_EVENTS).await?;
             let events = events
                 .into_iter()
@@ -66,7 +121,7 @@ async fn load<S: Store>(app: &App<S>, id: &str, with_events: bool) -> Result<Opt
             calls.push(CallEvents {
                 site: site.to_string(),
                 key: key.to_string(),
-                call_uuid: text(segment, "call_uuid").to_string(),
+                call_uuid: segment.call_uuid.clone().unwrap_or_default(),
                 events,
             });
         }
@@ -79,11 +134,20 @@ async fn load<S: Store>(app: &App<S>, id: &str, with_events: bool) -> Result<Opt
         calls,
     };
     if app.mask_numbers {
-        let mut all: Vec<&mut Value> = vec![&mut loaded.doc, &mut loaded.recording];
-        all.extend(loaded.calls.iter_mut().flat_map(|call| call.events.iter_mut().map(|(_, event)| event)));
-        mask_all(&mut all);
+        mask(&mut loaded).map_err(|source| StoreError::BadDocument { what: "interaction", source })?;
     }
     Ok(Some(loaded))
+}
+
+/// Masks the customer's numbers in the document, the recording metadata and the raw events
+/// together (they share their numbers): the document is masked as JSON and read back.
+fn mask(loaded: &mut Loaded) -> Result<(), serde_json::Error> {
+    let mut doc = loaded.doc.to_value()?;
+    let mut all: Vec<&mut Value> = vec![&mut doc, &mut loaded.recording];
+    all.extend(loaded.calls.iter_mut().flat_map(|call| call.events.iter_mut().map(|(_, event)| event)));
+    mask_all(&mut all);
+    loaded.doc = TraceDocument::from_value(doc).map_err(|error| error.source)?;
+    Ok(())
 }
 
 /// The interaction's events, each once (a ConnID's events may belong to two calls), in store
@@ -185,7 +249,8 @@ async fn interaction_json<S: Store>(app: &App<S>, id: &str) -> Response {
     let signed_in = !app.tokens.is_empty();
     match load(app, id, false).await {
         Ok(Some(loaded)) => {
-            let body = serde_json::to_string_pretty(&loaded.doc).unwrap_or_default();
+            let body =
+                loaded.doc.to_value().and_then(|doc| serde_json::to_string_pretty(&doc)).unwrap_or_default();
             download("application/json", &format!("{}.json", loaded.id), body)
         }
         Ok(None) => not_found(id, signed_in),
@@ -263,16 +328,17 @@ fn render(loaded: &Loaded, page_number: usize, signed_in: bool) -> Response {
     }
     let recording = recording::recording_of(&loaded.doc, &loaded.recording);
     let ladder_index = |seq: u64| seqs.binary_search(&seq).ok();
+    let interaction = &loaded.doc.interaction;
     page.push(&journey::journey_section(&loaded.doc));
     page.push(&facts(&loaded.doc));
     page.push(&downloads(id));
     page.push(&ladder_section(id, ladder, unreadable));
-    page.push(&parties::parties_section(&loaded.doc));
-    page.push(&segments_section(&loaded.doc));
-    page.push(&links_section(&loaded.doc));
+    page.push(&parties::parties_section(interaction));
+    page.push(&segments_section(interaction));
+    page.push(&links_section(interaction));
     page.push(&recording::recording_section(&recording));
     page.push(&events_section(id, &loaded.calls, &ladder_index));
-    page.push(&notes_section(&loaded.doc));
+    page.push(&notes_section(interaction));
     html(StatusCode::OK, page.finish())
 }
 
@@ -282,42 +348,56 @@ fn fact(out: &mut String, name: &str, value_html: &str) {
     }
 }
 
-fn facts(doc: &Value) -> String {
+/// A time as the page shows it (unknown when there is none).
+fn time_of(stamp: Option<Timestamp>) -> String {
+    time(&stamp.map(|stamp| stamp.to_string()).unwrap_or_default())
+}
+
+/// Who ended a call or the interaction, in words: `customer (+15551234567)`.
+fn ended_by_words(ended_by: &EndedBy) -> String {
+    let who = word(&ended_by.who);
+    match ended_by.dn.as_deref() {
+        None | Some("") => who,
+        Some(dn) => format!("{who} ({dn})"),
+    }
+}
+
+fn facts(document: &TraceDocument) -> String {
+    let doc = &document.interaction;
     let mut out = String::from("<dl class=\"facts\">");
-    let state = match text(doc, "state") {
-        "live" => format!(
+    let state = match doc.state {
+        Lifecycle::Live => format!(
             "<span class=\"badge now-live\">live</span> the customer is at {} since {} (what is known so far)",
-            esc(text(doc, "current_site")),
-            time(text(doc, "current_since"))
+            esc(doc.current_site.as_deref().unwrap_or("")),
+            time_of(doc.current_since)
         ),
-        "settling" => "<span class=\"badge\">settling</span> every call ended; waiting for late evidence".to_string(),
-        other => esc(other),
+        Lifecycle::Settling => {
+            "<span class=\"badge\">settling</span> every call ended; waiting for late evidence".to_string()
+        }
+        other => esc(other.label()),
     };
     fact(&mut out, "State", &state);
-    fact(&mut out, "Start", &time(text(doc, "start")));
-    fact(&mut out, "End", &time(text(doc, "end")));
-    fact(&mut out, "Sites visited", &esc(&texts(doc, "sites").join(" → ")));
-    fact(&mut out, "Calls", &items(doc, "segments").len().to_string());
-    fact(&mut out, "Outcome", &esc(text(doc, "outcome")));
-    let released = doc.get("released_by").unwrap_or(&Value::Null);
-    let mut released_text = released_by(released);
-    if !text(released, "site").is_empty() {
-        released_text.push_str(&format!(" at {}", text(released, "site")));
+    fact(&mut out, "Start", &time_of(doc.start));
+    fact(&mut out, "End", &time_of(doc.end));
+    let sites: Vec<&str> = doc.sites.iter().map(|site| site.as_str()).collect();
+    fact(&mut out, "Sites visited", &esc(&sites.join(" → ")));
+    fact(&mut out, "Calls", &doc.segments.len().to_string());
+    fact(&mut out, "Outcome", &esc(&word(&doc.outcome)));
+    let released = &doc.released_by;
+    let mut released_text = ended_by_words(released);
+    if let Some(site) = released.site.as_deref().filter(|site| !site.is_empty()) {
+        released_text.push_str(&format!(" at {site}"));
     }
-    if !text(released, "provenance").is_empty() {
-        released_text.push_str(&format!(" [{}]", text(released, "provenance")));
-    }
+    released_text.push_str(&format!(" [{}]", word(&released.provenance)));
     fact(&mut out, "Released by", &esc(&released_text));
-    fact(&mut out, "ANI", &esc(text(doc, "ani")));
-    fact(&mut out, "DNIS", &esc(text(doc, "dnis")));
-    let open = if doc.get("complete").and_then(Value::as_bool) == Some(false) { ", still open" } else { "" };
-    fact(&mut out, "Linking", &esc(&format!("{}{open}", text(doc, "linking"))));
-    fact(&mut out, "Calls' ends", &esc(text(doc, "calls")));
-    let revision =
-        doc.get("revision").and_then(Value::as_u64).map(|revision| revision.to_string()).unwrap_or_default();
-    fact(&mut out, "Revision", &esc(&revision));
-    fact(&mut out, "Replaces", &esc(&texts(doc, "replaces").join(", ")));
-    let recording_id = doc.get("recording").map(|recording| text(recording, "recording_id")).unwrap_or("");
+    fact(&mut out, "ANI", &esc(doc.ani.as_deref().unwrap_or("")));
+    fact(&mut out, "DNIS", &esc(doc.dnis.as_deref().unwrap_or("")));
+    let open = if doc.complete { "" } else { ", still open" };
+    fact(&mut out, "Linking", &esc(&format!("{}{open}", doc.linking.label())));
+    fact(&mut out, "Calls' ends", &esc(&word(&doc.calls)));
+    fact(&mut out, "Revision", &esc(&doc.revision.to_string()));
+    fact(&mut out, "Replaces", &esc(&doc.replaces.join(", ")));
+    let recording_id = document.recording.as_ref().map_or("", |recording| recording.recording_id.as_str());
     fact(&mut out, "Recording id", &esc(recording_id));
     out.push_str("</dl>\n");
     out
@@ -390,7 +470,7 @@ fn ladder_section(id: &str, ladder: Result<callstitch_ladder::Ladder, String>, u
     out
 }
 
-fn segments_section(doc: &Value) -> String {
+fn segments_section(doc: &Interaction) -> String {
     let mut out = String::from(
         "<section aria-labelledby=\"calls-heading\">\n<h2 id=\"calls-heading\">Calls</h2>\n<div class=\"table-wrap\">\
          <table class=\"segments\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Site</th>\
@@ -398,25 +478,19 @@ fn segments_section(doc: &Value) -> String {
          <th scope=\"col\">Model</th><th scope=\"col\">Outcome</th><th scope=\"col\">Ended by</th>\
          <th scope=\"col\">Start</th><th scope=\"col\">End</th></tr></thead><tbody>\n",
     );
-    for (index, segment) in items(doc, "segments").iter().enumerate() {
+    for (index, segment) in doc.segments.iter().enumerate() {
         let number = index + 1;
-        let uuid = match text(segment, "call_uuid") {
-            "" => text(segment, "key"),
-            uuid => uuid,
+        let uuid = segment.call_uuid.as_deref().unwrap_or(&segment.key);
+        let site = match segment.location.as_deref() {
+            None | Some("") => esc(&segment.site),
+            Some(location) => {
+                format!("{}<br><span class=\"muted\">{}</span>", esc(&segment.site), esc(location))
+            }
         };
-        let location = text(segment, "location");
-        let site = if location.is_empty() {
-            esc(text(segment, "site"))
-        } else {
-            format!("{}<br><span class=\"muted\">{}</span>", esc(text(segment, "site")), esc(location))
-        };
-        let conformant = match segment.get("conformant").and_then(Value::as_bool) {
-            Some(false) => " (deviates)",
-            _ => "",
-        };
-        let ended = if segment.get("live").and_then(Value::as_bool) == Some(true) {
+        let conformant = if segment.conformant { "" } else { " (deviates)" };
+        let ended = if segment.live {
             " <span class=\"badge now-live\">live</span>"
-        } else if segment.get("ended").and_then(Value::as_bool) == Some(false) {
+        } else if !segment.ended {
             " (end not seen)"
         } else {
             ""
@@ -429,13 +503,13 @@ fn segments_section(doc: &Value) -> String {
              <td data-label=\"Ended by\">{ended_by}</td><td data-label=\"Start\">{start}</td>\
              <td data-label=\"End\">{end}{ended}</td></tr>\n",
             uuid = esc(uuid),
-            conn = esc(&texts(segment, "conn_ids").join(", ")),
-            role = esc(text(segment, "role")),
+            conn = esc(&segment.conn_ids.join(", ")),
+            role = esc(&word(&segment.role)),
             model = model_html(segment),
-            outcome = esc(text(segment, "outcome")),
+            outcome = esc(&word(&segment.outcome)),
             ended_by = ended_by_html(segment),
-            start = time(text(segment, "start")),
-            end = time(text(segment, "end")),
+            start = time_of(segment.start),
+            end = time_of(segment.end),
         ));
     }
     out.push_str("</tbody></table></div>\n</section>\n");
@@ -443,9 +517,9 @@ fn segments_section(doc: &Value) -> String {
 }
 
 /// The call model, and where the call was read from when that is not T-Library events.
-fn model_html(segment: &Value) -> String {
-    let mut out = esc(text(segment, "model"));
-    if text(segment, "provenance") == "sip-layer" {
+fn model_html(segment: &SegmentReport) -> String {
+    let mut out = esc(&segment.model.as_ref().map(word).unwrap_or_default());
+    if segment.provenance == EventProvenance::SipLayer {
         out.push_str(
             " <span class=\"badge\" title=\"rebuilt from the SIP messages of a SIP Server log that has no \
              T-Library event records\">SIP layer</span>",
@@ -455,14 +529,14 @@ fn model_html(segment: &Value) -> String {
 }
 
 /// Who ended the call, with the SIP signal that ended it for a SIP-layer call.
-fn ended_by_html(segment: &Value) -> String {
-    let mut out = esc(&released_by(segment.get("ended_by").unwrap_or(&Value::Null)));
-    if let Some(end) = segment.get("sip_end") {
-        let mut signal = text(end, "kind").to_uppercase();
-        for (key, prefix) in [("by", " from "), ("detail", ", "), ("reason", ", ")] {
-            if !text(end, key).is_empty() {
+fn ended_by_html(segment: &SegmentReport) -> String {
+    let mut out = esc(&ended_by_words(&segment.ended_by));
+    if let Some(end) = &segment.sip_end {
+        let mut signal = end.kind.label().to_uppercase();
+        for (part, prefix) in [(&end.by, " from "), (&end.detail, ", "), (&end.reason, ", ")] {
+            if let Some(part) = part.as_deref().filter(|part| !part.is_empty()) {
                 signal.push_str(prefix);
-                signal.push_str(text(end, key));
+                signal.push_str(part);
             }
         }
         out.push_str(&format!("<br><span class=\"muted\">SIP: {}</span>", esc(&signal)));
@@ -470,8 +544,8 @@ fn ended_by_html(segment: &Value) -> String {
     out
 }
 
-fn links_section(doc: &Value) -> String {
-    let links = items(doc, "links");
+fn links_section(doc: &Interaction) -> String {
+    let links = &doc.links;
     let mut out = String::from("<section aria-labelledby=\"links-heading\">\n<h2 id=\"links-heading\">Links between the calls</h2>\n");
     if links.is_empty() {
         out.push_str("<p class=\"muted\">None: the interaction is one call.</p>\n</section>\n");
@@ -482,42 +556,35 @@ fn links_section(doc: &Value) -> String {
          <th scope=\"col\">IS-Link id</th><th scope=\"col\">From</th><th scope=\"col\">To</th>\
          <th scope=\"col\">Consistent</th></tr></thead><tbody>\n",
     );
-    let end = |value: Option<&Value>| {
-        let value = value.unwrap_or(&Value::Null);
-        let uuid = match text(value, "call_uuid") {
-            "" => text(value, "key"),
-            uuid => uuid,
-        };
-        format!("{} {}", text(value, "site"), uuid)
-    };
+    let end = |end: &SegmentRef| format!("{} {}", end.site, end.call_uuid.as_deref().unwrap_or(&end.key));
     for link in links {
-        let consistent = match link.get("consistent").and_then(Value::as_bool) {
-            Some(false) => format!("<span class=\"warn\">⚠ no</span> {}", esc(text(link, "note"))),
-            _ => "yes".to_string(),
+        let consistent = if link.consistent {
+            "yes".to_string()
+        } else {
+            format!("<span class=\"warn\">⚠ no</span> {}", esc(link.note.as_deref().unwrap_or("")))
         };
         out.push_str(&format!(
             "<tr><td data-label=\"Evidence\">{}</td><td data-label=\"IS-Link id\" class=\"mono\">{}</td>\
              <td data-label=\"From\" class=\"mono\">{}</td><td data-label=\"To\" class=\"mono\">{}</td>\
              <td data-label=\"Consistent\">{consistent}</td></tr>\n",
-            esc(text(link, "evidence")),
-            esc(text(link, "islink")),
-            esc(&end(link.get("from"))),
-            esc(&end(link.get("to"))),
+            esc(&word(&link.evidence)),
+            esc(link.islink.as_deref().unwrap_or("")),
+            esc(&end(&link.from)),
+            esc(&end(&link.to)),
         ));
     }
     out.push_str("</tbody></table></div>\n</section>\n");
     out
 }
 
-fn notes_section(doc: &Value) -> String {
-    let notes = texts(doc, "notes");
-    if notes.is_empty() {
+fn notes_section(doc: &Interaction) -> String {
+    if doc.notes.is_empty() {
         return String::new();
     }
     let mut out = String::from(
         "<section class=\"notes\" aria-labelledby=\"notes-heading\">\n<h2 id=\"notes-heading\">Notes</h2>\n<ul>",
     );
-    for note in notes {
+    for note in &doc.notes {
         out.push_str(&format!("<li>{}</li>", esc(note)));
     }
     out.push_str("</ul>\n</section>\n");

@@ -13,13 +13,13 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use callstitch_store::{Page as StorePage, Store, StoreError, Tally};
-use serde_json::Value;
+use callstitch_store::{Page as StorePage, Store, StoreError, Summary, Tally};
+use callstitch_tlib::Timestamp;
 
-use super::html::{esc, html, released_by, text, texts, time, url_encode, Page};
+use super::html::{esc, html, time, url_encode, Page};
 use crate::api::params::{check_site, live_filters, Format, SearchParams, KINDS, OUTCOMES};
 use crate::api::App;
-use crate::mask::mask_all;
+use crate::mask::mask_summary;
 
 /// Interactions per page when the search does not say (`limit`).
 pub const PAGE_SIZE: usize = crate::api::params::DEFAULT_LIMIT;
@@ -72,7 +72,7 @@ async fn find<S: Store>(
     let (page, tally) = tokio::join!(app.store.interactions(search.query.clone()), counting);
     let mut page = page?;
     if app.mask_numbers {
-        page.items.iter_mut().for_each(|item| mask_all(&mut [item]));
+        page.items.iter_mut().for_each(mask_summary);
     }
     let tally = match tally {
         None => None,
@@ -429,23 +429,27 @@ fn count_text(count: usize) -> String {
     }
 }
 
-/// The start in µs as the store orders it (0 when unknown), for the live script's placing.
-fn start_micros(summary: &Value) -> i64 {
-    text(summary, "start").parse::<jiff::Timestamp>().map_or(0, |time| time.as_microsecond())
+/// A time of the row as RFC 3339 (empty when unknown).
+fn time_text(micros: Option<i64>) -> String {
+    micros.map(|micros| Timestamp(micros).to_string()).unwrap_or_default()
+}
+
+/// The row's start as RFC 3339 (empty when unknown: a start of 0).
+fn start_text(summary: &Summary) -> String {
+    time_text((summary.start_us != 0).then_some(summary.start_us))
 }
 
 /// The duration cell: start to end; while live (no end yet), start to now "so far" (the
 /// page's script keeps counting).
-fn duration_cell(summary: &Value) -> String {
-    let start = text(summary, "start");
-    if text(summary, "state") == "live" {
-        let Ok(started) = start.parse::<jiff::Timestamp>() else {
+fn duration_cell(summary: &Summary) -> String {
+    if summary.state == "live" {
+        if summary.start_us == 0 {
             return "<span class=\"muted\">unknown</span>".into();
-        };
-        let seconds = (jiff::Timestamp::now().as_microsecond() - started.as_microsecond()) as f64 / 1e6;
+        }
+        let seconds = (jiff::Timestamp::now().as_microsecond() - summary.start_us) as f64 / 1e6;
         return format!(
             "<time class=\"elapsed\" datetime=\"{}\">{} so far</time>",
-            esc(start),
+            esc(&start_text(summary)),
             duration_text(seconds)
         );
     }
@@ -455,28 +459,37 @@ fn duration_cell(summary: &Value) -> String {
     }
 }
 
+/// Who released it, in words: `customer (+15551234567)`.
+fn released_text(summary: &Summary) -> String {
+    match (summary.released_by.as_str(), summary.released_by_dn.as_deref().unwrap_or("")) {
+        ("", "") => "unknown".to_string(),
+        (who, "") => who.to_string(),
+        ("", dn) => dn.to_string(),
+        (who, dn) => format!("{who} ({dn})"),
+    }
+}
+
 /// One result row (ui.js builds the same for live rows).
-pub fn row(summary: &Value) -> String {
-    let id = text(summary, "interaction_id");
-    let parties = texts(summary, "parties").join(", ");
+pub fn row(summary: &Summary) -> String {
+    let id = summary.interaction_id.as_str();
+    let parties = summary.parties.join(", ");
     let mut numbers = Vec::new();
-    if !text(summary, "ani").is_empty() {
-        numbers.push(format!("ANI {}", text(summary, "ani")));
+    if let Some(ani) = summary.ani.as_deref().filter(|ani| !ani.is_empty()) {
+        numbers.push(format!("ANI {ani}"));
     }
-    if !text(summary, "dnis").is_empty() {
-        numbers.push(format!("DNIS {}", text(summary, "dnis")));
+    if let Some(dnis) = summary.dnis.as_deref().filter(|dnis| !dnis.is_empty()) {
+        numbers.push(format!("DNIS {dnis}"));
     }
-    let mut outcome = esc(text(summary, "outcome"));
-    if summary.get("complete").and_then(Value::as_bool) == Some(false) {
+    let mut outcome = esc(&summary.outcome);
+    if !summary.complete {
         outcome.push_str(" <span class=\"badge\">linking still open</span>");
     }
-    let media = summary.get("media_files").and_then(Value::as_u64).unwrap_or(0);
-    let recorded = match media {
+    let recorded = match summary.media_files {
         0 => "no".to_string(),
         1 => "yes, 1 file".to_string(),
         n => format!("yes, {n} files"),
     };
-    let findings = match summary.get("findings").and_then(Value::as_u64).unwrap_or(0) {
+    let findings = match summary.findings {
         0 => "none".to_string(),
         1 => "<span class=\"warn\">⚠ 1 finding</span>".to_string(),
         n => format!("<span class=\"warn\">⚠ {n} findings</span>"),
@@ -491,33 +504,36 @@ pub fn row(summary: &Value) -> String {
          <td data-label=\"Released by\">{released}</td><td data-label=\"Recorded\">{recorded}</td>\
          <td data-label=\"Findings\">{findings}</td></tr>\n",
         idattr = esc(id),
-        start_us = start_micros(summary),
+        start_us = summary.start_us,
         href = url_encode(id),
         idtext = esc(id),
-        start = time(text(summary, "start")),
+        start = time(&start_text(summary)),
         duration = duration_cell(summary),
         now = now_cell(summary),
-        sites = esc(&texts(summary, "sites").join(" → ")),
+        sites = esc(&summary.sites.join(" → ")),
         parties = esc(&parties),
         numbers = if numbers.is_empty() {
             String::new()
         } else {
             format!("<br><span class=\"muted\">{}</span>", esc(&numbers.join(", ")))
         },
-        released = esc(&released_by(summary.get("released_by").unwrap_or(&Value::Null))),
+        released = esc(&released_text(summary)),
     )
 }
 
 /// Where the interaction is now: live at a site since a time (the page's script counts the
 /// minutes), settling, or complete.
-fn now_cell(summary: &Value) -> String {
-    match text(summary, "state") {
-        "live" => format!(
-            "<span class=\"badge now-live\">live</span> at {} <time class=\"since\" datetime=\"{}\">since {}</time>",
-            esc(text(summary, "current_site")),
-            esc(text(summary, "current_since")),
-            esc(text(summary, "current_since"))
-        ),
+fn now_cell(summary: &Summary) -> String {
+    match summary.state.as_str() {
+        "live" => {
+            let since = time_text(summary.current_since_us);
+            format!(
+                "<span class=\"badge now-live\">live</span> at {} <time class=\"since\" datetime=\"{}\">since {}</time>",
+                esc(summary.current_site.as_deref().unwrap_or("")),
+                esc(&since),
+                esc(&since)
+            )
+        }
         "settling" => "<span class=\"badge\">settling</span>".to_string(),
         "" | "complete" => "complete".to_string(),
         other => esc(other),
@@ -527,7 +543,7 @@ fn now_cell(summary: &Value) -> String {
 /// The summaries' ids, for tests.
 #[cfg(test)]
 pub fn ids(page: &StorePage) -> Vec<String> {
-    page.items.iter().map(|item| text(item, "interaction_id").to_string()).collect()
+    page.items.iter().map(|item| item.interaction_id.clone()).collect()
 }
 
 #[cfg(test)]

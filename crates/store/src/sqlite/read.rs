@@ -10,7 +10,7 @@ use crate::error::StoreError;
 use crate::query::{Count, Cursor, InteractionQuery, Page, Tally};
 use crate::record::{render_recording, MediaPost, PartyEventTimes, Snapshot, Summary};
 use crate::sqlite::compact::{unpack, unpack_json};
-use crate::{Recovery, StoreCounts, StoredCall, StoredEvent, StoredInteraction};
+use crate::{Recovery, StoreCounts, StoredCall, StoredEvent, StoredInteraction, TraceDocument};
 
 /// The most rows one page returns, whatever the caller asks.
 pub const MAX_PAGE: usize = 1000;
@@ -193,7 +193,7 @@ pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result
             })
         })
         .flatten();
-    let items = rows.iter().take(limit).map(Summary::render).collect();
+    let items = rows.into_iter().take(limit).collect();
     Ok(Page { items, next_cursor })
 }
 
@@ -375,25 +375,20 @@ pub fn interaction(connection: &Connection, id: &str) -> Result<Option<StoredInt
         }
     }
     let Some((doc, recording)) = documents(connection, &live)? else { return Ok(None) };
-    Ok(Some(StoredInteraction {
-        id: live,
-        asked_as: alias.map(|_| id.to_string()),
-        doc: serde_json::from_slice(&doc)
-            .map_err(|source| StoreError::BadDocument { what: "interaction", source })?,
-        recording,
-    }))
+    Ok(Some(StoredInteraction { id: live, asked_as: alias.map(|_| id.to_string()), doc, recording }))
 }
 
-/// An interaction's document (JSON text) and its recording metadata: as stored by a build
-/// before the metadata was rendered on read, or rendered from the document and the parties'
-/// first and last events.
-fn documents(connection: &Connection, id: &str) -> Result<Option<(Vec<u8>, Value)>, StoreError> {
+/// An interaction's document and its recording metadata: as stored by a build before the
+/// metadata was rendered on read, or rendered from the document and the parties' first and
+/// last events. A document that does not decode is a [`StoreError::BadDocument`].
+fn documents(connection: &Connection, id: &str) -> Result<Option<(TraceDocument, Value)>, StoreError> {
     let row: Option<(Vec<u8>, Option<Vec<u8>>)> = connection
         .prepare_cached("SELECT doc_z, recording_z FROM interactions WHERE id = ?1")?
         .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let Some((doc, recording)) = row else { return Ok(None) };
-    let doc = unpack("interaction", &doc)?;
+    let doc: TraceDocument = serde_json::from_slice(&unpack("interaction", &doc)?)
+        .map_err(|source| StoreError::BadDocument { what: "interaction", source })?;
     let recording = match recording {
         Some(recording) => unpack_json("recording", &recording)?,
         None => {
@@ -404,7 +399,6 @@ fn documents(connection: &Connection, id: &str) -> Result<Option<(Vec<u8>, Value
                 .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             render_recording(&doc, &times)
-                .map_err(|source| StoreError::BadDocument { what: "recording", source })?
         }
     };
     Ok(Some((doc, recording)))

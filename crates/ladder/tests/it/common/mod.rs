@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use callstitch_link::{Interaction, LinkerConfig, SiteDirectory, Stitcher};
+use callstitch_pipeline::TraceDocument;
 use callstitch_recording::{read_feed, Recorder, RecorderConfig, Recording, Signals};
 use callstitch_tlib::tlog::{LogReader, ReaderOptions};
 use callstitch_tlib::{Event, Text};
@@ -123,15 +124,7 @@ pub struct Traced {
 
 /// The trace JSON object of an interaction with its recording (what `trace --json` prints).
 pub fn trace_json(interaction: &Interaction, recording: &Recording) -> Value {
-    let mut value = serde_json::to_value(interaction).expect("interaction serializes");
-    let mut recording = serde_json::to_value(recording).expect("recording serializes");
-    if let Some(fields) = recording.as_object_mut() {
-        fields.remove("interaction_id");
-    }
-    if let Some(object) = value.as_object_mut() {
-        object.insert("recording".to_string(), recording);
-    }
-    value
+    TraceDocument::new(interaction.clone(), recording.clone()).to_value().expect("the document serializes")
 }
 
 /// Runs the engine, the linker and the recorder over the logs (with the media feed, if

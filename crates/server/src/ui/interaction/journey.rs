@@ -9,11 +9,13 @@
 //! time during which any party was in that state, on the corrected axis), so the figures
 //! and the picture never disagree; who answered and the transfers are read here.
 
+use callstitch_engine::Exit;
 use callstitch_ladder::timeline::{Journey, Phase};
 use callstitch_ladder::TraceView;
-use serde_json::Value;
+use callstitch_link::{Interaction, PartyKind};
+use callstitch_store::TraceDocument;
 
-use super::super::html::{esc, items, text};
+use super::super::html::esc;
 
 /// Microseconds since the epoch of an RFC 3339 time.
 pub fn micros_of(rfc3339: &str) -> Option<i64> {
@@ -76,15 +78,16 @@ fn answered_by(journey: &Journey, customer: Option<&str>) -> Option<(String, Str
         .map(|(_, site, party)| (party.dn.clone(), site.site.clone()))
 }
 
-/// The figures of the interaction document `doc`, read as `view`.
-pub fn figures(doc: &Value, view: &TraceView) -> Figures {
+/// The figures of the interaction `doc`, read as `view`.
+pub fn figures(doc: &Interaction, view: &TraceView) -> Figures {
     let journey = Journey::read(view);
     let totals = &journey.totals;
     let ms = |micros: i64| micros / 1000;
-    let transfers = items(doc, "segments")
+    let transfers = doc
+        .segments
         .iter()
-        .flat_map(|segment| items(segment, "parties"))
-        .filter(|party| text(party, "kind") == "agent" && text(party, "exit") == "left-by-transfer")
+        .flat_map(|segment| &segment.parties)
+        .filter(|party| party.kind == PartyKind::Agent && party.exit == Some(Exit::LeftByTransfer))
         .count();
     Figures {
         total_ms: totals.total.map(ms),
@@ -158,13 +161,13 @@ pub fn timeline_section(view: &TraceView) -> String {
 }
 
 /// `<section>` "Journey": the figures, then the timeline.
-pub fn journey_section(doc: &Value) -> String {
+pub fn journey_section(doc: &TraceDocument) -> String {
     let mut out = String::from(
         "<section id=\"journey\" aria-labelledby=\"journey-heading\">\n<h2 id=\"journey-heading\">Journey</h2>\n",
     );
-    match serde_json::from_value::<TraceView>(doc.clone()) {
+    match TraceView::of(doc) {
         Ok(view) => {
-            out.push_str(&figures_html(&figures(doc, &view)));
+            out.push_str(&figures_html(&figures(&doc.interaction, &view)));
             out.push_str(&timeline_section(&view));
         }
         Err(error) => out.push_str(&format!(
@@ -178,7 +181,7 @@ pub fn journey_section(doc: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
 
@@ -222,7 +225,8 @@ mod tests {
     }
 
     fn read(doc: &Value) -> Figures {
-        figures(doc, &serde_json::from_value(doc.clone()).expect("a trace"))
+        let document = crate::ui::interaction::test_document(doc.clone());
+        figures(&document.interaction, &TraceView::of(&document).expect("a trace"))
     }
 
     #[test]

@@ -2,46 +2,45 @@
 //! events say of it (kind, the agent logged in on it, the queue that delivered the call to
 //! it) and the time it spent ringing, queued, talking and on hold.
 
-use serde_json::Value;
+use callstitch_engine::ReleasedBy;
+use callstitch_link::segment::SegmentParty;
+use callstitch_link::{Interaction, PartyKind};
 
-use super::super::html::{esc, items, text};
+use super::super::html::esc;
 use super::journey::duration_text;
 
 /// The kind of a party in words.
-fn kind_text(kind: &str) -> &str {
+fn kind_text(kind: PartyKind) -> &'static str {
     match kind {
-        "external" => "customer",
-        "routing-point" => "routing point",
-        "" => "party",
-        other => other,
+        PartyKind::External => "customer",
+        PartyKind::RoutingPoint => "routing point",
+        other => other.label(),
     }
 }
 
 /// How a party left the call, and who released it.
-fn left_text(party: &Value) -> String {
+fn left_text(party: &SegmentParty) -> String {
     let mut parts: Vec<String> = Vec::new();
-    let exit = text(party, "exit");
-    if !exit.is_empty() {
-        parts.push(exit.replace('-', " "));
+    if let Some(exit) = party.exit {
+        parts.push(exit.label().replace('-', " "));
     }
-    match (text(party, "released_by"), text(party, "released_by_dn")) {
-        ("self", _) => parts.push("released it".to_string()),
-        ("other", "") => parts.push("released by the other side".to_string()),
-        ("other", dn) => parts.push(format!("released by {dn}")),
-        _ => {}
+    match (party.released_by, party.released_by_dn.as_deref()) {
+        (ReleasedBy::Itself, _) => parts.push("released it".to_string()),
+        (ReleasedBy::Other, None | Some("")) => parts.push("released by the other side".to_string()),
+        (ReleasedBy::Other, Some(dn)) => parts.push(format!("released by {dn}")),
+        (ReleasedBy::Unknown, _) => {}
     }
     parts.join(", ")
 }
 
-/// A cell of milliseconds from `times`, empty when zero or absent.
-fn time_cell(party: &Value, key: &str, label: &str) -> String {
-    let ms = party.get("times").and_then(|times| times.get(key)).and_then(Value::as_f64).unwrap_or(0.0);
-    let shown = if ms >= 1.0 { duration_text(ms.round() as i64) } else { String::new() };
+/// A cell of milliseconds, empty when zero.
+fn time_cell(ms: i64, label: &str) -> String {
+    let shown = if ms >= 1 { duration_text(ms) } else { String::new() };
     format!("<td data-label=\"{label}\" class=\"num\">{}</td>", esc(&shown))
 }
 
 /// `<section>` "Parties".
-pub fn parties_section(doc: &Value) -> String {
+pub fn parties_section(doc: &Interaction) -> String {
     let mut out = String::from(
         "<section aria-labelledby=\"parties-heading\">\n<h2 id=\"parties-heading\">Parties</h2>\n\
          <div class=\"table-wrap\"><table class=\"parties-table\"><thead><tr><th scope=\"col\">Call</th>\
@@ -51,15 +50,16 @@ pub fn parties_section(doc: &Value) -> String {
          <th scope=\"col\" class=\"num\">Hold</th><th scope=\"col\">Left</th></tr></thead><tbody>\n",
     );
     let mut any = false;
-    for (index, segment) in items(doc, "segments").iter().enumerate() {
+    for (index, segment) in doc.segments.iter().enumerate() {
         let number = index + 1;
-        for party in items(segment, "parties") {
+        for party in &segment.parties {
             any = true;
-            let kind = kind_text(text(party, "kind"));
-            let role = match text(party, "role") {
-                "" => String::new(),
-                role => format!(" <span class=\"muted\">{}</span>", esc(role)),
+            let kind = kind_text(party.kind);
+            let role = match party.role.as_deref() {
+                None | Some("") => String::new(),
+                Some(role) => format!(" <span class=\"muted\">{}</span>", esc(role)),
             };
+            let times = &party.times;
             out.push_str(&format!(
                 "<tr class=\"kind-{kind_class}\"><td data-label=\"Call\"><a href=\"#call-{number}\">#{number}</a></td>\
                  <td data-label=\"Site\">{site}</td><th scope=\"row\" data-label=\"DN\" class=\"mono\">{dn}</th>\
@@ -67,15 +67,15 @@ pub fn parties_section(doc: &Value) -> String {
                  <td data-label=\"Queue\" class=\"mono\">{queue}</td>{ring}{queued}{talk}{hold}\
                  <td data-label=\"Left\">{left}</td></tr>\n",
                 kind_class = esc(&kind.replace(' ', "-")),
-                site = esc(text(segment, "site")),
-                dn = esc(text(party, "dn")),
+                site = esc(&segment.site),
+                dn = esc(&party.dn),
                 kind = esc(kind),
-                agent = esc(text(party, "agent_id")),
-                queue = esc(text(party, "queue")),
-                ring = time_cell(party, "ringing_ms", "Ring"),
-                queued = time_cell(party, "queued_ms", "Queued"),
-                talk = time_cell(party, "talking_ms", "Talk"),
-                hold = time_cell(party, "held_ms", "Hold"),
+                agent = esc(party.agent_id.as_deref().unwrap_or("")),
+                queue = esc(party.queue.as_deref().unwrap_or("")),
+                ring = time_cell(times.ringing_ms, "Ring"),
+                queued = time_cell(times.queued_ms, "Queued"),
+                talk = time_cell(times.talking_ms, "Talk"),
+                hold = time_cell(times.held_ms, "Hold"),
                 left = esc(&left_text(party)),
             ));
         }
@@ -102,7 +102,7 @@ mod tests {
              "released_by": "self", "times": {"ringing_ms": 4200, "queued_ms": 0, "talking_ms": 65000, "held_ms": 0}},
             {"dn": "7001", "kind": "queue", "exit": "diverted", "times": {"queued_ms": 12000}},
         ]}]});
-        let html = parties_section(&doc);
+        let html = parties_section(&crate::ui::interaction::test_document(doc).interaction);
         assert!(html.contains("Ann&lt;b&gt;") && html.contains("S&lt;1&gt;"), "{html}");
         assert!(html.contains("<td data-label=\"Ring\" class=\"num\">4.2 s</td>"), "{html}");
         assert!(html.contains("<td data-label=\"Talk\" class=\"num\">1 min 05 s</td>"), "{html}");

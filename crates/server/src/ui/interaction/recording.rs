@@ -2,70 +2,114 @@
 //! recorded DN, side, start, stop, length, where it came from, who is heard) and the
 //! findings.
 //!
-//! The store keeps the recording twice: inside the interaction document (`recording`, the
-//! shape of docs/trace-json.md: `recording_id`, `media_files` with `media_id`, `recorded_dn`,
-//! ...) and as the GIR metadata (`id`, `mediaFiles` with `mediaId`, `parameters.recordDN`,
-//! ...; docs/recording.md). The page reads the document's, and falls back on the GIR shape
-//! for a document that has none, so neither shape reads as "not recorded".
+//! The store keeps the recording twice: inside the interaction document (its typed
+//! [`RecordingDocument`], docs/trace-json.md) and as the GIR metadata (`id`, `mediaFiles`
+//! with `mediaId`, `parameters.recordDN`, ...; docs/recording.md). The page shows the
+//! document's, and falls back on the GIR shape for a document that has none, so neither
+//! reads as "not recorded". (The page once read the document's files under the GIR's
+//! spelling and showed every recorded interaction as not recorded.)
 
-use serde_json::{json, Value};
+use callstitch_link::word;
+use callstitch_store::{RecordingDocument, TraceDocument};
+use serde_json::Value;
 
 use super::super::html::{esc, items, text, time};
 use super::journey::{duration_text, micros_of};
 
-/// The recording as the page shows it: the document's `recording`, or the GIR metadata read
-/// into the same shape.
-pub fn recording_of(doc: &Value, gir: &Value) -> Value {
-    match doc.get("recording") {
-        Some(recording) if recording.get("media_files").is_some() => recording.clone(),
-        _ => from_gir(gir),
+/// The recording as the panel shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Panel {
+    pub recording_id: String,
+    pub files: Vec<PanelFile>,
+    /// Each finding's rule and message.
+    pub findings: Vec<(String, String)>,
+}
+
+/// One media file as the panel shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PanelFile {
+    pub media_id: String,
+    pub site: String,
+    pub recorded_dn: String,
+    pub side: String,
+    pub start: String,
+    pub stop: Option<String>,
+    pub provenance: String,
+    /// Each party heard: DN and kind.
+    pub heard: Vec<(String, String)>,
+}
+
+/// The recording as the panel shows it: the document's, or the GIR metadata's when the
+/// document has none.
+pub fn recording_of(doc: &TraceDocument, gir: &Value) -> Panel {
+    match &doc.recording {
+        Some(recording) => from_document(recording),
+        None => from_gir(gir),
     }
 }
 
-/// GIR `recording.json` (docs/recording.md) in the document's shape.
-fn from_gir(gir: &Value) -> Value {
-    let files: Vec<Value> = items(gir, "mediaFiles")
+fn from_document(recording: &RecordingDocument) -> Panel {
+    let files = recording
+        .media_files
+        .iter()
+        .map(|file| PanelFile {
+            media_id: file.media_id.clone(),
+            site: file.site.clone(),
+            recorded_dn: file.recorded_dn.clone(),
+            side: file.side.label().to_string(),
+            start: file.start.clone(),
+            stop: file.stop.clone(),
+            provenance: word(&file.provenance),
+            heard: file.heard.iter().map(|heard| (heard.dn.to_string(), heard.kind.to_string())).collect(),
+        })
+        .collect();
+    let findings = recording
+        .findings
+        .iter()
+        .map(|finding| (finding.rule.label().to_string(), finding.message.clone()))
+        .collect();
+    Panel { recording_id: recording.recording_id.clone(), files, findings }
+}
+
+/// GIR `recording.json` (docs/recording.md) read into the panel.
+fn from_gir(gir: &Value) -> Panel {
+    let files = items(gir, "mediaFiles")
         .iter()
         .map(|file| {
             let parameters = file.get("parameters").unwrap_or(&Value::Null);
-            let heard: Vec<Value> = items(parameters, "heard")
+            let heard = items(parameters, "heard")
                 .iter()
                 .map(|party| match party {
-                    Value::String(dn) => json!({"dn": dn}),
-                    other => other.clone(),
+                    Value::String(dn) => (dn.clone(), String::new()),
+                    other => (text(other, "dn").to_string(), text(other, "kind").to_string()),
                 })
                 .collect();
-            json!({
-                "media_id": text(file, "mediaId"),
-                "call_uuid": text(file, "callUUID"),
-                "site": text(parameters, "site"),
-                "recorded_dn": text(parameters, "recordDN"),
-                "side": text(parameters, "side"),
-                "start": text(file, "startTime"),
-                "stop": file.get("stopTime").cloned().unwrap_or(Value::Null),
-                "provenance": text(parameters, "provenance"),
-                "heard": heard,
-            })
+            PanelFile {
+                media_id: text(file, "mediaId").to_string(),
+                site: text(parameters, "site").to_string(),
+                recorded_dn: text(parameters, "recordDN").to_string(),
+                side: text(parameters, "side").to_string(),
+                start: text(file, "startTime").to_string(),
+                stop: file.get("stopTime").and_then(Value::as_str).map(str::to_string),
+                provenance: text(parameters, "provenance").to_string(),
+                heard,
+            }
         })
         .collect();
-    let id = match text(gir, "recording_id") {
-        "" => text(gir, "id"),
-        id => id,
-    };
-    json!({
-        "recording_id": id,
-        "media_files": files,
-        "findings": gir.get("findings").cloned().unwrap_or_else(|| json!([])),
-    })
+    let findings = items(gir, "findings")
+        .iter()
+        .map(|finding| (text(finding, "rule").to_string(), text(finding, "message").to_string()))
+        .collect();
+    Panel { recording_id: text(gir, "id").to_string(), files, findings }
 }
 
 /// `<section>` with the recording id, the media files and the findings.
-pub fn recording_section(recording: &Value) -> String {
+pub fn recording_section(recording: &Panel) -> String {
     let mut out = String::from(
         "<section aria-labelledby=\"recording-heading\">\n<h2 id=\"recording-heading\">Recording</h2>\n",
     );
-    let files = items(recording, "media_files");
-    let id = text(recording, "recording_id");
+    let files = &recording.files;
+    let id = recording.recording_id.as_str();
     let count = match files.len() {
         0 => "no media file".to_string(),
         1 => "1 media file".to_string(),
@@ -81,12 +125,12 @@ pub fn recording_section(recording: &Value) -> String {
     } else {
         out.push_str(&files_table(files));
     }
-    out.push_str(&findings_html(items(recording, "findings")));
+    out.push_str(&findings_html(&recording.findings));
     out.push_str("</section>\n");
     out
 }
 
-fn files_table(files: &[Value]) -> String {
+fn files_table(files: &[PanelFile]) -> String {
     let mut out = String::from(
         "<div class=\"table-wrap\"><table class=\"media\"><thead><tr><th scope=\"col\">#</th>\
          <th scope=\"col\">Media id</th><th scope=\"col\">Site</th><th scope=\"col\">Recorded DN</th>\
@@ -94,17 +138,15 @@ fn files_table(files: &[Value]) -> String {
          <th scope=\"col\">Length</th><th scope=\"col\">From</th><th scope=\"col\">Heard</th></tr></thead><tbody>\n",
     );
     for (index, file) in files.iter().enumerate() {
-        let heard: Vec<String> = items(file, "heard")
+        let heard: Vec<String> = file
+            .heard
             .iter()
-            .map(|heard| match text(heard, "kind") {
-                "" => text(heard, "dn").to_string(),
-                kind => format!("{} ({kind})", text(heard, "dn")),
-            })
+            .map(|(dn, kind)| if kind.is_empty() { dn.clone() } else { format!("{dn} ({kind})") })
             .collect();
-        let (stop, length) = match text(file, "stop") {
-            "" => ("<span class=\"muted\">never stopped</span>".to_string(), String::new()),
-            stop => {
-                let length = match (micros_of(text(file, "start")), micros_of(stop)) {
+        let (stop, length) = match file.stop.as_deref().filter(|stop| !stop.is_empty()) {
+            None => ("<span class=\"muted\">never stopped</span>".to_string(), String::new()),
+            Some(stop) => {
+                let length = match (micros_of(&file.start), micros_of(stop)) {
                     (Some(start), Some(stop)) if stop >= start => duration_text((stop - start) / 1000),
                     _ => String::new(),
                 };
@@ -119,13 +161,13 @@ fn files_table(files: &[Value]) -> String {
              <td data-label=\"Length\">{length}</td><td data-label=\"From\">{from}</td>\
              <td data-label=\"Heard\">{heard}</td></tr>\n",
             number = index + 1,
-            media = esc(text(file, "media_id")),
-            site = esc(text(file, "site")),
-            dn = esc(text(file, "recorded_dn")),
-            side = esc(text(file, "side")),
-            start = time(text(file, "start")),
+            media = esc(&file.media_id),
+            site = esc(&file.site),
+            dn = esc(&file.recorded_dn),
+            side = esc(&file.side),
+            start = time(&file.start),
             length = esc(&length),
-            from = esc(text(file, "provenance")),
+            from = esc(&file.provenance),
             heard = esc(&heard.join(", ")),
         ));
     }
@@ -133,17 +175,13 @@ fn files_table(files: &[Value]) -> String {
     out
 }
 
-fn findings_html(findings: &[Value]) -> String {
+fn findings_html(findings: &[(String, String)]) -> String {
     if findings.is_empty() {
         return "<p>Findings: none.</p>\n".to_string();
     }
     let mut out = format!("<h3>⚠ {} finding(s)</h3>\n<ul class=\"findings\">", findings.len());
-    for finding in findings {
-        out.push_str(&format!(
-            "<li><strong>{}</strong> {}</li>",
-            esc(text(finding, "rule")),
-            esc(text(finding, "message"))
-        ));
+    for (rule, message) in findings {
+        out.push_str(&format!("<li><strong>{}</strong> {}</li>", esc(rule), esc(message)));
     }
     out.push_str("</ul>\n");
     out
@@ -151,25 +189,40 @@ fn findings_html(findings: &[Value]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::ui::interaction::test_document;
 
     #[test]
-    fn a_gir_recording_reads_into_the_document_shape() {
+    fn a_gir_recording_reads_into_the_panel() {
         let gir = json!({"id": "U1", "mediaFiles": [{"callUUID": "U1", "mediaId": "m<1>", "startTime": "2026-02-02T08:00:00Z",
             "stopTime": "2026-02-02T08:01:30.500Z", "parameters": {"recordDN": "1016", "side": "agent", "site": "SIP_LON",
             "provenance": "media-feed", "heard": [{"dn": "1016", "kind": "agent"}]}}], "findings": []});
-        let recording = recording_of(&json!({}), &gir);
-        assert_eq!(recording["recording_id"], "U1");
-        assert_eq!(recording["media_files"][0]["recorded_dn"], "1016");
+        let mut doc = test_document(json!({}));
+        doc.recording = None;
+        let recording = recording_of(&doc, &gir);
+        assert_eq!(recording.recording_id, "U1");
+        assert_eq!(recording.files[0].recorded_dn, "1016");
         let html = recording_section(&recording);
         assert!(html.contains("m&lt;1&gt;") && html.contains("1 min 30 s"), "{html}");
         assert!(html.contains("Recording id <span class=\"mono\">U1</span>: 1 media file."), "{html}");
     }
 
+    /// The defect: the panel read the document's files under the GIR spelling
+    /// (`media_files` against `mediaFiles`) and called every recorded interaction not
+    /// recorded. The document's own files are shown, whatever the GIR copy holds.
     #[test]
-    fn the_document_recording_wins_over_the_gir_copy() {
-        let doc = json!({"recording": {"recording_id": "D", "media_files": [], "findings": []}});
-        let gir = json!({"id": "G", "mediaFiles": [{"mediaId": "g"}]});
-        assert_eq!(recording_of(&doc, &gir)["recording_id"], "D");
+    fn the_recording_panel_shows_the_documents_media_files() {
+        let doc = test_document(json!({"recording": {"recording_id": "D", "findings": [], "media_files": [
+            {"media_id": "doc-file", "site": "SIP_LON", "call_uuid": "U1", "recorded_dn": "1016", "side": "agent",
+             "start": "2026-02-02T08:00:00.000000Z", "stop": "2026-02-02T08:00:10.000000Z", "provenance": "media-feed",
+             "matched_by": "call-uuid", "heard": []}]}}));
+        let gir = json!({"id": "G", "mediaFiles": []});
+        let panel = recording_of(&doc, &gir);
+        assert_eq!(panel.recording_id, "D");
+        let html = recording_section(&panel);
+        assert!(html.contains("doc-file") && html.contains("1 media file"), "{html}");
+        assert!(!html.contains("No media file"), "{html}");
     }
 }
