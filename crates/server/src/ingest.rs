@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::metrics::{EventCounters, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
 use crate::source::{AnySource, Checkpoints, FollowCheckpoint, FollowSource, ImportMark};
@@ -187,7 +187,7 @@ impl Default for StoreRetry {
 
 pub struct IngestLoop<S: Store + Clone> {
     store: S,
-    /// Where the loop reads the time and waits ([`SystemClock`] in the service).
+    /// Where the loop reads the time and waits ([`crate::clock::SystemClock`] in the service).
     clock: Arc<dyn Clock>,
     runtime: Handle,
     pipeline: Pipeline,
@@ -297,27 +297,12 @@ pub enum IngestError {
 const LIVE_COUNT_EVERY: Duration = Duration::from_secs(5);
 
 impl<S: Store + Clone> IngestLoop<S> {
-    /// Recovers from the store and gets ready to follow `follow` (sites' log inputs).
-    /// `None` when `stop` was set during the replay: what was replayed is committed, with a
-    /// snapshot, so the next start goes on from there.
+    /// Recovers from the store and gets ready to follow `follow` (sites' log inputs), reading
+    /// the time from `clock` (the service's [`crate::clock::SystemClock`], a test's
+    /// [`crate::clock::TestClock`]). `None` when `stop` was set during the replay: what was
+    /// replayed is committed, with a snapshot, so the next start goes on from there.
     #[allow(clippy::too_many_arguments)]
     pub fn recover(
-        store: S,
-        runtime: Handle,
-        config: &PipelineConfig,
-        follow: Option<callstitch_follow::FollowConfig>,
-        requests: Receiver<Request>,
-        shared: Arc<Shared>,
-        settings: IngestSettings,
-        stop: Arc<AtomicBool>,
-    ) -> Result<Option<IngestLoop<S>>, IngestError> {
-        let clock = Arc::new(SystemClock);
-        Self::recover_with_clock(store, runtime, config, follow, requests, shared, settings, stop, clock)
-    }
-
-    /// [`Self::recover`] on `clock` (a test's [`crate::clock::TestClock`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn recover_with_clock(
         store: S,
         runtime: Handle,
         config: &PipelineConfig,
@@ -1122,6 +1107,7 @@ mod loop_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemClock;
     use callstitch_store::{
         InteractionQuery, Page, Pruned, Recovery, SqliteOptions, SqliteStore, StoreCounts, StoreHealth,
         StoredCall, StoredEvent, StoredInteraction,
@@ -1207,8 +1193,18 @@ mod tests {
         let (_ingress, requests) = queue(1);
         let (settings, config) = (test_settings(None), test_config());
         let (shared, stop) = (Arc::new(Shared::new()), Arc::new(AtomicBool::new(false)));
-        IngestLoop::recover(store, runtime.handle().clone(), &config, None, requests, shared, settings, stop)
-            .expect("recovered")
+        IngestLoop::recover(
+            store,
+            runtime.handle().clone(),
+            &config,
+            None,
+            requests,
+            shared,
+            settings,
+            stop,
+            Arc::new(SystemClock),
+        )
+        .expect("recovered")
     }
 
     /// Quick settings: commits at once, no snapshot or idle tick unless a test asks.
@@ -1339,6 +1335,7 @@ mod tests {
                 loop_shared,
                 loop_settings,
                 loop_stop,
+                Arc::new(SystemClock),
             )
             .map(|ingest| ingest.expect("not stopped").run())
         });
@@ -1415,6 +1412,7 @@ mod tests {
                 Arc::new(Shared::new()),
                 settings.clone(),
                 Arc::new(AtomicBool::new(false)),
+                Arc::new(SystemClock),
             )
             .expect("recovered")
             .expect("not stopped")
@@ -1460,8 +1458,18 @@ mod tests {
         let handle = runtime.handle().clone();
         let (loop_shared, loop_stop) = (Arc::clone(&shared), Arc::clone(&stop));
         let ingest = std::thread::spawn(move || {
-            IngestLoop::recover(filling, handle, &config, None, requests, loop_shared, settings, loop_stop)
-                .map(|ingest| ingest.expect("not stopped").run())
+            IngestLoop::recover(
+                filling,
+                handle,
+                &config,
+                None,
+                requests,
+                loop_shared,
+                settings,
+                loop_stop,
+                Arc::new(SystemClock),
+            )
+            .map(|ingest| ingest.expect("not stopped").run())
         });
         wait_until("recovery", || shared.ingest_state() == IngestState::Running);
 

@@ -211,6 +211,7 @@ fn spawn_ingest<S: Store + Clone>(
             Arc::clone(&shared),
             settings,
             stop,
+            Arc::new(callstitch_clock::SystemClock),
         )
         .and_then(|ingest| match ingest {
             Some(ingest) => ingest.run(),

@@ -107,6 +107,7 @@ fn import<S: Store + Clone>(
         Arc::new(Shared::new()),
         settings,
         Arc::new(AtomicBool::new(false)),
+        Arc::new(callstitch_server::clock::SystemClock),
     )?
     .context("the import was stopped during recovery")?;
     let mut skip = match ingest.begin_import(inputs) {

@@ -182,7 +182,7 @@ impl Bench {
     /// A loop recovered from the store (a start, or a restart after a crash).
     fn start(&self) -> (IngestLoop<ScriptedStore>, Ingress) {
         let (ingress, requests) = queue(16);
-        let ingest = IngestLoop::recover_with_clock(
+        let ingest = IngestLoop::recover(
             self.store.clone(),
             self.runtime.handle().clone(),
             &config(),
