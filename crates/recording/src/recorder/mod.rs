@@ -311,23 +311,22 @@ impl Recorder {
         findings: &mut Vec<Finding>,
     ) -> Vec<String> {
         let ids: BTreeSet<&str> = files.iter().filter_map(|file| file.archive_id.as_deref()).collect();
+        // A P6 finding on the files whose archive id `archived` accepts.
+        let p6 = |archived: &dyn Fn(Option<&str>) -> bool, message: String| {
+            let media: Vec<String> = files
+                .iter()
+                .filter(|file| archived(file.archive_id.as_deref()))
+                .map(|file| file.media_id.clone())
+                .collect();
+            finding(Rule::P6, interaction, Vec::new(), media, message, Vec::new())
+        };
         if ids.len() > 1 {
-            findings.push(finding(
-                Rule::P6,
-                interaction,
-                Vec::new(),
-                files
-                    .iter()
-                    .filter(|file| file.archive_id.is_some())
-                    .map(|file| file.media_id.clone())
-                    .collect(),
-                format!(
-                    "the files of one interaction sit under {} archive recording ids: {}",
-                    ids.len(),
-                    ids.iter().copied().collect::<Vec<_>>().join(", ")
-                ),
-                Vec::new(),
-            ));
+            let message = format!(
+                "the files of one interaction sit under {} archive recording ids: {}",
+                ids.len(),
+                ids.iter().copied().collect::<Vec<_>>().join(", ")
+            );
+            findings.push(p6(&|archive_id| archive_id.is_some(), message));
         }
         for id in &ids {
             let (owner, until) = self
@@ -336,18 +335,9 @@ impl Recorder {
                 .or_insert_with(|| (recording_id.to_string(), keep_until));
             *until = (*until).max(keep_until);
             if owner != recording_id {
-                findings.push(finding(
-                    Rule::P6,
-                    interaction,
-                    Vec::new(),
-                    files
-                        .iter()
-                        .filter(|file| file.archive_id.as_deref() == Some(*id))
-                        .map(|file| file.media_id.clone())
-                        .collect(),
-                    format!("archive recording id {id} also holds files of recording {owner}, which is not linked to this one"),
-                    Vec::new(),
-                ));
+                let message =
+                    format!("archive recording id {id} also holds files of recording {owner}, which is not linked to this one");
+                findings.push(p6(&|archive_id| archive_id == Some(*id), message));
             }
         }
         ids.into_iter().filter(|id| *id != recording_id).map(str::to_string).collect()
