@@ -1,4 +1,5 @@
-//! A progress bar on stderr for long reads, drawn only when stderr is a terminal.
+//! A progress bar on stderr for long reads (or a counter, for work without a known end), drawn
+//! only when stderr is a terminal.
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -21,6 +22,27 @@ impl Progress {
         .progress_chars("=> ");
         bar.set_style(style);
         Progress { bar: Some(bar) }
+    }
+
+    /// A counter of `what` (no total: a follower's work has no end), with its rate.
+    pub fn counter(enabled: bool, what: &str) -> Progress {
+        if !enabled {
+            return Progress { bar: None };
+        }
+        let bar = ProgressBar::new_spinner();
+        let template = format!("{{spinner}} {{human_pos}} {what} ({{per_sec}}){{msg}}");
+        bar.set_style(
+            ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Progress { bar: Some(bar) }
+    }
+
+    /// Adds to a counter.
+    pub fn add(&self, count: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(count);
+        }
     }
 
     pub fn set(&self, bytes: u64) {

@@ -8,9 +8,10 @@
 //! command with exit 1 and says what to do. Ctrl-C or SIGTERM ends it after the step in hand.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use callstitch_bus::{Bus, BusOptions, Collector};
@@ -20,6 +21,7 @@ use serde::Serialize;
 
 use crate::commands::serve::{runtime, shutdown_signal};
 use crate::input::UsageError;
+use crate::progress::Progress;
 
 /// The longest pause between tries after a failed step.
 pub const MAX_PAUSE: Duration = Duration::from_secs(30);
@@ -66,6 +68,10 @@ pub struct CollectArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// No progress counter on stderr (it is drawn only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// What the command did, per site.
@@ -107,22 +113,33 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         });
         let bus = Bus::connect(&args.nats, options).await?;
         let collector = Collector::start(bus, &name, FollowConfig::new(inputs), args.batch).await?;
-        collect(collector, &name, args.once, &stop).await
+        let progress =
+            Progress::counter(!args.no_progress && std::io::stderr().is_terminal(), "events published");
+        let summary = collect(collector, &name, args.once, &stop, &progress).await;
+        progress.finish();
+        summary
     })?;
     print_summary(&summary, args.json)
 }
 
 /// The collector's loop. See the module documentation.
-async fn collect(mut collector: Collector, name: &str, once: bool, stop: &AtomicBool) -> Result<Summary> {
+async fn collect(
+    mut collector: Collector,
+    name: &str,
+    once: bool,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> Result<Summary> {
     let mut summary = Summary { collector: name.to_string(), ..Summary::default() };
-    let (mut idle, mut pause, mut last_note) = (0, IDLE_POLL, Instant::now());
+    let (mut idle, mut pause) = (0, IDLE_POLL);
     while !stop.load(Ordering::Relaxed) {
         let step = match collector.step().await {
             Ok(step) => step,
             Err(error) if error.is_fatal() => return Err(error).context(format!("collector {name}")),
             Err(error) => {
                 summary.failed_steps += 1;
-                tracing::warn!(%error, "collect: trying again in {pause:?} from the last checkpoint");
+                progress
+                    .println(format!("warning: {error}; trying again in {pause:?} from the last checkpoint"));
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(MAX_PAUSE);
                 collector.restart();
@@ -133,12 +150,9 @@ async fn collect(mut collector: Collector, name: &str, once: bool, stop: &Atomic
         summary.published += step.published as u64;
         summary.skipped += step.skipped as u64;
         summary.problems += step.problems.len() as u64;
+        progress.add(step.published as u64);
         for problem in &step.problems {
-            eprintln!("warning: {problem}");
-        }
-        if last_note.elapsed() > Duration::from_secs(10) {
-            tracing::info!(published = summary.published, skipped = summary.skipped, "collect");
-            last_note = Instant::now();
+            progress.println(format!("warning: {problem}"));
         }
         if step.read > 0 || step.more {
             idle = 0;

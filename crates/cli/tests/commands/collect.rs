@@ -113,3 +113,76 @@ fn a_collector_killed_again_and_again_publishes_every_event_once_in_log_order() 
         let _ = bus.delete_checkpoints().await;
     });
 }
+
+#[test]
+fn a_collector_reports_the_noise_of_its_logs_with_file_and_line_and_goes_on() {
+    let Some(prefix) = nats_or_skip("noise") else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let center = dir.path().join("center");
+    let center = center.to_str().expect("utf-8");
+    let simulated = callstitch(&[
+        "simulate",
+        "--out",
+        center,
+        "--interactions",
+        "60",
+        "--sites",
+        "2",
+        "--noise",
+        "--seed",
+        "4",
+    ]);
+    assert_eq!(simulated.status.code(), Some(0), "{}", String::from_utf8_lossy(&simulated.stderr));
+    let parsed = callstitch(&["parse", "--stats", "--json", center]);
+    let stats: serde_json::Value = serde_json::from_slice(&parsed.stdout).expect("stats");
+
+    let collected =
+        callstitch(&["collect", "--once", "--json", "--nats", &nats_url(), "--prefix", &prefix, center]);
+    assert_eq!(collected.status.code(), Some(0), "{}", String::from_utf8_lossy(&collected.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&collected.stdout).expect("a JSON summary");
+    let stderr = String::from_utf8_lossy(&collected.stderr);
+    let warnings: Vec<&str> = stderr.lines().filter(|line| line.starts_with("warning: ")).collect();
+    assert!(!warnings.is_empty(), "the noise is reported");
+    assert_eq!(summary["problems"].as_u64(), Some(warnings.len() as u64), "each problem counted once");
+    assert!(warnings.iter().all(|line| line.contains(".log:")), "each names its file and line: {warnings:?}");
+    let events: u64 =
+        summary["sites"].as_object().expect("sites").values().filter_map(|last| last.as_u64()).sum();
+    assert_eq!(Some(events), stats["events"].as_u64(), "every event published despite the noise");
+    remove_prefix(
+        &prefix,
+        summary["sites"].as_object().map(|sites| sites.keys().cloned().collect()).unwrap_or_default(),
+    );
+}
+
+#[test]
+fn collect_refuses_a_missing_input_as_a_usage_error() {
+    let missing = callstitch(&["collect", "--once", "/nonexistent/callstitch/logs"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+}
+
+/// A prefix of this test's own when a NATS server answers; `None` (skip) when none does and
+/// none is required.
+fn nats_or_skip(test: &str) -> Option<String> {
+    let reachable = std::net::TcpStream::connect(nats_url().trim_start_matches("nats://")).is_ok();
+    match reachable {
+        true => Some(format!("clitest{}{test}", std::process::id())),
+        false if std::env::var("CALLSTITCH_REQUIRE_NATS").as_deref() != Ok("1") => {
+            eprintln!("skipped: no NATS server at {}", nats_url());
+            None
+        }
+        false => panic!("NATS is required here: none at {}", nats_url()),
+    }
+}
+
+fn remove_prefix(prefix: &str, sites: Vec<String>) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let options = BusOptions { prefix: prefix.to_string(), ..BusOptions::default() };
+        let Ok(bus) = Bus::connect(&nats_url(), options).await else { return };
+        for site in &sites {
+            let _ = bus.delete_site_stream(site).await;
+        }
+        let _ = bus.delete_checkpoints().await;
+    });
+}
