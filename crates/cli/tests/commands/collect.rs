@@ -65,21 +65,8 @@ fn a_collector_killed_again_and_again_publishes_every_event_once_in_log_order() 
         Err(error) => panic!("NATS is required here: {error}"),
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let center = dir.path().join("center");
-    let center = center.to_str().expect("utf-8");
-    let simulated = callstitch(&[
-        "simulate",
-        "--out",
-        center,
-        "--interactions",
-        "400",
-        "--sites",
-        "3",
-        "--noise",
-        "--seed",
-        "9",
-    ]);
-    assert_eq!(simulated.status.code(), Some(0), "{}", String::from_utf8_lossy(&simulated.stderr));
+    let center = simulated_center(dir.path(), "400", "3", "9");
+    let center = center.as_str();
 
     let args = ["collect", "--nats", &nats_url(), "--prefix", &prefix, "--batch", "60", center];
     // Killed at different points of its work: while publishing, between publishing and its
@@ -118,21 +105,8 @@ fn a_collector_killed_again_and_again_publishes_every_event_once_in_log_order() 
 fn a_collector_reports_the_noise_of_its_logs_with_file_and_line_and_goes_on() {
     let Some(prefix) = nats_or_skip("noise") else { return };
     let dir = tempfile::tempdir().expect("temp dir");
-    let center = dir.path().join("center");
-    let center = center.to_str().expect("utf-8");
-    let simulated = callstitch(&[
-        "simulate",
-        "--out",
-        center,
-        "--interactions",
-        "60",
-        "--sites",
-        "2",
-        "--noise",
-        "--seed",
-        "4",
-    ]);
-    assert_eq!(simulated.status.code(), Some(0), "{}", String::from_utf8_lossy(&simulated.stderr));
+    let center = simulated_center(dir.path(), "60", "2", "4");
+    let center = center.as_str();
     let parsed = callstitch(&["parse", "--stats", "--json", center]);
     let stats: serde_json::Value = serde_json::from_slice(&parsed.stdout).expect("stats");
 
@@ -185,4 +159,24 @@ fn remove_prefix(prefix: &str, sites: Vec<String>) {
         }
         let _ = bus.delete_checkpoints().await;
     });
+}
+
+/// A simulated contact center with noise under `dir`: its path.
+fn simulated_center(dir: &std::path::Path, interactions: &str, sites: &str, seed: &str) -> String {
+    let center = dir.join("center").to_str().expect("utf-8").to_string();
+    let args = [
+        "simulate",
+        "--out",
+        &center,
+        "--interactions",
+        interactions,
+        "--sites",
+        sites,
+        "--noise",
+        "--seed",
+        seed,
+    ];
+    let simulated = callstitch(&args);
+    assert_eq!(simulated.status.code(), Some(0), "{}", String::from_utf8_lossy(&simulated.stderr));
+    center
 }

@@ -10,8 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
-use callstitch_link::{stitch, SiteDirectory};
-use callstitch_recording::{recording_metadata, Recorder, RecorderConfig, Signals};
+use callstitch_link::{stitch, Interaction, SiteDirectory};
+use callstitch_recording::{recording_metadata, Recorder, RecorderConfig, Recording, Signals};
 use callstitch_store::{Batch, EventRecord, InteractionQuery, InteractionRecord, Snapshot, Store};
 use callstitch_tlib::tlog::{LogReader, ReaderOptions};
 use callstitch_tlib::Event;
@@ -30,27 +30,34 @@ fn seed_events() -> Vec<Event> {
     events
 }
 
-fn seed_records(events: &[Event]) -> Vec<InteractionRecord> {
+/// The seed's interactions, each with its recording as the pipeline builds it.
+fn seed_interactions(events: &[Event]) -> Vec<(Interaction, Recording)> {
     let interactions = stitch(events, SiteDirectory::new(["SIPServer1", "Tserver2"]));
     let mut signals = Signals::new(None);
     events.iter().for_each(|event| signals.observe(event));
     let mut recorder = Recorder::new(RecorderConfig::default(), None);
     interactions
+        .into_iter()
+        .map(|interaction| {
+            let recording = recorder.recording(&interaction, &signals);
+            (interaction, recording)
+        })
+        .collect()
+}
+
+fn seed_records(events: &[Event]) -> Vec<InteractionRecord> {
+    seed_interactions(events)
         .iter()
-        .map(|interaction| InteractionRecord::new(interaction, &recorder.recording(interaction, &signals)))
+        .map(|(interaction, recording)| InteractionRecord::new(interaction, recording))
         .collect()
 }
 
 /// The seed's recording metadata as the pipeline built it on ingest before it was rendered
 /// on read.
 fn seed_recordings(events: &[Event]) -> Vec<serde_json::Value> {
-    let interactions = stitch(events, SiteDirectory::new(["SIPServer1", "Tserver2"]));
-    let mut signals = Signals::new(None);
-    events.iter().for_each(|event| signals.observe(event));
-    let mut recorder = Recorder::new(RecorderConfig::default(), None);
-    interactions
+    seed_interactions(events)
         .iter()
-        .map(|interaction| recording_metadata(&recorder.recording(interaction, &signals), interaction))
+        .map(|(interaction, recording)| recording_metadata(recording, interaction))
         .collect()
 }
 
