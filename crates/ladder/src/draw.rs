@@ -7,6 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use callstitch_engine::CallModel;
+use callstitch_link::EndedByCandidate;
+use callstitch_pipeline::TraceDocument;
+use callstitch_recording::{MediaFile, RecordedSide};
 use callstitch_tlib::Timestamp;
 
 use crate::events::Shape;
@@ -16,7 +20,9 @@ use crate::layout::{
 };
 use crate::svg::{Anchor, Style, Svg};
 use crate::text;
-use crate::view::{CandidateView, MediaFileView, TraceView};
+use callstitch_link::word;
+
+use crate::view::names;
 use crate::MAX_HEIGHT;
 
 const FOOTER_LINE_H: i64 = 16;
@@ -61,7 +67,7 @@ fn write_lines(svg: &mut Svg, x: i64, mut y: i64, lines: &[Line], line_h: i64) -
 }
 
 /// The whole page as SVG text.
-pub fn draw(trace: &TraceView, mut layout: Layout) -> String {
+pub fn draw(trace: &TraceDocument, mut layout: Layout) -> String {
     let width = layout.width;
     let columns = width - 2 * MARGIN;
     let titles = wrapped(Style::Title, &title(trace, &layout), columns, ENTRY_WRAP);
@@ -117,13 +123,16 @@ fn band_class(band: &Band) -> String {
     format!("band b{}", band.colour % 6)
 }
 
-fn title(trace: &TraceView, layout: &Layout) -> String {
-    format!("Interaction {}: ladder diagram, page {} of {}", trace.interaction_id, layout.page, layout.pages)
+fn title(trace: &TraceDocument, layout: &Layout) -> String {
+    format!(
+        "Interaction {}: ladder diagram, page {} of {}",
+        trace.interaction.interaction_id, layout.page, layout.pages
+    )
 }
 
-fn verdict(trace: &TraceView) -> String {
-    let released = &trace.released_by;
-    let who = if released.who.is_empty() { "unknown" } else { released.who.as_str() };
+fn verdict(trace: &TraceDocument) -> String {
+    let released = &trace.interaction.released_by;
+    let who = or_unknown(&word(&released.who)).to_string();
     let mut text = match &released.dn {
         Some(dn) => format!("released by {dn} ({who})"),
         None => format!("released by {who}"),
@@ -131,9 +140,7 @@ fn verdict(trace: &TraceView) -> String {
     if let Some(site) = &released.site {
         text.push_str(&format!(" at {site}"));
     }
-    if !released.provenance.is_empty() {
-        text.push_str(&format!(" [{}]", released.provenance));
-    }
+    text.push_str(&format!(" [{}]", released.provenance));
     if released.conflict {
         text.push_str(" (conflicting evidence)");
     }
@@ -144,8 +151,8 @@ fn verdict(trace: &TraceView) -> String {
 }
 
 /// `candidate 3020 (agent) at SIP_BLR [inferred-order, low]`: a guess, said as one.
-fn candidate_text(candidate: &CandidateView) -> String {
-    let who = if candidate.who.is_empty() { "unknown" } else { candidate.who.as_str() };
+fn candidate_text(candidate: &EndedByCandidate) -> String {
+    let who = or_unknown(&word(&candidate.who)).to_string();
     let mut text = match &candidate.dn {
         Some(dn) => format!("candidate {dn} ({who})"),
         None => format!("candidate {who}"),
@@ -153,25 +160,30 @@ fn candidate_text(candidate: &CandidateView) -> String {
     if let Some(site) = &candidate.site {
         text.push_str(&format!(" at {site}"));
     }
-    text.push_str(&format!(" [{}, {}]", candidate.provenance, candidate.confidence));
+    text.push_str(&format!(" [{}, {}]", candidate.provenance, word(&candidate.confidence)));
     text
 }
 
-fn description(trace: &TraceView, layout: &Layout) -> String {
+fn description(trace: &TraceDocument, layout: &Layout) -> String {
     let sites: Vec<&str> = layout.bands.iter().map(|band| band.site.as_str()).collect();
     let paginated = if layout.pages > 1 { ", paginated" } else { "" };
     format!(
         "Ladder diagram of interaction {}: {} call(s) at sites {}. Time runs downward on one axis corrected \
          by the measured clock offsets; each event also shows its site's own clock. Outcome {}, {}. Page {} \
          of {}{paginated}.",
-        trace.interaction_id,
-        trace.segments.len(),
+        trace.interaction.interaction_id,
+        trace.interaction.segments.len(),
         sites.join(", "),
-        or_unknown(&trace.outcome),
+        trace.interaction.outcome,
         verdict(trace),
         layout.page,
         layout.pages
     )
+}
+
+/// A time as the document's JSON writes it (RFC 3339, the site's own clock), or `?`.
+fn time_or_unknown(time: Option<Timestamp>) -> String {
+    time.map_or_else(|| "?".to_string(), |time| time.to_string())
 }
 
 fn or_unknown(text: &str) -> &str {
@@ -182,8 +194,9 @@ fn or_unknown(text: &str) -> &str {
     }
 }
 
-fn heading_lines(trace: &TraceView, layout: &Layout, columns: i64) -> Vec<Line> {
-    let path: Vec<String> = trace
+fn heading_lines(trace: &TraceDocument, layout: &Layout, columns: i64) -> Vec<Line> {
+    let interaction = &trace.interaction;
+    let path: Vec<String> = interaction
         .segments
         .iter()
         .enumerate()
@@ -191,17 +204,17 @@ fn heading_lines(trace: &TraceView, layout: &Layout, columns: i64) -> Vec<Line> 
         .collect();
     let calls = format!(
         "{} call{}: {}; {} to {}",
-        trace.segments.len(),
-        if trace.segments.len() == 1 { "" } else { "s" },
+        interaction.segments.len(),
+        if interaction.segments.len() == 1 { "" } else { "s" },
         path.join(" → "),
-        trace.start.as_deref().unwrap_or("?"),
-        trace.end.as_deref().unwrap_or("?"),
+        time_or_unknown(interaction.start),
+        time_or_unknown(interaction.end),
     );
     let state = format!(
         "linking {}; calls {}; outcome {}; {}",
-        or_unknown(&trace.linking),
-        or_unknown(&trace.calls),
-        or_unknown(&trace.outcome),
+        interaction.linking,
+        or_unknown(&word(&interaction.calls)),
+        interaction.outcome,
         verdict(trace)
     );
     let mut lines = wrapped(Style::Small, &calls, columns, ENTRY_WRAP);
@@ -228,8 +241,8 @@ fn page_line(layout: &Layout) -> String {
 
 /// The band's clock: its offset to a site it is linked with, as the trace measured it, and
 /// how it was measured.
-fn clock_text(trace: &TraceView, band: &Band) -> (String, String) {
-    let direct = trace.clock_offsets.iter().find_map(|offset| {
+fn clock_text(trace: &TraceDocument, band: &Band) -> (String, String) {
+    let direct = trace.interaction.clock_offsets.iter().find_map(|offset| {
         if offset.site == band.site {
             Some((offset.offset_ms, &offset.relative_to, offset))
         } else if offset.relative_to == band.site {
@@ -241,7 +254,7 @@ fn clock_text(trace: &TraceView, band: &Band) -> (String, String) {
     match direct {
         Some((ms, other, offset)) => (
             format!("clock {ms:+.1} ms vs {other}"),
-            format!("measured {}, {} links", or_unknown(&offset.method), offset.links),
+            format!("measured {}, {} links", or_unknown(&word(&offset.method)), offset.links),
         ),
         None if band.offset_us == Some(0) => {
             ("clock: reference".to_string(), "no offset measured".to_string())
@@ -260,22 +273,22 @@ struct BandHead {
     tooltip: String,
 }
 
-fn band_head(trace: &TraceView, layout: &Layout, band: &Band) -> BandHead {
+fn band_head(trace: &TraceDocument, layout: &Layout, band: &Band) -> BandHead {
     let inner = band.width - 12;
     let small = inner;
     let mut lines = wrapped(Style::Header, &format!("site {}", band.site), inner, 2);
-    let calls: Vec<String> = trace
-        .segments
+    let segments = &trace.interaction.segments;
+    let calls: Vec<String> = segments
         .iter()
         .enumerate()
         .filter(|(_, segment)| segment.site == band.site)
-        .map(|(number, segment)| format!("#{} {}", number + 1, or_unknown(&segment.role)))
+        .map(|(number, segment)| format!("#{} {}", number + 1, or_unknown(&word(&segment.role))))
         .collect();
     lines.extend(wrapped(Style::Small, &format!("calls {}", calls.join(", ")), small, 2));
     let (offset, method) = clock_text(trace, band);
     lines.extend(wrapped(Style::Small, &offset, small, 2));
     let location =
-        trace.segments.iter().filter(|segment| segment.site == band.site).find_map(|s| s.location.clone());
+        segments.iter().filter(|segment| segment.site == band.site).find_map(|s| s.location.clone());
     let tooltip = format!(
         "site {}{}; {offset} ({method})",
         band.site,
@@ -497,14 +510,15 @@ fn draw_mark(svg: &mut Svg, band: &Band, row: &Row) {
 /// other through numbered stubs in their gutters, so it never crosses a third site.
 fn draw_hop(
     svg: &mut Svg,
-    trace: &TraceView,
+    trace: &TraceDocument,
     layout: &Layout,
     hop: &Hop,
     row: &Row,
     ends: (Option<i64>, Option<i64>),
 ) {
     let (from, to) = (&layout.bands[hop.from_band], &layout.bands[hop.to_band]);
-    let segment_key = |index: usize| trace.segments.get(index).map_or("?", |segment| segment.key.as_str());
+    let segment_key =
+        |index: usize| trace.interaction.segments.get(index).map_or("?", |segment| segment.key.as_str());
     let mut tooltip = format!(
         "{} [{} {} → {} {}]",
         row.lines.join(" "),
@@ -559,27 +573,27 @@ fn sites(layout: &Layout) -> Vec<String> {
 }
 
 /// The findings (rules) that name each media file.
-fn findings_by_file(trace: &TraceView) -> BTreeMap<&str, Vec<&str>> {
+fn findings_by_file(trace: &TraceDocument) -> BTreeMap<&str, Vec<&str>> {
     let mut map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for finding in trace.recording.iter().flat_map(|recording| recording.findings.iter()) {
         for file in &finding.files {
-            map.entry(file.as_str()).or_default().push(finding.rule.as_str());
+            map.entry(file.as_str()).or_default().push(finding.rule.label());
         }
     }
     map
 }
 
-fn side_class(side: &str) -> &'static str {
+fn side_class(side: RecordedSide) -> &'static str {
     match side {
-        "agent" => "rec-agent",
-        "customer" => "rec-customer",
-        _ => "rec-call",
+        RecordedSide::Agent => "rec-agent",
+        RecordedSide::Customer => "rec-customer",
+        RecordedSide::Call => "rec-call",
     }
 }
 
 /// The page's vertical span of a file on its band: from the first row at or after its
 /// start to the last row at or before its stop (site clock).
-fn media_span(layout: &Layout, band: &Band, file: &MediaFileView) -> Option<(i64, i64)> {
+fn media_span(layout: &Layout, band: &Band, file: &MediaFile) -> Option<(i64, i64)> {
     let start = Timestamp::parse_rfc3339(&file.start)?.0;
     let stop = match &file.stop {
         Some(stop) => Some(Timestamp::parse_rfc3339(stop)?.0),
@@ -598,7 +612,7 @@ fn media_span(layout: &Layout, band: &Band, file: &MediaFileView) -> Option<(i64
     Some((top, bottom.max(top + 8)))
 }
 
-fn draw_media(svg: &mut Svg, trace: &TraceView, layout: &Layout) {
+fn draw_media(svg: &mut Svg, trace: &TraceDocument, layout: &Layout) {
     let Some(recording) = &trace.recording else { return };
     let findings = findings_by_file(trace);
     let mut slots: BTreeMap<(usize, i64), i64> = BTreeMap::new();
@@ -612,7 +626,7 @@ fn draw_media(svg: &mut Svg, trace: &TraceView, layout: &Layout) {
         *slot += 1;
         let rules = findings.get(file.media_id.as_str()).cloned().unwrap_or_default();
         svg.group("media", &[("media", &file.media_id)], &media_text(number, file, &rules));
-        svg.rect(x, top, 5, bottom - top, side_class(&file.side));
+        svg.rect(x, top, 5, bottom - top, side_class(file.side));
         if !rules.is_empty() {
             svg.rect(x - 2, top - 2, 9, bottom - top + 4, "finding");
         }
@@ -620,7 +634,7 @@ fn draw_media(svg: &mut Svg, trace: &TraceView, layout: &Layout) {
     }
 }
 
-fn media_text(number: usize, file: &MediaFileView, rules: &[&str]) -> String {
+fn media_text(number: usize, file: &MediaFile, rules: &[&str]) -> String {
     let name = if rules.is_empty() {
         format!("REC {}", number + 1)
     } else {
@@ -630,13 +644,13 @@ fn media_text(number: usize, file: &MediaFileView, rules: &[&str]) -> String {
         "{name}: {} {} ({} side) {} to {} [{}] {}",
         file.site,
         file.recorded_dn,
-        or_unknown(&file.side),
+        file.side,
         clock(Timestamp::parse_rfc3339(&file.start).map(|time| time.0)),
         file.stop
             .as_deref()
             .and_then(Timestamp::parse_rfc3339)
             .map_or_else(|| "(no stop)".to_string(), |t| clock(Some(t.0))),
-        or_unknown(&file.provenance),
+        or_unknown(&word(&file.provenance)),
         file.media_id
     )
 }
@@ -667,24 +681,24 @@ fn header(text: String, columns: i64) -> Vec<Line> {
     wrapped(Style::Header, &text, columns, ENTRY_WRAP)
 }
 
-fn footer(trace: &TraceView, layout: &Layout, columns: i64) -> Vec<Line> {
+fn footer(trace: &TraceDocument, layout: &Layout, columns: i64) -> Vec<Line> {
     let mut lines = header(format!("Release verdict: {}", verdict(trace)), columns);
-    lines.extend(capped(&trace.segments, MAX_SEGMENT_LINES, columns, |index, segment| {
+    lines.extend(capped(&trace.interaction.segments, MAX_SEGMENT_LINES, columns, |index, segment| {
         let ended = &segment.ended_by;
         let who = match &ended.dn {
-            Some(dn) => format!("{dn} ({})", or_unknown(&ended.who)),
-            None => or_unknown(&ended.who).to_string(),
+            Some(dn) => format!("{dn} ({})", or_unknown(&word(&ended.who))),
+            None => or_unknown(&word(&ended.who)).to_string(),
         };
         let text = format!(
             "#{} {} {} {}: {}, {}{}; ended by {who} [{}]{}{}",
             index + 1,
             segment.site,
-            or_unknown(&segment.role),
+            or_unknown(&word(&segment.role)),
             segment.key,
-            or_unknown(&segment.model),
-            or_unknown(&segment.outcome),
+            segment.model.map_or("unknown", CallModel::slug),
+            segment.outcome,
             if segment.conformant { "" } else { " (deviates)" },
-            or_unknown(&ended.provenance),
+            ended.provenance,
             ended
                 .candidate
                 .as_ref()
@@ -696,9 +710,11 @@ fn footer(trace: &TraceView, layout: &Layout, columns: i64) -> Vec<Line> {
     }));
     lines.extend(link_lines(trace, layout, columns));
     lines.extend(recording_lines(trace, columns));
-    if !trace.notes.is_empty() {
+    if !trace.interaction.notes.is_empty() {
         lines.extend(header("Notes".to_string(), columns));
-        lines.extend(capped(&trace.notes, MAX_NOTE_LINES, columns, |_, note| (Style::Small, note.clone())));
+        lines.extend(capped(&trace.interaction.notes, MAX_NOTE_LINES, columns, |_, note| {
+            (Style::Small, note.clone())
+        }));
     }
     let key = "Key: ● event, ● answered (green), ○ held (amber), ■ released (red); teal arrow: queued or \
                routed; purple dashed: hop between sites; bars beside a lane: recordings.";
@@ -709,15 +725,16 @@ fn footer(trace: &TraceView, layout: &Layout, columns: i64) -> Vec<Line> {
     lines
 }
 
-fn link_lines(trace: &TraceView, layout: &Layout, columns: i64) -> Vec<Line> {
-    if trace.links.is_empty() {
+fn link_lines(trace: &TraceDocument, layout: &Layout, columns: i64) -> Vec<Line> {
+    let interaction = &trace.interaction;
+    if interaction.links.is_empty() {
         return Vec::new();
     }
     let position = |site: &str, key: &str| {
-        trace
+        interaction
             .segments
             .iter()
-            .position(|segment| segment.site == site && segment.names(key))
+            .position(|segment| segment.site == site && names(segment, key))
             .map_or_else(|| "?".to_string(), |index| format!("#{}", index + 1))
     };
     let mut lines = header("Links between the calls".to_string(), columns);
@@ -725,14 +742,14 @@ fn link_lines(trace: &TraceView, layout: &Layout, columns: i64) -> Vec<Line> {
     lines.extend(capped(&layout.hops, MAX_HOP_LINES, columns, |_, hop| {
         (Style::Small, crate::layout::hop_label(trace, &sites, hop))
     }));
-    let within: Vec<_> = trace.links.iter().filter(|link| link.from.site == link.to.site).collect();
+    let within: Vec<_> = interaction.links.iter().filter(|link| link.from.site == link.to.site).collect();
     lines.extend(capped(&within, MAX_HOP_LINES, columns, |_, link| {
         let text = format!(
             "within {}: {} → {} ({}){}",
             link.from.site,
             position(&link.from.site, &link.from.key),
             position(&link.to.site, &link.to.key),
-            or_unknown(&link.evidence),
+            link.evidence,
             if link.consistent { "" } else { " ⚠ inconsistent" }
         );
         (Style::Small, text)
@@ -740,7 +757,7 @@ fn link_lines(trace: &TraceView, layout: &Layout, columns: i64) -> Vec<Line> {
     lines
 }
 
-fn recording_lines(trace: &TraceView, columns: i64) -> Vec<Line> {
+fn recording_lines(trace: &TraceDocument, columns: i64) -> Vec<Line> {
     let Some(recording) = &trace.recording else { return Vec::new() };
     if recording.media_files.is_empty() && recording.findings.is_empty() {
         let text = format!("Recording {}: no media files", recording.recording_id);

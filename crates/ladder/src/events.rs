@@ -5,7 +5,11 @@
 
 use callstitch_tlib::{Event, Message, ReleasingParty};
 
-use crate::view::{SegmentView, TraceView};
+use callstitch_engine::ReleasedBy;
+use callstitch_link::SegmentReport;
+use callstitch_pipeline::TraceDocument;
+
+use crate::view::names;
 
 /// What a row shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,23 +49,24 @@ pub struct Step {
 /// The call of the interaction an event belongs to: by (site, CallUUID) when the event has
 /// one, else by (site, ConnID), choosing the call whose life holds the event when a ConnID
 /// repeats. `None` for an event of no call of the interaction.
-pub fn segment_of(trace: &TraceView, event: &Event) -> Option<usize> {
+pub fn segment_of(trace: &TraceDocument, event: &Event) -> Option<usize> {
     let site = event.site.as_str();
-    let at_site = |segment: &&SegmentView| segment.site == site;
+    let segments = &trace.interaction.segments;
+    let at_site = |segment: &&SegmentReport| segment.site == site;
     if let Some(uuid) = &event.call_uuid {
-        return trace.segments.iter().position(|segment| at_site(&segment) && segment.names(uuid.as_str()));
+        return segments.iter().position(|segment| at_site(&segment) && names(segment, uuid.as_str()));
     }
     let conn = event.conn_id.filter(|conn| !conn.is_null())?.to_string();
-    let candidates: Vec<usize> = (0..trace.segments.len())
+    let candidates: Vec<usize> = (0..segments.len())
         .filter(|index| {
-            let segment = &trace.segments[*index];
+            let segment = &segments[*index];
             at_site(&segment) && segment.conn_ids.contains(&conn)
         })
         .collect();
-    let time = event.time().map(|time| time.to_string());
+    let time = event.time();
     let within = candidates.iter().copied().find(|index| {
-        let segment = &trace.segments[*index];
-        match (&time, &segment.start, &segment.end) {
+        let segment = &segments[*index];
+        match (time, segment.start, segment.end) {
             (Some(time), Some(start), Some(end)) => start <= time && time <= end,
             _ => false,
         }
@@ -71,7 +76,7 @@ pub fn segment_of(trace: &TraceView, event: &Event) -> Option<usize> {
 
 /// The step of event number `index` (of the events given) of call `segment`; `None` for
 /// what the picture leaves out (requests, backup-sync copies).
-pub fn step(trace: &TraceView, segment: usize, index: usize, event: &Event) -> Option<Step> {
+pub fn step(trace: &TraceDocument, segment: usize, index: usize, event: &Event) -> Option<Step> {
     if event.bsync || event.message.is_request() {
         return None;
     }
@@ -163,7 +168,7 @@ enum Direction {
 
 /// The words for an event, and which way it points.
 fn words(
-    trace: &TraceView,
+    trace: &TraceDocument,
     segment: usize,
     event: &Event,
     this: Option<&str>,
@@ -210,7 +215,7 @@ fn by_ctrl(verb: &str, event: &Event) -> String {
 /// "released by X": ReleasingParty first (Local: ThisDN, Remote: OtherDN), else the
 /// engine's verdict for this party in the trace.
 fn released(
-    trace: &TraceView,
+    trace: &TraceDocument,
     segment: usize,
     event: &Event,
     this: Option<&str>,
@@ -222,11 +227,16 @@ fn released(
         _ => None,
     };
     let by = by.or_else(|| {
-        let party =
-            trace.segments.get(segment)?.parties.iter().find(|party| Some(party.dn.as_str()) == this)?;
-        match party.released_by.as_str() {
-            "self" => Some(party.dn.clone()),
-            _ => party.released_by_dn.clone(),
+        let party = trace
+            .interaction
+            .segments
+            .get(segment)?
+            .parties
+            .iter()
+            .find(|party| Some(party.dn.as_str()) == this)?;
+        match party.released_by {
+            ReleasedBy::Itself => Some(party.dn.to_string()),
+            _ => party.released_by_dn.as_ref().map(|dn| dn.to_string()),
         }
     });
     by.map_or_else(|| "released".to_string(), |by| format!("released by {by}"))
@@ -287,12 +297,10 @@ mod tests {
     use super::*;
     use callstitch_tlib::{CallUuid, KvList, Text, Value};
 
-    fn trace() -> TraceView {
-        serde_json::from_str(
-            r#"{"segments":[{"site":"S","key":"U1","call_uuid":"U1","conn_ids":["0000000000000001"],
-               "parties":[{"dn":"7002","released_by":"other","released_by_dn":"7001"}]}]}"#,
-        )
-        .unwrap_or_default()
+    fn trace() -> TraceDocument {
+        crate::minimal::document(serde_json::json!({"segments":[{"site":"S","key":"U1","call_uuid":"U1",
+            "conn_ids":["0000000000000001"],
+            "parties":[{"dn":"7002","released_by":"other","released_by_dn":"7001"}]}]}))
     }
 
     fn event(message: Message, this: &str, other: Option<&str>) -> Event {

@@ -18,7 +18,10 @@ use callstitch_tlib::Event;
 
 use crate::events::{segment_of, step, Shape, Step};
 use crate::text;
-use crate::view::{LinkView, TraceView};
+use callstitch_link::LinkReport;
+use callstitch_pipeline::TraceDocument;
+
+use crate::view::names;
 
 /// The widest picture, in pixels: it fits a 1400 px window.
 pub const MAX_WIDTH: i64 = 1360;
@@ -189,7 +192,7 @@ impl Layout {
 /// corrected by `offsets` (per band, microseconds), then by band. Each with its corrected
 /// time.
 pub fn ordered_steps(
-    trace: &TraceView,
+    trace: &TraceDocument,
     events: &[Event],
     sites: &[String],
     offsets: &[Option<i64>],
@@ -211,12 +214,13 @@ pub fn ordered_steps(
 }
 
 /// The sites: each once, in the order of the interaction's segments.
-pub fn band_sites(trace: &TraceView) -> Vec<String> {
+pub fn band_sites(trace: &TraceDocument) -> Vec<String> {
     let mut sites: Vec<String> = Vec::new();
-    let named = trace.segments.iter().map(|segment| &segment.site).chain(trace.sites.iter());
+    let interaction = &trace.interaction;
+    let named = interaction.segments.iter().map(|segment| &segment.site).chain(interaction.sites.iter());
     for site in named {
-        if !sites.contains(site) {
-            sites.push(site.clone());
+        if !sites.iter().any(|known| known == site.as_str()) {
+            sites.push(site.to_string());
         }
     }
     sites
@@ -224,14 +228,14 @@ pub fn band_sites(trace: &TraceView) -> Vec<String> {
 
 /// Each site's clock minus the first site's, in microseconds, following the offsets the
 /// links revealed from site to site; `None` where no chain of links reaches.
-pub fn clock_offsets(trace: &TraceView, sites: &[String]) -> Vec<Option<i64>> {
+pub fn clock_offsets(trace: &TraceDocument, sites: &[String]) -> Vec<Option<i64>> {
     let mut known: Vec<Option<f64>> = vec![None; sites.len()];
     if let Some(first) = known.first_mut() {
         *first = Some(0.0);
     }
     let position = |site: &str| sites.iter().position(|name| name == site);
     for _ in 0..sites.len() {
-        for offset in &trace.clock_offsets {
+        for offset in &trace.interaction.clock_offsets {
             let (Some(site), Some(base)) = (position(&offset.site), position(&offset.relative_to)) else {
                 continue;
             };
@@ -249,15 +253,15 @@ pub fn clock_offsets(trace: &TraceView, sites: &[String]) -> Vec<Option<i64>> {
 }
 
 /// The segment index of one end of a link.
-fn segment_index(trace: &TraceView, site: &str, key: &str) -> Option<usize> {
-    trace.segments.iter().position(|segment| segment.site == site && segment.names(key))
+fn segment_index(trace: &TraceDocument, site: &str, key: &str) -> Option<usize> {
+    trace.interaction.segments.iter().position(|segment| segment.site == site && names(segment, key))
 }
 
 /// The hops between sites (links within one site are not hops), each pair of calls once,
 /// in the order of their first link.
-pub fn hops(trace: &TraceView, sites: &[String]) -> Vec<Hop> {
+pub fn hops(trace: &TraceDocument, sites: &[String]) -> Vec<Hop> {
     let mut hops: Vec<Hop> = Vec::new();
-    for link in &trace.links {
+    for link in &trace.interaction.links {
         let (Some(from), Some(to)) = (
             segment_index(trace, &link.from.site, &link.from.key),
             segment_index(trace, &link.to.site, &link.to.key),
@@ -300,14 +304,14 @@ pub fn hops(trace: &TraceView, sites: &[String]) -> Vec<Hop> {
     hops
 }
 
-fn add_evidence(hop: &mut Hop, link: &LinkView) {
-    let evidence = if link.evidence.is_empty() { "unknown".to_string() } else { link.evidence.clone() };
+fn add_evidence(hop: &mut Hop, link: &LinkReport) {
+    let evidence = link.evidence.label().to_string();
     if !hop.evidence.contains(&evidence) {
         hop.evidence.push(evidence);
     }
     if let Some(id) = &link.islink {
-        if !hop.islinks.contains(id) {
-            hop.islinks.push(id.clone());
+        if !hop.islinks.iter().any(|known| known == id.as_str()) {
+            hop.islinks.push(id.to_string());
         }
     }
     hop.consistent &= link.consistent;
@@ -355,7 +359,7 @@ fn next_permutation(order: &mut [usize]) -> bool {
 
 /// What a lane is called: the DN, and its kind, role, agent and queue from the trace's
 /// parties (the interaction's ANI is the customer).
-fn lane_names(trace: &TraceView, site: &str, key: &LaneKey) -> (String, String, String) {
+fn lane_names(trace: &TraceDocument, site: &str, key: &LaneKey) -> (String, String, String) {
     let dn = match key {
         LaneKey::Call => return ("call".into(), "call events".into(), "events that name no DN".into()),
         LaneKey::Overflow => return ("other DNs".into(), "more parties".into(), "more parties".into()),
@@ -365,27 +369,28 @@ fn lane_names(trace: &TraceView, site: &str, key: &LaneKey) -> (String, String, 
 }
 
 /// `agent, destination, agent A1, via 7001`.
-pub fn party_subtitle(trace: &TraceView, site: &str, dn: &str) -> String {
+pub fn party_subtitle(trace: &TraceDocument, site: &str, dn: &str) -> String {
     party_words(trace, site, dn, true)
 }
 
 /// `agent A1, via 7001`: what a header has room for (the role goes in its tooltip).
-pub fn party_brief(trace: &TraceView, site: &str, dn: &str) -> String {
+pub fn party_brief(trace: &TraceDocument, site: &str, dn: &str) -> String {
     party_words(trace, site, dn, false)
 }
 
-fn party_words(trace: &TraceView, site: &str, dn: &str, with_role: bool) -> String {
+fn party_words(trace: &TraceDocument, site: &str, dn: &str, with_role: bool) -> String {
     let party = trace
+        .interaction
         .segments
         .iter()
         .filter(|segment| segment.site == site)
         .flat_map(|segment| segment.parties.iter())
         .find(|party| party.dn == dn);
-    let is_customer = trace.ani.as_deref() == Some(dn);
-    let kind = match party.map(|party| party.kind.as_str()) {
+    let is_customer = trace.interaction.ani.as_deref() == Some(dn);
+    let kind = match party.map(|party| party.kind.label()) {
         _ if is_customer => "customer".to_string(),
         Some("routing-point") => "route point".to_string(),
-        Some("") | None => "party".to_string(),
+        None => "party".to_string(),
         Some(kind) => kind.to_string(),
     };
     let agent = party.and_then(|party| party.agent_id.as_deref()).filter(|id| !id.is_empty());
@@ -415,7 +420,7 @@ fn add_key(keys: &mut Vec<LaneKey>, key: LaneKey) {
 /// joined, then as the events name them), and the DNs its recordings recorded; the call
 /// lane first (when an event names no DN) and the customer next. At most `cap`, the rest
 /// on one lane.
-fn lane_keys(trace: &TraceView, site: &str, steps: &[&Step], cap: usize) -> Vec<LaneKey> {
+fn lane_keys(trace: &TraceDocument, site: &str, steps: &[&Step], cap: usize) -> Vec<LaneKey> {
     let mut used: Vec<LaneKey> = Vec::new();
     for step in steps {
         match &step.shape {
@@ -434,9 +439,9 @@ fn lane_keys(trace: &TraceView, site: &str, steps: &[&Step], cap: usize) -> Vec<
         }
     }
     let mut keys: Vec<LaneKey> = Vec::new();
-    for segment in trace.segments.iter().filter(|segment| segment.site == site) {
+    for segment in trace.interaction.segments.iter().filter(|segment| segment.site == site) {
         for party in &segment.parties {
-            let key = LaneKey::Dn(party.dn.clone());
+            let key = LaneKey::Dn(party.dn.to_string());
             if used.contains(&key) {
                 add_key(&mut keys, key);
             }
@@ -445,7 +450,7 @@ fn lane_keys(trace: &TraceView, site: &str, steps: &[&Step], cap: usize) -> Vec<
     for key in used {
         add_key(&mut keys, key);
     }
-    let customer = trace.ani.as_deref();
+    let customer = trace.interaction.ani.as_deref();
     keys.sort_by_key(|key| match key {
         LaneKey::Call => 0,
         LaneKey::Dn(dn) if Some(dn.as_str()) == customer => 1,
@@ -462,13 +467,13 @@ fn lane_keys(trace: &TraceView, site: &str, steps: &[&Step], cap: usize) -> Vec<
 }
 
 /// Parties of the site's calls that have no lane on this page.
-fn quiet_parties(trace: &TraceView, site: &str, keys: &[LaneKey]) -> Vec<(String, String)> {
+fn quiet_parties(trace: &TraceDocument, site: &str, keys: &[LaneKey]) -> Vec<(String, String)> {
     let mut quiet: Vec<(String, String)> = Vec::new();
-    for segment in trace.segments.iter().filter(|segment| segment.site == site) {
+    for segment in trace.interaction.segments.iter().filter(|segment| segment.site == site) {
         for party in segment.parties.iter().filter(|party| !party.dn.is_empty()) {
-            let has_lane = keys.contains(&LaneKey::Dn(party.dn.clone()));
-            if !has_lane && !quiet.iter().any(|(dn, _)| *dn == party.dn) {
-                quiet.push((party.dn.clone(), party_subtitle(trace, site, &party.dn)));
+            let has_lane = keys.contains(&LaneKey::Dn(party.dn.to_string()));
+            if !has_lane && !quiet.iter().any(|(dn, _)| dn.as_str() == party.dn.as_str()) {
+                quiet.push((party.dn.to_string(), party_subtitle(trace, site, &party.dn)));
             }
         }
     }
@@ -482,10 +487,11 @@ fn band_head_width(site: &str) -> i64 {
 
 /// The width a band's header takes on one line each (`calls ...`, `clock ...`), within
 /// limits: a band is made this wide when there is room.
-fn band_head_roomy(trace: &TraceView, site: &str, offset: Option<i64>) -> i64 {
-    let calls = trace.segments.iter().filter(|segment| segment.site == site).count();
+fn band_head_roomy(trace: &TraceDocument, site: &str, offset: Option<i64>) -> i64 {
+    let calls = trace.interaction.segments.iter().filter(|segment| segment.site == site).count();
     let calls = text::width(&"#1 root, ".repeat(calls), SMALL_PX) + text::width("calls ", SMALL_PX);
     let other = trace
+        .interaction
         .clock_offsets
         .iter()
         .find_map(|offset| {
@@ -521,7 +527,7 @@ fn fit_columns(lanes: &[usize], heads: &[i64], label_need: i64) -> Option<(i64, 
 }
 
 /// Lays out page `page` (1-based) of `pages`, `per_page` event rows each.
-pub fn layout(trace: &TraceView, events: &[Event], page: usize, per_page: usize) -> Layout {
+pub fn layout(trace: &TraceDocument, events: &[Event], page: usize, per_page: usize) -> Layout {
     let first_sites = band_sites(trace);
     let first_hops = hops(trace, &first_sites);
     let order = band_order(first_sites.len(), &first_hops);
@@ -622,7 +628,7 @@ pub fn layout(trace: &TraceView, events: &[Event], page: usize, per_page: usize)
 }
 
 /// The label of a hop row.
-pub fn hop_label(trace: &TraceView, sites: &[String], hop: &Hop) -> String {
+pub fn hop_label(trace: &TraceDocument, sites: &[String], hop: &Hop) -> String {
     let end = |segment: usize, band: usize| {
         format!("#{} {}", segment + 1, sites.get(band).map_or("?", String::as_str))
     };
@@ -682,7 +688,7 @@ fn hop_end_x(
 
 /// The rows of the page, positioned from y = 0 (the drawing moves them under the headers).
 fn rows(
-    trace: &TraceView,
+    trace: &TraceDocument,
     layout: &Layout,
     all: &[(usize, Option<i64>, Step)],
     first_row: usize,
@@ -871,11 +877,10 @@ mod tests {
 
     #[test]
     fn offsets_follow_the_links_from_site_to_site() {
-        let trace: TraceView = serde_json::from_str(
-            r#"{"clock_offsets":[{"site":"A","relative_to":"B","offset_ms":-267.088},
-                                 {"site":"C","relative_to":"B","offset_ms":10}]}"#,
-        )
-        .unwrap_or_default();
+        let trace = crate::minimal::document(serde_json::json!(
+            {"clock_offsets":[{"site":"A","relative_to":"B","offset_ms":-267.088},
+                              {"site":"C","relative_to":"B","offset_ms":10}]}
+        ));
         let sites = ["A".to_string(), "B".to_string(), "C".to_string(), "D".to_string()];
         assert_eq!(clock_offsets(&trace, &sites), [Some(0), Some(267_088), Some(277_088), None]);
     }
@@ -932,7 +937,8 @@ mod tests {
             })
             .collect();
         let refs: Vec<&Step> = steps.iter().collect();
-        let keys = lane_keys(&TraceView::default(), "S", &refs, MAX_LANES_PER_BAND);
+        let keys =
+            lane_keys(&crate::minimal::document(serde_json::json!({})), "S", &refs, MAX_LANES_PER_BAND);
         assert_eq!(keys.len(), MAX_LANES_PER_BAND);
         assert_eq!(keys.last(), Some(&LaneKey::Overflow));
     }

@@ -15,12 +15,15 @@
 mod draw;
 pub mod events;
 pub mod layout;
+#[cfg(test)]
+#[path = "../tests/it/common/minimal.rs"]
+mod minimal;
 pub mod svg;
 pub mod text;
 pub mod timeline;
 pub mod view;
 
-use callstitch_pipeline::TraceDocument;
+use callstitch_pipeline::{DocumentError, TraceDocument};
 use callstitch_tlib::Event;
 
 pub use view::TraceView;
@@ -58,7 +61,7 @@ pub struct Ladder {
 #[derive(Debug, thiserror::Error)]
 pub enum LadderError {
     #[error("the interaction is not trace JSON (docs/trace-json.md): {0}")]
-    Trace(#[from] serde_json::Error),
+    Trace(#[from] DocumentError),
     #[error("page {page} does not exist: the ladder has {pages} page(s)")]
     PageOutOfRange { page: usize, pages: usize },
 }
@@ -70,26 +73,6 @@ pub fn render(
     events: &[Event],
     options: &LadderOptions,
 ) -> Result<Ladder, LadderError> {
-    render_json(&trace.to_value()?, events, options)
-}
-
-/// Draws a page of the ladder of one `callstitch trace --json` object read as JSON (possibly
-/// written by an older callstitch, with fields missing) with the events of its calls.
-pub fn render_json(
-    trace: &serde_json::Value,
-    events: &[Event],
-    options: &LadderOptions,
-) -> Result<Ladder, LadderError> {
-    let view: TraceView = serde_json::from_value(trace.clone())?;
-    render_view(&view, events, options)
-}
-
-/// Draws a page of the ladder of an interaction already read.
-pub fn render_view(
-    trace: &TraceView,
-    events: &[Event],
-    options: &LadderOptions,
-) -> Result<Ladder, LadderError> {
     let per_page = options.per_page.clamp(1, MAX_PER_PAGE);
     let probe = layout::layout(trace, events, 1, per_page);
     if options.page == 0 || options.page > probe.pages {
@@ -98,4 +81,15 @@ pub fn render_view(
     let page = if options.page == 1 { probe } else { layout::layout(trace, events, options.page, per_page) };
     let (page_number, pages) = (page.page, page.pages);
     Ok(Ladder { svg: draw::draw(trace, page), page: page_number, pages })
+}
+
+/// Draws a page of the ladder of one `callstitch trace --json` object read as JSON with the
+/// events of its calls; an object that is not an interaction document is an error that
+/// names the field that does not fit.
+pub fn render_json(
+    trace: &serde_json::Value,
+    events: &[Event],
+    options: &LadderOptions,
+) -> Result<Ladder, LadderError> {
+    render(&TraceDocument::from_value(trace.clone())?, events, options)
 }

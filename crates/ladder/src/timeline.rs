@@ -11,12 +11,15 @@
 //! tooltip only). Drawn `width` pixels wide (default [`DEFAULT_WIDTH`]) with a viewBox, so
 //! that it scales.
 
+use callstitch_engine::ReleasedBy;
+use callstitch_link::{word, SegmentParty, SegmentReport};
+use callstitch_pipeline::TraceDocument;
 use callstitch_tlib::Timestamp;
 
 use crate::layout::{band_sites, clock_offsets, hops, Hop};
 use crate::svg::{Anchor, Style, Svg};
 use crate::text;
-use crate::view::{PartyView, SegmentView, TraceView};
+use crate::view::AsDocument;
 
 /// The width drawn unless told otherwise: fits a 1400 px window.
 pub const DEFAULT_WIDTH: u32 = 1360;
@@ -44,12 +47,13 @@ const STYLE: &str = concat!(
 );
 
 /// The journey of `trace`, [`DEFAULT_WIDTH`] pixels wide.
-pub fn render(trace: &TraceView) -> String {
+pub fn render(trace: &impl AsDocument) -> String {
     render_at(trace, DEFAULT_WIDTH)
 }
 
 /// The journey of `trace`, `width` pixels wide (within [`MIN_WIDTH`]..=[`MAX_WIDTH`]).
-pub fn render_at(trace: &TraceView, width: u32) -> String {
+pub fn render_at(trace: &impl AsDocument, width: u32) -> String {
+    let trace = trace.document();
     let width = i64::from(width.clamp(MIN_WIDTH, MAX_WIDTH));
     let journey = Journey::read(trace);
     draw(trace, &journey, width)
@@ -184,13 +188,19 @@ pub struct Totals {
     pub hand_offs: usize,
 }
 
+/// A media file's time, as its text says (RFC 3339, the site's own clock).
 fn parse(time: Option<&str>) -> Option<i64> {
     time.and_then(Timestamp::parse_rfc3339).map(|time| time.0)
 }
 
+fn micros(time: Option<Timestamp>) -> Option<i64> {
+    time.map(|time| time.0)
+}
+
 impl Journey {
     /// Reads the journey of a trace: its sites in the order of its calls.
-    pub fn read(trace: &TraceView) -> Journey {
+    pub fn read(trace: &impl AsDocument) -> Journey {
+        let trace = trace.document();
         let names = band_sites(trace);
         let offsets = clock_offsets(trace, &names);
         let mut sites: Vec<SiteRow> =
@@ -219,12 +229,13 @@ fn corrected(time: Option<i64>, offset: Option<i64>) -> Option<i64> {
     time.map(|time| time.saturating_sub(offset.unwrap_or(0)))
 }
 
-fn site_row(trace: &TraceView, site: &str, offset: Option<i64>) -> SiteRow {
+fn site_row(trace: &TraceDocument, site: &str, offset: Option<i64>) -> SiteRow {
     let mut calls = Vec::new();
     let mut parties: Vec<PartyRow> = Vec::new();
-    let at_site = trace.segments.iter().filter(|segment| segment.site == site).count();
-    for (number, segment) in trace.segments.iter().enumerate().filter(|(_, segment)| segment.site == site) {
-        let (start, end) = (parse(segment.start.as_deref()), parse(segment.end.as_deref()));
+    let segments = &trace.interaction.segments;
+    let at_site = segments.iter().filter(|segment| segment.site == site).count();
+    for (number, segment) in segments.iter().enumerate().filter(|(_, segment)| segment.site == site) {
+        let (start, end) = (micros(segment.start), micros(segment.end));
         calls.push((number + 1, corrected(start, offset), corrected(end, offset)));
         // A row per party of each call: a DN in two calls of a site (a consultation) has
         // overlapping states.
@@ -234,10 +245,10 @@ fn site_row(trace: &TraceView, site: &str, offset: Option<i64>) -> SiteRow {
                 subtitle.push_str(&format!(", call #{}", number + 1));
             }
             parties.push(PartyRow {
-                dn: party.dn.clone(),
+                dn: party.dn.to_string(),
                 subtitle,
                 bars: bars(party, segment, offset),
-                released: party.released_by == "self",
+                released: party.released_by == ReleasedBy::Itself,
             });
         }
     }
@@ -254,24 +265,24 @@ fn site_row(trace: &TraceView, site: &str, offset: Option<i64>) -> SiteRow {
 }
 
 /// A party's bars from its spans; without spans, one bar for its call's life.
-fn bars(party: &PartyView, segment: &SegmentView, offset: Option<i64>) -> Vec<Bar> {
+fn bars(party: &SegmentParty, segment: &SegmentReport, offset: Option<i64>) -> Vec<Bar> {
     let mut bars: Vec<Bar> = party
         .spans
         .iter()
         .filter_map(|span| {
-            let start = corrected(parse(span.start.as_deref()), offset)?;
-            let end = corrected(parse(span.end.as_deref()), offset).unwrap_or(start).max(start);
+            let start = corrected(Some(span.start.0), offset)?;
+            let end = corrected(Some(span.end.0), offset).unwrap_or(start).max(start);
             let state = if span.open {
                 format!("{} (still so when the call's events ended)", span.state)
             } else {
-                span.state.clone()
+                span.state.label().to_string()
             };
-            Some(Bar { phase: Phase::of(&span.state), start, end, state })
+            Some(Bar { phase: Phase::of(span.state.label()), start, end, state })
         })
         .collect();
     if party.spans.is_empty() {
-        let start = corrected(parse(segment.start.as_deref()), offset);
-        let end = corrected(parse(segment.end.as_deref()), offset);
+        let start = corrected(micros(segment.start), offset);
+        let end = corrected(micros(segment.end), offset);
         if let (Some(start), Some(end)) = (start, end) {
             let state = "in the call (this trace has no state spans)".to_string();
             bars.push(Bar { phase: Phase::Other, start, end: end.max(start), state });
@@ -280,7 +291,7 @@ fn bars(party: &PartyView, segment: &SegmentView, offset: Option<i64>) -> Vec<Ba
     bars
 }
 
-fn file_rows(trace: &TraceView, site: &str, offset: Option<i64>) -> Vec<FileRow> {
+fn file_rows(trace: &TraceDocument, site: &str, offset: Option<i64>) -> Vec<FileRow> {
     let Some(recording) = &trace.recording else { return Vec::new() };
     recording
         .media_files
@@ -294,7 +305,7 @@ fn file_rows(trace: &TraceView, site: &str, offset: Option<i64>) -> Vec<FileRow>
                 .findings
                 .iter()
                 .filter(|finding| finding.files.contains(&file.media_id))
-                .map(|finding| finding.rule.clone())
+                .map(|finding| finding.rule.label().to_string())
                 .collect();
             let name = if rules.is_empty() {
                 format!("REC {}", number + 1)
@@ -305,14 +316,14 @@ fn file_rows(trace: &TraceView, site: &str, offset: Option<i64>) -> Vec<FileRow>
                 "{name}: {} {} ({} side), {} to {}, {}",
                 file.site,
                 file.recorded_dn,
-                if file.side.is_empty() { "unknown" } else { &file.side },
+                file.side,
                 file.start,
                 file.stop.as_deref().unwrap_or("(no stop)"),
                 file.media_id
             );
             Some(FileRow {
                 name: format!("{name} {}", file.recorded_dn),
-                side: file.side.clone(),
+                side: file.side.label().to_string(),
                 start,
                 end,
                 rules,
@@ -323,11 +334,11 @@ fn file_rows(trace: &TraceView, site: &str, offset: Option<i64>) -> Vec<FileRow>
 }
 
 /// Marks the party that released the interaction (the trace's verdict) as released too.
-fn mark_release(trace: &TraceView, sites: &mut [SiteRow]) {
-    let released = &trace.released_by;
+fn mark_release(trace: &TraceDocument, sites: &mut [SiteRow]) {
+    let released = &trace.interaction.released_by;
     let Some(dn) = &released.dn else { return };
     for site in sites.iter_mut().filter(|site| released.site.as_ref().is_none_or(|name| *name == site.site)) {
-        for party in site.parties.iter_mut().filter(|party| party.dn == *dn) {
+        for party in site.parties.iter_mut().filter(|party| party.dn == dn.as_str()) {
             party.released = true;
         }
     }
@@ -351,7 +362,7 @@ fn union_length(mut intervals: Vec<(i64, i64)>) -> i64 {
     total + current.map_or(0, |(a, b)| b - a)
 }
 
-fn totals(trace: &TraceView, sites: &[SiteRow], span: Option<(i64, i64)>, hand_offs: usize) -> Totals {
+fn totals(trace: &TraceDocument, sites: &[SiteRow], span: Option<(i64, i64)>, hand_offs: usize) -> Totals {
     let bars = || {
         sites.iter().flat_map(|site| {
             site.parties.iter().flat_map(|party| party.bars.iter().map(move |bar| (party, bar)))
@@ -365,7 +376,7 @@ fn totals(trace: &TraceView, sites: &[SiteRow], span: Option<(i64, i64)>, hand_o
                 .collect(),
         )
     };
-    let customer = trace.ani.as_deref();
+    let customer = trace.interaction.ani.as_deref();
     let answered = bars()
         .filter(|(party, bar)| bar.phase == Phase::Talking && Some(party.dn.as_str()) != customer)
         .map(|(_, bar)| bar.start)
@@ -395,13 +406,17 @@ pub fn duration(micros: i64) -> String {
 }
 
 /// The durations in words.
-pub fn summary(trace: &TraceView, totals: &Totals) -> String {
+pub fn summary(trace: &TraceDocument, totals: &Totals) -> String {
     let mut parts = Vec::new();
     if let Some(total) = totals.total {
         parts.push(format!("total {}", duration(total)));
     }
-    let spans =
-        trace.segments.iter().flat_map(|segment| segment.parties.iter()).any(|party| !party.spans.is_empty());
+    let spans = trace
+        .interaction
+        .segments
+        .iter()
+        .flat_map(|segment| segment.parties.iter())
+        .any(|party| !party.spans.is_empty());
     if !spans {
         parts.push(
             "queue, ring, talk and hold times unknown (no party state spans in this trace)".to_string(),
@@ -423,8 +438,8 @@ pub fn summary(trace: &TraceView, totals: &Totals) -> String {
         totals.hand_offs,
         if totals.hand_offs == 1 { "" } else { "s" }
     ));
-    let released = &trace.released_by;
-    let who = if released.who.is_empty() { "unknown" } else { released.who.as_str() };
+    let released = &trace.interaction.released_by;
+    let who = word(&released.who);
     parts.push(match (&released.dn, &released.site) {
         (Some(dn), Some(site)) => format!("released by {dn} ({who}) at {site}"),
         (Some(dn), None) => format!("released by {dn} ({who})"),
@@ -469,9 +484,9 @@ fn tick_label(micros: i64) -> String {
     }
 }
 
-fn draw(trace: &TraceView, journey: &Journey, width: i64) -> String {
+fn draw(trace: &TraceDocument, journey: &Journey, width: i64) -> String {
     let inner = width - 2 * MARGIN;
-    let title = format!("Customer journey of interaction {}", trace.interaction_id);
+    let title = format!("Customer journey of interaction {}", trace.interaction.interaction_id);
     let (titles, _) = text::wrap(&title, text::chars_in(inner, 16.0), 2);
     let words = summary(trace, &journey.totals);
     let (summary_lines, _) = text::wrap(&words, text::chars_in(inner, 12.0), 4);
@@ -494,7 +509,7 @@ fn draw(trace: &TraceView, journey: &Journey, width: i64) -> String {
         + 6
         + hop_wrapped.iter().map(|lines| lines.len() as i64 * 15).sum::<i64>()
         + MARGIN;
-    let description = format!("Timeline of interaction {}: {}.", trace.interaction_id, words);
+    let description = format!("Timeline of interaction {}: {}.", trace.interaction.interaction_id, words);
     let mut svg = Svg::open_with(width, height, "timeline", &title, &description, STYLE);
     let mut y = 26;
     for line in &titles {
@@ -699,7 +714,7 @@ fn draw_file(svg: &mut Svg, axis: &Axis, file: &FileRow, top: i64) {
 }
 
 /// The words of a hand-off: when, from which call to which, on what evidence.
-fn hop_line(trace: &TraceView, journey: &Journey, hop: &Hop) -> String {
+fn hop_line(trace: &TraceDocument, journey: &Journey, hop: &Hop) -> String {
     let site = |band: usize| journey.sites.get(band).map_or("?", |site| site.site.as_str());
     let when = hand_off_time(trace, journey, hop)
         .zip(journey.span)
@@ -718,15 +733,15 @@ fn hop_line(trace: &TraceView, journey: &Journey, hop: &Hop) -> String {
 }
 
 /// When a hand-off happened: its receiving call's start (corrected).
-fn hand_off_time(trace: &TraceView, journey: &Journey, hop: &Hop) -> Option<i64> {
-    let segment = trace.segments.get(hop.to_segment)?;
+fn hand_off_time(trace: &TraceDocument, journey: &Journey, hop: &Hop) -> Option<i64> {
+    let segment = trace.interaction.segments.get(hop.to_segment)?;
     let offset = journey.sites.get(hop.to_band)?.offset_us;
-    corrected(parse(segment.start.as_deref()), offset)
+    corrected(micros(segment.start), offset)
 }
 
 fn draw_hand_off(
     svg: &mut Svg,
-    trace: &TraceView,
+    trace: &TraceDocument,
     journey: &Journey,
     axis: &Axis,
     hop: &Hop,

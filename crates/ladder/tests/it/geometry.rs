@@ -8,7 +8,7 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
-use callstitch_ladder::{render_json, timeline, LadderOptions, TraceView};
+use callstitch_ladder::{render_json, timeline, LadderOptions};
 use callstitch_tlib::{CallUuid, Event, IsLink, KvList, Message, Text, Timestamp, Value as KvValue};
 use serde_json::{json, Value};
 
@@ -244,7 +244,7 @@ fn four_sites() -> (Value, Vec<Event>) {
     for (line, event) in events.iter_mut().enumerate() {
         event.line = Some(line as u64 + 1);
     }
-    let trace = json!({
+    let trace = common::complete(json!({
         "interaction_id": "four-sites", "ani": ANI, "start": time(0), "end": time(238_000),
         "sites": SITES, "segments": segments,
         "links": [link(0, 1, "islink"), link(0, 1, "iscc-call-history"), link(1, 2, "islink"), link(0, 3, "islink"),
@@ -256,7 +256,7 @@ fn four_sites() -> (Value, Vec<Event>) {
         ],
         "released_by": {"dn": ANI, "site": "TS_SYD", "who": "customer", "provenance": "releasing-party"},
         "recording": {"recording_id": "U0", "media_files": files, "findings": [{"rule": "P1", "files": ["m2"], "message": "lost"}]}
-    });
+    }));
     (trace, events)
 }
 
@@ -267,7 +267,7 @@ fn a_four_site_interaction_of_forty_events_fits_1360_px() {
     assert!(events.len() >= 30);
     let ladder = render_json(&trace, &events, &LadderOptions::default()).expect("renders");
     assert!(width(&ladder.svg) <= 1360.0, "ladder {} px wide", width(&ladder.svg));
-    let view: TraceView = serde_json::from_value(trace).expect("trace");
+    let view = common::document(trace);
     let journey = timeline::render(&view);
     assert!(width(&journey) <= 1360.0);
     common::assert_well_formed(&ladder.svg);
@@ -281,13 +281,13 @@ fn no_text_of_a_four_site_ladder_or_timeline_leaves_the_picture_or_covers_anothe
     let ladder = render_json(&trace, &events, &LadderOptions::default()).expect("renders");
     if std::env::var_os("LADDER_DUMP").is_some() {
         std::fs::write("/tmp/ladder-four-sites.svg", &ladder.svg).expect("dump");
-        let view: TraceView = serde_json::from_value(trace.clone()).expect("trace");
+        let view = common::document(trace.clone());
         std::fs::write("/tmp/ladder-four-sites.timeline.svg", timeline::render(&view)).expect("dump");
     }
     assert_texts_fit("four-site ladder", &ladder.svg);
     assert!(ladder.svg.contains(&format!(">1017 released by {ANI}<")), "a long release label whole");
     assert!(!ladder.svg.contains('…'), "nothing cut");
-    let view: TraceView = serde_json::from_value(trace).expect("trace");
+    let view = common::document(trace);
     assert_texts_fit("four-site timeline", &timeline::render(&view));
     assert_texts_fit("four-site timeline at 640 px", &timeline::render_at(&view, 640));
 }
@@ -339,7 +339,7 @@ fn routing_and_diversion_arrows_end_at_the_third_party_dn() {
 #[test]
 fn the_timeline_writes_out_the_durations_from_the_state_spans() {
     let (trace, _) = four_sites();
-    let view: TraceView = serde_json::from_value(trace).expect("trace");
+    let view = common::document(trace);
     let svg = timeline::render(&view);
     // London's routing point queues 0.3 s and routes 0.6 s; every site repeats it a minute later.
     assert!(svg.contains("time to answer 4.0 s"), "the first agent answers 4 s after the call began");

@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use callstitch_ladder::{render_json, timeline, LadderOptions, TraceView};
+use callstitch_ladder::{render_json, timeline, LadderOptions};
 use callstitch_sim::scenario::Scenario;
 use common::{assert_snapshot, assert_well_formed, logs_in, only, simulated, Log, Traced};
 
@@ -17,7 +17,7 @@ fn snapshot(name: &str, logs: &[Log], feed: Option<&str>) -> String {
 
 /// The ladder and the timeline of an interaction against their snapshots; the ladder.
 fn snapshot_of(name: &str, traced: &Traced) -> String {
-    let view: TraceView = serde_json::from_value(traced.trace.clone()).expect("trace JSON");
+    let view = common::document(traced.trace.clone());
     let journey = timeline::render(&view);
     assert_well_formed(&journey);
     assert_eq!(journey, timeline::render(&view), "{name}: the same input gives the same timeline");

@@ -96,14 +96,14 @@ fn event(message: Message, site: &str, uuid: &str, seconds: i64) -> Event {
 #[test]
 fn text_from_the_input_is_escaped() {
     let dn = "<&\"7001'>";
-    let trace = json!({
+    let trace = common::complete(json!({
         "interaction_id": "x<y", "ani": dn,
         "segments": [{"site": "S&1", "key": "U1", "call_uuid": "U1", "conn_ids": ["0000000000000001"],
                       "parties": [{"dn": dn, "kind": "external"}, {"dn": "</text><script>", "kind": "agent"}]}],
         "released_by": {"dn": dn, "who": "customer"},
         "notes": ["a & b < c"],
         "recording": {"recording_id": "U1", "media_files": [], "findings": []}
-    });
+    }));
     let mut ringing = event(Message::EventRinging, "S&1", "U1", 1);
     ringing.this_dn = Some(Text::from("</text><script>"));
     ringing.other_dn = Some(Text::from(dn));
@@ -165,9 +165,9 @@ fn big(calls: usize) -> (Value, Vec<Event>) {
     let findings: Vec<Value> = (0..calls)
         .map(|call| json!({"rule": "P4", "files": [format!("U{call:05}_m")], "message": "x ".repeat(200)}))
         .collect();
-    let trace = json!({"interaction_id": "big", "sites": sites, "segments": segments, "links": links,
-        "recording": {"recording_id": "U00000", "media_files": files, "findings": findings},
-        "notes": (0..50).map(|n| format!("note {n}")).collect::<Vec<_>>()});
+    let trace = common::complete(json!({"interaction_id": "big", "sites": sites, "segments": segments,
+        "links": links, "recording": {"recording_id": "U00000", "media_files": files, "findings": findings},
+        "notes": (0..50).map(|n| format!("note {n}")).collect::<Vec<_>>()}));
     (trace, events)
 }
 
@@ -195,7 +195,9 @@ fn a_500_call_interaction_is_paginated_under_the_height_limit() {
 
 #[test]
 fn a_trace_from_an_older_store_still_draws_and_a_non_trace_is_an_error() {
-    let old = json!({"interaction_id": "old", "segments": [{"site": "A", "key": "K", "future_field": 1}]});
+    let old = common::complete(
+        json!({"interaction_id": "old", "segments": [{"site": "A", "key": "K", "future_field": 1}]}),
+    );
     let svg = render_json(&old, &[], &LadderOptions::default()).expect("renders").svg;
     assert!(svg.contains(">site A</text>") && svg.contains("No events of its calls were given"));
     assert_well_formed(&svg);

@@ -3,6 +3,10 @@
 //! compare an SVG with its stored snapshot, and check that an SVG is well-formed XML.
 #![allow(dead_code)]
 
+mod minimal;
+
+pub use minimal::{complete, document};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
