@@ -1,8 +1,9 @@
 //! Structural checks on the SVG text: every site has its band and every party of the
 //! interaction its lane; the seed's Inter-Site Links are drawn as connectors; text from the
 //! input is escaped; the order of the events given does not matter; an interaction of 500
-//! calls is cut into pages that stay under the height limit and say so; input from an
-//! older store (missing fields) still draws.
+//! calls is cut into pages that stay under the height limit and say so; a document with
+//! fields this version does not know still draws, one missing a field it needs is an error
+//! that names it.
 
 use crate::common;
 
@@ -194,7 +195,7 @@ fn a_500_call_interaction_is_paginated_under_the_height_limit() {
 }
 
 #[test]
-fn a_trace_from_an_older_store_still_draws_and_a_non_trace_is_an_error() {
+fn a_trace_with_fields_it_does_not_know_draws_and_one_missing_a_field_is_an_error_naming_it() {
     let old = common::complete(
         json!({"interaction_id": "old", "segments": [{"site": "A", "key": "K", "future_field": 1}]}),
     );
@@ -205,6 +206,11 @@ fn a_trace_from_an_older_store_still_draws_and_a_non_trace_is_an_error() {
         render_json(&json!([1, 2]), &[], &LadderOptions::default()),
         Err(LadderError::Trace(_))
     ));
+    let partial = json!({"interaction_id": "old", "segments": []});
+    match render_json(&partial, &[], &LadderOptions::default()) {
+        Err(error @ LadderError::Trace(_)) => assert!(error.to_string().contains("missing field"), "{error}"),
+        other => panic!("a document missing its fields is an error, got {other:?}"),
+    }
     assert!(matches!(
         render_json(&old, &[], &LadderOptions { page: 0, per_page: 10 }),
         Err(LadderError::PageOutOfRange { page: 0, pages: 1 })
