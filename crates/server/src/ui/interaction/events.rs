@@ -8,6 +8,8 @@
 //! The fields are those of the event's JSON form (docs/event-json.md); any field this page
 //! does not know is still shown, under its JSON name.
 
+use callstitch_tlib::json::event_from_json;
+use callstitch_tlib::Event;
 use serde_json::Value;
 
 use super::super::html::{esc, short_time, text, time, url_encode};
@@ -15,13 +17,37 @@ use super::super::html::{esc, short_time, text, time, url_encode};
 /// Most raw events listed in the page for one call; the rest are in events.log.
 pub const MAX_SHOWN_EVENTS: usize = 500;
 
-/// One call of the interaction with its raw events (JSON documents, in store order).
+/// One call of the interaction with its raw events (in store order).
 pub struct CallEvents {
     pub site: String,
     pub key: String,
     pub call_uuid: String,
-    /// (store sequence number, the event's JSON document).
-    pub events: Vec<(u64, Value)>,
+    pub events: Vec<StoredLine>,
+}
+
+/// One stored event of a call, decoded once when it is read from the store.
+pub struct StoredLine {
+    /// The store's sequence number of the event.
+    pub seq: u64,
+    /// Its JSON form as this page shows it (masked with the interaction when the service
+    /// masks numbers); a line that is not JSON at all is `{"unreadable": line}`.
+    pub json: Value,
+    /// The event typed from that same form; `None` for a line that is not an event (it is
+    /// still listed, but not drawn in the ladder nor written to events.log).
+    pub event: Option<Event>,
+}
+
+impl StoredLine {
+    /// Decodes a stored line (docs/event-json.md) once.
+    pub fn decode(seq: u64, line: &str) -> Self {
+        let json = serde_json::from_str(line).unwrap_or_else(|_| serde_json::json!({ "unreadable": line }));
+        StoredLine { seq, json, event: event_from_json(line).ok() }
+    }
+
+    /// Types the event again from its JSON form, after that form was masked.
+    pub fn retype(&mut self) {
+        self.event = event_from_json(&self.json.to_string()).ok();
+    }
 }
 
 /// The scalar fields of an event's JSON form in the order shown, with the name a T-Server
@@ -280,8 +306,8 @@ pub fn events_section(id: &str, calls: &[CallEvents], ladder_index: &dyn Fn(u64)
         let day = call
             .events
             .iter()
-            .map(|(_, event)| match text(event, "timestamp") {
-                "" => text(event, "log_time"),
+            .map(|line| match text(&line.json, "timestamp") {
+                "" => text(&line.json, "log_time"),
                 stamp => stamp,
             })
             .find(|stamp| stamp.len() >= 10)
@@ -299,8 +325,8 @@ pub fn events_section(id: &str, calls: &[CallEvents], ladder_index: &dyn Fn(u64)
              <span class=\"c-dn\">ThisDN</span><span class=\"c-dn\">OtherDN</span><span class=\"c-conn\">ConnID</span>\
              <span class=\"c-where\">Where</span></div>\n<ol class=\"events\">\n",
         );
-        for (seq, event) in call.events.iter().take(MAX_SHOWN_EVENTS) {
-            out.push_str(&event_html(number, *seq, ladder_index(*seq), event));
+        for line in call.events.iter().take(MAX_SHOWN_EVENTS) {
+            out.push_str(&event_html(number, line.seq, ladder_index(line.seq), &line.json));
         }
         out.push_str("</ol>\n");
         if call.events.len() > MAX_SHOWN_EVENTS {
