@@ -5,11 +5,12 @@
 //! the attributes the reader kept raw. Server-rendered `<details>`: no script needed; the
 //! page's small script only opens an event when its row of the ladder is clicked.
 //!
-//! The fields are those of the event's JSON form (docs/event-json.md); any field this page
-//! does not know is still shown, under its JSON name.
+//! The summary line reads the typed event; the attributes are those of the event's JSON form
+//! (docs/event-json.md), and any field this page does not know is still shown, under its JSON
+//! name. A stored line that is not an event is listed all the same, read from its JSON form.
 
 use callstitch_tlib::json::event_from_json;
-use callstitch_tlib::Event;
+use callstitch_tlib::{Event, Text};
 use serde_json::Value;
 
 use super::super::html::{esc, short_time, text, time, url_encode};
@@ -199,13 +200,98 @@ pub fn attributes_html(event: &Value) -> String {
     out.replace("<table class=\"attrs\"><tbody></tbody></table>", "")
 }
 
-/// Where the event was read: `file:line`, or "" when it came over HTTP.
-fn place(event: &Value) -> String {
-    let line = event.get("line").and_then(Value::as_u64).map(|line| format!(":{line}")).unwrap_or_default();
-    if line.is_empty() && text(event, "file").is_empty() {
-        return String::new();
+/// What an event's summary line shows: read from the typed event, or from the JSON form of a
+/// stored line that is not an event.
+struct Summary {
+    /// AttributeTimeStamp, else the log time (RFC 3339 UTC), else "".
+    when: String,
+    message: String,
+    /// ThisDN, else AttributeDN.
+    this_dn: String,
+    other_dn: String,
+    conn_id: String,
+    site: String,
+    file: String,
+    line: Option<u64>,
+    seq: Option<u64>,
+}
+
+impl Summary {
+    fn of(line: &StoredLine) -> Summary {
+        match &line.event {
+            Some(event) => Summary::of_event(event),
+            None => Summary::of_json(&line.json),
+        }
     }
-    format!("{}{line}", text(event, "file"))
+
+    fn of_event(event: &Event) -> Summary {
+        let text = |value: Option<&Text>| value.map_or_else(String::new, ToString::to_string);
+        let this_dn = event.this_dn.as_ref().filter(|dn| !dn.is_empty()).or(event.dn.as_ref());
+        Summary {
+            when: event.timestamp.or(event.log_time).map(|time| time.to_string()).unwrap_or_default(),
+            message: event.message.name().to_string(),
+            this_dn: text(this_dn),
+            other_dn: text(event.other_dn.as_ref()),
+            conn_id: event.conn_id.map(|conn| conn.to_string()).unwrap_or_default(),
+            site: event.site.to_string(),
+            file: event.file.as_deref().unwrap_or_default().to_string(),
+            line: event.line,
+            seq: event.seq,
+        }
+    }
+
+    fn of_json(json: &Value) -> Summary {
+        let first = |keys: &[&str]| {
+            keys.iter()
+                .map(|key| text(json, key))
+                .find(|value| !value.is_empty())
+                .unwrap_or_default()
+                .to_string()
+        };
+        Summary {
+            when: first(&["timestamp", "log_time"]),
+            message: first(&["message"]),
+            this_dn: first(&["this_dn", "dn"]),
+            other_dn: first(&["other_dn"]),
+            conn_id: first(&["conn_id"]),
+            site: first(&["site"]),
+            file: first(&["file"]),
+            line: json.get("line").and_then(Value::as_u64),
+            seq: json.get("seq").and_then(Value::as_u64),
+        }
+    }
+
+    /// Where the event was read: `file:line`, or "" when it came over HTTP.
+    fn place(&self) -> String {
+        let line = self.line.map(|line| format!(":{line}")).unwrap_or_default();
+        if line.is_empty() && self.file.is_empty() {
+            return String::new();
+        }
+        format!("{}{line}", self.file)
+    }
+
+    /// `file:line` shown as the file's name and line, the whole path in its tooltip.
+    fn place_html(&self) -> String {
+        let place = self.place();
+        if place.is_empty() {
+            return String::new();
+        }
+        let file = self.file.as_str();
+        let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+        let short = place.replacen(file, name, 1);
+        format!("<span title=\"{}\">{}</span>", esc(&place), esc(&short))
+    }
+
+    /// How the ladder names the event's row: its site and `file:line`, or `seq:N` for an
+    /// event that came as JSON (callstitch_ladder::events::source_of).
+    fn source(&self) -> Option<String> {
+        match (self.line, self.seq) {
+            (Some(line), _) if self.file.is_empty() => Some(format!("line:{line}")),
+            (Some(line), _) => Some(format!("{}:{line}", self.file)),
+            (None, Some(seq)) => Some(format!("seq:{seq}")),
+            (None, None) => None,
+        }
+    }
 }
 
 /// One summary cell, labelled for the phone layout (the label is hidden on wide screens,
@@ -215,18 +301,6 @@ fn cell(class: &str, label: &str, value_html: &str) -> String {
         return format!("<span class=\"{class}\"></span>");
     }
     format!("<span class=\"{class}\"><span class=\"lbl\">{label} </span>{value_html}</span>")
-}
-
-/// `file:line` shown as the file's name and line, the whole path in its tooltip.
-fn place_html(event: &Value) -> String {
-    let place = place(event);
-    if place.is_empty() {
-        return String::new();
-    }
-    let file = text(event, "file");
-    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
-    let short = place.replacen(file, name, 1);
-    format!("<span title=\"{}\">{}</span>", esc(&place), esc(&short))
 }
 
 /// The time of day of an RFC 3339 UTC time (`08:00:00.374`) in a `<time>` element whose
@@ -244,47 +318,27 @@ fn clock_html(rfc3339: &str) -> String {
     }
 }
 
-/// One event as a `<details>` line. `index` is its place among the events the ladder was
-/// drawn from (`data-index`), so a click on its ladder row can open it.
-fn event_html(call: usize, seq: u64, index: Option<usize>, event: &Value) -> String {
-    let when = match text(event, "timestamp") {
-        "" => text(event, "log_time"),
-        stamp => stamp,
-    };
+/// One stored event as a `<details>` line. `index` is its place among the events the
+/// ladder was drawn from (`data-index`), so a click on its ladder row can open it.
+fn event_html(call: usize, index: Option<usize>, line: &StoredLine) -> String {
+    let summary = Summary::of(line);
     let mut data = index.map(|index| format!(" data-index=\"{index}\"")).unwrap_or_default();
-    // The ladder names an event's row by its site and `file:line`, or `seq:N` for an event
-    // that came as JSON (data-site, data-source: callstitch_ladder::events::source_of).
-    let source = match (event.get("line").and_then(Value::as_u64), event.get("seq").and_then(Value::as_u64)) {
-        (Some(line), _) => match text(event, "file") {
-            "" => Some(format!("line:{line}")),
-            file => Some(format!("{file}:{line}")),
-        },
-        (None, Some(seq)) => Some(format!("seq:{seq}")),
-        (None, None) => None,
-    };
-    if let Some(source) = source {
-        data.push_str(&format!(
-            " data-site=\"{}\" data-source=\"{}\"",
-            esc(text(event, "site")),
-            esc(&source)
-        ));
+    if let Some(source) = summary.source() {
+        data.push_str(&format!(" data-site=\"{}\" data-source=\"{}\"", esc(&summary.site), esc(&source)));
     }
-    let this_dn = match text(event, "this_dn") {
-        "" => text(event, "dn"),
-        dn => dn,
-    };
-    let summary = [
-        cell("c-time", "Time", &clock_html(when)),
-        cell("c-msg", "Message", &esc(text(event, "message"))),
-        cell("c-dn mono", "ThisDN", &esc(this_dn)),
-        cell("c-dn mono", "OtherDN", &esc(text(event, "other_dn"))),
-        cell("c-conn mono", "ConnID", &esc(text(event, "conn_id"))),
-        cell("c-where mono", "Where", &place_html(event)),
+    let cells = [
+        cell("c-time", "Time", &clock_html(&summary.when)),
+        cell("c-msg", "Message", &esc(&summary.message)),
+        cell("c-dn mono", "ThisDN", &esc(&summary.this_dn)),
+        cell("c-dn mono", "OtherDN", &esc(&summary.other_dn)),
+        cell("c-conn mono", "ConnID", &esc(&summary.conn_id)),
+        cell("c-where mono", "Where", &summary.place_html()),
     ]
     .concat();
     format!(
-        "<li><details class=\"ev\" id=\"ev-{call}-{seq}\"{data}><summary>{summary}</summary>{}</details></li>\n",
-        attributes_html(event)
+        "<li><details class=\"ev\" id=\"ev-{call}-{}\"{data}><summary>{cells}</summary>{}</details></li>\n",
+        line.seq,
+        attributes_html(&line.json)
     )
 }
 
@@ -306,10 +360,7 @@ pub fn events_section(id: &str, calls: &[CallEvents], ladder_index: &dyn Fn(u64)
         let day = call
             .events
             .iter()
-            .map(|line| match text(&line.json, "timestamp") {
-                "" => text(&line.json, "log_time"),
-                stamp => stamp,
-            })
+            .map(|line| Summary::of(line).when)
             .find(|stamp| stamp.len() >= 10)
             .map(|stamp| format!(" (times UTC, {})", &stamp[..10]))
             .unwrap_or_default();
@@ -326,7 +377,7 @@ pub fn events_section(id: &str, calls: &[CallEvents], ladder_index: &dyn Fn(u64)
              <span class=\"c-where\">Where</span></div>\n<ol class=\"events\">\n",
         );
         for line in call.events.iter().take(MAX_SHOWN_EVENTS) {
-            out.push_str(&event_html(number, line.seq, ladder_index(line.seq), &line.json));
+            out.push_str(&event_html(number, ladder_index(line.seq), line));
         }
         out.push_str("</ol>\n");
         if call.events.len() > MAX_SHOWN_EVENTS {
@@ -374,16 +425,18 @@ mod tests {
             assert!(html.contains(expected), "{expected} in {html}");
         }
         assert!(!html.contains("<x>") && !html.contains("C-<1>"));
-        let line = event_html(1, 9, Some(3), &event);
+        let line = event_html(1, Some(3), &StoredLine::decode(9, &event.to_string()));
         assert!(
             line.contains("id=\"ev-1-9\" data-index=\"3\" data-site=\"S\" data-source=\"s.log:42\""),
             "{line}"
         );
         assert!(line.contains("<span title=\"s.log:42\">s.log:42</span>"), "{line}");
         let deep = json!({"message": "EventRinging", "site": "S", "file": "/var/log/ts/S.log", "line": 7});
-        assert!(event_html(1, 1, None, &deep).contains("<span title=\"/var/log/ts/S.log:7\">S.log:7</span>"));
+        let deep = StoredLine::decode(1, &deep.to_string());
+        assert!(deep.event.is_some(), "a typed event");
+        assert!(event_html(1, None, &deep).contains("<span title=\"/var/log/ts/S.log:7\">S.log:7</span>"));
         assert!(
-            event_html(1, 1, None, &deep).contains("<span class=\"c-dn mono\"></span>"),
+            event_html(1, None, &deep).contains("<span class=\"c-dn mono\"></span>"),
             "an empty cell has no label"
         );
     }
@@ -393,7 +446,7 @@ mod tests {
     #[test]
     fn an_event_that_came_as_json_is_named_by_its_sequence_number_like_its_ladder_row() {
         let posted = json!({"message": "EventRinging", "site": "S", "seq": 812, "this_dn": "7001"});
-        let line = event_html(1, 1, Some(0), &posted);
+        let line = event_html(1, Some(0), &StoredLine::decode(1, &posted.to_string()));
         let typed = callstitch_tlib::json::event_from_json(&posted.to_string()).expect("an event");
         let row = callstitch_ladder::events::source_of(&typed).expect("a name for its row");
         assert!(line.contains(&format!("data-site=\"S\" data-source=\"{row}\"")), "{row} in {line}");
