@@ -10,7 +10,8 @@
 //! name. A stored line that is not an event is listed all the same, read from its JSON form.
 
 use callstitch_tlib::json::event_from_json;
-use callstitch_tlib::{Event, Text};
+use callstitch_tlib::kv::{KvList, Value as KvValue};
+use callstitch_tlib::{Event, LinkRole, Text};
 use serde_json::Value;
 
 use super::super::html::{esc, short_time, text, time, url_encode};
@@ -149,43 +150,105 @@ fn pair(out: &mut String, name: &str, value: &str) {
     out.push_str(&format!("<div><dt>{}</dt><dd class=\"mono\">{}</dd></div>", esc(name), esc(value)));
 }
 
-/// Every attribute of one event, as the body of its `<details>`.
-pub fn attributes_html(event: &Value) -> String {
+/// Every attribute of one stored event, as the body of its `<details>`: the scalar fields
+/// from its JSON form, the lists (Inter-Site Links, user data, extensions, reasons, raw
+/// attributes) from the typed event, or from the JSON form of a line that is not an event.
+fn attributes_html(line: &StoredLine) -> String {
     let mut out = String::from("<div class=\"ev-body\"><dl class=\"attrs\">");
+    scalars_html(&mut out, &line.json);
+    out.push_str("</dl><table class=\"attrs\"><tbody>");
+    match &line.event {
+        Some(event) => lists_html(&mut out, event),
+        None => json_lists_html(&mut out, &line.json),
+    }
+    out.push_str("</tbody></table></div>");
+    out.replace("<table class=\"attrs\"><tbody></tbody></table>", "")
+}
+
+/// The scalar fields in [`FIELDS`] order, then any field this page does not know.
+fn scalars_html(out: &mut String, event: &Value) {
     for (key, name) in FIELDS {
         if let Some(value) = event.get(*key).filter(|value| !value.is_null()) {
             let shown = match (*key, value) {
                 ("log_time" | "timestamp", Value::String(stamp)) => short_time(stamp),
                 _ => plain(value),
             };
-            pair(&mut out, name, &shown);
+            pair(out, name, &shown);
         }
     }
     if let Some(map) = event.as_object() {
         let known = |key: &str| FIELDS.iter().any(|(field, _)| *field == key) || SHOWN_APART.contains(&key);
         for (key, value) in map.iter().filter(|(key, _)| !known(key)) {
-            pair(&mut out, key, &plain(value));
+            pair(out, key, &plain(value));
         }
     }
-    out.push_str("</dl><table class=\"attrs\"><tbody>");
-    for link in event.get("is_links").and_then(Value::as_array).into_iter().flatten() {
-        let mut words = vec![text(link, "id").to_string()];
-        for key in ["direction_role", "location_name"] {
-            if !text(link, key).is_empty() {
-                words.push(text(link, key).to_string());
-            }
+}
+
+/// One Inter-Site Link's row: `id · direction-role · location-name`, then its other keys.
+fn link_row(out: &mut String, id: &str, role: &str, location: &str, extra: String) {
+    let mut words = vec![id];
+    words.extend([role, location].into_iter().filter(|word| !word.is_empty()));
+    row(
+        out,
+        "AttributeISLinkList",
+        &format!("<span class=\"mono\">{}</span>{extra}", esc(&words.join(" · "))),
+    );
+}
+
+/// The typed event's lists, each its own row.
+fn lists_html(out: &mut String, event: &Event) {
+    for link in event.is_links.iter().flatten() {
+        let extra = if link.extra.is_empty() { String::new() } else { typed_kv_table(&link.extra) };
+        let role = link.direction_role.as_ref().map_or("", LinkRole::as_str);
+        link_row(out, &link.id, role, link.location_name.as_deref().unwrap_or_default(), extra);
+    }
+    for (list, name) in
+        [(&event.user_data, LISTS[0].1), (&event.extensions, LISTS[1].1), (&event.reason, LISTS[2].1)]
+    {
+        if let Some(list) = list {
+            row(out, name, &typed_kv_table(list));
         }
+    }
+    for attribute in &event.other {
+        row(out, &attribute.name, &kv_value_html(&attribute.value));
+    }
+}
+
+/// A value of a list: a nested list as a table, any other value as its text.
+fn kv_value_html(value: &KvValue) -> String {
+    match value {
+        KvValue::List(inner) => typed_kv_table(inner),
+        other => format!("<span class=\"mono\">{}</span>", esc(&other.as_text().unwrap_or_default())),
+    }
+}
+
+/// A typed key-value list as a table.
+fn typed_kv_table(list: &KvList) -> String {
+    if list.is_empty() {
+        return "<span class=\"muted\">(empty list)</span>".to_string();
+    }
+    let mut out = String::from("<table class=\"kv\"><tbody>");
+    for pair in list.iter() {
+        out.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+            esc(&pair.key),
+            kv_value_html(&pair.value)
+        ));
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// The lists of a stored line that is not an event, read from its JSON form.
+fn json_lists_html(out: &mut String, event: &Value) {
+    for link in event.get("is_links").and_then(Value::as_array).into_iter().flatten() {
         let extra =
             link.get("extra").and_then(Value::as_array).map(|extra| kv_table(extra)).unwrap_or_default();
-        row(
-            &mut out,
-            "AttributeISLinkList",
-            &format!("<span class=\"mono\">{}</span>{extra}", esc(&words.join(" · "))),
-        );
+        link_row(out, text(link, "id"), text(link, "direction_role"), text(link, "location_name"), extra);
     }
     for (key, name) in LISTS {
         if let Some(list) = event.get(*key).and_then(Value::as_array) {
-            row(&mut out, name, &kv_table(list));
+            row(out, name, &kv_table(list));
         }
     }
     for attribute in event.get("other").and_then(Value::as_array).into_iter().flatten() {
@@ -194,10 +257,8 @@ pub fn attributes_html(event: &Value) -> String {
             Some(value) => format!("<span class=\"mono\">{}</span>", esc(&plain(value))),
             None => String::new(),
         };
-        row(&mut out, text(attribute, "name"), &value);
+        row(out, text(attribute, "name"), &value);
     }
-    out.push_str("</tbody></table></div>");
-    out.replace("<table class=\"attrs\"><tbody></tbody></table>", "")
 }
 
 /// What an event's summary line shows: read from the typed event, or from the JSON form of a
@@ -338,7 +399,7 @@ fn event_html(call: usize, index: Option<usize>, line: &StoredLine) -> String {
     format!(
         "<li><details class=\"ev\" id=\"ev-{call}-{}\"{data}><summary>{cells}</summary>{}</details></li>\n",
         line.seq,
-        attributes_html(&line.json)
+        attributes_html(line)
     )
 }
 
@@ -408,7 +469,7 @@ mod tests {
             "is_links": [{"id": "IS1", "location_name": "SIP@Switch", "direction_role": "source"}],
             "other": [{"name": "AttributeAgentID", "value": "Ann"}], "future_field": "kept",
         });
-        let html = attributes_html(&event);
+        let html = attributes_html(&StoredLine::decode(1, &event.to_string()));
         for expected in [
             "<dt>AttributeThirdPartyDN</dt><dd class=\"mono\">&lt;x&gt;</dd>",
             "<dt>AttributeCallState</dt><dd class=\"mono\">Transferred</dd>",
@@ -439,6 +500,24 @@ mod tests {
             event_html(1, None, &deep).contains("<span class=\"c-dn mono\"></span>"),
             "an empty cell has no label"
         );
+    }
+
+    /// The lists read from the typed event render exactly as they did from its JSON form.
+    #[test]
+    fn typed_lists_render_as_their_json_form_did() {
+        let event = json!({
+            "message": "EventReleased", "site": "S", "file": "s.log", "line": 42, "this_dn": "7002",
+            "user_data": [["Case", [["id", "C-<1>"], ["prio", 5], ["n", -1]]], ["Empty", []], ["Code", {"bare": "007"}]],
+            "extensions": [["ReleasingParty", "2 Remote"]], "reason": [],
+            "is_links": [{"id": "IS1", "location_name": "SIP@Switch", "direction_role": "source",
+                          "extra": [["k", {"bare": "v<"}]]}, {"id": "", "direction_role": "target"}],
+            "other": [{"name": "AttributeAgentID", "value": "Ann"}, {"name": "AttributeX<", "value": [["a", 1]]}],
+        });
+        let typed = StoredLine::decode(1, &event.to_string());
+        assert!(typed.event.is_some(), "a typed event");
+        let untyped = StoredLine { seq: 1, json: event, event: None };
+        assert_eq!(attributes_html(&typed), attributes_html(&untyped));
+        assert_eq!(event_html(1, Some(2), &typed), event_html(1, Some(2), &untyped));
     }
 
     /// An event posted as JSON has no `file:line`: its ladder row and its line are named by
