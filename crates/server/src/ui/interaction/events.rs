@@ -11,7 +11,7 @@
 
 use callstitch_tlib::json::event_from_json;
 use callstitch_tlib::kv::{KvList, Value as KvValue};
-use callstitch_tlib::{Event, LinkRole, Text};
+use callstitch_tlib::{CallUuid, ConnId, Context, DnRole, Event, LinkRole, Text, Timestamp};
 use serde_json::Value;
 
 use super::super::html::{esc, short_time, text, time, url_encode};
@@ -155,7 +155,10 @@ fn pair(out: &mut String, name: &str, value: &str) {
 /// attributes) from the typed event, or from the JSON form of a line that is not an event.
 fn attributes_html(line: &StoredLine) -> String {
     let mut out = String::from("<div class=\"ev-body\"><dl class=\"attrs\">");
-    scalars_html(&mut out, &line.json);
+    match &line.event {
+        Some(event) => scalars_html(&mut out, event),
+        None => json_scalars_html(&mut out, &line.json),
+    }
     out.push_str("</dl><table class=\"attrs\"><tbody>");
     match &line.event {
         Some(event) => lists_html(&mut out, event),
@@ -165,8 +168,79 @@ fn attributes_html(line: &StoredLine) -> String {
     out.replace("<table class=\"attrs\"><tbody></tbody></table>", "")
 }
 
-/// The scalar fields in [`FIELDS`] order, then any field this page does not know.
-fn scalars_html(out: &mut String, event: &Value) {
+/// The typed event's scalar fields in [`FIELDS`] order (every field of an event is in
+/// [`FIELDS`] or [`SHOWN_APART`]).
+fn scalars_html(out: &mut String, event: &Event) {
+    for (key, name) in FIELDS {
+        if let Some(shown) = field_text(event, key) {
+            pair(out, name, &shown);
+        }
+    }
+}
+
+/// The text of the typed event's scalar field `key` (its JSON name) as the page shows it:
+/// the text of its JSON form, times shortened; `None` when the JSON form leaves it out.
+fn field_text(event: &Event, key: &str) -> Option<String> {
+    let text = |value: &Option<Text>| value.as_ref().map(ToString::to_string);
+    let conn = |value: &Option<ConnId>| value.map(|conn| conn.to_string());
+    let uuid = |value: &Option<CallUuid>| value.as_ref().map(|uuid| uuid.as_str().to_string());
+    let role = |value: &Option<DnRole>| value.as_ref().map(ToString::to_string);
+    let when = |value: Option<Timestamp>| value.map(|time| short_time(&time.to_string()));
+    match key {
+        "message" => Some(event.message.name().to_string()),
+        "site" => Some(event.site.to_string()),
+        "provenance" => (!event.provenance.is_t_library()).then(|| event.provenance.label().to_string()),
+        "context" => match &event.context {
+            Context::Unspecified => None,
+            Context::Other(other) => Some(other.to_string()),
+            documented => documented.json_name().map(str::to_string),
+        },
+        "peer" => text(&event.peer),
+        "server_version" => text(&event.server_version),
+        "bsync" => event.bsync.then(|| true.to_string()),
+        "incomplete" => event.incomplete.then(|| true.to_string()),
+        "clock" => event.clock.map(|clock| clock.clock_text()),
+        "log_time" => when(event.log_time),
+        "timestamp" => when(event.timestamp),
+        "seq" => event.seq.map(|seq| seq.to_string()),
+        "reference_id" => event.reference_id.map(|id| id.to_string()),
+        "call_uuid" => uuid(&event.call_uuid),
+        "orig_call_uuid" => uuid(&event.orig_call_uuid),
+        "ref_call_uuid" => uuid(&event.ref_call_uuid),
+        "conn_id" => conn(&event.conn_id),
+        "previous_conn_id" => conn(&event.previous_conn_id),
+        "transfer_conn_id" => conn(&event.transfer_conn_id),
+        "conference_conn_id" => conn(&event.conference_conn_id),
+        "original_conn_id" => conn(&event.original_conn_id),
+        "first_transfer_conn_id" => conn(&event.first_transfer_conn_id),
+        "last_transfer_conn_id" => conn(&event.last_transfer_conn_id),
+        "call_type" => event.call_type.as_ref().map(ToString::to_string),
+        "call_state" => event.call_state.as_ref().map(ToString::to_string),
+        "this_dn" => text(&event.this_dn),
+        "this_dn_role" => role(&event.this_dn_role),
+        "this_queue" => text(&event.this_queue),
+        "other_dn" => text(&event.other_dn),
+        "other_dn_role" => role(&event.other_dn_role),
+        "other_queue" => text(&event.other_queue),
+        "third_party_dn" => text(&event.third_party_dn),
+        "third_party_dn_role" => role(&event.third_party_dn_role),
+        "third_party_queue" => text(&event.third_party_queue),
+        "dn" => text(&event.dn),
+        "party_state" => event.party_state.map(|state| state.0.to_string()),
+        "ctrl_party" => text(&event.ctrl_party),
+        "ani" => text(&event.ani),
+        "dnis" => text(&event.dnis),
+        "first_transfer_home_location" => text(&event.first_transfer_home_location),
+        "first_transfer_orig_dn" => text(&event.first_transfer_orig_dn),
+        "last_transfer_home_location" => text(&event.last_transfer_home_location),
+        "last_transfer_orig_dn" => text(&event.last_transfer_orig_dn),
+        _ => None,
+    }
+}
+
+/// The scalar fields of a stored line that is not an event, from its JSON form, in
+/// [`FIELDS`] order, then any field this page does not know under its JSON name.
+fn json_scalars_html(out: &mut String, event: &Value) {
     for (key, name) in FIELDS {
         if let Some(value) = event.get(*key).filter(|value| !value.is_null()) {
             let shown = match (*key, value) {
@@ -500,6 +574,46 @@ mod tests {
             event_html(1, None, &deep).contains("<span class=\"c-dn mono\"></span>"),
             "an empty cell has no label"
         );
+    }
+
+    /// Every attribute read from the typed event renders exactly as it did from the event's
+    /// JSON form (as the store holds it), so every field of an event is one the page names.
+    #[test]
+    fn typed_attributes_render_as_their_json_form_did() {
+        let event = r#"{
+            "message": "EventPartyChanged", "site": "S<1>", "file": "/l/s.log", "line": 42, "provenance": "sip-layer",
+            "context": {"other": "odd <context>"}, "peer": "URS", "server_version": "8.1.001.05", "bsync": true,
+            "incomplete": true, "clock": "09:41:00.5404", "log_time": "2012-10-29T14:41:00.540400Z",
+            "seq": 812, "timestamp": "2012-10-29T14:41:00.495558Z", "reference_id": 7,
+            "conn_id": "009a021843038407", "previous_conn_id": "009a021843038408", "transfer_conn_id": "009a021843038409",
+            "conference_conn_id": "009a02184303840a", "original_conn_id": "009a02184303840b",
+            "first_transfer_conn_id": "009a02184303840c", "last_transfer_conn_id": "009a02184303840d",
+            "call_uuid": "00RP30KH7088L1IC08GB82LAES000317", "orig_call_uuid": "U2", "ref_call_uuid": "U3",
+            "call_type": 9, "call_state": "Transferred", "this_dn": "7002", "this_queue": "8001", "this_dn_role": "Destination",
+            "other_dn": "+14155550123", "other_queue": "8002", "other_dn_role": 99, "third_party_dn": "<x>",
+            "third_party_queue": "8003", "third_party_dn_role": "Origination", "dn": "7003", "party_state": 65548,
+            "ctrl_party": "7004", "ani": "+14155550123", "dnis": "8005551000",
+            "first_transfer_home_location": "SIP@A", "first_transfer_orig_dn": "7005",
+            "last_transfer_home_location": "SIP@B", "last_transfer_orig_dn": "7006",
+            "user_data": [["Case", [["id", "C-<1>"], ["prio", 5], ["n", -1]]], ["Empty", []], ["Code", {"bare": "007"}]],
+            "extensions": [["ReleasingParty", "2 Remote"]], "reason": [],
+            "is_links": [{"id": "IS1", "location_name": "SIP@Switch", "direction_role": "source",
+                          "extra": [["k", {"bare": "v<"}]]}, {"id": "", "direction_role": "target"}],
+            "other": [{"name": "AttributeAgentID", "value": "Ann"}, {"name": "AttributeX<", "value": [["a", 1]]}]
+        }"#;
+        let typed = event_from_json(event).expect("an event");
+        let stored = serde_json::to_string(&typed).expect("JSON");
+        let typed = StoredLine::decode(1, &stored);
+        assert!(typed.event.is_some(), "a typed event");
+        let untyped = StoredLine { seq: 1, json: typed.json.clone(), event: None };
+        let html = attributes_html(&typed);
+        assert_eq!(html, attributes_html(&untyped));
+        for expected in
+            ["<dt>Context</dt><dd class=\"mono\">odd &lt;context&gt;</dd>", "<dt>Incomplete block</dt>"]
+        {
+            assert!(html.contains(expected), "{expected} in {html}");
+        }
+        assert_eq!(event_html(1, Some(2), &typed), event_html(1, Some(2), &untyped));
     }
 
     /// The lists read from the typed event render exactly as they did from its JSON form.
