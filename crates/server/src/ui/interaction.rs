@@ -89,7 +89,7 @@ fn fill(value: &mut Value, defaults: &Value) {
     }
 }
 
-use events::{events_section, CallEvents, StoredLine};
+use events::{events_section, CallEvents, LineForm, StoredLine};
 
 /// Most raw events read for one call (as the API's `/v1/calls`).
 const MAX_CALL_EVENTS: usize = 10_000;
@@ -133,14 +133,20 @@ async fn load<S: Store>(app: &App<S>, id: &str, with_events: bool) -> Result<Opt
 }
 
 /// Masks the customer's numbers in the document, the recording metadata and the raw events
-/// together (they share their numbers): the document is masked as JSON and read back.
+/// together (they share their numbers): each is masked in its JSON form (for an event, the
+/// form the store holds) and read back.
 fn mask(loaded: &mut Loaded) -> Result<(), serde_json::Error> {
     let mut doc = loaded.doc.to_value()?;
+    let lines: Vec<&mut StoredLine> =
+        loaded.calls.iter_mut().flat_map(|call| call.events.iter_mut()).collect();
+    let mut forms = lines.iter().map(|line| line.form.to_json()).collect::<Result<Vec<Value>, _>>()?;
     let mut all: Vec<&mut Value> = vec![&mut doc, &mut loaded.recording];
-    all.extend(loaded.calls.iter_mut().flat_map(|call| call.events.iter_mut().map(|line| &mut line.json)));
+    all.extend(forms.iter_mut());
     mask_all(&mut all);
     loaded.doc = TraceDocument::from_value(doc).map_err(|error| error.source)?;
-    loaded.calls.iter_mut().flat_map(|call| call.events.iter_mut()).for_each(StoredLine::retype);
+    for (line, form) in lines.into_iter().zip(forms) {
+        line.form = LineForm::from_json(form);
+    }
     Ok(())
 }
 
@@ -151,7 +157,7 @@ fn typed_events(calls: &[CallEvents]) -> (Vec<(u64, &Event)>, usize) {
     all.sort_by_key(|line| line.seq);
     all.dedup_by_key(|line| line.seq);
     let events: Vec<(u64, &Event)> =
-        all.iter().filter_map(|line| line.event.as_ref().map(|event| (line.seq, event))).collect();
+        all.iter().filter_map(|line| line.event().map(|event| (line.seq, event))).collect();
     let unreadable = all.len() - events.len();
     (events, unreadable)
 }

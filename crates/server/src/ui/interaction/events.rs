@@ -5,9 +5,10 @@
 //! the attributes the reader kept raw. Server-rendered `<details>`: no script needed; the
 //! page's small script only opens an event when its row of the ladder is clicked.
 //!
-//! The summary line reads the typed event; the attributes are those of the event's JSON form
-//! (docs/event-json.md), and any field this page does not know is still shown, under its JSON
-//! name. A stored line that is not an event is listed all the same, read from its JSON form.
+//! Each stored line is decoded once into an [`Event`] ([`StoredLine`]), and the summary and
+//! the attributes read its typed fields, each shown as the text of its JSON form
+//! (docs/event-json.md). A stored line that is not an event is listed all the same, read from
+//! its JSON form, where any field this page does not know is shown under its JSON name.
 
 use callstitch_tlib::json::event_from_json;
 use callstitch_tlib::kv::{KvList, Value as KvValue};
@@ -31,24 +32,61 @@ pub struct CallEvents {
 pub struct StoredLine {
     /// The store's sequence number of the event.
     pub seq: u64,
-    /// Its JSON form as this page shows it (masked with the interaction when the service
-    /// masks numbers); a line that is not JSON at all is `{"unreadable": line}`.
-    pub json: Value,
-    /// The event typed from that same form; `None` for a line that is not an event (it is
-    /// still listed, but not drawn in the ladder nor written to events.log).
-    pub event: Option<Event>,
+    pub form: LineForm,
+}
+
+/// What a stored line decoded to.
+// Nearly every stored line is an event: boxing it would cost an allocation per event to
+// save space only on the rare line that is not one.
+#[allow(clippy::large_enum_variant)]
+pub enum LineForm {
+    /// An event (docs/event-json.md), as the store always writes.
+    Event(Event),
+    /// A line that is not an event: its JSON, or `{"unreadable": line}` for a line that is not
+    /// JSON at all. It is still listed, but not drawn in the ladder nor written to events.log.
+    NotAnEvent(Value),
+}
+
+impl LineForm {
+    /// Decodes a stored line (docs/event-json.md).
+    pub fn decode(line: &str) -> LineForm {
+        match event_from_json(line) {
+            Ok(event) => LineForm::Event(event),
+            Err(_) => LineForm::NotAnEvent(
+                serde_json::from_str(line).unwrap_or_else(|_| serde_json::json!({ "unreadable": line })),
+            ),
+        }
+    }
+
+    /// The line's JSON form: the event's (which is what the store holds), or the line's own.
+    pub fn to_json(&self) -> Result<Value, serde_json::Error> {
+        match self {
+            LineForm::Event(event) => serde_json::to_value(event),
+            LineForm::NotAnEvent(json) => Ok(json.clone()),
+        }
+    }
+
+    /// The form a JSON form decodes to (after masking changed its texts).
+    pub fn from_json(json: Value) -> LineForm {
+        match event_from_json(&json.to_string()) {
+            Ok(event) => LineForm::Event(event),
+            Err(_) => LineForm::NotAnEvent(json),
+        }
+    }
 }
 
 impl StoredLine {
-    /// Decodes a stored line (docs/event-json.md) once.
+    /// Decodes a stored line once.
     pub fn decode(seq: u64, line: &str) -> Self {
-        let json = serde_json::from_str(line).unwrap_or_else(|_| serde_json::json!({ "unreadable": line }));
-        StoredLine { seq, json, event: event_from_json(line).ok() }
+        StoredLine { seq, form: LineForm::decode(line) }
     }
 
-    /// Types the event again from its JSON form, after that form was masked.
-    pub fn retype(&mut self) {
-        self.event = event_from_json(&self.json.to_string()).ok();
+    /// The event, unless the line is not one.
+    pub fn event(&self) -> Option<&Event> {
+        match &self.form {
+            LineForm::Event(event) => Some(event),
+            LineForm::NotAnEvent(_) => None,
+        }
     }
 }
 
@@ -155,14 +193,14 @@ fn pair(out: &mut String, name: &str, value: &str) {
 /// attributes) from the typed event, or from the JSON form of a line that is not an event.
 fn attributes_html(line: &StoredLine) -> String {
     let mut out = String::from("<div class=\"ev-body\"><dl class=\"attrs\">");
-    match &line.event {
-        Some(event) => scalars_html(&mut out, event),
-        None => json_scalars_html(&mut out, &line.json),
+    match &line.form {
+        LineForm::Event(event) => scalars_html(&mut out, event),
+        LineForm::NotAnEvent(json) => json_scalars_html(&mut out, json),
     }
     out.push_str("</dl><table class=\"attrs\"><tbody>");
-    match &line.event {
-        Some(event) => lists_html(&mut out, event),
-        None => json_lists_html(&mut out, &line.json),
+    match &line.form {
+        LineForm::Event(event) => lists_html(&mut out, event),
+        LineForm::NotAnEvent(json) => json_lists_html(&mut out, json),
     }
     out.push_str("</tbody></table></div>");
     out.replace("<table class=\"attrs\"><tbody></tbody></table>", "")
@@ -353,9 +391,9 @@ struct Summary {
 
 impl Summary {
     fn of(line: &StoredLine) -> Summary {
-        match &line.event {
-            Some(event) => Summary::of_event(event),
-            None => Summary::of_json(&line.json),
+        match &line.form {
+            LineForm::Event(event) => Summary::of_event(event),
+            LineForm::NotAnEvent(json) => Summary::of_json(json),
         }
     }
 
@@ -568,7 +606,7 @@ mod tests {
         assert!(line.contains("<span title=\"s.log:42\">s.log:42</span>"), "{line}");
         let deep = json!({"message": "EventRinging", "site": "S", "file": "/var/log/ts/S.log", "line": 7});
         let deep = StoredLine::decode(1, &deep.to_string());
-        assert!(deep.event.is_some(), "a typed event");
+        assert!(deep.event().is_some(), "a typed event");
         assert!(event_html(1, None, &deep).contains("<span title=\"/var/log/ts/S.log:7\">S.log:7</span>"));
         assert!(
             event_html(1, None, &deep).contains("<span class=\"c-dn mono\"></span>"),
@@ -604,8 +642,8 @@ mod tests {
         let typed = event_from_json(event).expect("an event");
         let stored = serde_json::to_string(&typed).expect("JSON");
         let typed = StoredLine::decode(1, &stored);
-        assert!(typed.event.is_some(), "a typed event");
-        let untyped = StoredLine { seq: 1, json: typed.json.clone(), event: None };
+        assert!(typed.event().is_some(), "a typed event");
+        let untyped = StoredLine { seq: 1, form: LineForm::NotAnEvent(typed.form.to_json().expect("JSON")) };
         let html = attributes_html(&typed);
         assert_eq!(html, attributes_html(&untyped));
         for expected in
@@ -628,8 +666,8 @@ mod tests {
             "other": [{"name": "AttributeAgentID", "value": "Ann"}, {"name": "AttributeX<", "value": [["a", 1]]}],
         });
         let typed = StoredLine::decode(1, &event.to_string());
-        assert!(typed.event.is_some(), "a typed event");
-        let untyped = StoredLine { seq: 1, json: event, event: None };
+        assert!(typed.event().is_some(), "a typed event");
+        let untyped = StoredLine { seq: 1, form: LineForm::NotAnEvent(event) };
         assert_eq!(attributes_html(&typed), attributes_html(&untyped));
         assert_eq!(event_html(1, Some(2), &typed), event_html(1, Some(2), &untyped));
     }
