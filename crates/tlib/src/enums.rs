@@ -365,9 +365,7 @@ impl Serialize for Context {
             map.serialize_entry("other", text.as_str())?;
             return map.end();
         }
-        let name =
-            CONTEXT_NAMES.iter().find(|(_, context)| context == self).map_or("unspecified", |(name, _)| name);
-        serializer.serialize_str(name)
+        serializer.serialize_str(self.json_name().unwrap_or("unspecified"))
     }
 }
 
@@ -395,6 +393,12 @@ impl<'de> Deserialize<'de> for Context {
 }
 
 impl Context {
+    /// The name JSON gives a documented context (`"distribute_call_party_event"`); `None` for
+    /// [`Context::Other`], whose JSON form is `{"other": text}`.
+    pub fn json_name(&self) -> Option<&'static str> {
+        CONTEXT_NAMES.iter().find(|(_, context)| context == self).map(|(name, _)| *name)
+    }
+
     /// Reads the context text of an `@` event line.
     pub fn parse(text: &str) -> Context {
         match text {

@@ -19,12 +19,13 @@ use callstitch_ladder::{LadderError, LadderOptions};
 use callstitch_link::{word, EndedBy, Interaction, Lifecycle, SegmentRef, SegmentReport};
 use callstitch_store::TraceDocument;
 use callstitch_store::{Store, StoreError};
-use callstitch_tlib::json::event_from_json;
 use callstitch_tlib::{Event, EventProvenance, Timestamp};
 use serde::Deserialize;
-use serde_json::{json, Value};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::Value;
 
-use super::html::{error_page, esc, html, secure, text, time, url_encode, Page};
+use super::html::{error_page, esc, html, secure, time, url_encode, Page};
 use crate::api::App;
 use crate::mask::mask_all;
 
@@ -88,7 +89,7 @@ fn fill(value: &mut Value, defaults: &Value) {
     }
 }
 
-use events::{events_section, CallEvents};
+use events::{events_section, CallEvents, LineForm, StoredLine};
 
 /// Most raw events read for one call (as the API's `/v1/calls`).
 const MAX_CALL_EVENTS: usize = 10_000;
@@ -109,15 +110,7 @@ async fn load<S: Store>(app: &App<S>, id: &str, with_events: bool) -> Result<Opt
         for segment in &stored.doc.interaction.segments {
             let (site, key) = (segment.site.as_str(), segment.key.as_str());
             let events = app.store.call_events(site, key, MAX_CALL_EVENTS).await?;
-            let events = events
-                .into_iter()
-                .map(|event| {
-                    (
-                        event.seq,
-                        serde_json::from_str(&event.doc).unwrap_or_else(|_| json!({"unreadable": event.doc})),
-                    )
-                })
-                .collect();
+            let events = events.iter().map(|stored| StoredLine::decode(stored.seq, &stored.doc)).collect();
             calls.push(CallEvents {
                 site: site.to_string(),
                 key: key.to_string(),
@@ -140,32 +133,32 @@ async fn load<S: Store>(app: &App<S>, id: &str, with_events: bool) -> Result<Opt
 }
 
 /// Masks the customer's numbers in the document, the recording metadata and the raw events
-/// together (they share their numbers): the document is masked as JSON and read back.
+/// together (they share their numbers): each is masked in its JSON form (for an event, the
+/// form the store holds) and read back.
 fn mask(loaded: &mut Loaded) -> Result<(), serde_json::Error> {
     let mut doc = loaded.doc.to_value()?;
+    let lines: Vec<&mut StoredLine> =
+        loaded.calls.iter_mut().flat_map(|call| call.events.iter_mut()).collect();
+    let mut forms = lines.iter().map(|line| line.form.to_json()).collect::<Result<Vec<Value>, _>>()?;
     let mut all: Vec<&mut Value> = vec![&mut doc, &mut loaded.recording];
-    all.extend(loaded.calls.iter_mut().flat_map(|call| call.events.iter_mut().map(|(_, event)| event)));
+    all.extend(forms.iter_mut());
     mask_all(&mut all);
     loaded.doc = TraceDocument::from_value(doc).map_err(|error| error.source)?;
+    for (line, form) in lines.into_iter().zip(forms) {
+        line.form = LineForm::from_json(form);
+    }
     Ok(())
 }
 
 /// The interaction's events, each once (a ConnID's events may belong to two calls), in store
-/// order, as typed events with their site and store sequence number; and how many could not
-/// be read back.
-fn typed_events(calls: &[CallEvents]) -> (Vec<(u64, String, Event)>, usize) {
-    let mut all: Vec<(u64, &Value)> =
-        calls.iter().flat_map(|call| call.events.iter().map(|(seq, doc)| (*seq, doc))).collect();
-    all.sort_by_key(|(seq, _)| *seq);
-    all.dedup_by_key(|(seq, _)| *seq);
-    let mut unreadable = 0;
-    let mut events = Vec::with_capacity(all.len());
-    for (seq, doc) in all {
-        match event_from_json(&doc.to_string()) {
-            Ok(event) => events.push((seq, text(doc, "site").to_string(), event)),
-            Err(_) => unreadable += 1,
-        }
-    }
+/// order, with their store sequence numbers; and how many stored lines are not events.
+fn typed_events(calls: &[CallEvents]) -> (Vec<(u64, &Event)>, usize) {
+    let mut all: Vec<&StoredLine> = calls.iter().flat_map(|call| call.events.iter()).collect();
+    all.sort_by_key(|line| line.seq);
+    all.dedup_by_key(|line| line.seq);
+    let events: Vec<(u64, &Event)> =
+        all.iter().filter_map(|line| line.event().map(|event| (line.seq, event))).collect();
+    let unreadable = all.len() - events.len();
     (events, unreadable)
 }
 
@@ -291,15 +284,15 @@ pub async fn events_log<S: Store>(State(app): State<App<S>>, Path(id): Path<Stri
 
 fn excerpt(calls: &[CallEvents]) -> std::io::Result<String> {
     let (events, _) = typed_events(calls);
-    let events: Vec<(String, Event)> = events.into_iter().map(|(_, site, event)| (site, event)).collect();
+    let events: Vec<&Event> = events.into_iter().map(|(_, event)| event).collect();
     log::log_excerpt(&site_order(calls), &events)
 }
 
 fn render(loaded: &Loaded, page_number: usize, signed_in: bool) -> Response {
     let id = &loaded.id;
     let (events, unreadable) = typed_events(&loaded.calls);
-    let seqs: Vec<u64> = events.iter().map(|(seq, _, _)| *seq).collect();
-    let plain: Vec<Event> = events.into_iter().map(|(_, _, event)| event).collect();
+    let seqs: Vec<u64> = events.iter().map(|(seq, _)| *seq).collect();
+    let plain: Vec<Event> = events.into_iter().map(|(_, event)| event.clone()).collect();
     let options = LadderOptions { page: page_number, ..LadderOptions::default() };
     let ladder = match callstitch_ladder::render(&loaded.doc, &plain, &options) {
         Ok(ladder) => Ok(ladder),

@@ -646,6 +646,35 @@ async fn downloads_are_the_documents_and_a_log_the_reader_reads_back() {
     assert_eq!(read[2].this_dn.as_deref(), Some(EVIL_DN));
 }
 
+/// A stored line that is not JSON, or is JSON but not an event, is still listed among the
+/// call's raw events (under its JSON names, or as `unreadable`), counted under the ladder as
+/// not drawn, and left out of events.log.
+#[tokio::test]
+async fn stored_lines_that_are_not_events_are_listed_and_counted_but_not_drawn_nor_logged() {
+    let mut store = fixture();
+    for (seq, doc) in [(90, "not json <at all>"), (91, "{\"message\": 7, \"mystery\": \"m<1>\"}")] {
+        let stored = StoredEvent { seq, doc: doc.to_string(), arrived_us: None };
+        store.events.push((EVIL_SITE.to_string(), UUID1.to_string(), stored));
+    }
+    let router = app_with(store, Vec::new(), false);
+    let page = get(&router, &format!("/i/{ID}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for (label, text) in [
+        ("the count under the ladder", "2 stored event(s) could not be read back and are not drawn."),
+        ("the call's count", "4 event(s)"),
+        ("the line that is not JSON", "<dt>unreadable</dt><dd class=\"mono\">not json &lt;at all&gt;</dd>"),
+        ("the JSON that is not an event", "<dt>mystery</dt><dd class=\"mono\">m&lt;1&gt;</dd>"),
+        ("its message as it is", "<dt>Message</dt><dd class=\"mono\">7</dd>"),
+    ] {
+        assert!(page.body.contains(text), "{label}: {text}");
+    }
+    let log = get(&router, &format!("/i/{ID}/events.log")).await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(!log.body.contains("not json") && !log.body.contains("mystery"), "{}", log.body);
+    let read = callstitch_tlib::tlog::LogReader::new(log.body.as_bytes(), Default::default());
+    assert_eq!(read.filter_map(Result::ok).count(), 5, "the five events, and nothing for the two lines");
+}
+
 #[tokio::test]
 async fn masking_covers_every_page_and_download() {
     let router = app_with(fixture(), Vec::new(), true);

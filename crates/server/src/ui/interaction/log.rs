@@ -72,13 +72,12 @@ pub fn site_header(site: &str, events: &[&Event]) -> Header {
     header
 }
 
-/// The log excerpt of `events` (site, event), in store order; `site_order` is the order the
-/// calls visit the sites.
-pub fn log_excerpt(site_order: &[&str], events: &[(String, Event)]) -> std::io::Result<String> {
+/// The log excerpt of `events`, in store order, each under its site's header; `site_order`
+/// is the order the calls visit the sites.
+pub fn log_excerpt(site_order: &[&str], events: &[&Event]) -> std::io::Result<String> {
     let mut writer = LogWriter::new(Vec::new());
     for site in site_order {
-        let mine: Vec<&Event> =
-            events.iter().filter(|(event_site, _)| event_site == site).map(|(_, event)| event).collect();
+        let mine: Vec<&Event> = events.iter().copied().filter(|event| event.site == *site).collect();
         writer.write_header(&site_header(site, &mine))?;
         for event in mine {
             writer.write_event(event)?;
@@ -129,9 +128,10 @@ mod tests {
         let mut event = at("03:00:00.3745", "2026-02-02T08:00:00Z");
         event.timestamp = event.log_time.map(|time| Timestamp(time.0 + 374_502));
         event.log_time = None;
+        event.site = "TS_NYC".into();
         let header = site_header("TS_NYC", &[&event]);
         assert_eq!(header.time_zone.as_deref(), Some("18000, UTC-05:00, UTC-05:00"));
-        let log = log_excerpt(&["TS_NYC"], &[("TS_NYC".to_string(), event)]).expect("in memory");
+        let log = log_excerpt(&["TS_NYC"], &[&event]).expect("in memory");
         let mut reader = callstitch_tlib::tlog::LogReader::new(log.as_bytes(), Default::default());
         let read = reader.next_event().expect("in memory").expect("the event");
         assert!(reader.take_problems().is_empty(), "{log}");
