@@ -26,8 +26,6 @@ pub mod view;
 use callstitch_pipeline::{DocumentError, TraceDocument};
 use callstitch_tlib::Event;
 
-pub use view::TraceView;
-
 /// Rows (events) per page unless told otherwise.
 pub const DEFAULT_PER_PAGE: usize = 150;
 /// The most rows a page may hold; a larger `per_page` is taken as this.

@@ -19,7 +19,6 @@ use callstitch_tlib::Timestamp;
 use crate::layout::{band_sites, clock_offsets, hops, Hop};
 use crate::svg::{Anchor, Style, Svg};
 use crate::text;
-use crate::view::AsDocument;
 
 /// The width drawn unless told otherwise: fits a 1400 px window.
 pub const DEFAULT_WIDTH: u32 = 1360;
@@ -47,13 +46,12 @@ const STYLE: &str = concat!(
 );
 
 /// The journey of `trace`, [`DEFAULT_WIDTH`] pixels wide.
-pub fn render(trace: &impl AsDocument) -> String {
+pub fn render(trace: &TraceDocument) -> String {
     render_at(trace, DEFAULT_WIDTH)
 }
 
 /// The journey of `trace`, `width` pixels wide (within [`MIN_WIDTH`]..=[`MAX_WIDTH`]).
-pub fn render_at(trace: &impl AsDocument, width: u32) -> String {
-    let trace = trace.document();
+pub fn render_at(trace: &TraceDocument, width: u32) -> String {
     let width = i64::from(width.clamp(MIN_WIDTH, MAX_WIDTH));
     let journey = Journey::read(trace);
     draw(trace, &journey, width)
@@ -199,8 +197,7 @@ fn micros(time: Option<Timestamp>) -> Option<i64> {
 
 impl Journey {
     /// Reads the journey of a trace: its sites in the order of its calls.
-    pub fn read(trace: &impl AsDocument) -> Journey {
-        let trace = trace.document();
+    pub fn read(trace: &TraceDocument) -> Journey {
         let names = band_sites(trace);
         let offsets = clock_offsets(trace, &names);
         let mut sites: Vec<SiteRow> =

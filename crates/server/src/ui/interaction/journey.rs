@@ -11,7 +11,6 @@
 
 use callstitch_engine::Exit;
 use callstitch_ladder::timeline::{Journey, Phase};
-use callstitch_ladder::TraceView;
 use callstitch_link::{Interaction, PartyKind};
 use callstitch_store::TraceDocument;
 
@@ -78,9 +77,9 @@ fn answered_by(journey: &Journey, customer: Option<&str>) -> Option<(String, Str
         .map(|(_, site, party)| (party.dn.clone(), site.site.clone()))
 }
 
-/// The figures of the interaction `doc`, read as `view`.
-pub fn figures(doc: &Interaction, view: &TraceView) -> Figures {
-    let journey = Journey::read(view);
+/// The figures of the interaction `doc` (the interaction of `document`).
+pub fn figures(doc: &Interaction, document: &TraceDocument) -> Figures {
+    let journey = Journey::read(document);
     let totals = &journey.totals;
     let ms = |micros: i64| micros / 1000;
     let transfers = doc
@@ -92,14 +91,14 @@ pub fn figures(doc: &Interaction, view: &TraceView) -> Figures {
     Figures {
         total_ms: totals.total.map(ms),
         answer_ms: totals.to_answer.map(ms),
-        answered_by: answered_by(&journey, view.ani.as_deref()),
+        answered_by: answered_by(&journey, doc.ani.as_deref()),
         talk_ms: ms(totals.talk),
         hold_ms: ms(totals.hold),
         queue_ms: ms(totals.queued),
         ring_ms: ms(totals.ringing),
         transfers,
         site_handoffs: totals.hand_offs,
-        timed: view.segments.iter().flat_map(|segment| &segment.parties).any(|party| !party.spans.is_empty()),
+        timed: doc.segments.iter().flat_map(|segment| &segment.parties).any(|party| !party.spans.is_empty()),
     }
 }
 
@@ -155,8 +154,8 @@ pub fn picture_box(class: &str, label: &str, svg: &str) -> String {
 }
 
 /// The journey timeline (`callstitch_ladder::timeline`) in its box.
-pub fn timeline_section(view: &TraceView) -> String {
-    let svg = callstitch_ladder::timeline::render(view);
+pub fn timeline_section(document: &TraceDocument) -> String {
+    let svg = callstitch_ladder::timeline::render(document);
     picture_box("timeline", "Journey timeline", &svg)
 }
 
@@ -165,16 +164,8 @@ pub fn journey_section(doc: &TraceDocument) -> String {
     let mut out = String::from(
         "<section id=\"journey\" aria-labelledby=\"journey-heading\">\n<h2 id=\"journey-heading\">Journey</h2>\n",
     );
-    match TraceView::of(doc) {
-        Ok(view) => {
-            out.push_str(&figures_html(&figures(&doc.interaction, &view)));
-            out.push_str(&timeline_section(&view));
-        }
-        Err(error) => out.push_str(&format!(
-            "<p class=\"message error\">The journey cannot be drawn: {}</p>\n",
-            esc(&error.to_string())
-        )),
-    }
+    out.push_str(&figures_html(&figures(&doc.interaction, doc)));
+    out.push_str(&timeline_section(doc));
     out.push_str("</section>\n");
     out
 }
@@ -226,7 +217,7 @@ mod tests {
 
     fn read(doc: &Value) -> Figures {
         let document = crate::ui::interaction::test_document(doc.clone());
-        figures(&document.interaction, &TraceView::of(&document).expect("a trace"))
+        figures(&document.interaction, &document)
     }
 
     #[test]
