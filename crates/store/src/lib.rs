@@ -179,12 +179,6 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
-    /// Media files whose CallUUID is one of these.
-    fn media_for(
-        &self,
-        call_uuids: Vec<String>,
-    ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
-
     /// Deletes whole interactions that ended before `before_us` (UTC µs), their calls and
     /// the raw events before that time that a restart no longer needs.
     fn prune(&self, before_us: i64) -> impl Future<Output = Result<Pruned, StoreError>> + Send;

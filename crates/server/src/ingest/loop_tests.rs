@@ -88,9 +88,6 @@ impl Store for ScriptedStore {
     async fn call_events(&self, site: &str, key: &str, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.store.call_events(site, key, limit).await
     }
-    async fn media_for(&self, call_uuids: Vec<String>) -> Result<Vec<Value>, StoreError> {
-        self.store.media_for(call_uuids).await
-    }
     async fn prune(&self, before_us: i64) -> Result<Pruned, StoreError> {
         self.store.prune(before_us).await
     }

@@ -213,10 +213,6 @@ impl Store for Fake {
         Ok(events.take(limit).collect())
     }
 
-    async fn media_for(&self, _call_uuids: Vec<String>) -> Result<Vec<Value>, StoreError> {
-        Ok(Vec::new())
-    }
-
     async fn prune(&self, _before_us: i64) -> Result<Pruned, StoreError> {
         Ok(Pruned::default())
     }

@@ -376,13 +376,6 @@ impl Store for SqliteStore {
         self.read(move |connection| read::call_events(connection, &site, &key, limit))
     }
 
-    fn media_for(
-        &self,
-        call_uuids: Vec<String>,
-    ) -> impl std::future::Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send {
-        self.read(move |connection| read::media_for(connection, &call_uuids))
-    }
-
     fn prune(&self, before_us: i64) -> impl std::future::Future<Output = Result<Pruned, StoreError>> + Send {
         self.write(move |transaction| write::prune(transaction, before_us))
     }

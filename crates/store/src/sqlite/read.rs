@@ -15,10 +15,6 @@ use crate::{Recovery, StoreCounts, StoredCall, StoredEvent, StoredInteraction, T
 /// The most rows one page returns, whatever the caller asks.
 pub const MAX_PAGE: usize = 1000;
 
-fn parse(what: &'static str, text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|source| StoreError::BadDocument { what, source })
-}
-
 pub fn recover(connection: &Connection) -> Result<Recovery, StoreError> {
     let positions: Option<String> =
         connection.query_row("SELECT positions FROM checkpoint WHERE id = 1", [], |row| row.get(0))?;
@@ -456,19 +452,6 @@ pub fn call_events(
         spans.extend(conn_ids.into_iter().map(|conn_id| ConnSpan { conn_id, first_us, last_us }));
     }
     blocks::call_events(connection, site, key, &spans, limit)
-}
-
-pub fn media_for(connection: &Connection, call_uuids: &[String]) -> Result<Vec<Value>, StoreError> {
-    let mut statement =
-        connection.prepare_cached("SELECT doc FROM media_files WHERE call_uuid = ?1 ORDER BY media_id")?;
-    let mut found = Vec::new();
-    for uuid in call_uuids {
-        let rows: Vec<String> = statement.query_map([uuid], |row| row.get(0))?.collect::<Result<_, _>>()?;
-        for text in rows {
-            found.push(parse("media", &text)?);
-        }
-    }
-    Ok(found)
 }
 
 pub fn counts(connection: &Connection) -> Result<StoreCounts, StoreError> {
