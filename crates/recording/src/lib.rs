@@ -17,7 +17,7 @@ mod time_text;
 
 pub use feed::{read_feed, FeedError, FeedFile, MediaFeed, RecordedSide};
 pub use finding::{Finding, Rule};
-pub use metadata::recording_metadata;
+pub use metadata::{recording_metadata, FileParameters, HistoryEvent, MetadataFile, RecordingMetadata};
 pub use recorder::{
     Heard, MediaFile, MediaUpdate, Provenance, Recorder, RecorderConfig, RecorderState, Recording,
 };

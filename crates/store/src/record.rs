@@ -255,8 +255,11 @@ pub struct InteractionRecord {
 pub type PartyEventTimes = Vec<(Option<i64>, Option<i64>)>;
 
 /// The recording metadata (GIR recording.json shape) of a stored interaction document,
-/// given its parties' first and last events in order.
-pub fn render_recording(document: &TraceDocument, party_times: &PartyEventTimes) -> Value {
+/// given its parties' first and last events in order, as the JSON the API hands out.
+pub fn render_recording(
+    document: &TraceDocument,
+    party_times: &PartyEventTimes,
+) -> Result<Value, serde_json::Error> {
     let mut interaction = document.interaction.clone();
     let mut times = party_times.iter();
     for party in interaction.segments.iter_mut().flat_map(|segment| segment.parties.iter_mut()) {
@@ -264,7 +267,7 @@ pub fn render_recording(document: &TraceDocument, party_times: &PartyEventTimes)
         party.first_time = first.map(Timestamp);
         party.last_time = last.map(Timestamp);
     }
-    recording_metadata(&document.recording(), &interaction)
+    recording_metadata(&document.recording(), &interaction).to_value()
 }
 
 /// Microseconds of a time, `None` when it has none.

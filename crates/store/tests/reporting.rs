@@ -139,7 +139,7 @@ async fn documents_recordings_and_summaries_read_back_as_built_on_ingest() {
         let record = InteractionRecord::new(interaction, recording);
         let doc = stored.doc.to_value().expect("the document encodes");
         assert_eq!(doc, serde_json::from_str::<Value>(&record.doc).expect("doc"), "{id}");
-        let metadata = recording_metadata(recording, interaction);
+        let metadata = recording_metadata(recording, interaction).to_value().expect("the metadata encodes");
         assert_eq!(stored.recording, metadata, "{id}: the recording of the interaction");
         let by_recording_id = written.store.recording(&recording.recording_id).await.expect("read");
         assert_eq!(by_recording_id.as_ref(), Some(&metadata), "{id}: by its recording id");

@@ -33,7 +33,7 @@ fn names(interaction: &Interaction, id: &str) -> bool {
 }
 
 pub fn run(args: &RecordingArgs) -> Result<()> {
-    let mut found: Option<serde_json::Value> = None;
+    let mut found = None;
     let (read, _) = stitch_interactions(&args.stitch, |interaction, recording| {
         if names(&interaction, &args.id) {
             found = Some(recording_metadata(&recording, &interaction));
@@ -42,7 +42,7 @@ pub fn run(args: &RecordingArgs) -> Result<()> {
     input::require_events(&read)?;
     let Some(metadata) = found else { bail!("no interaction or recording {} in the input", args.id) };
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &metadata).map_err(io::Error::from)?;
+    serde_json::to_writer_pretty(&mut out, &metadata.to_value()?).map_err(io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

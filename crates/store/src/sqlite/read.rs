@@ -395,6 +395,7 @@ fn documents(connection: &Connection, id: &str) -> Result<Option<(TraceDocument,
                 .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             render_recording(&doc, &times)
+                .map_err(|source| StoreError::BadDocument { what: "recording", source })?
         }
     };
     Ok(Some((doc, recording)))

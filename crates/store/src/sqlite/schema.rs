@@ -455,7 +455,10 @@ mod tests {
         use crate::record::{CallRecord, InteractionRecord};
         for (interaction, recording) in simulated.last_revisions().values() {
             let record = InteractionRecord::new(interaction, recording);
-            let metadata = callstitch_recording::recording_metadata(recording, interaction).to_string();
+            let metadata = callstitch_recording::recording_metadata(recording, interaction)
+                .to_value()
+                .expect("the metadata encodes")
+                .to_string();
             connection
                 .execute(
                     "INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,

@@ -57,7 +57,9 @@ fn seed_records(events: &[Event]) -> Vec<InteractionRecord> {
 fn seed_recordings(events: &[Event]) -> Vec<serde_json::Value> {
     seed_interactions(events)
         .iter()
-        .map(|(interaction, recording)| recording_metadata(recording, interaction))
+        .map(|(interaction, recording)| {
+            recording_metadata(recording, interaction).to_value().expect("encodes")
+        })
         .collect()
 }
 
