@@ -66,10 +66,10 @@ pub struct Collector {
     name: String,
     config: FollowConfig,
     follower: Follower,
-    /// The checkpoint last written (or started from): where [`Collector::restart`] goes back to.
+    /// The checkpoint last written (or started from): where [`Collector::restart`] goes back
+    /// to, and each site's sequence there, from which a site met again skips what its stream
+    /// holds beyond it.
     saved: Checkpoint,
-    /// The sequence each site had at the checkpoint this collector started from.
-    restored: BTreeMap<String, u64>,
     sites: BTreeMap<String, SiteState>,
     batch: usize,
     polled: Vec<FollowedEvent>,
@@ -91,7 +91,6 @@ impl Collector {
             name: name.to_string(),
             config,
             follower,
-            restored: saved.sites.clone(),
             saved,
             sites: BTreeMap::new(),
             batch: batch.max(1),
@@ -102,7 +101,7 @@ impl Collector {
     /// For every site, the sequence of the last event the follower has handed out: the
     /// checkpoint's, or further for the sites met since.
     pub fn sites(&self) -> BTreeMap<String, u64> {
-        let mut sites = self.restored.clone();
+        let mut sites = self.saved.sites.clone();
         for (site, state) in &self.sites {
             sites.insert(site.clone(), state.covered());
         }
@@ -148,7 +147,6 @@ impl Collector {
     /// skipped).
     pub fn restart(&mut self) {
         self.follower = Follower::new(self.config.clone(), self.saved.positions.clone());
-        self.restored = self.saved.sites.clone();
         self.sites.clear();
     }
 
@@ -159,7 +157,7 @@ impl Collector {
             return Ok(());
         }
         let stream = SiteStream::open(&self.bus, site).await?;
-        let checkpoint = self.restored.get(site).copied().unwrap_or(0);
+        let checkpoint = self.saved.sites.get(site).copied().unwrap_or(0);
         let skip = stream.last().checked_sub(checkpoint).ok_or_else(|| BusError::StreamBehind {
             site: site.to_string(),
             stream: stream.last(),
