@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use tokio::sync::OnceCell;
+use tokio_stream::StreamExt;
 
 pub use checkpoint::Checkpoint;
 pub use collector::{Collector, StepReport};
@@ -142,6 +143,26 @@ impl Bus {
     /// The stream of collectors' checkpoints: `<PREFIX>_COLLECTORS`.
     pub fn checkpoint_stream_name(&self) -> String {
         format!("{}_COLLECTORS", self.options.prefix.to_ascii_uppercase())
+    }
+
+    /// The sites that have a stream under this prefix, by name, in order.
+    pub async fn sites(&self) -> Result<Vec<String>, BusError> {
+        let head = format!("{}_EVENTS_", self.options.prefix.to_ascii_uppercase());
+        let refused = |error: &dyn std::fmt::Display| BusError::Stream {
+            site: String::new(),
+            action: "list the site streams",
+            message: error.to_string(),
+        };
+        let mut names = self.jetstream.stream_names();
+        let mut sites = Vec::new();
+        while let Some(name) = names.next().await {
+            let name = name.map_err(|error| refused(&error))?;
+            if let Some(site) = name.strip_prefix(&head).and_then(SiteToken::site) {
+                sites.push(site);
+            }
+        }
+        sites.sort();
+        Ok(sites)
     }
 
     /// Deletes a site's stream with every event in it (for an operator, and tests).

@@ -33,6 +33,8 @@ pub enum BadMessage {
 pub struct SiteReader {
     site: String,
     messages: Ordered,
+    /// Messages the stream held beyond the last one read, as of that one.
+    pending: u64,
 }
 
 impl SiteReader {
@@ -56,7 +58,7 @@ impl SiteReader {
         let consumer =
             stream.create_consumer(config).await.map_err(|error| refused("make a reader", &error))?;
         let messages = consumer.messages().await.map_err(|error| refused("read", &error))?;
-        Ok(SiteReader { site: site.to_string(), messages })
+        Ok(SiteReader { site: site.to_string(), messages, pending: 0 })
     }
 
     /// The next message, waiting at most `wait` for one (`None`: none came).
@@ -69,12 +71,22 @@ impl SiteReader {
                 message: error.to_string(),
             })?,
         };
-        let seq = message.info().map(|info| info.stream_sequence).map_err(|error| BusError::Stream {
-            site: self.site.clone(),
-            action: "read a message's sequence",
-            message: error.to_string(),
-        })?;
+        let (seq, pending) =
+            message.info().map(|info| (info.stream_sequence, info.pending)).map_err(|error| {
+                BusError::Stream {
+                    site: self.site.clone(),
+                    action: "read a message's sequence",
+                    message: error.to_string(),
+                }
+            })?;
+        self.pending = pending;
         Ok(Some(item(seq, &message.payload)))
+    }
+
+    /// How many messages the stream held beyond the last one read, when it was read: more
+    /// than 0 while the reader is behind (a backlog).
+    pub fn pending(&self) -> u64 {
+        self.pending
     }
 }
 

@@ -167,6 +167,31 @@ pub struct ServiceConfig {
     pub tokens: Vec<Token>,
     pub ingest: IngestConfig,
     pub http: HttpConfig,
+    /// `[bus]`: also read the sites' JetStream streams that `callstitch collect` publishes
+    /// (docs/scale.md).
+    pub bus: Option<BusConfig>,
+}
+
+/// `[bus]`: where NATS JetStream is and what the collectors publish under.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// The NATS server, `nats://host:port`.
+    pub url: String,
+    /// The collectors' `--prefix`.
+    pub prefix: String,
+    /// How often new site streams are looked for, in seconds.
+    pub discover_s: u32,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            url: "nats://127.0.0.1:4222".to_string(),
+            prefix: "callstitch".to_string(),
+            discover_s: 5,
+        }
+    }
 }
 
 impl Default for ServiceConfig {
@@ -188,6 +213,7 @@ impl Default for ServiceConfig {
             tokens: Vec::new(),
             ingest: IngestConfig::default(),
             http: HttpConfig::default(),
+            bus: None,
         }
     }
 }

@@ -27,7 +27,9 @@ use tokio::sync::oneshot;
 use crate::clock::Clock;
 use crate::metrics::{EventCounters, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
-use crate::source::{AnySource, Checkpoints, FollowCheckpoint, FollowSource, ImportMark};
+use crate::source::{
+    AnySource, BusCheckpoint, BusInput, BusSource, Checkpoints, FollowCheckpoint, FollowSource, ImportMark,
+};
 use crate::state::{IngestState, Refusal, Shared, StreamItem};
 
 /// Events replayed per read from the store during recovery.
@@ -374,6 +376,14 @@ impl<S: Store + Clone> IngestLoop<S> {
             ingest.pipeline.resume(wall);
         }
         Ok(Some(ingest))
+    }
+
+    /// Reads the sites' JetStream streams too ([`BusSource`]), from the checkpoint the store
+    /// holds for them.
+    pub fn read_bus(&mut self, input: BusInput) {
+        let checkpoint: BusCheckpoint = self.checkpoints.get();
+        let per_site = self.settings.batch_events;
+        self.sources.push(Box::new(BusSource::open(input, checkpoint, per_site, &self.runtime)));
     }
 
     /// How long ago `then` was, on the loop's clock.

@@ -115,6 +115,7 @@ pub async fn serve_with<S: Store + Clone>(
     on_listening: OnListening,
 ) -> Result<(), ServeError> {
     config.validate()?;
+    let config = with_bus_sites(config).await;
     let shared = Arc::new(Shared::new());
     // Until the ingest thread has recovered, the service is not ready for ingest.
     shared.set_ingest_state(IngestState::Recovering { replayed: 0, total: 0 });
@@ -167,6 +168,42 @@ pub async fn serve_with<S: Store + Clone>(
     ingest_result.map_err(ServeError::from)
 }
 
+/// The configuration with every site that has a stream on the bus added to its sites (with
+/// no logs of their own), so that the linker knows them from the start. A bus that does not
+/// answer now adds none: its sites are read once it does, and a site not configured is then
+/// not known to lead anywhere (docs/scale.md: name every site in the config).
+async fn with_bus_sites(mut config: ServiceConfig) -> ServiceConfig {
+    let Some(bus) = &config.bus else { return config };
+    let options = callstitch_bus::BusOptions { prefix: bus.prefix.clone(), ..Default::default() };
+    let listed = match callstitch_bus::Bus::connect(&bus.url, options).await {
+        Ok(bus) => bus.sites().await,
+        Err(error) => Err(error),
+    };
+    match listed {
+        Ok(sites) => {
+            for site in sites {
+                if !config.sites.iter().any(|known| known.name == site) {
+                    config.sites.push(config::SiteConfig { name: site, logs: Vec::new() });
+                }
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot list the bus's site streams at start; only the configured sites are known")
+        }
+    }
+    config
+}
+
+/// The bus input of `config`, if it reads one.
+pub fn bus_input(config: &ServiceConfig) -> Option<source::BusInput> {
+    let bus = config.bus.as_ref()?;
+    Some(source::BusInput {
+        url: bus.url.clone(),
+        prefix: bus.prefix.clone(),
+        discover_every: Duration::from_secs(u64::from(bus.discover_s.max(1))),
+    })
+}
+
 /// At a clean exit: the store closed; for SQLite, the write-ahead log into the database,
 /// truncated (docs/serve.md, "Failure modes and limits").
 async fn close_store<S: Store>(store: &S) {
@@ -191,6 +228,7 @@ fn spawn_ingest<S: Store + Clone>(
     let runtime = tokio::runtime::Handle::current();
     let pipeline = pipeline_config(config, true);
     let follow = follow_config(config);
+    let bus = bus_input(config);
     let settings = IngestSettings {
         batch_events: config.ingest.batch_events,
         poll: Duration::from_millis(config.ingest.poll_ms.max(1)),
@@ -214,7 +252,12 @@ fn spawn_ingest<S: Store + Clone>(
             Arc::new(callstitch_clock::SystemClock),
         )
         .and_then(|ingest| match ingest {
-            Some(ingest) => ingest.run(),
+            Some(mut ingest) => {
+                if let Some(bus) = bus {
+                    ingest.read_bus(bus);
+                }
+                ingest.run()
+            }
             None => {
                 tracing::info!("stopped during recovery; what was replayed is kept");
                 Ok(())

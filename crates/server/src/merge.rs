@@ -14,10 +14,23 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use callstitch_follow::{FollowedEvent, SiteRead};
+use callstitch_tlib::Event;
 
-#[derive(Debug, Default)]
-struct SiteQueue {
-    events: VecDeque<FollowedEvent>,
+/// What the merge holds: an event and whatever its source needs to know of where it came
+/// from (a followed file's offsets, a stream's sequence).
+pub trait Merged {
+    fn event(&self) -> &Event;
+}
+
+impl Merged for FollowedEvent {
+    fn event(&self) -> &Event {
+        &self.event
+    }
+}
+
+#[derive(Debug)]
+struct SiteQueue<T> {
+    events: VecDeque<T>,
     /// The time of the newest event read from the site (UTC µs).
     frontier: Option<i64>,
     /// The time of the last event released, for events without a time of their own.
@@ -26,16 +39,22 @@ struct SiteQueue {
     backlog: bool,
 }
 
+impl<T> Default for SiteQueue<T> {
+    fn default() -> Self {
+        SiteQueue { events: VecDeque::new(), frontier: None, carry: 0, backlog: false }
+    }
+}
+
 /// See the module documentation.
 #[derive(Debug)]
-pub struct SiteMerge {
-    sites: BTreeMap<String, SiteQueue>,
+pub struct SiteMerge<T = FollowedEvent> {
+    sites: BTreeMap<String, SiteQueue<T>>,
     /// Most events held per site.
     per_site: usize,
 }
 
-impl SiteMerge {
-    pub fn new(per_site: usize) -> SiteMerge {
+impl<T: Merged> SiteMerge<T> {
+    pub fn new(per_site: usize) -> SiteMerge<T> {
         SiteMerge { sites: BTreeMap::new(), per_site: per_site.max(1) }
     }
 
@@ -46,13 +65,13 @@ impl SiteMerge {
     }
 
     /// Takes what a poll read, with the poll's per-site report.
-    pub fn take(&mut self, read: &mut Vec<FollowedEvent>, reports: &[SiteRead]) {
+    pub fn take(&mut self, read: &mut Vec<T>, reports: &[SiteRead]) {
         for report in reports {
             self.sites.entry(report.site.clone()).or_default().backlog = report.more;
         }
         for event in read.drain(..) {
-            let queue = self.sites.entry(event.event.site.to_string()).or_default();
-            if let Some(time) = event.event.time() {
+            let queue = self.sites.entry(event.event().site.to_string()).or_default();
+            if let Some(time) = event.event().time() {
                 queue.frontier = Some(queue.frontier.map_or(time.0, |frontier| frontier.max(time.0)));
             }
             queue.events.push_back(event);
@@ -70,13 +89,13 @@ impl SiteMerge {
     }
 
     /// Moves every event that may go into `out`, in time order (each site's own order kept).
-    pub fn release(&mut self, out: &mut Vec<FollowedEvent>) {
+    pub fn release(&mut self, out: &mut Vec<T>) {
         self.release_at_most(out, usize::MAX);
     }
 
     /// [`Self::release`], at most `most` events: the rest stay held (and their files'
     /// committed positions stop before them) until the next call.
-    pub fn release_at_most(&mut self, out: &mut Vec<FollowedEvent>, most: usize) {
+    pub fn release_at_most(&mut self, out: &mut Vec<T>, most: usize) {
         let limit = self.watermark().unwrap_or(i64::MAX);
         for _ in 0..most {
             let next = self
@@ -84,7 +103,7 @@ impl SiteMerge {
                 .iter()
                 .filter_map(|(site, queue)| {
                     let front = queue.events.front()?;
-                    let time = front.event.time().map_or(queue.carry, |time| time.0);
+                    let time = front.event().time().map_or(queue.carry, |time| time.0);
                     (time <= limit).then_some((time, site))
                 })
                 .min();
@@ -98,6 +117,23 @@ impl SiteMerge {
         }
     }
 
+    /// Some site is being caught up on: it spent its read budget last time, or events of it
+    /// wait here. Wall time passing then is reading, not quiet.
+    pub fn catching_up(&self) -> bool {
+        self.sites.values().any(|queue| queue.backlog || !queue.events.is_empty())
+    }
+
+    /// Events of `site` are held.
+    pub fn holds(&self, site: &str) -> bool {
+        self.sites.get(site).is_some_and(|queue| !queue.events.is_empty())
+    }
+
+    pub fn holding(&self) -> usize {
+        self.sites.values().map(|queue| queue.events.len()).sum()
+    }
+}
+
+impl SiteMerge<FollowedEvent> {
     /// Per file with events held: the offset its committed position must stop at.
     pub fn held(&self) -> BTreeMap<u64, u64> {
         let mut held = BTreeMap::new();
@@ -107,16 +143,6 @@ impl SiteMerge {
             }
         }
         held
-    }
-
-    /// Some site is being caught up on: it spent its read budget last time, or events of it
-    /// wait here. Wall time passing then is reading, not quiet.
-    pub fn catching_up(&self) -> bool {
-        self.sites.values().any(|queue| queue.backlog || !queue.events.is_empty())
-    }
-
-    pub fn holding(&self) -> usize {
-        self.sites.values().map(|queue| queue.events.len()).sum()
     }
 }
 

@@ -15,6 +15,7 @@
 //! is nothing to resume from. A one-shot import drives the loop itself; its checkpoint
 //! ([`ImportMark`]) is a section like the others.
 
+pub mod bus;
 pub mod follow;
 
 use callstitch_follow::Position;
@@ -23,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use bus::{BusCheckpoint, BusInput, BusSource};
 pub use follow::FollowSource;
 
 /// A source's own record of how far it was consumed: stored in the positions under its

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use callstitch_server::config::SiteConfig;
+use callstitch_server::config::{BusConfig, SiteConfig};
 use callstitch_server::{ServeError, ServiceConfig};
 use callstitch_store::StoreError;
 use clap::{Args, ValueEnum};
@@ -35,6 +35,17 @@ pub struct ServeArgs {
     /// Application name.
     #[arg(long = "logs", value_name = "[NAME=]PATH")]
     pub logs: Vec<String>,
+
+    /// Also read the sites' event streams that `callstitch collect` publishes to this NATS
+    /// JetStream server (nats://HOST:PORT; the config's [bus] section). Every site with a
+    /// stream is read, in its log order, from where the database says it stopped; a site
+    /// whose stream appears later is read from its first event (docs/scale.md).
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+
+    /// The prefix the collectors publish under (their --prefix) [default: callstitch].
+    #[arg(long, value_name = "NAME", requires = "nats")]
+    pub prefix: Option<String>,
 
     /// Mask the customer's numbers (ANI, DNIS, wherever they appear) in API output.
     #[arg(long)]
@@ -76,6 +87,12 @@ impl ServeArgs {
         }
         for argument in &self.logs {
             add_logs(&mut config, argument);
+        }
+        if let Some(url) = &self.nats {
+            config.bus.get_or_insert_with(BusConfig::default).url = url.clone();
+        }
+        if let (Some(prefix), Some(bus)) = (&self.prefix, config.bus.as_mut()) {
+            bus.prefix = prefix.clone();
         }
         config.validate().map_err(|error| UsageError(error.to_string()))?;
         Ok(config)

@@ -9,12 +9,10 @@ use std::time::Duration;
 
 use callstitch_bus::{Bus, BusItem, BusOptions, SiteReader, SiteStream};
 
+use crate::common::nats::{nats_or_skip, nats_url, remove_prefix};
+
 fn callstitch(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_callstitch")).args(args).output().expect("the binary runs")
-}
-
-fn nats_url() -> String {
-    std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string())
 }
 
 /// Every message of a site's stream as its JSON line.
@@ -133,32 +131,6 @@ fn collect_refuses_a_missing_input_as_a_usage_error() {
     let missing = callstitch(&["collect", "--once", "/nonexistent/callstitch/logs"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
-}
-
-/// A prefix of this test's own when a NATS server answers; `None` (skip) when none does and
-/// none is required.
-fn nats_or_skip(test: &str) -> Option<String> {
-    let reachable = std::net::TcpStream::connect(nats_url().trim_start_matches("nats://")).is_ok();
-    match reachable {
-        true => Some(format!("clitest{}{test}", std::process::id())),
-        false if std::env::var("CALLSTITCH_REQUIRE_NATS").as_deref() != Ok("1") => {
-            eprintln!("skipped: no NATS server at {}", nats_url());
-            None
-        }
-        false => panic!("NATS is required here: none at {}", nats_url()),
-    }
-}
-
-fn remove_prefix(prefix: &str, sites: Vec<String>) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let options = BusOptions { prefix: prefix.to_string(), ..BusOptions::default() };
-        let Ok(bus) = Bus::connect(&nats_url(), options).await else { return };
-        for site in &sites {
-            let _ = bus.delete_site_stream(site).await;
-        }
-        let _ = bus.delete_checkpoints().await;
-    });
 }
 
 /// A simulated contact center with noise under `dir`: its path.

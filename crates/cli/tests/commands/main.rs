@@ -12,6 +12,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod check;
 mod collect;
 mod color;

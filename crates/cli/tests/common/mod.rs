@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod estate;
+pub mod nats;
+pub mod settle;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

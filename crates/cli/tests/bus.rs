@@ -1,0 +1,188 @@
+//! `callstitch serve --nats`: the sites' streams that `callstitch collect` published, read
+//! back by the service (crates/server/src/source/bus.rs). Against the machine's NATS server
+//! (scripts/services; skipped without one unless CALLSTITCH_REQUIRE_NATS=1):
+//!
+//! - the service reading the bus stores exactly what the same service following the logs
+//!   stores: every event once, the same interactions;
+//! - killed with SIGKILL while it reads the bus and started again, it still does (its bus
+//!   checkpoint is committed with the events it covers);
+//! - a message on a site's stream that is not an event is reported with its site and
+//!   sequence and skipped: the site goes on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use callstitch_bus::{Bus, BusOptions, Outgoing, SiteStream};
+use common::nats::{nats_or_skip, nats_url, remove_prefix};
+use common::settle::{all_interactions, assert_same, settled};
+use common::{base_config, binary, Service};
+use serde_json::Value;
+
+/// Every log of a simulated estate, by its site (the header's Application name).
+fn site_logs(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut logs = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("simulated dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|extension| extension == "log") {
+            let name = path.file_name().and_then(|name| name.to_str()).expect("utf-8 name");
+            let site = name.split('-').next().expect("SITE-0001.<time>.log").to_string();
+            logs.push((site, path));
+        }
+    }
+    logs.sort();
+    logs
+}
+
+/// A service config with `sites` named (the same linker's site directory in every run), each
+/// with its logs or none, and `extra` at the end.
+fn config(dir: &Path, sites: &[(String, Option<&Path>)], extra: &str) -> String {
+    let mut text = base_config(dir).replace("call_idle_timeout_s = 2\n", "call_idle_timeout_s = 3600\n");
+    text.push_str("[ingest]\nbatch_events = 300\nsnapshot_every_s = 1\n");
+    for (site, log) in sites {
+        match log {
+            Some(log) => {
+                text.push_str(&format!("[[site]]\nname = \"{site}\"\nlogs = [\"{}\"]\n", log.display()))
+            }
+            None => text.push_str(&format!("[[site]]\nname = \"{site}\"\n")),
+        }
+    }
+    text.push_str(extra);
+    text
+}
+
+fn bus_section(prefix: &str) -> String {
+    format!("[bus]\nurl = \"{}\"\nprefix = \"{prefix}\"\ndiscover_s = 1\n", nats_url())
+}
+
+/// `callstitch collect --once` of every site's log under `prefix`.
+fn collect(prefix: &str, logs: &[(String, PathBuf)]) {
+    let mut command = binary();
+    command.args(["collect", "--once", "--no-progress", "--nats", &nats_url(), "--prefix", prefix]);
+    for (site, path) in logs {
+        command.arg(format!("{site}={}", path.display()));
+    }
+    let output = command.output().expect("collect runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// A simulated estate of three sites with noise, and the events `parse` reads from it.
+fn estate(dir: &Path, interactions: &str, seed: &str) -> (Vec<(String, PathBuf)>, u64) {
+    let logs = dir.join("sim");
+    let output = binary()
+        .args([
+            "simulate",
+            "--sites",
+            "3",
+            "--noise",
+            "--seed",
+            seed,
+            "--interactions",
+            interactions,
+            "--out",
+        ])
+        .arg(&logs)
+        .output()
+        .expect("simulate runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let events = common::parsed_lines(std::slice::from_ref(&logs)).lines().count() as u64;
+    (site_logs(&logs), events)
+}
+
+/// What the service stores following `logs` itself: the reference.
+fn followed(work: &Path, logs: &[(String, PathBuf)], events: u64) -> BTreeMap<String, Value> {
+    let dir = work.join("followed");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let sites: Vec<(String, Option<&Path>)> =
+        logs.iter().map(|(site, path)| (site.clone(), Some(path.as_path()))).collect();
+    let service = Service::start(&dir, &config(&dir, &sites, ""));
+    settled(&service, events);
+    all_interactions(&service)
+}
+
+fn named_only(logs: &[(String, PathBuf)]) -> Vec<(String, Option<&Path>)> {
+    logs.iter().map(|(site, _)| (site.clone(), None)).collect()
+}
+
+#[test]
+fn serve_reads_the_collected_streams_as_it_reads_the_logs_even_killed_while_it_reads() {
+    let Some(prefix) = nats_or_skip("busserve") else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let (logs, events) = estate(work.path(), "300", "23");
+    let expected = followed(work.path(), &logs, events);
+    assert!(expected.len() >= 250, "a set worth comparing: {}", expected.len());
+    collect(&prefix, &logs);
+
+    let dir = work.path().join("bus");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = config(&dir, &named_only(&logs), &bus_section(&prefix));
+    let service = Service::start(&dir, &config);
+    settled(&service, events);
+    assert_same(&expected, &all_interactions(&service), 23);
+    drop(service);
+
+    // Again from an empty database, killed with SIGKILL while it reads.
+    let crash = work.path().join("bus-crash");
+    std::fs::create_dir_all(&crash).expect("dir");
+    let config = config.replace(&dir.display().to_string(), &crash.display().to_string());
+    for pause in [150, 400, 90, 700] {
+        let service = Service::start(&crash, &config);
+        std::thread::sleep(Duration::from_millis(pause));
+        service.kill();
+    }
+    let service = Service::start(&crash, &config);
+    let status = settled(&service, events);
+    assert_eq!(status["stored"]["events"], events, "every event once: {status}");
+    assert_same(&expected, &all_interactions(&service), 23);
+    remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
+
+#[test]
+fn a_message_that_is_not_an_event_is_reported_and_its_site_goes_on() {
+    let Some(prefix) = nats_or_skip("busbad") else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let (logs, events) = estate(work.path(), "40", "5");
+    let expected = followed(work.path(), &logs, events);
+    let (first, rest) = logs.split_at(1);
+    // The first site's events published by hand with a message of a bad peer in the middle;
+    // the other sites' by their collector.
+    let lines = common::parsed_lines(&[first[0].1.clone()]);
+    let lines: Vec<&str> = lines.lines().collect();
+    let middle = lines.len() / 2;
+    let mut outgoing: Vec<Outgoing> = lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| Outgoing {
+            id: format!("test.{index}"),
+            payload: line.as_bytes().to_vec().into(),
+        })
+        .collect();
+    outgoing.insert(
+        middle,
+        Outgoing { id: "test.bad".to_string(), payload: b"{\"not\": \"an event\"}".to_vec().into() },
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let options = BusOptions { prefix: prefix.clone(), ..BusOptions::default() };
+        let bus = Bus::connect(&nats_url(), options).await.expect("bus");
+        let mut stream = SiteStream::open(&bus, &first[0].0).await.expect("stream");
+        stream.publish(&outgoing).await.expect("published");
+    });
+    collect(&prefix, rest);
+
+    let dir = work.path().join("bus");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let service = Service::start(&dir, &config(&dir, &named_only(&logs), &bus_section(&prefix)));
+    settled(&service, events);
+    assert_same(&expected, &all_interactions(&service), 5);
+    let metrics = ureq::get(&service.url("/metrics")).call().expect("metrics").into_string().expect("text");
+    assert!(
+        metrics.lines().any(|line| line.contains("bus-bad-message") && line.ends_with(" 1")),
+        "the bad message is counted once: {metrics}"
+    );
+    remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
