@@ -123,6 +123,13 @@ fn serve_reads_the_collected_streams_as_it_reads_the_logs_even_killed_while_it_r
     let service = Service::start(&dir, &config);
     settled(&service, events);
     assert_same(&expected, &all_interactions(&service), 23);
+    let metrics = ureq::get(&service.url("/metrics")).call().expect("metrics").into_string().expect("text");
+    let gauge = |name: &str| -> u64 {
+        let lines = metrics.lines().filter(|line| line.starts_with(name));
+        lines.filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok()).sum()
+    };
+    assert_eq!(gauge("callstitch_bus_sequence{"), events, "each stream read to its end: {metrics}");
+    assert_eq!(gauge("callstitch_bus_pending{"), 0, "nothing left to read: {metrics}");
     drop(service);
 
     // Again from an empty database, killed with SIGKILL while it reads.

@@ -28,7 +28,8 @@ use crate::clock::Clock;
 use crate::metrics::{EventCounters, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
 use crate::source::{
-    AnySource, BusCheckpoint, BusInput, BusSource, Checkpoints, FollowCheckpoint, FollowSource, ImportMark,
+    AnySource, BusCheckpoint, BusGauges, BusInput, BusSource, Checkpoints, FollowCheckpoint, FollowSource,
+    ImportMark,
 };
 use crate::state::{IngestState, Refusal, Shared, StreamItem};
 
@@ -383,7 +384,16 @@ impl<S: Store + Clone> IngestLoop<S> {
     pub fn read_bus(&mut self, input: BusInput) {
         let checkpoint: BusCheckpoint = self.checkpoints.get();
         let per_site = self.settings.batch_events;
-        self.sources.push(Box::new(BusSource::open(input, checkpoint, per_site, &self.runtime)));
+        let metrics = &self.shared.metrics;
+        let gauges =
+            BusGauges { sequence: metrics.bus_sequence.clone(), pending: metrics.bus_pending.clone() };
+        self.sources.push(Box::new(BusSource::open(
+            input,
+            checkpoint,
+            per_site,
+            &self.runtime,
+            Some(gauges),
+        )));
     }
 
     /// How long ago `then` was, on the loop's clock.

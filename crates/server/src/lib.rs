@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod mask;
 pub mod merge;
 pub mod metrics;
+pub mod ops;
 pub mod pipeline;
 pub mod source;
 pub mod state;

@@ -33,6 +33,12 @@ pub struct ProblemLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SiteLabels {
+    /// A site with a stream on the bus (bounded by the streams under the prefix).
+    pub site: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabels {
     /// What refused the request: `auth`, `events` or `media` (fixed names of the API).
     pub source: String,
@@ -57,6 +63,10 @@ pub struct Metrics {
     pub interactions_archived: Gauge,
     pub commit_seconds: Histogram,
     pub batch_events: Histogram,
+    /// Per site read from the bus: the stream sequence of the last event taken.
+    pub bus_sequence: Family<SiteLabels, Gauge>,
+    /// Per site read from the bus: messages its stream holds beyond what was read.
+    pub bus_pending: Family<SiteLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -152,6 +162,18 @@ impl Metrics {
         registry.register("store_commit_seconds", "Time to commit one ingest batch", commit_seconds.clone());
         let batch_events = Histogram::new(exponential_buckets(1.0, 4.0, 10));
         registry.register("batch_events", "Events per committed batch", batch_events.clone());
+        let bus_sequence = Family::<SiteLabels, Gauge>::default();
+        registry.register(
+            "bus_sequence",
+            "Per site read from the bus: the stream sequence of the last event taken",
+            bus_sequence.clone(),
+        );
+        let bus_pending = Family::<SiteLabels, Gauge>::default();
+        registry.register(
+            "bus_pending",
+            "Per site read from the bus: messages its stream holds beyond what was read (the lag)",
+            bus_pending.clone(),
+        );
         Metrics {
             registry,
             events,
@@ -170,6 +192,8 @@ impl Metrics {
             interactions_archived,
             commit_seconds,
             batch_events,
+            bus_sequence,
+            bus_pending,
         }
     }
 

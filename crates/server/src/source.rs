@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use bus::{BusCheckpoint, BusInput, BusSource};
+pub use bus::{BusCheckpoint, BusGauges, BusInput, BusSource};
 pub use follow::FollowSource;
 
 /// A source's own record of how far it was consumed: stored in the positions under its

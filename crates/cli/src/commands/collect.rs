@@ -19,6 +19,7 @@ use callstitch_follow::{FollowConfig, FollowInput};
 use clap::Args;
 use serde::Serialize;
 
+use crate::commands::collect_report::CollectorReport;
 use crate::commands::serve::{runtime, shutdown_signal};
 use crate::input::UsageError;
 use crate::progress::Progress;
@@ -64,6 +65,11 @@ pub struct CollectArgs {
     /// when a site's stream is made.
     #[arg(long, default_value_t = 0, value_name = "DAYS")]
     pub keep_days: u64,
+
+    /// Serve `GET /metrics` (Prometheus) and `GET /healthz` (503 while steps fail) on this
+    /// address, e.g. 127.0.0.1:9101 (port 0: a free port, printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 
     /// Print the summary as JSON.
     #[arg(long)]
@@ -111,15 +117,39 @@ pub fn run(args: &CollectArgs) -> Result<()> {
             shutdown_signal().await;
             watch.store(true, Ordering::Relaxed);
         });
+        let report = Arc::new(CollectorReport::new(&name));
+        if let Some(address) = args.listen {
+            listen(address, Arc::clone(&report), Arc::clone(&stop)).await?;
+        }
         let bus = Bus::connect(&args.nats, options).await?;
         let collector = Collector::start(bus, &name, FollowConfig::new(inputs), args.batch).await?;
         let progress =
             Progress::counter(!args.no_progress && std::io::stderr().is_terminal(), "events published");
-        let summary = collect(collector, &name, args.once, &stop, &progress).await;
+        let summary = collect(collector, &name, args.once, &stop, &progress, &report).await;
         progress.finish();
         summary
     })?;
     print_summary(&summary, args.json)
+}
+
+/// Serves the collector's `/metrics` and `/healthz` on `address` until `stop` is set.
+async fn listen(
+    address: std::net::SocketAddr,
+    report: Arc<CollectorReport>,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} for /metrics and /healthz"))?;
+    let bound = listener.local_addr().context("the address listened on")?;
+    eprintln!("callstitch collect: /metrics and /healthz on http://{bound}/");
+    let stopped = async move {
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::spawn(callstitch_server::ops::serve_role(listener, report, stopped));
+    Ok(())
 }
 
 /// The collector's loop. See the module documentation.
@@ -129,6 +159,7 @@ async fn collect(
     once: bool,
     stop: &AtomicBool,
     progress: &Progress,
+    report: &CollectorReport,
 ) -> Result<Summary> {
     let mut summary = Summary { collector: name.to_string(), ..Summary::default() };
     let (mut idle, mut pause) = (0, IDLE_POLL);
@@ -138,6 +169,7 @@ async fn collect(
             Err(error) if error.is_fatal() => return Err(error).context(format!("collector {name}")),
             Err(error) => {
                 summary.failed_steps += 1;
+                report.failed(&error.to_string());
                 progress
                     .println(format!("warning: {error}; trying again in {pause:?} from the last checkpoint"));
                 tokio::time::sleep(pause).await;
@@ -147,6 +179,8 @@ async fn collect(
             }
         };
         pause = IDLE_POLL;
+        let sites = collector.sites();
+        report.step(step.published as u64, step.skipped as u64, step.problems.len() as u64, &sites);
         summary.published += step.published as u64;
         summary.skipped += step.skipped as u64;
         summary.problems += step.problems.len() as u64;

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod collect;
+pub mod collect_report;
 pub mod demo;
 pub mod events;
 pub mod import;

@@ -152,3 +152,72 @@ fn simulated_center(dir: &std::path::Path, interactions: &str, sites: &str, seed
     assert_eq!(simulated.status.code(), Some(0), "{}", String::from_utf8_lossy(&simulated.stderr));
     center
 }
+
+#[test]
+fn a_following_collector_serves_its_metrics_and_health() {
+    let Some(prefix) = nats_or_skip("ops") else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let center = simulated_center(dir.path(), "30", "2", "8");
+    let parsed = callstitch(&["parse", "--stats", "--json", &center]);
+    let stats: serde_json::Value = serde_json::from_slice(&parsed.stdout).expect("stats");
+    let events = stats["events"].as_u64().expect("events");
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_callstitch"))
+        .args([
+            "collect",
+            "--no-progress",
+            "--listen",
+            "127.0.0.1:0",
+            "--nats",
+            &nats_url(),
+            "--prefix",
+            &prefix,
+        ])
+        .arg(&center)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("collect starts");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (found, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
+                let _ = found.send(url.trim_end_matches('/').to_string());
+            }
+        }
+    });
+    let base = address.recv_timeout(Duration::from_secs(30)).expect("the address is printed");
+    let get = |path: &str| -> (u16, String) {
+        match ureq::get(&format!("{base}{path}")).call() {
+            Ok(response) => (response.status(), response.into_string().expect("text")),
+            Err(ureq::Error::Status(status, response)) => (status, response.into_string().expect("text")),
+            Err(error) => panic!("{path}: {error}"),
+        }
+    };
+    let published = format!("callstitch_collector_published_total {events}");
+    let started = std::time::Instant::now();
+    let metrics = loop {
+        let (status, metrics) = get("/metrics");
+        assert_eq!(status, 200);
+        if metrics.lines().any(|line| line == published) {
+            break metrics;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "never published every event: {metrics}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (status, health) = get("/healthz");
+    let health: serde_json::Value = serde_json::from_str(&health).expect("JSON");
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["status"], "ok");
+    let sites = health["sites"].as_object().expect("sites").clone();
+    assert_eq!(sites.values().filter_map(|seq| seq.as_u64()).sum::<u64>(), events, "{health}");
+    for (site, seq) in &sites {
+        let line = format!("callstitch_collector_stream_sequence{{site=\"{site}\"}} {seq}");
+        assert!(metrics.lines().any(|metric| metric == line), "{line} in {metrics}");
+    }
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().expect("collect exits").success());
+    remove_prefix(&prefix, sites.keys().cloned().collect());
+}

@@ -22,6 +22,8 @@ use std::time::Duration;
 use callstitch_bus::{Bus, BusItem, BusOptions, SiteReader};
 use callstitch_follow::SiteRead;
 use callstitch_tlib::Event;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -29,6 +31,7 @@ use tokio::task::JoinHandle;
 
 use super::{Source, SourceCheckpoint, SourceProblem};
 use crate::merge::{Merged, SiteMerge};
+use crate::metrics::SiteLabels;
 
 /// Where the bus is and how it is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,12 +101,34 @@ pub struct BusSource {
     released: Vec<BusEvent>,
     /// The discovery task; the site tasks end when their queue is dropped with this source.
     discovery: JoinHandle<()>,
+    /// `callstitch_bus_sequence` and `callstitch_bus_pending`, by site.
+    gauges: Option<BusGauges>,
+}
+
+/// The gauges a [`BusSource`] keeps up to date (the service's /metrics).
+#[derive(Clone)]
+pub struct BusGauges {
+    pub sequence: Family<SiteLabels, Gauge>,
+    pub pending: Family<SiteLabels, Gauge>,
+}
+
+impl BusGauges {
+    fn set(family: &Family<SiteLabels, Gauge>, site: &str, value: u64) {
+        let value = i64::try_from(value).unwrap_or(i64::MAX);
+        family.get_or_create(&SiteLabels { site: site.to_string() }).set(value);
+    }
 }
 
 impl BusSource {
     /// Starts reading the bus on `runtime` from `checkpoint`, holding at most `per_site`
     /// events of a site back.
-    pub fn open(input: BusInput, checkpoint: BusCheckpoint, per_site: usize, runtime: &Handle) -> BusSource {
+    pub fn open(
+        input: BusInput,
+        checkpoint: BusCheckpoint,
+        per_site: usize,
+        runtime: &Handle,
+        gauges: Option<BusGauges>,
+    ) -> BusSource {
         let consumed = if checkpoint.prefix == input.prefix {
             checkpoint.sites
         } else {
@@ -129,6 +154,7 @@ impl BusSource {
             read: Vec::new(),
             released: Vec::new(),
             discovery,
+            gauges,
         }
     }
 
@@ -154,7 +180,11 @@ impl BusSource {
                 Err(_) => break,
             }
         }
-        let more = !feed.queue.is_empty() || feed.pending.load(Ordering::Relaxed) > 0;
+        let pending = feed.pending.load(Ordering::Relaxed);
+        if let Some(gauges) = &self.gauges {
+            BusGauges::set(&gauges.pending, &feed.site, pending.saturating_add(feed.queue.len() as u64));
+        }
+        let more = !feed.queue.is_empty() || pending > 0;
         SiteRead { site: feed.site.clone(), events, more }
     }
 }
@@ -180,6 +210,11 @@ impl Source for BusSource {
             debug_assert!(released.seq > *consumed, "a site's stream is released in its order");
             *consumed = released.seq;
             out.push(*released.event);
+        }
+        if let Some(gauges) = &self.gauges {
+            for (site, seq) in &self.consumed {
+                BusGauges::set(&gauges.sequence, site, *seq);
+            }
         }
     }
 
