@@ -138,10 +138,20 @@ impl Linker {
         self.config.live.is_none() && self.sites.is_empty()
     }
 
+    /// Live, a named site has sent nothing yet (its collector starts late, its logs are held
+    /// back): when it comes, any of its calls may join an interaction already forgotten, by a
+    /// CallUUID kept between SIP Servers or by ISCC call history naming a ConnID. Until every
+    /// named site has been seen, forgotten interactions are therefore archived indexed by all
+    /// their CallUUIDs and (site, ConnID)s, for [`crate::LinkerConfig::archive_horizon`].
+    pub(crate) fn awaits_unseen_site(&self) -> bool {
+        self.config.live.is_some()
+            && self.sites.known().iter().any(|site| !self.clocks().get(site).is_some_and(|time| time.seen()))
+    }
+
     /// Keeps a component that leaves memory as bytes, when something could still join it.
     pub(crate) fn archive(&mut self, component: &Component, completed: i64) {
         let mut ends = self.open_ends(component);
-        if self.archives_everything() {
+        if self.archives_everything() || self.awaits_unseen_site() {
             for serial in &component.segments {
                 let Some(segment) = self.segments.get(serial) else { continue };
                 ends.extend(segment.call_uuid.clone().map(OpenEnd::Uuid));

@@ -47,7 +47,7 @@ impl SiteTime {
         self.now.unwrap_or(i64::MIN).max(self.floor.unwrap_or(i64::MIN))
     }
 
-    fn seen(&self) -> bool {
+    pub(crate) fn seen(&self) -> bool {
         self.now.is_some() || self.floor.is_some() || self.ended
     }
 }

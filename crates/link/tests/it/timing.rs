@@ -313,6 +313,56 @@ fn live_a_forgotten_interaction_comes_back_when_the_other_end_of_its_link_arrive
     let _ = Timestamp(0);
 }
 
+/// Live, a named site that has sent nothing yet (its collector starts late) may still bring
+/// a call of any interaction already forgotten: until every named site has been seen,
+/// forgotten interactions are kept as bytes indexed by their CallUUIDs, and come back when
+/// the late site's call with the same CallUUID arrives. Once every site was seen, nothing
+/// without an open end is kept.
+#[test]
+fn live_a_site_not_seen_yet_joins_by_call_uuid_an_interaction_already_forgotten() {
+    let run = |b_seen_early: bool| -> (Vec<Interaction>, usize) {
+        let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..config() };
+        let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::new(["A", "B"]));
+        let mut out: Vec<Interaction> = Vec::new();
+        let mut a = Site::new("A", "SwA");
+        let mut b = Site::new("B", "SwB");
+        if b_seen_early {
+            b.call("B-0", 9, T0 - 5 * SECOND, T0 - 4 * SECOND, &[]);
+        }
+        a.call("U-1", 1, T0, T0 + 10 * SECOND, &[]);
+        for event in merged(&[&a, &b]) {
+            let wall = event.timestamp.map_or(T0, |time| time.0);
+            stitcher.push_at(&event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+        }
+        for minute in 1..=30 {
+            stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+            stitcher.flush(&mut |interaction| out.push(interaction));
+        }
+        assert_eq!(stitcher.linker().segments_in_memory(), 0, "forgotten");
+        let archived = stitcher.linker().archived_in_memory();
+        // Two hours later B's call with the same CallUUID arrives.
+        let mut late = Site::new("B", "SwB");
+        late.call("U-1", 4, T0 + 2 * SECOND, T0 + 90 * SECOND, &[]);
+        let wall = T0 + 7_200 * SECOND;
+        for event in &late.events {
+            stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+        }
+        for minute in 1..=5 {
+            stitcher.tick(wall + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+            stitcher.flush(&mut |interaction| out.push(interaction));
+        }
+        (out, archived)
+    };
+    let (out, archived) = run(false);
+    assert_eq!(archived, 1, "kept as bytes while B was never seen");
+    let last = out.last().expect("handed out");
+    assert_eq!(segments(last), common::pairs(&[("A", "U-1"), ("B", "U-1")]));
+    assert!(last.revision > 0, "a revision of what was written");
+
+    let (_, archived) = run(true);
+    assert_eq!(archived, 0, "B was seen: nothing without an open end is kept");
+}
+
 /// A call that begins with a ConnID only and learns its CallUUID later (a server that sends
 /// the CallUUID from the second event on): keyed by the CallUUID once it is known, and joined
 /// by it to the other site's call that keeps it.
