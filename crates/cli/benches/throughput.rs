@@ -10,7 +10,8 @@
 //! - `grep -c 'message Event'` on the same files;
 //! - the release binary's `parse --stats`, `trace` (no output), `trace --json`, `collect
 //!   --once` into fresh JetStream streams (when a NATS server answers at `CALLSTITCH_NATS_URL`,
-//!   default 127.0.0.1:4222) and `import` into a fresh SQLite database, best of
+//!   default 127.0.0.1:4222), `serve --nats` from those streams into a fresh SQLite database
+//!   (until its status counts every event), and `import` into a fresh SQLite database, best of
 //!   `CALLSTITCH_BENCH_RUNS` (default 3),
 //!
 //! and prints each figure beside both anchors as a ratio, so that a reader on a shared,
@@ -84,8 +85,9 @@ fn main() {
             let figure = best(runs, || run(binary, args, &one, None));
             anchors.print(what, &figure);
         }
-        if let Some(collect) = best_collect(runs, binary, &one) {
+        if let Some((collect, serve)) = best_collect(runs, binary, &one, events) {
             anchors.print("collect (JetStream)", &collect);
+            anchors.print("serve --nats", &serve);
         }
         let (import, database) = best_import(runs, binary, &one);
         anchors.print("import", &import);
@@ -239,7 +241,7 @@ fn best_import(runs: usize, binary: &Path, dir: &Path) -> (Run, u64) {
 
 /// Best of `runs` `collect --once` runs, each into fresh streams on the machine's NATS (under a
 /// prefix of its own, removed after); `None` when no NATS server answers.
-fn best_collect(runs: usize, binary: &Path, dir: &Path) -> Option<Run> {
+fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(Run, Run)> {
     let url = std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let address = url.trim_start_matches("nats://").to_string();
     if std::net::TcpStream::connect(&address).is_err() {
@@ -251,7 +253,8 @@ fn best_collect(runs: usize, binary: &Path, dir: &Path) -> Option<Run> {
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
     let mut attempt = 0;
-    Some(best(runs, || {
+    let mut serves = Vec::new();
+    let collect = best(runs, || {
         attempt += 1;
         let prefix = format!("bench{}x{attempt}", std::process::id());
         let figure = run(
@@ -260,9 +263,56 @@ fn best_collect(runs: usize, binary: &Path, dir: &Path) -> Option<Run> {
             dir,
             None,
         );
+        serves.push(serve_from_bus(binary, &url, &prefix, events));
         runtime.block_on(remove_streams(&url, &prefix));
         figure
-    }))
+    });
+    let serve = serves.into_iter().min_by_key(|run| run.wall)?;
+    Some((collect, serve))
+}
+
+/// `serve --nats` on a fresh database, from its start until its status says every event of
+/// the streams under `prefix` is stored.
+fn serve_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Run {
+    let dir = scratch_dir().join("serve-bus");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let config = dir.join("serve.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\n[bus]\nurl = \"{url}\"\nprefix = \"{prefix}\"\n",
+        dir.join("bus.db").display()
+    );
+    std::fs::write(&config, text).expect("config written");
+    let start = Instant::now();
+    let mut child = Command::new(binary)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("CALLSTITCH_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("stdout piped");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).expect("its address");
+    let base = first.split_whitespace().find(|word| word.starts_with("http://")).expect("an address");
+    let status = format!("{}/v1/status", base.trim_end_matches('/'));
+    loop {
+        let stored = ureq::get(&status)
+            .call()
+            .ok()
+            .and_then(|response| response.into_json::<serde_json::Value>().ok())
+            .and_then(|body| body["stored"]["events"].as_u64());
+        if stored == Some(events) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(600), "serve --nats never stored {events} events");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let wall = start.elapsed();
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    Run { wall, cpu: None, peak_kb: None, extra: 0 }
 }
 
 /// Deletes the streams and checkpoint a bench's collector made under `prefix`.
