@@ -34,6 +34,9 @@ pub(crate) enum OpenEnd {
     Link(Text),
     Uuid(CallUuid),
     Conn(Text, ConnId),
+    /// An ISCC destination whose origin, on a site not seen when it was decided, was not
+    /// found: opened by a call of that site showing the ConnID.
+    IsccOrigin(Text, ConnId),
 }
 
 /// One forgotten interaction, as it was.
@@ -87,6 +90,11 @@ impl Archive {
         self.index.get(end).cloned().unwrap_or_default()
     }
 
+    /// What opens `entry` (none when it is not held).
+    pub(crate) fn ends_of(&self, entry: u64) -> &[OpenEnd] {
+        self.entries.get(&entry).map_or(&[], |(_, ends)| ends.as_slice())
+    }
+
     /// Every entry, oldest first.
     pub(crate) fn all(&self) -> Vec<u64> {
         self.entries.keys().copied().collect()
@@ -126,6 +134,8 @@ impl Linker {
             if let (true, Some(uuid)) = (lost_end, &segment.call_uuid) {
                 ends.push(OpenEnd::Uuid(uuid.clone()));
             }
+            let awaited = self.awaiting_origin.iter().filter(|(_, ids)| ids.contains(&segment.id));
+            ends.extend(awaited.map(|((site, conn), _)| OpenEnd::IsccOrigin(site.clone(), *conn)));
         }
         ends.sort();
         ends.dedup();
@@ -184,6 +194,21 @@ impl Linker {
         self.stats.archived += 1;
     }
 
+    /// Archived ISCC destinations that left the archive for good: each of `keys` keeps only
+    /// the destinations still in memory, unless another archived interaction waits on it too.
+    fn forget_awaiting(&mut self, keys: &[(Text, ConnId)]) {
+        for key in keys {
+            if !self.archive.opened_by(&OpenEnd::IsccOrigin(key.0.clone(), key.1)).is_empty() {
+                continue;
+            }
+            let Some(ids) = self.awaiting_origin.get_mut(key) else { continue };
+            ids.retain(|id| self.by_id.contains_key(id));
+            if ids.is_empty() {
+                self.awaiting_origin.remove(key);
+            }
+        }
+    }
+
     /// Drops archived interactions whose horizon passed.
     pub(crate) fn expire_archive(&mut self, now: i64) {
         while let Some((until, entry)) = self.archive.expiry.first().copied() {
@@ -191,7 +216,17 @@ impl Linker {
                 break;
             }
             self.archive.expiry.pop_first();
+            let awaited: Vec<(Text, ConnId)> = self
+                .archive
+                .ends_of(entry)
+                .iter()
+                .filter_map(|end| match end {
+                    OpenEnd::IsccOrigin(site, conn) => Some((site.clone(), *conn)),
+                    _ => None,
+                })
+                .collect();
             self.archive.remove(entry);
+            self.forget_awaiting(&awaited);
         }
     }
 

@@ -187,6 +187,11 @@ pub struct Linker {
     /// position among the clocks (`None`: not seen when built) and the earliest time its queue
     /// needs, so that the look after every event finds no site by name.
     pub(crate) iscc_heads: Option<Vec<(Option<usize>, Text, i64)>>,
+    /// Live, ISCC destinations whose origin was decided "not found" while the origin's site
+    /// had sent nothing yet: by (origin site, origin ConnID), looked at again when a call of
+    /// that site shows the ConnID (a site whose logs come late). By segment id, not serial:
+    /// an archived destination comes back under a new serial.
+    pub(crate) awaiting_origin: BTreeMap<(Text, ConnId), BTreeSet<SegmentId>>,
     /// (estate time, component, version) at which to look at a component again.
     pub(crate) due: BinaryHeap<Reverse<(i64, u64, u64)>>,
     /// Components waiting for a site not seen yet.
@@ -220,6 +225,7 @@ impl Linker {
             by_site_conn: HashMap::default(),
             pending_iscc: BTreeSet::new(),
             iscc_queue: BTreeMap::new(),
+            awaiting_origin: BTreeMap::new(),
             iscc_heads: None,
             due: BinaryHeap::new(),
             parked: BTreeSet::new(),
@@ -443,6 +449,7 @@ impl Linker {
         self.by_site_conn.clear();
         self.pending_iscc.clear();
         self.iscc_queue_mut().clear();
+        self.awaiting_origin.clear();
         self.due.clear();
         self.parked.clear();
         self.dirty.clear();
@@ -509,6 +516,33 @@ impl Linker {
         let calls = self.by_site_conn.entry((site.clone(), conn)).or_default();
         if !calls.contains(&serial) {
             calls.push(serial);
+        }
+        if !self.awaiting_origin.is_empty() {
+            self.origin_arrived(site, conn);
+        }
+    }
+
+    /// A call of `site` showed `conn`: the ISCC destinations that found no origin while the
+    /// site had sent nothing (forgotten ones come back from the archive) are decided again,
+    /// on the site's time like any other.
+    fn origin_arrived(&mut self, site: Text, conn: ConnId) {
+        let key = (site, conn);
+        if !self.awaiting_origin.contains_key(&key) {
+            return;
+        }
+        self.revive(&OpenEnd::IsccOrigin(key.0.clone(), conn));
+        let Some(waiting) = self.awaiting_origin.remove(&key) else { return };
+        let note = not_found_note(conn, &key.0);
+        for id in waiting {
+            let Some(&serial) = self.by_id.get(&id) else { continue };
+            if let Some(component) = self.component_of.get(&serial).and_then(|id| self.components.get_mut(id))
+            {
+                component.notes.retain(|kept| *kept != note);
+            }
+            if self.pending_iscc.insert(serial) {
+                self.review_iscc(serial, false);
+            }
+            self.touch(serial);
         }
     }
 
@@ -862,8 +896,15 @@ impl Linker {
                 self.add_edge(edge);
             }
             None => {
+                let unseen = origin_site.as_ref().filter(|site| {
+                    self.config.live.is_some() && !all && self.clocks.position(site).is_none()
+                });
+                if let (Some(site), Some(segment)) = (unseen, self.segments.get(&serial)) {
+                    let waiting = self.awaiting_origin.entry((site.clone(), conn)).or_default();
+                    waiting.insert(segment.id.clone());
+                }
                 let site = origin_site.map_or_else(|| location.to_string(), |site| site.to_string());
-                self.note(serial, format!("ISCC origin {conn} on {site} not found"));
+                self.note(serial, not_found_note(conn, &site));
             }
         }
         self.touch(serial);
@@ -1382,6 +1423,11 @@ impl Linker {
         }
         debug_assert!(self.handles.values().all(|serial| self.segments.contains_key(serial)));
     }
+}
+
+/// The note of an ISCC destination whose origin call was not found.
+fn not_found_note(conn: ConnId, site: &str) -> String {
+    format!("ISCC origin {conn} on {site} not found")
 }
 
 /// How well an ISCC origin candidate fits, best first (fields compare in order).

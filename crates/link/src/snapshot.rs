@@ -46,6 +46,9 @@ pub struct LinkerState {
     by_site_conn: Vec<((Text, ConnId), Vec<u64>)>,
     pending_iscc: BTreeSet<u64>,
     iscc_queue: BTreeMap<Text, BTreeSet<(i64, u64)>>,
+    /// ISCC destinations waiting for their origin's site to come (absent before it existed).
+    #[serde(default)]
+    awaiting_origin: Vec<((Text, ConnId), BTreeSet<SegmentId>)>,
     /// (estate time, component, version), sorted.
     due: Vec<(i64, u64, u64)>,
     parked: BTreeSet<u64>,
@@ -82,6 +85,7 @@ impl Linker {
             by_site_conn: sorted(&self.by_site_conn),
             pending_iscc: self.pending_iscc.clone(),
             iscc_queue: self.iscc_queue.clone(),
+            awaiting_origin: sorted(&self.awaiting_origin),
             due,
             parked: self.parked.clone(),
             dirty: self.dirty.clone(),
@@ -106,6 +110,7 @@ impl Linker {
         linker.by_site_conn = state.by_site_conn.into_iter().collect();
         linker.pending_iscc = state.pending_iscc;
         *linker.iscc_queue_mut() = state.iscc_queue;
+        linker.awaiting_origin = state.awaiting_origin.into_iter().collect();
         linker.due = state.due.into_iter().map(Reverse).collect();
         linker.parked = state.parked;
         linker.dirty = state.dirty;

@@ -496,6 +496,64 @@ fn iscc_history_read_before_its_origin_site_is_decided_when_that_site_comes() {
     }
 }
 
+/// Live, ISCC history naming a site that has sent nothing yet: the destination is written
+/// with "origin not found" rather than wait for a site that may never come; when the site's
+/// logs arrive hours later, its call with the ConnID brings the destination back (from
+/// memory, or from the archive once forgotten) and the origin is decided as if it had been
+/// there: one interaction with the ISCC history edge, the note gone. The same state through
+/// a snapshot taken while it waits.
+#[test]
+fn live_iscc_history_naming_a_site_not_seen_yet_is_decided_again_when_that_site_comes() {
+    let live = LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..config() };
+    let mut b = Site::new("B", "SwB");
+    b.created("B-1", 0x99, T0 + 20 * SECOND);
+    let arrival = b.events.last_mut().expect("event");
+    arrival.last_transfer_conn_id = Some(ConnId(0x77));
+    arrival.last_transfer_home_location = Some(Text::from("A@SwA"));
+    b.deleted("B-1", 0x99, T0 + 80 * SECOND);
+    let mut a = Site::new("A", "SwA");
+    a.call("A-1", 0x77, T0, T0 + 30 * SECOND, &[]);
+    for restore in [false, true] {
+        let mut stitcher =
+            Stitcher::new(EngineConfig::default(), live.clone(), SiteDirectory::new(["A", "B"]));
+        let mut out: Vec<Interaction> = Vec::new();
+        for event in &b.events {
+            let wall = event.timestamp.map_or(T0, |time| time.0);
+            stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+        }
+        for minute in 1..=30 {
+            stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+            stitcher.flush(&mut |interaction| out.push(interaction));
+        }
+        let alone = out.last().expect("written while A is silent");
+        assert_eq!(alone.state, Lifecycle::Complete);
+        assert!(alone.notes.iter().any(|note| note.contains("not found")), "{:?}", alone.notes);
+        assert_eq!(stitcher.linker().segments_in_memory(), 0, "forgotten");
+        assert_eq!(stitcher.linker().archived_in_memory(), 1, "kept for its origin's site");
+        if restore {
+            let bytes = stitcher.snapshot().expect("snapshot");
+            stitcher = Stitcher::restore(&bytes, EngineConfig::default(), live.clone()).expect("restore");
+        }
+        let wall = T0 + 7_200 * SECOND;
+        for event in &a.events {
+            stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+        }
+        for minute in 1..=5 {
+            stitcher.tick(wall + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+            stitcher.flush(&mut |interaction| out.push(interaction));
+        }
+        let last = out.last().expect("handed out");
+        assert_eq!(segments(last), common::pairs(&[("A", "A-1"), ("B", "B-1")]), "restored: {restore}");
+        assert!(
+            last.links.iter().any(|link| link.evidence == EvidenceKind::IsccCallHistory),
+            "{:?}",
+            last.links
+        );
+        assert!(last.notes.iter().all(|note| !note.contains("not found")), "{:?}", last.notes);
+        assert_eq!(last.state, Lifecycle::Complete);
+    }
+}
+
 /// Both ends of a link agree on the direction but one's location names a third site: the
 /// edge is kept and marked inconsistent.
 #[test]
