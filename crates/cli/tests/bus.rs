@@ -70,21 +70,14 @@ fn collect(prefix: &str, logs: &[(String, PathBuf)]) {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
-/// A simulated estate of three sites with noise, and the events `parse` reads from it.
-fn estate(dir: &Path, interactions: &str, seed: &str) -> (Vec<(String, PathBuf)>, u64) {
+/// A simulated estate of three sites with noise (and `extra` simulator flags), and the events
+/// `parse` reads from it.
+fn estate(dir: &Path, interactions: &str, seed: &str, extra: &[&str]) -> (Vec<(String, PathBuf)>, u64) {
     let logs = dir.join("sim");
     let output = binary()
-        .args([
-            "simulate",
-            "--sites",
-            "3",
-            "--noise",
-            "--seed",
-            seed,
-            "--interactions",
-            interactions,
-            "--out",
-        ])
+        .args(["simulate", "--sites", "3", "--noise", "--seed", seed, "--interactions", interactions])
+        .args(extra)
+        .arg("--out")
         .arg(&logs)
         .output()
         .expect("simulate runs");
@@ -112,7 +105,7 @@ fn named_only(logs: &[(String, PathBuf)]) -> Vec<(String, Option<&Path>)> {
 fn serve_reads_the_collected_streams_as_it_reads_the_logs_even_killed_while_it_reads() {
     let Some(prefix) = nats_or_skip("busserve") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "300", "23");
+    let (logs, events) = estate(work.path(), "300", "23", &[]);
     let expected = followed(work.path(), &logs, events);
     assert!(expected.len() >= 250, "a set worth comparing: {}", expected.len());
     collect(&prefix, &logs);
@@ -152,7 +145,7 @@ fn serve_reads_the_collected_streams_as_it_reads_the_logs_even_killed_while_it_r
 fn a_message_that_is_not_an_event_is_reported_and_its_site_goes_on() {
     let Some(prefix) = nats_or_skip("busbad") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "40", "5");
+    let (logs, events) = estate(work.path(), "40", "5", &[]);
     let expected = followed(work.path(), &logs, events);
     let (first, rest) = logs.split_at(1);
     // The first site's events published by hand with a message of a bad peer in the middle;
@@ -198,7 +191,9 @@ fn a_message_that_is_not_an_event_is_reported_and_its_site_goes_on() {
 fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
     let Some(prefix) = nats_or_skip("buslate") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "120", "31");
+    // Clocks that disagree by up to 3 s, long calls, ConnIDs reused.
+    let variety = ["--skew-ms", "3000", "--long-calls", "10", "--conn-reuse", "20"];
+    let (logs, events) = estate(work.path(), "120", "31", &variety);
     let expected = followed(work.path(), &logs, events);
     // Each site in turn is the late one: a SIP Server whose calls share CallUUIDs with the
     // other's, and the T-Server reached by ISCC.
