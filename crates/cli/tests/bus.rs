@@ -231,3 +231,18 @@ fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
         remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
     }
 }
+
+#[test]
+fn healthz_says_when_the_bus_does_not_answer_and_the_service_goes_on() {
+    let work = tempfile::tempdir().expect("temp dir");
+    // Nothing listens on port 9 of this machine (discard): the bus does not answer.
+    let bus = "[bus]\nurl = \"nats://127.0.0.1:9\"\ndiscover_s = 1\n";
+    let service = Service::start(work.path(), &config(work.path(), &[("TS1".to_string(), None)], bus));
+    let health =
+        service.wait_for("/healthz", Duration::from_secs(30), |body| body["bus"]["connected"] == false);
+    assert_eq!(health["status"], "ok", "a short outage is waited out: {health}");
+    assert_eq!(health["bus"]["url"], "nats://127.0.0.1:9");
+    assert!(health["bus"]["error"].as_str().is_some_and(|error| !error.is_empty()), "{health}");
+    let (status, _) = service.get("/v1/interactions");
+    assert_eq!(status, 200, "stored interactions are answered");
+}

@@ -385,8 +385,11 @@ impl<S: Store + Clone> IngestLoop<S> {
         let checkpoint: BusCheckpoint = self.checkpoints.get();
         let per_site = self.settings.batch_events;
         let metrics = &self.shared.metrics;
-        let gauges =
-            BusGauges { sequence: metrics.bus_sequence.clone(), pending: metrics.bus_pending.clone() };
+        let gauges = BusGauges {
+            sequence: metrics.bus_sequence.clone(),
+            pending: metrics.bus_pending.clone(),
+            status: self.shared.bus.clone(),
+        };
         self.sources.push(Box::new(BusSource::open(
             input,
             checkpoint,

@@ -2,6 +2,7 @@
 //! changes, and where the ingest loop is (recovering, running, degraded, stopped), from which
 //! `/healthz` and the refusals of HTTP ingest are made.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callstitch_store::{Operation, StoreHealth};
@@ -76,6 +77,56 @@ pub struct Shared {
     pub metrics: Metrics,
     pub stream: broadcast::Sender<StreamItem>,
     ingest: watch::Sender<IngestState>,
+    /// How the bus is doing when the service reads one (`serve --nats`).
+    pub bus: BusStatus,
+}
+
+/// A bus unreachable for this long makes /healthz say `degraded`.
+pub const BUS_UNREACHABLE_DEGRADED: Duration = Duration::from_secs(30);
+
+/// What the bus source last met, shared with /healthz: nothing until the service reads a bus.
+#[derive(Debug, Clone, Default)]
+pub struct BusStatus(Arc<Mutex<Option<BusHealth>>>);
+
+/// See [`BusStatus`].
+#[derive(Debug, Clone)]
+pub struct BusHealth {
+    pub url: String,
+    /// The site streams being read.
+    pub sites: usize,
+    /// Why the bus cannot be reached, and since when (`None`: it answers).
+    pub unreachable: Option<(String, Instant)>,
+}
+
+impl BusStatus {
+    /// The service reads the bus at `url`.
+    pub fn start(&self, url: &str) {
+        *self.lock() = Some(BusHealth { url: url.to_string(), sites: 0, unreachable: None });
+    }
+
+    /// The bus answered; `sites` streams are read.
+    pub fn reached(&self, sites: usize) {
+        if let Some(health) = self.lock().as_mut() {
+            health.sites = sites;
+            health.unreachable = None;
+        }
+    }
+
+    /// The bus did not answer: since the first failure of this outage.
+    pub fn unreachable(&self, error: &str) {
+        if let Some(health) = self.lock().as_mut() {
+            let since = health.unreachable.as_ref().map_or_else(Instant::now, |(_, since)| *since);
+            health.unreachable = Some((error.to_string(), since));
+        }
+    }
+
+    pub fn get(&self) -> Option<BusHealth> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<BusHealth>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl Default for Shared {
@@ -87,7 +138,12 @@ impl Default for Shared {
 impl Shared {
     pub fn new() -> Shared {
         let (stream, _) = broadcast::channel(4096);
-        Shared { metrics: Metrics::new(), stream, ingest: watch::Sender::new(IngestState::Running) }
+        Shared {
+            metrics: Metrics::new(),
+            stream,
+            ingest: watch::Sender::new(IngestState::Running),
+            bus: BusStatus::default(),
+        }
     }
 
     pub fn ingest_state(&self) -> IngestState {
@@ -166,7 +222,7 @@ impl Shared {
                     ),
                     json!({}),
                 ),
-                None => return Health { ok: true, body: json!({"status": "ok", "store": store}) },
+                None => return self.bus_health(json!({"status": "ok", "store": store})),
             },
         };
         let mut body = json!({"status": status, "reason": reason, "store": store});
@@ -174,6 +230,35 @@ impl Shared {
             body.extend(extra.clone());
         }
         Health { ok: false, body }
+    }
+
+    /// An ok `body` with the bus's state when one is read: `degraded` once it has been
+    /// unreachable for [`BUS_UNREACHABLE_DEGRADED`] (stored data is still answered; the sites'
+    /// events wait in their streams).
+    fn bus_health(&self, mut body: Value) -> Health {
+        let Some(bus) = self.bus.get() else { return Health { ok: true, body } };
+        let down = bus.unreachable.as_ref().map(|(error, since)| (error, since.elapsed()));
+        let state = match &down {
+            None => json!({"url": bus.url, "connected": true, "sites": bus.sites}),
+            Some((error, for_)) => json!({
+                "url": bus.url, "connected": false, "sites": bus.sites, "error": error, "since_s": for_.as_secs()
+            }),
+        };
+        let degraded = down.as_ref().filter(|(_, for_)| *for_ >= BUS_UNREACHABLE_DEGRADED);
+        if let Some(object) = body.as_object_mut() {
+            object.insert("bus".to_string(), state);
+            if let Some((error, for_)) = degraded {
+                object.insert("status".to_string(), json!("degraded"));
+                let reason = format!(
+                    "the bus at {} has not answered for {} s ({error}); stored interactions are answered, \
+                     the sites' events wait in their streams",
+                    bus.url,
+                    for_.as_secs()
+                );
+                object.insert("reason".to_string(), json!(reason));
+            }
+        }
+        Health { ok: degraded.is_none(), body }
     }
 }
 
@@ -193,6 +278,33 @@ mod tests {
             }),
             ..StoreHealth::default()
         }
+    }
+
+    #[test]
+    fn healthz_says_how_the_bus_is_and_is_degraded_once_it_has_been_unreachable_a_while() {
+        let shared = Shared::new();
+        assert!(shared.health(&StoreHealth::default()).body.get("bus").is_none(), "no bus read");
+        shared.bus.start("nats://bus:4222");
+        shared.bus.reached(3);
+        let health = shared.health(&StoreHealth::default());
+        assert!(health.ok);
+        assert_eq!(health.body["bus"], json!({"url": "nats://bus:4222", "connected": true, "sites": 3}));
+
+        shared.bus.unreachable("connection refused");
+        let health = shared.health(&StoreHealth::default());
+        assert!(health.ok, "a short outage is waited out: {}", health.body);
+        assert_eq!(health.body["bus"]["connected"], false);
+
+        let long_ago = Instant::now().checked_sub(BUS_UNREACHABLE_DEGRADED + Duration::from_secs(1));
+        if let (Some(since), Some(bus)) = (long_ago, shared.bus.lock().as_mut()) {
+            bus.unreachable = Some(("connection refused".to_string(), since));
+        }
+        let health = shared.health(&StoreHealth::default());
+        assert_eq!((health.ok, health.body["status"].as_str()), (false, Some("degraded")), "{}", health.body);
+        assert!(health.body["reason"].as_str().is_some_and(|reason| reason.contains("nats://bus:4222")));
+
+        shared.bus.reached(3);
+        assert!(shared.health(&StoreHealth::default()).ok, "back");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use tokio::task::JoinHandle;
 use super::{Source, SourceCheckpoint, SourceProblem};
 use crate::merge::{Merged, SiteMerge};
 use crate::metrics::SiteLabels;
+use crate::state::BusStatus;
 
 /// Where the bus is and how it is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,11 +106,13 @@ pub struct BusSource {
     gauges: Option<BusGauges>,
 }
 
-/// The gauges a [`BusSource`] keeps up to date (the service's /metrics).
+/// What a [`BusSource`] keeps up to date for the service: its /metrics gauges and what
+/// /healthz says of the bus.
 #[derive(Clone)]
 pub struct BusGauges {
     pub sequence: Family<SiteLabels, Gauge>,
     pub pending: Family<SiteLabels, Gauge>,
+    pub status: BusStatus,
 }
 
 impl BusGauges {
@@ -143,7 +146,9 @@ impl BusSource {
         };
         let per_site = per_site.max(1);
         let (found, new_feeds) = mpsc::unbounded_channel();
-        let discovery = runtime.spawn(discover(input.clone(), consumed.clone(), per_site, found));
+        let status = gauges.as_ref().map(|gauges| gauges.status.clone()).unwrap_or_default();
+        status.start(&input.url);
+        let discovery = runtime.spawn(discover(input.clone(), consumed.clone(), per_site, found, status));
         BusSource {
             prefix: input.prefix,
             feeds: Vec::new(),
@@ -241,8 +246,9 @@ async fn discover(
     consumed: BTreeMap<String, u64>,
     per_site: usize,
     found: mpsc::UnboundedSender<SiteFeed>,
+    status: BusStatus,
 ) {
-    let bus = connect(&input).await;
+    let bus = connect(&input, &status).await;
     let mut started = BTreeSet::new();
     let mut every = tokio::time::interval(input.discover_every.max(Duration::from_millis(10)));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -252,9 +258,11 @@ async fn discover(
             Ok(sites) => sites,
             Err(error) => {
                 tracing::warn!(%error, "cannot list the site streams; trying again");
+                status.unreachable(&error.to_string());
                 continue;
             }
         };
+        status.reached(sites.len());
         for site in sites {
             if !started.insert(site.clone()) {
                 continue;
@@ -272,7 +280,7 @@ async fn discover(
 }
 
 /// The bus, once it answers; tried again every [`RETRY`] and said once while it does not.
-async fn connect(input: &BusInput) -> Bus {
+async fn connect(input: &BusInput, status: &BusStatus) -> Bus {
     let options = BusOptions { prefix: input.prefix.clone(), ..BusOptions::default() };
     let mut said = false;
     loop {
@@ -284,6 +292,7 @@ async fn connect(input: &BusInput) -> Bus {
                 return bus;
             }
             Err(error) => {
+                status.unreachable(&error.to_string());
                 if !said {
                     tracing::warn!(%error, "the bus is not reachable; trying again every second");
                     said = true;
