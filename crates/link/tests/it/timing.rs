@@ -65,6 +65,23 @@ impl Run {
     }
 }
 
+/// Live: `events` pushed, each arriving at `wall` (at its own time when `None`); what is
+/// handed out is kept in `out`.
+fn push_live(stitcher: &mut Stitcher, events: &[Event], wall: Option<i64>, out: &mut Vec<Interaction>) {
+    for event in events {
+        let wall = wall.unwrap_or_else(|| event.timestamp.map_or(T0, |time| time.0));
+        stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
+    }
+}
+
+/// Live: `minutes` of quiet after `from`, a tick and a flush every minute.
+fn quiet_minutes(stitcher: &mut Stitcher, from: i64, minutes: i64, out: &mut Vec<Interaction>) {
+    for minute in 1..=minutes {
+        stitcher.tick(from + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
+        stitcher.flush(&mut |interaction| out.push(interaction));
+    }
+}
+
 #[test]
 fn a_consultation_is_handed_out_with_its_main_call_not_before_the_main_call_ends() {
     let mut a = Site::new("A", "SwA");
@@ -280,16 +297,10 @@ fn live_a_forgotten_interaction_comes_back_when_the_other_end_of_its_link_arrive
     let mut out: Vec<Interaction> = Vec::new();
     let mut a = Site::new("A", "SwA");
     a.call("A-1", 1, T0, T0 + 10 * SECOND, &[("L1", LinkRole::Source, "B@SwB")]);
-    for event in &a.events {
-        let wall = event.timestamp.map_or(T0, |time| time.0);
-        stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
-    }
+    push_live(&mut stitcher, &a.events, None, &mut out);
     // B is silent: after B counts as idle and the waits pass, A-1 is complete (timed out),
     // then forgotten after its revision grace (kept as bytes for its unpaired link).
-    for minute in 1..=30 {
-        stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
-        stitcher.flush(&mut |interaction| out.push(interaction));
-    }
+    quiet_minutes(&mut stitcher, T0, 30, &mut out);
     let last = out.last().expect("handed out");
     assert_eq!((last.state, last.linking), (Lifecycle::Complete, Linking::TimedOut));
     assert_eq!(stitcher.linker().segments_in_memory(), 0, "forgotten");
@@ -298,13 +309,8 @@ fn live_a_forgotten_interaction_comes_back_when_the_other_end_of_its_link_arrive
     let mut b = Site::new("B", "SwB");
     b.call("B-1", 4, T0 + SECOND, T0 + 90 * SECOND, &[("L1", LinkRole::Target, "A@SwA")]);
     let wall = T0 + 7_200 * SECOND;
-    for event in &b.events {
-        stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
-    }
-    for minute in 1..=5 {
-        stitcher.tick(wall + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
-        stitcher.flush(&mut |interaction| out.push(interaction));
-    }
+    push_live(&mut stitcher, &b.events, Some(wall), &mut out);
+    quiet_minutes(&mut stitcher, wall, 5, &mut out);
     let last = out.last().expect("handed out");
     assert_eq!(segments(last), common::pairs(&[("A", "A-1"), ("B", "B-1")]));
     assert_eq!((last.state, last.linking), (Lifecycle::Complete, Linking::Complete));
@@ -330,27 +336,16 @@ fn live_a_site_not_seen_yet_joins_by_call_uuid_an_interaction_already_forgotten(
             b.call("B-0", 9, T0 - 5 * SECOND, T0 - 4 * SECOND, &[]);
         }
         a.call("U-1", 1, T0, T0 + 10 * SECOND, &[]);
-        for event in merged(&[&a, &b]) {
-            let wall = event.timestamp.map_or(T0, |time| time.0);
-            stitcher.push_at(&event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
-        }
-        for minute in 1..=30 {
-            stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
-            stitcher.flush(&mut |interaction| out.push(interaction));
-        }
+        push_live(&mut stitcher, &merged(&[&a, &b]), None, &mut out);
+        quiet_minutes(&mut stitcher, T0, 30, &mut out);
         assert_eq!(stitcher.linker().segments_in_memory(), 0, "forgotten");
         let archived = stitcher.linker().archived_in_memory();
         // Two hours later B's call with the same CallUUID arrives.
         let mut late = Site::new("B", "SwB");
         late.call("U-1", 4, T0 + 2 * SECOND, T0 + 90 * SECOND, &[]);
         let wall = T0 + 7_200 * SECOND;
-        for event in &late.events {
-            stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
-        }
-        for minute in 1..=5 {
-            stitcher.tick(wall + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
-            stitcher.flush(&mut |interaction| out.push(interaction));
-        }
+        push_live(&mut stitcher, &late.events, Some(wall), &mut out);
+        quiet_minutes(&mut stitcher, wall, 5, &mut out);
         (out, archived)
     };
     let (out, archived) = run(false);
@@ -517,14 +512,8 @@ fn live_iscc_history_naming_a_site_not_seen_yet_is_decided_again_when_that_site_
         let mut stitcher =
             Stitcher::new(EngineConfig::default(), live.clone(), SiteDirectory::new(["A", "B"]));
         let mut out: Vec<Interaction> = Vec::new();
-        for event in &b.events {
-            let wall = event.timestamp.map_or(T0, |time| time.0);
-            stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
-        }
-        for minute in 1..=30 {
-            stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
-            stitcher.flush(&mut |interaction| out.push(interaction));
-        }
+        push_live(&mut stitcher, &b.events, None, &mut out);
+        quiet_minutes(&mut stitcher, T0, 30, &mut out);
         let alone = out.last().expect("written while A is silent");
         assert_eq!(alone.state, Lifecycle::Complete);
         assert!(alone.notes.iter().any(|note| note.contains("not found")), "{:?}", alone.notes);
@@ -535,13 +524,8 @@ fn live_iscc_history_naming_a_site_not_seen_yet_is_decided_again_when_that_site_
             stitcher = Stitcher::restore(&bytes, EngineConfig::default(), live.clone()).expect("restore");
         }
         let wall = T0 + 7_200 * SECOND;
-        for event in &a.events {
-            stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
-        }
-        for minute in 1..=5 {
-            stitcher.tick(wall + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
-            stitcher.flush(&mut |interaction| out.push(interaction));
-        }
+        push_live(&mut stitcher, &a.events, Some(wall), &mut out);
+        quiet_minutes(&mut stitcher, wall, 5, &mut out);
         let last = out.last().expect("handed out");
         assert_eq!(segments(last), common::pairs(&[("A", "A-1"), ("B", "B-1")]), "restored: {restore}");
         assert!(
@@ -654,10 +638,7 @@ fn live_finish_hands_out_only_what_changed() {
     a.call("DONE", 1, T0, T0 + 10 * SECOND, &[]);
     a.created("TALKING", 2, T0 + 20 * SECOND);
     a.call("SETTLING", 3, T0 + 30 * SECOND, T0 + 35 * SECOND, &[]);
-    for event in &a.events {
-        let wall = event.timestamp.map_or(T0, |time| time.0);
-        stitcher.push_at(event, Some(wall), &mut |_| {}, &mut |interaction| out.push(interaction));
-    }
+    push_live(&mut stitcher, &a.events, None, &mut out);
     stitcher.tick(T0 + 40 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
     stitcher.flush(&mut |interaction| out.push(interaction));
     let done =
@@ -765,10 +746,7 @@ fn live_revisions_name_what_they_replace_and_complete_interactions_say_if_they_c
     a.call("A-CLOSED", 3, T0 + 3 * SECOND, T0 + 4 * SECOND, &[]);
     let more = a.events[before..].to_vec();
     push(&mut stitcher, &mut out, &more);
-    for minute in 1..=10 {
-        stitcher.tick(T0 + minute * 60 * SECOND, &mut |_| {}, &mut |interaction| out.push(interaction));
-        stitcher.flush(&mut |interaction| out.push(interaction));
-    }
+    quiet_minutes(&mut stitcher, T0, 10, &mut out);
     let last_of = |key: &str| {
         out.iter().rev().find(|interaction| interaction.has_segment("A", key)).expect("handed out").clone()
     };
