@@ -11,10 +11,14 @@
 //! Records are built from the engine's, linker's and recorder's own types in [`record`], so
 //! every backend stores the same rows.
 
+pub mod block;
+pub mod compact;
 pub mod error;
+pub mod frame;
 pub mod health;
 pub mod query;
 pub mod record;
+pub mod search;
 pub mod sqlite;
 
 /// A simulated estate through the real pipeline (shared with the integration tests).

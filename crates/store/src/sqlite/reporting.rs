@@ -13,7 +13,7 @@ use rusqlite::{params, Transaction};
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::sqlite::compact::pack;
+use crate::compact::pack;
 
 /// The new interactions and calls tables (filled by the conversion, then put in the old
 /// ones' place: copied row by row they come out compact, where rows updated in place and a

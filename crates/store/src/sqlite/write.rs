@@ -8,7 +8,7 @@ use crate::error::StoreError;
 use crate::record::{
     Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord,
 };
-use crate::sqlite::compact::pack;
+use crate::compact::pack;
 use crate::Pruned;
 
 pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
