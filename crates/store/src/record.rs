@@ -544,3 +544,26 @@ pub struct MediaRecord {
     /// The feed object(s) for it, merged: start and (once known) stop.
     pub doc: Value,
 }
+
+/// A media file posted again, merged into the one stored (its JSON text): the stored one is
+/// kept (the first start wins, so a start posted again does not erase a known stop) and
+/// only gains the values it lacks (a stop, an archive id). `None` when nothing changes; the
+/// posted one when the stored text is unreadable.
+pub fn merged_media(stored: &str, posted: &Value) -> Option<Value> {
+    let Ok(mut doc) = serde_json::from_str::<Value>(stored) else { return Some(posted.clone()) };
+    fill_missing(&mut doc, posted).then_some(doc)
+}
+
+/// Sets the fields of `stored` that are missing or null to their value in `posted`; true when
+/// one was.
+fn fill_missing(stored: &mut Value, posted: &Value) -> bool {
+    let (Some(stored), Some(posted)) = (stored.as_object_mut(), posted.as_object()) else { return false };
+    let mut filled = false;
+    for (key, value) in posted {
+        if !value.is_null() && stored.get(key).is_none_or(Value::is_null) {
+            stored.insert(key.clone(), value.clone());
+            filled = true;
+        }
+    }
+    filled
+}

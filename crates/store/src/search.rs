@@ -126,14 +126,12 @@ impl Filter {
 /// this module hold no `?` in a literal.
 pub fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
-    let mut next = 0;
-    for part in sql.split('?') {
-        if next > 0 {
+    for (number, part) in sql.split('?').enumerate() {
+        if number > 0 {
             out.push('$');
-            out.push_str(&next.to_string());
+            out.push_str(&number.to_string());
         }
         out.push_str(part);
-        next += 1;
     }
     out
 }

@@ -1,13 +1,17 @@
 //! The store's conformance suite (tests/conformance) run against every backend: SQLite, on a
-//! real database file in a temporary directory. A backend adds its [`conformance::Backend`]
-//! and one `conformance_suite!` line; what only one backend does is tested beside it.
+//! real database file in a temporary directory; PostgreSQL, on a fresh database of the
+//! server at `CALLSTITCH_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`), made
+//! for each test and dropped after it. Where no server answers the PostgreSQL tests skip,
+//! saying so, unless `CALLSTITCH_REQUIRE_POSTGRES=1` (CI), which makes them fail. A backend
+//! adds its [`conformance::Backend`] and one `conformance_suite!` line; what only one backend
+//! does is tested beside it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
 
 #[macro_use]
 mod conformance;
 
-use callstitch_store::{SqliteOptions, SqliteStore, StoreError};
+use callstitch_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, StoreError};
 
 /// The embedded SQLite store, one database file per test.
 struct Sqlite;
@@ -16,11 +20,11 @@ impl conformance::Backend for Sqlite {
     type Store = SqliteStore;
     type Place = tempfile::TempDir;
 
-    fn place() -> tempfile::TempDir {
+    async fn place() -> tempfile::TempDir {
         tempfile::tempdir().expect("temp dir")
     }
 
-    fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    async fn open(dir: &tempfile::TempDir) -> SqliteStore {
         SqliteStore::open(&dir.path().join("store.db"), SqliteOptions::default()).expect("store opens")
     }
 }
@@ -39,5 +43,255 @@ mod sqlite {
         drop(connection);
         let error = SqliteStore::open(&path, SqliteOptions::default()).err();
         assert!(matches!(error, Some(StoreError::NewerSchema { found: 99, .. })), "{error:?}");
+    }
+}
+
+/// The PostgreSQL store, one fresh database of the test server per test.
+struct Postgres;
+
+/// The test server, without a database name.
+fn server() -> String {
+    std::env::var("CALLSTITCH_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+/// A statement on the server's maintenance database.
+async fn maintenance(sql: &str) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) =
+        tokio_postgres::connect(&format!("{}/postgres", server()), tokio_postgres::NoTls).await?;
+    let driver = tokio::spawn(connection);
+    let done = client.batch_execute(sql).await;
+    drop(client);
+    let _ = driver.await;
+    done
+}
+
+/// A database made for one test, dropped (with whatever still connects to it) at its end.
+struct Database {
+    name: String,
+}
+
+impl Database {
+    fn url(&self) -> String {
+        format!("{}/{}", server(), self.name)
+    }
+
+    async fn new() -> Database {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.subsec_nanos());
+        let name =
+            format!("callstitch_t_{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed));
+        maintenance(&format!("CREATE DATABASE {name}")).await.expect("the test database is made");
+        Database { name }
+    }
+
+    async fn sql(&self) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(&self.url(), tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Its own runtime: a test's may be ending.
+        let dropped = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(maintenance(&sql))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("test database {} was not dropped: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// Whether the test server answers; when it does not, the test is skipped, or fails under
+/// `CALLSTITCH_REQUIRE_POSTGRES=1`.
+async fn postgres_available() -> bool {
+    let reached = tokio::time::timeout(std::time::Duration::from_secs(5), maintenance("SELECT 1")).await;
+    match reached {
+        Ok(Ok(())) => true,
+        failed => {
+            let why = format!("no PostgreSQL server at {} ({failed:?})", server());
+            if std::env::var("CALLSTITCH_REQUIRE_POSTGRES").is_ok_and(|value| value == "1") {
+                panic!("{why}; CALLSTITCH_REQUIRE_POSTGRES=1 (scripts/services starts one)");
+            }
+            eprintln!("skipped: {why}; set CALLSTITCH_TEST_POSTGRES, or run scripts/services");
+            false
+        }
+    }
+}
+
+impl conformance::Backend for Postgres {
+    type Store = PostgresStore;
+    type Place = Database;
+
+    async fn available() -> bool {
+        postgres_available().await
+    }
+
+    async fn place() -> Database {
+        Database::new().await
+    }
+
+    async fn open(database: &Database) -> PostgresStore {
+        PostgresStore::open(PostgresOptions::new(database.url())).await.expect("store opens")
+    }
+}
+
+mod postgres {
+    use super::*;
+    use callstitch_store::{Batch, EventRecord, Snapshot, Store};
+
+    conformance_suite!(Postgres);
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_callstitch_is_refused() {
+        if !postgres_available().await {
+            return;
+        }
+        let database = Database::new().await;
+        drop(PostgresStore::open(PostgresOptions::new(database.url())).await.expect("made"));
+        database.sql().await.batch_execute("UPDATE callstitch_schema SET version = 99").await.expect("newer");
+        let error = PostgresStore::open(PostgresOptions::new(database.url())).await.err();
+        assert!(matches!(error, Some(StoreError::NewerSchema { found: 99, .. })), "{error:?}");
+    }
+
+    /// One writer of a database: a second store is refused with the error SQLite's lock
+    /// file gives (the CLI's exit code 3), naming the holder; once the first goes, the
+    /// database is free again.
+    #[tokio::test]
+    async fn a_second_writer_is_refused_naming_the_holder_until_the_first_lets_go() {
+        if !postgres_available().await {
+            return;
+        }
+        let database = Database::new().await;
+        let first =
+            PostgresStore::open(PostgresOptions::new(database.url())).await.expect("the first writer");
+        let refused = PostgresStore::open(PostgresOptions::new(database.url())).await.err();
+        match &refused {
+            Some(StoreError::InUse { holder, path }) => {
+                assert_eq!(holder.pid, Some(std::process::id()), "{refused:?}");
+                assert!(path.ends_with(&database.name), "{path}");
+            }
+            other => panic!("not InUse: {other:?}"),
+        }
+        drop(first);
+        PostgresStore::open(PostgresOptions::new(database.url())).await.expect("free once the first let go");
+    }
+
+    async fn partitions(database: &Database) -> Vec<String> {
+        let rows = database
+            .sql()
+            .await
+            .query(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                  WHERE i.inhparent IN ('event_blocks'::regclass, 'calls'::regclass) ORDER BY 1",
+                &[],
+            )
+            .await
+            .expect("partitions");
+        rows.iter().map(|row| row.get(0)).collect()
+    }
+
+    fn event(seq: u64, day: i64, call: &str) -> EventRecord {
+        let time_us = day * 86_400_000_000 + 3_600_000_000;
+        EventRecord {
+            seq,
+            site: "S".into(),
+            time_us: Some(time_us),
+            message: "EventRinging".into(),
+            call_uuid: Some(call.into()),
+            conn_id: None,
+            doc: format!(r#"{{"seq":{seq}}}"#),
+            arrived_us: None,
+        }
+    }
+
+    fn call(key: &str, day: i64) -> callstitch_store::CallRecord {
+        let time_us = day * 86_400_000_000 + 3_600_000_000;
+        callstitch_store::CallRecord {
+            site: "S".into(),
+            key: key.into(),
+            call_uuid: Some(key.into()),
+            conn_ids: Vec::new(),
+            first_us: Some(time_us),
+            last_us: Some(time_us),
+            model: "basic".into(),
+            outcome: "answered".into(),
+            conformant: true,
+            released_by: "customer".into(),
+            released_by_dn: None,
+            islinks: Vec::new(),
+            report: "{}".into(),
+        }
+    }
+
+    /// Raw event blocks and calls go to the partition of their day, made by the commit that
+    /// needs it; retention drops the partitions of the days before the cut whole (once the
+    /// snapshot covers their events), and deletes rows of the day the cut falls in.
+    #[tokio::test]
+    async fn day_partitions_are_made_by_commits_and_dropped_whole_by_prune() {
+        if !postgres_available().await {
+            return;
+        }
+        let database = Database::new().await;
+        let store = PostgresStore::open(PostgresOptions::new(database.url())).await.expect("store");
+        // 2026-01-01 is day 20454; a commit a day, so that each day's events are a block.
+        for (seq, day, key) in [(1, 20454, "A"), (2, 20455, "B"), (3, 20456, "C")] {
+            let batch = Batch {
+                events: vec![event(seq, day, key)],
+                calls: vec![call(key, day)],
+                snapshot: Some(Snapshot { seq, state: Vec::new(), media_posts: 0 }),
+                ..Batch::default()
+            };
+            store.commit(batch.into()).await.expect("commit");
+        }
+        assert_eq!(
+            partitions(&database).await,
+            [
+                "calls_2026_01_01",
+                "calls_2026_01_02",
+                "calls_2026_01_03",
+                "calls_undated",
+                "event_blocks_2026_01_01",
+                "event_blocks_2026_01_02",
+                "event_blocks_2026_01_03",
+                "event_blocks_undated"
+            ]
+        );
+        // The cut at noon of 2026-01-02: the 1st goes whole, the 2nd's rows before noon go.
+        let cut = 20455 * 86_400_000_000 + 43_200_000_000;
+        let pruned = store.prune(cut).await.expect("prune");
+        assert_eq!((pruned.calls, pruned.events), (2, 2));
+        assert_eq!(
+            partitions(&database).await,
+            [
+                "calls_2026_01_02",
+                "calls_2026_01_03",
+                "calls_undated",
+                "event_blocks_2026_01_02",
+                "event_blocks_2026_01_03",
+                "event_blocks_undated"
+            ]
+        );
+        assert_eq!(store.calls("S", "C").await.expect("calls").len(), 1);
+        assert!(store.calls("S", "A").await.expect("calls").is_empty());
+        let left = store.events_after(0, 10).await.expect("events");
+        assert_eq!(left.iter().map(|event| event.seq).collect::<Vec<_>>(), [3]);
+        // A day dropped comes back when an event of it comes again.
+        store
+            .commit(Batch { events: vec![event(4, 20454, "D")], ..Batch::default() }.into())
+            .await
+            .expect("again");
+        assert!(partitions(&database).await.contains(&"event_blocks_2026_01_01".to_string()));
+        assert_eq!(store.call_events("S", "D", 10).await.expect("events").len(), 1);
     }
 }

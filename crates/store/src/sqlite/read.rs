@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::blocks;
 use crate::block::ConnSpan;
-use crate::error::StoreError;
 use crate::compact::unpack_json;
+use crate::error::StoreError;
 use crate::query::{InteractionQuery, Page, Tally};
 use crate::record::{MediaPost, PartyEventTimes, Snapshot, Summary};
 use crate::search::{self, page_statement, Filter, Param, SummaryRow};

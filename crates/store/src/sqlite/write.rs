@@ -4,11 +4,11 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use crate::compact::pack;
 use crate::error::StoreError;
 use crate::record::{
     Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord,
 };
-use crate::compact::pack;
 use crate::Pruned;
 
 pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
@@ -105,15 +105,9 @@ fn upsert_media(transaction: &Transaction<'_>, media: &MediaRecord) -> Result<()
     let doc = match stored {
         None => media.doc.clone(),
         Some((site, call_uuid, _)) if site != media.site || call_uuid != media.call_uuid => return Ok(()),
-        Some((_, _, doc)) => match serde_json::from_str::<serde_json::Value>(&doc) {
-            Ok(mut doc) => {
-                if !fill_missing(&mut doc, &media.doc) {
-                    return Ok(());
-                }
-                doc
-            }
-            // Unreadable: what was just posted replaces it.
-            Err(_) => media.doc.clone(),
+        Some((_, _, doc)) => match crate::record::merged_media(&doc, &media.doc) {
+            Some(doc) => doc,
+            None => return Ok(()),
         },
     };
     transaction
@@ -123,20 +117,6 @@ fn upsert_media(transaction: &Transaction<'_>, media: &MediaRecord) -> Result<()
         )?
         .execute(params![media.media_id, media.site, media.call_uuid, doc.to_string()])?;
     Ok(())
-}
-
-/// Sets the fields of `stored` that are missing or null to their value in `posted`; true when
-/// one was.
-fn fill_missing(stored: &mut serde_json::Value, posted: &serde_json::Value) -> bool {
-    let (Some(stored), Some(posted)) = (stored.as_object_mut(), posted.as_object()) else { return false };
-    let mut filled = false;
-    for (key, value) in posted {
-        if !value.is_null() && stored.get(key).is_none_or(serde_json::Value::is_null) {
-            stored.insert(key.clone(), value.clone());
-            filled = true;
-        }
-    }
-    filled
 }
 
 /// The tables that hang off an interaction by `interaction_id`.
