@@ -79,7 +79,7 @@ pub struct PostgresStore {
 }
 
 /// `url` without the password it may carry.
-fn redacted(url: &str) -> String {
+pub fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let user_info = &url[scheme + 3..at];
