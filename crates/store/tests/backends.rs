@@ -1,7 +1,7 @@
 //! The store's conformance suite (tests/conformance) run against every backend: SQLite, on a
 //! real database file in a temporary directory; PostgreSQL, on a fresh database of the
 //! server at `CALLSTITCH_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`), made
-//! for each test and dropped after it. Where no server answers the PostgreSQL tests skip,
+//! for each test and dropped after it ([`scratch`]). Where no server answers the PostgreSQL tests skip,
 //! saying so, unless `CALLSTITCH_REQUIRE_POSTGRES=1` (CI), which makes them fail. A backend
 //! adds its [`conformance::Backend`] and one `conformance_suite!` line; what only one backend
 //! does is tested beside it.
@@ -11,6 +11,7 @@
 #[macro_use]
 mod conformance;
 
+use callstitch_store::postgres::scratch::{self, Scratch};
 use callstitch_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, StoreError};
 
 /// The embedded SQLite store, one database file per test.
@@ -49,99 +50,19 @@ mod sqlite {
 /// The PostgreSQL store, one fresh database of the test server per test.
 struct Postgres;
 
-/// The test server, without a database name.
-fn server() -> String {
-    std::env::var("CALLSTITCH_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
-}
-
-/// A statement on the server's maintenance database.
-async fn maintenance(sql: &str) -> Result<(), tokio_postgres::Error> {
-    let (client, connection) =
-        tokio_postgres::connect(&format!("{}/postgres", server()), tokio_postgres::NoTls).await?;
-    let driver = tokio::spawn(connection);
-    let done = client.batch_execute(sql).await;
-    drop(client);
-    let _ = driver.await;
-    done
-}
-
-/// A database made for one test, dropped (with whatever still connects to it) at its end.
-struct Database {
-    name: String,
-}
-
-impl Database {
-    fn url(&self) -> String {
-        format!("{}/{}", server(), self.name)
-    }
-
-    async fn new() -> Database {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |t| t.subsec_nanos());
-        let name =
-            format!("callstitch_t_{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed));
-        maintenance(&format!("CREATE DATABASE {name}")).await.expect("the test database is made");
-        Database { name }
-    }
-
-    async fn sql(&self) -> tokio_postgres::Client {
-        let (client, connection) =
-            tokio_postgres::connect(&self.url(), tokio_postgres::NoTls).await.expect("connect");
-        tokio::spawn(connection);
-        client
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        // Its own runtime: a test's may be ending.
-        let dropped = std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(maintenance(&sql))
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("test database {} was not dropped: {dropped:?}", self.name);
-        }
-    }
-}
-
-/// Whether the test server answers; when it does not, the test is skipped, or fails under
-/// `CALLSTITCH_REQUIRE_POSTGRES=1`.
-async fn postgres_available() -> bool {
-    let reached = tokio::time::timeout(std::time::Duration::from_secs(5), maintenance("SELECT 1")).await;
-    match reached {
-        Ok(Ok(())) => true,
-        failed => {
-            let why = format!("no PostgreSQL server at {} ({failed:?})", server());
-            if std::env::var("CALLSTITCH_REQUIRE_POSTGRES").is_ok_and(|value| value == "1") {
-                panic!("{why}; CALLSTITCH_REQUIRE_POSTGRES=1 (scripts/services starts one)");
-            }
-            eprintln!("skipped: {why}; set CALLSTITCH_TEST_POSTGRES, or run scripts/services");
-            false
-        }
-    }
-}
-
 impl conformance::Backend for Postgres {
     type Store = PostgresStore;
-    type Place = Database;
+    type Place = Scratch;
 
     async fn available() -> bool {
-        postgres_available().await
+        scratch::available_for_tests().await
     }
 
-    async fn place() -> Database {
-        Database::new().await
+    async fn place() -> Scratch {
+        Scratch::new("store").await.expect("the test database is made")
     }
 
-    async fn open(database: &Database) -> PostgresStore {
+    async fn open(database: &Scratch) -> PostgresStore {
         PostgresStore::open(PostgresOptions::new(database.url())).await.expect("store opens")
     }
 }
@@ -154,12 +75,18 @@ mod postgres {
 
     #[tokio::test]
     async fn a_database_from_a_newer_callstitch_is_refused() {
-        if !postgres_available().await {
+        if !scratch::available_for_tests().await {
             return;
         }
-        let database = Database::new().await;
+        let database = Scratch::new("store").await.expect("the test database is made");
         drop(PostgresStore::open(PostgresOptions::new(database.url())).await.expect("made"));
-        database.sql().await.batch_execute("UPDATE callstitch_schema SET version = 99").await.expect("newer");
+        database
+            .client()
+            .await
+            .expect("connect")
+            .batch_execute("UPDATE callstitch_schema SET version = 99")
+            .await
+            .expect("newer");
         let error = PostgresStore::open(PostgresOptions::new(database.url())).await.err();
         assert!(matches!(error, Some(StoreError::NewerSchema { found: 99, .. })), "{error:?}");
     }
@@ -169,17 +96,17 @@ mod postgres {
     /// database is free again.
     #[tokio::test]
     async fn a_second_writer_is_refused_naming_the_holder_until_the_first_lets_go() {
-        if !postgres_available().await {
+        if !scratch::available_for_tests().await {
             return;
         }
-        let database = Database::new().await;
+        let database = Scratch::new("store").await.expect("the test database is made");
         let first =
             PostgresStore::open(PostgresOptions::new(database.url())).await.expect("the first writer");
         let refused = PostgresStore::open(PostgresOptions::new(database.url())).await.err();
         match &refused {
             Some(StoreError::InUse { holder, path }) => {
                 assert_eq!(holder.pid, Some(std::process::id()), "{refused:?}");
-                assert!(path.ends_with(&database.name), "{path}");
+                assert!(path.ends_with(database.name()), "{path}");
             }
             other => panic!("not InUse: {other:?}"),
         }
@@ -187,10 +114,11 @@ mod postgres {
         PostgresStore::open(PostgresOptions::new(database.url())).await.expect("free once the first let go");
     }
 
-    async fn partitions(database: &Database) -> Vec<String> {
+    async fn partitions(database: &Scratch) -> Vec<String> {
         let rows = database
-            .sql()
+            .client()
             .await
+            .expect("connect")
             .query(
                 "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                   WHERE i.inhparent IN ('event_blocks'::regclass, 'calls'::regclass) ORDER BY 1",
@@ -239,10 +167,10 @@ mod postgres {
     /// snapshot covers their events), and deletes rows of the day the cut falls in.
     #[tokio::test]
     async fn day_partitions_are_made_by_commits_and_dropped_whole_by_prune() {
-        if !postgres_available().await {
+        if !scratch::available_for_tests().await {
             return;
         }
-        let database = Database::new().await;
+        let database = Scratch::new("store").await.expect("the test database is made");
         let store = PostgresStore::open(PostgresOptions::new(database.url())).await.expect("store");
         // 2026-01-01 is day 20454; a commit a day, so that each day's events are a block.
         for (seq, day, key) in [(1, 20454, "A"), (2, 20455, "B"), (3, 20456, "C")] {

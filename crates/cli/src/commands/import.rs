@@ -160,13 +160,7 @@ fn import<S: Store + Clone>(
         println!(
             "callstitch: imported {} events ({} calls, {} interactions written) in {:.1} s ({:.0} events/s) \
              into {}, which now holds {} interactions",
-            taken.events,
-            taken.calls,
-            taken.interactions,
-            seconds,
-            rate,
-            database,
-            counts.interactions
+            taken.events, taken.calls, taken.interactions, seconds, rate, database, counts.interactions
         );
     }
     input::require_events(&read)
@@ -181,8 +175,8 @@ fn close_store<S: Store>(runtime: &tokio::runtime::Runtime, store: &S, database:
         Ok(false) => eprintln!(
             "callstitch: the write-ahead log of {database} is left for the next start (a reader held it)"
         ),
-        Err(error) => eprintln!(
-            "callstitch: the write-ahead log of {database} is left for the next start: {error}"
-        ),
+        Err(error) => {
+            eprintln!("callstitch: the write-ahead log of {database} is left for the next start: {error}")
+        }
     }
 }

@@ -17,6 +17,7 @@ mod lock;
 mod partition;
 mod read;
 mod schema;
+pub mod scratch;
 mod write;
 
 use std::sync::Arc;
