@@ -238,8 +238,16 @@ const MIGRATIONS: &[&str] = &[
 /// UTC, `*_us` microseconds since the epoch, `*_time` ISO 8601 text to the millisecond,
 /// durations in milliseconds, flags 1 or 0, lists JSON text.
 const VIEWS: &str = r#"
-    CREATE FUNCTION callstitch_time(us BIGINT) RETURNS TEXT LANGUAGE SQL IMMUTABLE AS
-        $$ SELECT to_char(to_timestamp(us / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
+    -- To the millisecond exactly as SQLite's strftime('%f', us / 1000000.0, 'unixepoch')
+    -- makes it: the seconds as a double, to a Julian day in milliseconds by its arithmetic
+    -- (which rounds up some times a microsecond short of half a millisecond).
+    CREATE FUNCTION callstitch_time(us BIGINT) RETURNS TEXT LANGUAGE SQL IMMUTABLE AS $$
+        SELECT to_char(
+            to_timestamp((trunc((us::float8 / 1000000.0::float8) * 1000.0::float8
+                                + 210866760000000.0::float8 + 0.5::float8)::bigint
+                          - 210866760000000) / 1000.0) AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    $$;
 
     CREATE VIEW report_interactions AS
     SELECT i.id AS interaction_id, i.revision, i.state, i.complete::int AS complete, i.linking,
