@@ -2,8 +2,9 @@
 //! postgres://…` of the repository's two-site fixture (and of a simulated three-site estate)
 //! into a fresh database, `callstitch serve --database postgres://…` on it, and every API
 //! answer (the search list, each interaction, its recording, each of its calls with its raw
-//! events, the counts) equal to the answers served from SQLite after the same import. A
-//! second writer of the PostgreSQL database is refused with exit code 3, as for SQLite.
+//! events, the counts) equal to the answers served from SQLite after the same import, and
+//! `callstitch events` printing the same raw events from both. A second writer of the
+//! PostgreSQL database is refused with exit code 3, as for SQLite.
 //! Skipped without a server, unless CALLSTITCH_REQUIRE_POSTGRES=1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
@@ -94,6 +95,15 @@ fn same_answers_from_both(label: &str, inputs: &[PathBuf]) {
     assert!(stderr.contains("in use by `callstitch serve`"), "{stderr}");
     let status = service.stop();
     assert!(status.success(), "serve on PostgreSQL exits cleanly: {status:?}");
+    // The raw events read back as stored, the same from both.
+    let events = |database: &str| {
+        let output = binary().args(["events", "--database", database]).output().expect("events runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let from_sqlite = events(&sqlite);
+    assert!(from_sqlite.lines().count() > 3, "{label}: the raw events are stored");
+    assert_eq!(events(&database.url()), from_sqlite, "{label}: callstitch events");
 }
 
 #[test]

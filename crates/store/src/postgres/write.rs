@@ -36,7 +36,7 @@ pub async fn commit(
             )
             .await?;
     }
-    let mut pending = Pending::default();
+    let mut pending = Pending::new(transaction, &batch.interactions).await?;
     for interaction in &batch.interactions {
         upsert_interaction(transaction, &mut pending, interaction).await?;
     }
@@ -195,57 +195,107 @@ const CHILD_TABLES: &[&str] = &[
     "interaction_media_files",
 ];
 
-/// The interactions of a batch still to copy, by id, in the order they came.
+/// What a batch's interactions find stored before it, looked up once for the whole batch
+/// (three queries, not three a record): which of their ids (and the ids they replace) have
+/// rows, which are aliases, and which stored interactions hold their calls.
 #[derive(Default)]
+struct Stored {
+    existing: BTreeSet<String>,
+    aliased: BTreeSet<String>,
+    /// By (site, key): the stored interactions with a segment of that call.
+    holders: BTreeMap<(String, String), Vec<String>>,
+}
+
+async fn look_up(transaction: &Transaction<'_>, records: &[InteractionRecord]) -> Result<Stored, StoreError> {
+    let mut stored = Stored::default();
+    if records.is_empty() {
+        return Ok(stored);
+    }
+    let ids: Vec<&str> = records
+        .iter()
+        .flat_map(|record| {
+            std::iter::once(record.id.as_str()).chain(record.replaces.iter().map(String::as_str))
+        })
+        .collect();
+    for (sql, into) in [
+        ("SELECT id FROM interactions WHERE id = ANY($1)", &mut stored.existing),
+        ("SELECT old_id FROM aliases WHERE old_id = ANY($1)", &mut stored.aliased),
+    ] {
+        for row in transaction.query(sql, &[&ids]).await? {
+            into.insert(row.try_get(0)?);
+        }
+    }
+    let segments = records.iter().flat_map(|record| &record.segments);
+    let sites: Vec<&str> = segments.clone().map(|segment| segment.site.as_str()).collect();
+    let keys: Vec<&str> = segments.map(|segment| segment.key.as_str()).collect();
+    let rows = transaction
+        .query(
+            "SELECT DISTINCT s.site, s.key, s.interaction_id FROM segments s
+               JOIN unnest($1::text[], $2::text[]) AS k(site, key) ON s.site = k.site AND s.key = k.key",
+            &[&sites, &keys],
+        )
+        .await?;
+    for row in rows {
+        let holder: String = row.try_get(2)?;
+        // Stored: its rows go when a record replaces it.
+        stored.existing.insert(holder.clone());
+        stored.holders.entry((row.try_get(0)?, row.try_get(1)?)).or_default().push(holder);
+    }
+    Ok(stored)
+}
+
+/// A batch's interactions on their way in: the stored ones they delete (deleted together
+/// before the copy), and the records still to copy, by id, in the order they came.
 struct Pending<'a> {
+    stored: Stored,
+    doomed: BTreeSet<String>,
     records: BTreeMap<&'a str, (usize, &'a InteractionRecord)>,
     next: usize,
 }
 
-/// Deletes the stored rows of interaction `id`, and forgets it among the pending ones.
-async fn delete_interaction(
-    transaction: &Transaction<'_>,
-    pending: &mut Pending<'_>,
-    id: &str,
-) -> Result<(), StoreError> {
-    pending.records.remove(id);
-    let deleted = transaction.execute("DELETE FROM interactions WHERE id = $1", &[&id]).await?;
-    if deleted == 0 {
-        return Ok(());
+impl<'a> Pending<'a> {
+    async fn new(
+        transaction: &Transaction<'_>,
+        records: &[InteractionRecord],
+    ) -> Result<Pending<'a>, StoreError> {
+        Ok(Pending {
+            stored: look_up(transaction, records).await?,
+            doomed: BTreeSet::new(),
+            records: BTreeMap::new(),
+            next: 0,
+        })
     }
-    for table in CHILD_TABLES {
-        transaction.execute(&format!("DELETE FROM {table} WHERE interaction_id = $1"), &[&id]).await?;
-    }
-    Ok(())
-}
 
-/// Interactions under another id (stored or pending) that hold one of `record`'s calls: a
-/// call belongs to one interaction, so `record` replaces them.
-async fn holding_its_calls(
-    transaction: &Transaction<'_>,
-    pending: &Pending<'_>,
-    record: &InteractionRecord,
-) -> Result<Vec<String>, StoreError> {
-    let sites: Vec<&str> = record.segments.iter().map(|segment| segment.site.as_str()).collect();
-    let keys: Vec<&str> = record.segments.iter().map(|segment| segment.key.as_str()).collect();
-    let rows = transaction
-        .query(
-            "SELECT DISTINCT s.interaction_id FROM segments s
-               JOIN unnest($1::text[], $2::text[]) AS k(site, key) ON s.site = k.site AND s.key = k.key
-              WHERE s.interaction_id <> $3",
-            &[&sites, &keys, &record.id],
-        )
-        .await?;
-    let mut holders: Vec<String> = rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?;
-    for (id, (_, other)) in &pending.records {
-        let shares = other.segments.iter().any(|theirs| {
-            record.segments.iter().any(|ours| ours.site == theirs.site && ours.key == theirs.key)
-        });
-        if *id != record.id && shares && !holders.iter().any(|holder| holder == id) {
-            holders.push((*id).to_string());
+    /// Interaction `id` goes: its stored rows (with the others doomed), or its pending record.
+    fn delete(&mut self, id: &str) {
+        self.records.remove(id);
+        if self.stored.existing.remove(id) {
+            self.doomed.insert(id.to_string());
         }
     }
-    Ok(holders)
+
+    /// Interactions under another id (stored and not deleted, or pending) that hold one of
+    /// `record`'s calls: a call belongs to one interaction, so `record` replaces them.
+    fn holding_its_calls(&self, record: &InteractionRecord) -> Vec<String> {
+        let mut holders: Vec<String> = Vec::new();
+        for segment in &record.segments {
+            let stored = self.stored.holders.get(&(segment.site.clone(), segment.key.clone()));
+            for id in stored.into_iter().flatten() {
+                if *id != record.id && !self.doomed.contains(id) && !holders.contains(id) {
+                    holders.push(id.clone());
+                }
+            }
+        }
+        for (id, (_, other)) in &self.records {
+            let shares = other.segments.iter().any(|theirs| {
+                record.segments.iter().any(|ours| ours.site == theirs.site && ours.key == theirs.key)
+            });
+            if *id != record.id && shares && !holders.iter().any(|holder| holder == id) {
+                holders.push((*id).to_string());
+            }
+        }
+        holders
+    }
 }
 
 async fn upsert_interaction<'a>(
@@ -253,13 +303,12 @@ async fn upsert_interaction<'a>(
     pending: &mut Pending<'a>,
     record: &'a InteractionRecord,
 ) -> Result<(), StoreError> {
-    delete_interaction(transaction, pending, &record.id).await?;
-    let holders = holding_its_calls(transaction, pending, record).await?;
-    for old in record.replaces.iter().chain(&holders) {
+    pending.delete(&record.id);
+    for old in record.replaces.iter().chain(&pending.holding_its_calls(record)) {
         if *old == record.id {
             continue;
         }
-        delete_interaction(transaction, pending, old).await?;
+        pending.delete(old);
         transaction
             .execute(
                 "INSERT INTO aliases (old_id, id) VALUES ($1, $2) ON CONFLICT (old_id) DO UPDATE SET id = EXCLUDED.id",
@@ -267,11 +316,26 @@ async fn upsert_interaction<'a>(
             )
             .await?;
         transaction.execute("UPDATE aliases SET id = $2 WHERE id = $1", &[old, &record.id]).await?;
+        pending.stored.aliased.insert(old.clone());
     }
     // The id itself is live again: it is nobody's alias.
-    transaction.execute("DELETE FROM aliases WHERE old_id = $1", &[&record.id]).await?;
+    if pending.stored.aliased.remove(&record.id) {
+        transaction.execute("DELETE FROM aliases WHERE old_id = $1", &[&record.id]).await?;
+    }
     pending.records.insert(&record.id, (pending.next, record));
     pending.next += 1;
+    Ok(())
+}
+
+/// Deletes the rows of interactions `ids` and of their children.
+async fn delete_interactions<T: tokio_postgres::types::ToSql + Sync>(
+    transaction: &Transaction<'_>,
+    ids: &[T],
+) -> Result<(), StoreError> {
+    for table in CHILD_TABLES {
+        transaction.execute(&format!("DELETE FROM {table} WHERE interaction_id = ANY($1)"), &[&ids]).await?;
+    }
+    transaction.execute("DELETE FROM interactions WHERE id = ANY($1)", &[&ids]).await?;
     Ok(())
 }
 
@@ -288,8 +352,11 @@ impl Pending<'_> {
         records.into_iter().map(|(_, record)| record).collect()
     }
 
-    /// Copies every pending interaction's rows.
+    /// Deletes the doomed interactions' rows and copies every pending interaction's.
     async fn copy(&self, transaction: &Transaction<'_>) -> Result<(), StoreError> {
+        if !self.doomed.is_empty() {
+            delete_interactions(transaction, &self.doomed.iter().collect::<Vec<_>>()).await?;
+        }
         let records = self.in_order();
         if records.is_empty() {
             return Ok(());
@@ -575,10 +642,7 @@ pub async fn prune(transaction: &Transaction<'_>, before_us: i64) -> Result<(Pru
         .iter()
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()?;
-    for table in CHILD_TABLES {
-        transaction.execute(&format!("DELETE FROM {table} WHERE interaction_id = ANY($1)"), &[&ids]).await?;
-    }
-    transaction.execute("DELETE FROM interactions WHERE id = ANY($1)", &[&ids]).await?;
+    delete_interactions(transaction, &ids).await?;
     transaction.execute("DELETE FROM aliases WHERE id NOT IN (SELECT id FROM interactions)", &[]).await?;
     let mut dropped = Vec::new();
     let mut calls = 0u64;
