@@ -14,7 +14,7 @@ use super::copy::CopyIn;
 use super::partition::{self, Known, Part};
 use crate::compact::pack;
 use crate::error::StoreError;
-use crate::record::{Batch, CallRecord, InteractionRecord, MediaRecord};
+use crate::record::{Batch, CallRecord, InteractionRecord, MediaRecord, CHILD_TABLES};
 use crate::Pruned;
 
 /// Writes `batch`; the day partitions it made.
@@ -113,7 +113,7 @@ async fn insert_calls(
     )
     .await?;
     for (call, report) in &fresh {
-        let conn_ids = serde_json::to_string(&call.conn_ids).unwrap_or_else(|_| "[]".to_string());
+        let conn_ids = call.conn_ids_json();
         rows.row(&[
             &call.site,
             &call.key,
@@ -182,18 +182,6 @@ async fn upsert_media(transaction: &Transaction<'_>, media: &MediaRecord) -> Res
         .await?;
     Ok(())
 }
-
-/// The tables that hang off an interaction by `interaction_id`.
-const CHILD_TABLES: &[&str] = &[
-    "segments",
-    "parties",
-    "interaction_dns",
-    "interaction_conn_ids",
-    "links",
-    "interaction_islinks",
-    "findings",
-    "interaction_media_files",
-];
 
 /// What a batch's interactions find stored before it, looked up once for the whole batch
 /// (three queries, not three a record): which of their ids (and the ids they replace) have
@@ -339,11 +327,6 @@ async fn delete_interactions<T: tokio_postgres::types::ToSql + Sync>(
     Ok(())
 }
 
-/// A list as JSON text, `None` when empty.
-fn json_list(list: &[String]) -> Option<String> {
-    (!list.is_empty()).then(|| serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string()))
-}
-
 impl Pending<'_> {
     /// The pending records in the order they came.
     fn in_order(&self) -> Vec<&InteractionRecord> {
@@ -389,9 +372,7 @@ async fn copy_interactions(
     .await?;
     for record in records {
         let doc = pack(record.doc.as_bytes())?;
-        let sites = serde_json::to_string(&record.sites).unwrap_or_else(|_| "[]".to_string());
-        let call_uuids = json_list(&record.call_uuids()).unwrap_or_else(|| "[]".to_string());
-        let party_dns = json_list(&record.party_dns()).unwrap_or_else(|| "[]".to_string());
+        let lists = record.list_columns();
         rows.row(&[
             &record.id,
             &i64::from(record.revision),
@@ -409,12 +390,12 @@ async fn copy_interactions(
             &doc,
             &record.linking,
             &record.current_since_us,
-            &json_list(&record.replaces),
-            &sites,
+            &lists.replaces,
+            &lists.sites,
             &record.state,
             &record.current_site,
-            &call_uuids,
-            &party_dns,
+            &lists.call_uuids,
+            &lists.party_dns,
         ])
         .await?;
     }
