@@ -222,4 +222,63 @@ mod postgres {
         assert!(partitions(&database).await.contains(&"event_blocks_2026_01_01".to_string()));
         assert_eq!(store.call_events("S", "D", 10).await.expect("events").len(), 1);
     }
+
+    /// The writer's connection lost (its server process ended, as a server restart does):
+    /// a commit after it connects again and takes the lock again, the failure in between is
+    /// recorded for /healthz, and nothing committed is lost.
+    #[tokio::test]
+    async fn a_writer_whose_connection_was_lost_connects_again_and_holds_the_database_again() {
+        if !scratch::available_for_tests().await {
+            return;
+        }
+        let database = Scratch::new("store").await.expect("the test database is made");
+        let store = PostgresStore::open(PostgresOptions::new(database.url())).await.expect("store");
+        store
+            .commit(Batch { events: vec![event(1, 20454, "A")], ..Batch::default() }.into())
+            .await
+            .expect("commit");
+        let admin = database.client().await.expect("connect");
+        let ended = admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks
+                  WHERE locktype = 'advisory' AND granted
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                &[],
+            )
+            .await
+            .expect("terminate");
+        assert_eq!(ended.len(), 1, "the writer holds the lock");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let batch = std::sync::Arc::new(Batch { events: vec![event(2, 20454, "B")], ..Batch::default() });
+        let mut failed = 0;
+        while let Err(error) = store.commit(std::sync::Arc::clone(&batch)).await {
+            assert!(error.is_transient(), "a lost connection is worth retrying: {error}");
+            failed += 1;
+            assert!(failed < 3, "still failing: {error}");
+        }
+        assert_eq!(store.health().write_failures, failed);
+        let stored = store.events_after(0, 10).await.expect("events");
+        assert_eq!(stored.iter().map(|event| event.seq).collect::<Vec<_>>(), [1, 2]);
+        let refused = PostgresStore::open(PostgresOptions::new(database.url())).await.err();
+        assert!(matches!(refused, Some(StoreError::InUse { .. })), "the lock is held again: {refused:?}");
+    }
+
+    /// A read that the database refuses is an error, recorded as a read failure, never a panic.
+    #[tokio::test]
+    async fn a_failed_read_is_an_error_recorded_as_a_read_failure() {
+        if !scratch::available_for_tests().await {
+            return;
+        }
+        let database = Scratch::new("store").await.expect("the test database is made");
+        let store = PostgresStore::open(PostgresOptions::new(database.url())).await.expect("store");
+        let admin = database.client().await.expect("connect");
+        admin.batch_execute("ALTER TABLE interactions RENAME TO gone").await.expect("rename");
+        let failed =
+            store.interactions(callstitch_store::InteractionQuery { limit: 5, ..Default::default() }).await;
+        assert!(matches!(failed, Err(StoreError::Postgres(_))), "{failed:?}");
+        let health = store.health();
+        assert_eq!((health.read_failures, health.write_failures), (1, 0));
+        assert!(store.counts().await.is_err());
+        assert_eq!(store.health().read_failures, 2);
+    }
 }
