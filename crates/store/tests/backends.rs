@@ -281,4 +281,38 @@ mod postgres {
         assert!(store.counts().await.is_err());
         assert_eq!(store.health().read_failures, 2);
     }
+
+    /// A count that takes longer than its budget is refused as too broad (the server
+    /// cancels it), and the connection it ran on counts again without the limit afterwards.
+    #[tokio::test]
+    async fn counting_past_its_budget_is_refused_as_too_broad_and_the_limit_does_not_stay() {
+        if !scratch::available_for_tests().await {
+            return;
+        }
+        let database = Scratch::new("store").await.expect("the test database is made");
+        let options = PostgresOptions { readers: 1, ..PostgresOptions::new(database.url()) };
+        let store = PostgresStore::open(options).await.expect("store");
+        let admin = database.client().await.expect("connect");
+        admin
+            .batch_execute(
+                "INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
+                     recording_id, media_files, findings, doc_z)
+                 SELECT lpad(to_hex(i), 16, '0'), 0, 1000000 + i, 2000000 + i, true,
+                        CASE i % 3 WHEN 0 THEN 'answered' ELSE 'abandoned-in-queue' END, 'customer', 'r', 0, 0, ''
+                   FROM generate_series(0, 299999) AS i;
+                 INSERT INTO segments (interaction_id, ord, site, key, role, model, outcome)
+                 SELECT id, 0, 'S' || (start_us % 4), id, 'root', 'basic', outcome FROM interactions;",
+            )
+            .await
+            .expect("rows");
+        let everything = callstitch_store::InteractionQuery::default();
+        let refused = store.tally(everything.clone(), std::time::Duration::from_millis(1)).await;
+        assert!(matches!(refused, Err(StoreError::TooBroad { budget_ms: 1 })), "{refused:?}");
+        // The one reader again, counting 300,000 rows (far more than 1 ms) without a limit.
+        assert_eq!(store.counts().await.expect("no limit left on the connection").interactions, 300_000);
+        let counted = store.tally(everything, std::time::Duration::from_secs(600)).await.expect("counted");
+        assert_eq!(counted.interactions, 300_000);
+        assert_eq!(counted.by_site["S1"].interactions, 75_000);
+        assert_eq!(store.health().read_failures, 0, "too broad is the client's doing");
+    }
 }

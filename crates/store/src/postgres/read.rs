@@ -135,7 +135,6 @@ pub async fn tally(
         Err(StoreError::Postgres(error)) if error.code().is_some_and(|code| code.code() == CANCELED) => {
             Err(too_broad)
         }
-        Err(StoreError::TooBroad { .. }) => Err(too_broad),
         Err(error) => Err(error),
         Ok(tally) => {
             reset?;
@@ -153,15 +152,14 @@ async fn count(
     let filter = Filter::of(query_);
     let (by_outcome, by_site) = search::tally_statements(&filter);
     let mut tally = Tally::default();
-    let left = |started: Instant| {
-        let left = budget.saturating_sub(started.elapsed()).as_millis();
-        (left > 0).then_some(left).ok_or(StoreError::TooBroad { budget_ms: budget.as_millis() as u64 })
-    };
-    client.batch_execute(&format!("SET statement_timeout = {}", left(started)?)).await?;
+    // What is left of the budget, 1 ms at least (0 would be no limit): the server cancels a
+    // statement past it.
+    let left = |started: Instant| budget.saturating_sub(started.elapsed()).as_millis().max(1);
+    client.batch_execute(&format!("SET statement_timeout = {}", left(started))).await?;
     for row in query(client, &by_outcome, &filter.values).await? {
         search::add_outcome(&mut tally, row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
     }
-    client.batch_execute(&format!("SET statement_timeout = {}", left(started)?)).await?;
+    client.batch_execute(&format!("SET statement_timeout = {}", left(started))).await?;
     for row in query(client, &by_site, &filter.values).await? {
         search::add_site(&mut tally, row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     }
