@@ -14,6 +14,10 @@
 //!   (until its status counts every event), and `import` into a fresh SQLite database, best of
 //!   `CALLSTITCH_BENCH_RUNS` (default 3),
 //!
+//! and, when `CALLSTITCH_BENCH_POSTGRES` is set, `import` into a fresh PostgreSQL database of
+//! the server at `CALLSTITCH_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`,
+//! a scratch database made and dropped per run) beside the SQLite one;
+//!
 //! and prints each figure beside both anchors as a ratio, so that a reader on a shared,
 //! noisy machine compares ratios, not seconds. It also prints the CPU time of each command
 //! (user + system over wall: how many cores it used), the database's bytes per event and
@@ -97,6 +101,16 @@ fn main() {
             database as f64 / events.max(1) as f64,
             database as f64 / bytes.max(1) as f64
         );
+        if std::env::var_os("CALLSTITCH_BENCH_POSTGRES").is_some() {
+            let (import, database) = best_postgres_import(runs, binary, &one);
+            anchors.print("import (PostgreSQL)", &import);
+            println!(
+                "        database: {:.1} MB, {:.0} bytes/event, {:.2}x the logs (pg_database_size, less an empty one's)",
+                database as f64 / 1e6,
+                database as f64 / events.max(1) as f64,
+                database as f64 / bytes.max(1) as f64
+            );
+        }
     }
     if four {
         memory(&ours, megabytes, &one);
@@ -236,6 +250,32 @@ fn best_import(runs: usize, binary: &Path, dir: &Path) -> (Run, u64) {
         figure
     });
     remove_database(&database);
+    (figure, size)
+}
+
+/// Best of `runs` imports into a fresh PostgreSQL database each (a scratch database of the
+/// test server, dropped after), and the size the last one's data took.
+fn best_postgres_import(runs: usize, binary: &Path, dir: &Path) -> (Run, u64) {
+    use callstitch_store::postgres::scratch::Scratch;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let size_of = |database: &Scratch| -> u64 {
+        runtime.block_on(async {
+            let client = database.client().await.expect("connect");
+            let row =
+                client.query_one("SELECT pg_database_size(current_database())", &[]).await.expect("size");
+            row.get::<_, i64>(0) as u64
+        })
+    };
+    let mut size = 0;
+    let figure = best(runs, || {
+        let database =
+            runtime.block_on(Scratch::new("bench")).expect("a scratch database on the test server");
+        let empty = size_of(&database);
+        let url = database.url();
+        let figure = run(binary, &["import", "--no-progress"], dir, Some(Path::new(&url)));
+        size = size_of(&database).saturating_sub(empty);
+        figure
+    });
     (figure, size)
 }
 

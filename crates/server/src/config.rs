@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:7878"
-//! database = "callstitch.db"
+//! database = "callstitch.db"   # or "postgres://callstitch@db.example:5432/callstitch"
 //!
 //! [[site]]
 //! name = "TS1"
@@ -134,6 +134,7 @@ impl Default for HttpConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ServiceConfig {
     pub listen: SocketAddr,
+    /// A SQLite file, or a PostgreSQL URL (`postgres://…`): [`ServiceConfig::location`].
     pub database: PathBuf,
     /// SQLite `synchronous = FULL`: survive power loss, not only a crash.
     pub durable: bool,
@@ -218,7 +219,41 @@ impl Default for ServiceConfig {
     }
 }
 
+/// Where the store is: what the `database` key (or `--database`) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseLocation<'a> {
+    /// A SQLite database file.
+    File(&'a Path),
+    /// A PostgreSQL database, by its URL (`postgres://` or `postgresql://`).
+    Postgres(&'a str),
+}
+
+impl DatabaseLocation<'_> {
+    /// What it is called in messages: the path, or the URL without its password.
+    pub fn name(&self) -> String {
+        match self {
+            DatabaseLocation::File(path) => path.display().to_string(),
+            DatabaseLocation::Postgres(url) => callstitch_store::postgres::redacted(url),
+        }
+    }
+}
+
+impl<'a> DatabaseLocation<'a> {
+    /// A `database` value: a PostgreSQL URL, or a file's path.
+    pub fn of(database: &'a Path) -> DatabaseLocation<'a> {
+        match database.to_str() {
+            Some(url) if callstitch_store::postgres::is_url(url) => DatabaseLocation::Postgres(url),
+            _ => DatabaseLocation::File(database),
+        }
+    }
+}
+
 impl ServiceConfig {
+    /// Where the store is ([`DatabaseLocation`]).
+    pub fn location(&self) -> DatabaseLocation<'_> {
+        DatabaseLocation::of(&self.database)
+    }
+
     /// Reads a config file; every error names the file and, from TOML, the line and key.
     pub fn load(path: &Path) -> Result<ServiceConfig, ConfigError> {
         let text = std::fs::read_to_string(path)

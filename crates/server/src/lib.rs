@@ -27,11 +27,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use callstitch_follow::{FollowConfig, FollowInput};
-use callstitch_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use callstitch_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, Store, StoreError};
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-pub use config::{ConfigError, ServiceConfig};
+pub use config::{ConfigError, DatabaseLocation, ServiceConfig};
 
 use crate::api::{App, AppInner, Edge};
 use crate::ingest::{IngestError, IngestLoop, IngestSettings, StoreRetry};
@@ -86,8 +86,8 @@ pub fn follow_config(config: &ServiceConfig) -> Option<FollowConfig> {
 /// Where the service listens, once it does.
 pub type OnListening = Box<dyn FnOnce(SocketAddr) + Send>;
 
-/// Runs the service on the SQLite database of `config` ([`open_store`]) until `shutdown`
-/// completes: [`serve_with`].
+/// Runs the service on the database of `config` (a SQLite file, [`open_store`], or a
+/// PostgreSQL database, [`open_postgres`]) until `shutdown` completes: [`serve_with`].
 pub async fn serve(
     config: ServiceConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -95,8 +95,16 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     // A configuration that is refused creates no database.
     config.validate()?;
-    let store = open_store(&config)?;
-    serve_with(store, config, shutdown, on_listening).await
+    match config.location() {
+        DatabaseLocation::File(_) => {
+            let store = open_store(&config)?;
+            serve_with(store, config, shutdown, on_listening).await
+        }
+        DatabaseLocation::Postgres(url) => {
+            let store = open_postgres(url).await?;
+            serve_with(store, config, shutdown, on_listening).await
+        }
+    }
 }
 
 /// The store `config` names: its SQLite `database`, `durable` or not. Refused while
@@ -104,6 +112,11 @@ pub async fn serve(
 pub fn open_store(config: &ServiceConfig) -> Result<SqliteStore, StoreError> {
     let options = SqliteOptions { durable: config.durable, ..SqliteOptions::default() };
     SqliteStore::open(&config.database, options)
+}
+
+/// The PostgreSQL store at `url`. Refused while another process writes that database.
+pub async fn open_postgres(url: &str) -> Result<PostgresStore, StoreError> {
+    PostgresStore::open(PostgresOptions::new(url)).await
 }
 
 /// Runs the service on `store`, whichever backend it is, until `shutdown` completes; then

@@ -10,6 +10,14 @@ pub enum StoreError {
     Open { path: String, source: rusqlite::Error },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// A PostgreSQL server that does not answer (or refuses the connection).
+    #[error("cannot connect to {url}: {detail}")]
+    Connect { url: String, detail: String },
+    /// A `--database` URL that is no PostgreSQL connection string.
+    #[error("{url} is no PostgreSQL URL ({detail}); write postgres://USER@HOST:PORT/DATABASE")]
+    BadUrl { url: String, detail: String },
     #[error(
         "database schema version {found} is newer than this callstitch knows ({known}); \
          use a newer callstitch or another database file"
@@ -134,15 +142,36 @@ fn sqlite_kind(error: &rusqlite::Error) -> FailureKind {
     }
 }
 
+/// What a PostgreSQL error is, by its SQLSTATE (a lost connection is I/O: the server can
+/// come back).
+fn postgres_kind(error: &tokio_postgres::Error) -> FailureKind {
+    let Some(code) = error.code() else {
+        let io = std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>());
+        return if error.is_closed() || io { FailureKind::Io } else { FailureKind::Other };
+    };
+    match code.code() {
+        "53100" => FailureKind::Full,
+        "40P01" | "55P03" | "40001" | "53300" => FailureKind::Busy,
+        "25006" => FailureKind::ReadOnly,
+        "XX001" | "XX002" => FailureKind::Corrupt,
+        "58030" | "57P01" | "57P02" | "57P03" => FailureKind::Io,
+        class if class.starts_with("08") => FailureKind::Io,
+        _ => FailureKind::Other,
+    }
+}
+
 impl StoreError {
     pub fn kind(&self) -> FailureKind {
         match self {
             StoreError::Open { source, .. } | StoreError::Sqlite(source) => sqlite_kind(source),
+            StoreError::Postgres(source) => postgres_kind(source),
+            StoreError::Connect { .. } => FailureKind::Io,
             StoreError::Lock { .. } => FailureKind::Io,
             StoreError::NotWritable { .. } => FailureKind::ReadOnly,
             StoreError::Corrupt { .. } => FailureKind::Corrupt,
             StoreError::InUse { .. } => FailureKind::Busy,
             StoreError::NewerSchema { .. }
+            | StoreError::BadUrl { .. }
             | StoreError::BadDocument { .. }
             | StoreError::BadBlock { .. }
             | StoreError::Compression { .. }

@@ -5,16 +5,21 @@
 //! sources' positions, finished calls, interactions with their recordings, media files and
 //! media posts, and a snapshot of the stitching state), the [`Recovery`] a restart begins from, and the queries
 //! the HTTP API answers. Every method returns a future, so that a networked backend
-//! (PostgreSQL) can implement it as well as the embedded [`SqliteStore`], which runs its
+//! ([`PostgresStore`]) implements it as well as the embedded [`SqliteStore`], which runs its
 //! blocking work on tokio's blocking pool.
 //!
 //! Records are built from the engine's, linker's and recorder's own types in [`record`], so
 //! every backend stores the same rows.
 
+pub mod block;
+pub mod compact;
 pub mod error;
+pub mod frame;
 pub mod health;
+pub mod postgres;
 pub mod query;
 pub mod record;
+pub mod search;
 pub mod sqlite;
 
 /// A simulated estate through the real pipeline (shared with the integration tests).
@@ -29,6 +34,7 @@ pub use callstitch_pipeline::{RecordingDocument, TraceDocument};
 
 pub use error::{FailureKind, Holder, StoreError};
 pub use health::{Operation, StoreFailure, StoreHealth};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use query::{conn_id, Count, Cursor, InteractionQuery, Page, SiteCount, Tally};
 pub use record::{
     Batch, CallRecord, EventRecord, InteractionRecord, MediaPost, MediaRecord, Snapshot, Summary,

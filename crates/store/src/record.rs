@@ -322,7 +322,52 @@ pub(crate) fn media_file_row(file: &MediaFile) -> MediaFileRow {
     }
 }
 
+/// The tables that hang off an interaction by `interaction_id`, in every backend.
+pub const CHILD_TABLES: &[&str] = &[
+    "segments",
+    "parties",
+    "interaction_dns",
+    "interaction_conn_ids",
+    "links",
+    "interaction_islinks",
+    "findings",
+    "interaction_media_files",
+];
+
+/// A list as JSON text.
+fn json_text(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// The list columns of an interaction's row, as JSON text (what the search list's row is
+/// rendered from, [`crate::search::SummaryRow`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListColumns {
+    /// NULL when it replaces nothing.
+    pub replaces: Option<String>,
+    pub sites: String,
+    pub call_uuids: String,
+    pub party_dns: String,
+}
+
+impl CallRecord {
+    /// Its ConnIDs as the JSON text of the `conn_ids` column.
+    pub fn conn_ids_json(&self) -> String {
+        json_text(&self.conn_ids)
+    }
+}
+
 impl InteractionRecord {
+    /// Its list columns ([`ListColumns`]).
+    pub fn list_columns(&self) -> ListColumns {
+        ListColumns {
+            replaces: (!self.replaces.is_empty()).then(|| json_text(&self.replaces)),
+            sites: json_text(&self.sites),
+            call_uuids: json_text(&self.call_uuids()),
+            party_dns: json_text(&self.party_dns()),
+        }
+    }
+
     /// The record of an interaction and its recording (a copy of both: the service builds
     /// its records with [`InteractionRecord::of`]).
     pub fn new(interaction: &Interaction, recording: &Recording) -> InteractionRecord {
@@ -543,4 +588,27 @@ pub struct MediaRecord {
     pub call_uuid: String,
     /// The feed object(s) for it, merged: start and (once known) stop.
     pub doc: Value,
+}
+
+/// A media file posted again, merged into the one stored (its JSON text): the stored one is
+/// kept (the first start wins, so a start posted again does not erase a known stop) and
+/// only gains the values it lacks (a stop, an archive id). `None` when nothing changes; the
+/// posted one when the stored text is unreadable.
+pub fn merged_media(stored: &str, posted: &Value) -> Option<Value> {
+    let Ok(mut doc) = serde_json::from_str::<Value>(stored) else { return Some(posted.clone()) };
+    fill_missing(&mut doc, posted).then_some(doc)
+}
+
+/// Sets the fields of `stored` that are missing or null to their value in `posted`; true when
+/// one was.
+fn fill_missing(stored: &mut Value, posted: &Value) -> bool {
+    let (Some(stored), Some(posted)) = (stored.as_object_mut(), posted.as_object()) else { return false };
+    let mut filled = false;
+    for (key, value) in posted {
+        if !value.is_null() && stored.get(key).is_none_or(Value::is_null) {
+            stored.insert(key.clone(), value.clone());
+            filled = true;
+        }
+    }
+    filled
 }

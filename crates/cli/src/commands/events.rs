@@ -3,13 +3,15 @@
 //! The store keeps raw events in compressed blocks (docs/serve.md, "Storage"), which plain
 //! SQL cannot read; this prints them in the order they were stored, each as the JSON line
 //! `callstitch parse` prints (docs/event-json.md), so that they can be read again:
-//! `callstitch events --database callstitch.db | callstitch trace -`. The database must not
-//! be in use by a running service (exit 3, as for `import`).
+//! `callstitch events --database callstitch.db | callstitch trace -`; a PostgreSQL database
+//! by its URL. The database must not be in use by a running service (exit 3, as for
+//! `import`).
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Result;
+use callstitch_server::config::DatabaseLocation;
 use callstitch_store::{SqliteOptions, SqliteStore, Store};
 use clap::Args;
 
@@ -20,8 +22,9 @@ const PAGE: usize = 10_000;
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// The SQLite database file (the one `callstitch serve` and `import` write).
-    #[arg(long, default_value = "callstitch.db", value_name = "PATH")]
+    /// The SQLite database file (the one `callstitch serve` and `import` write), or a
+    /// PostgreSQL database's URL (postgres://USER@HOST:PORT/DATABASE).
+    #[arg(long, default_value = "callstitch.db", value_name = "PATH|URL")]
     pub database: PathBuf,
 
     /// Only the events stored after this number (the store numbers events from 1).
@@ -34,14 +37,20 @@ pub struct EventsArgs {
 }
 
 pub fn run(args: &EventsArgs) -> Result<()> {
-    if !args.database.exists() {
-        anyhow::bail!("{} does not exist: give the database with --database", args.database.display());
+    let path = match DatabaseLocation::of(&args.database) {
+        DatabaseLocation::Postgres(url) => {
+            let runtime = runtime()?;
+            let store = runtime.block_on(callstitch_server::open_postgres(url))?;
+            return print_events(&runtime, &store, args);
+        }
+        DatabaseLocation::File(path) => path,
+    };
+    if !path.exists() {
+        anyhow::bail!("{} does not exist: give the database with --database", path.display());
     }
     let runtime = runtime()?;
-    let store = SqliteStore::open(
-        &args.database,
-        SqliteOptions { checkpoint_every: None, ..SqliteOptions::default() },
-    )?;
+    let store =
+        SqliteStore::open(path, SqliteOptions { checkpoint_every: None, ..SqliteOptions::default() })?;
     print_events(&runtime, &store, args)
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use callstitch_server::config::ServiceConfig;
+use callstitch_server::config::{DatabaseLocation, ServiceConfig};
 use callstitch_server::ingest::{queue, ImportStart, IngestLoop, IngestSettings};
 use callstitch_server::pipeline_config;
 use callstitch_server::state::Shared;
@@ -29,8 +29,9 @@ pub struct ImportArgs {
     #[arg(required = true, value_name = "[NAME=]PATH")]
     pub paths: Vec<String>,
 
-    /// The SQLite database file, created if missing (the one `callstitch serve` uses).
-    #[arg(long, default_value = "callstitch.db", value_name = "PATH")]
+    /// The SQLite database file, created if missing (the one `callstitch serve` uses), or a
+    /// PostgreSQL database's URL (postgres://USER@HOST:PORT/DATABASE).
+    #[arg(long, default_value = "callstitch.db", value_name = "PATH|URL")]
     pub database: PathBuf,
 
     /// Leave calls still open at the end of the files open (in the stored snapshot), for a
@@ -71,8 +72,16 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .collect();
     let runtime = runtime()?;
     // Refused (exit 3) while another process, `serve` or an import, holds the database.
-    let store = SqliteStore::open(&config.database, SqliteOptions::default())?;
-    import(&runtime, store, &config, &sources, inputs, args)
+    match config.location() {
+        DatabaseLocation::File(path) => {
+            let store = SqliteStore::open(path, SqliteOptions::default())?;
+            import(&runtime, store, &config, &sources, inputs, args)
+        }
+        DatabaseLocation::Postgres(url) => {
+            let store = runtime.block_on(callstitch_server::open_postgres(url))?;
+            import(&runtime, store, &config, &sources, inputs, args)
+        }
+    }
 }
 
 /// Imports `sources` (`inputs`: each one's path and size, what an interrupted import of the
@@ -97,6 +106,7 @@ fn import<S: Store + Clone>(
         store_retry: None,
     };
     let started = Instant::now();
+    let database = config.location().name();
     let (_ingress, requests) = queue(1);
     let mut ingest = IngestLoop::recover(
         store.clone(),
@@ -112,11 +122,8 @@ fn import<S: Store + Clone>(
     .context("the import was stopped during recovery")?;
     let mut skip = match ingest.begin_import(inputs) {
         ImportStart::AlreadyDone => {
-            println!(
-                "callstitch: these files were imported into {} already; nothing to do",
-                config.database.display()
-            );
-            close_store(runtime, &store, &config.database);
+            println!("callstitch: these files were imported into {database} already; nothing to do");
+            close_store(runtime, &store, &database);
             return Ok(());
         }
         ImportStart::Resume(taken) => {
@@ -134,7 +141,7 @@ fn import<S: Store + Clone>(
         Ok(())
     })?;
     let taken = ingest.end_import(!args.keep_open)?;
-    close_store(runtime, &store, &config.database);
+    close_store(runtime, &store, &database);
     let seconds = started.elapsed().as_secs_f64();
     let counts = runtime.block_on(store.counts())?;
     let rate = taken.events as f64 / seconds.max(1e-9);
@@ -145,7 +152,7 @@ fn import<S: Store + Clone>(
             "interactions": taken.interactions,
             "seconds": seconds,
             "events_per_second": rate,
-            "database": config.database,
+            "database": database,
             "stored": {"interactions": counts.interactions, "calls": counts.calls},
         });
         println!("{summary}");
@@ -153,13 +160,7 @@ fn import<S: Store + Clone>(
         println!(
             "callstitch: imported {} events ({} calls, {} interactions written) in {:.1} s ({:.0} events/s) \
              into {}, which now holds {} interactions",
-            taken.events,
-            taken.calls,
-            taken.interactions,
-            seconds,
-            rate,
-            config.database.display(),
-            counts.interactions
+            taken.events, taken.calls, taken.interactions, seconds, rate, database, counts.interactions
         );
     }
     input::require_events(&read)
@@ -168,16 +169,14 @@ fn import<S: Store + Clone>(
 /// Checkpoints and closes the store, saying so when its write-ahead log is left behind (busy,
 /// or the checkpoint failed: then with the reason). Everything is stored either way; the next
 /// start folds the log in.
-fn close_store<S: Store>(runtime: &tokio::runtime::Runtime, store: &S, database: &std::path::Path) {
+fn close_store<S: Store>(runtime: &tokio::runtime::Runtime, store: &S, database: &str) {
     match runtime.block_on(store.close()) {
         Ok(true) => {}
         Ok(false) => eprintln!(
-            "callstitch: the write-ahead log of {} is left for the next start (a reader held it)",
-            database.display()
+            "callstitch: the write-ahead log of {database} is left for the next start (a reader held it)"
         ),
-        Err(error) => eprintln!(
-            "callstitch: the write-ahead log of {} is left for the next start: {error}",
-            database.display()
-        ),
+        Err(error) => {
+            eprintln!("callstitch: the write-ahead log of {database} is left for the next start: {error}")
+        }
     }
 }

@@ -26,8 +26,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
-    /// The SQLite database file, created if missing [default: callstitch.db].
-    #[arg(long, value_name = "PATH")]
+    /// The SQLite database file, created if missing [default: callstitch.db], or a
+    /// PostgreSQL database's URL (postgres://USER@HOST:PORT/DATABASE; its schema is made).
+    #[arg(long, value_name = "PATH|URL")]
     pub database: Option<PathBuf>,
 
     /// A site and its log file or directory, followed like tail -F (repeatable; adds to the
@@ -154,7 +155,7 @@ pub async fn shutdown_signal() {
 /// Says where the service listens, on standard output (tests and scripts read it).
 pub fn announce(config: &ServiceConfig) -> callstitch_server::OnListening {
     let open = config.tokens.is_empty();
-    let database = config.database.display().to_string();
+    let database = config.location().name();
     Box::new(move |address| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "callstitch: listening on http://{address}/ (database {database})");

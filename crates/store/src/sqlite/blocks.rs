@@ -1,8 +1,8 @@
 //! Raw events in compressed blocks (`event_blocks`), with indexes from a site's CallUUIDs and
 //! ConnIDs to the blocks that hold them.
 //!
-//! A commit writes the events of each site as blocks of at most [`BLOCK_EVENTS`] events, framed
-//! and compressed as [`super::frame`] says; a block's row has the site, the first and last
+//! A commit writes the events of each site as blocks of at most [`crate::block::BLOCK_EVENTS`] events, framed
+//! and compressed as [`crate::frame`] ([`crate::block`]) says; a block's row has the site, the first and last
 //! sequence numbers, the first and last event times (of the events with one) and how many have
 //! none. Blocks of different sites interleave in sequence numbers, so every read merges:
 //!
@@ -17,112 +17,60 @@
 //! An event whose sequence number is already stored (a batch committed again) is skipped, as
 //! `INSERT OR IGNORE` did on one row per event.
 
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection, Transaction};
 
-use super::frame::{self, BlockEvent, EventFields};
+use crate::block::{self, ConnSpan, Earliest, NewBlock};
 use crate::error::StoreError;
+use crate::frame;
 use crate::record::EventRecord;
 use crate::StoredEvent;
 
-/// The most events a block holds: large enough to compress well (zstd finds the repeats
-/// between JSON lines), small enough that a call's page decompresses little besides its own.
-pub const BLOCK_EVENTS: usize = 1000;
-
 /// Writes `events` (in sequence order) as blocks, skipping those already stored.
 pub fn insert(transaction: &Transaction<'_>, events: &[EventRecord]) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let stored_up_to = last_seq(transaction)?.unwrap_or(0);
-    let lowest = events.iter().map(|event| event.seq).min().unwrap_or(0);
-    let stored = if lowest <= stored_up_to {
-        stored_between(transaction, lowest, stored_up_to)?
-    } else {
-        BTreeSet::new()
+    let stored_up_to = last_seq(transaction)?;
+    let stored = match block::may_be_stored(events, stored_up_to) {
+        Some(lowest) => stored_between(transaction, lowest, stored_up_to.unwrap_or(0))?,
+        None => BTreeSet::new(),
     };
-    let mut seen = BTreeSet::new();
-    let mut fresh = Vec::with_capacity(events.len());
-    for event in events {
-        if !stored.contains(&event.seq) && seen.insert(event.seq) {
-            fresh.push(event);
-        }
-    }
-    write_by_site(transaction, &fresh)
+    write_by_site(transaction, &block::fresh(events, &stored))
 }
 
-/// Writes `events` as blocks: each site's in order, [`BLOCK_EVENTS`] at most a block.
+/// Writes `events` as blocks: each site's in order, [`crate::block::BLOCK_EVENTS`] at most a block.
 fn write_by_site(transaction: &Transaction<'_>, events: &[&EventRecord]) -> Result<(), StoreError> {
-    let mut sites: Vec<&str> = Vec::new();
-    for event in events {
-        if !sites.contains(&event.site.as_str()) {
-            sites.push(&event.site);
-        }
-    }
-    let mut compressor = frame::compressor().map_err(|error| bad_block(0, error))?;
-    for site in sites {
-        let of_site: Vec<&EventRecord> = events.iter().copied().filter(|event| event.site == site).collect();
-        for chunk in of_site.chunks(BLOCK_EVENTS) {
-            write_block(transaction, &mut compressor, site, chunk)?;
-        }
+    for new in block::blocks(events)? {
+        write_block(transaction, &new)?;
     }
     Ok(())
 }
 
-fn bad_block(block: i64, error: frame::FrameError) -> StoreError {
-    StoreError::BadBlock { block, detail: error.to_string() }
-}
-
-fn write_block(
-    transaction: &Transaction<'_>,
-    compressor: &mut zstd::bulk::Compressor<'_>,
-    site: &str,
-    events: &[&EventRecord],
-) -> Result<(), StoreError> {
-    let fields = events.iter().map(|event| EventFields {
-        seq: event.seq,
-        time_us: event.time_us,
-        arrived_us: event.arrived_us,
-        call_uuid: event.call_uuid.as_deref(),
-        conn_id: event.conn_id.as_deref(),
-        doc: &event.doc,
-    });
-    let data = frame::compress(compressor, &frame::encode(fields)).map_err(|error| bad_block(0, error))?;
-    let seqs = events.iter().map(|event| event.seq as i64);
-    let times = events.iter().filter_map(|event| event.time_us);
-    let untimed = events.iter().filter(|event| event.time_us.is_none()).count();
+fn write_block(transaction: &Transaction<'_>, new: &NewBlock<'_>) -> Result<(), StoreError> {
     transaction
         .prepare_cached(
             "INSERT INTO event_blocks (site, first_seq, last_seq, first_us, last_us, untimed, events, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
-            site,
-            seqs.clone().min(),
-            seqs.max(),
-            times.clone().min(),
-            times.max(),
-            untimed as i64,
-            events.len() as i64,
-            data
+            new.site,
+            new.first_seq,
+            new.last_seq,
+            new.first_us,
+            new.last_us,
+            new.untimed,
+            new.events,
+            new.data
         ])?;
-    let block = transaction.last_insert_rowid();
-    let calls: BTreeSet<&str> = events.iter().filter_map(|event| event.call_uuid.as_deref()).collect();
-    let conns: BTreeSet<&str> = events
-        .iter()
-        .filter(|event| event.call_uuid.is_none())
-        .filter_map(|event| event.conn_id.as_deref())
-        .collect();
+    let id = transaction.last_insert_rowid();
     let mut call = transaction
         .prepare_cached("INSERT INTO event_block_calls (site, call_uuid, block) VALUES (?1, ?2, ?3)")?;
-    for key in calls {
-        call.execute(params![site, key, block])?;
+    for key in &new.calls {
+        call.execute(params![new.site, key, id])?;
     }
     let mut conn = transaction
         .prepare_cached("INSERT INTO event_block_conns (site, conn_id, block) VALUES (?1, ?2, ?3)")?;
-    for key in conns {
-        conn.execute(params![site, key, block])?;
+    for key in &new.conns {
+        conn.execute(params![new.site, key, id])?;
     }
     Ok(())
 }
@@ -165,58 +113,10 @@ fn stored_between(connection: &Connection, lowest: u64, highest: u64) -> Result<
     let mut rows = statement.query(params![lowest as i64, highest as i64, span])?;
     let mut stored = BTreeSet::new();
     while let Some(row) = rows.next()? {
-        let events = read_block(row.get(0)?, &row.get::<_, Vec<u8>>(1)?)?;
+        let events = block::read_block(row.get(0)?, &row.get::<_, Vec<u8>>(1)?)?;
         stored.extend(events.iter().map(|event| event.seq).filter(|seq| (lowest..=highest).contains(seq)));
     }
     Ok(stored)
-}
-
-fn read_block(block: i64, data: &[u8]) -> Result<Vec<BlockEvent>, StoreError> {
-    frame::decompress(data).map_err(|error| bad_block(block, error))
-}
-
-fn stored(event: BlockEvent) -> StoredEvent {
-    StoredEvent { seq: event.seq, doc: event.doc, arrived_us: event.arrived_us }
-}
-
-/// The `limit` events of lowest sequence number among those offered, block by block in order
-/// of their first sequence number.
-struct Earliest {
-    limit: usize,
-    kept: Vec<StoredEvent>,
-    /// The sequence numbers of the `limit` lowest kept, highest on top.
-    lowest: BinaryHeap<u64>,
-}
-
-impl Earliest {
-    fn new(limit: usize) -> Earliest {
-        Earliest { limit, kept: Vec::new(), lowest: BinaryHeap::new() }
-    }
-
-    /// Whether a block starting at `first_seq` (and every later one) can add nothing.
-    fn is_full_before(&self, first_seq: u64) -> bool {
-        self.lowest.len() >= self.limit && self.lowest.peek().is_none_or(|highest| *highest < first_seq)
-    }
-
-    fn offer(&mut self, event: StoredEvent) {
-        if self.lowest.len() >= self.limit {
-            match self.lowest.peek() {
-                Some(highest) if event.seq < *highest => {
-                    self.lowest.pop();
-                }
-                _ => return,
-            }
-        }
-        self.lowest.push(event.seq);
-        self.kept.push(event);
-    }
-
-    fn into_events(mut self) -> Vec<StoredEvent> {
-        self.kept.sort_by_key(|event| event.seq);
-        self.kept.dedup_by_key(|event| event.seq);
-        self.kept.truncate(self.limit);
-        self.kept
-    }
 }
 
 /// Stored events with a sequence number above `after`, in order, at most `limit`.
@@ -240,32 +140,9 @@ pub fn events_after(
         if earliest.is_full_before(row.get::<_, i64>(1)? as u64) {
             break;
         }
-        let block: i64 = row.get(0)?;
-        let data: Vec<u8> = row.get(2)?;
-        for event in read_block(block, &data)? {
-            if event.seq as i64 > after {
-                earliest.offer(stored(event));
-            }
-        }
+        earliest.offer_after(row.get(0)?, &row.get::<_, Vec<u8>>(2)?, after)?;
     }
     Ok(earliest.into_events())
-}
-
-/// A ConnID of a call and the time span its events without CallUUID must fall in.
-pub struct ConnSpan {
-    pub conn_id: String,
-    pub first_us: Option<i64>,
-    pub last_us: Option<i64>,
-}
-
-impl ConnSpan {
-    fn holds(&self, event: &BlockEvent) -> bool {
-        event.call_uuid.is_none()
-            && event.conn_id.as_deref() == Some(self.conn_id.as_str())
-            && event.time_us.is_none_or(|time| {
-                time >= self.first_us.unwrap_or(i64::MIN) && time <= self.last_us.unwrap_or(i64::MAX)
-            })
-    }
 }
 
 /// The events of one call on `site`: those with CallUUID `key`, and those of `spans` (each a
@@ -294,7 +171,7 @@ pub fn call_events(
             AND (b.untimed > 0 OR (b.last_us >= ?3 AND b.first_us <= ?4))",
     )?;
     for span in spans {
-        let (first, last) = (span.first_us.unwrap_or(i64::MIN), span.last_us.unwrap_or(i64::MAX));
+        let (first, last) = span.bounds();
         for row in by_conn
             .query_map(params![site, span.conn_id, first, last], |row| Ok((row.get(0)?, row.get(1)?)))?
         {
@@ -308,11 +185,7 @@ pub fn call_events(
             break;
         }
         let bytes: Vec<u8> = data.query_row([block], |row| row.get(0))?;
-        for event in read_block(block, &bytes)? {
-            if event.call_uuid.as_deref() == Some(key) || spans.iter().any(|span| span.holds(&event)) {
-                earliest.offer(stored(event));
-            }
-        }
+        earliest.offer_of_call(block, &bytes, key, spans)?;
     }
     Ok(earliest.into_events())
 }
@@ -400,6 +273,7 @@ pub fn move_rows_into_blocks(transaction: &Transaction<'_>) -> Result<(), StoreE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block::BLOCK_EVENTS;
     use proptest::prelude::*;
 
     fn database() -> Connection {

@@ -8,8 +8,6 @@
 //! write or a checkpoint is recorded for [`Store::health`].
 
 mod blocks;
-mod compact;
-mod frame;
 mod owner;
 mod read;
 mod reporting;

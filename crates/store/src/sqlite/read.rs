@@ -5,15 +5,16 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::blocks::{self, ConnSpan};
+use super::blocks;
+use crate::block::ConnSpan;
+use crate::compact::unpack_json;
 use crate::error::StoreError;
-use crate::query::{Count, Cursor, InteractionQuery, Page, Tally};
-use crate::record::{render_recording, MediaPost, PartyEventTimes, Snapshot, Summary};
-use crate::sqlite::compact::{unpack, unpack_json};
+use crate::query::{InteractionQuery, Page, Tally};
+use crate::record::{MediaPost, PartyEventTimes, Snapshot, Summary};
+use crate::search::{self, page_statement, Filter, Param, SummaryRow};
 use crate::{Recovery, StoreCounts, StoredCall, StoredEvent, StoredInteraction, TraceDocument};
 
-/// The most rows one page returns, whatever the caller asks.
-pub const MAX_PAGE: usize = 1000;
+pub use crate::search::MAX_PAGE;
 
 pub fn recover(connection: &Connection) -> Result<Recovery, StoreError> {
     let positions: Option<String> =
@@ -60,230 +61,77 @@ pub fn media_posts_after(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The conditions of a search: a `WHERE` clause and its values.
-struct Filter {
-    sql: String,
-    values: Vec<SqlValue>,
-}
-
-/// Interactions holding a call with this CallUUID or call key. A key is the CallUUID, or
-/// `~<ConnID>-<n>` for a call without one: only such a text is looked up by key (the
-/// segments are indexed by site and key, not by key alone).
-fn by_call_uuid(text: &str) -> (String, usize) {
-    if text.starts_with('~') {
-        let sql = "SELECT interaction_id FROM segments WHERE call_uuid = ? \
-                   UNION SELECT interaction_id FROM segments WHERE key = ?";
-        (sql.to_string(), 2)
-    } else {
-        ("SELECT interaction_id FROM segments WHERE call_uuid = ?".to_string(), 1)
+/// A search value as SQLite binds it.
+fn sql_value(param: &Param) -> SqlValue {
+    match param {
+        Param::Text(text) => SqlValue::Text(text.clone()),
+        Param::Int(number) => SqlValue::Integer(*number),
+        Param::Bool(flag) => SqlValue::Integer(i64::from(*flag)),
     }
 }
 
-/// Interactions with this Inter-Site Link id: paired (`links`), or with one end only (the
-/// interaction's unpaired links, and the links its finished calls took part in).
-const BY_ISLINK: &str = "SELECT interaction_id FROM links WHERE islink = ? \
-     UNION SELECT interaction_id FROM interaction_islinks WHERE islink = ? \
-     UNION SELECT s.interaction_id FROM call_islinks c JOIN segments s ON s.site = c.site AND s.key = c.key \
-           WHERE c.islink = ?";
-const BY_DN: &str = "SELECT interaction_id FROM interaction_dns WHERE dn = ?";
-const BY_CONN_ID: &str = "SELECT interaction_id FROM interaction_conn_ids WHERE conn_id = ?";
-
-impl Filter {
-    fn new() -> Filter {
-        Filter { sql: "1 = 1".to_string(), values: Vec::new() }
-    }
-
-    fn add(&mut self, clause: &str, values: impl IntoIterator<Item = SqlValue>) {
-        self.sql.push_str(" AND ");
-        self.sql.push_str(clause);
-        self.values.extend(values);
-    }
-
-    fn text(&mut self, value: &Option<String>, clause: &str, times: usize) {
-        if let Some(value) = value {
-            self.add(clause, std::iter::repeat_n(SqlValue::Text(value.clone()), times));
-        }
-    }
-
-    /// `i.id IN (<ids>)`, each `?` of `ids` bound to `value`.
-    fn ids(&mut self, value: &Option<String>, ids: &str, times: usize) {
-        self.text(value, &format!("i.id IN ({ids})"), times);
-    }
-
-    /// Every condition of `query` but its cursor and limit.
-    fn of(query: &InteractionQuery) -> Filter {
-        let mut filter = Filter::new();
-        if let Some(uuid) = &query.call_uuid {
-            let (sql, times) = by_call_uuid(uuid);
-            filter.ids(&query.call_uuid, &sql, times);
-        }
-        filter.ids(&query.conn_id, BY_CONN_ID, 1);
-        filter.ids(&query.dn, BY_DN, 1);
-        filter.ids(&query.islink, BY_ISLINK, 3);
-        if let Some(text) = &query.any_id {
-            filter.any_id(text);
-        }
-        filter.text(&query.site, "i.id IN (SELECT interaction_id FROM segments WHERE site = ?)", 1);
-        filter.text(&query.outcome, "i.outcome = ?", 1);
-        filter.text(&query.state, "i.state = ?", 1);
-        filter.text(&query.released_by, "(i.released_by = ? OR i.released_by_dn = ?)", 2);
-        if let Some(from) = query.from_us {
-            filter.add("i.start_us >= ?", [SqlValue::Integer(from)]);
-        }
-        if let Some(to) = query.to_us {
-            filter.add("i.start_us < ?", [SqlValue::Integer(to)]);
-        }
-        if let Some(has) = query.has_findings {
-            filter.add(if has { "i.findings > 0" } else { "i.findings = 0" }, []);
-        }
-        if let Some(complete) = query.complete {
-            filter.add("i.complete = ?", [SqlValue::Integer(i64::from(complete))]);
-        }
-        filter
-    }
-
-    /// A CallUUID (or call key), a DN, an Inter-Site Link id or, when the text is one, a ConnID.
-    fn any_id(&mut self, text: &str) {
-        let (uuid_sql, uuid_times) = by_call_uuid(text);
-        let mut sql = format!("{uuid_sql} UNION {BY_DN} UNION {BY_ISLINK}");
-        let mut values = vec![SqlValue::Text(text.to_string()); uuid_times + 1 + 3];
-        if let Some(conn) = crate::query::conn_id(text) {
-            sql.push_str(" UNION ");
-            sql.push_str(BY_CONN_ID);
-            values.push(SqlValue::Text(conn));
-        }
-        self.add(&format!("i.id IN ({sql})"), values);
-    }
-}
-
-/// The statement of one page of `query` and its values (one row more than the page, to
-/// tell whether another follows).
-fn page_statement(query: &InteractionQuery) -> (String, Vec<SqlValue>) {
-    let mut filter = Filter::of(query);
-    if let Some(Cursor { start_us, id }) = &query.cursor {
-        // A row value, not `start_us < ? OR (start_us = ? AND id < ?)`: SQLite starts the
-        // index scan at the cursor instead of reading every newer row before it, so a page
-        // deep into a large search (a CSV export's thousandth) costs what the first did.
-        filter.add("(i.start_us, i.id) < (?, ?)", [SqlValue::Integer(*start_us), SqlValue::Text(id.clone())]);
-    }
-    let limit = query.limit.clamp(1, MAX_PAGE);
-    let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM interactions i WHERE {} ORDER BY i.start_us DESC, i.id DESC LIMIT ?",
-        filter.sql
-    );
-    filter.values.push(SqlValue::Integer(limit as i64 + 1));
-    (sql, filter.values)
+fn sql_values(params: &[Param]) -> Vec<SqlValue> {
+    params.iter().map(sql_value).collect()
 }
 
 pub fn interactions(connection: &Connection, query: &InteractionQuery) -> Result<Page, StoreError> {
-    let limit = query.limit.clamp(1, MAX_PAGE);
     let (sql, values) = page_statement(query);
     let mut statement = connection.prepare(&sql)?;
     let rows: Vec<Result<Summary, StoreError>> =
-        statement.query_map(params_from_iter(values), summary_row)?.collect::<Result<_, _>>()?;
+        statement.query_map(params_from_iter(sql_values(&values)), summary_row)?.collect::<Result<_, _>>()?;
     let rows: Vec<Summary> = rows.into_iter().collect::<Result<_, _>>()?;
-    let next_cursor = (rows.len() > limit)
-        .then(|| {
-            rows.get(limit - 1).map(|summary| {
-                Cursor { start_us: summary.start_us, id: summary.interaction_id.clone() }.encode()
-            })
-        })
-        .flatten();
-    let items = rows.into_iter().take(limit).collect();
-    Ok(Page { items, next_cursor })
+    Ok(search::page(rows, query.limit))
 }
 
-/// What the search list's row is rendered from: the interaction's columns, lists as JSON
-/// (its segments' CallUUIDs and its parties' DNs are lists of their own: gathered from the
-/// child rows for every row of a page, they tripled the time a page took).
-const SUMMARY_COLUMNS: &str = "i.start_us, i.id, i.revision, i.replaces, i.end_us, i.complete, i.state,
-    i.current_site, i.current_since_us, i.linking, i.sites, i.ani, i.dnis, i.outcome, i.released_by,
-    i.released_by_dn, i.recording_id, i.media_files, i.findings, i.call_uuids, i.party_dns";
-
-/// A JSON list column (NULL: empty).
-fn text_list(text: Option<String>) -> Result<Vec<String>, StoreError> {
-    text.map_or(Ok(Vec::new()), |text| {
-        serde_json::from_str(&text).map_err(|source| StoreError::BadDocument { what: "summary list", source })
-    })
-}
-
-/// One row of [`SUMMARY_COLUMNS`]; a list column that is no JSON list is a bad document.
+/// One row of [`search::SUMMARY_COLUMNS`]; a list column that is no JSON list is a bad document.
 fn summary_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Summary, StoreError>> {
-    let lists = (row.get(3)?, row.get(10)?, row.get(19)?, row.get(20)?);
-    let mut summary = Summary {
+    let read = SummaryRow {
         start_us: row.get(0)?,
-        interaction_id: row.get(1)?,
+        id: row.get(1)?,
         revision: row.get(2)?,
-        replaces: Vec::new(),
+        replaces: row.get(3)?,
         end_us: row.get(4)?,
         complete: row.get(5)?,
         state: row.get(6)?,
         current_site: row.get(7)?,
         current_since_us: row.get(8)?,
-        linking: row.get::<_, Option<String>>(9)?.unwrap_or_default(),
-        sites: Vec::new(),
+        linking: row.get(9)?,
+        sites: row.get(10)?,
         ani: row.get(11)?,
         dnis: row.get(12)?,
         outcome: row.get(13)?,
         released_by: row.get(14)?,
         released_by_dn: row.get(15)?,
         recording_id: row.get(16)?,
-        media_files: row.get::<_, i64>(17)? as usize,
-        findings: row.get::<_, i64>(18)? as usize,
-        call_uuids: Vec::new(),
-        parties: Vec::new(),
+        media_files: row.get(17)?,
+        findings: row.get(18)?,
+        call_uuids: row.get(19)?,
+        party_dns: row.get(20)?,
     };
-    let filled = (|| {
-        summary.replaces = text_list(lists.0)?;
-        summary.sites = text_list(lists.1)?;
-        summary.call_uuids = text_list(lists.2)?;
-        summary.parties = text_list(lists.3)?;
-        Ok(summary)
-    })();
-    Ok(filled)
+    Ok(read.into_summary())
 }
 
-/// The duration of an interaction row in µs, when its start and end are known (a start of 0
-/// is unknown, as in the summary).
-const DURATION: &str = "CASE WHEN i.end_us IS NOT NULL AND i.start_us <> 0 THEN i.end_us - i.start_us END";
-
-/// What every interaction `query` matches adds up to, counted in the database: by outcome,
-/// then by site (an interaction once under each site its calls were on).
+/// What every interaction `query` matches adds up to, counted in the database.
 pub fn tally(connection: &Connection, query: &InteractionQuery) -> Result<Tally, StoreError> {
     let filter = Filter::of(query);
+    let values = sql_values(&filter.values);
+    let (by_outcome, by_site) = search::tally_statements(&filter);
     let mut tally = Tally::default();
-    let by_outcome = format!(
-        "SELECT i.outcome, COUNT(*), COALESCE(SUM({DURATION}), 0), COUNT({DURATION})
-           FROM interactions i WHERE {} GROUP BY i.outcome",
-        filter.sql
-    );
     let mut statement = connection.prepare(&by_outcome)?;
-    let rows = statement.query_map(params_from_iter(filter.values.iter()), |row| {
+    let rows = statement.query_map(params_from_iter(values.iter()), |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?))
     })?;
     for row in rows {
         let (outcome, interactions, duration_us, timed) = row?;
-        let count = Count { interactions: interactions as u64, duration_us, timed: timed as u64 };
-        tally.interactions += count.interactions;
-        tally.duration_us += duration_us;
-        tally.timed += count.timed;
-        tally.by_outcome.insert(outcome, count);
+        search::add_outcome(&mut tally, outcome, interactions, duration_us, timed);
     }
-    let by_site = format!(
-        "SELECT s.site, i.outcome, COUNT(DISTINCT i.id)
-           FROM interactions i JOIN segments s ON s.interaction_id = i.id
-          WHERE {} GROUP BY s.site, i.outcome",
-        filter.sql
-    );
     let mut statement = connection.prepare(&by_site)?;
-    let rows = statement.query_map(params_from_iter(filter.values.iter()), |row| {
+    let rows = statement.query_map(params_from_iter(values.iter()), |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
     })?;
     for row in rows {
         let (site, outcome, interactions) = row?;
-        let count = tally.by_site.entry(site).or_default();
-        count.interactions += interactions as u64;
-        count.by_outcome.insert(outcome, interactions as u64);
+        search::add_site(&mut tally, site, outcome, interactions);
     }
     Ok(tally)
 }
@@ -349,13 +197,10 @@ fn resolve(connection: &Connection, id: &str) -> Result<Option<String>, StoreErr
 /// The interaction holding a call with this CallUUID (or call key), or with this recording
 /// id.
 fn holder(connection: &Connection, id: &str) -> Result<Option<String>, StoreError> {
-    let (by_call, times) = by_call_uuid(id);
-    let sql = format!(
-        "SELECT interaction_id FROM ({by_call}) UNION ALL SELECT id FROM interactions WHERE recording_id = ? LIMIT 1"
-    );
+    let (sql, times) = search::holder_statement(id);
     let holder = connection
         .prepare_cached(&sql)?
-        .query_row(params_from_iter(std::iter::repeat_n(id, times + 1)), |row| row.get(0))
+        .query_row(params_from_iter(std::iter::repeat_n(id, times)), |row| row.get(0))
         .optional()?;
     Ok(holder)
 }
@@ -383,34 +228,22 @@ fn documents(connection: &Connection, id: &str) -> Result<Option<(TraceDocument,
         .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let Some((doc, recording)) = row else { return Ok(None) };
-    let doc: TraceDocument = serde_json::from_slice(&unpack("interaction", &doc)?)
-        .map_err(|source| StoreError::BadDocument { what: "interaction", source })?;
-    let recording = match recording {
-        Some(recording) => unpack_json("recording", &recording)?,
-        None => {
-            let times: PartyEventTimes = connection
-                .prepare_cached(
-                    "SELECT first_us, last_us FROM parties WHERE interaction_id = ?1 ORDER BY ord",
-                )?
-                .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            render_recording(&doc, &times)
-                .map_err(|source| StoreError::BadDocument { what: "recording", source })?
-        }
-    };
+    let doc = search::document(&doc)?;
+    let recording = search::recording_of(&doc, recording.as_deref(), || {
+        let times: PartyEventTimes = connection
+            .prepare_cached("SELECT first_us, last_us FROM parties WHERE interaction_id = ?1 ORDER BY ord")?
+            .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(times)
+    })?;
     Ok(Some((doc, recording)))
 }
 
 pub fn recording(connection: &Connection, id: &str) -> Result<Option<Value>, StoreError> {
     let live = resolve(connection, id)?.unwrap_or_else(|| id.to_string());
     let holder: Option<String> = connection
-        .prepare_cached(
-            "SELECT id FROM interactions WHERE recording_id = ?1 OR id = ?1
-             UNION ALL
-             SELECT s.interaction_id FROM segments s WHERE s.call_uuid = ?1
-             LIMIT 1",
-        )?
-        .query_row([&live], |row| row.get(0))
+        .prepare_cached(search::RECORDING_HOLDER)?
+        .query_row([&live, &live, &live], |row| row.get(0))
         .optional()?;
     let Some(holder) = holder else { return Ok(None) };
     Ok(documents(connection, &holder)?.map(|(_, recording)| recording))
@@ -448,9 +281,7 @@ pub fn call_events(
     })?;
     for row in rows {
         let (conn_ids, first_us, last_us) = row?;
-        let conn_ids: Vec<String> = serde_json::from_str(&conn_ids)
-            .map_err(|source| StoreError::BadDocument { what: "call's ConnIDs", source })?;
-        spans.extend(conn_ids.into_iter().map(|conn_id| ConnSpan { conn_id, first_us, last_us }));
+        spans.extend(ConnSpan::of_call(&conn_ids, first_us, last_us)?);
     }
     blocks::call_events(connection, site, key, &spans, limit)
 }
@@ -472,6 +303,7 @@ pub fn counts(connection: &Connection) -> Result<StoreCounts, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::Cursor;
 
     /// A database of `count` one-call interactions, written by SQL alone.
     fn many(count: u32) -> Connection {
@@ -531,7 +363,7 @@ mod tests {
             let plan: Vec<String> = connection
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .expect("plan")
-                .query_map(params_from_iter(values), |row| row.get::<_, String>(3))
+                .query_map(params_from_iter(sql_values(&values)), |row| row.get::<_, String>(3))
                 .expect("rows")
                 .collect::<Result<_, _>>()
                 .expect("plan rows");

@@ -12,8 +12,8 @@
 use rusqlite::{params, Transaction};
 use serde_json::Value;
 
+use crate::compact::pack;
 use crate::error::StoreError;
-use crate::sqlite::compact::pack;
 
 /// The new interactions and calls tables (filled by the conversion, then put in the old
 /// ones' place: copied row by row they come out compact, where rows updated in place and a

@@ -206,7 +206,7 @@ const MIGRATIONS: &[&str] = &[
         SELECT link.value, i.id FROM interactions i, json_each(i.doc, '$.unpaired_links') link
         WHERE json_valid(i.doc) AND link.type = 'text';
     "#,
-    // 6: raw events in zstd-compressed blocks of one site (sqlite/blocks.rs, sqlite/frame.rs)
+    // 6: raw events in zstd-compressed blocks of one site (sqlite/blocks.rs, frame.rs)
     // instead of one row each: the rows took four times the logs' size. The indexes lead from
     // a site's CallUUID, and from a site's ConnID of an event without CallUUID, to the blocks
     // holding such events. The rows of `events` move into blocks in Rust

@@ -4,11 +4,11 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use crate::compact::pack;
 use crate::error::StoreError;
 use crate::record::{
-    Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord,
+    Batch, CallRecord, EventRecord, InteractionRecord, MediaFileRow, MediaPost, MediaRecord, CHILD_TABLES,
 };
-use crate::sqlite::compact::pack;
 use crate::Pruned;
 
 pub fn commit(transaction: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
@@ -42,7 +42,7 @@ fn insert_events(transaction: &Transaction<'_>, events: &[EventRecord]) -> Resul
 }
 
 fn insert_call(transaction: &Transaction<'_>, call: &CallRecord) -> Result<(), StoreError> {
-    let conn_ids = serde_json::to_string(&call.conn_ids).unwrap_or_else(|_| "[]".to_string());
+    let conn_ids = call.conn_ids_json();
     let report = pack(call.report.as_bytes())?;
     // A call is finished once; a replay after a restart hands it out again, identical (and
     // compressed the same).
@@ -105,15 +105,9 @@ fn upsert_media(transaction: &Transaction<'_>, media: &MediaRecord) -> Result<()
     let doc = match stored {
         None => media.doc.clone(),
         Some((site, call_uuid, _)) if site != media.site || call_uuid != media.call_uuid => return Ok(()),
-        Some((_, _, doc)) => match serde_json::from_str::<serde_json::Value>(&doc) {
-            Ok(mut doc) => {
-                if !fill_missing(&mut doc, &media.doc) {
-                    return Ok(());
-                }
-                doc
-            }
-            // Unreadable: what was just posted replaces it.
-            Err(_) => media.doc.clone(),
+        Some((_, _, doc)) => match crate::record::merged_media(&doc, &media.doc) {
+            Some(doc) => doc,
+            None => return Ok(()),
         },
     };
     transaction
@@ -124,32 +118,6 @@ fn upsert_media(transaction: &Transaction<'_>, media: &MediaRecord) -> Result<()
         .execute(params![media.media_id, media.site, media.call_uuid, doc.to_string()])?;
     Ok(())
 }
-
-/// Sets the fields of `stored` that are missing or null to their value in `posted`; true when
-/// one was.
-fn fill_missing(stored: &mut serde_json::Value, posted: &serde_json::Value) -> bool {
-    let (Some(stored), Some(posted)) = (stored.as_object_mut(), posted.as_object()) else { return false };
-    let mut filled = false;
-    for (key, value) in posted {
-        if !value.is_null() && stored.get(key).is_none_or(serde_json::Value::is_null) {
-            stored.insert(key.clone(), value.clone());
-            filled = true;
-        }
-    }
-    filled
-}
-
-/// The tables that hang off an interaction by `interaction_id`.
-const CHILD_TABLES: &[&str] = &[
-    "segments",
-    "parties",
-    "interaction_dns",
-    "interaction_conn_ids",
-    "links",
-    "interaction_islinks",
-    "findings",
-    "interaction_media_files",
-];
 
 fn delete_interaction(transaction: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
     // Most interactions are written once: one probe instead of a delete per table.
@@ -215,6 +183,7 @@ fn insert_interaction_row(
     transaction: &Transaction<'_>,
     record: &InteractionRecord,
 ) -> Result<(), StoreError> {
+    let lists = record.list_columns();
     transaction
         .prepare_cached(
             "INSERT INTO interactions (id, revision, start_us, end_us, complete, outcome, released_by,
@@ -239,12 +208,12 @@ fn insert_interaction_row(
             pack(record.doc.as_bytes())?,
             record.linking,
             record.current_since_us,
-            json_list(&record.replaces),
-            serde_json::to_string(&record.sites).unwrap_or_else(|_| "[]".to_string()),
+            lists.replaces,
+            lists.sites,
             record.state,
             record.current_site,
-            json_list(&record.call_uuids()).unwrap_or_else(|| "[]".to_string()),
-            json_list(&record.party_dns()).unwrap_or_else(|| "[]".to_string())
+            lists.call_uuids,
+            lists.party_dns
         ])?;
     Ok(())
 }
@@ -333,11 +302,6 @@ fn insert_children(transaction: &Transaction<'_>, record: &InteractionRecord) ->
         finding.execute(params![id, ord as i64, text("rule"), text("message"), doc.to_string()])?;
     }
     Ok(())
-}
-
-/// A list as JSON text, `None` when empty.
-fn json_list(list: &[String]) -> Option<String> {
-    (!list.is_empty()).then(|| serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string()))
 }
 
 /// One media file of an interaction's recording.

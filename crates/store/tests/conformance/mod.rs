@@ -67,13 +67,19 @@ fn seed_recordings(events: &[Event]) -> Vec<serde_json::Value> {
 pub trait Backend {
     type Store: Store;
     /// Where one test's store keeps its data while the test runs (a temporary directory, a
-    /// database schema), empty; dropped at the end of the test.
+    /// database of a server), empty; dropped at the end of the test.
     type Place;
 
-    fn place() -> Self::Place;
+    /// Whether the backend can be tested here (a server it needs is reachable); a test
+    /// that cannot is skipped, saying so.
+    fn available() -> impl std::future::Future<Output = bool> {
+        async { true }
+    }
+
+    fn place() -> impl std::future::Future<Output = Self::Place>;
 
     /// The store at `place`: a fresh one, or what an earlier one committed there (a restart).
-    fn open(place: &Self::Place) -> Self::Store;
+    fn open(place: &Self::Place) -> impl std::future::Future<Output = Self::Store>;
 }
 
 /// Every test of the suite, each a `#[tokio::test]` on `$backend`: the one line a backend's
@@ -100,6 +106,9 @@ macro_rules! conformance_suite {
         $(
             #[tokio::test]
             async fn $test() {
+                if !<$backend as $crate::conformance::Backend>::available().await {
+                    return;
+                }
                 $crate::conformance::$test::<$backend>().await
             }
         )+
@@ -111,8 +120,8 @@ fn ids(page: &callstitch_store::Page) -> Vec<String> {
 }
 
 async fn seeded<B: Backend>() -> (B::Place, B::Store, Vec<InteractionRecord>) {
-    let dir = B::place();
-    let store = B::open(&dir);
+    let dir = B::place().await;
+    let store = B::open(&dir).await;
     let events = seed_events();
     let mut records = seed_records(&events);
     // The seed's blocks carry no party events: give the interaction a customer to find by DN.
@@ -324,7 +333,7 @@ pub async fn recovery_returns_the_last_committed_checkpoint<B: Backend>() {
         .await
         .expect("commit");
     drop(store);
-    let reopened = B::open(&dir);
+    let reopened = B::open(&dir).await;
     let recovery = reopened.recover().await.expect("recover");
     assert_eq!(recovery.snapshot, Some(snapshot));
     assert_eq!(recovery.positions.as_deref(), Some("[\"p\"]"));
@@ -365,8 +374,8 @@ pub async fn retention_deletes_whole_interactions_and_covered_events_only<B: Bac
 /// links wait for Tserver2's ends forever; and a finished call's link to a site no log
 /// covers.
 pub async fn an_islink_that_never_paired_is_found_by_its_id<B: Backend>() {
-    let dir = B::place();
-    let store = B::open(&dir);
+    let dir = B::place().await;
+    let store = B::open(&dir).await;
     let events: Vec<Event> =
         seed_events().into_iter().filter(|event| event.site.as_str() == "SIPServer1").collect();
     let mut records = seed_records(&events);
@@ -501,7 +510,7 @@ pub async fn a_store_closed_at_exit_reopens_with_everything_committed<B: Backend
     let events = store.counts().await.expect("counts").events;
     assert!(store.close().await.expect("closed"), "nothing in the way");
     drop(store);
-    let reopened = B::open(&dir);
+    let reopened = B::open(&dir).await;
     let recovery = reopened.recover().await.expect("recover");
     assert_eq!(recovery.next_seq, events + 1);
     assert_eq!(recovery.positions.as_deref(), Some("[\"p\"]"));
