@@ -246,3 +246,37 @@ fn healthz_says_when_the_bus_does_not_answer_and_the_service_goes_on() {
     let (status, _) = service.get("/v1/interactions");
     assert_eq!(status, 200, "stored interactions are answered");
 }
+
+/// The two services of a large estate's set-up in one: the bus read into PostgreSQL, the
+/// service killed with SIGKILL while it reads, and what it stores the same as the service
+/// following the logs into SQLite. Skipped without PostgreSQL unless CALLSTITCH_REQUIRE_POSTGRES=1.
+#[test]
+fn the_bus_read_into_postgres_through_kills_stores_what_following_the_logs_stores() {
+    let Some(prefix) = nats_or_skip("buspg") else { return };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    if !runtime.block_on(callstitch_store::postgres::scratch::available_for_tests()) {
+        return;
+    }
+    let database =
+        runtime.block_on(callstitch_store::postgres::scratch::Scratch::new("buspg")).expect("database");
+    let work = tempfile::tempdir().expect("temp dir");
+    let (logs, events) = estate(work.path(), "150", "47", &["--long-calls", "10"]);
+    let expected = followed(work.path(), &logs, events);
+    collect(&prefix, &logs);
+
+    let dir = work.path().join("bus-postgres");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let sqlite = dir.join("callstitch.db").display().to_string();
+    let config = config(&dir, &named_only(&logs), &bus_section(&prefix)).replace(&sqlite, &database.url());
+    for pause in [300, 120, 600] {
+        let service = Service::start(&dir, &config);
+        std::thread::sleep(Duration::from_millis(pause));
+        service.kill();
+    }
+    let service = Service::start(&dir, &config);
+    let status = settled(&service, events);
+    assert_eq!(status["stored"]["events"], events, "every event once: {status}");
+    assert_same(&expected, &all_interactions(&service), 47);
+    drop(service);
+    remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
