@@ -20,7 +20,7 @@ pub enum StoreError {
     BadUrl { url: String, detail: String },
     #[error(
         "database schema version {found} is newer than this callstitch knows ({known}); \
-         use a newer callstitch or another database file"
+         use a newer callstitch or another database"
     )]
     NewerSchema { found: i64, known: i64 },
     #[error("stored document is not valid JSON ({what}): {source}")]
@@ -42,7 +42,7 @@ pub enum StoreError {
     #[error("the store's worker stopped: {0}")]
     Worker(String),
     /// Another process writes this database: there is one owner of the file at a time.
-    #[error("{path} is in use by {holder}; stop it first, or use another database file")]
+    #[error("{path} is in use by {holder}; stop it first, or use another database")]
     InUse { path: String, holder: Holder },
     #[error("cannot lock {path}: {source}")]
     Lock { path: String, source: std::io::Error },
@@ -216,7 +216,7 @@ mod tests {
         let error = StoreError::InUse { path: "callstitch.db".to_string(), holder };
         assert_eq!(
             error.to_string(),
-            "callstitch.db is in use by `callstitch serve` (pid 1234); stop it first, or use another database file"
+            "callstitch.db is in use by `callstitch serve` (pid 1234); stop it first, or use another database"
         );
     }
 }
