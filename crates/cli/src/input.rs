@@ -656,11 +656,11 @@ pub fn read_events(
 }
 
 /// What the time-merged reading hands on: events, and what it knows of each site's input.
-/// An event comes boxed: it was boxed on its site's reading thread, so that the merge's
-/// thread (which runs the pipeline) moves pointers, not kilobytes.
+/// An event is lent: the merge's thread (which runs the pipeline) moves a pointer to it, not
+/// a kilobyte, and gives it back to its site's reading thread to be dropped there.
 #[derive(Debug)]
-pub enum Merged {
-    Event(Box<Event>),
+pub enum Merged<'a> {
+    Event(&'a Event),
     /// No event of `site` will come before this time (its log's next event is there).
     Floor {
         site: Text,
@@ -677,10 +677,10 @@ pub enum Merged {
 pub fn read_events_by_time(
     sources: &[Source],
     options: &ReadOptions,
-    mut sink: impl FnMut(Event) -> Result<()>,
+    mut sink: impl FnMut(&Event) -> Result<()>,
 ) -> Result<ReadSummary> {
     read_merged(sources, options, |merged| match merged {
-        Merged::Event(event) => sink(*event),
+        Merged::Event(event) => sink(event),
         Merged::Floor { .. } | Merged::Ended { .. } => Ok(()),
     })
 }
@@ -697,7 +697,7 @@ pub fn read_events_by_time(
 pub fn read_merged(
     sources: &[Source],
     options: &ReadOptions,
-    sink: impl FnMut(Merged) -> Result<()>,
+    sink: impl FnMut(Merged<'_>) -> Result<()>,
 ) -> Result<ReadSummary> {
     let mut reading = Reading::new(sources, options);
     feed::read_sites(&site_groups(sources), options.reader, &mut reading, sink)?;
