@@ -200,31 +200,65 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if Timestamp::checked(self.0).is_none() {
-            return write!(f, "@{}us", self.0);
-        }
+/// `2012-10-29T14:41:00.540480Z`: the length of every RFC 3339 time a [`Timestamp`] writes.
+const RFC3339_LEN: usize = 27;
+
+impl Timestamp {
+    /// The instant as RFC 3339 in UTC with microseconds (`2012-10-29T14:41:00.540480Z`), or
+    /// `None` outside [`Timestamp::MIN`]..=[`Timestamp::MAX`]. Written digit by digit into
+    /// a buffer: every event's JSON line and every document carries times, and `fmt`'s
+    /// padded integers cost ten times as much.
+    fn rfc3339(self) -> Option<Rfc3339> {
+        Timestamp::checked(self.0)?;
         let (year, month, day) = civil_from_days(self.0.div_euclid(MICROS_PER_DAY));
         let of_day = self.0.rem_euclid(MICROS_PER_DAY);
         let seconds = of_day / MICROS_PER_SECOND;
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60,
-            of_day % MICROS_PER_SECOND
-        )
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
+        put_digits(&mut text[0..4], year);
+        put_digits(&mut text[5..7], month);
+        put_digits(&mut text[8..10], day);
+        put_digits(&mut text[11..13], seconds / 3600);
+        put_digits(&mut text[14..16], seconds / 60 % 60);
+        put_digits(&mut text[17..19], seconds % 60);
+        put_digits(&mut text[20..26], of_day % MICROS_PER_SECOND);
+        Some(Rfc3339(text))
+    }
+}
+
+/// A time written by [`Timestamp::rfc3339`]: ASCII digits and separators only.
+struct Rfc3339([u8; RFC3339_LEN]);
+
+impl Rfc3339 {
+    fn as_str(&self) -> &str {
+        // Only ASCII is ever written into it; the fallback is never taken.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// Writes `value` (not negative, with no more digits than `out` has room for) as decimal
+/// digits filling `out`, zero-padded on the left.
+fn put_digits(out: &mut [u8], mut value: i64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rfc3339() {
+            Some(text) => f.write_str(text.as_str()),
+            None => write!(f, "@{}us", self.0),
+        }
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if Timestamp::checked(self.0).is_none() {
-            return Err(serde::ser::Error::custom("time stamp out of range"));
+        match self.rfc3339() {
+            Some(text) => serializer.serialize_str(text.as_str()),
+            None => Err(serde::ser::Error::custom("time stamp out of range")),
         }
-        serializer.collect_str(self)
     }
 }
 
@@ -384,6 +418,44 @@ pub(crate) fn parse_decimal_u64(text: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How a time stamp was written before [`Timestamp::rfc3339`]: through `fmt`.
+    fn written_by_fmt(stamp: Timestamp) -> String {
+        let (year, month, day) = civil_from_days(stamp.0.div_euclid(MICROS_PER_DAY));
+        let of_day = stamp.0.rem_euclid(MICROS_PER_DAY);
+        let seconds = of_day / MICROS_PER_SECOND;
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60,
+            of_day % MICROS_PER_SECOND
+        )
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit writer gives exactly what `fmt` gave, over the whole range
+        /// (and JSON gets the same string as Display).
+        #[test]
+        fn time_stamps_are_written_as_fmt_wrote_them(micros in Timestamp::MIN.0..=Timestamp::MAX.0) {
+            let stamp = Timestamp(micros);
+            let text = stamp.to_string();
+            proptest::prop_assert_eq!(&text, &written_by_fmt(stamp));
+            proptest::prop_assert_eq!(text.len(), RFC3339_LEN);
+            proptest::prop_assert_eq!(serde_json::to_string(&stamp).unwrap(), format!("\"{text}\""));
+            proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&text), Some(stamp));
+        }
+    }
+
+    #[test]
+    fn time_stamps_outside_rfc3339_are_written_in_microseconds_and_not_serialised() {
+        let before = Timestamp(Timestamp::MIN.0 - 1);
+        assert_eq!(before.to_string(), format!("@{}us", Timestamp::MIN.0 - 1));
+        assert_eq!(Timestamp(Timestamp::MAX.0 + 1).to_string(), format!("@{}us", Timestamp::MAX.0 + 1));
+        assert!(serde_json::to_string(&before).is_err());
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999Z");
+    }
 
     #[test]
     fn conn_id_prints_as_16_hex_digits() {
