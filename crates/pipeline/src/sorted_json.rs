@@ -5,7 +5,8 @@
 //!
 //! Scalars are written by `serde_json` itself. An object's members are written each into a
 //! scratch buffer as they come, then copied out in the order of their keys (bytewise, as a
-//! `String` orders); a key given twice keeps its last value, as a map insert does. What
+//! `String` orders); a key given twice keeps its last value, as a map insert does. The
+//! scratch buffers and member lists are reused from object to object ([`Pool`]). What
 //! `to_value` turns into something else is turned into the same here: an `f32` is widened
 //! to `f64` first, and a 128-bit integer beyond 64 bits is an error.
 
@@ -17,13 +18,21 @@ use serde_json::Error;
 /// `value` as compact JSON with every object's keys sorted.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
     let mut out = Vec::with_capacity(4096);
-    value.serialize(Sorted { out: &mut out })?;
+    value.serialize(Sorted { out: &mut out, pool: &mut Pool::default() })?;
     String::from_utf8(out).map_err(|_| Error::custom("the JSON written is not UTF-8"))
 }
 
 /// Writes one value into `out`.
 struct Sorted<'a> {
     out: &'a mut Vec<u8>,
+    pool: &'a mut Pool,
+}
+
+/// Scratch buffers and member lists of objects that have been written, for the next ones.
+#[derive(Default)]
+struct Pool {
+    buffers: Vec<Vec<u8>>,
+    lists: Vec<Vec<(Key, Range<usize>)>>,
 }
 
 impl Sorted<'_> {
@@ -111,10 +120,19 @@ impl<'a> Serializer for Sorted<'a> {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         self.serialize_unit()
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), Error> {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
         self.serialize_str(variant)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), Error> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -124,12 +142,12 @@ impl<'a> Serializer for Sorted<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        let mut object = Object::new(self.out, None);
+        let mut object = Object::new(self.out, self.pool, None);
         ser::SerializeStruct::serialize_field(&mut object, variant, value)?;
         ser::SerializeStruct::end(object)
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Array<'a>, Error> {
-        Ok(Array::new(self.out, None))
+        Ok(Array::new(self.out, self.pool, None))
     }
     fn serialize_tuple(self, len: usize) -> Result<Array<'a>, Error> {
         self.serialize_seq(Some(len))
@@ -144,13 +162,13 @@ impl<'a> Serializer for Sorted<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Array<'a>, Error> {
-        Ok(Array::new(self.out, Some(variant)))
+        Ok(Array::new(self.out, self.pool, Some(variant)))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Object<'a>, Error> {
-        Ok(Object::new(self.out, None))
+        Ok(Object::new(self.out, self.pool, None))
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Object<'a>, Error> {
-        Ok(Object::new(self.out, None))
+        Ok(Object::new(self.out, self.pool, None))
     }
     fn serialize_struct_variant(
         self,
@@ -159,25 +177,26 @@ impl<'a> Serializer for Sorted<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Object<'a>, Error> {
-        Ok(Object::new(self.out, Some(variant)))
+        Ok(Object::new(self.out, self.pool, Some(variant)))
     }
 }
 
 /// An array being written; `variant`: it is the value of a one-member object of that key.
 struct Array<'a> {
     out: &'a mut Vec<u8>,
+    pool: &'a mut Pool,
     first: bool,
     variant: Option<&'static str>,
 }
 
 impl<'a> Array<'a> {
-    fn new(out: &'a mut Vec<u8>, variant: Option<&'static str>) -> Array<'a> {
+    fn new(out: &'a mut Vec<u8>, pool: &'a mut Pool, variant: Option<&'static str>) -> Array<'a> {
         if let Some(variant) = variant {
             out.push(b'{');
             write_key(out, variant);
         }
         out.push(b'[');
-        Array { out, first: true, variant }
+        Array { out, pool, first: true, variant }
     }
 
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -185,7 +204,7 @@ impl<'a> Array<'a> {
             self.out.push(b',');
         }
         self.first = false;
-        value.serialize(Sorted { out: &mut *self.out })
+        value.serialize(Sorted { out: &mut *self.out, pool: &mut *self.pool })
     }
 
     fn close(self) -> Result<(), Error> {
@@ -260,6 +279,7 @@ impl Key {
 /// `variant`: it is the value of a one-member object of that key.
 struct Object<'a> {
     out: &'a mut Vec<u8>,
+    pool: &'a mut Pool,
     scratch: Vec<u8>,
     members: Vec<(Key, Range<usize>)>,
     /// A map's key waiting for its value.
@@ -268,13 +288,15 @@ struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
-    fn new(out: &'a mut Vec<u8>, variant: Option<&'static str>) -> Object<'a> {
-        Object { out, scratch: Vec::new(), members: Vec::new(), key: None, variant }
+    fn new(out: &'a mut Vec<u8>, pool: &'a mut Pool, variant: Option<&'static str>) -> Object<'a> {
+        let scratch = pool.buffers.pop().unwrap_or_default();
+        let members = pool.lists.pop().unwrap_or_default();
+        Object { out, pool, scratch, members, key: None, variant }
     }
 
     fn member<T: Serialize + ?Sized>(&mut self, key: Key, value: &T) -> Result<(), Error> {
         let start = self.scratch.len();
-        value.serialize(Sorted { out: &mut self.scratch })?;
+        value.serialize(Sorted { out: &mut self.scratch, pool: &mut *self.pool })?;
         self.members.push((key, start..self.scratch.len()));
         Ok(())
     }
@@ -305,14 +327,25 @@ impl<'a> Object<'a> {
         if self.variant.is_some() {
             self.out.push(b'}');
         }
+        let Object { mut scratch, mut members, pool, .. } = self;
+        scratch.clear();
+        members.clear();
+        pool.buffers.push(scratch);
+        pool.lists.push(members);
         Ok(())
     }
 }
 
-/// `"key":`, the key escaped as JSON escapes a string.
+/// `"key":`, the key escaped as JSON escapes a string (a field name has nothing to escape).
 fn write_key(out: &mut Vec<u8>, key: &str) {
-    // Writing a string into a vector cannot fail.
-    let _ = serde_json::to_writer(&mut *out, key);
+    if key.bytes().all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a string into a vector cannot fail.
+        let _ = serde_json::to_writer(&mut *out, key);
+    }
     out.push(b':');
 }
 
@@ -422,7 +455,7 @@ mod tests {
             proptest::collection::vec(shape(), 0..4),
             proptest::option::of("[a-z\"\\\\\u{1}é]{0,5}"),
             (any::<u32>(), any::<char>()),
-            proptest::collection::hash_map("[a-zA-Z_ \"]{0,4}", any::<i64>(), 0..6),
+            proptest::collection::hash_map("[a-zA-Z_ \"\\\\\u{1}é]{0,4}", any::<i64>(), 0..6),
             proptest::collection::btree_map(any::<u32>(), any::<f32>(), 0..4),
             proptest::collection::vec(any::<u8>(), 0..4),
             0u128..u128::from(u64::MAX),
