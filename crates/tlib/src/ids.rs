@@ -27,15 +27,34 @@ impl ConnId {
     }
 }
 
+impl ConnId {
+    /// The 16 lowercase hex digits T-Server prints, written nibble by nibble (`fmt`'s
+    /// padded hex cost ten times as much, once per ConnID of every event's JSON line).
+    fn hex(self) -> [u8; 16] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0_u8; 16];
+        for (index, digit) in text.iter_mut().enumerate() {
+            *digit = DIGITS[((self.0 >> (60 - 4 * index)) & 0xf) as usize];
+        }
+        text
+    }
+}
+
+/// Digits and separators written into a buffer, as text (they are ASCII, so the fallback to
+/// an empty text is never taken).
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        f.write_str(ascii(&self.hex()))
     }
 }
 
 impl Serialize for ConnId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(ascii(&self.hex()))
     }
 }
 
@@ -230,8 +249,7 @@ struct Rfc3339([u8; RFC3339_LEN]);
 
 impl Rfc3339 {
     fn as_str(&self) -> &str {
-        // Only ASCII is ever written into it; the fallback is never taken.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        ascii(&self.0)
     }
 }
 
@@ -359,8 +377,51 @@ impl LocalTime {
     }
 
     /// The clock as a log prints it: `HH:MM:SS.ffff` (four digits when the value allows,
-    /// six otherwise), prefixed with `YYYY-MM-DDT` when there is a date.
+    /// six otherwise), prefixed with `YYYY-MM-DDT` when there is a date. Written digit by
+    /// digit (every event's JSON line has one); through `fmt` for values no log prints.
     pub fn clock_text(&self) -> String {
+        self.clock_digits().unwrap_or_else(|| self.clock_text_by_fmt())
+    }
+
+    /// [`LocalTime::clock_text`] for a clock of two-digit hours and a date of years 0 to
+    /// 9999 (`None` otherwise).
+    fn clock_digits(&self) -> Option<String> {
+        let seconds = u64::try_from(self.micros_of_day).ok()? / 1_000_000;
+        let micros = u64::try_from(self.micros_of_day).ok()? % 1_000_000;
+        let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+        if h > 99 {
+            return None;
+        }
+        let mut text = [0_u8; 26];
+        let mut length = 0;
+        let mut put = |value: u64, width: usize, after: Option<u8>| {
+            put_digits(&mut text[length..length + width], value as i64);
+            length += width;
+            if let Some(separator) = after {
+                text[length] = separator;
+                length += 1;
+            }
+        };
+        if let Some(date) = self.date {
+            let year = u64::try_from(date.year).ok().filter(|year| *year <= 9999)?;
+            let month = u64::try_from(date.month).ok().filter(|month| *month <= 99)?;
+            let day = u64::try_from(date.day).ok().filter(|day| *day <= 99)?;
+            put(year, 4, Some(b'-'));
+            put(month, 2, Some(b'-'));
+            put(day, 2, Some(b'T'));
+        }
+        put(h, 2, Some(b':'));
+        put(m, 2, Some(b':'));
+        put(s, 2, Some(b'.'));
+        match micros % 100 {
+            0 => put(micros / 100, 4, None),
+            _ => put(micros, 6, None),
+        }
+        Some(ascii(&text[..length]).to_string())
+    }
+
+    /// [`LocalTime::clock_text`] through `fmt`, for any value.
+    fn clock_text_by_fmt(&self) -> String {
         let seconds = self.micros_of_day / MICROS_PER_SECOND;
         let micros = self.micros_of_day % MICROS_PER_SECOND;
         let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
@@ -417,6 +478,8 @@ pub(crate) fn parse_decimal_u64(text: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy as _;
+
     use super::*;
 
     /// How a time stamp was written before [`Timestamp::rfc3339`]: through `fmt`.
@@ -434,6 +497,31 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// ConnIDs are written as `fmt`'s `{:016x}` wrote them, in text and in JSON.
+        #[test]
+        fn conn_ids_are_written_as_fmt_wrote_them(value in proptest::prelude::any::<u64>()) {
+            let conn = ConnId(value);
+            proptest::prop_assert_eq!(conn.to_string(), format!("{value:016x}"));
+            proptest::prop_assert_eq!(serde_json::to_string(&conn).unwrap(), format!("\"{value:016x}\""));
+        }
+
+        /// Clocks are written digit by digit exactly as through `fmt`, with and without a
+        /// date, inside and outside the range a log prints (negative, hours past 99, years
+        /// before 0 or after 9999, months and days out of range).
+        #[test]
+        fn clocks_are_written_as_fmt_wrote_them(
+            micros_of_day in proptest::prop_oneof![
+                0_i64..86_401_000_000,
+                (0_i64..86_400_000_000).prop_map(|micros| micros / 100 * 100),
+                proptest::prelude::any::<i64>(),
+            ],
+            date in proptest::option::of((-20_i16..10_020, proptest::prelude::any::<i8>(), proptest::prelude::any::<i8>())),
+        ) {
+            let date = date.map(|(year, month, day)| LogDate { year, month, day });
+            let clock = LocalTime { date, micros_of_day };
+            proptest::prop_assert_eq!(clock.clock_text(), clock.clock_text_by_fmt());
+        }
+
         /// The digit-by-digit writer gives exactly what `fmt` gave, over the whole range
         /// (and JSON gets the same string as Display).
         #[test]
