@@ -168,8 +168,11 @@ pub fn stitch_interactions(
     Ok((read, pipeline))
 }
 
-/// Interactions the pipeline may hand to the output thread ahead of it.
-const OUTPUT_QUEUED: usize = 64;
+/// Interactions handed to the output thread at a time (one wake-up of it per batch, not per
+/// interaction; fewer than the 64 KB output buffer holds, so that a trickling input's output
+/// waits no longer than it did), and batches the pipeline may hand on ahead of it.
+const OUTPUT_BATCH: usize = 16;
+const OUTPUT_QUEUED: usize = 4;
 
 pub fn run(args: &TraceArgs) -> Result<()> {
     let mut shown = Tally::default();
@@ -180,6 +183,7 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     let (stitched, written) = std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::sync_channel(OUTPUT_QUEUED);
         let writer = scope.spawn(|| write_interactions(args, receiver));
+        let mut batch = Vec::with_capacity(OUTPUT_BATCH);
         let stitched = stitch_interactions(&args.stitch, |interaction, recording| {
             shown.seen += 1;
             if let Some(uuid) = args.call_uuid.as_deref() {
@@ -191,9 +195,13 @@ pub fn run(args: &TraceArgs) -> Result<()> {
                 return;
             }
             shown.count(&interaction);
-            // Fails only when the output thread is gone (it panicked): the join says so.
-            let _ = sender.send((interaction, recording));
+            batch.push((interaction, recording));
+            if batch.len() == OUTPUT_BATCH {
+                // Fails only when the output thread is gone (it panicked): the join says so.
+                let _ = sender.send(std::mem::replace(&mut batch, Vec::with_capacity(OUTPUT_BATCH)));
+            }
         });
+        let _ = sender.send(batch);
         drop(sender);
         (stitched, writer.join())
     });
@@ -225,10 +233,10 @@ pub fn run(args: &TraceArgs) -> Result<()> {
 /// The output thread: writes each interaction it is given, as text or a JSON line, then
 /// flushes; the first write that fails is the result (the rest are taken and dropped, so
 /// that the pipeline never waits on a dead output).
-fn write_interactions(args: &TraceArgs, interactions: Receiver<(Interaction, Recording)>) -> io::Result<()> {
+fn write_interactions(args: &TraceArgs, batches: Receiver<Vec<(Interaction, Recording)>>) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut failed: Option<io::Error> = None;
-    for (interaction, recording) in interactions {
+    for (interaction, recording) in batches.into_iter().flatten() {
         if failed.is_some() {
             continue;
         }
