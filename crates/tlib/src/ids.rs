@@ -31,10 +31,10 @@ impl ConnId {
     /// The 16 lowercase hex digits T-Server prints, written nibble by nibble (`fmt`'s
     /// padded hex cost ten times as much, once per ConnID of every event's JSON line).
     fn hex(self) -> [u8; 16] {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut text = [0_u8; 16];
         for (index, digit) in text.iter_mut().enumerate() {
-            *digit = DIGITS[((self.0 >> (60 - 4 * index)) & 0xf) as usize];
+            let nibble = ((self.0 >> (60 - 4 * index)) & 0xf) as u8;
+            *digit = if nibble < 10 { b'0' + nibble } else { b'a' + nibble - 10 };
         }
         text
     }
@@ -392,32 +392,31 @@ impl LocalTime {
         if h > 99 {
             return None;
         }
-        let mut text = [0_u8; 26];
-        let mut length = 0;
-        let mut put = |value: u64, width: usize, after: Option<u8>| {
-            put_digits(&mut text[length..length + width], value as i64);
-            length += width;
-            if let Some(separator) = after {
-                text[length] = separator;
-                length += 1;
+        let mut text = String::with_capacity(26);
+        let mut put = |value: u64, width: u32, after: Option<char>| {
+            let mut unit = 10_u64.pow(width.saturating_sub(1));
+            while unit > 0 {
+                text.push(char::from(b'0' + (value / unit % 10) as u8));
+                unit /= 10;
             }
+            text.extend(after);
         };
         if let Some(date) = self.date {
             let year = u64::try_from(date.year).ok().filter(|year| *year <= 9999)?;
             let month = u64::try_from(date.month).ok().filter(|month| *month <= 99)?;
             let day = u64::try_from(date.day).ok().filter(|day| *day <= 99)?;
-            put(year, 4, Some(b'-'));
-            put(month, 2, Some(b'-'));
-            put(day, 2, Some(b'T'));
+            put(year, 4, Some('-'));
+            put(month, 2, Some('-'));
+            put(day, 2, Some('T'));
         }
-        put(h, 2, Some(b':'));
-        put(m, 2, Some(b':'));
-        put(s, 2, Some(b'.'));
+        put(h, 2, Some(':'));
+        put(m, 2, Some(':'));
+        put(s, 2, Some('.'));
         match micros % 100 {
             0 => put(micros / 100, 4, None),
             _ => put(micros, 6, None),
         }
-        Some(ascii(&text[..length]).to_string())
+        Some(text)
     }
 
     /// [`LocalTime::clock_text`] through `fmt`, for any value.

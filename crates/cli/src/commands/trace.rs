@@ -158,7 +158,7 @@ pub fn stitch_interactions(
     let mut sink = Each(each);
     let read = input::read_merged(&sources, &args.read.options(), |merged| {
         match merged {
-            input::Merged::Event(event) => pipeline.push(&event, &mut sink),
+            input::Merged::Event(event) => pipeline.push(event, &mut sink),
             input::Merged::Floor { site, time } => pipeline.raise_floor(&site, time, &mut sink),
             input::Merged::Ended { site } => pipeline.end_site(&site, &mut sink),
         }

@@ -237,7 +237,9 @@ struct Receiving<'scope> {
     items: std::vec::IntoIter<Item>,
     bytes: u64,
     /// Events handed on, going back to the thread to be dropped there.
+    #[allow(clippy::vec_box, reason = "the events stay in the boxes they were read into")]
     returns: Sender<Vec<Box<Event>>>,
+    #[allow(clippy::vec_box, reason = "the events stay in the boxes they were read into")]
     spent: Vec<Box<Event>>,
 }
 
@@ -304,6 +306,7 @@ struct Outbox {
     items: Vec<Item>,
     batch_items: usize,
     /// Events the merge has handed on, to be dropped on this thread.
+    #[allow(clippy::vec_box, reason = "the events stay in the boxes they were read into")]
     returned: Receiver<Vec<Box<Event>>>,
 }
 
