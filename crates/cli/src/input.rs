@@ -626,7 +626,7 @@ impl<'s> Stream<'s> {
     /// or the end.
     fn step(&mut self, notes: &mut Vec<Note>) -> Step {
         match self.next(notes) {
-            Some(event) => Step::Event(Head { floor: self.floor(), key: self.key, event }),
+            Some(event) => Step::Event(Head { floor: self.floor(), key: self.key, event: Box::new(event) }),
             None => Step::End { tells_end: self.single_site() },
         }
     }
@@ -656,11 +656,11 @@ pub fn read_events(
 }
 
 /// What the time-merged reading hands on: events, and what it knows of each site's input.
-/// (An event is passed by value once per event; boxing it would allocate on the hot path.)
+/// An event is lent: the merge's thread (which runs the pipeline) moves a pointer to it, not
+/// a kilobyte, and gives it back to its site's reading thread to be dropped there.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
-pub enum Merged {
-    Event(Event),
+pub enum Merged<'a> {
+    Event(&'a Event),
     /// No event of `site` will come before this time (its log's next event is there).
     Floor {
         site: Text,
@@ -677,7 +677,7 @@ pub enum Merged {
 pub fn read_events_by_time(
     sources: &[Source],
     options: &ReadOptions,
-    mut sink: impl FnMut(Event) -> Result<()>,
+    mut sink: impl FnMut(&Event) -> Result<()>,
 ) -> Result<ReadSummary> {
     read_merged(sources, options, |merged| match merged {
         Merged::Event(event) => sink(event),
@@ -697,7 +697,7 @@ pub fn read_events_by_time(
 pub fn read_merged(
     sources: &[Source],
     options: &ReadOptions,
-    sink: impl FnMut(Merged) -> Result<()>,
+    sink: impl FnMut(Merged<'_>) -> Result<()>,
 ) -> Result<ReadSummary> {
     let mut reading = Reading::new(sources, options);
     feed::read_sites(&site_groups(sources), options.reader, &mut reading, sink)?;

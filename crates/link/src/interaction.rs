@@ -9,7 +9,12 @@
 //! Everything here is typed: times are [`Timestamp`]s and enumerations are enums whose serde
 //! names are the words of docs/trace-json.md; JSON is made only at the edges.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// The tables of one interaction's build are small and only looked up (or iterated into
+// something sorted or order-free): Fx hashing, as the linker's own tables (SipHash was
+// a tenth of `build`).
+use rustc_hash::FxHashMap as HashMap;
 
 use callstitch_engine::{CallModel, Confidence, EnderKind, Outcome, Provenance};
 use callstitch_tlib::{EventProvenance, SipEnd, SipEndKind, Text, Timestamp};
@@ -385,7 +390,8 @@ pub fn interaction_id(root: &Segment) -> String {
     hash ^= hash >> 33;
     hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     hash ^= hash >> 33;
-    format!("{hash:016x}")
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    (0..16).map(|index| char::from(DIGITS[((hash >> (60 - 4 * index)) & 0xf) as usize])).collect()
 }
 
 /// Segments in interaction order, and notes on how ties were broken.
@@ -446,7 +452,7 @@ fn survivors(segments: &[(u64, &Segment)], edges: &[Edge]) -> HashMap<u64, u64> 
         .filter(|edge| edge.kind == EvidenceKind::Merge)
         .map(|edge| (edge.from, edge.to))
         .collect();
-    let mut result = HashMap::new();
+    let mut result = HashMap::default();
     for (serial, _) in segments {
         let mut current = *serial;
         let mut steps = 0;
@@ -592,7 +598,7 @@ fn locations(
     by_serial: &HashMap<u64, &Segment>,
     sites: &SiteDirectory,
 ) -> HashMap<Text, Text> {
-    let mut names: HashMap<Text, Text> = HashMap::new();
+    let mut names: HashMap<Text, Text> = HashMap::default();
     for edge in edges.iter().filter(|edge| edge.kind == EvidenceKind::Islink) {
         let (Some(link), Some(from), Some(to)) =
             (&edge.link, by_serial.get(&edge.from), by_serial.get(&edge.to))

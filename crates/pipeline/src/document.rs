@@ -65,9 +65,10 @@ impl TraceDocument {
     }
 
     /// The document as JSON with every object's keys in alphabetical order: one line of
-    /// `trace --json`, and the body the API answers.
+    /// `trace --json`, and the body the API answers. The same text as [`Self::to_value`]'s,
+    /// written without building the value ([`crate::sorted_json`]).
     pub fn to_sorted_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string(&self.to_value()?)
+        crate::sorted_json::to_string(self)
     }
 
     /// The document as a JSON value (whose objects keep their keys in alphabetical order).

@@ -18,6 +18,7 @@ use callstitch_recording::{
 use callstitch_tlib::{Event, Timestamp};
 
 pub mod document;
+pub mod sorted_json;
 
 pub use callstitch_link::SnapshotError as PartError;
 pub use document::{DocumentError, RecordingDocument, TraceDocument};

@@ -27,15 +27,34 @@ impl ConnId {
     }
 }
 
+impl ConnId {
+    /// The 16 lowercase hex digits T-Server prints, written nibble by nibble (`fmt`'s
+    /// padded hex cost ten times as much, once per ConnID of every event's JSON line).
+    fn hex(self) -> [u8; 16] {
+        let mut text = [0_u8; 16];
+        for (index, digit) in text.iter_mut().enumerate() {
+            let nibble = ((self.0 >> (60 - 4 * index)) & 0xf) as u8;
+            *digit = if nibble < 10 { b'0' + nibble } else { b'a' + nibble - 10 };
+        }
+        text
+    }
+}
+
+/// Digits and separators written into a buffer, as text (they are ASCII, so the fallback to
+/// an empty text is never taken).
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        f.write_str(ascii(&self.hex()))
     }
 }
 
 impl Serialize for ConnId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(ascii(&self.hex()))
     }
 }
 
@@ -200,31 +219,64 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if Timestamp::checked(self.0).is_none() {
-            return write!(f, "@{}us", self.0);
-        }
+/// `2012-10-29T14:41:00.540480Z`: the length of every RFC 3339 time a [`Timestamp`] writes.
+const RFC3339_LEN: usize = 27;
+
+impl Timestamp {
+    /// The instant as RFC 3339 in UTC with microseconds (`2012-10-29T14:41:00.540480Z`), or
+    /// `None` outside [`Timestamp::MIN`]..=[`Timestamp::MAX`]. Written digit by digit into
+    /// a buffer: every event's JSON line and every document carries times, and `fmt`'s
+    /// padded integers cost ten times as much.
+    fn rfc3339(self) -> Option<Rfc3339> {
+        Timestamp::checked(self.0)?;
         let (year, month, day) = civil_from_days(self.0.div_euclid(MICROS_PER_DAY));
         let of_day = self.0.rem_euclid(MICROS_PER_DAY);
         let seconds = of_day / MICROS_PER_SECOND;
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60,
-            of_day % MICROS_PER_SECOND
-        )
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
+        put_digits(&mut text[0..4], year);
+        put_digits(&mut text[5..7], month);
+        put_digits(&mut text[8..10], day);
+        put_digits(&mut text[11..13], seconds / 3600);
+        put_digits(&mut text[14..16], seconds / 60 % 60);
+        put_digits(&mut text[17..19], seconds % 60);
+        put_digits(&mut text[20..26], of_day % MICROS_PER_SECOND);
+        Some(Rfc3339(text))
+    }
+}
+
+/// A time written by [`Timestamp::rfc3339`]: ASCII digits and separators only.
+struct Rfc3339([u8; RFC3339_LEN]);
+
+impl Rfc3339 {
+    fn as_str(&self) -> &str {
+        ascii(&self.0)
+    }
+}
+
+/// Writes `value` (not negative, with no more digits than `out` has room for) as decimal
+/// digits filling `out`, zero-padded on the left.
+fn put_digits(out: &mut [u8], mut value: i64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rfc3339() {
+            Some(text) => f.write_str(text.as_str()),
+            None => write!(f, "@{}us", self.0),
+        }
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if Timestamp::checked(self.0).is_none() {
-            return Err(serde::ser::Error::custom("time stamp out of range"));
+        match self.rfc3339() {
+            Some(text) => serializer.serialize_str(text.as_str()),
+            None => Err(serde::ser::Error::custom("time stamp out of range")),
         }
-        serializer.collect_str(self)
     }
 }
 
@@ -325,8 +377,50 @@ impl LocalTime {
     }
 
     /// The clock as a log prints it: `HH:MM:SS.ffff` (four digits when the value allows,
-    /// six otherwise), prefixed with `YYYY-MM-DDT` when there is a date.
+    /// six otherwise), prefixed with `YYYY-MM-DDT` when there is a date. Written digit by
+    /// digit (every event's JSON line has one); through `fmt` for values no log prints.
     pub fn clock_text(&self) -> String {
+        self.clock_digits().unwrap_or_else(|| self.clock_text_by_fmt())
+    }
+
+    /// [`LocalTime::clock_text`] for a clock of two-digit hours and a date of years 0 to
+    /// 9999 (`None` otherwise).
+    fn clock_digits(&self) -> Option<String> {
+        let seconds = u64::try_from(self.micros_of_day).ok()? / 1_000_000;
+        let micros = u64::try_from(self.micros_of_day).ok()? % 1_000_000;
+        let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+        if h > 99 {
+            return None;
+        }
+        let mut text = String::with_capacity(26);
+        let mut put = |value: u64, width: u32, after: Option<char>| {
+            let mut unit = 10_u64.pow(width.saturating_sub(1));
+            while unit > 0 {
+                text.push(char::from(b'0' + (value / unit % 10) as u8));
+                unit /= 10;
+            }
+            text.extend(after);
+        };
+        if let Some(date) = self.date {
+            let year = u64::try_from(date.year).ok().filter(|year| *year <= 9999)?;
+            let month = u64::try_from(date.month).ok().filter(|month| *month <= 99)?;
+            let day = u64::try_from(date.day).ok().filter(|day| *day <= 99)?;
+            put(year, 4, Some('-'));
+            put(month, 2, Some('-'));
+            put(day, 2, Some('T'));
+        }
+        put(h, 2, Some(':'));
+        put(m, 2, Some(':'));
+        put(s, 2, Some('.'));
+        match micros % 100 {
+            0 => put(micros / 100, 4, None),
+            _ => put(micros, 6, None),
+        }
+        Some(text)
+    }
+
+    /// [`LocalTime::clock_text`] through `fmt`, for any value.
+    fn clock_text_by_fmt(&self) -> String {
         let seconds = self.micros_of_day / MICROS_PER_SECOND;
         let micros = self.micros_of_day % MICROS_PER_SECOND;
         let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
@@ -383,7 +477,72 @@ pub(crate) fn parse_decimal_u64(text: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy as _;
+
     use super::*;
+
+    /// How a time stamp was written before [`Timestamp::rfc3339`]: through `fmt`.
+    fn written_by_fmt(stamp: Timestamp) -> String {
+        let (year, month, day) = civil_from_days(stamp.0.div_euclid(MICROS_PER_DAY));
+        let of_day = stamp.0.rem_euclid(MICROS_PER_DAY);
+        let seconds = of_day / MICROS_PER_SECOND;
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60,
+            of_day % MICROS_PER_SECOND
+        )
+    }
+
+    proptest::proptest! {
+        /// ConnIDs are written as `fmt`'s `{:016x}` wrote them, in text and in JSON.
+        #[test]
+        fn conn_ids_are_written_as_fmt_wrote_them(value in proptest::prelude::any::<u64>()) {
+            let conn = ConnId(value);
+            proptest::prop_assert_eq!(conn.to_string(), format!("{value:016x}"));
+            proptest::prop_assert_eq!(serde_json::to_string(&conn).unwrap(), format!("\"{value:016x}\""));
+        }
+
+        /// Clocks are written digit by digit exactly as through `fmt`, with and without a
+        /// date, inside and outside the range a log prints (negative, hours past 99, years
+        /// before 0 or after 9999, months and days out of range).
+        #[test]
+        fn clocks_are_written_as_fmt_wrote_them(
+            micros_of_day in proptest::prop_oneof![
+                0_i64..86_401_000_000,
+                (0_i64..86_400_000_000).prop_map(|micros| micros / 100 * 100),
+                proptest::prelude::any::<i64>(),
+            ],
+            date in proptest::option::of((-20_i16..10_020, proptest::prelude::any::<i8>(), proptest::prelude::any::<i8>())),
+        ) {
+            let date = date.map(|(year, month, day)| LogDate { year, month, day });
+            let clock = LocalTime { date, micros_of_day };
+            proptest::prop_assert_eq!(clock.clock_text(), clock.clock_text_by_fmt());
+        }
+
+        /// The digit-by-digit writer gives exactly what `fmt` gave, over the whole range
+        /// (and JSON gets the same string as Display).
+        #[test]
+        fn time_stamps_are_written_as_fmt_wrote_them(micros in Timestamp::MIN.0..=Timestamp::MAX.0) {
+            let stamp = Timestamp(micros);
+            let text = stamp.to_string();
+            proptest::prop_assert_eq!(&text, &written_by_fmt(stamp));
+            proptest::prop_assert_eq!(text.len(), RFC3339_LEN);
+            proptest::prop_assert_eq!(serde_json::to_string(&stamp).unwrap(), format!("\"{text}\""));
+            proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&text), Some(stamp));
+        }
+    }
+
+    #[test]
+    fn time_stamps_outside_rfc3339_are_written_in_microseconds_and_not_serialised() {
+        let before = Timestamp(Timestamp::MIN.0 - 1);
+        assert_eq!(before.to_string(), format!("@{}us", Timestamp::MIN.0 - 1));
+        assert_eq!(Timestamp(Timestamp::MAX.0 + 1).to_string(), format!("@{}us", Timestamp::MAX.0 + 1));
+        assert!(serde_json::to_string(&before).is_err());
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999Z");
+    }
 
     #[test]
     fn conn_id_prints_as_16_hex_digits() {

@@ -54,7 +54,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         }
     };
     let read = input::read_events_by_time(&sources, &args.read.options(), |event| {
-        engine.apply(&event, &mut report);
+        engine.apply(event, &mut report);
         Ok(())
     })?;
     engine.finish(&mut report);

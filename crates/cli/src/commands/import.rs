@@ -137,7 +137,7 @@ fn import<S: Store + Clone>(
             skip -= 1;
             return Ok(());
         }
-        ingest.import_event(&event)?;
+        ingest.import_event(event)?;
         Ok(())
     })?;
     let taken = ingest.end_import(!args.keep_open)?;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
+use std::sync::mpsc::{self, Receiver};
 
 use anyhow::Result;
 use callstitch_engine::config::SECOND;
@@ -157,7 +158,7 @@ pub fn stitch_interactions(
     let mut sink = Each(each);
     let read = input::read_merged(&sources, &args.read.options(), |merged| {
         match merged {
-            input::Merged::Event(event) => pipeline.push(&event, &mut sink),
+            input::Merged::Event(event) => pipeline.push(event, &mut sink),
             input::Merged::Floor { site, time } => pipeline.raise_floor(&site, time, &mut sink),
             input::Merged::Ended { site } => pipeline.end_site(&site, &mut sink),
         }
@@ -167,34 +168,47 @@ pub fn stitch_interactions(
     Ok((read, pipeline))
 }
 
+/// Interactions handed to the output thread at a time (one wake-up of it per batch, not per
+/// interaction; fewer than the 64 KB output buffer holds, so that a trickling input's output
+/// waits no longer than it did), and batches the pipeline may hand on ahead of it.
+const OUTPUT_BATCH: usize = 16;
+const OUTPUT_QUEUED: usize = 4;
+
 pub fn run(args: &TraceArgs) -> Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut shown = Tally::default();
-    let mut failed: Option<io::Error> = None;
     let mut link_named: Option<String> = None;
-    let (read, pipeline) = stitch_interactions(&args.stitch, |interaction, recording| {
-        shown.seen += 1;
-        if let Some(uuid) = args.call_uuid.as_deref() {
-            if interaction.links.iter().any(|link| link.islink.as_deref() == Some(uuid)) {
-                link_named = Some(interaction.interaction_id.clone());
+    // The interactions shown are rendered and written on a thread of their own, in the
+    // order the pipeline hands them on: the pipeline's thread is the bottleneck of the
+    // command, and a document's JSON costs about as much as stitching it (issue 13).
+    let (stitched, written) = std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::sync_channel(OUTPUT_QUEUED);
+        let writer = scope.spawn(|| write_interactions(args, receiver));
+        let mut batch = Vec::with_capacity(OUTPUT_BATCH);
+        let stitched = stitch_interactions(&args.stitch, |interaction, recording| {
+            shown.seen += 1;
+            if let Some(uuid) = args.call_uuid.as_deref() {
+                if interaction.links.iter().any(|link| link.islink.as_deref() == Some(uuid)) {
+                    link_named = Some(interaction.interaction_id.clone());
+                }
             }
-        }
-        if !args.wants(&interaction) {
-            return;
-        }
-        shown.count(&interaction);
-        let text = if args.json {
-            json_line(&TraceDocument::new(interaction, recording))
-        } else {
-            format!("{}{}", human(&interaction), human_recording(&recording))
-        };
-        if let Err(error) = writeln!(out, "{text}") {
-            failed.get_or_insert(error);
-        }
-    })?;
-    if let Some(error) = failed {
-        return Err(error.into());
-    }
+            if !args.wants(&interaction) {
+                return;
+            }
+            shown.count(&interaction);
+            batch.push((interaction, recording));
+            if batch.len() == OUTPUT_BATCH {
+                // Fails only when the output thread is gone (it panicked): the join says so.
+                let _ = sender.send(std::mem::replace(&mut batch, Vec::with_capacity(OUTPUT_BATCH)));
+            }
+        });
+        let _ = sender.send(batch);
+        drop(sender);
+        (stitched, writer.join())
+    });
+    let written = written.map_err(|_| anyhow::anyhow!("the output thread failed"))?;
+    let (read, pipeline) = stitched?;
+    written?;
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let feed_findings = pipeline.feed_findings();
     if !args.json {
         writeln!(out, "{}", style::out(Role::Quiet, &shown.render()))?;
@@ -214,6 +228,31 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         );
     }
     input::require_events(&read)
+}
+
+/// The output thread: writes each interaction it is given, as text or a JSON line, then
+/// flushes; the first write that fails is the result (the rest are taken and dropped, so
+/// that the pipeline never waits on a dead output).
+fn write_interactions(args: &TraceArgs, batches: Receiver<Vec<(Interaction, Recording)>>) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut failed: Option<io::Error> = None;
+    for (interaction, recording) in batches.into_iter().flatten() {
+        if failed.is_some() {
+            continue;
+        }
+        let text = if args.json {
+            json_line(&TraceDocument::new(interaction, recording))
+        } else {
+            format!("{}{}", human(&interaction), human_recording(&recording))
+        };
+        if let Err(error) = writeln!(out, "{text}") {
+            failed = Some(error);
+        }
+    }
+    match failed {
+        Some(error) => Err(error),
+        None => out.flush(),
+    }
 }
 
 #[derive(Debug, Default)]
