@@ -68,6 +68,26 @@ pub struct Holder {
     pub command: Option<String>,
 }
 
+impl Holder {
+    /// This process's command as a holder names it: its program's file name and its
+    /// subcommand, e.g. `callstitch serve`.
+    pub fn this_command() -> String {
+        let mut args = std::env::args();
+        let program = args
+            .next()
+            .map(|path| {
+                std::path::Path::new(&path)
+                    .file_name()
+                    .map_or(path.clone(), |name| name.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default();
+        match args.next() {
+            Some(subcommand) if !subcommand.starts_with('-') => format!("{program} {subcommand}"),
+            _ => program,
+        }
+    }
+}
+
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.command, self.pid) {

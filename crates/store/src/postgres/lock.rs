@@ -9,7 +9,6 @@
 //! `lock_wait`), so that a restart right after a stop is not refused. Advisory locks are
 //! per database: stores in two databases of one server do not meet.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
@@ -21,17 +20,7 @@ pub const LOCK_KEY: i64 = 0x6361_6c6c_7374_6974;
 
 /// `<program> <subcommand>/<pid>`, as this process names its connections.
 pub fn application_name() -> String {
-    let mut args = std::env::args();
-    let program = args
-        .next()
-        .map(|path| {
-            Path::new(&path).file_name().map_or(path.clone(), |name| name.to_string_lossy().into_owned())
-        })
-        .unwrap_or_default();
-    let command = match args.next() {
-        Some(subcommand) if !subcommand.starts_with('-') => format!("{program} {subcommand}"),
-        _ => program,
-    };
+    let command = Holder::this_command();
     // PostgreSQL keeps 63 bytes of it.
     let command: String = command.chars().filter(|c| c.is_ascii() && *c != '/').take(48).collect();
     format!("{command}/{}", std::process::id())

@@ -76,17 +76,7 @@ fn open_lock_file(database: &Path, path: &Path) -> Result<(File, bool), StoreErr
 
 /// `pid <n>` and `command <program subcommand>`, one a line.
 fn write_note(mut file: &File) -> std::io::Result<()> {
-    let mut args = std::env::args();
-    let program = args
-        .next()
-        .map(|path| {
-            Path::new(&path).file_name().map_or(path.clone(), |name| name.to_string_lossy().into_owned())
-        })
-        .unwrap_or_default();
-    let command = match args.next() {
-        Some(subcommand) if !subcommand.starts_with('-') => format!("{program} {subcommand}"),
-        _ => program,
-    };
+    let command = Holder::this_command();
     file.set_len(0)?;
     file.write_all(format!("pid {}\ncommand {command}\n", std::process::id()).as_bytes())?;
     file.flush()
