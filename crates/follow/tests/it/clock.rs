@@ -22,11 +22,24 @@ fn quiet_config(path: &Path) -> FollowConfig {
     FollowConfig { settle: QUIET, archive_settle: QUIET, ..FollowConfig::new(inputs) }
 }
 
-/// A follower of `path` on a clock that starts now and moves only when told.
+/// A follower of `path` on a clock that starts at the file's last write and moves only when
+/// told: what the follower sees as quiet is then exactly what the test advanced, however long
+/// the machine took between writing the file and starting the follower (a clock that started
+/// at "now", a loaded machine's milliseconds later, made a file quiet before its time).
 fn on_test_clock(path: &Path) -> (Follower, Arc<TestClock>, FollowConfig) {
-    let clock = Arc::new(TestClock::starting_at(SystemTime::now()));
+    let clock = Arc::new(TestClock::starting_at(last_write(path)));
     let config = quiet_config(path);
     (Follower::with_clock(config.clone(), Vec::new(), clock.clone()), clock, config)
+}
+
+/// When `path` (a file, or the newest file of a directory) was last written.
+fn last_write(path: &Path) -> SystemTime {
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|metadata| metadata.modified()).ok();
+    let newest = match std::fs::read_dir(path) {
+        Ok(entries) => entries.filter_map(|entry| modified(&entry.ok()?.path())).max(),
+        Err(_) => modified(path),
+    };
+    newest.expect("the followed path was written")
 }
 
 /// Event `n`'s block without the blank line that ends it: complete only once the file is
