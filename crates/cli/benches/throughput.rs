@@ -95,21 +95,11 @@ fn main() {
         }
         let (import, database) = best_import(runs, binary, &one);
         anchors.print("import", &import);
-        println!(
-            "        database: {:.1} MB, {:.0} bytes/event, {:.2}x the logs",
-            database as f64 / 1e6,
-            database as f64 / events.max(1) as f64,
-            database as f64 / bytes.max(1) as f64
-        );
+        anchors.print_database(database, "");
         if std::env::var_os("CALLSTITCH_BENCH_POSTGRES").is_some() {
             let (import, database) = best_postgres_import(runs, binary, &one);
             anchors.print("import (PostgreSQL)", &import);
-            println!(
-                "        database: {:.1} MB, {:.0} bytes/event, {:.2}x the logs (pg_database_size, less an empty one's)",
-                database as f64 / 1e6,
-                database as f64 / events.max(1) as f64,
-                database as f64 / bytes.max(1) as f64
-            );
+            anchors.print_database(database, " (pg_database_size, less an empty one's)");
         }
     }
     if four {
@@ -126,6 +116,16 @@ struct Anchors {
 }
 
 impl Anchors {
+    /// A database's size after an import: in all, per event, and against the logs.
+    fn print_database(&self, database: u64, how: &str) {
+        println!(
+            "        database: {:.1} MB, {:.0} bytes/event, {:.2}x the logs{how}",
+            database as f64 / 1e6,
+            database as f64 / self.events.max(1) as f64,
+            database as f64 / self.bytes.max(1) as f64
+        );
+    }
+
     fn print(&self, what: &str, figure: &Run) {
         let wall = secs(figure.wall);
         let cores = figure.cpu.map_or(String::new(), |cpu| format!(", {:.2} cores", secs(cpu) / wall));

@@ -67,13 +67,9 @@ struct Written {
     last: BTreeMap<String, (Interaction, Recording)>,
 }
 
-/// The pipeline's output written as the service writes it.
-async fn written(interactions: u64, seed: u64) -> Written {
-    let simulated = Simulated::run(interactions, 4, seed);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("store.db");
-    let store = SqliteStore::open(&path, SqliteOptions::default()).expect("store opens");
-    let batch = Batch {
+/// The pipeline's calls and interactions as one batch, as the service writes them.
+fn batch_of(simulated: &Simulated) -> Batch {
+    Batch {
         calls: simulated.calls.iter().map(CallRecord::new).collect(),
         interactions: simulated
             .handed_out
@@ -81,7 +77,16 @@ async fn written(interactions: u64, seed: u64) -> Written {
             .map(|(interaction, recording)| InteractionRecord::new(interaction, recording))
             .collect(),
         ..Batch::default()
-    };
+    }
+}
+
+/// The pipeline's output written as the service writes it.
+async fn written(interactions: u64, seed: u64) -> Written {
+    let simulated = Simulated::run(interactions, 4, seed);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).expect("store opens");
+    let batch = batch_of(&simulated);
     store.commit(batch.into()).await.expect("commit");
     let sql = Connection::open(&path).expect("a second connection");
     Written { _dir: dir, store, sql, last: simulated.last_revisions() }
@@ -290,15 +295,7 @@ async fn the_reporting_views_read_the_same_rows_in_postgresql_as_in_sqlite() {
         .await
         .expect("store opens");
     let simulated = Simulated::run(200, 4, 15);
-    let batch = Batch {
-        calls: simulated.calls.iter().map(CallRecord::new).collect(),
-        interactions: simulated
-            .handed_out
-            .iter()
-            .map(|(interaction, recording)| InteractionRecord::new(interaction, recording))
-            .collect(),
-        ..Batch::default()
-    };
+    let batch = batch_of(&simulated);
     store.commit(batch.into()).await.expect("commit");
     let client = database.client().await.expect("connect");
     for query in [
