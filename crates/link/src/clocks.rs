@@ -36,6 +36,13 @@ pub struct SiteTime {
     pub ended: bool,
     /// Wall time of the site's last arrival (µs), live only.
     pub arrived: Option<i64>,
+    /// The believed clock right after the site's last arrival (µs), live only: while the
+    /// site is quiet its time is this plus the wall time since, not its clock as the last
+    /// tick moved it plus the whole quiet again (which made a quiet site's time race ahead:
+    /// an hour of ticks a minute apart moved it on two days). `None` in snapshots taken
+    /// before it existed: the next tick takes the clock then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_arrival: Option<i64>,
 }
 
 impl SiteTime {
@@ -100,9 +107,30 @@ impl EstateClocks {
         self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
     }
 
+    /// The site's believed clock right after an arrival (live): what its quiet is counted
+    /// from.
+    pub fn arrival_clock(&mut self, site: &str, clock: Option<i64>) {
+        let entry = self.entry(site);
+        entry.at_arrival = clock.or(entry.now);
+    }
+
     /// Wall time moved on with no arrival (live tick).
     pub fn tick(&mut self, wall: i64) {
         self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
+        for (_, time) in &mut self.sites.times {
+            if time.at_arrival.is_none() && time.arrived.is_some() {
+                time.at_arrival = time.now;
+            }
+        }
+    }
+
+    /// Live: the time a quiet site has reached at wall time `wall`: its clock at its last
+    /// arrival plus the wall time since. `None` before it arrived, or when no wall time has
+    /// passed.
+    pub fn quiet_time(time: &SiteTime, wall: i64) -> Option<i64> {
+        let (base, arrived) = (time.at_arrival.or(time.now)?, time.arrived?);
+        let quiet = wall.saturating_sub(arrived);
+        (quiet > 0).then(|| base.saturating_add(quiet))
     }
 
     /// Live, after a restart at wall time `wall`: the time the service was down counts as
@@ -169,8 +197,8 @@ impl EstateClocks {
             return time;
         }
         // Live, every site idle: the newest event time, moved on by the wall time since the
-        // newest arrival.
-        let newest = self.sites.times.iter().filter_map(|(_, time)| time.now).max();
+        // newest arrival (from the clocks at arrival: a tick's moves are not counted twice).
+        let newest = self.sites.times.iter().filter_map(|(_, time)| time.at_arrival.or(time.now)).max();
         let last_arrival = self.sites.times.iter().filter_map(|(_, time)| time.arrived).max();
         match (newest, last_arrival, self.wall) {
             (Some(newest), Some(arrived), Some(wall)) => newest.saturating_add(wall.saturating_sub(arrived)),

@@ -286,6 +286,11 @@ impl Linker {
         self.clocks.arrived(site, wall);
     }
 
+    /// The site's believed clock right after a live arrival (µs): its quiet counts from it.
+    pub fn arrival_clock(&mut self, site: &str, clock: Option<i64>) {
+        self.clocks.arrival_clock(site, clock);
+    }
+
     /// Wall time moved on with nothing arriving (live).
     pub fn tick(&mut self, wall: i64) {
         self.clocks.tick(wall);

@@ -15,6 +15,7 @@ use callstitch_engine::{
 };
 use callstitch_tlib::{Event, Timestamp};
 
+use crate::clocks::EstateClocks;
 use crate::interaction::Interaction;
 use crate::linker::{Linker, LinkerConfig, LinkerStats};
 use crate::sites::SiteDirectory;
@@ -83,6 +84,9 @@ impl Stitcher {
         engine.apply_to(event, &mut News { linker, on_call });
         let clock = engine.site_clock(&event.site);
         linker.site_clock(&event.site, clock);
+        if wall.is_some() {
+            linker.arrival_clock(&event.site, clock);
+        }
         linker.advance(out);
     }
 
@@ -99,11 +103,7 @@ impl Stitcher {
         let moves: Vec<(String, i64)> = linker
             .clocks()
             .sites()
-            .filter_map(|(site, time)| {
-                let (now, arrived) = (time.now?, time.arrived?);
-                let quiet = wall.saturating_sub(arrived);
-                (quiet > 0).then(|| (site.to_string(), now.saturating_add(quiet)))
-            })
+            .filter_map(|(site, time)| Some((site.to_string(), EstateClocks::quiet_time(time, wall)?)))
             .collect();
         for (site, time) in moves {
             engine.advance_site_to(
@@ -220,5 +220,26 @@ mod tests {
             stitcher.linker().clocks().sites().all(|(_, time)| time.now == Some(wall + 10 * SECOND + 1)),
             "every site's clock moved on by its quiet"
         );
+    }
+
+    #[test]
+    fn a_quiet_sites_time_is_its_clock_at_arrival_plus_the_quiet_whatever_the_ticks() {
+        let live =
+            LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
+        let mut stitcher = Stitcher::new(EngineConfig::default(), live, SiteDirectory::default());
+        let wall = 1_767_225_600 * SECOND;
+        stitcher.push_at(&ringing(1), Some(wall), &mut |_| {}, &mut |_| {});
+        // An hour of ticks a second apart, as the service ticks while nothing arrives.
+        for second in 1..=3_600 {
+            stitcher.tick(wall + second * SECOND, &mut |_| {}, &mut |_| {});
+        }
+        assert_eq!(
+            stitcher_clock(&stitcher),
+            Some(wall + 3_600 * SECOND + 1),
+            "an hour of quiet moves the site's time on by an hour"
+        );
+        fn stitcher_clock(stitcher: &Stitcher) -> Option<i64> {
+            stitcher.linker().clocks().sites().next().and_then(|(_, time)| time.now)
+        }
     }
 }

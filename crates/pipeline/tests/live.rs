@@ -14,16 +14,26 @@ use callstitch_tlib::json::event_from_json;
 use callstitch_tlib::Event;
 
 fn center(interactions: u64, seed: u64) -> (Vec<Event>, Vec<String>) {
+    center_at(interactions, 2_000, seed)
+}
+
+/// `interactions` starting `rate_milli` / 1000 a second.
+fn center_at(interactions: u64, rate_milli: u64, seed: u64) -> (Vec<Event>, Vec<String>) {
     let config = SimConfig {
         sites: 4,
         interactions: Some(interactions),
-        rate_milli: 2_000,
+        rate_milli,
         seed,
         format: OutputFormat::JsonLines,
         ..SimConfig::default()
     };
+    simulated(&config)
+}
+
+/// The events `config` simulates, in time order, and the sites they come from.
+fn simulated(config: &SimConfig) -> (Vec<Event>, Vec<String>) {
     let mut storage = MemoryStorage::new();
-    simulate(&config, &mut storage).expect("simulated");
+    simulate(config, &mut storage).expect("simulated");
     let mut events = Vec::new();
     let mut sites = std::collections::BTreeSet::new();
     for (name, bytes) in storage.files() {
@@ -98,4 +108,113 @@ fn live_every_interaction_ends_complete_and_equal_to_the_batch_result() {
     got.sort();
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
+}
+
+/// Each interaction's last revision, with its recording, as JSON without the fields that
+/// depend on when it was handed out (its revision and the ids it replaces).
+fn settled_documents(found: &[(Interaction, callstitch_recording::Recording)]) -> Vec<String> {
+    let mut last: BTreeMap<String, (Interaction, callstitch_recording::Recording)> = BTreeMap::new();
+    for (interaction, recording) in found {
+        for old in &interaction.replaces {
+            last.remove(old);
+        }
+        last.insert(interaction.interaction_id.clone(), (interaction.clone(), recording.clone()));
+    }
+    let mut documents: Vec<String> = last
+        .into_values()
+        .map(|(mut interaction, recording)| {
+            interaction.revision = 0;
+            interaction.replaces.clear();
+            let interaction = serde_json::to_string(&interaction).expect("json");
+            let recording = serde_json::to_string(&recording).expect("json");
+            format!("{interaction} {recording}")
+        })
+        .collect();
+    documents.sort();
+    documents
+}
+
+/// The live pipeline with `late`'s events held back: the other sites' events arrive as
+/// they happen, then `quiet` of wall time passes with a tick every ten seconds (as the
+/// service ticks when nothing arrives), then the late site's events arrive in a burst, then
+/// three hours of ticks. Each interaction's last revision with its recording.
+fn with_a_late_site(events: &[Event], sites: &[String], late: &str, quiet: i64) -> Vec<String> {
+    let directory = SiteDirectory::new(sites.iter().map(String::as_str));
+    let linker =
+        LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
+    let mut live =
+        Pipeline::new(&PipelineConfig::new(EngineConfig::default(), linker, None), directory, None);
+    let mut found = Collected::default();
+    let mut wall = 0;
+    let (held, early): (Vec<&Event>, Vec<&Event>) =
+        events.iter().partition(|event| event.site.as_str() == late);
+    for event in early {
+        wall = wall.max(event.time().map_or(wall, |time| time.0));
+        live.push_at(event, Some(wall), &mut found);
+    }
+    let mut tick_for = |live: &mut Pipeline, wall: &mut i64, span: i64, found: &mut Collected| {
+        for _ in 0..span / (10 * SECOND) {
+            *wall += 10 * SECOND;
+            live.tick(*wall, found);
+            live.flush(found);
+        }
+    };
+    tick_for(&mut live, &mut wall, quiet, &mut found);
+    for event in held {
+        wall += SECOND / 1000;
+        live.push_at(event, Some(wall), &mut found);
+    }
+    tick_for(&mut live, &mut wall, 3 * 3_600 * SECOND, &mut found);
+    settled_documents(&found.interactions)
+}
+
+/// A site whose events come late (its collector started late), after the other sites'
+/// interactions were handed out complete and, after an hour of quiet, forgotten: its calls
+/// join them, with the links and recordings the same events give read at once. Guards the
+/// quiet sites' clocks, which each tick moved on by the whole quiet again (an hour of
+/// ticks took them two days on, past the archive's horizon: nothing came back).
+#[test]
+fn a_site_that_comes_late_joins_the_interactions_the_others_made_without_it() {
+    let plain = center_at(120, 50, 31);
+    let varied = {
+        let config = SimConfig {
+            sites: 3,
+            interactions: Some(120),
+            seed: 31,
+            skew_max_micros: 3 * SECOND,
+            long_calls_per_mille: 100,
+            conn_reuse_per_mille: 200,
+            format: OutputFormat::JsonLines,
+            ..SimConfig::default()
+        };
+        simulated(&config)
+    };
+    for (name, (events, sites)) in
+        [("4 sites over 40 minutes", plain), ("3 sites, skew, long calls, ConnID reuse", varied)]
+    {
+        let directory = SiteDirectory::new(sites.iter().map(String::as_str));
+        let batch_config = PipelineConfig::new(EngineConfig::default(), LinkerConfig::default(), None);
+        let mut batch = Pipeline::new(&batch_config, directory, None);
+        let mut expected = Collected::default();
+        for event in &events {
+            batch.push(event, &mut expected);
+        }
+        batch.finish(&mut expected);
+        let want = settled_documents(&expected.interactions);
+        for late in &sites {
+            for quiet in [5 * 60 * SECOND, 3_600 * SECOND] {
+                let got = with_a_late_site(&events, &sites, late, quiet);
+                let differ: Vec<&String> = got.iter().filter(|doc| !want.contains(doc)).collect();
+                assert!(
+                    differ.is_empty() && got.len() == want.len(),
+                    "{name}, {late} late after {} s: {} of {} differ (want {}), e.g. {}",
+                    quiet / SECOND,
+                    differ.len(),
+                    got.len(),
+                    want.len(),
+                    differ.first().map_or("", |doc| &doc[..doc.len().min(800)])
+                );
+            }
+        }
+    }
 }
