@@ -15,7 +15,7 @@
 //! were read) are said as a gap, with the sequences missing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,6 +94,11 @@ pub struct BusSource {
     prefix: String,
     feeds: Vec<SiteFeed>,
     new_feeds: mpsc::UnboundedReceiver<SiteFeed>,
+    /// Set by the discovery task once it has listed the streams and handed over a feed for
+    /// each: before that, no site can be told quiet (their streams are not being read yet).
+    listed: Arc<AtomicBool>,
+    /// `listed` as the last poll saw it, before it took the feeds handed over.
+    feeds_known: bool,
     merge: SiteMerge<BusEvent>,
     /// Per site, the sequence of the last event released or message skipped.
     consumed: BTreeMap<String, u64>,
@@ -148,11 +153,21 @@ impl BusSource {
         let (found, new_feeds) = mpsc::unbounded_channel();
         let status = gauges.as_ref().map(|gauges| gauges.status.clone()).unwrap_or_default();
         status.start(&input.url);
-        let discovery = runtime.spawn(discover(input.clone(), consumed.clone(), per_site, found, status));
+        let listed = Arc::new(AtomicBool::new(false));
+        let discovery = runtime.spawn(discover(
+            input.clone(),
+            consumed.clone(),
+            per_site,
+            found,
+            Arc::clone(&listed),
+            status,
+        ));
         BusSource {
             prefix: input.prefix,
             feeds: Vec::new(),
             new_feeds,
+            listed,
+            feeds_known: false,
             merge: SiteMerge::new(per_site),
             consumed,
             problems: Vec::new(),
@@ -204,6 +219,9 @@ impl Source for BusSource {
     type Checkpoint = BusCheckpoint;
 
     fn poll(&mut self, most: usize, out: &mut Vec<Event>) {
+        // Read before the feeds are taken: every feed handed over before it was set is
+        // taken below.
+        self.feeds_known = self.listed.load(Ordering::Acquire);
         while let Ok(feed) = self.new_feeds.try_recv() {
             self.feeds.push(feed);
         }
@@ -227,8 +245,12 @@ impl Source for BusSource {
         BusCheckpoint { prefix: self.prefix.clone(), sites: self.consumed.clone() }
     }
 
+    /// Also before the streams were first listed (connecting at start, or after a restart):
+    /// wall time passing then is not the sites' quiet, their events are on their way. Idle
+    /// ticks of a restarted service still connecting would otherwise move the restored sites'
+    /// clocks on by the time it takes, and close calls and links before their events come.
     fn catching_up(&self) -> bool {
-        self.merge.catching_up()
+        !self.feeds_known || self.merge.catching_up()
     }
 
     fn take_problems(&mut self) -> Vec<SourceProblem> {
@@ -246,6 +268,7 @@ async fn discover(
     consumed: BTreeMap<String, u64>,
     per_site: usize,
     found: mpsc::UnboundedSender<SiteFeed>,
+    listed: Arc<AtomicBool>,
     status: BusStatus,
 ) {
     let bus = connect(&input, &status).await;
@@ -276,6 +299,8 @@ async fn discover(
                 return;
             }
         }
+        // After the feeds it handed over: a poll that sees this has taken them all.
+        listed.store(true, Ordering::Release);
     }
 }
 
@@ -387,6 +412,40 @@ fn incoming(site: &str, after: u64, item: BusItem) -> (u64, Vec<Incoming>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bus_whose_streams_were_never_listed_keeps_every_site_from_going_quiet() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let input = BusInput {
+            url: "nats://127.0.0.1:1".to_string(),
+            prefix: "callstitch".to_string(),
+            discover_every: Duration::from_millis(10),
+        };
+        let checkpoint = BusCheckpoint {
+            prefix: "callstitch".to_string(),
+            sites: BTreeMap::from([("north".to_string(), 7)]),
+        };
+        let mut source = BusSource::open(input, checkpoint, 10, runtime.handle(), None);
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            source.poll(100, &mut out);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(out.is_empty());
+        assert!(
+            source.catching_up(),
+            "not connected yet: the restored sites' time must not move on with the wall clock"
+        );
+        assert_eq!(
+            source.checkpoint().sites.get("north"),
+            Some(&7),
+            "the checkpoint is kept while connecting"
+        );
+    }
 
     #[test]
     fn a_message_that_is_not_an_event_is_a_problem_with_its_sequence() {
