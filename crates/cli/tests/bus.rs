@@ -127,12 +127,12 @@ fn serve_reads_the_collected_streams_as_it_reads_the_logs() {
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
 }
 
-/// Known defect (issue 14, docs/scale.md): killed while it reads the bus, the service
-/// sometimes leaves the first, live version of a few interactions stored (revision 0, a call
-/// still up) while every event is stored once; seen in 5 of 7 runs, into SQLite and into
-/// PostgreSQL alike. Run it with `--ignored` while fixing it.
+/// Killed (SIGKILL) fourteen times: seven times once it has stored a given share of the
+/// events (mid-read on any machine), seven times within a few milliseconds of its start
+/// (while it recovers or connects). Every event is stored once and every interaction equals
+/// the uninterrupted reference. (A failure seen in an earlier session, a live version left
+/// stored, did not come back in 30 runs on a fresh machine, under load too; docs/scale.md.)
 #[test]
-#[ignore = "known defect: a live version left stored after SIGKILL while reading the bus (docs/scale.md)"]
 fn serve_killed_while_it_reads_the_bus_stores_what_following_the_logs_stores() {
     let Some(prefix) = nats_or_skip("buskill") else { return };
     let work = tempfile::tempdir().expect("temp dir");
@@ -142,9 +142,11 @@ fn serve_killed_while_it_reads_the_bus_stores_what_following_the_logs_stores() {
     let crash = work.path().join("bus-crash");
     std::fs::create_dir_all(&crash).expect("dir");
     let config = config(&crash, &named_only(&logs), &bus_section(&prefix));
-    for pause in [150, 400, 90, 700] {
+    for share in [5, 20, 35, 50, 65, 80, 95] {
         let service = Service::start(&crash, &config);
-        std::thread::sleep(Duration::from_millis(pause));
+        kill_when_stored(service, events * share / 100);
+        let service = Service::start(&crash, &config);
+        std::thread::sleep(Duration::from_millis(share as u64 * 3));
         service.kill();
     }
     let service = Service::start(&crash, &config);
@@ -152,6 +154,20 @@ fn serve_killed_while_it_reads_the_bus_stores_what_following_the_logs_stores() {
     assert_eq!(status["stored"]["events"], events, "every event once: {status}");
     assert_same(&expected, &all_interactions(&service), 23);
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
+
+/// Kills `service` (SIGKILL) once it has stored `at_least` events: mid-read whatever the
+/// machine's speed, not after a fixed pause.
+fn kill_when_stored(service: Service, at_least: u64) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        let (_, status) = service.get("/v1/status");
+        if status["stored"]["events"].as_u64().is_some_and(|stored| stored >= at_least) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    service.kill();
 }
 
 #[test]
