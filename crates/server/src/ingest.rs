@@ -337,6 +337,11 @@ impl<S: Store + Clone> IngestLoop<S> {
         let import = checkpoints.get();
         let event_counters = EventCounters::new(&shared.metrics, config.sites.iter().cloned());
         let now = clock.now();
+        // Restored: the newest time the pipeline had seen. A service restarted with nothing
+        // new to read must still tick, or the calls and interactions its snapshot holds open
+        // (a call waiting out its last seconds, an interaction lingering) would stay open.
+        let restored = pipeline.stitcher().linker().clocks().newest();
+        let newest = (restored != i64::MIN).then_some((restored, now));
         let mut ingest = IngestLoop {
             store,
             clock,
@@ -357,7 +362,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             pending: Batch::default(),
             pending_settled: Settled::default(),
             taken: Taken::default(),
-            newest: None,
+            newest,
             last_tick: now,
             event_counters,
             pending_replies: Vec::new(),
@@ -1130,7 +1135,7 @@ mod loop_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
+    use crate::clock::{SystemClock, TestClock};
     use callstitch_store::{
         InteractionQuery, Page, Pruned, Recovery, SqliteOptions, SqliteStore, StoreCounts, StoreHealth,
         StoredCall, StoredEvent, StoredInteraction,
@@ -1326,6 +1331,56 @@ mod tests {
         assert!(feed.errors.is_empty(), "{:?}", feed.errors);
         let records = crate::api::media_records(&feed.files);
         (feed.files, records)
+    }
+
+    /// Killed once everything was read and snapshotted, the service comes back with nothing
+    /// new to read: its idle ticks must still move the sites' time on, or a call its
+    /// snapshot holds waiting out its last seconds (and its interaction) stays open for good
+    /// (found by the bus SIGKILL test: an interaction left "live" after the last kill).
+    #[test]
+    fn a_restart_with_nothing_new_to_read_still_ticks_what_its_snapshot_holds_to_an_end() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).expect("store");
+        let clock = Arc::new(TestClock::starting_at(std::time::SystemTime::now()));
+        let settings = IngestSettings { idle_tick: Duration::from_millis(100), ..test_settings(None) };
+        let recover = |store: SqliteStore| {
+            let (_ingress, requests) = queue(1);
+            let (shared, stop) = (Arc::new(Shared::new()), Arc::new(AtomicBool::new(false)));
+            let clock: Arc<dyn Clock> = clock.clone();
+            IngestLoop::recover(
+                store,
+                runtime.handle().clone(),
+                &test_config(),
+                None,
+                requests,
+                shared,
+                settings.clone(),
+                stop,
+                clock,
+            )
+            .expect("recovered")
+            .expect("not stopped")
+        };
+        let mut first = recover(store.clone());
+        let mut call = vec![
+            call_event("EventRinging", "2012-10-29T14:41:00Z"),
+            call_event("EventEstablished", "2012-10-29T14:41:01Z"),
+            call_event("EventReleased", "2012-10-29T14:41:30Z"),
+            call_event("EventCallDeleted", "2012-10-29T14:41:30Z"),
+        ];
+        first.take(Vec::new(), &mut call).expect("taken");
+        first.checkpoint().expect("committed with a snapshot");
+        assert_eq!(first.pipeline.in_memory().0, 1, "the released call waits out its last moment");
+        drop(first); // SIGKILL: everything read is stored, and the snapshot is of the last event
+
+        let mut second = recover(store);
+        assert_eq!(second.pipeline.in_memory().0, 1, "restored, the call still waits");
+        for _ in 0..30 {
+            clock.advance(Duration::from_millis(200));
+            second.step(&mut Vec::new()).expect("a round with nothing to read");
+        }
+        assert_eq!(second.pipeline.in_memory().0, 0, "the idle ticks ended the call");
     }
 
     /// Never lose data: a media file answered 200 (committed) after the last snapshot is
