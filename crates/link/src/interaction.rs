@@ -274,8 +274,8 @@ pub struct Interaction {
     #[serde(skip)]
     pub first_under_id: bool,
     /// Live: complete, but kept for late evidence that could still join it (an unpaired link,
-    /// a hand-off, a call whose end was lost): it may be handed out again after a long
-    /// while. Not in the JSON.
+    /// a hand-off, a call whose end was lost, or any call of a named site that has sent
+    /// nothing yet): it may be handed out again after a long while. Not in the JSON.
     #[serde(skip)]
     pub reopenable: bool,
 }

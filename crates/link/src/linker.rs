@@ -27,7 +27,7 @@ use callstitch_tlib::{CallUuid, ConnId, LinkRole, Text};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{Archive, OpenEnd};
-use crate::clocks::{EstateClocks, LiveClock};
+use crate::clocks::{EstateClocks, LiveClock, SiteTime};
 use crate::evidence::{Edge, EvidenceKind};
 use crate::interaction::{self, Interaction, Lifecycle};
 use crate::segment::{Segment, SegmentId};
@@ -187,10 +187,11 @@ pub struct Linker {
     /// position among the clocks (`None`: not seen when built) and the earliest time its queue
     /// needs, so that the look after every event finds no site by name.
     pub(crate) iscc_heads: Option<Vec<(Option<usize>, Text, i64)>>,
-    /// Live, ISCC destinations whose origin was decided "not found" while the origin's site
-    /// had sent nothing yet: by (origin site, origin ConnID), looked at again when a call of
-    /// that site shows the ConnID (a site whose logs come late). By segment id, not serial:
-    /// an archived destination comes back under a new serial.
+    /// Live, ISCC destinations whose origin was decided "not found" before the origin site's
+    /// own events reached the window (it had sent nothing yet, or it was idle and the
+    /// estate's time decided): by (origin site, origin ConnID), looked at again when a call of
+    /// that site shows the ConnID (a site whose logs come late or lag). By segment id, not
+    /// serial: an archived destination comes back under a new serial.
     pub(crate) awaiting_origin: BTreeMap<(Text, ConnId), BTreeSet<SegmentId>>,
     /// (estate time, component, version) at which to look at a component again.
     pub(crate) due: BinaryHeap<Reverse<(i64, u64, u64)>>,
@@ -883,6 +884,14 @@ impl Linker {
                 return None;
             }
         }
+        // Live, decided before the origin site's own events reached the window (it has sent
+        // nothing, or it is idle and the estate's time let the wait end): its events may
+        // still show the origin (a collector that lags, one that starts late), and the
+        // destination is decided again when they do.
+        let behind = origin_site.as_ref().is_some_and(|site| {
+            let own = self.clocks.get(site).map_or(i64::MIN, SiteTime::time);
+            self.config.live.is_some() && !all && own < start.saturating_add(window)
+        });
         let found = origin_site.as_ref().and_then(|site| self.iscc_origin(site, conn, serial, start));
         match found {
             Some((origin, ambiguous)) => {
@@ -901,10 +910,8 @@ impl Linker {
                 self.add_edge(edge);
             }
             None => {
-                let unseen = origin_site.as_ref().filter(|site| {
-                    self.config.live.is_some() && !all && self.clocks.position(site).is_none()
-                });
-                if let (Some(site), Some(segment)) = (unseen, self.segments.get(&serial)) {
+                let provisional = origin_site.as_ref().filter(|_| behind);
+                if let (Some(site), Some(segment)) = (provisional, self.segments.get(&serial)) {
                     let waiting = self.awaiting_origin.entry((site.clone(), conn)).or_default();
                     waiting.insert(segment.id.clone());
                 }
@@ -1308,9 +1315,12 @@ impl Linker {
             notes: &component.notes,
         };
         let mut built = interaction::build(&segments, &component.edges, &context);
+        // While a named site has sent nothing, any interaction is archived for it
+        // (crate::archive) and may come back: what it needs (its calls' recording signals)
+        // is kept as long.
         built.reopenable = self.config.live.is_some()
             && lifecycle == Lifecycle::Complete
-            && !self.open_ends(component).is_empty();
+            && (self.awaits_unseen_site() || !self.open_ends(component).is_empty());
         let previous = component.emitted.clone();
         if let Some(previous) = &previous {
             built.first_under_id = previous.id != built.interaction_id;

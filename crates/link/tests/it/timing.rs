@@ -722,11 +722,19 @@ fn live_revisions_name_what_they_replace_and_complete_interactions_say_if_they_c
     };
     let mut a = Site::new("A", "SwA");
     let mut b = Site::new("B", "SwB");
+    // Every named site has sent something: an interaction is then reopenable only for an
+    // end of its own (while one has sent nothing, any may be joined by it, and is).
+    let mut c = Site::new("C", "SwC");
     a.created("A-1", 1, T0);
     a.links("A-1", 1, T0 + SECOND / 10, &[("L1", LinkRole::Source, "B@SwB")]);
     b.created("B-1", 4, T0 + SECOND);
-    push(&mut stitcher, &mut out, &merged(&[&a, &b]));
-    let ids: Vec<String> = out.iter().map(|interaction| interaction.interaction_id.clone()).collect();
+    c.created("C-1", 7, T0 + SECOND);
+    push(&mut stitcher, &mut out, &merged(&[&a, &b, &c]));
+    let ids: Vec<String> = out
+        .iter()
+        .filter(|interaction| !interaction.has_segment("C", "C-1"))
+        .map(|interaction| interaction.interaction_id.clone())
+        .collect();
     let mut link = Site::new("B", "SwB");
     link.links("B-1", 4, T0 + 2 * SECOND, &[("L1", LinkRole::Target, "A@SwA")]);
     push(&mut stitcher, &mut out, &link.events);
