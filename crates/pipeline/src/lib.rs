@@ -9,8 +9,8 @@
 //! wall time in). What they write and read back of an interaction is one [`TraceDocument`]
 //! ([`document`]).
 
-use callstitch_engine::{EngineConfig, EngineStats, FinishedCall};
-use callstitch_link::{Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher, StitcherState};
+use callstitch_engine::{CallHandle, EngineConfig, EngineStats, FinishedCall};
+use callstitch_link::{CallEnding, Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher, StitcherState};
 use callstitch_recording::{
     FeedFile, Finding, MediaFeed, MediaUpdate, Recorder, RecorderConfig, RecorderState, Recording, Retention,
     Signals, SignalsState,
@@ -19,6 +19,7 @@ use callstitch_tlib::{Event, Timestamp};
 
 pub mod document;
 pub mod sorted_json;
+pub mod split;
 
 pub use callstitch_link::SnapshotError as PartError;
 pub use document::{DocumentError, RecordingDocument, TraceDocument};
@@ -29,6 +30,11 @@ pub trait Sink {
     fn call(&mut self, _call: &FinishedCall) {}
     /// An interaction handed out, with its recording.
     fn interaction(&mut self, interaction: Interaction, recording: Recording);
+    /// The linker side of a split run ([`split::EstateLinker`]) took the end of a call that
+    /// its site's engine numbered `site_handle`; `call.handle` is the estate's number for it
+    /// (one engine's: also in the key of a call without CallUUID). The site's engine handed
+    /// the call itself on ([`split::SiteStep::finished`]).
+    fn ended(&mut self, _site_handle: CallHandle, _call: &CallEnding) {}
 }
 
 /// How the pipeline is built.

@@ -1,0 +1,354 @@
+//! The pipeline split in two (crates/pipeline/src/split.rs): one engine per site telling its
+//! news as data, and the linker side taking every site's news merged as `callstitch trace`
+//! merges log files, give what the pipeline in one piece gives on the same logs, byte for
+//! byte: the trace document of every interaction, in the order handed out, and every
+//! finished call, in the order finished, with the numbers one engine gives.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::path::Path;
+
+use callstitch_engine::{CallHandle, ClockConfig, EngineConfig, FinishedCall, SiteClock};
+use callstitch_link::{CallEnding, CallNews, Interaction, LinkerConfig, SiteDirectory};
+use callstitch_pipeline::split::{link_sites, EstateLinker, SiteEngine, SiteNews, SiteStream};
+use callstitch_pipeline::{Pipeline, PipelineConfig, Sink, TraceDocument};
+use callstitch_recording::Recording;
+use callstitch_sim::feed::Estate;
+use callstitch_sim::{simulate, DirStorage, SimConfig};
+use callstitch_tlib::{CallUuid, ConnId, Context, Event, Message, Text, Timestamp};
+use proptest::prelude::*;
+
+/// What either run hands out, as bytes: trace documents, and finished calls with the
+/// numbers and clocks their JSON leaves out.
+#[derive(Debug, Default, PartialEq)]
+struct Output {
+    interactions: Vec<String>,
+    calls: Vec<String>,
+}
+
+fn call_line(call: &FinishedCall) -> String {
+    format!("{} {} {}", call.handle.0, call.clock, serde_json::to_string(call).unwrap())
+}
+
+#[derive(Default)]
+struct Documents {
+    interactions: Vec<String>,
+    calls: Vec<String>,
+    /// Split: (site, the site's number, the estate's number), in the order taken.
+    ended: Vec<(Text, u64, u64)>,
+}
+
+impl Sink for Documents {
+    fn call(&mut self, call: &FinishedCall) {
+        self.calls.push(call_line(call));
+    }
+
+    fn interaction(&mut self, interaction: Interaction, recording: Recording) {
+        let document = TraceDocument::new(interaction, recording);
+        self.interactions.push(serde_json::to_string(&document).unwrap());
+    }
+
+    fn ended(&mut self, site_handle: CallHandle, call: &CallEnding) {
+        self.ended.push((call.site.clone(), site_handle.0, call.handle.0));
+    }
+}
+
+fn config() -> PipelineConfig {
+    PipelineConfig::new(EngineConfig::default(), LinkerConfig::default(), None)
+}
+
+fn directory(estate: &Estate) -> SiteDirectory {
+    SiteDirectory::new(estate.sites.iter().map(|site| site.site.as_str()))
+}
+
+/// The pipeline in one piece, fed as `callstitch trace` feeds it from one log per site
+/// (crates/cli/src/input/feed.rs): merged by each site's believed time, ties to the site
+/// first, floors before each head, the end after each site's last event.
+fn one_piece(estate: &Estate) -> Output {
+    let mut pipeline = Pipeline::new(&config(), directory(estate), None);
+    let mut out = Documents::default();
+    let keys: Vec<Vec<i64>> = estate.sites.iter().map(|site| merge_keys(&site.events)).collect();
+    let mut next = vec![0usize; estate.sites.len()];
+    let mut heads = BinaryHeap::new();
+    for (index, site) in estate.sites.iter().enumerate() {
+        if let Some(&key) = keys[index].first() {
+            heads.push(Reverse((key, index)));
+            if key != i64::MIN {
+                pipeline.raise_floor(&site.site, Timestamp(key), &mut out);
+            }
+        }
+    }
+    while let Some(Reverse((_, index))) = heads.pop() {
+        let site = &estate.sites[index];
+        pipeline.push(&site.events[next[index]], &mut out);
+        next[index] += 1;
+        match keys[index].get(next[index]) {
+            Some(&key) => {
+                heads.push(Reverse((key, index)));
+                if key != i64::MIN {
+                    pipeline.raise_floor(&site.site, Timestamp(key), &mut out);
+                }
+            }
+            None => pipeline.end_site(&site.site, &mut out),
+        }
+    }
+    pipeline.finish(&mut out);
+    Output { interactions: out.interactions, calls: out.calls }
+}
+
+/// Each event's place in the merge: its site's believed time so far.
+fn merge_keys(events: &[Event]) -> Vec<i64> {
+    let mut clock = SiteClock::default();
+    let mut key = i64::MIN;
+    events
+        .iter()
+        .map(|event| {
+            if let Some(time) = event.time() {
+                clock.observe(time.0, ClockConfig::default(), None);
+                key = clock.now().unwrap_or(time.0);
+            }
+            key
+        })
+        .collect()
+}
+
+/// Every site's news, as its own engine tells it, with the calls it finished.
+struct SitesNews {
+    sites: Vec<(Text, Vec<SiteNews>, Vec<CallNews>)>,
+    finished: BTreeMap<(Text, u64), FinishedCall>,
+    events: usize,
+}
+
+fn site_news(estate: &Estate) -> SitesNews {
+    let config = config();
+    let mut found = SitesNews { sites: Vec::new(), finished: BTreeMap::new(), events: 0 };
+    for site in &estate.sites {
+        let name = Text::from(site.site.as_str());
+        let mut engine = SiteEngine::new(name.clone(), &config);
+        let mut news = Vec::new();
+        let mut keep = |calls: Vec<FinishedCall>| {
+            for call in calls {
+                found.finished.insert((name.clone(), call.handle.0), call);
+            }
+        };
+        for event in &site.events {
+            let step = engine.push(event);
+            news.push(step.news);
+            keep(step.finished);
+        }
+        let (last, calls) = engine.finish();
+        keep(calls);
+        found.events += site.events.len();
+        found.sites.push((name, news, last));
+    }
+    found
+}
+
+/// The linker side over the sites' news; the calls the sites finished renumbered as the
+/// linker side says.
+fn split(estate: &Estate, news: &SitesNews) -> Output {
+    let mut linker = EstateLinker::new(&config(), directory(estate), None);
+    let mut out = Documents::default();
+    let streams = news
+        .sites
+        .iter()
+        .map(|(site, news, last)| SiteStream { site: site.clone(), news: news.clone().into_iter(), last: last.clone() })
+        .collect();
+    link_sites(&mut linker, streams, &mut out);
+    let calls = out
+        .ended
+        .iter()
+        .map(|(site, site_number, number)| {
+            let mut call = news.finished.get(&(site.clone(), *site_number)).expect("the site's call").clone();
+            renumber(&mut call, *number);
+            call_line(&call)
+        })
+        .collect();
+    Output { interactions: out.interactions, calls }
+}
+
+/// A site's call under the number one engine gives it.
+fn renumber(call: &mut FinishedCall, number: u64) {
+    call.handle = CallHandle(number);
+    if call.call_uuid.is_none() {
+        let conn = call.conn_ids.first().map(ToString::to_string).unwrap_or_default();
+        call.key = format!("~{conn}-{number}");
+    }
+}
+
+/// The news through JSON and back: unchanged, and written again the same.
+fn round_trip(news: &SitesNews) -> (SitesNews, usize) {
+    let mut bytes = 0;
+    let mut sites = Vec::new();
+    for (site, events, last) in &news.sites {
+        let mut back = Vec::new();
+        for piece in events {
+            let text = serde_json::to_string(piece).unwrap();
+            bytes += text.len();
+            let read: SiteNews = serde_json::from_str(&text).unwrap();
+            assert_eq!(&read, piece, "news of {site} read back: {text}");
+            assert_eq!(serde_json::to_string(&read).unwrap(), text);
+            back.push(read);
+        }
+        let text = serde_json::to_string(last).unwrap();
+        let read: Vec<CallNews> = serde_json::from_str(&text).unwrap();
+        assert_eq!(&read, last);
+        sites.push((site.clone(), back, read));
+    }
+    (SitesNews { sites, finished: news.finished.clone(), events: news.events }, bytes)
+}
+
+fn simulated(config: &SimConfig) -> (tempfile::TempDir, Estate) {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(config, &mut DirStorage::new(dir.path()).unwrap()).expect("simulated");
+    let estate = Estate::read_dir(dir.path()).expect("logs read back");
+    (dir, estate)
+}
+
+fn assert_same(estate: &Estate, what: &str) -> SitesNews {
+    let want = one_piece(estate);
+    let news = site_news(estate);
+    let got = split(estate, &news);
+    assert_outputs(&got, &want, what);
+    news
+}
+
+fn assert_outputs(got: &Output, want: &Output, what: &str) {
+    assert!(!want.interactions.is_empty(), "{what}: no interaction");
+    assert_eq!(got.calls.len(), want.calls.len(), "{what}: finished calls");
+    for (index, (got, want)) in got.calls.iter().zip(&want.calls).enumerate() {
+        assert_eq!(got, want, "{what}: finished call {index}");
+    }
+    assert_eq!(got.interactions.len(), want.interactions.len(), "{what}: interactions");
+    for (index, (got, want)) in got.interactions.iter().zip(&want.interactions).enumerate() {
+        assert_eq!(got, want, "{what}: interaction {index}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn split_equals_one_piece_on_simulated_estates(
+        sites in 2usize..=6,
+        seed in 0u64..1_000_000,
+        skew_ms in prop::sample::select(vec![0i64, 450, 5_000, 90_000]),
+        long_calls in prop::sample::select(vec![0u64, 50, 400]),
+        conn_reuse in prop::sample::select(vec![0u64, 20, 500]),
+        noise in any::<bool>(),
+    ) {
+        let config = SimConfig {
+            sites,
+            interactions: Some(60),
+            seed,
+            noise,
+            skew_max_micros: skew_ms * 1_000,
+            long_calls_per_mille: long_calls,
+            conn_reuse_per_mille: conn_reuse,
+            conn_reuse_after_secs: 5,
+            ..SimConfig::default()
+        };
+        let (_dir, estate) = simulated(&config);
+        let what = format!("{config:?}");
+        let news = assert_same(&estate, &what);
+        let (read_back, _) = round_trip(&news);
+        assert_outputs(&split(&estate, &read_back), &one_piece(&estate), &format!("{what}, news read back"));
+    }
+}
+
+#[test]
+fn split_equals_one_piece_on_the_seed_logs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/seed-islink");
+    let estate = Estate::read_dir(&dir).expect("the seed logs");
+    assert_eq!(estate.sites.len(), 2);
+    let news = assert_same(&estate, "seed-islink");
+    let (read_back, _) = round_trip(&news);
+    assert_outputs(&split(&estate, &read_back), &one_piece(&estate), "seed-islink, news read back");
+}
+
+/// The size of the news, JSON and zstd-compressed JSON (as a store would keep a batch):
+/// printed for docs/scale.md, bounded so that a change that bloats it is seen.
+#[test]
+fn news_bytes_per_event() {
+    let config = SimConfig { sites: 4, interactions: Some(300), seed: 7, noise: true, ..SimConfig::default() };
+    let (_dir, estate) = simulated(&config);
+    let news = site_news(&estate);
+    let (_, json) = round_trip(&news);
+    let mut lines = Vec::new();
+    for (_, events, _) in &news.sites {
+        for piece in events {
+            lines.extend_from_slice(serde_json::to_string(piece).unwrap().as_bytes());
+            lines.push(b'\n');
+        }
+    }
+    let compressed = zstd::encode_all(lines.as_slice(), 3).unwrap().len();
+    let events = news.events as f64;
+    let told = news.sites.iter().flat_map(|(_, events, _)| events).filter(|news| !news.calls.is_empty()).count();
+    eprintln!(
+        "news: {} events, {:.1} JSON bytes/event, {:.1} zstd-3 bytes/event; {:.0}% of events tell call news",
+        news.events,
+        json as f64 / events,
+        compressed as f64 / events,
+        100.0 * told as f64 / events
+    );
+    assert!(json as f64 / events < 400.0, "news grew: {:.1} bytes/event", json as f64 / events);
+}
+
+/// Ties in the merge go to the site given first: a site whose events are a copy of
+/// another's, under another name, ties with it at every event.
+#[test]
+fn split_equals_one_piece_when_every_event_of_two_sites_ties() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/seed-islink");
+    let seed = Estate::read_dir(&dir).expect("the seed logs");
+    let mut estate = Estate::default();
+    for site in &seed.sites {
+        for event in &site.events {
+            estate.push(event.clone());
+            if site.site == "SIPServer1" {
+                let mut copy = event.clone();
+                copy.site = Text::from("SIPServer1b");
+                estate.push(copy);
+            }
+        }
+    }
+    assert_eq!(estate.sites.len(), 3);
+    assert_same(&estate, "seed-islink with a copy of SIPServer1");
+}
+
+/// A site's calls due at one time: one engine for every site gives them slots in its one
+/// table, where another site's call can have freed a slot that the later call takes. Each
+/// site's engine must finish them in the same order (crates/engine: by creation, not slot).
+#[test]
+fn split_equals_one_piece_when_another_sites_call_freed_a_slot() {
+    const SECOND: i64 = 1_000_000;
+    const T0: i64 = 1_770_019_200 * SECOND;
+    let mut seq = BTreeMap::new();
+    let mut event = |message: Message, site: &str, uuid: Option<&str>, at: i64| {
+        let seq = seq.entry(site.to_string()).and_modify(|seq| *seq += 1).or_insert(1u64);
+        let mut event = Event::new(message, site);
+        event.seq = Some(*seq);
+        event.timestamp = Some(Timestamp(at));
+        if let Some(uuid) = uuid {
+            event.context = Context::DistributeCallPartyEvent;
+            event.call_uuid = Some(CallUuid::new(uuid));
+            event.conn_id = Some(ConnId(0x100 + uuid.len() as u64 + uuid.as_bytes()[uuid.len() - 1] as u64));
+        }
+        event
+    };
+    let mut estate = Estate::default();
+    for event in [
+        event(Message::EventCallCreated, "B", Some("B-1"), T0),
+        event(Message::EventCallCreated, "A", Some("A-1"), T0 + SECOND),
+        event(Message::EventCallDeleted, "B", Some("B-1"), T0 + 2 * SECOND),
+        event(Message::EventDNBackInService, "B", None, T0 + 100 * SECOND),
+        event(Message::EventCallCreated, "A", Some("A-2"), T0 + 101 * SECOND),
+        event(Message::EventCallDeleted, "A", Some("A-1"), T0 + 102 * SECOND),
+        event(Message::EventCallDeleted, "A", Some("A-2"), T0 + 102 * SECOND),
+        event(Message::EventDNBackInService, "A", None, T0 + 200 * SECOND),
+    ] {
+        estate.push(event);
+    }
+    assert_same(&estate, "A's calls due together");
+}
