@@ -59,7 +59,9 @@ impl EvidenceNews {
             Evidence::CallUuid(uuid) => EvidenceNews::CallUuid(uuid.clone()),
             Evidence::ConnId(conn) => EvidenceNews::ConnId(conn),
             Evidence::Link(link, seen) => EvidenceNews::Link(link.clone(), seen),
-            Evidence::ConsultOf { pointer, main } => EvidenceNews::ConsultOf { pointer: pointer.clone(), main },
+            Evidence::ConsultOf { pointer, main } => {
+                EvidenceNews::ConsultOf { pointer: pointer.clone(), main }
+            }
             Evidence::MergedInto { pointer, survivor } => {
                 EvidenceNews::MergedInto { pointer: pointer.clone(), survivor }
             }
@@ -142,14 +144,9 @@ impl Linker {
     /// Takes one piece of news of a call of `site`, as the engine would have told it.
     pub fn take(&mut self, site: &Text, news: CallNews) {
         match news {
-            CallNews::Opened { handle, call_uuid, conn_id, time, clock } => self.opened(OpenedCall {
-                handle,
-                site,
-                call_uuid: call_uuid.as_ref(),
-                conn_id,
-                time,
-                clock,
-            }),
+            CallNews::Opened { handle, call_uuid, conn_id, time, clock } => {
+                self.opened(OpenedCall { handle, site, call_uuid: call_uuid.as_ref(), conn_id, time, clock })
+            }
             CallNews::Evidence { handle, evidence } => self.evidence(handle, evidence.as_evidence()),
             CallNews::Finished(ending) => {
                 debug_assert_eq!(&ending.site, site, "a call's news comes from its own site");

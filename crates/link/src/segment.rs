@@ -9,8 +9,8 @@
 //! engine closed the call, duplicated input).
 
 use callstitch_engine::{
-    CallHandle, CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party, PartyKind,
-    PartyState, Provenance, ReleasedBy, StateSpan, StateTimes, TransferHistory,
+    CallHandle, CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party,
+    PartyKind, PartyState, Provenance, ReleasedBy, StateSpan, StateTimes, TransferHistory,
 };
 use callstitch_tlib::{CallUuid, ConnId, EventProvenance, IsLink, LinkRole, SipEnd, Text, Timestamp};
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,9 @@
 //! ([`document`]).
 
 use callstitch_engine::{CallHandle, EngineConfig, EngineStats, FinishedCall};
-use callstitch_link::{CallEnding, Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher, StitcherState};
+use callstitch_link::{
+    CallEnding, Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher, StitcherState,
+};
 use callstitch_recording::{
     FeedFile, Finding, MediaFeed, MediaUpdate, Recorder, RecorderConfig, RecorderState, Recording, Retention,
     Signals, SignalsState,

@@ -28,11 +28,12 @@
 //! in the order of their numbers, whatever their site: the linker side orders the sites' last
 //! news by call the same way.
 
-use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use callstitch_engine::{CallHandle, ClockConfig, Engine, FinishedCall, SiteClock};
 use callstitch_link::news::Recorder as NewsRecorder;
+use callstitch_link::stitcher::FUTURE_TOLERANCE;
 use callstitch_link::{CallNews, Interaction, Linker, SiteDirectory};
 use callstitch_recording::{EventSignals, MediaFeed, Recorder, Signals};
 use callstitch_tlib::{Event, Text, Timestamp};
@@ -40,25 +41,100 @@ use serde::{Deserialize, Serialize};
 
 use crate::{PipelineConfig, Sink, Stage};
 
-/// What one event of a site makes known to the linker side.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What one event of a site makes known to the linker side. Written compactly (stored per
+/// event): the event's time and the site's clock only when they are not the merge key.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SiteNews {
     /// Where the event puts its site in the time merge (µs): its time as the site's clock
     /// believes it, else the key before; `i64::MIN` before the site's first time.
-    #[serde(rename = "k")]
     pub key: i64,
     /// The event's own time (recording signals are kept and pruned on it).
-    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Timestamp>,
     /// The site's engine clock after the event (µs).
-    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<i64>,
     /// What the engine told of calls, in the order told (handles numbered by the site).
-    #[serde(rename = "n", default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallNews>,
     /// The event's recording signals, if it carries any.
-    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     pub signals: Option<EventSignals>,
+    /// Live: the wall time it arrived at (µs).
+    pub wall: Option<i64>,
+}
+
+/// [`SiteNews`] as written: `t` (µs, `null` for none) and `c` only when they differ from
+/// what the key gives (the key itself, or none before the site's first time).
+#[derive(Serialize)]
+struct SiteNewsOut<'a> {
+    k: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    t: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "<[CallNews]>::is_empty")]
+    n: &'a [CallNews],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<&'a EventSignals>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    w: Option<i64>,
+}
+
+/// [`SiteNews`] as read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteNewsIn {
+    k: i64,
+    #[serde(default, deserialize_with = "present")]
+    t: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    c: Option<Option<i64>>,
+    #[serde(default)]
+    n: Vec<CallNews>,
+    #[serde(default)]
+    s: Option<EventSignals>,
+    #[serde(default)]
+    w: Option<i64>,
+}
+
+/// A field that is there, `null` or not: `Some`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(field: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(field).map(Some)
+}
+
+impl SiteNews {
+    /// What the key says of the event's time and the site's clock, unless told otherwise.
+    fn implied(&self) -> Option<i64> {
+        (self.key != i64::MIN).then_some(self.key)
+    }
+}
+
+impl Serialize for SiteNews {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let implied = self.implied();
+        let time = self.time.map(|time| time.0);
+        SiteNewsOut {
+            k: self.key,
+            t: (time != implied).then_some(time),
+            c: (self.clock != implied).then_some(self.clock),
+            n: &self.calls,
+            s: self.signals.as_ref(),
+            w: self.wall,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SiteNews {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<SiteNews, D::Error> {
+        let read = SiteNewsIn::deserialize(deserializer)?;
+        let implied = (read.k != i64::MIN).then_some(read.k);
+        Ok(SiteNews {
+            key: read.k,
+            time: read.t.unwrap_or(implied).map(Timestamp),
+            clock: read.c.unwrap_or(implied),
+            calls: read.n,
+            signals: read.s,
+            wall: read.w,
+        })
+    }
 }
 
 /// What one event of a site gives: its news, and the calls it finished, whole.
@@ -67,6 +143,16 @@ pub struct SiteStep {
     pub news: SiteNews,
     /// Numbered by the site ([`FinishedCall::handle`], and the key of a call without
     /// CallUUID): [`EstateLinker`] tells their estate numbers ([`Sink::ended`]).
+    pub finished: Vec<FinishedCall>,
+}
+
+/// What moving a quiet site's time on gives ([`SiteEngine::advance_to`]).
+#[derive(Debug)]
+pub struct SiteMoved {
+    pub calls: Vec<CallNews>,
+    /// The site's engine clock after the move (µs).
+    pub clock: Option<i64>,
+    /// The calls it finished, whole (numbered by the site).
     pub finished: Vec<FinishedCall>,
 }
 
@@ -100,7 +186,16 @@ impl SiteEngine {
 
     /// Takes one event of the site.
     pub fn push(&mut self, event: &Event) -> SiteStep {
+        self.push_at(event, None)
+    }
+
+    /// Takes one event of the site that arrived at wall time `wall` (µs; live): event times
+    /// far ahead of it are not believed ([`Stitcher::push_at`](callstitch_link::Stitcher::push_at)).
+    pub fn push_at(&mut self, event: &Event, wall: Option<i64>) -> SiteStep {
         debug_assert_eq!(event.site, self.site, "a site engine takes its own site's events");
+        if let Some(wall) = wall {
+            self.engine.set_ceiling(Some(wall.saturating_add(FUTURE_TOLERANCE)));
+        }
         let time = event.time();
         if let Some(time) = time {
             self.merge_clock.observe(time.0, ClockConfig::default(), None);
@@ -115,8 +210,18 @@ impl SiteEngine {
             clock: self.engine.site_clock(&self.site),
             calls: told.news,
             signals: EventSignals::of(event, self.marker_key.as_deref()),
+            wall,
         };
         SiteStep { news, finished: told.finished }
+    }
+
+    /// Live: the linker side moved the site's time on to `time` ([`EstateLinker::quiet_sites`]):
+    /// calls whose waits ran out finish.
+    pub fn advance_to(&mut self, time: Timestamp) -> SiteMoved {
+        let mut told = NewsRecorder::default();
+        self.engine.advance_site_to(&self.site, time, &mut told);
+        self.check_order(&told.news);
+        SiteMoved { calls: told.news, clock: self.engine.site_clock(&self.site), finished: told.finished }
     }
 
     /// The input ended: every call still live is finished. Their news, in the order told.
@@ -188,6 +293,9 @@ impl EstateLinker {
 
     /// Takes the news of one event of `site` (the sites' events in merged order).
     pub fn take(&mut self, site: &Text, news: SiteNews, sink: &mut impl Sink) {
+        if let Some(wall) = news.wall {
+            self.linker.arrived(site, wall);
+        }
         self.signals.observe_time(news.time);
         if let Some(signals) = &news.signals {
             self.signals.take(site, news.time, signals);
@@ -197,6 +305,49 @@ impl EstateLinker {
         }
         self.linker.site_clock(site, news.clock);
         self.advance(sink);
+    }
+
+    /// Live, nothing arrived for a while: the first half of
+    /// [`Stitcher::tick`](callstitch_link::Stitcher::tick). Each site's time moves on by the
+    /// wall time since its last arrival: the sites to move, and to what time. Their engines
+    /// move ([`SiteEngine::advance_to`]), the linker side takes what that gives, in this order
+    /// ([`EstateLinker::moved`]), then hands out what is due ([`EstateLinker::ticked`]).
+    pub fn quiet_sites(&mut self, wall: i64) -> Vec<(Text, Timestamp)> {
+        self.linker.tick(wall);
+        self.linker
+            .clocks()
+            .sites()
+            .filter_map(|(site, time)| {
+                let (now, arrived) = (time.now?, time.arrived?);
+                let quiet = wall.saturating_sub(arrived);
+                (quiet > 0).then(|| (site.clone(), Timestamp(now.saturating_add(quiet))))
+            })
+            .collect()
+    }
+
+    /// Live: what moving a quiet site's time on gave ([`EstateLinker::quiet_sites`]).
+    pub fn moved(&mut self, site: &Text, calls: Vec<CallNews>, clock: Option<i64>, sink: &mut impl Sink) {
+        for call in calls {
+            self.take_call(site, call, sink);
+        }
+        self.linker.site_clock(site, clock);
+    }
+
+    /// Live: the end of a tick ([`EstateLinker::quiet_sites`]): what is due is handed out.
+    pub fn ticked(&mut self, sink: &mut impl Sink) {
+        self.advance(sink);
+    }
+
+    /// Live: hands out every interaction that changed since the last flush, each once.
+    pub fn flush(&mut self, sink: &mut impl Sink) {
+        let Self { linker, signals, recorder, .. } = self;
+        let mut stage = Stage { signals, recorder, sink };
+        linker.flush(&mut |interaction| stage.interaction(interaction));
+    }
+
+    /// Live, restored at wall time `wall` (µs): the time down is no site's quiet.
+    pub fn resume(&mut self, wall: i64) {
+        self.linker.resume(wall);
     }
 
     /// Reading input: no event of `site` comes before `time`.
@@ -292,10 +443,10 @@ pub fn link_sites<I: Iterator<Item = SiteNews>>(
 ) {
     let mut heads: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::with_capacity(sites.len());
     let mut waiting: Vec<Option<SiteNews>> = Vec::with_capacity(sites.len());
-    for index in 0..sites.len() {
-        let head = sites[index].news.next();
+    for (index, stream) in sites.iter_mut().enumerate() {
+        let head = stream.news.next();
         if let Some(news) = &head {
-            put_in_line(linker, &sites[index].site, news.key, index, &mut heads, sink);
+            put_in_line(linker, &stream.site, news.key, index, &mut heads, sink);
         }
         waiting.push(head);
     }
@@ -327,5 +478,41 @@ fn put_in_line(
     heads.push(Reverse((key, index)));
     if key != i64::MIN {
         linker.raise_floor(site, Timestamp(key), sink);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn news(key: i64, time: Option<i64>, clock: Option<i64>) -> SiteNews {
+        SiteNews { key, time: time.map(Timestamp), clock, calls: Vec::new(), signals: None, wall: None }
+    }
+
+    #[test]
+    fn news_writes_time_and_clock_only_when_the_key_does_not_give_them() {
+        const KEY: i64 = 1_770_019_200_000_000;
+        let cases = [
+            (news(KEY, Some(KEY), Some(KEY)), r#"{"k":1770019200000000}"#),
+            (news(i64::MIN, None, None), r#"{"k":-9223372036854775808}"#),
+            (news(KEY, None, Some(KEY)), r#"{"k":1770019200000000,"t":null}"#),
+            (
+                news(KEY, Some(KEY + 5), Some(KEY - 1)),
+                r#"{"k":1770019200000000,"t":1770019200000005,"c":1770019199999999}"#,
+            ),
+            (news(i64::MIN, Some(7), None), r#"{"k":-9223372036854775808,"t":7}"#),
+            (news(KEY, Some(KEY), None), r#"{"k":1770019200000000,"c":null}"#),
+        ];
+        for (news, written) in cases {
+            let text = serde_json::to_string(&news).expect("written");
+            assert_eq!(text, written);
+            let read: SiteNews = serde_json::from_str(&text).expect("read back");
+            assert_eq!(read, news, "{text}");
+        }
+    }
+
+    #[test]
+    fn news_with_an_unknown_field_is_refused() {
+        assert!(serde_json::from_str::<SiteNews>(r#"{"k":1,"x":2}"#).is_err());
     }
 }

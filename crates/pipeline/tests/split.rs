@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::path::Path;
 
 use callstitch_engine::{CallHandle, ClockConfig, EngineConfig, FinishedCall, SiteClock};
-use callstitch_link::{CallEnding, CallNews, Interaction, LinkerConfig, SiteDirectory};
+use callstitch_link::{CallEnding, CallNews, Interaction, LinkerConfig, LiveClock, SiteDirectory, SECOND};
 use callstitch_pipeline::split::{link_sites, EstateLinker, SiteEngine, SiteNews, SiteStream};
 use callstitch_pipeline::{Pipeline, PipelineConfig, Sink, TraceDocument};
 use callstitch_recording::Recording;
-use callstitch_sim::feed::Estate;
+use callstitch_sim::feed::{Estate, HOUR, YEAR};
 use callstitch_sim::{simulate, DirStorage, SimConfig};
 use callstitch_tlib::{CallUuid, ConnId, Context, Event, Message, Text, Timestamp};
 use proptest::prelude::*;
@@ -154,7 +154,11 @@ fn split(estate: &Estate, news: &SitesNews) -> Output {
     let streams = news
         .sites
         .iter()
-        .map(|(site, news, last)| SiteStream { site: site.clone(), news: news.clone().into_iter(), last: last.clone() })
+        .map(|(site, news, last)| SiteStream {
+            site: site.clone(),
+            news: news.clone().into_iter(),
+            last: last.clone(),
+        })
         .collect();
     link_sites(&mut linker, streams, &mut out);
     let calls = out
@@ -228,7 +232,7 @@ fn assert_outputs(got: &Output, want: &Output, what: &str) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
     #[test]
     fn split_equals_one_piece_on_simulated_estates(
@@ -272,7 +276,8 @@ fn split_equals_one_piece_on_the_seed_logs() {
 /// printed for docs/scale.md, bounded so that a change that bloats it is seen.
 #[test]
 fn news_bytes_per_event() {
-    let config = SimConfig { sites: 4, interactions: Some(300), seed: 7, noise: true, ..SimConfig::default() };
+    let config =
+        SimConfig { sites: 4, interactions: Some(300), seed: 7, noise: true, ..SimConfig::default() };
     let (_dir, estate) = simulated(&config);
     let news = site_news(&estate);
     let (_, json) = round_trip(&news);
@@ -285,7 +290,8 @@ fn news_bytes_per_event() {
     }
     let compressed = zstd::encode_all(lines.as_slice(), 3).unwrap().len();
     let events = news.events as f64;
-    let told = news.sites.iter().flat_map(|(_, events, _)| events).filter(|news| !news.calls.is_empty()).count();
+    let told =
+        news.sites.iter().flat_map(|(_, events, _)| events).filter(|news| !news.calls.is_empty()).count();
     eprintln!(
         "news: {} events, {:.1} JSON bytes/event, {:.1} zstd-3 bytes/event; {:.0}% of events tell call news",
         news.events,
@@ -322,7 +328,6 @@ fn split_equals_one_piece_when_every_event_of_two_sites_ties() {
 /// site's engine must finish them in the same order (crates/engine: by creation, not slot).
 #[test]
 fn split_equals_one_piece_when_another_sites_call_freed_a_slot() {
-    const SECOND: i64 = 1_000_000;
     const T0: i64 = 1_770_019_200 * SECOND;
     let mut seq = BTreeMap::new();
     let mut event = |message: Message, site: &str, uuid: Option<&str>, at: i64| {
@@ -351,4 +356,129 @@ fn split_equals_one_piece_when_another_sites_call_freed_a_slot() {
         estate.push(event);
     }
     assert_same(&estate, "A's calls due together");
+}
+
+fn live_config() -> PipelineConfig {
+    let linker =
+        LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
+    PipelineConfig::new(EngineConfig::default(), linker, None)
+}
+
+/// Every event arrives at its own time (or the last one's); a flush every 37 events, then
+/// an hour of ticks a minute apart with a flush after each.
+const FLUSH_EVERY: usize = 37;
+
+/// The wall time an event arrives at: its own time, unless that is over an hour ahead of
+/// the last arrival (a wrong clock: then the last arrival's).
+fn arrival(wall: i64, event: &Event) -> i64 {
+    match event.time() {
+        Some(time) if wall == 0 || time.0 <= wall + HOUR => time.0,
+        _ => wall,
+    }
+}
+
+fn live_one_piece(estate: &Estate, feed: &[&Event]) -> Output {
+    let mut pipeline = Pipeline::new(&live_config(), directory(estate), None);
+    let mut out = Documents::default();
+    let mut wall = 0;
+    for (index, event) in feed.iter().enumerate() {
+        wall = arrival(wall, event);
+        pipeline.push_at(event, Some(wall), &mut out);
+        if index % FLUSH_EVERY == FLUSH_EVERY - 1 {
+            pipeline.flush(&mut out);
+        }
+    }
+    for step in 1..=60 {
+        pipeline.tick(wall + step * 60 * SECOND, &mut out);
+        pipeline.flush(&mut out);
+    }
+    Output { interactions: out.interactions, calls: out.calls }
+}
+
+/// The same live, split: the news of every event and of every move read back from JSON.
+fn live_split(estate: &Estate, feed: &[&Event]) -> Output {
+    let config = live_config();
+    let mut engines: Vec<SiteEngine> =
+        estate.sites.iter().map(|site| SiteEngine::new(Text::from(site.site.as_str()), &config)).collect();
+    let mut linker = EstateLinker::new(&config, directory(estate), None);
+    let mut out = Documents::default();
+    let mut finished = BTreeMap::new();
+    let mut keep = |calls: Vec<FinishedCall>| {
+        for call in calls {
+            finished.insert((call.site.clone(), call.handle.0), call);
+        }
+    };
+    let read_back = |news: &SiteNews| -> SiteNews {
+        serde_json::from_str(&serde_json::to_string(news).unwrap()).unwrap()
+    };
+    let mut wall = 0;
+    for (index, event) in feed.iter().enumerate() {
+        wall = arrival(wall, event);
+        let site = estate.site_index(&event.site).expect("the event's site");
+        let step = engines[site].push_at(event, Some(wall));
+        keep(step.finished);
+        linker.take(&event.site, read_back(&step.news), &mut out);
+        if index % FLUSH_EVERY == FLUSH_EVERY - 1 {
+            linker.flush(&mut out);
+        }
+    }
+    for step in 1..=60 {
+        for (site, time) in linker.quiet_sites(wall + step * 60 * SECOND) {
+            let engine = engines.iter_mut().find(|engine| *engine.site() == site).expect("a site's engine");
+            let moved = engine.advance_to(time);
+            keep(moved.finished);
+            let calls = serde_json::from_str(&serde_json::to_string(&moved.calls).unwrap()).unwrap();
+            linker.moved(&site, calls, moved.clock, &mut out);
+        }
+        linker.ticked(&mut out);
+        linker.flush(&mut out);
+    }
+    let calls = out
+        .ended
+        .iter()
+        .map(|(site, site_number, number)| {
+            let mut call = finished.get(&(site.clone(), *site_number)).expect("the site's call").clone();
+            renumber(&mut call, *number);
+            call_line(&call)
+        })
+        .collect();
+    Output { interactions: out.interactions, calls }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
+
+    /// Live, every revision handed out, in order, and every finished call: the same split.
+    #[test]
+    fn live_split_equals_live_one_piece(
+        sites in 2usize..=5,
+        seed in 0u64..1_000_000,
+        skew_ms in prop::sample::select(vec![0i64, 450, 90_000]),
+        noise in any::<bool>(),
+        year_ahead in any::<bool>(),
+        batch in prop::sample::select(vec![1usize, 16, 1_000_000]),
+    ) {
+        let config = SimConfig {
+            sites,
+            interactions: Some(60),
+            seed,
+            noise,
+            skew_max_micros: skew_ms * 1_000,
+            long_calls_per_mille: 100,
+            ..SimConfig::default()
+        };
+        let (_dir, mut estate) = simulated(&config);
+        if year_ahead {
+            // Two events of the first site in a row dated a year ahead: the second would
+            // confirm the first, but both are beyond the wall clock's tolerance: not believed.
+            let middle = estate.sites[0].events.len() / 2;
+            for at in [middle, middle + 1] {
+                estate = estate.with_clock_error(0, at, YEAR).expect("an event with a time");
+            }
+        }
+        let what = format!("live {config:?}, two events a year ahead: {year_ahead}, batches of {batch}");
+        // Each site's events in its own order, in batches of the sites taken at random.
+        let feed = estate.interleaved(seed, batch);
+        assert_outputs(&live_split(&estate, &feed), &live_one_piece(&estate, &feed), &what);
+    }
 }
