@@ -247,14 +247,20 @@ impl PipelineState {
         let stitcher = self.stitcher.encode().map_err(part("stitcher"))?;
         let signals = self.signals.encode().map_err(part("signals"))?;
         let recorder = self.recorder.encode().map_err(part("recorder"))?;
-        let mut bytes = Vec::with_capacity(stitcher.len() + signals.len() + recorder.len() + 32);
-        bytes.extend_from_slice(MAGIC);
-        for piece in [&stitcher, &signals, &recorder] {
-            bytes.extend_from_slice(&(piece.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(piece);
-        }
-        Ok(bytes)
+        Ok(frame(MAGIC, &[&stitcher, &signals, &recorder]))
     }
+}
+
+/// `magic`, then each piece after its length (8 bytes, little-endian).
+fn frame(magic: &[u8], pieces: &[&[u8]]) -> Vec<u8> {
+    let length: usize = pieces.iter().map(|piece| piece.len() + 8).sum();
+    let mut bytes = Vec::with_capacity(magic.len() + length);
+    bytes.extend_from_slice(magic);
+    for piece in pieces {
+        bytes.extend_from_slice(&(piece.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(piece);
+    }
+    bytes
 }
 
 const MAGIC: &[u8] = b"callstitch-pipeline-2\n";

@@ -20,6 +20,12 @@
 //! the site given first. Before a site's event becomes its head, the linker learns the site's
 //! floor (its key, once it has one); after its last event, that the site ended.
 //!
+//! Live, each event's news carries the wall time it arrived at, and a tick is two halves:
+//! [`EstateLinker::quiet_sites`] names the sites whose time moves on and to when, their
+//! engines move ([`SiteEngine::advance_to`]), and [`EstateLinker::moved`] takes what that gave.
+//! Both halves have snapshots of their own ([`SiteEngine::snapshot`],
+//! [`EstateLinker::snapshot`]); where each site's news stands in the merge is the caller's.
+//!
 //! **The renumbering**: one engine numbers calls 1, 2, ... as they are created, whatever
 //! their site; an engine per site numbers each site's calls from 1 in the same order. Every
 //! call is told opened before any other news of it, in the order it was created, so the
@@ -31,15 +37,16 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use callstitch_engine::{CallHandle, ClockConfig, Engine, FinishedCall, SiteClock};
+use callstitch_engine::{CallHandle, ClockConfig, Engine, EngineState, FinishedCall, SiteClock};
 use callstitch_link::news::Recorder as NewsRecorder;
+use callstitch_link::snapshot::{decode, encode};
 use callstitch_link::stitcher::FUTURE_TOLERANCE;
 use callstitch_link::{CallNews, Interaction, Linker, SiteDirectory};
 use callstitch_recording::{EventSignals, MediaFeed, Recorder, Signals};
 use callstitch_tlib::{Event, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::{PipelineConfig, Sink, Stage};
+use crate::{frame, split_part, PartError, PipelineConfig, Sink, SnapshotError, Stage};
 
 /// What one event of a site makes known to the linker side. Written compactly (stored per
 /// event): the event's time and the site's clock only when they are not the merge key.
@@ -231,6 +238,32 @@ impl SiteEngine {
         (told.news, told.finished)
     }
 
+    /// The site engine as bytes: restoring them gives an engine that goes on exactly as this
+    /// one would (the wall clock's ceiling is set again by the next arrival).
+    pub fn snapshot(&self) -> Result<Vec<u8>, PartError> {
+        let state = SiteEngineState {
+            site: self.site.clone(),
+            engine: self.engine.state(),
+            merge_clock: self.merge_clock.clone(),
+            key: self.key,
+            last_opened: self.last_opened,
+        };
+        encode(SITE_ENGINE_FORMAT, SPLIT_VERSION, &state)
+    }
+
+    /// The site engine a [`SiteEngine::snapshot`] was taken of, with this configuration.
+    pub fn restore(bytes: &[u8], config: &PipelineConfig) -> Result<SiteEngine, PartError> {
+        let state: SiteEngineState = decode(bytes, SITE_ENGINE_FORMAT, SPLIT_VERSION)?;
+        Ok(SiteEngine {
+            site: state.site,
+            engine: Engine::from_state(state.engine, config.engine.clone())?,
+            merge_clock: state.merge_clock,
+            key: state.key,
+            marker_key: config.record_marker.clone(),
+            last_opened: state.last_opened,
+        })
+    }
+
     /// Calls are told opened in the order they were created (what the renumbering rests on).
     fn check_order(&mut self, news: &[CallNews]) {
         for call in news {
@@ -242,13 +275,57 @@ impl SiteEngine {
     }
 }
 
+/// The format name of a site engine's snapshot.
+pub const SITE_ENGINE_FORMAT: &str = "callstitch-site-engine";
+/// The format name of the renumbering in a linker side's snapshot.
+pub const RENUMBERING_FORMAT: &str = "callstitch-renumbering";
+/// The version of the split's snapshots this build writes and reads.
+pub const SPLIT_VERSION: u32 = 1;
+
+/// The magic of a linker side's snapshot: its parts follow, each after its length.
+const ESTATE_LINKER_MAGIC: &[u8] = b"callstitch-estate-linker-1\n";
+
+/// A [`SiteEngine`] in a snapshot.
+#[derive(Serialize, Deserialize)]
+struct SiteEngineState {
+    site: Text,
+    engine: EngineState,
+    merge_clock: SiteClock,
+    key: i64,
+    last_opened: u64,
+}
+
 /// The numbers one engine for every site would have given the calls of each site's engine.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Renumbering {
     /// The last number given.
     last: u64,
     /// (site, the site's number) → the estate's, while the call is live.
+    #[serde(with = "sorted_pairs")]
     live: HashMap<(Text, u64), u64>,
+}
+
+/// A map written as a list of pairs sorted by key (the same state gives the same bytes).
+mod sorted_pairs {
+    use std::collections::HashMap;
+
+    use callstitch_tlib::Text;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        map: &HashMap<(Text, u64), u64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut pairs: Vec<(&(Text, u64), &u64)> = map.iter().collect();
+        pairs.sort();
+        pairs.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<HashMap<(Text, u64), u64>, D::Error> {
+        Ok(Vec::<((Text, u64), u64)>::deserialize(deserializer)?.into_iter().collect())
+    }
 }
 
 impl Renumbering {
@@ -407,6 +484,36 @@ impl EstateLinker {
 
     pub fn linker(&self) -> &Linker {
         &self.linker
+    }
+
+    /// The linker side as bytes: its linker, signals, recorder and renumbering, each a part.
+    pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        let part = |part: &'static str| move |source| SnapshotError::Part { part, source };
+        let linker = self.linker.snapshot().map_err(part("linker"))?;
+        let signals = self.signals.snapshot().map_err(part("signals"))?;
+        let recorder = self.recorder.snapshot().map_err(part("recorder"))?;
+        let numbers =
+            encode(RENUMBERING_FORMAT, SPLIT_VERSION, &self.numbers).map_err(part("renumbering"))?;
+        Ok(frame(ESTATE_LINKER_MAGIC, &[&linker, &signals, &recorder, &numbers]))
+    }
+
+    /// The linker side an [`EstateLinker::snapshot`] was taken of, with this configuration.
+    pub fn restore(bytes: &[u8], config: &PipelineConfig) -> Result<EstateLinker, SnapshotError> {
+        let part = |part: &'static str| move |source| SnapshotError::Part { part, source };
+        let rest = bytes.strip_prefix(ESTATE_LINKER_MAGIC).ok_or(SnapshotError::Framing)?;
+        let (linker, rest) = split_part(rest)?;
+        let (signals, rest) = split_part(rest)?;
+        let (recorder, rest) = split_part(rest)?;
+        let (numbers, rest) = split_part(rest)?;
+        if !rest.is_empty() {
+            return Err(SnapshotError::Framing);
+        }
+        Ok(EstateLinker {
+            linker: Linker::restore(linker, config.linker.clone()).map_err(part("linker"))?,
+            signals: Signals::restore(signals).map_err(part("signals"))?,
+            recorder: Recorder::restore(recorder).map_err(part("recorder"))?,
+            numbers: decode(numbers, RENUMBERING_FORMAT, SPLIT_VERSION).map_err(part("renumbering"))?,
+        })
     }
 }
 

@@ -395,8 +395,9 @@ fn live_one_piece(estate: &Estate, feed: &[&Event]) -> Output {
     Output { interactions: out.interactions, calls: out.calls }
 }
 
-/// The same live, split: the news of every event and of every move read back from JSON.
-fn live_split(estate: &Estate, feed: &[&Event]) -> Output {
+/// The same live, split: the news of every event and of every move read back from JSON;
+/// with `restart_at`, every half is snapshotted and restored before that event.
+fn live_split(estate: &Estate, feed: &[&Event], restart_at: Option<usize>) -> Output {
     let config = live_config();
     let mut engines: Vec<SiteEngine> =
         estate.sites.iter().map(|site| SiteEngine::new(Text::from(site.site.as_str()), &config)).collect();
@@ -413,6 +414,12 @@ fn live_split(estate: &Estate, feed: &[&Event]) -> Output {
     };
     let mut wall = 0;
     for (index, event) in feed.iter().enumerate() {
+        if restart_at == Some(index) {
+            linker = EstateLinker::restore(&linker.snapshot().unwrap(), &config).unwrap();
+            for engine in &mut engines {
+                *engine = SiteEngine::restore(&engine.snapshot().unwrap(), &config).unwrap();
+            }
+        }
         wall = arrival(wall, event);
         let site = estate.site_index(&event.site).expect("the event's site");
         let step = engines[site].push_at(event, Some(wall));
@@ -448,7 +455,8 @@ fn live_split(estate: &Estate, feed: &[&Event]) -> Output {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
 
-    /// Live, every revision handed out, in order, and every finished call: the same split.
+    /// Live, every revision handed out, in order, and every finished call: the same split, and
+/// the same when both halves are snapshotted and restored on the way.
     #[test]
     fn live_split_equals_live_one_piece(
         sites in 2usize..=5,
@@ -457,6 +465,7 @@ proptest! {
         noise in any::<bool>(),
         year_ahead in any::<bool>(),
         batch in prop::sample::select(vec![1usize, 16, 1_000_000]),
+        restart_percent in 1usize..100,
     ) {
         let config = SimConfig {
             sites,
@@ -479,6 +488,36 @@ proptest! {
         let what = format!("live {config:?}, two events a year ahead: {year_ahead}, batches of {batch}");
         // Each site's events in its own order, in batches of the sites taken at random.
         let feed = estate.interleaved(seed, batch);
-        assert_outputs(&live_split(&estate, &feed), &live_one_piece(&estate, &feed), &what);
+        let want = live_one_piece(&estate, &feed);
+        assert_outputs(&live_split(&estate, &feed, None), &want, &what);
+        let restart = feed.len() * restart_percent / 100;
+        assert_outputs(&live_split(&estate, &feed, Some(restart)), &want, &format!("{what}, restarted at {restart}"));
+    }
+}
+
+/// A site's engine restored from its snapshot tells the same news as the one that went on,
+/// merge keys included, and finishes the same calls.
+#[test]
+fn a_restored_site_engine_tells_the_same_news() {
+    let config =
+        SimConfig { sites: 3, interactions: Some(80), seed: 31, noise: true, ..SimConfig::default() };
+    let (_dir, estate) = simulated(&config);
+    let pipeline = live_config();
+    for site in &estate.sites {
+        let name = Text::from(site.site.as_str());
+        let mut going_on = SiteEngine::new(name.clone(), &pipeline);
+        let mut restored = SiteEngine::new(name, &pipeline);
+        let middle = site.events.len() / 2;
+        for (index, event) in site.events.iter().enumerate() {
+            if index == middle {
+                restored = SiteEngine::restore(&restored.snapshot().unwrap(), &pipeline).unwrap();
+            }
+            let (want, got) = (going_on.push(event), restored.push(event));
+            assert_eq!(got.news, want.news, "{} event {index}", site.site);
+            let lines = |calls: &[FinishedCall]| calls.iter().map(call_line).collect::<Vec<_>>();
+            assert_eq!(lines(&got.finished), lines(&want.finished));
+        }
+        let (want, got) = (going_on.finish(), restored.finish());
+        assert_eq!(got.0, want.0, "{}: the last news", site.site);
     }
 }
