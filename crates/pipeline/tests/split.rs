@@ -204,6 +204,18 @@ fn round_trip(news: &SitesNews) -> (SitesNews, usize) {
     (SitesNews { sites, finished: news.finished.clone(), events: news.events }, bytes)
 }
 
+/// Every other site's events without CallUUIDs (servers that send none): their calls are
+/// keyed `~<first ConnID>-<number>`, by the number one engine gives them.
+fn drop_call_uuids(estate: &mut Estate) {
+    for site in estate.sites.iter_mut().step_by(2) {
+        for event in &mut site.events {
+            event.call_uuid = None;
+            event.orig_call_uuid = None;
+            event.ref_call_uuid = None;
+        }
+    }
+}
+
 fn simulated(config: &SimConfig) -> (tempfile::TempDir, Estate) {
     let dir = tempfile::tempdir().unwrap();
     simulate(config, &mut DirStorage::new(dir.path()).unwrap()).expect("simulated");
@@ -242,6 +254,7 @@ proptest! {
         long_calls in prop::sample::select(vec![0u64, 50, 400]),
         conn_reuse in prop::sample::select(vec![0u64, 20, 500]),
         noise in any::<bool>(),
+        without_uuids in any::<bool>(),
     ) {
         let config = SimConfig {
             sites,
@@ -254,9 +267,16 @@ proptest! {
             conn_reuse_after_secs: 5,
             ..SimConfig::default()
         };
-        let (_dir, estate) = simulated(&config);
-        let what = format!("{config:?}");
+        let (_dir, mut estate) = simulated(&config);
+        if without_uuids {
+            drop_call_uuids(&mut estate);
+        }
+        let what = format!("{config:?}, without CallUUIDs on every other site: {without_uuids}");
         let news = assert_same(&estate, &what);
+        if without_uuids {
+            let keyed = one_piece(&estate).interactions.iter().any(|document| document.contains(r#""key":"~"#));
+            prop_assert!(keyed, "calls keyed by their number: {}", what);
+        }
         let (read_back, _) = round_trip(&news);
         assert_outputs(&split(&estate, &read_back), &one_piece(&estate), &format!("{what}, news read back"));
     }
@@ -466,6 +486,7 @@ proptest! {
         year_ahead in any::<bool>(),
         batch in prop::sample::select(vec![1usize, 16, 1_000_000]),
         restart_percent in 1usize..100,
+        without_uuids in any::<bool>(),
     ) {
         let config = SimConfig {
             sites,
@@ -477,6 +498,9 @@ proptest! {
             ..SimConfig::default()
         };
         let (_dir, mut estate) = simulated(&config);
+        if without_uuids {
+            drop_call_uuids(&mut estate);
+        }
         if year_ahead {
             // Two events of the first site in a row dated a year ahead: the second would
             // confirm the first, but both are beyond the wall clock's tolerance: not believed.
@@ -485,7 +509,7 @@ proptest! {
                 estate = estate.with_clock_error(0, at, YEAR).expect("an event with a time");
             }
         }
-        let what = format!("live {config:?}, two events a year ahead: {year_ahead}, batches of {batch}");
+        let what = format!("live {config:?}, two events a year ahead: {year_ahead}, batches of {batch}, without CallUUIDs: {without_uuids}");
         // Each site's events in its own order, in batches of the sites taken at random.
         let feed = estate.interleaved(seed, batch);
         let want = live_one_piece(&estate, &feed);
