@@ -291,9 +291,30 @@ impl Signals {
     /// Looks at one event for recording signals.
     pub fn observe(&mut self, event: &Event) {
         self.observe_time(event.time());
+        if !self.may_signal(event) {
+            return;
+        }
         if let Some(signals) = EventSignals::of(event, self.marker_key.as_deref()) {
             self.take(&event.site, event.time(), &signals);
         }
+    }
+
+    /// False when [`Signals::take`] would keep nothing of the event: no file name it has not
+    /// seen, no marker, no request that signals. User data repeats on every event of a call,
+    /// so most events are passed here without taking their signals apart (no allocation).
+    fn may_signal(&self, event: &Event) -> bool {
+        if matches!(event.message, Message::RequestRouteCall | Message::RequestPrivateService) {
+            return true;
+        }
+        let Some(user_data) = &event.user_data else { return false };
+        let seen = self.seen_names.get(&event.site);
+        let new_name = user_data.iter().filter(|pair| pair.key == "GSIP_REC_FN").any(|pair| {
+            pair.value
+                .as_text()
+                .is_some_and(|value| !value.is_empty() && !seen.is_some_and(|names| names.contains(&*value)))
+        });
+        let marked = self.marker_key.as_deref().is_some_and(|key| user_data.get_ignore_case(key).is_some());
+        new_name || marked
     }
 
     /// Event time moved on to `time` (an event's, when it has one): what is over is pruned.
