@@ -338,16 +338,28 @@ impl Engine {
 
     fn run_site_timers(&mut self, site: usize, sink: &mut impl CallSink) {
         let now = self.sites[site].now();
-        while let Some(Reverse((deadline, slot, generation))) = self.sites[site].timers.peek().copied() {
+        let mut due: Vec<(u64, u32)> = Vec::new();
+        while let Some(Reverse((deadline, _, _))) = self.sites[site].timers.peek().copied() {
             if deadline > now {
                 break;
             }
-            self.sites[site].timers.pop();
-            let due = self.slots.get(slot as usize).is_some_and(|entry| {
-                entry.generation == generation
-                    && entry.call.as_ref().is_some_and(|call| call.deadline == Some(deadline))
-            });
-            if due {
+            // Every call due at this deadline, finished in the order the calls were created,
+            // not by slot: slots are shared by every site of the engine, so their order would
+            // depend on the other sites, and one engine per site must finish its calls in
+            // the same order as one engine for all (the split run, crates/pipeline).
+            due.clear();
+            while let Some(Reverse((at, slot, generation))) = self.sites[site].timers.peek().copied() {
+                if at != deadline {
+                    break;
+                }
+                self.sites[site].timers.pop();
+                if let Some(serial) = self.due_serial(slot, generation, deadline) {
+                    due.push((serial, slot));
+                }
+            }
+            due.sort_unstable();
+            due.dedup();
+            for &(_, slot) in &due {
                 self.finish_slot(slot, EndReason::Released, sink);
             }
         }
@@ -359,19 +371,29 @@ impl Engine {
 
     fn sweep_idle(&mut self, site: usize, sink: &mut impl CallSink) {
         let limit = self.sites[site].now().saturating_sub(self.config.idle_timeout);
-        let idle: Vec<u32> = self
+        // In the order the calls were created, not by slot (see `run_site_timers`).
+        let mut idle: Vec<(u64, u32)> = self
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, slot)| {
-                slot.site as usize == site
-                    && slot.call.as_ref().is_some_and(|call| call.last_activity <= limit)
+            .filter(|(_, slot)| slot.site as usize == site)
+            .filter_map(|(index, slot)| {
+                let call = slot.call.as_ref().filter(|call| call.last_activity <= limit)?;
+                Some((call.serial, index as u32))
             })
-            .map(|(index, _)| index as u32)
             .collect();
-        for slot in idle {
+        idle.sort_unstable();
+        for (_, slot) in idle {
             self.finish_slot(slot, EndReason::IdleTimeout, sink);
         }
+    }
+
+    /// The serial of the call in `slot` when the timer (`deadline`, `generation`) is its own
+    /// and still stands.
+    fn due_serial(&self, slot: u32, generation: u32, deadline: i64) -> Option<u64> {
+        let entry = self.slots.get(slot as usize).filter(|entry| entry.generation == generation)?;
+        let call = entry.call.as_ref().filter(|call| call.deadline == Some(deadline))?;
+        Some(call.serial)
     }
 
     /// The time to give an event: its own, else its site's.

@@ -12,6 +12,7 @@ pub mod clocks;
 pub mod evidence;
 pub mod interaction;
 pub mod linker;
+pub mod news;
 pub mod segment;
 pub mod sites;
 pub mod snapshot;
@@ -25,7 +26,8 @@ pub use interaction::{
     SegmentRef, SegmentReport, SegmentRole, Who,
 };
 pub use linker::{Linker, LinkerConfig, LinkerStats, SECOND};
-pub use segment::{Segment, SegmentEnd, SegmentId, SegmentParty};
+pub use news::{CallNews, EvidenceNews};
+pub use segment::{CallEnding, Segment, SegmentEnd, SegmentId, SegmentParty};
 pub use sites::SiteDirectory;
 pub use snapshot::{LinkerState, StitcherState};
 pub use stitcher::{stitch, Stitcher};

@@ -30,7 +30,7 @@ use crate::archive::{Archive, OpenEnd};
 use crate::clocks::{EstateClocks, LiveClock, SiteTime};
 use crate::evidence::{Edge, EvidenceKind};
 use crate::interaction::{self, Interaction, Lifecycle};
-use crate::segment::{Segment, SegmentId};
+use crate::segment::{CallEnding, Segment, SegmentId};
 use crate::sites::SiteDirectory;
 
 /// One second of event time, in microseconds.
@@ -385,6 +385,12 @@ impl Linker {
 
     /// A call finished; `clock` is its site's clock now (µs).
     pub fn finished(&mut self, call: FinishedCall, clock: i64) {
+        self.ended(CallEnding::of(call), clock);
+    }
+
+    /// A call finished, as the linker takes it ([`CallEnding`]); `clock` is its site's clock
+    /// now (µs).
+    pub fn ended(&mut self, call: CallEnding, clock: i64) {
         let serial = match self.handles.remove(&call.handle) {
             Some(serial) => serial,
             None => {
@@ -474,7 +480,7 @@ impl Linker {
     }
 
     /// A finished call the linker was never told of: opened now, its evidence taken from it.
-    fn announce_late(&mut self, call: &FinishedCall, clock: i64) -> u64 {
+    fn announce_late(&mut self, call: &CallEnding, clock: i64) -> u64 {
         let handle = call.handle;
         self.opened(OpenedCall {
             handle,

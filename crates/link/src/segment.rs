@@ -9,8 +9,8 @@
 //! engine closed the call, duplicated input).
 
 use callstitch_engine::{
-    CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party, PartyKind,
-    PartyState, Provenance, ReleasedBy, StateSpan, StateTimes, TransferHistory,
+    CallHandle, CallModel, CallPointer, CallVerdict, EndReason, Exit, FinishedCall, Outcome, Party,
+    PartyKind, PartyState, Provenance, ReleasedBy, StateSpan, StateTimes, TransferHistory,
 };
 use callstitch_tlib::{CallUuid, ConnId, EventProvenance, IsLink, LinkRole, SipEnd, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -153,6 +153,110 @@ pub struct SegmentEnd {
     pub sip_end: Option<SipEnd>,
 }
 
+/// What the linker takes of a finished engine call: its identity and linking evidence, and
+/// its end as an interaction reports it. Owned and serializable, so that the engine and the
+/// linker can run apart (a site's worker sends it; crates/pipeline, `split`): the parts of a
+/// [`FinishedCall`] that only the engine reads (state bookkeeping of its parties) are not in
+/// it, the spans they give are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallEnding {
+    /// The handle its news was told under.
+    pub handle: CallHandle,
+    /// Its site's clock when it finished (µs).
+    pub clock: i64,
+    pub site: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_uuid: Option<CallUuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conn_ids: Vec<ConnId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub is_links: Vec<IsLink>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ani: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnis: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consult_of: Option<CallPointer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<CallPointer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<TransferHistory>,
+    pub end: SegmentEnd,
+}
+
+impl CallEnding {
+    /// The ending of `call`.
+    pub fn of(call: FinishedCall) -> CallEnding {
+        let parties = segment_parties(&call);
+        let end = SegmentEnd {
+            model: call.model,
+            conformant: call.conformant,
+            outcome: call.outcome,
+            release: call.release,
+            parties,
+            complete: call.complete,
+            end_reason: call.end_reason,
+            provenance: call.provenance,
+            sip_end: call.sip_end,
+        };
+        CallEnding {
+            handle: call.handle,
+            clock: call.clock,
+            site: call.site,
+            call_uuid: call.call_uuid,
+            conn_ids: call.conn_ids,
+            is_links: call.is_links,
+            first_time: call.first_time,
+            last_time: call.last_time,
+            ani: call.ani,
+            dnis: call.dnis,
+            consult_of: call.consult_of,
+            merged_into: call.merged_into,
+            history: call.history,
+            end,
+        }
+    }
+
+    /// [`CallEnding::of`] a call that stays with the caller.
+    pub fn copied(call: &FinishedCall) -> CallEnding {
+        CallEnding {
+            handle: call.handle,
+            clock: call.clock,
+            site: call.site.clone(),
+            call_uuid: call.call_uuid.clone(),
+            conn_ids: call.conn_ids.clone(),
+            is_links: call.is_links.clone(),
+            first_time: call.first_time,
+            last_time: call.last_time,
+            ani: call.ani.clone(),
+            dnis: call.dnis.clone(),
+            consult_of: call.consult_of.clone(),
+            merged_into: call.merged_into.clone(),
+            history: call.history.clone(),
+            end: SegmentEnd {
+                model: call.model,
+                conformant: call.conformant,
+                outcome: call.outcome,
+                release: call.release.clone(),
+                parties: segment_parties(call),
+                complete: call.complete,
+                end_reason: call.end_reason,
+                provenance: call.provenance,
+                sip_end: call.sip_end.clone(),
+            },
+        }
+    }
+}
+
+/// A finished call's parties as an interaction reports them.
+fn segment_parties(call: &FinishedCall) -> Vec<SegmentParty> {
+    call.parties.iter().map(|party| segment_party(party, call.last_time)).collect()
+}
+
 /// One call on one site.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
@@ -231,8 +335,9 @@ impl Segment {
         true
     }
 
-    /// Takes the finished call of one of the segment's engine calls.
-    pub fn finish(&mut self, call: FinishedCall, clock: i64) {
+    /// Takes the end of one of the segment's engine calls; `clock` is its site's clock when
+    /// it finished (µs).
+    pub fn finish(&mut self, call: CallEnding, clock: i64) {
         self.live_calls = self.live_calls.saturating_sub(1);
         // The call's own last time, unless its site's clock does not believe it (then the
         // clock's time when the call finished).
@@ -246,27 +351,16 @@ impl Segment {
         }
         self.first_time = min_time(self.first_time, call.first_time);
         self.last_time = self.last_time.max(call.last_time);
-        self.ani = self.ani.take().or(call.ani.clone());
-        self.dnis = self.dnis.take().or(call.dnis.clone());
-        self.consult_of = self.consult_of.take().or(call.consult_of.clone());
-        self.merged_into = self.merged_into.take().or(call.merged_into.clone());
+        self.ani = self.ani.take().or(call.ani);
+        self.dnis = self.dnis.take().or(call.dnis);
+        self.consult_of = self.consult_of.take().or(call.consult_of);
+        self.merged_into = self.merged_into.take().or(call.merged_into);
         if self.history.is_none() {
-            self.history = call.history.clone();
+            self.history = call.history;
         }
-        let end = SegmentEnd {
-            model: call.model,
-            conformant: call.conformant,
-            outcome: call.outcome,
-            release: call.release.clone(),
-            parties: call.parties.iter().map(|party| segment_party(party, call.last_time)).collect(),
-            complete: call.complete,
-            end_reason: call.end_reason,
-            provenance: call.provenance,
-            sip_end: call.sip_end.clone(),
-        };
         self.end = Some(match self.end.take() {
-            None => end,
-            Some(known) => merge_ends(known, end),
+            None => call.end,
+            Some(known) => merge_ends(known, call.end),
         });
     }
 

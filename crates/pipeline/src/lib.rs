@@ -9,8 +9,10 @@
 //! wall time in). What they write and read back of an interaction is one [`TraceDocument`]
 //! ([`document`]).
 
-use callstitch_engine::{EngineConfig, EngineStats, FinishedCall};
-use callstitch_link::{Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher, StitcherState};
+use callstitch_engine::{CallHandle, EngineConfig, EngineStats, FinishedCall};
+use callstitch_link::{
+    CallEnding, Interaction, LinkerConfig, LinkerStats, SiteDirectory, Stitcher, StitcherState,
+};
 use callstitch_recording::{
     FeedFile, Finding, MediaFeed, MediaUpdate, Recorder, RecorderConfig, RecorderState, Recording, Retention,
     Signals, SignalsState,
@@ -19,6 +21,7 @@ use callstitch_tlib::{Event, Timestamp};
 
 pub mod document;
 pub mod sorted_json;
+pub mod split;
 
 pub use callstitch_link::SnapshotError as PartError;
 pub use document::{DocumentError, RecordingDocument, TraceDocument};
@@ -29,6 +32,11 @@ pub trait Sink {
     fn call(&mut self, _call: &FinishedCall) {}
     /// An interaction handed out, with its recording.
     fn interaction(&mut self, interaction: Interaction, recording: Recording);
+    /// The linker side of a split run ([`split::EstateLinker`]) took the end of a call that
+    /// its site's engine numbered `site_handle`; `call.handle` is the estate's number for it
+    /// (one engine's: also in the key of a call without CallUUID). The site's engine handed
+    /// the call itself on ([`split::SiteStep::finished`]).
+    fn ended(&mut self, _site_handle: CallHandle, _call: &CallEnding) {}
 }
 
 /// How the pipeline is built.
@@ -239,14 +247,20 @@ impl PipelineState {
         let stitcher = self.stitcher.encode().map_err(part("stitcher"))?;
         let signals = self.signals.encode().map_err(part("signals"))?;
         let recorder = self.recorder.encode().map_err(part("recorder"))?;
-        let mut bytes = Vec::with_capacity(stitcher.len() + signals.len() + recorder.len() + 32);
-        bytes.extend_from_slice(MAGIC);
-        for piece in [&stitcher, &signals, &recorder] {
-            bytes.extend_from_slice(&(piece.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(piece);
-        }
-        Ok(bytes)
+        Ok(frame(MAGIC, &[&stitcher, &signals, &recorder]))
     }
+}
+
+/// `magic`, then each piece after its length (8 bytes, little-endian).
+fn frame(magic: &[u8], pieces: &[&[u8]]) -> Vec<u8> {
+    let length: usize = pieces.iter().map(|piece| piece.len() + 8).sum();
+    let mut bytes = Vec::with_capacity(magic.len() + length);
+    bytes.extend_from_slice(magic);
+    for piece in pieces {
+        bytes.extend_from_slice(&(piece.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(piece);
+    }
+    bytes
 }
 
 const MAGIC: &[u8] = b"callstitch-pipeline-2\n";

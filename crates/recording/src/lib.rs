@@ -21,4 +21,4 @@ pub use metadata::{recording_metadata, FileParameters, HistoryEvent, MetadataFil
 pub use recorder::{
     Heard, MediaFile, MediaUpdate, Provenance, Recorder, RecorderConfig, RecorderState, Recording,
 };
-pub use signals::{Retention, Signals, SignalsState, Trigger, TriggerKind};
+pub use signals::{EventSignals, Retention, Signals, SignalsState, Trigger, TriggerKind};

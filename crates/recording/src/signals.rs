@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use callstitch_link::{Interaction, Lifecycle, LinkerConfig, SnapshotError};
-use callstitch_tlib::{Event, Message, Text, Timestamp, SECOND};
+use callstitch_tlib::{ConnId, Event, Message, Text, Timestamp, SECOND};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
@@ -290,92 +290,102 @@ impl Signals {
 
     /// Looks at one event for recording signals.
     pub fn observe(&mut self, event: &Event) {
-        if let Some(time) = event.time() {
+        self.observe_time(event.time());
+        if !self.may_signal(event) {
+            return;
+        }
+        if let Some(signals) = EventSignals::of(event, self.marker_key.as_deref()) {
+            self.take(&event.site, event.time(), &signals);
+        }
+    }
+
+    /// False when [`Signals::take`] would keep nothing of the event: no file name it has not
+    /// seen, no marker, no request that signals. User data repeats on every event of a call,
+    /// so most events are passed here without taking their signals apart (no allocation).
+    fn may_signal(&self, event: &Event) -> bool {
+        if matches!(event.message, Message::RequestRouteCall | Message::RequestPrivateService) {
+            return true;
+        }
+        let Some(user_data) = &event.user_data else { return false };
+        let seen = self.seen_names.get(&event.site);
+        let new_name = user_data.iter().filter(|pair| pair.key == "GSIP_REC_FN").any(|pair| {
+            pair.value
+                .as_text()
+                .is_some_and(|value| !value.is_empty() && !seen.is_some_and(|names| names.contains(&*value)))
+        });
+        let marked = self.marker_key.as_deref().is_some_and(|key| user_data.get_ignore_case(key).is_some());
+        new_name || marked
+    }
+
+    /// Event time moved on to `time` (an event's, when it has one): what is over is pruned.
+    /// The first half of [`Signals::observe`], for signals taken apart from their events.
+    pub fn observe_time(&mut self, time: Option<Timestamp>) {
+        if let Some(time) = time {
             self.now = self.now.max(time.0);
             if self.now >= self.next_prune {
                 self.prune(Timestamp(self.now));
             }
         }
-        let call_uuid = event.call_uuid.as_ref().map(|uuid| uuid.as_str());
-        if let Some(user_data) = &event.user_data {
-            // Every pair: a call recorded on two sides carries two names under the same key.
-            let names = user_data.iter().filter(|pair| pair.key == "GSIP_REC_FN");
-            for value in names.filter_map(|pair| pair.value.as_text()) {
-                if value.is_empty()
-                    || self.seen_names.get(&event.site).is_some_and(|names| names.contains(&*value))
-                {
-                    continue;
-                }
-                let Some(key) = trigger_key(event, call_uuid) else { continue };
-                let value = value.to_string();
-                self.seen_names.entry(event.site.clone()).or_default().insert(value.clone());
-                self.call_mut(event, key).names.push(value.clone());
-                let dn = event.this_dn.clone();
-                self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::FileName { value });
+    }
+
+    /// Takes the signals of an event of `site` at `time` ([`EventSignals::of`] it, with this
+    /// deployment's marker key). The second half of [`Signals::observe`], after
+    /// [`Signals::observe_time`].
+    pub fn take(&mut self, site: &Text, time: Option<Timestamp>, signals: &EventSignals) {
+        let Some(key) = signals.key() else { return };
+        let call_uuid = signals.call_uuid.as_deref();
+        for value in &signals.file_names {
+            if self.seen_names.get(site).is_some_and(|names| names.contains(value)) {
+                continue;
             }
-            if let (Some(key), Some(uuid)) = (&self.marker_key, call_uuid) {
-                if user_data.get_ignore_case(key).is_some() {
-                    let uuid = uuid.to_string();
-                    self.call_mut(event, uuid).marked = true;
-                }
-            }
+            self.seen_names.entry(site.clone()).or_default().insert(value.clone());
+            self.call_mut(site, key.clone()).names.push(value.clone());
+            let kind = TriggerKind::FileName { value: value.clone() };
+            self.push(site, time, signals, key.clone(), signals.this_dn.clone(), kind);
         }
-        match event.message {
-            Message::RequestRouteCall => {
-                let record = event
-                    .extensions
-                    .as_ref()
-                    .and_then(|ext| ext.get_ignore_case("record"))
-                    .and_then(|value| value.as_text().map(|text| text.to_string()));
-                if let Some(value) = record.filter(|value| value == "destination" || value == "source") {
-                    let dn = event.other_dn.clone();
-                    self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::RouteRecord { value });
-                }
-            }
-            Message::RequestPrivateService => {
-                let starts = event.other.iter().any(|attribute| {
-                    attribute.name.contains("PrivateMsgID")
-                        && attribute.value.as_text().is_some_and(|text| text.contains("GSIP_RECORD_START"))
-                });
-                if starts {
-                    let record = event
-                        .extensions
-                        .as_ref()
-                        .and_then(|ext| ext.get_ignore_case("record"))
-                        .and_then(|value| value.as_text().map(|text| text.to_string()))
-                        .unwrap_or_else(|| "source".to_string());
-                    let dn = if record == "source" { event.this_dn.clone() } else { None };
-                    self.push(event, call_uuid.map(str::to_string), dn, TriggerKind::PrivateStart { record });
-                }
-            }
-            _ => {}
+        if let (true, Some(uuid)) = (signals.marked, call_uuid) {
+            self.call_mut(site, uuid.to_string()).marked = true;
+        }
+        if let Some(value) = &signals.route_record {
+            let kind = TriggerKind::RouteRecord { value: value.clone() };
+            self.push(site, time, signals, key.clone(), signals.other_dn.clone(), kind);
+        }
+        if let Some(record) = &signals.private_start {
+            let dn = if record == "source" { signals.this_dn.clone() } else { None };
+            self.push(site, time, signals, key, dn, TriggerKind::PrivateStart { record: record.clone() });
         }
     }
 
     /// A call's entry, created if new; a signal for a call whose interaction was forgotten
     /// revives it (it is kept by age again until it is forgotten again).
-    fn call_mut(&mut self, event: &Event, key: String) -> &mut CallSignals {
+    fn call_mut(&mut self, site: &Text, key: String) -> &mut CallSignals {
         let now = self.now;
-        let call = self.by_call.entry(event.site.clone()).or_default().entry(key).or_default();
+        let call = self.by_call.entry(site.clone()).or_default().entry(key).or_default();
         call.last_seen = now;
         call.keep_until = None;
         call
     }
 
-    fn push(&mut self, event: &Event, call_uuid: Option<String>, dn: Option<Text>, kind: TriggerKind) {
-        let conn_id = event.conn_id.map(|conn| conn.to_string());
-        let Some(key) = trigger_key(event, call_uuid.as_deref()) else { return };
+    fn push(
+        &mut self,
+        site: &Text,
+        time: Option<Timestamp>,
+        signals: &EventSignals,
+        key: String,
+        dn: Option<Text>,
+        kind: TriggerKind,
+    ) {
         let trigger = Trigger {
-            site: event.site.clone(),
-            call_uuid,
-            conn_id,
+            site: site.clone(),
+            call_uuid: signals.call_uuid.clone(),
+            conn_id: signals.conn_id.map(|conn| conn.to_string()),
             dn,
-            time: event.time(),
-            seq: event.seq,
-            message: event.message.name().to_string(),
+            time,
+            seq: signals.seq,
+            message: signals.message.clone(),
             kind,
         };
-        self.call_mut(event, key).triggers.push(trigger);
+        self.call_mut(site, key).triggers.push(trigger);
     }
 
     /// The triggers of a call on `site`, found by its CallUUID (or key) and its ConnIDs.
@@ -404,13 +414,109 @@ fn conn_key_into<'a>(buffer: &'a mut String, conn: &str) -> &'a str {
     buffer
 }
 
-/// The key a call's signals are kept under: its CallUUID, else `conn:<ConnID>`. A signal on
-/// an event with neither is about no call and is not kept (nor is its file name marked seen).
-fn trigger_key(event: &Event, call_uuid: Option<&str>) -> Option<String> {
-    match (call_uuid, event.conn_id) {
-        (Some(uuid), _) => Some(uuid.to_string()),
-        (None, Some(conn)) => Some(format!("conn:{conn}")),
-        (None, None) => None,
+/// The recording signals one event carries, taken from it whole: what [`Signals::observe`]
+/// keeps of an event, owned and serializable, so that signals can be read where the event is
+/// (a site's worker) and kept where interactions are built (issue 14). Which file names are
+/// new is decided when they are taken ([`Signals::take`]): every `GSIP_REC_FN` value of the
+/// event is here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventSignals {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_uuid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn_id: Option<ConnId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub this_dn: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_dn: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The event's message name.
+    pub message: String,
+    /// `GSIP_REC_FN` values of its user data (not empty), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_names: Vec<String>,
+    /// Its user data carried the deployment's marker key (and it has a CallUUID).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub marked: bool,
+    /// RequestRouteCall with extension `record` (`destination` or `source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_record: Option<String>,
+    /// RequestPrivateService `GSIP_RECORD_START`: its `record` extension (`source` when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_start: Option<String>,
+}
+
+impl EventSignals {
+    /// The signals of `event`, with the deployment's marker key; `None` when it carries none
+    /// or names no call (neither CallUUID nor ConnID).
+    pub fn of(event: &Event, marker_key: Option<&str>) -> Option<EventSignals> {
+        let call_uuid = event.call_uuid.as_ref().map(|uuid| uuid.as_str());
+        if call_uuid.is_none() && event.conn_id.is_none() {
+            return None;
+        }
+        let mut signals = EventSignals::default();
+        if let Some(user_data) = &event.user_data {
+            // Every pair: a call recorded on two sides carries two names under the same key.
+            let names = user_data.iter().filter(|pair| pair.key == "GSIP_REC_FN");
+            for value in names.filter_map(|pair| pair.value.as_text()) {
+                if !value.is_empty() {
+                    signals.file_names.push(value.to_string());
+                }
+            }
+            if let (Some(key), Some(_)) = (marker_key, call_uuid) {
+                signals.marked = user_data.get_ignore_case(key).is_some();
+            }
+        }
+        match event.message {
+            Message::RequestRouteCall => {
+                let record = event
+                    .extensions
+                    .as_ref()
+                    .and_then(|ext| ext.get_ignore_case("record"))
+                    .and_then(|value| value.as_text().map(|text| text.to_string()));
+                signals.route_record = record.filter(|value| value == "destination" || value == "source");
+            }
+            Message::RequestPrivateService => {
+                let starts = event.other.iter().any(|attribute| {
+                    attribute.name.contains("PrivateMsgID")
+                        && attribute.value.as_text().is_some_and(|text| text.contains("GSIP_RECORD_START"))
+                });
+                if starts {
+                    let record = event
+                        .extensions
+                        .as_ref()
+                        .and_then(|ext| ext.get_ignore_case("record"))
+                        .and_then(|value| value.as_text().map(|text| text.to_string()))
+                        .unwrap_or_else(|| "source".to_string());
+                    signals.private_start = Some(record);
+                }
+            }
+            _ => {}
+        }
+        if signals.file_names.is_empty()
+            && !signals.marked
+            && signals.route_record.is_none()
+            && signals.private_start.is_none()
+        {
+            return None;
+        }
+        signals.call_uuid = call_uuid.map(str::to_string);
+        signals.conn_id = event.conn_id;
+        signals.this_dn = event.this_dn.clone();
+        signals.other_dn = event.other_dn.clone();
+        signals.seq = event.seq;
+        signals.message = event.message.name().to_string();
+        Some(signals)
+    }
+
+    /// The key the call's signals are kept under: its CallUUID, else `conn:<ConnID>`.
+    fn key(&self) -> Option<String> {
+        match (&self.call_uuid, self.conn_id) {
+            (Some(uuid), _) => Some(uuid.clone()),
+            (None, Some(conn)) => Some(format!("conn:{conn}")),
+            (None, None) => None,
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! - `color`: colours on a terminal, `--color`, `NO_COLOR`, never in pipes or JSON;
 //! - `readme`: the README's commands on a fresh copy of the repository;
 //! - `import_wal`: `import` leaves no write-ahead log behind;
-//! - `events`: the raw events a database holds, back as `parse` prints them.
+//! - `events`: the raw events a database holds, back as `parse` prints them;
+//! - `split`: the pipeline split in two (engine per site, linker apart) prints what `trace` does.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
 
@@ -24,5 +25,6 @@ mod import_wal;
 mod parse;
 mod readme;
 mod simulate;
+mod split;
 mod trace;
 mod values;

@@ -150,3 +150,35 @@ fn one_event_dated_a_year_ahead_finishes_no_call() {
     assert_eq!(engine.stats().clock_outliers, 1);
     assert_eq!(engine.site_clock("A"), Some(T0 + 2 * SECOND));
 }
+
+/// An event of `site` about no call, that moves its clock to `at`.
+fn quiet(site: &mut Site, at: i64) -> Event {
+    site.seq += 1;
+    let mut event = Event::new(Message::EventDNBackInService, site.name);
+    event.seq = Some(site.seq);
+    event.timestamp = Some(Timestamp(at));
+    event
+}
+
+#[test]
+fn calls_due_together_finish_in_the_order_they_were_created_whatever_their_slots() {
+    let (mut a, mut b) = (Site { name: "A", seq: 0 }, Site { name: "B", seq: 0 });
+    // B's call takes the first slot of the engine's table and frees it; A's second call takes
+    // it then, before A's first call: both of A's calls end at the same time. One engine for
+    // each site would give them slots in the order they were created: one engine for both
+    // must finish them in that order too (crates/pipeline, `split`).
+    let events = vec![
+        b.event(Message::EventCallCreated, "B-1", 0x1, T0),
+        a.event(Message::EventCallCreated, "A-1", 0x2, T0 + SECOND),
+        b.event(Message::EventCallDeleted, "B-1", 0x1, T0 + 2 * SECOND),
+        quiet(&mut b, T0 + 100 * SECOND),
+        a.event(Message::EventCallCreated, "A-2", 0x3, T0 + 101 * SECOND),
+        a.event(Message::EventCallDeleted, "A-1", 0x2, T0 + 102 * SECOND),
+        a.event(Message::EventCallDeleted, "A-2", 0x3, T0 + 102 * SECOND),
+        quiet(&mut a, T0 + 200 * SECOND),
+    ];
+    let mut engine = Engine::new(EngineConfig::default());
+    let told = apply(&mut engine, &events);
+    let finished: Vec<&str> = told.finished.iter().map(|call| call.key.as_str()).collect();
+    assert_eq!(finished, ["B-1", "A-1", "A-2"], "{:?}", told.lines);
+}
