@@ -41,7 +41,7 @@ use callstitch_engine::{CallHandle, ClockConfig, Engine, EngineState, FinishedCa
 use callstitch_link::news::Recorder as NewsRecorder;
 use callstitch_link::snapshot::{decode, encode};
 use callstitch_link::stitcher::FUTURE_TOLERANCE;
-use callstitch_link::{CallNews, Interaction, Linker, SiteDirectory};
+use callstitch_link::{CallNews, EstateClocks, Interaction, Linker, SiteDirectory};
 use callstitch_recording::{EventSignals, MediaFeed, Recorder, Signals};
 use callstitch_tlib::{Event, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -381,12 +381,15 @@ impl EstateLinker {
             self.take_call(site, call, sink);
         }
         self.linker.site_clock(site, news.clock);
+        if news.wall.is_some() {
+            self.linker.arrival_clock(site, news.clock);
+        }
         self.advance(sink);
     }
 
     /// Live, nothing arrived for a while: the first half of
-    /// [`Stitcher::tick`](callstitch_link::Stitcher::tick). Each site's time moves on by the
-    /// wall time since its last arrival: the sites to move, and to what time. Their engines
+    /// [`Stitcher::tick`](callstitch_link::Stitcher::tick). Each site's time is its clock at
+    /// its last arrival plus the wall time since: the sites to move, and to what time. Their engines
     /// move ([`SiteEngine::advance_to`]), the linker side takes what that gives, in this order
     /// ([`EstateLinker::moved`]), then hands out what is due ([`EstateLinker::ticked`]).
     pub fn quiet_sites(&mut self, wall: i64) -> Vec<(Text, Timestamp)> {
@@ -394,11 +397,7 @@ impl EstateLinker {
         self.linker
             .clocks()
             .sites()
-            .filter_map(|(site, time)| {
-                let (now, arrived) = (time.now?, time.arrived?);
-                let quiet = wall.saturating_sub(arrived);
-                (quiet > 0).then(|| (site.clone(), Timestamp(now.saturating_add(quiet))))
-            })
+            .filter_map(|(site, time)| Some((site.clone(), Timestamp(EstateClocks::quiet_time(time, wall)?))))
             .collect()
     }
 
