@@ -136,7 +136,10 @@ fn serve_reads_the_collected_streams_as_it_reads_the_logs() {
 #[test]
 fn serve_killed_while_it_reads_the_bus_stores_what_following_the_logs_stores() {
     let Some(prefix) = nats_or_skip("buskill") else { return };
-    let work = tempfile::Builder::new().keep(std::env::var("KEEP_KILL").is_ok()).tempdir().expect("temp dir");
+    let work = tempfile::Builder::new()
+        .disable_cleanup(std::env::var("KEEP_KILL").is_ok())
+        .tempdir()
+        .expect("temp dir");
     eprintln!("KILLDIR {}", work.path().display());
     let (logs, events) = estate(work.path(), "300", "23", &[]);
     let expected = followed(work.path(), &logs, events);
@@ -148,7 +151,7 @@ fn serve_killed_while_it_reads_the_bus_stores_what_following_the_logs_stores() {
         let service = Service::start(&crash, &config);
         kill_when_stored(service, events * share / 100);
         let service = Service::start(&crash, &config);
-        std::thread::sleep(Duration::from_millis(share as u64 * 3));
+        std::thread::sleep(Duration::from_millis(share * 3));
         service.kill();
     }
     let service = Service::start(&crash, &config);

@@ -152,7 +152,7 @@ fn with_a_late_site(events: &[Event], sites: &[String], late: &str, quiet: i64) 
         wall = wall.max(event.time().map_or(wall, |time| time.0));
         live.push_at(event, Some(wall), &mut found);
     }
-    let mut tick_for = |live: &mut Pipeline, wall: &mut i64, span: i64, found: &mut Collected| {
+    let tick_for = |live: &mut Pipeline, wall: &mut i64, span: i64, found: &mut Collected| {
         for _ in 0..span / (10 * SECOND) {
             *wall += 10 * SECOND;
             live.tick(*wall, found);
