@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 use callstitch_engine::EngineConfig;
 use callstitch_link::{Interaction, Lifecycle, LinkerConfig, LiveClock, SiteDirectory, SECOND};
 use callstitch_pipeline::{Collected, Pipeline, PipelineConfig};
-use callstitch_sim::{simulate, MemoryStorage, OutputFormat, SimConfig};
-use callstitch_tlib::json::event_from_json;
+use callstitch_sim::{OutputFormat, SimConfig};
 use callstitch_tlib::Event;
+use common::{settled_documents, simulated};
+
+mod common;
 
 fn center(interactions: u64, seed: u64) -> (Vec<Event>, Vec<String>) {
     center_at(interactions, 2_000, seed)
@@ -28,27 +30,6 @@ fn center_at(interactions: u64, rate_milli: u64, seed: u64) -> (Vec<Event>, Vec<
         ..SimConfig::default()
     };
     simulated(&config)
-}
-
-/// The events `config` simulates, in time order, and the sites they come from.
-fn simulated(config: &SimConfig) -> (Vec<Event>, Vec<String>) {
-    let mut storage = MemoryStorage::new();
-    simulate(config, &mut storage).expect("simulated");
-    let mut events = Vec::new();
-    let mut sites = std::collections::BTreeSet::new();
-    for (name, bytes) in storage.files() {
-        if name.ends_with(".jsonl")
-            && !["truth.jsonl", "recordings.jsonl", "media.jsonl"].contains(&name.as_str())
-        {
-            for line in String::from_utf8_lossy(&bytes).lines() {
-                let event = event_from_json(line).expect("event");
-                sites.insert(event.site.to_string());
-                events.push(event);
-            }
-        }
-    }
-    events.sort_by_key(|event| event.time().map(|time| time.0));
-    (events, sites.into_iter().collect())
 }
 
 fn last_revisions(found: &[(Interaction, callstitch_recording::Recording)]) -> BTreeMap<String, Interaction> {
@@ -108,30 +89,6 @@ fn live_every_interaction_ends_complete_and_equal_to_the_batch_result() {
     got.sort();
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
-}
-
-/// Each interaction's last revision, with its recording, as JSON without the fields that
-/// depend on when it was handed out (its revision and the ids it replaces).
-fn settled_documents(found: &[(Interaction, callstitch_recording::Recording)]) -> Vec<String> {
-    let mut last: BTreeMap<String, (Interaction, callstitch_recording::Recording)> = BTreeMap::new();
-    for (interaction, recording) in found {
-        for old in &interaction.replaces {
-            last.remove(old);
-        }
-        last.insert(interaction.interaction_id.clone(), (interaction.clone(), recording.clone()));
-    }
-    let mut documents: Vec<String> = last
-        .into_values()
-        .map(|(mut interaction, recording)| {
-            interaction.revision = 0;
-            interaction.replaces.clear();
-            let interaction = serde_json::to_string(&interaction).expect("json");
-            let recording = serde_json::to_string(&recording).expect("json");
-            format!("{interaction} {recording}")
-        })
-        .collect();
-    documents.sort();
-    documents
 }
 
 /// The live pipeline with `late`'s events held back: the other sites' events arrive as

@@ -15,13 +15,14 @@
 use std::collections::BTreeMap;
 
 use callstitch_engine::EngineConfig;
-use callstitch_link::{Interaction, LinkerConfig, LiveClock, SiteDirectory, SECOND};
+use callstitch_link::{LinkerConfig, LiveClock, SiteDirectory, SECOND};
 use callstitch_pipeline::{Collected, Pipeline, PipelineConfig};
-use callstitch_recording::Recording;
-use callstitch_sim::{simulate, MemoryStorage, OutputFormat, SimConfig};
-use callstitch_tlib::json::event_from_json;
+use callstitch_sim::{OutputFormat, SimConfig};
 use callstitch_tlib::Event;
+use common::{settled_documents, simulated};
 use proptest::prelude::*;
+
+mod common;
 
 const MINUTE: i64 = 60 * SECOND;
 
@@ -52,30 +53,14 @@ fn estate_with(sites: usize, seed: u64, varied: bool, conn_reuse_per_mille: u64)
         config.long_calls_per_mille = 150;
     }
     config.conn_reuse_per_mille = conn_reuse_per_mille;
-    let mut storage = MemoryStorage::new();
-    simulate(&config, &mut storage).expect("simulated");
-    let mut events = Vec::new();
-    let mut names = std::collections::BTreeSet::new();
-    for (name, bytes) in storage.files() {
-        if name.ends_with(".jsonl")
-            && !["truth.jsonl", "recordings.jsonl", "media.jsonl"].contains(&name.as_str())
-        {
-            for line in String::from_utf8_lossy(&bytes).lines() {
-                let event = event_from_json(line).expect("event");
-                names.insert(event.site.to_string());
-                events.push(event);
-            }
-        }
-    }
-    events.sort_by_key(|event| event.time().map(|time| time.0));
-    let sites: Vec<String> = names.into_iter().collect();
+    let (events, sites) = simulated(&config);
     let mut batch = Pipeline::new(&batch_config(), directory(&sites), None);
     let mut found = Collected::default();
     for event in &events {
         batch.push(event, &mut found);
     }
     batch.finish(&mut found);
-    let want = settled(&found.interactions);
+    let want = settled_documents(&found.interactions);
     Estate { events, sites, want }
 }
 
@@ -90,30 +75,6 @@ fn batch_config() -> PipelineConfig {
 fn live_config() -> PipelineConfig {
     let linker = LinkerConfig { live: Some(LiveClock { idle_after: MINUTE }), ..LinkerConfig::default() };
     PipelineConfig::new(EngineConfig::default(), linker, None)
-}
-
-/// Each interaction's last revision with its recording, as JSON without what depends on
-/// when it was handed out (its revision and the ids it replaces), sorted.
-fn settled(found: &[(Interaction, Recording)]) -> Vec<String> {
-    let mut last: BTreeMap<String, (Interaction, Recording)> = BTreeMap::new();
-    for (interaction, recording) in found {
-        for old in &interaction.replaces {
-            last.remove(old);
-        }
-        last.insert(interaction.interaction_id.clone(), (interaction.clone(), recording.clone()));
-    }
-    let mut documents: Vec<String> = last
-        .into_values()
-        .map(|(mut interaction, recording)| {
-            interaction.revision = 0;
-            interaction.replaces.clear();
-            let interaction = serde_json::to_string(&interaction).expect("json");
-            let recording = serde_json::to_string(&recording).expect("json");
-            format!("{interaction} {recording}")
-        })
-        .collect();
-    documents.sort();
-    documents
 }
 
 /// How the events reach the service.
@@ -216,7 +177,7 @@ fn live(estate: &Estate, schedule: &Schedule) -> Vec<String> {
         pipeline.tick(wall, &mut found);
         pipeline.flush(&mut found);
     }
-    settled(&found.interactions)
+    settled_documents(&found.interactions)
 }
 
 fn check(estate: &Estate, schedule: &Schedule) -> Result<(), TestCaseError> {
