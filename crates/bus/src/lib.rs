@@ -165,6 +165,22 @@ impl Bus {
         Ok(sites)
     }
 
+    /// The sequence of the last message of `site`'s stream (0: empty), without making it.
+    pub async fn last_sequence(&self, site: &str) -> Result<u64, BusError> {
+        let refused = |action, error: &dyn std::fmt::Display| BusError::Stream {
+            site: site.to_string(),
+            action,
+            message: error.to_string(),
+        };
+        let mut stream = self
+            .jetstream
+            .get_stream(SiteToken::new(site).stream(&self.options.prefix))
+            .await
+            .map_err(|error| refused("find the stream", &error))?;
+        let info = stream.info().await.map_err(|error| refused("describe the stream", &error))?;
+        Ok(info.state.last_sequence)
+    }
+
     /// Deletes a site's stream with every event in it (for an operator, and tests).
     pub async fn delete_site_stream(&self, site: &str) -> Result<(), BusError> {
         let stream = SiteToken::new(site).stream(&self.options.prefix);

@@ -153,6 +153,19 @@ enum Command {
     /// --nats nats://bus:4222 TS1=/logs/ts1/
     Collect(commands::collect::CollectArgs),
 
+    /// Run the call engine of some of a large estate's sites, read from the bus, into the
+    /// shared PostgreSQL database (docs/scale.md).
+    ///
+    /// Any number of workers, on any hosts, share the sites that collectors publish: each
+    /// takes its fair share through the database (a site's advisory lock, which goes with a
+    /// worker that dies), reads their streams, and commits per site and step the raw events,
+    /// the finished calls, the engine's news and the stream position in one transaction. The
+    /// linker (`callstitch serve --workers` on the same database and config) links the news
+    /// into interactions and answers the API. Killed and started again, a worker goes on
+    /// from what it committed. Example: callstitch worker --config estate.toml --listen
+    /// 127.0.0.1:9102
+    Worker(commands::worker::WorkerArgs),
+
     /// Start the service on a fresh database, following a simulated contact center's live
     /// logs, and print the address to open.
     Demo(commands::demo::DemoArgs),
@@ -174,6 +187,7 @@ fn main() -> ExitCode {
         Command::Events(args) => commands::events::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Collect(args) => commands::collect::run(args),
+        Command::Worker(args) => commands::worker::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -144,6 +144,33 @@ impl<'de> Deserialize<'de> for SiteNews {
     }
 }
 
+/// One item of a site's news as a worker stores it and the linker takes it (issue 14): the
+/// news of an event, or, live, what moving the site's time on with the wall clock gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every item is an event's news: boxing it would allocate once per event for the rare tick"
+)]
+pub enum SiteItem {
+    #[serde(rename = "e")]
+    Event(SiteNews),
+    /// The site was quiet: its engine moved on to `time` at wall time `wall` (both µs)
+    /// ([`SiteEngine::advance_to`]); `calls` and `clock` are what that gave.
+    #[serde(rename = "m")]
+    Moved { time: i64, wall: i64, calls: Vec<CallNews>, clock: Option<i64> },
+}
+
+impl SiteItem {
+    /// Where the item puts its site in the time merge (µs): an event's key, or the time a
+    /// quiet site moved on to.
+    pub fn key(&self) -> i64 {
+        match self {
+            SiteItem::Event(news) => news.key,
+            SiteItem::Moved { time, .. } => *time,
+        }
+    }
+}
+
 /// What one event of a site gives: its news, and the calls it finished, whole.
 #[derive(Debug)]
 pub struct SiteStep {
@@ -409,6 +436,20 @@ impl EstateLinker {
         self.linker.site_clock(site, clock);
     }
 
+    /// Takes one [`SiteItem`] of `site` (the sites' items in merged order): an event's news
+    /// as [`EstateLinker::take`]; a quiet site's move as a tick of that site alone, at the
+    /// wall time its worker moved it.
+    pub fn take_item(&mut self, site: &Text, item: SiteItem, sink: &mut impl Sink) {
+        match item {
+            SiteItem::Event(news) => self.take(site, news, sink),
+            SiteItem::Moved { wall, calls, clock, .. } => {
+                self.linker.tick(wall);
+                self.moved(site, calls, clock, sink);
+                self.advance(sink);
+            }
+        }
+    }
+
     /// Live: the end of a tick ([`EstateLinker::quiet_sites`]): what is due is handed out.
     pub fn ticked(&mut self, sink: &mut impl Sink) {
         self.advance(sink);
@@ -483,6 +524,11 @@ impl EstateLinker {
 
     pub fn linker(&self) -> &Linker {
         &self.linker
+    }
+
+    /// Calls opened and not finished, every site's.
+    pub fn calls_in_progress(&self) -> usize {
+        self.numbers.live.len()
     }
 
     /// The linker side as bytes: its linker, signals, recorder and renumbering, each a part.

@@ -183,6 +183,9 @@ pub struct BusConfig {
     pub prefix: String,
     /// How often new site streams are looked for, in seconds.
     pub discover_s: u32,
+    /// The linker role (docs/scale.md): link what `callstitch worker`s read from the streams
+    /// and store in the (PostgreSQL) database, instead of reading the streams.
+    pub workers: bool,
 }
 
 impl Default for BusConfig {
@@ -191,6 +194,7 @@ impl Default for BusConfig {
             url: "nats://127.0.0.1:4222".to_string(),
             prefix: "callstitch".to_string(),
             discover_s: 5,
+            workers: false,
         }
     }
 }
@@ -282,6 +286,22 @@ impl ServiceConfig {
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
             return Err(ConfigError::Invalid(format!("site {:?} is configured twice", pair[0])));
+        }
+        if let Some(bus) = self.bus.as_ref().filter(|bus| bus.workers) {
+            if !matches!(self.location(), DatabaseLocation::Postgres(_)) {
+                return Err(ConfigError::Invalid(format!(
+                    "[bus] workers = true links what callstitch workers store in PostgreSQL, and database is {}: \
+                     give database = \"postgres://…\" (the workers' database)",
+                    self.location().name()
+                )));
+            }
+            if !self.logs.is_empty() || self.sites.iter().any(|site| !site.logs.is_empty()) {
+                return Err(ConfigError::Invalid(format!(
+                    "[bus] workers = true links what the workers read from {}; the service reads no logs \
+                     itself: remove the logs (collect them with callstitch collect)",
+                    bus.url
+                )));
+            }
         }
         if self.ingest.batch_events == 0 {
             return Err(ConfigError::Invalid("ingest.batch_events must be at least 1".to_string()));

@@ -102,7 +102,7 @@ pub enum Request {
 
 impl Request {
     /// Answers the request without taking it.
-    fn refuse(self, refusal: Refusal) {
+    pub(crate) fn refuse(self, refusal: Refusal) {
         let (Request::Events { reply, .. } | Request::Media { reply, .. }) = self;
         // The client may have gone: nothing to tell.
         let _ = reply.send(Err(NotStored::Refused(refusal)));
@@ -294,6 +294,9 @@ pub enum IngestError {
     /// The error that ended the loop, shared with the requests it left unstored.
     #[error(transparent)]
     Shared(Arc<IngestError>),
+    /// The linker role's loop ended (crate::estate).
+    #[error("linker: {0}")]
+    Estate(String),
 }
 
 /// How often the live interactions are counted for `callstitch_interactions_live`.
@@ -1098,7 +1101,7 @@ impl<S: Store + Clone> IngestLoop<S> {
 }
 
 /// What the stream says of the interactions of a batch.
-fn stream_items(batch: &Batch) -> Vec<StreamItem> {
+pub(crate) fn stream_items(batch: &Batch) -> Vec<StreamItem> {
     batch
         .interactions
         .iter()

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod estate;
 pub mod http;
 pub mod ingest;
 pub mod mask;
@@ -100,6 +101,14 @@ pub async fn serve(
             let store = open_store(&config)?;
             serve_with(store, config, shutdown, on_listening).await
         }
+        DatabaseLocation::Postgres(url) if config.bus.as_ref().is_some_and(|bus| bus.workers) => {
+            let mut shutdown = Box::pin(shutdown);
+            let store = tokio::select! {
+                store = open_linker(url) => store?,
+                _ = &mut shutdown => return Ok(()),
+            };
+            serve_estate(store, config, shutdown, on_listening).await
+        }
         DatabaseLocation::Postgres(url) => {
             let store = open_postgres(url).await?;
             serve_with(store, config, shutdown, on_listening).await
@@ -119,6 +128,23 @@ pub async fn open_postgres(url: &str) -> Result<PostgresStore, StoreError> {
     PostgresStore::open(PostgresOptions::new(url)).await
 }
 
+/// The linker role's store: while another linker holds the database, this one stands by
+/// (said once) and takes it as soon as the other lets go.
+async fn open_linker(url: &str) -> Result<PostgresStore, StoreError> {
+    let mut said = false;
+    loop {
+        match PostgresStore::open(PostgresOptions::new(url)).await {
+            Err(StoreError::InUse { holder, .. }) => {
+                if !said {
+                    tracing::info!(%holder, "another linker holds the database: standing by to take over");
+                    said = true;
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Runs the service on `store`, whichever backend it is, until `shutdown` completes; then
 /// stops taking requests, lets the ingest loop commit what it holds with a checkpoint,
 /// closes the store ([`Store::close`]) and returns.
@@ -127,6 +153,40 @@ pub async fn serve_with<S: Store + Clone>(
     config: ServiceConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_listening: OnListening,
+) -> Result<(), ServeError> {
+    serve_on(store, config, shutdown, on_listening, spawn_ingest).await
+}
+
+/// The linker role (`serve --workers`, [`estate`]): the service on `store`, linking what
+/// `callstitch worker`s store there instead of reading logs or streams.
+pub async fn serve_estate(
+    store: PostgresStore,
+    config: ServiceConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: OnListening,
+) -> Result<(), ServeError> {
+    serve_on(store, config, shutdown, on_listening, spawn_estate).await
+}
+
+/// What runs the ingest side: given the configuration, the store, the API's requests, the
+/// shared state and the stop flag, a thread that runs until the flag is set.
+type IngestThread = std::thread::JoinHandle<Result<(), IngestError>>;
+
+/// Starts an [`IngestThread`] (see there).
+type SpawnIngest<S> = fn(
+    &ServiceConfig,
+    S,
+    std::sync::mpsc::Receiver<ingest::Request>,
+    Arc<Shared>,
+    Arc<AtomicBool>,
+) -> IngestThread;
+
+async fn serve_on<S: Store + Clone>(
+    store: S,
+    config: ServiceConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: OnListening,
+    spawn: SpawnIngest<S>,
 ) -> Result<(), ServeError> {
     config.validate()?;
     let config = with_bus_sites(config).await;
@@ -143,8 +203,7 @@ pub async fn serve_with<S: Store + Clone>(
     let address = listener.local_addr().map_err(ServeError::Http)?;
     let limits = http::ConnectionLimits::new(&config.http, open_files);
 
-    let ingest_thread =
-        spawn_ingest(&config, store.clone(), requests, Arc::clone(&shared), Arc::clone(&stop));
+    let ingest_thread = spawn(&config, store.clone(), requests, Arc::clone(&shared), Arc::clone(&stop));
     let closing = store.clone();
     let retention = spawn_retention(store.clone(), config.retention_days);
 
@@ -208,9 +267,45 @@ async fn with_bus_sites(mut config: ServiceConfig) -> ServiceConfig {
     config
 }
 
-/// The bus input of `config`, if it reads one.
+/// The linker role's loop ([`estate`]) on a thread of its own.
+fn spawn_estate(
+    config: &ServiceConfig,
+    store: PostgresStore,
+    requests: std::sync::mpsc::Receiver<ingest::Request>,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+) -> IngestThread {
+    let runtime = tokio::runtime::Handle::current();
+    let pipeline = pipeline_config(config, true);
+    let settings = estate::EstateSettings {
+        poll: Duration::from_millis(config.ingest.poll_ms.max(1)),
+        snapshot_every: Duration::from_secs(config.ingest.snapshot_every_s),
+        interactions_every: Duration::from_millis(config.ingest.interactions_ms),
+        bus: config.bus.as_ref().map(|bus| (bus.url.clone(), bus.prefix.clone())),
+    };
+    std::thread::spawn(move || {
+        let result = estate::EstateLoop::recover(
+            store,
+            runtime,
+            &pipeline,
+            requests,
+            Arc::clone(&shared),
+            settings,
+            stop,
+        )
+        .and_then(estate::EstateLoop::run);
+        result.map_err(|error| {
+            let reason = error.to_string();
+            tracing::error!(%reason, "the linker stopped");
+            shared.set_ingest_state(IngestState::Stopped { reason: reason.clone() });
+            IngestError::Estate(reason)
+        })
+    })
+}
+
+/// The bus input of `config`, if it reads one (the linker role reads none: its workers do).
 pub fn bus_input(config: &ServiceConfig) -> Option<source::BusInput> {
-    let bus = config.bus.as_ref()?;
+    let bus = config.bus.as_ref().filter(|bus| !bus.workers)?;
     Some(source::BusInput {
         url: bus.url.clone(),
         prefix: bus.prefix.clone(),

@@ -67,6 +67,13 @@ pub struct Metrics {
     pub bus_sequence: Family<SiteLabels, Gauge>,
     /// Per site read from the bus: messages its stream holds beyond what was read.
     pub bus_pending: Family<SiteLabels, Gauge>,
+    /// The linker role (`serve --workers`), per site: the last news row wholly taken.
+    pub linker_news_row: Family<SiteLabels, Gauge>,
+    /// The linker role, per site: items read and waiting for the merge.
+    pub linker_queued: Family<SiteLabels, Gauge>,
+    /// The linker role, per site: 1 while the site holds the others back (its worker has
+    /// more to store).
+    pub linker_holding: Family<SiteLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -174,6 +181,26 @@ impl Metrics {
             "Per site read from the bus: messages its stream holds beyond what was read (the lag)",
             bus_pending.clone(),
         );
+        let per_site = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<SiteLabels, Gauge>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let linker_news_row = per_site(
+            &mut registry,
+            "linker_news_row",
+            "The linker role (serve --workers), per site: the last row of the site's news wholly taken",
+        );
+        let linker_queued = per_site(
+            &mut registry,
+            "linker_queued",
+            "The linker role, per site: items of the site's news read and waiting for the merge",
+        );
+        let linker_holding = per_site(
+            &mut registry,
+            "linker_holding",
+            "The linker role, per site: 1 while the site holds the others back (its worker has more to store)",
+        );
         Metrics {
             registry,
             events,
@@ -194,6 +221,9 @@ impl Metrics {
             batch_events,
             bus_sequence,
             bus_pending,
+            linker_news_row,
+            linker_queued,
+            linker_holding,
         }
     }
 

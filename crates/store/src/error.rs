@@ -44,6 +44,13 @@ pub enum StoreError {
     /// Another process writes this database: there is one owner of the file at a time.
     #[error("{path} is in use by {holder}; stop it first, or use another database")]
     InUse { path: String, holder: Holder },
+    /// A worker's step for a site that another writer has written since: this worker no
+    /// longer owns the site and must stop writing for it (docs/scale.md).
+    #[error(
+        "site {site} was written by another worker (news position {found}, this worker expected {expected}); \
+         it no longer owns the site and stops writing for it"
+    )]
+    Fenced { site: String, expected: i64, found: i64 },
     #[error("cannot lock {path}: {source}")]
     Lock { path: String, source: std::io::Error },
     /// Found at start: the file (or its directory) cannot be written.
@@ -189,7 +196,7 @@ impl StoreError {
             StoreError::Lock { .. } => FailureKind::Io,
             StoreError::NotWritable { .. } => FailureKind::ReadOnly,
             StoreError::Corrupt { .. } => FailureKind::Corrupt,
-            StoreError::InUse { .. } => FailureKind::Busy,
+            StoreError::InUse { .. } | StoreError::Fenced { .. } => FailureKind::Busy,
             StoreError::NewerSchema { .. }
             | StoreError::BadUrl { .. }
             | StoreError::BadDocument { .. }

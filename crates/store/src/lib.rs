@@ -34,6 +34,9 @@ pub use callstitch_pipeline::{RecordingDocument, TraceDocument};
 
 pub use error::{FailureKind, Holder, StoreError};
 pub use health::{Operation, StoreFailure, StoreHealth};
+pub use postgres::estate::{
+    decode_news, encode_news, EstateDb, NewsRow, SiteCommit, SiteProgress, SiteState,
+};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use query::{conn_id, Count, Cursor, InteractionQuery, Page, SiteCount, Tally};
 pub use record::{

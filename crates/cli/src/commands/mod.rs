@@ -13,3 +13,4 @@ pub mod serve;
 pub mod simulate;
 pub mod trace;
 pub mod verify;
+pub mod worker;

@@ -48,6 +48,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME", requires = "nats")]
     pub prefix: Option<String>,
 
+    /// The linker role of a large estate (docs/scale.md): link what `callstitch worker`s
+    /// read from the bus and store in the --database (PostgreSQL), and answer the API on it,
+    /// instead of reading logs or streams. A second one waits as a standby and takes over
+    /// when the first stops (the config's [bus] workers = true).
+    #[arg(long)]
+    pub workers: bool,
+
     /// Mask the customer's numbers (ANI, DNIS, wherever they appear) in API output.
     #[arg(long)]
     pub mask_numbers: bool,
@@ -94,6 +101,9 @@ impl ServeArgs {
         }
         if let (Some(prefix), Some(bus)) = (&self.prefix, config.bus.as_mut()) {
             bus.prefix = prefix.clone();
+        }
+        if self.workers {
+            config.bus.get_or_insert_with(BusConfig::default).workers = true;
         }
         config.validate().map_err(|error| UsageError(error.to_string()))?;
         Ok(config)

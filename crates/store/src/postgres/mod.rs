@@ -13,6 +13,7 @@
 
 mod blocks;
 mod copy;
+pub mod estate;
 mod lock;
 mod partition;
 mod read;

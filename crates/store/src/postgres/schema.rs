@@ -232,6 +232,39 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 1 continued: the reporting views (docs/reporting.md).
     VIEWS,
+    // 2: workers that share the estate (docs/scale.md, super::estate): each site's owner
+    // commits its stream position, its engine's state and its news; the linker reads the
+    // news; raw events are numbered from one counter.
+    r#"
+    CREATE TABLE estate_sites (
+        site       TEXT PRIMARY KEY,
+        stream_seq BIGINT NOT NULL DEFAULT 0,
+        news_pos   BIGINT NOT NULL DEFAULT 0,
+        engine     BYTEA,
+        worker     TEXT,
+        written_us BIGINT
+    );
+    CREATE TABLE estate_news (
+        site      TEXT NOT NULL,
+        pos       BIGINT NOT NULL,
+        first_seq BIGINT NOT NULL,
+        last_seq  BIGINT NOT NULL,
+        items     INTEGER NOT NULL,
+        data      BYTEA NOT NULL,
+        PRIMARY KEY (site, pos)
+    );
+    CREATE TABLE estate_problems (
+        site       TEXT NOT NULL,
+        stream_seq BIGINT NOT NULL,
+        problem    TEXT NOT NULL,
+        PRIMARY KEY (site, stream_seq)
+    );
+    CREATE TABLE estate_seq (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        next BIGINT NOT NULL
+    );
+    INSERT INTO estate_seq (id, next) SELECT 1, COALESCE(MAX(last_seq), 0) + 1 FROM event_blocks;
+    "#,
 ];
 
 /// The reporting views, with the names and columns of SQLite's (docs/reporting.md): times
@@ -307,7 +340,7 @@ const VIEWS: &str = r#"
 
 /// Where each version's steps end in [`MIGRATIONS`]: version `n` (1-based) is the steps
 /// from the end of version `n - 1` to `VERSIONS[n - 1]`.
-const VERSIONS: &[usize] = &[2];
+const VERSIONS: &[usize] = &[2, 3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = VERSIONS.len() as i64;

@@ -59,7 +59,7 @@ pub async fn commit(
 
 /// The finished calls not stored yet (a replay hands a call out again, identical and
 /// compressed the same), by `COPY`; their link ids.
-async fn insert_calls(
+pub(super) async fn insert_calls(
     transaction: &Transaction<'_>,
     known: &Mutex<Known>,
     calls: &[CallRecord],

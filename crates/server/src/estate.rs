@@ -1,0 +1,408 @@
+//! The linker role (issue 14, docs/scale.md): `callstitch serve --workers` links what the
+//! workers (`callstitch worker`, crates/worker) store, instead of reading logs or streams.
+//!
+//! Each site's owner commits the engine's news of its site as rows of `estate_news`, in the
+//! site's stream order. This loop reads every site's rows after the position it took last,
+//! merges the sites' items by their merge key exactly as `trace` merges log files (least key
+//! first, ties to the site first in name order), and gives them to one
+//! [`EstateLinker`]: the interactions it hands out are committed through the store as a
+//! `serve` commits them, and the API, the live stream and the UI read them as usual.
+//!
+//! **Holding back.** A site whose owner has not yet stored all its stream holds (its stream
+//! ends further on the bus than its stored position, or it has more rows than were read): the
+//! other sites' items go no further than its last item read, so that the order is the one of
+//! reading everything at once. A site that holds without progress for [`STALL`] (its worker
+//! is gone and no other has taken it yet) stops holding the estate: linking goes on, and its
+//! items come late, as a late site's do.
+//!
+//! **Checkpoint.** With every snapshot of the linker ([`EstateLinker::snapshot`]), in the same
+//! transaction, each site's position: the last row wholly taken and how many items of the
+//! next one. A restart restores the snapshot and reads on from there (the interactions
+//! handed out since are handed out again, the same, as a `serve` replays its events); the
+//! rows before the checkpoint are deleted.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use callstitch_bus::{Bus, BusOptions};
+use callstitch_pipeline::split::{EstateLinker, SiteItem};
+use callstitch_store::{decode_news, Batch, PostgresStore, SiteProgress, Snapshot, Store, StoreError};
+use callstitch_tlib::Text;
+use serde::{Deserialize, Serialize};
+use tokio::runtime::Handle;
+
+use crate::ingest::{stream_items, Request};
+use crate::pipeline::{PipelineConfig, Settled};
+use crate::state::{IngestState, Refusal, Shared};
+
+/// Rows read per site and round: a site that gives this many has more.
+const ROWS_PER_READ: i64 = 64;
+
+/// How long a site that holds the estate back may make no progress before it stops holding.
+pub const STALL: Duration = Duration::from_secs(30);
+
+/// How often the bus is asked where each site's stream ends.
+const BUS_EVERY: Duration = Duration::from_millis(250);
+
+/// Where the linker stands in one site's news.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewsPosition {
+    /// The last row wholly taken.
+    pub row: i64,
+    /// Items taken of the row after it.
+    pub items: u32,
+}
+
+/// The checkpoint as stored in the store's positions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct EstateCheckpoint {
+    estate: BTreeMap<String, NewsPosition>,
+}
+
+/// The settings of the loop.
+#[derive(Debug, Clone)]
+pub struct EstateSettings {
+    pub poll: Duration,
+    pub snapshot_every: Duration,
+    pub interactions_every: Duration,
+    /// The bus, to know where each site's stream ends (`None`: not asked; a site holds
+    /// only while it has more rows than were read).
+    pub bus: Option<(String, String)>,
+}
+
+/// Why the loop stops.
+#[derive(Debug, thiserror::Error)]
+pub enum EstateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the stored snapshot is not a linker's ({0}): this database was written by a `serve` that reads logs or streams; give the linker a database of its own")]
+    NotALinkersSnapshot(String),
+    #[error("the linker's state cannot be written: {0}")]
+    Snapshot(String),
+}
+
+/// One item waiting in a site's queue, with where it came from.
+struct Queued {
+    item: SiteItem,
+    row: i64,
+    /// Its place in its row (from 1), and whether it is the row's last.
+    index: u32,
+    last: bool,
+}
+
+#[derive(Default)]
+struct SiteQueue {
+    items: VecDeque<Queued>,
+    /// The last row read into the queue.
+    read: i64,
+    /// Items of the first row after `read` to skip (taken before a restart).
+    skip: u32,
+    taken: NewsPosition,
+    /// Its owner has more than was read.
+    behind: bool,
+    /// The last time the site gave something.
+    progress: Option<Instant>,
+}
+
+/// See the module documentation.
+pub struct EstateLoop {
+    store: PostgresStore,
+    runtime: Handle,
+    linker: EstateLinker,
+    sites: BTreeMap<String, SiteQueue>,
+    settled: Settled,
+    shared: Arc<Shared>,
+    requests: Receiver<Request>,
+    stop: Arc<AtomicBool>,
+    settings: EstateSettings,
+    bus: Option<Bus>,
+    stream_ends: BTreeMap<String, u64>,
+    last_bus: Option<Instant>,
+    last_snapshot: Instant,
+    last_flush: Instant,
+    /// Items taken since the last snapshot.
+    since_snapshot: u64,
+}
+
+fn wall_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_micros() as i64)
+}
+
+impl EstateLoop {
+    /// The loop as the store's last checkpoint left it.
+    pub fn recover(
+        store: PostgresStore,
+        runtime: Handle,
+        pipeline: &PipelineConfig,
+        requests: Receiver<Request>,
+        shared: Arc<Shared>,
+        settings: EstateSettings,
+        stop: Arc<AtomicBool>,
+    ) -> Result<EstateLoop, EstateError> {
+        let recovery = runtime.block_on(store.recover())?;
+        let config = pipeline.build();
+        let mut linker = match &recovery.snapshot {
+            Some(snapshot) => EstateLinker::restore(&snapshot.state, &config)
+                .map_err(|error| EstateError::NotALinkersSnapshot(error.to_string()))?,
+            None => EstateLinker::new(&config, pipeline.directory(), None),
+        };
+        linker.resume(wall_now());
+        let checkpoint: EstateCheckpoint = match &recovery.positions {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|error| EstateError::NotALinkersSnapshot(error.to_string()))?,
+            None => EstateCheckpoint::default(),
+        };
+        let sites = checkpoint
+            .estate
+            .into_iter()
+            .map(|(site, taken)| {
+                let queue = SiteQueue { read: taken.row, skip: taken.items, taken, ..SiteQueue::default() };
+                (site, queue)
+            })
+            .collect();
+        shared.set_ingest_state(IngestState::Running);
+        Ok(EstateLoop {
+            store,
+            runtime,
+            linker,
+            sites,
+            settled: Settled::default(),
+            shared,
+            requests,
+            stop,
+            settings,
+            bus: None,
+            stream_ends: BTreeMap::new(),
+            last_bus: None,
+            last_snapshot: Instant::now(),
+            last_flush: Instant::now(),
+            since_snapshot: 0,
+        })
+    }
+
+    /// Runs until the stop flag is set; then commits a checkpoint.
+    pub fn run(mut self) -> Result<(), EstateError> {
+        while !self.stop.load(Ordering::Relaxed) {
+            self.refuse_requests();
+            let took = match self.round() {
+                Ok(took) => took,
+                Err(error) => {
+                    tracing::warn!(%error, "the linker cannot read or write the store; trying again");
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            if !took {
+                std::thread::sleep(self.settings.poll);
+            }
+        }
+        self.checkpoint()
+    }
+
+    /// Events are published to the bus, not posted here.
+    fn refuse_requests(&self) {
+        while let Ok(request) = self.requests.try_recv() {
+            request.refuse(Refusal::new(
+                "this service links what callstitch workers store: publish events to the bus (callstitch collect)",
+                None,
+            ));
+        }
+    }
+
+    /// Reads, takes what may go, commits: whether anything was taken.
+    fn round(&mut self) -> Result<bool, EstateError> {
+        self.ask_bus();
+        let progress = self.runtime.block_on(self.store.estate_sites())?;
+        self.read_news(&progress)?;
+        let took = self.release();
+        if self.last_flush.elapsed() >= self.settings.interactions_every {
+            self.linker.flush(&mut self.settled);
+            self.last_flush = Instant::now();
+        }
+        if self.last_snapshot.elapsed() >= self.settings.snapshot_every && self.since_snapshot > 0 {
+            self.checkpoint()?;
+        } else {
+            self.commit(None)?;
+        }
+        self.update_gauges();
+        Ok(took > 0)
+    }
+
+    /// Where each site's stream ends, every [`BUS_EVERY`].
+    fn ask_bus(&mut self) {
+        let Some((url, prefix)) = &self.settings.bus else { return };
+        if self.last_bus.is_some_and(|last| last.elapsed() < BUS_EVERY) {
+            return;
+        }
+        self.last_bus = Some(Instant::now());
+        if self.bus.is_none() {
+            let options = BusOptions { prefix: prefix.clone(), ..BusOptions::default() };
+            match self.runtime.block_on(Bus::connect(url, options)) {
+                Ok(bus) => self.bus = Some(bus),
+                Err(error) => {
+                    tracing::warn!(%error, "the bus does not answer: sites hold the estate only while they have rows unread");
+                    return;
+                }
+            }
+        }
+        let Some(bus) = &self.bus else { return };
+        let sites = match self.runtime.block_on(bus.sites()) {
+            Ok(sites) => sites,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the site streams");
+                return;
+            }
+        };
+        for site in sites {
+            if let Ok(last) = self.runtime.block_on(bus.last_sequence(&site)) {
+                self.stream_ends.insert(site.clone(), last);
+            }
+            self.sites.entry(site).or_default();
+        }
+    }
+
+    /// Reads each site's rows after what its queue holds; says which sites are behind.
+    fn read_news(&mut self, progress: &BTreeMap<String, SiteProgress>) -> Result<(), EstateError> {
+        for site in progress.keys() {
+            self.sites.entry(site.clone()).or_default();
+        }
+        let after: BTreeMap<String, i64> =
+            self.sites.iter().map(|(site, queue)| (site.clone(), queue.read)).collect();
+        let rows = self.runtime.block_on(self.store.estate_news(progress, &after, ROWS_PER_READ))?;
+        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+        for row in &rows {
+            *counts.entry(row.site.as_str()).or_default() += 1;
+        }
+        for row in &rows {
+            let Some(queue) = self.sites.get_mut(&row.site) else { continue };
+            let items = decode_news(&row.data)?;
+            let count = items.len() as u32;
+            let skip = if row.pos == queue.read + 1 { std::mem::take(&mut queue.skip) } else { 0 };
+            for (index, item) in items.into_iter().enumerate().skip(skip as usize) {
+                let index = index as u32 + 1;
+                queue.items.push_back(Queued { item, row: row.pos, index, last: index == count });
+            }
+            if count == 0 || skip >= count {
+                // A row with nothing left to take is taken whole.
+                queue.taken = NewsPosition { row: row.pos, items: 0 };
+            }
+            queue.read = row.pos;
+            queue.progress = Some(Instant::now());
+        }
+        for (site, queue) in &mut self.sites {
+            let stored = progress.get(site).copied().unwrap_or_default();
+            let more_rows = stored.news_pos > queue.read
+                || counts.get(site.as_str()).is_some_and(|count| *count >= ROWS_PER_READ);
+            let more_stream = self.stream_ends.get(site).is_some_and(|end| *end > stored.stream_seq);
+            let stalled = queue.progress.is_some_and(|last| last.elapsed() >= STALL);
+            queue.behind = (more_rows || more_stream) && !stalled;
+            if queue.progress.is_none() && (more_rows || more_stream) {
+                queue.progress.get_or_insert_with(Instant::now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes every queued item that may go, in merge order: how many.
+    fn release(&mut self) -> u64 {
+        // A site behind holds the others at its last item read (before any, at everything).
+        let watermark = self
+            .sites
+            .values()
+            .filter(|queue| queue.behind)
+            .map(|queue| queue.items.back().map_or(i64::MIN, |queued| queued.item.key()))
+            .min()
+            .unwrap_or(i64::MAX);
+        let names: Vec<String> = self.sites.keys().cloned().collect();
+        let mut heads: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::new();
+        for (index, name) in names.iter().enumerate() {
+            if let Some(front) = self.sites.get(name).and_then(|queue| queue.items.front()) {
+                heads.push(Reverse((front.item.key(), index)));
+            }
+        }
+        let mut taken = 0;
+        while let Some(Reverse((key, index))) = heads.pop() {
+            if key > watermark {
+                break;
+            }
+            let Some(queue) = self.sites.get_mut(&names[index]) else { continue };
+            let Some(queued) = queue.items.pop_front() else { continue };
+            queue.taken = if queued.last {
+                NewsPosition { row: queued.row, items: 0 }
+            } else {
+                NewsPosition { row: queued.row - 1, items: queued.index }
+            };
+            if let Some(front) = queue.items.front() {
+                heads.push(Reverse((front.item.key(), index)));
+            }
+            let site = Text::from(names[index].as_str());
+            self.linker.take_item(&site, queued.item, &mut self.settled);
+            taken += 1;
+        }
+        self.since_snapshot += taken;
+        taken
+    }
+
+    /// Commits what was handed out (and `snapshot` with the positions it was taken at).
+    fn commit(&mut self, snapshot: Option<(Snapshot, String)>) -> Result<(), EstateError> {
+        if self.settled.is_empty() && snapshot.is_none() {
+            return Ok(());
+        }
+        let (calls, interactions) = std::mem::take(&mut self.settled).into_rows();
+        let (snapshot, positions) = match snapshot {
+            Some((snapshot, positions)) => (Some(snapshot), Some(positions)),
+            None => (None, None),
+        };
+        let batch = Batch { calls, interactions, positions, snapshot, ..Batch::default() };
+        let items = stream_items(&batch);
+        let batch = Arc::new(batch);
+        let started = Instant::now();
+        self.runtime.block_on(self.store.commit(Arc::clone(&batch)))?;
+        self.shared.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        for item in items {
+            self.shared.metrics.interactions_written.inc();
+            if item.kind == "completed" {
+                self.shared.metrics.interactions_completed.inc();
+            }
+            let _ = self.shared.stream.send(item);
+        }
+        Ok(())
+    }
+
+    /// Commits the linker's snapshot with each site's position, then forgets the rows
+    /// before it.
+    fn checkpoint(&mut self) -> Result<(), EstateError> {
+        self.linker.flush(&mut self.settled);
+        let state = self.linker.snapshot().map_err(|error| EstateError::Snapshot(error.to_string()))?;
+        let positions: BTreeMap<String, NewsPosition> =
+            self.sites.iter().map(|(site, queue)| (site.clone(), queue.taken)).collect();
+        let text = serde_json::to_string(&EstateCheckpoint { estate: positions.clone() })
+            .map_err(|error| EstateError::Snapshot(error.to_string()))?;
+        self.commit(Some((Snapshot { seq: 0, state, media_posts: 0 }, text)))?;
+        self.last_snapshot = Instant::now();
+        self.since_snapshot = 0;
+        let rows: BTreeMap<String, i64> =
+            positions.into_iter().map(|(site, taken)| (site, taken.row)).collect();
+        if let Err(error) = self.runtime.block_on(self.store.forget_news(&rows)) {
+            tracing::warn!(%error, "cannot delete the news rows already taken; the next checkpoint tries again");
+        }
+        Ok(())
+    }
+
+    fn update_gauges(&self) {
+        let metrics = &self.shared.metrics;
+        metrics.calls_in_progress.set(self.linker.calls_in_progress() as i64);
+        metrics.segments_waiting.set(self.linker.linker().segments_in_memory() as i64);
+        metrics.interactions_archived.set(self.linker.linker().archived_in_memory() as i64);
+        for (site, queue) in &self.sites {
+            let labels = crate::metrics::SiteLabels { site: site.clone() };
+            metrics.linker_news_row.get_or_create(&labels).set(queue.taken.row);
+            metrics.linker_queued.get_or_create(&labels).set(queue.items.len() as i64);
+            metrics.linker_holding.get_or_create(&labels).set(i64::from(queue.behind));
+        }
+    }
+}

@@ -1,0 +1,520 @@
+//! callstitch-worker: `callstitch worker`, one of any number of processes that share a
+//! large estate (issue 14, docs/scale.md).
+//!
+//! A worker reads sites' JetStream streams (what `callstitch collect` published), runs the
+//! call engine of each site it owns ([`site::OwnedSite`]) and commits, per site and step, the
+//! raw events, the finished calls, the engine's news and the stream position in one
+//! PostgreSQL transaction ([`callstitch_store::EstateDb`]). The linker
+//! (`callstitch serve --workers`) reads the news and writes the interactions.
+//!
+//! **Ownership.** Sites are taken through the database: a site's session advisory lock
+//! (it goes with the worker's connection, however the worker ends). Every few seconds a worker
+//! lists the site streams and counts the workers connected; it owns at most its fair share
+//! (the sites divided by the workers, rounded up), gives back what is over (after
+//! committing it), and takes free sites up to it, starting at a place of its own in the list
+//! so that workers do not all reach for the same site.
+//!
+//! **Failures.** A commit that fails because another worker wrote the site drops the site
+//! (it is no longer this worker's); one that fails because the connection went drops every
+//! site (their locks went with it), and the worker connects again and takes sites from what
+//! was committed: nothing was committed of what it held, so nothing is lost or taken twice.
+//! A message that is not an event is committed as a problem with its stream sequence and
+//! skipped.
+
+pub mod site;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use callstitch_bus::{Bus, BusItem, BusOptions, SiteReader};
+use callstitch_pipeline::PipelineConfig;
+use callstitch_store::{EstateDb, StoreError};
+use callstitch_tlib::Event;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::site::OwnedSite;
+
+/// What every worker's connection name starts with: the workers are counted by it.
+pub const APPLICATION_PREFIX: &str = "callstitch-worker/";
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The NATS server (`nats://host:port`).
+    pub nats_url: String,
+    /// The prefix the collectors publish under.
+    pub prefix: String,
+    /// `postgres://…`.
+    pub database: String,
+    /// This worker's name (its connection is `callstitch-worker/<name>`).
+    pub name: String,
+    pub pipeline: PipelineConfig,
+    /// A site's step is committed at this many events…
+    pub batch_events: usize,
+    /// …or when its oldest part is this old.
+    pub commit_every: Duration,
+    /// How often the time of a quiet site moves on with the wall clock.
+    pub idle_tick: Duration,
+    /// How often the sites and the workers are counted again.
+    pub balance_every: Duration,
+}
+
+/// Why a worker stops with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a worker has done, for `/metrics` and its log.
+#[derive(Debug, Default)]
+pub struct WorkerStatus {
+    pub events: AtomicU64,
+    pub problems: AtomicU64,
+    pub commits: AtomicU64,
+    pub commit_failures: AtomicU64,
+    pub database_connected: AtomicU64,
+    pub bus_connected: AtomicU64,
+    /// Per owned site: the stream sequence committed and the messages still unread.
+    pub sites: Mutex<BTreeMap<String, SiteGauge>>,
+}
+
+/// One owned site's progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SiteGauge {
+    pub stream_seq: u64,
+    pub pending: u64,
+}
+
+/// One message of an owned site's stream, read by its reader task.
+struct Incoming {
+    site: String,
+    /// The ownership it was read for: messages of an ownership given up are dropped.
+    generation: u64,
+    seq: u64,
+    item: Result<Box<Event>, String>,
+}
+
+/// An owned site: its state, and the task that reads its stream.
+struct Owned {
+    site: OwnedSite,
+    generation: u64,
+    reader: JoinHandle<()>,
+    /// Messages beyond the last one read (`u64::MAX` until the reader has looked).
+    pending: Arc<AtomicU64>,
+    /// When the step being built began.
+    since: Option<Instant>,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Wall time now, µs since the epoch.
+fn wall_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_micros() as i64)
+}
+
+/// How long a failed connection waits before it is tried again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// See the crate documentation.
+pub struct Worker {
+    options: WorkerOptions,
+    status: Arc<WorkerStatus>,
+    bus: Option<Bus>,
+    db: Option<EstateDb>,
+    owned: BTreeMap<String, Owned>,
+    /// Sites whose stored state this worker cannot read: said once, left alone.
+    refused: BTreeSet<String>,
+    incoming: mpsc::Receiver<Incoming>,
+    sender: mpsc::Sender<Incoming>,
+    generation: u64,
+    last_tick: Instant,
+    last_balance: Option<Instant>,
+}
+
+impl Worker {
+    pub fn new(options: WorkerOptions, status: Arc<WorkerStatus>) -> Worker {
+        let (sender, incoming) = mpsc::channel(8_192);
+        Worker {
+            options,
+            status,
+            bus: None,
+            db: None,
+            owned: BTreeMap::new(),
+            refused: BTreeSet::new(),
+            incoming,
+            sender,
+            generation: 0,
+            last_tick: Instant::now(),
+            last_balance: None,
+        }
+    }
+
+    /// The connection name of this worker.
+    pub fn application_name(&self) -> String {
+        let name: String = self.options.name.chars().filter(char::is_ascii).take(40).collect();
+        format!("{APPLICATION_PREFIX}{name}")
+    }
+
+    /// Runs until `shutdown` completes, then commits what it holds and lets its sites go.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                result = self.round() => result?,
+            }
+        }
+        self.stop().await;
+        Ok(())
+    }
+
+    /// One round: connect what is not connected, balance when due, take what was read, tick
+    /// quiet sites, commit what is due.
+    async fn round(&mut self) -> Result<(), WorkerError> {
+        if !self.connected().await? {
+            tokio::time::sleep(RETRY).await;
+            return Ok(());
+        }
+        if self.last_balance.is_none_or(|last| last.elapsed() >= self.options.balance_every) {
+            self.balance().await;
+            self.last_balance = Some(Instant::now());
+        }
+        self.take_incoming().await;
+        if self.last_tick.elapsed() >= self.options.idle_tick {
+            self.last_tick = Instant::now();
+            self.tick_quiet_sites();
+        }
+        self.commit_due(false).await;
+        self.publish_gauges();
+        Ok(())
+    }
+
+    /// Both connections up; false while one is not (said in the log, tried again).
+    async fn connected(&mut self) -> Result<bool, WorkerError> {
+        if self.db.as_ref().is_some_and(EstateDb::is_closed) {
+            tracing::warn!(
+                sites = self.owned.len(),
+                "the database connection went: every site is let go and taken again from what was committed"
+            );
+            self.db = None;
+            self.owned.clear();
+            self.last_balance = None;
+        }
+        if self.db.is_none() {
+            match EstateDb::connect(&self.options.database, &self.application_name()).await {
+                Ok(db) => {
+                    tracing::info!(database = db.name(), "connected to the database");
+                    self.db = Some(db);
+                }
+                Err(error @ (StoreError::BadUrl { .. } | StoreError::NewerSchema { .. })) => {
+                    return Err(error.into())
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the database does not answer; trying again");
+                }
+            }
+        }
+        if self.bus.is_none() {
+            let options = BusOptions { prefix: self.options.prefix.clone(), ..BusOptions::default() };
+            match Bus::connect(&self.options.nats_url, options).await {
+                Ok(bus) => {
+                    tracing::info!(url = %self.options.nats_url, "connected to the bus");
+                    self.bus = Some(bus);
+                }
+                Err(error) => tracing::warn!(%error, "the bus does not answer; trying again"),
+            }
+        }
+        let up = self.db.is_some() && self.bus.is_some();
+        self.status.database_connected.store(u64::from(self.db.is_some()), Ordering::Relaxed);
+        self.status.bus_connected.store(u64::from(self.bus.is_some()), Ordering::Relaxed);
+        Ok(up)
+    }
+
+    /// Owns this worker's fair share of the sites (crate documentation).
+    async fn balance(&mut self) {
+        let (Some(bus), Some(db)) = (&self.bus, &self.db) else { return };
+        let sites = match bus.sites().await {
+            Ok(sites) => sites,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the site streams");
+                return;
+            }
+        };
+        let workers = match db.workers(APPLICATION_PREFIX).await {
+            Ok(workers) => workers.max(1) as usize,
+            Err(error) => {
+                tracing::warn!(%error, "cannot count the workers");
+                return;
+            }
+        };
+        let fair = sites.len().div_ceil(workers);
+        while self.owned.len() > fair {
+            let Some(site) = self.owned.keys().next_back().cloned() else { break };
+            self.give_back(&site).await;
+        }
+        if self.owned.len() >= fair || sites.is_empty() {
+            return;
+        }
+        let start = place_of(&self.options.name, sites.len());
+        for site in sites.iter().cycle().skip(start).take(sites.len()) {
+            if self.owned.len() >= fair {
+                break;
+            }
+            if self.owned.contains_key(site) || self.refused.contains(site) {
+                continue;
+            }
+            self.try_take(site).await;
+        }
+    }
+
+    /// Takes `site` if no other worker owns it.
+    async fn try_take(&mut self, site: &str) {
+        let (Some(bus), Some(db)) = (&self.bus, &self.db) else { return };
+        match db.claim(site).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(%error, site, "cannot take the site");
+                return;
+            }
+        }
+        let state = match db.site_state(site).await {
+            Ok(state) => state,
+            Err(error) => {
+                tracing::warn!(%error, site, "cannot read the site's state; letting it go");
+                let _ = db.release(site).await;
+                return;
+            }
+        };
+        let owned = match OwnedSite::restore(site, &state, &self.options.pipeline, wall_now()) {
+            Ok(owned) => owned,
+            Err(error) => {
+                tracing::error!(%error, "the site is left alone");
+                self.refused.insert(site.to_string());
+                let _ = db.release(site).await;
+                return;
+            }
+        };
+        self.generation += 1;
+        let pending = Arc::new(AtomicU64::new(u64::MAX));
+        let reader = tokio::spawn(read_site(
+            bus.clone(),
+            site.to_string(),
+            state.stream_seq,
+            self.generation,
+            self.sender.clone(),
+            Arc::clone(&pending),
+        ));
+        tracing::info!(site, after = state.stream_seq, "took the site");
+        let owned = Owned { site: owned, generation: self.generation, reader, pending, since: None };
+        self.owned.insert(site.to_string(), owned);
+    }
+
+    /// Commits what `site` holds and lets it go.
+    async fn give_back(&mut self, site: &str) {
+        self.commit_site(site).await;
+        if self.owned.remove(site).is_none() {
+            return;
+        }
+        if let Some(db) = &self.db {
+            if let Err(error) = db.release(site).await {
+                tracing::warn!(%error, site, "cannot let the site go (it goes with the connection)");
+            }
+        }
+        self.status.sites.lock().map(|mut sites| sites.remove(site)).ok();
+        tracing::info!(site, "gave the site back for another worker");
+    }
+
+    /// Takes what the readers have read: waits a moment for the first message, then takes
+    /// every one waiting.
+    async fn take_incoming(&mut self) {
+        let first = tokio::time::timeout(Duration::from_millis(20), self.incoming.recv()).await;
+        let Ok(Some(first)) = first else { return };
+        self.take(first);
+        for _ in 0..16_384 {
+            match self.incoming.try_recv() {
+                Ok(incoming) => self.take(incoming),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn take(&mut self, incoming: Incoming) {
+        let Some(owned) = self.owned.get_mut(&incoming.site) else { return };
+        if owned.generation != incoming.generation || incoming.seq <= owned.site.stream_seq() {
+            return;
+        }
+        owned.since.get_or_insert_with(Instant::now);
+        match incoming.item {
+            Ok(event) => {
+                owned.site.take_event(incoming.seq, &event, wall_now());
+                self.status.events.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(problem) => {
+                tracing::warn!(site = %incoming.site, seq = incoming.seq, %problem, "a message of the site's stream is no event: kept as a problem and skipped");
+                owned.site.take_problem(incoming.seq, problem);
+                self.status.problems.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Live: every owned site whose stream is read to its end moves on with the wall clock.
+    fn tick_quiet_sites(&mut self) {
+        let wall = wall_now();
+        for owned in self.owned.values_mut() {
+            if owned.pending.load(Ordering::Relaxed) == 0 {
+                owned.site.tick(wall);
+                owned.since.get_or_insert_with(Instant::now);
+            }
+        }
+    }
+
+    /// Commits each site whose step is big or old enough (every dirty one when `all`).
+    async fn commit_due(&mut self, all: bool) {
+        let due: Vec<String> = self
+            .owned
+            .iter()
+            .filter(|(_, owned)| {
+                owned.site.dirty()
+                    && (all
+                        || owned.site.pending_events() >= self.options.batch_events
+                        || owned.since.is_some_and(|since| since.elapsed() >= self.options.commit_every))
+            })
+            .map(|(site, _)| site.clone())
+            .collect();
+        for site in due {
+            self.commit_site(&site).await;
+        }
+    }
+
+    /// Commits `site`'s step; on failure the site is dropped (crate documentation).
+    async fn commit_site(&mut self, site: &str) {
+        let worker = self.options.name.clone();
+        let (Some(owned), Some(db)) = (self.owned.get_mut(site), self.db.as_mut()) else { return };
+        if !owned.site.dirty() {
+            return;
+        }
+        let result = match owned.site.commit(&worker, wall_now()) {
+            Ok(mut step) => db.commit(&mut step).await.map_err(|error| error.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        match result {
+            Ok(news_pos) => {
+                owned.site.committed(news_pos);
+                owned.since = None;
+                self.status.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error) => {
+                self.status.commit_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(site, %error, "cannot commit the site's step: the site is let go and taken again from what was committed");
+                self.owned.remove(site);
+                if let Some(db) = &self.db {
+                    if !db.is_closed() {
+                        let _ = db.release(site).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish_gauges(&self) {
+        let Ok(mut sites) = self.status.sites.lock() else { return };
+        sites.clear();
+        for (site, owned) in &self.owned {
+            let pending = owned.pending.load(Ordering::Relaxed);
+            let gauge = SiteGauge {
+                stream_seq: owned.site.stream_seq(),
+                pending: if pending == u64::MAX { 0 } else { pending },
+            };
+            sites.insert(site.clone(), gauge);
+        }
+    }
+
+    /// The end: what is held is committed, the sites let go.
+    async fn stop(&mut self) {
+        self.take_incoming().await;
+        self.commit_due(true).await;
+        let sites: Vec<String> = self.owned.keys().cloned().collect();
+        for site in sites {
+            self.give_back(&site).await;
+        }
+    }
+}
+
+/// Where in a list of `sites` sites worker `name` starts looking for free ones.
+fn place_of(name: &str, sites: usize) -> usize {
+    // FNV-1a: stable across builds and platforms, unlike the std hasher.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    (hash % sites.max(1) as u64) as usize
+}
+
+/// Reads `site`'s stream from after `after` into `queue`, as ownership `generation`; a
+/// reader that fails is opened again from the last message it handed over.
+async fn read_site(
+    bus: Bus,
+    site: String,
+    mut after: u64,
+    generation: u64,
+    queue: mpsc::Sender<Incoming>,
+    pending: Arc<AtomicU64>,
+) {
+    while !queue.is_closed() {
+        let mut reader = match SiteReader::open(&bus, &site, after).await {
+            Ok(reader) => reader,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the site's stream; trying again");
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        };
+        loop {
+            match reader.next(Duration::from_millis(200)).await {
+                Ok(None) => pending.store(0, Ordering::Relaxed),
+                Ok(Some(item)) => {
+                    let (seq, item) = match item {
+                        BusItem::Event { seq, event } if event.site.as_str() == site => (seq, Ok(event)),
+                        BusItem::Event { seq, event } => (
+                            seq,
+                            Err(format!("an event of site {:?} in this site's stream", event.site.as_str())),
+                        ),
+                        BusItem::Problem { seq, problem } => (seq, Err(problem.to_string())),
+                    };
+                    let incoming = Incoming { site: site.clone(), generation, seq, item };
+                    if queue.send(incoming).await.is_err() {
+                        return;
+                    }
+                    pending.store(reader.pending(), Ordering::Relaxed);
+                    after = seq;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the site's stream reader failed; reading on from sequence {after}");
+                    tokio::time::sleep(RETRY).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_start_looking_for_sites_at_places_of_their_own() {
+        let places: BTreeSet<usize> = (0..8).map(|worker| place_of(&format!("w{worker}"), 8)).collect();
+        assert!(places.len() >= 4, "eight workers spread over eight sites: {places:?}");
+        assert_eq!(place_of("any", 0), 0);
+    }
+}

@@ -1,0 +1,289 @@
+//! One site a worker owns: its engine ([`SiteEngine`]), its time as a live service keeps it,
+//! and the step being built until it is committed.
+//!
+//! Pure: events and wall times in, a [`SiteCommit`] out; no I/O. The worker's loop
+//! ([`crate::Worker`]) reads the site's stream, feeds it here, and commits.
+//!
+//! **Time.** Each event arrives at a wall time; the site's clock right after it is kept
+//! ([`SiteTime::at_arrival`]). While the site is quiet its time is that clock plus the wall
+//! time since ([`EstateClocks::quiet_time`]), exactly as `serve` moves a quiet site: each tick
+//! moves the engine there ([`SiteEngine::advance_to`]) and records a
+//! [`SiteItem::Moved`] for the linker. A worker that restarts counts the time it was down
+//! as no quiet (the site's events were not read, not absent): [`OwnedSite::restore`].
+//!
+//! **State.** What is committed with each step ([`SiteCommit::engine`]) is this struct's
+//! state: a header (the site's time, the wall time of the step) and the engine's snapshot.
+
+use callstitch_link::{EstateClocks, SiteTime};
+use callstitch_pipeline::split::{SiteEngine, SiteItem};
+use callstitch_pipeline::PipelineConfig;
+use callstitch_store::{encode_news, CallRecord, EventRecord, SiteCommit, SiteState, StoreError};
+use callstitch_tlib::{Event, Text, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// What a stored site state does not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("the stored state of site {site} is not one this worker writes ({detail}); delete its row of estate_sites to read its stream again from the start")]
+    Unreadable { site: String, detail: String },
+}
+
+/// The header of a stored site state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Header {
+    /// The state's format.
+    v: u32,
+    time: SiteTime,
+    /// The wall time of the step that wrote it (µs).
+    wall: Option<i64>,
+}
+
+const STATE_VERSION: u32 = 1;
+
+/// The step being built: what is committed next.
+#[derive(Debug, Default)]
+struct Step {
+    events: Vec<EventRecord>,
+    calls: Vec<CallRecord>,
+    items: Vec<SiteItem>,
+    problems: Vec<(u64, String)>,
+    first_seq: u64,
+    last_seq: u64,
+    /// A tick or a message was taken since the last commit.
+    dirty: bool,
+}
+
+/// See the module documentation.
+pub struct OwnedSite {
+    site: Text,
+    engine: SiteEngine,
+    time: SiteTime,
+    /// The wall time last seen (µs): an arrival or a tick.
+    wall: Option<i64>,
+    /// The stream sequence of the last message taken.
+    stream_seq: u64,
+    /// The news position last committed.
+    news_pos: i64,
+    step: Step,
+}
+
+impl OwnedSite {
+    /// The site as its owner last committed it (a new one when nothing was), taken over at
+    /// wall time `wall`.
+    pub fn restore(
+        site: &str,
+        stored: &SiteState,
+        config: &PipelineConfig,
+        wall: i64,
+    ) -> Result<OwnedSite, StateError> {
+        let unreadable = |detail: String| StateError::Unreadable { site: site.to_string(), detail };
+        let (header, engine) = match &stored.engine {
+            None => (Header::default(), SiteEngine::new(Text::from(site), config)),
+            Some(bytes) => {
+                let (header, engine) = split_state(bytes).ok_or_else(|| unreadable("framing".to_string()))?;
+                let header: Header =
+                    serde_json::from_slice(header).map_err(|error| unreadable(error.to_string()))?;
+                if header.v != STATE_VERSION {
+                    return Err(unreadable(format!("format {}", header.v)));
+                }
+                let engine =
+                    SiteEngine::restore(engine, config).map_err(|error| unreadable(error.to_string()))?;
+                (header, engine)
+            }
+        };
+        let mut owned = OwnedSite {
+            site: Text::from(site),
+            engine,
+            time: header.time,
+            wall: header.wall,
+            stream_seq: stored.stream_seq,
+            news_pos: stored.news_pos,
+            step: Step::default(),
+        };
+        owned.resume(wall);
+        Ok(owned)
+    }
+
+    /// The time between the last step and `wall` was nobody's quiet: the site's last arrival
+    /// moves on by it.
+    fn resume(&mut self, wall: i64) {
+        let Some(known) = self.wall else { return };
+        let down = wall.saturating_sub(known);
+        if down > 0 {
+            self.time.arrived = self.time.arrived.map(|arrived| arrived.saturating_add(down));
+            self.wall = Some(wall);
+        }
+    }
+
+    pub fn site(&self) -> &str {
+        self.site.as_str()
+    }
+
+    /// The stream sequence of the last message taken.
+    pub fn stream_seq(&self) -> u64 {
+        self.stream_seq
+    }
+
+    /// Events and problems taken since the last commit.
+    pub fn pending_events(&self) -> usize {
+        self.step.events.len() + self.step.problems.len()
+    }
+
+    /// Something waits to be committed.
+    pub fn dirty(&self) -> bool {
+        self.step.dirty
+    }
+
+    /// Takes message `seq` of the stream, an event that arrived at wall time `wall` (µs).
+    pub fn take_event(&mut self, seq: u64, event: &Event, wall: i64) {
+        debug_assert!(seq > self.stream_seq, "a site's messages are taken in stream order");
+        let step = self.engine.push_at(event, Some(wall));
+        self.time.arrived = Some(wall);
+        self.time.at_arrival = step.news.clock.or(self.time.at_arrival);
+        self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
+        self.step.events.push(EventRecord::new(0, event, Some(wall)));
+        self.step.calls.extend(step.finished.iter().map(CallRecord::new));
+        self.step.items.push(SiteItem::Event(step.news));
+        self.taken(seq);
+    }
+
+    /// Message `seq` of the stream is no event: kept as a problem, skipped.
+    pub fn take_problem(&mut self, seq: u64, problem: String) {
+        self.step.problems.push((seq, problem));
+        self.taken(seq);
+    }
+
+    fn taken(&mut self, seq: u64) {
+        if self.step.first_seq == 0 {
+            self.step.first_seq = seq;
+        }
+        self.step.last_seq = seq;
+        self.stream_seq = self.stream_seq.max(seq);
+        self.step.dirty = true;
+    }
+
+    /// Live, the site is quiet (its stream read to its end) at wall time `wall`: its time
+    /// moves on (module documentation). Nothing happens before its first arrival.
+    pub fn tick(&mut self, wall: i64) {
+        let Some(time) = EstateClocks::quiet_time(&self.time, wall) else { return };
+        self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
+        let moved = self.engine.advance_to(Timestamp(time));
+        self.step.calls.extend(moved.finished.iter().map(CallRecord::new));
+        self.step.items.push(SiteItem::Moved { time, wall, calls: moved.calls, clock: moved.clock });
+        self.step.dirty = true;
+    }
+
+    /// The step to commit, as worker `worker` at wall time `wall`; the step is emptied.
+    /// Its events are moved out: a failed commit means the site is taken again from its
+    /// stored state ([`OwnedSite::restore`]), never retried from here.
+    pub fn commit(&mut self, worker: &str, wall: i64) -> Result<SiteCommit, CommitError> {
+        let step = std::mem::take(&mut self.step);
+        let news = if step.items.is_empty() { Vec::new() } else { encode_news(&step.items)? };
+        let header = Header { v: STATE_VERSION, time: self.time.clone(), wall: self.wall };
+        let header = serde_json::to_vec(&header).map_err(CommitError::State)?;
+        let engine = self.engine.snapshot().map_err(|error| CommitError::Engine(error.to_string()))?;
+        Ok(SiteCommit {
+            site: self.site.to_string(),
+            after_news: self.news_pos,
+            events: step.events,
+            calls: step.calls,
+            news,
+            news_items: step.items.len() as u32,
+            first_seq: step.first_seq,
+            last_seq: step.last_seq,
+            problems: step.problems,
+            stream_seq: self.stream_seq,
+            engine: join_state(&header, &engine),
+            worker: worker.to_string(),
+            written_us: wall,
+        })
+    }
+
+    /// The step was committed at news position `news_pos`.
+    pub fn committed(&mut self, news_pos: i64) {
+        self.news_pos = news_pos;
+    }
+}
+
+/// Why a step could not be put together.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the site's state cannot be written: {0}")]
+    State(serde_json::Error),
+    #[error("the site's engine cannot be written: {0}")]
+    Engine(String),
+}
+
+/// The header's length (8 bytes, little-endian), the header, the engine.
+fn join_state(header: &[u8], engine: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8 + header.len() + engine.len());
+    bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(header);
+    bytes.extend_from_slice(engine);
+    bytes
+}
+
+fn split_state(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (length, rest) = bytes.split_first_chunk::<8>()?;
+    let length = usize::try_from(u64::from_le_bytes(*length)).ok()?;
+    (length <= rest.len()).then(|| rest.split_at(length))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use super::*;
+    use callstitch_store::decode_news;
+
+    /// The first site's events of a small simulated estate.
+    fn events() -> Vec<Event> {
+        let dir = tempfile::tempdir().unwrap();
+        let config = callstitch_sim::SimConfig { interactions: Some(30), ..Default::default() };
+        callstitch_sim::simulate(&config, &mut callstitch_sim::DirStorage::new(dir.path()).unwrap()).unwrap();
+        let estate = callstitch_sim::feed::Estate::read_dir(dir.path()).unwrap();
+        estate.sites.into_iter().next().map(|site| site.events).unwrap_or_default()
+    }
+
+    /// A worker killed after any commit and started again (its state restored) writes the
+    /// same news as one that never stopped: the restored engine goes on as the first would.
+    #[test]
+    fn a_site_restored_from_any_commit_goes_on_with_the_same_news() {
+        let config = PipelineConfig::default();
+        let events = events();
+        assert!(events.len() > 40, "a site worth the test: {}", events.len());
+        let site = events[0].site.to_string();
+        let wall = 1_000_000_000;
+        let run = |cut: Option<usize>| -> Vec<SiteItem> {
+            let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall).unwrap();
+            let mut items = Vec::new();
+            for (index, event) in events.iter().enumerate() {
+                owned.take_event(index as u64 + 1, event, wall + index as i64);
+                if Some(index) == cut {
+                    let commit = owned.commit("w", wall).unwrap();
+                    items.extend(decode_news(&commit.news).unwrap());
+                    let stored =
+                        SiteState { stream_seq: commit.stream_seq, news_pos: 1, engine: Some(commit.engine) };
+                    owned = OwnedSite::restore(&site, &stored, &config, wall + index as i64).unwrap();
+                }
+            }
+            owned.tick(wall + events.len() as i64 + 5_000_000);
+            let commit = owned.commit("w", wall).unwrap();
+            items.extend(decode_news(&commit.news).unwrap());
+            items
+        };
+        let whole = run(None);
+        for cut in [0, 7, events.len() / 2, events.len() - 2] {
+            assert_eq!(run(Some(cut)), whole, "cut after event {cut}");
+        }
+    }
+
+    #[test]
+    fn a_stored_state_that_is_not_one_is_refused_with_the_site_named() {
+        let stored = SiteState { stream_seq: 3, news_pos: 1, engine: Some(vec![1, 2, 3]) };
+        let error = OwnedSite::restore("TS1", &stored, &PipelineConfig::default(), 0).err().expect("refused");
+        assert!(error.to_string().contains("TS1"), "{error}");
+    }
+}
