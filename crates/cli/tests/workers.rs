@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use callstitch_bus::{Bus, BusOptions, Outgoing, SiteStream};
 use callstitch_store::postgres::scratch::{available_for_tests, Scratch};
 use common::nats::{nats_or_skip, nats_url, remove_prefix};
 use common::settle::{all_interactions, assert_same, settled};
@@ -176,20 +177,27 @@ fn one_two_and_four_workers_store_what_following_the_logs_stores() {
     let expected = followed(work.path(), &logs, events);
     assert!(expected.len() >= 250, "a set worth comparing: {}", expected.len());
     collect(&prefix, &logs);
-    for workers in [1, 2, 4] {
+    for workers in [1_usize, 2, 4] {
         let database = runtime.block_on(Scratch::new(&format!("workers{workers}"))).expect("database");
         let estate = Estate::new(work.path(), &format!("w{workers}"), &database, &prefix, &logs);
         let linker = estate.linker();
         let running: Vec<Worker> = (0..workers).map(|index| estate.worker(&format!("w{index}"))).collect();
         let status = settled(&linker, events);
         assert_eq!(status["stored"]["events"], events, "{workers} workers: every event once: {status}");
-        assert_same(&expected, &all_interactions(&linker), workers);
+        assert_same(&expected, &all_interactions(&linker), workers as u64);
         let owners = runtime.block_on(async {
             let client = database.client().await.expect("connects");
-            let row = client.query_one("SELECT COUNT(DISTINCT worker) FROM estate_sites", &[]).await.expect("query");
+            let row = client
+                .query_one("SELECT COUNT(DISTINCT worker) FROM estate_sites", &[])
+                .await
+                .expect("query");
             row.get::<_, i64>(0)
         });
-        assert_eq!(owners, workers.min(logs.len()) as i64, "the sites are shared among the {workers} workers");
+        assert_eq!(
+            owners,
+            workers.min(logs.len()) as i64,
+            "the sites are shared among the {workers} workers"
+        );
         for worker in running {
             assert!(worker.stop().success(), "a worker stops cleanly on SIGTERM");
         }
@@ -199,26 +207,30 @@ fn one_two_and_four_workers_store_what_following_the_logs_stores() {
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
 }
 
-/// Waits until the estate's database holds at least `at_least` events.
-fn stored_at_least(linker: &Service, at_least: u64) {
+/// Waits until the estate's database holds at least `at_least` events; how many it holds.
+fn stored_at_least(linker: &Service, at_least: u64) -> u64 {
     let start = Instant::now();
+    let mut stored = 0;
     while start.elapsed() < Duration::from_secs(60) {
         let (_, status) = linker.get("/v1/status");
-        if status["stored"]["events"].as_u64().is_some_and(|stored| stored >= at_least) {
-            return;
+        stored = status["stored"]["events"].as_u64().unwrap_or(0);
+        if stored >= at_least {
+            break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+    stored
 }
 
 /// Workers killed (SIGKILL) at six points of the estate's progress, the linker killed at
-/// three, each started again: every event is stored once and the interactions are those of
+/// three of them and three times while it waits out links and lingers once every event is
+/// stored, each started again: every event is stored once and the interactions are those of
 /// the uninterrupted reference.
 #[test]
 fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_same_interactions() {
     let Some((prefix, runtime)) = services("workerkill") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "3", "300", "31");
+    let (logs, events) = estate(work.path(), "3", "1500", "31");
     let expected = followed(work.path(), &logs, events);
     collect(&prefix, &logs);
     let database = runtime.block_on(Scratch::new("workerkill")).expect("database");
@@ -226,7 +238,8 @@ fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_sam
     let mut linker = estate.linker();
     let mut running = vec![estate.worker("a"), estate.worker("b")];
     for (round, share) in [10, 25, 40, 55, 70, 85].into_iter().enumerate() {
-        stored_at_least(&linker, events * share / 100);
+        let stored = stored_at_least(&linker, events * share / 100);
+        eprintln!("round {round}: a worker killed with {stored} of {events} events stored");
         let victim = running.remove(round % running.len());
         victim.kill();
         running.push(estate.worker(&format!("r{round}")));
@@ -235,10 +248,164 @@ fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_sam
             linker = estate.linker();
         }
     }
+    // Everything stored: the linker killed while it waits out links and lingers.
+    stored_at_least(&linker, events);
+    for pause in [2, 9, 20] {
+        std::thread::sleep(Duration::from_secs(pause));
+        linker.kill();
+        linker = estate.linker();
+    }
     let status = settled(&linker, events);
     assert_eq!(status["stored"]["events"], events, "every event once: {status}");
     assert_same(&expected, &all_interactions(&linker), 31);
     drop(running);
     drop(linker);
+    remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
+
+/// A peer's message in the middle of a site's stream that is no event: the worker stores it
+/// as a problem with its stream sequence, skips it, and the site goes on.
+#[test]
+fn a_message_that_is_not_an_event_is_stored_as_a_problem_and_its_site_goes_on() {
+    let Some((prefix, runtime)) = services("workerbad") else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let (logs, events) = estate(work.path(), "3", "40", "5");
+    let expected = followed(work.path(), &logs, events);
+    let (first, rest) = logs.split_at(1);
+    let lines = common::parsed_lines(&[first[0].1.clone()]);
+    let lines: Vec<&str> = lines.lines().collect();
+    let middle = lines.len() / 2;
+    let mut outgoing: Vec<Outgoing> = lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| Outgoing {
+            id: format!("test.{index}"),
+            payload: line.as_bytes().to_vec().into(),
+        })
+        .collect();
+    outgoing.insert(
+        middle,
+        Outgoing { id: "test.bad".to_string(), payload: b"{\"not\": \"an event\"}".to_vec().into() },
+    );
+    runtime.block_on(async {
+        let options = BusOptions { prefix: prefix.clone(), ..BusOptions::default() };
+        let bus = Bus::connect(&nats_url(), options).await.expect("bus");
+        let mut stream = SiteStream::open(&bus, &first[0].0).await.expect("stream");
+        stream.publish(&outgoing).await.expect("published");
+    });
+    collect(&prefix, rest);
+    let database = runtime.block_on(Scratch::new("workerbad")).expect("database");
+    let estate = Estate::new(work.path(), "bad", &database, &prefix, &logs);
+    let linker = estate.linker();
+    let _worker = estate.worker("only");
+    settled(&linker, events);
+    assert_same(&expected, &all_interactions(&linker), 5);
+    let problems = runtime.block_on(async {
+        let client = database.client().await.expect("connects");
+        let rows =
+            client.query("SELECT site, stream_seq, problem FROM estate_problems", &[]).await.expect("query");
+        rows.iter()
+            .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1), row.get::<_, String>(2)))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let (site, seq, problem) = &problems[0];
+    assert_eq!((site.as_str(), *seq), (first[0].0.as_str(), middle as i64 + 1), "{problem}");
+    assert!(problem.contains("not an event"), "{problem}");
+    remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
+
+/// A site whose collector starts once the others' interactions are stored: its worker takes
+/// it when its stream appears, and the linker joins its calls to what was stored (the
+/// interactions stored before are found by their ids, as themselves or as the one that took
+/// them in).
+#[test]
+fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
+    let Some((prefix, runtime)) = services("workerlate") else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let (logs, events) = estate(work.path(), "3", "120", "31");
+    let expected = followed(work.path(), &logs, events);
+    let late = logs.len() - 1;
+    let early: Vec<(String, PathBuf)> = logs[..late].to_vec();
+    let early_events =
+        common::parsed_lines(&early.iter().map(|(_, path)| path.clone()).collect::<Vec<_>>()).lines().count();
+    collect(&prefix, &early);
+    let database = runtime.block_on(Scratch::new("workerlate")).expect("database");
+    let estate = Estate::new(work.path(), "late", &database, &prefix, &logs);
+    let linker = estate.linker();
+    let _workers = [estate.worker("a"), estate.worker("b")];
+    // The workers store the events before the linker has taken their news: what the early
+    // sites make alone is stored once the linker has taken it (written as it is seen, live).
+    linker.wait_for("/v1/status", common::settle::SETTLE, |status| {
+        status["stored"]["events"] == early_events as u64
+    });
+    linker.wait_for("/v1/interactions?limit=1", common::settle::SETTLE, |page| {
+        page["items"].as_array().is_some_and(|items| !items.is_empty())
+    });
+    linker.wait_for("/v1/status", common::settle::SETTLE, |status| {
+        status["in_memory"]["calls_in_progress"] == 0
+    });
+    let before = all_interactions(&linker);
+    assert!(!before.is_empty());
+    collect(&prefix, std::slice::from_ref(&logs[late]));
+    settled(&linker, events);
+    let after = all_interactions(&linker);
+    assert_same(&expected, &after, 31);
+    for id in before.keys() {
+        let (status, doc) = linker.get(&format!("/v1/interactions/{id}"));
+        assert_eq!(status, 200, "{id}: {doc}");
+        let found = doc["interaction_id"].as_str().unwrap_or_default();
+        assert!(after.contains_key(found), "{id} answers with {found}, which is stored");
+    }
+    remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
+
+/// The database goes away mid-run (every connection of the workers and the linker ended, new
+/// ones refused for a few seconds, as a restart of the server does): the workers and the
+/// linker wait, connect again, take their sites again from what was committed, and store
+/// every event once and the same interactions.
+#[test]
+fn workers_and_the_linker_wait_out_the_database_going_away() {
+    let Some((prefix, runtime)) = services("workerpg") else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let (logs, events) = estate(work.path(), "3", "1500", "37");
+    let expected = followed(work.path(), &logs, events);
+    collect(&prefix, &logs);
+    let database = runtime.block_on(Scratch::new("workerpg")).expect("database");
+    let estate = Estate::new(work.path(), "pg", &database, &prefix, &logs);
+    let linker = estate.linker();
+    let _workers = [estate.worker("a"), estate.worker("b")];
+    for share in [30, 100] {
+        let stored = stored_at_least(&linker, events * share / 100);
+        eprintln!("the database goes away with {stored} of {events} events stored");
+        runtime.block_on(async {
+            let server = callstitch_store::postgres::scratch::server();
+            let (client, connection) =
+                tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
+                    .await
+                    .expect("connects");
+            tokio::spawn(connection);
+            let name = database.name();
+            client
+                .execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"), &[])
+                .await
+                .expect("refuse");
+            client
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                    &[&name],
+                )
+                .await
+                .expect("terminate");
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            client
+                .execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"), &[])
+                .await
+                .expect("allow");
+        });
+    }
+    let status = settled(&linker, events);
+    assert_eq!(status["stored"]["events"], events, "every event once: {status}");
+    assert_same(&expected, &all_interactions(&linker), 37);
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
 }

@@ -126,6 +126,8 @@ pub struct EstateLoop {
     last_flush: Instant,
     /// Items taken since the last snapshot.
     since_snapshot: u64,
+    /// A batch the store refused: committed before anything else is taken.
+    unsent: Option<(Arc<Batch>, bool)>,
 }
 
 fn wall_now() -> i64 {
@@ -181,6 +183,7 @@ impl EstateLoop {
             last_snapshot: Instant::now(),
             last_flush: Instant::now(),
             since_snapshot: 0,
+            unsent: None,
         })
     }
 
@@ -215,6 +218,7 @@ impl EstateLoop {
 
     /// Reads, takes what may go, commits: whether anything was taken.
     fn round(&mut self) -> Result<bool, EstateError> {
+        self.send_unsent()?;
         self.ask_bus();
         let progress = self.runtime.block_on(self.store.estate_sites())?;
         self.read_news(&progress)?;
@@ -349,6 +353,7 @@ impl EstateLoop {
 
     /// Commits what was handed out (and `snapshot` with the positions it was taken at).
     fn commit(&mut self, snapshot: Option<(Snapshot, String)>) -> Result<(), EstateError> {
+        self.send_unsent()?;
         if self.settled.is_empty() && snapshot.is_none() {
             return Ok(());
         }
@@ -357,13 +362,24 @@ impl EstateLoop {
             Some((snapshot, positions)) => (Some(snapshot), Some(positions)),
             None => (None, None),
         };
+        let checkpoint = snapshot.is_some();
         let batch = Batch { calls, interactions, positions, snapshot, ..Batch::default() };
-        let items = stream_items(&batch);
-        let batch = Arc::new(batch);
+        self.unsent = Some((Arc::new(batch), checkpoint));
+        self.send_unsent()
+    }
+
+    /// Commits the batch in hand; kept for the next try when the store refuses it (nothing
+    /// handed out is lost while the database is away).
+    fn send_unsent(&mut self) -> Result<(), EstateError> {
+        let Some((batch, checkpoint)) = self.unsent.clone() else { return Ok(()) };
         let started = Instant::now();
         self.runtime.block_on(self.store.commit(Arc::clone(&batch)))?;
+        self.unsent = None;
         self.shared.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-        for item in items {
+        if checkpoint {
+            self.checkpointed(&batch);
+        }
+        for item in stream_items(&batch) {
             self.shared.metrics.interactions_written.inc();
             if item.kind == "completed" {
                 self.shared.metrics.interactions_completed.inc();
@@ -373,24 +389,29 @@ impl EstateLoop {
         Ok(())
     }
 
-    /// Commits the linker's snapshot with each site's position, then forgets the rows
-    /// before it.
+    /// Commits the linker's snapshot with each site's position; the rows before it are
+    /// forgotten once it is stored ([`EstateLoop::checkpointed`]).
     fn checkpoint(&mut self) -> Result<(), EstateError> {
         self.linker.flush(&mut self.settled);
         let state = self.linker.snapshot().map_err(|error| EstateError::Snapshot(error.to_string()))?;
         let positions: BTreeMap<String, NewsPosition> =
             self.sites.iter().map(|(site, queue)| (site.clone(), queue.taken)).collect();
-        let text = serde_json::to_string(&EstateCheckpoint { estate: positions.clone() })
+        let text = serde_json::to_string(&EstateCheckpoint { estate: positions })
             .map_err(|error| EstateError::Snapshot(error.to_string()))?;
-        self.commit(Some((Snapshot { seq: 0, state, media_posts: 0 }, text)))?;
         self.last_snapshot = Instant::now();
         self.since_snapshot = 0;
+        self.commit(Some((Snapshot { seq: 0, state, media_posts: 0 }, text)))
+    }
+
+    /// A checkpoint is stored: the rows before its positions are never read again.
+    fn checkpointed(&self, batch: &Batch) {
+        let Some(text) = &batch.positions else { return };
+        let Ok(checkpoint) = serde_json::from_str::<EstateCheckpoint>(text) else { return };
         let rows: BTreeMap<String, i64> =
-            positions.into_iter().map(|(site, taken)| (site, taken.row)).collect();
+            checkpoint.estate.into_iter().map(|(site, taken)| (site, taken.row)).collect();
         if let Err(error) = self.runtime.block_on(self.store.forget_news(&rows)) {
             tracing::warn!(%error, "cannot delete the news rows already taken; the next checkpoint tries again");
         }
-        Ok(())
     }
 
     fn update_gauges(&self) {
