@@ -89,9 +89,12 @@ fn main() {
             let figure = best(runs, || run(binary, args, &one, None));
             anchors.print(what, &figure);
         }
-        if let Some((collect, serve)) = best_collect(runs, binary, &one, events) {
+        if let Some((collect, serve, workers)) = best_collect(runs, binary, &one, events) {
             anchors.print("collect (JetStream)", &collect);
             anchors.print("serve --nats", &serve);
+            for (what, figure) in &workers {
+                anchors.print(what, figure);
+            }
         }
         let (import, database) = best_import(runs, binary, &one);
         anchors.print("import", &import);
@@ -281,7 +284,7 @@ fn best_postgres_import(runs: usize, binary: &Path, dir: &Path) -> (Run, u64) {
 
 /// Best of `runs` `collect --once` runs, each into fresh streams on the machine's NATS (under a
 /// prefix of its own, removed after); `None` when no NATS server answers.
-fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(Run, Run)> {
+fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(Run, Run, Vec<(String, Run)>)> {
     let url = std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let address = url.trim_start_matches("nats://").to_string();
     if std::net::TcpStream::connect(&address).is_err() {
@@ -294,6 +297,7 @@ fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
     let mut attempt = 0;
     let mut serves = Vec::new();
+    let mut workers = Vec::new();
     let collect = best(runs, || {
         attempt += 1;
         let prefix = format!("bench{}x{attempt}", std::process::id());
@@ -304,11 +308,114 @@ fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(
             None,
         );
         serves.push(serve_from_bus(binary, &url, &prefix, events));
+        if attempt == 1 && std::env::var_os("CALLSTITCH_BENCH_POSTGRES").is_some() {
+            workers = workers_from_bus(binary, &url, &prefix, events);
+        }
         runtime.block_on(remove_streams(&url, &prefix));
         figure
     });
     let serve = serves.into_iter().min_by_key(|run| run.wall)?;
-    Some((collect, serve))
+    Some((collect, serve, workers))
+}
+
+/// With `CALLSTITCH_BENCH_POSTGRES`: 1, 2 and 4 `callstitch worker`s from the streams under
+/// `prefix` into a fresh PostgreSQL database each, from their start until the database holds
+/// every event; then the linker (`serve --workers`) on the last one's database, from its start
+/// until it has taken every site's news.
+fn workers_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Vec<(String, Run)> {
+    use callstitch_store::postgres::scratch::Scratch;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut figures = Vec::new();
+    let mut kept = None;
+    for count in [1, 2, 4] {
+        let database = runtime.block_on(Scratch::new("benchworkers")).expect("a scratch database");
+        let dir = scratch_dir().join("workers");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        let config = dir.join("estate.toml");
+        let text = format!(
+            "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\n[bus]\nurl = \"{url}\"\nprefix = \"{prefix}\"\ndiscover_s = 1\nworkers = true\n",
+            database.url()
+        );
+        std::fs::write(&config, text).expect("config written");
+        let start = Instant::now();
+        let mut children: Vec<std::process::Child> = (0..count)
+            .map(|index| {
+                Command::new(binary)
+                    .args(["worker", "--name", &format!("bench{index}"), "--config"])
+                    .arg(&config)
+                    .env("CALLSTITCH_LOG", "error")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("a worker starts")
+            })
+            .collect();
+        let client = runtime.block_on(database.client()).expect("connects");
+        loop {
+            let stored: i64 = runtime
+                .block_on(client.query_one("SELECT COALESCE(SUM(events), 0)::bigint FROM event_blocks", &[]))
+                .map_or(0, |row| row.get(0));
+            if stored as u64 >= events {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(900), "the workers never stored {events} events");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let wall = start.elapsed();
+        for child in &mut children {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+        figures.push((format!("{count} worker(s)"), Run { wall, cpu: None, peak_kb: None, extra: 0 }));
+        kept = Some((database, config));
+    }
+    if let Some((database, config)) = kept {
+        figures.push(("linker (--workers)".to_string(), linker_catch_up(binary, &runtime, &database, &config)));
+    }
+    figures
+}
+
+/// The linker role on a database the workers filled, from its start until it has taken
+/// every site's news (`callstitch_linker_news_row` at each site's last row).
+fn linker_catch_up(
+    binary: &Path,
+    runtime: &tokio::runtime::Runtime,
+    database: &callstitch_store::postgres::scratch::Scratch,
+    config: &Path,
+) -> Run {
+    let client = runtime.block_on(database.client()).expect("connects");
+    let rows = runtime.block_on(client.query("SELECT site, news_pos FROM estate_sites", &[])).expect("sites");
+    let last: Vec<(String, i64)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let start = Instant::now();
+    let mut child = Command::new(binary)
+        .args(["serve", "--workers", "--config"])
+        .arg(config)
+        .env("CALLSTITCH_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the linker starts");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("stdout piped");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).expect("its address");
+    let base = first.split_whitespace().find(|word| word.starts_with("http://")).expect("an address");
+    let metrics = format!("{}/metrics", base.trim_end_matches('/'));
+    loop {
+        let text = ureq::get(&metrics).call().ok().and_then(|response| response.into_string().ok()).unwrap_or_default();
+        let done = last.iter().all(|(site, row)| {
+            text.lines().any(|line| line.starts_with(&format!("callstitch_linker_news_row{{site=\"{site}\"}} {row}")))
+        });
+        if done {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(900), "the linker never took every site's news");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let wall = start.elapsed();
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    Run { wall, cpu: None, peak_kb: None, extra: 0 }
 }
 
 /// `serve --nats` on a fresh database, from its start until its status says every event of
