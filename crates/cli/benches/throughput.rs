@@ -284,7 +284,7 @@ fn best_postgres_import(runs: usize, binary: &Path, dir: &Path) -> (Run, u64) {
 
 /// Best of `runs` `collect --once` runs, each into fresh streams on the machine's NATS (under a
 /// prefix of its own, removed after); `None` when no NATS server answers.
-fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(Run, Run, Vec<(String, Run)>)> {
+fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(Run, Run, Labelled)> {
     let url = std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let address = url.trim_start_matches("nats://").to_string();
     if std::net::TcpStream::connect(&address).is_err() {
@@ -318,11 +318,14 @@ fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(
     Some((collect, serve, workers))
 }
 
+/// Figures with what each is of.
+type Labelled = Vec<(String, Run)>;
+
 /// With `CALLSTITCH_BENCH_POSTGRES`: 1, 2 and 4 `callstitch worker`s from the streams under
 /// `prefix` into a fresh PostgreSQL database each, from their start until the database holds
 /// every event; then the linker (`serve --workers`) on the last one's database, from its start
 /// until it has taken every site's news.
-fn workers_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Vec<(String, Run)> {
+fn workers_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Labelled {
     use callstitch_store::postgres::scratch::Scratch;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut figures = Vec::new();
@@ -371,7 +374,8 @@ fn workers_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Vec<
         kept = Some((database, config));
     }
     if let Some((database, config)) = kept {
-        figures.push(("linker (--workers)".to_string(), linker_catch_up(binary, &runtime, &database, &config)));
+        figures
+            .push(("linker (--workers)".to_string(), linker_catch_up(binary, &runtime, &database, &config)));
     }
     figures
 }
@@ -402,9 +406,14 @@ fn linker_catch_up(
     let base = first.split_whitespace().find(|word| word.starts_with("http://")).expect("an address");
     let metrics = format!("{}/metrics", base.trim_end_matches('/'));
     loop {
-        let text = ureq::get(&metrics).call().ok().and_then(|response| response.into_string().ok()).unwrap_or_default();
+        let text = ureq::get(&metrics)
+            .call()
+            .ok()
+            .and_then(|response| response.into_string().ok())
+            .unwrap_or_default();
         let done = last.iter().all(|(site, row)| {
-            text.lines().any(|line| line.starts_with(&format!("callstitch_linker_news_row{{site=\"{site}\"}} {row}")))
+            text.lines()
+                .any(|line| line.starts_with(&format!("callstitch_linker_news_row{{site=\"{site}\"}} {row}")))
         });
         if done {
             break;

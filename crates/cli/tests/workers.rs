@@ -184,7 +184,9 @@ fn one_two_and_four_workers_store_what_following_the_logs_stores() {
         let running: Vec<Worker> = (0..workers).map(|index| estate.worker(&format!("w{index}"))).collect();
         let status = settled(&linker, events);
         assert_eq!(status["stored"]["events"], events, "{workers} workers: every event once: {status}");
-        assert_same(&expected, &all_interactions(&linker), workers as u64);
+        let found = all_interactions(&linker);
+        assert_same(&expected, &found, workers as u64);
+        assert_as_traced(work.path(), &found);
         let owners = runtime.block_on(async {
             let client = database.client().await.expect("connects");
             let row = client
@@ -205,6 +207,47 @@ fn one_two_and_four_workers_store_what_following_the_logs_stores() {
         drop(database);
     }
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
+
+/// What the workers stored is what `trace --json` finds in the same logs (every interaction,
+/// with the same content on every key `trace` writes), and `verify` against the simulator's
+/// truth finds every interaction exactly.
+fn assert_as_traced(work: &Path, found: &BTreeMap<String, Value>) {
+    let logs = work.join("sim");
+    let output = binary()
+        .args(["trace", "--json", "--quiet", "--link-timeout", "2"])
+        .arg(&logs)
+        .output()
+        .expect("trace runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let traced: BTreeMap<String, Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            let doc: Value = serde_json::from_str(line).expect("a JSON line");
+            (doc["interaction_id"].as_str().unwrap_or_default().to_string(), doc)
+        })
+        .collect();
+    assert_eq!(
+        traced.keys().collect::<Vec<_>>(),
+        found.keys().collect::<Vec<_>>(),
+        "the interactions trace finds"
+    );
+    for (id, doc) in &traced {
+        let stored = &found[id];
+        for (key, value) in doc.as_object().expect("an object") {
+            if ["revision", "replaces"].contains(&key.as_str()) {
+                continue;
+            }
+            assert_eq!(&stored[key], value, "interaction {id}: {key}");
+        }
+    }
+    let found_file = work.join("found.jsonl");
+    let lines: Vec<String> = found.values().map(Value::to_string).collect();
+    std::fs::write(&found_file, lines.join("\n") + "\n").expect("written");
+    let verify =
+        binary().arg("verify").arg(logs.join("truth.jsonl")).arg(&found_file).output().expect("verify runs");
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(report.contains("exact interactions: 1.0000"), "{report}");
 }
 
 /// Waits until the estate's database holds at least `at_least` events; how many it holds.

@@ -290,8 +290,8 @@ impl EstateLoop {
                 let index = index as u32 + 1;
                 queue.items.push_back(Queued { item, row: row.pos, index, last: index == count });
             }
-            if count == 0 || skip >= count {
-                // A row with nothing left to take is taken whole.
+            if (count == 0 || skip >= count) && queue.items.is_empty() {
+                // A row with nothing left to take, behind nothing held, is taken whole.
                 queue.taken = NewsPosition { row: row.pos, items: 0 };
             }
             queue.read = row.pos;

@@ -354,6 +354,16 @@ impl Worker {
             return;
         }
         owned.since.get_or_insert_with(Instant::now);
+        let expected = owned.site.stream_seq() + 1;
+        if incoming.seq > expected {
+            let problem = format!(
+                "sequences {expected} to {} are no longer in the stream (removed by its max age or by hand) and were not read",
+                incoming.seq - 1
+            );
+            tracing::warn!(site = %incoming.site, %problem, "a gap in the site's stream");
+            owned.site.take_problem(expected, problem);
+            self.status.problems.fetch_add(1, Ordering::Relaxed);
+        }
         match incoming.item {
             Ok(event) => {
                 owned.site.take_event(incoming.seq, &event, wall_now());
