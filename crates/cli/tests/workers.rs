@@ -159,6 +159,22 @@ impl Drop for Worker {
     }
 }
 
+/// `callstitch collect` following `logs` (not `--once`), killed (SIGKILL) when dropped; the
+/// same command line goes on from its checkpoint.
+struct Collector(Worker);
+
+impl Collector {
+    fn start(prefix: &str, logs: &[(String, PathBuf)]) -> Collector {
+        let mut command = binary();
+        command.args(["collect", "--no-progress", "--nats", &nats_url(), "--prefix", prefix]);
+        for (site, path) in logs {
+            command.arg(format!("{site}={}", path.display()));
+        }
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("collect starts");
+        Collector(Worker(child))
+    }
+}
+
 /// NATS and PostgreSQL both, or the reason the test is skipped.
 fn services(name: &str) -> Option<(String, tokio::runtime::Runtime)> {
     let prefix = nats_or_skip(name)?;
@@ -265,19 +281,21 @@ fn stored_at_least(linker: &Service, at_least: u64) -> u64 {
     stored
 }
 
-/// Workers killed (SIGKILL) at six points of the estate's progress, the linker killed at
-/// three of them and three times while it waits out links and lingers once every event is
-/// stored, each started again: every event is stored once and the interactions are those of
-/// the uninterrupted reference.
+/// Workers killed (SIGKILL) at six points of the estate's progress, the linker at three of
+/// them and three times while it waits out links and lingers once every event is stored, the
+/// collector (following the logs) at the three others, each started again: every event is
+/// stored once and the interactions are those of the uninterrupted reference.
 #[test]
 fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_same_interactions() {
     let Some((prefix, runtime)) = services("workerkill") else { return };
     let work = tempfile::tempdir().expect("temp dir");
     let (logs, events) = estate(work.path(), "3", "1500", "31");
     let expected = followed(work.path(), &logs, events);
-    collect(&prefix, &logs);
     let database = runtime.block_on(Scratch::new("workerkill")).expect("database");
     let estate = Estate::new(work.path(), "kill", &database, &prefix, &logs);
+    // The collector follows the logs (it publishes them while the workers read), and is
+    // killed too.
+    let mut collector = Collector::start(&prefix, &logs);
     let mut linker = estate.linker();
     let mut running = vec![estate.worker("a"), estate.worker("b")];
     for (round, share) in [10, 25, 40, 55, 70, 85].into_iter().enumerate() {
@@ -289,6 +307,9 @@ fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_sam
         if round % 2 == 1 {
             linker.kill();
             linker = estate.linker();
+        } else {
+            collector.0.kill();
+            collector = Collector::start(&prefix, &logs);
         }
     }
     // Everything stored: the linker killed while it waits out links and lingers.
@@ -301,6 +322,7 @@ fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_sam
     let status = settled(&linker, events);
     assert_eq!(status["stored"]["events"], events, "every event once: {status}");
     assert_same(&expected, &all_interactions(&linker), 31);
+    drop(collector);
     drop(running);
     drop(linker);
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use callstitch_bus::{Bus, BusOptions};
 use callstitch_pipeline::split::{EstateLinker, SiteItem};
 use callstitch_store::{decode_news, Batch, PostgresStore, SiteProgress, Snapshot, Store, StoreError};
-use callstitch_tlib::Text;
+use callstitch_tlib::{Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
@@ -41,6 +41,13 @@ use crate::state::{IngestState, Refusal, Shared};
 
 /// Rows read per site and round: a site that gives this many has more.
 const ROWS_PER_READ: i64 = 64;
+
+/// The most items one round takes: what they change is handed out and committed after
+/// them, as `serve` commits at most this many events a round.
+const STEP_ITEMS: usize = 2_000;
+
+/// The longest a round takes items before it commits what they gave.
+const ROUND_TIME: Duration = Duration::from_millis(250);
 
 /// How long a site that holds the estate back may make no progress before it stops holding.
 pub const STALL: Duration = Duration::from_secs(30);
@@ -222,7 +229,23 @@ impl EstateLoop {
         self.ask_bus();
         let progress = self.runtime.block_on(self.store.estate_sites())?;
         self.read_news(&progress)?;
-        let took = self.release();
+        // Catching up: steps of at most STEP_ITEMS, what each changed handed out after it (the
+        // linker keeps what it completed until it is handed out, and looks at it again at
+        // every item meanwhile), one commit for the steps of up to ROUND_TIME.
+        let started = Instant::now();
+        let mut took = 0;
+        loop {
+            let step = self.release(STEP_ITEMS);
+            took += step;
+            if (step as usize) < STEP_ITEMS {
+                break;
+            }
+            self.linker.flush(&mut self.settled);
+            self.last_flush = Instant::now();
+            if started.elapsed() >= ROUND_TIME {
+                break;
+            }
+        }
         if self.last_flush.elapsed() >= self.settings.interactions_every {
             self.linker.flush(&mut self.settled);
             self.last_flush = Instant::now();
@@ -311,8 +334,8 @@ impl EstateLoop {
         Ok(())
     }
 
-    /// Takes every queued item that may go, in merge order: how many.
-    fn release(&mut self) -> u64 {
+    /// Takes the queued items that may go, in merge order, at most `most`: how many.
+    fn release(&mut self, most: usize) -> u64 {
         // A site behind holds the others at its last item read (before any, at everything).
         let watermark = self
             .sites
@@ -324,13 +347,11 @@ impl EstateLoop {
         let names: Vec<String> = self.sites.keys().cloned().collect();
         let mut heads: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::new();
         for (index, name) in names.iter().enumerate() {
-            if let Some(front) = self.sites.get(name).and_then(|queue| queue.items.front()) {
-                heads.push(Reverse((front.item.key(), index)));
-            }
+            self.put_in_line(name, index, &mut heads);
         }
         let mut taken = 0;
         while let Some(Reverse((key, index))) = heads.pop() {
-            if key > watermark {
+            if key > watermark || taken as usize >= most {
                 break;
             }
             let Some(queue) = self.sites.get_mut(&names[index]) else { continue };
@@ -340,15 +361,26 @@ impl EstateLoop {
             } else {
                 NewsPosition { row: queued.row - 1, items: queued.index }
             };
-            if let Some(front) = queue.items.front() {
-                heads.push(Reverse((front.item.key(), index)));
-            }
             let site = Text::from(names[index].as_str());
             self.linker.take_item(&site, queued.item, &mut self.settled);
+            self.put_in_line(&names[index], index, &mut heads);
             taken += 1;
         }
         self.since_snapshot += taken;
         taken
+    }
+
+    /// The site's next item goes into the merge; an event's key is the site's floor from
+    /// now on (no event of it comes before), as `trace` tells the linker of each file's next
+    /// event: without floors a site whose first event is late holds the estate's time back,
+    /// and every interaction waits (and is looked at again) until it comes.
+    fn put_in_line(&mut self, name: &str, index: usize, heads: &mut BinaryHeap<Reverse<(i64, usize)>>) {
+        let Some(front) = self.sites.get(name).and_then(|queue| queue.items.front()) else { return };
+        let key = front.item.key();
+        heads.push(Reverse((key, index)));
+        if matches!(front.item, SiteItem::Event(_)) && key != i64::MIN {
+            self.linker.raise_floor(name, Timestamp(key), &mut self.settled);
+        }
     }
 
     /// Commits what was handed out (and `snapshot` with the positions it was taken at).

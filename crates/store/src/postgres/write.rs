@@ -4,7 +4,7 @@
 //! batch is read in order (a later record of the same id, or one that replaces it, takes its
 //! place among them) and copied once at the end.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use tokio_postgres::types::Type;
@@ -238,6 +238,9 @@ struct Pending<'a> {
     stored: Stored,
     doomed: BTreeSet<String>,
     records: BTreeMap<&'a str, (usize, &'a InteractionRecord)>,
+    /// The pending records' calls, (site, key), and the ids holding each: a batch of many
+    /// interactions finds the ones sharing a call without comparing every pair.
+    calls: HashMap<(&'a str, &'a str), Vec<&'a str>>,
     next: usize,
 }
 
@@ -250,13 +253,20 @@ impl<'a> Pending<'a> {
             stored: look_up(transaction, records).await?,
             doomed: BTreeSet::new(),
             records: BTreeMap::new(),
+            calls: HashMap::new(),
             next: 0,
         })
     }
 
     /// Interaction `id` goes: its stored rows (with the others doomed), or its pending record.
     fn delete(&mut self, id: &str) {
-        self.records.remove(id);
+        if let Some((_, record)) = self.records.remove(id) {
+            for segment in &record.segments {
+                if let Some(ids) = self.calls.get_mut(&(segment.site.as_str(), segment.key.as_str())) {
+                    ids.retain(|holder| *holder != id);
+                }
+            }
+        }
         if self.stored.existing.remove(id) {
             self.doomed.insert(id.to_string());
         }
@@ -274,15 +284,24 @@ impl<'a> Pending<'a> {
                 }
             }
         }
-        for (id, (_, other)) in &self.records {
-            let shares = other.segments.iter().any(|theirs| {
-                record.segments.iter().any(|ours| ours.site == theirs.site && ours.key == theirs.key)
-            });
-            if *id != record.id && shares && !holders.iter().any(|holder| holder == id) {
-                holders.push((*id).to_string());
+        for segment in &record.segments {
+            let pending = self.calls.get(&(segment.site.as_str(), segment.key.as_str()));
+            for id in pending.into_iter().flatten() {
+                if *id != record.id && !holders.iter().any(|holder| holder == id) {
+                    holders.push((*id).to_string());
+                }
             }
         }
         holders
+    }
+
+    /// `record` is pending: its calls are held by it.
+    fn hold(&mut self, record: &'a InteractionRecord) {
+        self.records.insert(&record.id, (self.next, record));
+        self.next += 1;
+        for segment in &record.segments {
+            self.calls.entry((segment.site.as_str(), segment.key.as_str())).or_default().push(&record.id);
+        }
     }
 }
 
@@ -310,8 +329,7 @@ async fn upsert_interaction<'a>(
     if pending.stored.aliased.remove(&record.id) {
         transaction.execute("DELETE FROM aliases WHERE old_id = $1", &[&record.id]).await?;
     }
-    pending.records.insert(&record.id, (pending.next, record));
-    pending.next += 1;
+    pending.hold(record);
     Ok(())
 }
 
