@@ -157,7 +157,7 @@ pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64, plan: &DnPlan)
         party.verdict = verdict;
     }
     let key = match &call.uuid {
-        Some(uuid) => uuid.to_string(),
+        Some(uuid) => uuid.as_str().to_owned(),
         None => {
             format!("~{}-{}", call.conn_ids.first().map(ConnId::to_string).unwrap_or_default(), call.serial)
         }

@@ -320,7 +320,7 @@ impl Linker {
     /// A call opened.
     pub fn opened(&mut self, call: OpenedCall<'_>) {
         let key = match call.call_uuid {
-            Some(uuid) => uuid.to_string(),
+            Some(uuid) => uuid.as_str().to_owned(),
             None => synthetic_key(call.conn_id, call.handle),
         };
         let id = SegmentId { site: call.site.clone(), key };
@@ -566,7 +566,7 @@ impl Linker {
         }
         segment.call_uuid = Some(uuid.clone());
         let old = segment.id.clone();
-        let new = SegmentId { site: old.site.clone(), key: uuid.to_string() };
+        let new = SegmentId { site: old.site.clone(), key: uuid.as_str().to_owned() };
         if !self.by_id.contains_key(&new) {
             if let Some(segment) = self.segments.get_mut(&serial) {
                 segment.id = new.clone();
@@ -706,7 +706,7 @@ impl Linker {
         not: u64,
     ) -> Option<u64> {
         if let Some(uuid) = uuid {
-            let id = SegmentId { site: site.clone(), key: uuid.to_string() };
+            let id = SegmentId { site: site.clone(), key: uuid.as_str().to_owned() };
             if let Some(serial) = self.by_id.get(&id).copied().filter(|serial| *serial != not) {
                 return Some(serial);
             }

@@ -73,7 +73,7 @@ pub(super) fn infer(
             };
             files.push(MediaFile {
                 media_id,
-                site: seg.report.site.to_string(),
+                site: seg.report.site.as_str().to_owned(),
                 call_uuid: key.to_string(),
                 recorded_dn: dn.to_string(),
                 side,
