@@ -1419,9 +1419,10 @@ impl Linker {
     /// Drops a complete interaction (live: keeping it as bytes when it could still take
     /// evidence, crate::archive).
     fn forget(&mut self, component_id: u64) {
-        let Some(component) = self.components.get(&component_id).cloned() else { return };
+        // Taken out, not cloned: archiving reads the component it is given and the segments,
+        // never the component's entry.
+        let Some(component) = self.components.remove(&component_id) else { return };
         self.archive(&component, component.completed.unwrap_or(i64::MIN));
-        self.components.remove(&component_id);
         self.stats.forgotten += 1;
         self.parked.remove(&component_id);
         self.dirty.remove(&component_id);
