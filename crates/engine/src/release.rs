@@ -279,10 +279,14 @@ fn decide<'a>(mut answers: Answers<'a>) -> Decision<'a> {
     }
     let evidence = seen.iter().take(count).flatten().map(|event| (*event).clone()).collect();
     let position = answers.iter().position(|answer| answer.as_ref().is_some_and(decides));
-    let conflict = position.and_then(|position| answers.get(position)).and_then(Option::as_ref).is_some_and(|first| {
-        first.reading.conflict
-            || answers.iter().flatten().any(|other| decides(other) && other.reading.releaser != first.reading.releaser)
-    });
+    let conflict =
+        position.and_then(|position| answers.get(position)).and_then(Option::as_ref).is_some_and(|first| {
+            first.reading.conflict
+                || answers
+                    .iter()
+                    .flatten()
+                    .any(|other| decides(other) && other.reading.releaser != first.reading.releaser)
+        });
     match position {
         Some(position) => Decision {
             verdict: answers.get_mut(position).and_then(Option::take),
