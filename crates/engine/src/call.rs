@@ -948,13 +948,12 @@ impl Call {
 
     /// The kind of each party, from what the events say about it (party::kind_of).
     pub(crate) fn settle_kinds(&mut self, plan: &DnPlan) {
-        let monitored: Vec<Text> = self
+        let monitored: Vec<&str> = self
             .parties
             .iter()
             .filter(|party| party.has(seen::DN_EVENT))
-            .map(|party| party.dn.clone())
+            .map(|party| party.dn.as_str())
             .collect();
-        let monitored: Vec<&str> = monitored.iter().map(Text::as_str).collect();
         let context = KindContext {
             call_type: self.call_type.as_ref(),
             ani: self.ani.as_deref(),

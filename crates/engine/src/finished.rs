@@ -148,15 +148,16 @@ pub(crate) fn finish(mut call: Call, reason: EndReason, now: i64, plan: &DnPlan)
     let model = model::recognise(&call);
     let features = model::features(&call);
     let outcome = model::outcome(&call, &features, complete);
-    let release = release::call_verdict(&call, outcome);
+    let ladder = release::Ladder::new(&call);
+    let release = release::call_verdict(&ladder, outcome);
+    let verdicts = release::party_verdicts(&ladder);
     let sip_end = crate::sip_release::call_end(&call).map(|(end, _)| end.clone());
     let provenance = if call.sip_layer { EventProvenance::SipLayer } else { EventProvenance::TLibrary };
-    let verdicts = release::party_verdicts(&call);
     for (party, verdict) in call.parties.iter_mut().zip(verdicts) {
         party.verdict = verdict;
     }
     let key = match &call.uuid {
-        Some(uuid) => uuid.to_string(),
+        Some(uuid) => uuid.as_str().to_owned(),
         None => {
             format!("~{}-{}", call.conn_ids.first().map(ConnId::to_string).unwrap_or_default(), call.serial)
         }

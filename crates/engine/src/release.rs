@@ -210,13 +210,20 @@ pub(crate) struct Ladder<'a> {
     closers: Vec<&'a Party>,
 }
 
+impl<'a> Ladder<'a> {
+    /// The ladder of `call`, shared by its call verdict and its party verdicts.
+    pub(crate) fn new(call: &'a Call) -> Ladder<'a> {
+        Ladder { call, closers: closers(call) }
+    }
+}
+
 /// A rung of the call verdict: its reading of the call, if it has one.
 type CallRung = for<'a> fn(&Ladder<'a>) -> Option<Reading<'a>>;
 /// A rung of a party verdict.
 type PartyRung = for<'a> fn(&Ladder<'a>, &'a Party) -> Option<Reading<'a>>;
 
 /// The ladder of the call verdict (release.md §3), highest rung first.
-const CALL_LADDER: &[(Provenance, CallRung)] = &[
+const CALL_LADDER: &[(Provenance, CallRung); 8] = &[
     (Provenance::CtrlPartyCall, call_ctrl_party_call),
     (Provenance::CtrlPartyParty, call_ctrl_party_party),
     (Provenance::ReleasingParty, call_releasing_party),
@@ -228,7 +235,7 @@ const CALL_LADDER: &[(Provenance, CallRung)] = &[
 ];
 
 /// The ladder of a party verdict, highest rung first.
-const PARTY_LADDER: &[(Provenance, PartyRung)] = &[
+const PARTY_LADDER: &[(Provenance, PartyRung); 8] = &[
     (Provenance::CtrlPartyParty, party_ctrl_party),
     (Provenance::ReleasingParty, party_releasing_party),
     (Provenance::DeletedBy, party_deleted_by),
@@ -249,28 +256,48 @@ struct Decision<'a> {
     evidence: Vec<EventRef>,
 }
 
+/// Every rung's answer, in the ladder's order (`None` where a rung had none): both ladders
+/// have eight rungs, so the answers live on the stack.
+type Answers<'a> = [Option<Answer<'a>>; 8];
+
 /// The first answer of high or medium confidence decides; another of high or medium
 /// confidence that disagrees sets `conflict`; a low one is only a candidate. Evidence of every
 /// answer is kept (each event once).
-fn decide(answers: Vec<Answer<'_>>) -> Decision<'_> {
+fn decide<'a>(mut answers: Answers<'a>) -> Decision<'a> {
     let decides = |answer: &Answer<'_>| answer.provenance.confidence() <= Confidence::Medium;
-    let mut evidence: Vec<&EventRef> = Vec::with_capacity(4);
-    for item in answers.iter().flat_map(|answer| answer.reading.evidence.iter().flatten()) {
-        if !evidence.iter().any(|known| known.same_event(item)) {
-            evidence.push(item);
+    // At most two events a rung: sixteen slots hold every answer's evidence.
+    let mut seen: [Option<&EventRef>; 16] = [None; 16];
+    let mut count = 0;
+    for item in answers.iter().flatten().flat_map(|answer| answer.reading.evidence.iter().flatten()) {
+        let known = seen.iter().take(count).flatten().any(|known| known.same_event(item));
+        if !known {
+            if let Some(slot) = seen.get_mut(count) {
+                *slot = Some(item);
+                count += 1;
+            }
         }
     }
-    let evidence = evidence.into_iter().cloned().collect();
-    let position = answers.iter().position(decides);
-    let conflict = position.is_some_and(|position| {
-        let first = &answers[position];
-        first.reading.conflict
-            || answers.iter().any(|other| decides(other) && other.reading.releaser != first.reading.releaser)
-    });
-    let mut answers = answers.into_iter();
+    let evidence = seen.iter().take(count).flatten().map(|event| (*event).clone()).collect();
+    let position = answers.iter().position(|answer| answer.as_ref().is_some_and(decides));
+    let conflict =
+        position.and_then(|position| answers.get(position)).and_then(Option::as_ref).is_some_and(|first| {
+            first.reading.conflict
+                || answers
+                    .iter()
+                    .flatten()
+                    .any(|other| decides(other) && other.reading.releaser != first.reading.releaser)
+        });
     match position {
-        Some(position) => Decision { verdict: answers.nth(position), candidate: None, conflict, evidence },
-        None => Decision { verdict: None, candidate: answers.next(), conflict: false, evidence },
+        Some(position) => Decision {
+            verdict: answers.get_mut(position).and_then(Option::take),
+            candidate: None,
+            conflict,
+            evidence,
+        },
+        None => {
+            let candidate = answers.iter_mut().find_map(Option::take);
+            Decision { verdict: None, candidate, conflict: false, evidence }
+        }
     }
 }
 
@@ -341,20 +368,18 @@ fn call_state_answer(ladder: &Ladder<'_>, party: &Party) -> Option<Releaser> {
 // Per call
 
 /// The call-level verdict.
-pub(crate) fn call_verdict(call: &Call, outcome: Outcome) -> CallVerdict {
-    let ladder = Ladder { call, closers: closers(call) };
-    let answers: Vec<Answer<'_>> = CALL_LADDER
-        .iter()
-        .filter_map(|(provenance, rung)| {
-            rung(&ladder).map(|reading| Answer { provenance: *provenance, reading })
-        })
-        .collect();
+pub(crate) fn call_verdict(ladder: &Ladder<'_>, outcome: Outcome) -> CallVerdict {
+    let call = ladder.call;
+    let answers: Answers<'_> = std::array::from_fn(|index| {
+        let (provenance, rung) = CALL_LADDER.get(index)?;
+        rung(ladder).map(|reading| Answer { provenance: *provenance, reading })
+    });
     let decision = decide(answers);
     let candidate = decision.candidate.map(|answer| CallCandidate {
         ended_by: ender(call, &answer.reading.releaser),
         provenance: answer.provenance,
         confidence: answer.provenance.confidence(),
-        reason: call_reason(&ladder, &answer),
+        reason: call_reason(ladder, &answer),
     });
     let (ended_by, provenance) = match &decision.verdict {
         Some(answer) => (ender(call, &answer.reading.releaser), answer.provenance),
@@ -483,48 +508,82 @@ fn ender_for_dn(call: &Call, dn: &Text) -> Ender {
 // Why a candidate is only a candidate
 
 /// What the call's release events did not say (the reason a low rung is all there is).
-fn missing_evidence(parties: &[&Party]) -> String {
+fn missing_evidence(out: &mut String, parties: &[&Party]) {
     let raw = parties.iter().find_map(|party| party.evidence.releasing_party.as_ref().map(|(_, raw)| raw));
     match raw {
-        Some(raw) => format!("no CtrlParty, ReleasingParty '{raw}'"),
-        None => "no CtrlParty, no ReleasingParty".to_string(),
+        Some(raw) => {
+            out.push_str("no CtrlParty, ReleasingParty '");
+            out.push_str(raw);
+            out.push('\'');
+        }
+        None => out.push_str("no CtrlParty, no ReleasingParty"),
     }
 }
 
 /// `#123 EventReleased of 7001 at SIPServer1`, or as much of it as is known.
-fn describe_close(party: &Party) -> String {
-    party.evidence.close_event.as_ref().map_or_else(
-        || format!("the release of {}", party.dn),
-        |event| {
-            let seq = event.seq.map(|seq| format!("#{seq} ")).unwrap_or_default();
-            format!("{seq}{} of {} at {}", event.message, party.dn, event.site)
-        },
-    )
+fn describe_close(out: &mut String, party: &Party) {
+    let Some(event) = &party.evidence.close_event else {
+        out.push_str("the release of ");
+        out.push_str(&party.dn);
+        return;
+    };
+    if let Some(seq) = event.seq {
+        out.push('#');
+        push_number(out, seq);
+        out.push(' ');
+    }
+    out.push_str(event.message.name());
+    out.push_str(" of ");
+    out.push_str(&party.dn);
+    out.push_str(" at ");
+    out.push_str(&event.site);
+}
+
+/// `number` in decimal, as `Display` writes it, without going through `fmt`.
+fn push_number(out: &mut String, mut number: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        if let Some(slot) = digits.get_mut(start) {
+            *slot = b'0' + (number % 10) as u8;
+        }
+        number /= 10;
+        if number == 0 || start == 0 {
+            break;
+        }
+    }
+    for digit in digits.iter().skip(start) {
+        out.push(char::from(*digit));
+    }
 }
 
 const ORDER_IS_NOT_EVIDENCE: &str =
     "the events of one step may arrive in any order, so the order does not say who released";
+
+/// `<what is missing>; <first close> came first ... but <why order is no evidence>`.
+fn order_reason(missing: &[&Party], first: &Party) -> String {
+    let mut out = String::with_capacity(256);
+    missing_evidence(&mut out, missing);
+    out.push_str("; ");
+    describe_close(&mut out, first);
+    out.push_str(" came first of the last releases in the server's sequence, but ");
+    out.push_str(ORDER_IS_NOT_EVIDENCE);
+    out
+}
 
 fn call_reason(ladder: &Ladder<'_>, answer: &Answer<'_>) -> String {
     debug_assert_eq!(answer.provenance, Provenance::InferredOrder, "the only low rung");
     let Some(first) = ladder.closers.first() else {
         return format!("{}: no evidence", answer.provenance.label());
     };
-    format!(
-        "{}; {} came first of the last releases in the server's sequence, but {ORDER_IS_NOT_EVIDENCE}",
-        missing_evidence(&ladder.closers),
-        describe_close(first)
-    )
+    order_reason(&ladder.closers, first)
 }
 
 fn party_reason(ladder: &Ladder<'_>, party: &Party, answer: &Answer<'_>) -> String {
     debug_assert_eq!(answer.provenance, Provenance::InferredOrder, "the only low rung");
     let first = ladder.closers.first().copied().unwrap_or(party);
-    format!(
-        "{}; {} came first of the last releases in the server's sequence, but {ORDER_IS_NOT_EVIDENCE}",
-        missing_evidence(&[party]),
-        describe_close(first)
-    )
+    order_reason(&[party], first)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -532,9 +591,8 @@ fn party_reason(ladder: &Ladder<'_>, party: &Party, answer: &Answer<'_>) -> Stri
 
 /// The verdict for one party; `None` for parties that did not leave by a release, an
 /// abandon, a transfer or a conference (diverted, routed, moved, still on the call).
-pub(crate) fn party_verdicts(call: &Call) -> Vec<Option<PartyVerdict>> {
-    let ladder = Ladder { call, closers: closers(call) };
-    call.parties.iter().map(|party| party_verdict(&ladder, party)).collect()
+pub(crate) fn party_verdicts(ladder: &Ladder<'_>) -> Vec<Option<PartyVerdict>> {
+    ladder.call.parties.iter().map(|party| party_verdict(ladder, party)).collect()
 }
 
 fn party_verdict<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<PartyVerdict> {
@@ -544,12 +602,10 @@ fn party_verdict<'a>(ladder: &Ladder<'a>, party: &'a Party) -> Option<PartyVerdi
     if !relevant {
         return None;
     }
-    let answers: Vec<Answer<'a>> = PARTY_LADDER
-        .iter()
-        .filter_map(|(provenance, rung)| {
-            rung(ladder, party).map(|reading| Answer { provenance: *provenance, reading })
-        })
-        .collect();
+    let answers: Answers<'a> = std::array::from_fn(|index| {
+        let (provenance, rung) = PARTY_LADDER.get(index)?;
+        rung(ladder, party).map(|reading| Answer { provenance: *provenance, reading })
+    });
     let decision = decide(answers);
     let candidate = decision.candidate.map(|answer| {
         let (released_by, by) = relative(party, &answer.reading.releaser);
@@ -650,6 +706,15 @@ fn relative(party: &Party, releaser: &Releaser) -> (ReleasedBy, Option<Text>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_number_writes_what_display_writes() {
+        for number in [0, 1, 9, 10, 99, 100, 12_345, 4_294_967_296, u64::MAX - 1, u64::MAX] {
+            let mut out = String::from("x");
+            push_number(&mut out, number);
+            assert_eq!(out, format!("x{number}"));
+        }
+    }
 
     #[test]
     fn each_rung_has_the_confidence_of_release_md() {

@@ -160,8 +160,14 @@ impl Linker {
 
     /// Keeps a component that leaves memory as bytes, when something could still join it.
     pub(crate) fn archive(&mut self, component: &Component, completed: i64) {
+        let everything = self.archives_everything() || self.awaits_unseen_site();
+        if !everything && self.config.live.is_none() {
+            // Reading input with every site named: nothing is archived (the ends below
+            // would not be looked at).
+            return;
+        }
         let mut ends = self.open_ends(component);
-        if self.archives_everything() || self.awaits_unseen_site() {
+        if everything {
             for serial in &component.segments {
                 let Some(segment) = self.segments.get(serial) else { continue };
                 ends.extend(segment.call_uuid.clone().map(OpenEnd::Uuid));
@@ -170,7 +176,7 @@ impl Linker {
             }
             ends.sort();
             ends.dedup();
-        } else if ends.is_empty() || self.config.live.is_none() {
+        } else if ends.is_empty() {
             return;
         }
         let segments: Vec<(u64, Segment)> = component

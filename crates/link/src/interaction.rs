@@ -585,7 +585,7 @@ fn segment_name(segment: &Segment) -> String {
 fn segment_ref(segment: &Segment) -> SegmentRef {
     SegmentRef {
         site: segment.id.site.clone(),
-        call_uuid: segment.call_uuid.as_ref().map(|uuid| uuid.to_string()),
+        call_uuid: segment.call_uuid.as_ref().map(|uuid| uuid.as_str().to_owned()),
         key: segment.id.key.clone(),
     }
 }
@@ -633,7 +633,7 @@ fn segment_report(segment: &Segment, role: SegmentRole, locations: &HashMap<Text
     SegmentReport {
         site: segment.id.site.clone(),
         location: locations.get(&segment.id.site).cloned(),
-        call_uuid: segment.call_uuid.as_ref().map(|uuid| uuid.to_string()),
+        call_uuid: segment.call_uuid.as_ref().map(|uuid| uuid.as_str().to_owned()),
         key: segment.id.key.clone(),
         conn_ids: segment.conn_ids.iter().map(|conn| conn.to_string()).collect(),
         role,

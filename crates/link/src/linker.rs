@@ -320,7 +320,7 @@ impl Linker {
     /// A call opened.
     pub fn opened(&mut self, call: OpenedCall<'_>) {
         let key = match call.call_uuid {
-            Some(uuid) => uuid.to_string(),
+            Some(uuid) => uuid.as_str().to_owned(),
             None => synthetic_key(call.conn_id, call.handle),
         };
         let id = SegmentId { site: call.site.clone(), key };
@@ -566,7 +566,7 @@ impl Linker {
         }
         segment.call_uuid = Some(uuid.clone());
         let old = segment.id.clone();
-        let new = SegmentId { site: old.site.clone(), key: uuid.to_string() };
+        let new = SegmentId { site: old.site.clone(), key: uuid.as_str().to_owned() };
         if !self.by_id.contains_key(&new) {
             if let Some(segment) = self.segments.get_mut(&serial) {
                 segment.id = new.clone();
@@ -706,7 +706,7 @@ impl Linker {
         not: u64,
     ) -> Option<u64> {
         if let Some(uuid) = uuid {
-            let id = SegmentId { site: site.clone(), key: uuid.to_string() };
+            let id = SegmentId { site: site.clone(), key: uuid.as_str().to_owned() };
             if let Some(serial) = self.by_id.get(&id).copied().filter(|serial| *serial != not) {
                 return Some(serial);
             }
@@ -1419,9 +1419,10 @@ impl Linker {
     /// Drops a complete interaction (live: keeping it as bytes when it could still take
     /// evidence, crate::archive).
     fn forget(&mut self, component_id: u64) {
-        let Some(component) = self.components.get(&component_id).cloned() else { return };
+        // Taken out, not cloned: archiving reads the component it is given and the segments,
+        // never the component's entry.
+        let Some(component) = self.components.remove(&component_id) else { return };
         self.archive(&component, component.completed.unwrap_or(i64::MIN));
-        self.components.remove(&component_id);
         self.stats.forgotten += 1;
         self.parked.remove(&component_id);
         self.dirty.remove(&component_id);

@@ -339,9 +339,12 @@ impl Signals {
                 continue;
             }
             self.seen_names.entry(site.clone()).or_default().insert(value.clone());
-            self.call_mut(site, key.clone()).names.push(value.clone());
             let kind = TriggerKind::FileName { value: value.clone() };
-            self.push(site, time, signals, key.clone(), signals.this_dn.clone(), kind);
+            let trigger = trigger(site, time, signals, signals.this_dn.clone(), kind);
+            // The name and its trigger on the call, found once.
+            let call = self.call_mut(site, key.clone());
+            call.names.push(value.clone());
+            call.triggers.push(trigger);
         }
         if let (true, Some(uuid)) = (signals.marked, call_uuid) {
             self.call_mut(site, uuid.to_string()).marked = true;
@@ -375,16 +378,7 @@ impl Signals {
         dn: Option<Text>,
         kind: TriggerKind,
     ) {
-        let trigger = Trigger {
-            site: site.clone(),
-            call_uuid: signals.call_uuid.clone(),
-            conn_id: signals.conn_id.map(|conn| conn.to_string()),
-            dn,
-            time,
-            seq: signals.seq,
-            message: signals.message.clone(),
-            kind,
-        };
+        let trigger = trigger(site, time, signals, dn, kind);
         self.call_mut(site, key).triggers.push(trigger);
     }
 
@@ -517,6 +511,26 @@ impl EventSignals {
             (None, Some(conn)) => Some(format!("conn:{conn}")),
             (None, None) => None,
         }
+    }
+}
+
+/// The trigger an event's signals make on `site`.
+fn trigger(
+    site: &Text,
+    time: Option<Timestamp>,
+    signals: &EventSignals,
+    dn: Option<Text>,
+    kind: TriggerKind,
+) -> Trigger {
+    Trigger {
+        site: site.clone(),
+        call_uuid: signals.call_uuid.clone(),
+        conn_id: signals.conn_id.map(|conn| conn.to_string()),
+        dn,
+        time,
+        seq: signals.seq,
+        message: signals.message.clone(),
+        kind,
     }
 }
 

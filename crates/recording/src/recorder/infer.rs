@@ -71,9 +71,14 @@ pub(super) fn infer(
             } else {
                 media_id
             };
+            // Most interactions have one file: room for one (a media file is large, and the
+            // four a first push makes room for cost the allocator more than the file).
+            if files.capacity() == 0 {
+                files.reserve_exact(1);
+            }
             files.push(MediaFile {
                 media_id,
-                site: seg.report.site.to_string(),
+                site: seg.report.site.as_str().to_owned(),
                 call_uuid: key.to_string(),
                 recorded_dn: dn.to_string(),
                 side,
