@@ -32,7 +32,7 @@ use tokio_stream::StreamExt;
 pub use checkpoint::Checkpoint;
 pub use collector::{Collector, StepReport};
 pub use names::SiteToken;
-pub use reader::{BusItem, SiteReader};
+pub use reader::{follow_site, BusItem, SiteReader, TakesReads};
 pub use stream::{Outgoing, SiteStream};
 
 /// What can go wrong on the bus. Every variant names the site or bucket it concerns.

@@ -90,6 +90,57 @@ impl SiteReader {
     }
 }
 
+/// What [`follow_site`] hands what it reads to.
+pub trait TakesReads: Send {
+    /// A message with how many the stream held beyond it, or `None`: nothing new came for a
+    /// while. False: stop reading.
+    fn take(&mut self, read: Option<(BusItem, u64)>) -> impl std::future::Future<Output = bool> + Send;
+}
+
+/// How long a failed reader waits before it is opened again.
+const REOPEN: Duration = Duration::from_secs(1);
+
+/// Reads `site`'s stream from the message after `after` for as long as `hand` takes what
+/// it reads ([`TakesReads`]): each message with how many the stream held beyond it, or `None`
+/// each time `wait` passed with nothing new (the reader has caught up). A reader
+/// that fails (or cannot be opened) is opened again after a pause, from the last message
+/// handed over: nothing is skipped, nothing handed over twice.
+pub async fn follow_site(bus: &Bus, site: &str, mut after: u64, wait: Duration, hand: &mut impl TakesReads) {
+    loop {
+        let mut reader = match SiteReader::open(bus, site, after).await {
+            Ok(reader) => reader,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the site's stream; trying again");
+                tokio::time::sleep(REOPEN).await;
+                continue;
+            }
+        };
+        loop {
+            match reader.next(wait).await {
+                Ok(None) => {
+                    if !hand.take(None).await {
+                        return;
+                    }
+                }
+                Ok(Some(item)) => {
+                    let seq = match &item {
+                        BusItem::Event { seq, .. } | BusItem::Problem { seq, .. } => *seq,
+                    };
+                    if !hand.take(Some((item, reader.pending()))).await {
+                        return;
+                    }
+                    after = seq;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the site's stream reader failed; reading on from sequence {after}");
+                    tokio::time::sleep(REOPEN).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// A message's payload as an event, or the problem with it.
 pub fn item(seq: u64, payload: &[u8]) -> BusItem {
     let Ok(text) = std::str::from_utf8(payload) else {

@@ -13,88 +13,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use callstitch_bus::{Bus, BusOptions, Outgoing, SiteStream};
-use common::nats::{nats_or_skip, nats_url, remove_prefix};
+use common::nats::{collect, config, followed, nats_or_skip, nats_url, noisy_estate, remove_prefix};
 use common::settle::{all_interactions, assert_same, settled};
-use common::{base_config, binary, Service};
-use serde_json::Value;
-
-/// Every log of a simulated estate, by its site (the header's Application name).
-fn site_logs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut logs = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("simulated dir") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|extension| extension == "log") {
-            let name = path.file_name().and_then(|name| name.to_str()).expect("utf-8 name");
-            let site = name.split('-').next().expect("SITE-0001.<time>.log").to_string();
-            logs.push((site, path));
-        }
-    }
-    logs.sort();
-    logs
-}
-
-/// A service config with `sites` named (the same linker's site directory in every run), each
-/// with its logs or none, and `extra` at the end.
-fn config(dir: &Path, sites: &[(String, Option<&Path>)], extra: &str) -> String {
-    let mut text = base_config(dir).replace("call_idle_timeout_s = 2\n", "call_idle_timeout_s = 3600\n");
-    text.push_str("[ingest]\nbatch_events = 300\nsnapshot_every_s = 1\n");
-    for (site, log) in sites {
-        match log {
-            Some(log) => {
-                text.push_str(&format!("[[site]]\nname = \"{site}\"\nlogs = [\"{}\"]\n", log.display()))
-            }
-            None => text.push_str(&format!("[[site]]\nname = \"{site}\"\n")),
-        }
-    }
-    text.push_str(extra);
-    text
-}
+use common::Service;
 
 fn bus_section(prefix: &str) -> String {
     format!("[bus]\nurl = \"{}\"\nprefix = \"{prefix}\"\ndiscover_s = 1\n", nats_url())
-}
-
-/// `callstitch collect --once` of every site's log under `prefix`.
-fn collect(prefix: &str, logs: &[(String, PathBuf)]) {
-    let mut command = binary();
-    command.args(["collect", "--once", "--no-progress", "--nats", &nats_url(), "--prefix", prefix]);
-    for (site, path) in logs {
-        command.arg(format!("{site}={}", path.display()));
-    }
-    let output = command.output().expect("collect runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-}
-
-/// A simulated estate of three sites with noise (and `extra` simulator flags), and the events
-/// `parse` reads from it.
-fn estate(dir: &Path, interactions: &str, seed: &str, extra: &[&str]) -> (Vec<(String, PathBuf)>, u64) {
-    let logs = dir.join("sim");
-    let output = binary()
-        .args(["simulate", "--sites", "3", "--noise", "--seed", seed, "--interactions", interactions])
-        .args(extra)
-        .arg("--out")
-        .arg(&logs)
-        .output()
-        .expect("simulate runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let events = common::parsed_lines(std::slice::from_ref(&logs)).lines().count() as u64;
-    (site_logs(&logs), events)
-}
-
-/// What the service stores following `logs` itself: the reference.
-fn followed(work: &Path, logs: &[(String, PathBuf)], events: u64) -> BTreeMap<String, Value> {
-    let dir = work.join("followed");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let sites: Vec<(String, Option<&Path>)> =
-        logs.iter().map(|(site, path)| (site.clone(), Some(path.as_path()))).collect();
-    let service = Service::start(&dir, &config(&dir, &sites, ""));
-    settled(&service, events);
-    all_interactions(&service)
 }
 
 fn named_only(logs: &[(String, PathBuf)]) -> Vec<(String, Option<&Path>)> {
@@ -105,7 +33,7 @@ fn named_only(logs: &[(String, PathBuf)]) -> Vec<(String, Option<&Path>)> {
 fn serve_reads_the_collected_streams_as_it_reads_the_logs() {
     let Some(prefix) = nats_or_skip("busserve") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "300", "23", &[]);
+    let (logs, events) = noisy_estate(work.path(), "3", "300", "23", &[]);
     let expected = followed(work.path(), &logs, events);
     assert!(expected.len() >= 250, "a set worth comparing: {}", expected.len());
     collect(&prefix, &logs);
@@ -141,7 +69,7 @@ fn serve_killed_while_it_reads_the_bus_stores_what_following_the_logs_stores() {
         .tempdir()
         .expect("temp dir");
     eprintln!("KILLDIR {}", work.path().display());
-    let (logs, events) = estate(work.path(), "300", "23", &[]);
+    let (logs, events) = noisy_estate(work.path(), "3", "300", "23", &[]);
     let expected = followed(work.path(), &logs, events);
     collect(&prefix, &logs);
     let crash = work.path().join("bus-crash");
@@ -181,7 +109,7 @@ fn kill_when_stored(service: Service, at_least: u64) {
 fn a_message_that_is_not_an_event_is_reported_and_its_site_goes_on() {
     let Some(prefix) = nats_or_skip("busbad") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "40", "5", &[]);
+    let (logs, events) = noisy_estate(work.path(), "3", "40", "5", &[]);
     let expected = followed(work.path(), &logs, events);
     let (first, rest) = logs.split_at(1);
     // The first site's events published by hand with a message of a bad peer in the middle;
@@ -229,7 +157,7 @@ fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
     let work = tempfile::tempdir().expect("temp dir");
     // Clocks that disagree by up to 3 s, long calls, ConnIDs reused.
     let variety = ["--skew-ms", "3000", "--long-calls", "10", "--conn-reuse", "20"];
-    let (logs, events) = estate(work.path(), "120", "31", &variety);
+    let (logs, events) = noisy_estate(work.path(), "3", "120", "31", &variety);
     let expected = followed(work.path(), &logs, events);
     // Each site in turn is the late one: a SIP Server whose calls share CallUUIDs with the
     // other's, and the T-Server reached by ISCC.
@@ -296,7 +224,7 @@ fn the_bus_read_into_postgres_stores_what_following_the_logs_stores() {
     let database =
         runtime.block_on(callstitch_store::postgres::scratch::Scratch::new("buspg")).expect("database");
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "150", "47", &["--long-calls", "10"]);
+    let (logs, events) = noisy_estate(work.path(), "3", "150", "47", &["--long-calls", "10"]);
     let expected = followed(work.path(), &logs, events);
     collect(&prefix, &logs);
 

@@ -22,77 +22,10 @@ use std::time::{Duration, Instant};
 
 use callstitch_bus::{Bus, BusOptions, Outgoing, SiteStream};
 use callstitch_store::postgres::scratch::{available_for_tests, Scratch};
-use common::nats::{nats_or_skip, nats_url, remove_prefix};
+use common::nats::{collect, config, followed, nats_or_skip, nats_url, noisy_estate, remove_prefix};
 use common::settle::{all_interactions, assert_same, settled};
-use common::{base_config, binary, Service};
+use common::{binary, Service};
 use serde_json::Value;
-
-/// Every log of a simulated estate, by its site (the header's Application name).
-fn site_logs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut logs = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("simulated dir") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|extension| extension == "log") {
-            let name = path.file_name().and_then(|name| name.to_str()).expect("utf-8 name");
-            let site = name.split('-').next().expect("SITE-0001.<time>.log").to_string();
-            logs.push((site, path));
-        }
-    }
-    logs.sort();
-    logs
-}
-
-/// A simulated estate of `sites` sites with noise, and the events `parse` reads from it.
-fn estate(dir: &Path, sites: &str, interactions: &str, seed: &str) -> (Vec<(String, PathBuf)>, u64) {
-    let logs = dir.join("sim");
-    let output = binary()
-        .args(["simulate", "--sites", sites, "--noise", "--seed", seed, "--interactions", interactions])
-        .arg("--out")
-        .arg(&logs)
-        .output()
-        .expect("simulate runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let events = common::parsed_lines(std::slice::from_ref(&logs)).lines().count() as u64;
-    (site_logs(&logs), events)
-}
-
-/// The service config of every run: the same linking settings, `sites` named with their logs
-/// or none, and `extra` at the end.
-fn config(dir: &Path, sites: &[(String, Option<&Path>)], extra: &str) -> String {
-    let mut text = base_config(dir).replace("call_idle_timeout_s = 2\n", "call_idle_timeout_s = 3600\n");
-    text.push_str("[ingest]\nbatch_events = 300\nsnapshot_every_s = 1\ncommit_ms = 100\n");
-    for (site, log) in sites {
-        match log {
-            Some(log) => {
-                text.push_str(&format!("[[site]]\nname = \"{site}\"\nlogs = [\"{}\"]\n", log.display()))
-            }
-            None => text.push_str(&format!("[[site]]\nname = \"{site}\"\n")),
-        }
-    }
-    text.push_str(extra);
-    text
-}
-
-/// What the service stores following `logs` itself: the reference.
-fn followed(work: &Path, logs: &[(String, PathBuf)], events: u64) -> BTreeMap<String, Value> {
-    let dir = work.join("followed");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let sites: Vec<(String, Option<&Path>)> =
-        logs.iter().map(|(site, path)| (site.clone(), Some(path.as_path()))).collect();
-    let service = Service::start(&dir, &config(&dir, &sites, ""));
-    settled(&service, events);
-    all_interactions(&service)
-}
-
-fn collect(prefix: &str, logs: &[(String, PathBuf)]) {
-    let mut command = binary();
-    command.args(["collect", "--once", "--no-progress", "--nats", &nats_url(), "--prefix", prefix]);
-    for (site, path) in logs {
-        command.arg(format!("{site}={}", path.display()));
-    }
-    let output = command.output().expect("collect runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-}
 
 /// The estate's set-up: the config of the linker and the workers (the same file).
 struct Estate {
@@ -189,7 +122,7 @@ fn services(name: &str) -> Option<(String, tokio::runtime::Runtime)> {
 fn one_two_and_four_workers_store_what_following_the_logs_stores() {
     let Some((prefix, runtime)) = services("workers") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "3", "300", "23");
+    let (logs, events) = noisy_estate(work.path(), "3", "300", "23", &[]);
     let expected = followed(work.path(), &logs, events);
     assert!(expected.len() >= 250, "a set worth comparing: {}", expected.len());
     collect(&prefix, &logs);
@@ -289,7 +222,7 @@ fn stored_at_least(linker: &Service, at_least: u64) -> u64 {
 fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_same_interactions() {
     let Some((prefix, runtime)) = services("workerkill") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "3", "1500", "31");
+    let (logs, events) = noisy_estate(work.path(), "3", "1500", "31", &[]);
     let expected = followed(work.path(), &logs, events);
     let database = runtime.block_on(Scratch::new("workerkill")).expect("database");
     let estate = Estate::new(work.path(), "kill", &database, &prefix, &logs);
@@ -334,7 +267,7 @@ fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_sam
 fn a_message_that_is_not_an_event_is_stored_as_a_problem_and_its_site_goes_on() {
     let Some((prefix, runtime)) = services("workerbad") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "3", "40", "5");
+    let (logs, events) = noisy_estate(work.path(), "3", "40", "5", &[]);
     let expected = followed(work.path(), &logs, events);
     let (first, rest) = logs.split_at(1);
     let lines = common::parsed_lines(&[first[0].1.clone()]);
@@ -388,7 +321,7 @@ fn a_message_that_is_not_an_event_is_stored_as_a_problem_and_its_site_goes_on() 
 fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
     let Some((prefix, runtime)) = services("workerlate") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "3", "120", "31");
+    let (logs, events) = noisy_estate(work.path(), "3", "120", "31", &[]);
     let expected = followed(work.path(), &logs, events);
     let late = logs.len() - 1;
     let early: Vec<(String, PathBuf)> = logs[..late].to_vec();
@@ -433,7 +366,7 @@ fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
 fn workers_and_the_linker_wait_out_the_database_going_away() {
     let Some((prefix, runtime)) = services("workerpg") else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    let (logs, events) = estate(work.path(), "3", "1500", "37");
+    let (logs, events) = noisy_estate(work.path(), "3", "1500", "37", &[]);
     let expected = followed(work.path(), &logs, events);
     collect(&prefix, &logs);
     let database = runtime.block_on(Scratch::new("workerpg")).expect("database");

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use callstitch_bus::{Bus, BusItem, BusOptions, SiteReader};
+use callstitch_bus::{follow_site, Bus, BusItem, BusOptions, TakesReads};
 use callstitch_pipeline::PipelineConfig;
 use callstitch_store::{EstateDb, StoreError};
 use callstitch_tlib::Event;
@@ -469,51 +469,47 @@ fn place_of(name: &str, sites: usize) -> usize {
     (hash % sites.max(1) as u64) as usize
 }
 
-/// Reads `site`'s stream from after `after` into `queue`, as ownership `generation`; a
-/// reader that fails is opened again from the last message it handed over.
+/// Reads `site`'s stream from after `after` into `queue`, as ownership `generation`
+/// ([`follow_site`]: a failed reader is opened again where it stopped).
 async fn read_site(
     bus: Bus,
     site: String,
-    mut after: u64,
+    after: u64,
     generation: u64,
     queue: mpsc::Sender<Incoming>,
     pending: Arc<AtomicU64>,
 ) {
-    while !queue.is_closed() {
-        let mut reader = match SiteReader::open(&bus, &site, after).await {
-            Ok(reader) => reader,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the site's stream; trying again");
-                tokio::time::sleep(RETRY).await;
-                continue;
-            }
+    let mut feed = Feed { site: site.clone(), generation, queue, pending };
+    follow_site(&bus, &site, after, Duration::from_millis(200), &mut feed).await;
+}
+
+/// Where an owned site's reader hands what it reads: the worker's queue.
+struct Feed {
+    site: String,
+    generation: u64,
+    queue: mpsc::Sender<Incoming>,
+    pending: Arc<AtomicU64>,
+}
+
+impl TakesReads for Feed {
+    async fn take(&mut self, read: Option<(BusItem, u64)>) -> bool {
+        let Some((item, beyond)) = read else {
+            self.pending.store(0, Ordering::Relaxed);
+            return !self.queue.is_closed();
         };
-        loop {
-            match reader.next(Duration::from_millis(200)).await {
-                Ok(None) => pending.store(0, Ordering::Relaxed),
-                Ok(Some(item)) => {
-                    let (seq, item) = match item {
-                        BusItem::Event { seq, event } if event.site.as_str() == site => (seq, Ok(event)),
-                        BusItem::Event { seq, event } => (
-                            seq,
-                            Err(format!("an event of site {:?} in this site's stream", event.site.as_str())),
-                        ),
-                        BusItem::Problem { seq, problem } => (seq, Err(problem.to_string())),
-                    };
-                    let incoming = Incoming { site: site.clone(), generation, seq, item };
-                    if queue.send(incoming).await.is_err() {
-                        return;
-                    }
-                    pending.store(reader.pending(), Ordering::Relaxed);
-                    after = seq;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "the site's stream reader failed; reading on from sequence {after}");
-                    tokio::time::sleep(RETRY).await;
-                    break;
-                }
+        let (seq, item) = match item {
+            BusItem::Event { seq, event } if event.site.as_str() == self.site => (seq, Ok(event)),
+            BusItem::Event { seq, event } => {
+                (seq, Err(format!("an event of site {:?} in this site's stream", event.site.as_str())))
             }
+            BusItem::Problem { seq, problem } => (seq, Err(problem.to_string())),
+        };
+        let incoming = Incoming { site: self.site.clone(), generation: self.generation, seq, item };
+        if self.queue.send(incoming).await.is_err() {
+            return false;
         }
+        self.pending.store(beyond, Ordering::Relaxed);
+        true
     }
 }
 

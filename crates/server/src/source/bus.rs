@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use callstitch_bus::{Bus, BusItem, BusOptions, SiteReader};
+use callstitch_bus::{follow_site, Bus, BusItem, BusOptions, TakesReads};
 use callstitch_follow::SiteRead;
 use callstitch_tlib::Event;
 use prometheus_client::metrics::family::Family;
@@ -328,49 +328,43 @@ async fn connect(input: &BusInput, status: &BusStatus) -> Bus {
     }
 }
 
-/// Reads `site`'s stream from after `after` into `queue` until the queue is dropped; a
-/// reader that fails is opened again from the last message it handed over.
+/// Reads `site`'s stream from after `after` into `queue` until the queue is dropped
+/// ([`follow_site`]: a failed reader is opened again where it stopped).
 async fn read_site(
     bus: Bus,
     site: String,
-    mut after: u64,
+    after: u64,
     queue: mpsc::Sender<Incoming>,
     pending: Arc<AtomicU64>,
 ) {
-    while !queue.is_closed() {
-        let mut reader = match SiteReader::open(&bus, &site, after).await {
-            Ok(reader) => reader,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the site's stream; trying again");
-                tokio::time::sleep(RETRY).await;
-                continue;
-            }
+    let mut feed = SiteFeedIn { site: site.clone(), after, queue, pending };
+    follow_site(&bus, &site, after, Duration::from_millis(500), &mut feed).await;
+}
+
+/// Where a site's reader hands what it reads: the site's queue.
+struct SiteFeedIn {
+    site: String,
+    /// The last message handed over.
+    after: u64,
+    queue: mpsc::Sender<Incoming>,
+    pending: Arc<AtomicU64>,
+}
+
+impl TakesReads for SiteFeedIn {
+    async fn take(&mut self, read: Option<(BusItem, u64)>) -> bool {
+        let Some((item, beyond)) = read else {
+            self.pending.store(0, Ordering::Relaxed);
+            return !self.queue.is_closed();
         };
-        loop {
-            match reader.next(Duration::from_millis(500)).await {
-                Ok(None) => {
-                    pending.store(0, Ordering::Relaxed);
-                    if queue.is_closed() {
-                        return;
-                    }
-                }
-                Ok(Some(item)) => {
-                    let (seq, incoming) = incoming(&site, after, item);
-                    pending.store(reader.pending(), Ordering::Relaxed);
-                    for incoming in incoming {
-                        if queue.send(incoming).await.is_err() {
-                            return;
-                        }
-                    }
-                    after = seq;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "the site's stream reader failed; reading on from sequence {after}");
-                    tokio::time::sleep(RETRY).await;
-                    break;
-                }
+        let (seq, incoming) = incoming(&self.site, self.after, item);
+        for incoming in incoming {
+            if self.queue.send(incoming).await.is_err() {
+                return false;
             }
         }
+        self.pending.store(beyond, Ordering::Relaxed);
+        self.after = seq;
+        true
     }
 }
 
