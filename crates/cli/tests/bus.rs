@@ -16,8 +16,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use callstitch_bus::{Bus, BusOptions, Outgoing, SiteStream};
-use common::nats::{collect, config, followed, nats_or_skip, nats_url, noisy_estate, remove_prefix};
+use common::nats::{
+    collect, config, followed, nats_or_skip, nats_url, noisy_estate, publish_with_a_bad_message,
+    remove_prefix,
+};
 use common::settle::{all_interactions, assert_same, settled};
 use common::Service;
 
@@ -114,28 +116,7 @@ fn a_message_that_is_not_an_event_is_reported_and_its_site_goes_on() {
     let (first, rest) = logs.split_at(1);
     // The first site's events published by hand with a message of a bad peer in the middle;
     // the other sites' by their collector.
-    let lines = common::parsed_lines(&[first[0].1.clone()]);
-    let lines: Vec<&str> = lines.lines().collect();
-    let middle = lines.len() / 2;
-    let mut outgoing: Vec<Outgoing> = lines
-        .iter()
-        .enumerate()
-        .map(|(index, line)| Outgoing {
-            id: format!("test.{index}"),
-            payload: line.as_bytes().to_vec().into(),
-        })
-        .collect();
-    outgoing.insert(
-        middle,
-        Outgoing { id: "test.bad".to_string(), payload: b"{\"not\": \"an event\"}".to_vec().into() },
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let options = BusOptions { prefix: prefix.clone(), ..BusOptions::default() };
-        let bus = Bus::connect(&nats_url(), options).await.expect("bus");
-        let mut stream = SiteStream::open(&bus, &first[0].0).await.expect("stream");
-        stream.publish(&outgoing).await.expect("published");
-    });
+    publish_with_a_bad_message(&prefix, &first[0].0, &first[0].1);
     collect(&prefix, rest);
 
     let dir = work.path().join("bus");

@@ -20,9 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use callstitch_bus::{Bus, BusOptions, Outgoing, SiteStream};
 use callstitch_store::postgres::scratch::{available_for_tests, Scratch};
-use common::nats::{collect, config, followed, nats_or_skip, nats_url, noisy_estate, remove_prefix};
+use common::nats::{
+    collect, config, followed, nats_or_skip, nats_url, noisy_estate, publish_with_a_bad_message,
+    remove_prefix,
+};
 use common::settle::{all_interactions, assert_same, settled};
 use common::{binary, Service};
 use serde_json::Value;
@@ -270,27 +272,9 @@ fn a_message_that_is_not_an_event_is_stored_as_a_problem_and_its_site_goes_on() 
     let (logs, events) = noisy_estate(work.path(), "3", "40", "5", &[]);
     let expected = followed(work.path(), &logs, events);
     let (first, rest) = logs.split_at(1);
-    let lines = common::parsed_lines(&[first[0].1.clone()]);
-    let lines: Vec<&str> = lines.lines().collect();
-    let middle = lines.len() / 2;
-    let mut outgoing: Vec<Outgoing> = lines
-        .iter()
-        .enumerate()
-        .map(|(index, line)| Outgoing {
-            id: format!("test.{index}"),
-            payload: line.as_bytes().to_vec().into(),
-        })
-        .collect();
-    outgoing.insert(
-        middle,
-        Outgoing { id: "test.bad".to_string(), payload: b"{\"not\": \"an event\"}".to_vec().into() },
-    );
-    runtime.block_on(async {
-        let options = BusOptions { prefix: prefix.clone(), ..BusOptions::default() };
-        let bus = Bus::connect(&nats_url(), options).await.expect("bus");
-        let mut stream = SiteStream::open(&bus, &first[0].0).await.expect("stream");
-        stream.publish(&outgoing).await.expect("published");
-    });
+    // The first site's events published by hand with a message of a bad peer in the middle;
+    // the other sites' by their collector.
+    let bad = publish_with_a_bad_message(&prefix, &first[0].0, &first[0].1);
     collect(&prefix, rest);
     let database = runtime.block_on(Scratch::new("workerbad")).expect("database");
     let estate = Estate::new(work.path(), "bad", &database, &prefix, &logs);
@@ -308,7 +292,7 @@ fn a_message_that_is_not_an_event_is_stored_as_a_problem_and_its_site_goes_on() 
     });
     assert_eq!(problems.len(), 1, "{problems:?}");
     let (site, seq, problem) = &problems[0];
-    assert_eq!((site.as_str(), *seq), (first[0].0.as_str(), middle as i64 + 1), "{problem}");
+    assert_eq!((site.as_str(), *seq), (first[0].0.as_str(), bad as i64), "{problem}");
     assert!(problem.contains("not an event"), "{problem}");
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use callstitch_bus::{Bus, BusOptions};
+use callstitch_bus::{Bus, BusOptions, Outgoing, SiteStream};
 use serde_json::Value;
 
 use super::settle::{all_interactions, settled};
@@ -117,4 +117,30 @@ pub fn noisy_estate(
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let events = super::parsed_lines(std::slice::from_ref(&logs)).lines().count() as u64;
     (site_logs(&logs), events)
+}
+
+/// Publishes `log`'s events to `site`'s stream under `prefix` by hand, with a message of a bad
+/// peer (no event) in the middle: its stream sequence.
+pub fn publish_with_a_bad_message(prefix: &str, site: &str, log: &Path) -> u64 {
+    let lines = super::parsed_lines(&[log.to_path_buf()]);
+    let lines: Vec<&str> = lines.lines().collect();
+    let middle = lines.len() / 2;
+    let mut outgoing: Vec<Outgoing> = lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| Outgoing {
+            id: format!("test.{index}"),
+            payload: line.as_bytes().to_vec().into(),
+        })
+        .collect();
+    let bad = b"{\"not\": \"an event\"}".to_vec();
+    outgoing.insert(middle, Outgoing { id: "test.bad".to_string(), payload: bad.into() });
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let options = BusOptions { prefix: prefix.to_string(), ..BusOptions::default() };
+        let bus = Bus::connect(&nats_url(), options).await.expect("bus");
+        let mut stream = SiteStream::open(&bus, site).await.expect("stream");
+        stream.publish(&outgoing).await.expect("published");
+    });
+    middle as u64 + 1
 }
