@@ -9,7 +9,9 @@
 //! - workers and the linker killed with SIGKILL at points of their progress and started
 //!   again: the same;
 //! - a message on a site's stream that is not an event is stored as a problem with its
-//!   sequence and skipped: the site goes on.
+//!   sequence and skipped: the site goes on;
+//! - a site whose collector starts late joins the interactions already stored;
+//! - a PostgreSQL server of the test's own crashed and restarted mid-run: nothing lost.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
 
@@ -25,6 +27,7 @@ use common::nats::{
     collect, config, followed, nats_or_skip, nats_url, noisy_estate, publish_with_a_bad_message,
     remove_prefix,
 };
+use common::own_postgres::OwnPostgres;
 use common::settle::{all_interactions, assert_same, settled};
 use common::{binary, Service};
 use serde_json::Value;
@@ -35,7 +38,7 @@ struct Estate {
 }
 
 impl Estate {
-    fn new(work: &Path, name: &str, database: &Scratch, prefix: &str, logs: &[(String, PathBuf)]) -> Estate {
+    fn new(work: &Path, name: &str, database: &str, prefix: &str, logs: &[(String, PathBuf)]) -> Estate {
         let dir = work.join(name);
         std::fs::create_dir_all(&dir).expect("dir");
         let sites: Vec<(String, Option<&Path>)> = logs.iter().map(|(site, _)| (site.clone(), None)).collect();
@@ -44,7 +47,7 @@ impl Estate {
             nats_url()
         );
         let sqlite = dir.join("callstitch.db").display().to_string();
-        let text = config(&dir, &sites, &bus).replace(&sqlite, &database.url());
+        let text = config(&dir, &sites, &bus).replace(&sqlite, database);
         let config = dir.join("estate.toml");
         std::fs::write(&config, &text).expect("config written");
         Estate { config }
@@ -130,7 +133,7 @@ fn one_two_and_four_workers_store_what_following_the_logs_stores() {
     collect(&prefix, &logs);
     for workers in [1_usize, 2, 4] {
         let database = runtime.block_on(Scratch::new(&format!("workers{workers}"))).expect("database");
-        let estate = Estate::new(work.path(), &format!("w{workers}"), &database, &prefix, &logs);
+        let estate = Estate::new(work.path(), &format!("w{workers}"), &database.url(), &prefix, &logs);
         let linker = estate.linker();
         let running: Vec<Worker> = (0..workers).map(|index| estate.worker(&format!("w{index}"))).collect();
         let status = settled(&linker, events);
@@ -201,6 +204,26 @@ fn assert_as_traced(work: &Path, found: &BTreeMap<String, Value>) {
     assert!(report.contains("exact interactions: 1.0000"), "{report}");
 }
 
+/// Waits until the linker keeps at least `at_least` forgotten interactions as bytes
+/// (`callstitch_interactions_archived`); how many it keeps.
+fn archived_at_least(linker: &Service, at_least: u64) -> u64 {
+    let start = Instant::now();
+    loop {
+        let text = ureq::get(&linker.url("/metrics")).call().ok().and_then(|body| body.into_string().ok());
+        let archived = text
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("callstitch_interactions_archived "))
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if archived >= at_least {
+            return archived;
+        }
+        assert!(start.elapsed() < common::settle::SETTLE, "the linker never forgot an interaction");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Waits until the estate's database holds at least `at_least` events; how many it holds.
 fn stored_at_least(linker: &Service, at_least: u64) -> u64 {
     let start = Instant::now();
@@ -227,7 +250,7 @@ fn workers_and_the_linker_killed_at_any_point_store_every_event_once_and_the_sam
     let (logs, events) = noisy_estate(work.path(), "3", "1500", "31", &[]);
     let expected = followed(work.path(), &logs, events);
     let database = runtime.block_on(Scratch::new("workerkill")).expect("database");
-    let estate = Estate::new(work.path(), "kill", &database, &prefix, &logs);
+    let estate = Estate::new(work.path(), "kill", &database.url(), &prefix, &logs);
     // The collector follows the logs (it publishes them while the workers read), and is
     // killed too.
     let mut collector = Collector::start(&prefix, &logs);
@@ -277,7 +300,7 @@ fn a_message_that_is_not_an_event_is_stored_as_a_problem_and_its_site_goes_on() 
     let bad = publish_with_a_bad_message(&prefix, &first[0].0, &first[0].1);
     collect(&prefix, rest);
     let database = runtime.block_on(Scratch::new("workerbad")).expect("database");
-    let estate = Estate::new(work.path(), "bad", &database, &prefix, &logs);
+    let estate = Estate::new(work.path(), "bad", &database.url(), &prefix, &logs);
     let linker = estate.linker();
     let _worker = estate.worker("only");
     settled(&linker, events);
@@ -313,7 +336,7 @@ fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
         common::parsed_lines(&early.iter().map(|(_, path)| path.clone()).collect::<Vec<_>>()).lines().count();
     collect(&prefix, &early);
     let database = runtime.block_on(Scratch::new("workerlate")).expect("database");
-    let estate = Estate::new(work.path(), "late", &database, &prefix, &logs);
+    let estate = Estate::new(work.path(), "late", &database.url(), &prefix, &logs);
     let linker = estate.linker();
     let _workers = [estate.worker("a"), estate.worker("b")];
     // The workers store the events before the linker has taken their news: what the early
@@ -327,6 +350,10 @@ fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
     linker.wait_for("/v1/status", common::settle::SETTLE, |status| {
         status["in_memory"]["calls_in_progress"] == 0
     });
+    // Forgotten: interactions past their revision grace left the linker's memory, kept as
+    // bytes only because a named site has sent nothing yet (docs/linking.md, "live").
+    let archived = archived_at_least(&linker, 1);
+    eprintln!("{archived} interactions forgotten and archived before the late site starts");
     let before = all_interactions(&linker);
     assert!(!before.is_empty());
     collect(&prefix, std::slice::from_ref(&logs[late]));
@@ -342,50 +369,31 @@ fn a_site_whose_collector_starts_late_joins_the_interactions_already_stored() {
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
 }
 
-/// The database goes away mid-run (every connection of the workers and the linker ended, new
-/// ones refused for a few seconds, as a restart of the server does): the workers and the
-/// linker wait, connect again, take their sites again from what was committed, and store
-/// every event once and the same interactions.
+/// PostgreSQL restarted mid-run, for real: a server of the test's own (common::own_postgres)
+/// crashed (`pg_ctl stop -m immediate`: every backend quit, recovery from the write-ahead log
+/// on the next start) while the workers read, down for a few seconds, started again; then
+/// restarted the way an operator does once every event is stored. The workers and the linker
+/// wait, connect again, take their sites again from what was committed, and store every event
+/// once and the same interactions.
 #[test]
-fn workers_and_the_linker_wait_out_the_database_going_away() {
-    let Some((prefix, runtime)) = services("workerpg") else { return };
+fn workers_and_the_linker_wait_out_a_postgresql_restart() {
+    let Some(prefix) = nats_or_skip("workerpg") else { return };
+    let Some(server) = OwnPostgres::start() else { return };
     let work = tempfile::tempdir().expect("temp dir");
     let (logs, events) = noisy_estate(work.path(), "3", "1500", "37", &[]);
     let expected = followed(work.path(), &logs, events);
     collect(&prefix, &logs);
-    let database = runtime.block_on(Scratch::new("workerpg")).expect("database");
-    let estate = Estate::new(work.path(), "pg", &database, &prefix, &logs);
+    let estate = Estate::new(work.path(), "pg", &server.url(), &prefix, &logs);
     let linker = estate.linker();
     let _workers = [estate.worker("a"), estate.worker("b")];
-    for share in [30, 100] {
-        let stored = stored_at_least(&linker, events * share / 100);
-        eprintln!("the database goes away with {stored} of {events} events stored");
-        runtime.block_on(async {
-            let server = callstitch_store::postgres::scratch::server();
-            let (client, connection) =
-                tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
-                    .await
-                    .expect("connects");
-            tokio::spawn(connection);
-            let name = database.name();
-            client
-                .execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"), &[])
-                .await
-                .expect("refuse");
-            client
-                .execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-                    &[&name],
-                )
-                .await
-                .expect("terminate");
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            client
-                .execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"), &[])
-                .await
-                .expect("allow");
-        });
-    }
+    let stored = stored_at_least(&linker, events * 30 / 100);
+    eprintln!("the server crashes with {stored} of {events} events stored");
+    server.crash();
+    std::thread::sleep(Duration::from_secs(3));
+    server.start_again();
+    let stored = stored_at_least(&linker, events);
+    eprintln!("the server restarts with {stored} of {events} events stored");
+    server.restart();
     let status = settled(&linker, events);
     assert_eq!(status["stored"]["events"], events, "every event once: {status}");
     assert_same(&expected, &all_interactions(&linker), 37);

@@ -10,7 +10,7 @@ pub enum StoreError {
     Open { path: String, source: rusqlite::Error },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database: {0}")]
+    #[error("database: {}", postgres_detail(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// A PostgreSQL server that does not answer (or refuses the connection).
     #[error("cannot connect to {url}: {detail}")]
@@ -171,6 +171,18 @@ fn sqlite_kind(error: &rusqlite::Error) -> FailureKind {
 
 /// What a PostgreSQL error is, by its SQLSTATE (a lost connection is I/O: the server can
 /// come back).
+/// What the server said, not only what kind of error it was: tokio-postgres writes a server's
+/// refusal as "db error" and keeps the message (and its code) in the error's source.
+fn postgres_detail(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} ({}: {})", db.message(), db.severity(), db.code().code());
+    }
+    match std::error::Error::source(error) {
+        Some(source) => format!("{error}: {source}"),
+        None => error.to_string(),
+    }
+}
+
 fn postgres_kind(error: &tokio_postgres::Error) -> FailureKind {
     let Some(code) = error.code() else {
         let io = std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>());

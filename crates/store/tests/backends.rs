@@ -276,6 +276,12 @@ mod postgres {
         let failed =
             store.interactions(callstitch_store::InteractionQuery { limit: 5, ..Default::default() }).await;
         assert!(matches!(failed, Err(StoreError::Postgres(_))), "{failed:?}");
+        // The server's own words reach the message, not only "db error".
+        let message = failed.err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("\"interactions\" does not exist") && message.contains("42P01"),
+            "{message}"
+        );
         let health = store.health();
         assert_eq!((health.read_failures, health.write_failures), (1, 0));
         assert!(store.counts().await.is_err());

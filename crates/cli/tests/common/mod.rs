@@ -6,6 +6,7 @@
 
 pub mod estate;
 pub mod nats;
+pub mod own_postgres;
 pub mod settle;
 
 use std::io::{BufRead, BufReader};
