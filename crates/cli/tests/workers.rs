@@ -138,6 +138,7 @@ fn one_two_and_four_workers_store_what_following_the_logs_stores() {
         let running: Vec<Worker> = (0..workers).map(|index| estate.worker(&format!("w{index}"))).collect();
         let status = settled(&linker, events);
         assert_eq!(status["stored"]["events"], events, "{workers} workers: every event once: {status}");
+        assert_eq!(metric(&linker, "callstitch_linker_events_total"), events, "every event linked once");
         let found = all_interactions(&linker);
         assert_same(&expected, &found, workers as u64);
         assert_as_traced(work.path(), &found);
@@ -204,18 +205,22 @@ fn assert_as_traced(work: &Path, found: &BTreeMap<String, Value>) {
     assert!(report.contains("exact interactions: 1.0000"), "{report}");
 }
 
+/// A metric of the service without labels (0 when it is not there).
+fn metric(service: &Service, name: &str) -> u64 {
+    let text = ureq::get(&service.url("/metrics")).call().ok().and_then(|body| body.into_string().ok());
+    text.unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
 /// Waits until the linker keeps at least `at_least` forgotten interactions as bytes
 /// (`callstitch_interactions_archived`); how many it keeps.
 fn archived_at_least(linker: &Service, at_least: u64) -> u64 {
     let start = Instant::now();
     loop {
-        let text = ureq::get(&linker.url("/metrics")).call().ok().and_then(|body| body.into_string().ok());
-        let archived = text
-            .unwrap_or_default()
-            .lines()
-            .find_map(|line| line.strip_prefix("callstitch_interactions_archived "))
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .unwrap_or(0);
+        let archived = metric(linker, "callstitch_interactions_archived");
         if archived >= at_least {
             return archived;
         }

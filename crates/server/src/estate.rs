@@ -135,6 +135,17 @@ pub struct EstateLoop {
     since_snapshot: u64,
     /// A batch the store refused: committed before anything else is taken.
     unsent: Option<(Arc<Batch>, bool)>,
+    /// Site events taken, taken before the last flush, and counted as committed
+    /// (`callstitch_linker_events`: what the live latency is measured by).
+    events: EventCounts,
+}
+
+/// Site events through the loop: taken by the linker, handed out (flushed), committed.
+#[derive(Debug, Default, Clone, Copy)]
+struct EventCounts {
+    taken: u64,
+    flushed: u64,
+    committed: u64,
 }
 
 fn wall_now() -> i64 {
@@ -191,6 +202,7 @@ impl EstateLoop {
             last_flush: Instant::now(),
             since_snapshot: 0,
             unsent: None,
+            events: EventCounts::default(),
         })
     }
 
@@ -240,23 +252,32 @@ impl EstateLoop {
             if (step as usize) < STEP_ITEMS {
                 break;
             }
-            self.linker.flush(&mut self.settled);
-            self.last_flush = Instant::now();
+            self.flush();
             if started.elapsed() >= ROUND_TIME {
                 break;
             }
         }
         if self.last_flush.elapsed() >= self.settings.interactions_every {
-            self.linker.flush(&mut self.settled);
-            self.last_flush = Instant::now();
+            self.flush();
         }
         if self.last_snapshot.elapsed() >= self.settings.snapshot_every && self.since_snapshot > 0 {
             self.checkpoint()?;
         } else {
             self.commit(None)?;
         }
+        // Whatever was handed out is committed now (or there was nothing to commit).
+        let newly = self.events.flushed - self.events.committed;
+        self.shared.metrics.linker_events.inc_by(newly);
+        self.events.committed = self.events.flushed;
         self.update_gauges();
         Ok(took > 0)
+    }
+
+    /// Hands out what the items taken changed.
+    fn flush(&mut self) {
+        self.linker.flush(&mut self.settled);
+        self.last_flush = Instant::now();
+        self.events.flushed = self.events.taken;
     }
 
     /// Where each site's stream ends, every [`BUS_EVERY`].
@@ -362,6 +383,9 @@ impl EstateLoop {
                 NewsPosition { row: queued.row - 1, items: queued.index }
             };
             let site = Text::from(names[index].as_str());
+            if matches!(queued.item, SiteItem::Event(_)) {
+                self.events.taken += 1;
+            }
             self.linker.take_item(&site, queued.item, &mut self.settled);
             self.put_in_line(&names[index], index, &mut heads);
             taken += 1;
@@ -424,7 +448,7 @@ impl EstateLoop {
     /// Commits the linker's snapshot with each site's position; the rows before it are
     /// forgotten once it is stored ([`EstateLoop::checkpointed`]).
     fn checkpoint(&mut self) -> Result<(), EstateError> {
-        self.linker.flush(&mut self.settled);
+        self.flush();
         let state = self.linker.snapshot().map_err(|error| EstateError::Snapshot(error.to_string()))?;
         let positions: BTreeMap<String, NewsPosition> =
             self.sites.iter().map(|(site, queue)| (site.clone(), queue.taken)).collect();

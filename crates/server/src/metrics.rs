@@ -74,6 +74,8 @@ pub struct Metrics {
     /// The linker role, per site: 1 while the site holds the others back (its worker has
     /// more to store).
     pub linker_holding: Family<SiteLabels, Gauge>,
+    /// The linker role: site events taken whose changes are committed (answered by the API).
+    pub linker_events: Counter,
 }
 
 impl Default for Metrics {
@@ -201,6 +203,12 @@ impl Metrics {
             "linker_holding",
             "The linker role, per site: 1 while the site holds the others back (its worker has more to store)",
         );
+        let linker_events = Counter::default();
+        registry.register(
+            "linker_events",
+            "The linker role: site events linked whose changes are committed (the API answers them)",
+            linker_events.clone(),
+        );
         Metrics {
             registry,
             events,
@@ -224,6 +232,7 @@ impl Metrics {
             linker_news_row,
             linker_queued,
             linker_holding,
+            linker_events,
         }
     }
 
