@@ -10,8 +10,10 @@ pub enum StoreError {
     Open { path: String, source: rusqlite::Error },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Not a `source`: [`postgres_detail`] writes what the server said, which a chain of
+    /// sources would write again.
     #[error("database: {}", postgres_detail(.0))]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(tokio_postgres::Error),
     /// A PostgreSQL server that does not answer (or refuses the connection).
     #[error("cannot connect to {url}: {detail}")]
     Connect { url: String, detail: String },
@@ -171,11 +173,24 @@ fn sqlite_kind(error: &rusqlite::Error) -> FailureKind {
 
 /// What a PostgreSQL error is, by its SQLSTATE (a lost connection is I/O: the server can
 /// come back).
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> StoreError {
+        StoreError::Postgres(error)
+    }
+}
+
 /// What the server said, not only what kind of error it was: tokio-postgres writes a server's
-/// refusal as "db error" and keeps the message (and its code) in the error's source.
+/// refusal as "db error" and keeps the message, its code, detail and hint in the error's
+/// source.
 fn postgres_detail(error: &tokio_postgres::Error) -> String {
     if let Some(db) = error.as_db_error() {
-        return format!("{} ({}: {})", db.message(), db.severity(), db.code().code());
+        let mut text = format!("{} ({} {})", db.message(), db.severity(), db.code().code());
+        for (what, value) in [("detail", db.detail()), ("hint", db.hint())] {
+            if let Some(value) = value {
+                text.push_str(&format!("; {what}: {value}"));
+            }
+        }
+        return text;
     }
     match std::error::Error::source(error) {
         Some(source) => format!("{error}: {source}"),

@@ -112,3 +112,28 @@ async fn events_are_numbered_in_commit_order_and_news_reads_back_after_a_positio
         "TS1's rows are forgotten"
     );
 }
+
+/// Workers and the linker started together on a fresh database each make its schema: they
+/// do it one after the other, and every one of them opens it (a worker and the linker
+/// started at once once failed on `CREATE TABLE IF NOT EXISTS`, a duplicate catalog key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_opening_a_fresh_database_at_once_all_open_it() {
+    for round in 0..3 {
+        let Some(database) = database(&format!("estatefresh{round}")).await else { return };
+        let tasks: Vec<_> = (0..6)
+            .map(|index| {
+                let url = database.url();
+                tokio::spawn(async move {
+                    EstateDb::connect(&url, &format!("callstitch-worker/fresh{index}")).await.err()
+                })
+            })
+            .collect();
+        let mut refused = Vec::new();
+        for task in tasks {
+            if let Some(error) = task.await.expect("the task ends") {
+                refused.push(error.to_string());
+            }
+        }
+        assert!(refused.is_empty(), "round {round}: {refused:?}");
+    }
+}

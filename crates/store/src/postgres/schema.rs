@@ -352,11 +352,18 @@ const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS callstitch_schema (
     );
     INSERT INTO callstitch_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;";
 
+/// The key of the transaction's advisory lock that serializes migrations ("csschema").
+const MIGRATION_LOCK: i64 = 0x6373_7363_6865_6d61;
+
 /// Brings the database to [`SCHEMA_VERSION`], or refuses one from a newer callstitch.
 pub async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    client.batch_execute(VERSION_TABLE).await?;
     let transaction = client.transaction().await?;
-    // Read under a lock: two stores opening a fresh database at once migrate it once.
+    // Processes that open a fresh database at once (a worker and the linker started
+    // together) migrate it one after the other: `CREATE TABLE IF NOT EXISTS` alone is not
+    // safe against a concurrent one (both pass the check, one fails on the catalog's
+    // unique index), so the whole migration holds a lock that goes with the transaction.
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    transaction.batch_execute(VERSION_TABLE).await?;
     let found: i64 = transaction
         .query_one("SELECT version FROM callstitch_schema WHERE id = 1 FOR UPDATE", &[])
         .await?
