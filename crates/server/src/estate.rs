@@ -20,6 +20,10 @@
 //! next one. A restart restores the snapshot and reads on from there (the interactions
 //! handed out since are handed out again, the same, as a `serve` replays its events); the
 //! rows before the checkpoint are deleted.
+//!
+//! **Commits.** A round's batch is committed while the next round reads and links (one
+//! commit in flight, [`PendingCommit`]); its interactions reach the live stream once it is
+//! stored. A batch the store refuses is committed again before anything more is taken.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -34,6 +38,7 @@ use callstitch_store::{decode_news, Batch, PostgresStore, SiteProgress, Snapshot
 use callstitch_tlib::{Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
 
 use crate::ingest::{stream_items, Request};
 use crate::pipeline::{PipelineConfig, Settled};
@@ -133,11 +138,25 @@ pub struct EstateLoop {
     last_flush: Instant,
     /// Items taken since the last snapshot.
     since_snapshot: u64,
-    /// A batch the store refused: committed before anything else is taken.
-    unsent: Option<(Arc<Batch>, bool)>,
+    /// The last batch handed to the store and not known stored yet.
+    pending: Option<PendingCommit>,
     /// Site events taken, taken before the last flush, and counted as committed
     /// (`callstitch_linker_events`: what the live latency is measured by).
     events: EventCounts,
+}
+
+/// A batch handed to the store: in flight (its commit runs while the next round links), or
+/// refused (committed again before anything more is taken: nothing handed out is lost while
+/// the database is away).
+struct PendingCommit {
+    batch: Arc<Batch>,
+    /// It holds a checkpoint: the news before its positions goes once it is stored.
+    checkpoint: bool,
+    /// Site events taken before it was made (all of whose changes it holds).
+    events: u64,
+    started: Instant,
+    /// The commit running; `None` once refused.
+    running: Option<JoinHandle<Result<(), StoreError>>>,
 }
 
 /// Site events through the loop: taken by the linker, handed out (flushed), committed.
@@ -201,7 +220,7 @@ impl EstateLoop {
             last_snapshot: Instant::now(),
             last_flush: Instant::now(),
             since_snapshot: 0,
-            unsent: None,
+            pending: None,
             events: EventCounts::default(),
         })
     }
@@ -222,7 +241,8 @@ impl EstateLoop {
                 std::thread::sleep(self.settings.poll);
             }
         }
-        self.checkpoint()
+        self.checkpoint()?;
+        self.land()
     }
 
     /// Events are published to the bus, not posted here.
@@ -237,7 +257,9 @@ impl EstateLoop {
 
     /// Reads, takes what may go, commits: whether anything was taken.
     fn round(&mut self) -> Result<bool, EstateError> {
-        self.send_unsent()?;
+        if self.pending.as_ref().is_some_and(|pending| pending.running.is_none()) {
+            self.land()?;
+        }
         self.ask_bus();
         let progress = self.runtime.block_on(self.store.estate_sites())?;
         self.read_news(&progress)?;
@@ -265,10 +287,6 @@ impl EstateLoop {
         } else {
             self.commit(None)?;
         }
-        // Whatever was handed out is committed now (or there was nothing to commit).
-        let newly = self.events.flushed - self.events.committed;
-        self.shared.metrics.linker_events.inc_by(newly);
-        self.events.committed = self.events.flushed;
         self.update_gauges();
         Ok(took > 0)
     }
@@ -407,10 +425,14 @@ impl EstateLoop {
         }
     }
 
-    /// Commits what was handed out (and `snapshot` with the positions it was taken at).
+    /// Hands the store what was handed out (and `snapshot` with the positions it was taken
+    /// at), once the batch before it is stored: one commit in flight while the next round
+    /// links.
     fn commit(&mut self, snapshot: Option<(Snapshot, String)>) -> Result<(), EstateError> {
-        self.send_unsent()?;
+        self.land()?;
         if self.settled.is_empty() && snapshot.is_none() {
+            // Nothing to write: what was handed out changed nothing stored.
+            self.count_committed(self.events.flushed);
             return Ok(());
         }
         let (calls, interactions) = std::mem::take(&mut self.settled).into_rows();
@@ -419,30 +441,68 @@ impl EstateLoop {
             None => (None, None),
         };
         let checkpoint = snapshot.is_some();
-        let batch = Batch { calls, interactions, positions, snapshot, ..Batch::default() };
-        self.unsent = Some((Arc::new(batch), checkpoint));
-        self.send_unsent()
+        let batch = Arc::new(Batch { calls, interactions, positions, snapshot, ..Batch::default() });
+        self.pending = Some(PendingCommit {
+            batch,
+            checkpoint,
+            events: self.events.flushed,
+            started: Instant::now(),
+            running: None,
+        });
+        self.start_pending();
+        Ok(())
     }
 
-    /// Commits the batch in hand; kept for the next try when the store refuses it (nothing
-    /// handed out is lost while the database is away).
-    fn send_unsent(&mut self) -> Result<(), EstateError> {
-        let Some((batch, checkpoint)) = self.unsent.clone() else { return Ok(()) };
-        let started = Instant::now();
-        self.runtime.block_on(self.store.commit(Arc::clone(&batch)))?;
-        self.unsent = None;
-        self.shared.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-        if checkpoint {
-            self.checkpointed(&batch);
+    /// Starts the pending batch's commit, on the runtime.
+    fn start_pending(&mut self) {
+        let Some(pending) = &mut self.pending else { return };
+        let (store, batch) = (self.store.clone(), Arc::clone(&pending.batch));
+        pending.started = Instant::now();
+        pending.running = Some(self.runtime.spawn(async move { store.commit(batch).await }));
+    }
+
+    /// Waits until the pending batch is stored (committing a refused one again); it stays
+    /// pending, to be tried again, when the store refuses it.
+    fn land(&mut self) -> Result<(), EstateError> {
+        if self.pending.as_ref().is_some_and(|pending| pending.running.is_none()) {
+            self.start_pending();
         }
-        for item in stream_items(&batch) {
+        let Some(mut pending) = self.pending.take() else { return Ok(()) };
+        let Some(running) = pending.running.take() else { return Ok(()) };
+        let result = match self.runtime.block_on(running) {
+            Ok(result) => result,
+            Err(error) => Err(StoreError::Worker(format!("the commit's task ended: {error}"))),
+        };
+        if let Err(error) = result {
+            self.pending = Some(pending);
+            return Err(error.into());
+        }
+        self.landed(&pending);
+        Ok(())
+    }
+
+    /// A batch is stored: its interactions go to the live stream, its checkpoint lets the
+    /// news before it go, its events count as committed.
+    fn landed(&mut self, pending: &PendingCommit) {
+        self.shared.metrics.commit_seconds.observe(pending.started.elapsed().as_secs_f64());
+        if pending.checkpoint {
+            self.checkpointed(&pending.batch);
+        }
+        for item in stream_items(&pending.batch) {
             self.shared.metrics.interactions_written.inc();
             if item.kind == "completed" {
                 self.shared.metrics.interactions_completed.inc();
             }
             let _ = self.shared.stream.send(item);
         }
-        Ok(())
+        self.count_committed(pending.events);
+    }
+
+    /// The site events taken up to `events` have all their changes stored.
+    fn count_committed(&mut self, events: u64) {
+        let newly = events.saturating_sub(self.events.committed);
+        self.shared.metrics.linker_events.inc_by(newly);
+        self.events.committed = self.events.committed.max(events);
     }
 
     /// Commits the linker's snapshot with each site's position; the rows before it are
