@@ -19,6 +19,7 @@
 //! that and writes a tenth of the bytes. A state of format 1 (the snapshot as it is) is still
 //! read.
 
+use callstitch_engine::FinishedCall;
 use callstitch_link::{EstateClocks, SiteTime};
 use callstitch_pipeline::split::{SiteEngine, SiteItem};
 use callstitch_pipeline::PipelineConfig;
@@ -49,11 +50,13 @@ const STATE_VERSION: u32 = 2;
 /// The format of the first workers: the engine's snapshot uncompressed.
 const STATE_VERSION_PLAIN: u32 = 1;
 
-/// The step being built: what is committed next.
+/// The step being built: what is committed next. It holds what the engine gave as it
+/// gave it; the rows are made of it by [`TakenStep::seal`], off the worker's loop.
 #[derive(Debug, Default)]
 struct Step {
-    events: Vec<EventRecord>,
-    calls: Vec<CallRecord>,
+    /// The events taken, with the wall time each arrived at (µs).
+    events: Vec<(Box<Event>, i64)>,
+    calls: Vec<FinishedCall>,
     items: Vec<SiteItem>,
     problems: Vec<(u64, String)>,
     first_seq: u64,
@@ -148,14 +151,14 @@ impl OwnedSite {
     }
 
     /// Takes message `seq` of the stream, an event that arrived at wall time `wall` (µs).
-    pub fn take_event(&mut self, seq: u64, event: &Event, wall: i64) {
+    pub fn take_event(&mut self, seq: u64, event: Box<Event>, wall: i64) {
         debug_assert!(seq > self.stream_seq, "a site's messages are taken in stream order");
-        let step = self.engine.push_at(event, Some(wall));
+        let step = self.engine.push_at(&event, Some(wall));
         self.time.arrived = Some(wall);
         self.time.at_arrival = step.news.clock.or(self.time.at_arrival);
         self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
-        self.step.events.push(EventRecord::new(0, event, Some(wall)));
-        self.step.calls.extend(step.finished.iter().map(CallRecord::new));
+        self.step.events.push((event, wall));
+        self.step.calls.extend(step.finished);
         self.step.items.push(SiteItem::Event(step.news));
         self.taken(seq);
     }
@@ -181,7 +184,7 @@ impl OwnedSite {
         let Some(time) = EstateClocks::quiet_time(&self.time, wall) else { return };
         self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
         let moved = self.engine.advance_to(Timestamp(time));
-        self.step.calls.extend(moved.finished.iter().map(CallRecord::new));
+        self.step.calls.extend(moved.finished);
         self.step.items.push(SiteItem::Moved { time, wall, calls: moved.calls, clock: moved.clock });
         self.step.dirty = true;
     }
@@ -190,24 +193,24 @@ impl OwnedSite {
     /// Its events are moved out: a failed commit means the site is taken again from its
     /// stored state ([`OwnedSite::restore`]), never retried from here.
     pub fn commit(&mut self, worker: &str, wall: i64) -> Result<SiteCommit, CommitError> {
+        self.take_step(worker, wall)?.seal()
+    }
+
+    /// [`OwnedSite::commit`] in two: the step and the engine's snapshot are taken now (the
+    /// engine goes on with the next events), the rows made by [`TakenStep::seal`], which may
+    /// run elsewhere.
+    pub fn take_step(&mut self, worker: &str, wall: i64) -> Result<TakenStep, CommitError> {
         let step = std::mem::take(&mut self.step);
-        let news = if step.items.is_empty() { Vec::new() } else { encode_news(&step.items)? };
         let header = Header { v: STATE_VERSION, time: self.time.clone(), wall: self.wall };
         let header = serde_json::to_vec(&header).map_err(CommitError::State)?;
         let engine = self.engine.snapshot().map_err(|error| CommitError::Engine(error.to_string()))?;
-        let engine = pack(&engine)?;
-        Ok(SiteCommit {
+        Ok(TakenStep {
             site: self.site.to_string(),
             after_news: self.news_pos,
-            events: step.events,
-            calls: step.calls,
-            news,
-            news_items: step.items.len() as u32,
-            first_seq: step.first_seq,
-            last_seq: step.last_seq,
-            problems: step.problems,
+            step,
             stream_seq: self.stream_seq,
-            engine: join_state(&header, &engine),
+            header,
+            engine,
             worker: worker.to_string(),
             written_us: wall,
         })
@@ -216,6 +219,49 @@ impl OwnedSite {
     /// The step was committed at news position `news_pos`.
     pub fn committed(&mut self, news_pos: i64) {
         self.news_pos = news_pos;
+    }
+}
+
+/// A step taken out of its site ([`OwnedSite::take_step`]): what the engine gave, and its
+/// state after the step, not yet made into rows.
+pub struct TakenStep {
+    site: String,
+    after_news: i64,
+    step: Step,
+    stream_seq: u64,
+    header: Vec<u8>,
+    /// The engine's snapshot, uncompressed.
+    engine: Vec<u8>,
+    worker: String,
+    written_us: i64,
+}
+
+impl TakenStep {
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
+    /// The rows of the step: the raw events, the finished calls, the news encoded, and the
+    /// site's state (compressed).
+    pub fn seal(self) -> Result<SiteCommit, CommitError> {
+        let step = self.step;
+        let news = if step.items.is_empty() { Vec::new() } else { encode_news(&step.items)? };
+        let engine = pack(&self.engine)?;
+        Ok(SiteCommit {
+            site: self.site,
+            after_news: self.after_news,
+            events: step.events.iter().map(|(event, wall)| EventRecord::new(0, event, Some(*wall))).collect(),
+            calls: step.calls.iter().map(CallRecord::new).collect(),
+            news,
+            news_items: step.items.len() as u32,
+            first_seq: step.first_seq,
+            last_seq: step.last_seq,
+            problems: step.problems,
+            stream_seq: self.stream_seq,
+            engine: join_state(&self.header, &engine),
+            worker: self.worker,
+            written_us: self.written_us,
+        })
     }
 }
 
@@ -274,7 +320,7 @@ mod tests {
             let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall).unwrap();
             let mut items = Vec::new();
             for (index, event) in events.iter().enumerate() {
-                owned.take_event(index as u64 + 1, event, wall + index as i64);
+                owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
                 if Some(index) == cut {
                     let commit = owned.commit("w", wall).unwrap();
                     items.extend(decode_news(&commit.news).unwrap());
@@ -304,7 +350,7 @@ mod tests {
         let wall = 1_000_000_000;
         let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall).unwrap();
         for (index, event) in events.iter().take(20).enumerate() {
-            owned.take_event(index as u64 + 1, event, wall + index as i64);
+            owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
         }
         let commit = owned.commit("w", wall).unwrap();
         let (header, packed) = split_state(&commit.engine).unwrap();
@@ -318,7 +364,7 @@ mod tests {
             let stored = SiteState { stream_seq: 20, news_pos: 1, engine: Some(engine) };
             let mut owned = OwnedSite::restore(&site, &stored, &config, wall + 20).unwrap();
             for (index, event) in events.iter().enumerate().skip(20) {
-                owned.take_event(index as u64 + 1, event, wall + index as i64);
+                owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
             }
             decode_news(&owned.commit("w", wall).unwrap().news).unwrap()
         };
