@@ -99,7 +99,8 @@ pub struct SiteGauge {
 
 /// One message of an owned site's stream, read by its reader task.
 struct Incoming {
-    site: String,
+    /// Shared by every message of the site's reader, not copied into each.
+    site: Arc<str>,
     /// The ownership it was read for: messages of an ownership given up are dropped.
     generation: u64,
     seq: u64,
@@ -391,7 +392,7 @@ impl Worker {
     }
 
     fn take(&mut self, incoming: Incoming) {
-        let Some(owned) = self.owned.get_mut(&incoming.site) else { return };
+        let Some(owned) = self.owned.get_mut(&*incoming.site) else { return };
         if owned.generation != incoming.generation || incoming.seq <= owned.site.stream_seq() {
             return;
         }
@@ -582,13 +583,13 @@ async fn read_site(
     queue: mpsc::Sender<Incoming>,
     pending: Arc<AtomicU64>,
 ) {
-    let mut feed = Feed { site: site.clone(), generation, queue, pending };
+    let mut feed = Feed { site: Arc::from(site.as_str()), generation, queue, pending };
     follow_site(&bus, &site, after, Duration::from_millis(200), &mut feed).await;
 }
 
 /// Where an owned site's reader hands what it reads: the worker's queue.
 struct Feed {
-    site: String,
+    site: Arc<str>,
     generation: u64,
     queue: mpsc::Sender<Incoming>,
     pending: Arc<AtomicU64>,
@@ -601,13 +602,13 @@ impl TakesReads for Feed {
             return !self.queue.is_closed();
         };
         let (seq, item) = match item {
-            BusItem::Event { seq, event } if event.site.as_str() == self.site => (seq, Ok(event)),
+            BusItem::Event { seq, event } if event.site.as_str() == &*self.site => (seq, Ok(event)),
             BusItem::Event { seq, event } => {
                 (seq, Err(format!("an event of site {:?} in this site's stream", event.site.as_str())))
             }
             BusItem::Problem { seq, problem } => (seq, Err(problem.to_string())),
         };
-        let incoming = Incoming { site: self.site.clone(), generation: self.generation, seq, item };
+        let incoming = Incoming { site: Arc::clone(&self.site), generation: self.generation, seq, item };
         if self.queue.send(incoming).await.is_err() {
             return false;
         }
