@@ -25,6 +25,11 @@
 //! memory acceptance: within 1.2x). `CALLSTITCH_BENCH_4X=0` skips the 4x set;
 //! `CALLSTITCH_BENCH_BASELINE=/path/to/an/older/callstitch` runs that binary too, on the same
 //! files in the same run, for a before/after.
+//!
+//! `CALLSTITCH_BENCH_ONLY=workers` runs only the anchors, one `collect --once` (to fill the
+//! streams) and the workers stage (with `CALLSTITCH_BENCH_POSTGRES`): 1, 2 and 4 workers and
+//! the linker; `CALLSTITCH_BENCH_WORKERS=1,2` picks the worker counts of that stage (default
+//! 1,2,4).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
 
@@ -76,8 +81,18 @@ fn main() {
     let anchors = Anchors { bound: bound.wall, grep: grep.wall, bytes, events };
     let mut binaries = vec![("this build", ours.clone())];
     binaries.extend(baseline.map(|path| ("baseline", path)));
+    let only_workers = std::env::var("CALLSTITCH_BENCH_ONLY").is_ok_and(|only| only == "workers");
     for (label, binary) in &binaries {
         println!("-- {label}: {}", binary.display());
+        if only_workers {
+            if let Some((collect, _, workers)) = best_collect(1, binary, &one, events, true) {
+                anchors.print("collect (JetStream)", &collect);
+                for (what, figure) in &workers {
+                    anchors.print(what, figure);
+                }
+            }
+            continue;
+        }
         for (what, args) in [
             ("parse --stats", &["parse", "--stats", "--quiet"][..]),
             (
@@ -89,7 +104,7 @@ fn main() {
             let figure = best(runs, || run(binary, args, &one, None));
             anchors.print(what, &figure);
         }
-        if let Some((collect, serve, workers)) = best_collect(runs, binary, &one, events) {
+        if let Some((collect, serve, workers)) = best_collect(runs, binary, &one, events, false) {
             anchors.print("collect (JetStream)", &collect);
             anchors.print("serve --nats", &serve);
             for (what, figure) in &workers {
@@ -105,7 +120,7 @@ fn main() {
             anchors.print_database(database, " (pg_database_size, less an empty one's)");
         }
     }
-    if four {
+    if four && !only_workers {
         memory(&ours, megabytes, &one);
     }
 }
@@ -283,8 +298,15 @@ fn best_postgres_import(runs: usize, binary: &Path, dir: &Path) -> (Run, u64) {
 }
 
 /// Best of `runs` `collect --once` runs, each into fresh streams on the machine's NATS (under a
-/// prefix of its own, removed after); `None` when no NATS server answers.
-fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(Run, Run, Labelled)> {
+/// prefix of its own, removed after), with `serve --nats` from each unless `workers_only`;
+/// `None` when no NATS server answers.
+fn best_collect(
+    runs: usize,
+    binary: &Path,
+    dir: &Path,
+    events: u64,
+    workers_only: bool,
+) -> Option<(Run, Run, Labelled)> {
     let url = std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let address = url.trim_start_matches("nats://").to_string();
     if std::net::TcpStream::connect(&address).is_err() {
@@ -307,14 +329,16 @@ fn best_collect(runs: usize, binary: &Path, dir: &Path, events: u64) -> Option<(
             dir,
             None,
         );
-        serves.push(serve_from_bus(binary, &url, &prefix, events));
+        if !workers_only {
+            serves.push(serve_from_bus(binary, &url, &prefix, events));
+        }
         if attempt == 1 && std::env::var_os("CALLSTITCH_BENCH_POSTGRES").is_some() {
             workers = workers_from_bus(binary, &url, &prefix, events);
         }
         runtime.block_on(remove_streams(&url, &prefix));
         figure
     });
-    let serve = serves.into_iter().min_by_key(|run| run.wall)?;
+    let serve = serves.into_iter().min_by_key(|run| run.wall).unwrap_or(collect);
     Some((collect, serve, workers))
 }
 
@@ -330,7 +354,11 @@ fn workers_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Labe
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut figures = Vec::new();
     let mut kept = None;
-    for count in [1, 2, 4] {
+    let counts: Vec<usize> = std::env::var("CALLSTITCH_BENCH_WORKERS")
+        .ok()
+        .map(|counts| counts.split(',').filter_map(|count| count.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 2, 4]);
+    for count in counts {
         let database = runtime.block_on(Scratch::new("benchworkers")).expect("a scratch database");
         let dir = scratch_dir().join("workers");
         let _ = std::fs::remove_dir_all(&dir);

@@ -91,7 +91,10 @@ impl EventRecord {
             message: event.message.name().to_string(),
             call_uuid: event.call_uuid.as_ref().map(|uuid| uuid.as_str().to_string()),
             conn_id: event.conn_id.map(|conn| conn.to_string()),
-            doc: String::from_utf8_lossy(&doc).into_owned(),
+            // serde_json writes UTF-8: taken as it is, not copied (the lossy reading stays for
+            // what cannot happen).
+            doc: String::from_utf8(doc)
+                .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
             arrived_us,
         }
     }

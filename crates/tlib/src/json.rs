@@ -18,6 +18,12 @@ pub fn write_json_line<W: Write>(out: &mut W, event: &Event) -> io::Result<()> {
 
 /// Reads one event from a JSON text, naming the field at fault on error.
 pub fn event_from_json(text: &str) -> Result<Event, EventJsonError> {
+    // Nearly every line is an event: read it without keeping the path of the field being
+    // read (that costs about a fifth of the reading), and read a line that is not one again
+    // with it, to name the field at fault. Both readings accept the same lines.
+    if let Ok(event) = serde_json::from_str(text) {
+        return Ok(event);
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let event: Event = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();

@@ -14,6 +14,13 @@
 //! committing it), and takes free sites up to it, starting at a place of its own in the list
 //! so that workers do not all reach for the same site.
 //!
+//! **Commits.** One step is committed at a time, through the worker's one connection (it
+//! holds the sites' locks), by a task of its own: the loop goes on reading and running the
+//! engines while the database writes, and the rows of a step (raw event blocks, call
+//! reports, news, compressed state) are made in that task too. A site's next step is taken
+//! only after its last one is committed, so each step is written after the one before it,
+//! with the news position that one wrote.
+//!
 //! **Failures.** A commit that fails because another worker wrote the site drops the site
 //! (it is no longer this worker's); one that fails because the connection went drops every
 //! site (their locks went with it), and the worker connects again and takes sites from what
@@ -36,7 +43,7 @@ use callstitch_tlib::Event;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::site::OwnedSite;
+use crate::site::{OwnedSite, TakenStep};
 
 /// What every worker's connection name starts with: the workers are counted by it.
 pub const APPLICATION_PREFIX: &str = "callstitch-worker/";
@@ -92,7 +99,8 @@ pub struct SiteGauge {
 
 /// One message of an owned site's stream, read by its reader task.
 struct Incoming {
-    site: String,
+    /// Shared by every message of the site's reader, not copied into each.
+    site: Arc<str>,
     /// The ownership it was read for: messages of an ownership given up are dropped.
     generation: u64,
     seq: u64,
@@ -116,6 +124,18 @@ impl Drop for Owned {
     }
 }
 
+/// A step being committed by a task of its own, which holds the connection meanwhile and
+/// gives it back with the news position written.
+struct InFlight {
+    site: String,
+    /// The ownership the step was taken under.
+    generation: u64,
+    task: JoinHandle<(EstateDb, Result<i64, String>)>,
+}
+
+/// What a commit's task ended with.
+type Committed = Result<(EstateDb, Result<i64, String>), tokio::task::JoinError>;
+
 /// Wall time now, µs since the epoch.
 fn wall_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_micros() as i64)
@@ -129,7 +149,10 @@ pub struct Worker {
     options: WorkerOptions,
     status: Arc<WorkerStatus>,
     bus: Option<Bus>,
+    /// The connection, while no step is being committed through it.
     db: Option<EstateDb>,
+    /// The step being committed (the connection is its task's meanwhile).
+    in_flight: Option<InFlight>,
     owned: BTreeMap<String, Owned>,
     /// Sites whose stored state this worker cannot read: said once, left alone.
     refused: BTreeSet<String>,
@@ -148,6 +171,7 @@ impl Worker {
             status,
             bus: None,
             db: None,
+            in_flight: None,
             owned: BTreeMap::new(),
             refused: BTreeSet::new(),
             incoming,
@@ -185,6 +209,7 @@ impl Worker {
             return Ok(());
         }
         if self.last_balance.is_none_or(|last| last.elapsed() >= self.options.balance_every) {
+            self.settle().await;
             self.balance().await;
             self.last_balance = Some(Instant::now());
         }
@@ -193,13 +218,17 @@ impl Worker {
             self.last_tick = Instant::now();
             self.tick_quiet_sites();
         }
-        self.commit_due(false).await;
+        self.commit_due().await;
         self.publish_gauges();
         Ok(())
     }
 
     /// Both connections up; false while one is not (said in the log, tried again).
     async fn connected(&mut self) -> Result<bool, WorkerError> {
+        if self.in_flight.is_some() {
+            // The connection is the commit's: how it went is known when the commit ends.
+            return Ok(self.bus.is_some());
+        }
         if self.db.as_ref().is_some_and(EstateDb::is_closed) {
             tracing::warn!(
                 sites = self.owned.len(),
@@ -334,13 +363,27 @@ impl Worker {
         tracing::info!(site, "gave the site back for another worker");
     }
 
-    /// Takes what the readers have read: waits a moment for the first message, then takes
-    /// every one waiting.
+    /// Takes what the readers have read: waits a moment for the first message (or for the
+    /// step being committed to be done), then takes every one waiting, stopping early once
+    /// the connection is free for the next commit.
     async fn take_incoming(&mut self) {
-        let first = tokio::time::timeout(Duration::from_millis(20), self.incoming.recv()).await;
-        let Ok(Some(first)) = first else { return };
+        let wait = Duration::from_millis(20);
+        let first = match self.in_flight.as_mut() {
+            None => tokio::time::timeout(wait, self.incoming.recv()).await.ok().flatten(),
+            Some(in_flight) => tokio::select! {
+                received = tokio::time::timeout(wait, self.incoming.recv()) => received.ok().flatten(),
+                committed = &mut in_flight.task => {
+                    self.finish(committed).await;
+                    return;
+                }
+            },
+        };
+        let Some(first) = first else { return };
         self.take(first);
-        for _ in 0..16_384 {
+        for taken in 1..16_384 {
+            if taken % 256 == 0 && self.commit_can_start() {
+                break;
+            }
             match self.incoming.try_recv() {
                 Ok(incoming) => self.take(incoming),
                 Err(_) => break,
@@ -349,7 +392,7 @@ impl Worker {
     }
 
     fn take(&mut self, incoming: Incoming) {
-        let Some(owned) = self.owned.get_mut(&incoming.site) else { return };
+        let Some(owned) = self.owned.get_mut(&*incoming.site) else { return };
         if owned.generation != incoming.generation || incoming.seq <= owned.site.stream_seq() {
             return;
         }
@@ -366,7 +409,7 @@ impl Worker {
         }
         match incoming.item {
             Ok(event) => {
-                owned.site.take_event(incoming.seq, &event, wall_now());
+                owned.site.take_event(incoming.seq, event, wall_now());
                 self.status.events.fetch_add(1, Ordering::Relaxed);
             }
             Err(problem) => {
@@ -388,48 +431,109 @@ impl Worker {
         }
     }
 
-    /// Commits each site whose step is big or old enough (every dirty one when `all`).
-    async fn commit_due(&mut self, all: bool) {
-        let due: Vec<String> = self
-            .owned
-            .iter()
-            .filter(|(_, owned)| {
-                owned.site.dirty()
-                    && (all
-                        || owned.site.pending_events() >= self.options.batch_events
-                        || owned.since.is_some_and(|since| since.elapsed() >= self.options.commit_every))
-            })
-            .map(|(site, _)| site.clone())
-            .collect();
-        for site in due {
-            self.commit_site(&site).await;
+    /// Starts committing the site whose step has waited longest, of those big or old enough,
+    /// once the step before is committed.
+    async fn commit_due(&mut self) {
+        if self.in_flight.as_ref().is_some_and(|in_flight| !in_flight.task.is_finished()) {
+            return;
+        }
+        self.settle().await;
+        if let Some(site) = self.due_site().map(str::to_string) {
+            self.start_commit(&site);
         }
     }
 
-    /// Commits `site`'s step; on failure the site is dropped (crate documentation).
+    /// The site whose step has waited longest, of those big or old enough to commit.
+    fn due_site(&self) -> Option<&str> {
+        self.owned
+            .iter()
+            .filter(|(_, owned)| {
+                owned.site.dirty()
+                    && (owned.site.pending_events() >= self.options.batch_events
+                        || owned.since.is_some_and(|since| since.elapsed() >= self.options.commit_every))
+            })
+            .min_by_key(|(_, owned)| owned.since)
+            .map(|(site, _)| site.as_str())
+    }
+
+    /// The connection is free (or about to be) and a step is due.
+    fn commit_can_start(&self) -> bool {
+        self.in_flight.as_ref().is_none_or(|in_flight| in_flight.task.is_finished())
+            && self.due_site().is_some()
+    }
+
+    /// Commits `site`'s step now and waits for it; on failure the site is dropped (crate
+    /// documentation).
     async fn commit_site(&mut self, site: &str) {
+        self.settle().await;
+        self.start_commit(site);
+        self.settle().await;
+    }
+
+    /// Takes `site`'s step and hands it to a task of its own, with the connection, to be
+    /// made into rows and committed ([`Worker::settle`] takes the outcome).
+    fn start_commit(&mut self, site: &str) {
         let worker = self.options.name.clone();
-        let (Some(owned), Some(db)) = (self.owned.get_mut(site), self.db.as_mut()) else { return };
-        if !owned.site.dirty() {
+        let Some(owned) = self.owned.get_mut(site) else { return };
+        if !owned.site.dirty() || self.in_flight.is_some() {
             return;
         }
-        let result = match owned.site.commit(&worker, wall_now()) {
-            Ok(mut step) => db.commit(&mut step).await.map_err(|error| error.to_string()),
-            Err(error) => Err(error.to_string()),
-        };
-        match result {
-            Ok(news_pos) => {
-                owned.site.committed(news_pos);
-                owned.since = None;
-                self.status.commits.fetch_add(1, Ordering::Relaxed);
+        let Some(mut db) = self.db.take() else { return };
+        let taken = owned.site.take_step(&worker, wall_now());
+        owned.since = None;
+        let task = tokio::spawn(async move {
+            let result = match taken.and_then(TakenStep::seal) {
+                Ok(mut step) => db.commit(&mut step).await.map_err(|error| error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            (db, result)
+        });
+        self.in_flight = Some(InFlight { site: site.to_string(), generation: owned.generation, task });
+    }
+
+    /// Waits for the step being committed, if one is, and takes its outcome.
+    async fn settle(&mut self) {
+        let Some(in_flight) = self.in_flight.as_mut() else { return };
+        let committed = (&mut in_flight.task).await;
+        self.finish(committed).await;
+    }
+
+    /// The step in flight ended: the connection comes back; the site's news position moves
+    /// on, or the site is let go (crate documentation).
+    async fn finish(&mut self, committed: Committed) {
+        let Some(InFlight { site, generation, .. }) = self.in_flight.take() else { return };
+        let result = match committed {
+            Ok((db, result)) => {
+                self.db = Some(db);
+                result
             }
             Err(error) => {
+                // The task ended without giving the connection back: it is gone, and every
+                // lock with it.
+                tracing::error!(%error, "a commit's task failed: every site is let go and taken again from what was committed");
+                self.owned.clear();
+                self.last_balance = None;
+                self.status.commit_failures.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        let owned = self.owned.get_mut(&site).filter(|owned| owned.generation == generation);
+        match (result, owned) {
+            (Ok(news_pos), Some(owned)) => {
+                owned.site.committed(news_pos);
+                self.status.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            (Ok(_), None) => {}
+            (Err(error), owned) => {
                 self.status.commit_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(site, %error, "cannot commit the site's step: the site is let go and taken again from what was committed");
-                self.owned.remove(site);
+                if owned.is_none() {
+                    return;
+                }
+                self.owned.remove(&site);
                 if let Some(db) = &self.db {
                     if !db.is_closed() {
-                        let _ = db.release(site).await;
+                        let _ = db.release(&site).await;
                     }
                 }
             }
@@ -452,7 +556,7 @@ impl Worker {
     /// The end: what is held is committed, the sites let go.
     async fn stop(&mut self) {
         self.take_incoming().await;
-        self.commit_due(true).await;
+        self.settle().await;
         let sites: Vec<String> = self.owned.keys().cloned().collect();
         for site in sites {
             self.give_back(&site).await;
@@ -479,13 +583,13 @@ async fn read_site(
     queue: mpsc::Sender<Incoming>,
     pending: Arc<AtomicU64>,
 ) {
-    let mut feed = Feed { site: site.clone(), generation, queue, pending };
+    let mut feed = Feed { site: Arc::from(site.as_str()), generation, queue, pending };
     follow_site(&bus, &site, after, Duration::from_millis(200), &mut feed).await;
 }
 
 /// Where an owned site's reader hands what it reads: the worker's queue.
 struct Feed {
-    site: String,
+    site: Arc<str>,
     generation: u64,
     queue: mpsc::Sender<Incoming>,
     pending: Arc<AtomicU64>,
@@ -498,13 +602,13 @@ impl TakesReads for Feed {
             return !self.queue.is_closed();
         };
         let (seq, item) = match item {
-            BusItem::Event { seq, event } if event.site.as_str() == self.site => (seq, Ok(event)),
+            BusItem::Event { seq, event } if event.site.as_str() == &*self.site => (seq, Ok(event)),
             BusItem::Event { seq, event } => {
                 (seq, Err(format!("an event of site {:?} in this site's stream", event.site.as_str())))
             }
             BusItem::Problem { seq, problem } => (seq, Err(problem.to_string())),
         };
-        let incoming = Incoming { site: self.site.clone(), generation: self.generation, seq, item };
+        let incoming = Incoming { site: Arc::clone(&self.site), generation: self.generation, seq, item };
         if self.queue.send(incoming).await.is_err() {
             return false;
         }

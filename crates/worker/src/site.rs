@@ -12,11 +12,18 @@
 //! as no quiet (the site's events were not read, not absent): [`OwnedSite::restore`].
 //!
 //! **State.** What is committed with each step ([`SiteCommit::engine`]) is this struct's
-//! state: a header (the site's time, the wall time of the step) and the engine's snapshot.
+//! state: a header (the site's time, the wall time of the step) and the engine's snapshot,
+//! zstd-compressed (format 2). The snapshot is the engine's whole state, hundreds of KB of JSON
+//! on a busy site, written with every step: left to PostgreSQL, its TOAST compression (pglz)
+//! took about 40% of the database's time of a worker's commits; zstd does it in a fraction of
+//! that and writes a tenth of the bytes. A state of format 1 (the snapshot as it is) is still
+//! read.
 
+use callstitch_engine::FinishedCall;
 use callstitch_link::{EstateClocks, SiteTime};
 use callstitch_pipeline::split::{SiteEngine, SiteItem};
 use callstitch_pipeline::PipelineConfig;
+use callstitch_store::compact::{pack, unpack};
 use callstitch_store::{encode_news, CallRecord, EventRecord, SiteCommit, SiteState, StoreError};
 use callstitch_tlib::{Event, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -38,13 +45,18 @@ struct Header {
     wall: Option<i64>,
 }
 
-const STATE_VERSION: u32 = 1;
+/// The state's format written: 2, the engine's snapshot zstd-compressed.
+const STATE_VERSION: u32 = 2;
+/// The format of the first workers: the engine's snapshot uncompressed.
+const STATE_VERSION_PLAIN: u32 = 1;
 
-/// The step being built: what is committed next.
+/// The step being built: what is committed next. It holds what the engine gave as it
+/// gave it; the rows are made of it by [`TakenStep::seal`], off the worker's loop.
 #[derive(Debug, Default)]
 struct Step {
-    events: Vec<EventRecord>,
-    calls: Vec<CallRecord>,
+    /// The events taken, with the wall time each arrived at (µs).
+    events: Vec<(Box<Event>, i64)>,
+    calls: Vec<FinishedCall>,
     items: Vec<SiteItem>,
     problems: Vec<(u64, String)>,
     first_seq: u64,
@@ -83,11 +95,15 @@ impl OwnedSite {
                 let (header, engine) = split_state(bytes).ok_or_else(|| unreadable("framing".to_string()))?;
                 let header: Header =
                     serde_json::from_slice(header).map_err(|error| unreadable(error.to_string()))?;
-                if header.v != STATE_VERSION {
-                    return Err(unreadable(format!("format {}", header.v)));
-                }
+                let engine = match header.v {
+                    STATE_VERSION => {
+                        unpack("site engine", engine).map_err(|error| unreadable(error.to_string()))?
+                    }
+                    STATE_VERSION_PLAIN => engine.to_vec(),
+                    other => return Err(unreadable(format!("format {other}"))),
+                };
                 let engine =
-                    SiteEngine::restore(engine, config).map_err(|error| unreadable(error.to_string()))?;
+                    SiteEngine::restore(&engine, config).map_err(|error| unreadable(error.to_string()))?;
                 (header, engine)
             }
         };
@@ -135,14 +151,14 @@ impl OwnedSite {
     }
 
     /// Takes message `seq` of the stream, an event that arrived at wall time `wall` (µs).
-    pub fn take_event(&mut self, seq: u64, event: &Event, wall: i64) {
+    pub fn take_event(&mut self, seq: u64, event: Box<Event>, wall: i64) {
         debug_assert!(seq > self.stream_seq, "a site's messages are taken in stream order");
-        let step = self.engine.push_at(event, Some(wall));
+        let step = self.engine.push_at(&event, Some(wall));
         self.time.arrived = Some(wall);
         self.time.at_arrival = step.news.clock.or(self.time.at_arrival);
         self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
-        self.step.events.push(EventRecord::new(0, event, Some(wall)));
-        self.step.calls.extend(step.finished.iter().map(CallRecord::new));
+        self.step.events.push((event, wall));
+        self.step.calls.extend(step.finished);
         self.step.items.push(SiteItem::Event(step.news));
         self.taken(seq);
     }
@@ -168,7 +184,7 @@ impl OwnedSite {
         let Some(time) = EstateClocks::quiet_time(&self.time, wall) else { return };
         self.wall = Some(self.wall.map_or(wall, |known| known.max(wall)));
         let moved = self.engine.advance_to(Timestamp(time));
-        self.step.calls.extend(moved.finished.iter().map(CallRecord::new));
+        self.step.calls.extend(moved.finished);
         self.step.items.push(SiteItem::Moved { time, wall, calls: moved.calls, clock: moved.clock });
         self.step.dirty = true;
     }
@@ -177,23 +193,24 @@ impl OwnedSite {
     /// Its events are moved out: a failed commit means the site is taken again from its
     /// stored state ([`OwnedSite::restore`]), never retried from here.
     pub fn commit(&mut self, worker: &str, wall: i64) -> Result<SiteCommit, CommitError> {
+        self.take_step(worker, wall)?.seal()
+    }
+
+    /// [`OwnedSite::commit`] in two: the step and the engine's snapshot are taken now (the
+    /// engine goes on with the next events), the rows made by [`TakenStep::seal`], which may
+    /// run elsewhere.
+    pub fn take_step(&mut self, worker: &str, wall: i64) -> Result<TakenStep, CommitError> {
         let step = std::mem::take(&mut self.step);
-        let news = if step.items.is_empty() { Vec::new() } else { encode_news(&step.items)? };
         let header = Header { v: STATE_VERSION, time: self.time.clone(), wall: self.wall };
         let header = serde_json::to_vec(&header).map_err(CommitError::State)?;
         let engine = self.engine.snapshot().map_err(|error| CommitError::Engine(error.to_string()))?;
-        Ok(SiteCommit {
+        Ok(TakenStep {
             site: self.site.to_string(),
             after_news: self.news_pos,
-            events: step.events,
-            calls: step.calls,
-            news,
-            news_items: step.items.len() as u32,
-            first_seq: step.first_seq,
-            last_seq: step.last_seq,
-            problems: step.problems,
+            step,
             stream_seq: self.stream_seq,
-            engine: join_state(&header, &engine),
+            header,
+            engine,
             worker: worker.to_string(),
             written_us: wall,
         })
@@ -202,6 +219,49 @@ impl OwnedSite {
     /// The step was committed at news position `news_pos`.
     pub fn committed(&mut self, news_pos: i64) {
         self.news_pos = news_pos;
+    }
+}
+
+/// A step taken out of its site ([`OwnedSite::take_step`]): what the engine gave, and its
+/// state after the step, not yet made into rows.
+pub struct TakenStep {
+    site: String,
+    after_news: i64,
+    step: Step,
+    stream_seq: u64,
+    header: Vec<u8>,
+    /// The engine's snapshot, uncompressed.
+    engine: Vec<u8>,
+    worker: String,
+    written_us: i64,
+}
+
+impl TakenStep {
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
+    /// The rows of the step: the raw events, the finished calls, the news encoded, and the
+    /// site's state (compressed).
+    pub fn seal(self) -> Result<SiteCommit, CommitError> {
+        let step = self.step;
+        let news = if step.items.is_empty() { Vec::new() } else { encode_news(&step.items)? };
+        let engine = pack(&self.engine)?;
+        Ok(SiteCommit {
+            site: self.site,
+            after_news: self.after_news,
+            events: step.events.iter().map(|(event, wall)| EventRecord::new(0, event, Some(*wall))).collect(),
+            calls: step.calls.iter().map(CallRecord::new).collect(),
+            news,
+            news_items: step.items.len() as u32,
+            first_seq: step.first_seq,
+            last_seq: step.last_seq,
+            problems: step.problems,
+            stream_seq: self.stream_seq,
+            engine: join_state(&self.header, &engine),
+            worker: self.worker,
+            written_us: self.written_us,
+        })
     }
 }
 
@@ -260,7 +320,7 @@ mod tests {
             let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall).unwrap();
             let mut items = Vec::new();
             for (index, event) in events.iter().enumerate() {
-                owned.take_event(index as u64 + 1, event, wall + index as i64);
+                owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
                 if Some(index) == cut {
                     let commit = owned.commit("w", wall).unwrap();
                     items.extend(decode_news(&commit.news).unwrap());
@@ -278,6 +338,37 @@ mod tests {
         for cut in [0, 7, events.len() / 2, events.len() - 2] {
             assert_eq!(run(Some(cut)), whole, "cut after event {cut}");
         }
+    }
+
+    /// Sites stored by the first workers (format 1, the engine's snapshot uncompressed) are
+    /// taken over by this one, and go on as from a state it wrote itself.
+    #[test]
+    fn a_state_of_the_first_format_goes_on_as_one_of_this_format() {
+        let config = PipelineConfig::default();
+        let events = events();
+        let site = events[0].site.to_string();
+        let wall = 1_000_000_000;
+        let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall).unwrap();
+        for (index, event) in events.iter().take(20).enumerate() {
+            owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
+        }
+        let commit = owned.commit("w", wall).unwrap();
+        let (header, packed) = split_state(&commit.engine).unwrap();
+        let mut header: Header = serde_json::from_slice(header).unwrap();
+        assert_eq!(header.v, STATE_VERSION);
+        let plain = unpack("test", packed).unwrap();
+        assert!(packed.len() * 3 < plain.len(), "compressed: {} of {}", packed.len(), plain.len());
+        header.v = STATE_VERSION_PLAIN;
+        let old = join_state(&serde_json::to_vec(&header).unwrap(), &plain);
+        let go_on = |engine: Vec<u8>| -> Vec<SiteItem> {
+            let stored = SiteState { stream_seq: 20, news_pos: 1, engine: Some(engine) };
+            let mut owned = OwnedSite::restore(&site, &stored, &config, wall + 20).unwrap();
+            for (index, event) in events.iter().enumerate().skip(20) {
+                owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
+            }
+            decode_news(&owned.commit("w", wall).unwrap().news).unwrap()
+        };
+        assert_eq!(go_on(old), go_on(commit.engine));
     }
 
     #[test]
