@@ -6,12 +6,21 @@
 //! CALLSTITCH_BENCH_SECONDS, default 20; CALLSTITCH_BENCH_SNAPSHOT_S, the service's
 //! snapshot_every_s, default 10; CALLSTITCH_BENCH_BINARY, another build's binary to measure
 //! instead, for a before/after in one sitting). Uses the release binary and its simulator.
+//!
+//! `CALLSTITCH_BENCH_WORKERS=N` measures the large estate's roles instead (docs/scale.md):
+//! `callstitch collect` follows the same files onto the machine's NATS (under a prefix of its
+//! own, removed after), N `callstitch worker`s store them into a fresh PostgreSQL database,
+//! and the linker (`serve --workers`) links them; an event counts once the linker has
+//! committed what it changed (`callstitch_linker_events_total`): the API answers it.
+//!
+//! Before the measured writing, two blocks a site are written and waited for (not measured):
+//! the processes' start-up (a worker finding a new site's stream) is not the steady latency.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,13 +45,137 @@ fn header_and_blocks(text: &str) -> (String, Vec<String>) {
     (header, blocks)
 }
 
-/// Events committed so far: the sum of the batch-size histogram of /metrics, which is
-/// observed once a batch is committed (cheap to ask a thousand times a second, unlike the
-/// row counts of /v1/status).
-fn status_events(base: &str) -> Option<u64> {
+/// Events committed so far, from /metrics (cheap to ask a thousand times a second, unlike
+/// the row counts of /v1/status): `serve`'s sum of the batch-size histogram, observed once a
+/// batch is committed, or the linker role's `callstitch_linker_events_total`.
+fn status_events(base: &str, metric: &str) -> Option<u64> {
     let body = ureq::get(&format!("{base}/metrics")).call().ok()?.into_string().ok()?;
-    let line = body.lines().find(|line| line.starts_with("callstitch_batch_events_sum "))?;
+    let line =
+        body.lines().find(|line| line.strip_prefix(metric).is_some_and(|rest| rest.starts_with(' ')))?;
     line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|sum| sum as u64)
+}
+
+/// The processes measured: `serve` following the logs, or the estate's roles.
+struct Measured {
+    /// The API's base URL.
+    base: String,
+    /// The metric that counts committed events.
+    metric: &'static str,
+    children: Vec<Child>,
+    /// The estate's database and stream prefix, dropped and removed after.
+    estate: Option<(callstitch_store::postgres::scratch::Scratch, String)>,
+}
+
+/// Stopped when dropped, on a panic too: no process of the bench outlives it.
+impl Drop for Measured {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+        if let Some((database, prefix)) = self.estate.take() {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(remove_streams(&nats_url(), &prefix));
+            drop(database);
+        }
+    }
+}
+
+fn nats_url() -> String {
+    std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string())
+}
+
+/// Spawns `binary args` with its standard output piped; the API address it prints first.
+fn spawn_service(binary: &Path, args: &[&str], config: &Path) -> (Child, String) {
+    let mut child = Command::new(binary)
+        .args(args)
+        .arg(config)
+        .env("CALLSTITCH_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the service starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("address");
+    let base = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .expect("address")
+        .trim_end_matches('/')
+        .to_string();
+    (child, base)
+}
+
+/// `serve` following the files of `live`.
+fn start_serve(binary: &Path, work: &Path, live: &Path) -> Measured {
+    let config = work.join("service.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nlogs = [\"{}\"]\n[ingest]\npoll_ms = 2\nsnapshot_every_s = {snapshot}\n{extra}",
+            work.join("bench.db").display(),
+            live.display(),
+            snapshot = env_number("CALLSTITCH_BENCH_SNAPSHOT_S", 10),
+            extra = std::env::var("CALLSTITCH_BENCH_INGEST").unwrap_or_default().replace(';', "\n")
+        ),
+    )
+    .expect("config");
+    let (child, base) = spawn_service(binary, &["serve", "--config"], &config);
+    Measured { base, metric: "callstitch_batch_events_sum", children: vec![child], estate: None }
+}
+
+/// `collect` following the files of `live` (site `site<i>` each), `workers` workers and the
+/// linker, on a fresh PostgreSQL database and stream prefix of their own.
+fn start_estate(binary: &Path, work: &Path, live: &Path, sites: usize, workers: u64) -> Measured {
+    use callstitch_store::postgres::scratch::Scratch;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let database =
+        runtime.block_on(Scratch::new("benchlive")).expect("a scratch database (scripts/services)");
+    let prefix = format!("benchlive{}", std::process::id());
+    let url = nats_url();
+    let mut config_text = format!(
+        "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\n[ingest]\nsnapshot_every_s = {}\n{}\n[bus]\nurl = \"{url}\"\nprefix = \"{prefix}\"\ndiscover_s = 1\nworkers = true\n",
+        database.url(),
+        env_number("CALLSTITCH_BENCH_SNAPSHOT_S", 10),
+        std::env::var("CALLSTITCH_BENCH_INGEST").unwrap_or_default().replace(';', "\n")
+    );
+    for index in 0..sites {
+        config_text.push_str(&format!("[[site]]\nname = \"site{index}\"\n"));
+    }
+    let config = work.join("estate.toml");
+    std::fs::write(&config, config_text).expect("config");
+    let mut children = Vec::new();
+    let mut collect = Command::new(binary);
+    collect.args(["collect", "--no-progress", "--nats", &url, "--prefix", &prefix]);
+    for index in 0..sites {
+        collect.arg(format!("site{index}={}", live.join(format!("site{index}.log")).display()));
+    }
+    children.push(collect.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("collect starts"));
+    for index in 0..workers {
+        let worker = Command::new(binary)
+            .args(["worker", "--name", &format!("bench{index}"), "--config"])
+            .arg(&config)
+            .env("CALLSTITCH_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("a worker starts");
+        children.push(worker);
+    }
+    let (linker, base) = spawn_service(binary, &["serve", "--workers", "--config"], &config);
+    children.push(linker);
+    Measured { base, metric: "callstitch_linker_events_total", children, estate: Some((database, prefix)) }
+}
+
+/// Removes the streams and checkpoints under `prefix`.
+async fn remove_streams(url: &str, prefix: &str) {
+    let options = callstitch_bus::BusOptions { prefix: prefix.to_string(), ..Default::default() };
+    let Ok(bus) = callstitch_bus::Bus::connect(url, options).await else { return };
+    if let Ok(sites) = bus.sites().await {
+        for site in sites {
+            let _ = bus.delete_site_stream(&site).await;
+        }
+    }
+    let _ = bus.delete_checkpoints().await;
 }
 
 /// How long the store's commits took: (count, mean ms, count over 50 ms), from the
@@ -115,33 +248,12 @@ fn main() {
             file
         })
         .collect();
-    let config = work.path().join("service.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nlogs = [\"{}\"]\n[ingest]\npoll_ms = 2\nsnapshot_every_s = {snapshot}\n{extra}",
-            work.path().join("bench.db").display(),
-            live.display(),
-            snapshot = env_number("CALLSTITCH_BENCH_SNAPSHOT_S", 10),
-            extra = std::env::var("CALLSTITCH_BENCH_INGEST").unwrap_or_default().replace(';', "\n")
-        ),
-    )
-    .expect("config");
-    let mut service = Command::new(&binary)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("CALLSTITCH_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut line = String::new();
-    BufReader::new(service.stdout.take().expect("stdout")).read_line(&mut line).expect("address");
-    let base = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .expect("address")
-        .trim_end_matches('/')
-        .to_string();
+    let measured = match env_number("CALLSTITCH_BENCH_WORKERS", 0) {
+        0 => start_serve(&binary, work.path(), &live),
+        workers => start_estate(&binary, work.path(), &live, split.len(), workers),
+    };
+    let base = measured.base.clone();
+    let metric = measured.metric;
 
     // The poller: (when, stored events) every 1 ms.
     let samples: Arc<Mutex<Vec<(Instant, u64)>>> = Arc::default();
@@ -150,7 +262,7 @@ fn main() {
         let (samples, stop, base) = (Arc::clone(&samples), Arc::clone(&stop), base.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                if let Some(events) = status_events(&base) {
+                if let Some(events) = status_events(&base, metric) {
                     samples.lock().map(|mut samples| samples.push((Instant::now(), events))).ok();
                 }
                 std::thread::sleep(Duration::from_millis(1));
@@ -164,6 +276,22 @@ fn main() {
     let mut written: Vec<(Instant, u64)> = Vec::new();
     let mut next = vec![0usize; split.len()];
     let mut total = 0u64;
+    // Warm-up, not measured: two blocks a site, until the first of each is counted (the
+    // estate's processes find a new site's stream within `discover_s`: a start-up cost, not
+    // the steady latency measured here).
+    for (site, (_, blocks)) in split.iter().enumerate() {
+        for block in blocks.iter().take(2) {
+            files[site].write_all(block.as_bytes()).expect("write");
+            next[site] += 1;
+            total += 1;
+        }
+        files[site].flush().expect("flush");
+    }
+    let warm = Instant::now();
+    while status_events(&base, metric).unwrap_or(0) < split.len() as u64 {
+        assert!(warm.elapsed() < Duration::from_secs(120), "the first events were never committed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let start = Instant::now();
     let ticks = seconds * 100;
     for index in 0..ticks {
@@ -188,8 +316,8 @@ fn main() {
     stop.store(true, Ordering::Relaxed);
     let _ = poller.join();
     let commits = commit_summary(&base);
-    let _ = service.kill();
-    let _ = service.wait();
+    let estate = measured.estate.is_some();
+    drop(measured);
 
     let samples = samples.lock().map(|samples| samples.clone()).unwrap_or_default();
     let mut latencies: Vec<f64> = Vec::new();
@@ -204,6 +332,8 @@ fn main() {
     latencies.sort_by(|a, b| a.total_cmp(b));
     let pick =
         |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(f64::NAN);
+    let under = if estate { "the linker role (collect, workers, serve --workers)" } else { "serve" };
+    println!("{under}:");
     println!(
         "live: {total} events at {rate}/s over {seconds} s into {} sites; {} of {} ticks seen; latency to stored: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         split.len(),
