@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
-}
+mod common;
+
+use common::{env_number, nats_url, remove_streams};
 
 /// Splits a log into its header and its blocks.
 fn header_and_blocks(text: &str) -> (String, Vec<String>) {
@@ -80,10 +80,6 @@ impl Drop for Measured {
             drop(database);
         }
     }
-}
-
-fn nats_url() -> String {
-    std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string())
 }
 
 /// Spawns `binary args` with its standard output piped; the API address it prints first.
@@ -164,18 +160,6 @@ fn start_estate(binary: &Path, work: &Path, live: &Path, sites: usize, workers: 
     let (linker, base) = spawn_service(binary, &["serve", "--workers", "--config"], &config);
     children.push(linker);
     Measured { base, metric: "callstitch_linker_events_total", children, estate: Some((database, prefix)) }
-}
-
-/// Removes the streams and checkpoints under `prefix`.
-async fn remove_streams(url: &str, prefix: &str) {
-    let options = callstitch_bus::BusOptions { prefix: prefix.to_string(), ..Default::default() };
-    let Ok(bus) = callstitch_bus::Bus::connect(url, options).await else { return };
-    if let Ok(sites) = bus.sites().await {
-        for site in sites {
-            let _ = bus.delete_site_stream(&site).await;
-        }
-    }
-    let _ = bus.delete_checkpoints().await;
 }
 
 /// How long the store's commits took: (count, mean ms, count over 50 ms), from the

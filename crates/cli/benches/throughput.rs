@@ -39,6 +39,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{env_number, nats_url, remove_streams};
+
 const TIME: &str = "/usr/bin/time";
 
 fn main() {
@@ -307,7 +311,7 @@ fn best_collect(
     events: u64,
     workers_only: bool,
 ) -> Option<(Run, Run, Labelled)> {
-    let url = std::env::var("CALLSTITCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
+    let url = nats_url();
     let address = url.trim_start_matches("nats://").to_string();
     if std::net::TcpStream::connect(&address).is_err() {
         println!(
@@ -499,18 +503,6 @@ fn serve_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Run {
     Run { wall, cpu: None, peak_kb: None, extra: 0 }
 }
 
-/// Deletes the streams and checkpoint a bench's collector made under `prefix`.
-async fn remove_streams(url: &str, prefix: &str) {
-    let options = callstitch_bus::BusOptions { prefix: prefix.to_string(), ..Default::default() };
-    let Ok(bus) = callstitch_bus::Bus::connect(url, options).await else { return };
-    if let Ok(Some(checkpoint)) = bus.load_checkpoint("bench").await {
-        for site in checkpoint.sites.keys() {
-            let _ = bus.delete_site_stream(site).await;
-        }
-    }
-    let _ = bus.delete_checkpoints().await;
-}
-
 /// Runs `binary args dir` (with `--database` for an import) under `/usr/bin/time` when it is
 /// there, its standard output thrown away.
 fn run(binary: &Path, args: &[&str], dir: &Path, database: Option<&Path>) -> Run {
@@ -620,10 +612,6 @@ fn remove_database(database: &Path) {
     for suffix in ["", "-wal", "-shm", ".lock"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
     }
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }
 
 fn secs(duration: Duration) -> f64 {

@@ -149,9 +149,8 @@ pub struct EstateLoop {
 /// refused (committed again before anything more is taken: nothing handed out is lost while
 /// the database is away).
 struct PendingCommit {
+    /// With a checkpoint (its positions), the news before them goes once it is stored.
     batch: Arc<Batch>,
-    /// It holds a checkpoint: the news before its positions goes once it is stored.
-    checkpoint: bool,
     /// Site events taken before it was made (all of whose changes it holds).
     events: u64,
     started: Instant,
@@ -440,11 +439,9 @@ impl EstateLoop {
             Some((snapshot, positions)) => (Some(snapshot), Some(positions)),
             None => (None, None),
         };
-        let checkpoint = snapshot.is_some();
         let batch = Arc::new(Batch { calls, interactions, positions, snapshot, ..Batch::default() });
         self.pending = Some(PendingCommit {
             batch,
-            checkpoint,
             events: self.events.flushed,
             started: Instant::now(),
             running: None,
@@ -485,9 +482,7 @@ impl EstateLoop {
     /// news before it go, its events count as committed.
     fn landed(&mut self, pending: &PendingCommit) {
         self.shared.metrics.commit_seconds.observe(pending.started.elapsed().as_secs_f64());
-        if pending.checkpoint {
-            self.checkpointed(&pending.batch);
-        }
+        self.checkpointed(&pending.batch);
         for item in stream_items(&pending.batch) {
             self.shared.metrics.interactions_written.inc();
             if item.kind == "completed" {
@@ -519,7 +514,8 @@ impl EstateLoop {
         self.commit(Some((Snapshot { seq: 0, state, media_posts: 0 }, text)))
     }
 
-    /// A checkpoint is stored: the rows before its positions are never read again.
+    /// A batch is stored: with a checkpoint, the rows before its positions are never read
+    /// again.
     fn checkpointed(&self, batch: &Batch) {
         let Some(text) = &batch.positions else { return };
         let Ok(checkpoint) = serde_json::from_str::<EstateCheckpoint>(text) else { return };
