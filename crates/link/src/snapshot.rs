@@ -57,6 +57,13 @@ pub struct LinkerState {
     stats: LinkerStats,
 }
 
+impl LinkerState {
+    /// The bytes of [`Linker::snapshot`] for this state.
+    pub fn encode(&self) -> Result<Vec<u8>, SnapshotError> {
+        encode(LINKER_FORMAT, LINK_VERSION, self)
+    }
+}
+
 /// A map's entries as a list sorted by key.
 fn sorted<'a, K: Ord + Clone + 'a, V: Clone + 'a>(
     map: impl IntoIterator<Item = (&'a K, &'a V)>,
@@ -121,7 +128,7 @@ impl Linker {
 
     /// The linker's state as bytes.
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
-        encode(LINKER_FORMAT, LINK_VERSION, &self.state())
+        self.state().encode()
     }
 
     /// The linker a [`Linker::snapshot`] was taken of, with this configuration.

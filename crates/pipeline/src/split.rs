@@ -41,8 +41,8 @@ use callstitch_engine::{CallHandle, ClockConfig, Engine, EngineState, FinishedCa
 use callstitch_link::news::Recorder as NewsRecorder;
 use callstitch_link::snapshot::{decode, encode};
 use callstitch_link::stitcher::FUTURE_TOLERANCE;
-use callstitch_link::{CallNews, EstateClocks, Interaction, Linker, SiteDirectory};
-use callstitch_recording::{EventSignals, MediaFeed, Recorder, Signals};
+use callstitch_link::{CallNews, EstateClocks, Interaction, Linker, LinkerState, SiteDirectory};
+use callstitch_recording::{EventSignals, MediaFeed, Recorder, RecorderState, Signals, SignalsState};
 use callstitch_tlib::{Event, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -323,7 +323,7 @@ struct SiteEngineState {
 }
 
 /// The numbers one engine for every site would have given the calls of each site's engine.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Renumbering {
     /// The last number given.
     last: u64,
@@ -373,6 +373,28 @@ impl Renumbering {
     /// The call `news` finished is no longer live.
     fn forget(&mut self, site: &Text, site_handle: CallHandle) {
         self.live.remove(&(site.clone(), site_handle.0));
+    }
+}
+
+/// The linker side's state as [`EstateLinker::capture`] took it.
+#[derive(Debug, Clone)]
+pub struct EstateLinkerState {
+    linker: LinkerState,
+    signals: SignalsState,
+    recorder: RecorderState,
+    numbers: Renumbering,
+}
+
+impl EstateLinkerState {
+    /// The bytes of [`EstateLinker::snapshot`] for this state.
+    pub fn encode(&self) -> Result<Vec<u8>, SnapshotError> {
+        let part = |part: &'static str| move |source| SnapshotError::Part { part, source };
+        let linker = self.linker.encode().map_err(part("linker"))?;
+        let signals = self.signals.encode().map_err(part("signals"))?;
+        let recorder = self.recorder.encode().map_err(part("recorder"))?;
+        let numbers =
+            encode(RENUMBERING_FORMAT, SPLIT_VERSION, &self.numbers).map_err(part("renumbering"))?;
+        Ok(frame(ESTATE_LINKER_MAGIC, &[&linker, &signals, &recorder, &numbers]))
     }
 }
 
@@ -532,14 +554,21 @@ impl EstateLinker {
     }
 
     /// The linker side as bytes: its linker, signals, recorder and renumbering, each a part.
+    /// The same as [`EstateLinker::capture`] then [`EstateLinkerState::encode`].
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
-        let part = |part: &'static str| move |source| SnapshotError::Part { part, source };
-        let linker = self.linker.snapshot().map_err(part("linker"))?;
-        let signals = self.signals.snapshot().map_err(part("signals"))?;
-        let recorder = self.recorder.snapshot().map_err(part("recorder"))?;
-        let numbers =
-            encode(RENUMBERING_FORMAT, SPLIT_VERSION, &self.numbers).map_err(part("renumbering"))?;
-        Ok(frame(ESTATE_LINKER_MAGIC, &[&linker, &signals, &recorder, &numbers]))
+        self.capture().encode()
+    }
+
+    /// The whole state, owned, for [`EstateLinkerState::encode`] to turn into the snapshot's
+    /// bytes on another thread: the linker role captures between two items (a copy of what
+    /// is in memory) and goes on linking while the copy is encoded.
+    pub fn capture(&self) -> EstateLinkerState {
+        EstateLinkerState {
+            linker: self.linker.state(),
+            signals: self.signals.state(),
+            recorder: self.recorder.state(),
+            numbers: self.numbers.clone(),
+        }
     }
 
     /// The linker side an [`EstateLinker::snapshot`] was taken of, with this configuration.

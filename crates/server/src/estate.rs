@@ -16,14 +16,19 @@
 //! items come late, as a late site's do.
 //!
 //! **Checkpoint.** With every snapshot of the linker ([`EstateLinker::snapshot`]), in the same
-//! transaction, each site's position: the last row wholly taken and how many items of the
-//! next one. A restart restores the snapshot and reads on from there (the interactions
-//! handed out since are handed out again, the same, as a `serve` replays its events); the
-//! rows before the checkpoint are deleted.
+//! transaction, each site's position when the snapshot was captured: the last row wholly
+//! taken and how many items of the next one. A restart restores the snapshot and reads on
+//! from there (the interactions handed out since are handed out again, the same, as a
+//! `serve` replays its events); the rows before the checkpoint are deleted. The state is
+//! captured between two items and encoded on another thread (crate::encoder), as `serve`
+//! does: encoding a busy estate's linker took a few hundred milliseconds of this loop, and
+//! every event behind it waited.
 //!
 //! **Commits.** A round's batch is committed while the next round reads and links (one
 //! commit in flight, [`PendingCommit`]); its interactions reach the live stream once it is
-//! stored. A batch the store refuses is committed again before anything more is taken.
+//! stored. What changed is handed out as soon as the last commit is stored ([`EAGER_FLUSH`]),
+//! so commits follow each other as fast as the database takes them, each with what changed
+//! meanwhile. A batch the store refuses is committed again before anything more is taken.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -40,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use crate::encoder::{packed, restored, Encoder};
 use crate::ingest::{stream_items, Request};
 use crate::pipeline::{PipelineConfig, Settled};
 use crate::state::{IngestState, Refusal, Shared};
@@ -53,6 +59,12 @@ const STEP_ITEMS: usize = 2_000;
 
 /// The longest a round takes items before it commits what they gave.
 const ROUND_TIME: Duration = Duration::from_millis(250);
+
+/// What changed is handed out once the last commit is stored and this long has passed since
+/// the last hand-out (group commit: commits follow each other as fast as the database takes
+/// them, each with what changed meanwhile), and at the latest every
+/// [`EstateSettings::interactions_every`].
+const EAGER_FLUSH: Duration = Duration::from_millis(20);
 
 /// How long a site that holds the estate back may make no progress before it stops holding.
 pub const STALL: Duration = Duration::from_secs(30);
@@ -138,6 +150,9 @@ pub struct EstateLoop {
     last_flush: Instant,
     /// Items taken since the last snapshot.
     since_snapshot: u64,
+    /// The snapshot being encoded off this thread, with each site's position it was captured
+    /// at (the checkpoint's text).
+    encoder: Encoder<String>,
     /// The last batch handed to the store and not known stored yet.
     pending: Option<PendingCommit>,
     /// Site events taken, taken before the last flush, and counted as committed
@@ -184,7 +199,7 @@ impl EstateLoop {
         let recovery = runtime.block_on(store.recover())?;
         let config = pipeline.build();
         let mut linker = match &recovery.snapshot {
-            Some(snapshot) => EstateLinker::restore(&snapshot.state, &config)
+            Some(snapshot) => restored(&snapshot.state, |state| EstateLinker::restore(state, &config))
                 .map_err(|error| EstateError::NotALinkersSnapshot(error.to_string()))?,
             None => EstateLinker::new(&config, pipeline.directory(), None),
         };
@@ -219,6 +234,7 @@ impl EstateLoop {
             last_snapshot: Instant::now(),
             last_flush: Instant::now(),
             since_snapshot: 0,
+            encoder: Encoder::default(),
             pending: None,
             events: EventCounts::default(),
         })
@@ -240,7 +256,7 @@ impl EstateLoop {
                 std::thread::sleep(self.settings.poll);
             }
         }
-        self.checkpoint()?;
+        self.checkpoint_now()?;
         self.land()
     }
 
@@ -278,16 +294,29 @@ impl EstateLoop {
                 break;
             }
         }
-        if self.last_flush.elapsed() >= self.settings.interactions_every {
+        let since_flush = self.last_flush.elapsed();
+        if since_flush >= self.settings.interactions_every
+            || (since_flush >= EAGER_FLUSH && self.commit_free())
+        {
             self.flush();
         }
-        if self.last_snapshot.elapsed() >= self.settings.snapshot_every && self.since_snapshot > 0 {
-            self.checkpoint()?;
-        } else {
-            self.commit(None)?;
+        if self.last_snapshot.elapsed() >= self.settings.snapshot_every
+            && self.since_snapshot > 0
+            && !self.encoder.busy()
+        {
+            self.checkpoint_soon()?;
         }
+        let snapshot = self.encoded_checkpoint();
+        self.commit(snapshot)?;
         self.update_gauges();
         Ok(took > 0)
+    }
+
+    /// No commit is running: the last batch is stored (or none was made).
+    fn commit_free(&self) -> bool {
+        self.pending
+            .as_ref()
+            .is_none_or(|pending| pending.running.as_ref().is_some_and(JoinHandle::is_finished))
     }
 
     /// Hands out what the items taken changed.
@@ -500,18 +529,55 @@ impl EstateLoop {
         self.events.committed = self.events.committed.max(events);
     }
 
-    /// Commits the linker's snapshot with each site's position; the rows before it are
-    /// forgotten once it is stored ([`EstateLoop::checkpointed`]).
-    fn checkpoint(&mut self) -> Result<(), EstateError> {
+    /// Commits the linker's snapshot as of now with each site's position (stopping); the rows
+    /// before it are forgotten once it is stored ([`EstateLoop::checkpointed`]).
+    fn checkpoint_now(&mut self) -> Result<(), EstateError> {
+        // One being encoded is older than this one.
+        let _ = self.encoder.wait();
         self.flush();
-        let state = self.linker.snapshot().map_err(|error| EstateError::Snapshot(error.to_string()))?;
-        let positions: BTreeMap<String, NewsPosition> =
-            self.sites.iter().map(|(site, queue)| (site.clone(), queue.taken)).collect();
-        let text = serde_json::to_string(&EstateCheckpoint { estate: positions })
-            .map_err(|error| EstateError::Snapshot(error.to_string()))?;
+        let text = self.positions()?;
+        let state =
+            packed(self.linker.snapshot()).map_err(|error| EstateError::Snapshot(error.to_string()))?;
         self.last_snapshot = Instant::now();
         self.since_snapshot = 0;
         self.commit(Some((Snapshot { seq: 0, state, media_posts: 0 }, text)))
+    }
+
+    /// Captures the linker's state now, with each site's position, and encodes it on another
+    /// thread (crate::encoder); it is committed with the batch after its bytes are ready
+    /// ([`EstateLoop::encoded_checkpoint`]). Everything the items taken so far changed is
+    /// handed out first, so it is committed with that batch or an earlier one. Where no
+    /// thread can be started, it is committed now.
+    fn checkpoint_soon(&mut self) -> Result<(), EstateError> {
+        self.flush();
+        let text = self.positions()?;
+        let state = self.linker.capture();
+        self.last_snapshot = Instant::now();
+        self.since_snapshot = 0;
+        if self.encoder.start(state, text) {
+            return Ok(());
+        }
+        self.checkpoint_now()
+    }
+
+    /// The checkpoint whose encoding finished, if one did.
+    fn encoded_checkpoint(&mut self) -> Option<(Snapshot, String)> {
+        match self.encoder.finished()? {
+            (Ok(state), text) => Some((Snapshot { seq: 0, state, media_posts: 0 }, text)),
+            (Err(error), _) => {
+                self.shared.metrics.snapshot_failures.inc();
+                tracing::error!(%error, "cannot snapshot the linker; a restart reads more of the news again");
+                None
+            }
+        }
+    }
+
+    /// Each site's position now, as the checkpoint stores it.
+    fn positions(&self) -> Result<String, EstateError> {
+        let positions: BTreeMap<String, NewsPosition> =
+            self.sites.iter().map(|(site, queue)| (site.clone(), queue.taken)).collect();
+        serde_json::to_string(&EstateCheckpoint { estate: positions })
+            .map_err(|error| EstateError::Snapshot(error.to_string()))
     }
 
     /// A batch is stored: with a checkpoint, the rows before its positions are never read

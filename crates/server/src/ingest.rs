@@ -25,6 +25,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use crate::clock::Clock;
+use crate::encoder::{packed, restored, Encoder};
 use crate::metrics::{EventCounters, ProblemLabels};
 use crate::pipeline::{Pipeline, PipelineConfig, Settled};
 use crate::source::{
@@ -234,7 +235,8 @@ pub struct IngestLoop<S: Store + Clone> {
     /// The commit running while the next batch is built.
     in_flight: Option<InFlight>,
     /// The snapshot being encoded off this thread.
-    encoder: encoder::Encoder,
+    /// Tagged with the event and the media post it was captured after.
+    encoder: Encoder<(u64, u64)>,
     /// A snapshot taken on this thread for the next batch (no encoder thread could start).
     ready_snapshot: Option<Snapshot>,
 }
@@ -321,7 +323,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     ) -> Result<Option<IngestLoop<S>>, IngestError> {
         let recovery = runtime.block_on(store.recover())?;
         let (pipeline, replay_from, media_posts) = match &recovery.snapshot {
-            Some(snapshot) => match config.restore(&snapshot.state) {
+            Some(snapshot) => match restored(&snapshot.state, |state| config.restore(state)) {
                 Ok(pipeline) => (pipeline, snapshot.seq, snapshot.media_posts),
                 Err(error) => {
                     tracing::warn!(error = %error_chain(&error), "the stored snapshot cannot be restored; replaying every stored event");
@@ -373,7 +375,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             last_flush: now,
             last_live_count: now,
             in_flight: None,
-            encoder: encoder::Encoder::default(),
+            encoder: Encoder::default(),
             ready_snapshot: None,
         };
         if !ingest.replay(replay_from)? {
@@ -552,7 +554,7 @@ impl<S: Store + Clone> IngestLoop<S> {
 
     /// The snapshot of a replay stopped after event `seq`.
     fn replay_snapshot(&mut self, seq: u64) -> Option<Snapshot> {
-        match self.pipeline.snapshot() {
+        match packed(self.pipeline.snapshot()) {
             Ok(state) => Some(Snapshot { seq, state, media_posts: self.media_posts }),
             Err(error) => {
                 self.shared.metrics.snapshot_failures.inc();
@@ -1020,7 +1022,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         let state = self.pipeline.capture();
         self.last_snapshot = self.clock.now();
         self.dirty = false;
-        if !self.encoder.start(state, self.next_seq - 1, self.media_posts) {
+        if !self.encoder.start(state, (self.next_seq - 1, self.media_posts)) {
             self.ready_snapshot = self.snapshot();
         }
     }
@@ -1031,8 +1033,8 @@ impl<S: Store + Clone> IngestLoop<S> {
             return Some(ready);
         }
         match self.encoder.finished()? {
-            Ok(snapshot) => Some(snapshot),
-            Err(error) => {
+            (Ok(state), (seq, media_posts)) => Some(Snapshot { seq, state, media_posts }),
+            (Err(error), _) => {
                 self.shared.metrics.snapshot_failures.inc();
                 tracing::error!(error = %error_chain(&error), "cannot snapshot the stitching state; a restart will replay more");
                 None
@@ -1042,7 +1044,7 @@ impl<S: Store + Clone> IngestLoop<S> {
 
     fn snapshot(&mut self) -> Option<Snapshot> {
         self.prune_media();
-        match self.pipeline.snapshot() {
+        match packed(self.pipeline.snapshot()) {
             Ok(state) => {
                 self.last_snapshot = self.clock.now();
                 self.dirty = false;
@@ -1131,7 +1133,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-mod encoder;
 #[cfg(test)]
 mod loop_tests;
 

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+mod encoder;
 pub mod estate;
 pub mod http;
 pub mod ingest;
