@@ -46,14 +46,16 @@ struct Forgotten {
     component: Component,
 }
 
-/// The archive: forgotten interactions as bytes, by number, and what opens them (ordered
-/// maps, so that a snapshot of the same archive is the same bytes). The index is not written
-/// (a JSON map takes no structured key): it is built again from the entries when read.
+/// The archive: forgotten interactions as their JSON text, by number, and what opens them
+/// (ordered maps, so that a snapshot of the same archive is the same bytes). The index is not
+/// written (a JSON map takes no structured key): it is built again from the entries when read.
+/// The text is written into a snapshot as a string: as bytes, JSON writes each one as a
+/// number (four characters a byte), which made the archive most of a busy linker's snapshot.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "StoredArchive")]
 pub(crate) struct Archive {
     next: u64,
-    entries: BTreeMap<u64, (Vec<u8>, Vec<OpenEnd>)>,
+    entries: BTreeMap<u64, (String, Vec<OpenEnd>)>,
     #[serde(skip_serializing)]
     index: BTreeMap<OpenEnd, Vec<u64>>,
     /// (estate time to drop it at, entry).
@@ -64,8 +66,27 @@ pub(crate) struct Archive {
 #[derive(Deserialize)]
 struct StoredArchive {
     next: u64,
-    entries: BTreeMap<u64, (Vec<u8>, Vec<OpenEnd>)>,
+    entries: BTreeMap<u64, (StoredText, Vec<OpenEnd>)>,
     expiry: BTreeSet<(i64, u64)>,
+}
+
+/// A forgotten interaction's text as a snapshot holds it: a string, or (snapshots written
+/// before it was one) a list of bytes.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredText {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl From<StoredText> for String {
+    fn from(stored: StoredText) -> String {
+        match stored {
+            StoredText::Text(text) => text,
+            // Not UTF-8 only if damaged: the interaction then cannot come back, as before.
+            StoredText::Bytes(bytes) => String::from_utf8(bytes).unwrap_or_default(),
+        }
+    }
 }
 
 impl From<StoredArchive> for Archive {
@@ -76,7 +97,9 @@ impl From<StoredArchive> for Archive {
                 index.entry(end.clone()).or_default().push(*entry);
             }
         }
-        Archive { next: stored.next, entries: stored.entries, index, expiry: stored.expiry }
+        let entries =
+            stored.entries.into_iter().map(|(entry, (text, ends))| (entry, (text.into(), ends))).collect();
+        Archive { next: stored.next, entries, index, expiry: stored.expiry }
     }
 }
 
@@ -100,7 +123,7 @@ impl Archive {
         self.entries.keys().copied().collect()
     }
 
-    fn remove(&mut self, entry: u64) -> Option<Vec<u8>> {
+    fn remove(&mut self, entry: u64) -> Option<String> {
         let (bytes, ends) = self.entries.remove(&entry)?;
         for end in ends {
             if let Some(entries) = self.index.get_mut(&end) {
@@ -185,14 +208,14 @@ impl Linker {
             .filter_map(|serial| self.segments.get(serial).map(|segment| (*serial, segment.clone())))
             .collect();
         let forgotten = Forgotten { segments, component: component.clone() };
-        let Ok(bytes) = serde_json::to_vec(&forgotten) else { return };
+        let Ok(text) = serde_json::to_string(&forgotten) else { return };
         let archive = &mut self.archive;
         let entry = archive.next;
         archive.next += 1;
         for end in &ends {
             archive.index.entry(end.clone()).or_default().push(entry);
         }
-        archive.entries.insert(entry, (bytes, ends));
+        archive.entries.insert(entry, (text, ends));
         if self.config.live.is_some() {
             let until = completed.saturating_add(self.config.archive_horizon);
             archive.expiry.insert((until, entry));
@@ -252,8 +275,8 @@ impl Linker {
     }
 
     fn revive_entry(&mut self, entry: u64) -> bool {
-        let Some(bytes) = self.archive.remove(entry) else { return false };
-        let Ok(forgotten) = serde_json::from_slice::<Forgotten>(&bytes) else { return false };
+        let Some(text) = self.archive.remove(entry) else { return false };
+        let Ok(forgotten) = serde_json::from_str::<Forgotten>(&text) else { return false };
         self.stats.revived += 1;
         let mut serials: HashMap<u64, u64> = HashMap::default();
         for (old, segment) in forgotten.segments {

@@ -202,7 +202,9 @@ fn a_live_snapshot_holding_archived_interactions_restores_and_revives_them() {
     let mut b = Site::new("TsB", "SwB");
     b.call("B-1", 4, T0 + SECOND, T0 + 90 * SECOND, &[("L1", LinkRole::Target, "TsA@SwA")]);
     let late = T0 + 7_200 * SECOND;
-    let run = |restore: bool| {
+    // `old_form`: the snapshot restored is written as before the archive's text was a string
+    // (each forgotten interaction a list of bytes).
+    let run = |restore: bool, old_form: bool| {
         let mut stitcher = Stitcher::new(EngineConfig::default(), live.clone(), directory());
         let mut out: Vec<String> = Vec::new();
         let mut keep =
@@ -218,7 +220,8 @@ fn a_live_snapshot_holding_archived_interactions_restores_and_revives_them() {
         assert_eq!(stitcher.linker().archived_in_memory(), 2, "both kept as bytes for their links");
         if restore {
             let bytes = stitcher.snapshot().expect("a snapshot with archived interactions is written");
-            stitcher = Stitcher::restore(&bytes, EngineConfig::default(), live.clone()).expect("restore");
+            let stored = if old_form { archive_as_bytes(&bytes) } else { bytes.clone() };
+            stitcher = Stitcher::restore(&stored, EngineConfig::default(), live.clone()).expect("restore");
             assert_eq!(stitcher.snapshot().expect("snapshot"), bytes, "the same state, the same bytes");
         }
         for event in &b.events {
@@ -234,9 +237,36 @@ fn a_live_snapshot_holding_archived_interactions_restores_and_revives_them() {
         assert_eq!(stitcher.linker().archived_in_memory(), 2);
         out
     };
-    let uninterrupted = run(false);
+    let uninterrupted = run(false, false);
     assert!(uninterrupted.last().is_some_and(|last| last.contains("B-1") && last.contains("A-1")));
-    assert_eq!(run(true), uninterrupted);
+    assert_eq!(run(true, false), uninterrupted);
+    assert_eq!(run(true, true), uninterrupted, "a snapshot of the old form restores the same");
+}
+
+/// `snapshot` with each archived interaction's text written as a list of bytes, as snapshots
+/// were before it was a string; panics if the snapshot holds no archived interaction.
+fn archive_as_bytes(snapshot: &[u8]) -> Vec<u8> {
+    fn rewrite(value: &mut serde_json::Value) -> usize {
+        let mut rewritten = 0;
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(entries) = map.get_mut("archive").and_then(|archive| archive.get_mut("entries")) {
+                    for entry in entries.as_object_mut().expect("entries by number").values_mut() {
+                        let text = entry[0].as_str().expect("an entry's text is a string").to_string();
+                        entry[0] = text.into_bytes().into();
+                        rewritten += 1;
+                    }
+                }
+                rewritten += map.values_mut().map(rewrite).sum::<usize>();
+            }
+            serde_json::Value::Array(items) => rewritten += items.iter_mut().map(rewrite).sum::<usize>(),
+            _ => {}
+        }
+        rewritten
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(snapshot).expect("a JSON snapshot");
+    assert!(rewrite(&mut value) > 0, "the snapshot holds archived interactions");
+    serde_json::to_vec(&value).expect("written")
 }
 
 /// A service restored after an hour down: the hour is no site's quiet (its logs were not
