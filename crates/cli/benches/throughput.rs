@@ -29,7 +29,8 @@
 //! `CALLSTITCH_BENCH_ONLY=workers` runs only the anchors, one `collect --once` (to fill the
 //! streams) and the workers stage (with `CALLSTITCH_BENCH_POSTGRES`): 1, 2 and 4 workers and
 //! the linker; `CALLSTITCH_BENCH_WORKERS=1,2` picks the worker counts of that stage (default
-//! 1,2,4).
+//! 1,2,4). With `CALLSTITCH_BENCH_POSTGRES`, the same counts of workers also backfill the
+//! estate from its log files (`worker --logs`, no bus), each into a fresh database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench panics on its own set-up, not on input")]
 
@@ -95,6 +96,9 @@ fn main() {
                     anchors.print(what, figure);
                 }
             }
+            for (what, figure) in &workers_from_logs(binary, &one, events) {
+                anchors.print(what, figure);
+            }
             continue;
         }
         for (what, args) in [
@@ -114,6 +118,9 @@ fn main() {
             for (what, figure) in &workers {
                 anchors.print(what, figure);
             }
+        }
+        for (what, figure) in &workers_from_logs(binary, &one, events) {
+            anchors.print(what, figure);
         }
         let (import, database) = best_import(runs, binary, &one);
         anchors.print("import", &import);
@@ -354,6 +361,22 @@ type Labelled = Vec<(String, Run)>;
 /// every event; then the linker (`serve --workers`) on the last one's database, from its start
 /// until it has taken every site's news.
 fn workers_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Labelled {
+    workers_stage(binary, url, prefix, events, None)
+}
+
+/// With `CALLSTITCH_BENCH_POSTGRES`: 1, 2 and 4 workers backfilling the estate in `dir` from
+/// its log files (`worker --logs`, no bus), each count into a fresh database, from their start
+/// until the database holds every event.
+fn workers_from_logs(binary: &Path, dir: &Path, events: u64) -> Labelled {
+    if std::env::var_os("CALLSTITCH_BENCH_POSTGRES").is_none() {
+        return Vec::new();
+    }
+    workers_stage(binary, "nats://127.0.0.1:1", "unused", events, Some(dir))
+}
+
+/// The workers' stage: from the bus (`logs` `None`, then the linker on the last database) or
+/// from the log files in `logs`.
+fn workers_stage(binary: &Path, url: &str, prefix: &str, events: u64, logs: Option<&Path>) -> Labelled {
     use callstitch_store::postgres::scratch::Scratch;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut figures = Vec::new();
@@ -376,9 +399,12 @@ fn workers_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Labe
         let start = Instant::now();
         let mut children: Vec<std::process::Child> = (0..count)
             .map(|index| {
-                Command::new(binary)
-                    .args(["worker", "--name", &format!("bench{index}"), "--config"])
-                    .arg(&config)
+                let mut command = Command::new(binary);
+                command.args(["worker", "--name", &format!("bench{index}"), "--config"]).arg(&config);
+                if let Some(dir) = logs {
+                    command.arg("--logs").arg(dir);
+                }
+                command
                     .env("CALLSTITCH_LOG", "error")
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
@@ -402,10 +428,12 @@ fn workers_from_bus(binary: &Path, url: &str, prefix: &str, events: u64) -> Labe
             let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
             let _ = child.wait();
         }
-        figures.push((format!("{count} worker(s)"), Run { wall, cpu: None, peak_kb: None, extra: 0 }));
+        let what =
+            if logs.is_some() { format!("{count} worker(s), --logs") } else { format!("{count} worker(s)") };
+        figures.push((what, Run { wall, cpu: None, peak_kb: None, extra: 0 }));
         kept = Some((database, config));
     }
-    if let Some((database, config)) = kept {
+    if let Some((database, config)) = kept.filter(|_| logs.is_none()) {
         figures
             .push(("linker (--workers)".to_string(), linker_catch_up(binary, &runtime, &database, &config)));
     }

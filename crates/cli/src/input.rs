@@ -34,6 +34,7 @@ use crate::progress::Progress;
 use crate::style::{self, Role};
 
 mod feed;
+pub mod site_files;
 
 use feed::{Head, Step};
 

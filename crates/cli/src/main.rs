@@ -164,6 +164,11 @@ enum Command {
     /// into interactions and answers the API. Killed and started again, a worker goes on
     /// from what it committed. Example: callstitch worker --config estate.toml --listen
     /// 127.0.0.1:9102
+    ///
+    /// A backfill of months of rotated logs reads the files themselves (--logs), not the
+    /// bus: the same sharing and commits, each site read from its files in order and taken
+    /// over at the file and event its last owner committed. Example: callstitch worker
+    /// --config estate.toml --logs SFO=/logs/sfo NYC=/logs/nyc
     Worker(commands::worker::WorkerArgs),
 
     /// Start the service on a fresh database, following a simulated contact center's live

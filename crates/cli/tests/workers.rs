@@ -11,13 +11,17 @@
 //! - a message on a site's stream that is not an event is stored as a problem with its
 //!   sequence and skipped: the site goes on;
 //! - a site whose collector starts late joins the interactions already stored;
-//! - a PostgreSQL server of the test's own crashed and restarted mid-run: nothing lost.
+//! - a PostgreSQL server of the test's own crashed and restarted mid-run: nothing lost;
+//! - a backfill read from the log files themselves (`worker --logs`), rotated into several
+//!   files a site, with its workers and the linker killed mid-way: every event once, the
+//!   interactions `trace --json` finds.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on its own set-up, not on input")]
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -61,11 +65,21 @@ impl Estate {
     }
 
     fn worker(&self, name: &str) -> Worker {
+        self.worker_with(name, &[])
+    }
+
+    /// A worker of a backfill: the sites read from the log files in `dir` (`--logs`).
+    fn backfill(&self, name: &str, dir: &Path) -> Worker {
+        self.worker_with(name, &[OsStr::new("--logs"), dir.as_os_str()])
+    }
+
+    fn worker_with(&self, name: &str, extra: &[&OsStr]) -> Worker {
         let child = binary()
             .arg("worker")
             .arg("--config")
             .arg(&self.config)
             .args(["--name", name])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -438,4 +452,60 @@ fn workers_and_the_linker_wait_out_a_postgresql_restart() {
     assert_eq!(status["stored"]["events"], events, "every event once: {status}");
     assert_same(&expected, &all_interactions(&linker), 37);
     remove_prefix(&prefix, logs.iter().map(|(site, _)| site.clone()).collect());
+}
+
+/// A backfill read from the log files themselves (`worker --logs`), each site's log rotated
+/// into several files: two workers, killed (SIGKILL) at three points of its progress and
+/// started again, the linker killed at one of them. A worker that takes a site over goes on
+/// from the file and event its last owner committed, so every event is stored once (a
+/// restart from a wrong place would store some twice or never), and the interactions are
+/// those `trace --json` finds in the same files; `verify` scores them 1.0.
+#[test]
+fn backfilling_workers_killed_at_any_point_go_on_from_the_file_and_event_committed() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    if !runtime.block_on(available_for_tests()) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    let (logs, events) = noisy_estate(work.path(), "3", "1500", "43", &["--segment-mb", "1"]);
+    let mut sites: Vec<(String, PathBuf)> = logs.clone();
+    sites.dedup_by(|a, b| a.0 == b.0);
+    assert!(
+        logs.len() >= sites.len() * 2,
+        "each site's log rotated: {} files, {} sites",
+        logs.len(),
+        sites.len()
+    );
+    let database = runtime.block_on(Scratch::new("backfill")).expect("database");
+    let estate = Estate::new(work.path(), "backfill", &database.url(), "backfill", &sites);
+    let dir = work.path().join("sim");
+    let mut linker = estate.linker();
+    let mut running = vec![estate.backfill("a", &dir), estate.backfill("b", &dir)];
+    for (round, share) in [20, 45, 70].into_iter().enumerate() {
+        let stored = stored_at_least(&linker, events * share / 100);
+        eprintln!("round {round}: a backfilling worker killed with {stored} of {events} events stored");
+        let victim = running.remove(round % running.len());
+        victim.kill();
+        running.push(estate.backfill(&format!("r{round}"), &dir));
+        if round == 1 {
+            linker.kill();
+            linker = estate.linker();
+        }
+    }
+    let status = settled(&linker, events);
+    assert_eq!(status["stored"]["events"], events, "every event once: {status}");
+    assert_as_traced(work.path(), &all_interactions(&linker));
+    let (sites_written, last_seq) = runtime.block_on(async {
+        let client = database.client().await.expect("connects");
+        let row = client
+            .query_one("SELECT COUNT(*), COALESCE(SUM(stream_seq), 0)::BIGINT FROM estate_sites", &[])
+            .await
+            .expect("query");
+        (row.get::<_, i64>(0), row.get::<_, i64>(1))
+    });
+    assert_eq!(sites_written, sites.len() as i64, "every site written");
+    assert_eq!(last_seq as u64, events, "each site's position is its last event's number in its files");
+    for worker in running {
+        assert!(worker.stop().success(), "a backfilling worker stops cleanly on SIGTERM");
+    }
 }

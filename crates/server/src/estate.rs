@@ -9,7 +9,8 @@
 //! `serve` commits them, and the API, the live stream and the UI read them as usual.
 //!
 //! **Holding back.** A site whose owner has not yet stored all its stream holds (its stream
-//! ends further on the bus than its stored position, or it has more rows than were read): the
+//! ends further on the bus than its stored position, its owner reads its log files and has
+//! not reached their end, or it has more rows than were read): the
 //! other sites' items go no further than its last item read, so that the order is the one of
 //! reading everything at once. A site that holds without progress for [`STALL`] (its worker
 //! is gone and no other has taken it yet) stops holding the estate: linking goes on, and its
@@ -391,7 +392,8 @@ impl EstateLoop {
             let stored = progress.get(site).copied().unwrap_or_default();
             let more_rows = stored.news_pos > queue.read
                 || counts.get(site.as_str()).is_some_and(|count| *count >= ROWS_PER_READ);
-            let more_stream = self.stream_ends.get(site).is_some_and(|end| *end > stored.stream_seq);
+            let more_stream =
+                stored.reading || self.stream_ends.get(site).is_some_and(|end| *end > stored.stream_seq);
             let stalled = queue.progress.is_some_and(|last| last.elapsed() >= STALL);
             queue.behind = (more_rows || more_stream) && !stalled;
             if queue.progress.is_none() && (more_rows || more_stream) {

@@ -113,6 +113,29 @@ async fn events_are_numbered_in_commit_order_and_news_reads_back_after_a_positio
     );
 }
 
+/// A site backfilled from its log files says so from when it is taken until a step says its
+/// files are read to their end: the linker holds the estate for it meanwhile.
+#[tokio::test]
+async fn a_site_read_from_its_logs_is_reading_until_a_step_says_they_are_read() {
+    let Some(database) = database("estatereading").await else { return };
+    let mut worker = EstateDb::connect(&database.url(), "callstitch-worker/a").await.expect("connects");
+    let store = PostgresStore::open(PostgresOptions::new(database.url())).await.expect("opens");
+    assert!(worker.claim("TS1").await.unwrap());
+    worker.reading("TS1").await.unwrap();
+    assert!(store.estate_sites().await.unwrap()["TS1"].reading, "taken: reading");
+    let mut first = SiteCommit { reading: true, ..step("TS1", 0, 3, "a") };
+    worker.commit(&mut first).await.unwrap();
+    let sites = store.estate_sites().await.unwrap();
+    assert!(sites["TS1"].reading, "a step part-way through the files: {:?}", sites["TS1"]);
+    let mut last = SiteCommit { reading: false, ..step("TS1", 1, 2, "a") };
+    worker.commit(&mut last).await.unwrap();
+    assert!(!store.estate_sites().await.unwrap()["TS1"].reading, "the files read to their end");
+    worker.reading("TS1").await.unwrap();
+    let sites = store.estate_sites().await.unwrap();
+    assert!(sites["TS1"].reading, "taken again");
+    assert_eq!((sites["TS1"].news_pos, sites["TS1"].stream_seq), (2, 2), "the position is kept");
+}
+
 /// Workers and the linker started together on a fresh database each make its schema: they
 /// do it one after the other, and every one of them opens it (a worker and the linker
 /// started at once once failed on `CREATE TABLE IF NOT EXISTS`, a duplicate catalog key).

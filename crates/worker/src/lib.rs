@@ -27,12 +27,17 @@
 //! was committed: nothing was committed of what it held, so nothing is lost or taken twice.
 //! A message that is not an event is committed as a problem with its stream sequence and
 //! skipped.
+//!
+//! **Backfills.** Given the sites' log files ([`WorkerOptions::logs`], `worker --logs`), a
+//! worker reads each site it owns from its files instead of its stream ([`logs`]): no bus,
+//! the same ownership, commits and state, with the place in the files as the position.
 
+pub mod logs;
 pub mod site;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -43,6 +48,7 @@ use callstitch_tlib::Event;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::logs::{read_site_logs, LogReading, Logs};
 use crate::site::{OwnedSite, TakenStep};
 
 /// What every worker's connection name starts with: the workers are counted by it.
@@ -68,6 +74,9 @@ pub struct WorkerOptions {
     pub idle_tick: Duration,
     /// How often the sites and the workers are counted again.
     pub balance_every: Duration,
+    /// A backfill: the sites are these log files' sites, read from the files, not from the
+    /// bus ([`logs`]).
+    pub logs: Option<Logs>,
 }
 
 /// Why a worker stops with an error.
@@ -86,6 +95,8 @@ pub struct WorkerStatus {
     pub commit_failures: AtomicU64,
     pub database_connected: AtomicU64,
     pub bus_connected: AtomicU64,
+    /// The sites are read from their log files (a backfill), not from the bus.
+    pub reads_logs: AtomicBool,
     /// Per owned site: the stream sequence committed and the messages still unread.
     pub sites: Mutex<BTreeMap<String, SiteGauge>>,
 }
@@ -104,7 +115,17 @@ struct Incoming {
     /// The ownership it was read for: messages of an ownership given up are dropped.
     generation: u64,
     seq: u64,
-    item: Result<Box<Event>, String>,
+    item: Item,
+}
+
+/// What a site's reader read.
+enum Item {
+    /// An event; read from a log file, with the file and the event's number in it.
+    Event(Box<Event>, Option<(Arc<str>, u64)>),
+    /// A message that is no event: what was wrong.
+    Problem(String),
+    /// The site's log files are read to their end (after event `seq`).
+    FilesRead,
 }
 
 /// An owned site: its state, and the task that reads its stream.
@@ -114,12 +135,15 @@ struct Owned {
     reader: JoinHandle<()>,
     /// Messages beyond the last one read (`u64::MAX` until the reader has looked).
     pending: Arc<AtomicU64>,
+    /// Stops a reader of log files (a thread, which `abort` does not stop).
+    cancel: Arc<AtomicBool>,
     /// When the step being built began.
     since: Option<Instant>,
 }
 
 impl Drop for Owned {
     fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
         self.reader.abort();
     }
 }
@@ -166,6 +190,7 @@ pub struct Worker {
 impl Worker {
     pub fn new(options: WorkerOptions, status: Arc<WorkerStatus>) -> Worker {
         let (sender, incoming) = mpsc::channel(8_192);
+        status.reads_logs.store(options.logs.is_some(), Ordering::Relaxed);
         Worker {
             options,
             status,
@@ -227,7 +252,7 @@ impl Worker {
     async fn connected(&mut self) -> Result<bool, WorkerError> {
         if self.in_flight.is_some() {
             // The connection is the commit's: how it went is known when the commit ends.
-            return Ok(self.bus.is_some());
+            return Ok(self.source_up());
         }
         if self.db.as_ref().is_some_and(EstateDb::is_closed) {
             tracing::warn!(
@@ -252,7 +277,7 @@ impl Worker {
                 }
             }
         }
-        if self.bus.is_none() {
+        if self.bus.is_none() && self.options.logs.is_none() {
             let options = BusOptions { prefix: self.options.prefix.clone(), ..BusOptions::default() };
             match Bus::connect(&self.options.nats_url, options).await {
                 Ok(bus) => {
@@ -262,22 +287,35 @@ impl Worker {
                 Err(error) => tracing::warn!(%error, "the bus does not answer; trying again"),
             }
         }
-        let up = self.db.is_some() && self.bus.is_some();
+        let up = self.db.is_some() && self.source_up();
         self.status.database_connected.store(u64::from(self.db.is_some()), Ordering::Relaxed);
         self.status.bus_connected.store(u64::from(self.bus.is_some()), Ordering::Relaxed);
         Ok(up)
     }
 
-    /// Owns this worker's fair share of the sites (crate documentation).
-    async fn balance(&mut self) {
-        let (Some(bus), Some(db)) = (&self.bus, &self.db) else { return };
-        let sites = match bus.sites().await {
-            Ok(sites) => sites,
+    /// Where the sites are read from is there: the bus, or log files (always).
+    fn source_up(&self) -> bool {
+        self.options.logs.is_some() || self.bus.is_some()
+    }
+
+    /// The sites to share: the log files' sites, else the bus's site streams.
+    async fn sites(&self) -> Option<Vec<String>> {
+        if let Some(logs) = &self.options.logs {
+            return Some(logs.0.sites());
+        }
+        match self.bus.as_ref()?.sites().await {
+            Ok(sites) => Some(sites),
             Err(error) => {
                 tracing::warn!(%error, "cannot list the site streams");
-                return;
+                None
             }
-        };
+        }
+    }
+
+    /// Owns this worker's fair share of the sites (crate documentation).
+    async fn balance(&mut self) {
+        let Some(sites) = self.sites().await else { return };
+        let Some(db) = &self.db else { return };
         let workers = match db.workers(APPLICATION_PREFIX).await {
             Ok(workers) => workers.max(1) as usize,
             Err(error) => {
@@ -307,7 +345,10 @@ impl Worker {
 
     /// Takes `site` if no other worker owns it.
     async fn try_take(&mut self, site: &str) {
-        let (Some(bus), Some(db)) = (&self.bus, &self.db) else { return };
+        if !self.source_up() {
+            return;
+        }
+        let Some(db) = &self.db else { return };
         match db.claim(site).await {
             Ok(true) => {}
             Ok(false) => return,
@@ -324,7 +365,8 @@ impl Worker {
                 return;
             }
         };
-        let owned = match OwnedSite::restore(site, &state, &self.options.pipeline, wall_now()) {
+        let reads_logs = self.options.logs.is_some();
+        let owned = match OwnedSite::restore(site, &state, &self.options.pipeline, wall_now(), reads_logs) {
             Ok(owned) => owned,
             Err(error) => {
                 tracing::error!(%error, "the site is left alone");
@@ -335,16 +377,41 @@ impl Worker {
         };
         self.generation += 1;
         let pending = Arc::new(AtomicU64::new(u64::MAX));
-        let reader = tokio::spawn(read_site(
-            bus.clone(),
-            site.to_string(),
-            state.stream_seq,
-            self.generation,
-            self.sender.clone(),
-            Arc::clone(&pending),
-        ));
-        tracing::info!(site, after = state.stream_seq, "took the site");
-        let owned = Owned { site: owned, generation: self.generation, reader, pending, since: None };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let reader = match (&self.options.logs, &self.bus) {
+            (Some(logs), _) => {
+                if let Err(error) = db.reading(site).await {
+                    tracing::warn!(%error, site, "cannot take the site");
+                    let _ = db.release(site).await;
+                    return;
+                }
+                let logs = Arc::clone(&logs.0);
+                let reading = LogReading {
+                    site: Arc::from(site),
+                    generation: self.generation,
+                    after: state.stream_seq,
+                    from: owned.log_place(),
+                    queue: self.sender.clone(),
+                    pending: Arc::clone(&pending),
+                    cancel: Arc::clone(&cancel),
+                };
+                tokio::task::spawn_blocking(move || read_site_logs(logs.as_ref(), reading))
+            }
+            (None, Some(bus)) => tokio::spawn(read_site(
+                bus.clone(),
+                site.to_string(),
+                state.stream_seq,
+                self.generation,
+                self.sender.clone(),
+                Arc::clone(&pending),
+            )),
+            (None, None) => {
+                let _ = db.release(site).await;
+                return;
+            }
+        };
+        tracing::info!(site, after = state.stream_seq, place = ?owned.log_place(), "took the site");
+        let owned = Owned { site: owned, generation: self.generation, reader, pending, cancel, since: None };
         self.owned.insert(site.to_string(), owned);
     }
 
@@ -393,7 +460,15 @@ impl Worker {
 
     fn take(&mut self, incoming: Incoming) {
         let Some(owned) = self.owned.get_mut(&*incoming.site) else { return };
-        if owned.generation != incoming.generation || incoming.seq <= owned.site.stream_seq() {
+        if owned.generation != incoming.generation {
+            return;
+        }
+        if matches!(incoming.item, Item::FilesRead) {
+            owned.site.files_read();
+            owned.since.get_or_insert_with(Instant::now);
+            return;
+        }
+        if incoming.seq <= owned.site.stream_seq() {
             return;
         }
         owned.since.get_or_insert_with(Instant::now);
@@ -408,11 +483,12 @@ impl Worker {
             self.status.problems.fetch_add(1, Ordering::Relaxed);
         }
         match incoming.item {
-            Ok(event) => {
-                owned.site.take_event(incoming.seq, event, wall_now());
+            Item::Event(event, place) => {
+                owned.site.take_event(incoming.seq, event, wall_now(), place);
                 self.status.events.fetch_add(1, Ordering::Relaxed);
             }
-            Err(problem) => {
+            Item::FilesRead => {}
+            Item::Problem(problem) => {
                 tracing::warn!(site = %incoming.site, seq = incoming.seq, %problem, "a message of the site's stream is no event: kept as a problem and skipped");
                 owned.site.take_problem(incoming.seq, problem);
                 self.status.problems.fetch_add(1, Ordering::Relaxed);
@@ -602,11 +678,14 @@ impl TakesReads for Feed {
             return !self.queue.is_closed();
         };
         let (seq, item) = match item {
-            BusItem::Event { seq, event } if event.site.as_str() == &*self.site => (seq, Ok(event)),
-            BusItem::Event { seq, event } => {
-                (seq, Err(format!("an event of site {:?} in this site's stream", event.site.as_str())))
+            BusItem::Event { seq, event } if event.site.as_str() == &*self.site => {
+                (seq, Item::Event(event, None))
             }
-            BusItem::Problem { seq, problem } => (seq, Err(problem.to_string())),
+            BusItem::Event { seq, event } => {
+                let problem = format!("an event of site {:?} in this site's stream", event.site.as_str());
+                (seq, Item::Problem(problem))
+            }
+            BusItem::Problem { seq, problem } => (seq, Item::Problem(problem.to_string())),
         };
         let incoming = Incoming { site: Arc::clone(&self.site), generation: self.generation, seq, item };
         if self.queue.send(incoming).await.is_err() {

@@ -19,6 +19,8 @@
 //! that and writes a tenth of the bytes. A state of format 1 (the snapshot as it is) is still
 //! read.
 
+use std::sync::Arc;
+
 use callstitch_engine::FinishedCall;
 use callstitch_link::{EstateClocks, SiteTime};
 use callstitch_pipeline::split::{SiteEngine, SiteItem};
@@ -28,11 +30,17 @@ use callstitch_store::{encode_news, CallRecord, EventRecord, SiteCommit, SiteSta
 use callstitch_tlib::{Event, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::logs::LogPlace;
+
 /// What a stored site state does not hold.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("the stored state of site {site} is not one this worker writes ({detail}); delete its row of estate_sites to read its stream again from the start")]
     Unreadable { site: String, detail: String },
+    #[error("site {site} was read from its log files up to event {seq} (`callstitch worker --logs`): a worker reading the bus cannot go on from there; finish the backfill with `worker --logs`, or delete the site's row of estate_sites to read its stream from the start")]
+    ReadFromLogs { site: String, seq: u64 },
+    #[error("site {site} was read from its stream up to message {seq}: a worker reading log files (`--logs`) cannot go on from there; read it from the bus, or delete the site's row of estate_sites to backfill it from its first file")]
+    ReadFromBus { site: String, seq: u64 },
 }
 
 /// The header of a stored site state.
@@ -43,6 +51,10 @@ struct Header {
     time: SiteTime,
     /// The wall time of the step that wrote it (µs).
     wall: Option<i64>,
+    /// Where the site's log files were read to, for a site read from them
+    /// ([`crate::logs`]); `None` for one read from the bus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    logs: Option<LogPlace>,
 }
 
 /// The state's format written: 2, the engine's snapshot zstd-compressed.
@@ -76,17 +88,24 @@ pub struct OwnedSite {
     stream_seq: u64,
     /// The news position last committed.
     news_pos: i64,
+    /// For a site read from its log files: the file of the last event taken and its number
+    /// in the file.
+    log_place: Option<(Arc<str>, u64)>,
+    /// Read from its log files, and they are not read to their end yet.
+    reading: bool,
     step: Step,
 }
 
 impl OwnedSite {
     /// The site as its owner last committed it (a new one when nothing was), taken over at
-    /// wall time `wall`.
+    /// wall time `wall`, to be read from its log files (`reads_logs`) or from the bus: the
+    /// same as it was read so far (a stream position is not a place in the files).
     pub fn restore(
         site: &str,
         stored: &SiteState,
         config: &PipelineConfig,
         wall: i64,
+        reads_logs: bool,
     ) -> Result<OwnedSite, StateError> {
         let unreadable = |detail: String| StateError::Unreadable { site: site.to_string(), detail };
         let (header, engine) = match &stored.engine {
@@ -107,6 +126,13 @@ impl OwnedSite {
                 (header, engine)
             }
         };
+        let seq = stored.stream_seq;
+        match (&header.logs, reads_logs) {
+            (Some(_), false) => return Err(StateError::ReadFromLogs { site: site.to_string(), seq }),
+            (None, true) if seq > 0 => return Err(StateError::ReadFromBus { site: site.to_string(), seq }),
+            _ => {}
+        }
+        let log_place = header.logs.as_ref().map(|place| (Arc::from(place.file.as_str()), place.events));
         let mut owned = OwnedSite {
             site: Text::from(site),
             engine,
@@ -114,6 +140,8 @@ impl OwnedSite {
             wall: header.wall,
             stream_seq: stored.stream_seq,
             news_pos: stored.news_pos,
+            log_place,
+            reading: reads_logs,
             step: Step::default(),
         };
         owned.resume(wall);
@@ -150,8 +178,14 @@ impl OwnedSite {
         self.step.dirty
     }
 
-    /// Takes message `seq` of the stream, an event that arrived at wall time `wall` (µs).
-    pub fn take_event(&mut self, seq: u64, event: Box<Event>, wall: i64) {
+    /// For a site read from its log files: where they were read to.
+    pub fn log_place(&self) -> Option<LogPlace> {
+        self.log_place.as_ref().map(|(file, events)| LogPlace { file: file.to_string(), events: *events })
+    }
+
+    /// Takes message `seq` of the stream (or event `seq` of the site's log files, the
+    /// `place`-th of its file), an event that arrived at wall time `wall` (µs).
+    pub fn take_event(&mut self, seq: u64, event: Box<Event>, wall: i64, place: Option<(Arc<str>, u64)>) {
         debug_assert!(seq > self.stream_seq, "a site's messages are taken in stream order");
         let step = self.engine.push_at(&event, Some(wall));
         self.time.arrived = Some(wall);
@@ -160,6 +194,9 @@ impl OwnedSite {
         self.step.events.push((event, wall));
         self.step.calls.extend(step.finished);
         self.step.items.push(SiteItem::Event(step.news));
+        if place.is_some() {
+            self.log_place = place;
+        }
         self.taken(seq);
     }
 
@@ -189,6 +226,15 @@ impl OwnedSite {
         self.step.dirty = true;
     }
 
+    /// The site's log files are read to their end: the next step says so (the linker no
+    /// longer waits for more of the site).
+    pub fn files_read(&mut self) {
+        if self.reading {
+            self.reading = false;
+            self.step.dirty = true;
+        }
+    }
+
     /// The step to commit, as worker `worker` at wall time `wall`; the step is emptied.
     /// Its events are moved out: a failed commit means the site is taken again from its
     /// stored state ([`OwnedSite::restore`]), never retried from here.
@@ -201,7 +247,8 @@ impl OwnedSite {
     /// run elsewhere.
     pub fn take_step(&mut self, worker: &str, wall: i64) -> Result<TakenStep, CommitError> {
         let step = std::mem::take(&mut self.step);
-        let header = Header { v: STATE_VERSION, time: self.time.clone(), wall: self.wall };
+        let header =
+            Header { v: STATE_VERSION, time: self.time.clone(), wall: self.wall, logs: self.log_place() };
         let header = serde_json::to_vec(&header).map_err(CommitError::State)?;
         let engine = self.engine.snapshot().map_err(|error| CommitError::Engine(error.to_string()))?;
         Ok(TakenStep {
@@ -213,6 +260,7 @@ impl OwnedSite {
             engine,
             worker: worker.to_string(),
             written_us: wall,
+            reading: self.reading,
         })
     }
 
@@ -234,6 +282,7 @@ pub struct TakenStep {
     engine: Vec<u8>,
     worker: String,
     written_us: i64,
+    reading: bool,
 }
 
 impl TakenStep {
@@ -261,6 +310,7 @@ impl TakenStep {
             engine: join_state(&self.header, &engine),
             worker: self.worker,
             written_us: self.written_us,
+            reading: self.reading,
         })
     }
 }
@@ -317,16 +367,16 @@ mod tests {
         let site = events[0].site.to_string();
         let wall = 1_000_000_000;
         let run = |cut: Option<usize>| -> Vec<SiteItem> {
-            let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall).unwrap();
+            let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall, false).unwrap();
             let mut items = Vec::new();
             for (index, event) in events.iter().enumerate() {
-                owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
+                owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64, None);
                 if Some(index) == cut {
                     let commit = owned.commit("w", wall).unwrap();
                     items.extend(decode_news(&commit.news).unwrap());
                     let stored =
                         SiteState { stream_seq: commit.stream_seq, news_pos: 1, engine: Some(commit.engine) };
-                    owned = OwnedSite::restore(&site, &stored, &config, wall + index as i64).unwrap();
+                    owned = OwnedSite::restore(&site, &stored, &config, wall + index as i64, false).unwrap();
                 }
             }
             owned.tick(wall + events.len() as i64 + 5_000_000);
@@ -348,9 +398,9 @@ mod tests {
         let events = events();
         let site = events[0].site.to_string();
         let wall = 1_000_000_000;
-        let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall).unwrap();
+        let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, wall, false).unwrap();
         for (index, event) in events.iter().take(20).enumerate() {
-            owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
+            owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64, None);
         }
         let commit = owned.commit("w", wall).unwrap();
         let (header, packed) = split_state(&commit.engine).unwrap();
@@ -362,19 +412,55 @@ mod tests {
         let old = join_state(&serde_json::to_vec(&header).unwrap(), &plain);
         let go_on = |engine: Vec<u8>| -> Vec<SiteItem> {
             let stored = SiteState { stream_seq: 20, news_pos: 1, engine: Some(engine) };
-            let mut owned = OwnedSite::restore(&site, &stored, &config, wall + 20).unwrap();
+            let mut owned = OwnedSite::restore(&site, &stored, &config, wall + 20, false).unwrap();
             for (index, event) in events.iter().enumerate().skip(20) {
-                owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64);
+                owned.take_event(index as u64 + 1, Box::new(event.clone()), wall + index as i64, None);
             }
             decode_news(&owned.commit("w", wall).unwrap().news).unwrap()
         };
         assert_eq!(go_on(old), go_on(commit.engine));
     }
 
+    /// A site read from its log files keeps its place in them with its state, and stays
+    /// with readers of log files: a stream position is not a place in the files, nor the
+    /// other way round.
+    #[test]
+    fn a_site_read_from_its_logs_keeps_its_place_and_is_not_taken_from_the_bus() {
+        let config = PipelineConfig::default();
+        let events = events();
+        let site = events[0].site.to_string();
+        let mut owned = OwnedSite::restore(&site, &SiteState::default(), &config, 0, true).unwrap();
+        let file: Arc<str> = Arc::from("/logs/site.20261207.log");
+        for (index, event) in events.iter().take(12).enumerate() {
+            let place = Some((Arc::clone(&file), index as u64 + 3));
+            owned.take_event(index as u64 + 1, Box::new(event.clone()), index as i64, place);
+        }
+        let commit = owned.commit("w", 0).unwrap();
+        let stored = SiteState { stream_seq: commit.stream_seq, news_pos: 1, engine: Some(commit.engine) };
+        let again = OwnedSite::restore(&site, &stored, &config, 5, true).unwrap();
+        assert_eq!(again.log_place(), Some(LogPlace { file: file.to_string(), events: 14 }));
+        assert_eq!(again.stream_seq(), 12);
+        let error = OwnedSite::restore(&site, &stored, &config, 5, false).err().expect("refused");
+        assert!(matches!(error, StateError::ReadFromLogs { seq: 12, .. }), "{error}");
+
+        let mut bus = OwnedSite::restore(&site, &SiteState::default(), &config, 0, false).unwrap();
+        bus.take_event(1, Box::new(events[0].clone()), 0, None);
+        let commit = bus.commit("w", 0).unwrap();
+        assert_eq!(
+            OwnedSite::restore(&site, &SiteState::default(), &config, 0, false).unwrap().log_place(),
+            None
+        );
+        let stored = SiteState { stream_seq: commit.stream_seq, news_pos: 1, engine: Some(commit.engine) };
+        let error = OwnedSite::restore(&site, &stored, &config, 5, true).err().expect("refused");
+        assert!(matches!(error, StateError::ReadFromBus { seq: 1, .. }), "{error}");
+        assert!(error.to_string().contains(&site), "{error}");
+    }
+
     #[test]
     fn a_stored_state_that_is_not_one_is_refused_with_the_site_named() {
         let stored = SiteState { stream_seq: 3, news_pos: 1, engine: Some(vec![1, 2, 3]) };
-        let error = OwnedSite::restore("TS1", &stored, &PipelineConfig::default(), 0).err().expect("refused");
+        let error =
+            OwnedSite::restore("TS1", &stored, &PipelineConfig::default(), 0, false).err().expect("refused");
         assert!(error.to_string().contains("TS1"), "{error}");
     }
 }

@@ -12,6 +12,7 @@ use anyhow::{Context as _, Result};
 use callstitch_server::config::BusConfig;
 use callstitch_server::ops::RoleReport;
 use callstitch_server::{DatabaseLocation, ServiceConfig};
+use callstitch_worker::logs::Logs;
 use callstitch_worker::{Worker, WorkerOptions, WorkerStatus};
 use clap::Args;
 use prometheus_client::encoding::text::encode;
@@ -23,7 +24,8 @@ use prometheus_client::registry::Registry;
 use serde_json::json;
 
 use crate::commands::serve::{init_logging, runtime, shutdown_signal, LogFormat};
-use crate::input::UsageError;
+use crate::input::site_files::SiteFiles;
+use crate::input::{self, ReadOptions, ReaderChoice, UsageError};
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
@@ -58,6 +60,14 @@ pub struct WorkerArgs {
     /// Log lines on standard error: readable, or JSON for log collectors.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+
+    /// A backfill: read the sites from these T-Server log files, not from the bus. Each is
+    /// `[NAME=]PATH`, a file or a directory of *.log files (and *.log.gz, *.log.zst), as for
+    /// `trace`; every worker of the backfill is given the same files (a shared disk). Each
+    /// site's files are read in order, and a site taken over goes on from the file and event
+    /// its last owner committed. Example: --logs SFO=/logs/sfo NYC=/logs/nyc
+    #[arg(long, value_name = "[NAME=]PATH", num_args = 1..)]
+    pub logs: Vec<String>,
 }
 
 impl WorkerArgs {
@@ -86,6 +96,17 @@ impl WorkerArgs {
             .into());
         };
         let name = self.name.clone().unwrap_or_else(default_name);
+        let logs = if self.logs.is_empty() {
+            None
+        } else {
+            let options = ReadOptions {
+                max_problems_shown: 20,
+                quiet: false,
+                progress: false,
+                reader: ReaderChoice::Auto,
+            };
+            Some(Logs(Arc::new(SiteFiles::new(input::resolve(&self.logs)?, options)?)))
+        };
         Ok(WorkerOptions {
             nats_url: bus.url,
             prefix: bus.prefix,
@@ -96,6 +117,7 @@ impl WorkerArgs {
             commit_every: Duration::from_millis(config.ingest.commit_ms.max(1)),
             idle_tick: Duration::from_millis(config.idle_tick_ms.max(1)),
             balance_every: Duration::from_secs(u64::from(bus.discover_s.max(1))),
+            logs,
         })
     }
 }
@@ -195,7 +217,8 @@ impl RoleReport for WorkerReport {
     fn health(&self) -> (bool, serde_json::Value) {
         let status = &self.0;
         let database = status.database_connected.load(Ordering::Relaxed) == 1;
-        let bus = status.bus_connected.load(Ordering::Relaxed) == 1;
+        let logs = status.reads_logs.load(Ordering::Relaxed);
+        let bus = logs || status.bus_connected.load(Ordering::Relaxed) == 1;
         let sites: Vec<String> =
             status.sites.lock().map(|sites| sites.keys().cloned().collect()).unwrap_or_default();
         let problem = match (database, bus) {
@@ -203,7 +226,8 @@ impl RoleReport for WorkerReport {
             (false, _) => Some("the database does not answer: the worker owns no site until it does"),
             (true, false) => Some("the bus does not answer: the owned sites are not read"),
         };
-        let body = json!({ "ok": problem.is_none(), "problem": problem, "database": database, "bus": bus, "sites": sites });
+        let source = if logs { "logs" } else { "bus" };
+        let body = json!({ "ok": problem.is_none(), "problem": problem, "database": database, "bus": bus, "source": source, "sites": sites });
         (problem.is_none(), body)
     }
 }

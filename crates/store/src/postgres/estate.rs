@@ -71,6 +71,8 @@ pub struct SiteCommit {
     pub worker: String,
     /// Wall time of the commit (UTC µs).
     pub written_us: i64,
+    /// The site is read from its log files and they are not read to their end yet.
+    pub reading: bool,
 }
 
 /// How far a site's owner has come: the last news row it wrote and the stream sequence of
@@ -79,6 +81,8 @@ pub struct SiteCommit {
 pub struct SiteProgress {
     pub news_pos: i64,
     pub stream_seq: u64,
+    /// Its owner reads its log files and has not reached their end ([`EstateDb::reading`]).
+    pub reading: bool,
 }
 
 /// One row of a site's news, as the linker reads it.
@@ -170,6 +174,20 @@ impl EstateDb {
     pub async fn release(&self, site: &str) -> Result<(), StoreError> {
         self.client
             .execute("SELECT pg_advisory_unlock($1, hashtext($2))", &[&SITE_LOCK_CLASS, &site])
+            .await?;
+        Ok(())
+    }
+
+    /// `site`, just taken, is read from its log files: until a step says they are read to
+    /// their end, it holds the linker (a backfill's site has no stream to say how much is
+    /// left).
+    pub async fn reading(&self, site: &str) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "INSERT INTO estate_sites (site, reading) VALUES ($1, true)
+                 ON CONFLICT (site) DO UPDATE SET reading = true",
+                &[&site],
+            )
             .await?;
         Ok(())
     }
@@ -268,9 +286,18 @@ impl EstateDb {
         }
         transaction
             .execute(
-                "UPDATE estate_sites SET stream_seq = $2, news_pos = $3, engine = $4, worker = $5, written_us = $6
+                "UPDATE estate_sites SET stream_seq = $2, news_pos = $3, engine = $4, worker = $5, written_us = $6,
+                        reading = $7
                   WHERE site = $1",
-                &[&step.site, &(step.stream_seq as i64), &news_pos, &step.engine, &step.worker, &step.written_us],
+                &[
+                    &step.site,
+                    &(step.stream_seq as i64),
+                    &news_pos,
+                    &step.engine,
+                    &step.worker,
+                    &step.written_us,
+                    &step.reading,
+                ],
             )
             .await?;
         transaction.commit().await?;
@@ -284,13 +311,14 @@ impl PostgresStore {
     pub async fn estate_sites(&self) -> Result<BTreeMap<String, SiteProgress>, StoreError> {
         Self::read(&self.inner, async |client| {
             let rows = client
-                .query("SELECT site, news_pos, stream_seq FROM estate_sites ORDER BY site", &[])
+                .query("SELECT site, news_pos, stream_seq, reading FROM estate_sites ORDER BY site", &[])
                 .await?;
             rows.iter()
                 .map(|row| {
                     let progress = SiteProgress {
                         news_pos: row.try_get(1)?,
                         stream_seq: row.try_get::<_, i64>(2)?.max(0) as u64,
+                        reading: row.try_get(3)?,
                     };
                     Ok((row.try_get(0)?, progress))
                 })

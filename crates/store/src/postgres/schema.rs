@@ -265,6 +265,12 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO estate_seq (id, next) SELECT 1, COALESCE(MAX(last_seq), 0) + 1 FROM event_blocks;
     "#,
+    // 3: backfills read from the log files (`callstitch worker --logs`): a site whose owner
+    // has not read its files to their end holds the linker, as a stream not read to its end
+    // does.
+    r#"
+    ALTER TABLE estate_sites ADD COLUMN reading BOOLEAN NOT NULL DEFAULT false;
+    "#,
 ];
 
 /// The reporting views, with the names and columns of SQLite's (docs/reporting.md): times
@@ -340,7 +346,7 @@ const VIEWS: &str = r#"
 
 /// Where each version's steps end in [`MIGRATIONS`]: version `n` (1-based) is the steps
 /// from the end of version `n - 1` to `VERSIONS[n - 1]`.
-const VERSIONS: &[usize] = &[2, 3];
+const VERSIONS: &[usize] = &[2, 3, 4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = VERSIONS.len() as i64;
