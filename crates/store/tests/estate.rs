@@ -134,6 +134,16 @@ async fn a_site_read_from_its_logs_is_reading_until_a_step_says_they_are_read() 
     let sites = store.estate_sites().await.unwrap();
     assert!(sites["TS1"].reading, "taken again");
     assert_eq!((sites["TS1"].news_pos, sites["TS1"].stream_seq), (2, 2), "the position is kept");
+
+    // A backfill's sites that nobody has written yet hold the linker before they are taken;
+    // one already written is left as it is.
+    let mut done = SiteCommit { reading: false, ..step("TS1", 2, 1, "a") };
+    worker.commit(&mut done).await.unwrap();
+    worker.expect_reading(&["TS1".to_string(), "SIP1".to_string()]).await.unwrap();
+    let sites = store.estate_sites().await.unwrap();
+    assert!(!sites["TS1"].reading, "written, and read to its end: {:?}", sites["TS1"]);
+    assert!(sites["SIP1"].reading, "not taken yet: {:?}", sites["SIP1"]);
+    assert_eq!((sites["SIP1"].news_pos, sites["SIP1"].stream_seq), (0, 0));
 }
 
 /// Workers and the linker started together on a fresh database each make its schema: they

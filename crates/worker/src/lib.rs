@@ -16,13 +16,16 @@
 //!
 //! **Commits.** One step is committed at a time, through the worker's one connection (it
 //! holds the sites' locks), by a task of its own: the loop goes on reading and running the
-//! engines while the database writes, and the rows of a step (raw event blocks, call
-//! reports, news, compressed state) are made in that task too. A site's next step is taken
-//! only after its last one is committed, so each step is written after the one before it,
-//! with the news position that one wrote.
+//! engines while the database writes. A step's rows (raw event blocks, call reports, news,
+//! compressed state) are made on a thread of their own from when it is taken, while the step
+//! before it is written, so that making rows and writing them overlap; at most
+//! [`WAITING_STEPS`] steps wait so. Steps are committed in the order they were taken. A
+//! site's next step may be taken before its last one is committed: it goes on from the news
+//! position that one leaves (a step with news writes the site's next row), and the commit
+//! checks that it did.
 //!
 //! **Failures.** A commit that fails because another worker wrote the site drops the site
-//! (it is no longer this worker's); one that fails because the connection went drops every
+//! (it is no longer this worker's), and any step of it that waits; one that fails because the connection went drops every
 //! site (their locks went with it), and the worker connects again and takes sites from what
 //! was committed: nothing was committed of what it held, so nothing is lost or taken twice.
 //! A message that is not an event is committed as a problem with its stream sequence and
@@ -35,7 +38,7 @@
 pub mod logs;
 pub mod site;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,13 +46,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use callstitch_bus::{follow_site, Bus, BusItem, BusOptions, TakesReads};
 use callstitch_pipeline::PipelineConfig;
-use callstitch_store::{EstateDb, StoreError};
+use callstitch_store::{EstateDb, SiteCommit, StoreError};
 use callstitch_tlib::Event;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::logs::{read_site_logs, LogReading, Logs};
-use crate::site::{OwnedSite, TakenStep};
+use crate::logs::{read_site_logs, LogEvent, LogReading, Logs, LOG_BATCH};
+use crate::site::{CommitError, OwnedSite, TakenStep};
 
 /// What every worker's connection name starts with: the workers are counted by it.
 pub const APPLICATION_PREFIX: &str = "callstitch-worker/";
@@ -120,10 +123,13 @@ struct Incoming {
 
 /// What a site's reader read.
 enum Item {
-    /// An event; read from a log file, with the file and the event's number in it.
-    Event(Box<Event>, Option<(Arc<str>, u64)>),
+    /// An event of the site's stream.
+    Event(Box<Event>),
     /// A message that is no event: what was wrong.
     Problem(String),
+    /// Events read from the site's log files, numbered from `seq` on (read in batches: one
+    /// hand-over and wake-up for many events).
+    Logged(Vec<LogEvent>),
     /// The site's log files are read to their end (after event `seq`).
     FilesRead,
 }
@@ -148,12 +154,28 @@ impl Drop for Owned {
     }
 }
 
+/// A step taken, its rows being made on a thread of their own, waiting for its commit.
+struct Step {
+    site: String,
+    /// The ownership the step was taken under.
+    generation: u64,
+    /// The news position the step leaves its site at.
+    news_pos: i64,
+    rows: JoinHandle<Result<SiteCommit, CommitError>>,
+}
+
+/// How many steps may wait for the connection while one is committed: their rows are made
+/// meanwhile. A backfill's steps are big (up to `batch_events`), so this bounds memory too.
+const WAITING_STEPS: usize = 1;
+
 /// A step being committed by a task of its own, which holds the connection meanwhile and
 /// gives it back with the news position written.
 struct InFlight {
     site: String,
     /// The ownership the step was taken under.
     generation: u64,
+    /// The news position it should leave its site at.
+    news_pos: i64,
     task: JoinHandle<(EstateDb, Result<i64, String>)>,
 }
 
@@ -177,6 +199,8 @@ pub struct Worker {
     db: Option<EstateDb>,
     /// The step being committed (the connection is its task's meanwhile).
     in_flight: Option<InFlight>,
+    /// Steps taken after it, in order, their rows being made.
+    waiting: VecDeque<Step>,
     owned: BTreeMap<String, Owned>,
     /// Sites whose stored state this worker cannot read: said once, left alone.
     refused: BTreeSet<String>,
@@ -189,7 +213,10 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(options: WorkerOptions, status: Arc<WorkerStatus>) -> Worker {
-        let (sender, incoming) = mpsc::channel(8_192);
+        // As many events in the queue either way: messages one by one, or read from log
+        // files in batches of `LOG_BATCH`.
+        let capacity = if options.logs.is_some() { 8_192 / LOG_BATCH } else { 8_192 };
+        let (sender, incoming) = mpsc::channel(capacity);
         status.reads_logs.store(options.logs.is_some(), Ordering::Relaxed);
         Worker {
             options,
@@ -197,6 +224,7 @@ impl Worker {
             bus: None,
             db: None,
             in_flight: None,
+            waiting: VecDeque::new(),
             owned: BTreeMap::new(),
             refused: BTreeSet::new(),
             incoming,
@@ -260,8 +288,7 @@ impl Worker {
                 "the database connection went: every site is let go and taken again from what was committed"
             );
             self.db = None;
-            self.owned.clear();
-            self.last_balance = None;
+            self.let_everything_go();
         }
         if self.db.is_none() {
             match EstateDb::connect(&self.options.database, &self.application_name()).await {
@@ -316,6 +343,12 @@ impl Worker {
     async fn balance(&mut self) {
         let Some(sites) = self.sites().await else { return };
         let Some(db) = &self.db else { return };
+        if self.options.logs.is_some() {
+            if let Err(error) = db.expect_reading(&sites).await {
+                tracing::warn!(%error, "cannot say which sites this backfill reads");
+                return;
+            }
+        }
         let workers = match db.workers(APPLICATION_PREFIX).await {
             Ok(workers) => workers.max(1) as usize,
             Err(error) => {
@@ -446,54 +479,48 @@ impl Worker {
             },
         };
         let Some(first) = first else { return };
-        self.take(first);
-        for taken in 1..16_384 {
-            if taken % 256 == 0 && self.commit_can_start() {
-                break;
+        let mut taken = self.take(first);
+        let mut look_at = 256;
+        while taken < 16_384 {
+            if taken >= look_at {
+                if self.commit_can_start() {
+                    break;
+                }
+                look_at = taken + 256;
             }
             match self.incoming.try_recv() {
-                Ok(incoming) => self.take(incoming),
+                Ok(incoming) => taken += self.take(incoming),
                 Err(_) => break,
             }
         }
     }
 
-    fn take(&mut self, incoming: Incoming) {
-        let Some(owned) = self.owned.get_mut(&*incoming.site) else { return };
-        if owned.generation != incoming.generation {
-            return;
-        }
-        if matches!(incoming.item, Item::FilesRead) {
-            owned.site.files_read();
-            owned.since.get_or_insert_with(Instant::now);
-            return;
-        }
-        if incoming.seq <= owned.site.stream_seq() {
-            return;
-        }
+    /// Takes what a reader read; how many messages (or events) that was.
+    fn take(&mut self, incoming: Incoming) -> usize {
+        let Incoming { site, generation, seq, item } = incoming;
+        let Some(owned) = self.owned.get_mut(&*site).filter(|owned| owned.generation == generation) else {
+            return 1;
+        };
         owned.since.get_or_insert_with(Instant::now);
-        let expected = owned.site.stream_seq() + 1;
-        if incoming.seq > expected {
-            let problem = format!(
-                "sequences {expected} to {} are no longer in the stream (removed by its max age or by hand) and were not read",
-                incoming.seq - 1
-            );
-            tracing::warn!(site = %incoming.site, %problem, "a gap in the site's stream");
-            owned.site.take_problem(expected, problem);
-            self.status.problems.fetch_add(1, Ordering::Relaxed);
-        }
-        match incoming.item {
-            Item::Event(event, place) => {
-                owned.site.take_event(incoming.seq, event, wall_now(), place);
-                self.status.events.fetch_add(1, Ordering::Relaxed);
+        match item {
+            Item::FilesRead => owned.site.files_read(),
+            Item::Logged(events) => {
+                let count = events.len();
+                let wall = wall_now();
+                let mut taken = 0;
+                // Events already taken (read again for an ownership that went on) are passed over.
+                let after = owned.site.stream_seq();
+                for (seq, read) in (seq..).zip(events).filter(|(seq, _)| *seq > after) {
+                    owned.site.take_event(seq, read.event, wall, Some((read.file, read.in_file)));
+                    taken += 1;
+                }
+                self.status.events.fetch_add(taken, Ordering::Relaxed);
+                return count;
             }
-            Item::FilesRead => {}
-            Item::Problem(problem) => {
-                tracing::warn!(site = %incoming.site, seq = incoming.seq, %problem, "a message of the site's stream is no event: kept as a problem and skipped");
-                owned.site.take_problem(incoming.seq, problem);
-                self.status.problems.fetch_add(1, Ordering::Relaxed);
-            }
+            Item::Event(event) => take_message(&mut owned.site, &self.status, seq, Ok(event)),
+            Item::Problem(problem) => take_message(&mut owned.site, &self.status, seq, Err(problem)),
         }
+        1
     }
 
     /// Live: every owned site whose stream is read to its end moves on with the wall clock.
@@ -507,16 +534,19 @@ impl Worker {
         }
     }
 
-    /// Starts committing the site whose step has waited longest, of those big or old enough,
-    /// once the step before is committed.
+    /// Takes the step of the site whose step has waited longest, of those big or old enough,
+    /// while fewer than [`WAITING_STEPS`] wait for the connection, and starts committing the
+    /// next step waiting once the step before is committed.
     async fn commit_due(&mut self) {
-        if self.in_flight.as_ref().is_some_and(|in_flight| !in_flight.task.is_finished()) {
-            return;
+        if self.in_flight.as_ref().is_some_and(|in_flight| in_flight.task.is_finished()) {
+            self.settle_one().await;
         }
-        self.settle().await;
-        if let Some(site) = self.due_site().map(str::to_string) {
-            self.start_commit(&site);
+        if self.waiting.len() < WAITING_STEPS {
+            if let Some(site) = self.due_site().map(str::to_string) {
+                self.take_step(&site);
+            }
         }
+        self.next_commit();
     }
 
     /// The site whose step has waited longest, of those big or old enough to commit.
@@ -532,52 +562,94 @@ impl Worker {
             .map(|(site, _)| site.as_str())
     }
 
-    /// The connection is free (or about to be) and a step is due.
+    /// A step may be taken now, and one is due.
     fn commit_can_start(&self) -> bool {
-        self.in_flight.as_ref().is_none_or(|in_flight| in_flight.task.is_finished())
-            && self.due_site().is_some()
+        self.waiting.len() < WAITING_STEPS && self.due_site().is_some()
     }
 
-    /// Commits `site`'s step now and waits for it; on failure the site is dropped (crate
-    /// documentation).
+    /// Commits `site`'s step now and waits for it, and for every step before it; on failure
+    /// the site is dropped (crate documentation).
     async fn commit_site(&mut self, site: &str) {
-        self.settle().await;
-        self.start_commit(site);
+        self.take_step(site);
         self.settle().await;
     }
 
-    /// Takes `site`'s step and hands it to a task of its own, with the connection, to be
-    /// made into rows and committed ([`Worker::settle`] takes the outcome).
-    fn start_commit(&mut self, site: &str) {
+    /// Takes `site`'s step; its rows are made on a thread of their own while the steps before
+    /// it are committed ([`Worker::next_commit`] commits it in its turn). The site's next step
+    /// may be taken meanwhile: it goes on from the news position this one leaves.
+    fn take_step(&mut self, site: &str) {
         let worker = self.options.name.clone();
         let Some(owned) = self.owned.get_mut(site) else { return };
-        if !owned.site.dirty() || self.in_flight.is_some() {
+        if !owned.site.dirty() {
             return;
         }
-        let Some(mut db) = self.db.take() else { return };
         let taken = owned.site.take_step(&worker, wall_now());
         owned.since = None;
-        let task = tokio::spawn(async move {
-            let result = match taken.and_then(TakenStep::seal) {
-                Ok(mut step) => db.commit(&mut step).await.map_err(|error| error.to_string()),
-                Err(error) => Err(error.to_string()),
-            };
-            (db, result)
-        });
-        self.in_flight = Some(InFlight { site: site.to_string(), generation: owned.generation, task });
+        let rows = tokio::task::spawn_blocking(move || taken.and_then(TakenStep::seal));
+        let step = Step {
+            site: site.to_string(),
+            generation: owned.generation,
+            news_pos: owned.site.news_pos(),
+            rows,
+        };
+        self.waiting.push_back(step);
+    }
+
+    /// Hands the next step waiting to a task of its own, with the connection, to be
+    /// committed once its rows are made ([`Worker::settle_one`] takes the outcome). A step
+    /// of a site no longer owned as it was taken is dropped: the site is taken again from
+    /// what was committed.
+    fn next_commit(&mut self) {
+        if self.in_flight.is_some() || self.db.is_none() {
+            return;
+        }
+        while let Some(step) = self.waiting.pop_front() {
+            let owned = self.owned.get(&step.site).is_some_and(|owned| owned.generation == step.generation);
+            if !owned {
+                continue;
+            }
+            let Some(mut db) = self.db.take() else { return };
+            let Step { site, generation, news_pos, rows } = step;
+            let task = tokio::spawn(async move {
+                let result = match rows.await {
+                    Ok(Ok(mut step)) => db.commit(&mut step).await.map_err(|error| error.to_string()),
+                    Ok(Err(error)) => Err(error.to_string()),
+                    Err(error) => Err(format!("making the step's rows failed: {error}")),
+                };
+                (db, result)
+            });
+            self.in_flight = Some(InFlight { site, generation, news_pos, task });
+            return;
+        }
+    }
+
+    /// Waits until every step taken is committed (or dropped).
+    async fn settle(&mut self) {
+        loop {
+            self.settle_one().await;
+            self.next_commit();
+            if self.in_flight.is_none() {
+                // Nothing could start: nothing waits, or the connection is gone (and the
+                // steps waiting with it).
+                self.waiting.clear();
+                return;
+            }
+        }
     }
 
     /// Waits for the step being committed, if one is, and takes its outcome.
-    async fn settle(&mut self) {
+    async fn settle_one(&mut self) {
         let Some(in_flight) = self.in_flight.as_mut() else { return };
         let committed = (&mut in_flight.task).await;
         self.finish(committed).await;
     }
 
-    /// The step in flight ended: the connection comes back; the site's news position moves
-    /// on, or the site is let go (crate documentation).
+    /// The step in flight ended: the connection comes back; the site's news position is the
+    /// one the step was taken to leave, or the site is let go (crate documentation).
     async fn finish(&mut self, committed: Committed) {
-        let Some(InFlight { site, generation, .. }) = self.in_flight.take() else { return };
+        let Some(InFlight { site, generation, news_pos: expected, .. }) = self.in_flight.take() else {
+            return;
+        };
         let result = match committed {
             Ok((db, result)) => {
                 self.db = Some(db);
@@ -587,16 +659,21 @@ impl Worker {
                 // The task ended without giving the connection back: it is gone, and every
                 // lock with it.
                 tracing::error!(%error, "a commit's task failed: every site is let go and taken again from what was committed");
-                self.owned.clear();
-                self.last_balance = None;
+                self.let_everything_go();
                 self.status.commit_failures.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         };
+        let result = result.and_then(|news_pos| {
+            if news_pos == expected {
+                Ok(news_pos)
+            } else {
+                Err(format!("the step wrote news position {news_pos}, and {expected} was expected"))
+            }
+        });
         let owned = self.owned.get_mut(&site).filter(|owned| owned.generation == generation);
         match (result, owned) {
-            (Ok(news_pos), Some(owned)) => {
-                owned.site.committed(news_pos);
+            (Ok(_), Some(_)) => {
                 self.status.commits.fetch_add(1, Ordering::Relaxed);
             }
             (Ok(_), None) => {}
@@ -614,6 +691,14 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// The connection went, and every site's lock with it: nothing held is written; the
+    /// sites are taken again from what was committed.
+    fn let_everything_go(&mut self) {
+        self.owned.clear();
+        self.waiting.clear();
+        self.last_balance = None;
     }
 
     fn publish_gauges(&self) {
@@ -636,6 +721,35 @@ impl Worker {
         let sites: Vec<String> = self.owned.keys().cloned().collect();
         for site in sites {
             self.give_back(&site).await;
+        }
+    }
+}
+
+/// Takes message `seq` of `owned`'s stream: an event, or a message that is no event (kept as a
+/// problem). Messages before `seq` that the stream no longer holds are a problem too.
+fn take_message(owned: &mut OwnedSite, status: &WorkerStatus, seq: u64, message: Result<Box<Event>, String>) {
+    if seq <= owned.stream_seq() {
+        return;
+    }
+    let expected = owned.stream_seq() + 1;
+    if seq > expected {
+        let problem = format!(
+            "sequences {expected} to {} are no longer in the stream (removed by its max age or by hand) and were not read",
+            seq - 1
+        );
+        tracing::warn!(site = owned.site(), %problem, "a gap in the site's stream");
+        owned.take_problem(expected, problem);
+        status.problems.fetch_add(1, Ordering::Relaxed);
+    }
+    match message {
+        Ok(event) => {
+            owned.take_event(seq, event, wall_now(), None);
+            status.events.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(problem) => {
+            tracing::warn!(site = owned.site(), seq, %problem, "a message of the site's stream is no event: kept as a problem and skipped");
+            owned.take_problem(seq, problem);
+            status.problems.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -678,9 +792,7 @@ impl TakesReads for Feed {
             return !self.queue.is_closed();
         };
         let (seq, item) = match item {
-            BusItem::Event { seq, event } if event.site.as_str() == &*self.site => {
-                (seq, Item::Event(event, None))
-            }
+            BusItem::Event { seq, event } if event.site.as_str() == &*self.site => (seq, Item::Event(event)),
             BusItem::Event { seq, event } => {
                 let problem = format!("an event of site {:?} in this site's stream", event.site.as_str());
                 (seq, Item::Problem(problem))

@@ -83,6 +83,9 @@ impl fmt::Debug for Logs {
     }
 }
 
+/// How many events a site's reading thread hands over at once.
+pub(crate) const LOG_BATCH: usize = 128;
+
 /// What a site's reading thread needs: where to start, where to hand the events.
 pub(crate) struct LogReading {
     pub site: Arc<str>,
@@ -101,16 +104,28 @@ pub(crate) struct LogReading {
 pub(crate) fn read_site_logs(logs: &dyn LogSites, reading: LogReading) {
     let LogReading { site, generation, after, from, queue, pending, cancel } = reading;
     let mut seq = after;
+    let mut batch = Vec::with_capacity(LOG_BATCH);
+    // Hands the batch over: false once the worker has gone.
+    let hand_over = |batch: &mut Vec<LogEvent>, seq: u64| -> bool {
+        let events = std::mem::replace(batch, Vec::with_capacity(LOG_BATCH));
+        let first = seq + 1 - events.len() as u64;
+        let incoming =
+            Incoming { site: Arc::clone(&site), generation, seq: first, item: Item::Logged(events) };
+        queue.blocking_send(incoming).is_ok()
+    };
     let mut take = |read: LogEvent| -> bool {
         if cancel.load(Ordering::Relaxed) {
             return false;
         }
         seq += 1;
-        let item = Item::Event(read.event, Some((read.file, read.in_file)));
-        queue.blocking_send(Incoming { site: Arc::clone(&site), generation, seq, item }).is_ok()
+        batch.push(read);
+        batch.len() < LOG_BATCH || hand_over(&mut batch, seq)
     };
-    match logs.read(&site, from.as_ref(), &mut take) {
-        Ok(()) if cancel.load(Ordering::Relaxed) => {}
+    let read = logs.read(&site, from.as_ref(), &mut take);
+    if cancel.load(Ordering::Relaxed) || (!batch.is_empty() && !hand_over(&mut batch, seq)) {
+        return;
+    }
+    match read {
         Ok(()) => {
             tracing::info!(site = %site, events = seq, "the site's log files are read to their end");
             let end = Incoming { site: Arc::clone(&site), generation, seq, item: Item::FilesRead };

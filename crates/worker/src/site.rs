@@ -251,9 +251,14 @@ impl OwnedSite {
             Header { v: STATE_VERSION, time: self.time.clone(), wall: self.wall, logs: self.log_place() };
         let header = serde_json::to_vec(&header).map_err(CommitError::State)?;
         let engine = self.engine.snapshot().map_err(|error| CommitError::Engine(error.to_string()))?;
+        let after_news = self.news_pos;
+        // A step with news writes the site's next news row (`EstateDb::commit`).
+        if !step.items.is_empty() {
+            self.news_pos += 1;
+        }
         Ok(TakenStep {
             site: self.site.to_string(),
-            after_news: self.news_pos,
+            after_news,
             step,
             stream_seq: self.stream_seq,
             header,
@@ -264,9 +269,9 @@ impl OwnedSite {
         })
     }
 
-    /// The step was committed at news position `news_pos`.
-    pub fn committed(&mut self, news_pos: i64) {
-        self.news_pos = news_pos;
+    /// The news position the last step taken leaves the site at, once it is committed.
+    pub fn news_pos(&self) -> i64 {
+        self.news_pos
     }
 }
 

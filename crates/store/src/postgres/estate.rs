@@ -192,6 +192,20 @@ impl EstateDb {
         Ok(())
     }
 
+    /// A backfill's `sites` will be read from their log files: those no worker has written
+    /// yet hold the linker from now on, before their owner takes them (workers that start
+    /// together take their sites a moment apart). Sites already written are left as they are.
+    pub async fn expect_reading(&self, sites: &[String]) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "INSERT INTO estate_sites (site, reading) SELECT unnest($1::text[]), true
+                 ON CONFLICT (site) DO NOTHING",
+                &[&sites],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// How many workers are connected: connections named `<prefix>…`.
     pub async fn workers(&self, prefix: &str) -> Result<u64, StoreError> {
         let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
