@@ -371,6 +371,11 @@ fn workers_from_logs(binary: &Path, dir: &Path, events: u64) -> Labelled {
     if std::env::var_os("CALLSTITCH_BENCH_POSTGRES").is_none() {
         return Vec::new();
     }
+    let help = Command::new(binary).args(["worker", "--help"]).output().expect("the binary runs");
+    if !String::from_utf8_lossy(&help.stdout).contains("--logs") {
+        println!("{:>20}: skipped, this binary's workers read no log files", "worker(s), --logs");
+        return Vec::new();
+    }
     workers_stage(binary, "nats://127.0.0.1:1", "unused", events, Some(dir))
 }
 

@@ -184,14 +184,8 @@ fn workers_store_what_following_the_logs_stores(
         let fair = (logs.len().div_ceil(share) as i64)..=(workers.min(logs.len()) as i64);
         let mut owners = 0;
         for _ in 0..40 {
-            let (writers, written) = runtime.block_on(async {
-                let client = database.client().await.expect("connects");
-                let row = client
-                    .query_one("SELECT COUNT(DISTINCT worker), COUNT(*) FROM estate_sites", &[])
-                    .await
-                    .expect("query");
-                (row.get::<_, i64>(0), row.get::<_, i64>(1))
-            });
+            let (writers, written) =
+                two_counts(&runtime, &database, "SELECT COUNT(DISTINCT worker), COUNT(*) FROM estate_sites");
             assert_eq!(written, logs.len() as i64, "every site was written by its owner");
             owners = writers;
             if fair.contains(&owners) {
@@ -252,6 +246,15 @@ fn assert_as_traced(work: &Path, found: &BTreeMap<String, Value>) {
         binary().arg("verify").arg(logs.join("truth.jsonl")).arg(&found_file).output().expect("verify runs");
     let report = String::from_utf8_lossy(&verify.stdout);
     assert!(report.contains("exact interactions: 1.0000"), "{report}");
+}
+
+/// The two numbers of a query's one row.
+fn two_counts(runtime: &tokio::runtime::Runtime, database: &Scratch, sql: &str) -> (i64, i64) {
+    runtime.block_on(async {
+        let client = database.client().await.expect("connects");
+        let row = client.query_one(sql, &[]).await.expect("query");
+        (row.get::<_, i64>(0), row.get::<_, i64>(1))
+    })
 }
 
 /// A metric of the service without labels (0 when it is not there).
@@ -495,14 +498,11 @@ fn backfilling_workers_killed_at_any_point_go_on_from_the_file_and_event_committ
     let status = settled(&linker, events);
     assert_eq!(status["stored"]["events"], events, "every event once: {status}");
     assert_as_traced(work.path(), &all_interactions(&linker));
-    let (sites_written, last_seq) = runtime.block_on(async {
-        let client = database.client().await.expect("connects");
-        let row = client
-            .query_one("SELECT COUNT(*), COALESCE(SUM(stream_seq), 0)::BIGINT FROM estate_sites", &[])
-            .await
-            .expect("query");
-        (row.get::<_, i64>(0), row.get::<_, i64>(1))
-    });
+    let (sites_written, last_seq) = two_counts(
+        &runtime,
+        &database,
+        "SELECT COUNT(*), COALESCE(SUM(stream_seq), 0)::BIGINT FROM estate_sites",
+    );
     assert_eq!(sites_written, sites.len() as i64, "every site written");
     assert_eq!(last_seq as u64, events, "each site's position is its last event's number in its files");
     for worker in running {

@@ -51,7 +51,7 @@ use callstitch_tlib::Event;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::logs::{read_site_logs, LogEvent, LogReading, Logs, LOG_BATCH};
+use crate::logs::{read_site_logs, LogEvent, LogReading, Logs};
 use crate::site::{CommitError, OwnedSite, TakenStep};
 
 /// What every worker's connection name starts with: the workers are counted by it.
@@ -117,22 +117,24 @@ struct Incoming {
     site: Arc<str>,
     /// The ownership it was read for: messages of an ownership given up are dropped.
     generation: u64,
-    seq: u64,
     item: Item,
 }
 
-/// What a site's reader read.
+/// What a site's reader read, handed over in batches of at most [`BATCH`]: one hand-over
+/// and wake-up for many messages.
 enum Item {
-    /// An event of the site's stream.
-    Event(Box<Event>),
-    /// A message that is no event: what was wrong.
-    Problem(String),
-    /// Events read from the site's log files, numbered from `seq` on (read in batches: one
-    /// hand-over and wake-up for many events).
-    Logged(Vec<LogEvent>),
-    /// The site's log files are read to their end (after event `seq`).
+    /// Messages of the site's stream, in order, each with its sequence: an event, or what
+    /// was wrong with one that is no event.
+    Messages(Vec<(u64, Result<Box<Event>, String>)>),
+    /// Events read from the site's log files, numbered from `first` on.
+    Logged { first: u64, events: Vec<LogEvent> },
+    /// The site's log files are read to their end.
     FilesRead,
 }
+
+/// The most messages (or events) a reader hands over at once. A stream's reader hands over
+/// what it has as soon as it has read to the stream's end, so live messages do not wait.
+const BATCH: usize = 128;
 
 /// An owned site: its state, and the task that reads its stream.
 struct Owned {
@@ -213,9 +215,8 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(options: WorkerOptions, status: Arc<WorkerStatus>) -> Worker {
-        // As many events in the queue either way: messages one by one, or read from log
-        // files in batches of `LOG_BATCH`.
-        let capacity = if options.logs.is_some() { 8_192 / LOG_BATCH } else { 8_192 };
+        // At most 8,192 messages or events wait, in batches.
+        let capacity = 8_192 / BATCH;
         let (sender, incoming) = mpsc::channel(capacity);
         status.reads_logs.store(options.logs.is_some(), Ordering::Relaxed);
         Worker {
@@ -497,28 +498,33 @@ impl Worker {
 
     /// Takes what a reader read; how many messages (or events) that was.
     fn take(&mut self, incoming: Incoming) -> usize {
-        let Incoming { site, generation, seq, item } = incoming;
+        let Incoming { site, generation, item } = incoming;
         let Some(owned) = self.owned.get_mut(&*site).filter(|owned| owned.generation == generation) else {
             return 1;
         };
         owned.since.get_or_insert_with(Instant::now);
         match item {
             Item::FilesRead => owned.site.files_read(),
-            Item::Logged(events) => {
+            Item::Logged { first, events } => {
                 let count = events.len();
                 let wall = wall_now();
                 let mut taken = 0;
                 // Events already taken (read again for an ownership that went on) are passed over.
                 let after = owned.site.stream_seq();
-                for (seq, read) in (seq..).zip(events).filter(|(seq, _)| *seq > after) {
+                for (seq, read) in (first..).zip(events).filter(|(seq, _)| *seq > after) {
                     owned.site.take_event(seq, read.event, wall, Some((read.file, read.in_file)));
                     taken += 1;
                 }
                 self.status.events.fetch_add(taken, Ordering::Relaxed);
                 return count;
             }
-            Item::Event(event) => take_message(&mut owned.site, &self.status, seq, Ok(event)),
-            Item::Problem(problem) => take_message(&mut owned.site, &self.status, seq, Err(problem)),
+            Item::Messages(messages) => {
+                let count = messages.len();
+                for (seq, message) in messages {
+                    take_message(&mut owned.site, &self.status, seq, message);
+                }
+                return count;
+            }
         }
         1
     }
@@ -773,7 +779,8 @@ async fn read_site(
     queue: mpsc::Sender<Incoming>,
     pending: Arc<AtomicU64>,
 ) {
-    let mut feed = Feed { site: Arc::from(site.as_str()), generation, queue, pending };
+    let mut feed =
+        Feed { site: Arc::from(site.as_str()), generation, queue, pending, batch: Vec::with_capacity(BATCH) };
     follow_site(&bus, &site, after, Duration::from_millis(200), &mut feed).await;
 }
 
@@ -783,24 +790,45 @@ struct Feed {
     generation: u64,
     queue: mpsc::Sender<Incoming>,
     pending: Arc<AtomicU64>,
+    /// Messages read and not yet handed over.
+    batch: Vec<(u64, Result<Box<Event>, String>)>,
+}
+
+impl Feed {
+    /// Hands over what was read: false once the worker has gone.
+    async fn hand_over(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let messages = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let incoming = Incoming {
+            site: Arc::clone(&self.site),
+            generation: self.generation,
+            item: Item::Messages(messages),
+        };
+        self.queue.send(incoming).await.is_ok()
+    }
 }
 
 impl TakesReads for Feed {
     async fn take(&mut self, read: Option<(BusItem, u64)>) -> bool {
         let Some((item, beyond)) = read else {
+            if !self.hand_over().await {
+                return false;
+            }
             self.pending.store(0, Ordering::Relaxed);
             return !self.queue.is_closed();
         };
-        let (seq, item) = match item {
-            BusItem::Event { seq, event } if event.site.as_str() == &*self.site => (seq, Item::Event(event)),
+        let message = match item {
+            BusItem::Event { seq, event } if event.site.as_str() == &*self.site => (seq, Ok(event)),
             BusItem::Event { seq, event } => {
-                let problem = format!("an event of site {:?} in this site's stream", event.site.as_str());
-                (seq, Item::Problem(problem))
+                (seq, Err(format!("an event of site {:?} in this site's stream", event.site.as_str())))
             }
-            BusItem::Problem { seq, problem } => (seq, Item::Problem(problem.to_string())),
+            BusItem::Problem { seq, problem } => (seq, Err(problem.to_string())),
         };
-        let incoming = Incoming { site: Arc::clone(&self.site), generation: self.generation, seq, item };
-        if self.queue.send(incoming).await.is_err() {
+        self.batch.push(message);
+        // Read to the stream's end: what was read goes now, not when the batch is full.
+        if (self.batch.len() >= BATCH || beyond == 0) && !self.hand_over().await {
             return false;
         }
         self.pending.store(beyond, Ordering::Relaxed);

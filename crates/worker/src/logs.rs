@@ -26,7 +26,7 @@ use callstitch_tlib::Event;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::{Incoming, Item};
+use crate::{Incoming, Item, BATCH};
 
 /// Where a site read from its logs stands: `events` events of `file` were taken (and every
 /// event of the files before it).
@@ -83,9 +83,6 @@ impl fmt::Debug for Logs {
     }
 }
 
-/// How many events a site's reading thread hands over at once.
-pub(crate) const LOG_BATCH: usize = 128;
-
 /// What a site's reading thread needs: where to start, where to hand the events.
 pub(crate) struct LogReading {
     pub site: Arc<str>,
@@ -104,13 +101,12 @@ pub(crate) struct LogReading {
 pub(crate) fn read_site_logs(logs: &dyn LogSites, reading: LogReading) {
     let LogReading { site, generation, after, from, queue, pending, cancel } = reading;
     let mut seq = after;
-    let mut batch = Vec::with_capacity(LOG_BATCH);
+    let mut batch = Vec::with_capacity(BATCH);
     // Hands the batch over: false once the worker has gone.
     let hand_over = |batch: &mut Vec<LogEvent>, seq: u64| -> bool {
-        let events = std::mem::replace(batch, Vec::with_capacity(LOG_BATCH));
+        let events = std::mem::replace(batch, Vec::with_capacity(BATCH));
         let first = seq + 1 - events.len() as u64;
-        let incoming =
-            Incoming { site: Arc::clone(&site), generation, seq: first, item: Item::Logged(events) };
+        let incoming = Incoming { site: Arc::clone(&site), generation, item: Item::Logged { first, events } };
         queue.blocking_send(incoming).is_ok()
     };
     let mut take = |read: LogEvent| -> bool {
@@ -119,7 +115,7 @@ pub(crate) fn read_site_logs(logs: &dyn LogSites, reading: LogReading) {
         }
         seq += 1;
         batch.push(read);
-        batch.len() < LOG_BATCH || hand_over(&mut batch, seq)
+        batch.len() < BATCH || hand_over(&mut batch, seq)
     };
     let read = logs.read(&site, from.as_ref(), &mut take);
     if cancel.load(Ordering::Relaxed) || (!batch.is_empty() && !hand_over(&mut batch, seq)) {
@@ -128,7 +124,7 @@ pub(crate) fn read_site_logs(logs: &dyn LogSites, reading: LogReading) {
     match read {
         Ok(()) => {
             tracing::info!(site = %site, events = seq, "the site's log files are read to their end");
-            let end = Incoming { site: Arc::clone(&site), generation, seq, item: Item::FilesRead };
+            let end = Incoming { site: Arc::clone(&site), generation, item: Item::FilesRead };
             if queue.blocking_send(end).is_ok() {
                 pending.store(0, Ordering::Relaxed);
             }
