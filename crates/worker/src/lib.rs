@@ -25,9 +25,10 @@
 //! checks that it did.
 //!
 //! **Failures.** A commit that fails because another worker wrote the site drops the site
-//! (it is no longer this worker's), and any step of it that waits; one that fails because the connection went drops every
-//! site (their locks went with it), and the worker connects again and takes sites from what
-//! was committed: nothing was committed of what it held, so nothing is lost or taken twice.
+//! (it is no longer this worker's), and any step of it that waits; one that fails because
+//! the connection went drops every site (their locks went with it) and every step waiting,
+//! and the worker connects again and takes sites from what was committed: nothing was
+//! committed of what it held, so nothing is lost or taken twice.
 //! A message that is not an event is committed as a problem with its stream sequence and
 //! skipped.
 //!
@@ -109,6 +110,10 @@ pub struct WorkerStatus {
 pub struct SiteGauge {
     pub stream_seq: u64,
     pub pending: u64,
+    /// A backfill's site: the file being read (from 1; 0 before the first) and how many the
+    /// site has (0 for a site read from the bus).
+    pub file: u64,
+    pub files: u64,
 }
 
 /// One message of an owned site's stream, read by its reader task.
@@ -145,6 +150,8 @@ struct Owned {
     pending: Arc<AtomicU64>,
     /// Stops a reader of log files (a thread, which `abort` does not stop).
     cancel: Arc<AtomicBool>,
+    /// Read from log files: the file being read (from 1) and how many the site has.
+    file: (u64, u64),
     /// When the step being built began.
     since: Option<Instant>,
 }
@@ -412,6 +419,7 @@ impl Worker {
         self.generation += 1;
         let pending = Arc::new(AtomicU64::new(u64::MAX));
         let cancel = Arc::new(AtomicBool::new(false));
+        let files = self.options.logs.as_ref().map_or(0, |logs| logs.0.files(site) as u64);
         let reader = match (&self.options.logs, &self.bus) {
             (Some(logs), _) => {
                 if let Err(error) = db.reading(site).await {
@@ -445,7 +453,9 @@ impl Worker {
             }
         };
         tracing::info!(site, after = state.stream_seq, place = ?owned.log_place(), "took the site");
-        let owned = Owned { site: owned, generation: self.generation, reader, pending, cancel, since: None };
+        let file = (0, files);
+        let owned =
+            Owned { site: owned, generation: self.generation, reader, pending, cancel, file, since: None };
         self.owned.insert(site.to_string(), owned);
     }
 
@@ -507,6 +517,9 @@ impl Worker {
             Item::FilesRead => owned.site.files_read(),
             Item::Logged { first, events } => {
                 let count = events.len();
+                if let Some(last) = events.last() {
+                    owned.file.0 = last.file_index as u64 + 1;
+                }
                 let wall = wall_now();
                 let mut taken = 0;
                 // Events already taken (read again for an ownership that went on) are passed over.
@@ -715,6 +728,8 @@ impl Worker {
             let gauge = SiteGauge {
                 stream_seq: owned.site.stream_seq(),
                 pending: if pending == u64::MAX { 0 } else { pending },
+                file: owned.file.0,
+                files: owned.file.1,
             };
             sites.insert(site.clone(), gauge);
         }

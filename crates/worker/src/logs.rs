@@ -41,6 +41,8 @@ pub struct LogPlace {
 #[derive(Debug)]
 pub struct LogEvent {
     pub file: Arc<str>,
+    /// The file's place among the site's files (from 0), for progress.
+    pub file_index: usize,
     pub in_file: u64,
     pub event: Box<Event>,
 }
@@ -62,6 +64,9 @@ pub enum LogError {
 pub trait LogSites: Send + Sync + 'static {
     /// Every site, in a stable order.
     fn sites(&self) -> Vec<String>;
+
+    /// How many files `site` has (0: no such site).
+    fn files(&self, site: &str) -> usize;
 
     /// Reads `site`'s files in order from after `from` (from the first file's first event
     /// when `None`), handing each event to `take` until it says stop (false). Blocks.

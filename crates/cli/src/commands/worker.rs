@@ -191,13 +191,29 @@ impl RoleReport for WorkerReport {
         }
         let sequence = Family::<SiteLabel, Gauge>::default();
         let pending = Family::<SiteLabel, Gauge>::default();
+        let file = Family::<SiteLabel, Gauge>::default();
+        let files = Family::<SiteLabel, Gauge>::default();
         if let Ok(sites) = status.sites.lock() {
             for (site, gauge) in sites.iter() {
                 let label = SiteLabel { site: site.clone() };
                 sequence.get_or_create(&label).set(gauge.stream_seq as i64);
                 pending.get_or_create(&label).set(gauge.pending as i64);
+                if gauge.files > 0 {
+                    file.get_or_create(&label).set(gauge.file as i64);
+                    files.get_or_create(&label).set(gauge.files as i64);
+                }
             }
         }
+        registry.register(
+            "site_file",
+            "Per owned site of a backfill (--logs): the file being read, from 1 (0 before the first)",
+            file,
+        );
+        registry.register(
+            "site_files",
+            "Per owned site of a backfill (--logs): how many log files it has",
+            files,
+        );
         registry.register(
             "site_sequence",
             "Per owned site: the stream sequence of the last message taken",
@@ -229,5 +245,41 @@ impl RoleReport for WorkerReport {
         let source = if logs { "logs" } else { "bus" };
         let body = json!({ "ok": problem.is_none(), "problem": problem, "database": database, "bus": bus, "source": source, "sites": sites });
         (problem.is_none(), body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use super::*;
+    use callstitch_worker::SiteGauge;
+
+    /// A backfill's worker shows which file of each site it reads, and is healthy without a
+    /// bus; a worker of the bus shows no file gauges.
+    #[test]
+    fn a_backfilling_worker_shows_its_place_in_each_sites_files_and_needs_no_bus() {
+        let status = Arc::new(WorkerStatus::default());
+        status.database_connected.store(1, Ordering::Relaxed);
+        status.reads_logs.store(true, std::sync::atomic::Ordering::Relaxed);
+        let gauge = SiteGauge { stream_seq: 120, pending: 0, file: 3, files: 10 };
+        status.sites.lock().unwrap().insert("TS1".to_string(), gauge);
+        let report = WorkerReport(Arc::clone(&status));
+        let metrics = report.metrics();
+        assert!(metrics.contains("callstitch_worker_site_file{site=\"TS1\"} 3"), "{metrics}");
+        assert!(metrics.contains("callstitch_worker_site_files{site=\"TS1\"} 10"), "{metrics}");
+        let (healthy, body) = report.health();
+        assert!(healthy, "{body}");
+        assert_eq!(body["source"], "logs");
+
+        status.reads_logs.store(false, std::sync::atomic::Ordering::Relaxed);
+        let gauge = SiteGauge { stream_seq: 120, pending: 4, ..SiteGauge::default() };
+        status.sites.lock().unwrap().insert("TS1".to_string(), gauge);
+        let metrics = report.metrics();
+        assert!(!metrics.contains("callstitch_worker_site_file{"), "{metrics}");
+        assert!(metrics.contains("callstitch_worker_site_pending{site=\"TS1\"} 4"), "{metrics}");
+        let (healthy, body) = report.health();
+        assert!(!healthy, "a bus worker without its bus: {body}");
+        assert_eq!(body["source"], "bus");
     }
 }

@@ -47,6 +47,10 @@ impl LogSites for SiteFiles {
         self.sites.keys().cloned().collect()
     }
 
+    fn files(&self, site: &str) -> usize {
+        self.sites.get(site).map_or(0, Vec::len)
+    }
+
     fn read(
         &self,
         site: &str,
@@ -64,7 +68,7 @@ impl LogSites for SiteFiles {
                 (index, place.events)
             }
         };
-        for source in &files[first..] {
+        for (file_index, source) in files.iter().enumerate().skip(first) {
             let file: Arc<str> = Arc::from(source.display());
             let mut in_file = 0;
             let mut stopped = false;
@@ -73,7 +77,7 @@ impl LogSites for SiteFiles {
                 if in_file <= skip {
                     return Ok(());
                 }
-                let read = LogEvent { file: Arc::clone(&file), in_file, event: Box::new(event) };
+                let read = LogEvent { file: Arc::clone(&file), file_index, in_file, event: Box::new(event) };
                 if !take(read) {
                     stopped = true;
                     anyhow::bail!("stopped");
@@ -128,12 +132,17 @@ mod tests {
         SiteFiles::new(resolve(&[dir.display().to_string()]).unwrap(), options).unwrap()
     }
 
-    /// Every event read from `from` on: its file, its number in the file, its line.
-    fn read_from(files: &SiteFiles, site: &str, from: Option<&LogPlace>) -> Vec<(String, u64, Option<u64>)> {
+    /// Every event read from `from` on: its file, the file's place, its number in the file,
+    /// its line.
+    fn read_from(
+        files: &SiteFiles,
+        site: &str,
+        from: Option<&LogPlace>,
+    ) -> Vec<(String, usize, u64, Option<u64>)> {
         let mut read = Vec::new();
         files
             .read(site, from, &mut |event| {
-                read.push((event.file.to_string(), event.in_file, event.event.line));
+                read.push((event.file.to_string(), event.file_index, event.in_file, event.event.line));
                 true
             })
             .unwrap();
@@ -152,6 +161,10 @@ mod tests {
             let whole = read_from(&files, site, None);
             let named: std::collections::BTreeSet<&String> = whole.iter().map(|(file, ..)| file).collect();
             assert!(named.len() >= 3, "site {site}: rotated into several files: {named:?}");
+            assert_eq!(files.files(site), named.len(), "site {site}: its files counted");
+            let places: std::collections::BTreeSet<usize> =
+                whole.iter().map(|(_, index, ..)| *index).collect();
+            assert_eq!(places, (0..named.len()).collect(), "site {site}: each file's place");
             let mut expected = 0;
             read_events(&files.sites[site], &files.options, |_| {
                 expected += 1;
@@ -161,7 +174,7 @@ mod tests {
             assert_eq!(whole.len(), expected, "site {site}: every event of its files, once");
             let last_of_a_file = whole.windows(2).position(|pair| pair[0].0 != pair[1].0).unwrap();
             for cut in [0, 1, last_of_a_file, last_of_a_file + 1, whole.len() / 2, whole.len() - 1] {
-                let (file, events, _) = &whole[cut];
+                let (file, _, events, _) = &whole[cut];
                 let place = LogPlace { file: file.clone(), events: *events };
                 assert_eq!(
                     read_from(&files, site, Some(&place)),
