@@ -45,6 +45,33 @@ fn header_and_blocks(text: &str) -> (String, Vec<String>) {
     (header, blocks)
 }
 
+/// Where in the run the writes at or over `p99` were, as stretches of them (a stall holds
+/// back every write made while it lasts): "at 3.21 s, 12 writes, worst 140.2 ms; …".
+fn tail_stretches(when: &mut [(f64, f64)], p99: f64) -> String {
+    when.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut stretches: Vec<(f64, usize, f64)> = Vec::new();
+    let mut last_into = f64::NEG_INFINITY;
+    for &(latency, into) in when.iter().filter(|(latency, _)| *latency >= p99) {
+        match stretches.last_mut() {
+            Some((_, writes, worst)) if into - last_into < 0.1 => {
+                *writes += 1;
+                *worst = worst.max(latency);
+            }
+            _ => stretches.push((into, 1, latency)),
+        }
+        last_into = into;
+    }
+    let parts: Vec<String> = stretches
+        .iter()
+        .map(|(at, writes, worst)| format!("at {at:.2} s, {writes} writes, worst {worst:.1} ms"))
+        .collect();
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
 /// Events committed so far, from /metrics (cheap to ask a thousand times a second, unlike
 /// the row counts of /v1/status): `serve`'s sum of the batch-size histogram, observed once a
 /// batch is committed, or the linker role's `callstitch_linker_events_total`.
@@ -258,6 +285,7 @@ fn main() {
     let tick = Duration::from_millis(10);
     let per_tick = (rate / 100).max(1) as usize;
     let mut written: Vec<(Instant, u64)> = Vec::new();
+    let started = std::time::SystemTime::now();
     let mut next = vec![0usize; split.len()];
     let mut total = 0u64;
     // Warm-up, not measured: two blocks a site, until the first of each is counted (the
@@ -305,12 +333,18 @@ fn main() {
 
     let samples = samples.lock().map(|samples| samples.clone()).unwrap_or_default();
     let mut latencies: Vec<f64> = Vec::new();
+    // (latency, seconds into the run) of every write seen, for where the tail was.
+    let mut when: Vec<(f64, f64)> = Vec::new();
+    let first_write = written.first().map(|(at, _)| *at);
     for (at, count) in &written {
         // The last block of each file waits for the next block or the settle time: count
         // what the follower can know is complete (all but the last block per site).
         let needed = count.saturating_sub(split.len() as u64);
         if let Some((seen, _)) = samples.iter().find(|(when, stored)| when >= at && *stored >= needed) {
-            latencies.push(seen.duration_since(*at).as_secs_f64() * 1000.0);
+            let latency = seen.duration_since(*at).as_secs_f64() * 1000.0;
+            latencies.push(latency);
+            let into = first_write.map_or(0.0, |first| at.duration_since(first).as_secs_f64());
+            when.push((latency, into));
         }
     }
     latencies.sort_by(|a, b| a.total_cmp(b));
@@ -330,6 +364,11 @@ fn main() {
     if let Some((count, mean, slow)) = commits {
         println!("store: {count} commits, mean {mean:.1} ms, {slow} over 51.2 ms");
     }
+    let unix = started.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64());
+    println!(
+        "the tail (writes at p99 or over; the run began at unix time {unix:.3}): {}",
+        tail_stretches(&mut when, pick(0.99))
+    );
     print_anchors(&live);
 }
 
