@@ -467,17 +467,6 @@ mod tests {
     }
 
     #[test]
-    fn ingest_counts_of_zero_are_refused_by_name() {
-        for key in ["batch_events", "interactions_per_commit"] {
-            let text = format!("[ingest]\n{key} = 0\n");
-            let error = ServiceConfig::parse(&text, "x").err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(error.contains(&format!("ingest.{key} must be at least 1")), "{error}");
-        }
-        let config = ServiceConfig::parse("[ingest]\ninteractions_per_commit = 5\n", "x");
-        assert_eq!(config.map(|config| config.ingest.interactions_per_commit).ok(), Some(5));
-    }
-
-    #[test]
     fn open_network_without_tokens_is_refused() {
         let error = ServiceConfig::parse("listen = \"0.0.0.0:7878\"", "x").err().map(|e| e.to_string());
         assert!(error.unwrap_or_default().contains("no [[token]]"));

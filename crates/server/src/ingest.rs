@@ -42,12 +42,6 @@ const REPLAY_CHUNK: usize = 5_000;
 /// backlog still stops promptly (the rest stay held, their positions not committed).
 const STEP_EVENTS: usize = 2_000;
 
-/// A backlog of interactions waiting to be written (a burst of new calls, a flush after a
-/// catch-up) goes in about this many commits, when that is more than
-/// `interactions_per_commit` a commit: written a hundred at a time, 40,000 new interactions
-/// posted at once kept every later one waiting for minutes.
-const BACKLOG_COMMITS: usize = 16;
-
 /// How often a loop that waits (on a failing store) looks at the stop flag and the queue.
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 
@@ -231,9 +225,6 @@ pub struct IngestLoop<S: Store + Clone> {
     /// Interactions handed out and not written yet, in order, each once as it stands last
     /// (live: at most `interactions_per_commit` go with a commit).
     unwritten: Settled,
-    /// The most interactions that waited since the queue last caught up (fewer than
-    /// `interactions_per_commit` left): [`BACKLOG_COMMITS`] commits write them.
-    backlog: usize,
     taken: Taken,
     /// The newest event time taken (UTC µs) and when it was taken, for the idle clock.
     newest: Option<(i64, Instant)>,
@@ -383,7 +374,6 @@ impl<S: Store + Clone> IngestLoop<S> {
             pending: Batch::default(),
             pending_settled: Settled::default(),
             unwritten: Settled::default(),
-            backlog: 0,
             taken: Taken::default(),
             newest,
             last_tick: now,
@@ -896,16 +886,12 @@ impl<S: Store + Clone> IngestLoop<S> {
         };
         // A snapshot says that everything handed out before it is written: it goes with all
         // that waits, as does the last commit before a stop.
-        self.backlog = self.backlog.max(self.unwritten.interactions_len());
         let most = if force_snapshot || batch.snapshot.is_some() || !self.settings.live {
             usize::MAX
         } else {
-            self.settings.interactions_per_commit.max(self.backlog.div_ceil(BACKLOG_COMMITS)).max(1)
+            self.settings.interactions_per_commit.max(1)
         };
         batch.interactions = self.unwritten.take_interactions(most);
-        if self.unwritten.interactions_len() < self.settings.interactions_per_commit {
-            self.backlog = 0;
-        }
         self.taken.interactions += batch.interactions.len() as u64;
         self.shared.metrics.interactions_unwritten.set(self.unwritten.interactions_len() as i64);
         self.wait_in_flight()?;

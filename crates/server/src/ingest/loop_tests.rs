@@ -458,31 +458,6 @@ fn a_flush_of_more_interactions_than_a_commit_takes_is_written_over_the_next_com
     assert_eq!(bench.store.commits(), commits, "nothing waits: no commit");
 }
 
-/// Regression (the adversarial run's SSE phase): 40,000 interactions posted at once, written
-/// a hundred a commit, kept the next ones waiting for minutes. A backlog goes in
-/// `BACKLOG_COMMITS` commits, however large.
-#[test]
-fn a_backlog_of_interactions_is_written_in_a_bounded_number_of_commits() {
-    let bench = Bench::new();
-    let (mut ingest, ingress) = bench.start_with(settings_writing(3));
-    let mut answer = send(&ingress, events(0, 160));
-    step(&mut ingest).expect("taken");
-    step(&mut ingest).expect("drained: committed with the first of the backlog");
-    assert_eq!(stored_as(&mut answer), (Some(1), Some(160)));
-    for _ in 1..super::BACKLOG_COMMITS {
-        step(&mut ingest).expect("idle: the next part of the backlog");
-    }
-    let written = bench.written();
-    assert_eq!(written.len(), super::BACKLOG_COMMITS, "{written:?}");
-    assert!(written.iter().all(|commit| *commit == (10, false)), "160 in sixteen commits: {written:?}");
-    assert_eq!(bench.stored_interactions(), 160);
-    let mut later = send(&ingress, events(160, 4));
-    step(&mut ingest).expect("taken");
-    step(&mut ingest).expect("committed");
-    assert_eq!(stored_as(&mut later), (Some(161), Some(164)));
-    assert_eq!(bench.written(), [(3, false)], "caught up: three a commit again");
-}
-
 /// A snapshot says that everything handed out before it is stored: the commit that carries
 /// it writes every interaction still waiting, whatever `interactions_per_commit`.
 #[test]
