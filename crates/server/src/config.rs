@@ -78,9 +78,6 @@ pub struct IngestConfig {
     /// Live interactions that changed are written at most this often, in milliseconds, each
     /// once as it stands (an interaction touched by many events in that time is written once).
     pub interactions_ms: u64,
-    /// The most live interactions written with one commit; the others wait for the next
-    /// commits, in order (bounds how long a commit holds the events behind it).
-    pub interactions_per_commit: usize,
     /// The largest request body accepted by POST /v1/events and /v1/media.
     pub max_body_bytes: usize,
 }
@@ -94,7 +91,6 @@ impl Default for IngestConfig {
             snapshot_every_s: 10,
             commit_ms: 20,
             interactions_ms: 250,
-            interactions_per_commit: 100,
             max_body_bytes: 16 << 20,
         }
     }
@@ -309,11 +305,6 @@ impl ServiceConfig {
         }
         if self.ingest.batch_events == 0 {
             return Err(ConfigError::Invalid("ingest.batch_events must be at least 1".to_string()));
-        }
-        if self.ingest.interactions_per_commit == 0 {
-            return Err(ConfigError::Invalid(
-                "ingest.interactions_per_commit must be at least 1".to_string(),
-            ));
         }
         self.validate_http()
     }

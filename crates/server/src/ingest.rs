@@ -167,10 +167,6 @@ pub struct IngestSettings {
     /// Live interactions that changed are written at most this often (each once, as it
     /// stands then).
     pub interactions_every: Duration,
-    /// Live: the most interactions written with one commit; the rest wait, in order, for the
-    /// next commits (a flush that hands out thousands would otherwise hold every event
-    /// behind one long transaction). A commit that carries a snapshot writes them all.
-    pub interactions_per_commit: usize,
     /// A live service (wall-clock arrivals, idle ticks); false for a one-shot import.
     pub live: bool,
     /// What to do when the store refuses a write that can go through later (a full disk):
@@ -222,9 +218,6 @@ pub struct IngestLoop<S: Store + Clone> {
     /// The batch being built (import path).
     pending: Batch,
     pending_settled: Settled,
-    /// Interactions handed out and not written yet, in order, each once as it stands last
-    /// (live: at most `interactions_per_commit` go with a commit).
-    unwritten: Settled,
     taken: Taken,
     /// The newest event time taken (UTC µs) and when it was taken, for the idle clock.
     newest: Option<(i64, Instant)>,
@@ -373,7 +366,6 @@ impl<S: Store + Clone> IngestLoop<S> {
             import,
             pending: Batch::default(),
             pending_settled: Settled::default(),
-            unwritten: Settled::default(),
             taken: Taken::default(),
             newest,
             last_tick: now,
@@ -686,10 +678,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         if polled.is_empty() && requests.is_empty() {
             // The sources are drained: commit now. (While they are not, the commit in
             // flight paces the next one, so a busy stream is committed in larger batches.)
-            if !self.pending.is_empty()
-                || !self.pending_replies.is_empty()
-                || self.unwritten.interactions_len() > 0
-            {
+            if !self.pending.is_empty() || !self.pending_replies.is_empty() {
                 self.commit_pending(false)?;
             }
             // Nothing more to overlap with: answer and publish what is committed.
@@ -866,12 +855,11 @@ impl<S: Store + Clone> IngestLoop<S> {
         let replies = std::mem::take(&mut self.pending_replies);
         let read_at = self.pending_since.take().unwrap_or_else(|| self.clock.now());
         self.taken.events += batch.events.len() as u64;
-        let (calls, handed_out) = settled.into_rows();
-        for record in handed_out {
-            self.unwritten.hand_out(record);
-        }
+        let (calls, interactions) = settled.into_rows();
         self.taken.calls += calls.len() as u64;
+        self.taken.interactions += interactions.len() as u64;
         batch.calls = calls;
+        batch.interactions = interactions;
         batch.positions = self.checkpoint_text();
         self.dirty |= taken;
         batch.snapshot = if force_snapshot {
@@ -884,16 +872,6 @@ impl<S: Store + Clone> IngestLoop<S> {
             }
             self.encoded_snapshot()
         };
-        // A snapshot says that everything handed out before it is written: it goes with all
-        // that waits, as does the last commit before a stop.
-        let most = if force_snapshot || batch.snapshot.is_some() || !self.settings.live {
-            usize::MAX
-        } else {
-            self.settings.interactions_per_commit.max(1)
-        };
-        batch.interactions = self.unwritten.take_interactions(most);
-        self.taken.interactions += batch.interactions.len() as u64;
-        self.shared.metrics.interactions_unwritten.set(self.unwritten.interactions_len() as i64);
         self.wait_in_flight()?;
         let items = stream_items(&batch);
         let events = batch.events.len();
@@ -1267,7 +1245,6 @@ mod tests {
             idle_tick: Duration::from_secs(3600),
             commit_every: Duration::from_millis(1),
             interactions_every: Duration::from_millis(1),
-            interactions_per_commit: 100,
             live: true,
             store_retry,
         }

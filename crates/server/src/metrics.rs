@@ -54,7 +54,6 @@ pub struct Metrics {
     pub segments_waiting: Gauge,
     pub interactions_completed: Counter,
     pub interactions_written: Counter,
-    pub interactions_unwritten: Gauge,
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub orphan_media: Counter,
     pub media_conflicts: Counter,
@@ -125,12 +124,6 @@ impl Metrics {
             "interactions_written",
             "Interaction writes (first versions and revisions)",
             interactions_written.clone(),
-        );
-        let interactions_unwritten = Gauge::default();
-        registry.register(
-            "interactions_unwritten",
-            "Live interactions handed out and waiting for a commit (at most ingest.interactions_per_commit go with each)",
-            interactions_unwritten.clone(),
         );
         let ingest_lag = Gauge::<f64, AtomicU64>::default();
         registry.register(
@@ -225,7 +218,6 @@ impl Metrics {
             segments_waiting,
             interactions_completed,
             interactions_written,
-            interactions_unwritten,
             ingest_lag,
             orphan_media,
             media_conflicts,

@@ -40,11 +40,15 @@ impl Settled {
     pub fn into_rows(self) -> (Vec<CallRecord>, Vec<InteractionRecord>) {
         (self.calls, self.interactions.into_iter().flatten().collect())
     }
+}
 
-    /// Takes `record` as the latest hand-out of its interaction: it replaces an earlier one
-    /// of the same id (keeping that one's `first` and the ids it replaced) and the rows it
-    /// replaces, and goes last.
-    pub fn hand_out(&mut self, mut record: InteractionRecord) {
+impl callstitch_pipeline::Sink for Settled {
+    fn call(&mut self, call: &FinishedCall) {
+        self.calls.push(CallRecord::new(call));
+    }
+
+    fn interaction(&mut self, interaction: Interaction, recording: Recording) {
+        let mut record = InteractionRecord::of(&TraceDocument::new(interaction, recording));
         if let Some(earlier) =
             self.places.remove(&record.id).and_then(|place| self.interactions[place].take())
         {
@@ -62,43 +66,6 @@ impl Settled {
         }
         self.places.insert(record.id.clone(), self.interactions.len());
         self.interactions.push(Some(record));
-    }
-
-    /// How many interactions wait to be written.
-    pub fn interactions_len(&self) -> usize {
-        self.places.len()
-    }
-
-    /// Takes the first `most` interactions to write, in order; the rest stay, in order.
-    pub fn take_interactions(&mut self, most: usize) -> Vec<InteractionRecord> {
-        let mut taken = Vec::with_capacity(most.min(self.places.len()));
-        let mut kept = Vec::with_capacity(self.places.len().saturating_sub(most));
-        for record in std::mem::take(&mut self.interactions).into_iter().flatten() {
-            if taken.len() < most {
-                taken.push(record);
-            } else {
-                kept.push(Some(record));
-            }
-        }
-        self.places.clear();
-        for (place, record) in kept.iter().enumerate() {
-            if let Some(record) = record {
-                self.places.insert(record.id.clone(), place);
-            }
-        }
-        self.interactions = kept;
-        debug_assert_eq!(self.places.len(), self.interactions.len());
-        taken
-    }
-}
-
-impl callstitch_pipeline::Sink for Settled {
-    fn call(&mut self, call: &FinishedCall) {
-        self.calls.push(CallRecord::new(call));
-    }
-
-    fn interaction(&mut self, interaction: Interaction, recording: Recording) {
-        self.hand_out(InteractionRecord::of(&TraceDocument::new(interaction, recording)));
     }
 }
 
@@ -192,35 +159,5 @@ mod tests {
         let (_, rows) = settled.into_rows();
         assert!(!rows[0].first, "revision 3 was not its first hand-out");
         assert_eq!(rows[0].replaces, ["alone"]);
-    }
-
-    /// The queue of interactions waiting to be written, taken a few at a time: in order,
-    /// each once as it stands last, and a row replaced while it waits goes from the queue.
-    #[test]
-    fn interactions_taken_a_few_at_a_time_keep_their_order_and_their_latest_hand_out() {
-        let mut settled = Settled::default();
-        let hand_out = |settled: &mut Settled, id: &str, revision: u32, replaces: &[&str]| {
-            let (interaction, recording) = handed_out(id, revision, replaces, "live");
-            settled.interaction(interaction, recording);
-        };
-        for id in ["a", "b", "c", "d"] {
-            hand_out(&mut settled, id, 1, &[]);
-        }
-        let ids = |records: &[InteractionRecord]| -> Vec<(String, u32)> {
-            records.iter().map(|record| (record.id.clone(), record.revision)).collect()
-        };
-        let first = settled.take_interactions(2);
-        assert_eq!(ids(&first), [("a".to_string(), 1), ("b".to_string(), 1)]);
-        assert_eq!(settled.interactions_len(), 2);
-        hand_out(&mut settled, "c", 2, &[]);
-        hand_out(&mut settled, "e", 1, &["d"]);
-        let rest = settled.take_interactions(usize::MAX);
-        assert_eq!(
-            ids(&rest),
-            [("c".to_string(), 2), ("e".to_string(), 1)],
-            "d was replaced while it waited"
-        );
-        assert_eq!(settled.interactions_len(), 0);
-        assert!(settled.take_interactions(5).is_empty());
     }
 }
