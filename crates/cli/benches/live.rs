@@ -332,7 +332,6 @@ fn main() {
     drop(measured);
 
     let samples = samples.lock().map(|samples| samples.clone()).unwrap_or_default();
-    let mut latencies: Vec<f64> = Vec::new();
     // (latency, seconds into the run) of every write seen, for where the tail was.
     let mut when: Vec<(f64, f64)> = Vec::new();
     let first_write = written.first().map(|(at, _)| *at);
@@ -342,11 +341,11 @@ fn main() {
         let needed = count.saturating_sub(split.len() as u64);
         if let Some((seen, _)) = samples.iter().find(|(when, stored)| when >= at && *stored >= needed) {
             let latency = seen.duration_since(*at).as_secs_f64() * 1000.0;
-            latencies.push(latency);
             let into = first_write.map_or(0.0, |first| at.duration_since(first).as_secs_f64());
             when.push((latency, into));
         }
     }
+    let mut latencies: Vec<f64> = when.iter().map(|(latency, _)| *latency).collect();
     latencies.sort_by(|a, b| a.total_cmp(b));
     let pick =
         |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(f64::NAN);

@@ -49,14 +49,11 @@ const BUSY_LOOKS: i32 = 10_000;
 /// round tries again.
 const CHECKPOINT_LOOKS: i32 = 200;
 
-fn busy_poll(looks: i32) -> bool {
+/// A busy handler (a plain `fn`: SQLite's callback captures nothing) that waits
+/// [`BUSY_POLL`] and looks again, at most `LOOKS` times.
+fn busy_poll<const LOOKS: i32>(looks: i32) -> bool {
     std::thread::sleep(BUSY_POLL);
-    looks < BUSY_LOOKS
-}
-
-fn checkpoint_busy_poll(looks: i32) -> bool {
-    std::thread::sleep(BUSY_POLL);
-    looks < CHECKPOINT_LOOKS
+    looks < LOOKS
 }
 
 /// How the database file is opened.
@@ -125,7 +122,7 @@ fn open_connection(path: &Path, options: &SqliteOptions) -> Result<Connection, S
 }
 
 fn configure(connection: &Connection, options: &SqliteOptions) -> Result<(), rusqlite::Error> {
-    connection.busy_handler(Some(busy_poll))?;
+    connection.busy_handler(Some(busy_poll::<BUSY_LOOKS>))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     let synchronous = if options.durable { "FULL" } else { "NORMAL" };
     connection.pragma_update(None, "synchronous", synchronous)?;
@@ -225,7 +222,7 @@ impl SqliteStore {
     /// (once when they start, once when they stop).
     fn spawn_checkpointer(&self, every: Duration) -> Result<(), StoreError> {
         let connection = open_connection(&self.inner.path, &self.inner.options)?;
-        connection.busy_handler(Some(checkpoint_busy_poll))?;
+        connection.busy_handler(Some(busy_poll::<CHECKPOINT_LOOKS>))?;
         let store = Arc::downgrade(&self.inner);
         let path = self.inner.path.clone();
         let health = Arc::clone(&self.inner.health);
