@@ -78,6 +78,12 @@ pub struct IngestConfig {
     /// Live interactions that changed are written at most this often, in milliseconds, each
     /// once as it stands (an interaction touched by many events in that time is written once).
     pub interactions_ms: u64,
+    /// The live interactions written with one commit, at least; the others wait for the
+    /// next commits, in order (bounds how long a commit holds the events behind it).
+    pub interactions_per_commit: usize,
+    /// How long, in milliseconds, a live interaction waits to be written at most: a commit
+    /// takes every one that waited longer, however many.
+    pub interactions_wait_ms: u64,
     /// The largest request body accepted by POST /v1/events and /v1/media.
     pub max_body_bytes: usize,
 }
@@ -91,6 +97,8 @@ impl Default for IngestConfig {
             snapshot_every_s: 10,
             commit_ms: 20,
             interactions_ms: 250,
+            interactions_per_commit: 25,
+            interactions_wait_ms: 1000,
             max_body_bytes: 16 << 20,
         }
     }
@@ -306,6 +314,11 @@ impl ServiceConfig {
         if self.ingest.batch_events == 0 {
             return Err(ConfigError::Invalid("ingest.batch_events must be at least 1".to_string()));
         }
+        if self.ingest.interactions_per_commit == 0 {
+            return Err(ConfigError::Invalid(
+                "ingest.interactions_per_commit must be at least 1".to_string(),
+            ));
+        }
         self.validate_http()
     }
 
@@ -455,6 +468,20 @@ mod tests {
         ] {
             assert!(ServiceConfig::parse(bad, "x").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ingest_counts_of_zero_are_refused_by_name() {
+        for key in ["batch_events", "interactions_per_commit"] {
+            let text = format!("[ingest]\n{key} = 0\n");
+            let error = ServiceConfig::parse(&text, "x").err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains(&format!("ingest.{key} must be at least 1")), "{error}");
+        }
+        let config =
+            ServiceConfig::parse("[ingest]\ninteractions_per_commit = 5\ninteractions_wait_ms = 0\n", "x");
+        let ingest =
+            config.map(|config| (config.ingest.interactions_per_commit, config.ingest.interactions_wait_ms));
+        assert_eq!(ingest.ok(), Some((5, 0)));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 use crate::clock::Clock;
 use crate::encoder::{packed, restored, Encoder};
 use crate::metrics::{EventCounters, ProblemLabels};
-use crate::pipeline::{Pipeline, PipelineConfig, Settled};
+use crate::pipeline::{Pipeline, PipelineConfig, Settled, Unwritten};
 use crate::source::{
     AnySource, BusCheckpoint, BusGauges, BusInput, BusSource, Checkpoints, FollowCheckpoint, FollowSource,
     ImportMark,
@@ -167,6 +167,14 @@ pub struct IngestSettings {
     /// Live interactions that changed are written at most this often (each once, as it
     /// stands then).
     pub interactions_every: Duration,
+    /// Live: the interactions written with one commit, at least; the rest wait, in the order
+    /// they began to wait, for the next commits (a flush that hands out thousands would
+    /// otherwise hold every event behind one long transaction). A commit that carries a
+    /// snapshot writes them all.
+    pub interactions_per_commit: usize,
+    /// Live: how long an interaction waits to be written at most; a commit takes every one
+    /// that waited longer, however many (a burst is not starved behind newer changes).
+    pub interactions_wait: Duration,
     /// A live service (wall-clock arrivals, idle ticks); false for a one-shot import.
     pub live: bool,
     /// What to do when the store refuses a write that can go through later (a full disk):
@@ -218,6 +226,8 @@ pub struct IngestLoop<S: Store + Clone> {
     /// The batch being built (import path).
     pending: Batch,
     pending_settled: Settled,
+    /// Interactions handed out and not written yet (live: a few go with each commit).
+    unwritten: Unwritten,
     taken: Taken,
     /// The newest event time taken (UTC µs) and when it was taken, for the idle clock.
     newest: Option<(i64, Instant)>,
@@ -366,6 +376,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             import,
             pending: Batch::default(),
             pending_settled: Settled::default(),
+            unwritten: Unwritten::default(),
             taken: Taken::default(),
             newest,
             last_tick: now,
@@ -678,7 +689,7 @@ impl<S: Store + Clone> IngestLoop<S> {
         if polled.is_empty() && requests.is_empty() {
             // The sources are drained: commit now. (While they are not, the commit in
             // flight paces the next one, so a busy stream is committed in larger batches.)
-            if !self.pending.is_empty() || !self.pending_replies.is_empty() {
+            if !self.pending.is_empty() || !self.pending_replies.is_empty() || !self.unwritten.is_empty() {
                 self.commit_pending(false)?;
             }
             // Nothing more to overlap with: answer and publish what is committed.
@@ -690,7 +701,9 @@ impl<S: Store + Clone> IngestLoop<S> {
                     self.checkpoint_soon()?;
                 }
             }
-            return Ok(false);
+            // Interactions still waiting go with the next commit at once, a few at a time
+            // (an event that comes meanwhile waits for one short commit, not for all).
+            return Ok(!self.unwritten.is_empty());
         }
         self.take(requests, polled)?;
         Ok(true)
@@ -855,11 +868,13 @@ impl<S: Store + Clone> IngestLoop<S> {
         let replies = std::mem::take(&mut self.pending_replies);
         let read_at = self.pending_since.take().unwrap_or_else(|| self.clock.now());
         self.taken.events += batch.events.len() as u64;
-        let (calls, interactions) = settled.into_rows();
+        let (calls, handed_out) = settled.into_parts();
+        let now = self.clock.now();
+        for record in handed_out {
+            self.unwritten.hand_out(record, now);
+        }
         self.taken.calls += calls.len() as u64;
-        self.taken.interactions += interactions.len() as u64;
         batch.calls = calls;
-        batch.interactions = interactions;
         batch.positions = self.checkpoint_text();
         self.dirty |= taken;
         batch.snapshot = if force_snapshot {
@@ -872,6 +887,16 @@ impl<S: Store + Clone> IngestLoop<S> {
             }
             self.encoded_snapshot()
         };
+        // A snapshot says that everything handed out before it is written: it goes with all
+        // that waits, as does the last commit before a stop.
+        batch.interactions = if force_snapshot || batch.snapshot.is_some() || !self.settings.live {
+            self.unwritten.take_all()
+        } else {
+            let waited_from = now.checked_sub(self.settings.interactions_wait).unwrap_or(now);
+            self.unwritten.take(self.settings.interactions_per_commit.max(1), waited_from)
+        };
+        self.taken.interactions += batch.interactions.len() as u64;
+        self.shared.metrics.interactions_unwritten.set(self.unwritten.len() as i64);
         self.wait_in_flight()?;
         let items = stream_items(&batch);
         let events = batch.events.len();
@@ -1245,6 +1270,8 @@ mod tests {
             idle_tick: Duration::from_secs(3600),
             commit_every: Duration::from_millis(1),
             interactions_every: Duration::from_millis(1),
+            interactions_per_commit: 100,
+            interactions_wait: Duration::from_secs(1),
             live: true,
             store_retry,
         }

@@ -347,6 +347,8 @@ fn spawn_ingest<S: Store + Clone>(
         live: true,
         commit_every: Duration::from_millis(config.ingest.commit_ms.max(1)),
         interactions_every: Duration::from_millis(config.ingest.interactions_ms),
+        interactions_per_commit: config.ingest.interactions_per_commit,
+        interactions_wait: Duration::from_millis(config.ingest.interactions_wait_ms),
         store_retry: Some(StoreRetry::default()),
     };
     std::thread::spawn(move || {

@@ -54,6 +54,7 @@ pub struct Metrics {
     pub segments_waiting: Gauge,
     pub interactions_completed: Counter,
     pub interactions_written: Counter,
+    pub interactions_unwritten: Gauge,
     pub ingest_lag: Gauge<f64, AtomicU64>,
     pub orphan_media: Counter,
     pub media_conflicts: Counter,
@@ -124,6 +125,12 @@ impl Metrics {
             "interactions_written",
             "Interaction writes (first versions and revisions)",
             interactions_written.clone(),
+        );
+        let interactions_unwritten = Gauge::default();
+        registry.register(
+            "interactions_unwritten",
+            "Live interactions handed out and waiting for a commit (ingest.interactions_per_commit go with each, and every one that waited ingest.interactions_wait_ms)",
+            interactions_unwritten.clone(),
         );
         let ingest_lag = Gauge::<f64, AtomicU64>::default();
         registry.register(
@@ -218,6 +225,7 @@ impl Metrics {
             segments_waiting,
             interactions_completed,
             interactions_written,
+            interactions_unwritten,
             ingest_lag,
             orphan_media,
             media_conflicts,

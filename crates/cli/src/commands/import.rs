@@ -102,6 +102,8 @@ fn import<S: Store + Clone>(
         live: false,
         commit_every: std::time::Duration::from_millis(config.ingest.commit_ms.max(1)),
         interactions_every: std::time::Duration::from_millis(config.ingest.interactions_ms),
+        interactions_per_commit: config.ingest.interactions_per_commit,
+        interactions_wait: std::time::Duration::from_millis(config.ingest.interactions_wait_ms),
         // A full disk fails the import; run again once there is space, it resumes.
         store_retry: None,
     };

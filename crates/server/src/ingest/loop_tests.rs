@@ -32,6 +32,8 @@ struct ScriptedStore {
     failures: Arc<Mutex<VecDeque<StoreError>>>,
     commits: Arc<AtomicUsize>,
     replay_reads: Arc<Mutex<Vec<u64>>>,
+    /// Per commit that went through: (interactions written, carried a snapshot).
+    written: Arc<Mutex<Vec<(usize, bool)>>>,
 }
 
 impl ScriptedStore {
@@ -41,6 +43,7 @@ impl ScriptedStore {
             failures: Arc::default(),
             commits: Arc::default(),
             replay_reads: Arc::default(),
+            written: Arc::default(),
         }
     }
 
@@ -59,8 +62,10 @@ impl Store for ScriptedStore {
         if let Some(error) = failure {
             return Err(error);
         }
+        let written = (batch.interactions.len(), batch.snapshot.is_some());
         self.store.commit(batch).await?;
         self.commits.fetch_add(1, Ordering::SeqCst);
+        self.written.lock().expect("lock").push(written);
         Ok(())
     }
     async fn recover(&self) -> Result<Recovery, StoreError> {
@@ -125,9 +130,15 @@ fn events(from: u32, count: u32) -> Vec<Event> {
 
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(60);
+const INTERACTIONS_WAIT: Duration = Duration::from_secs(2);
 
 /// Live settings, in time only the test clock measures.
 fn settings() -> IngestSettings {
+    settings_writing(100)
+}
+
+/// The same, writing at most `interactions_per_commit` interactions with a commit.
+fn settings_writing(interactions_per_commit: usize) -> IngestSettings {
     IngestSettings {
         batch_events: 100,
         poll: Duration::from_millis(5),
@@ -135,6 +146,8 @@ fn settings() -> IngestSettings {
         idle_tick: Duration::from_secs(3600),
         commit_every: COMMIT_EVERY,
         interactions_every: Duration::ZERO,
+        interactions_per_commit,
+        interactions_wait: INTERACTIONS_WAIT,
         live: true,
         store_retry: Some(StoreRetry {
             first: Duration::from_millis(100),
@@ -178,6 +191,10 @@ impl Bench {
 
     /// A loop recovered from the store (a start, or a restart after a crash).
     fn start(&self) -> (IngestLoop<ScriptedStore>, Ingress) {
+        self.start_with(settings())
+    }
+
+    fn start_with(&self, settings: IngestSettings) -> (IngestLoop<ScriptedStore>, Ingress) {
         let (ingress, requests) = queue(16);
         let ingest = IngestLoop::recover(
             self.store.clone(),
@@ -186,7 +203,7 @@ impl Bench {
             None,
             requests,
             Arc::new(Shared::new()),
-            settings(),
+            settings,
             Arc::new(AtomicBool::new(false)),
             self.clock.clone(),
         )
@@ -197,6 +214,16 @@ impl Bench {
 
     fn stored_events(&self) -> u64 {
         self.runtime.block_on(self.store.counts()).expect("counts").events
+    }
+
+    fn stored_interactions(&self) -> u64 {
+        self.runtime.block_on(self.store.counts()).expect("counts").interactions
+    }
+
+    /// Interactions written by each commit since the last look, and whether it carried a
+    /// snapshot.
+    fn written(&self) -> Vec<(usize, bool)> {
+        std::mem::take(&mut *self.store.written.lock().expect("lock"))
     }
 
     fn snapshot_seq(&self) -> Option<u64> {
@@ -408,4 +435,84 @@ fn a_snapshot_committed_with_a_later_batch_is_as_of_the_event_it_was_captured_af
     let reads = bench.store.replay_reads.lock().expect("lock").clone();
     assert_eq!(reads.first(), Some(&10), "the replay begins after the captured event");
     assert_eq!(restarted.pipeline.engine_stats().events, 30, "every stored event applied once");
+}
+
+/// Regression: an idle tick or a flush at 10,000 events/s handed out 1,000–2,500 live
+/// interactions at once, and the one commit writing them held every event behind it for up
+/// to 365 ms (the service's p99). They now go at most `interactions_per_commit` a commit.
+#[test]
+fn a_flush_of_more_interactions_than_a_commit_takes_is_written_over_the_next_commits() {
+    let bench = Bench::new();
+    let (mut ingest, ingress) = bench.start_with(settings_writing(3));
+    let mut answer = send(&ingress, events(0, 10));
+    step(&mut ingest).expect("taken");
+    step(&mut ingest).expect("drained: committed with the first three");
+    assert_eq!(stored_as(&mut answer), (Some(1), Some(10)), "the events do not wait for them");
+    assert_eq!((bench.stored_interactions(), bench.written()), (3, vec![(3, false)]));
+    for _ in 0..3 {
+        step(&mut ingest).expect("idle: a commit with the next ones waiting");
+    }
+    assert_eq!(bench.written(), [(3, false), (3, false), (1, false)], "in rounds of at most three");
+    assert_eq!(bench.stored_interactions(), 10, "each one written");
+    assert_eq!(ingest.unwritten.len(), 0);
+    let commits = bench.store.commits();
+    step(&mut ingest).expect("idle");
+    assert_eq!(bench.store.commits(), commits, "nothing waits: no commit");
+}
+
+/// Regression (the adversarial run's SSE phase): 40,000 calls posted at once were written a
+/// hundred a commit while events kept coming, and the interactions after them waited minutes.
+/// Once they have waited `interactions_wait`, the next commit takes them all.
+#[test]
+fn interactions_that_waited_too_long_go_with_the_next_commit() {
+    let bench = Bench::new();
+    let (mut ingest, ingress) = bench.start_with(settings_writing(3));
+    let mut burst = send(&ingress, events(0, 40));
+    step(&mut ingest).expect("taken");
+    step(&mut ingest).expect("drained: committed with the first three");
+    assert_eq!(stored_as(&mut burst), (Some(1), Some(40)));
+    assert_eq!(bench.written(), [(3, false)]);
+    bench.clock.advance(INTERACTIONS_WAIT);
+    step(&mut ingest).expect("idle: the rest, which waited too long");
+    assert_eq!(bench.written(), [(37, false)], "the rest of the burst at once");
+    assert_eq!((bench.stored_interactions(), ingest.unwritten.len()), (40, 0));
+}
+
+/// A snapshot says that everything handed out before it is stored: the commit that carries
+/// it writes every interaction still waiting, whatever `interactions_per_commit`.
+#[test]
+fn a_commit_carrying_a_snapshot_writes_every_interaction_still_waiting() {
+    let bench = Bench::new();
+    let (mut ingest, ingress) = bench.start_with(settings_writing(2));
+    let mut answer = send(&ingress, events(0, 9));
+    step(&mut ingest).expect("taken");
+    bench.clock.advance(SNAPSHOT_EVERY);
+    step(&mut ingest).expect("committed with two; the state captured for a snapshot");
+    assert_eq!(stored_as(&mut answer), (Some(1), Some(9)));
+    ingest.encoder.settle();
+    step(&mut ingest).expect("idle: the encoded snapshot is committed");
+    let written = bench.written();
+    let (snapshot, before) = written.split_last().expect("commits");
+    assert!(before.iter().all(|commit| *commit == (2, false)), "two a commit before it: {written:?}");
+    assert_eq!(*snapshot, (9 - 2 * before.len(), true), "the snapshot goes with all waiting: {written:?}");
+    assert!(snapshot.0 > 2, "more than a commit takes waited for it: {written:?}");
+    assert_eq!((bench.stored_interactions(), bench.snapshot_seq()), (9, Some(9)));
+}
+
+/// A crash while interactions wait loses none of them: no snapshot was stored since they
+/// were handed out, so the restart replays their events and writes them.
+#[test]
+fn interactions_waiting_for_a_commit_at_a_crash_are_written_after_the_restart() {
+    let bench = Bench::new();
+    let (mut ingest, ingress) = bench.start_with(settings_writing(4));
+    let mut answer = send(&ingress, events(0, 10));
+    step(&mut ingest).expect("taken");
+    step(&mut ingest).expect("committed with four");
+    assert_eq!(stored_as(&mut answer), (Some(1), Some(10)));
+    assert_eq!((bench.stored_interactions(), bench.snapshot_seq()), (4, None));
+    drop(ingest); // SIGKILL, six waiting
+
+    let (restarted, _ingress) = bench.start_with(settings_writing(4));
+    assert_eq!(restarted.pipeline.engine_stats().events, 10, "every stored event replayed once");
+    assert_eq!(bench.stored_interactions(), 10, "the six that waited are written by the replay");
 }
