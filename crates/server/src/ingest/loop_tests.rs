@@ -437,17 +437,24 @@ fn a_snapshot_committed_with_a_later_batch_is_as_of_the_event_it_was_captured_af
     assert_eq!(restarted.pipeline.engine_stats().events, 30, "every stored event applied once");
 }
 
+/// A loop writing `per_commit` interactions a commit, sent `count` new calls, and its first
+/// commit of them: every event, the first `per_commit` interactions (the rest wait).
+fn posted_and_committed(bench: &Bench, per_commit: usize, count: u32) -> IngestLoop<ScriptedStore> {
+    let (mut ingest, ingress) = bench.start_with(settings_writing(per_commit));
+    let mut answer = send(&ingress, events(0, count));
+    step(&mut ingest).expect("taken");
+    step(&mut ingest).expect("drained: committed with the first few");
+    assert_eq!(stored_as(&mut answer), (Some(1), Some(u64::from(count))), "the events do not wait for them");
+    ingest
+}
+
 /// Regression: an idle tick or a flush at 10,000 events/s handed out 1,000–2,500 live
 /// interactions at once, and the one commit writing them held every event behind it for up
 /// to 365 ms (the service's p99). They now go at most `interactions_per_commit` a commit.
 #[test]
 fn a_flush_of_more_interactions_than_a_commit_takes_is_written_over_the_next_commits() {
     let bench = Bench::new();
-    let (mut ingest, ingress) = bench.start_with(settings_writing(3));
-    let mut answer = send(&ingress, events(0, 10));
-    step(&mut ingest).expect("taken");
-    step(&mut ingest).expect("drained: committed with the first three");
-    assert_eq!(stored_as(&mut answer), (Some(1), Some(10)), "the events do not wait for them");
+    let mut ingest = posted_and_committed(&bench, 3, 10);
     assert_eq!((bench.stored_interactions(), bench.written()), (3, vec![(3, false)]));
     for _ in 0..3 {
         step(&mut ingest).expect("idle: a commit with the next ones waiting");
@@ -466,11 +473,7 @@ fn a_flush_of_more_interactions_than_a_commit_takes_is_written_over_the_next_com
 #[test]
 fn interactions_that_waited_too_long_go_with_the_next_commit() {
     let bench = Bench::new();
-    let (mut ingest, ingress) = bench.start_with(settings_writing(3));
-    let mut burst = send(&ingress, events(0, 40));
-    step(&mut ingest).expect("taken");
-    step(&mut ingest).expect("drained: committed with the first three");
-    assert_eq!(stored_as(&mut burst), (Some(1), Some(40)));
+    let mut ingest = posted_and_committed(&bench, 3, 40);
     assert_eq!(bench.written(), [(3, false)]);
     bench.clock.advance(INTERACTIONS_WAIT);
     step(&mut ingest).expect("idle: the rest, which waited too long");
@@ -504,11 +507,7 @@ fn a_commit_carrying_a_snapshot_writes_every_interaction_still_waiting() {
 #[test]
 fn interactions_waiting_for_a_commit_at_a_crash_are_written_after_the_restart() {
     let bench = Bench::new();
-    let (mut ingest, ingress) = bench.start_with(settings_writing(4));
-    let mut answer = send(&ingress, events(0, 10));
-    step(&mut ingest).expect("taken");
-    step(&mut ingest).expect("committed with four");
-    assert_eq!(stored_as(&mut answer), (Some(1), Some(10)));
+    let ingest = posted_and_committed(&bench, 4, 10);
     assert_eq!((bench.stored_interactions(), bench.snapshot_seq()), (4, None));
     drop(ingest); // SIGKILL, six waiting
 
