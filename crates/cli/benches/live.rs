@@ -5,7 +5,8 @@
 //! `cargo bench -p callstitch --bench live` (CALLSTITCH_BENCH_RATE events/s, default 10000;
 //! CALLSTITCH_BENCH_SECONDS, default 20; CALLSTITCH_BENCH_SNAPSHOT_S, the service's
 //! snapshot_every_s, default 10; CALLSTITCH_BENCH_BINARY, another build's binary to measure
-//! instead, for a before/after in one sitting). Uses the release binary and its simulator.
+//! instead, for a before/after in one sitting; CALLSTITCH_BENCH_SIMULATE, the simulator's
+//! arguments instead of the two-site scale estate's). Uses the release binary and its simulator.
 //!
 //! `CALLSTITCH_BENCH_WORKERS=N` measures the large estate's roles instead (docs/scale.md):
 //! `callstitch collect` follows the same files onto the machine's NATS (under a prefix of its
@@ -222,18 +223,15 @@ fn main() {
     let work = tempfile::tempdir().expect("temp dir");
     let sim = work.path().join("sim");
     let size_mb = (rate * seconds * 400 / 1_000_000).max(20);
+    // CALLSTITCH_BENCH_SIMULATE: the simulator's arguments instead of the scale estate's (other
+    // sites, clock skew, long calls, noise), e.g. "--sites 4 --interactions 12000 --skew-ms 900
+    // --long-calls 10 --noise --seed 99".
+    let scale = format!("--scale --sites 2 --segment-mb 100000 --size-mb {size_mb}");
+    let simulate = std::env::var("CALLSTITCH_BENCH_SIMULATE").unwrap_or(scale);
     let status = Command::new(&binary)
-        .args([
-            "simulate",
-            "--scale",
-            "--sites",
-            "2",
-            "--segment-mb",
-            "100000",
-            "--size-mb",
-            &size_mb.to_string(),
-            "--out",
-        ])
+        .arg("simulate")
+        .args(simulate.split_whitespace())
+        .arg("--out")
         .arg(&sim)
         .stderr(Stdio::null())
         .status()
