@@ -169,8 +169,9 @@ pub struct IngestSettings {
     pub interactions_every: Duration,
     /// Live: the interactions written with one commit, at least; the rest wait, in the order
     /// they began to wait, for the next commits (a flush that hands out thousands would
-    /// otherwise hold every event behind one long transaction). A commit that carries a
-    /// snapshot writes them all.
+    /// otherwise hold every event behind one long transaction). A snapshot is committed
+    /// once those handed out before its capture are written; the last commit before a stop
+    /// writes them all.
     pub interactions_per_commit: usize,
     /// Live: how long an interaction waits to be written at most; a commit takes every one
     /// that waited longer, however many (a burst is not starved behind newer changes).
@@ -249,6 +250,12 @@ pub struct IngestLoop<S: Store + Clone> {
     encoder: Encoder<(u64, u64)>,
     /// A snapshot taken on this thread for the next batch (no encoder thread could start).
     ready_snapshot: Option<Snapshot>,
+    /// The end of the write queue when the last snapshot was captured ([`Unwritten::end`]):
+    /// a snapshot says that everything handed out before it is written, so it goes with the
+    /// commit that takes the last of those, not before.
+    snapshot_barrier: usize,
+    /// An encoded snapshot waiting for that commit.
+    held_snapshot: Option<Snapshot>,
 }
 
 /// A batch being committed, with what to do once it is.
@@ -388,6 +395,8 @@ impl<S: Store + Clone> IngestLoop<S> {
             in_flight: None,
             encoder: Encoder::default(),
             ready_snapshot: None,
+            snapshot_barrier: 0,
+            held_snapshot: None,
         };
         if !ingest.replay(replay_from)? {
             return Ok(None);
@@ -697,7 +706,7 @@ impl<S: Store + Clone> IngestLoop<S> {
             if self.pending.is_empty() && self.pending_replies.is_empty() {
                 self.idle_tick()?;
                 // A snapshot due is captured now and committed once it is encoded.
-                if self.snapshot_due() || self.encoder.busy() {
+                if self.snapshot_due() || self.encoder.busy() || self.held_snapshot.is_some() {
                     self.checkpoint_soon()?;
                 }
             }
@@ -877,24 +886,34 @@ impl<S: Store + Clone> IngestLoop<S> {
         batch.calls = calls;
         batch.positions = self.checkpoint_text();
         self.dirty |= taken;
-        batch.snapshot = if force_snapshot {
-            // Stopping or at a checkpoint: this state, now (one encoding running is older).
+        if force_snapshot {
+            // Stopping or at a checkpoint: this state, now (one encoding running, or one
+            // held, is older), with everything that waits.
             let _ = self.encoder.wait();
-            self.snapshot()
+            self.held_snapshot = None;
+            batch.snapshot = self.snapshot();
+            batch.interactions = self.unwritten.take_all();
         } else {
-            if self.snapshot_due() && !self.encoder.busy() {
+            if self.snapshot_due() && !self.encoder.busy() && self.held_snapshot.is_none() {
                 self.start_snapshot();
             }
-            self.encoded_snapshot()
-        };
-        // A snapshot says that everything handed out before it is written: it goes with all
-        // that waits, as does the last commit before a stop.
-        batch.interactions = if force_snapshot || batch.snapshot.is_some() || !self.settings.live {
-            self.unwritten.take_all()
-        } else {
-            let waited_from = now.checked_sub(self.settings.interactions_wait).unwrap_or(now);
-            self.unwritten.take(self.settings.interactions_per_commit.max(1), waited_from)
-        };
+            batch.interactions = if self.settings.live {
+                let waited_from = now.checked_sub(self.settings.interactions_wait).unwrap_or(now);
+                self.unwritten.take(self.settings.interactions_per_commit.max(1), waited_from)
+            } else {
+                self.unwritten.take_all()
+            };
+            // The snapshot goes once what was handed out before its capture is written,
+            // with this commit or an earlier one: a few a commit, and none later than
+            // `interactions_wait` (a commit writing the whole queue held every event
+            // behind it).
+            if self.held_snapshot.is_none() {
+                self.held_snapshot = self.encoded_snapshot();
+            }
+            if self.unwritten.written_before(self.snapshot_barrier) {
+                batch.snapshot = self.held_snapshot.take();
+            }
+        }
         self.taken.interactions += batch.interactions.len() as u64;
         self.shared.metrics.interactions_unwritten.set(self.unwritten.len() as i64);
         self.wait_in_flight()?;
@@ -1045,6 +1064,7 @@ impl<S: Store + Clone> IngestLoop<S> {
     fn start_snapshot(&mut self) {
         self.prune_media();
         let state = self.pipeline.capture();
+        self.snapshot_barrier = self.unwritten.end();
         self.last_snapshot = self.clock.now();
         self.dirty = false;
         if !self.encoder.start(state, (self.next_seq - 1, self.media_posts)) {

@@ -117,6 +117,19 @@ impl Unwritten {
         self.places.is_empty()
     }
 
+    /// The place after the last one waiting now: a later [`Unwritten::written_before`] with
+    /// it says whether every one waiting now has been taken since.
+    pub fn end(&self) -> usize {
+        self.taken + self.waiting.len()
+    }
+
+    /// Every interaction that waited before `end` (an earlier [`Unwritten::end`]) was taken
+    /// (or left, replaced). One handed out again keeps its place, so it counts as waiting
+    /// from before.
+    pub fn written_before(&self, end: usize) -> bool {
+        self.taken >= end
+    }
+
     /// Queues `handed_out`, handed out at `now`.
     pub fn hand_out(&mut self, handed_out: HandedOut, now: Instant) {
         for id in &handed_out.replaces {
@@ -358,10 +371,12 @@ mod tests {
     proptest::proptest! {
         /// Whatever the hand-outs and takes: each id is written in increasing revisions, the
         /// last written is its last hand-out (unless replaced after it), a replaced id is not
-        /// written after the one replacing it, and none waits past the age limit.
+        /// written after the one replacing it, and none waits past the age limit. And a
+        /// snapshot's barrier ([`Unwritten::end`] at its capture) is passed exactly when every
+        /// interaction waiting then has been written or replaced since.
         #[test]
         fn the_queue_writes_every_interaction_as_it_stands_last(
-            steps in proptest::collection::vec((0u8..6, proptest::option::of(0u8..6), 0usize..4, proptest::bool::ANY), 1..60),
+            steps in proptest::collection::vec((0u8..6, proptest::option::of(0u8..6), 0usize..4, proptest::bool::ANY, proptest::bool::ANY), 1..60),
         ) {
             let start = Instant::now();
             let mut queue = Unwritten::default();
@@ -369,7 +384,9 @@ mod tests {
             let mut written: HashMap<String, u32> = HashMap::new();
             let mut replaced_by: HashMap<String, String> = HashMap::new();
             let limit = 3u64;
-            for (tick, (id, replaces, most, take)) in steps.into_iter().enumerate() {
+            let mut waiting: std::collections::HashSet<String> = std::collections::HashSet::new();
+            let mut barrier: Option<(usize, std::collections::HashSet<String>)> = None;
+            for (tick, (id, replaces, most, take, capture)) in steps.into_iter().enumerate() {
                 let now = start + Duration::from_secs(tick as u64);
                 let id = format!("i{id}");
                 let replaces: Vec<String> = replaces.map(|r| format!("i{r}")).into_iter().filter(|r| *r != id).collect();
@@ -378,9 +395,17 @@ mod tests {
                 queue.hand_out(record(&id, revision, &replaced), now);
                 last_handed.insert(id.clone(), revision);
                 replaced_by.remove(&id);
+                waiting.insert(id.clone());
                 for old in &replaces {
                     last_handed.remove(old);
                     replaced_by.insert(old.clone(), id.clone());
+                    waiting.remove(old);
+                    if let Some((_, before)) = &mut barrier {
+                        before.remove(old);
+                    }
+                }
+                if capture {
+                    barrier = Some((queue.end(), waiting.clone()));
                 }
                 if take {
                     let deadline = now.checked_sub(Duration::from_secs(limit)).unwrap_or(start);
@@ -388,8 +413,15 @@ mod tests {
                         proptest::prop_assert!(written.get(&record.id).is_none_or(|before| *before < record.revision));
                         proptest::prop_assert!(!replaced_by.contains_key(&record.id), "{} written after it was replaced", record.id);
                         written.insert(record.id.clone(), record.revision);
+                        waiting.remove(&record.id);
+                        if let Some((_, before)) = &mut barrier {
+                            before.remove(&record.id);
+                        }
                     }
                     proptest::prop_assert!(queue.waiting.iter().flatten().all(|waiting| waiting.since > deadline));
+                    if let Some((end, before)) = &barrier {
+                        proptest::prop_assert_eq!(queue.written_before(*end), before.is_empty(), "still waiting from before: {:?}", before);
+                    }
                 }
             }
             for record in queue.take_all() {
