@@ -10,6 +10,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use callstitch_tlib::{CallUuid, ConnId, DnRole, Event, Message, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -126,7 +127,8 @@ impl Site {
 
 /// A slot of the call table; the generation tells a reused slot from its earlier call.
 pub(crate) struct Slot {
-    pub(crate) call: Option<Call>,
+    /// Shared with a snapshot being taken (copied when changed meanwhile).
+    pub(crate) call: Option<Arc<Call>>,
     pub(crate) site: u32,
     pub(crate) generation: u32,
 }
@@ -279,7 +281,7 @@ impl Engine {
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(index, slot)| slot.call.as_ref().map(|call| (call.serial, index as u32)))
+            .filter_map(|(index, slot)| slot.call.as_deref().map(|call| (call.serial, index as u32)))
             .collect();
         remaining.sort_unstable();
         for (_, slot) in remaining {
@@ -308,7 +310,7 @@ impl Engine {
     }
 
     fn end_reason_at_finish(&self, slot: u32) -> EndReason {
-        let Some(call) = self.slots[slot as usize].call.as_ref() else {
+        let Some(call) = self.slots[slot as usize].call.as_deref() else {
             return EndReason::EndOfInput;
         };
         if call.deleted.is_some() {
@@ -378,7 +380,7 @@ impl Engine {
             .enumerate()
             .filter(|(_, slot)| slot.site as usize == site)
             .filter_map(|(index, slot)| {
-                let call = slot.call.as_ref().filter(|call| call.last_activity <= limit)?;
+                let call = slot.call.as_deref().filter(|call| call.last_activity <= limit)?;
                 Some((call.serial, index as u32))
             })
             .collect();
@@ -392,7 +394,7 @@ impl Engine {
     /// and still stands.
     fn due_serial(&self, slot: u32, generation: u32, deadline: i64) -> Option<u64> {
         let entry = self.slots.get(slot as usize).filter(|entry| entry.generation == generation)?;
-        let call = entry.call.as_ref().filter(|call| call.deadline == Some(deadline))?;
+        let call = entry.call.as_deref().filter(|call| call.deadline == Some(deadline))?;
         Some(call.serial)
     }
 
@@ -425,7 +427,7 @@ impl Engine {
 
     fn tell_slot(&mut self, slot: u32, time: Option<Timestamp>, sink: &mut impl CallSink) {
         let Some(entry) = self.slots.get(slot as usize) else { return };
-        let Some(call) = entry.call.as_ref() else { return };
+        let Some(call) = entry.call.as_deref() else { return };
         let site = &self.sites[entry.site as usize];
         let handle = CallHandle(call.serial);
         let mut told = call.told.clone();
@@ -536,11 +538,11 @@ impl Engine {
     // The call table
 
     fn call(&self, slot: u32) -> Option<&Call> {
-        self.slots.get(slot as usize)?.call.as_ref()
+        self.slots.get(slot as usize)?.call.as_deref()
     }
 
     fn call_mut(&mut self, slot: u32) -> Option<&mut Call> {
-        self.slots.get_mut(slot as usize)?.call.as_mut()
+        self.slots.get_mut(slot as usize)?.call.as_mut().map(Arc::make_mut)
     }
 
     fn create(&mut self, site: usize, uuid: Option<CallUuid>, conn: Option<ConnId>) -> u32 {
@@ -558,7 +560,7 @@ impl Engine {
         entry.site = site as u32;
         let mut call = call;
         call.generation = entry.generation;
-        entry.call = Some(call);
+        entry.call = Some(Arc::new(call));
         if let Some(uuid) = uuid {
             self.sites[site].by_uuid.insert(uuid, slot);
         }
@@ -576,7 +578,7 @@ impl Engine {
         // News the call showed and was not told yet goes before its end.
         self.tell_slot(slot, None, sink);
         let Some(entry) = self.slots.get_mut(slot as usize) else { return };
-        let Some(call) = entry.call.take() else { return };
+        let Some(call) = entry.call.take().map(Arc::unwrap_or_clone) else { return };
         entry.generation = entry.generation.wrapping_add(1);
         let site = &mut self.sites[entry.site as usize];
         if let Some(uuid) = &call.uuid {
@@ -699,7 +701,7 @@ impl Engine {
 
     fn on_link_loss(&mut self, site: usize, event: &Event) {
         for slot in self.slots.iter_mut().filter(|slot| slot.site as usize == site) {
-            if let Some(call) = slot.call.as_mut() {
+            if let Some(call) = slot.call.as_mut().map(Arc::make_mut) {
                 call.mark_uncertain(event);
             }
         }
@@ -850,7 +852,7 @@ impl Engine {
     fn related_with_live(&self, slot: u32, dn: &str) -> Option<u32> {
         let call = self.call(slot)?;
         self.slots.iter().enumerate().find_map(|(index, entry)| {
-            let other = entry.call.as_ref()?;
+            let other = entry.call.as_deref()?;
             let index = index as u32;
             let related = index != slot
                 && other.site == call.site

@@ -15,6 +15,8 @@
 //! share: the envelope, the error, and the mapping of `&'static str` labels back to the
 //! tables that produced them.
 
+use std::sync::Arc;
+
 use callstitch_tlib::{CallUuid, ConnId, DnRole, Text, Timestamp};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -336,7 +338,7 @@ struct SiteState {
 struct SlotState {
     site: u32,
     generation: u32,
-    call: Option<Call>,
+    call: Option<Arc<Call>>,
 }
 
 /// The whole state of an [`Engine`], without its configuration: what [`Engine::snapshot`]

@@ -20,6 +20,7 @@
 //! [`LinkerConfig::archive_horizon`]: crate::LinkerConfig::archive_horizon
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use callstitch_tlib::{CallUuid, ConnId, Text};
 use rustc_hash::FxHashMap as HashMap;
@@ -42,7 +43,7 @@ pub(crate) enum OpenEnd {
 /// One forgotten interaction, as it was.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Forgotten {
-    segments: Vec<(u64, Segment)>,
+    segments: Vec<(u64, Arc<Segment>)>,
     component: Component,
 }
 
@@ -202,7 +203,7 @@ impl Linker {
         } else if ends.is_empty() {
             return;
         }
-        let segments: Vec<(u64, Segment)> = component
+        let segments: Vec<(u64, Arc<Segment>)> = component
             .segments
             .iter()
             .filter_map(|serial| self.segments.get(serial).map(|segment| (*serial, segment.clone())))
@@ -280,11 +281,12 @@ impl Linker {
         self.stats.revived += 1;
         let mut serials: HashMap<u64, u64> = HashMap::default();
         for (old, segment) in forgotten.segments {
+            let segment = Arc::unwrap_or_clone(segment);
             let serial = match self.by_id.get(&segment.id).copied() {
                 // The same call came back meanwhile (more events of it): one segment, with
                 // what the archived one knew.
                 Some(known) => {
-                    if let Some(held) = self.segments.get_mut(&known) {
+                    if let Some(held) = self.segments.get_mut(&known).map(Arc::make_mut) {
                         held.absorb(segment);
                     }
                     known

@@ -19,6 +19,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -169,7 +170,7 @@ pub struct Linker {
     pub(crate) sites: SiteDirectory,
     pub(crate) clocks: EstateClocks,
     pub(crate) next_serial: u64,
-    pub(crate) segments: HashMap<u64, Segment>,
+    pub(crate) segments: HashMap<u64, Arc<Segment>>,
     /// Live engine calls → their segment.
     pub(crate) handles: HashMap<CallHandle, u64>,
     pub(crate) by_id: HashMap<SegmentId, u64>,
@@ -328,7 +329,7 @@ impl Linker {
             // A second engine call of a segment held (same site and CallUUID).
             self.stats.duplicate_segments += 1;
             self.handles.insert(call.handle, serial);
-            if let Some(segment) = self.segments.get_mut(&serial) {
+            if let Some(segment) = self.segments.get_mut(&serial).map(Arc::make_mut) {
                 segment.live_calls += 1;
             }
             self.touch(serial);
@@ -356,8 +357,11 @@ impl Linker {
             Evidence::CallUuid(uuid) => self.learn_uuid(serial, uuid),
             Evidence::ConnId(conn) => self.index_conn(serial, conn),
             Evidence::Link(link, seen) => {
-                let added =
-                    self.segments.get_mut(&serial).is_some_and(|segment| segment.add_link(link, seen));
+                let added = self
+                    .segments
+                    .get_mut(&serial)
+                    .map(Arc::make_mut)
+                    .is_some_and(|segment| segment.add_link(link, seen));
                 if added {
                     self.connect_link(serial, &link.id);
                     self.touch(serial);
@@ -365,7 +369,7 @@ impl Linker {
             }
             Evidence::ConsultOf { pointer, main } => {
                 let pointer = pointer.clone();
-                if let Some(segment) = self.segments.get_mut(&serial) {
+                if let Some(segment) = self.segments.get_mut(&serial).map(Arc::make_mut) {
                     segment.consult_of.get_or_insert_with(|| pointer.clone());
                 }
                 let main = main.and_then(|main| self.handles.get(&main).copied());
@@ -373,7 +377,7 @@ impl Linker {
             }
             Evidence::MergedInto { pointer, survivor } => {
                 let pointer = pointer.clone();
-                if let Some(segment) = self.segments.get_mut(&serial) {
+                if let Some(segment) = self.segments.get_mut(&serial).map(Arc::make_mut) {
                     segment.merged_into.get_or_insert_with(|| pointer.clone());
                 }
                 let survivor = survivor.and_then(|survivor| self.handles.get(&survivor).copied());
@@ -398,7 +402,7 @@ impl Linker {
                 self.announce_late(&call, clock)
             }
         };
-        if let Some(segment) = self.segments.get_mut(&serial) {
+        if let Some(segment) = self.segments.get_mut(&serial).map(Arc::make_mut) {
             segment.finish(call, clock);
         }
         self.touch(serial);
@@ -475,7 +479,7 @@ impl Linker {
         self.by_id.insert(segment.id.clone(), serial);
         self.component_of.insert(serial, serial);
         self.components.insert(serial, Component { segments: vec![serial], ..Component::default() });
-        self.segments.insert(serial, segment);
+        self.segments.insert(serial, Arc::new(segment));
         serial
     }
 
@@ -522,7 +526,7 @@ impl Linker {
     }
 
     fn index_conn(&mut self, serial: u64, conn: ConnId) {
-        let Some(segment) = self.segments.get_mut(&serial) else { return };
+        let Some(segment) = self.segments.get_mut(&serial).map(Arc::make_mut) else { return };
         segment.add_conn(conn);
         let site = segment.id.site.clone();
         let calls = self.by_site_conn.entry((site.clone(), conn)).or_default();
@@ -560,7 +564,7 @@ impl Linker {
 
     /// A call that opened with a ConnID only learned its CallUUID: its key becomes it.
     fn learn_uuid(&mut self, serial: u64, uuid: &CallUuid) {
-        let Some(segment) = self.segments.get_mut(&serial) else { return };
+        let Some(segment) = self.segments.get_mut(&serial).map(Arc::make_mut) else { return };
         if segment.call_uuid.is_some() {
             return;
         }
@@ -568,7 +572,7 @@ impl Linker {
         let old = segment.id.clone();
         let new = SegmentId { site: old.site.clone(), key: uuid.as_str().to_owned() };
         if !self.by_id.contains_key(&new) {
-            if let Some(segment) = self.segments.get_mut(&serial) {
+            if let Some(segment) = self.segments.get_mut(&serial).map(Arc::make_mut) {
                 segment.id = new.clone();
             }
             self.by_id.remove(&old);
@@ -736,7 +740,7 @@ impl Linker {
     // --- ISCC ---
 
     fn learn_history(&mut self, serial: u64, history: TransferHistory) {
-        let Some(segment) = self.segments.get_mut(&serial) else { return };
+        let Some(segment) = self.segments.get_mut(&serial).map(Arc::make_mut) else { return };
         if segment.history.is_some() {
             return;
         }
@@ -1158,7 +1162,11 @@ impl Linker {
     }
 
     fn any_live(&self, component: &Component) -> bool {
-        component.segments.iter().filter_map(|serial| self.segments.get(serial)).any(Segment::is_live)
+        component
+            .segments
+            .iter()
+            .filter_map(|serial| self.segments.get(serial))
+            .any(|segment| segment.is_live())
     }
 
     /// The latest site clock at which a call of the component ended.
@@ -1287,7 +1295,7 @@ impl Linker {
         let segments: Vec<(u64, &Segment)> = component
             .segments
             .iter()
-            .filter_map(|serial| self.segments.get(serial).map(|segment| (*serial, segment)))
+            .filter_map(|serial| self.segments.get(serial).map(|segment| (*serial, &**segment)))
             .collect();
         if segments.is_empty() {
             return;

@@ -10,6 +10,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub use callstitch_engine::snapshot::{check, decode, encode};
 use callstitch_engine::{CallHandle, Engine, EngineConfig, EngineState, SnapshotError};
@@ -36,7 +37,7 @@ pub struct LinkerState {
     sites: SiteDirectory,
     clocks: EstateClocks,
     next_serial: u64,
-    segments: Vec<(u64, Segment)>,
+    segments: Vec<(u64, Arc<Segment>)>,
     handles: Vec<(CallHandle, u64)>,
     by_id: Vec<(SegmentId, u64)>,
     component_of: Vec<(u64, u64)>,

@@ -175,3 +175,32 @@ fn a_site_that_comes_late_joins_the_interactions_the_others_made_without_it() {
         }
     }
 }
+
+/// The service captures the state on its ingest thread and encodes it on another while the
+/// pipeline goes on. Calls and segments are shared with the capture and copied only when they
+/// change: whatever the pipeline does after the capture, the captured state encodes to the
+/// bytes a snapshot taken at the capture has (regression guard for the copy-on-write).
+#[test]
+fn a_captured_state_encodes_as_of_its_capture_however_the_pipeline_goes_on() {
+    let (events, sites) = center(300, 17);
+    let linker =
+        LinkerConfig { live: Some(LiveClock { idle_after: 60 * SECOND }), ..LinkerConfig::default() };
+    let config = PipelineConfig::new(EngineConfig::default(), linker, None);
+    let mut pipeline = Pipeline::new(&config, SiteDirectory::new(sites.iter().map(String::as_str)), None);
+    let mut found = Collected::default();
+    let mut captures = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        pipeline.push_at(event, event.time().map(|time| time.0), &mut found);
+        if index % (events.len() / 5) == events.len() / 10 {
+            pipeline.flush(&mut found);
+            captures.push((pipeline.snapshot().expect("a snapshot"), pipeline.capture()));
+        }
+    }
+    pipeline.finish(&mut found);
+    assert!(captures.len() >= 4, "captured {} times", captures.len());
+    let (calls, segments) = pipeline.in_memory();
+    assert_eq!((calls, segments), (0, 0), "every call and segment changed or went after the captures");
+    for (at, (bytes, state)) in captures.iter().enumerate() {
+        assert!(state.encode().expect("encodes") == *bytes, "capture {at} changed after it was taken");
+    }
+}
