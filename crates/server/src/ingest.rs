@@ -248,13 +248,12 @@ pub struct IngestLoop<S: Store + Clone> {
     /// The snapshot being encoded off this thread.
     /// Tagged with the event and the media post it was captured after.
     encoder: Encoder<(u64, u64)>,
-    /// A snapshot taken on this thread for the next batch (no encoder thread could start).
-    ready_snapshot: Option<Snapshot>,
     /// The end of the write queue when the last snapshot was captured ([`Unwritten::end`]):
     /// a snapshot says that everything handed out before it is written, so it goes with the
     /// commit that takes the last of those, not before.
     snapshot_barrier: usize,
-    /// An encoded snapshot waiting for that commit.
+    /// An encoded snapshot (or one taken on this thread, where no encoder thread could
+    /// start) waiting for that commit.
     held_snapshot: Option<Snapshot>,
 }
 
@@ -394,7 +393,6 @@ impl<S: Store + Clone> IngestLoop<S> {
             last_live_count: now,
             in_flight: None,
             encoder: Encoder::default(),
-            ready_snapshot: None,
             snapshot_barrier: 0,
             held_snapshot: None,
         };
@@ -1060,7 +1058,7 @@ impl<S: Store + Clone> IngestLoop<S> {
 
     /// Captures the state now and encodes it on another thread ([`encoder`]); the snapshot
     /// goes with a later batch. Where no thread can be started, snapshots here instead, and
-    /// the next batch takes it.
+    /// holds it for that batch.
     fn start_snapshot(&mut self) {
         self.prune_media();
         let state = self.pipeline.capture();
@@ -1068,15 +1066,12 @@ impl<S: Store + Clone> IngestLoop<S> {
         self.last_snapshot = self.clock.now();
         self.dirty = false;
         if !self.encoder.start(state, (self.next_seq - 1, self.media_posts)) {
-            self.ready_snapshot = self.snapshot();
+            self.held_snapshot = self.snapshot();
         }
     }
 
     /// The snapshot encoded since the last batch, if one was.
     fn encoded_snapshot(&mut self) -> Option<Snapshot> {
-        if let Some(ready) = self.ready_snapshot.take() {
-            return Some(ready);
-        }
         match self.encoder.finished()? {
             (Ok(state), (seq, media_posts)) => Some(Snapshot { seq, state, media_posts }),
             (Err(error), _) => {
