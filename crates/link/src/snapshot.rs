@@ -10,6 +10,8 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 pub use callstitch_engine::snapshot::{check, decode, encode};
@@ -37,19 +39,27 @@ pub struct LinkerState {
     sites: SiteDirectory,
     clocks: EstateClocks,
     next_serial: u64,
-    segments: Vec<(u64, Arc<Segment>)>,
-    handles: Vec<(CallHandle, u64)>,
-    by_id: Vec<(SegmentId, u64)>,
-    component_of: Vec<(u64, u64)>,
-    components: Vec<(u64, Component)>,
-    by_link: Vec<(Text, Vec<u64>)>,
-    by_uuid: Vec<(CallUuid, Vec<u64>)>,
-    by_site_conn: Vec<((Text, ConnId), Vec<u64>)>,
+    #[serde(with = "sorted_list")]
+    segments: HashMap<u64, Arc<Segment>>,
+    #[serde(with = "sorted_list")]
+    handles: HashMap<CallHandle, u64>,
+    #[serde(with = "sorted_list")]
+    by_id: HashMap<SegmentId, u64>,
+    #[serde(with = "sorted_list")]
+    component_of: HashMap<u64, u64>,
+    #[serde(with = "sorted_list")]
+    components: HashMap<u64, Component>,
+    #[serde(with = "sorted_list")]
+    by_link: HashMap<Text, Vec<u64>>,
+    #[serde(with = "sorted_list")]
+    by_uuid: HashMap<CallUuid, Vec<u64>>,
+    #[serde(with = "sorted_list")]
+    by_site_conn: HashMap<(Text, ConnId), Vec<u64>>,
     pending_iscc: BTreeSet<u64>,
     iscc_queue: BTreeMap<Text, BTreeSet<(i64, u64)>>,
     /// ISCC destinations waiting for their origin's site to come (absent before it existed).
-    #[serde(default)]
-    awaiting_origin: Vec<((Text, ConnId), BTreeSet<SegmentId>)>,
+    #[serde(default, with = "ordered_list")]
+    awaiting_origin: BTreeMap<(Text, ConnId), BTreeSet<SegmentId>>,
     /// (estate time, component, version), sorted.
     due: Vec<(i64, u64, u64)>,
     parked: BTreeSet<u64>,
@@ -65,13 +75,62 @@ impl LinkerState {
     }
 }
 
-/// A map's entries as a list sorted by key.
-fn sorted<'a, K: Ord + Clone + 'a, V: Clone + 'a>(
-    map: impl IntoIterator<Item = (&'a K, &'a V)>,
-) -> Vec<(K, V)> {
-    let mut entries: Vec<(K, V)> = map.into_iter().map(|(key, value)| (key.clone(), value.clone())).collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    entries
+/// A hash map written as the list of its entries sorted by key (the same state, the same
+/// bytes). The state holds the map as the linker does, so that the capture on the ingest
+/// thread is a copy and the sorting is left to the encoding, on another thread.
+mod sorted_list {
+    use std::hash::{BuildHasher, Hash};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K, V, H, S>(
+        map: &std::collections::HashMap<K, V, H>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        K: Serialize + Ord,
+        V: Serialize,
+        S: Serializer,
+    {
+        let mut entries: Vec<(&K, &V)> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        serializer.collect_seq(entries)
+    }
+
+    pub fn deserialize<'de, K, V, H, D>(
+        deserializer: D,
+    ) -> Result<std::collections::HashMap<K, V, H>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        H: BuildHasher + Default,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(deserializer)?.into_iter().collect())
+    }
+}
+
+/// An ordered map written as the list of its entries, as [`sorted_list`] writes a hash map.
+mod ordered_list {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(deserializer)?.into_iter().collect())
+    }
 }
 
 impl Linker {
@@ -83,17 +142,17 @@ impl Linker {
             sites: self.sites.clone(),
             clocks: self.clocks.clone(),
             next_serial: self.next_serial,
-            segments: sorted(&self.segments),
-            handles: sorted(&self.handles),
-            by_id: sorted(&self.by_id),
-            component_of: sorted(&self.component_of),
-            components: sorted(&self.components),
-            by_link: sorted(&self.by_link),
-            by_uuid: sorted(&self.by_uuid),
-            by_site_conn: sorted(&self.by_site_conn),
+            segments: self.segments.clone(),
+            handles: self.handles.clone(),
+            by_id: self.by_id.clone(),
+            component_of: self.component_of.clone(),
+            components: self.components.clone(),
+            by_link: self.by_link.clone(),
+            by_uuid: self.by_uuid.clone(),
+            by_site_conn: self.by_site_conn.clone(),
             pending_iscc: self.pending_iscc.clone(),
             iscc_queue: self.iscc_queue.clone(),
-            awaiting_origin: sorted(&self.awaiting_origin),
+            awaiting_origin: self.awaiting_origin.clone(),
             due,
             parked: self.parked.clone(),
             dirty: self.dirty.clone(),
@@ -108,17 +167,17 @@ impl Linker {
         let mut linker = Linker::new(config, state.sites);
         linker.clocks = state.clocks;
         linker.next_serial = state.next_serial;
-        linker.segments = state.segments.into_iter().collect();
-        linker.handles = state.handles.into_iter().collect();
-        linker.by_id = state.by_id.into_iter().collect();
-        linker.component_of = state.component_of.into_iter().collect();
-        linker.components = state.components.into_iter().collect();
-        linker.by_link = state.by_link.into_iter().collect();
-        linker.by_uuid = state.by_uuid.into_iter().collect();
-        linker.by_site_conn = state.by_site_conn.into_iter().collect();
+        linker.segments = state.segments;
+        linker.handles = state.handles;
+        linker.by_id = state.by_id;
+        linker.component_of = state.component_of;
+        linker.components = state.components;
+        linker.by_link = state.by_link;
+        linker.by_uuid = state.by_uuid;
+        linker.by_site_conn = state.by_site_conn;
         linker.pending_iscc = state.pending_iscc;
         *linker.iscc_queue_mut() = state.iscc_queue;
-        linker.awaiting_origin = state.awaiting_origin.into_iter().collect();
+        linker.awaiting_origin = state.awaiting_origin;
         linker.due = state.due.into_iter().map(Reverse).collect();
         linker.parked = state.parked;
         linker.dirty = state.dirty;
@@ -141,9 +200,8 @@ impl Linker {
 /// Every segment a component, handle or index names is held, every component a segment
 /// points to.
 fn validate(state: &LinkerState) -> Result<(), SnapshotError> {
-    let segments: std::collections::BTreeSet<u64> =
-        state.segments.iter().map(|(serial, _)| *serial).collect();
-    let components: std::collections::BTreeSet<u64> = state.components.iter().map(|(id, _)| *id).collect();
+    let segments: std::collections::BTreeSet<u64> = state.segments.keys().copied().collect();
+    let components: std::collections::BTreeSet<u64> = state.components.keys().copied().collect();
     for (id, component) in &state.components {
         check(!component.segments.is_empty(), || format!("component {id} is empty"))?;
         for serial in &component.segments {

@@ -10,6 +10,7 @@
 //! restored snapshot prunes exactly as the original would have.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use callstitch_link::{Interaction, Lifecycle, LinkerConfig, SnapshotError};
 use callstitch_tlib::{ConnId, Event, Message, Text, Timestamp, SECOND};
@@ -129,7 +130,9 @@ pub struct Signals {
     /// (site, CallUUID or `conn:<ConnID>`) → what the call signalled.
     /// Nested, so that a call is found by borrowed names (asked for every segment of every
     /// interaction handed out).
-    by_call: BTreeMap<Text, BTreeMap<String, CallSignals>>,
+    /// Each call's signals shared with a snapshot's capture, copied only when they change
+    /// while the capture is held.
+    by_call: BTreeMap<Text, BTreeMap<String, Arc<CallSignals>>>,
     /// GSIP_REC_FN values already kept, per site (user data repeats on every event, so this
     /// is asked on most events: looked up by borrowed name, with Fx hashing. The names come
     /// from the logs read or the events posted; a sender who crafted colliding names would
@@ -144,15 +147,70 @@ pub struct Signals {
 }
 
 /// The state of [`Signals`] in a snapshot: maps as sorted lists. Taken by
-/// [`Signals::state`] and encoded by [`SignalsState::encode`], possibly on another thread.
+/// [`Signals::state`] (a copy of the maps as they are) and encoded by
+/// [`SignalsState::encode`], possibly on another thread, which also does the flattening and
+/// sorting.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SignalsState {
-    by_call: Vec<((Text, String), CallSignals)>,
-    seen_names: Vec<(Text, String)>,
+    #[serde(with = "by_call_list")]
+    by_call: BTreeMap<Text, BTreeMap<String, Arc<CallSignals>>>,
+    #[serde(with = "seen_names_list")]
+    seen_names: FxHashMap<Text, FxHashSet<String>>,
     marker_key: Option<String>,
     retention: Retention,
     now: i64,
     next_prune: i64,
+}
+
+/// `by_call` as the list of ((site, call), signals) in order.
+mod by_call_list {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use callstitch_tlib::Text;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::CallSignals;
+
+    type ByCall = BTreeMap<Text, BTreeMap<String, Arc<CallSignals>>>;
+
+    pub fn serialize<S: Serializer>(by_call: &ByCall, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            by_call.iter().flat_map(|(site, calls)| calls.iter().map(move |(key, call)| ((site, key), call))),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ByCall, D::Error> {
+        let list = Vec::<((Text, String), CallSignals)>::deserialize(deserializer)?;
+        Ok(list.into_iter().fold(BTreeMap::new(), |mut by_call, ((site, key), call)| {
+            by_call.entry(site).or_insert_with(BTreeMap::new).insert(key, Arc::new(call));
+            by_call
+        }))
+    }
+}
+
+/// `seen_names` as the sorted list of (site, name).
+mod seen_names_list {
+    use callstitch_tlib::Text;
+    use rustc_hash::{FxHashMap, FxHashSet};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type SeenNames = FxHashMap<Text, FxHashSet<String>>;
+
+    pub fn serialize<S: Serializer>(seen: &SeenNames, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut names: Vec<(&Text, &String)> =
+            seen.iter().flat_map(|(site, names)| names.iter().map(move |name| (site, name))).collect();
+        names.sort_unstable();
+        serializer.collect_seq(names)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SeenNames, D::Error> {
+        let list = Vec::<(Text, String)>::deserialize(deserializer)?;
+        Ok(list.into_iter().fold(FxHashMap::default(), |mut seen, (site, name)| {
+            seen.entry(site).or_insert_with(FxHashSet::default).insert(name);
+            seen
+        }))
+    }
 }
 
 impl SignalsState {
@@ -198,8 +256,9 @@ impl Signals {
         for segment in &interaction.segments {
             let Some(calls) = self.by_call.get_mut(segment.site.as_str()) else { continue };
             let key = segment.call_uuid.as_deref().unwrap_or(&segment.key);
-            let keep = |call: Option<&mut CallSignals>| {
+            let keep = |call: Option<&mut Arc<CallSignals>>| {
                 if let Some(call) = call {
+                    let call = Arc::make_mut(call);
                     call.keep_until = Some(call.keep_until.map_or(until, |known| known.max(until)));
                 }
             };
@@ -219,11 +278,11 @@ impl Signals {
         for (site, calls) in &mut self.by_call {
             calls.retain(|_, call| {
                 if call.last_seen == i64::MIN {
-                    call.last_seen = now; // signalled before any event had a time
+                    Arc::make_mut(call).last_seen = now; // signalled before any event had a time
                 }
                 let keep = call.expires(&retention) >= now;
                 if !keep {
-                    gone.extend(call.names.drain(..).map(|name| (site.clone(), name)));
+                    gone.extend(call.names.iter().map(|name| (site.clone(), name.clone())));
                 }
                 keep
             });
@@ -247,21 +306,9 @@ impl Signals {
 
     /// The signals' state, owned: [`SignalsState::encode`] gives [`Signals::snapshot`]'s bytes.
     pub fn state(&self) -> SignalsState {
-        let mut seen_names: Vec<(Text, String)> = self
-            .seen_names
-            .iter()
-            .flat_map(|(site, names)| names.iter().map(|name| (site.clone(), name.clone())))
-            .collect();
-        seen_names.sort();
         SignalsState {
-            by_call: self
-                .by_call
-                .iter()
-                .flat_map(|(site, calls)| {
-                    calls.iter().map(|(key, call)| ((site.clone(), key.clone()), call.clone()))
-                })
-                .collect(),
-            seen_names,
+            by_call: self.by_call.clone(),
+            seen_names: self.seen_names.clone(),
             marker_key: self.marker_key.clone(),
             retention: self.retention,
             now: self.now,
@@ -273,14 +320,8 @@ impl Signals {
     pub fn restore(bytes: &[u8]) -> Result<Signals, SnapshotError> {
         let state: SignalsState = callstitch_link::snapshot::decode(bytes, SIGNALS_FORMAT, SIGNALS_VERSION)?;
         Ok(Signals {
-            by_call: state.by_call.into_iter().fold(BTreeMap::new(), |mut by_call, ((site, key), call)| {
-                by_call.entry(site).or_insert_with(BTreeMap::new).insert(key, call);
-                by_call
-            }),
-            seen_names: state.seen_names.into_iter().fold(FxHashMap::default(), |mut seen, (site, name)| {
-                seen.entry(site).or_insert_with(FxHashSet::default).insert(name);
-                seen
-            }),
+            by_call: state.by_call,
+            seen_names: state.seen_names,
             marker_key: state.marker_key,
             retention: state.retention,
             now: state.now,
@@ -363,7 +404,7 @@ impl Signals {
     /// revives it (it is kept by age again until it is forgotten again).
     fn call_mut(&mut self, site: &Text, key: String) -> &mut CallSignals {
         let now = self.now;
-        let call = self.by_call.entry(site.clone()).or_default().entry(key).or_default();
+        let call = Arc::make_mut(self.by_call.entry(site.clone()).or_default().entry(key).or_default());
         call.last_seen = now;
         call.keep_until = None;
         call
