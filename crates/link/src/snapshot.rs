@@ -10,13 +10,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
-
-use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 pub use callstitch_engine::snapshot::{check, decode, encode};
 use callstitch_engine::{CallHandle, Engine, EngineConfig, EngineState, SnapshotError};
 use callstitch_tlib::{CallUuid, ConnId, Text};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::archive::Archive;
@@ -106,8 +105,19 @@ mod sorted_list {
         H: BuildHasher + Default,
         D: Deserializer<'de>,
     {
-        Ok(Vec::<(K, V)>::deserialize(deserializer)?.into_iter().collect())
+        super::from_list(deserializer)
     }
+}
+
+/// A map read from the list of its entries, as [`sorted_list`] and [`ordered_list`] write it.
+fn from_list<'de, K, V, M, D>(deserializer: D) -> Result<M, D::Error>
+where
+    K: Deserialize<'de>,
+    V: Deserialize<'de>,
+    M: FromIterator<(K, V)>,
+    D: serde::Deserializer<'de>,
+{
+    Ok(Vec::<(K, V)>::deserialize(deserializer)?.into_iter().collect())
 }
 
 /// An ordered map written as the list of its entries, as [`sorted_list`] writes a hash map.
@@ -129,7 +139,7 @@ mod ordered_list {
         V: Deserialize<'de>,
         D: Deserializer<'de>,
     {
-        Ok(Vec::<(K, V)>::deserialize(deserializer)?.into_iter().collect())
+        super::from_list(deserializer)
     }
 }
 
